@@ -1,0 +1,37 @@
+/*
+ * cli: the subcommands. Each takes its own arguments (argv[0] is the subcommand name)
+ * and returns the process exit code; only this layer prints errors and decides codes:
+ *   0 ok, 1 error, 2 usage, 3 a failed CI verdict (see docs/cli.md).
+ */
+#ifndef METRONOME_CLI_H
+#define METRONOME_CLI_H
+
+#include "err.h"
+
+#include <stdio.h>
+
+enum exit_code {
+    EXIT_OK = 0,
+    EXIT_ERROR = 1,
+    EXIT_USAGE = 2,
+    EXIT_VERDICT = 3,
+};
+
+int cmd_pack(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_profile(int argc, char **argv);
+int cmd_mock(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+
+/* Prints "metronome: error: MSG" on stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints d's message as an error and returns EXIT_USAGE for ERR_INVALID coming from
+ * argument parsing (usage = true) or EXIT_ERROR otherwise. */
+int cli_fail(const struct diag *d, int usage);
+/* The version line and the dependency line, as --version prints them. */
+void cli_print_version(FILE *f);
+
+#endif

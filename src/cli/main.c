@@ -1,0 +1,106 @@
+/* metronome: the entry point. Dispatches to a subcommand; see docs/cli.md. */
+#include "args.h"
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "build_info.h"
+#include <cJSON.h>
+#include <csv.h>
+#include <mbedtls/build_info.h>
+#include <zstd.h>
+
+struct command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv);
+};
+
+static const struct command commands[] = {
+    {"pack", "turn a dataset or synthetic options into a trace (trace.jsonl.zst)", cmd_pack},
+    {"inspect", "validate a trace and print its shape", cmd_inspect},
+};
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("metronome: error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+void cli_warn(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("metronome: warning: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int cli_fail(const struct diag *d, int usage)
+{
+    cli_error("%s", d->msg);
+    return usage ? EXIT_USAGE : EXIT_ERROR;
+}
+
+void cli_print_version(FILE *f)
+{
+    fprintf(f, "metronome %s (git %s) %s %s\n", METRONOME_VERSION, METRONOME_GIT_HASH,
+            METRONOME_TARGET, METRONOME_OPTIMIZE);
+    fprintf(f, "  mbedTLS %d.%d.%d, zstd %s, cJSON %d.%d.%d, libcsv %d.%d.%d\n",
+            MBEDTLS_VERSION_MAJOR, MBEDTLS_VERSION_MINOR, MBEDTLS_VERSION_PATCH,
+            ZSTD_versionString(), CJSON_VERSION_MAJOR, CJSON_VERSION_MINOR, CJSON_VERSION_PATCH,
+            CSV_MAJOR, CSV_MINOR, CSV_RELEASE);
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "metronome: measure LLM inference servers, exactly.\n\n"
+               "Usage: metronome COMMAND [OPTIONS]\n       metronome COMMAND --help\n\n"
+               "Commands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\nOptions:\n  --help      this text\n  --version   version, git hash, "
+               "dependencies, target\n\nExit codes: 0 ok, 1 error, 2 usage, 3 failed CI "
+               "verdict.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V") || !strcmp(cmd, "version")) {
+        cli_print_version(stdout);
+        return EXIT_OK;
+    }
+    const char *best = NULL;
+    size_t best_d = 3;
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (!strcmp(cmd, commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+        size_t dist = args_edit_distance(cmd, commands[i].name);
+        if (dist < best_d)
+            best_d = dist, best = commands[i].name;
+    }
+    if (cmd[0] == '-')
+        cli_error("unknown option '%s'%s%s%s", cmd, best ? " (did you mean '" : "",
+                  best ? best : "", best ? "'?)" : "");
+    else if (best)
+        cli_error("unknown command '%s' (did you mean '%s'?)", cmd, best);
+    else
+        cli_error("unknown command '%s' (see metronome --help)", cmd);
+    return EXIT_USAGE;
+}
