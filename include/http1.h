@@ -1,0 +1,110 @@
+/*
+ * http1: HTTP/1.1 message heads and bodies for the client (replay) and the server (mock).
+ *
+ * Parsers are incremental, zero-copy and allocation-free, in picohttpparser's contract:
+ * they read buf[0..len) and never a byte past it, return the length of a complete head
+ * (> 0), HTTP1_INCOMPLETE when more bytes are needed, or HTTP1_ERROR when the input is
+ * malformed. Names and values are views into the caller's buffer, valid while it is.
+ * Passing the previous call's len as `last_len` lets the scan resume (O(n) over a head
+ * that arrives in many pieces). Writers append to a struct buf. No I/O, no threads.
+ */
+#ifndef METRONOME_HTTP1_H
+#define METRONOME_HTTP1_H
+
+#include "buf.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HTTP1_ERROR (-1)
+#define HTTP1_INCOMPLETE (-2)
+#define HTTP1_MAX_HEADERS 64
+/* A head longer than this is an error (a server or client sending a runaway head). */
+#define HTTP1_MAX_HEAD 65536
+
+struct http1_header {
+    const char *name;
+    size_t name_len;
+    const char *value; /* leading and trailing whitespace removed */
+    size_t value_len;
+};
+
+enum http1_framing {
+    HTTP1_BODY_NONE,    /* 1xx, 204, 304, HEAD responses; requests without a body */
+    HTTP1_BODY_LENGTH,  /* Content-Length */
+    HTTP1_BODY_CHUNKED, /* Transfer-Encoding: chunked (last coding) */
+    HTTP1_BODY_CLOSE,   /* response body delimited by the connection closing */
+};
+
+struct http1_response {
+    int minor_version;
+    int status;
+    const char *reason;
+    size_t reason_len;
+    struct http1_header headers[HTTP1_MAX_HEADERS];
+    size_t nheaders;
+    /* Derived from the headers by http1_parse_response: */
+    enum http1_framing framing;
+    uint64_t content_length;
+    bool keep_alive; /* the connection may be reused after this response */
+    const char *content_type;
+    size_t content_type_len;
+};
+
+struct http1_request {
+    const char *method;
+    size_t method_len;
+    const char *path;
+    size_t path_len;
+    int minor_version;
+    struct http1_header headers[HTTP1_MAX_HEADERS];
+    size_t nheaders;
+    enum http1_framing framing; /* NONE, LENGTH or CHUNKED */
+    uint64_t content_length;
+    bool keep_alive;
+    bool expect_continue;
+};
+
+/* `head_request`: the response answers a HEAD request (no body whatever the headers say).
+ * Conflicting or invalid Content-Length, or Transfer-Encoding other than chunked-last, is
+ * HTTP1_ERROR. */
+int http1_parse_response(const char *buf, size_t len, size_t last_len, bool head_request,
+                         struct http1_response *r);
+int http1_parse_request(const char *buf, size_t len, size_t last_len, struct http1_request *r);
+
+/* Case-insensitive header lookup; NULL when absent. */
+const struct http1_header *http1_find_header(const struct http1_header *h, size_t n,
+                                             const char *name);
+
+/*
+ * Chunked transfer decoding as a state machine over arbitrary splits. Each call consumes
+ * framing from buf and returns the number of bytes consumed (>= 0), setting *data and
+ * *data_len to body bytes found (a view into buf; possibly empty). Call again with the
+ * rest. Chunk extensions are skipped, trailers are parsed and discarded. `done` becomes
+ * true after the last chunk and its trailers; bytes after that belong to the next
+ * message. HTTP1_ERROR on malformed framing or a chunk size over 2^62.
+ */
+struct http1_chunked {
+    int state; /* internal */
+    uint64_t remaining;
+    size_t line_len; /* bytes of the current size/trailer line seen (bounded) */
+    bool done;
+};
+void http1_chunked_init(struct http1_chunked *c);
+long http1_chunked_feed(struct http1_chunked *c, const char *buf, size_t len, const char **data,
+                        size_t *data_len);
+
+/* Appends a request: "METHOD PATH HTTP/1.1", Host, the given headers (NULL-terminated
+ * array of "Name: value" strings), Content-Length when body != NULL, then the body. */
+int http1_write_request(struct buf *out, const char *method, const char *host, const char *path,
+                        const char *const *headers, const char *body, size_t body_len);
+/* Appends a response head. body_len < 0 means chunked; extra_headers may be NULL. */
+int http1_write_response_head(struct buf *out, int status, const char *content_type,
+                              long long body_len, bool keep_alive, const char *extra_headers);
+/* Appends one chunk ("%x\r\n" data "\r\n"); len 0 writes the last chunk "0\r\n\r\n". */
+int http1_write_chunk(struct buf *out, const char *data, size_t len);
+/* Standard reason phrase for a status code ("OK", "Too Many Requests", ...). */
+const char *http1_reason(int status);
+
+#endif
