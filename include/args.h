@@ -54,7 +54,8 @@ const char *args_multi(const struct args *a, const char *name, size_t i);
 
 /* Typed getters: leave *out untouched when unset; ERR_INVALID with a diag naming the
  * option when the value does not parse or is out of [min, max]. */
-int args_long(const struct args *a, const char *name, long min, long max, long *out, struct diag *d);
+int args_long(const struct args *a, const char *name, long min, long max, long *out,
+              struct diag *d);
 int args_double(const struct args *a, const char *name, double min, double max, double *out,
                 struct diag *d);
 /* Value must be one of the '|'-separated choices. */

@@ -17,8 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HTTP1_ERROR (-1)
-#define HTTP1_INCOMPLETE (-2)
+#define HTTP1_ERROR       (-1)
+#define HTTP1_INCOMPLETE  (-2)
 #define HTTP1_MAX_HEADERS 64
 /* A head longer than this is an error (a server or client sending a runaway head). */
 #define HTTP1_MAX_HEAD 65536

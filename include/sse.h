@@ -30,7 +30,7 @@ struct sse_event {
     size_t data_len;
     const char *id; /* last event id (persists across events, as the spec says) */
     size_t id_len;
-    long retry; /* -1 when this event had no valid retry field */
+    long retry;            /* -1 when this event had no valid retry field */
     int64_t first_byte_ns; /* feed time of the event's first byte */
 };
 
@@ -39,12 +39,12 @@ struct sse_event {
 typedef int (*sse_event_fn)(void *ctx, const struct sse_event *ev);
 
 struct sse_parser {
-    struct buf line;  /* current partial line */
-    struct buf data;  /* data of the event being assembled */
-    struct buf type;  /* event type of the event being assembled */
-    struct buf id;    /* last event id */
+    struct buf line; /* current partial line */
+    struct buf data; /* data of the event being assembled */
+    struct buf type; /* event type of the event being assembled */
+    struct buf id;   /* last event id */
     long retry;
-    bool after_cr;    /* last byte was CR: a following LF belongs to the same line end */
+    bool after_cr; /* last byte was CR: a following LF belongs to the same line end */
     bool bom_checked;
     bool have_event_bytes; /* some bytes of the next event were seen */
     bool have_data;

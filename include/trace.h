@@ -32,7 +32,7 @@ struct trace_header {
     bool tokens_approx;        /* ISL/OSL come from the approximate tokenizer */
     long requests;             /* total requests (all turns) */
     long sessions;
-    const char *json;          /* the whole header line, for run.json provenance */
+    const char *json; /* the whole header line, for run.json provenance */
     size_t json_len;
 };
 
@@ -41,14 +41,14 @@ struct trace_request {
     const char *session; /* session id */
     int turn;            /* 0-based turn within the session */
     bool timed;
-    double t_ms;         /* first turns of timed traces: offset from the trace start */
-    double delay_ms;     /* later turns: delay after the previous turn's response ends */
+    double t_ms;     /* first turns of timed traces: offset from the trace start */
+    double delay_ms; /* later turns: delay after the previous turn's response ends */
     const char *model;
     bool stream;
-    long isl;            /* input tokens (approximate if the header says so) */
-    long osl;            /* requested output tokens, -1 if none */
+    long isl; /* input tokens (approximate if the header says so) */
+    long osl; /* requested output tokens, -1 if none */
     enum trace_history history;
-    const char *body;    /* the request body, JSON */
+    const char *body; /* the request body, JSON */
     size_t body_len;
 };
 

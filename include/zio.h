@@ -43,9 +43,9 @@ void zw_abort(struct zwriter *w);
 
 /* A plain file written atomically (tmp + rename) through stdio. */
 struct afile {
-    FILE *f;         /* write here */
-    char *path;      /* owned: final path */
-    char *tmp;       /* owned: temporary path */
+    FILE *f;    /* write here */
+    char *path; /* owned: final path */
+    char *tmp;  /* owned: temporary path */
 };
 int afile_open(struct afile *a, const char *path, struct diag *d);
 int afile_commit(struct afile *a, struct diag *d);

@@ -21,7 +21,7 @@ void fuzz_register(struct fuzz_target *t);
 #define FUZZ_ASSERT(c)                                                                             \
     do {                                                                                           \
         if (!(c)) {                                                                                \
-            fprintf(stderr, "fuzz invariant failed: %s (%s:%d)\n", #c, __FILE__, __LINE__);       \
+            fprintf(stderr, "fuzz invariant failed: %s (%s:%d)\n", #c, __FILE__, __LINE__);        \
             abort();                                                                               \
         }                                                                                          \
     } while (0)
@@ -32,8 +32,8 @@ void fuzz_register(struct fuzz_target *t);
     int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 #else
 #define FUZZ_TARGET(fname)                                                                         \
-    static int fuzz_fn_##fname(const unsigned char *data, size_t size);                           \
-    static struct fuzz_target fuzz_t_##fname = {#fname, fuzz_fn_##fname, NULL};                   \
+    static int fuzz_fn_##fname(const unsigned char *data, size_t size);                            \
+    static struct fuzz_target fuzz_t_##fname = {#fname, fuzz_fn_##fname, NULL};                    \
     __attribute__((constructor)) static void fuzz_reg_##fname(void)                                \
     {                                                                                              \
         fuzz_register(&fuzz_t_##fname);                                                            \

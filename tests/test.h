@@ -22,7 +22,8 @@ struct test_case {
 
 void test_register(struct test_case *t);
 /* Records a failure of the running test and prints where. */
-void test_fail(const char *file, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void test_fail(const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Path of a scratch directory for the running test (created, emptied per test). */
 const char *test_tmpdir(void);
 /* Guard-page buffer: n bytes placed right before an unmapped page, so reading past the

@@ -21,6 +21,11 @@ struct command {
 static const struct command commands[] = {
     {"pack", "turn a dataset or synthetic options into a trace (trace.jsonl.zst)", cmd_pack},
     {"inspect", "validate a trace and print its shape", cmd_inspect},
+    {"replay", "send a trace to a server on schedule, write a run dir", cmd_replay},
+    {"report", "turn run dirs into AIPerf-compatible exports, HTML and CI verdicts", cmd_report},
+    {"profile", "AIPerf-style one-shot: pack, replay and report", cmd_profile},
+    {"mock", "a fast OpenAI-compatible test server with exact timing and faults", cmd_mock},
+    {"demo", "start the mock in-process and profile it: a full report in seconds", cmd_demo},
 };
 
 void cli_error(const char *fmt, ...)

@@ -6,18 +6,30 @@
 const char *err_str(int code)
 {
     switch (code) {
-    case ERR_OK: return "ok";
-    case ERR_IO: return "I/O error";
-    case ERR_PARSE: return "parse error";
-    case ERR_INVALID: return "invalid value";
-    case ERR_TOO_LARGE: return "too large";
-    case ERR_AGAIN: return "incomplete input";
-    case ERR_EOF: return "end of input";
-    case ERR_UNSUPPORTED: return "not supported";
-    case ERR_TIMEOUT: return "timed out";
-    case ERR_TLS: return "TLS error";
-    case ERR_CANCELLED: return "cancelled";
-    default: return "unknown error";
+    case ERR_OK:
+        return "ok";
+    case ERR_IO:
+        return "I/O error";
+    case ERR_PARSE:
+        return "parse error";
+    case ERR_INVALID:
+        return "invalid value";
+    case ERR_TOO_LARGE:
+        return "too large";
+    case ERR_AGAIN:
+        return "incomplete input";
+    case ERR_EOF:
+        return "end of input";
+    case ERR_UNSUPPORTED:
+        return "not supported";
+    case ERR_TIMEOUT:
+        return "timed out";
+    case ERR_TLS:
+        return "TLS error";
+    case ERR_CANCELLED:
+        return "cancelled";
+    default:
+        return "unknown error";
     }
 }
 

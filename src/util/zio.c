@@ -218,15 +218,15 @@ struct zreader {
     char *path;
     bool zstd;
     ZSTD_DCtx *dctx;
-    char *in;   /* raw bytes from the file */
+    char *in; /* raw bytes from the file */
     size_t in_cap, in_pos, in_len;
-    char *buf;  /* decompressed bytes; lines are views into it */
+    char *buf; /* decompressed bytes; lines are views into it */
     size_t buf_cap, buf_start, buf_len;
     size_t max_line;
     long lineno;
     size_t bytes_in, bytes_out;
-    bool eof;          /* the file is exhausted */
-    bool frame_open;   /* zstd: a frame started and has not ended */
+    bool eof;        /* the file is exhausted */
+    bool frame_open; /* zstd: a frame started and has not ended */
 };
 
 int zr_open(struct zreader **out, const char *path, size_t max_line, struct diag *d)
@@ -295,8 +295,8 @@ static int produce(struct zreader *r, struct diag *d)
     if (r->buf_cap - r->buf_len < 4096) {
         size_t want = r->buf_cap * 2;
         if (r->buf_len - r->buf_start > r->max_line)
-            return diag_at(d, ERR_TOO_LARGE, r->path, r->lineno + 1,
-                           "line longer than %zu bytes", r->max_line);
+            return diag_at(d, ERR_TOO_LARGE, r->path, r->lineno + 1, "line longer than %zu bytes",
+                           r->max_line);
         r->buf = xrealloc(r->buf, want);
         r->buf_cap = want;
     }

@@ -11,8 +11,8 @@ static const struct arg_spec specs[] = {
 
 TEST(args_parse_forms)
 {
-    char *argv[] = {"pos1", "--input-file=a.jsonl", "-v", "-H", "x:1", "--header", "y:2",
-                    "--num-requests", "5", "--", "--pos2"};
+    char *argv[] = {"pos1", "--input-file=a.jsonl", "-v", "-H", "x:1",   "--header",
+                    "y:2",  "--num-requests",       "5",  "--", "--pos2"};
     struct args a;
     struct diag d;
     REQUIRE(args_parse(&a, specs, NSPECS, 11, argv, &d) == 0);

@@ -27,7 +27,9 @@ TEST(jsonw_nesting_and_escapes)
     jsonw_obj_end(&w);
     jsonw_obj_end(&w);
     CHECK_INT(w.err, 0);
-    CHECK_STR(b.p, "{\"s\":\"a\\\"b\\\\c\\n\\u0001\xc3\xa9\",\"a\":[-3,0.1,2.0,null,true,null],\"o\":{}}");
+    CHECK_STR(
+        b.p,
+        "{\"s\":\"a\\\"b\\\\c\\n\\u0001\xc3\xa9\",\"a\":[-3,0.1,2.0,null,true,null],\"o\":{}}");
     buf_free(&b);
 }
 
