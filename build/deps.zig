@@ -1,5 +1,7 @@
 //! The four vendored C libraries, built from vendor/src/ (see vendor/manifest) with their
-//! own quieter flags. mbedTLS uses our config header build/mbedtls_config.h.
+//! own quieter flags. mbedTLS uses our config header build/mbedtls_config.h, named in angle
+//! brackets: a quoted name would resolve next to mbedtls/build_info.h first, i.e. to
+//! mbedTLS's own default mbedtls_config.h, silently ignoring ours.
 const std = @import("std");
 
 pub const Vendored = struct {
@@ -11,7 +13,7 @@ pub const Vendored = struct {
     pub fn addIncludes(_: Vendored, b: *std.Build, m: *std.Build.Module) void {
         m.addIncludePath(b.path("vendor/src/mbedtls/include"));
         m.addIncludePath(b.path("build"));
-        m.addCMacro("MBEDTLS_CONFIG_FILE", "\"mbedtls_config.h\"");
+        m.addCMacro("MBEDTLS_CONFIG_FILE", "<mbedtls_config.h>");
         m.addIncludePath(b.path("vendor/src/zstd/lib"));
         m.addIncludePath(b.path("vendor/src/cjson"));
         m.addIncludePath(b.path("vendor/src/libcsv"));
@@ -42,7 +44,7 @@ pub fn addVendored(b: *std.Build, target: std.Build.ResolvedTarget, optimize: st
     mbed.root_module.addIncludePath(b.path("vendor/src/mbedtls/include"));
     mbed.root_module.addIncludePath(b.path("vendor/src/mbedtls/library"));
     mbed.root_module.addIncludePath(b.path("build"));
-    mbed.root_module.addCMacro("MBEDTLS_CONFIG_FILE", "\"mbedtls_config.h\"");
+    mbed.root_module.addCMacro("MBEDTLS_CONFIG_FILE", "<mbedtls_config.h>");
     mbed.root_module.addCSourceFiles(.{ .root = b.path("vendor/src/mbedtls/library"), .files = &mbedtls_files, .flags = &vendor_cflags });
 
     const cj = lib(b, target, optimize, "cjson");

@@ -12,6 +12,8 @@
 #define MBEDTLS_HAVE_TIME
 #define MBEDTLS_HAVE_TIME_DATE
 #define MBEDTLS_PLATFORM_C
+/* src/net/tls.c counts mbedTLS's heap through mbedtls_platform_set_calloc_free. */
+#define MBEDTLS_PLATFORM_MEMORY
 #define MBEDTLS_FS_IO
 #define MBEDTLS_THREADING_C
 #define MBEDTLS_THREADING_PTHREAD
@@ -69,6 +71,9 @@
 /* PSA: TLS 1.3 runs on it. */
 #define MBEDTLS_PSA_CRYPTO_C
 #define MBEDTLS_USE_PSA_CRYPTO
+/* Each TLS connection holds PSA key slots (its record keys); the fixed default of 32
+ * slots would cap the whole process at ~16 concurrent TLS connections. */
+#define MBEDTLS_PSA_KEY_STORE_DYNAMIC
 
 /* X.509. */
 #define MBEDTLS_X509_USE_C
@@ -97,6 +102,5 @@
 #define MBEDTLS_SSL_TICKET_C
 #define MBEDTLS_SSL_CACHE_C
 #define MBEDTLS_CIPHER_MODE_CBC
-#define MBEDTLS_SSL_VARIABLE_BUFFER_LENGTH
 
 #endif
