@@ -41,8 +41,8 @@ enum mock_fault_kind {
 struct mock_fault {
     enum mock_fault_kind kind;
     long arg;
-    double prob;  /* when >= 0: chosen with this probability */
-    long every;   /* when > 0: index % every == offset */
+    double prob; /* when >= 0: chosen with this probability */
+    long every;  /* when > 0: index % every == offset */
     long offset;
     long lo[MOCK_FAULT_MAX_RANGES], hi[MOCK_FAULT_MAX_RANGES]; /* idx= ranges, inclusive */
     int nranges;

@@ -21,9 +21,9 @@
 /* Words of the corpus that need no JSON escaping (others are skipped at load), so a token
  * is copied straight into a JSON string. Read-only after load: share across threads. */
 struct mock_text {
-    char *text;     /* owned */
-    uint32_t *off;  /* owned: word start offsets */
-    uint8_t *wlen;  /* owned: word lengths */
+    char *text;    /* owned */
+    uint32_t *off; /* owned: word start offsets */
+    uint8_t *wlen; /* owned: word lengths */
     size_t nwords;
 };
 
@@ -38,13 +38,13 @@ void mock_text_token(const struct mock_text *t, uint64_t start, long k, struct b
 
 /* How an SSE stream is written: the normal form, or one of the malformed-SSE faults. */
 struct mock_sse_style {
-    bool crlf;             /* CRLF line ends */
-    bool cr;               /* CR-only line ends */
-    bool comments;         /* a ": keep-alive" comment line before every event */
-    bool fields;           /* id: and retry: fields on every event (event: stays honest) */
-    bool multiline;        /* data split over several data: lines at each comma */
-    long invalid_json_at;  /* emission whose first content event is not JSON; -1 none */
-    long big_event_bytes;  /* > 0: the first content event carries this much text */
+    bool crlf;            /* CRLF line ends */
+    bool cr;              /* CR-only line ends */
+    bool comments;        /* a ": keep-alive" comment line before every event */
+    bool fields;          /* id: and retry: fields on every event (event: stays honest) */
+    bool multiline;       /* data split over several data: lines at each comma */
+    long invalid_json_at; /* emission whose first content event is not JSON; -1 none */
+    long big_event_bytes; /* > 0: the first content event carries this much text */
 };
 
 /* One response being generated. Fill with mock_gen_init, then either build the whole
@@ -53,15 +53,15 @@ struct mock_sse_style {
 struct mock_gen {
     enum mock_endpoint ep;
     const struct mock_text *text;
-    uint64_t start;       /* first corpus word */
-    long n_reason;        /* reasoning tokens (chat only) */
-    long n_content;       /* content tokens */
-    long per_chunk;       /* tokens per content event */
+    uint64_t start; /* first corpus word */
+    long n_reason;  /* reasoning tokens (chat only) */
+    long n_content; /* content tokens */
+    long per_chunk; /* tokens per content event */
     long prompt_tokens;
     bool include_usage;
-    bool length_finish;   /* finish_reason "length" (else "stop") */
-    char id[48];          /* "chatcmpl-…", "cmpl-…", "resp_…" */
-    int64_t created;      /* Unix seconds */
+    bool length_finish; /* finish_reason "length" (else "stop") */
+    char id[48];        /* "chatcmpl-…", "cmpl-…", "resp_…" */
+    int64_t created;    /* Unix seconds */
     char model[MOCK_MODEL_MAX];
     struct mock_sse_style style;
     /* progress */

@@ -37,8 +37,8 @@ struct mock_params {
     long max_tokens; /* max_tokens, max_completion_tokens or max_output_tokens; -1 if unset */
     long min_tokens; /* 0 if unset */
     long prompt_tokens;
-    long n_inputs;   /* embeddings: inputs; rankings: passages */
-    long dimensions; /* embeddings: requested dimensions; -1 if unset */
+    long n_inputs;              /* embeddings: inputs; rankings: passages */
+    long dimensions;            /* embeddings: requested dimensions; -1 if unset */
     char model[MOCK_MODEL_MAX]; /* empty when the request names none (truncated if longer) */
     uint64_t hash;              /* FNV-1a of the whole body: seeds the response content */
 };

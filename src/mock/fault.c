@@ -6,8 +6,8 @@
 
 struct kind_info {
     const char *name;
-    int arg;   /* 0 none, 1 optional, 2 required */
-    long def;  /* default argument */
+    int arg;  /* 0 none, 1 optional, 2 required */
+    long def; /* default argument */
     long min, max;
 };
 
@@ -69,8 +69,7 @@ static int parse_when(const char *w, struct mock_fault *f, const char *spec, str
         const char *s = w + 6, *plus = strchr(s, '+');
         size_t n = plus ? (size_t)(plus - s) : strlen(s);
         if (parse_long(s, n, &f->every) || f->every < 1 ||
-            (plus && parse_long(plus + 1, strlen(plus + 1), &f->offset)) ||
-            f->offset >= f->every)
+            (plus && parse_long(plus + 1, strlen(plus + 1), &f->offset)) || f->offset >= f->every)
             return diag_set(d, ERR_INVALID, "fault '%s': every= needs N[+K] with N >= 1, K < N",
                             spec);
         return 0;
@@ -102,8 +101,8 @@ static int parse_when(const char *w, struct mock_fault *f, const char *spec, str
             return diag_set(d, ERR_INVALID, "fault '%s': idx= is empty", spec);
         return 0;
     }
-    return diag_set(d, ERR_INVALID, "fault '%s': after @ expected all, p=P, every=N[+K] or idx=LIST",
-                    spec);
+    return diag_set(d, ERR_INVALID,
+                    "fault '%s': after @ expected all, p=P, every=N[+K] or idx=LIST", spec);
 }
 
 int mock_fault_parse(const char *spec, struct mock_fault *f, struct diag *d)

@@ -31,7 +31,8 @@ void mock_text_from(struct mock_text *t, char *text, size_t len)
             i++;
         size_t s = i;
         bool ok = true;
-        while (i < len && !(text[i] == ' ' || text[i] == '\n' || text[i] == '\r' || text[i] == '\t')) {
+        while (i < len &&
+               !(text[i] == ' ' || text[i] == '\n' || text[i] == '\r' || text[i] == '\t')) {
             ok = ok && word_byte_ok((unsigned char)text[i]);
             i++;
         }
@@ -108,8 +109,7 @@ static const char *finish(const struct mock_gen *g)
 }
 
 /* Tokens [from, to) of one stream (reasoning: words from start; content: after them). */
-static void put_tokens(const struct mock_gen *g, struct buf *b, bool reasoning, long from,
-                       long to)
+static void put_tokens(const struct mock_gen *g, struct buf *b, bool reasoning, long from, long to)
 {
     uint64_t base = g->start + (reasoning ? 0 : (uint64_t)g->n_reason);
     for (long k = from; k < to; k++)
@@ -127,7 +127,9 @@ void mock_gen_init(struct mock_gen *g, enum mock_endpoint ep, const struct mock_
     g->n_content = n_content < 1 ? 1 : n_content;
     g->per_chunk = per_chunk < 1 ? 1 : per_chunk;
     g->style.invalid_json_at = -1;
-    const char *prefix = ep == MOCK_EP_CHAT ? "chatcmpl-" : ep == MOCK_EP_RESPONSES ? "resp_" : "cmpl-";
+    const char *prefix = ep == MOCK_EP_CHAT        ? "chatcmpl-"
+                         : ep == MOCK_EP_RESPONSES ? "resp_"
+                                                   : "cmpl-";
     snprintf(g->id, sizeof g->id, "%s%016llx", prefix, (unsigned long long)start);
     snprintf(g->model, sizeof g->model, "%s", "mock");
     buf_init(&g->scratch, 0);
@@ -266,8 +268,9 @@ static void emit_usage(struct mock_gen *g, struct buf *out)
 
 static void put_message_item(const struct mock_gen *g, struct buf *b, bool done)
 {
-    buf_printf(b, "{\"id\":\"msg_%016llx\",\"type\":\"message\",\"status\":\"%s\",\"role\":"
-                  "\"assistant\",\"content\":[",
+    buf_printf(b,
+               "{\"id\":\"msg_%016llx\",\"type\":\"message\",\"status\":\"%s\",\"role\":"
+               "\"assistant\",\"content\":[",
                (unsigned long long)g->start, done ? "completed" : "in_progress");
     if (done) {
         buf_puts(b, "{\"type\":\"output_text\",\"text\":\"");
@@ -279,8 +282,9 @@ static void put_message_item(const struct mock_gen *g, struct buf *b, bool done)
 
 static void put_response(const struct mock_gen *g, struct buf *b, bool done)
 {
-    buf_printf(b, "{\"id\":\"%s\",\"object\":\"response\",\"created_at\":%lld,\"status\":\"%s\","
-                  "\"model\":",
+    buf_printf(b,
+               "{\"id\":\"%s\",\"object\":\"response\",\"created_at\":%lld,\"status\":\"%s\","
+               "\"model\":",
                g->id, (long long)g->created, done ? "completed" : "in_progress");
     put_model(b, g->model);
     buf_puts(b, ",\"output\":[");
@@ -428,7 +432,8 @@ int mock_gen_body(struct mock_gen *g, struct buf *out)
         buf_printf(out, "{\"id\":\"%s\",\"object\":\"chat.completion\",\"created\":%lld,\"model\":",
                    g->id, (long long)g->created);
         put_model(out, g->model);
-        buf_puts(out, ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"");
+        buf_puts(out,
+                 ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"");
         put_tokens(g, out, false, 0, g->n_content);
         buf_putc(out, '"');
         if (g->n_reason > 0) {
@@ -541,7 +546,7 @@ int mock_build_rankings(struct buf *out, enum mock_endpoint ep, const char *mode
         jsonw_key(&w, ep == MOCK_EP_RANKING_NIM ? "rankings" : "results");
         jsonw_arr_begin(&w);
     }
-    const char *key = ep == MOCK_EP_RANKING_NIM ? "logit"
+    const char *key = ep == MOCK_EP_RANKING_NIM  ? "logit"
                       : ep == MOCK_EP_RERANK_TEI ? "score"
                                                  : "relevance_score";
     for (long i = 0; i < n; i++) {

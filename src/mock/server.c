@@ -39,11 +39,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define RECV_BUF      (64 * 1024)
-#define OUT_HIGH      (64 * 1024)      /* pump stops adding output past this much pending */
-#define TLOG_FLUSH    (256 * 1024)     /* timing-log buffer written out past this size */
-#define PUMP_BUDGET   (1024 * 1024)    /* bytes one connection may emit per wake-up */
-#define RID_MAX       64
+#define RECV_BUF    (64 * 1024)
+#define OUT_HIGH    (64 * 1024)   /* pump stops adding output past this much pending */
+#define TLOG_FLUSH  (256 * 1024)  /* timing-log buffer written out past this size */
+#define PUMP_BUDGET (1024 * 1024) /* bytes one connection may emit per wake-up */
+#define RID_MAX     64
 
 /* ---- metrics ------------------------------------------------------------------------- */
 
@@ -127,7 +127,7 @@ struct conn {
     size_t heap_idx;          /* SIZE_MAX when no deadline is pending */
     int64_t deadline;
     uint64_t serial;
-    struct buf in;  /* unconsumed input: incomplete or pipelined requests */
+    struct buf in; /* unconsumed input: incomplete or pipelined requests */
     size_t last_len;
     struct buf out; /* output the socket has not taken yet */
     size_t out_off;
@@ -676,8 +676,7 @@ static const char *ctype_of(const struct conn *c, bool sse)
 
 /* Tokens this request generates: the request's maximum, else --osl; an --eos-tokens
  * "model" stops early unless ignore_eos, but never before min_tokens. */
-static long output_tokens(const struct mock_config *cfg, const struct mock_params *p,
-                          bool *length)
+static long output_tokens(const struct mock_config *cfg, const struct mock_params *p, bool *length)
 {
     long n = p->max_tokens > 0 ? p->max_tokens : cfg->osl;
     *length = p->max_tokens > 0;
@@ -747,6 +746,13 @@ static void route_gen_start(struct conn *c, enum mock_endpoint ep)
     uint64_t start = (c->params.hash ^ cfg->seed) % w->srv->text.nwords;
     mock_gen_init(c->gen, ep, &w->srv->text, start, ep == MOCK_EP_CHAT ? cfg->reasoning_tokens : 0,
                   n, c->stream ? cfg->tokens_per_chunk : n);
+    /* ids are unique per request; the content depends only on the body and the seed */
+    uint64_t id = (c->index + 1) * 0x9e3779b97f4a7c15ULL ^ cfg->seed;
+    snprintf(c->gen->id, sizeof c->gen->id, "%s%016llx",
+             ep == MOCK_EP_CHAT        ? "chatcmpl-"
+             : ep == MOCK_EP_RESPONSES ? "resp_"
+                                       : "cmpl-",
+             (unsigned long long)id);
     c->gen->length_finish = length;
     c->gen->prompt_tokens = c->params.prompt_tokens;
     c->gen->include_usage = c->params.include_usage;
@@ -870,8 +876,7 @@ static void pump(struct conn *c)
                                   c->params.n_inputs, dim, c->params.hash ^ cfg->seed,
                                   c->params.prompt_tokens);
         } else {
-            mock_build_rankings(&w->body, ep,
-                                c->params.model[0] ? c->params.model : w->srv->model,
+            mock_build_rankings(&w->body, ep, c->params.model[0] ? c->params.model : w->srv->model,
                                 c->params.n_inputs, c->params.hash ^ cfg->seed,
                                 c->params.prompt_tokens);
         }
@@ -985,16 +990,11 @@ static enum route route_of(const char *p, size_t n, bool *known_post)
         enum route r;
         bool post;
     } routes[] = {
-        {"/v1/chat/completions", R_CHAT, true},
-        {"/v1/completions", R_COMPLETIONS, true},
-        {"/v1/embeddings", R_EMBEDDINGS, true},
-        {"/v1/ranking", R_RANKING, true},
-        {"/v1/rerank", R_RERANK_COHERE, true},
-        {"/rerank", R_RERANK_TEI, true},
-        {"/v1/responses", R_RESPONSES, true},
-        {"/v1/models", R_MODELS, false},
-        {"/health", R_HEALTH, false},
-        {"/metrics", R_METRICS, false},
+        {"/v1/chat/completions", R_CHAT, true}, {"/v1/completions", R_COMPLETIONS, true},
+        {"/v1/embeddings", R_EMBEDDINGS, true}, {"/v1/ranking", R_RANKING, true},
+        {"/v1/rerank", R_RERANK_COHERE, true},  {"/rerank", R_RERANK_TEI, true},
+        {"/v1/responses", R_RESPONSES, true},   {"/v1/models", R_MODELS, false},
+        {"/health", R_HEALTH, false},           {"/metrics", R_METRICS, false},
     };
     const char *q = memchr(p, '?', n);
     if (q)
@@ -1043,8 +1043,7 @@ static size_t process(struct conn *c, const char *p, size_t n)
             respond_error(c, 400, "malformed HTTP request");
             return n;
         }
-        const struct http1_header *h =
-            http1_find_header(req.headers, req.nheaders, "x-request-id");
+        const struct http1_header *h = http1_find_header(req.headers, req.nheaders, "x-request-id");
         if (h) {
             size_t k = h->value_len < RID_MAX ? h->value_len : RID_MAX;
             memcpy(c->rid, h->value, k);
@@ -1416,8 +1415,7 @@ static void serve_metrics(struct conn *c)
                "vllm:request_success_total{model_name=\"%s\",finished_reason=\"stop\"} %llu\n"
                "vllm:request_success_total{model_name=\"%s\",finished_reason=\"length\"} %llu\n",
                m, (long long)running, m, (long long)waiting, m, (unsigned long long)ptok, m,
-               (unsigned long long)gtok, m, (unsigned long long)fstop, m,
-               (unsigned long long)flen);
+               (unsigned long long)gtok, m, (unsigned long long)fstop, m, (unsigned long long)flen);
     prom_hist(b, s, "vllm:time_to_first_token_seconds", "Time to first token.",
               offsetof(struct stats, ttft), b_ttft, NB_TTFT);
     prom_hist(b, s, "vllm:time_per_output_token_seconds", "Inter-token latency.",
@@ -1577,8 +1575,8 @@ int mock_start(const struct mock_config *cfg, struct mock_server **out, struct d
         return rc;
     }
     if (cfg->timing_log) {
-        s->tlog_fd = open(cfg->timing_log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
-                          0644);
+        s->tlog_fd =
+            open(cfg->timing_log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
         if (s->tlog_fd < 0) {
             rc = diag_set(d, ERR_IO, "%s: %s", cfg->timing_log, strerror(errno));
             server_free(s);
