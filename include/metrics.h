@@ -26,14 +26,14 @@ enum metric_id {
     M_OSL,
     M_ISL,
     /* record metrics shown after them */
-    M_ICL,            /* chunk-level: one value per gap between responses */
-    M_OUT_COUNT,      /* output_token_count: content tokens (OSL minus reasoning) */
-    M_REASONING,      /* reasoning_token_count */
-    M_TTFO,           /* time_to_first_output_token: first content after reasoning */
-    M_INPUT_TPUT,     /* hidden in AIPerf */
-    M_TTFT_INTENDED,  /* TTFT measured from the intended send time */
-    M_LAT_INTENDED,   /* request latency from the intended send time */
-    M_LATENESS,       /* t_start - t_intended */
+    M_ICL,           /* chunk-level: one value per gap between responses */
+    M_OUT_COUNT,     /* output_token_count: content tokens (OSL minus reasoning) */
+    M_REASONING,     /* reasoning_token_count */
+    M_TTFO,          /* time_to_first_output_token: first content after reasoning */
+    M_INPUT_TPUT,    /* hidden in AIPerf */
+    M_TTFT_INTENDED, /* TTFT measured from the intended send time */
+    M_LAT_INTENDED,  /* request latency from the intended send time */
+    M_LATENESS,      /* t_start - t_intended */
     M_NRECORD,
     /* run-level (aggregate / derived) metrics: one value, exported in avg */
     M_OTT = M_NRECORD, /* output_token_throughput */
@@ -46,19 +46,19 @@ enum metric_id {
     M_TOTAL_OSL,
     M_TOTAL_ISL,
     M_TOTAL_REASONING,
-    M_ERROR_RATE,      /* error_request_count / requests issued in the profile phase */
+    M_ERROR_RATE, /* error_request_count / requests issued in the profile phase */
     M_COUNT
 };
 
 enum metric_flags {
-    MF_STREAM = 1,   /* only for streaming runs */
-    MF_TOKENS = 2,   /* only for token-producing endpoints */
-    MF_HIDDEN = 4,   /* console only with --show-internal-metrics */
-    MF_LARGER = 8,   /* larger is better (goodput SLOs and deltas read it) */
-    MF_INT = 16,     /* integer-valued (numpy int64 statistics) */
-    MF_TIME = 32,    /* a duration in ns internally, displayed in ms (or sec) */
-    MF_EXTRA = 64,   /* metronome's addition: shown in its own console section */
-    MF_CHUNK = 128,  /* chunk-level: histogram statistics */
+    MF_STREAM = 1,  /* only for streaming runs */
+    MF_TOKENS = 2,  /* only for token-producing endpoints */
+    MF_HIDDEN = 4,  /* console only with --show-internal-metrics */
+    MF_LARGER = 8,  /* larger is better (goodput SLOs and deltas read it) */
+    MF_INT = 16,    /* integer-valued (numpy int64 statistics) */
+    MF_TIME = 32,   /* a duration in ns internally, displayed in ms (or sec) */
+    MF_EXTRA = 64,  /* metronome's addition: shown in its own console section */
+    MF_CHUNK = 128, /* chunk-level: histogram statistics */
 };
 
 struct metric_def {
@@ -75,8 +75,8 @@ extern const struct metric_def metric_defs[M_COUNT];
 int metric_find(const char *tag, size_t n);
 
 enum rrec_flags {
-    RR_VALID = 1,      /* AIPerf's ParsedResponseRecord.valid */
-    RR_ERROR = 2,      /* carries an error object (error summary) */
+    RR_VALID = 1, /* AIPerf's ParsedResponseRecord.valid */
+    RR_ERROR = 2, /* carries an error object (error summary) */
     RR_CANCELLED = 4,
     RR_USAGE_OSL = 8,  /* output tokens came from the server's usage */
     RR_USAGE_ISL = 16, /* input tokens came from usage.prompt_tokens */
@@ -89,13 +89,13 @@ enum rrec_flags {
 /* The compact per-record state every report section works from (~100 bytes). */
 struct rrec {
     int64_t t_intended, t_start, t_first, t_second, t_last, t_end, t_head;
-    int64_t t_first_content; /* first content chunk (after reasoning) */
-    int64_t index;           /* "i" */
+    int64_t t_first_content;                 /* first content chunk (after reasoning) */
+    int64_t index;                           /* "i" */
     int32_t osl, isl, reasoning, out_tokens; /* -1 when unknown */
-    int32_t worker;          /* run-wide worker number (shards numbered apart) */
-    int32_t err_group;       /* index into the error table, -1 without error */
-    uint8_t phase;           /* enum rec_phase */
-    uint8_t flags;           /* enum rrec_flags */
+    int32_t worker;                          /* run-wide worker number (shards numbered apart) */
+    int32_t err_group;                       /* index into the error table, -1 without error */
+    uint8_t phase;                           /* enum rec_phase */
+    uint8_t flags;                           /* enum rrec_flags */
     uint16_t shard;
 };
 

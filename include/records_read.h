@@ -35,8 +35,8 @@ struct strv {
 size_t strv_unescape(struct strv s, char *out, size_t cap);
 
 struct run_meta {
-    char *dir;   /* owned: the run directory as given */
-    char *label; /* owned: its last path component */
+    char *dir;          /* owned: the run directory as given */
+    char *label;        /* owned: its last path component */
     struct cJSON *json; /* owned: the whole run.json */
     int64_t anchor_mono, anchor_real;
     int64_t started_real, ended_real; /* 0 when absent */
@@ -71,8 +71,8 @@ struct rec {
     struct strv model;
     bool stream;
     int64_t isl, osl_req;
-    int64_t t_intended, t_dispatch, t_start, t_connected, t_tls, t_sent, t_head, t_first,
-        t_last, t_end;
+    int64_t t_intended, t_dispatch, t_start, t_connected, t_tls, t_sent, t_head, t_first, t_last,
+        t_end;
     int64_t status;
     const int64_t *chunk_t, *chunk_tok; /* nchunks each, owned by the parser */
     size_t nchunks;

@@ -36,23 +36,23 @@ enum report_export {
 };
 
 struct report_opts {
-    const char *out_dir;          /* NULL: the run dir (one run) or "metronome-compare" */
-    unsigned exports;             /* enum report_export bits */
+    const char *out_dir;                /* NULL: the run dir (one run) or "metronome-compare" */
+    unsigned exports;                   /* enum report_export bits */
     const struct verdict_spec *verdict; /* SLOs and fail-on rules, or NULL */
-    double slice_duration_s;      /* > 0: time slices of this length */
-    bool merge_all;               /* every dir is a shard of one run */
-    bool show_internal;           /* hidden metrics on the console */
-    bool allow_all_failed;        /* a run where every request failed is not a failure */
-    FILE *console;                /* console exports go here (NULL: nowhere) */
+    double slice_duration_s;            /* > 0: time slices of this length */
+    bool merge_all;                     /* every dir is a shard of one run */
+    bool show_internal;                 /* hidden metrics on the console */
+    bool allow_all_failed;              /* a run where every request failed is not a failure */
+    FILE *console;                      /* console exports go here (NULL: nowhere) */
 };
 
 struct report_result {
-    size_t nruns;          /* runs after grouping */
-    size_t violations;     /* fail-on rules violated, summed over runs */
-    size_t all_failed;     /* runs with requests where none succeeded */
-    size_t incomplete;     /* runs that did not finish cleanly */
-    struct buf messages;   /* one line per violation / all-failed run (caller frees) */
-    struct buf written;    /* the files written, one path per line (caller frees) */
+    size_t nruns;        /* runs after grouping */
+    size_t violations;   /* fail-on rules violated, summed over runs */
+    size_t all_failed;   /* runs with requests where none succeeded */
+    size_t incomplete;   /* runs that did not finish cleanly */
+    struct buf messages; /* one line per violation / all-failed run (caller frees) */
+    struct buf written;  /* the files written, one path per line (caller frees) */
 };
 
 /* Reports on dirs[0..ndirs). res is initialised by the call; free it with

@@ -21,7 +21,7 @@
 
 /* The percentiles AIPerf 0.13 exports, in export order. */
 #define STATS_NPCT 9
-extern const double stats_pct_q[STATS_NPCT];   /* 0.01 ... 0.99 */
+extern const double stats_pct_q[STATS_NPCT];         /* 0.01 ... 0.99 */
 extern const char *const stats_pct_name[STATS_NPCT]; /* "p1" ... "p99" */
 
 struct stats_summary {
@@ -30,8 +30,8 @@ struct stats_summary {
     double avg;   /* sum / count, as numpy.mean */
     double min, max;
     double pct[STATS_NPCT]; /* stats_pct_q order */
-    double std;   /* sample std (ddof = 1); NaN when count < 2 */
-    bool exact;   /* false when percentiles came from a histogram */
+    double std;             /* sample std (ddof = 1); NaN when count < 2 */
+    bool exact;             /* false when percentiles came from a histogram */
 };
 
 /* numpy's sum of a[0..n) (pairwise, blocks of 128, 8 accumulators). */
@@ -53,7 +53,7 @@ void stats_sort(double *a, double *tmp, size_t n);
 
 /* ---- chunk-level histogram (non-negative integer nanoseconds) ---- */
 
-#define STATS_HIST_SUBBITS 10 /* 1024 sub-buckets per power of two: <= 0.1% bucket width */
+#define STATS_HIST_SUBBITS  10 /* 1024 sub-buckets per power of two: <= 0.1% bucket width */
 #define STATS_HIST_NBUCKETS ((64 - STATS_HIST_SUBBITS + 1) << STATS_HIST_SUBBITS)
 
 struct stats_hist {

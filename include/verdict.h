@@ -40,8 +40,8 @@ struct rule {
     int metric; /* enum metric_id */
     enum verdict_stat stat;
     enum verdict_op op;
-    double value;    /* in the metric's display unit */
-    char text[96];   /* the rule as written, for messages */
+    double value;  /* in the metric's display unit */
+    char text[96]; /* the rule as written, for messages */
 };
 
 struct verdict_spec {

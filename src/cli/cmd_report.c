@@ -34,8 +34,12 @@ static int parse_exports(const char *s, unsigned *out, struct diag *d)
     static const struct {
         const char *name;
         unsigned bit;
-    } names[] = {{"console", REPORT_CONSOLE}, {"json", REPORT_JSON}, {"csv", REPORT_CSV},
-                 {"jsonl", REPORT_JSONL},     {"html", REPORT_HTML}, {"all", REPORT_ALL},
+    } names[] = {{"console", REPORT_CONSOLE},
+                 {"json", REPORT_JSON},
+                 {"csv", REPORT_CSV},
+                 {"jsonl", REPORT_JSONL},
+                 {"html", REPORT_HTML},
+                 {"all", REPORT_ALL},
                  {"none", 0}};
     unsigned bits = 0;
     const char *p = s;

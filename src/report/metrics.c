@@ -12,8 +12,7 @@ const struct metric_def metric_defs[M_COUNT] = {
     [M_TTFT] = {"time_to_first_token", "Time to First Token", "ms", MF_STREAM | MF_TOKENS | T},
     [M_TTST] = {"time_to_second_token", "Time to Second Token", "ms", MF_STREAM | MF_TOKENS | T},
     [M_LATENCY] = {"request_latency", "Request Latency", "ms", T},
-    [M_ITL] = {"inter_token_latency", "Inter Token Latency", "ms",
-               MF_STREAM | MF_TOKENS | MF_TIME},
+    [M_ITL] = {"inter_token_latency", "Inter Token Latency", "ms", MF_STREAM | MF_TOKENS | MF_TIME},
     [M_OTT_USER] = {"output_token_throughput_per_user", "Output Token Throughput Per User\n",
                     "tokens/sec/user", MF_STREAM | MF_TOKENS | MF_LARGER},
     [M_OSL] = {"output_sequence_length", "Output Sequence Length", "tokens",
@@ -40,8 +39,7 @@ const struct metric_def metric_defs[M_COUNT] = {
     [M_REQ_TPUT] = {"request_throughput", "Request Throughput", "requests/sec", MF_LARGER},
     [M_REQ_COUNT] = {"request_count", "Request Count", "requests", MF_LARGER | MF_INT},
     [M_ERR_COUNT] = {"error_request_count", "Error Request Count", "requests", MF_INT},
-    [M_GOOD_COUNT] = {"good_request_count", "Good Request Count", "requests",
-                      MF_LARGER | MF_INT},
+    [M_GOOD_COUNT] = {"good_request_count", "Good Request Count", "requests", MF_LARGER | MF_INT},
     [M_GOODPUT] = {"goodput", "Goodput", "requests/sec", MF_LARGER},
     [M_DURATION] = {"benchmark_duration", "Benchmark Duration", "sec", MF_HIDDEN | MF_TIME},
     [M_TOTAL_OSL] = {"total_osl", "Total Output Sequence Length", "tokens",
@@ -58,10 +56,12 @@ static const struct {
     const char *alias;
     enum metric_id id;
 } aliases[] = {
-    {"ttft", M_TTFT},          {"ttst", M_TTST},       {"itl", M_ITL},
-    {"latency", M_LATENCY},    {"e2e", M_LATENCY},     {"osl", M_OSL},
-    {"isl", M_ISL},            {"icl", M_ICL},         {"lateness", M_LATENESS},
-    {"benchmark_token_count", M_TOTAL_OSL},            {"tpot", M_ITL},
+    {"ttft", M_TTFT},         {"ttst", M_TTST},
+    {"itl", M_ITL},           {"latency", M_LATENCY},
+    {"e2e", M_LATENCY},       {"osl", M_OSL},
+    {"isl", M_ISL},           {"icl", M_ICL},
+    {"lateness", M_LATENESS}, {"benchmark_token_count", M_TOTAL_OSL},
+    {"tpot", M_ITL},
 };
 
 int metric_find(const char *tag, size_t n)

@@ -29,17 +29,29 @@ size_t strv_unescape(struct strv s, char *out, size_t cap)
         }
         char e = s.p[++i];
         switch (e) {
-        case 'n': out[o++] = '\n'; break;
-        case 't': out[o++] = '\t'; break;
-        case 'r': out[o++] = '\r'; break;
-        case 'b': out[o++] = '\b'; break;
-        case 'f': out[o++] = '\f'; break;
+        case 'n':
+            out[o++] = '\n';
+            break;
+        case 't':
+            out[o++] = '\t';
+            break;
+        case 'r':
+            out[o++] = '\r';
+            break;
+        case 'b':
+            out[o++] = '\b';
+            break;
+        case 'f':
+            out[o++] = '\f';
+            break;
         case 'u': {
             unsigned v = 0;
             size_t k;
             for (k = 0; k < 4 && i + 1 + k < s.n; k++) {
                 char h = s.p[i + 1 + k];
-                v = v * 16 + (unsigned)(h >= 'a' ? h - 'a' + 10 : h >= 'A' ? h - 'A' + 10 : h - '0');
+                v = v * 16 + (unsigned)(h >= 'a'   ? h - 'a' + 10
+                                        : h >= 'A' ? h - 'A' + 10
+                                                   : h - '0');
             }
             i += k;
             /* BMP only; surrogates become '?', which is enough for error messages. */
@@ -57,7 +69,9 @@ size_t strv_unescape(struct strv s, char *out, size_t cap)
             }
             break;
         }
-        default: out[o++] = e; break;
+        default:
+            out[o++] = e;
+            break;
         }
     }
     out[o] = '\0';
@@ -101,8 +115,8 @@ static int64_t exact_int(const char *text, const cJSON *obj, const char *key, in
         char *end;
         errno = 0;
         long long x = strtoll(q, &end, 10);
-        if (end != q && !errno && (*end == ',' || *end == '}' || *end == ' ' || *end == '\n' ||
-                                   *end == '\r')) {
+        if (end != q && !errno &&
+            (*end == ',' || *end == '}' || *end == ' ' || *end == '\n' || *end == '\r')) {
             double dx = (double)x;
             if (dx == v->valuedouble)
                 return x;
@@ -228,8 +242,9 @@ static inline int expect(struct scan *c, char ch)
 {
     ws(c);
     if (c->s >= c->end || *c->s != ch)
-        return ch == ':' ? FAIL(c, "expected ':'") : ch == ']' ? FAIL(c, "expected ']'")
-                                                               : FAIL(c, "unexpected character");
+        return ch == ':'   ? FAIL(c, "expected ':'")
+               : ch == ']' ? FAIL(c, "expected ']'")
+                           : FAIL(c, "unexpected character");
     c->s++;
     return 0;
 }
@@ -585,17 +600,28 @@ int rec_parse(struct rec_parser *p, const char *line, size_t n, struct rec *r, s
               const char **what)
 {
     static const struct rec zero = {
-        .i = REC_ABSENT,          .turn = 0,
-        .worker = 0,              .conn = REC_ABSENT,
-        .url = 0,                 .stream = true,
-        .isl = REC_ABSENT,        .osl_req = REC_ABSENT,
-        .t_intended = REC_ABSENT, .t_dispatch = REC_ABSENT,
-        .t_start = REC_ABSENT,    .t_connected = REC_ABSENT,
-        .t_tls = REC_ABSENT,      .t_sent = REC_ABSENT,
-        .t_head = REC_ABSENT,     .t_first = REC_ABSENT,
-        .t_last = REC_ABSENT,     .t_end = REC_ABSENT,
-        .status = 0,              .usage_prompt = REC_ABSENT,
-        .usage_completion = REC_ABSENT, .usage_reasoning = REC_ABSENT,
+        .i = REC_ABSENT,
+        .turn = 0,
+        .worker = 0,
+        .conn = REC_ABSENT,
+        .url = 0,
+        .stream = true,
+        .isl = REC_ABSENT,
+        .osl_req = REC_ABSENT,
+        .t_intended = REC_ABSENT,
+        .t_dispatch = REC_ABSENT,
+        .t_start = REC_ABSENT,
+        .t_connected = REC_ABSENT,
+        .t_tls = REC_ABSENT,
+        .t_sent = REC_ABSENT,
+        .t_head = REC_ABSENT,
+        .t_first = REC_ABSENT,
+        .t_last = REC_ABSENT,
+        .t_end = REC_ABSENT,
+        .status = 0,
+        .usage_prompt = REC_ABSENT,
+        .usage_completion = REC_ABSENT,
+        .usage_reasoning = REC_ABSENT,
         .err_code = REC_ABSENT,
     };
     *r = zero;
@@ -782,7 +808,10 @@ int rec_stream_open(struct rec_stream **out, const char *path, struct diag *d)
     s->path = xstrdup(path);
     unsigned char magic[4] = {0};
     struct src src = {NULL, fd, (uint64_t)st.st_size};
-    s->zstd = src_read(&src, 0, magic, 4) && le32(magic) == 0xfd2fb528u;
+    size_t pl = strlen(path);
+    /* A .zst name is zstd even when a crash left fewer bytes than its magic number. */
+    s->zstd = (src_read(&src, 0, magic, 4) && le32(magic) == 0xfd2fb528u) ||
+              (pl > 4 && strcmp(path + pl - 4, ".zst") == 0);
     s->limit = s->zstd ? complete_prefix(&src) : (uint64_t)st.st_size;
     s->dropped = (uint64_t)st.st_size - s->limit;
     if (s->zstd)

@@ -213,8 +213,8 @@ static bool slo_met(const struct rrec *r, const struct verdict_spec *v)
 }
 
 void report_summarize(const struct run *ru, bool (*sel)(const struct rrec *, const void *),
-                      const void *ctx, const struct stats_hist *icl,
-                      const struct verdict_spec *v, struct rsummary *s)
+                      const void *ctx, const struct stats_hist *icl, const struct verdict_spec *v,
+                      struct rsummary *s)
 {
     memset(s, 0, sizeof *s);
     uint8_t prof = REC_PROFILE;
@@ -335,13 +335,27 @@ bool report_stat(const struct rsummary *s, int m, enum verdict_stat st, double *
         return false;
     double v;
     switch (st) {
-    case VS_AVG: v = x->avg; break;
-    case VS_MIN: v = x->min; break;
-    case VS_MAX: v = x->max; break;
-    case VS_STD: v = x->std; break;
-    case VS_SUM: v = x->sum; break;
-    case VS_COUNT: *out = (double)x->count; return true;
-    default: v = x->pct[st - VS_P1]; break;
+    case VS_AVG:
+        v = x->avg;
+        break;
+    case VS_MIN:
+        v = x->min;
+        break;
+    case VS_MAX:
+        v = x->max;
+        break;
+    case VS_STD:
+        v = x->std;
+        break;
+    case VS_SUM:
+        v = x->sum;
+        break;
+    case VS_COUNT:
+        *out = (double)x->count;
+        return true;
+    default:
+        v = x->pct[st - VS_P1];
+        break;
     }
     *out = metric_display((enum metric_id)m, v);
     return true;
@@ -353,8 +367,8 @@ static void judge(struct run *ru, const struct report_opts *o, bool label_lines)
     const char *pre = label_lines ? ru->label : NULL;
     if (ru->prof.n_valid == 0 && !o->allow_all_failed) {
         ru->all_failed = true;
-        buf_printf(&ru->verdict_lines, "%s%severy request failed (%llu of %llu)\n",
-                   pre ? pre : "", pre ? ": " : "", (unsigned long long)ru->prof.n_invalid,
+        buf_printf(&ru->verdict_lines, "%s%severy request failed (%llu of %llu)\n", pre ? pre : "",
+                   pre ? ": " : "", (unsigned long long)ru->prof.n_invalid,
                    (unsigned long long)ru->prof.n_total);
     }
     const struct verdict_spec *v = o->verdict;
@@ -371,8 +385,8 @@ static void judge(struct run *ru, const struct report_opts *o, bool label_lines)
         if (verdict_rule_fires(r, x)) {
             ru->violations++;
             buf_printf(&ru->verdict_lines, "%s%srule '%s' failed: %s.%s = %.6g %s\n",
-                       pre ? pre : "", pre ? ": " : "", r->text, md->tag,
-                       verdict_stat_str(r->stat), x, md->unit);
+                       pre ? pre : "", pre ? ": " : "", r->text, md->tag, verdict_stat_str(r->stat),
+                       x, md->unit);
         }
     }
 }
@@ -467,8 +481,9 @@ int report_run(const char *const *dirs, size_t ndirs, const struct report_opts *
     free(group);
     res->nruns = nruns;
 
-    const char *top = o->out_dir ? o->out_dir : nruns == 1 ? runs[0]->shard[0].dir
-                                                          : "metronome-compare";
+    const char *top = o->out_dir   ? o->out_dir
+                      : nruns == 1 ? runs[0]->shard[0].dir
+                                   : "metronome-compare";
     if (o->exports & ~(unsigned)REPORT_CONSOLE)
         rc = mkdir_p(top, d);
     for (size_t g = 0; g < nruns && !rc; g++) {

@@ -149,7 +149,7 @@ static void table_print(FILE *f, struct table *t)
     t->nrow = 0;
 }
 
-static const enum verdict_stat cols[] = {VS_AVG, VS_MIN, VS_MAX, VS_P1 + 8,
+static const enum verdict_stat cols[] = {VS_AVG,    VS_MIN,    VS_MAX, VS_P1 + 8,
                                          VS_P1 + 6, VS_P1 + 5, VS_STD};
 
 static void metric_row(struct table *t, const struct rsummary *s, int m)
@@ -281,8 +281,8 @@ static void print_run(FILE *f, const struct run *ru, const struct report_opts *o
         struct table *t = xcalloc(1, sizeof *t);
         t->title = "metronome | Per worker";
         t->ncol = 7;
-        static const char *const h[] = {"Worker",        "Requests",       "Errors",
-                                        "TTFT p50 (ms)", "TTFT p99 (ms)", "Latency p99 (ms)",
+        static const char *const h[] = {"Worker",           "Requests",      "Errors",
+                                        "TTFT p50 (ms)",    "TTFT p99 (ms)", "Latency p99 (ms)",
                                         "Lateness p99 (ms)"};
         for (int c = 0; c < 7; c++)
             t->head[c] = h[c];
@@ -299,7 +299,9 @@ static void print_run(FILE *f, const struct run *ru, const struct report_opts *o
             static const struct {
                 int m;
                 enum verdict_stat st;
-            } q[4] = {{M_TTFT, VS_P1 + 4}, {M_TTFT, VS_P1 + 8}, {M_LATENCY, VS_P1 + 8},
+            } q[4] = {{M_TTFT, VS_P1 + 4},
+                      {M_TTFT, VS_P1 + 8},
+                      {M_LATENCY, VS_P1 + 8},
                       {M_LATENESS, VS_P1 + 8}};
             for (int i = 0; i < 4; i++) {
                 if (report_stat(&w, q[i].m, q[i].st, &v))
@@ -326,7 +328,8 @@ static void print_run(FILE *f, const struct run *ru, const struct report_opts *o
         fprintf(f,
                 "Run incomplete: %s%s; results cover the records written before it stopped"
                 " (%llu trailing bytes unreadable).\n",
-                "run.json says complete=false", ru->dropped_bytes ? " and the records file ends mid-frame" : "",
+                "run.json says complete=false",
+                ru->dropped_bytes ? " and the records file ends mid-frame" : "",
                 (unsigned long long)ru->dropped_bytes);
     if (ru->cancelled)
         fprintf(f, "Warning: Profile Run Cancelled Early. The profile run was cancelled early. "
@@ -351,11 +354,21 @@ static void print_compare(FILE *f, struct run *const *runs, size_t nruns)
     static const struct {
         int m;
         enum verdict_stat st;
-    } rows[] = {{M_TTFT, VS_AVG},     {M_TTFT, VS_P1 + 8},   {M_LATENCY, VS_AVG},
-                {M_LATENCY, VS_P1 + 8}, {M_ITL, VS_AVG},     {M_ITL, VS_P1 + 8},
-                {M_OTT_USER, VS_AVG}, {M_OSL, VS_AVG},       {M_ISL, VS_AVG},
-                {M_LATENESS, VS_P1 + 8}, {M_LAT_INTENDED, VS_P1 + 8}, {M_OTT, VS_AVG},
-                {M_REQ_TPUT, VS_AVG}, {M_REQ_COUNT, VS_AVG}, {M_GOODPUT, VS_AVG},
+    } rows[] = {{M_TTFT, VS_AVG},
+                {M_TTFT, VS_P1 + 8},
+                {M_LATENCY, VS_AVG},
+                {M_LATENCY, VS_P1 + 8},
+                {M_ITL, VS_AVG},
+                {M_ITL, VS_P1 + 8},
+                {M_OTT_USER, VS_AVG},
+                {M_OSL, VS_AVG},
+                {M_ISL, VS_AVG},
+                {M_LATENESS, VS_P1 + 8},
+                {M_LAT_INTENDED, VS_P1 + 8},
+                {M_OTT, VS_AVG},
+                {M_REQ_TPUT, VS_AVG},
+                {M_REQ_COUNT, VS_AVG},
+                {M_GOODPUT, VS_AVG},
                 {M_ERROR_RATE, VS_AVG}};
     for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
         char label[160], vals[4][64], deltas[4][64];

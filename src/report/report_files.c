@@ -101,8 +101,8 @@ static bool secret_key(const char *k)
     for (; k[n] && n + 1 < sizeof low; n++)
         low[n] = (char)tolower((unsigned char)k[n]);
     low[n] = '\0';
-    static const char *const exact[] = {"api_key", "api-key", "apikey", "x-api-key", "token",
-                                        "bearer", "auth",    "cookie", "access_token"};
+    static const char *const exact[] = {"api_key", "api-key", "apikey", "x-api-key",   "token",
+                                        "bearer",  "auth",    "cookie", "access_token"};
     for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++)
         if (strcmp(low, exact[i]) == 0)
             return true;
@@ -172,9 +172,15 @@ void report_redact(cJSON *j)
 {
     for (cJSON *c = j ? j->child : NULL; c; c = c->next) {
         if (c->string && secret_key(c->string) && !cJSON_IsNull(c) && !cJSON_IsObject(c)) {
-            cJSON *r = cJSON_CreateString("<redacted>");
-            cJSON_ReplaceItemViaPointer(j, c, r);
-            c = r;
+            /* Turn the item itself into the string, keeping its key and place. */
+            if (c->child) {
+                cJSON_Delete(c->child);
+                c->child = NULL;
+            }
+            if (c->valuestring && !(c->type & cJSON_IsReference))
+                free(c->valuestring);
+            c->type = cJSON_String;
+            c->valuestring = xstrdup("<redacted>");
             continue;
         }
         if (cJSON_IsString(c))
@@ -321,9 +327,7 @@ static void metronome_section(struct jsonw *w, const struct run *ru, const struc
     }
     jsonw_arr_end(w);
     jsonw_key(w, "output_tokens_source");
-    jsonw_str(w, ru->osl_usage && ru->osl_chunks ? "mixed"
-                 : ru->osl_usage                 ? "usage"
-                                                 : "chunks");
+    jsonw_str(w, ru->osl_usage && ru->osl_chunks ? "mixed" : ru->osl_usage ? "usage" : "chunks");
     jsonw_key(w, "input_tokens_source");
     jsonw_str(w, ru->isl_usage && ru->isl_trace ? "mixed" : ru->isl_usage ? "usage" : "trace");
     jsonw_key(w, "inter_chunk_latency_percentiles");

@@ -17,7 +17,7 @@
 #include <string.h>
 
 #define CDF_POINTS 101
-#define HIST_BINS 40
+#define HIST_BINS  40
 
 static void stats_obj(struct jsonw *w, const struct rsummary *s, int m)
 {
@@ -123,7 +123,7 @@ static void series(struct jsonw *w, const struct run *ru)
     double *done = xcalloc((size_t)nb, sizeof *done), *tok = xcalloc((size_t)nb, sizeof *tok),
            *ttft = xcalloc((size_t)nb, sizeof *ttft), *nttft = xcalloc((size_t)nb, sizeof *nttft),
            *infl = xcalloc((size_t)nb, sizeof *infl), *errs = xcalloc((size_t)nb, sizeof *errs);
-#define BIN(t) (int)fmin(nb - 1, fmax(0, floor((double)((t) - t0) / bw)))
+#define BIN(t) (int)fmin(nb - 1, fmax(0, floor((double)((t)-t0) / bw)))
     for (size_t i = 0; i < ru->n; i++) {
         const struct rrec *r = &ru->r[i];
         if (r->phase != REC_PROFILE || r->t_start == RR_NONE)
@@ -246,8 +246,7 @@ static void run_data(struct jsonw *w, const struct run *ru)
     jsonw_arr_end(w);
     jsonw_key(w, "dist");
     jsonw_obj_begin(w);
-    static const int dm[] = {M_TTFT, M_LATENCY, M_ITL, M_LATENESS, M_TTFT_INTENDED,
-                             M_LAT_INTENDED};
+    static const int dm[] = {M_TTFT, M_LATENCY, M_ITL, M_LATENESS, M_TTFT_INTENDED, M_LAT_INTENDED};
     for (size_t i = 0; i < sizeof dm / sizeof dm[0]; i++)
         distribution(w, ru, dm[i]);
     jsonw_obj_end(w);

@@ -35,20 +35,20 @@ struct run {
     char *label;
     struct run_meta *shard; /* owned array */
     size_t nshards;
-    struct rrec *r;         /* every record, warmup included, in file order */
+    struct rrec *r; /* every record, warmup included, in file order */
     size_t n, cap;
-    struct stats_hist icl;  /* profile, valid records */
+    struct stats_hist icl; /* profile, valid records */
     struct stats_hist icl_warm;
     struct err_group *err;
     size_t nerr, err_cap;
-    int64_t base_real;      /* wall clock ns of timeline 0 */
-    int64_t base_mono;      /* the reference shard's monotonic anchor */
+    int64_t base_real; /* wall clock ns of timeline 0 */
+    int64_t base_mono; /* the reference shard's monotonic anchor */
     bool streaming, complete, cancelled;
     const char *endpoint;
     uint64_t dropped_bytes;
     uint64_t osl_usage, osl_chunks, isl_usage, isl_trace; /* token-source tallies */
     int32_t nworkers;
-    char *out_dir;          /* owned: where this run's files go */
+    char *out_dir; /* owned: where this run's files go */
     /* results */
     struct rsummary prof, warm;
     bool has_warm;
@@ -61,8 +61,8 @@ struct run {
 /* Summarizes the records of `ru` selected by sel(r, ctx) (all profile records when sel is
  * NULL) into s. icl (may be NULL) supplies inter_chunk_latency. */
 void report_summarize(const struct run *ru, bool (*sel)(const struct rrec *, const void *),
-                      const void *ctx, const struct stats_hist *icl,
-                      const struct verdict_spec *v, struct rsummary *s);
+                      const void *ctx, const struct stats_hist *icl, const struct verdict_spec *v,
+                      struct rsummary *s);
 
 /* Label "Header (unit)" as AIPerf prints it (the OTT/user header keeps its newline unless
  * flat). */

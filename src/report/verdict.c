@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const stat_names[VS_LAST + 1] = {
-    "avg", "min", "max", "std", "count", "sum", "p1", "p5", "p10", "p25", "p50", "p75", "p90",
-    "p95", "p99"};
+static const char *const stat_names[VS_LAST + 1] = {"avg", "min", "max", "std", "count",
+                                                    "sum", "p1",  "p5",  "p10", "p25",
+                                                    "p50", "p75", "p90", "p95", "p99"};
 
 const char *verdict_stat_str(enum verdict_stat s)
 {
@@ -201,12 +201,18 @@ int verdict_parse_fail_on(struct verdict_spec *v, const char *s, struct diag *d)
 bool verdict_rule_fires(const struct rule *r, double x)
 {
     switch (r->op) {
-    case VO_GT: return x > r->value;
-    case VO_GE: return x >= r->value;
-    case VO_LT: return x < r->value;
-    case VO_LE: return x <= r->value;
-    case VO_EQ: return x == r->value;
-    case VO_NE: return x != r->value;
+    case VO_GT:
+        return x > r->value;
+    case VO_GE:
+        return x >= r->value;
+    case VO_LT:
+        return x < r->value;
+    case VO_LE:
+        return x <= r->value;
+    case VO_EQ:
+        return x == r->value;
+    case VO_NE:
+        return x != r->value;
     }
     return false;
 }
