@@ -2,7 +2,8 @@
  * mbedTLS configuration for metronome: what a TLS 1.2/1.3 client and server need with
  * ECDSA or RSA certificates, AES-GCM and ChaCha20-Poly1305, plus certificate writing for
  * `metronome mock --tls-self-signed`. Everything else (legacy ciphers, DTLS, PSK-only
- * modes, filesystem helpers that read /etc) stays off. Selected by MBEDTLS_CONFIG_FILE.
+ * modes, filesystem helpers that read /etc) stays off. Selected by MBEDTLS_CONFIG_FILE; the file name differs from mbedTLS's own
+ * include/mbedtls/mbedtls_config.h, which a quoted #include would otherwise find first.
  */
 #ifndef METRONOME_MBEDTLS_CONFIG_H
 #define METRONOME_MBEDTLS_CONFIG_H
@@ -12,6 +13,8 @@
 #define MBEDTLS_HAVE_TIME
 #define MBEDTLS_HAVE_TIME_DATE
 #define MBEDTLS_PLATFORM_C
+/* src/net/tls.c counts mbedTLS's heap through mbedtls_platform_set_calloc_free. */
+#define MBEDTLS_PLATFORM_MEMORY
 #define MBEDTLS_FS_IO
 #define MBEDTLS_THREADING_C
 #define MBEDTLS_THREADING_PTHREAD
@@ -69,6 +72,9 @@
 /* PSA: TLS 1.3 runs on it. */
 #define MBEDTLS_PSA_CRYPTO_C
 #define MBEDTLS_USE_PSA_CRYPTO
+/* Each TLS connection holds PSA key slots (its record keys); the fixed default of 32
+ * slots would cap the whole process at ~16 concurrent TLS connections. */
+#define MBEDTLS_PSA_KEY_STORE_DYNAMIC
 
 /* X.509. */
 #define MBEDTLS_X509_USE_C
@@ -97,6 +103,7 @@
 #define MBEDTLS_SSL_TICKET_C
 #define MBEDTLS_SSL_CACHE_C
 #define MBEDTLS_CIPHER_MODE_CBC
+#define MBEDTLS_SSL_MAX_FRAGMENT_LENGTH
 #define MBEDTLS_SSL_VARIABLE_BUFFER_LENGTH
 
 #endif
