@@ -2,5 +2,6 @@
 //! tests (relative to tests/).
 pub const src = [_][]const u8{
     "profile/options.c", "profile/conf.c", "profile/plan.c", "cli/cmd_profile.c",
+    "cli/cmd_demo.c",
 };
 pub const tests = [_][]const u8{};

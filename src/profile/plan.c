@@ -462,8 +462,8 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
             push_named(&p->pack, "request-count", num);
         }
     }
-    if (!p->request_rate && conc == 0)
-        push_named(&p->replay, "concurrency", "1");
+    /* No --concurrency default is passed on: replay's own default (1 slot in closed loop,
+     * no cap with a rate or a schedule) is AIPerf's, and an explicit 1 would cap them. */
     if (args_count(&a, "url") == 0)
         push_named(&p->replay, "url", "http://localhost:8000");
     else
