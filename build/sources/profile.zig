@@ -4,4 +4,4 @@ pub const src = [_][]const u8{
     "profile/options.c", "profile/conf.c", "profile/plan.c", "cli/cmd_profile.c",
     "cli/cmd_demo.c",
 };
-pub const tests = [_][]const u8{};
+pub const tests = [_][]const u8{"unit/test_profile.c"};

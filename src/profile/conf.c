@@ -224,13 +224,13 @@ int profile_conf_parse(const char *name, const char *text, size_t len, struct pr
         p = nl ? nl + 1 : end;
         if (n > 0 && s[n - 1] == '\r')
             n--;
-        if (memchr(s, '\t', n) && !memchr(s, '#', n)) {
-            rc = perr(&c, ERR_PARSE, "tab characters are not allowed (use spaces)", NULL);
-            goto out;
-        }
         size_t ind = 0;
         while (ind < n && s[ind] == ' ')
             ind++;
+        if (ind < n && s[ind] == '\t') {
+            rc = perr(&c, ERR_PARSE, "tab in indentation (YAML allows only spaces)", NULL);
+            goto out;
+        }
         if (ind == n || s[ind] == '#')
             continue;
         if (c.line == 1 && n >= 3 && !memcmp(s, "---", 3) && ind == 0)
@@ -285,6 +285,18 @@ int profile_conf_parse(const char *name, const char *text, size_t len, struct pr
         snprintf(key, sizeof key, "%.*s", (int)(kn < 127 ? kn : 127), s);
         const struct profile_opt *o = find_key(s, kn);
         if (!o || !strcmp(o->spec.name, "help") || !strcmp(o->spec.name, "config")) {
+            const char *after = colon + 1;
+            while (after < s + n && *after == ' ')
+                after++;
+            if (!o && (after == s + n || *after == '#' || !strcmp(key, "schemaVersion") ||
+                       !strcmp(key, "schema_version"))) {
+                rc = diag_at(d, ERR_PARSE, name, c.line,
+                             "'%s' starts a nested section: metronome reads one flat mapping of "
+                             "option names, not AIPerf's schema-2.0 YAML "
+                             "(docs/aiperf-compatibility.md)",
+                             key);
+                goto out;
+            }
             const char *sug = o ? NULL : suggest_key(key);
             if (sug)
                 rc = diag_at(d, ERR_INVALID, name, c.line,
