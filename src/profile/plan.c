@@ -95,7 +95,7 @@ static int opt_index(const char *name)
 }
 
 /* The spelling the user typed for option i (an alias, or the canonical name). */
-static void typed_name(int argc, char **argv, size_t i, char *out, size_t cap)
+static int typed_pos(int argc, char **argv, size_t i, char *out, size_t cap)
 {
     const struct arg_spec *s = &profile_opts[i].spec;
     snprintf(out, cap, "--%s", s->name);
@@ -107,7 +107,7 @@ static void typed_name(int argc, char **argv, size_t i, char *out, size_t cap)
         size_t n = eq ? (size_t)(eq - arg) : strlen(arg);
         if (n == strlen(s->name) + 2 && !strncmp(arg + 2, s->name, n - 2) && arg[1] == '-') {
             snprintf(out, cap, "%.*s", (int)n, arg);
-            return;
+            return k;
         }
         for (const char *p = s->aliases; p && *p;) {
             while (*p == ' ')
@@ -116,11 +116,17 @@ static void typed_name(int argc, char **argv, size_t i, char *out, size_t cap)
             size_t m = e ? (size_t)(e - p) : strlen(p);
             if (m == n && !strncmp(p, arg, n)) {
                 snprintf(out, cap, "%.*s", (int)n, arg);
-                return;
+                return k;
             }
             p += m;
         }
     }
+    return argc;
+}
+
+static void typed_name(int argc, char **argv, size_t i, char *out, size_t cap)
+{
+    typed_pos(argc, argv, i, out, cap);
 }
 
 static void push2(struct profile_argv *a, const char *opt, const char *v)
@@ -235,7 +241,9 @@ static int merged_argv(int argc, char **argv, struct profile_argv *out, struct d
         int rc = profile_conf_load(conf, &file, d);
         if (rc) {
             profile_argv_free(&file);
-            return rc;
+            /* A bad file is bad input (exit 1), not a usage error; a refused option
+             * stays a refusal (exit 2) wherever it was written. */
+            return rc == ERR_INVALID ? ERR_PARSE : rc;
         }
         for (int k = 0; k < file.n; k++) {
             const char *eq = strchr(file.v[k], '=');
@@ -273,6 +281,28 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
         profile_argv_free(&all);
         return rc;
     }
+    /* Refused options are named before parsing, so that one whose value is missing or
+     * optional (AIPerf has a few) is still refused rather than a usage error. */
+    for (int k = 0; k < all.n && strcmp(all.v[k], "--"); k++) {
+        const char *arg = all.v[k];
+        if (arg[0] != '-')
+            continue;
+        size_t n = strcspn(arg, "=");
+        for (size_t i = 0; i < profile_nopts; i++) {
+            char tmp[160];
+            if (profile_opts[i].route != PROFILE_REFUSE)
+                continue;
+            char *one[1] = {(char *)arg};
+            bool neg = n > 5 && !strncmp(arg, "--no-", 5) &&
+                       !strncmp(arg + 5, profile_opts[i].spec.name, n - 5) &&
+                       strlen(profile_opts[i].spec.name) == n - 5;
+            if (neg || typed_pos(1, one, i, tmp, sizeof tmp) == 0) {
+                rc = diag_set(d, ERR_UNSUPPORTED, "not supported yet: %.*s", (int)n, arg);
+                profile_argv_free(&all);
+                return rc;
+            }
+        }
+    }
     struct arg_spec *specs = xcalloc(profile_nopts, sizeof *specs);
     for (size_t i = 0; i < profile_nopts; i++)
         specs[i] = profile_opts[i].spec;
@@ -291,11 +321,24 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
         rc = diag_set(d, ERR_INVALID, "unexpected argument '%s'", a.pos[0]);
         goto out;
     }
-    for (size_t i = 0; i < profile_nopts; i++)
-        if (profile_opts[i].route == PROFILE_REFUSE && a.count[i] > 0) {
-            rc = refuse(d, all.n, all.v, i, NULL);
+    {
+        /* The first refused option in the order they were typed. */
+        size_t first = profile_nopts;
+        int first_pos = all.n + 1;
+        for (size_t i = 0; i < profile_nopts; i++) {
+            char tmp[160];
+            int pos;
+            if (profile_opts[i].route != PROFILE_REFUSE || a.count[i] == 0)
+                continue;
+            pos = typed_pos(all.n, all.v, i, tmp, sizeof tmp);
+            if (pos < first_pos)
+                first_pos = pos, first = i;
+        }
+        if (first < profile_nopts) {
+            rc = refuse(d, all.n, all.v, first, NULL);
             goto out;
         }
+    }
 
     /* Values of the options profile checks itself. */
     const char *v;
@@ -445,10 +488,10 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
         profile_argv_push(&p->replay,
                           p->fixed_forced ? "--fixed-schedule" : "--fixed-schedule=false");
     }
-    if (count > 0 && args_has(&a, "benchmark-duration")) {
-        rc = diag_set(d, ERR_INVALID,
-                      "--request-count and --benchmark-duration cannot be used "
-                      "together");
+    /* AIPerf 0.13: with both a count and a duration the first one reached ends the run
+     * (replay does the same); a grace period only means something after a duration. */
+    if (args_has(&a, "benchmark-grace-period") && !args_has(&a, "benchmark-duration")) {
+        rc = diag_set(d, ERR_INVALID, "--benchmark-grace-period needs --benchmark-duration");
         goto out;
     }
     char num[64];
