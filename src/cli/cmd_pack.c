@@ -390,11 +390,16 @@ int cmd_pack(int argc, char **argv)
     }
     if (parse_opts(&a, &o, &d) || args_long(&a, "compression-level", 1, 19, &level, &d) ||
         args_choice(&a, "endpoint-type", "chat|completions|embeddings|responses", &etype, &d) ||
-        args_choice(&a, "custom-dataset-type",
+        extra_inputs(&a, &extra, &d)) {
+        code = cli_fail(&d, 1);
+        goto out;
+    }
+    /* An unknown dataset is bad input, not a usage slip: exit 1 like every other. */
+    if (args_choice(&a, "custom-dataset-type",
                     "single_turn|multi_turn|random_pool|mooncake_trace|azure_trace|burstgpt_trace",
                     &dtype, &d) ||
-        args_choice(&a, "public-dataset", "sharegpt", &pub, &d) || extra_inputs(&a, &extra, &d)) {
-        code = cli_fail(&d, 1);
+        args_choice(&a, "public-dataset", "sharegpt", &pub, &d)) {
+        code = cli_fail(&d, 0);
         goto out;
     }
     o.nmodels = split_models(&a, &models, &model_store);
@@ -422,6 +427,10 @@ int cmd_pack(int argc, char **argv)
     struct stat st;
     if (input && stat(input, &st) != 0) {
         cli_error("%s: %s", input, strerror(errno));
+        goto out;
+    }
+    if (input && S_ISREG(st.st_mode) && st.st_size == 0) {
+        cli_error("%s: empty file, nothing to pack", input);
         goto out;
     }
     if (input && S_ISDIR(st.st_mode) && strcmp(dtype, "random_pool")) {
@@ -511,6 +520,9 @@ int cmd_pack(int argc, char **argv)
         code = cli_fail(&d, 0);
         goto out;
     }
+    if (ds.skipped)
+        fprintf(stderr, "metronome: left out %ld input records %s\n", ds.skipped,
+                ds.skip_why ? ds.skip_why : "");
     fprintf(stderr, "metronome: packed %ld requests in %ld sessions into %s\n", nreq, nses, outp);
     code = EXIT_OK;
 out:
