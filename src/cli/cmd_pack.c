@@ -69,7 +69,8 @@ static const struct arg_spec specs[] = {
      "constant, poisson or gamma"},
     {"arrival-smoothness", "--vllm-burstiness", ARG_VALUE, "S", "1",
      "gamma shape (1 = poisson, < 1 burstier)"},
-    {"compression-level", NULL, ARG_VALUE, "N", "3", "zstd level 1..19"},
+    {"compression-level", NULL, ARG_VALUE, "N", "1",
+     "zstd level 1..19 of the request lines (the text frame uses at least 9)"},
 };
 
 #define NSPECS (sizeof specs / sizeof specs[0])
@@ -321,7 +322,7 @@ static void header_options(struct buf *b, const struct dataset_opts *o, const ch
 
 static int parse_opts(const struct args *a, struct dataset_opts *o, struct diag *d)
 {
-    long seed = 0, level = 3;
+    long seed = 0, level = 1;
     double v;
     int rc = 0;
     rc = rc ? rc : args_long(a, "random-seed", 0, 0x7fffffffffffffffL, &seed, d);
@@ -381,7 +382,7 @@ int cmd_pack(int argc, char **argv)
     bool have_corpus = false;
     struct trace_writer *w = NULL;
     const char *etype = "chat", *dtype = "mooncake_trace", *pub = NULL;
-    long level = 3;
+    long level = 1;
 
     if (a.npos) {
         diag_set(&d, ERR_INVALID, "unexpected argument '%s'", a.pos[0]);
