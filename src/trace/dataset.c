@@ -24,6 +24,7 @@ struct sess {
     char *id;
     long turns;
     double last_ts;
+    double first_ts; /* t_ms of turn 0: orders the session in a timed trace */
     bool has_ts;
 };
 
@@ -285,7 +286,7 @@ static int check_type(const struct jval *v, const struct src *s, const char *wan
 
 /* Builds the tw_text/pointer arrays for a turn and writes it. */
 static int emit_turn(struct dataset *ds, struct turn_in *t, const char *session, int turn,
-                     bool timed, double t_ms, double delay_ms, struct diag *d)
+                     bool timed, double t_ms, double delay_ms, double start_ms, struct diag *d)
 {
     size_t nt = t->texts.n, ni = t->images.n, na = t->audios.n;
     struct tw_part *parts = xmalloc((nt + 1) * sizeof *parts);
@@ -322,6 +323,7 @@ static int emit_turn(struct dataset *ds, struct turn_in *t, const char *session,
     q.timed = timed && turn == 0;
     q.t_ms = t_ms;
     q.delay_ms = turn > 0 ? delay_ms : -1;
+    q.start_ms = start_ms;
     q.model = dataset_model(ds);
     q.role = t->has_role ? role : NULL;
     q.texts = texts;
@@ -345,7 +347,7 @@ static int emit_turn(struct dataset *ds, struct turn_in *t, const char *session,
 }
 
 /* Timing rules shared by the JSONL loaders: the first timed-or-not first turn decides the
- * trace; first turns must then all agree and must not go back in time. */
+ * trace, and first turns must then all agree. Order does not matter: the writer sorts. */
 struct timing {
     int mode; /* 0 undecided, 1 timed, 2 untimed */
     double last;
@@ -365,14 +367,8 @@ static int timing_first_turn(struct timing *tm, bool has_ts, double ts, const st
                    "field '%s' appears but earlier lines have none (a trace is timed "
                    "throughout or not at all)%s",
                    "timestamp", "");
-    if (has_ts) {
-        if (ts < tm->last)
-            return diag_at(s->d, ERR_INVALID, s->path, s->line,
-                           "timestamp %.17g is earlier than the previous request's %.17g; sort "
-                           "the file by timestamp",
-                           ts, tm->last);
+    if (has_ts)
         tm->last = ts;
-    }
     return 0;
 }
 
@@ -479,7 +475,7 @@ int dataset_single_turn(struct dataset *ds, const char *path, struct diag *d)
             (rc = timing_first_turn(&tm, t.has_ts, t.ts, &l.s)))
             break;
         snprintf(sid, sizeof sid, "line-%ld", l.s.line);
-        if ((rc = emit_turn(ds, &t, sid, 0, t.has_ts, t.ts, -1, d)))
+        if ((rc = emit_turn(ds, &t, sid, 0, t.has_ts, t.ts, -1, t.ts, d)))
             break;
     }
     turn_free(&t);
@@ -567,7 +563,10 @@ int dataset_multi_turn(struct dataset *ds, const char *path, struct diag *d)
                  * turn was scheduled: the closest a delay can come. */
                 delay = t.ts > se->last_ts ? t.ts - se->last_ts : 0;
             }
-            rc = emit_turn(ds, &t, se->id, (int)se->turns, tm.mode == 1, t.ts, delay, d);
+            if (se->turns == 0)
+                se->first_ts = t.ts;
+            rc = emit_turn(ds, &t, se->id, (int)se->turns, tm.mode == 1, t.ts, delay, se->first_ts,
+                           d);
             if (rc)
                 break;
             se->turns++;
@@ -720,7 +719,7 @@ int dataset_random_pool(struct dataset *ds, const char *path, struct diag *d)
         if (rc < 0)
             break;
         snprintf(sid, sizeof sid, "pool-%ld", c);
-        rc = emit_turn(ds, &t, sid, 0, false, 0, -1, d);
+        rc = emit_turn(ds, &t, sid, 0, false, 0, -1, 0, d);
     }
     turn_free(&t);
     for (size_t i = 0; i < nfiles; i++) {
@@ -919,6 +918,9 @@ int dataset_mooncake(struct dataset *ds, const char *path, struct diag *d)
         q.timed = turn == 0 && has_ts;
         q.t_ms = ts;
         q.delay_ms = dms;
+        if (se && turn == 0)
+            se->first_ts = ts;
+        q.start_ms = se ? se->first_ts : ts;
         q.model = dataset_model(ds);
         q.texts = &t;
         q.ntexts = 1;
@@ -1220,9 +1222,13 @@ static void csv_row(int term, void *data)
                 c->have_first = true;
                 c->first_ms = c->last_ms = ms;
             }
-            if (ms < c->last_ms) {
+            /* Times count from the first row; later rows may be out of order (the writer
+             * sorts them) but not before it. */
+            if (ms < c->first_ms) {
                 c->rc = diag_at(c->d, ERR_INVALID, c->path, c->line,
-                                "timestamp goes back in time; sort the file by %s", names[COL_TS]);
+                                "%s is earlier than the first row's; times count from the first "
+                                "row, so it must be the earliest (sort the file by %s)",
+                                names[COL_TS], names[COL_TS]);
             } else if (in == 0) {
                 ds->skipped++; /* nothing to send: failed requests in BurstGPT have no prompt */
             } else if (!enough(ds)) {
@@ -1235,6 +1241,7 @@ static void csv_row(int term, void *data)
                 q.session = sid;
                 q.timed = true;
                 q.t_ms = round((ms - c->first_ms) * 1000) / 1000;
+                q.start_ms = q.t_ms;
                 q.delay_ms = -1;
                 q.model = dataset_model(ds);
                 q.texts = &t;

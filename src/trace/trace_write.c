@@ -61,6 +61,9 @@ struct trace_writer {
     size_t nused, used_cap;
 
     long requests, sessions;
+    double *keys; /* per request: its session's start time (orders timed traces) */
+    size_t keys_cap;
+    bool unsorted;
     bool timed;
     bool live;
 };
@@ -561,6 +564,14 @@ int tw_request(struct trace_writer *w, const struct tw_request *r, struct diag *
         return rc;
     }
     PUTL(b, "}\n");
+    if ((size_t)w->requests == w->keys_cap) {
+        w->keys_cap = w->keys_cap ? w->keys_cap * 2 : 4096;
+        w->keys = xrealloc(w->keys, w->keys_cap * sizeof *w->keys);
+    }
+    double key = r->turn == 0 ? r->t_ms : r->start_ms;
+    if (w->requests > 0 && key < w->keys[w->requests - 1])
+        w->unsorted = true;
+    w->keys[w->requests] = key;
     w->requests++;
     if (r->turn == 0)
         w->sessions++;
@@ -695,6 +706,7 @@ static void cleanup(struct trace_writer *w)
     free(w->defs);
     free(w->bparts);
     free(w->used);
+    free(w->keys);
     free(w->extra);
     free(w->path);
     free(w->body_path);
@@ -729,6 +741,72 @@ static int copy_file(FILE *out, const char *path)
     return rc;
 }
 
+struct order {
+    double key;
+    size_t index;
+};
+
+static int order_cmp(const void *a, const void *b)
+{
+    const struct order *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* Rewrites the body file in session-start order (stable). */
+static int resort_body(struct trace_writer *w, struct diag *d)
+{
+    char *data;
+    size_t len;
+    int rc = zio_read_all(w->body_path, SIZE_MAX / 4, &data, &len, d);
+    if (rc)
+        return rc;
+    size_t n = (size_t)w->requests;
+    struct order *ord = xmalloc(n * sizeof *ord);
+    size_t *start = xmalloc((n + 1) * sizeof *start);
+    size_t k = 0, pos = 0;
+    while (pos < len && k < n) {
+        const char *nl = memchr(data + pos, '\n', len - pos);
+        size_t e = nl ? (size_t)(nl - data) + 1 : len;
+        start[k] = pos;
+        ord[k].key = w->keys[k];
+        ord[k].index = k;
+        k++;
+        pos = e;
+    }
+    start[k] = len;
+    if (k != n) {
+        free(data);
+        free(ord);
+        free(start);
+        return diag_at(d, ERR_IO, w->path, 0, "internal: %zu request lines, expected %zu", k, n);
+    }
+    qsort(ord, n, sizeof *ord, order_cmp);
+    size_t pn = strlen(w->body_path) + 8;
+    char *sorted = xmalloc(pn);
+    snprintf(sorted, pn, "%s.s", w->body_path);
+    struct zwriter *z;
+    rc = zw_open(&z, sorted, ZW_DIRECT, w->cfg.level, d);
+    for (size_t i = 0; !rc && i < n; i++) {
+        size_t j = ord[i].index;
+        rc = zw_write(z, data + start[j], start[j + 1] - start[j]);
+    }
+    if (!rc)
+        rc = zw_commit(z, d);
+    else
+        zw_abort(z);
+    if (!rc && rename(sorted, w->body_path))
+        rc = diag_at(d, ERR_IO, w->path, 0, "cannot rename: %s", strerror(errno));
+    if (rc)
+        unlink(sorted);
+    free(sorted);
+    free(data);
+    free(ord);
+    free(start);
+    return rc;
+}
+
 int tw_commit(struct trace_writer *w, struct diag *d)
 {
     int rc = 0;
@@ -746,7 +824,7 @@ int tw_commit(struct trace_writer *w, struct diag *d)
     /* zw_commit on a direct writer closes the temporary body file in place. */
     if (w->requests == 0) {
         zw_abort(body);
-    } else if ((rc = zw_commit(body, d))) {
+    } else if ((rc = zw_commit(body, d)) || (w->timed && w->unsorted && (rc = resort_body(w, d)))) {
         unlink(w->body_path);
         cleanup(w);
         return rc;

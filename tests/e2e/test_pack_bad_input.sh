@@ -46,8 +46,8 @@ printf '{"timestamp": 0, "input_length": 600, "hash_ids": [1]}\n{"timestamp": 1,
 bad "blocksize.jsonl:2: hash_id 1 is a 512-token block but is used here as 100 tokens" --input-file blocksize.jsonl
 printf '{"timestamp": 0, "input_length": 1000, "hash_ids": [1,2,3]}\n' > toomany.jsonl
 bad "toomany.jsonl:1: input_length 1000 does not fit 3 hash_ids" --input-file toomany.jsonl
-printf '{"timestamp": 9, "input_length": 5}\n{"timestamp": 3, "input_length": 5}\n' > unsorted.jsonl
-bad "unsorted.jsonl:2: timestamp 3 is earlier" --input-file unsorted.jsonl
+printf 'Timestamp,Request tokens,Response tokens\n9,5,5\n3,5,5\n' > unsorted.csv
+bad "unsorted.csv:3: Timestamp is earlier than the first row's" --input-file unsorted.csv --custom-dataset-type burstgpt_trace
 printf '{"timestamp": 9, "input_length": 5}\n{"input_length": 5}\n' > mixed.jsonl
 bad "mixed.jsonl:2: field 'timestamp' is missing" --input-file mixed.jsonl
 printf '{"input_length": 5, "type": "single_turn"}\n' > wrongtag.jsonl

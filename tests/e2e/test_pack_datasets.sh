@@ -54,3 +54,13 @@ assert [r["turn"] for r in s7] == [0, 1, 2], s7
 assert s7[1]["delay_ms"] == 4000 and s7[2]["delay_ms"] == 2500
 assert s7[1]["history"] == "live"
 PY
+# An input out of time order comes out sorted by session start (stable), sessions intact.
+printf '%s\n' '{"timestamp": 10, "input_length": 10}' '{"timestamp": 5, "input_length": 11, "session_id": "a"}' \
+    '{"timestamp": 7, "input_length": 12}' '{"session_id": "a", "input_length": 13, "delay": 3}' \
+    '{"timestamp": 5, "input_length": 14}' > unsorted.jsonl
+"$METRONOME" pack -m m --input-file unsorted.jsonl -o unsorted.jsonl.zst 2>/dev/null
+got=$(zstdcat unsorted.jsonl.zst | python3 -c '
+import json, sys
+print(" ".join("%s/%d/%d" % (r["session"], r["turn"], r["isl"]) for r in map(json.loads, sys.stdin) if "session" in r))')
+[ "$got" = "a/0/11 a/1/13 line-5/0/14 line-3/0/12 line-1/0/10" ] || fail "unsorted input: $got"
+"$METRONOME" inspect unsorted.jsonl.zst > /dev/null || fail "sorted trace does not inspect"

@@ -203,11 +203,14 @@ TEST(trace_dataset_mooncake_sessions_and_osl_override)
         "{\"session_id\":\"a\",\"input_length\":3,\"delay\":70}\n";
     REQUIRE(pack(&o, dataset_mooncake, in, NULL, &g) == 0);
     REQUIRE(g.n == 4);
-    CHECK_STR(g.session[2], "a");
-    CHECK_INT(g.turn[2], 1);
-    CHECK_NEAR(g.delay_ms[2], 1500, 0);
-    CHECK_INT(g.turn[3], 2);
-    CHECK_NEAR(g.delay_ms[3], 70, 0);
+    /* Ordered by session start: session a (0 ms) with its later turns, then b (10 ms). */
+    CHECK_STR(g.session[1], "a");
+    CHECK_INT(g.turn[1], 1);
+    CHECK_NEAR(g.delay_ms[1], 1500, 0);
+    CHECK_INT(g.turn[2], 2);
+    CHECK_NEAR(g.delay_ms[2], 70, 0);
+    CHECK_STR(g.session[3], "b");
+    CHECK_NEAR(g.t_ms[3], 10, 0);
     CHECK_INT(g.osl[0], 9); /* --osl wins over output_length */
     got_free(&g);
 }
