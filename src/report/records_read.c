@@ -539,6 +539,10 @@ static int scan_error(struct scan *c, struct rec *r)
 
 static int scan_field(struct scan *c, struct rec_parser *p, struct rec *r, struct strv k)
 {
+    /* null means absent for every field: the default stays. */
+    ws(c);
+    if (c->s < c->end && *c->s == 'n')
+        return scan_lit(c, "null", 4);
     switch (k.n) {
     case 1:
         if (KEY("i"))
