@@ -7,16 +7,23 @@ pub const Vendored = struct {
     zstd: *std.Build.Step.Compile,
     cjson: *std.Build.Step.Compile,
     csv: *std.Build.Step.Compile,
+    csv_dir: std.Build.LazyPath,
 
-    pub fn addIncludes(_: Vendored, b: *std.Build, m: *std.Build.Module) void {
+    pub fn addIncludes(v: Vendored, b: *std.Build, m: *std.Build.Module) void {
         m.addIncludePath(b.path("vendor/src/mbedtls/include"));
         m.addIncludePath(b.path("build"));
-        m.addCMacro("MBEDTLS_CONFIG_FILE", "\"mbedtls_config.h\"");
+        m.addCMacro("MBEDTLS_CONFIG_FILE", "\"metronome_mbedtls_config.h\"");
         m.addIncludePath(b.path("vendor/src/zstd/lib"));
         m.addIncludePath(b.path("vendor/src/cjson"));
-        m.addIncludePath(b.path("vendor/src/libcsv"));
+        m.addIncludePath(v.csv_dir);
     }
 };
+
+fn libcsvDir(b: *std.Build) std.Build.LazyPath {
+    const dir = b.option([]const u8, "libcsv-src", "folder with libcsv.c and csv.h to link instead of vendor/src/libcsv") orelse
+        return b.path("vendor/src/libcsv");
+    return .{ .cwd_relative = dir };
+}
 
 const vendor_cflags = [_][]const u8{ "-std=c99", "-w", "-fno-sanitize=undefined", "-D_GNU_SOURCE" };
 
@@ -42,16 +49,18 @@ pub fn addVendored(b: *std.Build, target: std.Build.ResolvedTarget, optimize: st
     mbed.root_module.addIncludePath(b.path("vendor/src/mbedtls/include"));
     mbed.root_module.addIncludePath(b.path("vendor/src/mbedtls/library"));
     mbed.root_module.addIncludePath(b.path("build"));
-    mbed.root_module.addCMacro("MBEDTLS_CONFIG_FILE", "\"mbedtls_config.h\"");
+    mbed.root_module.addCMacro("MBEDTLS_CONFIG_FILE", "\"metronome_mbedtls_config.h\"");
     mbed.root_module.addCSourceFiles(.{ .root = b.path("vendor/src/mbedtls/library"), .files = &mbedtls_files, .flags = &vendor_cflags });
 
     const cj = lib(b, target, optimize, "cjson");
     cj.root_module.addCSourceFiles(.{ .root = b.path("vendor/src/cjson"), .files = &.{"cJSON.c"}, .flags = &vendor_cflags });
 
+    // LGPL relinking (THIRD_PARTY_NOTICES.md): any libcsv source tree can replace ours.
+    const csv_dir = libcsvDir(b);
     const csv = lib(b, target, optimize, "csv");
-    csv.root_module.addCSourceFiles(.{ .root = b.path("vendor/src/libcsv"), .files = &.{"libcsv.c"}, .flags = &vendor_cflags });
+    csv.root_module.addCSourceFiles(.{ .root = csv_dir, .files = &.{"libcsv.c"}, .flags = &vendor_cflags });
 
-    return .{ .mbedtls = mbed, .zstd = addZstd(b, target, optimize, "zstd"), .cjson = cj, .csv = csv };
+    return .{ .mbedtls = mbed, .zstd = addZstd(b, target, optimize, "zstd"), .cjson = cj, .csv = csv, .csv_dir = csv_dir };
 }
 
 const zstd_files = [_][]const u8{

@@ -66,9 +66,27 @@ struct http1_request {
     bool expect_continue;
 };
 
-/* `head_request`: the response answers a HEAD request (no body whatever the headers say).
+/*
+ * `head_request`: the response answers a HEAD request (no body whatever the headers say).
  * Conflicting or invalid Content-Length, or Transfer-Encoding other than chunked-last, is
- * HTTP1_ERROR. */
+ * HTTP1_ERROR. Decisions a caller must know (docs/protocols.md has the full list):
+ *  - Lines may end in LF alone; a bare CR, obs-fold, a non-token header name, whitespace
+ *    before the colon and control bytes in values are HTTP1_ERROR.
+ *  - Transfer-Encoding may only be "chunked", once (we decode no other coding).
+ *  - Response with both Transfer-Encoding: chunked and Content-Length: accepted, chunked
+ *    wins (RFC 9112 §6.3), keep_alive forced false. Request with both: HTTP1_ERROR (a
+ *    server refuses a smuggling attempt). Transfer-Encoding in HTTP/1.0: HTTP1_ERROR.
+ *  - 1xx responses are returned as complete heads with framing NONE and keep_alive true
+ *    (false for 101): the caller skips them and parses the next head from the bytes that
+ *    follow. 204, 304 and HEAD responses have framing NONE.
+ *  - Content-Length: 0 gives framing LENGTH with content_length 0, not NONE.
+ *  - keep_alive: HTTP/1.1 unless "Connection: close"; HTTP/1.0 only with "keep-alive";
+ *    never for close-delimited bodies.
+ *  - Requests: up to 8 empty lines before the request line are skipped; more than one
+ *    Host header is HTTP1_ERROR (a missing Host is tolerated).
+ * `last_len` must be the len of a previous call on the same bytes that returned
+ * HTTP1_INCOMPLETE (0 otherwise). On HTTP1_ERROR or HTTP1_INCOMPLETE *r is unspecified.
+ */
 int http1_parse_response(const char *buf, size_t len, size_t last_len, bool head_request,
                          struct http1_response *r);
 int http1_parse_request(const char *buf, size_t len, size_t last_len, struct http1_request *r);
@@ -83,7 +101,9 @@ const struct http1_header *http1_find_header(const struct http1_header *h, size_
  * *data_len to body bytes found (a view into buf; possibly empty). Call again with the
  * rest. Chunk extensions are skipped, trailers are parsed and discarded. `done` becomes
  * true after the last chunk and its trailers; bytes after that belong to the next
- * message. HTTP1_ERROR on malformed framing or a chunk size over 2^62.
+ * message (a call after done consumes nothing). A call returns after at most one run of
+ * data, so loop while bytes remain. HTTP1_ERROR on malformed framing, a chunk size over
+ * 2^62, a size line over 4 KB or trailers over HTTP1_MAX_HEAD. CRLF or bare LF end lines.
  */
 struct http1_chunked {
     int state; /* internal */
@@ -99,7 +119,9 @@ long http1_chunked_feed(struct http1_chunked *c, const char *buf, size_t len, co
  * array of "Name: value" strings), Content-Length when body != NULL, then the body. */
 int http1_write_request(struct buf *out, const char *method, const char *host, const char *path,
                         const char *const *headers, const char *body, size_t body_len);
-/* Appends a response head. body_len < 0 means chunked; extra_headers may be NULL. */
+/* Appends a response head. body_len < 0 means chunked; extra_headers may be NULL or
+ * "Name: value" lines separated by CRLF (a final CRLF is added when missing). Writes
+ * "Connection: close" when !keep_alive. ERR_INVALID for a status outside 100..999. */
 int http1_write_response_head(struct buf *out, int status, const char *content_type,
                               long long body_len, bool keep_alive, const char *extra_headers);
 /* Appends one chunk ("%x\r\n" data "\r\n"); len 0 writes the last chunk "0\r\n\r\n". */

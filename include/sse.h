@@ -12,7 +12,14 @@
  *
  * Timestamps: the caller passes the time at which the bytes were received (the return of
  * recv()); each event reports the time of the feed that delivered its first byte, which
- * is the instant AIPerf calls a message's perf_ns. Owned by one thread.
+ * is the instant AIPerf calls a message's perf_ns. An event's first byte is the first byte
+ * after the blank line that ended the previous event that is not itself part of a blank
+ * line (comment lines inside the block count: they arrive with the event).
+ *
+ * The cap counts data + event type; a line held across feeds may exceed it by 256 bytes
+ * (its field name) before ERR_TOO_LARGE. After an error, or after the callback stopped
+ * the feed (the rest of that feed is not parsed), call sse_parser_reset before reuse.
+ * Owned by one thread.
  */
 #ifndef METRONOME_SSE_H
 #define METRONOME_SSE_H
@@ -59,6 +66,9 @@ void sse_parser_free(struct sse_parser *p);
 /* Feeds len bytes received at now_ns. Returns 0, ERR_TOO_LARGE, or the callback's value. */
 int sse_parser_feed(struct sse_parser *p, const char *buf, size_t len, int64_t now_ns,
                     sse_event_fn on_event, void *ctx);
+/* Returns the parser to its initial state (a new stream: the last event id and the
+ * counters are cleared too), keeping its memory. [addition] */
+void sse_parser_reset(struct sse_parser *p);
 /* End of stream: an event without its final blank line is discarded (as the spec says);
  * returns true if such a partial event was dropped. */
 bool sse_parser_finish(struct sse_parser *p);

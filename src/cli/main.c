@@ -2,15 +2,8 @@
 #include "args.h"
 #include "cli.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-#include "build_info.h"
-#include <cJSON.h>
-#include <csv.h>
-#include <mbedtls/build_info.h>
-#include <zstd.h>
 
 struct command {
     const char *name;
@@ -27,42 +20,6 @@ static const struct command commands[] = {
     {"mock", "a fast OpenAI-compatible test server with exact timing and faults", cmd_mock},
     {"demo", "start the mock in-process and profile it: a full report in seconds", cmd_demo},
 };
-
-void cli_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("metronome: error: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
-
-void cli_warn(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("metronome: warning: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
-
-int cli_fail(const struct diag *d, int usage)
-{
-    cli_error("%s", d->msg);
-    return usage ? EXIT_USAGE : EXIT_ERROR;
-}
-
-void cli_print_version(FILE *f)
-{
-    fprintf(f, "metronome %s (git %s) %s %s\n", METRONOME_VERSION, METRONOME_GIT_HASH,
-            METRONOME_TARGET, METRONOME_OPTIMIZE);
-    fprintf(f, "  mbedTLS %d.%d.%d, zstd %s, cJSON %d.%d.%d, libcsv %d.%d.%d\n",
-            MBEDTLS_VERSION_MAJOR, MBEDTLS_VERSION_MINOR, MBEDTLS_VERSION_PATCH,
-            ZSTD_versionString(), CJSON_VERSION_MAJOR, CJSON_VERSION_MINOR, CJSON_VERSION_PATCH,
-            CSV_MAJOR, CSV_MINOR, CSV_RELEASE);
-}
 
 static void usage(FILE *f)
 {

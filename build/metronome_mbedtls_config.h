@@ -2,7 +2,8 @@
  * mbedTLS configuration for metronome: what a TLS 1.2/1.3 client and server need with
  * ECDSA or RSA certificates, AES-GCM and ChaCha20-Poly1305, plus certificate writing for
  * `metronome mock --tls-self-signed`. Everything else (legacy ciphers, DTLS, PSK-only
- * modes, filesystem helpers that read /etc) stays off. Selected by MBEDTLS_CONFIG_FILE.
+ * modes, filesystem helpers that read /etc) stays off. Selected by MBEDTLS_CONFIG_FILE; the file name differs from mbedTLS's own
+ * include/mbedtls/mbedtls_config.h, which a quoted #include would otherwise find first.
  */
 #ifndef METRONOME_MBEDTLS_CONFIG_H
 #define METRONOME_MBEDTLS_CONFIG_H
@@ -97,6 +98,7 @@
 #define MBEDTLS_SSL_TICKET_C
 #define MBEDTLS_SSL_CACHE_C
 #define MBEDTLS_CIPHER_MODE_CBC
+#define MBEDTLS_SSL_MAX_FRAGMENT_LENGTH
 #define MBEDTLS_SSL_VARIABLE_BUFFER_LENGTH
 
 #endif
