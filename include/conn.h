@@ -52,7 +52,7 @@ struct conn {
     /* sending */
     char clen[32]; /* "123\r\n\r\n" */
     size_t clen_len;
-    size_t sent; /* bytes of prefix + clen + body written */
+    size_t sent;          /* bytes of prefix + clen + body written */
     struct buf live_body; /* body rebuilt with live history, when used */
 
     /* receiving */
@@ -66,7 +66,7 @@ struct conn {
     struct http1_chunked chunked;
     struct sse_parser parser;
     bool parser_live;
-    struct buf body; /* non-SSE body (for JSON parsing and error messages) */
+    struct buf body;  /* non-SSE body (for JSON parsing and error messages) */
     struct buf *text; /* reply text for live history, or NULL */
 
     int64_t dl_phase; /* connect, first-byte or idle deadline (0: none) */

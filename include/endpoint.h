@@ -41,9 +41,9 @@ const char *endpoint_default_path(enum endpoint_type t);
 
 struct url {
     bool tls;
-    char host[URL_HOST_MAX]; /* without brackets for IPv6 literals */
-    char port[8];            /* decimal */
-    char path[URL_PATH_MAX]; /* base path without a trailing '/', may be empty */
+    char host[URL_HOST_MAX];           /* without brackets for IPv6 literals */
+    char port[8];                      /* decimal */
+    char path[URL_PATH_MAX];           /* base path without a trailing '/', may be empty */
     char authority[URL_HOST_MAX + 16]; /* Host header value: "h:p" or "[v6]:p", port omitted
                                           when it is the scheme's default */
 };

@@ -40,7 +40,7 @@ struct item {
     bool live;       /* prepend the session's live history (chat messages) */
     double delay_ms;
     bool retried; /* resent once after a stale keep-alive connection failed */
-    bool cancel; /* --request-cancellation-rate picked this one */
+    bool cancel;  /* --request-cancellation-rate picked this one */
     int64_t cancel_after_ns;
     struct timer tm;
     struct item *next;
@@ -92,7 +92,7 @@ struct worker {
 struct target {
     struct url url;
     char path[URL_PATH_MAX + 8];
-    struct addrinfo *ai; /* resolved at start; re-resolved after connect failures */
+    struct addrinfo *ai;  /* resolved at start; re-resolved after connect failures */
     struct buf prefix[2]; /* request line + headers up to "Content-Length: ", [stream] */
 };
 
@@ -108,10 +108,10 @@ struct engine {
     int sched_evfd; /* workers wake the scheduler when a closed-loop ring runs low */
     _Atomic int sched_waiting;
 
-    _Atomic int stop; /* 0 run, 1 stop issuing and drain, 2 cancel in-flight now (signal),
-                         3 cancel in-flight now (grace period over) */
-    _Atomic int sched_done; /* the scheduler issued everything it will */
-    _Atomic int finish;     /* main: all done, workers may leave */
+    _Atomic int stop;         /* 0 run, 1 stop issuing and drain, 2 cancel in-flight now (signal),
+                                 3 cancel in-flight now (grace period over) */
+    _Atomic int sched_done;   /* the scheduler issued everything it will */
+    _Atomic int finish;       /* main: all done, workers may leave */
     _Atomic long outstanding; /* items issued and not yet recorded */
     _Atomic int64_t send_deadline; /* no new request starts after this (duration); 0 none */
     _Atomic int64_t t0;            /* profiling phase start */
@@ -121,7 +121,7 @@ struct engine {
     struct zwriter *zw; /* records.jsonl.zst, used by the writer thread only */
     int zw_err;
 
-    bool multi_turn; /* the source has sessions with later turns: track them */
+    bool multi_turn;  /* the source has sessions with later turns: track them */
     char errmsg[512]; /* scheduler failure (source error) */
     _Atomic int failed;
     const char *const *redact;

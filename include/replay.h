@@ -53,9 +53,9 @@ struct replay_config {
     const char *const *urls;
     size_t nurls;
     enum endpoint_type endpoint;
-    const char *endpoint_path;         /* NULL: trace header's path, else the type's default */
-    const char *api_key;               /* never written anywhere */
-    const char *const *headers;        /* "Name:Value" */
+    const char *endpoint_path;  /* NULL: trace header's path, else the type's default */
+    const char *api_key;        /* never written anywhere */
+    const char *const *headers; /* "Name:Value" */
     size_t nheaders;
     const char *const *redact_headers; /* more header names to treat as secret */
     size_t nredact;
@@ -65,14 +65,14 @@ struct replay_config {
     enum replay_mode mode;
     bool mode_explicit;
     enum arrival arrival;
-    double rate;       /* requests/s (MODE_RATE) */
-    double smoothness; /* gamma shape (1 = Poisson) */
-    long concurrency;  /* closed-loop slots, or a cap (0: none) in the other modes */
-    long request_count;  /* 0: the whole source once */
-    double duration_s;   /* 0: none */
-    double grace_s;      /* after the duration (and after a count-based run's sending) */
+    double rate;        /* requests/s (MODE_RATE) */
+    double smoothness;  /* gamma shape (1 = Poisson) */
+    long concurrency;   /* closed-loop slots, or a cap (0: none) in the other modes */
+    long request_count; /* 0: the whole source once */
+    double duration_s;  /* 0: none */
+    double grace_s;     /* after the duration (and after a count-based run's sending) */
     long warmup_count;
-    double time_scale;   /* fixed schedule: multiply offsets */
+    double time_scale; /* fixed schedule: multiply offsets */
     bool auto_offset;
     double start_offset_ms, end_offset_ms; /* <0: none */
     double cancel_rate_pct, cancel_delay_s;
@@ -113,7 +113,7 @@ struct replay_result {
 /* Runs the whole replay. Returns 0 when the run dir is complete (even if requests
  * failed: they are in the records), < 0 with d filled when the run could not start or
  * its files could not be written. */
-int replay_run(const struct replay_config *cfg, struct replay_source *src, struct replay_result *res,
-               struct diag *d);
+int replay_run(const struct replay_config *cfg, struct replay_source *src,
+               struct replay_result *res, struct diag *d);
 
 #endif

@@ -29,8 +29,7 @@ static const struct arg_spec specs[] = {
     {"redact-header", NULL, ARG_MULTI, "NAME", NULL, "treat this header as a secret too"},
     {"fixed-schedule", NULL, ARG_FLAG, NULL, "if timed",
      "send at the trace's timestamps (--no-fixed-schedule: use rate/concurrency)"},
-    {"fixed-schedule-auto-offset", NULL, ARG_FLAG, NULL, NULL,
-     "the first timestamp is time zero"},
+    {"fixed-schedule-auto-offset", NULL, ARG_FLAG, NULL, NULL, "the first timestamp is time zero"},
     {"fixed-schedule-start-offset", NULL, ARG_VALUE, "MS", NULL,
      "skip entries before this trace time; it becomes time zero"},
     {"fixed-schedule-end-offset", NULL, ARG_VALUE, "MS", NULL, "skip entries after this time"},
@@ -212,8 +211,7 @@ int cmd_replay(int argc, char **argv)
         get_double(&a, "request-cancellation-delay", 0, 1e9, &cfg.cancel_delay_s, &d) ||
         get_double(&a, "request-timeout-seconds", 0.001, 1e9, &cfg.timeout_s, &d) ||
         get_double(&a, "connect-timeout-seconds", 0.001, 1e9, &cfg.connect_timeout_s, &d) ||
-        get_double(&a, "first-byte-timeout-seconds", 0.001, 1e9, &cfg.first_byte_timeout_s,
-                   &d) ||
+        get_double(&a, "first-byte-timeout-seconds", 0.001, 1e9, &cfg.first_byte_timeout_s, &d) ||
         get_double(&a, "idle-timeout-seconds", 0.001, 1e9, &cfg.idle_timeout_s, &d) ||
         get_double(&a, "drain-seconds", 0, 1e9, &cfg.drain_s, &d))
         goto usage;

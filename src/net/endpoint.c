@@ -78,8 +78,7 @@ int url_parse(const char *s, struct url *u, struct diag *d)
         else if (n == 5 && !strncasecmp(s, "https", 5))
             u->tls = true;
         else
-            return diag_set(d, ERR_INVALID, "--url '%s': unsupported scheme '%.*s'", s, (int)n,
-                            s);
+            return diag_set(d, ERR_INVALID, "--url '%s': unsupported scheme '%.*s'", s, (int)n, s);
         p = sep + 3;
     }
     const char *host_end, *rest;
@@ -122,8 +121,8 @@ int url_parse(const char *s, struct url *u, struct diag *d)
     if (copy_part(u->path, sizeof u->path, rest, plen))
         return diag_set(d, ERR_INVALID, "--url '%s': path too long", s);
     bool v6 = strchr(u->host, ':') != NULL;
-    snprintf(u->authority, sizeof u->authority, "%s%s%s%s%s", v6 ? "[" : "", u->host,
-             v6 ? "]" : "", explicit_port ? ":" : "", explicit_port ? u->port : "");
+    snprintf(u->authority, sizeof u->authority, "%s%s%s%s%s", v6 ? "[" : "", u->host, v6 ? "]" : "",
+             explicit_port ? ":" : "", explicit_port ? u->port : "");
     return 0;
 }
 

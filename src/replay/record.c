@@ -35,6 +35,7 @@ void rec_init(struct rec *r)
     r->prompt_tokens = r->completion_tokens = r->reasoning_tokens = -1;
     r->error_code = -1;
     r->conn = -1;
+    r->phase = PHASE_PROFILE;
     r->chunks.max = r->rchunks.max = 1u << 22;
 }
 

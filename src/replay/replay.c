@@ -94,8 +94,8 @@ static int setup_targets(struct engine *e, const struct replay_config *cfg, stru
             buf_init(&t->prefix[s], 0);
             buf_printf(&t->prefix[s], "POST %s HTTP/1.1\r\nHost: %s\r\n", t->path,
                        t->url.authority);
-            rc = endpoint_headers(&t->prefix[s], s == 1, cfg->api_key, cfg->headers,
-                                  cfg->nheaders, d);
+            rc = endpoint_headers(&t->prefix[s], s == 1, cfg->api_key, cfg->headers, cfg->nheaders,
+                                  d);
             if (rc)
                 return rc;
             buf_puts(&t->prefix[s], "Content-Length: ");
@@ -237,8 +237,7 @@ static void json_argv(struct jsonw *w, struct engine *e)
             size_t n = colon ? (size_t)(colon - h) : strlen(h);
             if (colon && endpoint_header_secret(h, n, e->redact, e->nredact)) {
                 char tmp[300];
-                snprintf(tmp, sizeof tmp, "--header=%.*s:<redacted>", (int)(n < 256 ? n : 256),
-                         h);
+                snprintf(tmp, sizeof tmp, "--header=%.*s:<redacted>", (int)(n < 256 ? n : 256), h);
                 jsonw_str(w, tmp);
                 continue;
             }
@@ -542,8 +541,8 @@ static void progress(struct engine *e, bool tty, bool final, int64_t start)
 
 /* ---- the run ---- */
 
-int replay_run(const struct replay_config *cfg, struct replay_source *src, struct replay_result *res,
-               struct diag *d)
+int replay_run(const struct replay_config *cfg, struct replay_source *src,
+               struct replay_result *res, struct diag *d)
 {
     struct engine *e = xcalloc(1, sizeof *e);
     e->cfg = cfg;
@@ -552,7 +551,7 @@ int replay_run(const struct replay_config *cfg, struct replay_source *src, struc
     e->nredact = cfg->nredact;
     e->sched_evfd = -1;
     atomic_store(&e->planned, cfg->request_count > 0 ? cfg->request_count
-                                                      : (src->header ? src->header->requests : -1));
+                                                     : (src->header ? src->header->requests : -1));
     e->multi_turn = !src->header || src->header->requests > src->header->sessions;
     struct runinfo ri = {0};
     int rc = setup_targets(e, cfg, d);

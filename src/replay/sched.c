@@ -402,7 +402,7 @@ static long run_phase(struct sched *s, enum rec_phase phase, long count, double 
                 if (cfg->end_offset_ms >= 0 && tr.t_ms > cfg->end_offset_ms)
                     continue;
                 if (offset0 < 0)
-                    offset0 = cfg->auto_offset         ? tr.t_ms
+                    offset0 = cfg->auto_offset            ? tr.t_ms
                               : cfg->start_offset_ms >= 0 ? cfg->start_offset_ms
                                                           : 0;
                 double scale = cfg->time_scale > 0 ? cfg->time_scale : 1;
@@ -412,10 +412,10 @@ static long run_phase(struct sched *s, enum rec_phase phase, long count, double 
                     due = t0 + (int64_t)((double)issued * 1e9 / cfg->rate);
                 } else {
                     double mean = 1.0 / cfg->rate;
-                    double gap = cfg->arrival == ARRIVAL_POISSON
-                                     ? rng_exponential(&s->arrival, mean)
-                                     : rng_gamma(&s->arrival, cfg->smoothness,
-                                                 mean / cfg->smoothness);
+                    double gap =
+                        cfg->arrival == ARRIVAL_POISSON
+                            ? rng_exponential(&s->arrival, mean)
+                            : rng_gamma(&s->arrival, cfg->smoothness, mean / cfg->smoothness);
                     gap_acc += gap;
                     due = t0 + (int64_t)(gap_acc * 1e9);
                 }

@@ -140,7 +140,7 @@ static void timer_del(struct wpriv *p, struct timer *t)
     t->idx = -1;
 }
 
-#define CONTAINER(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+#define CONTAINER(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 /* ---- records ---- */
 
@@ -488,11 +488,11 @@ static void complete(struct worker *w, struct conn *c, int64_t now)
         sse_parser_finish(&c->parser);
     } else if (c->status == 200) {
         struct ep_chunk ch;
-        endpoint_parse(w->eng->cfg->endpoint, false, c->body.p ? c->body.p : "", c->body.len,
-                       &ch, c->text);
+        endpoint_parse(w->eng->cfg->endpoint, false, c->body.p ? c->body.p : "", c->body.len, &ch,
+                       c->text);
         if (ch.has_content) {
-            long tok = ch.completion_tokens >= 0 ? ch.completion_tokens
-                                                 : (long)((ch.content_len + 3) / 4);
+            long tok =
+                ch.completion_tokens >= 0 ? ch.completion_tokens : (long)((ch.content_len + 3) / 4);
             ch.has_content = false;
             on_content(c, &ch, now);
             rec_chunks_add(&r->chunks, now, (int32_t)tok);
@@ -583,10 +583,16 @@ static bool on_bytes(struct worker *w, struct conn *c, const char *p, size_t n, 
     struct wpriv *pv = P(w);
     const struct replay_config *cfg = w->eng->cfg;
     c->got_bytes = true;
-    if (cfg->idle_timeout_s > 0)
-        c->dl_phase = now + secs(cfg->idle_timeout_s), c->phase_kind = RECERR_TIMEOUT_IDLE;
-    else
+    if (cfg->idle_timeout_s > 0) {
+        c->dl_phase = now + secs(cfg->idle_timeout_s);
+        c->phase_kind = RECERR_TIMEOUT_IDLE;
+        /* Later idle deadlines only move forward and are refreshed lazily when the heap
+         * key fires; one earlier than the key must re-key now. */
+        if (c->tm.idx < 0 || c->dl_phase < c->tm.when)
+            conn_arm(w, c);
+    } else {
         c->dl_phase = 0;
+    }
     if (c->state == CONN_READING_HEAD) {
         if (buf_append(&c->head, p, n)) {
             fail(w, c, RECERR_PROTOCOL, -1, "response head too large", now);
@@ -921,8 +927,7 @@ static void conn_timeout(struct worker *w, struct conn *c, int64_t now)
     if (c->dl_cancel && now >= c->dl_cancel) {
         c->item->rec.cancelled = true;
         char m[96];
-        snprintf(m, sizeof m, "cancelled %.3g s after the request was sent",
-                 cfg->cancel_delay_s);
+        snprintf(m, sizeof m, "cancelled %.3g s after the request was sent", cfg->cancel_delay_s);
         fail(w, c, RECERR_CANCELLED, 499, m, now);
     } else if (c->dl_total && now >= c->dl_total) {
         char m[96];
@@ -1018,14 +1023,13 @@ static void on_conn_event(struct worker *w, struct conn *c, uint32_t ev)
                 char e2[256];
                 conn_set_state(c, CONN_CONNECTING);
                 if (conn_connect(w, c, e2, sizeof e2)) {
-                                fail(w, c, RECERR_CONNECT, -1, e2, now);
+                    fail(w, c, RECERR_CONNECT, -1, e2, now);
                 }
                 return;
             }
             char m[256];
-            snprintf(m, sizeof m, "connect to %s:%s: %s", t->url.host, t->url.port,
-                     strerror(err));
-                fail(w, c, RECERR_CONNECT, -1, m, now);
+            snprintf(m, sizeof m, "connect to %s:%s: %s", t->url.host, t->url.port, strerror(err));
+            fail(w, c, RECERR_CONNECT, -1, m, now);
             return;
         }
         on_connected(w, c, now);
