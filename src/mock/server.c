@@ -44,6 +44,8 @@
 #define TLOG_FLUSH  (256 * 1024)  /* timing-log buffer written out past this size */
 #define PUMP_BUDGET (1024 * 1024) /* bytes one connection may emit per wake-up */
 #define RID_MAX     64
+#define BATCH_BYTES (64 * 1024) /* due emissions coalesced into one chunk */
+#define BATCH_MAX   1024
 
 /* ---- metrics ------------------------------------------------------------------------- */
 
@@ -132,6 +134,7 @@ struct conn {
     struct buf out; /* output the socket has not taken yet */
     size_t out_off;
     bool close_after; /* close once out is written */
+    bool peer_eof;    /* the client half-closed: answer what it sent, then close */
     /* the request in progress */
     enum route route;
     size_t head_len;
@@ -197,6 +200,7 @@ static char tag_listen, tag_timer, tag_stop;
 static void conn_close(struct conn *c);
 static void pump(struct conn *c);
 static void conn_resume(struct conn *c);
+static void conn_eof_check(struct conn *c);
 static void frame_chunks(struct conn *c, const char *data, size_t len, bool last);
 
 /* ---- timer heap ------------------------------------------------------------------------ */
@@ -921,39 +925,62 @@ static void pump(struct conn *c)
                    ? c->faults.arg[MOCK_FAULT_CLOSE_AFTER]
                    : -1;
     while (c->emitted < total && c->deadline <= now && !out_pending(c) && !c->close_after) {
-        if (c->emitted == stall) {
+        /* Every emission already due goes into one HTTP chunk and one send(). */
+        long toks[BATCH_MAX];
+        int nb = 0;
+        bool last = false, hit_stall = false, hit_cut = false;
+        buf_reset(&w->ev);
+        while (c->emitted + nb < total && c->deadline <= now && w->ev.len < BATCH_BYTES &&
+               nb < BATCH_MAX) {
+            long idx = c->emitted + nb;
+            hit_stall = idx == stall;
+            hit_cut = idx == cut;
+            if (hit_stall || hit_cut)
+                break;
+            long tokens = 0;
+            int err = 0;
+            mock_gen_emission(c->gen, &w->ev, &tokens, &err);
+            toks[nb++] = tokens;
+            c->tokens += tokens;
+            last = idx + 1 == total;
+            if (!last) {
+                int64_t delay = itl_delay(c, mock_gen_emission_tokens(c->gen, idx + 1));
+                hist_add(&w->st.itl, b_itl, NB_ITL, delay);
+                c->deadline += delay;
+            }
+        }
+        if (nb > 0) {
+            frame_chunks(c, w->ev.p, w->ev.len, last);
+            int64_t t = clock_mono_ns();
+            if (c->emitted == 0)
+                hist_add(&w->st.ttft, b_ttft, NB_TTFT, t - c->t_start);
+            for (int i = 0; i < nb; i++) {
+                tlog_chunk(c, t, toks[i]);
+                c->emitted++;
+            }
+            budget += w->ev.len;
+            now = t;
+        }
+        if (hit_stall) {
             c->state = C_STALLED;
             request_end(c, "stalled");
             return;
         }
-        if (c->emitted == cut) {
+        if (hit_cut) {
             request_end(c, "fault_closed");
-            conn_close(c);
+            if (out_pending(c)) {
+                c->state = C_DRAIN;
+                c->close_after = true;
+                c->keep_alive = false;
+            } else {
+                conn_close(c);
+            }
             return;
         }
-        buf_reset(&w->ev);
-        long tokens = 0;
-        int err = 0;
-        mock_gen_emission(c->gen, &w->ev, &tokens, &err);
-        bool last = c->emitted + 1 == total;
-        c->tokens += tokens;
-        frame_chunks(c, w->ev.p, w->ev.len, last);
-        int64_t t = clock_mono_ns();
-        if (c->emitted == 0)
-            hist_add(&w->st.ttft, b_ttft, NB_TTFT, t - c->t_start);
-        tlog_chunk(c, t, tokens);
-        c->emitted++;
-        budget += w->ev.len;
-        if (!last) {
-            int64_t delay = itl_delay(c, mock_gen_emission_tokens(c->gen, c->emitted));
-            hist_add(&w->st.itl, b_itl, NB_ITL, delay);
-            c->deadline += delay;
-        }
-        if (budget >= PUMP_BUDGET && c->deadline <= now) {
+        if (budget >= PUMP_BUDGET && c->emitted < total && c->deadline <= now) {
             timer_at(c, now); /* let the other connections of this worker run */
             return;
         }
-        now = t;
     }
     if (c->close_after) {
         request_end(c, "client_closed");
@@ -1136,19 +1163,37 @@ static size_t process(struct conn *c, const char *p, size_t n)
     return at;
 }
 
+/* After the client's FIN, requests already received are still answered; once the
+ * connection is idle again it is closed (after its output is written). */
+static void conn_eof_check(struct conn *c)
+{
+    if (c->fd < 0 || !c->peer_eof)
+        return;
+    if (c->state == C_ACTIVE || c->state == C_QUEUED)
+        return;
+    if (out_pending(c) && c->state != C_STALLED) {
+        c->close_after = true;
+        return;
+    }
+    conn_close(c);
+}
+
 /* Runs whatever is buffered now that the connection is idle again. */
 static void conn_resume(struct conn *c)
 {
     struct worker *w = c->w;
     admit_waiting(w);
-    if (c->state != C_IDLE || c->in.len == 0)
+    if (c->fd < 0 || c->state != C_IDLE || c->in.len == 0) {
+        conn_eof_check(c);
         return;
+    }
     struct buf b = c->in; /* process may append to c->in: swap it out */
     buf_init(&c->in, b.max);
     size_t used = process(c, b.p, b.len);
-    if (used < b.len)
+    if (c->fd >= 0 && used < b.len)
         buf_append(&c->in, b.p + used, b.len - used);
     buf_free(&b);
+    conn_eof_check(c);
 }
 
 /* ---- events ----------------------------------------------------------------------------- */
@@ -1208,7 +1253,8 @@ static void on_readable(struct conn *c)
             }
         }
         if (k == 0) {
-            conn_close(c);
+            c->peer_eof = true;
+            conn_eof_check(c);
             return;
         }
         if (errno == EINTR)
