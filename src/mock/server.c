@@ -1,9 +1,10 @@
 /*
  * The mock's worker threads. Each worker owns a SO_REUSEPORT listening socket, an epoll
  * loop (edge-triggered, one registration per connection, never modified), a timerfd armed
- * at the earliest deadline of its min-heap, its connections, its share of the
- * --max-concurrency slots and its timing-log buffer. Nothing is shared between workers
- * but relaxed atomic counters (request index, /metrics figures) and the read-only config.
+ * at the earliest deadline of its min-heap, its connections, its queue of requests waiting
+ * for a --max-concurrency slot and its timing-log buffer. Nothing is shared between
+ * workers but relaxed atomic counters (request index, running requests, /metrics figures)
+ * and the read-only config.
  *
  * A connection reads into the worker's receive buffer and keeps bytes only when a request
  * is incomplete or pipelined, and writes straight from the worker's scratch buffer, keeping
@@ -173,7 +174,6 @@ struct worker {
     struct conn *dead; /* closed during this epoll batch */
     long nconns;
     struct conn *qhead, *qtail;
-    long slots, running;
     struct rng rng;
     struct buf tlog;
     uint64_t serial;
@@ -644,21 +644,48 @@ static int64_t itl_delay(struct conn *c, long tokens)
 
 static void begin(struct conn *c);
 
+/* One global count of running requests: a slot is taken with a CAS below the limit, so
+ * --max-concurrency holds across workers whatever the kernel's connection spread. */
+static bool slot_take(struct mock_server *s)
+{
+    long max = s->cfg.max_concurrency;
+    int64_t r = atomic_load_explicit(&s->running, memory_order_relaxed);
+    while (max == 0 || r < max) {
+        if (atomic_compare_exchange_weak_explicit(&s->running, &r, r + 1, memory_order_relaxed,
+                                                  memory_order_relaxed))
+            return true;
+    }
+    return false;
+}
+
 static void slot_release(struct conn *c)
 {
     struct worker *w = c->w;
+    struct mock_server *s = w->srv;
     if (!c->slot)
         return;
     c->slot = false;
-    w->running--;
-    atomic_fetch_sub_explicit(&w->srv->running, 1, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&s->running, 1, memory_order_relaxed);
     atomic_fetch_sub_explicit(&w->st.running, 1, memory_order_relaxed);
-    /* Admission happens later from the loop (never re-entering the finishing conn). */
+    /* Our own queue is served at the end of this loop iteration; when it is empty, wake a
+     * worker whose queue is not (it takes the slot if nobody was faster). */
+    if (w->qhead || s->cfg.max_concurrency == 0)
+        return;
+    for (int i = 1; i < s->nworkers; i++) {
+        struct worker *o = &s->workers[(w->id + i) % s->nworkers];
+        if (atomic_load_explicit(&o->st.waiting, memory_order_relaxed) > 0) {
+            uint64_t one = 1;
+            if (write(o->efd, &one, sizeof one) < 0) {
+                /* the counter is full: that worker is being woken anyway */
+            }
+            return;
+        }
+    }
 }
 
 static void admit_waiting(struct worker *w)
 {
-    while (w->qhead && (w->slots == 0 || w->running < w->slots)) {
+    while (w->qhead && slot_take(w->srv)) {
         struct conn *c = w->qhead;
         w->qhead = c->qnext;
         if (!w->qhead)
@@ -720,9 +747,7 @@ static void begin(struct conn *c)
     struct worker *w = c->w;
     const struct mock_config *cfg = &w->srv->cfg;
     c->state = C_ACTIVE;
-    c->slot = true;
-    w->running++;
-    atomic_fetch_add_explicit(&w->srv->running, 1, memory_order_relaxed);
+    c->slot = true; /* taken by the caller */
     atomic_fetch_add_explicit(&w->st.running, 1, memory_order_relaxed);
     c->t_start = clock_mono_ns();
     int64_t first = c->t_start + jittered(w, cfg->ttft_ns, cfg->ttft_jitter_ns) +
@@ -840,7 +865,7 @@ static void handle(struct conn *c, const char *body, size_t len)
     c->stream = generative && c->params.stream;
     if (generative)
         route_gen_start(c, ep);
-    if (cfg->max_concurrency > 0 && w->running >= w->slots) {
+    if (w->qhead || !slot_take(w->srv)) { /* FIFO: never overtake the queue */
         c->state = C_QUEUED;
         if (w->qtail)
             w->qtail->qnext = c;
@@ -1366,7 +1391,11 @@ static void *worker_main(void *arg)
             } else if (tag == &tag_timer) {
                 on_timer(w);
             } else if (tag == &tag_stop) {
-                /* the loop condition sees the flag */
+                /* a stop (the loop condition sees the flag) or a free slot (admitted below) */
+                uint64_t v;
+                if (read(w->efd, &v, sizeof v) < 0) {
+                    /* already drained */
+                }
             } else {
                 struct conn *c = tag;
                 if (c->fd >= 0 && (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
@@ -1611,10 +1640,7 @@ int mock_start(const struct mock_config *cfg, struct mock_server **out, struct d
         s->cfg.max_connections = 100000;
     if (s->cfg.max_body == 0)
         s->cfg.max_body = 16u << 20;
-    /* Slots are split across workers; a worker without a slot could never answer. */
     s->nworkers = cfg->threads;
-    if (cfg->max_concurrency > 0 && s->nworkers > cfg->max_concurrency)
-        s->nworkers = (int)cfg->max_concurrency;
     int rc = mock_text_load(&s->text, d);
     if (rc) {
         server_free(s);
@@ -1680,9 +1706,6 @@ int mock_start(const struct mock_config *cfg, struct mock_server **out, struct d
         char tag[32];
         snprintf(tag, sizeof tag, "mock-worker-%d", i);
         rng_derive(&w->rng, cfg->seed, tag);
-        if (cfg->max_concurrency > 0)
-            w->slots = cfg->max_concurrency / s->nworkers +
-                       (i < cfg->max_concurrency % s->nworkers ? 1 : 0);
     }
     s->port = port;
     for (int i = 0; i < s->nworkers; i++) {
