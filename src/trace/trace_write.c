@@ -1,0 +1,768 @@
+#include "trace_write.h"
+
+#include "buf.h"
+#include "i64map.h"
+#include "jscan.h"
+#include "jsonw.h"
+#include "trace.h"
+#include "xalloc.h"
+#include "zio.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#define TW_FLUSH (256 * 1024)
+
+struct tw_block_def {
+    int64_t id;
+    long tokens;
+    size_t part0, nparts; /* into w->bparts */
+};
+
+struct tw_ipart { /* a stored block part: a slice, or a literal in w->lits */
+    bool lit;
+    uint32_t off, len;
+};
+
+struct tw_range {
+    uint32_t lo, hi;
+};
+
+struct trace_writer {
+    struct tw_config cfg;
+    const char *path_type;
+    char *path;
+    char *body_path;
+    struct zwriter *body;
+    struct buf line;    /* pending request lines */
+    struct buf scratch; /* one text value being joined */
+    struct buf header;  /* provenance members, raw ",\"k\":v" */
+    char *extra;        /* owned copy of extra_json (NULL: none) */
+    size_t extra_len;
+    bool stream; /* final "stream" value after extras */
+    bool extra_has_stream_options;
+
+    struct i64map blocks;
+    struct tw_block_def *defs;
+    size_t ndefs, defs_cap;
+    struct tw_ipart *bparts;
+    size_t nbparts, bparts_cap;
+    struct buf lits;
+
+    struct tw_range *used;
+    size_t nused, used_cap;
+
+    long requests, sessions;
+    bool timed;
+    bool live;
+};
+
+static const struct {
+    const char *type, *path;
+} endpoints[] = {
+    {"chat", "/v1/chat/completions"},
+    {"completions", "/v1/completions"},
+    {"embeddings", "/v1/embeddings"},
+    {"responses", "/v1/responses"},
+};
+
+const char *tw_endpoint_path(const char *type)
+{
+    for (size_t i = 0; i < sizeof endpoints / sizeof endpoints[0]; i++)
+        if (!strcmp(endpoints[i].type, type))
+            return endpoints[i].path;
+    return NULL;
+}
+
+/* Whether the extra-inputs object defines key. */
+static bool extra_has(const struct trace_writer *w, const char *key)
+{
+    if (!w->extra)
+        return false;
+    struct jiter it;
+    struct jval k, v;
+    if (jscan_object(&it, w->extra, w->extra_len))
+        return false;
+    while (jscan_member(&it, &k, &v) == 1)
+        if (jval_is(&k, key))
+            return true;
+    return false;
+}
+
+int tw_open(struct trace_writer **out, const char *path, const struct tw_config *cfg,
+            struct diag *d)
+{
+    const char *epath = tw_endpoint_path(cfg->endpoint_type);
+    if (!epath)
+        return diag_set(d, ERR_INVALID,
+                        "endpoint type '%s' cannot be packed (use chat, "
+                        "completions, embeddings or responses)",
+                        cfg->endpoint_type);
+    struct trace_writer *w = xcalloc(1, sizeof *w);
+    w->cfg = *cfg;
+    w->path_type = cfg->endpoint_path ? cfg->endpoint_path : epath;
+    w->stream = cfg->streaming;
+    if (cfg->extra_json) {
+        w->extra_len = strlen(cfg->extra_json);
+        w->extra = xstrndup(cfg->extra_json, w->extra_len);
+        struct jiter it;
+        struct jval k, v;
+        int rc = jscan_object(&it, w->extra, w->extra_len);
+        while (rc == 0 && (rc = jscan_member(&it, &k, &v)) == 1) {
+            if (jval_is(&k, "stream"))
+                w->stream = v.type == JT_TRUE;
+            if (jval_is(&k, "$text")) {
+                free(w->extra);
+                free(w);
+                return diag_set(d, ERR_INVALID, "extra inputs: the key \"$text\" is reserved");
+            }
+            rc = 0;
+        }
+        if (rc < 0) {
+            free(w->extra);
+            free(w);
+            return diag_set(d, ERR_INVALID, "extra inputs: not a JSON object (%s)",
+                            it.err ? it.err : "bad value");
+        }
+        w->extra_has_stream_options = extra_has(w, "stream_options");
+    }
+    w->path = xstrdup(path);
+    size_t n = strlen(path) + 48;
+    w->body_path = xmalloc(n);
+    snprintf(w->body_path, n, "%s.body.tmp.%ld", path, (long)getpid());
+    int rc = zw_open(&w->body, w->body_path, ZW_DIRECT, cfg->level, d);
+    if (rc) {
+        free(w->extra);
+        free(w->path);
+        free(w->body_path);
+        free(w);
+        return rc;
+    }
+    buf_init(&w->line, 0);
+    buf_init(&w->scratch, 0);
+    buf_init(&w->header, 0);
+    buf_init(&w->lits, 0);
+    i64map_init(&w->blocks);
+    *out = w;
+    return 0;
+}
+
+void tw_header_raw(struct trace_writer *w, const char *key, const char *json)
+{
+    buf_putc(&w->header, ',');
+    json_escape(&w->header, key, strlen(key));
+    buf_putc(&w->header, ':');
+    buf_puts(&w->header, json);
+}
+
+static void use_range(struct trace_writer *w, uint32_t off, uint32_t len)
+{
+    if (len == 0)
+        return;
+    if (w->nused && w->used[w->nused - 1].lo == off && w->used[w->nused - 1].hi == off + len)
+        return;
+    if (w->nused == w->used_cap) {
+        w->used_cap = w->used_cap ? w->used_cap * 2 : 1024;
+        w->used = xrealloc(w->used, w->used_cap * sizeof *w->used);
+    }
+    w->used[w->nused].lo = off;
+    w->used[w->nused].hi = off + len;
+    w->nused++;
+}
+
+int tw_block(struct trace_writer *w, int64_t id, const struct tw_part *parts, size_t nparts,
+             long tokens, long *existing_tokens)
+{
+    uint32_t idx;
+    if (i64map_get(&w->blocks, id, &idx)) {
+        if (existing_tokens)
+            *existing_tokens = w->defs[idx].tokens;
+        return 0;
+    }
+    if (w->ndefs == w->defs_cap) {
+        w->defs_cap = w->defs_cap ? w->defs_cap * 2 : 1024;
+        w->defs = xrealloc(w->defs, w->defs_cap * sizeof *w->defs);
+    }
+    struct tw_block_def *b = &w->defs[w->ndefs];
+    b->id = id;
+    b->tokens = tokens;
+    b->part0 = w->nbparts;
+    b->nparts = 0;
+    for (size_t i = 0; i < nparts; i++) {
+        if (parts[i].kind == TW_BLOCK)
+            abort(); /* blocks are made of text, never of other blocks */
+        if (w->nbparts == w->bparts_cap) {
+            w->bparts_cap = w->bparts_cap ? w->bparts_cap * 2 : 1024;
+            w->bparts = xrealloc(w->bparts, w->bparts_cap * sizeof *w->bparts);
+        }
+        struct tw_ipart *p = &w->bparts[w->nbparts++];
+        if (parts[i].kind == TW_LIT) {
+            p->lit = true;
+            p->off = (uint32_t)w->lits.len;
+            p->len = (uint32_t)parts[i].n;
+            buf_append(&w->lits, parts[i].s, parts[i].n);
+        } else {
+            p->lit = false;
+            p->off = parts[i].off;
+            p->len = parts[i].len;
+            use_range(w, parts[i].off, parts[i].len);
+        }
+        b->nparts++;
+    }
+    i64map_put(&w->blocks, id, (uint32_t)w->ndefs);
+    w->ndefs++;
+    return 1;
+}
+
+bool tw_block_find(const struct trace_writer *w, int64_t id, long *tokens)
+{
+    uint32_t idx;
+    if (!i64map_get(&w->blocks, id, &idx))
+        return false;
+    if (tokens)
+        *tokens = w->defs[idx].tokens;
+    return true;
+}
+
+static void slice_json(struct jsonw *j, uint32_t off, uint32_t len)
+{
+    jsonw_arr_begin(j);
+    jsonw_uint(j, off);
+    jsonw_uint(j, len);
+    jsonw_arr_end(j);
+}
+
+/* A text value: a plain string when it is all literal, else {"$text":[...]}. */
+static int text_json(struct trace_writer *w, struct jsonw *j, const struct tw_text *t,
+                     struct diag *d)
+{
+    bool literal = true;
+    for (size_t i = 0; i < t->nparts; i++)
+        if (t->parts[i].kind != TW_LIT)
+            literal = false;
+    if (literal) {
+        if (t->nparts == 1) {
+            jsonw_strn(j, t->parts[0].s, t->parts[0].n);
+            return 0;
+        }
+        buf_reset(&w->scratch);
+        for (size_t i = 0; i < t->nparts; i++)
+            buf_append(&w->scratch, t->parts[i].s, t->parts[i].n);
+        jsonw_strn(j, w->scratch.p ? w->scratch.p : "", w->scratch.len);
+        return 0;
+    }
+    jsonw_obj_begin(j);
+    jsonw_key(j, "$text");
+    jsonw_arr_begin(j);
+    for (size_t i = 0; i < t->nparts; i++) {
+        const struct tw_part *p = &t->parts[i];
+        switch (p->kind) {
+        case TW_LIT:
+            jsonw_strn(j, p->s, p->n);
+            break;
+        case TW_SLICE:
+            if (!w->cfg.corpus || (uint64_t)p->off + p->len > w->cfg.corpus->len)
+                return diag_set(d, ERR_INVALID, "corpus slice out of range");
+            use_range(w, p->off, p->len);
+            slice_json(j, p->off, p->len);
+            break;
+        case TW_BLOCK:
+            if (!tw_block_find(w, p->id, NULL))
+                return diag_set(d, ERR_INVALID, "block %lld is not defined", (long long)p->id);
+            jsonw_int(j, p->id);
+            break;
+        }
+    }
+    jsonw_arr_end(j);
+    jsonw_obj_end(j);
+    return 0;
+}
+
+static void audio_part(struct jsonw *j, const char *a)
+{
+    const char *comma = strchr(a, ',');
+    jsonw_obj_begin(j);
+    jsonw_key(j, "type");
+    jsonw_str(j, "input_audio");
+    jsonw_key(j, "input_audio");
+    jsonw_obj_begin(j);
+    jsonw_key(j, "data");
+    jsonw_str(j, comma ? comma + 1 : a);
+    jsonw_key(j, "format");
+    if (comma)
+        jsonw_strn(j, a, (size_t)(comma - a));
+    else
+        jsonw_str(j, "wav");
+    jsonw_obj_end(j);
+    jsonw_obj_end(j);
+}
+
+static int chat_messages(struct trace_writer *w, struct jsonw *j, const struct tw_request *r,
+                         struct diag *d)
+{
+    jsonw_key(j, "messages");
+    jsonw_arr_begin(j);
+    jsonw_obj_begin(j);
+    jsonw_key(j, "role");
+    jsonw_str(j, r->role ? r->role : "user");
+    if (r->name) {
+        jsonw_key(j, "name");
+        jsonw_str(j, r->name);
+    }
+    jsonw_key(j, "content");
+    int rc = 0;
+    if (r->ntexts == 1 && r->nimages == 0 && r->naudios == 0) {
+        rc = text_json(w, j, &r->texts[0], d);
+    } else {
+        jsonw_arr_begin(j);
+        for (size_t i = 0; i < r->ntexts && !rc; i++) {
+            jsonw_obj_begin(j);
+            jsonw_key(j, "type");
+            jsonw_str(j, "text");
+            jsonw_key(j, "text");
+            rc = text_json(w, j, &r->texts[i], d);
+            jsonw_obj_end(j);
+        }
+        for (size_t i = 0; i < r->nimages; i++) {
+            jsonw_obj_begin(j);
+            jsonw_key(j, "type");
+            jsonw_str(j, "image_url");
+            jsonw_key(j, "image_url");
+            jsonw_obj_begin(j);
+            jsonw_key(j, "url");
+            jsonw_str(j, r->images[i]);
+            jsonw_obj_end(j);
+            jsonw_obj_end(j);
+        }
+        for (size_t i = 0; i < r->naudios; i++)
+            audio_part(j, r->audios[i]);
+        jsonw_arr_end(j);
+    }
+    jsonw_obj_end(j);
+    jsonw_arr_end(j);
+    return rc;
+}
+
+/* "prompt"/"input": one text as a string, several as an array. */
+static int texts_value(struct trace_writer *w, struct jsonw *j, const struct tw_request *r,
+                       bool always_array, struct diag *d)
+{
+    int rc = 0;
+    if (r->ntexts == 1 && !always_array)
+        return text_json(w, j, &r->texts[0], d);
+    jsonw_arr_begin(j);
+    for (size_t i = 0; i < r->ntexts && !rc; i++)
+        rc = text_json(w, j, &r->texts[i], d);
+    jsonw_arr_end(j);
+    return rc;
+}
+
+static void std_bool(struct trace_writer *w, struct jsonw *j, const char *key, bool v)
+{
+    if (extra_has(w, key))
+        return;
+    jsonw_key(j, key);
+    jsonw_bool(j, v);
+}
+
+static void std_model(struct trace_writer *w, struct jsonw *j, const char *model)
+{
+    if (extra_has(w, "model") || !model)
+        return;
+    jsonw_key(j, "model");
+    jsonw_str(j, model);
+}
+
+static void std_int(struct trace_writer *w, struct jsonw *j, const char *key, long v)
+{
+    if (v < 0 || extra_has(w, key))
+        return;
+    jsonw_key(j, key);
+    jsonw_int(j, v);
+}
+
+static int body_json(struct trace_writer *w, struct jsonw *j, const struct tw_request *r,
+                     struct diag *d)
+{
+    const char *type = w->cfg.endpoint_type;
+    int rc = 0;
+    jsonw_obj_begin(j);
+    if (!strcmp(type, "chat")) {
+        if (r->ntexts == 0 && r->nimages == 0 && r->naudios == 0)
+            return diag_set(d, ERR_INVALID, "request has no content");
+        rc = chat_messages(w, j, r, d);
+        std_model(w, j, r->model);
+        std_bool(w, j, "stream", w->cfg.streaming);
+        std_int(w, j, "max_completion_tokens", r->max_tokens);
+    } else if (!strcmp(type, "completions")) {
+        if (r->ntexts == 0)
+            return diag_set(d, ERR_INVALID, "completions request has no text");
+        jsonw_key(j, "prompt");
+        rc = texts_value(w, j, r, false, d);
+        std_model(w, j, r->model);
+        std_bool(w, j, "stream", w->cfg.streaming);
+        std_int(w, j, "max_tokens", r->max_tokens);
+    } else if (!strcmp(type, "embeddings")) {
+        if (r->ntexts == 0)
+            return diag_set(d, ERR_INVALID, "embeddings request has no text");
+        std_model(w, j, r->model);
+        jsonw_key(j, "input");
+        rc = texts_value(w, j, r, true, d);
+    } else { /* responses */
+        if (r->ntexts == 0)
+            return diag_set(d, ERR_INVALID, "responses request has no text");
+        jsonw_key(j, "input");
+        rc = texts_value(w, j, r, false, d);
+        std_model(w, j, r->model);
+        std_bool(w, j, "stream", w->cfg.streaming);
+        std_int(w, j, "max_output_tokens", r->max_tokens);
+    }
+    if (rc)
+        return rc;
+    if (w->extra) {
+        struct jiter it;
+        struct jval k, v;
+        jscan_object(&it, w->extra, w->extra_len);
+        while (jscan_member(&it, &k, &v) == 1) {
+            buf_reset(&w->scratch);
+            jval_str(&k, &w->scratch);
+            jsonw_key(j, w->scratch.p ? w->scratch.p : "");
+            const char *vp = v.type == JT_STRING ? v.p - 1 : v.p;
+            size_t vn = v.type == JT_STRING ? v.n + 2 : v.n;
+            jsonw_raw(j, vp, vn);
+        }
+    }
+    if (w->stream && !w->extra_has_stream_options &&
+        (!strcmp(type, "chat") || !strcmp(type, "completions"))) {
+        jsonw_key(j, "stream_options");
+        jsonw_obj_begin(j);
+        jsonw_key(j, "include_usage");
+        jsonw_bool(j, true);
+        jsonw_obj_end(j);
+    }
+    jsonw_obj_end(j);
+    return 0;
+}
+
+static long count_tokens(const struct trace_writer *w, const struct tw_request *r)
+{
+    const struct tokenizer *tk = w->cfg.corpus ? w->cfg.corpus->tk : tokenizer_approx();
+    long n = 0;
+    for (size_t i = 0; i < r->ntexts; i++) {
+        for (size_t k = 0; k < r->texts[i].nparts; k++) {
+            const struct tw_part *p = &r->texts[i].parts[k];
+            long bt;
+            if (p->kind == TW_LIT)
+                n += (long)tokenizer_count(tk, p->s, p->n);
+            else if (p->kind == TW_SLICE)
+                n += (long)tokenizer_count(tk, w->cfg.corpus->text + p->off, p->len);
+            else if (tw_block_find(w, p->id, &bt))
+                n += bt;
+        }
+    }
+    return n;
+}
+
+int tw_request(struct trace_writer *w, const struct tw_request *r, struct diag *d)
+{
+    size_t mark = w->line.len;
+    struct jsonw j;
+    jsonw_init(&j, &w->line);
+    jsonw_obj_begin(&j);
+    jsonw_key(&j, "session");
+    jsonw_str(&j, r->session);
+    jsonw_key(&j, "turn");
+    jsonw_int(&j, r->turn);
+    if (r->timed) {
+        jsonw_key(&j, "t_ms");
+        jsonw_double(&j, r->t_ms);
+    }
+    if (r->turn > 0 && r->delay_ms >= 0) {
+        jsonw_key(&j, "delay_ms");
+        jsonw_double(&j, r->delay_ms);
+    }
+    jsonw_key(&j, "isl");
+    jsonw_int(&j, r->isl >= 0 ? r->isl : count_tokens(w, r));
+    if (r->max_tokens >= 0) {
+        jsonw_key(&j, "osl");
+        jsonw_int(&j, r->max_tokens);
+    }
+    if (r->model) {
+        jsonw_key(&j, "model");
+        jsonw_str(&j, r->model);
+    }
+    if (w->stream) {
+        jsonw_key(&j, "stream");
+        jsonw_bool(&j, true);
+    }
+    if (r->live_history) {
+        jsonw_key(&j, "history");
+        jsonw_str(&j, "live");
+    }
+    jsonw_key(&j, "body");
+    int rc = body_json(w, &j, r, d);
+    if (rc) {
+        w->line.len = mark;
+        return rc;
+    }
+    jsonw_obj_end(&j);
+    buf_putc(&w->line, '\n');
+    if (j.err) {
+        w->line.len = mark;
+        return diag_set(d, j.err, "request line too large");
+    }
+    w->requests++;
+    if (r->turn == 0)
+        w->sessions++;
+    if (r->timed)
+        w->timed = true;
+    if (r->live_history)
+        w->live = true;
+    if (w->line.len >= TW_FLUSH) {
+        rc = zw_write(w->body, w->line.p, w->line.len);
+        buf_reset(&w->line);
+        if (rc)
+            return diag_at(d, rc, w->path, 0, "cannot write: %s", strerror(errno));
+    }
+    return 0;
+}
+
+long tw_requests(const struct trace_writer *w)
+{
+    return w->requests;
+}
+
+long tw_sessions(const struct trace_writer *w)
+{
+    return w->sessions;
+}
+
+static int range_cmp(const void *a, const void *b)
+{
+    const struct tw_range *x = a, *y = b;
+    if (x->lo != y->lo)
+        return x->lo < y->lo ? -1 : 1;
+    return x->hi < y->hi ? -1 : x->hi > y->hi;
+}
+
+/* Sorts and merges the used corpus ranges in place; returns how many remain. */
+static size_t merge_ranges(struct tw_range *r, size_t n)
+{
+    if (n == 0)
+        return 0;
+    qsort(r, n, sizeof *r, range_cmp);
+    size_t k = 0;
+    for (size_t i = 1; i < n; i++) {
+        if (r[i].lo <= r[k].hi) {
+            if (r[i].hi > r[k].hi)
+                r[k].hi = r[i].hi;
+        } else {
+            r[++k] = r[i];
+        }
+    }
+    return k + 1;
+}
+
+static void write_header(struct trace_writer *w, struct buf *b, size_t npieces)
+{
+    struct jsonw j;
+    jsonw_init(&j, b);
+    jsonw_obj_begin(&j);
+    jsonw_key(&j, "metronome_trace");
+    jsonw_int(&j, TRACE_FORMAT_VERSION);
+    jsonw_key(&j, "endpoint");
+    jsonw_obj_begin(&j);
+    jsonw_key(&j, "type");
+    jsonw_str(&j, w->cfg.endpoint_type);
+    jsonw_key(&j, "path");
+    jsonw_str(&j, w->path_type);
+    jsonw_key(&j, "streaming");
+    jsonw_bool(&j, w->stream);
+    jsonw_obj_end(&j);
+    jsonw_key(&j, "timed");
+    jsonw_bool(&j, w->timed);
+    jsonw_key(&j, "history");
+    jsonw_str(&j, w->live ? "live" : "recorded");
+    jsonw_key(&j, "requests");
+    jsonw_int(&j, w->requests);
+    jsonw_key(&j, "sessions");
+    jsonw_int(&j, w->sessions);
+    jsonw_key(&j, "blocks");
+    jsonw_uint(&j, w->ndefs);
+    jsonw_key(&j, "pieces");
+    jsonw_uint(&j, npieces);
+    const struct tokenizer *tk = w->cfg.corpus ? w->cfg.corpus->tk : tokenizer_approx();
+    jsonw_key(&j, "tokenizer");
+    jsonw_obj_begin(&j);
+    jsonw_key(&j, "name");
+    jsonw_str(&j, tk->name);
+    jsonw_key(&j, "approximate");
+    jsonw_bool(&j, tk->approximate);
+    jsonw_obj_end(&j);
+    if (w->cfg.corpus) {
+        const struct corpus *c = w->cfg.corpus;
+        jsonw_key(&j, "corpus");
+        jsonw_obj_begin(&j);
+        jsonw_key(&j, "name");
+        jsonw_str(&j, c->name);
+        jsonw_key(&j, "sha256");
+        jsonw_str(&j, c->sha256);
+        jsonw_key(&j, "bytes");
+        jsonw_uint(&j, c->raw_len);
+        jsonw_key(&j, "normalized_bytes");
+        jsonw_uint(&j, c->len);
+        jsonw_key(&j, "tokens");
+        jsonw_uint(&j, c->ntok);
+        jsonw_obj_end(&j);
+    }
+    /* Provenance members are spliced in before the closing brace. */
+    if (w->header.len)
+        buf_append(b, w->header.p, w->header.len);
+    buf_puts(b, "}\n");
+}
+
+static void write_parts_json(struct trace_writer *w, struct jsonw *j, const struct tw_block_def *b)
+{
+    jsonw_arr_begin(j);
+    for (size_t i = 0; i < b->nparts; i++) {
+        const struct tw_ipart *p = &w->bparts[b->part0 + i];
+        if (p->lit)
+            jsonw_strn(j, w->lits.p + p->off, p->len);
+        else
+            slice_json(j, p->off, p->len);
+    }
+    jsonw_arr_end(j);
+}
+
+static void cleanup(struct trace_writer *w)
+{
+    buf_free(&w->line);
+    buf_free(&w->scratch);
+    buf_free(&w->header);
+    buf_free(&w->lits);
+    i64map_free(&w->blocks);
+    free(w->defs);
+    free(w->bparts);
+    free(w->used);
+    free(w->extra);
+    free(w->path);
+    free(w->body_path);
+    free(w);
+}
+
+void tw_abort(struct trace_writer *w)
+{
+    if (w->body)
+        zw_abort(w->body);
+    unlink(w->body_path);
+    cleanup(w);
+}
+
+static int copy_file(FILE *out, const char *path)
+{
+    FILE *in = fopen(path, "rb");
+    if (!in)
+        return ERR_IO;
+    char *chunk = xmalloc(1 << 20);
+    size_t k;
+    int rc = 0;
+    while ((k = fread(chunk, 1, 1 << 20, in)) > 0)
+        if (fwrite(chunk, 1, k, out) != k) {
+            rc = ERR_IO;
+            break;
+        }
+    if (ferror(in))
+        rc = ERR_IO;
+    free(chunk);
+    fclose(in);
+    return rc;
+}
+
+int tw_commit(struct trace_writer *w, struct diag *d)
+{
+    int rc = 0;
+    if (w->line.len)
+        rc = zw_write(w->body, w->line.p, w->line.len);
+    struct zwriter *body = w->body;
+    w->body = NULL;
+    if (rc) {
+        zw_abort(body);
+        diag_at(d, ERR_IO, w->path, 0, "cannot write: %s", strerror(errno));
+        unlink(w->body_path);
+        cleanup(w);
+        return ERR_IO;
+    }
+    /* zw_commit on a direct writer closes the temporary body file in place. */
+    if (w->requests == 0) {
+        zw_abort(body);
+    } else if ((rc = zw_commit(body, d))) {
+        unlink(w->body_path);
+        cleanup(w);
+        return rc;
+    }
+
+    size_t npieces = merge_ranges(w->used, w->nused);
+    struct buf pre;
+    buf_init(&pre, 0);
+    write_header(w, &pre, npieces);
+    struct jsonw j;
+    for (size_t i = 0; i < npieces; i++) {
+        jsonw_init(&j, &pre);
+        jsonw_obj_begin(&j);
+        jsonw_key(&j, "piece");
+        jsonw_uint(&j, w->used[i].lo);
+        jsonw_key(&j, "text");
+        jsonw_strn(&j, w->cfg.corpus->text + w->used[i].lo, w->used[i].hi - w->used[i].lo);
+        jsonw_obj_end(&j);
+        buf_putc(&pre, '\n');
+    }
+    for (size_t i = 0; i < w->ndefs; i++) {
+        jsonw_init(&j, &pre);
+        jsonw_obj_begin(&j);
+        jsonw_key(&j, "block");
+        jsonw_int(&j, w->defs[i].id);
+        jsonw_key(&j, "tokens");
+        jsonw_int(&j, w->defs[i].tokens);
+        jsonw_key(&j, "text");
+        write_parts_json(w, &j, &w->defs[i]);
+        jsonw_obj_end(&j);
+        buf_putc(&pre, '\n');
+    }
+    size_t bound = ZSTD_compressBound(pre.len);
+    char *z = xmalloc(bound);
+    ZSTD_CCtx *cc = ZSTD_createCCtx();
+    ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, w->cfg.level);
+    ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 1);
+    size_t zn = ZSTD_compress2(cc, z, bound, pre.p, pre.len);
+    ZSTD_freeCCtx(cc);
+    buf_free(&pre);
+    if (ZSTD_isError(zn)) {
+        free(z);
+        unlink(w->body_path);
+        cleanup(w);
+        return diag_at(d, ERR_IO, w->path, 0, "compression failed: %s", ZSTD_getErrorName(zn));
+    }
+    struct afile af;
+    rc = afile_open(&af, w->path, d);
+    if (!rc) {
+        if (fwrite(z, 1, zn, af.f) != zn)
+            rc = ERR_IO;
+        if (!rc && w->requests > 0)
+            rc = copy_file(af.f, w->body_path);
+        if (rc) {
+            int e = errno;
+            afile_abort(&af);
+            diag_at(d, ERR_IO, w->path, 0, "cannot write: %s", strerror(e));
+        } else {
+            rc = afile_commit(&af, d);
+        }
+    }
+    free(z);
+    unlink(w->body_path);
+    cleanup(w);
+    return rc;
+}
