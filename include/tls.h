@@ -22,8 +22,9 @@
  * (ERR_TLS, ERR_IO) with a one-line reason from tls_session_error. Secrets never reach
  * logs: the error strings carry no key material or application data.
  *
- * All use of mbedTLS in metronome goes through this module: it installs a counting
- * allocator into mbedTLS on first use (tls_heap_bytes).
+ * The first config installs a counting allocator into mbedTLS (tls_heap_bytes); it counts
+ * the C library's usable sizes, so mbedTLS use elsewhere (hashing) stays safe before and
+ * after.
  */
 #ifndef METRONOME_TLS_H
 #define METRONOME_TLS_H
@@ -96,7 +97,8 @@ const char *tls_session_cipher(const struct tls_session *s);
  */
 int tls_make_self_signed(const char *dir, const char *hostname, struct diag *d);
 
-/* Bytes currently allocated by mbedTLS across the process (all threads). */
+/* Bytes currently allocated by mbedTLS across the process (all threads), as the C library
+ * sized the blocks (malloc_usable_size); 0 before the first config. */
 size_t tls_heap_bytes(void);
 
 #endif

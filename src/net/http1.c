@@ -389,6 +389,21 @@ int http1_parse_request(const char *buf, size_t len, size_t last_len, struct htt
     return (int)end;
 }
 
+bool http1_content_type_is(const char *value, size_t len, const char *mime)
+{
+    if (!value)
+        return false;
+    const char *semi = memchr(value, ';', len);
+    size_t n = semi ? (size_t)(semi - value) : len;
+    while (n && is_ows(*value)) {
+        value++;
+        n--;
+    }
+    while (n && is_ows(value[n - 1]))
+        n--;
+    return ieq(value, n, mime);
+}
+
 const struct http1_header *http1_find_header(const struct http1_header *h, size_t n,
                                              const char *name)
 {

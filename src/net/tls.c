@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -55,31 +56,24 @@ struct tls_session {
 
 /* ---- process-wide setup ---- */
 
-/* A size header in front of every block lets free() account without asking libc. */
-#define HDR 16
+/* Counts what the C library really handed out (malloc_usable_size), with no header of our
+ * own: a block that mbedTLS allocated before this allocator was installed (hashing needs
+ * none, but someone may call mbedTLS directly first) can still be freed here safely. */
 static atomic_size_t heap_bytes;
 
 static void *count_calloc(size_t n, size_t size)
 {
-    if (size && n > (SIZE_MAX - HDR) / size)
-        return NULL;
-    size_t total = n * size;
-    unsigned char *p = calloc(1, total + HDR);
-    if (!p)
-        return NULL;
-    memcpy(p, &total, sizeof total);
-    atomic_fetch_add_explicit(&heap_bytes, total, memory_order_relaxed);
-    return p + HDR;
+    void *p = calloc(n, size);
+    if (p)
+        atomic_fetch_add_explicit(&heap_bytes, malloc_usable_size(p), memory_order_relaxed);
+    return p;
 }
 
-static void count_free(void *q)
+static void count_free(void *p)
 {
-    if (!q)
+    if (!p)
         return;
-    unsigned char *p = (unsigned char *)q - HDR;
-    size_t total;
-    memcpy(&total, p, sizeof total);
-    atomic_fetch_sub_explicit(&heap_bytes, total, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&heap_bytes, malloc_usable_size(p), memory_order_relaxed);
     free(p);
 }
 

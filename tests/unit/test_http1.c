@@ -215,6 +215,18 @@ TEST(http1_response_fields)
     test_guard_free(g, n);
 }
 
+TEST(http1_content_type_is)
+{
+    const char *sse = "text/event-stream";
+    CHECK(http1_content_type_is("text/event-stream", 17, sse));
+    CHECK(http1_content_type_is("Text/Event-Stream; charset=utf-8", 32, sse));
+    CHECK(http1_content_type_is(" text/event-stream ;x", 21, sse));
+    CHECK(!http1_content_type_is("text/event-streams", 18, sse));
+    CHECK(!http1_content_type_is("application/json", 16, sse));
+    CHECK(!http1_content_type_is("text/event-stream", 10, sse));
+    CHECK(!http1_content_type_is(NULL, 0, sse));
+}
+
 TEST(http1_response_interim_then_final)
 {
     /* A 1xx is a complete head with no body; the caller parses again after it. */
