@@ -69,6 +69,7 @@ struct mock_gen {
     long emission; /* emissions produced so far */
     long seq;      /* Responses API sequence_number */
     struct buf scratch;
+    struct buf head; /* the common start of every chunk, built at the first */
 };
 
 void mock_gen_init(struct mock_gen *g, enum mock_endpoint ep, const struct mock_text *text,

@@ -133,11 +133,13 @@ void mock_gen_init(struct mock_gen *g, enum mock_endpoint ep, const struct mock_
     snprintf(g->id, sizeof g->id, "%s%016llx", prefix, (unsigned long long)start);
     snprintf(g->model, sizeof g->model, "%s", "mock");
     buf_init(&g->scratch, 0);
+    buf_init(&g->head, 0);
 }
 
 void mock_gen_free(struct mock_gen *g)
 {
     buf_free(&g->scratch);
+    buf_free(&g->head);
 }
 
 static long div_up(long a, long b)
@@ -203,11 +205,15 @@ static void emit(struct mock_gen *g, struct buf *out, const char *type, const ch
 
 static void chunk_head(struct mock_gen *g, struct buf *b)
 {
-    buf_printf(b, "{\"id\":\"%s\",\"object\":\"%s\",\"created\":%lld,\"model\":", g->id,
-               g->ep == MOCK_EP_CHAT ? "chat.completion.chunk" : "text_completion",
-               (long long)g->created);
-    put_model(b, g->model);
-    buf_puts(b, ",\"choices\":[");
+    /* Every chunk of a response starts alike: format it once. */
+    if (g->head.len == 0) {
+        buf_printf(&g->head, "{\"id\":\"%s\",\"object\":\"%s\",\"created\":%lld,\"model\":", g->id,
+                   g->ep == MOCK_EP_CHAT ? "chat.completion.chunk" : "text_completion",
+                   (long long)g->created);
+        put_model(&g->head, g->model);
+        buf_puts(&g->head, ",\"choices\":[");
+    }
+    buf_append(b, g->head.p, g->head.len);
 }
 
 static void emit_chunk(struct mock_gen *g, struct buf *out, bool reasoning, long from, long to,

@@ -1,9 +1,10 @@
 /*
  * The mock's worker threads. Each worker owns a SO_REUSEPORT listening socket, an epoll
  * loop (edge-triggered, one registration per connection, never modified), a timerfd armed
- * at the earliest deadline of its min-heap, its connections, its share of the
- * --max-concurrency slots and its timing-log buffer. Nothing is shared between workers
- * but relaxed atomic counters (request index, /metrics figures) and the read-only config.
+ * at the earliest deadline of its min-heap, its connections, its queue of requests waiting
+ * for a --max-concurrency slot and its timing-log buffer. Nothing is shared between
+ * workers but relaxed atomic counters (request index, running requests, /metrics figures)
+ * and the read-only config.
  *
  * A connection reads into the worker's receive buffer and keeps bytes only when a request
  * is incomplete or pipelined, and writes straight from the worker's scratch buffer, keeping
@@ -44,6 +45,8 @@
 #define TLOG_FLUSH  (256 * 1024)  /* timing-log buffer written out past this size */
 #define PUMP_BUDGET (1024 * 1024) /* bytes one connection may emit per wake-up */
 #define RID_MAX     64
+#define BATCH_BYTES (64 * 1024) /* due emissions coalesced into one chunk */
+#define BATCH_MAX   1024
 
 /* ---- metrics ------------------------------------------------------------------------- */
 
@@ -132,6 +135,7 @@ struct conn {
     struct buf out; /* output the socket has not taken yet */
     size_t out_off;
     bool close_after; /* close once out is written */
+    bool peer_eof;    /* the client half-closed: answer what it sent, then close */
     /* the request in progress */
     enum route route;
     size_t head_len;
@@ -170,7 +174,6 @@ struct worker {
     struct conn *dead; /* closed during this epoll batch */
     long nconns;
     struct conn *qhead, *qtail;
-    long slots, running;
     struct rng rng;
     struct buf tlog;
     uint64_t serial;
@@ -197,6 +200,7 @@ static char tag_listen, tag_timer, tag_stop;
 static void conn_close(struct conn *c);
 static void pump(struct conn *c);
 static void conn_resume(struct conn *c);
+static void conn_eof_check(struct conn *c);
 static void frame_chunks(struct conn *c, const char *data, size_t len, bool last);
 
 /* ---- timer heap ------------------------------------------------------------------------ */
@@ -640,21 +644,48 @@ static int64_t itl_delay(struct conn *c, long tokens)
 
 static void begin(struct conn *c);
 
+/* One global count of running requests: a slot is taken with a CAS below the limit, so
+ * --max-concurrency holds across workers whatever the kernel's connection spread. */
+static bool slot_take(struct mock_server *s)
+{
+    long max = s->cfg.max_concurrency;
+    int64_t r = atomic_load_explicit(&s->running, memory_order_relaxed);
+    while (max == 0 || r < max) {
+        if (atomic_compare_exchange_weak_explicit(&s->running, &r, r + 1, memory_order_relaxed,
+                                                  memory_order_relaxed))
+            return true;
+    }
+    return false;
+}
+
 static void slot_release(struct conn *c)
 {
     struct worker *w = c->w;
+    struct mock_server *s = w->srv;
     if (!c->slot)
         return;
     c->slot = false;
-    w->running--;
-    atomic_fetch_sub_explicit(&w->srv->running, 1, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&s->running, 1, memory_order_relaxed);
     atomic_fetch_sub_explicit(&w->st.running, 1, memory_order_relaxed);
-    /* Admission happens later from the loop (never re-entering the finishing conn). */
+    /* Our own queue is served at the end of this loop iteration; when it is empty, wake a
+     * worker whose queue is not (it takes the slot if nobody was faster). */
+    if (w->qhead || s->cfg.max_concurrency == 0)
+        return;
+    for (int i = 1; i < s->nworkers; i++) {
+        struct worker *o = &s->workers[(w->id + i) % s->nworkers];
+        if (atomic_load_explicit(&o->st.waiting, memory_order_relaxed) > 0) {
+            uint64_t one = 1;
+            if (write(o->efd, &one, sizeof one) < 0) {
+                /* the counter is full: that worker is being woken anyway */
+            }
+            return;
+        }
+    }
 }
 
 static void admit_waiting(struct worker *w)
 {
-    while (w->qhead && (w->slots == 0 || w->running < w->slots)) {
+    while (w->qhead && slot_take(w->srv)) {
         struct conn *c = w->qhead;
         w->qhead = c->qnext;
         if (!w->qhead)
@@ -716,9 +747,7 @@ static void begin(struct conn *c)
     struct worker *w = c->w;
     const struct mock_config *cfg = &w->srv->cfg;
     c->state = C_ACTIVE;
-    c->slot = true;
-    w->running++;
-    atomic_fetch_add_explicit(&w->srv->running, 1, memory_order_relaxed);
+    c->slot = true; /* taken by the caller */
     atomic_fetch_add_explicit(&w->st.running, 1, memory_order_relaxed);
     c->t_start = clock_mono_ns();
     int64_t first = c->t_start + jittered(w, cfg->ttft_ns, cfg->ttft_jitter_ns) +
@@ -836,7 +865,7 @@ static void handle(struct conn *c, const char *body, size_t len)
     c->stream = generative && c->params.stream;
     if (generative)
         route_gen_start(c, ep);
-    if (cfg->max_concurrency > 0 && w->running >= w->slots) {
+    if (w->qhead || !slot_take(w->srv)) { /* FIFO: never overtake the queue */
         c->state = C_QUEUED;
         if (w->qtail)
             w->qtail->qnext = c;
@@ -921,39 +950,62 @@ static void pump(struct conn *c)
                    ? c->faults.arg[MOCK_FAULT_CLOSE_AFTER]
                    : -1;
     while (c->emitted < total && c->deadline <= now && !out_pending(c) && !c->close_after) {
-        if (c->emitted == stall) {
+        /* Every emission already due goes into one HTTP chunk and one send(). */
+        long toks[BATCH_MAX];
+        int nb = 0;
+        bool last = false, hit_stall = false, hit_cut = false;
+        buf_reset(&w->ev);
+        while (c->emitted + nb < total && c->deadline <= now && w->ev.len < BATCH_BYTES &&
+               nb < BATCH_MAX) {
+            long idx = c->emitted + nb;
+            hit_stall = idx == stall;
+            hit_cut = idx == cut;
+            if (hit_stall || hit_cut)
+                break;
+            long tokens = 0;
+            int err = 0;
+            mock_gen_emission(c->gen, &w->ev, &tokens, &err);
+            toks[nb++] = tokens;
+            c->tokens += tokens;
+            last = idx + 1 == total;
+            if (!last) {
+                int64_t delay = itl_delay(c, mock_gen_emission_tokens(c->gen, idx + 1));
+                hist_add(&w->st.itl, b_itl, NB_ITL, delay);
+                c->deadline += delay;
+            }
+        }
+        if (nb > 0) {
+            frame_chunks(c, w->ev.p, w->ev.len, last);
+            int64_t t = clock_mono_ns();
+            if (c->emitted == 0)
+                hist_add(&w->st.ttft, b_ttft, NB_TTFT, t - c->t_start);
+            for (int i = 0; i < nb; i++) {
+                tlog_chunk(c, t, toks[i]);
+                c->emitted++;
+            }
+            budget += w->ev.len;
+            now = t;
+        }
+        if (hit_stall) {
             c->state = C_STALLED;
             request_end(c, "stalled");
             return;
         }
-        if (c->emitted == cut) {
+        if (hit_cut) {
             request_end(c, "fault_closed");
-            conn_close(c);
+            if (out_pending(c)) {
+                c->state = C_DRAIN;
+                c->close_after = true;
+                c->keep_alive = false;
+            } else {
+                conn_close(c);
+            }
             return;
         }
-        buf_reset(&w->ev);
-        long tokens = 0;
-        int err = 0;
-        mock_gen_emission(c->gen, &w->ev, &tokens, &err);
-        bool last = c->emitted + 1 == total;
-        c->tokens += tokens;
-        frame_chunks(c, w->ev.p, w->ev.len, last);
-        int64_t t = clock_mono_ns();
-        if (c->emitted == 0)
-            hist_add(&w->st.ttft, b_ttft, NB_TTFT, t - c->t_start);
-        tlog_chunk(c, t, tokens);
-        c->emitted++;
-        budget += w->ev.len;
-        if (!last) {
-            int64_t delay = itl_delay(c, mock_gen_emission_tokens(c->gen, c->emitted));
-            hist_add(&w->st.itl, b_itl, NB_ITL, delay);
-            c->deadline += delay;
-        }
-        if (budget >= PUMP_BUDGET && c->deadline <= now) {
+        if (budget >= PUMP_BUDGET && c->emitted < total && c->deadline <= now) {
             timer_at(c, now); /* let the other connections of this worker run */
             return;
         }
-        now = t;
     }
     if (c->close_after) {
         request_end(c, "client_closed");
@@ -1136,19 +1188,37 @@ static size_t process(struct conn *c, const char *p, size_t n)
     return at;
 }
 
+/* After the client's FIN, requests already received are still answered; once the
+ * connection is idle again it is closed (after its output is written). */
+static void conn_eof_check(struct conn *c)
+{
+    if (c->fd < 0 || !c->peer_eof)
+        return;
+    if (c->state == C_ACTIVE || c->state == C_QUEUED)
+        return;
+    if (out_pending(c) && c->state != C_STALLED) {
+        c->close_after = true;
+        return;
+    }
+    conn_close(c);
+}
+
 /* Runs whatever is buffered now that the connection is idle again. */
 static void conn_resume(struct conn *c)
 {
     struct worker *w = c->w;
     admit_waiting(w);
-    if (c->state != C_IDLE || c->in.len == 0)
+    if (c->fd < 0 || c->state != C_IDLE || c->in.len == 0) {
+        conn_eof_check(c);
         return;
+    }
     struct buf b = c->in; /* process may append to c->in: swap it out */
     buf_init(&c->in, b.max);
     size_t used = process(c, b.p, b.len);
-    if (used < b.len)
+    if (c->fd >= 0 && used < b.len)
         buf_append(&c->in, b.p + used, b.len - used);
     buf_free(&b);
+    conn_eof_check(c);
 }
 
 /* ---- events ----------------------------------------------------------------------------- */
@@ -1208,7 +1278,8 @@ static void on_readable(struct conn *c)
             }
         }
         if (k == 0) {
-            conn_close(c);
+            c->peer_eof = true;
+            conn_eof_check(c);
             return;
         }
         if (errno == EINTR)
@@ -1320,7 +1391,11 @@ static void *worker_main(void *arg)
             } else if (tag == &tag_timer) {
                 on_timer(w);
             } else if (tag == &tag_stop) {
-                /* the loop condition sees the flag */
+                /* a stop (the loop condition sees the flag) or a free slot (admitted below) */
+                uint64_t v;
+                if (read(w->efd, &v, sizeof v) < 0) {
+                    /* already drained */
+                }
             } else {
                 struct conn *c = tag;
                 if (c->fd >= 0 && (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
@@ -1565,10 +1640,7 @@ int mock_start(const struct mock_config *cfg, struct mock_server **out, struct d
         s->cfg.max_connections = 100000;
     if (s->cfg.max_body == 0)
         s->cfg.max_body = 16u << 20;
-    /* Slots are split across workers; a worker without a slot could never answer. */
     s->nworkers = cfg->threads;
-    if (cfg->max_concurrency > 0 && s->nworkers > cfg->max_concurrency)
-        s->nworkers = (int)cfg->max_concurrency;
     int rc = mock_text_load(&s->text, d);
     if (rc) {
         server_free(s);
@@ -1634,9 +1706,6 @@ int mock_start(const struct mock_config *cfg, struct mock_server **out, struct d
         char tag[32];
         snprintf(tag, sizeof tag, "mock-worker-%d", i);
         rng_derive(&w->rng, cfg->seed, tag);
-        if (cfg->max_concurrency > 0)
-            w->slots = cfg->max_concurrency / s->nworkers +
-                       (i < cfg->max_concurrency % s->nworkers ? 1 : 0);
     }
     s->port = port;
     for (int i = 0; i < s->nworkers; i++) {
