@@ -42,7 +42,7 @@ TEST(metrics_reasoning_counts_as_response)
     CHECK(val(&r, M_OSL) == 9); /* usage wins */
     CHECK(val(&r, M_REASONING) == 5);
     CHECK(val(&r, M_OUT_COUNT) == 4);
-    CHECK(val(&r, M_TTFO) == 300); /* first content chunk */
+    CHECK(val(&r, M_TTFO) == 400); /* first content with tokens, not the "" at 1300 */
     CHECK(val(&r, M_ITL) == 300.0 / 8.0);
     CHECK(val(&r, M_TTFT_INTENDED) == 200);
     CHECK(val(&r, M_LAT_INTENDED) == 500);
