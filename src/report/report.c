@@ -222,19 +222,20 @@ void report_summarize(const struct run *ru, bool (*sel)(const struct rrec *, con
         sel = sel_phase;
         ctx = &prof;
     }
+    /* One selection pass; every metric then walks only the selected records. */
     size_t n = 0;
+    size_t *idx = xmalloc((ru->n ? ru->n : 1) * sizeof *idx);
     for (size_t i = 0; i < ru->n; i++)
-        n += sel(&ru->r[i], ctx);
+        if (sel(&ru->r[i], ctx))
+            idx[n++] = i;
     double *col = xmalloc((n ? n : 1) * sizeof *col);
     double *scratch = xmalloc((n ? n : 1) * sizeof *scratch);
     bool tokens = strcmp(ru->endpoint, "embeddings") != 0;
     int64_t tmin = INT64_MAX, tmax = INT64_MIN;
     double total_osl = 0, total_isl = 0, total_reason = 0, good = 0;
     bool any_reason = false;
-    for (size_t i = 0; i < ru->n; i++) {
-        const struct rrec *r = &ru->r[i];
-        if (!sel(r, ctx))
-            continue;
+    for (size_t ii = 0; ii < n; ii++) {
+        const struct rrec *r = &ru->r[idx[ii]];
         s->n_total++;
         if (r->flags & RR_ERROR)
             s->n_errors++;
@@ -264,10 +265,9 @@ void report_summarize(const struct run *ru, bool (*sel)(const struct rrec *, con
         if (!tokens && (metric_defs[m].flags & MF_TOKENS))
             continue;
         size_t k = 0;
-        for (size_t i = 0; i < ru->n; i++) {
-            const struct rrec *r = &ru->r[i];
+        for (size_t ii = 0; ii < n; ii++) {
             double x;
-            if (sel(r, ctx) && metric_value(r, (enum metric_id)m, &x))
+            if (metric_value(&ru->r[idx[ii]], (enum metric_id)m, &x))
                 col[k++] = x;
         }
         if (metric_defs[m].flags & MF_INT)
@@ -275,6 +275,7 @@ void report_summarize(const struct run *ru, bool (*sel)(const struct rrec *, con
         else
             stats_summarize(col, k, scratch, &s->m[m]);
     }
+    free(idx);
     free(col);
     free(scratch);
     if (icl && tokens)
