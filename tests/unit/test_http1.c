@@ -241,6 +241,25 @@ TEST(http1_response_interim_then_final)
     CHECK_INT(r.status, 200);
 }
 
+TEST(http1_garbage_refused_early)
+{
+    /* Bytes that can never start a head are refused before any blank line arrives. */
+    struct http1_response r;
+    struct http1_request q;
+    CHECK_INT(http1_parse_response("HTTP/1.", 7, 0, false, &r), HTTP1_INCOMPLETE);
+    CHECK_INT(http1_parse_response("HTTP/1.x", 8, 0, false, &r), HTTP1_ERROR);
+    CHECK_INT(http1_parse_response("<html>", 6, 0, false, &r), HTTP1_ERROR);
+    CHECK_INT(http1_parse_response("H", 1, 0, false, &r), HTTP1_INCOMPLETE);
+    CHECK_INT(http1_parse_request("\x00\xff garbage", 10, 0, &q), HTTP1_ERROR);
+    CHECK_INT(http1_parse_request("POST", 4, 0, &q), HTTP1_INCOMPLETE);
+    CHECK_INT(http1_parse_request("POST /", 6, 0, &q), HTTP1_INCOMPLETE);
+    CHECK_INT(http1_parse_request(" /", 2, 0, &q), HTTP1_ERROR);
+    char longm[40];
+    memset(longm, 'A', sizeof longm);
+    CHECK_INT(http1_parse_request(longm, 32, 0, &q), HTTP1_INCOMPLETE);
+    CHECK_INT(http1_parse_request(longm, 33, 0, &q), HTTP1_ERROR);
+}
+
 TEST(http1_header_limits)
 {
     struct buf b;
@@ -335,6 +354,8 @@ static const struct req_case req_cases[] = {
     {"bare cr lead", "\rGET / HTTP/1.1\r\n\r\n", 0, NULL, NULL, HTTP1_BODY_NONE, 0, false, false},
     {"header no colon", "GET / HTTP/1.1\r\nHost\r\n\r\n", 0, NULL, NULL, HTTP1_BODY_NONE, 0, false,
      false},
+    {"method too long", "ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFG / HTTP/1.1\r\n\r\n", 0, NULL, NULL,
+     HTTP1_BODY_NONE, 0, false, false},
     {"space before colon", "GET / HTTP/1.1\r\nHost : a\r\n\r\n", 0, NULL, NULL, HTTP1_BODY_NONE, 0,
      false, false},
 };
