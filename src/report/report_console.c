@@ -194,10 +194,19 @@ static void print_errors(FILE *f, const struct run *ru)
     t->head[2] = "Message";
     t->head[3] = "Count";
     t->left[2] = true;
+    size_t shown = 0, hidden = 0;
+    uint64_t hidden_count = 0;
     for (size_t i = 0; i < ru->nerr; i++) {
         const struct err_group *g = &ru->err[i];
         if (!g->count)
             continue;
+        /* Thousands of distinct messages would bury the tables; the JSON has them all. */
+        if (shown == 50) {
+            hidden++;
+            hidden_count += g->count;
+            continue;
+        }
+        shown++;
         char code[32], type[256], msg[512], count[64];
         if (g->code != REC_ABSENT && g->code != 0)
             snprintf(code, sizeof code, "%lld", (long long)g->code);
@@ -226,6 +235,10 @@ static void print_errors(FILE *f, const struct run *ru)
     }
     table_print(f, t);
     free(t);
+    if (hidden)
+        fprintf(f,
+                "... and %zu more kinds of error (%llu requests): see profile_export_aiperf.json\n",
+                hidden, (unsigned long long)hidden_count);
 }
 
 static bool shown(const struct run *ru, int m, const struct report_opts *o)
