@@ -113,8 +113,32 @@ static bool secret_key(const char *k)
 }
 
 /* "Name: value" header strings and "--api-key VALUE" in command lines. */
+/* "scheme://user:password@host": the userinfo goes. */
+static bool redact_userinfo(cJSON *s)
+{
+    const char *v = s->valuestring;
+    const char *sch = strstr(v, "://");
+    if (!sch)
+        return false;
+    const char *host = sch + 3;
+    size_t hl = strcspn(host, "/?#");
+    const char *at = memchr(host, '@', hl);
+    if (!at)
+        return false;
+    struct buf b;
+    buf_init(&b, 1 << 20);
+    buf_append(&b, v, (size_t)(host - v));
+    buf_puts(&b, "<redacted>");
+    buf_puts(&b, at);
+    cJSON_SetValuestring(s, b.p);
+    buf_free(&b);
+    return true;
+}
+
 static void redact_string(cJSON *s)
 {
+    if (redact_userinfo(s))
+        return;
     char *v = s->valuestring;
     const char *colon = strchr(v, ':');
     if (colon && colon - v < 100) {
