@@ -68,6 +68,7 @@ void lhist_add(struct lhist *h, int64_t ns);
 double lhist_quantile(struct lhist *const *hs, int n, double q);
 
 struct engine;
+struct tls_config;
 
 struct worker {
     int id;
@@ -103,6 +104,7 @@ struct engine {
     int64_t anchor_real;
     struct target *targets;
     int ntargets;
+    struct tls_config *tls; /* client TLS, when some --url is https */
     struct worker *w;
     int nw;
     int sched_evfd; /* workers wake the scheduler when a closed-loop ring runs low */

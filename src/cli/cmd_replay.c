@@ -197,6 +197,9 @@ int cmd_replay(int argc, char **argv)
         cfg.streaming = args_flag(&a, "streaming") ? 1 : 0;
     cfg.ca_file = args_get(&a, "ca-file");
     cfg.insecure = args_flag(&a, "insecure");
+    if (cfg.insecure)
+        cli_warn("--insecure: TLS certificates and host names are not verified (recorded in "
+                 "run.json)");
     cfg.preflight = !args_has(&a, "preflight") || args_flag(&a, "preflight");
     cfg.progress = args_flag(&a, "quiet") ? 0 : 1;
     cfg.auto_offset = args_flag(&a, "fixed-schedule-auto-offset");

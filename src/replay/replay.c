@@ -7,6 +7,7 @@
 
 #include "engine.h"
 #include "jsonw.h"
+#include "tls.h"
 #include "xalloc.h"
 #include "zio.h"
 
@@ -83,11 +84,12 @@ static int setup_targets(struct engine *e, const struct replay_config *cfg, stru
         int rc = url_parse(cfg->urls[i], &t->url, d);
         if (rc)
             return rc;
-        if (t->url.tls)
-            return diag_set(d, ERR_UNSUPPORTED,
-                            "--url '%s': https is not available in this build yet (TLS lands "
-                            "with the proto stage)",
-                            cfg->urls[i]);
+        if (t->url.tls && !e->tls) {
+            struct tls_client_opts o = {.ca_file = cfg->ca_file, .insecure = cfg->insecure};
+            rc = tls_client_config_new(&e->tls, &o, d);
+            if (rc)
+                return rc;
+        }
         if (url_join_path(&t->url, ep_path, t->path, sizeof t->path))
             return diag_set(d, ERR_INVALID, "--url '%s': path too long", cfg->urls[i]);
         for (int s = 0; s < 2; s++) {
@@ -152,6 +154,33 @@ static int preflight_limits(const struct replay_config *cfg, struct diag *d)
     return 0;
 }
 
+/* A TLS handshake on a connected socket, so a bad certificate is one clear line before
+ * the run rather than every request failing. */
+static int preflight_tls(struct engine *e, const struct target *t, int fd, struct diag *d)
+{
+    struct tls_session *s;
+    if (tls_session_new(&s, e->tls, fd, t->url.host))
+        return diag_set(d, ERR_TLS, "cannot create a TLS session for %s", t->url.host);
+    int64_t end = clock_mono_ns() + 5000000000LL;
+    int rc;
+    while ((rc = tls_handshake(s)) == TLS_WANT_READ || rc == TLS_WANT_WRITE) {
+        struct pollfd p = {.fd = fd, .events = rc == TLS_WANT_READ ? POLLIN : POLLOUT};
+        int left = (int)((end - clock_mono_ns()) / 1000000);
+        if (left <= 0 || poll(&p, 1, left) <= 0) {
+            tls_session_free(s);
+            return diag_set(d, ERR_TLS, "TLS handshake with %s:%s timed out", t->url.host,
+                            t->url.port);
+        }
+    }
+    if (rc < 0)
+        diag_set(d, ERR_TLS, "TLS handshake with %s:%s failed: %s", t->url.host, t->url.port,
+                 tls_session_error(s));
+    else
+        tls_close_notify(s);
+    tls_session_free(s);
+    return rc < 0 ? ERR_TLS : 0;
+}
+
 /* One blocking connect per URL (3 s at most), so an unreachable server is one clear line
  * before the run starts instead of a run dir full of connect errors. */
 static int preflight_connect(struct engine *e, struct diag *d)
@@ -176,6 +205,12 @@ static int preflight_connect(struct engine *e, struct diag *d)
                 } else {
                     rc = -1;
                     errno = ETIMEDOUT;
+                }
+            }
+            if (rc == 0 && t->url.tls) {
+                if (preflight_tls(e, t, fd, d)) {
+                    close(fd);
+                    return ERR_TLS;
                 }
             }
             if (rc == 0)
@@ -749,6 +784,8 @@ int replay_run(const struct replay_config *cfg, struct replay_source *src,
             freeaddrinfo(e->targets[i].ai);
     }
     free(e->targets);
+    if (e->tls)
+        tls_config_free(e->tls);
     if (e->sched_evfd >= 0)
         close(e->sched_evfd);
     if (sfd >= 0) {

@@ -276,14 +276,15 @@ static struct item *make_item(struct sched *s, const struct trace_request *tr, l
 
 /* The worker with the least work relative to its share; -1 when every ring is full
  * (closed loop: stocked to `cap` each). */
-static int pick_worker(struct engine *e, long cap)
+static int pick_worker(struct engine *e, bool closed)
 {
     int best = -1;
     long best_load = 0;
     for (int i = 0; i < e->nw; i++) {
         struct worker *w = &e->w[i];
         long q = atomic_load(&w->queued);
-        if (cap > 0 && q >= cap)
+        /* Two rounds of its slots queued: a slot that frees never waits for this thread. */
+        if (closed && q >= 2 * (w->slots > 0 ? w->slots : 1))
             continue;
         if (q >= RING_CAP - 1)
             continue;
@@ -317,16 +318,16 @@ static void push_to(struct engine *e, int wi, struct item *it)
 }
 
 /* Waits until some worker's ring has room (closed loop), or stop. */
-static int wait_room(struct engine *e, long cap)
+static int wait_room(struct engine *e)
 {
     for (;;) {
         if (atomic_load(&e->stop))
             return -1;
-        int wi = pick_worker(e, cap);
+        int wi = pick_worker(e, true);
         if (wi >= 0)
             return wi;
         atomic_store(&e->sched_waiting, 1);
-        wi = pick_worker(e, cap);
+        wi = pick_worker(e, true);
         if (wi >= 0)
             return wi;
         struct pollfd pfd = {.fd = e->sched_evfd, .events = POLLIN};
@@ -378,11 +379,6 @@ static long run_phase(struct sched *s, enum rec_phase phase, long count, double 
     double offset0 = -1;
     double gap_acc = 0;
     long issued = 0;
-    long cl_cap = 0;
-    if (cfg->mode == MODE_CONCURRENCY) {
-        long per = cfg->concurrency / e->nw;
-        cl_cap = per > 0 ? per : 1;
-    }
     struct trace_request tr;
     while ((unlimited || count <= 0 || issued < count) && !atomic_load(&e->stop)) {
         int rc = next_request(s, &tr, may_wrap);
@@ -430,13 +426,13 @@ static long run_phase(struct sched *s, enum rec_phase phase, long count, double 
         int wi;
         if (later) {
             int *slot = smap_slot(&s->sessions, it->rec.conv);
-            wi = *slot >= 0 ? *slot : pick_worker(e, 0);
+            wi = *slot >= 0 ? *slot : pick_worker(e, false);
             if (wi < 0)
                 wi = 0;
             *slot = wi;
             it->delay_ms = tr.delay_ms * (cfg->time_scale > 0 ? cfg->time_scale : 1);
         } else if (cfg->mode == MODE_CONCURRENCY) {
-            wi = wait_room(e, cl_cap);
+            wi = wait_room(e);
             if (wi < 0) {
                 item_free(it);
                 break;
@@ -452,7 +448,7 @@ static long run_phase(struct sched *s, enum rec_phase phase, long count, double 
                 item_free(it);
                 break;
             }
-            wi = pick_worker(e, 0);
+            wi = pick_worker(e, false);
             if (wi < 0)
                 wi = 0;
         }

@@ -12,6 +12,7 @@
  */
 #include "conn.h"
 #include "engine.h"
+#include "tls.h"
 #include "xalloc.h"
 
 #include <cJSON.h>
@@ -298,6 +299,10 @@ static void conn_destroy(struct worker *w, struct conn *c)
 {
     struct wpriv *p = P(w);
     timer_del(p, &c->tm);
+    if (c->tls) {
+        tls_session_free(c->tls);
+        c->tls = NULL;
+    }
     if (c->fd >= 0) {
         close(c->fd); /* also removes it from the epoll set */
         c->fd = -1;
@@ -374,6 +379,7 @@ static void live_append(struct worker *w, struct item *it, const struct buf *rep
 
 static void schedule_turn(struct worker *w, struct session *s, struct item *it, int64_t now)
 {
+    s->busy = true; /* from now until this turn ends, later turns wait behind it */
     int64_t base = s->last_end ? s->last_end : now;
     it->rec.t_intended = base + (int64_t)(it->delay_ms * 1e6);
     it->timed = true;
@@ -512,7 +518,9 @@ static void complete(struct worker *w, struct conn *c, int64_t now)
         msg[k] = '\0';
         rec_set_error(r, RECERR_HTTP, c->status, "%s", k ? msg : http1_reason(c->status));
     }
-    finish(w, c, now, c->keep_alive && r->error == RECERR_NONE);
+    /* The framing completed, so the connection is at a message boundary: an HTTP error
+     * or a bad payload does not make it unusable. */
+    finish(w, c, now, c->keep_alive);
 }
 
 /* Feeds body bytes; returns 1 when the response is complete, 0 for more, < 0 on error. */
@@ -694,8 +702,22 @@ static void do_send(struct worker *w, struct conn *c)
             off = 0;
             n++;
         }
+        ssize_t k;
+        if (c->tls) {
+            long r = tls_write(c->tls, iov[0].iov_base, iov[0].iov_len);
+            if (r == TLS_WANT_READ || r == TLS_WANT_WRITE)
+                return; /* the next readiness event calls us again with the same bytes */
+            if (r < 0) {
+                char msg[192];
+                snprintf(msg, sizeof msg, "TLS write: %s", tls_session_error(c->tls));
+                fail(w, c, RECERR_CLOSED, -1, msg, clock_mono_ns());
+                return;
+            }
+            c->sent += (size_t)r;
+            continue;
+        }
         struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
-        ssize_t k = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+        k = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
         if (k < 0) {
             if (errno == EINTR)
                 continue;
@@ -738,10 +760,39 @@ static void begin_request(struct worker *w, struct conn *c)
     do_send(w, c);
 }
 
+static void tls_step(struct worker *w, struct conn *c)
+{
+    int rc = tls_handshake(c->tls);
+    if (rc == TLS_WANT_READ || rc == TLS_WANT_WRITE)
+        return; /* edge-triggered IN|OUT interest brings us back */
+    int64_t now = clock_mono_ns();
+    if (rc < 0) {
+        char m[256];
+        snprintf(m, sizeof m, "TLS handshake with %s: %s", w->eng->targets[c->url].url.host,
+                 tls_session_error(c->tls));
+        fail(w, c, RECERR_TLS, -1, m, now);
+        return;
+    }
+    c->item->rec.t_tls = now;
+    c->dl_phase = 0;
+    conn_arm(w, c);
+    begin_request(w, c);
+}
+
 static void on_connected(struct worker *w, struct conn *c, int64_t now)
 {
     struct rec *r = &c->item->rec;
     r->t_connected = now;
+    const struct target *t = &w->eng->targets[c->url];
+    if (t->url.tls) {
+        if (tls_session_new(&c->tls, w->eng->tls, c->fd, t->url.host)) {
+            fail(w, c, RECERR_TLS, -1, "cannot create a TLS session", now);
+            return;
+        }
+        conn_set_state(c, CONN_TLS_HANDSHAKE);
+        tls_step(w, c);
+        return;
+    }
     r->t_tls = now;
     c->dl_phase = 0;
     conn_arm(w, c);
@@ -908,10 +959,15 @@ static void take_items(struct worker *w)
             } else {
                 schedule_turn(w, s, it, clock_mono_ns());
             }
-        } else if (it->timed) {
-            timer_set(p, &it->tm, it->rec.t_intended);
         } else {
-            pend_push(p, it, false);
+            /* A session is busy from its first turn's arrival: a later turn that arrives
+             * before the first even started must wait for it to end. */
+            if (e->multi_turn)
+                session_get(p, it->rec.conv)->busy = true;
+            if (it->timed)
+                timer_set(p, &it->tm, it->rec.t_intended);
+            else
+                pend_push(p, it, false);
         }
     }
     if (took && atomic_exchange(&e->sched_waiting, 0)) {
@@ -1035,14 +1091,37 @@ static void on_conn_event(struct worker *w, struct conn *c, uint32_t ev)
         on_connected(w, c, now);
         return;
     }
-    if (c->state == CONN_SENDING && (ev & EPOLLOUT))
+    if (c->state == CONN_TLS_HANDSHAKE) {
+        tls_step(w, c);
+        return;
+    }
+    if (c->state == CONN_SENDING && (c->tls || (ev & EPOLLOUT)))
         do_send(w, c);
     if (c->state == CONN_FREE || c->state == CONN_CLOSED)
         return;
     if (!(ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
         return;
     for (;;) {
-        ssize_t n = recv(c->fd, p->rbuf, p->rcap, 0);
+        ssize_t n;
+        if (c->tls) {
+            long r = tls_read(c->tls, p->rbuf, p->rcap);
+            if (r == TLS_WANT_READ || r == TLS_WANT_WRITE)
+                return;
+            if (r < 0) {
+                int64_t now = clock_mono_ns();
+                if (!c->item) {
+                    conn_destroy(w, c);
+                    return;
+                }
+                char m[192];
+                snprintf(m, sizeof m, "TLS read: %s", tls_session_error(c->tls));
+                fail(w, c, RECERR_CLOSED, -1, m, now);
+                return;
+            }
+            n = r;
+        } else {
+            n = recv(c->fd, p->rbuf, p->rcap, 0);
+        }
         int64_t now = clock_mono_ns();
         if (n > 0) {
             if (!on_bytes(w, c, p->rbuf, (size_t)n, now))
