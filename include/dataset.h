@@ -61,6 +61,8 @@ struct dataset {
     long turn_counter; /* round-robin position */
     /* The prefix pool: block ids -1 .. -prefix_pool. */
     long nprefix;
+    long skipped; /* input records left out (ShareGPT filters, CSV rows with no prompt) */
+    const char *skip_why;
 };
 
 void dataset_init(struct dataset *ds, const struct dataset_opts *o, const struct corpus *c,

@@ -25,7 +25,7 @@ struct tokenizer {
 };
 
 /* The built-in approximation "approx-words-v1": a token is an optional single leading
- * space followed by either up to 8 bytes of a letter run (bytes >= 0x80 count as letters
+ * space followed by either up to 6 bytes of a letter run (bytes >= 0x80 count as letters
  * and UTF-8 sequences are never cut), up to 3 digits, or one other byte; any other run of
  * whitespace is one token. See docs/trace-format.md for how it compares with BPE. */
 const struct tokenizer *tokenizer_approx(void);

@@ -12,6 +12,11 @@
  * frame followed by the request frames copied byte for byte (concatenated zstd frames
  * decode as one stream), to PATH.tmp.PID renamed over PATH. Nothing is left under PATH
  * on failure or abort. A writer is owned by one thread.
+ *
+ * Timed traces come out ordered by session start time (stable: equal times keep their
+ * input order, a session's turns stay in order). Inputs that are already ordered stream
+ * through; an unordered input is put in order at commit, which holds the decompressed
+ * request lines in memory once.
  */
 #ifndef METRONOME_TRACE_WRITE_H
 #define METRONOME_TRACE_WRITE_H
@@ -51,6 +56,8 @@ struct tw_request {
     bool timed;          /* t_ms is set (first turns of timed traces) */
     double t_ms;         /* offset from the trace start */
     double delay_ms;     /* later turns: delay after the previous response; < 0 none */
+    double start_ms;     /* later turns of timed traces: their session's first t_ms (the file
+                            is ordered by it; first turns use t_ms) */
     const char *model;
     const char *role; /* NULL: "user" */
     const char *name; /* chat message name (AIPerf's single-text form), NULL for none */

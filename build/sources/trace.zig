@@ -6,5 +6,6 @@ pub const src = [_][]const u8{
 };
 pub const tests = [_][]const u8{
     "unit/test_trace_jscan.c", "unit/test_trace_corpus.c", "unit/test_trace.c",
+    "unit/test_trace_dataset.c",
     "fuzz/fuzz_trace_jscan.c",
 };

@@ -69,7 +69,8 @@ static const struct arg_spec specs[] = {
      "constant, poisson or gamma"},
     {"arrival-smoothness", "--vllm-burstiness", ARG_VALUE, "S", "1",
      "gamma shape (1 = poisson, < 1 burstier)"},
-    {"compression-level", NULL, ARG_VALUE, "N", "3", "zstd level 1..19"},
+    {"compression-level", NULL, ARG_VALUE, "N", "1",
+     "zstd level 1..19 of the request lines (the text frame uses at least 9)"},
 };
 
 #define NSPECS (sizeof specs / sizeof specs[0])
@@ -321,7 +322,7 @@ static void header_options(struct buf *b, const struct dataset_opts *o, const ch
 
 static int parse_opts(const struct args *a, struct dataset_opts *o, struct diag *d)
 {
-    long seed = 0, level = 3;
+    long seed = 0, level = 1;
     double v;
     int rc = 0;
     rc = rc ? rc : args_long(a, "random-seed", 0, 0x7fffffffffffffffL, &seed, d);
@@ -381,7 +382,7 @@ int cmd_pack(int argc, char **argv)
     bool have_corpus = false;
     struct trace_writer *w = NULL;
     const char *etype = "chat", *dtype = "mooncake_trace", *pub = NULL;
-    long level = 3;
+    long level = 1;
 
     if (a.npos) {
         diag_set(&d, ERR_INVALID, "unexpected argument '%s'", a.pos[0]);
@@ -390,11 +391,16 @@ int cmd_pack(int argc, char **argv)
     }
     if (parse_opts(&a, &o, &d) || args_long(&a, "compression-level", 1, 19, &level, &d) ||
         args_choice(&a, "endpoint-type", "chat|completions|embeddings|responses", &etype, &d) ||
-        args_choice(&a, "custom-dataset-type",
+        extra_inputs(&a, &extra, &d)) {
+        code = cli_fail(&d, 1);
+        goto out;
+    }
+    /* An unknown dataset is bad input, not a usage slip: exit 1 like every other. */
+    if (args_choice(&a, "custom-dataset-type",
                     "single_turn|multi_turn|random_pool|mooncake_trace|azure_trace|burstgpt_trace",
                     &dtype, &d) ||
-        args_choice(&a, "public-dataset", "sharegpt", &pub, &d) || extra_inputs(&a, &extra, &d)) {
-        code = cli_fail(&d, 1);
+        args_choice(&a, "public-dataset", "sharegpt", &pub, &d)) {
+        code = cli_fail(&d, 0);
         goto out;
     }
     o.nmodels = split_models(&a, &models, &model_store);
@@ -422,6 +428,10 @@ int cmd_pack(int argc, char **argv)
     struct stat st;
     if (input && stat(input, &st) != 0) {
         cli_error("%s: %s", input, strerror(errno));
+        goto out;
+    }
+    if (input && S_ISREG(st.st_mode) && st.st_size == 0) {
+        cli_error("%s: empty file, nothing to pack", input);
         goto out;
     }
     if (input && S_ISDIR(st.st_mode) && strcmp(dtype, "random_pool")) {
@@ -511,6 +521,9 @@ int cmd_pack(int argc, char **argv)
         code = cli_fail(&d, 0);
         goto out;
     }
+    if (ds.skipped)
+        fprintf(stderr, "metronome: left out %ld input records %s\n", ds.skipped,
+                ds.skip_why ? ds.skip_why : "");
     fprintf(stderr, "metronome: packed %ld requests in %ld sessions into %s\n", nreq, nses, outp);
     code = EXIT_OK;
 out:

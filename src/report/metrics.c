@@ -108,7 +108,8 @@ void rrec_from_rec(struct rrec *o, const struct rec *r, int64_t shift, int32_t w
         if (b >= r->nrchunks || (a < r->nchunks && r->chunk_t[a] <= r->rchunk_t[b])) {
             t = r->chunk_t[a];
             content_tok += r->chunk_tok[a];
-            if (first_content == RR_NONE)
+            /* The first answer token: a role chunk ("" with no tokens) does not count. */
+            if (first_content == RR_NONE && r->chunk_tok[a] > 0)
                 first_content = t;
             a++;
         } else {

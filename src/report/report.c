@@ -36,14 +36,51 @@ static int mkdir_p(const char *path, struct diag *d)
 
 /* ------------------------------------------------------------------ errors */
 
+static uint64_t err_hash(int64_t code, struct strv type, struct strv msg)
+{
+    uint64_t h = 1469598103934665603ULL ^ (uint64_t)code;
+    for (size_t i = 0; i < type.n; i++)
+        h = (h ^ (unsigned char)type.p[i]) * 1099511628211ULL;
+    h = (h ^ 0xff) * 1099511628211ULL;
+    for (size_t i = 0; i < msg.n; i++)
+        h = (h ^ (unsigned char)msg.p[i]) * 1099511628211ULL;
+    return h;
+}
+
+static bool err_same(const struct err_group *g, int64_t code, struct strv type, struct strv msg)
+{
+    return g->code == code && strlen(g->type) == type.n && memcmp(g->type, type.p, type.n) == 0 &&
+           strlen(g->msg) == msg.n && memcmp(g->msg, msg.p, msg.n) == 0;
+}
+
+/* Errors group by (code, type, message) in first-seen order, as AIPerf's error summary;
+ * an open-addressing table keeps that O(1) when every message differs. */
 static int32_t err_group_of(struct run *ru, const struct rec *r)
 {
-    for (size_t i = 0; i < ru->nerr; i++) {
-        struct err_group *g = &ru->err[i];
-        if (g->code == r->err_code && strlen(g->type) == r->err_type.n &&
-            memcmp(g->type, r->err_type.p, r->err_type.n) == 0 && strlen(g->msg) == r->err_msg.n &&
-            memcmp(g->msg, r->err_msg.p, r->err_msg.n) == 0)
-            return (int32_t)i;
+    struct strv type = {r->err_type.p ? r->err_type.p : "", r->err_type.n};
+    struct strv msg = {r->err_msg.p ? r->err_msg.p : "", r->err_msg.n};
+    uint64_t h = err_hash(r->err_code, type, msg);
+    if (ru->nerr * 2 >= ru->err_slots) {
+        size_t ns = ru->err_slots ? ru->err_slots * 2 : 64;
+        int32_t *t = xmalloc(ns * sizeof *t);
+        for (size_t i = 0; i < ns; i++)
+            t[i] = -1;
+        for (size_t g = 0; g < ru->nerr; g++) {
+            size_t j = ru->err[g].hash & (ns - 1);
+            while (t[j] >= 0)
+                j = (j + 1) & (ns - 1);
+            t[j] = (int32_t)g;
+        }
+        free(ru->err_table);
+        ru->err_table = t;
+        ru->err_slots = ns;
+    }
+    size_t j = h & (ru->err_slots - 1);
+    while (ru->err_table[j] >= 0) {
+        struct err_group *g = &ru->err[ru->err_table[j]];
+        if (g->hash == h && err_same(g, r->err_code, type, msg))
+            return ru->err_table[j];
+        j = (j + 1) & (ru->err_slots - 1);
     }
     if (ru->nerr == ru->err_cap) {
         ru->err_cap = ru->err_cap ? ru->err_cap * 2 : 8;
@@ -51,9 +88,11 @@ static int32_t err_group_of(struct run *ru, const struct rec *r)
     }
     struct err_group *g = &ru->err[ru->nerr];
     g->code = r->err_code;
-    g->type = xstrndup(r->err_type.p ? r->err_type.p : "", r->err_type.n);
-    g->msg = xstrndup(r->err_msg.p ? r->err_msg.p : "", r->err_msg.n);
+    g->type = xstrndup(type.p, type.n);
+    g->msg = xstrndup(msg.p, msg.n);
     g->count = 0;
+    g->hash = h;
+    ru->err_table[j] = (int32_t)ru->nerr;
     return (int32_t)ru->nerr++;
 }
 
@@ -222,19 +261,20 @@ void report_summarize(const struct run *ru, bool (*sel)(const struct rrec *, con
         sel = sel_phase;
         ctx = &prof;
     }
+    /* One selection pass; every metric then walks only the selected records. */
     size_t n = 0;
+    size_t *idx = xmalloc((ru->n ? ru->n : 1) * sizeof *idx);
     for (size_t i = 0; i < ru->n; i++)
-        n += sel(&ru->r[i], ctx);
+        if (sel(&ru->r[i], ctx))
+            idx[n++] = i;
     double *col = xmalloc((n ? n : 1) * sizeof *col);
     double *scratch = xmalloc((n ? n : 1) * sizeof *scratch);
     bool tokens = strcmp(ru->endpoint, "embeddings") != 0;
     int64_t tmin = INT64_MAX, tmax = INT64_MIN;
     double total_osl = 0, total_isl = 0, total_reason = 0, good = 0;
     bool any_reason = false;
-    for (size_t i = 0; i < ru->n; i++) {
-        const struct rrec *r = &ru->r[i];
-        if (!sel(r, ctx))
-            continue;
+    for (size_t ii = 0; ii < n; ii++) {
+        const struct rrec *r = &ru->r[idx[ii]];
         s->n_total++;
         if (r->flags & RR_ERROR)
             s->n_errors++;
@@ -264,10 +304,9 @@ void report_summarize(const struct run *ru, bool (*sel)(const struct rrec *, con
         if (!tokens && (metric_defs[m].flags & MF_TOKENS))
             continue;
         size_t k = 0;
-        for (size_t i = 0; i < ru->n; i++) {
-            const struct rrec *r = &ru->r[i];
+        for (size_t ii = 0; ii < n; ii++) {
             double x;
-            if (sel(r, ctx) && metric_value(r, (enum metric_id)m, &x))
+            if (metric_value(&ru->r[idx[ii]], (enum metric_id)m, &x))
                 col[k++] = x;
         }
         if (metric_defs[m].flags & MF_INT)
@@ -275,6 +314,7 @@ void report_summarize(const struct run *ru, bool (*sel)(const struct rrec *, con
         else
             stats_summarize(col, k, scratch, &s->m[m]);
     }
+    free(idx);
     free(col);
     free(scratch);
     if (icl && tokens)
@@ -406,6 +446,7 @@ static void run_free(struct run *ru)
         free(ru->err[i].msg);
     }
     free(ru->err);
+    free(ru->err_table);
     free(ru->label);
     free(ru->out_dir);
     buf_free(&ru->verdict_lines);

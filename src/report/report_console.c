@@ -194,10 +194,19 @@ static void print_errors(FILE *f, const struct run *ru)
     t->head[2] = "Message";
     t->head[3] = "Count";
     t->left[2] = true;
+    size_t shown = 0, hidden = 0;
+    uint64_t hidden_count = 0;
     for (size_t i = 0; i < ru->nerr; i++) {
         const struct err_group *g = &ru->err[i];
         if (!g->count)
             continue;
+        /* Thousands of distinct messages would bury the tables; the JSON has them all. */
+        if (shown == 50) {
+            hidden++;
+            hidden_count += g->count;
+            continue;
+        }
+        shown++;
         char code[32], type[256], msg[512], count[64];
         if (g->code != REC_ABSENT && g->code != 0)
             snprintf(code, sizeof code, "%lld", (long long)g->code);
@@ -226,6 +235,10 @@ static void print_errors(FILE *f, const struct run *ru)
     }
     table_print(f, t);
     free(t);
+    if (hidden)
+        fprintf(f,
+                "... and %zu more kinds of error (%llu requests): see profile_export_aiperf.json\n",
+                hidden, (unsigned long long)hidden_count);
 }
 
 static bool shown(const struct run *ru, int m, const struct report_opts *o)
@@ -237,6 +250,67 @@ static bool shown(const struct run *ru, int m, const struct report_opts *o)
         return false;
     (void)ru;
     return true;
+}
+
+static bool sel_phase_c(const struct rrec *r, const void *ctx)
+{
+    return r->phase == *(const uint8_t *)ctx;
+}
+
+/* A table of request counts and key percentiles per phase or per worker. */
+static void breakdown(FILE *f, const struct run *ru, const char *title, const char *what,
+                      bool phases)
+{
+    struct table *t = xcalloc(1, sizeof *t);
+    t->title = title;
+    t->ncol = 8;
+    static const char *const h[] = {"",
+                                    "Requests",
+                                    "Errors",
+                                    "TTFT p50 (ms)",
+                                    "TTFT p99 (ms)",
+                                    "Latency p50 (ms)",
+                                    "Latency p99 (ms)",
+                                    "Lateness p99 (ms)"};
+    for (int c = 0; c < 8; c++)
+        t->head[c] = c ? h[c] : what;
+    int32_t n = phases ? 2 : ru->nworkers;
+    for (int32_t k = 0; k < n && t->nrow < TBL_MAXROW; k++) {
+        struct rsummary w;
+        uint8_t ph = (uint8_t)k;
+        if (phases)
+            report_summarize(ru, sel_phase_c, &ph, NULL, NULL, &w);
+        else
+            report_summarize(ru, report_sel_worker, &k, NULL, NULL, &w);
+        if (!w.n_total)
+            continue;
+        char c[8][64];
+        if (phases)
+            snprintf(c[0], 64, "%s", k == REC_WARMUP ? "warmup" : "profile");
+        else
+            snprintf(c[0], 64, "%d", k);
+        snprintf(c[1], 64, "%llu", (unsigned long long)w.n_total);
+        snprintf(c[2], 64, "%llu", (unsigned long long)w.n_invalid);
+        static const struct {
+            int m;
+            enum verdict_stat st;
+        } q[5] = {{M_TTFT, VS_P1 + 4},
+                  {M_TTFT, VS_P1 + 8},
+                  {M_LATENCY, VS_P1 + 4},
+                  {M_LATENCY, VS_P1 + 8},
+                  {M_LATENESS, VS_P1 + 8}};
+        for (int i = 0; i < 5; i++) {
+            double v;
+            if (report_stat(&w, q[i].m, q[i].st, &v))
+                report_fmt2(v, c[3 + i], 64);
+            else
+                snprintf(c[3 + i], 64, "N/A");
+        }
+        const char *cells[8] = {c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]};
+        table_row(t, cells);
+    }
+    table_print(f, t);
+    free(t);
 }
 
 static void print_run(FILE *f, const struct run *ru, const struct report_opts *o, bool named)
@@ -277,44 +351,10 @@ static void print_run(FILE *f, const struct run *ru, const struct report_opts *o
             table_print(f, t);
         free(t);
     }
-    if (ru->nworkers > 1 && s->n_total) {
-        struct table *t = xcalloc(1, sizeof *t);
-        t->title = "metronome | Per worker";
-        t->ncol = 7;
-        static const char *const h[] = {"Worker",           "Requests",      "Errors",
-                                        "TTFT p50 (ms)",    "TTFT p99 (ms)", "Latency p99 (ms)",
-                                        "Lateness p99 (ms)"};
-        for (int c = 0; c < 7; c++)
-            t->head[c] = h[c];
-        for (int32_t k = 0; k < ru->nworkers && t->nrow < TBL_MAXROW; k++) {
-            struct rsummary w;
-            report_summarize(ru, report_sel_worker, &k, NULL, NULL, &w);
-            if (!w.n_total)
-                continue;
-            char c[7][64];
-            snprintf(c[0], 64, "%d", k);
-            snprintf(c[1], 64, "%llu", (unsigned long long)w.n_total);
-            snprintf(c[2], 64, "%llu", (unsigned long long)w.n_invalid);
-            double v;
-            static const struct {
-                int m;
-                enum verdict_stat st;
-            } q[4] = {{M_TTFT, VS_P1 + 4},
-                      {M_TTFT, VS_P1 + 8},
-                      {M_LATENCY, VS_P1 + 8},
-                      {M_LATENESS, VS_P1 + 8}};
-            for (int i = 0; i < 4; i++) {
-                if (report_stat(&w, q[i].m, q[i].st, &v))
-                    report_fmt2(v, c[3 + i], 64);
-                else
-                    snprintf(c[3 + i], 64, "N/A");
-            }
-            const char *cells[7] = {c[0], c[1], c[2], c[3], c[4], c[5], c[6]};
-            table_row(t, cells);
-        }
-        table_print(f, t);
-        free(t);
-    }
+    if (ru->has_warm)
+        breakdown(f, ru, "metronome | Per phase", "Phase", true);
+    if (ru->nworkers > 1 && s->n_total)
+        breakdown(f, ru, "metronome | Per worker", "Worker", false);
     fputc('\n', f);
     if (ru->osl_usage || ru->osl_chunks)
         fprintf(f, "Token counts: output from %s, input from %s.\n",
@@ -324,13 +364,19 @@ static void print_run(FILE *f, const struct run *ru, const struct report_opts *o
                 ru->isl_usage && ru->isl_trace ? "server usage where sent, else the trace"
                 : ru->isl_usage                ? "server usage"
                                                : "the trace");
-    if (!ru->complete)
-        fprintf(f,
-                "Run incomplete: %s%s; results cover the records written before it stopped"
-                " (%llu trailing bytes unreadable).\n",
-                "run.json says complete=false",
-                ru->dropped_bytes ? " and the records file ends mid-frame" : "",
-                (unsigned long long)ru->dropped_bytes);
+    if (!ru->complete) {
+        bool flagged = false;
+        for (size_t i = 0; i < ru->nshards; i++)
+            flagged |= !ru->shard[i].complete;
+        fprintf(f, "Run incomplete:%s%s; results cover the records written before it stopped.\n",
+                flagged ? " run.json says complete=false" : "",
+                ru->dropped_bytes ? (flagged ? " and the records file ends inside a zstd frame"
+                                             : " the records file ends inside a zstd frame")
+                                  : "");
+        if (ru->dropped_bytes)
+            fprintf(f, "  %llu trailing bytes could not be read.\n",
+                    (unsigned long long)ru->dropped_bytes);
+    }
     if (ru->cancelled)
         fprintf(f, "Warning: Profile Run Cancelled Early. The profile run was cancelled early. "
                    "Results shown may be incomplete or inaccurate.\n");

@@ -7,6 +7,7 @@
 
 #include "build_info.h"
 #include "jsonw.h"
+#include "numfmt.h"
 #include "xalloc.h"
 #include "zio.h"
 
@@ -729,24 +730,34 @@ int report_jsonl_open(struct jsonl_out **out, const char *dir, struct diag *d)
     return 0;
 }
 
-/* An integer count of ns as milliseconds. Python prints repr(ns * 1e-06); when that
- * product is the double nearest to ns/10^6 (usually), the exact decimal ns/10^6 is its
- * shortest repr and is printed digit by digit; otherwise the slow general path runs. */
+/* An integer count of nanoseconds as exact decimal milliseconds ("4.898437"). Python's
+ * repr(ns * 1e-06), which AIPerf writes, is the same text whenever that product is the
+ * double nearest to ns / 10^6, and one ulp away otherwise; the exact decimal is written
+ * always, digit by digit, because this is the hottest loop of the per-record export. */
 static void put_ms(struct buf *b, int64_t ns)
 {
-    double v = (double)ns * 1e-06;
-    if (ns >= 0 && ns < (1LL << 53) && v == (double)ns / 1e6) {
-        char tmp[40];
-        int64_t ip = ns / 1000000, fp = ns % 1000000;
-        int n = snprintf(tmp, sizeof tmp, "%lld.%06lld", (long long)ip, (long long)fp);
-        while (n > 0 && tmp[n - 1] == '0' && tmp[n - 2] != '.')
-            n--;
-        buf_append(b, tmp, (size_t)n);
-        return;
+    char tmp[32];
+    char *e = tmp + sizeof tmp, *p = e;
+    bool neg = ns < 0;
+    uint64_t u = neg ? (uint64_t)0 - (uint64_t)ns : (uint64_t)ns;
+    uint64_t ip = u / 1000000, fp = u % 1000000;
+    int digits = 6;
+    while (digits > 1 && fp % 10 == 0) {
+        fp /= 10;
+        digits--;
     }
-    char tmp[40];
-    int n = json_format_double(tmp, v);
-    buf_append(b, tmp, (size_t)n);
+    for (int k = 0; k < digits; k++) {
+        *--p = (char)('0' + fp % 10);
+        fp /= 10;
+    }
+    *--p = '.';
+    do {
+        *--p = (char)('0' + ip % 10);
+        ip /= 10;
+    } while (ip);
+    if (neg)
+        *--p = '-';
+    buf_append(b, p, (size_t)(e - p));
 }
 
 static void put_metric_head(struct buf *b, bool *first, const char *tag)
@@ -769,8 +780,15 @@ static void put_unit(struct buf *b, const char *unit)
 static void put_int(struct buf *b, int64_t v)
 {
     char tmp[24];
-    int n = snprintf(tmp, sizeof tmp, "%lld", (long long)v);
-    buf_append(b, tmp, (size_t)n);
+    char *e = tmp + sizeof tmp, *p = e;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    buf_append(b, p, (size_t)(e - p));
 }
 
 static void put_epoch(struct buf *b, const struct run *ru, int64_t t)
@@ -845,7 +863,7 @@ void report_jsonl_record(struct jsonl_out *j, const struct run *ru, const struct
                 put_int(b, (int64_t)v);
             } else {
                 char tmp[40];
-                int n = json_format_double(tmp, metric_display((enum metric_id)m, v));
+                int n = numfmt_double(tmp, metric_display((enum metric_id)m, v));
                 buf_append(b, tmp, (size_t)n);
             }
             put_unit(b, md->unit);

@@ -220,12 +220,22 @@ static void run_data(struct jsonw *w, const struct run *ru)
         jsonw_str(w, label);
     }
     jsonw_obj_end(w);
+    jsonw_key(w, "larger_is_better");
+    jsonw_arr_begin(w);
+    for (int m = 0; m < M_COUNT; m++)
+        if (metric_defs[m].flags & MF_LARGER)
+            jsonw_str(w, metric_defs[m].tag);
+    jsonw_arr_end(w);
+    jsonw_key(w, "error_kinds");
+    jsonw_uint(w, ru->nerr);
     jsonw_key(w, "errors");
     jsonw_arr_begin(w);
-    for (size_t i = 0; i < ru->nerr; i++) {
+    size_t listed = 0;
+    for (size_t i = 0; i < ru->nerr && listed < 200; i++) {
         const struct err_group *g = &ru->err[i];
         if (!g->count)
             continue;
+        listed++;
         char msg[1024], type[256];
         strv_unescape((struct strv){g->msg, strlen(g->msg)}, msg, sizeof msg);
         strv_unescape((struct strv){g->type, strlen(g->type)}, type, sizeof type);

@@ -19,6 +19,7 @@ struct err_group {
     char *type;   /* owned, raw JSON string body (escapes kept) */
     char *msg;    /* owned, raw JSON string body */
     uint64_t count;
+    uint64_t hash;
 };
 
 /* Summary of one set of records (the whole profile phase, a slice, a worker ...). */
@@ -41,6 +42,8 @@ struct run {
     struct stats_hist icl_warm;
     struct err_group *err;
     size_t nerr, err_cap;
+    int32_t *err_table; /* open addressing over err[], err_slots a power of two */
+    size_t err_slots;
     int64_t base_real; /* wall clock ns of timeline 0 */
     int64_t base_mono; /* the reference shard's monotonic anchor */
     bool streaming, complete, cancelled;

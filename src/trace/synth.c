@@ -160,6 +160,7 @@ static int emit_conversation(struct dataset *ds, long k, const char *sid, bool t
         q.turn = (int)t;
         q.timed = timed && t == 0;
         q.t_ms = t_ms;
+        q.start_ms = t_ms;
         q.delay_ms = -1;
         if (t > 0)
             q.delay_ms =

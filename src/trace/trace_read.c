@@ -17,6 +17,7 @@ struct piece {
     uint32_t off; /* corpus offset of the piece's first byte */
     uint32_t len; /* bytes */
     size_t pos;   /* into r->text */
+    bool plain;   /* no byte needs escaping in a JSON string: slices copy as they are */
 };
 
 struct bpart {
@@ -117,6 +118,14 @@ static int add_piece(struct trace_reader *r, int64_t off, const struct jval *tex
     p->off = (uint32_t)off;
     p->len = (uint32_t)(r->text.len - pos);
     p->pos = pos;
+    p->plain = true;
+    for (size_t i = pos; i < r->text.len; i++) {
+        unsigned char c = (unsigned char)r->text.p[i];
+        if (c < 0x20 || c == '"' || c == '\\') {
+            p->plain = false;
+            break;
+        }
+    }
     if (r->npieces &&
         r->pieces[r->npieces - 1].off + (uint64_t)r->pieces[r->npieces - 1].len > p->off)
         return line_err(r, d, ERR_INVALID, "piece: %s", "pieces must be in order and not overlap");
@@ -176,6 +185,10 @@ static void put_slice(struct trace_reader *r, struct buf *out, uint32_t off, uin
 {
     const struct piece *p = find_piece(r, off, len);
     const char *s = r->text.p + p->pos + (off - p->off);
+    if (p->plain) {
+        buf_append(out, s, len);
+        return;
+    }
     /* json_escape adds quotes; splice without them. */
     size_t mark = out->len;
     json_escape(out, s, len);

@@ -9,13 +9,15 @@
 #include "zio.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <zstd.h>
 
-#define TW_FLUSH (256 * 1024)
+#define TW_FLUSH     (256 * 1024)
+#define PUTL(b, lit) buf_append((b), (lit), sizeof(lit) - 1)
 
 struct tw_block_def {
     int64_t id;
@@ -45,6 +47,8 @@ struct trace_writer {
     size_t extra_len;
     bool stream; /* final "stream" value after extras */
     bool extra_has_stream_options;
+    bool x_model, x_stream, x_max; /* the extras replace these standard keys */
+    struct buf extra_tail;         /* the extras as ",\"k\":v..." ready to append */
 
     struct i64map blocks;
     struct tw_block_def *defs;
@@ -57,6 +61,9 @@ struct trace_writer {
     size_t nused, used_cap;
 
     long requests, sessions;
+    double *keys; /* per request: its session's start time (orders timed traces) */
+    size_t keys_cap;
+    bool unsorted;
     bool timed;
     bool live;
 };
@@ -129,6 +136,23 @@ int tw_open(struct trace_writer **out, const char *path, const struct tw_config 
                             it.err ? it.err : "bad value");
         }
         w->extra_has_stream_options = extra_has(w, "stream_options");
+        w->x_model = extra_has(w, "model");
+        w->x_stream = extra_has(w, "stream");
+        const char *mk = !strcmp(cfg->endpoint_type, "chat")          ? "max_completion_tokens"
+                         : !strcmp(cfg->endpoint_type, "completions") ? "max_tokens"
+                                                                      : "max_output_tokens";
+        w->x_max = extra_has(w, mk);
+        buf_init(&w->extra_tail, 0);
+        jscan_object(&it, w->extra, w->extra_len);
+        while (jscan_member(&it, &k, &v) == 1) {
+            PUTL(&w->extra_tail, ",\"");
+            buf_append(&w->extra_tail, k.p, k.n);
+            PUTL(&w->extra_tail, "\":");
+            if (v.type == JT_STRING)
+                buf_append(&w->extra_tail, v.p - 1, v.n + 2);
+            else
+                buf_append(&w->extra_tail, v.p, v.n);
+        }
     }
     w->path = xstrdup(path);
     size_t n = strlen(path) + 48;
@@ -236,9 +260,60 @@ static void slice_json(struct jsonw *j, uint32_t off, uint32_t len)
     jsonw_arr_end(j);
 }
 
+/* Request lines are the hot path of pack (a million per trace), so they are written
+ * straight into the line buffer rather than through jsonw; the output is the same compact
+ * JSON jsonw would produce. */
+
+static void put_int(struct buf *b, int64_t v)
+{
+    char t[24];
+    size_t i = sizeof t;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        t[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        t[--i] = '-';
+    buf_append(b, t + i, sizeof t - i);
+}
+
+static void put_double(struct buf *b, double v)
+{
+    if (v == floor(v) && fabs(v) < 1e15) {
+        put_int(b, (int64_t)v);
+        PUTL(b, ".0");
+        return;
+    }
+    char t[32];
+    int n = json_format_double(t, v);
+    buf_append(b, t, (size_t)n);
+}
+
+static void put_str(struct buf *b, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == '"' || c == '\\') {
+            json_escape(b, s, n);
+            return;
+        }
+    }
+    buf_reserve(b, n + 2);
+    b->p[b->len++] = '"';
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len++] = '"';
+    b->p[b->len] = '\0';
+}
+
+static void put_cstr(struct buf *b, const char *s)
+{
+    put_str(b, s, strlen(s));
+}
+
 /* A text value: a plain string when it is all literal, else {"$text":[...]}. */
-static int text_json(struct trace_writer *w, struct jsonw *j, const struct tw_text *t,
-                     struct diag *d)
+static int text_json(struct trace_writer *w, struct buf *b, const struct tw_text *t, struct diag *d)
 {
     bool literal = true;
     for (size_t i = 0; i < t->nparts; i++)
@@ -246,205 +321,190 @@ static int text_json(struct trace_writer *w, struct jsonw *j, const struct tw_te
             literal = false;
     if (literal) {
         if (t->nparts == 1) {
-            jsonw_strn(j, t->parts[0].s, t->parts[0].n);
+            put_str(b, t->parts[0].s, t->parts[0].n);
             return 0;
         }
         buf_reset(&w->scratch);
         for (size_t i = 0; i < t->nparts; i++)
             buf_append(&w->scratch, t->parts[i].s, t->parts[i].n);
-        jsonw_strn(j, w->scratch.p ? w->scratch.p : "", w->scratch.len);
+        put_str(b, w->scratch.p ? w->scratch.p : "", w->scratch.len);
         return 0;
     }
-    jsonw_obj_begin(j);
-    jsonw_key(j, "$text");
-    jsonw_arr_begin(j);
+    PUTL(b, "{\"$text\":[");
     for (size_t i = 0; i < t->nparts; i++) {
         const struct tw_part *p = &t->parts[i];
+        if (i)
+            PUTL(b, ",");
         switch (p->kind) {
         case TW_LIT:
-            jsonw_strn(j, p->s, p->n);
+            put_str(b, p->s, p->n);
             break;
         case TW_SLICE:
             if (!w->cfg.corpus || (uint64_t)p->off + p->len > w->cfg.corpus->len)
                 return diag_set(d, ERR_INVALID, "corpus slice out of range");
             use_range(w, p->off, p->len);
-            slice_json(j, p->off, p->len);
+            PUTL(b, "[");
+            put_int(b, p->off);
+            PUTL(b, ",");
+            put_int(b, p->len);
+            PUTL(b, "]");
             break;
         case TW_BLOCK:
             if (!tw_block_find(w, p->id, NULL))
                 return diag_set(d, ERR_INVALID, "block %lld is not defined", (long long)p->id);
-            jsonw_int(j, p->id);
+            put_int(b, p->id);
             break;
         }
     }
-    jsonw_arr_end(j);
-    jsonw_obj_end(j);
+    PUTL(b, "]}");
     return 0;
 }
 
-static void audio_part(struct jsonw *j, const char *a)
+static void audio_part(struct buf *b, const char *a)
 {
     const char *comma = strchr(a, ',');
-    jsonw_obj_begin(j);
-    jsonw_key(j, "type");
-    jsonw_str(j, "input_audio");
-    jsonw_key(j, "input_audio");
-    jsonw_obj_begin(j);
-    jsonw_key(j, "data");
-    jsonw_str(j, comma ? comma + 1 : a);
-    jsonw_key(j, "format");
+    PUTL(b, "{\"type\":\"input_audio\",\"input_audio\":{\"data\":");
+    put_cstr(b, comma ? comma + 1 : a);
+    PUTL(b, ",\"format\":");
     if (comma)
-        jsonw_strn(j, a, (size_t)(comma - a));
+        put_str(b, a, (size_t)(comma - a));
     else
-        jsonw_str(j, "wav");
-    jsonw_obj_end(j);
-    jsonw_obj_end(j);
+        PUTL(b, "\"wav\"");
+    PUTL(b, "}}");
 }
 
-static int chat_messages(struct trace_writer *w, struct jsonw *j, const struct tw_request *r,
+static int chat_messages(struct trace_writer *w, struct buf *b, const struct tw_request *r,
                          struct diag *d)
 {
-    jsonw_key(j, "messages");
-    jsonw_arr_begin(j);
-    jsonw_obj_begin(j);
-    jsonw_key(j, "role");
-    jsonw_str(j, r->role ? r->role : "user");
+    PUTL(b, "\"messages\":[{\"role\":");
+    put_cstr(b, r->role ? r->role : "user");
     if (r->name) {
-        jsonw_key(j, "name");
-        jsonw_str(j, r->name);
+        PUTL(b, ",\"name\":");
+        put_cstr(b, r->name);
     }
-    jsonw_key(j, "content");
+    PUTL(b, ",\"content\":");
     int rc = 0;
     if (r->ntexts == 1 && r->nimages == 0 && r->naudios == 0) {
-        rc = text_json(w, j, &r->texts[0], d);
+        rc = text_json(w, b, &r->texts[0], d);
     } else {
-        jsonw_arr_begin(j);
-        for (size_t i = 0; i < r->ntexts && !rc; i++) {
-            jsonw_obj_begin(j);
-            jsonw_key(j, "type");
-            jsonw_str(j, "text");
-            jsonw_key(j, "text");
-            rc = text_json(w, j, &r->texts[i], d);
-            jsonw_obj_end(j);
+        PUTL(b, "[");
+        bool first = true;
+        for (size_t i = 0; i < r->ntexts && !rc; i++, first = false) {
+            if (!first)
+                PUTL(b, ",");
+            PUTL(b, "{\"type\":\"text\",\"text\":");
+            rc = text_json(w, b, &r->texts[i], d);
+            PUTL(b, "}");
         }
-        for (size_t i = 0; i < r->nimages; i++) {
-            jsonw_obj_begin(j);
-            jsonw_key(j, "type");
-            jsonw_str(j, "image_url");
-            jsonw_key(j, "image_url");
-            jsonw_obj_begin(j);
-            jsonw_key(j, "url");
-            jsonw_str(j, r->images[i]);
-            jsonw_obj_end(j);
-            jsonw_obj_end(j);
+        for (size_t i = 0; i < r->nimages; i++, first = false) {
+            if (!first)
+                PUTL(b, ",");
+            PUTL(b, "{\"type\":\"image_url\",\"image_url\":{\"url\":");
+            put_cstr(b, r->images[i]);
+            PUTL(b, "}}");
         }
-        for (size_t i = 0; i < r->naudios; i++)
-            audio_part(j, r->audios[i]);
-        jsonw_arr_end(j);
+        for (size_t i = 0; i < r->naudios; i++, first = false) {
+            if (!first)
+                PUTL(b, ",");
+            audio_part(b, r->audios[i]);
+        }
+        PUTL(b, "]");
     }
-    jsonw_obj_end(j);
-    jsonw_arr_end(j);
+    PUTL(b, "}]");
     return rc;
 }
 
 /* "prompt"/"input": one text as a string, several as an array. */
-static int texts_value(struct trace_writer *w, struct jsonw *j, const struct tw_request *r,
+static int texts_value(struct trace_writer *w, struct buf *b, const struct tw_request *r,
                        bool always_array, struct diag *d)
 {
     int rc = 0;
     if (r->ntexts == 1 && !always_array)
-        return text_json(w, j, &r->texts[0], d);
-    jsonw_arr_begin(j);
-    for (size_t i = 0; i < r->ntexts && !rc; i++)
-        rc = text_json(w, j, &r->texts[i], d);
-    jsonw_arr_end(j);
+        return text_json(w, b, &r->texts[0], d);
+    PUTL(b, "[");
+    for (size_t i = 0; i < r->ntexts && !rc; i++) {
+        if (i)
+            PUTL(b, ",");
+        rc = text_json(w, b, &r->texts[i], d);
+    }
+    PUTL(b, "]");
     return rc;
 }
 
-static void std_bool(struct trace_writer *w, struct jsonw *j, const char *key, bool v)
+static void std_model(struct trace_writer *w, struct buf *b, const char *model)
 {
-    if (extra_has(w, key))
+    if (w->x_model || !model)
         return;
-    jsonw_key(j, key);
-    jsonw_bool(j, v);
+    PUTL(b, ",\"model\":");
+    put_cstr(b, model);
 }
 
-static void std_model(struct trace_writer *w, struct jsonw *j, const char *model)
+static void std_stream(struct trace_writer *w, struct buf *b)
 {
-    if (extra_has(w, "model") || !model)
+    if (w->x_stream)
         return;
-    jsonw_key(j, "model");
-    jsonw_str(j, model);
+    if (w->cfg.streaming)
+        PUTL(b, ",\"stream\":true");
+    else
+        PUTL(b, ",\"stream\":false");
 }
 
-static void std_int(struct trace_writer *w, struct jsonw *j, const char *key, long v)
+static void std_max(struct buf *b, bool overridden, const char *key_colon, size_t kn, long v)
 {
-    if (v < 0 || extra_has(w, key))
+    if (v < 0 || overridden)
         return;
-    jsonw_key(j, key);
-    jsonw_int(j, v);
+    buf_append(b, key_colon, kn);
+    put_int(b, v);
 }
 
-static int body_json(struct trace_writer *w, struct jsonw *j, const struct tw_request *r,
+static int body_json(struct trace_writer *w, struct buf *b, const struct tw_request *r,
                      struct diag *d)
 {
     const char *type = w->cfg.endpoint_type;
     int rc = 0;
-    jsonw_obj_begin(j);
+    PUTL(b, "{");
     if (!strcmp(type, "chat")) {
         if (r->ntexts == 0 && r->nimages == 0 && r->naudios == 0)
             return diag_set(d, ERR_INVALID, "request has no content");
-        rc = chat_messages(w, j, r, d);
-        std_model(w, j, r->model);
-        std_bool(w, j, "stream", w->cfg.streaming);
-        std_int(w, j, "max_completion_tokens", r->max_tokens);
+        rc = chat_messages(w, b, r, d);
+        std_model(w, b, r->model);
+        std_stream(w, b);
+        std_max(b, w->x_max, ",\"max_completion_tokens\":", 25, r->max_tokens);
     } else if (!strcmp(type, "completions")) {
         if (r->ntexts == 0)
             return diag_set(d, ERR_INVALID, "completions request has no text");
-        jsonw_key(j, "prompt");
-        rc = texts_value(w, j, r, false, d);
-        std_model(w, j, r->model);
-        std_bool(w, j, "stream", w->cfg.streaming);
-        std_int(w, j, "max_tokens", r->max_tokens);
+        PUTL(b, "\"prompt\":");
+        rc = texts_value(w, b, r, false, d);
+        std_model(w, b, r->model);
+        std_stream(w, b);
+        std_max(b, w->x_max, ",\"max_tokens\":", 14, r->max_tokens);
     } else if (!strcmp(type, "embeddings")) {
         if (r->ntexts == 0)
             return diag_set(d, ERR_INVALID, "embeddings request has no text");
-        std_model(w, j, r->model);
-        jsonw_key(j, "input");
-        rc = texts_value(w, j, r, true, d);
+        if (!w->x_model && r->model) {
+            PUTL(b, "\"model\":");
+            put_cstr(b, r->model);
+            PUTL(b, ",");
+        }
+        PUTL(b, "\"input\":");
+        rc = texts_value(w, b, r, true, d);
     } else { /* responses */
         if (r->ntexts == 0)
             return diag_set(d, ERR_INVALID, "responses request has no text");
-        jsonw_key(j, "input");
-        rc = texts_value(w, j, r, false, d);
-        std_model(w, j, r->model);
-        std_bool(w, j, "stream", w->cfg.streaming);
-        std_int(w, j, "max_output_tokens", r->max_tokens);
+        PUTL(b, "\"input\":");
+        rc = texts_value(w, b, r, false, d);
+        std_model(w, b, r->model);
+        std_stream(w, b);
+        std_max(b, w->x_max, ",\"max_output_tokens\":", 21, r->max_tokens);
     }
     if (rc)
         return rc;
-    if (w->extra) {
-        struct jiter it;
-        struct jval k, v;
-        jscan_object(&it, w->extra, w->extra_len);
-        while (jscan_member(&it, &k, &v) == 1) {
-            buf_reset(&w->scratch);
-            jval_str(&k, &w->scratch);
-            jsonw_key(j, w->scratch.p ? w->scratch.p : "");
-            const char *vp = v.type == JT_STRING ? v.p - 1 : v.p;
-            size_t vn = v.type == JT_STRING ? v.n + 2 : v.n;
-            jsonw_raw(j, vp, vn);
-        }
-    }
+    if (w->extra_tail.len)
+        buf_append(b, w->extra_tail.p, w->extra_tail.len);
     if (w->stream && !w->extra_has_stream_options &&
-        (!strcmp(type, "chat") || !strcmp(type, "completions"))) {
-        jsonw_key(j, "stream_options");
-        jsonw_obj_begin(j);
-        jsonw_key(j, "include_usage");
-        jsonw_bool(j, true);
-        jsonw_obj_end(j);
-    }
-    jsonw_obj_end(j);
+        (!strcmp(type, "chat") || !strcmp(type, "completions")))
+        PUTL(b, ",\"stream_options\":{\"include_usage\":true}");
+    PUTL(b, "}");
     return 0;
 }
 
@@ -470,51 +530,48 @@ static long count_tokens(const struct trace_writer *w, const struct tw_request *
 int tw_request(struct trace_writer *w, const struct tw_request *r, struct diag *d)
 {
     size_t mark = w->line.len;
-    struct jsonw j;
-    jsonw_init(&j, &w->line);
-    jsonw_obj_begin(&j);
-    jsonw_key(&j, "session");
-    jsonw_str(&j, r->session);
-    jsonw_key(&j, "turn");
-    jsonw_int(&j, r->turn);
+    struct buf *b = &w->line;
+    PUTL(b, "{\"session\":");
+    put_cstr(b, r->session);
+    PUTL(b, ",\"turn\":");
+    put_int(b, r->turn);
     if (r->timed) {
-        jsonw_key(&j, "t_ms");
-        jsonw_double(&j, r->t_ms);
+        PUTL(b, ",\"t_ms\":");
+        put_double(b, r->t_ms);
     }
     if (r->turn > 0 && r->delay_ms >= 0) {
-        jsonw_key(&j, "delay_ms");
-        jsonw_double(&j, r->delay_ms);
+        PUTL(b, ",\"delay_ms\":");
+        put_double(b, r->delay_ms);
     }
-    jsonw_key(&j, "isl");
-    jsonw_int(&j, r->isl >= 0 ? r->isl : count_tokens(w, r));
+    PUTL(b, ",\"isl\":");
+    put_int(b, r->isl >= 0 ? r->isl : count_tokens(w, r));
     if (r->max_tokens >= 0) {
-        jsonw_key(&j, "osl");
-        jsonw_int(&j, r->max_tokens);
+        PUTL(b, ",\"osl\":");
+        put_int(b, r->max_tokens);
     }
     if (r->model) {
-        jsonw_key(&j, "model");
-        jsonw_str(&j, r->model);
+        PUTL(b, ",\"model\":");
+        put_cstr(b, r->model);
     }
-    if (w->stream) {
-        jsonw_key(&j, "stream");
-        jsonw_bool(&j, true);
-    }
-    if (r->live_history) {
-        jsonw_key(&j, "history");
-        jsonw_str(&j, "live");
-    }
-    jsonw_key(&j, "body");
-    int rc = body_json(w, &j, r, d);
+    if (w->stream)
+        PUTL(b, ",\"stream\":true");
+    if (r->live_history)
+        PUTL(b, ",\"history\":\"live\"");
+    PUTL(b, ",\"body\":");
+    int rc = body_json(w, b, r, d);
     if (rc) {
         w->line.len = mark;
         return rc;
     }
-    jsonw_obj_end(&j);
-    buf_putc(&w->line, '\n');
-    if (j.err) {
-        w->line.len = mark;
-        return diag_set(d, j.err, "request line too large");
+    PUTL(b, "}\n");
+    if ((size_t)w->requests == w->keys_cap) {
+        w->keys_cap = w->keys_cap ? w->keys_cap * 2 : 4096;
+        w->keys = xrealloc(w->keys, w->keys_cap * sizeof *w->keys);
     }
+    double key = r->turn == 0 ? r->t_ms : r->start_ms;
+    if (w->requests > 0 && key < w->keys[w->requests - 1])
+        w->unsorted = true;
+    w->keys[w->requests] = key;
     w->requests++;
     if (r->turn == 0)
         w->sessions++;
@@ -644,10 +701,12 @@ static void cleanup(struct trace_writer *w)
     buf_free(&w->scratch);
     buf_free(&w->header);
     buf_free(&w->lits);
+    buf_free(&w->extra_tail);
     i64map_free(&w->blocks);
     free(w->defs);
     free(w->bparts);
     free(w->used);
+    free(w->keys);
     free(w->extra);
     free(w->path);
     free(w->body_path);
@@ -682,6 +741,72 @@ static int copy_file(FILE *out, const char *path)
     return rc;
 }
 
+struct order {
+    double key;
+    size_t index;
+};
+
+static int order_cmp(const void *a, const void *b)
+{
+    const struct order *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* Rewrites the body file in session-start order (stable). */
+static int resort_body(struct trace_writer *w, struct diag *d)
+{
+    char *data;
+    size_t len;
+    int rc = zio_read_all(w->body_path, SIZE_MAX / 4, &data, &len, d);
+    if (rc)
+        return rc;
+    size_t n = (size_t)w->requests;
+    struct order *ord = xmalloc(n * sizeof *ord);
+    size_t *start = xmalloc((n + 1) * sizeof *start);
+    size_t k = 0, pos = 0;
+    while (pos < len && k < n) {
+        const char *nl = memchr(data + pos, '\n', len - pos);
+        size_t e = nl ? (size_t)(nl - data) + 1 : len;
+        start[k] = pos;
+        ord[k].key = w->keys[k];
+        ord[k].index = k;
+        k++;
+        pos = e;
+    }
+    start[k] = len;
+    if (k != n) {
+        free(data);
+        free(ord);
+        free(start);
+        return diag_at(d, ERR_IO, w->path, 0, "internal: %zu request lines, expected %zu", k, n);
+    }
+    qsort(ord, n, sizeof *ord, order_cmp);
+    size_t pn = strlen(w->body_path) + 8;
+    char *sorted = xmalloc(pn);
+    snprintf(sorted, pn, "%s.s", w->body_path);
+    struct zwriter *z;
+    rc = zw_open(&z, sorted, ZW_DIRECT, w->cfg.level, d);
+    for (size_t i = 0; !rc && i < n; i++) {
+        size_t j = ord[i].index;
+        rc = zw_write(z, data + start[j], start[j + 1] - start[j]);
+    }
+    if (!rc)
+        rc = zw_commit(z, d);
+    else
+        zw_abort(z);
+    if (!rc && rename(sorted, w->body_path))
+        rc = diag_at(d, ERR_IO, w->path, 0, "cannot rename: %s", strerror(errno));
+    if (rc)
+        unlink(sorted);
+    free(sorted);
+    free(data);
+    free(ord);
+    free(start);
+    return rc;
+}
+
 int tw_commit(struct trace_writer *w, struct diag *d)
 {
     int rc = 0;
@@ -699,7 +824,7 @@ int tw_commit(struct trace_writer *w, struct diag *d)
     /* zw_commit on a direct writer closes the temporary body file in place. */
     if (w->requests == 0) {
         zw_abort(body);
-    } else if ((rc = zw_commit(body, d))) {
+    } else if ((rc = zw_commit(body, d)) || (w->timed && w->unsorted && (rc = resort_body(w, d)))) {
         unlink(w->body_path);
         cleanup(w);
         return rc;
@@ -735,7 +860,9 @@ int tw_commit(struct trace_writer *w, struct diag *d)
     size_t bound = ZSTD_compressBound(pre.len);
     char *z = xmalloc(bound);
     ZSTD_CCtx *cc = ZSTD_createCCtx();
-    ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, w->cfg.level);
+    /* The header, pieces and blocks are compressed once and read once per replay: a
+     * stronger level than the streamed body costs little. */
+    ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, w->cfg.level < 9 ? 9 : w->cfg.level);
     ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 1);
     size_t zn = ZSTD_compress2(cc, z, bound, pre.p, pre.len);
     ZSTD_freeCCtx(cc);

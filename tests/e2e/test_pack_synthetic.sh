@@ -1,4 +1,5 @@
-# Synthetic pack: a valid zstd file whose inspect --json matches the golden shape.
+# Synthetic pack: a valid zstd file whose inspect --json matches the golden shape
+# (testdata/trace/synthetic.inspect.json; regenerate with UPDATE_GOLDEN=1).
 . "$E2E_ROOT/tests/e2e/lib.sh"
 cd "$E2E_TMP"
 "$METRONOME" pack -m llama,qwen --num-conversations 20 --isl 64 --isl-stddev 8 --osl 32 \
@@ -11,9 +12,11 @@ zstdcat t.jsonl.zst | head -1 | grep -q '"metronome_trace":1' || fail "no header
 "$METRONOME" inspect --json --expand t.jsonl.zst > got.json
 # compressed_bytes depends on the zstd build; everything else is exact.
 python3 - "$E2E_ROOT/testdata/trace/synthetic.inspect.json" got.json <<'PY'
-import json, sys
-want, got = (json.load(open(p)) for p in sys.argv[1:3])
-got.pop("compressed_bytes"); want.pop("compressed_bytes", None)
+import json, os, sys
+got = json.load(open(sys.argv[2])); got.pop("compressed_bytes")
+if os.environ.get("UPDATE_GOLDEN"):
+    json.dump(got, open(sys.argv[1], "w"), indent=1); open(sys.argv[1], "a").write("\n")
+want = json.load(open(sys.argv[1])); want.pop("compressed_bytes", None)
 if want != got:
     for k in sorted(set(want) | set(got)):
         if want.get(k) != got.get(k):

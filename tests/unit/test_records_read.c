@@ -84,6 +84,7 @@ TEST(records_parse_table)
         {"{\"i\":1}", 1, NULL},
         {" { \"i\" : 1 , \"t_start\" : -5 } ", 1, NULL},
         {"{\"i\":1,\"error\":null}", 1, NULL},
+        {"{\"i\":1,\"t_start\":null,\"usage\":null,\"conv\":null}", 1, NULL},
         {"{\"i\":1,\"error\":{\"code\":null,\"type\":\"connect\",\"message\":\"\"}}", 1, NULL},
         {"{\"i\":1,\"usage\":{\"prompt_tokens\":null}}", 1, NULL},
         {"{}", 0, "'i' is missing"},

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -201,6 +202,106 @@ TEST(tls_socketpair_handshake_and_data)
     /* close_notify reaches the peer as a clean 0. */
     CHECK_INT(tls_close_notify(p.c), 0);
     pair_close(&p);
+}
+
+/* Blocking sockets work too: a server thread echoes one message. */
+struct echo_arg {
+    struct tls_session *s;
+    int rc;
+};
+
+static void *echo_server(void *p)
+{
+    struct echo_arg *a = p;
+    a->rc = tls_handshake(a->s);
+    char buf[256];
+    long n = a->rc ? -1 : tls_read(a->s, buf, sizeof buf);
+    if (n > 0 && tls_write(a->s, buf, (size_t)n) != n)
+        a->rc = -2;
+    return NULL;
+}
+
+TEST(tls_blocking_socketpair_thread)
+{
+    make_pki();
+    char ca[600];
+    path_in(ca, sizeof ca, pki, "ca.pem");
+    struct pair p;
+    REQUIRE(pair_open(&p, ca, false, "localhost") == 0);
+    for (int i = 0; i < 2; i++)
+        fcntl(p.fds[i], F_SETFL, fcntl(p.fds[i], F_GETFL) & ~O_NONBLOCK);
+    struct echo_arg a = {p.s, 0};
+    pthread_t t;
+    REQUIRE(pthread_create(&t, NULL, echo_server, &a) == 0);
+    CHECK_INT(tls_handshake(p.c), 0);
+    CHECK_INT(tls_write(p.c, "hello, tls", 10), 10);
+    char buf[64];
+    long n = tls_read(p.c, buf, sizeof buf);
+    pthread_join(t, NULL);
+    CHECK_INT(a.rc, 0);
+    CHECK_INT(n, 10);
+    CHECK_MEM(buf, 10, "hello, tls", 10);
+    pair_close(&p);
+}
+
+/* One client config and one server config shared by sessions on several threads at once,
+ * as the replay workers and mock workers use them. */
+struct shared_arg {
+    const struct tls_config *cc, *sc;
+    int ok;
+};
+
+static void *shared_worker(void *p)
+{
+    struct shared_arg *a = p;
+    for (int i = 0; i < 8; i++) {
+        int fds[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds))
+            return NULL;
+        struct tls_session *c = NULL, *s = NULL;
+        int crc = -1, src = -1;
+        if (!tls_session_new(&c, a->cc, fds[0], "localhost") &&
+            !tls_session_new(&s, a->sc, fds[1], NULL))
+            handshake_pair(c, s, &crc, &src);
+        long w = crc == 0 ? tls_write(c, "x", 1) : -1;
+        char b[4];
+        long r = TLS_WANT_READ;
+        for (int k = 0; k < 10 && r == TLS_WANT_READ; k++)
+            r = tls_read(s, b, sizeof b);
+        if (crc == 0 && src == 0 && w == 1 && r == 1)
+            a->ok++;
+        tls_session_free(c);
+        tls_session_free(s);
+        close(fds[0]);
+        close(fds[1]);
+    }
+    return NULL;
+}
+
+TEST(tls_shared_config_threads)
+{
+    make_pki();
+    char ca[600], cert[600], key[600];
+    path_in(ca, sizeof ca, pki, "ca.pem");
+    path_in(cert, sizeof cert, pki, "server.pem");
+    path_in(key, sizeof key, pki, "server.key");
+    struct diag d = {0};
+    struct tls_config *cc, *sc;
+    struct tls_client_opts o = {ca, false, NULL};
+    REQUIRE(tls_client_config_new(&cc, &o, &d) == 0);
+    REQUIRE(tls_server_config_new(&sc, cert, key, &d) == 0);
+    struct shared_arg args[4];
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) {
+        args[i] = (struct shared_arg){cc, sc, 0};
+        REQUIRE(pthread_create(&t[i], NULL, shared_worker, &args[i]) == 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        CHECK_INT(args[i].ok, 8);
+    }
+    tls_config_free(cc);
+    tls_config_free(sc);
 }
 
 TEST(tls_socketpair_rejects)

@@ -64,6 +64,7 @@ static int write_sample(const char *path, const struct corpus *c, const char *ex
     q.turn = 1;
     q.timed = false;
     q.delay_ms = 250;
+    q.start_ms = 350; /* session b's start: orders the line */
     q.live_history = true;
     if (tw_request(w, &q, &dd))
         return -4;

@@ -21,7 +21,7 @@ TEST(trace_tokenizer_approx_pieces)
         {"hello world", 2},
         {" hello", 1},
         {"Hello, world!", 4},
-        {"selfsubstantial", 2}, /* 15 letters: 8 + 7 */
+        {"selfsubstantial", 3}, /* 15 letters: 6 + 6 + 3 */
         {"12345", 2},           /* 3 + 2 digits */
         {"a  b", 3},            /* "a", " ", " b" */
         {"caf\xc3\xa9 ok", 2},
@@ -37,25 +37,25 @@ TEST(trace_tokenizer_approx_pieces)
     /* A 9-byte UTF-8 run is never cut inside a sequence. */
     const char *u = "a\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9";
     size_t first = tokenizer_approx()->next(u, strlen(u));
-    CHECK_INT(first, 9);
+    CHECK_INT(first, 7);
     CHECK((u[first] & 0xC0) != 0x80);
 }
 
 TEST(trace_corpus_normalize_and_window)
 {
-    const char *raw = "  THE SONNETS \n\n1\r\nFrom fairest things\n   \nwe desire increase\n";
+    const char *raw = "  THE SONG \n\n1\r\nFrom fair things\n   \nwe desire more\n";
     struct corpus c;
     struct diag d;
     REQUIRE(corpus_load_mem(&c, "t.txt", raw, strlen(raw), tokenizer_approx(), &d) == 0);
-    CHECK_STR(c.text, "THE SONNETS 1 From fairest things we desire increase");
+    CHECK_STR(c.text, "THE SONG 1 From fair things we desire more");
     CHECK_INT(c.ntok, 9);
     CHECK_INT(c.tok[c.ntok], c.len);
     struct corpus_slice s[2];
     CHECK_INT(corpus_window(&c, 0, 2, s), 1);
-    CHECK_MEM(c.text + s[0].off, s[0].len, "THE SONNETS", 11);
+    CHECK_MEM(c.text + s[0].off, s[0].len, "THE SONG", 8);
     /* A window past the end wraps once: the tail, then the head. */
     CHECK_INT(corpus_window(&c, 7, 3, s), 2);
-    CHECK_MEM(c.text + s[0].off, s[0].len, " desire increase", 16);
+    CHECK_MEM(c.text + s[0].off, s[0].len, " desire more", 12);
     CHECK_MEM(c.text + s[1].off, s[1].len, "THE", 3);
     CHECK(corpus_window(&c, 0, 10, s) < 0);
     CHECK(corpus_window(&c, 0, 0, s) < 0);
@@ -72,7 +72,7 @@ TEST(trace_corpus_embedded)
     REQUIRE(corpus_load_embedded(&c, tokenizer_approx(), &d) == 0);
     /* The pinned AIPerf shakespeare.txt (vendor manifest). */
     CHECK_STR(c.sha256, "e0e13a826912a4a81bb3a582aa73c4af0675bdeee6ddf6d505efb63d562d496f");
-    CHECK(c.ntok > 900000 && c.ntok < 1100000);
+    CHECK_INT(c.ntok, 1104095);
     CHECK(strchr(c.text, '\n') == NULL);
     corpus_free(&c);
 }

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Measures `metronome pack` on a generated mooncake-style trace and `metronome inspect` on
+# the result, beside peers run on the same files in the same run:
+#   pack input MB/s     vs  python3 json.loads over the same lines (parse only, no output)
+#   inspect MB/s of decompressed JSON  vs  zstd -dc of the same trace to /dev/null
+# and prints peak RSS from /usr/bin/time -v.
+#   bench/pack.sh [BINARY] [LINES]      (defaults: zig-out/bin/metronome, 1000000)
+# Files go to bench/out/ (git-ignored). The generated input has ~10^5 unique 512-token
+# blocks shared through prefix groups, like production traces.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin=${1:-$root/zig-out/bin/metronome}
+lines=${2:-1000000}
+out=$root/bench/out
+mkdir -p "$out"
+command -v /usr/bin/time >/dev/null || { [ "$(id -u)" = 0 ] && apt-get install -y time >/dev/null; }
+input=$out/mooncake-$lines.jsonl
+if [ ! -s "$input" ]; then
+    python3 - "$lines" > "$input" <<'PY'
+import random, sys
+n = int(sys.argv[1]); r = random.Random(1); t = 0
+groups = max(1, n // 50)  # prefix groups: each a chain of up to 8 shared full blocks
+for i in range(n):
+    t += r.randint(0, 6)
+    g = int(r.paretovariate(1.2)) % groups
+    k = r.randint(1, 8)
+    ids = [g * 16 + j for j in range(k)]
+    length = k * 512
+    if r.random() < 0.1:  # a unique partial tail block
+        ids.append(10_000_000 + i)
+        length += r.randint(1, 511)
+    print('{"timestamp": %d, "input_length": %d, "output_length": %d, "hash_ids": [%s]}'
+          % (t, length, r.randint(1, 1024), ", ".join(map(str, ids))))
+PY
+fi
+bytes=$(stat -c %s "$input")
+trace=$out/mooncake-$lines.jsonl.zst
+# seconds and peak RSS (MB) of a command, from GNU time
+measure() {
+    /usr/bin/time -v "$@" 2> "$out/time.txt" > /dev/null
+    awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; printf "%s ", s}
+                /Maximum resident set size/ {printf "%.1f\n", $2/1024}' "$out/time.txt"
+}
+read -r pack_s pack_rss < <(measure "$bin" pack -m bench --input-file "$input" -o "$trace")
+read -r insp_s insp_rss < <(measure "$bin" inspect "$trace")
+read -r expd_s expd_rss < <(measure "$bin" inspect --expand "$trace")
+read -r zstd_s zstd_rss < <(measure zstd -q -dc "$trace")
+dec=$(zstd -q -dc "$trace" | wc -c)
+read -r py_s py_rss < <(measure python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    json.loads(line)' "$input")
+blocks=$("$bin" inspect --json "$trace" | python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["blocks"], j["block_refs"], j["requests"])')
+mbps() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.1f", b / 1e6 / s }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b / a }'; }
+echo "host: $(nproc) cores, $(uname -m); input $lines lines, $(mbps "$bytes" 1) MB; trace $(stat -c %s "$trace") bytes, $(mbps "$dec" 1) MB decompressed; blocks/refs/requests: $blocks"
+printf '%-34s %8s %10s %10s\n' "step" "seconds" "MB/s" "peak MB"
+printf '%-34s %8s %10s %10s\n' "metronome pack (input MB/s)" "$pack_s" "$(mbps "$bytes" "$pack_s")" "$pack_rss"
+printf '%-34s %8s %10s %10s\n' "python3 json.loads (input MB/s)" "$py_s" "$(mbps "$bytes" "$py_s")" "$py_rss"
+printf '%-34s %8s %10s %10s\n' "metronome inspect (JSON MB/s)" "$insp_s" "$(mbps "$dec" "$insp_s")" "$insp_rss"
+printf '%-34s %8s %10s %10s\n' "metronome inspect --expand" "$expd_s" "$(mbps "$dec" "$expd_s")" "$expd_rss"
+printf '%-34s %8s %10s %10s\n' "zstd -dc (JSON MB/s)" "$zstd_s" "$(mbps "$dec" "$zstd_s")" "$zstd_rss"
+echo "pack is $(ratio "$pack_s" "$py_s")x python's json.loads; inspect runs at $(ratio "$zstd_s" "$insp_s")x the time of bare zstd -dc"
