@@ -120,6 +120,7 @@ struct engine {
     _Atomic int phase;             /* enum rec_phase being issued */
     _Atomic long planned;          /* profiling requests planned (for ETA); -1 unknown */
     _Atomic int writer_stop;
+    _Atomic long preconnecting; /* pre-connections not yet up (or failed) */
     struct zwriter *zw; /* records.jsonl.zst, used by the writer thread only */
     int zw_err;
 
@@ -140,6 +141,8 @@ void worker_wake(struct worker *w);
 /* Allocates w->priv and the worker's fds. 0 or ERR_IO. */
 int worker_init(struct worker *w, struct engine *eng, int id, struct diag *d);
 void worker_free(struct worker *w);
+/* Connections a worker opens per target with --preconnect. */
+long preconnect_count(const struct worker *w);
 
 /* Appends the record's line to the worker's out buffer (locks out_mu), updates the
  * counters, frees nothing. */

@@ -134,6 +134,10 @@ int rec_write_json(struct buf *out, const struct rec *r, int64_t anchor)
         jsonw_key(&w, "osl_req");
         jsonw_int(&w, r->osl_req);
     }
+    if (r->preconnect_ns) {
+        jsonw_key(&w, "preconnect_ns");
+        jsonw_int(&w, r->preconnect_ns);
+    }
     key_time(&w, "t_intended", r->t_intended, anchor);
     key_time(&w, "t_dispatch", r->t_dispatch, anchor);
     key_time(&w, "t_start", r->t_start, anchor);

@@ -469,6 +469,11 @@ void *sched_main(void *arg)
     uint64_t seed = cfg->seed_set ? cfg->seed : (uint64_t)clock_real_ns();
     rng_derive(&s.arrival, seed, "arrival");
     rng_derive(&s.cancel, seed, "cancel");
+    /* Pre-connections first (bounded wait): t0 starts with the pool warm. */
+    int64_t pre_end = clock_mono_ns() + (int64_t)((cfg->connect_timeout_s + 1) * 1e9);
+    while (atomic_load(&e->preconnecting) > 0 && clock_mono_ns() < pre_end &&
+           !atomic_load(&e->stop))
+        sleep_until(clock_mono_ns() + 1000000);
     if (cfg->warmup_count > 0) {
         long n = run_phase(&s, PHASE_WARMUP, cfg->warmup_count, 0);
         /* Drained: profiling starts only when every warmup request has finished. */

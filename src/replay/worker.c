@@ -427,12 +427,33 @@ static void finish(struct worker *w, struct conn *c, int64_t now, bool reuse)
     try_start_pending(w);
 }
 
+/* A pre-connection (no request on it) finished connecting: park it in the pool. */
+static void pre_done(struct worker *w, struct conn *c, bool ok, int64_t now)
+{
+    struct wpriv *p = P(w);
+    if (ok) {
+        c->connect_ns = now - c->pre_start;
+        c->dl_phase = 0;
+        timer_del(p, &c->tm);
+        conn_set_state(c, CONN_IDLE);
+        c->next = p->idle[c->url];
+        p->idle[c->url] = c;
+    } else {
+        conn_destroy(w, c);
+    }
+    atomic_fetch_sub(&w->eng->preconnecting, 1);
+}
+
 /* A failed request. A stale keep-alive connection (the server closed it while idle) that
  * fails before any response byte is retried once on a fresh connection, as curl does. */
 static void fail(struct worker *w, struct conn *c, enum rec_error e, int code, const char *msg,
                  int64_t now)
 {
     struct item *it = c->item;
+    if (!it) {
+        pre_done(w, c, false, now);
+        return;
+    }
     if (e == RECERR_CLOSED && c->served && !c->got_bytes && !it->retried) {
         it->retried = true;
         c->item = NULL;
@@ -773,6 +794,10 @@ static void tls_step(struct worker *w, struct conn *c)
         fail(w, c, RECERR_TLS, -1, m, now);
         return;
     }
+    if (!c->item) {
+        pre_done(w, c, true, now);
+        return;
+    }
     c->item->rec.t_tls = now;
     c->dl_phase = 0;
     conn_arm(w, c);
@@ -781,9 +806,13 @@ static void tls_step(struct worker *w, struct conn *c)
 
 static void on_connected(struct worker *w, struct conn *c, int64_t now)
 {
-    struct rec *r = &c->item->rec;
-    r->t_connected = now;
     const struct target *t = &w->eng->targets[c->url];
+    if (!c->item && !t->url.tls) {
+        pre_done(w, c, true, now);
+        return;
+    }
+    if (c->item)
+        c->item->rec.t_connected = now;
     if (t->url.tls) {
         if (tls_session_new(&c->tls, w->eng->tls, c->fd, t->url.host)) {
             fail(w, c, RECERR_TLS, -1, "cannot create a TLS session", now);
@@ -793,6 +822,7 @@ static void on_connected(struct worker *w, struct conn *c, int64_t now)
         tls_step(w, c);
         return;
     }
+    struct rec *r = &c->item->rec;
     r->t_tls = now;
     c->dl_phase = 0;
     conn_arm(w, c);
@@ -851,7 +881,9 @@ static void start_item(struct worker *w, struct item *it, int64_t now)
         c->next = NULL;
         c->item = it;
         it->rec.conn = c->id;
-        it->rec.reused = true;
+        it->rec.reused = c->served;
+        if (!c->served)
+            it->rec.preconnect_ns = c->connect_ns; /* connected before the run started */
         it->rec.t_connected = it->rec.t_tls = t;
         c->dl_total = cfg->timeout_s > 0 ? t + secs(cfg->timeout_s) : 0;
         conn_arm(w, c);
@@ -1174,6 +1206,34 @@ static void cancel_all(struct worker *w, const char *why)
     }
 }
 
+/* Opens this worker's share of connections before the run, so connect (and TLS) cost
+ * does not fall on the first measured requests; each record still carries the connect
+ * time of its connection (preconnect_ns). */
+static void preconnect(struct worker *w)
+{
+    const struct replay_config *cfg = w->eng->cfg;
+    long n = preconnect_count(w);
+    for (int u = 0; u < w->eng->ntargets; u++) {
+        for (long i = 0; i < n; i++) {
+            struct conn *c = conn_new(w, u);
+            int64_t now = clock_mono_ns();
+            c->pre_start = now;
+            c->dl_phase = cfg->connect_timeout_s > 0 ? now + secs(cfg->connect_timeout_s) : 0;
+            c->phase_kind = RECERR_TIMEOUT_CONNECT;
+            conn_set_state(c, CONN_CONNECTING);
+            conn_arm(w, c);
+            char err[256];
+            if (conn_connect(w, c, err, sizeof err))
+                pre_done(w, c, false, now);
+        }
+    }
+}
+
+long preconnect_count(const struct worker *w)
+{
+    return w->slots > 0 ? w->slots : 8;
+}
+
 void *worker_main(void *arg)
 {
     struct worker *w = arg;
@@ -1181,6 +1241,8 @@ void *worker_main(void *arg)
     struct wpriv *p = P(w);
     tl_cfg = e->cfg;
     prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0); /* wake at the timer, not 50 µs after */
+    if (e->cfg->preconnect)
+        preconnect(w);
     struct epoll_event evs[256];
     for (;;) {
         int stop = atomic_load(&e->stop);
