@@ -46,8 +46,8 @@ struct conn {
     struct timer tm;
     uint32_t gen;
 
-    struct item *item; /* the request on this connection, owned while set */
-    bool got_bytes;    /* some response byte arrived for the current request */
+    struct item *item;  /* the request on this connection, owned while set */
+    bool got_bytes;     /* some response byte arrived for the current request */
     int64_t pre_start;  /* pre-connection: when its connect began */
     int64_t connect_ns; /* pre-connection: how long connect (and TLS) took */
 

@@ -121,7 +121,7 @@ struct engine {
     _Atomic long planned;          /* profiling requests planned (for ETA); -1 unknown */
     _Atomic int writer_stop;
     _Atomic long preconnecting; /* pre-connections not yet up (or failed) */
-    struct zwriter *zw; /* records.jsonl.zst, used by the writer thread only */
+    struct zwriter *zw;         /* records.jsonl.zst, used by the writer thread only */
     int zw_err;
 
     bool multi_turn;  /* the source has sessions with later turns: track them */
