@@ -52,7 +52,7 @@ struct conn {
     int64_t connect_ns; /* pre-connection: how long connect (and TLS) took */
 
     /* sending */
-    char clen[32]; /* "123\r\n\r\n" */
+    char clen[80]; /* "123\r\nX-Request-Id: 7\r\n\r\n" */
     size_t clen_len;
     size_t sent;          /* bytes of prefix + clen + body written */
     struct buf live_body; /* body rebuilt with live history, when used */

@@ -57,6 +57,8 @@ struct ring {
 };
 bool ring_push(struct ring *r, struct item *it);
 struct item *ring_pop(struct ring *r);
+/* True if the ring holds an item (consumer side). */
+bool ring_peek(struct ring *r);
 
 /* Lateness histogram: log-linear buckets (8 per power of two) of nanoseconds. */
 #define LHIST_BUCKETS 512
@@ -76,9 +78,10 @@ struct worker {
     pthread_t th;
     int ep, evfd, tfd;
     struct ring *ring;
-    _Atomic long queued; /* pushed into the ring, not yet taken */
-    _Atomic long active; /* requests being sent or received */
-    long slots;          /* closed-loop slots or a cap share; 0 = unlimited */
+    _Atomic long queued;  /* pushed into the ring, not yet taken */
+    _Atomic int sleeping; /* in (or about to enter) epoll_wait: pushes must wake it */
+    _Atomic long active;  /* requests being sent or received */
+    long slots;           /* closed-loop slots or a cap share; 0 = unlimited */
 
     /* Counters read by progress and the result. */
     _Atomic long sent, completed, errors, cancelled, not_sent;
@@ -141,6 +144,8 @@ void worker_wake(struct worker *w);
 /* Allocates w->priv and the worker's fds. 0 or ERR_IO. */
 int worker_init(struct worker *w, struct engine *eng, int id, struct diag *d);
 void worker_free(struct worker *w);
+/* How deep the scheduler stocks a closed-loop worker's ring. */
+long worker_stock(const struct worker *w);
 /* Connections a worker opens per target with --preconnect. */
 long preconnect_count(const struct worker *w);
 

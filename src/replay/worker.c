@@ -771,7 +771,9 @@ static void begin_request(struct worker *w, struct conn *c)
     if (it->live)
         live_body(w, c, it);
     size_t blen = c->live_body.len ? c->live_body.len : it->body_len;
-    c->clen_len = (size_t)snprintf(c->clen, sizeof c->clen, "%zu\r\n\r\n", blen);
+    /* X-Request-Id joins a record to the server's logs (the mock's timing log keeps it). */
+    c->clen_len = (size_t)snprintf(c->clen, sizeof c->clen, "%zu\r\nX-Request-Id: %s%ld\r\n\r\n",
+                                   blen, it->rec.phase == PHASE_WARMUP ? "w" : "", it->rec.index);
     c->sent = 0;
     c->got_bytes = false;
     c->status = 0;
@@ -939,10 +941,15 @@ static bool may_start(struct worker *w)
     return w->slots == 0 || atomic_load(&w->active) < w->slots;
 }
 
+static void take_items(struct worker *w);
+
 static void try_start_pending(struct worker *w)
 {
     struct wpriv *p = P(w);
     struct engine *e = w->eng;
+    /* A slot is free and nothing waits locally: look in the ring without being woken. */
+    if (!p->pend_head && may_start(w) && ring_peek(w->ring))
+        take_items(w);
     while (p->pend_head && may_start(w) && atomic_load(&e->stop) == 0) {
         struct item *it = pend_pop(p);
         int64_t now = clock_mono_ns();
@@ -1031,7 +1038,9 @@ static void take_items(struct worker *w)
                 pend_push(p, it, false);
         }
     }
-    if (took && atomic_exchange(&e->sched_waiting, 0)) {
+    /* Wake a waiting scheduler only once the ring is half empty: it refills in a batch. */
+    if (took && atomic_load(&w->queued) <= worker_stock(w) / 2 &&
+        atomic_exchange(&e->sched_waiting, 0)) {
         uint64_t one = 1;
         ssize_t k = write(e->sched_evfd, &one, sizeof one);
         (void)k;
@@ -1109,7 +1118,9 @@ static void arm(struct worker *w)
         if (when <= 0)
             when = 1;
     }
-    if (when == p->armed)
+    /* An armed timer earlier than needed is left alone: it fires, finds nothing due and
+     * re-arms. Re-arming later on every request would cost a syscall each. */
+    if (when == p->armed || (p->armed && (!when || when > p->armed)))
         return;
     struct itimerspec its = {0};
     if (when) {
@@ -1289,7 +1300,19 @@ void *worker_main(void *arg)
         if (atomic_load(&e->finish))
             break;
         arm(w);
-        int n = epoll_wait(w->ep, evs, 256, -1);
+        /* Sleeping is announced before the last look at the ring, so the scheduler
+         * either sees the flag and writes the eventfd, or we see its item. */
+        /* With every slot busy or requests already waiting for one, new ones are not
+         * urgent: the slot that frees pulls them from the ring (try_start_pending). */
+        bool want = may_start(w) && !p->pend_head;
+        atomic_store(&w->sleeping, want ? 1 : 0);
+        bool ready = want && ring_peek(w->ring);
+        int n = epoll_wait(w->ep, evs, 256, ready ? 0 : -1);
+        atomic_store(&w->sleeping, 0);
+        if (ready) {
+            take_items(w);
+            try_start_pending(w);
+        }
         if (n < 0 && errno != EINTR)
             break;
         for (int i = 0; i < n; i++) {
