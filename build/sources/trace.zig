@@ -8,4 +8,5 @@ pub const tests = [_][]const u8{
     "unit/test_trace_jscan.c", "unit/test_trace_corpus.c", "unit/test_trace.c",
     "unit/test_trace_dataset.c",
     "fuzz/fuzz_trace_jscan.c",
+    "fuzz/fuzz_trace_reader.c",
 };

@@ -3,6 +3,7 @@
 #include "buf.h"
 #include "cli.h"
 #include "jsonw.h"
+#include "records_read.h"
 #include "trace.h"
 #include "xalloc.h"
 
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const struct arg_spec specs[] = {
     {"help", "-h", ARG_FLAG, NULL, NULL, "this text"},
@@ -107,6 +109,132 @@ static void text_summary(const char *name, const struct summary *s, size_t n)
            s->min, s->avg, s->p50, s->p99, s->max, n);
 }
 
+/* A run directory: run.json and every record, validated the way report reads them. */
+static int inspect_run(const char *dir, bool json)
+{
+    struct diag d = {0};
+    struct run_meta m;
+    if (run_meta_load(&m, dir, &d))
+        return cli_fail(&d, 0);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/records.jsonl.zst", dir);
+    struct stat st;
+    if (stat(path, &st) != 0)
+        snprintf(path, sizeof path, "%s/records.jsonl", dir);
+    struct rec_stream *rs;
+    if (rec_stream_open(&rs, path, &d)) {
+        run_meta_free(&m);
+        return cli_fail(&d, 0);
+    }
+    struct rec_parser p;
+    rec_parser_init(&p);
+    long records = 0, warmup = 0, errors = 0, cancelled = 0, reused = 0;
+    int64_t t_min = INT64_MAX, t_max = INT64_MIN;
+    struct series isl = {0}, osl = {0};
+    const char *line;
+    size_t len;
+    int rc;
+    while ((rc = rec_stream_next(rs, &line, &len, &d)) == 1) {
+        struct rec r;
+        size_t col;
+        const char *what;
+        if (rec_parse(&p, line, len, &r, &col, &what)) {
+            if (rec_stream_last_unterminated(rs)) { /* cut off by a crash: report drops it */
+                rec_stream_drop_last(rs, len);
+                continue;
+            }
+            rc = diag_at(&d, ERR_PARSE, path, rec_stream_lineno(rs), "column %zu: %s", col, what);
+            break;
+        }
+        records++;
+        warmup += r.phase == REC_WARMUP;
+        errors += r.has_error;
+        cancelled += r.cancelled;
+        reused += r.reused;
+        if (r.t_start != REC_ABSENT && r.t_start < t_min)
+            t_min = r.t_start;
+        if (r.t_end != REC_ABSENT && r.t_end > t_max)
+            t_max = r.t_end;
+        if (r.isl != REC_ABSENT)
+            push(&isl, (double)r.isl);
+        int64_t out = r.has_usage && r.usage_completion != REC_ABSENT ? r.usage_completion : 0;
+        if (!r.has_usage || r.usage_completion == REC_ABSENT)
+            for (size_t i = 0; i < r.nchunks; i++)
+                out += r.chunk_tok[i];
+        if (!r.has_error)
+            push(&osl, (double)out);
+    }
+    uint64_t dropped = rec_stream_dropped(rs);
+    rec_stream_close(rs);
+    rec_parser_free(&p);
+    if (rc < 0) {
+        free(isl.v);
+        free(osl.v);
+        run_meta_free(&m);
+        return cli_fail(&d, 0);
+    }
+    struct summary si = summarize(&isl), so = summarize(&osl);
+    double span = t_max > t_min ? (double)(t_max - t_min) / 1e9 : 0;
+    if (json) {
+        struct buf b;
+        buf_init(&b, 0);
+        struct jsonw j;
+        jsonw_init(&j, &b);
+        jsonw_obj_begin(&j);
+        jsonw_key(&j, "valid");
+        jsonw_bool(&j, true);
+        jsonw_key(&j, "kind");
+        jsonw_str(&j, "run");
+        jsonw_key(&j, "complete");
+        jsonw_bool(&j, m.complete);
+        jsonw_key(&j, "cancelled");
+        jsonw_bool(&j, m.cancelled);
+        jsonw_key(&j, "endpoint_type");
+        jsonw_str(&j, m.endpoint);
+        jsonw_key(&j, "shard_index");
+        jsonw_int(&j, m.shard_index);
+        jsonw_key(&j, "shard_count");
+        jsonw_int(&j, m.shard_count);
+        jsonw_key(&j, "records");
+        jsonw_int(&j, records);
+        jsonw_key(&j, "warmup_records");
+        jsonw_int(&j, warmup);
+        jsonw_key(&j, "errors");
+        jsonw_int(&j, errors);
+        jsonw_key(&j, "cancelled_records");
+        jsonw_int(&j, cancelled);
+        jsonw_key(&j, "reused_connections");
+        jsonw_int(&j, reused);
+        jsonw_key(&j, "span_s");
+        jsonw_fixed(&j, span, 6);
+        json_summary(&j, "isl", &si, isl.n);
+        json_summary(&j, "output_tokens", &so, osl.n);
+        jsonw_key(&j, "dropped_bytes");
+        jsonw_uint(&j, dropped);
+        jsonw_obj_end(&j);
+        printf("%s\n", b.p);
+        buf_free(&b);
+    } else {
+        printf("%s: valid run directory (%s%s)\n", dir, m.complete ? "complete" : "incomplete",
+               m.cancelled ? ", cancelled" : "");
+        printf("  endpoint   %s, shard %d of %d\n", m.endpoint, m.shard_index + 1,
+               m.shard_count > 0 ? m.shard_count : 1);
+        printf("  records    %ld (%ld warmup), %ld errors, %ld cancelled, %ld on reused "
+               "connections\n",
+               records, warmup, errors, cancelled, reused);
+        printf("  span       %.3f s from the first start to the last end\n", span);
+        text_summary("isl", &si, isl.n);
+        text_summary("out tokens", &so, osl.n);
+        if (dropped)
+            printf("  dropped    %llu bytes of an unfinished last frame\n",
+                   (unsigned long long)dropped);
+    }
+    free(isl.v);
+    free(osl.v);
+    run_meta_free(&m);
+    return EXIT_OK;
+}
+
 int cmd_inspect(int argc, char **argv)
 {
     struct args a;
@@ -114,8 +242,9 @@ int cmd_inspect(int argc, char **argv)
     if (args_parse(&a, specs, NSPECS, argc - 1, argv + 1, &d))
         return cli_fail(&d, 1);
     if (args_flag(&a, "help")) {
-        args_print_help(stdout, "metronome inspect [--json] TRACE",
-                        "Validate a trace and print its shape.", specs, NSPECS);
+        args_print_help(stdout, "metronome inspect [--json] TRACE|RUN_DIR",
+                        "Validate a trace (or a run directory) and print its shape.", specs,
+                        NSPECS);
         args_free(&a);
         return EXIT_OK;
     }
@@ -126,6 +255,12 @@ int cmd_inspect(int argc, char **argv)
     }
     const char *path = a.pos[0];
     bool json = args_flag(&a, "json"), expand = args_flag(&a, "expand");
+    struct stat pst;
+    if (stat(path, &pst) == 0 && S_ISDIR(pst.st_mode)) {
+        int code = inspect_run(path, json);
+        args_free(&a);
+        return code;
+    }
     bool bodies = args_flag(&a, "bodies");
     if (bodies)
         expand = true;

@@ -424,6 +424,11 @@ int cmd_pack(int argc, char **argv)
         code = cli_fail(&d, 1);
         goto out;
     }
+    if (!input && args_has(&a, "custom-dataset-type")) {
+        diag_set(&d, ERR_INVALID, "--custom-dataset-type %s needs --input-file", dtype);
+        code = cli_fail(&d, 1);
+        goto out;
+    }
     const char *source = pub ? pub : input ? dtype : "synthetic";
     struct stat st;
     if (input && stat(input, &st) != 0) {

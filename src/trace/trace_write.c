@@ -135,6 +135,13 @@ int tw_open(struct trace_writer **out, const char *path, const struct tw_config 
             return diag_set(d, ERR_INVALID, "extra inputs: not a JSON object (%s)",
                             it.err ? it.err : "bad value");
         }
+        /* Nested too: the reader would take {"$text":...} anywhere in a body for a
+         * reference (inside strings the quote is escaped, so only structure matches). */
+        if (memmem(w->extra, w->extra_len, "\"$text\"", 7)) {
+            free(w->extra);
+            free(w);
+            return diag_set(d, ERR_INVALID, "extra inputs: the key \"$text\" is reserved");
+        }
         w->extra_has_stream_options = extra_has(w, "stream_options");
         w->x_model = extra_has(w, "model");
         w->x_stream = extra_has(w, "stream");

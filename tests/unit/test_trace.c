@@ -187,6 +187,9 @@ TEST(trace_extra_inputs_and_endpoints)
     CHECK(tw_open(&w, path, &bad2, &d) < 0);
     struct tw_config bad3 = {"chat", NULL, false, "{\"$text\":1}", &c, 3};
     CHECK(tw_open(&w, path, &bad3, &d) < 0);
+    struct tw_config bad4 = {"chat", NULL, false, "{\"a\":{\"b\":{\"$text\":[1]}}}", &c, 3};
+    CHECK(tw_open(&w, path, &bad4, &d) < 0);
+    CHECK(strstr(d.msg, "reserved") != NULL);
     corpus_free(&c);
 }
 
