@@ -826,7 +826,11 @@ static void begin(struct conn *c)
     if (c->gen && !c->stream) /* the whole reply is ready when its last token would be */
         first += itl_delay(c, c->gen->n_reason + c->gen->n_content - 1);
     c->t_first = first;
-    timer_at(c, first);
+    c->deadline = first;
+    if (first <= clock_mono_ns())
+        pump(c); /* no delay asked for: answer now, without a timer round trip */
+    else
+        timer_at(c, first);
 }
 
 static void route_gen_start(struct conn *c, enum mock_endpoint ep)
