@@ -149,6 +149,12 @@ static int read_run(struct run *ru, const struct report_opts *o, struct report_r
         struct stat st;
         if (stat(path, &st) != 0)
             snprintf(path, sizeof path, "%s/records.jsonl", m->dir);
+        if (stat(path, &st) != 0 && errno == ENOENT) {
+            /* A run killed before its first frame: nothing to read, and it says so. */
+            ru->complete = false;
+            ru->missing_records++;
+            continue;
+        }
         struct rec_stream *rs;
         rc = rec_stream_open(&rs, path, d);
         if (rc)

@@ -49,6 +49,7 @@ struct run {
     bool streaming, complete, cancelled;
     const char *endpoint;
     uint64_t dropped_bytes;
+    size_t missing_records;                               /* shards without a records file */
     uint64_t osl_usage, osl_chunks, isl_usage, isl_trace; /* token-source tallies */
     int32_t nworkers;
     char *out_dir; /* owned: where this run's files go */
