@@ -216,7 +216,7 @@ static int read_run(struct run *ru, const struct report_opts *o, struct report_r
             for (size_t k = 0; k < nicl; k++)
                 stats_hist_add(h, icl[k]);
             if (jl && r.phase == REC_PROFILE)
-                report_jsonl_record(jl, ru, &r, rr, shift);
+                report_jsonl_record(jl, ru, &r, rr, icl, nicl);
         }
         ru->dropped_bytes += rec_stream_dropped(rs);
         rec_stream_close(rs);
