@@ -39,6 +39,7 @@ struct mock_config {
     enum mock_jitter jitter;
     int64_t prefill_per_token_ns; /* TTFT grows by this per prompt token */
     long max_concurrency;         /* running requests at once (0: unlimited); others queue */
+    int64_t spin_ns;              /* wake this much before a deadline and busy-wait to it */
     double batch_slowdown;        /* ITL *= 1 + batch_slowdown * (running - 1) */
     long osl;                     /* output tokens when the request sets no maximum */
     long eos_tokens;              /* > 0: the "model" stops after this many tokens unless

@@ -25,6 +25,8 @@ static const struct arg_spec specs[] = {
     {"jitter", NULL, ARG_VALUE, "DIST", "normal",
      "jitter distribution: normal|uniform|exponential"},
     {"prefill-per-token", NULL, ARG_VALUE, "DUR", "0", "TTFT added per prompt token"},
+    {"spin", NULL, ARG_VALUE, "DUR", "0",
+     "wake DUR before each deadline and busy-wait to it (exact timing for CPU)"},
     {"max-concurrency", NULL, ARG_VALUE, "N", "0",
      "requests running at once; more wait in a queue"},
     {"batch-slowdown", NULL, ARG_VALUE, "F", "0", "ITL *= 1 + F * (running requests - 1)"},
@@ -123,6 +125,7 @@ int cmd_mock(int argc, char **argv)
         get_duration(&a, "itl-jitter", &c.itl_jitter_ns, &d) ||
         args_choice(&a, "jitter", "normal|uniform|exponential", &jitter, &d) ||
         get_duration(&a, "prefill-per-token", &c.prefill_per_token_ns, &d) ||
+        get_duration(&a, "spin", &c.spin_ns, &d) ||
         args_long(&a, "max-concurrency", 0, 10000000, &c.max_concurrency, &d) ||
         args_double(&a, "batch-slowdown", 0, 1000, &c.batch_slowdown, &d) ||
         args_long(&a, "osl", 1, 1000000, &c.osl, &d) ||

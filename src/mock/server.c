@@ -268,13 +268,14 @@ static void timer_arm(struct worker *w)
     int64_t t = w->heap[0]->deadline;
     if (t == w->armed)
         return;
+    w->armed = t;
+    t -= w->srv->cfg.spin_ns; /* wake early and spin the rest (on_timer) */
     struct itimerspec its = {{0, 0}, {0, 0}};
     if (t <= 0)
         t = 1; /* an all-zero value would disarm the timer */
     its.it_value.tv_sec = t / 1000000000;
     its.it_value.tv_nsec = t % 1000000000;
     timerfd_settime(w->tfd, TFD_TIMER_ABSTIME, &its, NULL);
-    w->armed = t;
 }
 
 static void timer_at(struct conn *c, int64_t deadline)
@@ -826,7 +827,11 @@ static void begin(struct conn *c)
     if (c->gen && !c->stream) /* the whole reply is ready when its last token would be */
         first += itl_delay(c, c->gen->n_reason + c->gen->n_content - 1);
     c->t_first = first;
-    timer_at(c, first);
+    c->deadline = first;
+    if (first <= clock_mono_ns())
+        pump(c); /* no delay asked for: answer now, without a timer round trip */
+    else
+        timer_at(c, first);
 }
 
 static void route_gen_start(struct conn *c, enum mock_endpoint ep)
@@ -1434,6 +1439,13 @@ static void on_timer(struct worker *w)
         return;
     w->armed = INT64_MAX;
     int64_t now = clock_mono_ns();
+    int64_t spin = w->srv->cfg.spin_ns;
+    if (spin > 0 && w->nheap > 0 && w->heap[0]->deadline > now &&
+        w->heap[0]->deadline - now <= spin) {
+        int64_t due = w->heap[0]->deadline;
+        while (now < due)
+            now = clock_mono_ns();
+    }
     while (w->nheap > 0 && w->heap[0]->deadline <= now) {
         struct conn *c = w->heap[0];
         timer_cancel(c);
