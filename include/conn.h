@@ -46,11 +46,13 @@ struct conn {
     struct timer tm;
     uint32_t gen;
 
-    struct item *item; /* the request on this connection, owned while set */
-    bool got_bytes;    /* some response byte arrived for the current request */
+    struct item *item;  /* the request on this connection, owned while set */
+    bool got_bytes;     /* some response byte arrived for the current request */
+    int64_t pre_start;  /* pre-connection: when its connect began */
+    int64_t connect_ns; /* pre-connection: how long connect (and TLS) took */
 
     /* sending */
-    char clen[32]; /* "123\r\n\r\n" */
+    char clen[80]; /* "123\r\nX-Request-Id: 7\r\n\r\n" */
     size_t clen_len;
     size_t sent;          /* bytes of prefix + clen + body written */
     struct buf live_body; /* body rebuilt with live history, when used */

@@ -57,6 +57,8 @@ struct ring {
 };
 bool ring_push(struct ring *r, struct item *it);
 struct item *ring_pop(struct ring *r);
+/* True if the ring holds an item (consumer side). */
+bool ring_peek(struct ring *r);
 
 /* Lateness histogram: log-linear buckets (8 per power of two) of nanoseconds. */
 #define LHIST_BUCKETS 512
@@ -76,9 +78,10 @@ struct worker {
     pthread_t th;
     int ep, evfd, tfd;
     struct ring *ring;
-    _Atomic long queued; /* pushed into the ring, not yet taken */
-    _Atomic long active; /* requests being sent or received */
-    long slots;          /* closed-loop slots or a cap share; 0 = unlimited */
+    _Atomic long queued;  /* pushed into the ring, not yet taken */
+    _Atomic int sleeping; /* in (or about to enter) epoll_wait: pushes must wake it */
+    _Atomic long active;  /* requests being sent or received */
+    long slots;           /* closed-loop slots or a cap share; 0 = unlimited */
 
     /* Counters read by progress and the result. */
     _Atomic long sent, completed, errors, cancelled, not_sent;
@@ -120,7 +123,8 @@ struct engine {
     _Atomic int phase;             /* enum rec_phase being issued */
     _Atomic long planned;          /* profiling requests planned (for ETA); -1 unknown */
     _Atomic int writer_stop;
-    struct zwriter *zw; /* records.jsonl.zst, used by the writer thread only */
+    _Atomic long preconnecting; /* pre-connections not yet up (or failed) */
+    struct zwriter *zw;         /* records.jsonl.zst, used by the writer thread only */
     int zw_err;
 
     bool multi_turn;  /* the source has sessions with later turns: track them */
@@ -140,6 +144,10 @@ void worker_wake(struct worker *w);
 /* Allocates w->priv and the worker's fds. 0 or ERR_IO. */
 int worker_init(struct worker *w, struct engine *eng, int id, struct diag *d);
 void worker_free(struct worker *w);
+/* How deep the scheduler stocks a closed-loop worker's ring. */
+long worker_stock(const struct worker *w);
+/* Connections a worker opens per target with --preconnect. */
+long preconnect_count(const struct worker *w);
 
 /* Appends the record's line to the worker's out buffer (locks out_mu), updates the
  * counters, frees nothing. */

@@ -39,6 +39,7 @@ struct mock_config {
     enum mock_jitter jitter;
     int64_t prefill_per_token_ns; /* TTFT grows by this per prompt token */
     long max_concurrency;         /* running requests at once (0: unlimited); others queue */
+    int64_t spin_ns;              /* wake this much before a deadline and busy-wait to it */
     double batch_slowdown;        /* ITL *= 1 + batch_slowdown * (running - 1) */
     long osl;                     /* output tokens when the request sets no maximum */
     long eos_tokens;              /* > 0: the "model" stops after this many tokens unless
@@ -53,7 +54,9 @@ struct mock_config {
     long max_connections;   /* per worker; more are accepted and closed at once */
     const struct mock_fault *faults;
     int nfaults;
-    int64_t created; /* "created" of responses (Unix s); 0: the clock at mock_start */
+    int64_t created;      /* "created" of responses (Unix s); 0: the clock at mock_start */
+    const char *tls_cert; /* PEM chain (leaf first): serve HTTPS; NULL for plain HTTP */
+    const char *tls_key;  /* its PEM private key */
 };
 
 /* Fills c with the documented defaults (docs/mock.md). */
@@ -61,7 +64,8 @@ void mock_config_default(struct mock_config *c);
 
 struct mock_server;
 
-/* 0 or ERR_IO / ERR_INVALID with a diag (bind failure, bad host, timing log not writable). */
+/* 0 or ERR_IO / ERR_INVALID / ERR_TLS with a diag (bind failure, bad host, timing log not
+ * writable, unreadable certificate or key). */
 int mock_start(const struct mock_config *c, struct mock_server **out, struct diag *d);
 /* The bound port (the free one chosen when the config said 0). */
 int mock_port(const struct mock_server *s);

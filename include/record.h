@@ -60,6 +60,7 @@ struct rec {
     char *model; /* owned, may be NULL */
     bool stream;
     long isl, osl_req;
+    int64_t preconnect_ns; /* the connection was opened before the run: its connect time */
     int64_t t_intended, t_dispatch, t_start, t_connected, t_tls, t_sent, t_head, t_first, t_last,
         t_end;
     int status;

@@ -2,4 +2,4 @@
 pub const src = [_][]const u8{
     "mock/req.c", "mock/gen.c", "mock/fault.c", "mock/server.c", "cli/cmd_mock.c",
 };
-pub const tests = [_][]const u8{ "unit/test_mock.c", "fuzz/fuzz_mock_req.c" };
+pub const tests = [_][]const u8{ "unit/test_mock.c", "unit/test_mock_server.c", "fuzz/fuzz_mock_req.c" };

@@ -2,11 +2,13 @@
 #include "args.h"
 #include "cli.h"
 #include "mock.h"
+#include "tls.h"
 #include "xalloc.h"
 
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,8 @@ static const struct arg_spec specs[] = {
     {"jitter", NULL, ARG_VALUE, "DIST", "normal",
      "jitter distribution: normal|uniform|exponential"},
     {"prefill-per-token", NULL, ARG_VALUE, "DUR", "0", "TTFT added per prompt token"},
+    {"spin", NULL, ARG_VALUE, "DUR", "0",
+     "wake DUR before each deadline and busy-wait to it (exact timing for CPU)"},
     {"max-concurrency", NULL, ARG_VALUE, "N", "0",
      "requests running at once; more wait in a queue"},
     {"batch-slowdown", NULL, ARG_VALUE, "F", "0", "ITL *= 1 + F * (running requests - 1)"},
@@ -37,10 +41,11 @@ static const struct arg_spec specs[] = {
     {"max-body", NULL, ARG_VALUE, "BYTES", "16777216", "larger request bodies get 413"},
     {"max-connections", NULL, ARG_VALUE, "N", "100000", "open connections per thread"},
     {"fault", NULL, ARG_MULTI, "SPEC", NULL, "inject a fault: NAME[=ARG][@WHEN] (docs/mock.md)"},
-    {"tls", NULL, ARG_FLAG, NULL, NULL, "serve HTTPS (not supported yet)"},
-    {"cert", NULL, ARG_VALUE, "FILE", NULL, "TLS certificate chain (PEM)"},
+    {"tls", NULL, ARG_FLAG, NULL, NULL, "serve HTTPS with --cert and --key"},
+    {"cert", NULL, ARG_VALUE, "FILE", NULL, "TLS certificate chain, leaf first (PEM)"},
     {"key", NULL, ARG_VALUE, "FILE", NULL, "TLS private key (PEM)"},
-    {"tls-self-signed", NULL, ARG_VALUE, "DIR", NULL, "generate a CA and server certificate"},
+    {"tls-self-signed", NULL, ARG_VALUE, "DIR", NULL,
+     "serve HTTPS with a new CA and certificate written to DIR (clients trust DIR/ca.pem)"},
     {"help", "-h", ARG_FLAG, NULL, NULL, "this text"},
 };
 #define NSPECS (sizeof specs / sizeof specs[0])
@@ -100,9 +105,16 @@ int cmd_mock(int argc, char **argv)
         cli_error("mock takes no positional arguments (got '%s')", a.pos[0]);
         goto out;
     }
-    if (args_has(&a, "tls") || args_has(&a, "cert") || args_has(&a, "key") ||
-        args_has(&a, "tls-self-signed")) {
-        cli_error("--tls, --cert, --key and --tls-self-signed are not supported yet");
+    const char *ss_dir = args_get(&a, "tls-self-signed");
+    bool tls = args_flag(&a, "tls") || ss_dir;
+    if (ss_dir && (args_has(&a, "cert") || args_has(&a, "key"))) {
+        cli_error("--tls-self-signed makes its own certificate: drop --cert and --key");
+        goto out;
+    }
+    if (!ss_dir && (tls || args_has(&a, "cert") || args_has(&a, "key")) &&
+        !(args_flag(&a, "tls") && args_has(&a, "cert") && args_has(&a, "key"))) {
+        cli_error(
+            "HTTPS needs --tls with both --cert FILE and --key FILE (or --tls-self-signed DIR)");
         goto out;
     }
     if (args_long(&a, "port", 0, 65535, &port, &d) ||
@@ -113,6 +125,7 @@ int cmd_mock(int argc, char **argv)
         get_duration(&a, "itl-jitter", &c.itl_jitter_ns, &d) ||
         args_choice(&a, "jitter", "normal|uniform|exponential", &jitter, &d) ||
         get_duration(&a, "prefill-per-token", &c.prefill_per_token_ns, &d) ||
+        get_duration(&a, "spin", &c.spin_ns, &d) ||
         args_long(&a, "max-concurrency", 0, 10000000, &c.max_concurrency, &d) ||
         args_double(&a, "batch-slowdown", 0, 1000, &c.batch_slowdown, &d) ||
         args_long(&a, "osl", 1, 1000000, &c.osl, &d) ||
@@ -138,6 +151,23 @@ int cmd_mock(int argc, char **argv)
     if (args_get(&a, "model"))
         c.model = args_get(&a, "model");
     c.timing_log = args_get(&a, "timing-log");
+    char cert_path[4096], key_path[4096];
+    if (ss_dir) {
+        /* a certificate for the name clients will use; a loopback address also gets
+         * "localhost" and 127.0.0.1 (tls_make_self_signed) */
+        const char *name = strcmp(c.host, "127.0.0.1") == 0 ? "localhost" : c.host;
+        if (tls_make_self_signed(ss_dir, name, &d)) {
+            code = cli_fail(&d, 0);
+            goto out;
+        }
+        snprintf(cert_path, sizeof cert_path, "%s/server.pem", ss_dir);
+        snprintf(key_path, sizeof key_path, "%s/server.key", ss_dir);
+        c.tls_cert = cert_path;
+        c.tls_key = key_path;
+    } else if (tls) {
+        c.tls_cert = args_get(&a, "cert");
+        c.tls_key = args_get(&a, "key");
+    }
     size_t nf = args_count(&a, "fault");
     faults = xcalloc(nf ? nf : 1, sizeof *faults);
     for (size_t i = 0; i < nf; i++) {
@@ -160,9 +190,11 @@ int cmd_mock(int argc, char **argv)
         code = cli_fail(&d, 0);
         goto out;
     }
-    printf("metronome mock: listening on http://%s%s%s:%d (%ld thread%s)\n",
+    printf("metronome mock: listening on %s://%s%s%s:%d (%ld thread%s)\n", tls ? "https" : "http",
            strchr(c.host, ':') ? "[" : "", c.host, strchr(c.host, ':') ? "]" : "", mock_port(s),
            threads, threads == 1 ? "" : "s");
+    if (ss_dir)
+        printf("metronome mock: clients trust %s/ca.pem\n", ss_dir);
     fflush(stdout);
     int sig = 0;
     sigwait(&set, &sig);

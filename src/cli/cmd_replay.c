@@ -61,6 +61,8 @@ static const struct arg_spec specs[] = {
     {"spin-us", NULL, ARG_VALUE, "US", "30", "busy-wait before each timed send (0: none)"},
     {"preflight", NULL, ARG_FLAG, NULL, "on",
      "connect once to each URL before starting (--no-preflight to skip)"},
+    {"preconnect", NULL, ARG_FLAG, NULL, NULL,
+     "open each worker's connections before the run (connect time still recorded)"},
     {"max-event-bytes", NULL, ARG_VALUE, "N", "16777216", "largest SSE event accepted"},
     {"max-body-bytes", NULL, ARG_VALUE, "N", "67108864", "largest non-streaming body accepted"},
     {"drain-seconds", NULL, ARG_VALUE, "S", "5",
@@ -202,6 +204,7 @@ int cmd_replay(int argc, char **argv)
                  "run.json)");
     cfg.preflight = !args_has(&a, "preflight") || args_flag(&a, "preflight");
     cfg.progress = args_flag(&a, "quiet") ? 0 : 1;
+    cfg.preconnect = args_flag(&a, "preconnect");
     cfg.auto_offset = args_flag(&a, "fixed-schedule-auto-offset");
 
     if (get_double(&a, "fixed-schedule-start-offset", 0, 1e15, &cfg.start_offset_ms, &d) ||

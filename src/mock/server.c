@@ -18,6 +18,7 @@
 #include "mock_gen.h"
 #include "mock_req.h"
 #include "rng.h"
+#include "tls.h"
 #include "xalloc.h"
 
 #include <arpa/inet.h>
@@ -134,8 +135,11 @@ struct conn {
     size_t last_len;
     struct buf out; /* output the socket has not taken yet */
     size_t out_off;
-    bool close_after; /* close once out is written */
-    bool peer_eof;    /* the client half-closed: answer what it sent, then close */
+    bool close_after;        /* close once out is written */
+    bool peer_eof;           /* the client half-closed: answer what it sent, then close */
+    struct tls_session *tls; /* NULL for plain HTTP */
+    bool handshaking;
+    size_t tls_retry; /* length of a tls_write that wanted to be called again */
     /* the request in progress */
     enum route route;
     size_t head_len;
@@ -187,6 +191,7 @@ struct mock_server {
     struct mock_text text;
     int port;
     int tlog_fd;
+    struct tls_config *tls;
     _Atomic uint64_t next_index;
     _Atomic int64_t running; /* across workers, for the batch slowdown */
     _Atomic int stop;
@@ -263,13 +268,14 @@ static void timer_arm(struct worker *w)
     int64_t t = w->heap[0]->deadline;
     if (t == w->armed)
         return;
+    w->armed = t;
+    t -= w->srv->cfg.spin_ns; /* wake early and spin the rest (on_timer) */
     struct itimerspec its = {{0, 0}, {0, 0}};
     if (t <= 0)
         t = 1; /* an all-zero value would disarm the timer */
     its.it_value.tv_sec = t / 1000000000;
     its.it_value.tv_nsec = t % 1000000000;
     timerfd_settime(w->tfd, TFD_TIMER_ABSTIME, &its, NULL);
-    w->armed = t;
 }
 
 static void timer_at(struct conn *c, int64_t deadline)
@@ -290,6 +296,63 @@ static void timer_at(struct conn *c, int64_t deadline)
 
 /* ---- output ------------------------------------------------------------------------------ */
 
+/* Transport: plain sockets or TLS sessions, with recv()/send() conventions (-1 and errno
+ * EAGAIN when the socket would block, EIO for a TLS failure). */
+static bool tls_handshake_step(struct conn *c)
+{
+    int rc = tls_handshake(c->tls);
+    if (rc == 0) {
+        c->handshaking = false;
+        return true;
+    }
+    errno = rc == TLS_WANT_READ || rc == TLS_WANT_WRITE ? EAGAIN : EIO;
+    return false;
+}
+
+static ssize_t io_recv(struct conn *c, char *buf, size_t len)
+{
+    if (!c->tls)
+        return recv(c->fd, buf, len, 0);
+    if (c->handshaking && !tls_handshake_step(c))
+        return -1;
+    long k = tls_read(c->tls, buf, len);
+    if (k >= 0)
+        return (ssize_t)k;
+    errno = k == TLS_WANT_READ || k == TLS_WANT_WRITE ? EAGAIN : EIO;
+    return -1;
+}
+
+static ssize_t io_send(struct conn *c, const char *data, size_t len)
+{
+    if (!c->tls)
+        return send(c->fd, data, len, MSG_NOSIGNAL);
+    if (c->handshaking && !tls_handshake_step(c))
+        return -1;
+    /* mbedTLS finishes a write that wanted to be retried with the length it was given
+     * then, not the (possibly longer) length pending now. */
+    if (c->tls_retry && c->tls_retry < len)
+        len = c->tls_retry;
+    long k = tls_write(c->tls, data, len);
+    if (k > 0) {
+        c->tls_retry = 0;
+        return (ssize_t)k;
+    }
+    if (k == TLS_WANT_READ || k == TLS_WANT_WRITE) {
+        c->tls_retry = len;
+        errno = EAGAIN;
+    } else {
+        errno = EIO;
+    }
+    return -1;
+}
+
+static void io_shutdown(struct conn *c)
+{
+    if (c->tls && !c->handshaking)
+        tls_close_notify(c->tls);
+    shutdown(c->fd, SHUT_WR);
+}
+
 /* Writes pending output. 0: all written; 1: the socket is full; -1: the connection failed. */
 static int conn_flush(struct conn *c)
 {
@@ -298,7 +361,7 @@ static int conn_flush(struct conn *c)
         size_t n = c->out.len - c->out_off;
         if (bytewise)
             n = 1;
-        ssize_t k = send(c->fd, c->out.p + c->out_off, n, MSG_NOSIGNAL);
+        ssize_t k = io_send(c, c->out.p + c->out_off, n);
         if (k < 0) {
             if (errno == EINTR)
                 continue;
@@ -323,7 +386,7 @@ static int conn_send(struct conn *c, const char *data, size_t len)
     size_t done = 0;
     if (c->out.len == c->out_off && !bytewise) {
         while (done < len) {
-            ssize_t k = send(c->fd, data + done, len - done, MSG_NOSIGNAL);
+            ssize_t k = io_send(c, data + done, len - done);
             if (k < 0) {
                 if (errno == EINTR)
                     continue;
@@ -492,6 +555,8 @@ static void conn_close(struct conn *c)
 
 static void conn_free(struct conn *c)
 {
+    if (c->tls)
+        tls_session_free(c->tls);
     if (c->gen) {
         mock_gen_free(c->gen);
         free(c->gen);
@@ -545,7 +610,7 @@ static void respond(struct conn *c, int status, const char *ctype, const char *b
     if (!c->keep_alive) {
         c->close_after = true;
         if (!out_pending(c)) {
-            shutdown(c->fd, SHUT_WR);
+            io_shutdown(c);
             conn_close(c);
         }
     }
@@ -762,7 +827,11 @@ static void begin(struct conn *c)
     if (c->gen && !c->stream) /* the whole reply is ready when its last token would be */
         first += itl_delay(c, c->gen->n_reason + c->gen->n_content - 1);
     c->t_first = first;
-    timer_at(c, first);
+    c->deadline = first;
+    if (first <= clock_mono_ns())
+        pump(c); /* no delay asked for: answer now, without a timer round trip */
+    else
+        timer_at(c, first);
 }
 
 static void route_gen_start(struct conn *c, enum mock_endpoint ep)
@@ -1024,7 +1093,7 @@ static void pump(struct conn *c)
         c->state = C_DRAIN;
         c->close_after = true;
         if (!out_pending(c)) {
-            shutdown(c->fd, SHUT_WR);
+            io_shutdown(c);
             conn_close(c);
         }
         return;
@@ -1256,7 +1325,7 @@ static void on_readable(struct conn *c)
     while (c->fd >= 0) {
         ssize_t k;
         if (c->in.len == 0 && c->state == C_IDLE) {
-            k = recv(c->fd, w->rbuf, RECV_BUF, 0);
+            k = io_recv(c, w->rbuf, RECV_BUF);
             if (k > 0) {
                 size_t used = process(c, w->rbuf, (size_t)k);
                 if (c->fd >= 0 && used < (size_t)k &&
@@ -1269,7 +1338,7 @@ static void on_readable(struct conn *c)
                 conn_close(c); /* more pipelined input than a request may be */
                 return;
             }
-            k = recv(c->fd, c->in.p + c->in.len, c->in.cap - c->in.len - 1, 0);
+            k = io_recv(c, c->in.p + c->in.len, c->in.cap - c->in.len - 1);
             if (k > 0) {
                 c->in.len += (size_t)k;
                 c->in.p[c->in.len] = '\0';
@@ -1296,6 +1365,10 @@ static void on_readable(struct conn *c)
 
 static void on_writable(struct conn *c)
 {
+    if (c->handshaking) { /* the handshake may wait on either direction */
+        on_readable(c);
+        return;
+    }
     if (!out_pending(c))
         return;
     int rc = conn_flush(c);
@@ -1306,7 +1379,7 @@ static void on_writable(struct conn *c)
     if (rc == 1)
         return;
     if (c->close_after) {
-        shutdown(c->fd, SHUT_WR);
+        io_shutdown(c);
         conn_close(c);
         return;
     }
@@ -1335,6 +1408,14 @@ static void on_accept(struct worker *w)
         c->w = w;
         c->heap_idx = SIZE_MAX;
         c->serial = w->serial++;
+        if (w->srv->tls) {
+            if (tls_session_new(&c->tls, w->srv->tls, fd, NULL) != 0) {
+                close(fd);
+                free(c);
+                continue;
+            }
+            c->handshaking = true;
+        }
         buf_init(&c->in, HTTP1_MAX_HEAD + cfg->max_body + 16384);
         buf_init(&c->out, 0);
         buf_init(&c->tl, 0);
@@ -1358,6 +1439,13 @@ static void on_timer(struct worker *w)
         return;
     w->armed = INT64_MAX;
     int64_t now = clock_mono_ns();
+    int64_t spin = w->srv->cfg.spin_ns;
+    if (spin > 0 && w->nheap > 0 && w->heap[0]->deadline > now &&
+        w->heap[0]->deadline - now <= spin) {
+        int64_t due = w->heap[0]->deadline;
+        while (now < due)
+            now = clock_mono_ns();
+    }
     while (w->nheap > 0 && w->heap[0]->deadline <= now) {
         struct conn *c = w->heap[0];
         timer_cancel(c);
@@ -1578,7 +1666,7 @@ static int listen_on(const struct sockaddr_storage *ss, socklen_t len, struct di
 
 static void server_free(struct mock_server *s)
 {
-    for (int i = 0; i < s->nworkers; i++) {
+    for (int i = 0; s->workers && i < s->nworkers; i++) {
         struct worker *w = &s->workers[i];
         while (w->conns) {
             struct conn *c = w->conns;
@@ -1607,6 +1695,8 @@ static void server_free(struct mock_server *s)
     }
     if (s->tlog_fd >= 0)
         close(s->tlog_fd);
+    if (s->tls)
+        tls_config_free(s->tls);
     free(s->workers);
     free(s->faults);
     free(s->model);
@@ -1645,6 +1735,14 @@ int mock_start(const struct mock_config *cfg, struct mock_server **out, struct d
     if (rc) {
         server_free(s);
         return rc;
+    }
+    s->cfg.tls_cert = s->cfg.tls_key = NULL;
+    if (cfg->tls_cert) {
+        rc = tls_server_config_new(&s->tls, cfg->tls_cert, cfg->tls_key, d);
+        if (rc) {
+            server_free(s);
+            return rc;
+        }
     }
     if (cfg->timing_log) {
         s->tlog_fd =

@@ -29,9 +29,10 @@ static bool legal(enum conn_state from, enum conn_state to)
     case CONN_FREE:
         return to == CONN_CONNECTING;
     case CONN_CONNECTING:
-        return to == CONN_TLS_HANDSHAKE || to == CONN_SENDING || to == CONN_CONNECTING;
+        return to == CONN_TLS_HANDSHAKE || to == CONN_SENDING || to == CONN_CONNECTING ||
+               to == CONN_IDLE;
     case CONN_TLS_HANDSHAKE:
-        return to == CONN_SENDING;
+        return to == CONN_SENDING || to == CONN_IDLE;
     case CONN_IDLE:
         return to == CONN_SENDING;
     case CONN_SENDING:

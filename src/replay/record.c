@@ -76,11 +76,26 @@ void rec_set_error(struct rec *r, enum rec_error e, int code, const char *fmt, .
     va_end(ap);
 }
 
+/* Integers without printf: records are written once per request on the hot path. */
+static void jint(struct jsonw *w, int64_t v)
+{
+    char tmp[24];
+    char *p = tmp + sizeof tmp;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    jsonw_raw(w, p, (size_t)(tmp + sizeof tmp - p));
+}
+
 static void key_time(struct jsonw *w, const char *k, int64_t t, int64_t anchor)
 {
     if (t) {
         jsonw_key(w, k);
-        jsonw_int(w, t - anchor);
+        jint(w, t - anchor);
     }
 }
 
@@ -90,8 +105,8 @@ static void chunks(struct jsonw *w, const char *k, const struct rec_chunks *c, i
     jsonw_arr_begin(w);
     for (uint32_t i = 0; i < c->n; i++) {
         jsonw_arr_begin(w);
-        jsonw_int(w, c->v[i].t - anchor);
-        jsonw_int(w, c->v[i].tokens);
+        jint(w, c->v[i].t - anchor);
+        jint(w, c->v[i].tokens);
         jsonw_arr_end(w);
     }
     jsonw_arr_end(w);
@@ -103,23 +118,23 @@ int rec_write_json(struct buf *out, const struct rec *r, int64_t anchor)
     jsonw_init(&w, out);
     jsonw_obj_begin(&w);
     jsonw_key(&w, "i");
-    jsonw_int(&w, r->index);
+    jint(&w, r->index);
     jsonw_key(&w, "conv");
     jsonw_str(&w, r->conv ? r->conv : "");
     jsonw_key(&w, "turn");
-    jsonw_int(&w, r->turn);
+    jint(&w, r->turn);
     jsonw_key(&w, "phase");
     jsonw_str(&w, r->phase == PHASE_WARMUP ? "warmup" : "profile");
     jsonw_key(&w, "worker");
-    jsonw_int(&w, r->worker);
+    jint(&w, r->worker);
     if (r->conn >= 0) {
         jsonw_key(&w, "conn");
-        jsonw_int(&w, r->conn);
+        jint(&w, r->conn);
         jsonw_key(&w, "reused");
         jsonw_bool(&w, r->reused);
     }
     jsonw_key(&w, "url");
-    jsonw_int(&w, r->url);
+    jint(&w, r->url);
     if (r->model) {
         jsonw_key(&w, "model");
         jsonw_str(&w, r->model);
@@ -128,11 +143,15 @@ int rec_write_json(struct buf *out, const struct rec *r, int64_t anchor)
     jsonw_bool(&w, r->stream);
     if (r->isl >= 0) {
         jsonw_key(&w, "isl");
-        jsonw_int(&w, r->isl);
+        jint(&w, r->isl);
     }
     if (r->osl_req >= 0) {
         jsonw_key(&w, "osl_req");
-        jsonw_int(&w, r->osl_req);
+        jint(&w, r->osl_req);
+    }
+    if (r->preconnect_ns) {
+        jsonw_key(&w, "preconnect_ns");
+        jint(&w, r->preconnect_ns);
     }
     key_time(&w, "t_intended", r->t_intended, anchor);
     key_time(&w, "t_dispatch", r->t_dispatch, anchor);
@@ -145,28 +164,28 @@ int rec_write_json(struct buf *out, const struct rec *r, int64_t anchor)
     key_time(&w, "t_last", r->t_last, anchor);
     key_time(&w, "t_end", r->t_end, anchor);
     jsonw_key(&w, "status");
-    jsonw_int(&w, r->status);
+    jint(&w, r->status);
     chunks(&w, "chunks", &r->chunks, anchor);
     if (r->rchunks.n)
         chunks(&w, "rchunks", &r->rchunks, anchor);
     if (r->chunks.dropped + r->rchunks.dropped) {
         jsonw_key(&w, "chunks_dropped");
-        jsonw_int(&w, r->chunks.dropped + r->rchunks.dropped);
+        jint(&w, r->chunks.dropped + r->rchunks.dropped);
     }
     if (r->has_usage) {
         jsonw_key(&w, "usage");
         jsonw_obj_begin(&w);
         if (r->prompt_tokens >= 0) {
             jsonw_key(&w, "prompt_tokens");
-            jsonw_int(&w, r->prompt_tokens);
+            jint(&w, r->prompt_tokens);
         }
         if (r->completion_tokens >= 0) {
             jsonw_key(&w, "completion_tokens");
-            jsonw_int(&w, r->completion_tokens);
+            jint(&w, r->completion_tokens);
         }
         if (r->reasoning_tokens >= 0) {
             jsonw_key(&w, "reasoning_tokens");
-            jsonw_int(&w, r->reasoning_tokens);
+            jint(&w, r->reasoning_tokens);
         }
         jsonw_obj_end(&w);
     }
@@ -175,13 +194,13 @@ int rec_write_json(struct buf *out, const struct rec *r, int64_t anchor)
         jsonw_str(&w, r->finish);
     }
     jsonw_key(&w, "bad_chunks");
-    jsonw_int(&w, r->bad_chunks);
+    jint(&w, r->bad_chunks);
     if (r->error != RECERR_NONE) {
         jsonw_key(&w, "error");
         jsonw_obj_begin(&w);
         jsonw_key(&w, "code");
         if (r->error_code >= 0)
-            jsonw_int(&w, r->error_code);
+            jint(&w, r->error_code);
         else
             jsonw_null(&w);
         jsonw_key(&w, "type");

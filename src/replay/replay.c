@@ -634,6 +634,8 @@ int replay_run(const struct replay_config *cfg, struct replay_source *src,
             rc = worker_init(&e->w[i], e, i, d);
             if (cap > 0)
                 e->w[i].slots = cap / nw + (i < cap % nw ? 1 : 0);
+            if (cfg->preconnect)
+                atomic_fetch_add(&e->preconnecting, preconnect_count(&e->w[i]) * e->ntargets);
         }
     }
     pthread_t sched_th = 0, writer_th = 0;

@@ -16,6 +16,7 @@
 #include <cJSON.h>
 #include <errno.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,11 @@ bool ring_push(struct ring *r, struct item *it)
     r->v[t & (RING_CAP - 1)] = it;
     atomic_store_explicit(&r->tail, t + 1, memory_order_release);
     return true;
+}
+
+bool ring_peek(struct ring *r)
+{
+    return atomic_load(&r->head) != atomic_load(&r->tail);
 }
 
 struct item *ring_pop(struct ring *r)
@@ -274,6 +280,12 @@ static struct item *make_item(struct sched *s, const struct trace_request *tr, l
     return it;
 }
 
+long worker_stock(const struct worker *w)
+{
+    long k = 2 * (w->slots > 0 ? w->slots : 1);
+    return k < 256 ? 256 : k > RING_CAP / 2 ? RING_CAP / 2 : k;
+}
+
 /* The worker with the least work relative to its share; -1 when every ring is full
  * (closed loop: stocked to `cap` each). */
 static int pick_worker(struct engine *e, bool closed)
@@ -283,8 +295,9 @@ static int pick_worker(struct engine *e, bool closed)
     for (int i = 0; i < e->nw; i++) {
         struct worker *w = &e->w[i];
         long q = atomic_load(&w->queued);
-        /* Two rounds of its slots queued: a slot that frees never waits for this thread. */
-        if (closed && q >= 2 * (w->slots > 0 ? w->slots : 1))
+        /* Stocked deep (two rounds of slots, at least 256): a slot that frees never waits
+         * for this thread, and this thread runs in batches rather than once a request. */
+        if (closed && q >= worker_stock(w))
             continue;
         if (q >= RING_CAP - 1)
             continue;
@@ -314,14 +327,16 @@ static void push_to(struct engine *e, int wi, struct item *it)
         worker_wake(w);
         sleep_until(clock_mono_ns() + 50000);
     }
-    worker_wake(w);
+    if (atomic_exchange(&w->sleeping, 0))
+        worker_wake(w);
 }
 
 /* Waits until some worker's ring has room (closed loop), or stop. */
 static int wait_room(struct engine *e)
 {
     for (;;) {
-        if (atomic_load(&e->stop))
+        int64_t dl = atomic_load(&e->send_deadline);
+        if (atomic_load(&e->stop) || (dl && clock_mono_ns() >= dl))
             return -1;
         int wi = pick_worker(e, true);
         if (wi >= 0)
@@ -463,12 +478,20 @@ static long run_phase(struct sched *s, enum rec_phase phase, long count, double 
 void *sched_main(void *arg)
 {
     struct engine *e = arg;
+    /* Reading the trace comes in bursts (a batch of requests at a time); at a lower
+     * priority they never delay a worker that has bytes to stamp on the same core. */
+    setpriority(PRIO_PROCESS, (id_t)gettid(), 5);
     const struct replay_config *cfg = e->cfg;
     struct sched s = {.e = e, .cfg = cfg};
     s.extra = parse_extra(cfg->extra_inputs);
     uint64_t seed = cfg->seed_set ? cfg->seed : (uint64_t)clock_real_ns();
     rng_derive(&s.arrival, seed, "arrival");
     rng_derive(&s.cancel, seed, "cancel");
+    /* Pre-connections first (bounded wait): t0 starts with the pool warm. */
+    int64_t pre_end = clock_mono_ns() + (int64_t)((cfg->connect_timeout_s + 1) * 1e9);
+    while (atomic_load(&e->preconnecting) > 0 && clock_mono_ns() < pre_end &&
+           !atomic_load(&e->stop))
+        sleep_until(clock_mono_ns() + 1000000);
     if (cfg->warmup_count > 0) {
         long n = run_phase(&s, PHASE_WARMUP, cfg->warmup_count, 0);
         /* Drained: profiling starts only when every warmup request has finished. */

@@ -57,6 +57,8 @@ struct wpriv {
     struct http1_response resp;
     struct session *sess;
     size_t nsess, capsess;
+    struct addrinfo **ai; /* per target: re-resolved addresses, or NULL */
+    int64_t *resolved_at; /* per target: last re-resolution */
     int stop_seen;
 };
 
@@ -427,12 +429,33 @@ static void finish(struct worker *w, struct conn *c, int64_t now, bool reuse)
     try_start_pending(w);
 }
 
+/* A pre-connection (no request on it) finished connecting: park it in the pool. */
+static void pre_done(struct worker *w, struct conn *c, bool ok, int64_t now)
+{
+    struct wpriv *p = P(w);
+    if (ok) {
+        c->connect_ns = now - c->pre_start;
+        c->dl_phase = 0;
+        timer_del(p, &c->tm);
+        conn_set_state(c, CONN_IDLE);
+        c->next = p->idle[c->url];
+        p->idle[c->url] = c;
+    } else {
+        conn_destroy(w, c);
+    }
+    atomic_fetch_sub(&w->eng->preconnecting, 1);
+}
+
 /* A failed request. A stale keep-alive connection (the server closed it while idle) that
  * fails before any response byte is retried once on a fresh connection, as curl does. */
 static void fail(struct worker *w, struct conn *c, enum rec_error e, int code, const char *msg,
                  int64_t now)
 {
     struct item *it = c->item;
+    if (!it) {
+        pre_done(w, c, false, now);
+        return;
+    }
     if (e == RECERR_CLOSED && c->served && !c->got_bytes && !it->retried) {
         it->retried = true;
         c->item = NULL;
@@ -748,7 +771,9 @@ static void begin_request(struct worker *w, struct conn *c)
     if (it->live)
         live_body(w, c, it);
     size_t blen = c->live_body.len ? c->live_body.len : it->body_len;
-    c->clen_len = (size_t)snprintf(c->clen, sizeof c->clen, "%zu\r\n\r\n", blen);
+    /* X-Request-Id joins a record to the server's logs (the mock's timing log keeps it). */
+    c->clen_len = (size_t)snprintf(c->clen, sizeof c->clen, "%zu\r\nX-Request-Id: %s%ld\r\n\r\n",
+                                   blen, it->rec.phase == PHASE_WARMUP ? "w" : "", it->rec.index);
     c->sent = 0;
     c->got_bytes = false;
     c->status = 0;
@@ -773,6 +798,10 @@ static void tls_step(struct worker *w, struct conn *c)
         fail(w, c, RECERR_TLS, -1, m, now);
         return;
     }
+    if (!c->item) {
+        pre_done(w, c, true, now);
+        return;
+    }
     c->item->rec.t_tls = now;
     c->dl_phase = 0;
     conn_arm(w, c);
@@ -781,9 +810,13 @@ static void tls_step(struct worker *w, struct conn *c)
 
 static void on_connected(struct worker *w, struct conn *c, int64_t now)
 {
-    struct rec *r = &c->item->rec;
-    r->t_connected = now;
     const struct target *t = &w->eng->targets[c->url];
+    if (!c->item && !t->url.tls) {
+        pre_done(w, c, true, now);
+        return;
+    }
+    if (c->item)
+        c->item->rec.t_connected = now;
     if (t->url.tls) {
         if (tls_session_new(&c->tls, w->eng->tls, c->fd, t->url.host)) {
             fail(w, c, RECERR_TLS, -1, "cannot create a TLS session", now);
@@ -793,17 +826,45 @@ static void on_connected(struct worker *w, struct conn *c, int64_t now)
         tls_step(w, c);
         return;
     }
+    struct rec *r = &c->item->rec;
     r->t_tls = now;
     c->dl_phase = 0;
     conn_arm(w, c);
     begin_request(w, c);
 }
 
+/* The addresses to try for target u: the start-time resolution, or this worker's newer
+ * one after connect failures. */
+static struct addrinfo *target_ai(struct worker *w, int u)
+{
+    struct wpriv *p = P(w);
+    return p->ai[u] ? p->ai[u] : w->eng->targets[u].ai;
+}
+
+/* Every address of target u failed: resolve the name again (at most once a second per
+ * worker and target), so a server that moved is found without restarting the run. */
+static void re_resolve(struct worker *w, int u)
+{
+    struct wpriv *p = P(w);
+    int64_t now = clock_mono_ns();
+    if (now - p->resolved_at[u] < 1000000000)
+        return;
+    p->resolved_at[u] = now;
+    const struct target *t = &w->eng->targets[u];
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    struct addrinfo *ai = NULL;
+    if (getaddrinfo(t->url.host, t->url.port, &hints, &ai) == 0 && ai) {
+        if (p->ai[u])
+            freeaddrinfo(p->ai[u]);
+        p->ai[u] = ai;
+    }
+}
+
 /* Starts a nonblocking connect to the target's ai_index-th address. */
 static int conn_connect(struct worker *w, struct conn *c, char *err, size_t errcap)
 {
     const struct target *t = &w->eng->targets[c->url];
-    struct addrinfo *ai = t->ai;
+    struct addrinfo *ai = target_ai(w, c->url);
     for (int i = 0; ai && i < c->ai_index; i++)
         ai = ai->ai_next;
     if (!ai) {
@@ -851,7 +912,9 @@ static void start_item(struct worker *w, struct item *it, int64_t now)
         c->next = NULL;
         c->item = it;
         it->rec.conn = c->id;
-        it->rec.reused = true;
+        it->rec.reused = c->served;
+        if (!c->served)
+            it->rec.preconnect_ns = c->connect_ns; /* connected before the run started */
         it->rec.t_connected = it->rec.t_tls = t;
         c->dl_total = cfg->timeout_s > 0 ? t + secs(cfg->timeout_s) : 0;
         conn_arm(w, c);
@@ -878,10 +941,15 @@ static bool may_start(struct worker *w)
     return w->slots == 0 || atomic_load(&w->active) < w->slots;
 }
 
+static void take_items(struct worker *w);
+
 static void try_start_pending(struct worker *w)
 {
     struct wpriv *p = P(w);
     struct engine *e = w->eng;
+    /* A slot is free and nothing waits locally: look in the ring without being woken. */
+    if (!p->pend_head && may_start(w) && ring_peek(w->ring))
+        take_items(w);
     while (p->pend_head && may_start(w) && atomic_load(&e->stop) == 0) {
         struct item *it = pend_pop(p);
         int64_t now = clock_mono_ns();
@@ -970,7 +1038,9 @@ static void take_items(struct worker *w)
                 pend_push(p, it, false);
         }
     }
-    if (took && atomic_exchange(&e->sched_waiting, 0)) {
+    /* Wake a waiting scheduler only once the ring is half empty: it refills in a batch. */
+    if (took && atomic_load(&w->queued) <= worker_stock(w) / 2 &&
+        atomic_exchange(&e->sched_waiting, 0)) {
         uint64_t one = 1;
         ssize_t k = write(e->sched_evfd, &one, sizeof one);
         (void)k;
@@ -1048,7 +1118,9 @@ static void arm(struct worker *w)
         if (when <= 0)
             when = 1;
     }
-    if (when == p->armed)
+    /* An armed timer earlier than needed is left alone: it fires, finds nothing due and
+     * re-arms. Re-arming later on every request would cost a syscall each. */
+    if (when == p->armed || (p->armed && (!when || when > p->armed)))
         return;
     struct itimerspec its = {0};
     if (when) {
@@ -1069,7 +1141,7 @@ static void on_conn_event(struct worker *w, struct conn *c, uint32_t ev)
         int64_t now = clock_mono_ns();
         if (err) {
             const struct target *t = &w->eng->targets[c->url];
-            struct addrinfo *ai = t->ai;
+            struct addrinfo *ai = target_ai(w, c->url);
             for (int i = 0; ai && i <= c->ai_index; i++)
                 ai = ai->ai_next;
             if (ai) { /* try the next resolved address (IPv6 then IPv4, say) */
@@ -1085,6 +1157,7 @@ static void on_conn_event(struct worker *w, struct conn *c, uint32_t ev)
             }
             char m[256];
             snprintf(m, sizeof m, "connect to %s:%s: %s", t->url.host, t->url.port, strerror(err));
+            re_resolve(w, c->url);
             fail(w, c, RECERR_CONNECT, -1, m, now);
             return;
         }
@@ -1174,6 +1247,34 @@ static void cancel_all(struct worker *w, const char *why)
     }
 }
 
+/* Opens this worker's share of connections before the run, so connect (and TLS) cost
+ * does not fall on the first measured requests; each record still carries the connect
+ * time of its connection (preconnect_ns). */
+static void preconnect(struct worker *w)
+{
+    const struct replay_config *cfg = w->eng->cfg;
+    long n = preconnect_count(w);
+    for (int u = 0; u < w->eng->ntargets; u++) {
+        for (long i = 0; i < n; i++) {
+            struct conn *c = conn_new(w, u);
+            int64_t now = clock_mono_ns();
+            c->pre_start = now;
+            c->dl_phase = cfg->connect_timeout_s > 0 ? now + secs(cfg->connect_timeout_s) : 0;
+            c->phase_kind = RECERR_TIMEOUT_CONNECT;
+            conn_set_state(c, CONN_CONNECTING);
+            conn_arm(w, c);
+            char err[256];
+            if (conn_connect(w, c, err, sizeof err))
+                pre_done(w, c, false, now);
+        }
+    }
+}
+
+long preconnect_count(const struct worker *w)
+{
+    return w->slots > 0 ? w->slots : 8;
+}
+
 void *worker_main(void *arg)
 {
     struct worker *w = arg;
@@ -1181,6 +1282,8 @@ void *worker_main(void *arg)
     struct wpriv *p = P(w);
     tl_cfg = e->cfg;
     prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0); /* wake at the timer, not 50 µs after */
+    if (e->cfg->preconnect)
+        preconnect(w);
     struct epoll_event evs[256];
     for (;;) {
         int stop = atomic_load(&e->stop);
@@ -1197,7 +1300,19 @@ void *worker_main(void *arg)
         if (atomic_load(&e->finish))
             break;
         arm(w);
-        int n = epoll_wait(w->ep, evs, 256, -1);
+        /* Sleeping is announced before the last look at the ring, so the scheduler
+         * either sees the flag and writes the eventfd, or we see its item. */
+        /* With every slot busy or requests already waiting for one, new ones are not
+         * urgent: the slot that frees pulls them from the ring (try_start_pending). */
+        bool want = may_start(w) && !p->pend_head;
+        atomic_store(&w->sleeping, want ? 1 : 0);
+        bool ready = want && ring_peek(w->ring);
+        int n = epoll_wait(w->ep, evs, 256, ready ? 0 : -1);
+        atomic_store(&w->sleeping, 0);
+        if (ready) {
+            take_items(w);
+            try_start_pending(w);
+        }
         if (n < 0 && errno != EINTR)
             break;
         for (int i = 0; i < n; i++) {
@@ -1244,6 +1359,8 @@ int worker_init(struct worker *w, struct engine *eng, int id, struct diag *d)
     p->rcap = 65536;
     p->rbuf = xmalloc(p->rcap);
     p->idle = xcalloc((size_t)eng->ntargets, sizeof *p->idle);
+    p->ai = xcalloc((size_t)eng->ntargets, sizeof *p->ai);
+    p->resolved_at = xcalloc((size_t)eng->ntargets, sizeof *p->resolved_at);
     w->ep = epoll_create1(EPOLL_CLOEXEC);
     w->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     w->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -1282,6 +1399,11 @@ void worker_free(struct worker *w)
             cJSON_Delete(p->sess[i].history);
         }
         free(p->sess);
+        for (int i = 0; i < w->eng->ntargets; i++)
+            if (p->ai[i])
+                freeaddrinfo(p->ai[i]);
+        free(p->ai);
+        free(p->resolved_at);
         free(p->heap);
         free(p->idle);
         free(p->rbuf);

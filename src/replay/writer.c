@@ -9,6 +9,8 @@
 #include "zio.h"
 
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "clock.h"
@@ -47,6 +49,8 @@ static void flush(struct engine *e, struct buf *batch)
 void *writer_main(void *arg)
 {
     struct engine *e = arg;
+    /* Compression comes in bursts; the workers' timestamps matter more. */
+    setpriority(PRIO_PROCESS, (id_t)gettid(), 10);
     struct buf batch, spare;
     buf_init(&batch, 0);
     buf_init(&spare, 0);

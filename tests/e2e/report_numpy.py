@@ -49,6 +49,14 @@ def gen(run_dir, n, seed):
                 for k in range(nch):
                     chunks.append([ct, rnd.choice([0, 1, 1, 1, 2, 3]) if k else rnd.choice([0, 1])])
                     ct += rnd.choice([0, rnd.randint(1, 30_000_000), rnd.randint(1, 3000)])
+                if rnd.random() < 0.2:
+                    # Reasoning first: messages before (and sometimes at) the first content.
+                    rt = start + rnd.randint(1, max(1, chunks[0][0] - start))
+                    rchunks = []
+                    for _ in range(rnd.randint(1, 5)):
+                        rchunks.append([rt, rnd.randint(0, 3)])
+                        rt = min(chunks[0][0], rt + rnd.randint(0, 2_000_000))
+                    rec["rchunks"] = rchunks
                 rec["chunks"] = chunks
                 rec["t_first"] = chunks[0][0]
                 rec["t_last"] = chunks[-1][0]
@@ -81,7 +89,11 @@ def reference(run_dir):
             continue
         valid += 1
         s = r["t_start"]
-        osl = r["usage"]["completion_tokens"] if "usage" in r else sum(c[1] for c in ch)
+        rch = r.get("rchunks", [])
+        osl = r["usage"]["completion_tokens"] if "usage" in r else \
+            sum(c[1] for c in ch) + sum(c[1] for c in rch)
+        # Responses: content and reasoning messages in time order (content first on ties).
+        ch = sorted(ch + rch, key=lambda c: c[0])
         isl = r["usage"]["prompt_tokens"] if "usage" in r else r["isl"]
         ttft = ch[0][0] - s
         lat = ch[-1][0] - s

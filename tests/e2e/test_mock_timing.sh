@@ -6,7 +6,7 @@
 . "$E2E_ROOT/tests/e2e/lib.sh"
 tol=${MOCK_TIMING_TOL_US:-2000}
 port=$(free_port)
-"$METRONOME" mock --port "$port" --ttft 50ms --itl 5ms --osl 20 --timing-log "$E2E_TMP/timing.jsonl" \
+"$METRONOME" mock --port "$port" --ttft 50ms --itl 5ms --osl 20 ${MOCK_SPIN:+--spin $MOCK_SPIN} --timing-log "$E2E_TMP/timing.jsonl" \
     >/dev/null 2>"$E2E_TMP/err" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT

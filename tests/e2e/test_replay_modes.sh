@@ -30,6 +30,12 @@ with Mock("--ttft", "20ms", "--itl", "2ms") as m:
     check(slot_gap[len(slot_gap) * 99 // 100] < 2e6, "slot gap p99", slot_gap[-1])
     check(run["config"]["mode"] == "concurrency", run["config"]["mode"])
 
+    # Pre-connect: the run starts with the pool up; no request pays for a connect.
+    recs, _, _ = replay(plain, m.url, "--concurrency", "4", "--preconnect")
+    check(all(r["reused"] or r.get("preconnect_ns", 0) > 0 for r in recs), "preconnect")
+    check(all(r["t_connected"] == r["t_start"] for r in recs), "connect inside a request")
+    check(len({(r["worker"], r["conn"]) for r in recs}) == 4, "connections used")
+
     # Request count beyond the trace cycles it.
     recs, _, _ = replay(plain, m.url, "--concurrency", "4", "--request-count", "120")
     check(len(recs) == 120 and len({r["i"] for r in recs}) == 120, "cycled count", len(recs))

@@ -10,7 +10,7 @@ for f in profile_export_aiperf.json profile_export_aiperf.csv profile_export.jso
 done
 grep -q 'Time to First Token (ms) │  40.00 │ 30.00 │  50.00 │  49.80 │  48.00 │  45.00 │ 10.00 │' \
     "$E2E_TMP/stdout" || fail "console table differs"
-! grep -rq 'sk-secret' "$out" || fail "secret leaked"
+! grep -rqE 'sk-secret|hunter2' "$out" || fail "secret leaked"
 ls "$out" | grep -q tmp && fail "temporary file left behind"
 
 # Verdicts: a violated rule exits 3 with one line per rule; a passing one exits 0.

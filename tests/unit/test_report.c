@@ -106,6 +106,8 @@ TEST(report_golden_seed_example)
     /* Secrets never reach the exports. */
     char *all = cJSON_PrintUnformatted(j);
     CHECK(strstr(all, "sk-secret") == NULL);
+    CHECK(strstr(all, "hunter2") == NULL);
+    CHECK(strstr(all, "\"http://<redacted>@127.0.0.1:3128/x\"") != NULL);
     CHECK(strstr(all, "\"api_key\":\"<redacted>\"") != NULL);
     free(all);
     CHECK(cJSON_IsFalse(cJSON_GetObjectItem(j, "was_cancelled")));
