@@ -31,6 +31,7 @@
 #include <mbedtls/platform.h>
 #include <mbedtls/psa_util.h>
 #include <mbedtls/ssl.h>
+#include <mbedtls/ssl_ciphersuites.h>
 #include <mbedtls/x509_crt.h>
 #include <psa/crypto.h>
 
@@ -105,6 +106,22 @@ static void mbed_reason(int ret, char *out, size_t n)
 }
 
 /* ---- configs ---- */
+
+/* AES-GCM first: both targets have AES instructions (AES-NI, ARMv8 AES), where mbedTLS's
+ * AES-GCM is several times faster than its ChaCha20-Poly1305, which mbedTLS's own default
+ * order puts first for the benefit of small devices. Only AEAD suites, forward secret. */
+static const int suites[] = {
+    MBEDTLS_TLS1_3_AES_128_GCM_SHA256,
+    MBEDTLS_TLS1_3_AES_256_GCM_SHA384,
+    MBEDTLS_TLS1_3_CHACHA20_POLY1305_SHA256,
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+    MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+    MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+    MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    0,
+};
 
 static const char *const ca_paths[] = {
     "/etc/ssl/certs/ca-certificates.crt", /* Debian, Ubuntu */
@@ -193,6 +210,7 @@ int tls_client_config_new(struct tls_config **out, const struct tls_client_opts 
     }
     mbedtls_ssl_conf_rng(&c->conf, mbedtls_psa_get_random, MBEDTLS_PSA_RANDOM_STATE);
     mbedtls_ssl_conf_min_tls_version(&c->conf, MBEDTLS_SSL_VERSION_TLS1_2);
+    mbedtls_ssl_conf_ciphersuites(&c->conf, suites);
     if (o->insecure) {
         mbedtls_ssl_conf_authmode(&c->conf, MBEDTLS_SSL_VERIFY_NONE);
     } else {
@@ -251,6 +269,7 @@ int tls_server_config_new(struct tls_config **out, const char *cert_file, const 
     }
     mbedtls_ssl_conf_rng(&c->conf, mbedtls_psa_get_random, MBEDTLS_PSA_RANDOM_STATE);
     mbedtls_ssl_conf_min_tls_version(&c->conf, MBEDTLS_SSL_VERSION_TLS1_2);
+    mbedtls_ssl_conf_ciphersuites(&c->conf, suites);
     *out = c;
     return 0;
 }
