@@ -22,7 +22,7 @@ summary() { zstd -dcq "$1/records.jsonl.zst" | python3 -c "
 import json, sys, collections
 rs = [json.loads(l) for l in sys.stdin]
 e = collections.Counter((r.get('error') or {}).get('type') for r in rs if 'error' in r)
-print(len(rs), sum(e.values()), dict(e))"; }
+print(len(rs), sum(e.values()), ','.join(f'{k}:{v}' for k, v in e.items()) or '-')"; }
 run() { # NAME STREAMS URL [ARGS]
     local name=$1 n=$2 url=$3; shift 3
     "$bin" pack -m m --streaming --request-count "$n" --isl 8 -o "$out/$name.jsonl.zst" 2>/dev/null
@@ -32,7 +32,7 @@ run() { # NAME STREAMS URL [ARGS]
 }
 read -r base_kb base_n base_e _ <<<"$(run small 100 "127.0.0.1:$port")"
 read -r big_kb big_n big_e big_types <<<"$(run big "$streams" "127.0.0.1:$port")"
-python3 -c "print(f'plain: $streams concurrent streams: $big_n records, $big_e errors $big_types; peak RSS {$big_kb/1024:.1f} MiB (100 streams: {$base_kb/1024:.1f} MiB): {($big_kb - $base_kb) * 1024 / ($streams - 100) / 1000:.1f} KB per stream')"
+python3 -c "print(f'plain: $streams concurrent streams: $big_n records, $big_e errors ($big_types); peak RSS {$big_kb/1024:.1f} MiB (100 streams: {$base_kb/1024:.1f} MiB): {($big_kb - $base_kb) * 1024 / ($streams - 100) / 1000:.1f} KB per stream')"
 
 # TLS: nginx terminates TLS (ECDSA P-256 test certificate) and proxies to the mock.
 command -v nginx >/dev/null || apt-get install -y -qq nginx-light >/dev/null
@@ -55,4 +55,4 @@ pids+=($!)
 sleep 0.5
 read -r tbase_kb _ _ _ <<<"$(run tsmall 100 "https://localhost:$tport" --ca-file cert.pem)"
 read -r tbig_kb tbig_n tbig_e tbig_types <<<"$(run tbig "$tls_streams" "https://localhost:$tport" --ca-file cert.pem)"
-python3 -c "print(f'TLS: $tls_streams concurrent streams: $tbig_n records, $tbig_e errors $tbig_types; peak RSS {$tbig_kb/1024:.1f} MiB (100 streams: {$tbase_kb/1024:.1f} MiB): {($tbig_kb - $tbase_kb) * 1024 / ($tls_streams - 100) / 1000:.1f} KB per stream')"
+python3 -c "print(f'TLS: $tls_streams concurrent streams: $tbig_n records, $tbig_e errors ($tbig_types); peak RSS {$tbig_kb/1024:.1f} MiB (100 streams: {$tbase_kb/1024:.1f} MiB): {($tbig_kb - $tbase_kb) * 1024 / ($tls_streams - 100) / 1000:.1f} KB per stream')"

@@ -381,7 +381,7 @@ static long run_phase(struct sched *s, enum rec_phase phase, long count, double 
 {
     struct engine *e = s->e;
     const struct replay_config *cfg = s->cfg;
-    const int64_t lookahead = 2000000 + cfg->spin_ns;
+    const int64_t lookahead = 20000000 + cfg->spin_ns; /* 20 ms: slack for a busy core */
     int64_t t0 = clock_mono_ns() + 1000000;
     if (phase == PHASE_PROFILE)
         atomic_store(&e->t0, t0);

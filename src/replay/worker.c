@@ -1131,9 +1131,13 @@ static void arm(struct worker *w)
     p->armed = when;
 }
 
-static void on_conn_event(struct worker *w, struct conn *c, uint32_t ev)
+/* ready_ns: when epoll_wait returned this event. Bytes the first recv() gets were already
+ * there then, so they are stamped with it: a socket served late in a busy batch is not
+ * charged for the sockets before it. Later recv()s in the drain loop use their own time. */
+static void on_conn_event(struct worker *w, struct conn *c, uint32_t ev, int64_t ready_ns)
 {
     struct wpriv *p = P(w);
+    bool first = (ev & EPOLLIN) != 0;
     if (c->state == CONN_CONNECTING && (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
         int err = 0;
         socklen_t len = sizeof err;
@@ -1195,7 +1199,8 @@ static void on_conn_event(struct worker *w, struct conn *c, uint32_t ev)
         } else {
             n = recv(c->fd, p->rbuf, p->rcap, 0);
         }
-        int64_t now = clock_mono_ns();
+        int64_t now = first && n > 0 ? ready_ns : clock_mono_ns();
+        first = false;
         if (n > 0) {
             if (!on_bytes(w, c, p->rbuf, (size_t)n, now))
                 return;
@@ -1309,6 +1314,7 @@ void *worker_main(void *arg)
         bool ready = want && ring_peek(w->ring);
         int n = epoll_wait(w->ep, evs, 256, ready ? 0 : -1);
         atomic_store(&w->sleeping, 0);
+        int64_t ready_ns = clock_mono_ns();
         if (ready) {
             take_items(w);
             try_start_pending(w);
@@ -1329,7 +1335,7 @@ void *worker_main(void *arg)
                 (void)k;
                 p->armed = 0;
             } else {
-                on_conn_event(w, ptr, evs[i].events);
+                on_conn_event(w, ptr, evs[i].events, ready_ns);
             }
         }
         run_timers(w);

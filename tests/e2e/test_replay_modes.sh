@@ -128,6 +128,14 @@ with Mock("--ttft", "1ms", "--itl", "1ms") as m:
     recs, run, _ = replay(timed, m.url, "--request-rate", "400", "--arrival-pattern", "constant")
     check(run["config"]["mode"] == "request_rate", "rate overrides timestamps")
 
+# Several --url: round-robin by request index, each server gets its half.
+with Mock("--ttft", "1ms", "--itl", "1ms") as a, Mock("--ttft", "1ms", "--itl", "1ms") as b:
+    recs, run, _ = replay(plain, a.url, "--url", b.url, "--concurrency", "4")
+    ta, tb = a.timing(), b.timing()
+check(all(r["url"] == r["i"] % 2 for r in recs), "url round-robin")
+check(len(ta) == 25 and len(tb) == 25, "per-server requests", len(ta), len(tb))
+check(sorted(int(t["request_id"]) for t in ta) == list(range(0, 50, 2)), "server a got the evens")
+
 mt = pack("mt.jsonl.zst", "--request-count", "12", "--isl", "4", "--osl", "3", "--streaming",
           "--conversation-turn-mean", "3", "--conversation-turn-delay-mean", "100",
           "--conversation-num", "4")

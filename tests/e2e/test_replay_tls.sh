@@ -74,3 +74,26 @@ grep -q "trusted CA" "$E2E_TMP/stderr" || fail "system bundle accepted a test CA
 expect_exit 0 "$METRONOME" replay t.jsonl.zst --url "https://localhost:$p4" --insecure -o insec -q --request-count 4
 grep -q "warning: --insecure" "$E2E_TMP/stderr" || fail "no --insecure warning"
 grep -q '"insecure":true' insec/run.json || fail "insecure not recorded"
+
+# The mock's own HTTPS with its self-signed CA: every request streams over TLS, faults too.
+mkdir -p pki
+mp=$(free_port)
+"$METRONOME" mock --port "$mp" --tls-self-signed pki --ttft 1ms --itl 1ms \
+    --fault close-after=2@every=5 >mock-tls.out 2>&1 &
+mt=$!
+trap 'kill $mock $ngx $mt 2>/dev/null' EXIT
+wait_port "$mp"
+expect_exit 0 "$METRONOME" replay t.jsonl.zst --url "https://localhost:$mp" --ca-file pki/ca.pem \
+    --concurrency 4 -o mocktls -q
+python3 - <<'PY'
+import json, subprocess
+recs = [json.loads(l) for l in subprocess.run(["zstd", "-dc", "mocktls/records.jsonl.zst"],
+        stdout=subprocess.PIPE).stdout.decode().splitlines()]
+assert len(recs) == 20, len(recs)
+closed = [r for r in recs if (r.get("error") or {}).get("type") == "closed"]
+ok = [r for r in recs if "error" not in r]
+assert len(closed) == 4 and len(ok) == 16, (len(closed), len(ok))
+assert all(len(r["chunks"]) == 6 for r in ok)
+PY
+expect_exit 1 "$METRONOME" replay t.jsonl.zst --url "https://localhost:$mp" -o mocktls2 -q
+grep -q "not signed by a trusted CA" "$E2E_TMP/stderr" || fail "mock CA trusted without --ca-file"
