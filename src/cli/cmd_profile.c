@@ -46,7 +46,8 @@ static int mkdir_p(const char *dir, struct diag *d)
 /* logs/aiperf.log, AIPerf's log file and format ("TIME - NAME - LEVEL - MESSAGE"). */
 struct plog {
     FILE *f;
-    int level; /* 0 info, 1 debug, 2 trace: debug lines also go to stderr */
+    int level;          /* 0 info, 1 debug, 2 trace: debug lines also go to stderr */
+    struct buf pending; /* lines logged before the directory (and so the file) existed */
 };
 
 static void plog(struct plog *l, int debug, const char *fmt, ...)
@@ -60,21 +61,19 @@ static void plog(struct plog *l, int debug, const char *fmt, ...)
     localtime_r(&now, &tm);
     strftime(ts, sizeof ts, "%Y-%m-%d %H:%M:%S", &tm);
     va_list ap;
+    char msg[8192];
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
     if (l->f) {
-        fprintf(l->f, "%s - metronome.profile - %s - ", ts, debug ? "DEBUG" : "INFO");
-        va_start(ap, fmt);
-        vfprintf(l->f, fmt, ap);
-        va_end(ap);
-        fputc('\n', l->f);
+        fprintf(l->f, "%s - metronome.profile - %s - %s\n", ts, debug ? "DEBUG" : "INFO", msg);
         fflush(l->f);
+    } else {
+        buf_printf(&l->pending, "%s - metronome.profile - %s - %s\n", ts, debug ? "DEBUG" : "INFO",
+                   msg);
     }
-    if (debug && l->level > 0) {
-        fputs("metronome: ", stderr);
-        va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
-        va_end(ap);
-        fputc('\n', stderr);
-    }
+    if (debug && l->level > 0)
+        fprintf(stderr, "metronome: %s\n", msg);
 }
 
 /* A stage's argv as one line, for the log; secrets never reach a stage's argv in clear
@@ -283,6 +282,7 @@ int cmd_profile(int argc, char **argv)
     char dir[4096], trace[4200], tmp_trace[4200];
     int exit_code = EXIT_ERROR;
     struct plog log = {.f = NULL, .level = p.log_level};
+    buf_init(&log.pending, 1u << 20);
     if (p.artifact_explicit) {
         snprintf(dir, sizeof dir, "%s", p.artifact_dir);
         if (mkdir_p(dir, &d))
@@ -294,12 +294,13 @@ int cmd_profile(int argc, char **argv)
         snprintf(tmp_trace, sizeof tmp_trace, "%s/.profile-%ld.trace.jsonl.zst", p.artifact_base,
                  (long)getpid());
     }
+    plog(&log, 0, "%s", p.redacted_cmdline);
     const char *pack_front[] = {"-o", tmp_trace};
     rc = run_stage(cmd_pack, "pack", pack_front, 2, &p.pack, &log);
     if (rc) {
         unlink(tmp_trace);
-        profile_plan_free(&p);
-        return rc;
+        exit_code = rc;
+        goto done;
     }
     bool timed = false;
     if (trace_timed(tmp_trace, &timed, &d)) {
@@ -331,7 +332,8 @@ int cmd_profile(int argc, char **argv)
         diag_set(&d, ERR_IO, "%s: %s", logpath, strerror(errno));
         goto fail;
     }
-    plog(&log, 0, "%s", p.redacted_cmdline);
+    if (log.pending.len)
+        fwrite(log.pending.p, 1, log.pending.len, log.f);
     plog(&log, 0, "artifact directory: %s", dir);
     plog(&log, 0, "packed %s (%s)", trace, timed ? "timed" : "untimed");
 
@@ -367,6 +369,7 @@ fail:
 done:
     if (log.f)
         fclose(log.f);
+    buf_free(&log.pending);
     profile_plan_free(&p);
     return exit_code;
 }

@@ -218,4 +218,10 @@ j=json.load(open("artifacts/Qwen_Qwen3-0.6B-openai-chat-concurrency15/profile_ex
 err=j.get("error_request_count",{}).get("avg",0)
 assert 5 <= err <= 35, err   # about 30 % of 60 cancelled
 ' || fail "30 % cancellation not visible as errors"
+# Secrets never reach the artifact directory, compressed or not.
+run "$METRONOME" profile -m Qwen/Qwen3-0.6B --url $U --request-count 3 --api-key sk-e2e-SECRET \
+    -H "X-Api-Token: hdr-e2e-SECRET" --artifact-dir secret-run
+for f in $(find secret-run -type f); do
+    case $f in *.zst) zstd -dcq "$f" ;; *) cat "$f" ;; esac | grep -q "e2e-SECRET" && fail "secret in $f"
+done
 echo "11 tutorial command lines ok"
