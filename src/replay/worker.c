@@ -296,10 +296,18 @@ static void conn_release_bufs(struct conn *c)
     }
 }
 
-/* Closes the socket and returns c to the free list. */
+/* Closes the socket and returns c to the free list (unlinking it from the keep-alive
+ * pool when the server closed it while idle). */
 static void conn_destroy(struct worker *w, struct conn *c)
 {
     struct wpriv *p = P(w);
+    if (c->state == CONN_IDLE) {
+        for (struct conn **pp = &p->idle[c->url]; *pp; pp = &(*pp)->next)
+            if (*pp == c) {
+                *pp = c->next;
+                break;
+            }
+    }
     timer_del(p, &c->tm);
     if (c->tls) {
         tls_session_free(c->tls);
@@ -900,11 +908,7 @@ static void start_item(struct worker *w, struct item *it, int64_t now)
     atomic_fetch_add(&w->active, 1);
     if (w->eng->multi_turn)
         session_get(p, it->rec.conv)->busy = true;
-    struct conn *c;
-    while ((c = p->idle[it->url]) && c->state != CONN_IDLE) {
-        p->idle[it->url] = c->next;
-        conn_destroy(w, c);
-    }
+    struct conn *c = p->idle[it->url];
     int64_t t = clock_mono_ns();
     it->rec.t_start = t;
     if (c) {
@@ -1384,15 +1388,9 @@ void worker_free(struct worker *w)
 {
     struct wpriv *p = P(w);
     if (p) {
-        for (int i = 0; i < w->eng->ntargets; i++) {
-            struct conn *c = p->idle[i];
-            while (c) {
-                struct conn *n = c->next;
-                if (c->state != CONN_FREE)
-                    conn_destroy(w, c);
-                c = n;
-            }
-        }
+        for (int i = 0; i < w->eng->ntargets; i++)
+            while (p->idle[i])
+                conn_destroy(w, p->idle[i]);
         struct conn *c = p->freelist;
         while (c) {
             struct conn *n = c->next;
