@@ -1,6 +1,9 @@
 #include "mock_req.h"
 
+#include "xalloc.h"
+
 #include <cJSON.h>
+#include <stdlib.h>
 #include <math.h>
 #include <string.h>
 
@@ -249,12 +252,20 @@ int mock_req_parse(enum mock_endpoint ep, const char *body, size_t len, struct m
     p->hash = fnv1a(body, len);
     if (len == 0)
         return diag_set(d, ERR_PARSE, "request body is empty; a JSON object is required");
+    /* cJSON compares literals with strncmp, and the C library's strncmp may look one byte
+     * past an equal bound (Zig 0.17's does): give it a terminated copy. */
+    char *text = xmalloc(len + 1);
+    memcpy(text, body, len);
+    text[len] = '\0';
     const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
-    if (!root)
-        return diag_set(d, ERR_PARSE, "request body is not valid JSON (near byte %zu)",
-                        end && end >= body ? (size_t)(end - body) : (size_t)0);
-    size_t at = (size_t)(end - body);
+    cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    if (!root) {
+        size_t near = end && end >= text ? (size_t)(end - text) : 0;
+        free(text);
+        return diag_set(d, ERR_PARSE, "request body is not valid JSON (near byte %zu)", near);
+    }
+    size_t at = (size_t)(end - text);
+    free(text);
     while (at < len && is_space(body[at]))
         at++;
     int rc = 0;

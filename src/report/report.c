@@ -149,6 +149,12 @@ static int read_run(struct run *ru, const struct report_opts *o, struct report_r
         struct stat st;
         if (stat(path, &st) != 0)
             snprintf(path, sizeof path, "%s/records.jsonl", m->dir);
+        if (stat(path, &st) != 0 && errno == ENOENT) {
+            /* A run killed before its first frame: nothing to read, and it says so. */
+            ru->complete = false;
+            ru->missing_records++;
+            continue;
+        }
         struct rec_stream *rs;
         rc = rec_stream_open(&rs, path, d);
         if (rc)
@@ -210,7 +216,7 @@ static int read_run(struct run *ru, const struct report_opts *o, struct report_r
             for (size_t k = 0; k < nicl; k++)
                 stats_hist_add(h, icl[k]);
             if (jl && r.phase == REC_PROFILE)
-                report_jsonl_record(jl, ru, &r, rr, shift);
+                report_jsonl_record(jl, ru, &r, rr, icl, nicl);
         }
         ru->dropped_bytes += rec_stream_dropped(rs);
         rec_stream_close(rs);

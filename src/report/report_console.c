@@ -376,6 +376,8 @@ static void print_run(FILE *f, const struct run *ru, const struct report_opts *o
         if (ru->dropped_bytes)
             fprintf(f, "  %llu trailing bytes could not be read.\n",
                     (unsigned long long)ru->dropped_bytes);
+        if (ru->missing_records)
+            fprintf(f, "  %zu run dir(s) have no records file.\n", ru->missing_records);
     }
     if (ru->cancelled)
         fprintf(f, "Warning: Profile Run Cancelled Early. The profile run was cancelled early. "

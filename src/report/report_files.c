@@ -737,8 +737,6 @@ int report_write_slices(const struct run *ru, const struct report_opts *o, const
 struct jsonl_out {
     struct afile f;
     struct buf line;
-    int64_t *icl;
-    size_t icl_cap;
 };
 
 int report_jsonl_open(struct jsonl_out **out, const char *dir, struct diag *d)
@@ -751,7 +749,6 @@ int report_jsonl_open(struct jsonl_out **out, const char *dir, struct diag *d)
         free(j);
         return rc;
     }
-    setvbuf(j->f.f, NULL, _IOFBF, 1 << 20);
     buf_init(&j->line, 1u << 30);
     *out = j;
     return 0;
@@ -835,11 +832,9 @@ static void put_epoch(struct buf *b, const struct run *ru, int64_t t)
 }
 
 void report_jsonl_record(struct jsonl_out *j, const struct run *ru, const struct rec *r,
-                         const struct rrec *rr, int64_t shift)
+                         const struct rrec *rr, const int64_t *icl, size_t nicl)
 {
-    (void)shift;
     struct buf *b = &j->line;
-    buf_reset(b);
     PUTL(b, "{\"metadata\":{\"session_num\":");
     put_int(b, r->i);
     PUTL(b, ",\"x_request_id\":\"");
@@ -869,12 +864,7 @@ void report_jsonl_record(struct jsonl_out *j, const struct run *ru, const struct
         for (int m = 0; m < M_NRECORD; m++) {
             double v;
             if (m == M_ICL) {
-                size_t need = r->nchunks + r->nrchunks;
-                if (need > j->icl_cap) {
-                    j->icl_cap = need * 2;
-                    j->icl = xrealloc(j->icl, j->icl_cap * sizeof *j->icl);
-                }
-                size_t n = metric_icl(r, rr->flags & RR_STREAM, j->icl);
+                size_t n = nicl;
                 if (!n)
                     continue;
                 put_metric_head(b, &first, "inter_chunk_latency");
@@ -885,7 +875,7 @@ void report_jsonl_record(struct jsonl_out *j, const struct run *ru, const struct
                     for (size_t k = 0; k < n; k++) {
                         if (k)
                             *w++ = ',';
-                        w += ms_text(w, j->icl[k]);
+                        w += ms_text(w, icl[k]);
                     }
                     *w++ = ']';
                     b->len = (size_t)(w - b->p);
@@ -938,18 +928,24 @@ void report_jsonl_record(struct jsonl_out *j, const struct run *ru, const struct
         PUTL(b, "null");
     }
     PUTL(b, "}\n");
-    fwrite(b->p, 1, b->len, j->f.f);
+    /* Lines collect in one buffer written in 1 MiB pieces, which stdio hands to write()
+     * without copying them again. */
+    if (b->len >= (1u << 20)) {
+        fwrite(b->p, 1, b->len, j->f.f);
+        buf_reset(b);
+    }
 }
 
 int report_jsonl_commit(struct jsonl_out *j, struct report_result *res, struct diag *d)
 {
+    if (j->line.len)
+        fwrite(j->line.p, 1, j->line.len, j->f.f);
     char *path = xstrdup(j->f.path);
     int rc = afile_commit(&j->f, d);
     if (!rc)
         add_written(res, path);
     free(path);
     buf_free(&j->line);
-    free(j->icl);
     free(j);
     return rc;
 }
@@ -960,6 +956,5 @@ void report_jsonl_abort(struct jsonl_out *j)
         return;
     afile_abort(&j->f);
     buf_free(&j->line);
-    free(j->icl);
     free(j);
 }

@@ -177,6 +177,60 @@ static void series(struct jsonw *w, const struct run *ru)
     free(errs);
 }
 
+static void brief(struct jsonw *w, const char *name, const struct rsummary *s)
+{
+    jsonw_obj_begin(w);
+    jsonw_key(w, "name");
+    jsonw_str(w, name);
+    jsonw_key(w, "requests");
+    jsonw_uint(w, s->n_total);
+    jsonw_key(w, "errors");
+    jsonw_uint(w, s->n_invalid);
+    static const struct {
+        const char *key;
+        int m;
+        enum verdict_stat st;
+    } q[] = {{"ttft_p50", M_TTFT, VS_P1 + 4},         {"ttft_p99", M_TTFT, VS_P1 + 8},
+             {"latency_p50", M_LATENCY, VS_P1 + 4},   {"latency_p99", M_LATENCY, VS_P1 + 8},
+             {"lateness_p50", M_LATENESS, VS_P1 + 4}, {"lateness_p99", M_LATENESS, VS_P1 + 8},
+             {"lateness_max", M_LATENESS, VS_MAX}};
+    for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+        double v;
+        if (report_stat(s, q[i].m, q[i].st, &v)) {
+            jsonw_key(w, q[i].key);
+            jsonw_double(w, v);
+        }
+    }
+    jsonw_obj_end(w);
+}
+
+static bool sel_phase_h(const struct rrec *r, const void *ctx)
+{
+    return r->phase == *(const uint8_t *)ctx;
+}
+
+/* Per-phase and per-worker rows (counts, TTFT, latency, lateness percentiles). */
+static void breakdowns(struct jsonw *w, const struct run *ru)
+{
+    jsonw_key(w, "breakdown");
+    jsonw_arr_begin(w);
+    for (uint8_t ph = 0; ph < 2; ph++) {
+        struct rsummary s;
+        report_summarize(ru, sel_phase_h, &ph, NULL, NULL, &s);
+        if (s.n_total)
+            brief(w, ph == REC_WARMUP ? "phase warmup" : "phase profile", &s);
+    }
+    for (int32_t k = 0; ru->nworkers > 1 && k < ru->nworkers && k < 1024; k++) {
+        struct rsummary s;
+        report_summarize(ru, report_sel_worker, &k, NULL, NULL, &s);
+        char name[32];
+        snprintf(name, sizeof name, "worker %d", k);
+        if (s.n_total)
+            brief(w, name, &s);
+    }
+    jsonw_arr_end(w);
+}
+
 static void run_data(struct jsonw *w, const struct run *ru)
 {
     jsonw_obj_begin(w);
@@ -261,6 +315,7 @@ static void run_data(struct jsonw *w, const struct run *ru)
         distribution(w, ru, dm[i]);
     jsonw_obj_end(w);
     series(w, ru);
+    breakdowns(w, ru);
     jsonw_key(w, "verdict");
     jsonw_arr_begin(w);
     const char *p = ru->verdict_lines.p;

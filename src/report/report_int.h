@@ -49,6 +49,7 @@ struct run {
     bool streaming, complete, cancelled;
     const char *endpoint;
     uint64_t dropped_bytes;
+    size_t missing_records;                               /* shards without a records file */
     uint64_t osl_usage, osl_chunks, isl_usage, isl_trace; /* token-source tallies */
     int32_t nworkers;
     char *out_dir; /* owned: where this run's files go */
@@ -90,8 +91,9 @@ void report_print_console(struct run *const *runs, size_t nruns, const struct re
 /* The per-record export is written while reading (the chunk lists are not kept). */
 struct jsonl_out;
 int report_jsonl_open(struct jsonl_out **out, const char *dir, struct diag *d);
+/* icl[0..nicl) are the record's chunk gaps (metric_icl), computed once by the reader. */
 void report_jsonl_record(struct jsonl_out *j, const struct run *ru, const struct rec *r,
-                         const struct rrec *rr, int64_t shift);
+                         const struct rrec *rr, const int64_t *icl, size_t nicl);
 int report_jsonl_commit(struct jsonl_out *j, struct report_result *res, struct diag *d);
 void report_jsonl_abort(struct jsonl_out *j);
 

@@ -139,10 +139,10 @@ static void summarize(const double *v, size_t n, double *scratch, bool int_value
     }
     /* numpy's sum of an int array for "sum" is an exact integer sum. */
     if (int_valued) {
-        double s = 0;
+        __int128 s = 0;
         for (size_t i = 0; i < n; i++)
-            s += v[i];
-        o->sum = s;
+            s += (int64_t)v[i];
+        o->sum = (double)s;
     }
     memcpy(scratch, v, n * sizeof *v);
     double *tmp = xmalloc(n * sizeof *tmp);

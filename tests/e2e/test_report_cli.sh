@@ -79,3 +79,10 @@ grep -q 'Comparison' "$E2E_TMP/stdout" || fail "no comparison table"
 expect_exit 0 "$METRONOME" report -q "$golden" -o "$out" --slice-duration 0.01
 [ -s "$out/profile_export_aiperf_timeslices.json" ] || fail "timeslices json"
 [ -s "$out/profile_export_aiperf_timeslices.csv" ] || fail "timeslices csv"
+
+# A run killed before it wrote any record: reported as empty and incomplete, exit 3.
+empty="$E2E_TMP/empty"
+mkdir -p "$empty"
+sed 's/"complete":true/"complete":false/' "$golden/run.json" >"$empty/run.json"
+expect_exit 3 "$METRONOME" report "$empty" -o "$E2E_TMP/eo"
+grep -q 'no records file' "$E2E_TMP/stdout" || fail "missing records file not reported"

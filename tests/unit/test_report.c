@@ -333,3 +333,29 @@ TEST(report_bad_record_names_file_and_line)
     struct stat st;
     CHECK(stat(path, &st) != 0); /* nothing half-written */
 }
+
+/* Slices cut the profile records by t_start from the first start: golden starts are
+ * 1.00, 1.01, 1.02 s (valid) and 1.03 s (the error). */
+TEST(report_time_slices)
+{
+    const char *dirs[] = {"testdata/report/golden"};
+    struct report_opts o = {0};
+    o.out_dir = test_tmpdir();
+    o.exports = REPORT_JSON;
+    o.slice_duration_s = 0.015;
+    struct report_result res;
+    struct diag d;
+    REQUIRE(report_run(dirs, 1, &o, &res, &d) == 0);
+    report_result_free(&res);
+    cJSON *j = load_json(test_tmpdir(), "profile_export_aiperf_timeslices.json");
+    REQUIRE(j);
+    const cJSON *sl = cJSON_GetObjectItem(j, "timeslices");
+    REQUIRE(cJSON_GetArraySize(sl) == 3);
+    CHECK(num(cJSON_GetArrayItem(sl, 0), "request_count", "avg") == 2.0);
+    CHECK(num(cJSON_GetArrayItem(sl, 0), "time_to_first_token", "max") == 50.0);
+    CHECK(num(cJSON_GetArrayItem(sl, 1), "request_count", "avg") == 1.0);
+    CHECK(num(cJSON_GetArrayItem(sl, 1), "request_latency", "avg") == 40.0);
+    CHECK(cJSON_GetObjectItem(cJSON_GetArrayItem(sl, 2), "request_count") == NULL);
+    CHECK(num(cJSON_GetArrayItem(sl, 2), "error_request_count", "avg") == 1.0);
+    cJSON_Delete(j);
+}
