@@ -68,8 +68,13 @@ int jscan_member(struct jiter *it, struct jval *key, struct jval *val);
 /* Next array element: 1, 0 at the end, or ERR_PARSE. */
 int jscan_elem(struct jiter *it, struct jval *val);
 
-/* The key equals the literal (raw comparison; keys with escapes never match). */
-bool jval_is(const struct jval *key, const char *lit);
+/* The key equals the literal (raw comparison; keys with escapes never match). Inline so
+ * the literal's length folds at compile time: it runs for every key of every line. */
+static inline bool jval_is(const struct jval *key, const char *lit)
+{
+    size_t n = __builtin_strlen(lit);
+    return key->type == JT_STRING && key->n == n && __builtin_memcmp(key->p, lit, n) == 0;
+}
 /* A JSON number that is an integer within int64 (a float with no fractional part, like
  * 1000.0, is accepted as AIPerf's lax parser does). 0 or ERR_INVALID. */
 int jval_int(const struct jval *v, int64_t *out);

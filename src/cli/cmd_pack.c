@@ -70,7 +70,7 @@ static const struct arg_spec specs[] = {
     {"arrival-smoothness", "--vllm-burstiness", ARG_VALUE, "S", "1",
      "gamma shape (1 = poisson, < 1 burstier)"},
     {"compression-level", NULL, ARG_VALUE, "N", "1",
-     "zstd level 1..19 of the request lines (the text frame uses at least 9)"},
+     "zstd level 1..19 of the request lines (the text frame uses at least 6)"},
 };
 
 #define NSPECS (sizeof specs / sizeof specs[0])

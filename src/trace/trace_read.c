@@ -249,7 +249,119 @@ static int expand_text(struct trace_reader *r, const struct jval *obj, struct bu
     return 0;
 }
 
-static const char text_mark[] = "{\"$text\":";
+#define TEXT_MARK_LEN 9 /* strlen("{\"$text\":") */
+
+/* Finds the next {"$text": mark. '$' is rare in bodies, so memchr for it beats a
+ * general substring search. */
+static const char *find_mark(const char *p, const char *end)
+{
+    while (p < end) {
+        const char *q = memchr(p, '$', (size_t)(end - p));
+        if (!q)
+            return NULL;
+        if (q - p >= 2 && q[-1] == '"' && q[-2] == '{' && end - q >= 7 && !memcmp(q, "$text\":", 7))
+            return q - 2;
+        p = q + 1;
+    }
+    return NULL;
+}
+
+static void put_block(struct trace_reader *r, struct buf *out, uint32_t bi)
+{
+    const struct bdef *b = &r->bdefs[bi];
+    for (size_t i = 0; i < b->nparts; i++) {
+        const struct bpart *p = &r->bparts[b->part0 + i];
+        if (p->lit)
+            buf_append(out, r->lits.p + p->off, p->len);
+        else
+            put_slice(r, out, p->off, p->len);
+    }
+}
+
+/* Reads a non-negative integer of up to 18 digits at *pp (the compact form pack writes). */
+static bool fast_uint(const char **pp, const char *end, uint64_t *v)
+{
+    const char *p = *pp;
+    uint64_t x = 0;
+    int n = 0;
+    while (p < end && *p >= '0' && *p <= '9' && n < 18) {
+        x = x * 10 + (uint64_t)(*p++ - '0');
+        n++;
+    }
+    if (n == 0 || (p < end && *p >= '0' && *p <= '9'))
+        return false;
+    *pp = p;
+    *v = x;
+    return true;
+}
+
+/* The common, compact shape of a reference as pack writes it: {"$text":[N,[O,L],...]}
+ * with block ids, slices and no string parts or whitespace. Returns the bytes used, or 0
+ * to let the general path take it (which also produces the error messages). The line was
+ * validated as JSON before this runs. */
+static size_t fast_text(struct trace_reader *r, const char *m, const char *end, struct buf *out,
+                        long *blocks)
+{
+    const char *p = m + TEXT_MARK_LEN;
+    if (p >= end || *p != '[')
+        return 0;
+    p++;
+    size_t mark = out ? out->len : 0;
+    long nb = 0;
+    if (out)
+        buf_putc(out, '"');
+    for (bool first = true;; first = false) {
+        if (p < end && *p == ']' && first) {
+            p++;
+            break;
+        }
+        uint64_t a, b;
+        bool neg = p < end && *p == '-';
+        const char *q = p + neg;
+        if (q < end && *q >= '0' && *q <= '9') {
+            uint32_t bi;
+            if (!fast_uint(&q, end, &a) ||
+                !i64map_get(&r->bmap, neg ? -(int64_t)a : (int64_t)a, &bi))
+                goto slow;
+            nb++;
+            if (out)
+                put_block(r, out, bi);
+        } else if (!neg && q < end && *q == '[') {
+            q++;
+            if (!fast_uint(&q, end, &a) || q >= end || *q != ',')
+                goto slow;
+            q++;
+            if (!fast_uint(&q, end, &b) || q >= end || *q != ']' || a > UINT32_MAX ||
+                b > UINT32_MAX || !find_piece(r, (uint32_t)a, (uint32_t)b))
+                goto slow;
+            q++;
+            if (out)
+                put_slice(r, out, (uint32_t)a, (uint32_t)b);
+        } else {
+            goto slow;
+        }
+        p = q;
+        if (p < end && *p == ',') {
+            p++;
+            continue;
+        }
+        if (p < end && *p == ']') {
+            p++;
+            break;
+        }
+        goto slow;
+    }
+    if (p >= end || *p != '}')
+        goto slow;
+    if (out)
+        buf_putc(out, '"');
+    *blocks += nb;
+    return (size_t)(p + 1 - m);
+slow:
+    if (out)
+        out->len = mark;
+    return 0;
+}
 
 /* Copies the body, replacing every $text reference by its string. Inside JSON strings a
  * quote is always escaped, so the mark can only match real structure. */
@@ -261,24 +373,27 @@ static int build_body(struct trace_reader *r, const struct jval *body, long *blo
         buf_reset(out);
     *blocks = 0;
     for (;;) {
-        const char *m = memmem(p, (size_t)(end - p), text_mark, sizeof text_mark - 1);
+        const char *m = find_mark(p, end);
         if (!m)
             break;
         if (out)
             buf_append(out, p, (size_t)(m - p));
-        struct jval obj;
-        size_t used;
-        const char *why;
-        if (jscan_prefix(m, (size_t)(end - m), &obj, &used, &why))
-            return line_err(r, d, ERR_PARSE, "body: %s", why);
-        int rc = expand_text(r, &obj, out, blocks, d);
-        if (rc)
-            return rc;
+        size_t used = fast_text(r, m, end, out, blocks);
+        if (used == 0) {
+            struct jval obj;
+            const char *why;
+            if (jscan_prefix(m, (size_t)(end - m), &obj, &used, &why))
+                return line_err(r, d, ERR_PARSE, "body: %s", why);
+            int rc = expand_text(r, &obj, out, blocks, d);
+            if (rc)
+                return rc;
+        }
         p = m + used;
     }
-    if (out) {
+    if (out)
         buf_append(out, p, (size_t)(end - p));
-    }
+    if (out && out->p)
+        out->p[out->len] = '\0';
     return 0;
 }
 

@@ -158,3 +158,45 @@ TEST(trace_jscan_prefix_and_error_offset)
     CHECK_INT(jscan_member(&it, &k, &v), ERR_PARSE);
     CHECK_INT(it.err_off, 11);
 }
+
+TEST(trace_jscan_fast_doubles_match_strtod)
+{
+    /* The short-decimal fast path must give exactly the double strtod gives. */
+    static const char *const cases[] = {"0",
+                                        "0.0",
+                                        "350.0",
+                                        "7.734",
+                                        "-12.5",
+                                        "0.1",
+                                        "123456789.123456",
+                                        "999999999999999",
+                                        "1.5e3",
+                                        "0.0001",
+                                        "4314.579",
+                                        "1e-7",
+                                        "-0.0",
+                                        "2.675",
+                                        "9007199254740993",
+                                        "0.30000000000000004"};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct jval v = {JT_NUMBER, cases[i], strlen(cases[i]), false};
+        double got, want = strtod(cases[i], NULL);
+        CHECK_INT(jval_double(&v, &got), 0);
+        if (memcmp(&got, &want, sizeof got))
+            test_fail(__FILE__, __LINE__, "%s: %.17g != %.17g", cases[i], got, want);
+    }
+    /* And over many random millisecond values as pack writes them. */
+    uint64_t x = 88172645463325252ull;
+    for (int i = 0; i < 200000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        char t[40];
+        int n = snprintf(t, sizeof t, "%llu.%03llu", (unsigned long long)(x % 100000000000ull),
+                         (unsigned long long)((x >> 40) % 1000));
+        struct jval v = {JT_NUMBER, t, (size_t)n, false};
+        double got, want = strtod(t, NULL);
+        if (jval_double(&v, &got) || got != want) {
+            test_fail(__FILE__, __LINE__, "%s: %.17g != %.17g", t, got, want);
+            break;
+        }
+    }
+}
