@@ -579,7 +579,14 @@ void profile_plan_name(const struct profile_plan *p, bool timed, char *out, size
             char *end = NULL;
             double r = strtod(p->request_rate, &end);
             char rs[64];
-            snprintf(rs, sizeof rs, "%.17g", r);
+            /* Python's repr: the shortest digits that read back as the same double,
+             * positional between 1e-4 and 1e16, scientific outside. */
+            bool positional = (r >= 1e-4 && r < 1e16) || r == 0;
+            for (int prec = positional ? 0 : 1; prec <= 17; prec++) {
+                snprintf(rs, sizeof rs, positional ? "%.*f" : "%.*g", prec, r);
+                if (strtod(rs, NULL) == r)
+                    break;
+            }
             if (!strpbrk(rs, ".e"))
                 snprintf(rs + strlen(rs), sizeof rs - strlen(rs), ".0");
             buf_printf(&b, "%srequest_rate%s", p->concurrency > 0 ? "-" : "", rs);
