@@ -345,10 +345,17 @@ int cmd_profile(int argc, char **argv)
 
     const char *replay_front[] = {"--input-file", trace, "--output-artifact-dir", dir};
     rc = run_stage(cmd_replay, "replay", replay_front, 4, &p.replay, &log);
-    if (rc) {
+    /* Ctrl-C: replay stops sending, drains and marks the run cancelled; like AIPerf, the
+     * partial results are still reported, with a warning, and the exit code stays the
+     * replay's. Any other replay failure ends here. */
+    char runjson[4300];
+    snprintf(runjson, sizeof runjson, "%s/run.json", dir);
+    bool cancelled = rc != 0 && profile_json_flag(runjson, "cancelled", false);
+    if (rc && !cancelled) {
         exit_code = rc;
         goto done;
     }
+    int replay_rc = rc;
     const char *report_front[] = {dir, "--output-dir", dir};
     char console[4300];
     snprintf(console, sizeof console, "%s/profile_export_console.txt", dir);
@@ -358,6 +365,13 @@ int cmd_profile(int argc, char **argv)
     exit_code = rc;
     if (profile_write_ready(dir, &d))
         goto fail;
+    if (cancelled) {
+        fprintf(stderr, "metronome: warning: the profile run was cancelled early; results "
+                        "may be incomplete or inaccurate\n");
+        plog(&log, 0, "cancelled early; reported the requests that finished");
+        if (exit_code != EXIT_VERDICT)
+            exit_code = replay_rc;
+    }
     char html[4300];
     snprintf(html, sizeof html, "%s/report.html", dir);
     if (access(html, R_OK) == 0)
