@@ -43,6 +43,44 @@ static int mkdir_p(const char *dir, struct diag *d)
     return 0;
 }
 
+/* The length of the longest prefix of path (at a '/') that already exists. */
+static size_t existing_prefix(const char *path)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    struct stat st;
+    size_t keep = 0;
+    for (size_t i = 1;; i++) {
+        if (tmp[i] != '/' && tmp[i] != '\0')
+            continue;
+        char c = tmp[i];
+        tmp[i] = '\0';
+        if (stat(tmp, &st) != 0)
+            return keep;
+        keep = i;
+        if (c == '\0')
+            return keep;
+        tmp[i] = c;
+    }
+}
+
+/* Removes the directories of path deeper than its first keep bytes, deepest first; only
+ * empty ones go (rmdir), so nothing written by anyone else is touched. */
+static void remove_new_dirs(const char *path, size_t keep)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (size_t n = strlen(tmp); n > keep;) {
+        if (rmdir(tmp))
+            return;
+        while (n > keep && tmp[n - 1] != '/')
+            n--;
+        while (n > keep && tmp[n - 1] == '/')
+            n--;
+        tmp[n] = '\0';
+    }
+}
+
 /* logs/aiperf.log, AIPerf's log file and format ("TIME - NAME - LEVEL - MESSAGE"). */
 struct plog {
     FILE *f;
@@ -283,6 +321,10 @@ int cmd_profile(int argc, char **argv)
     int exit_code = EXIT_ERROR;
     struct plog log = {.f = NULL, .level = p.log_level};
     buf_init(&log.pending, 1u << 20);
+    /* A directory this run creates is removed again if packing fails, so bad input
+     * leaves nothing behind (rmdir only removes it while it is still empty). */
+    const char *made = p.artifact_explicit ? p.artifact_dir : p.artifact_base;
+    size_t keep = existing_prefix(made);
     if (p.artifact_explicit) {
         snprintf(dir, sizeof dir, "%s", p.artifact_dir);
         if (mkdir_p(dir, &d))
@@ -299,6 +341,7 @@ int cmd_profile(int argc, char **argv)
     rc = run_stage(cmd_pack, "pack", pack_front, 2, &p.pack, &log);
     if (rc) {
         unlink(tmp_trace);
+        remove_new_dirs(made, keep);
         exit_code = rc;
         goto done;
     }
