@@ -529,7 +529,15 @@ int dataset_multi_turn(struct dataset *ds, const char *path, struct diag *d)
             rc = json_line_err(&l.s, &it);
         if (rc < 0)
             break;
-        if (!has_turns || turns.type != JT_ARRAY || turns.n <= 2) {
+        size_t nturns = 0;
+        if (has_turns && turns.type == JT_ARRAY) {
+            struct jiter ct;
+            struct jval ce;
+            jscan_enter(&ct, &turns);
+            while (jscan_elem(&ct, &ce) == 1)
+                nturns++;
+        }
+        if (nturns == 0) {
             rc = bad(&l.s, "field '%s': %s", "turns", "a non-empty array of turns is required");
             break;
         }
