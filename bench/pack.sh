@@ -68,3 +68,29 @@ row "metronome inspect (JSON)" "$insp_s" "$insp_c" "$dec" "$insp_rss"
 row "metronome inspect --expand" "$expd_s" "$expd_c" "$dec" "$expd_rss"
 row "zstd -dc (JSON)" "$zstd_s" "$zstd_c" "$dec" "$zstd_rss"
 echo "CPU time: pack is $(ratio "$pack_c" "$py_c")x faster than python's json.loads alone; inspect costs $(ratio "$zstd_c" "$insp_c")x bare zstd -dc"
+
+# Scale (ARCHITECTURE §2): ~10^4 requests over ~10^5 unique 512-token blocks. What the
+# trace weighs against the prompt text it describes, and what reading it costs.
+scale=$out/scale-10k.jsonl
+if [ ! -s "$scale" ]; then
+    python3 - > "$scale" <<'PY'
+import random
+r = random.Random(2); nid = 0; pool = []
+for i in range(10000):
+    k = r.randint(5, 20)
+    base = r.choice(pool)[:r.randint(1, 5)] if pool and r.random() < 0.5 else []
+    ids = base + list(range(nid, nid + k)); nid += k
+    pool.append(ids)
+    print('{"timestamp": %d, "input_length": %d, "output_length": 100, "hash_ids": %s}'
+          % (i * 10, len(ids) * 512, ids))
+PY
+fi
+read -r s_pack_s s_pack_c s_pack_rss < <(measure "$bin" pack -m bench --input-file "$scale" -o "$out/scale.jsonl.zst")
+read -r s_exp_s s_exp_c s_exp_rss < <(measure "$bin" inspect --expand "$out/scale.jsonl.zst")
+"$bin" inspect --expand --json "$out/scale.jsonl.zst" | python3 -c '
+import json, sys, os
+j = json.load(sys.stdin); b = j["body_bytes"]
+print("scale: %d requests, %d unique blocks, %d block refs; bodies spelled out: %.1f MB; trace: %.2f MB (%.2f MB decompressed)"
+      % (j["requests"], j["blocks"], j["block_refs"], b["avg"] * b["count"] / 1e6,
+         j["compressed_bytes"] / 1e6, j["decompressed_bytes"] / 1e6))'
+echo "scale: pack $s_pack_c CPU s, peak $s_pack_rss MB; read and expand every body: $s_exp_c CPU s, peak $s_exp_rss MB"
