@@ -1319,7 +1319,8 @@ static void conn_input(struct conn *c)
     /* other states: the bytes wait for the response in progress to finish */
 }
 
-static void on_readable(struct conn *c)
+/* `hup`: the event said the peer shut down (EPOLLRDHUP): read on to the EOF. */
+static void on_readable(struct conn *c, bool hup)
 {
     struct worker *w = c->w;
     while (c->fd >= 0) {
@@ -1331,6 +1332,11 @@ static void on_readable(struct conn *c)
                 if (c->fd >= 0 && used < (size_t)k &&
                     buf_append(&c->in, w->rbuf + used, (size_t)k - used))
                     conn_close(c);
+                /* A short plain read drained the socket: more data raises a new edge, so
+                 * the recv() that would only say EAGAIN is skipped. (A TLS session may
+                 * hold further records, so it reads on.) */
+                if (!c->tls && !hup && (size_t)k < RECV_BUF)
+                    return;
                 continue;
             }
         } else {
@@ -1338,11 +1344,17 @@ static void on_readable(struct conn *c)
                 conn_close(c); /* more pipelined input than a request may be */
                 return;
             }
-            k = io_recv(c, c->in.p + c->in.len, c->in.cap - c->in.len - 1);
+            size_t room = c->in.cap - c->in.len - 1;
+            k = io_recv(c, c->in.p + c->in.len, room);
             if (k > 0) {
                 c->in.len += (size_t)k;
                 c->in.p[c->in.len] = '\0';
                 conn_input(c);
+                if (!c->tls && !hup && (size_t)k < room) {
+                    if (c->fd >= 0 && c->in.len == 0)
+                        buf_free(&c->in);
+                    return;
+                }
                 continue;
             }
         }
@@ -1366,7 +1378,7 @@ static void on_readable(struct conn *c)
 static void on_writable(struct conn *c)
 {
     if (c->handshaking) { /* the handshake may wait on either direction */
-        on_readable(c);
+        on_readable(c, false);
         return;
     }
     if (!out_pending(c))
@@ -1487,7 +1499,7 @@ static void *worker_main(void *arg)
             } else {
                 struct conn *c = tag;
                 if (c->fd >= 0 && (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
-                    on_readable(c);
+                    on_readable(c, (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0);
                 if (c->fd >= 0 && (e & EPOLLOUT))
                     on_writable(c);
             }
