@@ -1197,7 +1197,7 @@ static void csv_row(int term, void *data)
             if (c->col[k] < 0) {
                 c->rc = diag_at(c->d, ERR_INVALID, c->path, 1,
                                 "missing column '%s' (%s needs %s, %s, %s)", names[k],
-                                c->azure ? "azure_trace" : "burstgpt_trace", names[0], names[1],
+                                c->azure ? "azure_trace" : "burst_gpt_trace", names[0], names[1],
                                 names[2]);
                 break;
             }
@@ -1230,9 +1230,11 @@ static void csv_row(int term, void *data)
                 c->have_first = true;
                 c->first_ms = c->last_ms = ms;
             }
-            /* Times count from the first row; later rows may be out of order (the writer
-             * sorts them) but not before it. */
-            if (ms < c->first_ms) {
+            /* BurstGPT's seconds already count from the trace start (AIPerf keeps them);
+             * Azure's are dates, so they count from the first row, which must then be the
+             * earliest. Later rows may be out of order: the writer sorts them. */
+            double t0 = c->azure ? c->first_ms : 0;
+            if (ms < t0) {
                 c->rc = diag_at(c->d, ERR_INVALID, c->path, c->line,
                                 "%s is earlier than the first row's; times count from the first "
                                 "row, so it must be the earliest (sort the file by %s)",
@@ -1248,7 +1250,7 @@ static void csv_row(int term, void *data)
                 struct tw_request q = {0};
                 q.session = sid;
                 q.timed = true;
-                q.t_ms = round((ms - c->first_ms) * 1000) / 1000;
+                q.t_ms = round((ms - t0) * 1000) / 1000;
                 q.start_ms = q.t_ms;
                 q.delay_ms = -1;
                 q.model = dataset_model(ds);
