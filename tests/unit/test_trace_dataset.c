@@ -215,6 +215,40 @@ TEST(trace_dataset_mooncake_sessions_and_osl_override)
     got_free(&g);
 }
 
+TEST(trace_dataset_mooncake_messages_and_payload)
+{
+    struct dataset_opts o;
+    opts(&o);
+    struct got g;
+    const char *in =
+        "{\"messages\":[{\"role\":\"system\",\"content\":\"Be brief.\"},{\"role\":\"user\","
+        "\"content\":[{\"type\":\"text\",\"text\":\"Hello there\"}]}],\"output_length\":9,"
+        "\"tools\":[{\"type\":\"function\"}],\"extra\":{\"top_k\":4}}\n"
+        "{\"payload\":{\"model\":\"x\",\"prompt\":\"Once "
+        "upon\",\"max_tokens\":50,\"stream\":true}}\n";
+    REQUIRE(pack(&o, dataset_mooncake, in, NULL, &g) == 0);
+    REQUIRE(g.n == 2);
+    CHECK_STR(g.body[0], "{\"messages\":[{\"role\":\"system\",\"content\":\"Be brief.\"},{\"role\":"
+                         "\"user\",\"content\":[{\"type\":\"text\",\"text\":\"Hello there\"}]}],"
+                         "\"tools\":[{\"type\":\"function\"}],\"model\":\"m\",\"stream\":false,"
+                         "\"max_completion_tokens\":9,\"top_k\":4}");
+    CHECK_INT(g.isl[0], 5); /* "Be brief." 3 + "Hello there" 2 */
+    CHECK_STR(g.body[1],
+              "{\"model\":\"x\",\"prompt\":\"Once upon\",\"max_tokens\":50,\"stream\":true}");
+    CHECK_STR(g.model[1], "x");
+    CHECK_INT(g.osl[1], 50);
+    CHECK_INT(g.isl[1], 2);
+    got_free(&g);
+    CHECK(pack(&o, dataset_mooncake, "{\"payload\":{\"a\":{\"$text\":[1]}}}\n", NULL, &g) < 0);
+    CHECK(strstr(g.d.msg, "in.jsonl:1: ") && strstr(g.d.msg, "reserved"));
+    CHECK(pack(&o, dataset_mooncake, "{\"messages\":[{\"content\":\"a\"}],\"text_input\":\"b\"}\n",
+               NULL, &g) < 0);
+    CHECK(strstr(g.d.msg, "cannot be combined") != NULL);
+    CHECK(pack(&o, dataset_mooncake, "{\"messages\":[{\"content\":\"a\"}]}\n", "completions", &g) <
+          0);
+    CHECK(strstr(g.d.msg, "needs the chat endpoint") != NULL);
+}
+
 TEST(trace_dataset_single_turn_forms)
 {
     struct dataset_opts o;
