@@ -395,6 +395,8 @@ static int lines_next(struct lines *l, const char **p, size_t *n)
             return rc;
         l->s.line = zr_lineno(l->zr);
         const char *a = *p, *b = *p + *n;
+        if (l->s.line == 1 && b - a >= 3 && !memcmp(a, "\xEF\xBB\xBF", 3))
+            a += 3; /* a UTF-8 byte order mark, as spreadsheet exports write */
         while (a < b && (*a == ' ' || *a == '\t' || *a == '\r'))
             a++;
         while (b > a && (b[-1] == ' ' || b[-1] == '\t' || b[-1] == '\r'))
@@ -1296,6 +1298,8 @@ static void csv_row(int term, void *data)
             c->col[k] = -1;
             for (size_t i = 0; i < c->nf; i++) {
                 const char *f = field(c, (int)i);
+                if (i == 0 && !strncmp(f, "\xEF\xBB\xBF", 3))
+                    f += 3; /* a UTF-8 byte order mark */
                 while (*f == ' ')
                     f++;
                 size_t fl = strlen(f);

@@ -287,6 +287,16 @@ TEST(trace_dataset_single_turn_forms)
     }
 }
 
+TEST(trace_dataset_jsonl_byte_order_mark)
+{
+    struct dataset_opts o;
+    opts(&o);
+    struct got g;
+    REQUIRE(pack(&o, dataset_single_turn, "\xEF\xBB\xBF{\"text\":\"hi\"}\r\n", NULL, &g) == 0);
+    CHECK_INT(g.n, 1);
+    got_free(&g);
+}
+
 TEST(trace_dataset_multi_turn_merges_sessions)
 {
     struct dataset_opts o;
@@ -415,6 +425,14 @@ TEST(trace_dataset_csv_mappings)
     CHECK_NEAR(g.t_ms[1], 7250, 0);
     CHECK_INT(g.isl[0], 472);
     CHECK_INT(g.osl[1], 2);
+    got_free(&g);
+    /* A byte order mark and CRLF line ends, as spreadsheet exports write them. */
+    REQUIRE(pack(&o, csv_azure,
+                 "\xEF\xBB\xBFTIMESTAMP,ContextTokens,GeneratedTokens\r\n"
+                 "2023-11-16 18:15:46,5,1\r\n2023-11-16 18:15:47.5,6,2\r\n",
+                 NULL, &g) == 0);
+    CHECK_INT(g.n, 2);
+    CHECK_NEAR(g.t_ms[1], 1500, 1e-9);
     got_free(&g);
     CHECK(pack(&o, csv_azure, "TIMESTAMP,ContextTokens,GeneratedTokens\nyesterday,1,1\n", NULL,
                &g) < 0);
