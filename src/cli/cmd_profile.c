@@ -9,11 +9,13 @@
 #include "cli.h"
 #include "profile.h"
 #include "profile_conf.h"
+#include "profile_files.h"
 #include "xalloc.h"
 #include "zio.h"
 
 #include <cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,6 +131,45 @@ static int run_stage(int (*cmd)(int, char **), const char *name, const char *con
     int rc = cmd(v.n, v.v);
     plog(l, 0, "%s finished with exit code %d", name, rc);
     profile_argv_free(&v);
+    return rc;
+}
+
+/* Runs the report with its stdout (the console tables) also kept in console_path, as
+ * AIPerf keeps profile_export_console.txt. Returns the report's exit code, or < 0 with d
+ * filled when the copy could not be made. */
+static int run_report_teed(const struct profile_argv *args, const char *const *front,
+                           const char *console_path, struct plog *l, struct diag *d)
+{
+    char tmp[4400];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", console_path, (long)getpid());
+    int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return diag_set(d, ERR_IO, "%s: %s", tmp, strerror(errno));
+    fflush(stdout);
+    int saved = dup(STDOUT_FILENO);
+    if (saved < 0 || dup2(fd, STDOUT_FILENO) < 0) {
+        close(fd);
+        unlink(tmp);
+        if (saved >= 0)
+            close(saved);
+        return diag_set(d, ERR_IO, "stdout: %s", strerror(errno));
+    }
+    int rc = run_stage(cmd_report, "report", front, 3, args, l);
+    fflush(stdout);
+    dup2(saved, STDOUT_FILENO);
+    close(saved);
+    /* Echo what the report printed, then keep it. */
+    char b[65536];
+    ssize_t n;
+    lseek(fd, 0, SEEK_SET);
+    while ((n = read(fd, b, sizeof b)) > 0)
+        fwrite(b, 1, (size_t)n, stdout);
+    fflush(stdout);
+    close(fd);
+    if (rename(tmp, console_path)) {
+        unlink(tmp);
+        return diag_set(d, ERR_IO, "%s: %s", console_path, strerror(errno));
+    }
     return rc;
 }
 
@@ -294,6 +335,12 @@ int cmd_profile(int argc, char **argv)
     plog(&log, 0, "artifact directory: %s", dir);
     plog(&log, 0, "packed %s (%s)", trace, timed ? "timed" : "untimed");
 
+    char inputs[4300];
+    snprintf(inputs, sizeof inputs, "%s/inputs.json", dir);
+    if (profile_write_inputs(trace, inputs, &d))
+        goto fail;
+    plog(&log, 0, "wrote %s", inputs);
+
     const char *replay_front[] = {"--input-file", trace, "--output-artifact-dir", dir};
     rc = run_stage(cmd_replay, "replay", replay_front, 4, &p.replay, &log);
     if (rc) {
@@ -301,8 +348,14 @@ int cmd_profile(int argc, char **argv)
         goto done;
     }
     const char *report_front[] = {dir, "--output-dir", dir};
-    rc = run_stage(cmd_report, "report", report_front, 3, &p.report, &log);
+    char console[4300];
+    snprintf(console, sizeof console, "%s/profile_export_console.txt", dir);
+    rc = run_report_teed(&p.report, report_front, console, &log, &d);
+    if (rc < 0)
+        goto fail;
     exit_code = rc;
+    if (profile_write_ready(dir, &d))
+        goto fail;
     char html[4300];
     snprintf(html, sizeof html, "%s/report.html", dir);
     if (access(html, R_OK) == 0)

@@ -296,10 +296,18 @@ static void conn_release_bufs(struct conn *c)
     }
 }
 
-/* Closes the socket and returns c to the free list. */
+/* Closes the socket and returns c to the free list (unlinking it from the keep-alive
+ * pool when the server closed it while idle). */
 static void conn_destroy(struct worker *w, struct conn *c)
 {
     struct wpriv *p = P(w);
+    if (c->state == CONN_IDLE) {
+        for (struct conn **pp = &p->idle[c->url]; *pp; pp = &(*pp)->next)
+            if (*pp == c) {
+                *pp = c->next;
+                break;
+            }
+    }
     timer_del(p, &c->tm);
     if (c->tls) {
         tls_session_free(c->tls);
@@ -900,11 +908,9 @@ static void start_item(struct worker *w, struct item *it, int64_t now)
     atomic_fetch_add(&w->active, 1);
     if (w->eng->multi_turn)
         session_get(p, it->rec.conv)->busy = true;
-    struct conn *c;
-    while ((c = p->idle[it->url]) && c->state != CONN_IDLE) {
-        p->idle[it->url] = c->next;
-        conn_destroy(w, c);
-    }
+    /* A retry after a stale pooled connection goes to a fresh one: the pool's other
+     * connections may be just as stale. */
+    struct conn *c = it->retried ? NULL : p->idle[it->url];
     int64_t t = clock_mono_ns();
     it->rec.t_start = t;
     if (c) {
@@ -1076,8 +1082,10 @@ static void conn_timeout(struct worker *w, struct conn *c, int64_t now)
     }
 }
 
-/* Fires every due timer; sends spin to their exact instant. */
-static void run_timers(struct worker *w)
+/* Fires every due timer; sends spin to their exact instant. With sends_only (in the
+ * middle of an event batch) it stops at the first connection deadline: a connection
+ * failed now could still have an event waiting later in the same batch. */
+static void run_timers(struct worker *w, bool sends_only)
 {
     struct wpriv *p = P(w);
     const struct replay_config *cfg = w->eng->cfg;
@@ -1087,7 +1095,7 @@ static void run_timers(struct worker *w)
         struct timer *t = p->heap[0];
         int64_t now = clock_mono_ns();
         int64_t lead = t->kind == TK_SEND ? cfg->spin_ns : 0;
-        if (t->when - lead > now)
+        if (t->when - lead > now || (sends_only && t->kind != TK_SEND))
             return;
         timer_del(p, t);
         if (t->kind == TK_SEND) {
@@ -1336,9 +1344,14 @@ void *worker_main(void *arg)
                 p->armed = 0;
             } else {
                 on_conn_event(w, ptr, evs[i].events, ready_ns);
+                /* A send falling due in the middle of a busy batch goes out now, not after
+                 * the rest of the batch. */
+                if (p->nheap && p->heap[0]->kind == TK_SEND &&
+                    p->heap[0]->when - e->cfg->spin_ns <= clock_mono_ns())
+                    run_timers(w, true);
             }
         }
-        run_timers(w);
+        run_timers(w, false);
     }
     /* Leftovers when finishing after an abort: anything still here is cancelled. */
     cancel_all(w, "interrupted");
@@ -1384,15 +1397,9 @@ void worker_free(struct worker *w)
 {
     struct wpriv *p = P(w);
     if (p) {
-        for (int i = 0; i < w->eng->ntargets; i++) {
-            struct conn *c = p->idle[i];
-            while (c) {
-                struct conn *n = c->next;
-                if (c->state != CONN_FREE)
-                    conn_destroy(w, c);
-                c = n;
-            }
-        }
+        for (int i = 0; i < w->eng->ntargets; i++)
+            while (p->idle[i])
+                conn_destroy(w, p->idle[i]);
         struct conn *c = p->freelist;
         while (c) {
             struct conn *n = c->next;

@@ -16,7 +16,8 @@ cd "$E2E_TMP"
 # check_run DIR MIN MAX: every file of the layout, and MIN <= completed + failed <= MAX.
 check_run() {
     local dir=artifacts/$1
-    for f in profile_export_aiperf.json profile_export_aiperf.csv profile_export.jsonl \
+    for f in profile_export_aiperf.json profile_export_aiperf.csv profile_export.jsonl inputs.json \
+        profile_export_console.txt .aiperf_results_ready.json \
         logs/aiperf.log trace.jsonl.zst run.json records.jsonl.zst report.html; do
         [ -s "$dir/$f" ] || fail "$dir/$f missing after: $last"
     done
@@ -33,6 +34,9 @@ err = j.get("error_request_count", {}).get("avg", 0)
 lines = sum(1 for _ in open(d + "/profile_export.jsonl"))
 assert lo <= ok + err <= hi, (ok, err, lo, hi)
 assert lines == ok + err, (lines, ok, err)
+inp = json.load(open(d + "/inputs.json"))["data"]
+assert inp and all(e["session_id"] and e["payloads"] for e in inp), "inputs.json"
+assert json.load(open(d + "/.aiperf_results_ready.json"))["ready"] is True
 PY
 }
 run() {
