@@ -430,12 +430,22 @@ TEST(replay_connect_refused_preflight)
     snprintf(dir, sizeof dir, "%s/run", test_tmpdir());
     struct replay_config c;
     char url[64];
-    base_cfg(&c, dir, url, 1);
+    /* A port nobody listens on: bound, then released. */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    bind(fd, (struct sockaddr *)&a, sizeof a);
+    socklen_t alen = sizeof a;
+    getsockname(fd, (struct sockaddr *)&a, &alen);
+    int port = ntohs(a.sin_port);
+    close(fd);
+    base_cfg(&c, dir, url, port);
     struct msrc m = {.n = 1};
     struct replay_source src = {.ctx = &m, .next = msrc_next};
     struct diag d = {0};
     CHECK(replay_run(&c, &src, NULL, &d) < 0);
-    CHECK(strstr(d.msg, "cannot connect to 127.0.0.1:1") != NULL);
+    char want[64];
+    snprintf(want, sizeof want, "cannot connect to 127.0.0.1:%d", port);
+    CHECK(strstr(d.msg, want) != NULL);
 }
 
 TEST(replay_server_closes_idle_connections)
