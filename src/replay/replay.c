@@ -631,7 +631,8 @@ int replay_run(const struct replay_config *cfg, struct replay_source *src,
     int started = 0;
     if (!rc) {
         e->sched_evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-        long cap = cfg->concurrency;
+        long cap = cfg->mode == MODE_CONCURRENCY ? cfg->concurrency : 0;
+        e->gcap = cfg->mode != MODE_CONCURRENCY ? cfg->concurrency : 0;
         for (int i = 0; i < nw && !rc; i++) {
             rc = worker_init(&e->w[i], e, i, d);
             if (cap > 0)
