@@ -27,10 +27,20 @@ ok duration
 [ -s runs/dur/profile_export_aiperf_timeslices.json ] || fail "no timeslices"
 j dur 'assert 1.5 < d["benchmark_duration"]["avg"] / (1e3 if d["benchmark_duration"]["unit"] == "ms" else 1) < 4, d["benchmark_duration"]'
 
+# Multi-turn: synthetic sessions are packed with their turns and delays...
 p turns --conversation-turn-mean 3 --conversation-turn-delay-mean 50 --num-conversations 5 \
     --request-count 15 --streaming
 ok turns
-zstd -dcq runs/turns/records.jsonl.zst | grep -q '"turn":2' || fail "no third turns"
+zstd -dcq runs/turns/trace.jsonl.zst | grep -q '"turn":2' || fail "no third turns in the trace"
+# ...and a multi_turn file is replayed whole, every turn after the previous one.
+cat >mt.jsonl <<'JSONL'
+{"session_id": "a", "turns": [{"text": "hello"}, {"text": "and then?", "delay": 20}, {"text": "bye"}]}
+{"session_id": "b", "turns": [{"text": "hi"}, {"text": "more", "delay": 10}, {"text": "end"}]}
+JSONL
+p mt --input-file mt.jsonl --custom-dataset-type multi_turn --streaming
+ok multi_turn
+[ "$(zstd -dcq runs/mt/records.jsonl.zst | grep -c '"turn":2')" = 2 ] || fail "multi_turn: third turns"
+j mt 'assert d["request_count"]["avg"] == 6, d["request_count"]' 
 
 p prefix --num-prefix-prompts 3 --prefix-prompt-length 20 --request-count 6
 ok prefix
