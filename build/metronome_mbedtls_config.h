@@ -13,6 +13,8 @@
 #define MBEDTLS_HAVE_TIME
 #define MBEDTLS_HAVE_TIME_DATE
 #define MBEDTLS_PLATFORM_C
+/* src/net/tls.c counts mbedTLS's heap through mbedtls_platform_set_calloc_free. */
+#define MBEDTLS_PLATFORM_MEMORY
 #define MBEDTLS_FS_IO
 #define MBEDTLS_THREADING_C
 #define MBEDTLS_THREADING_PTHREAD
@@ -70,6 +72,9 @@
 /* PSA: TLS 1.3 runs on it. */
 #define MBEDTLS_PSA_CRYPTO_C
 #define MBEDTLS_USE_PSA_CRYPTO
+/* Each TLS connection holds PSA key slots (its record keys); the fixed default of 32
+ * slots would cap the whole process at ~16 concurrent TLS connections. */
+#define MBEDTLS_PSA_KEY_STORE_DYNAMIC
 
 /* X.509. */
 #define MBEDTLS_X509_USE_C

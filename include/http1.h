@@ -91,6 +91,11 @@ int http1_parse_response(const char *buf, size_t len, size_t last_len, bool head
                          struct http1_response *r);
 int http1_parse_request(const char *buf, size_t len, size_t last_len, struct http1_request *r);
 
+/* True when a Content-Type value names `mime` ("text/event-stream"): the media type before
+ * any ';' parameters, compared case-insensitively, surrounding whitespace ignored. This is
+ * how AIPerf tells an SSE response from a plain one. [addition] */
+bool http1_content_type_is(const char *value, size_t len, const char *mime);
+
 /* Case-insensitive header lookup; NULL when absent. */
 const struct http1_header *http1_find_header(const struct http1_header *h, size_t n,
                                              const char *name);

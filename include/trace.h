@@ -34,6 +34,11 @@ struct trace_header {
     long sessions;
     const char *json; /* the whole header line, for run.json provenance */
     size_t json_len;
+    /* Additions (trace engineer): */
+    bool streaming;        /* the endpoint.streaming the trace was packed with */
+    long blocks;           /* hash blocks the trace defines */
+    long pieces;           /* pieces of source text the trace stores */
+    const char *tokenizer; /* tokenizer name, e.g. "approx-words-v1" */
 };
 
 struct trace_request {
@@ -50,6 +55,9 @@ struct trace_request {
     enum trace_history history;
     const char *body; /* the request body, JSON */
     size_t body_len;
+    /* Additions (trace engineer): */
+    long blocks; /* hash-block references in this request (repeats count) */
+    long line;   /* 1-based line of this request in the decompressed trace */
 };
 
 struct trace_reader;
@@ -62,5 +70,14 @@ const struct trace_header *trace_get_header(const struct trace_reader *r);
  * < 0 on error (d names the file, the line and the field). */
 int trace_next(struct trace_reader *r, struct trace_request *out, struct diag *d);
 void trace_close(struct trace_reader *r);
+
+/* Additions (trace engineer). */
+/* With expand false, trace_next still validates every line and every text reference but
+ * hands out the body as stored ({"$text":...} references unexpanded): inspect's fast
+ * path. Default true. */
+void trace_set_expand(struct trace_reader *r, bool expand);
+/* Compressed bytes read and decompressed bytes produced so far. */
+size_t trace_bytes_in(const struct trace_reader *r);
+size_t trace_bytes_out(const struct trace_reader *r);
 
 #endif

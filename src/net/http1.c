@@ -15,7 +15,8 @@
 #define CHUNK_SIZE_MAX ((uint64_t)1 << 62)
 #define CHUNK_LINE_MAX 4096 /* a size line with extensions */
 #define LENGTH_MAX     ((uint64_t)1 << 62)
-#define MAX_EMPTY_LEAD 8 /* empty lines tolerated before a request line (RFC 9112 §2.2) */
+#define MAX_EMPTY_LEAD 8  /* empty lines tolerated before a request line (RFC 9112 §2.2) */
+#define METHOD_MAX     32 /* the longest registered method is 17 bytes */
 
 /* RFC 9110 tchar: the bytes allowed in methods, header names and transfer codings. */
 static const unsigned char tchar[256] = {
@@ -248,10 +249,32 @@ static int read_framing(const struct http1_header *h, size_t n, struct framing *
     return 0;
 }
 
+/* While a head is incomplete, refuse what can never become one, so garbage without a
+ * blank line fails now rather than after HTTP1_MAX_HEAD bytes. Only checks the full
+ * parse would also make, so the verdict never depends on how the bytes arrived. */
+static bool bad_status_prefix(const char *buf, size_t len)
+{
+    static const char v[] = "HTTP/1.";
+    size_t n = len < 7 ? len : 7;
+    if (memcmp(buf, v, n) != 0)
+        return true;
+    return len > 7 && (buf[7] < '0' || buf[7] > '9');
+}
+
+static bool bad_method_prefix(const char *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n && i <= METHOD_MAX && tchar[(unsigned char)p[i]])
+        i++;
+    return i > METHOD_MAX || (i < n && (i == 0 || p[i] != ' '));
+}
+
 int http1_parse_response(const char *buf, size_t len, size_t last_len, bool head_request,
                          struct http1_response *r)
 {
     long end = find_head_end(buf, len, 0, last_len);
+    if (end == HTTP1_INCOMPLETE && bad_status_prefix(buf, len))
+        return HTTP1_ERROR;
     if (end < 0)
         return (int)end;
     const char *hend = buf + end;
@@ -337,6 +360,8 @@ int http1_parse_request(const char *buf, size_t len, size_t last_len, struct htt
     if (start == len)
         return HTTP1_INCOMPLETE;
     long end = find_head_end(buf, len, start, last_len);
+    if (end == HTTP1_INCOMPLETE && bad_method_prefix(buf + start, len - start))
+        return HTTP1_ERROR;
     if (end < 0)
         return (int)end;
     const char *hend = buf + end;
@@ -348,7 +373,7 @@ int http1_parse_request(const char *buf, size_t len, size_t last_len, struct htt
     const char *q = p;
     while (q < e && tchar[(unsigned char)*q])
         q++;
-    if (q == p || q == e || *q != ' ')
+    if (q == p || q == e || *q != ' ' || q - p > METHOD_MAX)
         return HTTP1_ERROR;
     r->method = p;
     r->method_len = (size_t)(q - p);
@@ -387,6 +412,21 @@ int http1_parse_request(const char *buf, size_t len, size_t last_len, struct htt
         r->framing = HTTP1_BODY_NONE;
     }
     return (int)end;
+}
+
+bool http1_content_type_is(const char *value, size_t len, const char *mime)
+{
+    if (!value)
+        return false;
+    const char *semi = memchr(value, ';', len);
+    size_t n = semi ? (size_t)(semi - value) : len;
+    while (n && is_ows(*value)) {
+        value++;
+        n--;
+    }
+    while (n && is_ows(value[n - 1]))
+        n--;
+    return ieq(value, n, mime);
 }
 
 const struct http1_header *http1_find_header(const struct http1_header *h, size_t n,

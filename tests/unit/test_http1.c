@@ -1,5 +1,6 @@
 #include "err.h"
 #include "http1.h"
+#include "sse.h"
 #include "test.h"
 
 #include <stdlib.h>
@@ -215,6 +216,18 @@ TEST(http1_response_fields)
     test_guard_free(g, n);
 }
 
+TEST(http1_content_type_is)
+{
+    const char *sse = "text/event-stream";
+    CHECK(http1_content_type_is("text/event-stream", 17, sse));
+    CHECK(http1_content_type_is("Text/Event-Stream; charset=utf-8", 32, sse));
+    CHECK(http1_content_type_is(" text/event-stream ;x", 21, sse));
+    CHECK(!http1_content_type_is("text/event-streams", 18, sse));
+    CHECK(!http1_content_type_is("application/json", 16, sse));
+    CHECK(!http1_content_type_is("text/event-stream", 10, sse));
+    CHECK(!http1_content_type_is(NULL, 0, sse));
+}
+
 TEST(http1_response_interim_then_final)
 {
     /* A 1xx is a complete head with no body; the caller parses again after it. */
@@ -226,6 +239,25 @@ TEST(http1_response_interim_then_final)
     int b = http1_parse_response(in + a, strlen(in) - (size_t)a, 0, false, &r);
     CHECK_INT(b, (int)strlen(in) - a);
     CHECK_INT(r.status, 200);
+}
+
+TEST(http1_garbage_refused_early)
+{
+    /* Bytes that can never start a head are refused before any blank line arrives. */
+    struct http1_response r;
+    struct http1_request q;
+    CHECK_INT(http1_parse_response("HTTP/1.", 7, 0, false, &r), HTTP1_INCOMPLETE);
+    CHECK_INT(http1_parse_response("HTTP/1.x", 8, 0, false, &r), HTTP1_ERROR);
+    CHECK_INT(http1_parse_response("<html>", 6, 0, false, &r), HTTP1_ERROR);
+    CHECK_INT(http1_parse_response("H", 1, 0, false, &r), HTTP1_INCOMPLETE);
+    CHECK_INT(http1_parse_request("\x00\xff garbage", 10, 0, &q), HTTP1_ERROR);
+    CHECK_INT(http1_parse_request("POST", 4, 0, &q), HTTP1_INCOMPLETE);
+    CHECK_INT(http1_parse_request("POST /", 6, 0, &q), HTTP1_INCOMPLETE);
+    CHECK_INT(http1_parse_request(" /", 2, 0, &q), HTTP1_ERROR);
+    char longm[40];
+    memset(longm, 'A', sizeof longm);
+    CHECK_INT(http1_parse_request(longm, 32, 0, &q), HTTP1_INCOMPLETE);
+    CHECK_INT(http1_parse_request(longm, 33, 0, &q), HTTP1_ERROR);
 }
 
 TEST(http1_header_limits)
@@ -322,6 +354,8 @@ static const struct req_case req_cases[] = {
     {"bare cr lead", "\rGET / HTTP/1.1\r\n\r\n", 0, NULL, NULL, HTTP1_BODY_NONE, 0, false, false},
     {"header no colon", "GET / HTTP/1.1\r\nHost\r\n\r\n", 0, NULL, NULL, HTTP1_BODY_NONE, 0, false,
      false},
+    {"method too long", "ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFG / HTTP/1.1\r\n\r\n", 0, NULL, NULL,
+     HTTP1_BODY_NONE, 0, false, false},
     {"space before colon", "GET / HTTP/1.1\r\nHost : a\r\n\r\n", 0, NULL, NULL, HTTP1_BODY_NONE, 0,
      false, false},
 };
@@ -570,4 +604,95 @@ TEST(http1_write_response_bytes)
     CHECK_STR(http1_reason(599), "Server Error");
     CHECK_INT(http1_write_response_head(&b, 42, NULL, 0, true, NULL), ERR_INVALID);
     buf_free(&b);
+}
+
+/* ---- the client's whole path: head, chunked framing, SSE ---- */
+
+static int collect(void *ctx, const struct sse_event *ev)
+{
+    struct buf *b = ctx;
+    buf_append(b, ev->data, ev->data_len);
+    buf_putc(b, ';');
+    return 0;
+}
+
+/* Parses `in` arriving in two pieces cut at `cut`, as the replay client does: the head,
+ * then chunked framing, then SSE over the chunk data. Returns the events seen. */
+static int client_path(const char *in, size_t len, size_t cut, struct buf *events)
+{
+    struct buf acc;
+    buf_init(&acc, 0);
+    struct http1_response r;
+    struct http1_chunked c;
+    struct sse_parser p;
+    sse_parser_init(&p, 1 << 16);
+    http1_chunked_init(&c);
+    bool in_body = false;
+    size_t last = 0;
+    int rc = 0;
+    for (int piece = 0; piece < 2 && !rc; piece++) {
+        const char *s = piece ? in + cut : in;
+        size_t n = piece ? len - cut : cut;
+        char *g = test_guard_copy(s, n);
+        size_t off = 0;
+        if (!in_body) {
+            buf_append(&acc, g, n);
+            int h = http1_parse_response(acc.p, acc.len, last, false, &r);
+            if (h == HTTP1_INCOMPLETE) {
+                last = acc.len;
+                test_guard_free(g, n);
+                continue;
+            }
+            if (h < 0 || r.framing != HTTP1_BODY_CHUNKED) {
+                rc = -1;
+            } else {
+                in_body = true;
+                off = n - (acc.len - (size_t)h); /* body bytes of this piece start here */
+            }
+        }
+        while (!rc && off < n && !c.done) {
+            const char *d;
+            size_t dl;
+            long k = http1_chunked_feed(&c, g + off, n - off, &d, &dl);
+            if (k <= 0) {
+                rc = -2;
+                break;
+            }
+            if (dl)
+                rc = sse_parser_feed(&p, d, dl, 0, collect, events);
+            off += (size_t)k;
+        }
+        test_guard_free(g, n);
+    }
+    if (!c.done)
+        rc = rc ? rc : -3;
+    sse_parser_free(&p);
+    buf_free(&acc);
+    return rc;
+}
+
+TEST(http1_chunked_sse_client_path_every_split)
+{
+    /* Chunk boundaries fall inside a field name, between CR and LF, and inside the
+     * blank line; the events must not care. */
+    const char *in = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                     "Transfer-Encoding: chunked\r\n\r\n"
+                     "7\r\ndata: {\r\n"
+                     "9;x=1\r\n\"a\":1}\r\n\r\r\n"
+                     "2\r\nda\r\n"
+                     "8\r\nta: two\r\r\n"
+                     "b\r\n\ndata: 3\r\n\n\r\n"
+                     "e\r\ndata: [DONE]\n\n\r\n"
+                     "1\r\n\n\r\n"
+                     "0\r\nTrailer: x\r\n\r\n";
+    size_t len = strlen(in);
+    for (size_t cut = 0; cut <= len; cut++) {
+        struct buf ev;
+        buf_init(&ev, 0);
+        buf_puts(&ev, "");
+        int rc = client_path(in, len, cut, &ev);
+        if (rc || strcmp(ev.p, "{\"a\":1};two\n3;[DONE];") != 0)
+            test_fail(__FILE__, __LINE__, "cut %zu: rc %d events \"%s\"", cut, rc, ev.p);
+        buf_free(&ev);
+    }
 }

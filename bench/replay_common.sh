@@ -1,0 +1,23 @@
+# Shared by bench/replay_*.sh: paths, a mock on a free port pinned to CPU 1, the client on
+# CPU 0 (when the machine has two), and a record reader. Source it.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+bin=$(cd "$(dirname "${1:-$root/zig-out/bin/metronome}")" && pwd)/$(basename "${1:-$root/zig-out/bin/metronome}")
+out=$root/bench/out/$(basename "$0" .sh)
+rm -rf "$out" && mkdir -p "$out"
+ulimit -n 200000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+if [ "$(nproc)" -ge 2 ]; then CLIENT="taskset -c 0" SERVER="taskset -c 1"; else CLIENT="" SERVER=""; fi
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+# start_mock LOGNAME ARGS...: starts the mock, sets $port.
+start_mock() {
+    local name=$1; shift
+    $SERVER "$bin" mock --port 0 "$@" >"$out/$name.out" 2>&1 &
+    pids+=($!)
+    for _ in $(seq 100); do grep -q listening "$out/$name.out" && break; sleep 0.05; done
+    port=$(sed -n 's/.*127.0.0.1:\([0-9]*\).*/\1/p' "$out/$name.out" | head -1)
+}
+stop_mocks() { cleanup; for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done; pids=(); }
+echo "# $(basename "$0"): $(date -u +%FT%TZ), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# binary: $("$bin" --version | head -1)"

@@ -1,0 +1,94 @@
+/*
+ * dataset: every source `pack` turns into a trace (docs/cli-pack.md). Each source reads
+ * its input, decides every request (prompt text as corpus slices and hash blocks,
+ * models, lengths, timing) and hands it to a trace writer. All randomness comes from
+ * named streams derived from one seed, so the same inputs and seed give the same trace
+ * on every host.
+ *
+ * Errors name the input file and line ("data.jsonl:12: field 'input_length': must be an
+ * integer >= 0") through the caller's diag. A dataset context is owned by one thread.
+ */
+#ifndef METRONOME_DATASET_H
+#define METRONOME_DATASET_H
+
+#include "corpus.h"
+#include "err.h"
+#include "rng.h"
+#include "trace_write.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct dataset_opts {
+    uint64_t seed;
+    const char *const *models; /* at least one */
+    size_t nmodels;
+    bool model_random; /* else round robin over all turns of the dataset */
+
+    /* Synthetic prompts (also the length of prompts made for CSV traces). */
+    double isl_mean, isl_stddev;
+    long block_size; /* tokens per hash block (mooncake hash_ids) */
+    bool osl_set;    /* --osl given: every request gets max_tokens from it */
+    double osl_mean, osl_stddev;
+    long batch_size; /* prompts per turn */
+    long prefix_pool, prefix_len;
+
+    /* Sessions. */
+    long conversations; /* unique synthetic conversations (and random_pool's N) */
+    long request_count; /* 0: one pass over the conversations */
+    double turns_mean, turns_stddev;
+    double delay_mean, delay_stddev, delay_ratio;
+
+    /* Arrivals for synthetic traces: rate 0 means untimed. */
+    double rate;
+    const char *arrival; /* constant, poisson, gamma */
+    double smoothness;   /* gamma shape */
+
+    /* ShareGPT length filters (AIPerf's / vLLM's defaults 4, 1024, 4, 2048). */
+    long sg_min_prompt, sg_max_prompt, sg_min_completion, sg_max_total;
+};
+
+/* Fills o with AIPerf's defaults. */
+void dataset_opts_default(struct dataset_opts *o);
+
+struct dataset {
+    const struct dataset_opts *o;
+    const struct corpus *c;
+    struct trace_writer *w;
+    struct rng len_rng, corpus_rng, prefix_rng, turns_rng, delay_rng, osl_rng, model_rng,
+        arrival_rng, pick_rng;
+    long turn_counter; /* round-robin position */
+    /* The prefix pool: block ids -1 .. -prefix_pool. */
+    long nprefix;
+    long skipped; /* input records left out (ShareGPT filters, CSV rows with no prompt) */
+    const char *skip_why;
+};
+
+void dataset_init(struct dataset *ds, const struct dataset_opts *o, const struct corpus *c,
+                  struct trace_writer *w);
+
+/* AIPerf's sample_positive_normal_integer: a normal truncated at 0 (by rejection), then
+ * rounded up; stddev 0 gives ceil(mean). */
+long dataset_pos_int(struct rng *r, double mean, double stddev);
+/* The model for the next turn. */
+const char *dataset_model(struct dataset *ds);
+/* A random window of n tokens as up to two slice parts (returns the count). */
+size_t dataset_window(struct dataset *ds, struct rng *r, long n, struct tw_part out[2]);
+/* Defines block id (if new) as n tokens taken deterministically from (seed, id).
+ * ERR_INVALID with d set if id exists with another size. */
+int dataset_block(struct dataset *ds, int64_t id, long n, const char *file, long line,
+                  struct diag *d);
+
+/* Sources. `path` is the input file (or directory for random_pool). */
+int dataset_synthetic(struct dataset *ds, struct diag *d);
+int dataset_mooncake(struct dataset *ds, const char *path, struct diag *d);
+int dataset_single_turn(struct dataset *ds, const char *path, struct diag *d);
+int dataset_multi_turn(struct dataset *ds, const char *path, struct diag *d);
+int dataset_random_pool(struct dataset *ds, const char *path, struct diag *d);
+int dataset_sharegpt(struct dataset *ds, const char *path, struct diag *d);
+/* CSV traces: kind "azure" (TIMESTAMP, ContextTokens, GeneratedTokens) or "burstgpt"
+ * (Timestamp, Model, Request tokens, Response tokens, ...). */
+int dataset_csv(struct dataset *ds, const char *path, const char *kind, struct diag *d);
+
+#endif

@@ -1,0 +1,95 @@
+/*
+ * endpoint: what replay knows about the server it talks to, with no I/O.
+ *
+ *  - URLs: `--url` with or without a scheme ("localhost:8080", "https://h/base",
+ *    "[::1]:9000"), the base path joined to the endpoint path the way AIPerf joins them.
+ *  - Endpoint types (chat, completions, embeddings, rankings, responses, raw) and their
+ *    default paths; the AIPerf member names (openai-chat-completions, ...) are accepted.
+ *  - Response parsing: one SSE data payload or one whole JSON body in, the content,
+ *    reasoning, usage and finish_reason it carries out. A payload that does not parse is
+ *    reported as bad (the caller counts it and carries on), never as a fatal error.
+ *
+ * Pure functions over caller-owned memory; safe to call from any thread.
+ */
+#ifndef METRONOME_ENDPOINT_H
+#define METRONOME_ENDPOINT_H
+
+#include "buf.h"
+#include "err.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum endpoint_type {
+    EP_CHAT,
+    EP_COMPLETIONS,
+    EP_EMBEDDINGS,
+    EP_RANKINGS,
+    EP_RESPONSES,
+    EP_RAW,
+};
+
+/* Parses a type name (case-insensitive, '_' == '-'); 0 or ERR_INVALID. */
+int endpoint_type_parse(const char *s, enum endpoint_type *out);
+const char *endpoint_type_name(enum endpoint_type t);
+/* The OpenAI path for the type ("/v1/chat/completions"); "/" for raw. */
+const char *endpoint_default_path(enum endpoint_type t);
+
+#define URL_HOST_MAX 256
+#define URL_PATH_MAX 1024
+
+struct url {
+    bool tls;
+    char host[URL_HOST_MAX];           /* without brackets for IPv6 literals */
+    char port[8];                      /* decimal */
+    char path[URL_PATH_MAX];           /* base path without a trailing '/', may be empty */
+    char authority[URL_HOST_MAX + 16]; /* Host header value: "h:p" or "[v6]:p", port omitted
+                                          when it is the scheme's default */
+};
+
+/* Parses a base URL. No scheme means http. A scheme other than http/https, an empty
+ * host, a bad port or an over-long part is ERR_INVALID with d naming what is wrong. */
+int url_parse(const char *s, struct url *u, struct diag *d);
+/* base path + "/" + endpoint path (leading '/' of the endpoint path dropped), into out
+ * (cap bytes). ERR_TOO_LARGE when it does not fit. */
+int url_join_path(const struct url *u, const char *endpoint_path, char *out, size_t cap);
+
+/* What one payload carried. Strings are views into the payload or into the parser's
+ * JSON tree; copy them before the next call. */
+struct ep_chunk {
+    bool done;          /* the "[DONE]" sentinel (not content) */
+    bool bad;           /* not JSON, or not the shape of this endpoint */
+    bool has_content;   /* text was present (an empty string counts, as in AIPerf) */
+    bool has_reasoning; /* reasoning text was present and non-empty */
+    size_t content_len;
+    size_t reasoning_len;
+    bool has_usage;
+    long prompt_tokens; /* -1 when absent */
+    long completion_tokens;
+    long reasoning_tokens;
+    char finish[32]; /* last finish_reason/status in this payload, "" if none */
+    bool is_error;   /* an error object instead of a result ({"error": ...}) */
+    char error_msg[256];
+};
+
+/*
+ * Parses one payload of endpoint type t: an SSE event's data (stream = true) or a
+ * whole response body (stream = false). When `text` is not NULL the content text is
+ * appended to it (for multi-turn live history); a full buffer is not an error here.
+ */
+void endpoint_parse(enum endpoint_type t, bool stream, const char *data, size_t len,
+                    struct ep_chunk *out, struct buf *text);
+
+/* Appends one "Name: value\r\n" header for each entry, with AIPerf's defaults first
+ * (User-Agent, Content-Type, Accept, Authorization when api_key is set) and the user's
+ * "Name:Value" headers last, replacing a default of the same name (case-insensitive).
+ * A user header without ':' or with CR/LF in it is ERR_INVALID naming it. */
+int endpoint_headers(struct buf *out, bool stream, const char *api_key,
+                     const char *const *user_headers, size_t nuser, struct diag *d);
+
+/* True if the header name carries a secret (Authorization, api-key, x-api-key, or one of
+ * the extra names), compared case-insensitively. */
+bool endpoint_header_secret(const char *name, size_t len, const char *const *extra, size_t nextra);
+
+#endif

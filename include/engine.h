@@ -1,0 +1,159 @@
+/*
+ * engine: the state replay's threads share, and the pieces they hand each other.
+ * Internal to src/replay and src/net (replay.c, sched.c, worker.c, conn.c, writer.c);
+ * not for other stages, which use replay.h.
+ *
+ * Sharing rules: the scheduler is the only producer of each worker's ring, the worker
+ * its only consumer. A worker's record buffer (`out`) is guarded by its mutex, taken by
+ * the worker to append and by the writer to swap. Everything else in a worker belongs to
+ * its thread; cross-thread reads are atomics (counters, stop, outstanding).
+ */
+#ifndef METRONOME_ENGINE_H
+#define METRONOME_ENGINE_H
+
+#include "buf.h"
+#include "endpoint.h"
+#include "record.h"
+#include "replay.h"
+
+#include <netdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* A min-heap timer slot embedded in what it times (a connection or a queued item). */
+struct timer {
+    int64_t when;
+    int idx; /* position in the heap, -1 when not armed */
+    int kind;
+};
+
+/* One request on its way: built by the scheduler, owned by one worker from the ring on. */
+struct item {
+    struct rec rec; /* index, conv, turn, phase, model, stream, isl, osl, t_intended */
+    char *body;     /* owned, JSON */
+    size_t body_len;
+    int url;
+    bool timed;      /* rec.t_intended is a deadline (rate, fixed schedule) */
+    bool later_turn; /* turn > 0 of a session: due delay_ms after the previous turn ends */
+    bool live;       /* prepend the session's live history (chat messages) */
+    double delay_ms;
+    bool retried; /* resent once after a stale keep-alive connection failed */
+    bool cancel;  /* --request-cancellation-rate picked this one */
+    int64_t cancel_after_ns;
+    struct timer tm;
+    struct item *next;
+};
+
+void item_free(struct item *it);
+
+/* Single-producer single-consumer ring of item pointers. */
+#define RING_CAP 4096
+struct ring {
+    _Atomic size_t head; /* consumer position */
+    _Atomic size_t tail; /* producer position */
+    struct item *v[RING_CAP];
+};
+bool ring_push(struct ring *r, struct item *it);
+struct item *ring_pop(struct ring *r);
+/* True if the ring holds an item (consumer side). */
+bool ring_peek(struct ring *r);
+
+/* Lateness histogram: log-linear buckets (8 per power of two) of nanoseconds. */
+#define LHIST_BUCKETS 512
+struct lhist {
+    _Atomic uint64_t b[LHIST_BUCKETS];
+};
+void lhist_add(struct lhist *h, int64_t ns);
+/* q in [0,1] over the sum of n histograms; upper edge of the bucket. */
+double lhist_quantile(struct lhist *const *hs, int n, double q);
+
+struct engine;
+struct tls_config;
+
+struct worker {
+    int id;
+    struct engine *eng;
+    pthread_t th;
+    int ep, evfd, tfd;
+    struct ring *ring;
+    _Atomic long queued;    /* pushed into the ring, not yet taken */
+    _Atomic int sleeping;   /* in (or about to enter) epoll_wait: pushes must wake it */
+    _Atomic int wants_slot; /* has requests waiting for a shared --concurrency slot */
+    _Atomic long active;    /* requests being sent or received */
+    long slots;             /* closed-loop slots or a cap share; 0 = unlimited */
+
+    /* Counters read by progress and the result. */
+    _Atomic long sent, completed, errors, cancelled, not_sent;
+    struct lhist late;
+
+    pthread_mutex_t out_mu;
+    struct buf out; /* serialized records waiting for the writer */
+
+    void *priv; /* worker.c's thread-local state */
+};
+
+struct target {
+    struct url url;
+    char path[URL_PATH_MAX + 8];
+    struct addrinfo *ai;  /* resolved at start; re-resolved after connect failures */
+    struct buf prefix[2]; /* request line + headers up to "Content-Length: ", [stream] */
+};
+
+struct engine {
+    const struct replay_config *cfg;
+    struct replay_source *src;
+    int64_t anchor_mono;
+    int64_t anchor_real;
+    struct target *targets;
+    int ntargets;
+    struct tls_config *tls; /* client TLS, when some --url is https */
+    struct worker *w;
+    int nw;
+    int sched_evfd; /* workers wake the scheduler when a closed-loop ring runs low */
+    _Atomic int sched_waiting;
+
+    _Atomic int stop;         /* 0 run, 1 stop issuing and drain, 2 cancel in-flight now (signal),
+                                 3 cancel in-flight now (grace period over) */
+    _Atomic int sched_done;   /* the scheduler issued everything it will */
+    _Atomic int finish;       /* main: all done, workers may leave */
+    _Atomic long outstanding; /* items issued and not yet recorded */
+    _Atomic int64_t send_deadline; /* no new request starts after this (duration); 0 none */
+    _Atomic int64_t t0;            /* profiling phase start */
+    _Atomic int phase;             /* enum rec_phase being issued */
+    _Atomic long planned;          /* profiling requests planned (for ETA); -1 unknown */
+    _Atomic int writer_stop;
+    _Atomic long preconnecting; /* pre-connections not yet up (or failed) */
+    struct zwriter *zw;         /* records.jsonl.zst, used by the writer thread only */
+    int zw_err;
+
+    long gcap; /* rate and fixed modes: --concurrency as one cap for all workers (0: none) */
+    _Atomic long ginflight;
+    bool multi_turn;  /* the source has sessions with later turns: track them */
+    char errmsg[512]; /* scheduler failure (source error) */
+    _Atomic int failed;
+    const char *const *redact;
+    size_t nredact;
+};
+
+/* Thread entry points. */
+void *worker_main(void *arg);
+void *sched_main(void *arg);
+void *writer_main(void *arg);
+
+/* Wakes a worker's loop (eventfd). */
+void worker_wake(struct worker *w);
+/* Allocates w->priv and the worker's fds. 0 or ERR_IO. */
+int worker_init(struct worker *w, struct engine *eng, int id, struct diag *d);
+void worker_free(struct worker *w);
+/* How deep the scheduler stocks a closed-loop worker's ring. */
+long worker_stock(const struct worker *w);
+/* Connections a worker opens per target with --preconnect. */
+long preconnect_count(const struct worker *w);
+
+/* Appends the record's line to the worker's out buffer (locks out_mu), updates the
+ * counters, frees nothing. */
+void worker_emit(struct worker *w, struct rec *r);
+
+#endif

@@ -1,0 +1,89 @@
+/*
+ * jscan: a small, allocation-free JSON scanner for the hot paths (dataset lines, trace
+ * lines). It walks the members of one object or the elements of one array and hands out
+ * views into the caller's buffer; nested values are validated and skipped, never built
+ * into a tree. Nothing is copied until the caller asks (jval_str decodes escapes into a
+ * struct buf). Bytes are never read past the end given, so a line need not be
+ * NUL-terminated. Not thread-safe per iterator; iterators over the same buffer are
+ * independent.
+ *
+ * Strictness: RFC 8259 grammar (no comments, no trailing commas, no leading zeros, no
+ * raw control characters in strings), nesting up to JSCAN_MAX_DEPTH. String bytes >= 0x80
+ * are passed through unchecked.
+ */
+#ifndef METRONOME_JSCAN_H
+#define METRONOME_JSCAN_H
+
+#include "buf.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define JSCAN_MAX_DEPTH 64
+
+enum jtype {
+    JT_STRING, /* p/n: the raw bytes between the quotes (escapes not decoded) */
+    JT_NUMBER, /* p/n: the number's text */
+    JT_TRUE,
+    JT_FALSE,
+    JT_NULL,
+    JT_OBJECT, /* p/n: the whole object text, braces included */
+    JT_ARRAY,  /* p/n: the whole array text, brackets included */
+};
+
+struct jval {
+    enum jtype type;
+    const char *p;
+    size_t n;
+    bool esc; /* strings: contains a backslash escape */
+};
+
+/* An iterator over one object's members or one array's elements. */
+struct jiter {
+    const char *p;   /* next byte to read */
+    const char *end; /* one past the last byte */
+    const char *base;
+    bool array;
+    bool first;
+    bool done;
+    const char *err; /* static reason after a parse error */
+    size_t err_off;  /* byte offset of the error from base */
+};
+
+/* Starts iterating the object (or, with jscan_array, the array) that is the whole of
+ * s[0..n) apart from surrounding whitespace. 0 or ERR_PARSE (it->err says why). */
+int jscan_object(struct jiter *it, const char *s, size_t n);
+int jscan_array(struct jiter *it, const char *s, size_t n);
+/* Iterates a nested object or array value found earlier. */
+int jscan_enter(struct jiter *it, const struct jval *v);
+
+/* Scans the one value that starts at s[0] (no leading whitespace) and may be followed by
+ * anything: *used is its length. 0, or ERR_PARSE with *why set. */
+int jscan_prefix(const char *s, size_t n, struct jval *v, size_t *used, const char **why);
+
+/* Next member: 1 with *key (a JT_STRING) and *val, 0 after the closing brace (trailing
+ * bytes after a top-level value are checked then), ERR_PARSE on malformed input. */
+int jscan_member(struct jiter *it, struct jval *key, struct jval *val);
+/* Next array element: 1, 0 at the end, or ERR_PARSE. */
+int jscan_elem(struct jiter *it, struct jval *val);
+
+/* The key equals the literal (raw comparison; keys with escapes never match). Inline so
+ * the literal's length folds at compile time: it runs for every key of every line. */
+static inline bool jval_is(const struct jval *key, const char *lit)
+{
+    size_t n = __builtin_strlen(lit);
+    return key->type == JT_STRING && key->n == n && __builtin_memcmp(key->p, lit, n) == 0;
+}
+/* A JSON number that is an integer within int64 (a float with no fractional part, like
+ * 1000.0, is accepted as AIPerf's lax parser does). 0 or ERR_INVALID. */
+int jval_int(const struct jval *v, int64_t *out);
+/* Any JSON number as a double. 0 or ERR_INVALID. */
+int jval_double(const struct jval *v, double *out);
+/* Appends the decoded string (escapes resolved, \u surrogate pairs joined into UTF-8)
+ * to b. 0, ERR_INVALID for a non-string or a lone surrogate, ERR_TOO_LARGE from b. */
+int jval_str(const struct jval *v, struct buf *b);
+/* A name for the type, for error messages: "string", "number", ... */
+const char *jval_type_name(enum jtype t);
+
+#endif

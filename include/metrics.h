@@ -1,0 +1,123 @@
+/*
+ * metrics: what one record measures, with AIPerf's definitions (spec/seed-metrics.md §1,
+ * §5.1) under AIPerf 0.13's tag names, plus metronome's additions. docs/metrics.md
+ * defines every metric with its measurement points.
+ *
+ * A parsed record (struct rec, times relative to its shard's anchor) becomes a compact
+ * struct rrec (times shifted onto the run's common timeline); every per-record metric is
+ * then a pure function of the struct rrec (metric_value), so the summary, the per-record
+ * export, time slices, breakdowns and goodput all use one definition.
+ */
+#ifndef METRONOME_METRICS_H
+#define METRONOME_METRICS_H
+
+#include "records_read.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum metric_id {
+    /* record metrics, in AIPerf's display order */
+    M_TTFT,
+    M_TTST,
+    M_LATENCY,
+    M_ITL,
+    M_OTT_USER,
+    M_OSL,
+    M_ISL,
+    /* record metrics shown after them */
+    M_ICL,           /* chunk-level: one value per gap between responses */
+    M_OUT_COUNT,     /* output_token_count: content tokens (OSL minus reasoning) */
+    M_REASONING,     /* reasoning_token_count */
+    M_TTFO,          /* time_to_first_output_token: first content after reasoning */
+    M_INPUT_TPUT,    /* hidden in AIPerf */
+    M_TTFT_INTENDED, /* TTFT measured from the intended send time */
+    M_LAT_INTENDED,  /* request latency from the intended send time */
+    M_LATENESS,      /* t_start - t_intended */
+    M_NRECORD,
+    /* run-level (aggregate / derived) metrics: one value, exported in avg */
+    M_OTT = M_NRECORD, /* output_token_throughput */
+    M_REQ_TPUT,        /* request_throughput */
+    M_REQ_COUNT,       /* request_count */
+    M_ERR_COUNT,       /* error_request_count */
+    M_GOOD_COUNT,      /* good_request_count (--goodput) */
+    M_GOODPUT,         /* goodput (--goodput) */
+    M_DURATION,        /* benchmark_duration */
+    M_TOTAL_OSL,
+    M_TOTAL_ISL,
+    M_TOTAL_REASONING,
+    M_ERROR_RATE, /* error_request_count / requests issued in the profile phase */
+    M_COUNT
+};
+
+enum metric_flags {
+    MF_STREAM = 1,  /* only for streaming runs */
+    MF_TOKENS = 2,  /* only for token-producing endpoints */
+    MF_HIDDEN = 4,  /* console only with --show-internal-metrics */
+    MF_LARGER = 8,  /* larger is better (goodput SLOs and deltas read it) */
+    MF_INT = 16,    /* integer-valued (numpy int64 statistics) */
+    MF_TIME = 32,   /* a duration in ns internally, displayed in ms (or sec) */
+    MF_EXTRA = 64,  /* metronome's addition: shown in its own console section */
+    MF_CHUNK = 128, /* chunk-level: histogram statistics */
+};
+
+struct metric_def {
+    const char *tag;    /* AIPerf 0.13 tag, e.g. "time_to_first_token" */
+    const char *header; /* console/CSV header, e.g. "Time to First Token" */
+    const char *unit;   /* display unit, e.g. "ms" */
+    unsigned flags;
+};
+
+extern const struct metric_def metric_defs[M_COUNT];
+
+/* Tag lookup, also accepting AIPerf's short seed-era tags (ttft, ttst, itl ...). -1 if
+ * unknown. */
+int metric_find(const char *tag, size_t n);
+
+enum rrec_flags {
+    RR_VALID = 1, /* AIPerf's ParsedResponseRecord.valid */
+    RR_ERROR = 2, /* carries an error object (error summary) */
+    RR_CANCELLED = 4,
+    RR_USAGE_OSL = 8,  /* output tokens came from the server's usage */
+    RR_USAGE_ISL = 16, /* input tokens came from usage.prompt_tokens */
+    RR_STREAM = 32,
+    RR_REASONING = 64, /* reasoning chunks or reasoning tokens present */
+};
+
+#define RR_NONE INT64_MIN
+
+/* The compact per-record state every report section works from (~100 bytes). */
+struct rrec {
+    int64_t t_intended, t_start, t_first, t_second, t_last, t_end, t_head;
+    int64_t t_first_content;                 /* first content chunk (after reasoning) */
+    int64_t index;                           /* "i" */
+    int32_t osl, isl, reasoning, out_tokens; /* -1 when unknown */
+    int32_t worker;                          /* run-wide worker number (shards numbered apart) */
+    int32_t err_group;                       /* index into the error table, -1 without error */
+    uint8_t phase;                           /* enum rec_phase */
+    uint8_t flags;                           /* enum rrec_flags */
+    uint16_t shard;
+};
+
+/* Builds the compact record from a parsed one. shift is added to every time (it moves a
+ * shard onto the run's timeline); worker_base numbers this shard's workers. */
+void rrec_from_rec(struct rrec *out, const struct rec *r, int64_t shift, int32_t worker_base,
+                   bool streaming_run);
+
+/* The value of a per-record metric in its internal unit (ns for durations, as AIPerf
+ * computes them: integer ns arithmetic, ITL as a float division). Returns false when the
+ * metric does not exist for this record (AIPerf omits it, and so do its dependents).
+ * M_ICL is chunk-level and never available here. */
+bool metric_value(const struct rrec *r, enum metric_id id, double *v);
+
+/* The gaps between consecutive responses (content and reasoning messages merged in time
+ * order) of a parsed record, in ns: AIPerf's inter_chunk_latency list. out must hold
+ * r->nchunks + r->nrchunks values; returns how many were written. */
+size_t metric_icl(const struct rec *r, bool stream, int64_t *out);
+
+/* Internal to display unit, exactly as AIPerf converts: ns x 1e-06 for ms, ns x 1e-09
+ * for sec; other units unchanged. Applied to each statistic after it was computed on the
+ * internal values. */
+double metric_display(enum metric_id id, double v);
+
+#endif

@@ -1,0 +1,88 @@
+/*
+ * record: one request as replay saw it, and its line in records.jsonl.zst
+ * (docs/records-format.md is the schema; field meanings must not change).
+ *
+ * A record is owned by the worker that sends the request, from dispatch until it is
+ * serialized; nothing in it is shared. Times are CLOCK_MONOTONIC nanoseconds, absolute
+ * while the request runs; record_write subtracts the run's anchor.
+ */
+#ifndef METRONOME_RECORD_H
+#define METRONOME_RECORD_H
+
+#include "buf.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum rec_error {
+    RECERR_NONE,
+    RECERR_HTTP,
+    RECERR_CONNECT,
+    RECERR_TLS,
+    RECERR_TIMEOUT_CONNECT,
+    RECERR_TIMEOUT_FIRST_BYTE,
+    RECERR_TIMEOUT_IDLE,
+    RECERR_TIMEOUT_TOTAL,
+    RECERR_PROTOCOL,
+    RECERR_CLOSED,
+    RECERR_CANCELLED,
+    RECERR_NOT_SENT,
+};
+
+/* The records-format name of an error type ("timeout_idle", ...). */
+const char *rec_error_name(enum rec_error e);
+
+struct rec_chunk {
+    int64_t t;
+    int32_t tokens;
+};
+
+/* A growable array of chunk stamps (capped at max entries; past that the count still
+ * grows in `dropped` so nothing is silently lost). */
+struct rec_chunks {
+    struct rec_chunk *v;
+    uint32_t n, cap, max;
+    uint32_t dropped;
+};
+
+enum rec_phase { PHASE_WARMUP, PHASE_PROFILE };
+
+struct rec {
+    long index;
+    char *conv; /* owned */
+    int turn;
+    enum rec_phase phase;
+    int worker;
+    long conn;
+    bool reused;
+    int url;
+    char *model; /* owned, may be NULL */
+    bool stream;
+    long isl, osl_req;
+    int64_t preconnect_ns; /* the connection was opened before the run: its connect time */
+    int64_t t_intended, t_dispatch, t_start, t_connected, t_tls, t_sent, t_head, t_first, t_last,
+        t_end;
+    int status;
+    struct rec_chunks chunks, rchunks;
+    bool has_usage;
+    long prompt_tokens, completion_tokens, reasoning_tokens;
+    char finish[32];
+    uint32_t bad_chunks;
+    enum rec_error error;
+    int error_code; /* -1 for null */
+    char error_msg[256];
+    bool cancelled;
+};
+
+void rec_init(struct rec *r);
+void rec_free(struct rec *r);
+/* Appends a stamp; never fails (past the cap only the drop count grows). */
+void rec_chunks_add(struct rec_chunks *c, int64_t t, int32_t tokens);
+/* Sets the error once: the first cause wins, later calls are ignored. */
+void rec_set_error(struct rec *r, enum rec_error e, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Appends r as one JSON line ('\n'-terminated) with times relative to anchor_ns. */
+int rec_write_json(struct buf *out, const struct rec *r, int64_t anchor_ns);
+
+#endif

@@ -1,0 +1,126 @@
+/*
+ * records_read: reads a run directory (docs/records-format.md): run.json into struct
+ * run_meta, and records.jsonl.zst one record at a time through a purpose-built scanner
+ * (cJSON per line is the bottleneck at 10^6 records x 100 chunks).
+ *
+ * Crash tolerance: before decoding, rec_stream_open walks the zstd frame and block
+ * headers and stops at the last frame that is complete on disk, so a run killed mid-write
+ * reads up to its last flushed frame and rec_stream_dropped() says how many bytes were
+ * left out. Plain (uncompressed) JSON Lines are accepted too; there a last line without
+ * its newline is dropped the same way.
+ *
+ * Ownership: struct rec holds views (struct strv) into the line returned by
+ * rec_stream_next and arrays owned by the struct rec_parser; both stay valid until the
+ * next call. Nothing here is thread-safe; use one reader per thread.
+ */
+#ifndef METRONOME_RECORDS_READ_H
+#define METRONOME_RECORDS_READ_H
+
+#include "err.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct cJSON;
+
+/* A view of a JSON string's raw contents (escapes still in place). */
+struct strv {
+    const char *p;
+    size_t n;
+};
+
+/* Unescapes a JSON string body into out (cap bytes, NUL-terminated, truncated to fit);
+ * returns the length written. Invalid escapes are copied through. */
+size_t strv_unescape(struct strv s, char *out, size_t cap);
+
+struct run_meta {
+    char *dir;          /* owned: the run directory as given */
+    char *label;        /* owned: its last path component */
+    struct cJSON *json; /* owned: the whole run.json */
+    int64_t anchor_mono, anchor_real;
+    int64_t started_real, ended_real; /* 0 when absent */
+    int shard_index, shard_count;
+    const char *hostname;     /* view into json, or "" */
+    const char *trace_sha256; /* view into json, or "" */
+    const char *endpoint;     /* config.endpoint_type (or "type"), default "chat" */
+    bool streaming;           /* config.streaming, default true */
+    bool complete, cancelled;
+};
+
+/* Loads DIR/run.json. On error fills d ("DIR/run.json: ...") and returns < 0. */
+int run_meta_load(struct run_meta *m, const char *dir, struct diag *d);
+void run_meta_free(struct run_meta *m);
+
+enum rec_phase {
+    REC_PROFILE = 0,
+    REC_WARMUP = 1,
+};
+
+/* One record line. Integers absent from the line are REC_ABSENT. */
+#define REC_ABSENT INT64_MIN
+
+struct rec {
+    int64_t i;
+    struct strv conv;
+    int64_t turn;
+    enum rec_phase phase;
+    int64_t worker, conn;
+    bool reused;
+    int64_t url;
+    struct strv model;
+    bool stream;
+    int64_t isl, osl_req;
+    int64_t t_intended, t_dispatch, t_start, t_connected, t_tls, t_sent, t_head, t_first, t_last,
+        t_end;
+    int64_t status;
+    const int64_t *chunk_t, *chunk_tok; /* nchunks each, owned by the parser */
+    size_t nchunks;
+    const int64_t *rchunk_t, *rchunk_tok;
+    size_t nrchunks;
+    bool has_usage;
+    int64_t usage_prompt, usage_completion, usage_reasoning; /* REC_ABSENT if not sent */
+    struct strv finish;
+    int64_t bad_chunks;
+    bool has_error;
+    int64_t err_code; /* REC_ABSENT for null */
+    struct strv err_type, err_msg;
+    bool cancelled;
+};
+
+struct rec_parser {
+    int64_t *arr[4]; /* chunk_t, chunk_tok, rchunk_t, rchunk_tok */
+    size_t cap[4];
+    size_t max_chunks; /* cap per record (ERR_TOO_LARGE beyond) */
+};
+
+void rec_parser_init(struct rec_parser *p);
+void rec_parser_free(struct rec_parser *p);
+
+/* Parses one line (no trailing newline; need not be NUL-terminated; never reads past
+ * line[n-1]). Unknown keys are skipped. Returns 0, or ERR_PARSE / ERR_INVALID /
+ * ERR_TOO_LARGE with *col set to the 1-based byte column and *what to a static message. */
+int rec_parse(struct rec_parser *p, const char *line, size_t n, struct rec *out, size_t *col,
+              const char **what);
+
+struct rec_stream;
+
+/* Opens DIR/records.jsonl.zst (or DIR/records.jsonl). */
+int rec_stream_open(struct rec_stream **out, const char *path, struct diag *d);
+/* Next line: 1 with a line, 0 at the end, < 0 on error (d filled). */
+int rec_stream_next(struct rec_stream *s, const char **line, size_t *len, struct diag *d);
+long rec_stream_lineno(const struct rec_stream *s);
+/* Bytes at the end of the file that were not read because their frame (or last line)
+ * was incomplete; 0 for a cleanly closed file. Known right after open. */
+uint64_t rec_stream_dropped(const struct rec_stream *s);
+/* True when the line last returned ended at end of file without a newline (it may have
+ * been cut off by a crash); a caller that cannot parse it calls rec_stream_drop_last. */
+bool rec_stream_last_unterminated(const struct rec_stream *s);
+void rec_stream_drop_last(struct rec_stream *s, size_t n);
+void rec_stream_close(struct rec_stream *s);
+
+/* Byte length of the prefix of a zstd file made of complete frames (the frame walk
+ * rec_stream_open uses), for the data in buf[0..n). */
+size_t rec_zstd_complete_prefix(const unsigned char *buf, size_t n);
+
+#endif

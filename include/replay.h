@@ -1,0 +1,119 @@
+/*
+ * replay: the client engine. Sends a stream of requests to a server on schedule and
+ * writes a run directory (run.json + records.jsonl.zst, docs/records-format.md).
+ *
+ * Threads (docs/replay.md): the caller's thread handles signals and progress; one
+ * scheduler thread reads the request source and computes intended send times; N worker
+ * threads each own an epoll loop, a timerfd, a keep-alive pool and their partial
+ * records; one writer thread compresses finished records into zstd frames ended at
+ * least once a second. Nothing is shared but atomics and the per-worker record buffers.
+ *
+ * replay_run is reentrant (no globals) except for signal handling: with
+ * cfg->handle_signals it blocks SIGINT/SIGTERM/SIGPIPE in the calling thread before
+ * starting threads and reads them through a signalfd. `metronome profile` calls it
+ * in-process; cmd_replay is a thin CLI over it.
+ */
+#ifndef METRONOME_REPLAY_H
+#define METRONOME_REPLAY_H
+
+#include "endpoint.h"
+#include "err.h"
+#include "trace.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum replay_mode {
+    MODE_FIXED,       /* trace timestamps */
+    MODE_RATE,        /* --request-rate with an arrival pattern */
+    MODE_CONCURRENCY, /* closed loop */
+};
+
+enum arrival {
+    ARRIVAL_CONSTANT,
+    ARRIVAL_POISSON,
+    ARRIVAL_GAMMA,
+};
+
+/* Where requests come from: a trace reader, or an in-memory list (profile, tests).
+ * next() returns 1 with a request (views valid until the next call), 0 at the end, < 0
+ * on error with d filled; rewind() (may be NULL) starts over for --request-count beyond
+ * the source's length. Called from the scheduler thread only. */
+struct replay_source {
+    void *ctx;
+    const struct trace_header *header; /* may be NULL: endpoint from the config */
+    const char *path;                  /* for run.json; may be NULL */
+    int (*next)(void *ctx, struct trace_request *out, struct diag *d);
+    int (*rewind)(void *ctx, struct diag *d);
+};
+
+struct replay_config {
+    const char *out_dir; /* run directory; created if missing */
+    const char *const *urls;
+    size_t nurls;
+    enum endpoint_type endpoint;
+    const char *endpoint_path;  /* NULL: trace header's path, else the type's default */
+    const char *api_key;        /* never written anywhere */
+    const char *const *headers; /* "Name:Value" */
+    size_t nheaders;
+    const char *const *redact_headers; /* more header names to treat as secret */
+    size_t nredact;
+    const char *extra_inputs; /* JSON object text or "k:v,k:v"; merged into every body */
+    int streaming;            /* -1 as in the trace, 0 force off, 1 force on */
+
+    enum replay_mode mode;
+    bool mode_explicit;
+    enum arrival arrival;
+    double rate;        /* requests/s (MODE_RATE) */
+    double smoothness;  /* gamma shape (1 = Poisson) */
+    long concurrency;   /* closed-loop slots, or a cap (0: none) in the other modes */
+    long request_count; /* 0: the whole source once */
+    double duration_s;  /* 0: none */
+    double grace_s;     /* after the duration (and after a count-based run's sending) */
+    long warmup_count;
+    double time_scale; /* fixed schedule: multiply offsets */
+    bool auto_offset;
+    double start_offset_ms, end_offset_ms; /* <0: none */
+    double cancel_rate_pct, cancel_delay_s;
+    double timeout_s, connect_timeout_s, first_byte_timeout_s, idle_timeout_s;
+    uint64_t seed;
+    bool seed_set;
+
+    int workers;
+    long spin_ns; /* busy-wait before each timed send; 0 disables */
+    bool preconnect;
+    bool preflight;
+    size_t max_event; /* SSE event cap in bytes */
+    size_t max_body;  /* non-streaming body cap */
+    double drain_s;   /* first SIGINT: how long in-flight requests may finish */
+
+    const char *ca_file;
+    bool insecure;
+
+    bool handle_signals;
+    int progress; /* 0 quiet, 1 auto (tty: live line; else a line every 10 s) */
+    int zstd_level;
+
+    /* For run.json "config": the exact argv (secrets redacted by replay_run). */
+    int argc;
+    char **argv;
+};
+
+/* Sets every field to its default (docs/cli-replay.md). */
+void replay_config_defaults(struct replay_config *c);
+
+struct replay_result {
+    long sent, completed, errors, cancelled, not_sent;
+    bool interrupted; /* stopped by a signal */
+    int64_t duration_ns;
+    double lateness_p50_ns, lateness_p99_ns, lateness_max_ns;
+};
+
+/* Runs the whole replay. Returns 0 when the run dir is complete (even if requests
+ * failed: they are in the records), < 0 with d filled when the run could not start or
+ * its files could not be written. */
+int replay_run(const struct replay_config *cfg, struct replay_source *src,
+               struct replay_result *res, struct diag *d);
+
+#endif

@@ -1,0 +1,64 @@
+/*
+ * report: turns run directories into AIPerf-compatible exports, the HTML report and a CI
+ * verdict. `metronome report` and (later) `metronome profile` call report_run in-process.
+ *
+ * Grouping: directories whose run.json names the same trace (sha256) and shard count > 1
+ * are shards of one run and merge into one report as if one process had run them (their
+ * clock anchors place every record on one timeline); any other directory is a run of its
+ * own, and several runs are rendered side by side with deltas against the first.
+ *
+ * Output: every file is written atomically (temporary file + rename), so a failure leaves
+ * no half-written export. The console table goes to opts->console (NULL: none).
+ *
+ * Errors: returns 0 when the report was produced (whatever the verdict), < 0 with d filled
+ * on bad input or I/O failure. The verdict (rule violations, runs where every request
+ * failed) is in struct report_result; the caller chooses the exit code. Not thread-safe
+ * (one report at a time per thread; no globals).
+ */
+#ifndef METRONOME_REPORT_H
+#define METRONOME_REPORT_H
+
+#include "buf.h"
+#include "err.h"
+#include "verdict.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+enum report_export {
+    REPORT_CONSOLE = 1,
+    REPORT_JSON = 2,  /* profile_export_aiperf.json */
+    REPORT_CSV = 4,   /* profile_export_aiperf.csv */
+    REPORT_JSONL = 8, /* profile_export.jsonl */
+    REPORT_HTML = 16, /* report.html */
+    REPORT_ALL = 31,
+};
+
+struct report_opts {
+    const char *out_dir;                /* NULL: the run dir (one run) or "metronome-compare" */
+    unsigned exports;                   /* enum report_export bits */
+    const struct verdict_spec *verdict; /* SLOs and fail-on rules, or NULL */
+    double slice_duration_s;            /* > 0: time slices of this length */
+    bool merge_all;                     /* every dir is a shard of one run */
+    bool show_internal;                 /* hidden metrics on the console */
+    bool allow_all_failed;              /* a run where every request failed is not a failure */
+    FILE *console;                      /* console exports go here (NULL: nowhere) */
+};
+
+struct report_result {
+    size_t nruns;        /* runs after grouping */
+    size_t violations;   /* fail-on rules violated, summed over runs */
+    size_t all_failed;   /* runs with requests where none succeeded */
+    size_t incomplete;   /* runs that did not finish cleanly */
+    struct buf messages; /* one line per violation / all-failed run (caller frees) */
+    struct buf written;  /* the files written, one path per line (caller frees) */
+};
+
+/* Reports on dirs[0..ndirs). res is initialised by the call; free it with
+ * report_result_free whatever the return value. */
+int report_run(const char *const *dirs, size_t ndirs, const struct report_opts *opts,
+               struct report_result *res, struct diag *d);
+void report_result_free(struct report_result *res);
+
+#endif

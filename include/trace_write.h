@@ -1,0 +1,130 @@
+/*
+ * trace_write: writing trace files (format in docs/trace-format.md).
+ *
+ * The writer takes requests one at a time and turns each into one JSON line whose body
+ * is the exact request payload for the endpoint type, except that prompt text taken from
+ * the corpus is written as references ({"$text":[...]}: corpus slices and hash blocks)
+ * instead of being spelled out. Blocks are defined once; the corpus text a trace uses is
+ * stored once, as the merged pieces of the corpus its slices touch.
+ *
+ * Because the header must come first but holds totals, request lines go to a temporary
+ * compressed file; tw_commit then writes the final file as [header + pieces + blocks]
+ * frame followed by the request frames copied byte for byte (concatenated zstd frames
+ * decode as one stream), to PATH.tmp.PID renamed over PATH. Nothing is left under PATH
+ * on failure or abort. A writer is owned by one thread.
+ *
+ * Timed traces come out ordered by session start time (stable: equal times keep their
+ * input order, a session's turns stay in order). Inputs that are already ordered stream
+ * through; an unordered input is put in order at commit, which holds the decompressed
+ * request lines in memory once.
+ */
+#ifndef METRONOME_TRACE_WRITE_H
+#define METRONOME_TRACE_WRITE_H
+
+#include "corpus.h"
+#include "err.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* One piece of a text value. */
+enum tw_part_kind {
+    TW_LIT,   /* literal bytes s[0..n) (UTF-8) */
+    TW_SLICE, /* corpus text [off, off+len) */
+    TW_BLOCK, /* a block defined with tw_block */
+};
+
+struct tw_part {
+    enum tw_part_kind kind;
+    const char *s;
+    size_t n;
+    uint32_t off, len;
+    int64_t id;
+};
+
+/* One text value: the concatenation of its parts. */
+struct tw_text {
+    const struct tw_part *parts;
+    size_t nparts;
+};
+
+/* A named media field as AIPerf keeps it: name plus a batch of contents. */
+struct tw_request {
+    const char *session; /* required, unique per session */
+    int turn;            /* 0-based; turns of a session must be written in order */
+    bool timed;          /* t_ms is set (first turns of timed traces) */
+    double t_ms;         /* offset from the trace start */
+    double delay_ms;     /* later turns: delay after the previous response; < 0 none */
+    double start_ms;     /* later turns of timed traces: their session's first t_ms (the file
+                            is ordered by it; first turns use t_ms) */
+    const char *model;
+    const char *role; /* NULL: "user" */
+    const char *name; /* chat message name (AIPerf's single-text form), NULL for none */
+    const struct tw_text *texts;
+    size_t ntexts;
+    const char *const *images; /* URLs or data URLs, sent verbatim */
+    size_t nimages;
+    const char *const *audios; /* "format,base64" */
+    size_t naudios;
+    long isl;          /* input tokens, counted by the writer's tokenizer; -1: count here */
+    long max_tokens;   /* requested output tokens, -1 for none */
+    bool live_history; /* later turns: replay prepends earlier turns and live replies */
+    /* AIPerf 0.13's mooncake "messages" and "payload" modes (compact JSON, validated by
+     * the caller; the writer refuses "$text" in them): */
+    const char *raw_messages; /* chat only: this JSON array is the "messages" value */
+    size_t raw_messages_len;
+    const char *raw_body; /* the whole body, sent verbatim (texts etc. are ignored) */
+    size_t raw_body_len;
+    int raw_stream;        /* with raw_body: 1 if it asks for streaming, else 0 */
+    const char *raw_tools; /* with raw_messages: a JSON array sent as "tools" */
+    size_t raw_tools_len;
+    const char *raw_extra; /* a JSON object whose members are appended to this body */
+    size_t raw_extra_len;
+};
+
+struct trace_writer;
+
+/* Endpoint types a trace can target; the path default comes with the type. */
+const char *tw_endpoint_path(const char *type);
+
+struct tw_config {
+    const char *endpoint_type; /* chat, completions, embeddings, responses */
+    const char *endpoint_path; /* NULL: the type's default */
+    bool streaming;
+    const char *extra_json;      /* NULL or a JSON object merged last into every body */
+    const struct corpus *corpus; /* may be NULL if no slices or blocks are used */
+    int level;                   /* zstd level, 1..19 */
+};
+
+/* Starts a trace at path. Fails if the endpoint type is unknown or extra_json is not an
+ * object. */
+int tw_open(struct trace_writer **out, const char *path, const struct tw_config *cfg,
+            struct diag *d);
+
+/* Provenance written into the header: each call adds one member whose value is raw JSON
+ * (an object, string, number...), in call order. */
+void tw_header_raw(struct trace_writer *w, const char *key, const char *json);
+
+/* Defines block id as the concatenation of parts (slices or literals; no blocks) holding
+ * `tokens` tokens. Returns 1 if newly defined, 0 if id existed (nothing changed; its
+ * token count is in *existing_tokens when not NULL). */
+int tw_block(struct trace_writer *w, int64_t id, const struct tw_part *parts, size_t nparts,
+             long tokens, long *existing_tokens);
+/* Whether block id is defined; its token count in *tokens. */
+bool tw_block_find(const struct trace_writer *w, int64_t id, long *tokens);
+
+/* Writes one request line. ERR_INVALID (d filled) for an unknown block or a request the
+ * endpoint cannot express. */
+int tw_request(struct trace_writer *w, const struct tw_request *r, struct diag *d);
+
+/* Counts so far. */
+long tw_requests(const struct trace_writer *w);
+long tw_sessions(const struct trace_writer *w);
+
+/* Writes the final file and frees w (also on failure). */
+int tw_commit(struct trace_writer *w, struct diag *d);
+/* Discards everything and frees w. */
+void tw_abort(struct trace_writer *w);
+
+#endif

@@ -1,0 +1,549 @@
+/* metronome pack: a dataset or synthetic options -> trace.jsonl.zst (docs/cli-pack.md). */
+#include "args.h"
+#include "buf.h"
+#include "cli.h"
+#include "corpus.h"
+#include "dataset.h"
+#include "jscan.h"
+#include "jsonw.h"
+#include "trace_write.h"
+#include "xalloc.h"
+
+#include <errno.h>
+#include <mbedtls/sha256.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const struct arg_spec specs[] = {
+    {"help", "-h", ARG_FLAG, NULL, NULL, "this text"},
+    {"output", "-o", ARG_VALUE, "FILE", "trace.jsonl.zst", "the trace to write"},
+    {"input-file", NULL, ARG_VALUE, "PATH", NULL,
+     "dataset file (a directory for random_pool); without it the trace is synthetic"},
+    {"custom-dataset-type", NULL, ARG_VALUE, "TYPE", "mooncake_trace",
+     "single_turn, multi_turn, random_pool, mooncake_trace, burst_gpt_trace (or burstgpt_trace), "
+     "azure_trace"},
+    {"public-dataset", NULL, ARG_VALUE, "NAME", NULL,
+     "sharegpt (read from the local --input-file, never downloaded)"},
+    {"model-names", "--model -m", ARG_MULTI, "NAMES", NULL,
+     "model name(s), comma-separated or repeated (required)"},
+    {"model-selection-strategy", NULL, ARG_VALUE, "S", "round_robin", "round_robin or random"},
+    {"endpoint-type", NULL, ARG_VALUE, "TYPE", "chat", "chat, completions, embeddings, responses"},
+    {"custom-endpoint", "--endpoint", ARG_VALUE, "PATH", NULL,
+     "request path instead of the type's default"},
+    {"streaming", NULL, ARG_FLAG, NULL, NULL, "ask for streamed (SSE) responses"},
+    {"extra-inputs", NULL, ARG_MULTI, "K:V|JSON", NULL,
+     "fields merged last into every body: a JSON object, or k:v pairs (values typed as JSON)"},
+    {"random-seed", NULL, ARG_VALUE, "N", "0", "seed of every random draw"},
+    {"prompt-input-tokens-mean", "--synthetic-input-tokens-mean --isl", ARG_VALUE, "N", "550",
+     "mean prompt length in tokens"},
+    {"prompt-input-tokens-stddev", "--synthetic-input-tokens-stddev --isl-stddev", ARG_VALUE, "N",
+     "0", "prompt length standard deviation"},
+    {"prompt-input-tokens-block-size", "--synthetic-input-tokens-block-size --isl-block-size",
+     ARG_VALUE, "N", "512", "tokens per mooncake hash_ids block"},
+    {"prompt-output-tokens-mean", "--output-tokens-mean --osl", ARG_VALUE, "N", NULL,
+     "mean output length: sent as max_tokens (overrides dataset lengths)"},
+    {"prompt-output-tokens-stddev", "--output-tokens-stddev --osl-stddev", ARG_VALUE, "N", "0",
+     "output length standard deviation"},
+    {"prompt-batch-size", "--batch-size-text --batch-size -b", ARG_VALUE, "N", "1",
+     "prompts per request"},
+    {"prompt-prefix-pool-size", "--prefix-prompt-pool-size --num-prefix-prompts", ARG_VALUE, "N",
+     "0", "number of shared prefix prompts"},
+    {"prompt-prefix-length", "--prefix-prompt-length", ARG_VALUE, "N", "0",
+     "tokens per prefix prompt (first turns only)"},
+    {"conversation-num", "--num-conversations --num-sessions", ARG_VALUE, "N", "100",
+     "unique synthetic conversations (random_pool: conversations to draw)"},
+    {"request-count", "--num-requests", ARG_VALUE, "N", NULL,
+     "requests in the trace (synthetic: conversations drawn until reached)"},
+    {"conversation-turn-mean", "--session-turns-mean", ARG_VALUE, "N", "1", "mean turns"},
+    {"conversation-turn-stddev", "--session-turns-stddev", ARG_VALUE, "N", "0", "turns stddev"},
+    {"conversation-turn-delay-mean", "--session-turn-delay-mean", ARG_VALUE, "MS", "0",
+     "mean delay before later turns"},
+    {"conversation-turn-delay-stddev", "--session-turn-delay-stddev", ARG_VALUE, "MS", "0",
+     "delay standard deviation"},
+    {"conversation-turn-delay-ratio", "--session-delay-ratio", ARG_VALUE, "R", "1",
+     "scales every turn delay"},
+    {"request-rate", NULL, ARG_VALUE, "R", NULL,
+     "synthetic arrivals per second: makes the trace timed"},
+    {"arrival-pattern", "--request-rate-mode", ARG_VALUE, "P", "poisson",
+     "constant, poisson or gamma"},
+    {"arrival-smoothness", "--vllm-burstiness", ARG_VALUE, "S", "1",
+     "gamma shape (1 = poisson, < 1 burstier)"},
+    {"compression-level", NULL, ARG_VALUE, "N", "1",
+     "zstd level 1..19 of the request lines (the text frame uses at least 6)"},
+};
+
+#define NSPECS (sizeof specs / sizeof specs[0])
+
+/* A JSON value for a k:v pair's value: JSON when it parses as a number, true, false or
+ * null, else a string. */
+static void kv_value(struct buf *b, const char *v, size_t n)
+{
+    struct jval jv;
+    size_t used;
+    const char *why;
+    if (n > 0 && jscan_prefix(v, n, &jv, &used, &why) == 0 && used == n && jv.type != JT_STRING &&
+        jv.type != JT_OBJECT && jv.type != JT_ARRAY) {
+        buf_append(b, v, n);
+        return;
+    }
+    json_escape(b, v, n);
+}
+
+static const char *trim(const char *s, size_t *n)
+{
+    while (*n && (*s == ' ' || *s == '\t')) {
+        s++;
+        (*n)--;
+    }
+    while (*n && (s[*n - 1] == ' ' || s[*n - 1] == '\t'))
+        (*n)--;
+    return s;
+}
+
+/* Merges every --extra-inputs into one JSON object (later keys win). */
+static int extra_inputs(const struct args *a, struct buf *out, struct diag *d)
+{
+    size_t n = args_count(a, "extra-inputs");
+    if (n == 0)
+        return 0;
+    struct buf members; /* "k":v pairs, comma-separated */
+    buf_init(&members, 0);
+    for (size_t i = 0; i < n; i++) {
+        const char *v = args_multi(a, "extra-inputs", i);
+        size_t vn = strlen(v);
+        const char *t = trim(v, &vn);
+        if (vn && t[0] == '{') {
+            struct jiter it;
+            struct jval k, val;
+            int rc = jscan_object(&it, t, vn);
+            while (rc == 0 && (rc = jscan_member(&it, &k, &val)) == 1) {
+                rc = 0;
+                if (members.len)
+                    buf_putc(&members, ',');
+                buf_putc(&members, '"');
+                buf_append(&members, k.p, k.n);
+                buf_puts(&members, "\":");
+                if (val.type == JT_STRING) {
+                    buf_putc(&members, '"');
+                    buf_append(&members, val.p, val.n);
+                    buf_putc(&members, '"');
+                } else {
+                    buf_append(&members, val.p, val.n);
+                }
+            }
+            if (rc < 0) {
+                buf_free(&members);
+                return diag_set(d, ERR_INVALID, "--extra-inputs: malformed JSON at byte %zu: %s",
+                                it.err_off + 1, it.err);
+            }
+            continue;
+        }
+        const char *p = t, *end = t + vn;
+        while (p < end) {
+            const char *comma = memchr(p, ',', (size_t)(end - p));
+            const char *e = comma ? comma : end;
+            const char *colon = memchr(p, ':', (size_t)(e - p));
+            if (!colon) {
+                buf_free(&members);
+                return diag_set(d, ERR_INVALID, "--extra-inputs: '%.*s' is not key:value",
+                                (int)(e - p), p);
+            }
+            size_t kn = (size_t)(colon - p), vl = (size_t)(e - colon - 1);
+            const char *k = trim(p, &kn), *val = trim(colon + 1, &vl);
+            if (members.len)
+                buf_putc(&members, ',');
+            json_escape(&members, k, kn);
+            buf_putc(&members, ':');
+            kv_value(&members, val, vl);
+            p = comma ? comma + 1 : end;
+        }
+    }
+    /* Later keys override earlier ones: keep the last occurrence of each key. */
+    buf_putc(out, '{');
+    struct jiter it;
+    struct jval k, v, k2, v2;
+    buf_putc(&members, '}');
+    struct buf wrapped;
+    buf_init(&wrapped, 0);
+    buf_putc(&wrapped, '{');
+    buf_append(&wrapped, members.p, members.len);
+    jscan_object(&it, wrapped.p, wrapped.len);
+    bool first = true;
+    while (jscan_member(&it, &k, &v) == 1) {
+        struct jiter later = it;
+        bool dup = false;
+        while (jscan_member(&later, &k2, &v2) == 1)
+            if (k.n == k2.n && !memcmp(k.p, k2.p, k.n))
+                dup = true;
+        if (dup)
+            continue;
+        if (!first)
+            buf_putc(out, ',');
+        first = false;
+        buf_putc(out, '"');
+        buf_append(out, k.p, k.n);
+        buf_puts(out, "\":");
+        if (v.type == JT_STRING) {
+            buf_putc(out, '"');
+            buf_append(out, v.p, v.n);
+            buf_putc(out, '"');
+        } else {
+            buf_append(out, v.p, v.n);
+        }
+    }
+    buf_putc(out, '}');
+    buf_free(&wrapped);
+    buf_free(&members);
+    return 0;
+}
+
+/* sha256 of a file, streamed. */
+static int file_sha256(const char *path, char hex[65], size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return ERR_IO;
+    mbedtls_sha256_context ctx;
+    mbedtls_sha256_init(&ctx);
+    mbedtls_sha256_starts(&ctx, 0);
+    unsigned char *chunk = xmalloc(1 << 20);
+    size_t k, total = 0;
+    while ((k = fread(chunk, 1, 1 << 20, f)) > 0) {
+        mbedtls_sha256_update(&ctx, chunk, k);
+        total += k;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    free(chunk);
+    unsigned char sum[32];
+    mbedtls_sha256_finish(&ctx, sum);
+    mbedtls_sha256_free(&ctx);
+    if (bad)
+        return ERR_IO;
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", sum[i]);
+    *size = total;
+    return 0;
+}
+
+static const char *base_name(const char *p)
+{
+    const char *s = strrchr(p, '/');
+    return s ? s + 1 : p;
+}
+
+/* Splits every --model-names value on commas into models[] (pointers into storage). */
+static size_t split_models(const struct args *a, char ***models, char **storage)
+{
+    struct buf all;
+    buf_init(&all, 0);
+    for (size_t i = 0; i < args_count(a, "model-names"); i++) {
+        if (i)
+            buf_putc(&all, ',');
+        buf_puts(&all, args_multi(a, "model-names", i));
+    }
+    size_t n = 0;
+    *models = xmalloc((all.len + 1) * sizeof **models);
+    char *s = all.p;
+    while (s && *s) {
+        char *comma = strchr(s, ',');
+        if (comma)
+            *comma = '\0';
+        size_t len = strlen(s);
+        const char *t = trim(s, &len);
+        ((char *)t)[len] = '\0';
+        if (len)
+            (*models)[n++] = (char *)t;
+        if (!comma)
+            break;
+        s = comma + 1;
+    }
+    *storage = buf_release(&all);
+    return n;
+}
+
+static void header_options(struct buf *b, const struct dataset_opts *o, const char *source)
+{
+    struct jsonw j;
+    jsonw_init(&j, b);
+    jsonw_obj_begin(&j);
+    jsonw_key(&j, "source");
+    jsonw_str(&j, source);
+    jsonw_key(&j, "models");
+    jsonw_arr_begin(&j);
+    for (size_t i = 0; i < o->nmodels; i++)
+        jsonw_str(&j, o->models[i]);
+    jsonw_arr_end(&j);
+    jsonw_key(&j, "model_selection");
+    jsonw_str(&j, o->model_random ? "random" : "round_robin");
+    jsonw_key(&j, "isl");
+    jsonw_double(&j, o->isl_mean);
+    jsonw_key(&j, "isl_stddev");
+    jsonw_double(&j, o->isl_stddev);
+    jsonw_key(&j, "block_size");
+    jsonw_int(&j, o->block_size);
+    if (o->osl_set) {
+        jsonw_key(&j, "osl");
+        jsonw_double(&j, o->osl_mean);
+        jsonw_key(&j, "osl_stddev");
+        jsonw_double(&j, o->osl_stddev);
+    }
+    jsonw_key(&j, "batch_size");
+    jsonw_int(&j, o->batch_size);
+    jsonw_key(&j, "prefix_pool");
+    jsonw_int(&j, o->prefix_pool);
+    jsonw_key(&j, "prefix_length");
+    jsonw_int(&j, o->prefix_len);
+    jsonw_key(&j, "conversations");
+    jsonw_int(&j, o->conversations);
+    jsonw_key(&j, "request_count");
+    jsonw_int(&j, o->request_count);
+    jsonw_key(&j, "turns");
+    jsonw_double(&j, o->turns_mean);
+    jsonw_key(&j, "turns_stddev");
+    jsonw_double(&j, o->turns_stddev);
+    jsonw_key(&j, "turn_delay_ms");
+    jsonw_double(&j, o->delay_mean);
+    jsonw_key(&j, "turn_delay_stddev_ms");
+    jsonw_double(&j, o->delay_stddev);
+    jsonw_key(&j, "turn_delay_ratio");
+    jsonw_double(&j, o->delay_ratio);
+    if (o->rate > 0) {
+        jsonw_key(&j, "request_rate");
+        jsonw_double(&j, o->rate);
+        jsonw_key(&j, "arrival_pattern");
+        jsonw_str(&j, o->arrival);
+        jsonw_key(&j, "arrival_smoothness");
+        jsonw_double(&j, o->smoothness);
+    }
+    jsonw_obj_end(&j);
+}
+
+static int parse_opts(const struct args *a, struct dataset_opts *o, struct diag *d)
+{
+    long seed = 0, level = 1;
+    double v;
+    int rc = 0;
+    rc = rc ? rc : args_long(a, "random-seed", 0, 0x7fffffffffffffffL, &seed, d);
+    rc = rc ? rc : args_double(a, "prompt-input-tokens-mean", 0, 1e8, &o->isl_mean, d);
+    rc = rc ? rc : args_double(a, "prompt-input-tokens-stddev", 0, 1e8, &o->isl_stddev, d);
+    rc = rc ? rc : args_long(a, "prompt-input-tokens-block-size", 1, 1 << 24, &o->block_size, d);
+    if (!rc && args_has(a, "prompt-output-tokens-mean")) {
+        rc = args_double(a, "prompt-output-tokens-mean", 0, 1e8, &o->osl_mean, d);
+        o->osl_set = o->osl_mean > 0;
+    }
+    rc = rc ? rc : args_double(a, "prompt-output-tokens-stddev", 0, 1e8, &o->osl_stddev, d);
+    rc = rc ? rc : args_long(a, "prompt-batch-size", 1, 1024, &o->batch_size, d);
+    rc = rc ? rc : args_long(a, "prompt-prefix-pool-size", 0, 1 << 20, &o->prefix_pool, d);
+    rc = rc ? rc : args_long(a, "prompt-prefix-length", 0, 1 << 24, &o->prefix_len, d);
+    rc = rc ? rc : args_long(a, "conversation-num", 1, 1L << 40, &o->conversations, d);
+    rc = rc ? rc : args_long(a, "request-count", 1, 1L << 40, &o->request_count, d);
+    rc = rc ? rc : args_double(a, "conversation-turn-mean", 1, 1e6, &o->turns_mean, d);
+    rc = rc ? rc : args_double(a, "conversation-turn-stddev", 0, 1e6, &o->turns_stddev, d);
+    rc = rc ? rc : args_double(a, "conversation-turn-delay-mean", 0, 1e9, &o->delay_mean, d);
+    rc = rc ? rc : args_double(a, "conversation-turn-delay-stddev", 0, 1e9, &o->delay_stddev, d);
+    rc = rc ? rc : args_double(a, "conversation-turn-delay-ratio", 0, 1e6, &o->delay_ratio, d);
+    v = 0;
+    rc = rc ? rc : args_double(a, "request-rate", 1e-9, 1e9, &v, d);
+    o->rate = v;
+    rc = rc ? rc : args_choice(a, "arrival-pattern", "constant|poisson|gamma", &o->arrival, d);
+    rc = rc ? rc : args_double(a, "arrival-smoothness", 1e-6, 1e6, &o->smoothness, d);
+    rc = rc ? rc : args_long(a, "compression-level", 1, 19, &level, d);
+    const char *strat = "round_robin";
+    rc = rc ? rc : args_choice(a, "model-selection-strategy", "round_robin|random", &strat, d);
+    o->model_random = !strcmp(strat, "random");
+    o->seed = (uint64_t)seed;
+    if (!rc && !args_has(a, "conversation-num"))
+        o->conversations = 0;
+    return rc;
+}
+
+int cmd_pack(int argc, char **argv)
+{
+    struct args a;
+    struct diag d = {0};
+    if (args_parse(&a, specs, NSPECS, argc - 1, argv + 1, &d))
+        return cli_fail(&d, 1);
+    if (args_flag(&a, "help")) {
+        args_print_help(stdout, "metronome pack [OPTIONS] [-o trace.jsonl.zst]",
+                        "Turn a dataset or synthetic options into a trace.", specs, NSPECS);
+        args_free(&a);
+        return EXIT_OK;
+    }
+    int code = EXIT_ERROR;
+    struct dataset_opts o;
+    dataset_opts_default(&o);
+    char **models = NULL, *model_store = NULL;
+    struct buf extra, hopt;
+    buf_init(&extra, 1 << 20);
+    buf_init(&hopt, 0);
+    struct corpus corpus = {0};
+    bool have_corpus = false;
+    struct trace_writer *w = NULL;
+    const char *etype = "chat", *dtype = "mooncake_trace", *pub = NULL;
+    long level = 1;
+
+    if (a.npos) {
+        diag_set(&d, ERR_INVALID, "unexpected argument '%s'", a.pos[0]);
+        code = cli_fail(&d, 1);
+        goto out;
+    }
+    if (parse_opts(&a, &o, &d) || args_long(&a, "compression-level", 1, 19, &level, &d) ||
+        args_choice(&a, "endpoint-type", "chat|completions|embeddings|responses", &etype, &d) ||
+        extra_inputs(&a, &extra, &d)) {
+        code = cli_fail(&d, 1);
+        goto out;
+    }
+    /* An unknown dataset is bad input, not a usage slip: exit 1 like every other. */
+    if (args_choice(&a, "custom-dataset-type",
+                    "single_turn|multi_turn|random_pool|mooncake_trace|burst_gpt_trace|"
+                    "burstgpt_trace|azure_trace",
+                    &dtype, &d) ||
+        args_choice(&a, "public-dataset", "sharegpt", &pub, &d)) {
+        code = cli_fail(&d, 0);
+        goto out;
+    }
+    if (!strcmp(dtype, "burstgpt_trace")) /* an earlier spelling; AIPerf 0.13's name wins */
+        dtype = "burst_gpt_trace";
+    o.nmodels = split_models(&a, &models, &model_store);
+    o.models = (const char *const *)models;
+    if (o.nmodels == 0) {
+        diag_set(&d, ERR_INVALID, "--model-names is required (the model every request names)");
+        code = cli_fail(&d, 1);
+        goto out;
+    }
+    const char *input = args_get(&a, "input-file");
+    if (pub && !input) {
+        diag_set(&d, ERR_INVALID,
+                 "--public-dataset %s reads a local copy: give it with --input-file", pub);
+        code = cli_fail(&d, 1);
+        goto out;
+    }
+    if (input && args_has(&a, "request-rate")) {
+        diag_set(&d, ERR_INVALID,
+                 "--request-rate makes synthetic timestamps; a dataset file "
+                 "keeps its own (replay chooses the rate)");
+        code = cli_fail(&d, 1);
+        goto out;
+    }
+    if (!input && args_has(&a, "custom-dataset-type")) {
+        diag_set(&d, ERR_INVALID, "--custom-dataset-type %s needs --input-file", dtype);
+        code = cli_fail(&d, 1);
+        goto out;
+    }
+    const char *source = pub ? pub : input ? dtype : "synthetic";
+    struct stat st;
+    if (input && stat(input, &st) != 0) {
+        cli_error("%s: %s", input, strerror(errno));
+        goto out;
+    }
+    if (input && S_ISREG(st.st_mode) && st.st_size == 0) {
+        cli_error("%s: empty file, nothing to pack", input);
+        goto out;
+    }
+    if (input && S_ISDIR(st.st_mode) && strcmp(dtype, "random_pool")) {
+        cli_error("%s: is a directory (only random_pool reads a directory)", input);
+        goto out;
+    }
+    if (corpus_load_embedded(&corpus, tokenizer_approx(), &d)) {
+        code = cli_fail(&d, 0);
+        goto out;
+    }
+    have_corpus = true;
+
+    const char *outp = args_get(&a, "output");
+    if (!outp)
+        outp = "trace.jsonl.zst";
+    struct tw_config cfg = {
+        .endpoint_type = etype,
+        .endpoint_path = args_get(&a, "custom-endpoint"),
+        .streaming = args_flag(&a, "streaming"),
+        .extra_json = extra.len ? extra.p : NULL,
+        .corpus = &corpus,
+        .level = (int)level,
+    };
+    if (tw_open(&w, outp, &cfg, &d)) {
+        code = cli_fail(&d, 0);
+        goto out;
+    }
+    if (input) {
+        struct buf src;
+        buf_init(&src, 0);
+        struct jsonw j;
+        jsonw_init(&j, &src);
+        jsonw_obj_begin(&j);
+        jsonw_key(&j, "type");
+        jsonw_str(&j, source);
+        jsonw_key(&j, "file");
+        jsonw_str(&j, base_name(input));
+        char hex[65];
+        size_t size;
+        if (!S_ISDIR(st.st_mode) && file_sha256(input, hex, &size) == 0) {
+            jsonw_key(&j, "sha256");
+            jsonw_str(&j, hex);
+            jsonw_key(&j, "bytes");
+            jsonw_uint(&j, size);
+        }
+        jsonw_obj_end(&j);
+        tw_header_raw(w, "source", src.p);
+        buf_free(&src);
+    } else {
+        tw_header_raw(w, "source", "{\"type\":\"synthetic\"}");
+    }
+    header_options(&hopt, &o, source);
+    tw_header_raw(w, "options", hopt.p);
+    char seedbuf[32];
+    snprintf(seedbuf, sizeof seedbuf, "%llu", (unsigned long long)o.seed);
+    tw_header_raw(w, "seed", seedbuf);
+
+    struct dataset ds;
+    dataset_init(&ds, &o, &corpus, w);
+    int rc;
+    if (pub)
+        rc = dataset_sharegpt(&ds, input, &d);
+    else if (!input)
+        rc = dataset_synthetic(&ds, &d);
+    else if (!strcmp(dtype, "mooncake_trace"))
+        rc = dataset_mooncake(&ds, input, &d);
+    else if (!strcmp(dtype, "single_turn"))
+        rc = dataset_single_turn(&ds, input, &d);
+    else if (!strcmp(dtype, "multi_turn"))
+        rc = dataset_multi_turn(&ds, input, &d);
+    else if (!strcmp(dtype, "random_pool"))
+        rc = dataset_random_pool(&ds, input, &d);
+    else
+        rc = dataset_csv(&ds, input, !strcmp(dtype, "azure_trace") ? "azure" : "burstgpt", &d);
+    if (!rc && tw_requests(w) == 0)
+        rc = diag_at(&d, ERR_INVALID, input ? input : "synthetic", 0, "no requests to pack");
+    long nreq = tw_requests(w), nses = tw_sessions(w);
+    if (rc) {
+        tw_abort(w);
+        w = NULL;
+        code = cli_fail(&d, 0);
+        goto out;
+    }
+    rc = tw_commit(w, &d);
+    w = NULL;
+    if (rc) {
+        code = cli_fail(&d, 0);
+        goto out;
+    }
+    if (ds.skipped)
+        fprintf(stderr, "metronome: left out %ld input records %s\n", ds.skipped,
+                ds.skip_why ? ds.skip_why : "");
+    fprintf(stderr, "metronome: packed %ld requests in %ld sessions into %s\n", nreq, nses, outp);
+    code = EXIT_OK;
+out:
+    if (w)
+        tw_abort(w);
+    if (have_corpus)
+        corpus_free(&corpus);
+    free(models);
+    free(model_store);
+    buf_free(&extra);
+    buf_free(&hopt);
+    args_free(&a);
+    return code;
+}

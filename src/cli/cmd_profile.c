@@ -1,0 +1,432 @@
+/*
+ * metronome profile: AIPerf's one-shot command (docs/cli-profile.md). Runs pack into
+ * ARTIFACT_DIR/trace.jsonl.zst (so the exact requests are kept), replay into the same
+ * directory and report over it, in-process, each stage through its own entry point with
+ * the arguments profile_plan_build derived from AIPerf's options.
+ */
+#include "args.h"
+#include "buf.h"
+#include "cli.h"
+#include "profile.h"
+#include "profile_conf.h"
+#include "profile_files.h"
+#include "xalloc.h"
+#include "zio.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static int mkdir_p(const char *dir, struct diag *d)
+{
+    char tmp[4096];
+    int n = snprintf(tmp, sizeof tmp, "%s", dir);
+    if (n <= 0 || (size_t)n >= sizeof tmp)
+        return diag_set(d, ERR_INVALID, "%s: path too long", dir);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, 0755) && errno != EEXIST)
+            return diag_set(d, ERR_IO, "%s: %s", tmp, strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(tmp, 0755) && errno != EEXIST)
+        return diag_set(d, ERR_IO, "%s: %s", tmp, strerror(errno));
+    return 0;
+}
+
+/* The length of the longest prefix of path (at a '/') that already exists. */
+static size_t existing_prefix(const char *path)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    struct stat st;
+    size_t keep = 0;
+    for (size_t i = 1;; i++) {
+        if (tmp[i] != '/' && tmp[i] != '\0')
+            continue;
+        char c = tmp[i];
+        tmp[i] = '\0';
+        if (stat(tmp, &st) != 0)
+            return keep;
+        keep = i;
+        if (c == '\0')
+            return keep;
+        tmp[i] = c;
+    }
+}
+
+/* Removes the directories of path deeper than its first keep bytes, deepest first; only
+ * empty ones go (rmdir), so nothing written by anyone else is touched. */
+static void remove_new_dirs(const char *path, size_t keep)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (size_t n = strlen(tmp); n > keep;) {
+        if (rmdir(tmp))
+            return;
+        while (n > keep && tmp[n - 1] != '/')
+            n--;
+        while (n > keep && tmp[n - 1] == '/')
+            n--;
+        tmp[n] = '\0';
+    }
+}
+
+/* logs/aiperf.log, AIPerf's log file and format ("TIME - NAME - LEVEL - MESSAGE"). */
+struct plog {
+    FILE *f;
+    int level;          /* 0 info, 1 debug, 2 trace: debug lines also go to stderr */
+    struct buf pending; /* lines logged before the directory (and so the file) existed */
+};
+
+static void plog(struct plog *l, int debug, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void plog(struct plog *l, int debug, const char *fmt, ...)
+{
+    char ts[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(ts, sizeof ts, "%Y-%m-%d %H:%M:%S", &tm);
+    va_list ap;
+    char msg[8192];
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (l->f) {
+        fprintf(l->f, "%s - metronome.profile - %s - %s\n", ts, debug ? "DEBUG" : "INFO", msg);
+        fflush(l->f);
+    } else {
+        buf_printf(&l->pending, "%s - metronome.profile - %s - %s\n", ts, debug ? "DEBUG" : "INFO",
+                   msg);
+    }
+    if (debug && l->level > 0)
+        fprintf(stderr, "metronome: %s\n", msg);
+}
+
+/* A stage's argv as one line, for the log; secrets never reach a stage's argv in clear
+ * except --api-key and headers, which are masked here. */
+static void log_stage(struct plog *l, const struct profile_argv *a)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    buf_puts(&b, "metronome");
+    bool hide = false;
+    for (int i = 0; i < a->n; i++) {
+        buf_putc(&b, ' ');
+        buf_puts(&b, hide ? "<redacted>" : a->v[i]);
+        hide = !strcmp(a->v[i], "--api-key") || !strcmp(a->v[i], "--header");
+    }
+    plog(l, 1, "stage: %s", b.p);
+    buf_free(&b);
+}
+
+/* Whether the trace's header line says its requests carry timestamps. */
+static int trace_timed(const char *path, bool *timed, struct diag *d)
+{
+    struct zreader *r = NULL;
+    int rc = zr_open(&r, path, 64u << 20, d);
+    if (rc)
+        return rc;
+    const char *line = NULL;
+    size_t len = 0;
+    rc = zr_getline(r, &line, &len, d);
+    if (rc == 1) {
+        cJSON *h = cJSON_ParseWithLength(line, len);
+        const cJSON *t = h ? cJSON_GetObjectItemCaseSensitive(h, "timed") : NULL;
+        *timed = cJSON_IsTrue(t);
+        cJSON_Delete(h);
+        rc = h ? 0 : diag_at(d, ERR_PARSE, path, 1, "trace header is not JSON");
+    } else if (rc == 0) {
+        rc = diag_at(d, ERR_PARSE, path, 0, "empty trace");
+    }
+    zr_close(r);
+    return rc;
+}
+
+/* Runs one stage's cmd_* with argv = name + args (+ extra in front). */
+static int run_stage(int (*cmd)(int, char **), const char *name, const char *const *front,
+                     size_t nfront, const struct profile_argv *args, struct plog *l)
+{
+    struct profile_argv v = {0};
+    profile_argv_push(&v, name);
+    for (size_t i = 0; i < nfront; i++)
+        profile_argv_push(&v, front[i]);
+    for (int i = 0; i < args->n; i++)
+        profile_argv_push(&v, args->v[i]);
+    log_stage(l, &v);
+    int rc = cmd(v.n, v.v);
+    plog(l, 0, "%s finished with exit code %d", name, rc);
+    profile_argv_free(&v);
+    return rc;
+}
+
+/* Runs the report with its stdout (the console tables) also kept in console_path, as
+ * AIPerf keeps profile_export_console.txt. Returns the report's exit code, or < 0 with d
+ * filled when the copy could not be made. */
+static int run_report_teed(const struct profile_argv *args, const char *const *front,
+                           const char *console_path, struct plog *l, struct diag *d)
+{
+    char tmp[4400];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", console_path, (long)getpid());
+    int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return diag_set(d, ERR_IO, "%s: %s", tmp, strerror(errno));
+    fflush(stdout);
+    int saved = dup(STDOUT_FILENO);
+    if (saved < 0 || dup2(fd, STDOUT_FILENO) < 0) {
+        close(fd);
+        unlink(tmp);
+        if (saved >= 0)
+            close(saved);
+        return diag_set(d, ERR_IO, "stdout: %s", strerror(errno));
+    }
+    int rc = run_stage(cmd_report, "report", front, 3, args, l);
+    fflush(stdout);
+    dup2(saved, STDOUT_FILENO);
+    close(saved);
+    /* Echo what the report printed, then keep it. */
+    char b[65536];
+    ssize_t n;
+    lseek(fd, 0, SEEK_SET);
+    while ((n = read(fd, b, sizeof b)) > 0)
+        fwrite(b, 1, (size_t)n, stdout);
+    fflush(stdout);
+    close(fd);
+    if (rename(tmp, console_path)) {
+        unlink(tmp);
+        return diag_set(d, ERR_IO, "%s: %s", console_path, strerror(errno));
+    }
+    return rc;
+}
+
+static int create_template(int argc, char **argv)
+{
+    static const struct arg_spec specs[] = {
+        {"template-filename", "-t", ARG_VALUE, "FILE", "aiperf_config.yaml",
+         "where to write the template"},
+        {"help", "-h", ARG_FLAG, NULL, NULL, "this text"},
+    };
+    struct args a;
+    struct diag d = {0};
+    if (args_parse(&a, specs, 2, argc - 1, argv + 1, &d))
+        return cli_fail(&d, 1);
+    if (args_flag(&a, "help")) {
+        args_print_help(stdout, "metronome profile create-template [-t FILE]",
+                        "Write a commented configuration template for --config.", specs, 2);
+        args_free(&a);
+        return EXIT_OK;
+    }
+    const char *path = args_get(&a, "template-filename");
+    if (!path && a.npos == 1)
+        path = a.pos[0];
+    if (!path)
+        path = "aiperf_config.yaml";
+    int rc = profile_conf_template(path, &d);
+    args_free(&a);
+    if (rc)
+        return cli_fail(&d, 0);
+    printf("wrote %s\n", path);
+    return EXIT_OK;
+}
+
+static int plan_fail(int rc, const struct diag *d)
+{
+    return cli_fail(d, rc == ERR_INVALID || rc == ERR_UNSUPPORTED);
+}
+
+static void print_argv(const char *name, const struct profile_argv *a)
+{
+    printf("  %s:", name);
+    bool hide = false;
+    for (int i = 0; i < a->n; i++) {
+        printf(" %s", hide ? "<redacted>" : a->v[i]);
+        hide = !strcmp(a->v[i], "--api-key") || !strcmp(a->v[i], "--header");
+    }
+    putchar('\n');
+}
+
+static int validate_config(int argc, char **argv)
+{
+    bool has_conf = false;
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--config") || !strcmp(argv[i], "-f") ||
+            !strncmp(argv[i], "--config=", 9))
+            has_conf = true;
+    struct profile_plan p;
+    struct diag d = {0};
+    bool help = false;
+    if (!has_conf && argc == 2 && argv[1][0] != '-') {
+        /* `validate-config FILE` reads as `validate-config --config FILE`. */
+        char *v[] = {"--config", argv[1]};
+        int rc = profile_plan_build(&p, 2, v, &help, &d);
+        if (rc)
+            return plan_fail(rc, &d);
+    } else {
+        if (!has_conf) {
+            cli_error("validate-config needs --config FILE");
+            return EXIT_USAGE;
+        }
+        int rc = profile_plan_build(&p, argc - 1, argv + 1, &help, &d);
+        if (rc)
+            return plan_fail(rc, &d);
+    }
+    if (help) {
+        printf("Usage: metronome profile validate-config --config FILE [OPTIONS]\n"
+               "Checks the file and the options as `metronome profile` would, runs nothing,\n"
+               "and prints what each stage would be given.\n");
+    } else {
+        printf("configuration is valid; the stages would run as:\n");
+        print_argv("pack", &p.pack);
+        print_argv("replay", &p.replay);
+        print_argv("report", &p.report);
+    }
+    profile_plan_free(&p);
+    return EXIT_OK;
+}
+
+int cmd_profile(int argc, char **argv)
+{
+    if (argc > 1 && !strcmp(argv[1], "create-template"))
+        return create_template(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "validate-config"))
+        return validate_config(argc - 1, argv + 1);
+
+    struct profile_plan p;
+    struct diag d = {0};
+    bool help = false;
+    int rc = profile_plan_build(&p, argc - 1, argv + 1, &help, &d);
+    if (rc)
+        return plan_fail(rc, &d);
+    if (help) {
+        profile_print_help(stdout);
+        profile_plan_free(&p);
+        return EXIT_OK;
+    }
+    if (p.ui_fallback)
+        fprintf(stderr, "metronome: note: --ui dashboard is not available; using simple\n");
+
+    /* Pack first: the directory name depends on whether the trace is timed. */
+    char dir[4096], trace[4200], tmp_trace[4200];
+    int exit_code = EXIT_ERROR;
+    struct plog log = {.f = NULL, .level = p.log_level};
+    buf_init(&log.pending, 1u << 20);
+    /* A directory this run creates is removed again if packing fails, so bad input
+     * leaves nothing behind (rmdir only removes it while it is still empty). */
+    const char *made = p.artifact_explicit ? p.artifact_dir : p.artifact_base;
+    size_t keep = existing_prefix(made);
+    if (p.artifact_explicit) {
+        snprintf(dir, sizeof dir, "%s", p.artifact_dir);
+        if (mkdir_p(dir, &d))
+            goto fail;
+        snprintf(tmp_trace, sizeof tmp_trace, "%s/trace.jsonl.zst", dir);
+    } else {
+        if (mkdir_p(p.artifact_base, &d))
+            goto fail;
+        snprintf(tmp_trace, sizeof tmp_trace, "%s/.profile-%ld.trace.jsonl.zst", p.artifact_base,
+                 (long)getpid());
+    }
+    plog(&log, 0, "%s", p.redacted_cmdline);
+    const char *pack_front[] = {"-o", tmp_trace};
+    rc = run_stage(cmd_pack, "pack", pack_front, 2, &p.pack, &log);
+    if (rc) {
+        unlink(tmp_trace);
+        remove_new_dirs(made, keep);
+        exit_code = rc;
+        goto done;
+    }
+    bool timed = false;
+    if (trace_timed(tmp_trace, &timed, &d)) {
+        unlink(tmp_trace);
+        goto fail;
+    }
+    if (!p.artifact_explicit) {
+        char name[1024];
+        profile_plan_name(&p, timed, name, sizeof name);
+        snprintf(dir, sizeof dir, "%s/%s", p.artifact_base, name);
+        if (mkdir_p(dir, &d)) {
+            unlink(tmp_trace);
+            goto fail;
+        }
+    }
+    snprintf(trace, sizeof trace, "%s/trace.jsonl.zst", dir);
+    if (strcmp(trace, tmp_trace) && rename(tmp_trace, trace)) {
+        diag_set(&d, ERR_IO, "%s: %s", trace, strerror(errno));
+        unlink(tmp_trace);
+        goto fail;
+    }
+    char logdir[4200], logpath[4300];
+    snprintf(logdir, sizeof logdir, "%s/logs", dir);
+    if (mkdir_p(logdir, &d))
+        goto fail;
+    snprintf(logpath, sizeof logpath, "%s/aiperf.log", logdir);
+    log.f = fopen(logpath, "w");
+    if (!log.f) {
+        diag_set(&d, ERR_IO, "%s: %s", logpath, strerror(errno));
+        goto fail;
+    }
+    if (log.pending.len)
+        fwrite(log.pending.p, 1, log.pending.len, log.f);
+    plog(&log, 0, "artifact directory: %s", dir);
+    plog(&log, 0, "packed %s (%s)", trace, timed ? "timed" : "untimed");
+
+    char inputs[4300];
+    snprintf(inputs, sizeof inputs, "%s/inputs.json", dir);
+    if (profile_write_inputs(trace, inputs, &d))
+        goto fail;
+    plog(&log, 0, "wrote %s", inputs);
+
+    const char *replay_front[] = {"--input-file", trace, "--output-artifact-dir", dir};
+    rc = run_stage(cmd_replay, "replay", replay_front, 4, &p.replay, &log);
+    /* Ctrl-C: replay stops sending, drains and marks the run cancelled; like AIPerf, the
+     * partial results are still reported, with a warning, and the exit code stays the
+     * replay's. Any other replay failure ends here. */
+    char runjson[4300];
+    snprintf(runjson, sizeof runjson, "%s/run.json", dir);
+    bool cancelled = rc != 0 && profile_json_flag(runjson, "cancelled", false);
+    if (rc && !cancelled) {
+        exit_code = rc;
+        goto done;
+    }
+    int replay_rc = rc;
+    const char *report_front[] = {dir, "--output-dir", dir};
+    char console[4300];
+    snprintf(console, sizeof console, "%s/profile_export_console.txt", dir);
+    rc = run_report_teed(&p.report, report_front, console, &log, &d);
+    if (rc < 0)
+        goto fail;
+    exit_code = rc;
+    if (profile_write_ready(dir, &d))
+        goto fail;
+    if (cancelled) {
+        fprintf(stderr, "metronome: warning: the profile run was cancelled early; results "
+                        "may be incomplete or inaccurate\n");
+        plog(&log, 0, "cancelled early; reported the requests that finished");
+        if (exit_code != EXIT_VERDICT)
+            exit_code = replay_rc;
+    }
+    char html[4300];
+    snprintf(html, sizeof html, "%s/report.html", dir);
+    if (access(html, R_OK) == 0)
+        fprintf(stdout, "\nArtifacts: %s\nHTML report: %s\n", dir, html);
+    goto done;
+fail:
+    cli_fail(&d, 0);
+    exit_code = EXIT_ERROR;
+done:
+    if (log.f)
+        fclose(log.f);
+    buf_free(&log.pending);
+    profile_plan_free(&p);
+    return exit_code;
+}

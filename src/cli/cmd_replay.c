@@ -1,0 +1,375 @@
+/* metronome replay: a thin CLI over replay_run (docs/cli-replay.md). */
+#include "args.h"
+#include "cli.h"
+#include "replay.h"
+#include "trace.h"
+#include "xalloc.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const struct arg_spec specs[] = {
+    {"input-file", "-i --trace", ARG_VALUE, "TRACE", NULL,
+     "trace to replay (trace.jsonl.zst from 'metronome pack'); or give it as the argument"},
+    {"output-artifact-dir", "-o --output --artifact-dir", ARG_VALUE, "DIR",
+     "artifacts/<model>-<endpoint>-<mode>", "run directory to write"},
+    {"url", "-u", ARG_MULTI, "URL", "localhost:8080",
+     "server base URL; repeat for several servers (round-robin)"},
+    {"endpoint-type", NULL, ARG_VALUE, "TYPE", "trace's",
+     "chat, completions, embeddings, rankings, responses or raw"},
+    {"custom-endpoint", "--endpoint", ARG_VALUE, "PATH", NULL, "path instead of the type's"},
+    {"header", "-H", ARG_MULTI, "NAME:VALUE", NULL, "extra request header (repeatable)"},
+    {"api-key", NULL, ARG_VALUE, "KEY", NULL, "sent as 'Authorization: Bearer KEY'; never saved"},
+    {"extra-inputs", NULL, ARG_MULTI, "K:V|JSON", NULL, "merged into every request body"},
+    {"streaming", NULL, ARG_FLAG, NULL, "trace's", "force streaming on (--no-streaming: off)"},
+    {"redact-header", NULL, ARG_MULTI, "NAME", NULL, "treat this header as a secret too"},
+    {"fixed-schedule", NULL, ARG_FLAG, NULL, "if timed",
+     "send at the trace's timestamps (--no-fixed-schedule: use rate/concurrency)"},
+    {"fixed-schedule-auto-offset", NULL, ARG_FLAG, NULL, NULL, "the first timestamp is time zero"},
+    {"fixed-schedule-start-offset", NULL, ARG_VALUE, "MS", NULL,
+     "skip entries before this trace time; it becomes time zero"},
+    {"fixed-schedule-end-offset", NULL, ARG_VALUE, "MS", NULL, "skip entries after this time"},
+    {"time-scale", NULL, ARG_VALUE, "X", "1", "multiply trace offsets and turn delays by X"},
+    {"request-rate", NULL, ARG_VALUE, "R", NULL, "open loop at R requests/s"},
+    {"arrival-pattern", "--request-rate-mode", ARG_VALUE, "P", "poisson",
+     "constant, poisson or gamma"},
+    {"arrival-smoothness", NULL, ARG_VALUE, "K", "1", "gamma shape (1 = Poisson)"},
+    {"concurrency", NULL, ARG_VALUE, "N", "1",
+     "closed loop with N slots; a cap in the other modes"},
+    {"request-count", "--num-requests", ARG_VALUE, "N", "whole trace",
+     "profiling requests (cycles the trace when larger)"},
+    {"benchmark-duration", NULL, ARG_VALUE, "S", NULL, "stop issuing after S seconds"},
+    {"benchmark-grace-period", NULL, ARG_VALUE, "S", "30",
+     "after the duration, wait S s for responses, then cancel"},
+    {"warmup-request-count", "--num-warmup-requests", ARG_VALUE, "N", "0",
+     "requests before profiling (drained first)"},
+    {"request-cancellation-rate", NULL, ARG_VALUE, "PCT", "0",
+     "cancel this percentage of requests"},
+    {"request-cancellation-delay", NULL, ARG_VALUE, "S", "0",
+     "cancel that long after the request is sent"},
+    {"request-timeout-seconds", NULL, ARG_VALUE, "S", "600", "total time allowed per request"},
+    {"connect-timeout-seconds", NULL, ARG_VALUE, "S", "30", "TCP connect limit"},
+    {"first-byte-timeout-seconds", NULL, ARG_VALUE, "S", "none",
+     "limit from request sent to first response byte"},
+    {"idle-timeout-seconds", NULL, ARG_VALUE, "S", "none", "longest gap between response bytes"},
+    {"random-seed", NULL, ARG_VALUE, "N", "time", "seed for arrivals and cancellations"},
+    {"workers", "--workers-max --max-workers", ARG_VALUE, "N", "cores", "worker threads"},
+    {"spin-us", NULL, ARG_VALUE, "US", "30", "busy-wait before each timed send (0: none)"},
+    {"preflight", NULL, ARG_FLAG, NULL, "on",
+     "connect once to each URL before starting (--no-preflight to skip)"},
+    {"preconnect", NULL, ARG_FLAG, NULL, NULL,
+     "open each worker's connections before the run (connect time still recorded)"},
+    {"max-event-bytes", NULL, ARG_VALUE, "N", "16777216", "largest SSE event accepted"},
+    {"max-body-bytes", NULL, ARG_VALUE, "N", "67108864", "largest non-streaming body accepted"},
+    {"drain-seconds", NULL, ARG_VALUE, "S", "5",
+     "on Ctrl-C, how long in-flight requests may finish"},
+    {"ca-file", NULL, ARG_VALUE, "FILE", "system bundle", "trust these CA certificates"},
+    {"insecure", "-k", ARG_FLAG, NULL, NULL, "do not verify TLS certificates (recorded)"},
+    {"zstd-level", NULL, ARG_VALUE, "N", "3", "records compression level (1-19)"},
+    {"quiet", "-q", ARG_FLAG, NULL, NULL, "no progress output"},
+    {"help", "-h", ARG_FLAG, NULL, NULL, "this text"},
+};
+#define NSPECS (sizeof specs / sizeof specs[0])
+
+/* ---- the trace as a replay source ---- */
+
+struct tsrc {
+    const char *path;
+    struct trace_reader *r;
+};
+
+static int tsrc_next(void *ctx, struct trace_request *out, struct diag *d)
+{
+    struct tsrc *t = ctx;
+    return trace_next(t->r, out, d);
+}
+
+static int tsrc_rewind(void *ctx, struct diag *d)
+{
+    struct tsrc *t = ctx;
+    trace_close(t->r);
+    t->r = NULL;
+    return trace_open(&t->r, t->path, d);
+}
+
+static int get_double(const struct args *a, const char *name, double min, double max, double *out,
+                      struct diag *d)
+{
+    return args_double(a, name, min, max, out, d);
+}
+
+/* The AIPerf-style default run dir name, made filesystem-safe. */
+static void default_dir(char *out, size_t cap, const char *model, const char *ep, const char *mode)
+{
+    char m[128];
+    size_t k = 0;
+    for (const char *p = model ? model : "model"; *p && k < sizeof m - 1; p++)
+        m[k++] = (isalnum((unsigned char)*p) || *p == '.' || *p == '-' || *p == '_') ? *p : '_';
+    m[k] = '\0';
+    snprintf(out, cap, "artifacts/%s-%s-%s", m, ep, mode);
+    struct stat st;
+    if (stat(out, &st) != 0)
+        return;
+    size_t base = strlen(out);
+    for (int i = 2; i < 10000; i++) {
+        snprintf(out + base, cap - base, "-%d", i);
+        if (stat(out, &st) != 0)
+            return;
+    }
+}
+
+int cmd_replay(int argc, char **argv)
+{
+    struct args a;
+    struct diag d = {0};
+    if (args_parse(&a, specs, NSPECS, argc - 1, argv + 1, &d))
+        return cli_fail(&d, 1);
+    if (args_flag(&a, "help")) {
+        args_print_help(stdout, "metronome replay [OPTIONS] TRACE",
+                        "Send a trace to a server on schedule and write a run directory "
+                        "(run.json, records.jsonl.zst).",
+                        specs, NSPECS);
+        args_free(&a);
+        return EXIT_OK;
+    }
+    int code = EXIT_USAGE;
+    struct replay_config cfg;
+    replay_config_defaults(&cfg);
+    cfg.argc = argc;
+    cfg.argv = argv;
+    cfg.handle_signals = true;
+    const char *trace_path = args_get(&a, "input-file");
+    if (!trace_path && a.npos == 1)
+        trace_path = a.pos[0];
+    if (!trace_path || a.npos > 1) {
+        cli_error(a.npos > 1 ? "one trace at a time (got %zu arguments)"
+                             : "no trace given (metronome replay TRACE; see --help)",
+                  a.npos);
+        args_free(&a);
+        return EXIT_USAGE;
+    }
+    const char **urls = NULL, **hdrs = NULL, **redact = NULL;
+    char *extra = NULL;
+    struct tsrc ts = {.path = trace_path};
+    long lv;
+    double dv;
+    if (args_count(&a, "url")) {
+        size_t n = args_count(&a, "url");
+        urls = xcalloc(n, sizeof *urls);
+        for (size_t i = 0; i < n; i++)
+            urls[i] = args_multi(&a, "url", i);
+        cfg.urls = urls;
+        cfg.nurls = n;
+    }
+    if (args_count(&a, "header")) {
+        size_t n = args_count(&a, "header");
+        hdrs = xcalloc(n, sizeof *hdrs);
+        for (size_t i = 0; i < n; i++)
+            hdrs[i] = args_multi(&a, "header", i);
+        cfg.headers = hdrs;
+        cfg.nheaders = n;
+    }
+    if (args_count(&a, "redact-header")) {
+        size_t n = args_count(&a, "redact-header");
+        redact = xcalloc(n, sizeof *redact);
+        for (size_t i = 0; i < n; i++)
+            redact[i] = args_multi(&a, "redact-header", i);
+        cfg.redact_headers = redact;
+        cfg.nredact = n;
+    }
+    if (args_count(&a, "extra-inputs")) {
+        /* Several --extra-inputs join as one "k:v,k:v" list (a JSON object stands alone). */
+        struct buf b;
+        buf_init(&b, 0);
+        for (size_t i = 0; i < args_count(&a, "extra-inputs"); i++) {
+            if (i)
+                buf_putc(&b, ',');
+            buf_puts(&b, args_multi(&a, "extra-inputs", i));
+        }
+        extra = buf_release(&b);
+        cfg.extra_inputs = extra;
+    }
+    cfg.api_key = args_get(&a, "api-key");
+    cfg.endpoint_path = args_get(&a, "custom-endpoint");
+    if (args_has(&a, "streaming"))
+        cfg.streaming = args_flag(&a, "streaming") ? 1 : 0;
+    cfg.ca_file = args_get(&a, "ca-file");
+    cfg.insecure = args_flag(&a, "insecure");
+    if (cfg.insecure)
+        cli_warn("--insecure: TLS certificates and host names are not verified (recorded in "
+                 "run.json)");
+    cfg.preflight = !args_has(&a, "preflight") || args_flag(&a, "preflight");
+    cfg.progress = args_flag(&a, "quiet") ? 0 : 1;
+    cfg.preconnect = args_flag(&a, "preconnect");
+    cfg.auto_offset = args_flag(&a, "fixed-schedule-auto-offset");
+
+    if (get_double(&a, "fixed-schedule-start-offset", 0, 1e15, &cfg.start_offset_ms, &d) ||
+        get_double(&a, "fixed-schedule-end-offset", 0, 1e15, &cfg.end_offset_ms, &d) ||
+        get_double(&a, "time-scale", 1e-9, 1e9, &cfg.time_scale, &d) ||
+        get_double(&a, "arrival-smoothness", 1e-6, 1e6, &cfg.smoothness, &d) ||
+        get_double(&a, "benchmark-duration", 0.001, 1e9, &cfg.duration_s, &d) ||
+        get_double(&a, "benchmark-grace-period", 0, 1e9, &cfg.grace_s, &d) ||
+        get_double(&a, "request-cancellation-rate", 0, 100, &cfg.cancel_rate_pct, &d) ||
+        get_double(&a, "request-cancellation-delay", 0, 1e9, &cfg.cancel_delay_s, &d) ||
+        get_double(&a, "request-timeout-seconds", 0.001, 1e9, &cfg.timeout_s, &d) ||
+        get_double(&a, "connect-timeout-seconds", 0.001, 1e9, &cfg.connect_timeout_s, &d) ||
+        get_double(&a, "first-byte-timeout-seconds", 0.001, 1e9, &cfg.first_byte_timeout_s, &d) ||
+        get_double(&a, "idle-timeout-seconds", 0.001, 1e9, &cfg.idle_timeout_s, &d) ||
+        get_double(&a, "drain-seconds", 0, 1e9, &cfg.drain_s, &d))
+        goto usage;
+    if (args_has(&a, "request-rate")) {
+        if (args_double(&a, "request-rate", 1e-9, 1e9, &cfg.rate, &d))
+            goto usage;
+    }
+    lv = 0;
+    if (args_long(&a, "concurrency", 1, 10000000, &lv, &d))
+        goto usage;
+    cfg.concurrency = lv;
+    if (args_long(&a, "request-count", 1, 1L << 40, &cfg.request_count, &d) ||
+        args_long(&a, "warmup-request-count", 0, 1L << 40, &cfg.warmup_count, &d))
+        goto usage;
+    lv = cfg.workers;
+    if (args_long(&a, "workers", 1, 1024, &lv, &d))
+        goto usage;
+    cfg.workers = (int)lv;
+    dv = (double)cfg.spin_ns / 1e3;
+    if (get_double(&a, "spin-us", 0, 100000, &dv, &d))
+        goto usage;
+    cfg.spin_ns = (long)(dv * 1e3);
+    lv = (long)cfg.max_event;
+    if (args_long(&a, "max-event-bytes", 1024, 1L << 40, &lv, &d))
+        goto usage;
+    cfg.max_event = (size_t)lv;
+    lv = (long)cfg.max_body;
+    if (args_long(&a, "max-body-bytes", 1024, 1L << 40, &lv, &d))
+        goto usage;
+    cfg.max_body = (size_t)lv;
+    lv = cfg.zstd_level;
+    if (args_long(&a, "zstd-level", 1, 19, &lv, &d))
+        goto usage;
+    cfg.zstd_level = (int)lv;
+    if (args_has(&a, "random-seed")) {
+        const char *s = args_get(&a, "random-seed");
+        char *end;
+        unsigned long long v = strtoull(s, &end, 10);
+        if (!*s || *end) {
+            cli_error("--random-seed '%s': not a non-negative integer", s);
+            goto out;
+        }
+        cfg.seed = v;
+        cfg.seed_set = true; /* 0 is a seed like any other (AIPerf treats it as unset) */
+    }
+    const char *pat = "poisson";
+    if (args_choice(&a, "arrival-pattern", "constant|poisson|gamma", &pat, &d))
+        goto usage;
+    cfg.arrival = !strcmp(pat, "constant")  ? ARRIVAL_CONSTANT
+                  : !strcmp(pat, "poisson") ? ARRIVAL_POISSON
+                                            : ARRIVAL_GAMMA;
+    if (cfg.arrival == ARRIVAL_POISSON)
+        cfg.smoothness = 1;
+
+    /* The trace: header first, then the first request for the default dir's model. */
+    if (trace_open(&ts.r, trace_path, &d)) {
+        cli_error("%s", d.msg);
+        code = EXIT_ERROR;
+        goto out;
+    }
+    const struct trace_header *th = trace_get_header(ts.r);
+    if (args_has(&a, "endpoint-type")) {
+        if (endpoint_type_parse(args_get(&a, "endpoint-type"), &cfg.endpoint)) {
+            cli_error("--endpoint-type '%s': expected chat, completions, embeddings, "
+                      "rankings, responses or raw",
+                      args_get(&a, "endpoint-type"));
+            goto out;
+        }
+    } else if (th->endpoint_type && endpoint_type_parse(th->endpoint_type, &cfg.endpoint)) {
+        cli_error("%s: unknown endpoint type '%s' in the trace header", trace_path,
+                  th->endpoint_type);
+        code = EXIT_ERROR;
+        goto out;
+    }
+    /* Mode precedence (AIPerf): fixed schedule for a timed trace unless a rate is given
+     * or --no-fixed-schedule; then rate; then concurrency. */
+    bool fixed = args_has(&a, "fixed-schedule") ? args_flag(&a, "fixed-schedule")
+                                                : th->timed && !args_has(&a, "request-rate");
+    if (fixed && !th->timed) {
+        cli_error("--fixed-schedule: %s has no timestamps", trace_path);
+        goto out;
+    }
+    if (fixed) {
+        cfg.mode = MODE_FIXED;
+        if (!args_has(&a, "concurrency"))
+            cfg.concurrency = 0;
+    } else if (args_has(&a, "request-rate")) {
+        cfg.mode = MODE_RATE;
+        if (!args_has(&a, "concurrency"))
+            cfg.concurrency = 0;
+    } else {
+        cfg.mode = MODE_CONCURRENCY;
+        if (!cfg.concurrency)
+            cfg.concurrency = 1;
+    }
+    char model[128] = "";
+    {
+        struct trace_request tr;
+        struct diag d2;
+        if (trace_next(ts.r, &tr, &d2) > 0 && tr.model)
+            snprintf(model, sizeof model, "%s", tr.model);
+        trace_close(ts.r);
+        ts.r = NULL;
+        if (trace_open(&ts.r, trace_path, &d)) {
+            cli_error("%s", d.msg);
+            code = EXIT_ERROR;
+            goto out;
+        }
+        th = trace_get_header(ts.r);
+    }
+    char dir[1024];
+    const char *out_dir = args_get(&a, "output-artifact-dir");
+    if (!out_dir) {
+        char mode[64];
+        if (cfg.mode == MODE_FIXED)
+            snprintf(mode, sizeof mode, "fixed_schedule");
+        else if (cfg.mode == MODE_RATE)
+            snprintf(mode, sizeof mode, "request_rate%g", cfg.rate);
+        else
+            snprintf(mode, sizeof mode, "concurrency%ld", cfg.concurrency);
+        default_dir(dir, sizeof dir, model[0] ? model : "model", endpoint_type_name(cfg.endpoint),
+                    mode);
+        out_dir = dir;
+    }
+    cfg.out_dir = out_dir;
+    cfg.mode_explicit = true;
+    struct replay_source src = {
+        .ctx = &ts, .header = th, .path = trace_path, .next = tsrc_next, .rewind = tsrc_rewind};
+    struct replay_result res;
+    if (replay_run(&cfg, &src, &res, &d)) {
+        cli_error("%s", d.msg);
+        code = EXIT_ERROR;
+        goto out;
+    }
+    if (cfg.progress)
+        fprintf(stderr,
+                "replay: %ld requests, %ld errors, %ld cancelled%s; lateness p50 %.0f us, p99 "
+                "%.0f us; run dir %s\n",
+                res.completed, res.errors, res.cancelled, res.interrupted ? " (interrupted)" : "",
+                res.lateness_p50_ns / 1e3, res.lateness_p99_ns / 1e3, out_dir);
+    code = res.interrupted ? EXIT_ERROR : EXIT_OK;
+    goto out;
+usage:
+    cli_error("%s", d.msg);
+    code = EXIT_USAGE;
+out:
+    if (ts.r)
+        trace_close(ts.r);
+    free(urls);
+    free(hdrs);
+    free(redact);
+    free(extra);
+    args_free(&a);
+    return code;
+}

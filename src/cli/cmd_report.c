@@ -1,0 +1,149 @@
+/* metronome report: run dirs in, AIPerf-compatible exports and a CI verdict out. */
+#include "args.h"
+#include "cli.h"
+#include "report.h"
+#include "verdict.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct arg_spec specs[] = {
+    {"output-dir", "-o --artifact-dir --output-artifact-dir", ARG_VALUE, "DIR",
+     "the run dir (one run) or ./metronome-compare", "where the exports go"},
+    {"goodput", NULL, ARG_VALUE, "SLOS", NULL,
+     "DistServe goodput SLOs, e.g. \"time_to_first_token:200 inter_token_latency:20\" (ms)"},
+    {"fail-on", NULL, ARG_MULTI, "RULES", NULL,
+     "exit 3 when a rule holds, e.g. \"time_to_first_token.p99>250ms,error_rate>0.01\""},
+    {"slice-duration", NULL, ARG_VALUE, "SEC", NULL,
+     "also write per-slice statistics (profile_export_aiperf_timeslices.json/.csv)"},
+    {"merge", NULL, ARG_FLAG, NULL, NULL,
+     "treat every run dir as a shard of one run (default: shards of one trace merge)"},
+    {"exports", NULL, ARG_VALUE, "LIST", "console,json,csv,jsonl,html",
+     "which outputs to write (comma-separated; 'none' for verdict only)"},
+    {"show-internal-metrics", NULL, ARG_FLAG, NULL, NULL, "hidden metrics on the console too"},
+    {"allow-all-failed", NULL, ARG_FLAG, NULL, NULL,
+     "a run where every request failed is not a failed verdict"},
+    {"quiet", "-q", ARG_FLAG, NULL, NULL, "no console tables (files still written)"},
+    {"help", "-h", ARG_FLAG, NULL, NULL, "this text"},
+};
+#define NSPECS (sizeof specs / sizeof specs[0])
+
+static int parse_exports(const char *s, unsigned *out, struct diag *d)
+{
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } names[] = {{"console", REPORT_CONSOLE},
+                 {"json", REPORT_JSON},
+                 {"csv", REPORT_CSV},
+                 {"jsonl", REPORT_JSONL},
+                 {"html", REPORT_HTML},
+                 {"all", REPORT_ALL},
+                 {"none", 0}};
+    unsigned bits = 0;
+    const char *p = s;
+    while (*p) {
+        const char *e = strchr(p, ',');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        bool ok = false;
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+            if (strlen(names[i].name) == n && memcmp(names[i].name, p, n) == 0) {
+                bits |= names[i].bit;
+                ok = true;
+            }
+        if (!ok)
+            return diag_set(d, ERR_INVALID,
+                            "--exports: unknown export '%.*s' (console json csv jsonl html all "
+                            "none)",
+                            (int)n, p);
+        p += n + (e ? 1 : 0);
+    }
+    *out = bits;
+    return 0;
+}
+
+int cmd_report(int argc, char **argv)
+{
+    struct args a;
+    struct diag d = {0};
+    if (args_parse(&a, specs, NSPECS, argc - 1, argv + 1, &d))
+        return cli_fail(&d, 1);
+    if (args_flag(&a, "help")) {
+        args_print_help(stdout, "metronome report RUN_DIR... [-o DIR] [OPTIONS]",
+                        "Turns run directories into AIPerf-compatible exports (console, "
+                        "profile_export_aiperf.json/.csv, profile_export.jsonl), report.html and a "
+                        "CI verdict.\nExit codes: 0 ok, 1 error, 2 usage, 3 failed verdict "
+                        "(a --fail-on rule held, or every request failed).",
+                        specs, NSPECS);
+        args_free(&a);
+        return EXIT_OK;
+    }
+    int code = EXIT_OK;
+    struct verdict_spec vs;
+    memset(&vs, 0, sizeof vs);
+    struct report_opts o = {0};
+    o.exports = REPORT_ALL;
+    o.console = stdout;
+    o.out_dir = args_get(&a, "output-dir");
+    o.merge_all = args_flag(&a, "merge");
+    o.show_internal = args_flag(&a, "show-internal-metrics");
+    o.allow_all_failed = args_flag(&a, "allow-all-failed");
+    if (a.npos == 0) {
+        diag_set(&d, ERR_INVALID, "report: give at least one run directory (see --help)");
+        code = cli_fail(&d, 1);
+        goto out;
+    }
+    if (args_has(&a, "exports") && parse_exports(args_get(&a, "exports"), &o.exports, &d)) {
+        code = cli_fail(&d, 1);
+        goto out;
+    }
+    if (args_flag(&a, "quiet"))
+        o.exports &= ~(unsigned)REPORT_CONSOLE;
+    if (args_double(&a, "slice-duration", 1e-6, 1e9, &o.slice_duration_s, &d)) {
+        code = cli_fail(&d, 1);
+        goto out;
+    }
+    if (args_has(&a, "goodput") && verdict_parse_goodput(&vs, args_get(&a, "goodput"), &d)) {
+        code = cli_fail(&d, 1);
+        goto out;
+    }
+    for (size_t i = 0; i < args_count(&a, "fail-on"); i++) {
+        if (verdict_parse_fail_on(&vs, args_multi(&a, "fail-on", i), &d)) {
+            code = cli_fail(&d, 1);
+            goto out;
+        }
+    }
+    o.verdict = &vs;
+    struct report_result res;
+    int rc = report_run(a.pos, a.npos, &o, &res, &d);
+    if (rc) {
+        code = cli_fail(&d, 0);
+    } else {
+        if (res.incomplete)
+            cli_warn("%zu run(s) incomplete: reported up to the last complete records",
+                     res.incomplete);
+        const char *p = res.messages.p;
+        while (p && *p) {
+            const char *e = strchr(p, '\n');
+            int n = e ? (int)(e - p) : (int)strlen(p);
+            fprintf(stderr, "metronome: verdict: %.*s\n", n, p);
+            p += n + (e ? 1 : 0);
+        }
+        if (res.violations || res.all_failed)
+            code = EXIT_VERDICT;
+        if (o.exports & ~(unsigned)REPORT_CONSOLE) {
+            p = res.written.p;
+            while (p && *p) {
+                const char *e = strchr(p, '\n');
+                int n = e ? (int)(e - p) : (int)strlen(p);
+                fprintf(stderr, "metronome: wrote %.*s\n", n, p);
+                p += n + (e ? 1 : 0);
+            }
+        }
+    }
+    report_result_free(&res);
+out:
+    args_free(&a);
+    return code;
+}

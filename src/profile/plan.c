@@ -1,0 +1,623 @@
+/* `metronome profile`: AIPerf options in, one argument vector per stage out. */
+#include "profile.h"
+
+#include "buf.h"
+#include "profile_conf.h"
+#include "xalloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void profile_argv_push(struct profile_argv *a, const char *s)
+{
+    if (a->n + 2 > a->cap) {
+        a->cap = a->cap ? a->cap * 2 : 16;
+        a->v = xrealloc(a->v, (size_t)a->cap * sizeof *a->v);
+    }
+    a->v[a->n++] = xstrdup(s);
+    a->v[a->n] = NULL;
+}
+
+void profile_argv_free(struct profile_argv *a)
+{
+    for (int i = 0; i < a->n; i++)
+        free(a->v[i]);
+    free(a->v);
+    memset(a, 0, sizeof *a);
+}
+
+void profile_plan_free(struct profile_plan *p)
+{
+    profile_argv_free(&p->pack);
+    profile_argv_free(&p->replay);
+    profile_argv_free(&p->report);
+    free(p->artifact_base);
+    free(p->artifact_dir);
+    free(p->model);
+    free(p->endpoint_type);
+    free(p->request_rate);
+    free(p->redacted_cmdline);
+    memset(p, 0, sizeof *p);
+}
+
+/* Compares ignoring case, with '-' and '_' the same (AIPerf's enum matching). */
+static bool enum_eq(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++) {
+        char x = *a == '_' ? '-' : (char)(*a | 0x20);
+        char y = *b == '_' ? '-' : (char)(*b | 0x20);
+        if (x != y)
+            return false;
+    }
+    return *a == *b;
+}
+
+const char *profile_endpoint_type(const char *name)
+{
+    static const char *const map[][2] = {
+        {"chat", "chat"},
+        {"openai-chat-completions", "chat"},
+        {"completions", "completions"},
+        {"openai-completions", "completions"},
+        {"embeddings", "embeddings"},
+        {"openai-embeddings", "embeddings"},
+        {"responses", "responses"},
+        {"openai-responses", "responses"},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (enum_eq(name, map[i][0]))
+            return map[i][1];
+    return NULL;
+}
+
+const char *profile_dataset_type(const char *name)
+{
+    static const char *const map[][2] = {
+        {"single-turn", "single_turn"},        {"multi-turn", "multi_turn"},
+        {"random-pool", "random_pool"},        {"mooncake-trace", "mooncake_trace"},
+        {"burst-gpt-trace", "burstgpt_trace"}, {"burstgpt-trace", "burstgpt_trace"},
+        {"azure-trace", "azure_trace"},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (enum_eq(name, map[i][0]))
+            return map[i][1];
+    return NULL;
+}
+
+static int opt_index(const char *name)
+{
+    for (size_t i = 0; i < profile_nopts; i++)
+        if (!strcmp(profile_opts[i].spec.name, name))
+            return (int)i;
+    abort(); /* a name missing from our own table is a programming error */
+}
+
+/* The spelling the user typed for option i (an alias, or the canonical name). */
+static int typed_pos(int argc, char **argv, size_t i, char *out, size_t cap)
+{
+    const struct arg_spec *s = &profile_opts[i].spec;
+    snprintf(out, cap, "--%s", s->name);
+    for (int k = 0; k < argc; k++) {
+        const char *arg = argv[k];
+        if (arg[0] != '-')
+            continue;
+        const char *eq = strchr(arg, '=');
+        size_t n = eq ? (size_t)(eq - arg) : strlen(arg);
+        if (n == strlen(s->name) + 2 && !strncmp(arg + 2, s->name, n - 2) && arg[1] == '-') {
+            snprintf(out, cap, "%.*s", (int)n, arg);
+            return k;
+        }
+        for (const char *p = s->aliases; p && *p;) {
+            while (*p == ' ')
+                p++;
+            const char *e = strchr(p, ' ');
+            size_t m = e ? (size_t)(e - p) : strlen(p);
+            if (m == n && !strncmp(p, arg, n)) {
+                snprintf(out, cap, "%.*s", (int)n, arg);
+                return k;
+            }
+            p += m;
+        }
+    }
+    return argc;
+}
+
+static void typed_name(int argc, char **argv, size_t i, char *out, size_t cap)
+{
+    typed_pos(argc, argv, i, out, cap);
+}
+
+static void push2(struct profile_argv *a, const char *opt, const char *v)
+{
+    profile_argv_push(a, opt);
+    profile_argv_push(a, v);
+}
+
+static void push_named(struct profile_argv *a, const char *name, const char *v)
+{
+    char opt[160];
+    snprintf(opt, sizeof opt, "--%s", name);
+    push2(a, opt, v);
+}
+
+/* Forwards option i as is to every stage its route names (special cases are handled by
+ * the caller and skipped here). */
+static void forward(struct profile_plan *p, const struct args *a, size_t i)
+{
+    const struct profile_opt *o = &profile_opts[i];
+    struct profile_argv *stages[3] = {&p->pack, &p->replay, &p->report};
+    unsigned bits[3] = {PROFILE_PACK, PROFILE_REPLAY, PROFILE_REPORT};
+    for (int s = 0; s < 3; s++) {
+        if (!(o->route & bits[s]))
+            continue;
+        if (o->spec.kind == ARG_FLAG) {
+            char opt[160];
+            snprintf(opt, sizeof opt, "--%s%s", o->spec.name,
+                     args_flag(a, o->spec.name) ? "" : "=false");
+            profile_argv_push(stages[s], opt);
+        } else if (o->spec.kind == ARG_MULTI) {
+            for (size_t k = 0; k < args_count(a, o->spec.name); k++)
+                push_named(stages[s], o->spec.name, args_multi(a, o->spec.name, k));
+        } else {
+            push_named(stages[s], o->spec.name, args_get(a, o->spec.name));
+        }
+    }
+}
+
+static bool is_special(const char *name)
+{
+    static const char *const special[] = {
+        "endpoint-type",
+        "custom-dataset-type",
+        "model-selection-strategy",
+        "request-count",
+        "num-dataset-entries",
+        "conversation-num",
+        "workers-max",
+        "url",
+        "arrival-pattern",
+        "request-timeout-seconds",
+        "export-level",
+        "fixed-schedule",
+    };
+    for (size_t i = 0; i < sizeof special / sizeof special[0]; i++)
+        if (!strcmp(special[i], name))
+            return true;
+    return false;
+}
+
+/* argv as one line with the values of secret options replaced, for logs. */
+static char *redact(int argc, char **argv)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    buf_puts(&b, "metronome profile");
+    bool hide_next = false;
+    for (int i = 0; i < argc; i++) {
+        const char *s = argv[i];
+        bool secret_opt =
+            !strncmp(s, "--api-key", 9) || !strcmp(s, "-H") || !strncmp(s, "--header", 8);
+        buf_putc(&b, ' ');
+        if (hide_next) {
+            buf_puts(&b, "<redacted>");
+            hide_next = false;
+        } else if (secret_opt && strchr(s, '=')) {
+            buf_append(&b, s, (size_t)(strchr(s, '=') - s));
+            buf_puts(&b, "=<redacted>");
+        } else {
+            buf_puts(&b, s);
+            hide_next = secret_opt;
+        }
+    }
+    return buf_release(&b);
+}
+
+static int refuse(struct diag *d, int argc, char **argv, size_t i, const char *value)
+{
+    char name[160];
+    typed_name(argc, argv, i, name, sizeof name);
+    if (value)
+        return diag_set(d, ERR_UNSUPPORTED, "not supported yet: %s %s", name, value);
+    return diag_set(d, ERR_UNSUPPORTED, "not supported yet: %s", name);
+}
+
+/* Merges the config file (if any) under the command line: a multi-valued option given
+ * on the command line replaces the file's values instead of adding to them. */
+static int merged_argv(int argc, char **argv, struct profile_argv *out, struct diag *d)
+{
+    const char *conf = NULL;
+    for (int i = 0; i < argc; i++) {
+        if ((!strcmp(argv[i], "--config") || !strcmp(argv[i], "-f")) && i + 1 < argc)
+            conf = argv[i + 1];
+        else if (!strncmp(argv[i], "--config=", 9))
+            conf = argv[i] + 9;
+        else if (!strcmp(argv[i], "--"))
+            break;
+    }
+    if (conf) {
+        struct profile_argv file = {0};
+        int rc = profile_conf_load(conf, &file, d);
+        if (rc) {
+            profile_argv_free(&file);
+            /* A bad file is bad input (exit 1), not a usage error; a refused option
+             * stays a refusal (exit 2) wherever it was written. */
+            return rc == ERR_INVALID ? ERR_PARSE : rc;
+        }
+        for (int k = 0; k < file.n; k++) {
+            const char *eq = strchr(file.v[k], '=');
+            size_t n = (size_t)(eq - file.v[k]);
+            bool overridden = false;
+            for (size_t i = 0; i < profile_nopts && !overridden; i++) {
+                const struct arg_spec *s = &profile_opts[i].spec;
+                if (s->kind != ARG_MULTI || strlen(s->name) != n - 2 ||
+                    strncmp(s->name, file.v[k] + 2, n - 2))
+                    continue;
+                char tn[160];
+                typed_name(argc, argv, i, tn, sizeof tn);
+                for (int j = 0; j < argc; j++)
+                    if (!strncmp(argv[j], tn, strlen(tn)) &&
+                        (argv[j][strlen(tn)] == '\0' || argv[j][strlen(tn)] == '='))
+                        overridden = true;
+            }
+            if (!overridden)
+                profile_argv_push(out, file.v[k]);
+        }
+        profile_argv_free(&file);
+    }
+    for (int i = 0; i < argc; i++)
+        profile_argv_push(out, argv[i]);
+    return 0;
+}
+
+int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help, struct diag *d)
+{
+    memset(p, 0, sizeof *p);
+    *help = false;
+    struct profile_argv all = {0};
+    int rc = merged_argv(argc, argv, &all, d);
+    if (rc) {
+        profile_argv_free(&all);
+        return rc;
+    }
+    /* Refused options are named before parsing, so that one whose value is missing or
+     * optional (AIPerf has a few) is still refused rather than a usage error. */
+    for (int k = 0; k < all.n && strcmp(all.v[k], "--"); k++) {
+        const char *arg = all.v[k];
+        if (arg[0] != '-')
+            continue;
+        size_t n = strcspn(arg, "=");
+        for (size_t i = 0; i < profile_nopts; i++) {
+            char tmp[160];
+            if (profile_opts[i].route != PROFILE_REFUSE)
+                continue;
+            char *one[1] = {(char *)arg};
+            bool neg = n > 5 && !strncmp(arg, "--no-", 5) &&
+                       !strncmp(arg + 5, profile_opts[i].spec.name, n - 5) &&
+                       strlen(profile_opts[i].spec.name) == n - 5;
+            if (neg || typed_pos(1, one, i, tmp, sizeof tmp) == 0) {
+                rc = diag_set(d, ERR_UNSUPPORTED, "not supported yet: %.*s", (int)n, arg);
+                profile_argv_free(&all);
+                return rc;
+            }
+        }
+    }
+    struct arg_spec *specs = xcalloc(profile_nopts, sizeof *specs);
+    for (size_t i = 0; i < profile_nopts; i++)
+        specs[i] = profile_opts[i].spec;
+    struct args a;
+    rc = args_parse(&a, specs, profile_nopts, all.n, all.v, d);
+    if (rc) {
+        free(specs);
+        profile_argv_free(&all);
+        return rc;
+    }
+    if (args_flag(&a, "help")) {
+        *help = true;
+        goto out;
+    }
+    if (a.npos > 0) {
+        rc = diag_set(d, ERR_INVALID, "unexpected argument '%s'", a.pos[0]);
+        goto out;
+    }
+    {
+        /* The first refused option in the order they were typed. */
+        size_t first = profile_nopts;
+        int first_pos = all.n + 1;
+        for (size_t i = 0; i < profile_nopts; i++) {
+            char tmp[160];
+            int pos;
+            if (profile_opts[i].route != PROFILE_REFUSE || a.count[i] == 0)
+                continue;
+            pos = typed_pos(all.n, all.v, i, tmp, sizeof tmp);
+            if (pos < first_pos)
+                first_pos = pos, first = i;
+        }
+        if (first < profile_nopts) {
+            rc = refuse(d, all.n, all.v, first, NULL);
+            goto out;
+        }
+    }
+
+    /* Values of the options profile checks itself. */
+    const char *v;
+    if ((v = args_get(&a, "url-strategy")) && !enum_eq(v, "round-robin")) {
+        rc = refuse(d, all.n, all.v, (size_t)opt_index("url-strategy"), v);
+        goto out;
+    }
+    if ((v = args_get(&a, "transport")) && !enum_eq(v, "http")) {
+        rc = refuse(d, all.n, all.v, (size_t)opt_index("transport"), v);
+        goto out;
+    }
+    if ((v = args_get(&a, "connection-reuse-strategy")) && !enum_eq(v, "pooled")) {
+        rc = refuse(d, all.n, all.v, (size_t)opt_index("connection-reuse-strategy"), v);
+        goto out;
+    }
+    if ((v = args_get(&a, "request-content-type")) && !enum_eq(v, "application-json") &&
+        strcmp(v, "application/json")) {
+        rc = refuse(d, all.n, all.v, (size_t)opt_index("request-content-type"), v);
+        goto out;
+    }
+    if ((v = args_get(&a, "wait-for-model-timeout"))) {
+        double t = 0;
+        rc = args_double(&a, "wait-for-model-timeout", 0, 1e9, &t, d);
+        if (rc)
+            goto out;
+        if (t != 0) {
+            rc = refuse(d, all.n, all.v, (size_t)opt_index("wait-for-model-timeout"), v);
+            goto out;
+        }
+    }
+    if ((v = args_get(&a, "tokenizer")) && strcmp(v, "builtin")) {
+        rc = refuse(d, all.n, all.v, (size_t)opt_index("tokenizer"), NULL);
+        goto out;
+    }
+    if ((v = args_get(&a, "export-level")) && !enum_eq(v, "summary") && !enum_eq(v, "records")) {
+        if (enum_eq(v, "raw"))
+            rc = refuse(d, all.n, all.v, (size_t)opt_index("export-level"), v);
+        else
+            rc = diag_set(d, ERR_INVALID, "--export-level: expected summary, records or raw");
+        goto out;
+    }
+    p->ui = isatty(STDERR_FILENO) ? PROFILE_UI_SIMPLE : PROFILE_UI_NONE;
+    if (args_flag(&a, "disable-ui"))
+        p->ui = PROFILE_UI_NONE;
+    if ((v = args_get(&a, "ui-type"))) {
+        if (enum_eq(v, "none"))
+            p->ui = PROFILE_UI_NONE;
+        else if (enum_eq(v, "simple"))
+            p->ui = PROFILE_UI_SIMPLE;
+        else if (enum_eq(v, "dashboard"))
+            p->ui = PROFILE_UI_SIMPLE, p->ui_fallback = true;
+        else {
+            rc = diag_set(d, ERR_INVALID, "--ui-type: expected dashboard, simple or none");
+            goto out;
+        }
+    }
+    if ((v = args_get(&a, "log-level"))) {
+        static const char *const levels[] = {"trace",   "debug",   "info",  "notice",
+                                             "warning", "success", "error", "critical"};
+        int lv = -1;
+        for (int k = 0; k < 8; k++)
+            if (enum_eq(v, levels[k]))
+                lv = k;
+        if (lv < 0) {
+            rc = diag_set(d, ERR_INVALID,
+                          "--log-level: expected trace, debug, info, notice, "
+                          "warning, success, error or critical");
+            goto out;
+        }
+        p->log_level = lv == 0 ? 2 : lv == 1 ? 1 : 0;
+    }
+    if (args_flag(&a, "verbose") && p->log_level < 1)
+        p->log_level = 1;
+    if (args_flag(&a, "extra-verbose"))
+        p->log_level = 2;
+
+    /* Models, endpoint, dataset type. */
+    if (args_count(&a, "model-names") == 0) {
+        rc = diag_set(d, ERR_INVALID, "--model-names (--model, -m) is required");
+        goto out;
+    }
+    {
+        const char *m0 = args_multi(&a, "model-names", 0);
+        size_t n0 = strcspn(m0, ",");
+        p->model = xstrndup(m0, n0);
+        p->multi_model = args_count(&a, "model-names") > 1 || m0[n0] == ',';
+    }
+    const char *ep = "chat";
+    if ((v = args_get(&a, "endpoint-type"))) {
+        ep = profile_endpoint_type(v);
+        if (!ep) {
+            rc = refuse(d, all.n, all.v, (size_t)opt_index("endpoint-type"), v);
+            goto out;
+        }
+    }
+    p->endpoint_type = xstrdup(ep);
+    push_named(&p->pack, "endpoint-type", ep);
+    push_named(&p->replay, "endpoint-type", ep);
+    if ((v = args_get(&a, "custom-dataset-type"))) {
+        const char *t = profile_dataset_type(v);
+        if (!t) {
+            rc = refuse(d, all.n, all.v, (size_t)opt_index("custom-dataset-type"), v);
+            goto out;
+        }
+        push_named(&p->pack, "custom-dataset-type", t);
+    }
+    if ((v = args_get(&a, "model-selection-strategy"))) {
+        if (enum_eq(v, "weighted")) {
+            rc = refuse(d, all.n, all.v, (size_t)opt_index("model-selection-strategy"), v);
+            goto out;
+        }
+        push_named(&p->pack, "model-selection-strategy",
+                   enum_eq(v, "round-robin") ? "round_robin" : v);
+    }
+    if ((v = args_get(&a, "arrival-pattern"))) {
+        if (enum_eq(v, "concurrency-burst")) {
+            rc = refuse(d, all.n, all.v, (size_t)opt_index("arrival-pattern"), v);
+            goto out;
+        }
+        push_named(&p->replay, "arrival-pattern", v);
+    }
+    if ((v = args_get(&a, "conversation-num")) || (v = args_get(&a, "num-dataset-entries")))
+        push_named(&p->pack, "conversation-num", v);
+    if ((v = args_get(&a, "workers-max")))
+        push_named(&p->replay, "workers", v);
+
+    /* Load: mode, counts, AIPerf 0.13's defaults where the stages' differ. */
+    p->has_input_file = args_has(&a, "input-file");
+    long conc = 0, count = 0, warm = 0;
+    rc = args_long(&a, "concurrency", 1, 100000000, &conc, d);
+    if (!rc)
+        rc = args_long(&a, "request-count", 1, 1000000000000L, &count, d);
+    if (!rc)
+        rc = args_long(&a, "warmup-request-count", 0, 1000000000000L, &warm, d);
+    if (rc)
+        goto out;
+    p->concurrency = conc;
+    if ((v = args_get(&a, "request-rate")))
+        p->request_rate = xstrdup(v);
+    if (args_has(&a, "fixed-schedule")) {
+        p->fixed_forced = args_flag(&a, "fixed-schedule");
+        p->fixed_refused = !p->fixed_forced;
+        if (p->fixed_forced && !p->has_input_file) {
+            rc = diag_set(d, ERR_INVALID, "--fixed-schedule needs an --input-file with timestamps");
+            goto out;
+        }
+        profile_argv_push(&p->replay,
+                          p->fixed_forced ? "--fixed-schedule" : "--fixed-schedule=false");
+    }
+    /* AIPerf 0.13: with both a count and a duration the first one reached ends the run
+     * (replay does the same); a grace period only means something after a duration. */
+    if (args_has(&a, "benchmark-grace-period") && !args_has(&a, "benchmark-duration")) {
+        rc = diag_set(d, ERR_INVALID, "--benchmark-grace-period needs --benchmark-duration");
+        goto out;
+    }
+    char num[64];
+    if (count == 0 && !p->has_input_file && !args_has(&a, "benchmark-duration"))
+        count = conc * 2 > 10 ? conc * 2 : 10;
+    if (count > 0) {
+        snprintf(num, sizeof num, "%ld", count);
+        push_named(&p->replay, "request-count", num);
+        if (!p->has_input_file) {
+            snprintf(num, sizeof num, "%ld", count + warm);
+            push_named(&p->pack, "request-count", num);
+        }
+    }
+    /* No --concurrency default is passed on: replay's own default (1 slot in closed loop,
+     * no cap with a rate or a schedule) is AIPerf's, and an explicit 1 would cap them. */
+    if (args_count(&a, "url") == 0)
+        push_named(&p->replay, "url", "http://localhost:8000");
+    else
+        for (size_t k = 0; k < args_count(&a, "url"); k++)
+            push_named(&p->replay, "url", args_multi(&a, "url", k));
+    push_named(&p->replay, "request-timeout-seconds",
+               args_get(&a, "request-timeout-seconds") ? args_get(&a, "request-timeout-seconds")
+                                                       : "21600");
+    /* profile cannot know which custom headers carry credentials (AIPerf users pass
+     * tokens in X-Api-Token, X-Auth and the like), so none of their values is written
+     * to run.json or the exports: only the names are. */
+    for (size_t k = 0; k < args_count(&a, "header"); k++) {
+        const char *h = args_multi(&a, "header", k);
+        size_t n = strcspn(h, ":");
+        while (n > 0 && h[n - 1] == ' ')
+            n--;
+        if (h[0] != '{' && h[strcspn(h, ":")] == ':' && n > 0) {
+            char name[256];
+            snprintf(name, sizeof name, "%.*s", (int)(n < 255 ? n : 255), h);
+            push_named(&p->replay, "redact-header", name);
+        }
+    }
+    if (p->ui == PROFILE_UI_NONE)
+        profile_argv_push(&p->replay, "--quiet");
+    push_named(&p->report, "exports",
+               (v = args_get(&a, "export-level")) && enum_eq(v, "summary")
+                   ? "console,json,csv,html"
+                   : "console,json,csv,jsonl,html");
+
+    /* Everything else goes through unchanged. */
+    for (size_t i = 0; i < profile_nopts; i++) {
+        const struct profile_opt *o = &profile_opts[i];
+        if (a.count[i] == 0 || o->route == PROFILE_SELF || is_special(o->spec.name))
+            continue;
+        forward(p, &a, i);
+    }
+
+    if ((v = args_get(&a, "output-artifact-dir"))) {
+        p->artifact_dir = xstrdup(v);
+        p->artifact_explicit = true;
+    }
+    p->artifact_base = xstrdup("artifacts");
+    p->redacted_cmdline = redact(argc, argv);
+out:
+    args_free(&a);
+    free(specs);
+    profile_argv_free(&all);
+    if (rc)
+        profile_plan_free(p);
+    return rc;
+}
+
+void profile_plan_name(const struct profile_plan *p, bool timed, char *out, size_t cap)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    for (const char *s = p->model; *s; s++)
+        buf_putc(&b, *s == '/' ? '_' : *s);
+    if (p->multi_model)
+        buf_puts(&b, "_multi");
+    buf_printf(&b, "-openai-%s-", p->endpoint_type);
+    bool fixed = p->fixed_forced || (timed && !p->fixed_refused && !p->request_rate);
+    if (fixed) {
+        buf_puts(&b, "fixed_schedule");
+    } else {
+        if (p->concurrency > 0 || !p->request_rate)
+            buf_printf(&b, "concurrency%ld", p->concurrency > 0 ? p->concurrency : 1);
+        if (p->request_rate) {
+            /* AIPerf prints the rate as a Python float: 5 -> 5.0. */
+            char *end = NULL;
+            double r = strtod(p->request_rate, &end);
+            char rs[64];
+            /* Python's repr: the shortest digits that read back as the same double,
+             * positional between 1e-4 and 1e16, scientific outside. */
+            bool positional = (r >= 1e-4 && r < 1e16) || r == 0;
+            for (int prec = positional ? 0 : 1; prec <= 17; prec++) {
+                snprintf(rs, sizeof rs, positional ? "%.*f" : "%.*g", prec, r);
+                if (strtod(rs, NULL) == r)
+                    break;
+            }
+            if (!strpbrk(rs, ".e"))
+                snprintf(rs + strlen(rs), sizeof rs - strlen(rs), ".0");
+            buf_printf(&b, "%srequest_rate%s", p->concurrency > 0 ? "-" : "", rs);
+        }
+    }
+    snprintf(out, cap, "%s", b.p);
+    buf_free(&b);
+}
+
+void profile_print_help(FILE *f)
+{
+    fprintf(f, "Usage: metronome profile --model-names NAME [OPTIONS]\n"
+               "       metronome profile create-template [-t FILE]\n"
+               "       metronome profile validate-config --config FILE [OPTIONS]\n\n"
+               "AIPerf-style one-shot: pack the dataset into ARTIFACT_DIR/trace.jsonl.zst, "
+               "replay it,\nand report (AIPerf's files plus report.html). Accepts AIPerf "
+               "0.13's option names;\noptions for features metronome lacks are refused "
+               "(docs/aiperf-compatibility.md).\n\nOptions:\n");
+    for (size_t i = 0; i < profile_nopts; i++) {
+        const struct profile_opt *o = &profile_opts[i];
+        if (o->route == PROFILE_REFUSE)
+            continue;
+        const struct arg_spec *s = &o->spec;
+        char left[200];
+        snprintf(left, sizeof left, "--%s%s%s%s%s", s->name, s->aliases ? " " : "",
+                 s->aliases ? s->aliases : "", s->metavar ? " " : "", s->metavar ? s->metavar : "");
+        fprintf(f, "  %-48s %s", left, s->help ? s->help : "");
+        if (s->def)
+            fprintf(f, " [default: %s]", s->def);
+        fputc('\n', f);
+    }
+    fprintf(f, "\nRefused (not supported yet): every other AIPerf 0.13 option; see "
+               "docs/aiperf-compatibility.md.\n");
+}

@@ -1,0 +1,803 @@
+/*
+ * replay_run: sets up the run dir, preflights the machine and the server, starts the
+ * scheduler, workers and writer, watches signals and progress from the calling thread,
+ * and finishes the files. See replay.h for the contract, docs/replay.md for the design.
+ */
+#include "replay.h"
+
+#include "engine.h"
+#include "jsonw.h"
+#include "tls.h"
+#include "xalloc.h"
+#include "zio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <mbedtls/sha256.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "build_info.h"
+#include "clock.h"
+
+void replay_config_defaults(struct replay_config *c)
+{
+    memset(c, 0, sizeof *c);
+    static const char *const def_url[] = {"localhost:8080"};
+    c->urls = def_url;
+    c->nurls = 1;
+    c->endpoint = EP_CHAT;
+    c->streaming = -1;
+    c->mode = MODE_CONCURRENCY;
+    c->arrival = ARRIVAL_POISSON;
+    c->smoothness = 1;
+    c->concurrency = 0;
+    c->grace_s = 30;
+    c->time_scale = 1;
+    c->start_offset_ms = c->end_offset_ms = -1;
+    c->timeout_s = 600;
+    c->connect_timeout_s = 30;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    c->workers = cores > 1 ? (int)cores : 1;
+    c->spin_ns = 30000;
+    c->preflight = true;
+    c->max_event = 16u << 20;
+    c->max_body = 64u << 20;
+    c->drain_s = 5;
+    c->progress = 1;
+    c->zstd_level = 3;
+}
+
+/* ---- setup ---- */
+
+static int resolve(struct target *t, struct diag *d)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    int rc = getaddrinfo(t->url.host, t->url.port, &hints, &t->ai);
+    if (rc)
+        return diag_set(d, ERR_IO, "cannot resolve '%s': %s", t->url.host, gai_strerror(rc));
+    return 0;
+}
+
+static int setup_targets(struct engine *e, const struct replay_config *cfg, struct diag *d)
+{
+    e->ntargets = (int)cfg->nurls;
+    e->targets = xcalloc(cfg->nurls, sizeof *e->targets);
+    const char *ep_path = cfg->endpoint_path;
+    if (!ep_path && e->src->header && e->src->header->endpoint_path)
+        ep_path = e->src->header->endpoint_path;
+    if (!ep_path)
+        ep_path = endpoint_default_path(cfg->endpoint);
+    for (size_t i = 0; i < cfg->nurls; i++) {
+        struct target *t = &e->targets[i];
+        int rc = url_parse(cfg->urls[i], &t->url, d);
+        if (rc)
+            return rc;
+        if (t->url.tls && !e->tls) {
+            struct tls_client_opts o = {.ca_file = cfg->ca_file, .insecure = cfg->insecure};
+            rc = tls_client_config_new(&e->tls, &o, d);
+            if (rc)
+                return rc;
+        }
+        if (url_join_path(&t->url, ep_path, t->path, sizeof t->path))
+            return diag_set(d, ERR_INVALID, "--url '%s': path too long", cfg->urls[i]);
+        for (int s = 0; s < 2; s++) {
+            buf_init(&t->prefix[s], 0);
+            buf_printf(&t->prefix[s], "POST %s HTTP/1.1\r\nHost: %s\r\n", t->path,
+                       t->url.authority);
+            rc = endpoint_headers(&t->prefix[s], s == 1, cfg->api_key, cfg->headers, cfg->nheaders,
+                                  d);
+            if (rc)
+                return rc;
+            buf_puts(&t->prefix[s], "Content-Length: ");
+        }
+        rc = resolve(t, d);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* Planned simultaneous connections: what the file-descriptor limit and the ephemeral
+ * port range must hold. */
+static long planned_conns(const struct replay_config *cfg)
+{
+    if (cfg->concurrency > 0)
+        return cfg->concurrency;
+    if (cfg->mode == MODE_RATE)
+        return (long)(cfg->rate * 2) + 64; /* a guess: two seconds of arrivals in flight */
+    return 1024;
+}
+
+static int preflight_limits(const struct replay_config *cfg, struct diag *d)
+{
+    long need = planned_conns(cfg) + 64 + 8L * cfg->workers;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && (long)rl.rlim_cur < need) {
+        rlim_t want = (rlim_t)need;
+        if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want) {
+            if (cfg->concurrency > 0)
+                return diag_set(d, ERR_INVALID,
+                                "--concurrency %ld needs %ld file descriptors but the hard "
+                                "limit is %ld: run 'ulimit -Hn %ld' as root (or raise nofile "
+                                "in /etc/security/limits.conf), or lower --concurrency",
+                                cfg->concurrency, need, (long)rl.rlim_max, need);
+            want = rl.rlim_max;
+        }
+        rl.rlim_cur = want;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "re");
+    if (f) {
+        long lo = 0, hi = 0;
+        if (fscanf(f, "%ld %ld", &lo, &hi) == 2 && cfg->concurrency > 0 &&
+            cfg->concurrency > (hi - lo + 1) * (long)cfg->nurls)
+            return diag_set(d, ERR_INVALID,
+                            "--concurrency %ld exceeds the %ld ephemeral ports "
+                            "(net.ipv4.ip_local_port_range = %ld %ld): widen it with 'sysctl "
+                            "-w net.ipv4.ip_local_port_range=\"1024 65535\"' or add --url "
+                            "addresses",
+                            cfg->concurrency, hi - lo + 1, lo, hi);
+        fclose(f);
+    }
+    return 0;
+}
+
+/* A TLS handshake on a connected socket, so a bad certificate is one clear line before
+ * the run rather than every request failing. */
+static int preflight_tls(struct engine *e, const struct target *t, int fd, struct diag *d)
+{
+    struct tls_session *s;
+    if (tls_session_new(&s, e->tls, fd, t->url.host))
+        return diag_set(d, ERR_TLS, "cannot create a TLS session for %s", t->url.host);
+    int64_t end = clock_mono_ns() + 5000000000LL;
+    int rc;
+    while ((rc = tls_handshake(s)) == TLS_WANT_READ || rc == TLS_WANT_WRITE) {
+        struct pollfd p = {.fd = fd, .events = rc == TLS_WANT_READ ? POLLIN : POLLOUT};
+        int left = (int)((end - clock_mono_ns()) / 1000000);
+        if (left <= 0 || poll(&p, 1, left) <= 0) {
+            tls_session_free(s);
+            return diag_set(d, ERR_TLS, "TLS handshake with %s:%s timed out", t->url.host,
+                            t->url.port);
+        }
+    }
+    if (rc < 0)
+        diag_set(d, ERR_TLS, "TLS handshake with %s:%s failed: %s", t->url.host, t->url.port,
+                 tls_session_error(s));
+    else
+        tls_close_notify(s);
+    tls_session_free(s);
+    return rc < 0 ? ERR_TLS : 0;
+}
+
+/* One blocking connect per URL (3 s at most), so an unreachable server is one clear line
+ * before the run starts instead of a run dir full of connect errors. */
+static int preflight_connect(struct engine *e, struct diag *d)
+{
+    for (int i = 0; i < e->ntargets; i++) {
+        struct target *t = &e->targets[i];
+        int last_err = 0;
+        bool ok = false;
+        for (struct addrinfo *ai = t->ai; ai && !ok; ai = ai->ai_next) {
+            int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+            if (fd < 0)
+                continue;
+            int rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
+            if (rc && errno == EINPROGRESS) {
+                struct pollfd p = {.fd = fd, .events = POLLOUT};
+                if (poll(&p, 1, 3000) == 1) {
+                    int err = 0;
+                    socklen_t len = sizeof err;
+                    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+                    rc = err ? -1 : 0;
+                    errno = err;
+                } else {
+                    rc = -1;
+                    errno = ETIMEDOUT;
+                }
+            }
+            if (rc == 0 && t->url.tls) {
+                if (preflight_tls(e, t, fd, d)) {
+                    close(fd);
+                    return ERR_TLS;
+                }
+            }
+            if (rc == 0)
+                ok = true;
+            else
+                last_err = errno;
+            close(fd);
+        }
+        if (!ok)
+            return diag_set(d, ERR_IO, "cannot connect to %s (%s:%s): %s", e->cfg->urls[i],
+                            t->url.host, t->url.port, strerror(last_err));
+    }
+    return 0;
+}
+
+/* ---- run.json ---- */
+
+static bool is_secret_opt(const char *a)
+{
+    return !strncmp(a, "--api-key", 9);
+}
+
+static void json_argv(struct jsonw *w, struct engine *e)
+{
+    const struct replay_config *cfg = e->cfg;
+    jsonw_arr_begin(w);
+    for (int i = 0; i < cfg->argc; i++) {
+        const char *a = cfg->argv[i];
+        if (is_secret_opt(a)) {
+            if (strchr(a, '=')) {
+                jsonw_str(w, "--api-key=<redacted>");
+            } else {
+                jsonw_str(w, a);
+                if (i + 1 < cfg->argc) {
+                    jsonw_str(w, "<redacted>");
+                    i++;
+                }
+            }
+            continue;
+        }
+        bool hdr = !strcmp(a, "-H") || !strcmp(a, "--header");
+        if (hdr && i + 1 < cfg->argc) {
+            jsonw_str(w, a);
+            const char *h = cfg->argv[++i];
+            const char *colon = strchr(h, ':');
+            size_t n = colon ? (size_t)(colon - h) : strlen(h);
+            if (colon && endpoint_header_secret(h, n, e->redact, e->nredact)) {
+                char tmp[300];
+                snprintf(tmp, sizeof tmp, "%.*s:<redacted>", (int)(n < 256 ? n : 256), h);
+                jsonw_str(w, tmp);
+            } else {
+                jsonw_str(w, h);
+            }
+            continue;
+        }
+        if (!strncmp(a, "--header=", 9)) {
+            const char *h = a + 9;
+            const char *colon = strchr(h, ':');
+            size_t n = colon ? (size_t)(colon - h) : strlen(h);
+            if (colon && endpoint_header_secret(h, n, e->redact, e->nredact)) {
+                char tmp[300];
+                snprintf(tmp, sizeof tmp, "--header=%.*s:<redacted>", (int)(n < 256 ? n : 256), h);
+                jsonw_str(w, tmp);
+                continue;
+            }
+        }
+        jsonw_str(w, a);
+    }
+    jsonw_arr_end(w);
+}
+
+static const char *mode_name(enum replay_mode m)
+{
+    return m == MODE_FIXED ? "fixed_schedule" : m == MODE_RATE ? "request_rate" : "concurrency";
+}
+
+static const char *arrival_name(enum arrival a)
+{
+    return a == ARRIVAL_CONSTANT ? "constant" : a == ARRIVAL_POISSON ? "poisson" : "gamma";
+}
+
+static void kd(struct jsonw *w, const char *k, double v)
+{
+    jsonw_key(w, k);
+    jsonw_double(w, v);
+}
+
+static void ki(struct jsonw *w, const char *k, int64_t v)
+{
+    jsonw_key(w, k);
+    jsonw_int(w, v);
+}
+
+static void json_config(struct jsonw *w, struct engine *e)
+{
+    const struct replay_config *c = e->cfg;
+    jsonw_obj_begin(w);
+    jsonw_key(w, "url");
+    jsonw_arr_begin(w);
+    for (size_t i = 0; i < c->nurls; i++)
+        jsonw_str(w, c->urls[i]);
+    jsonw_arr_end(w);
+    jsonw_key(w, "endpoint_type");
+    jsonw_str(w, endpoint_type_name(c->endpoint));
+    jsonw_key(w, "endpoint_path");
+    jsonw_str(w, e->targets[0].path);
+    jsonw_key(w, "api_key");
+    if (c->api_key)
+        jsonw_str(w, "<redacted>");
+    else
+        jsonw_null(w);
+    jsonw_key(w, "headers");
+    jsonw_arr_begin(w);
+    for (size_t i = 0; i < c->nheaders; i++) {
+        const char *h = c->headers[i];
+        const char *colon = strchr(h, ':');
+        size_t n = colon ? (size_t)(colon - h) : strlen(h);
+        if (endpoint_header_secret(h, n, c->redact_headers, c->nredact)) {
+            char tmp[300];
+            snprintf(tmp, sizeof tmp, "%.*s:<redacted>", (int)(n < 256 ? n : 256), h);
+            jsonw_str(w, tmp);
+        } else {
+            jsonw_str(w, h);
+        }
+    }
+    jsonw_arr_end(w);
+    jsonw_key(w, "extra_inputs");
+    if (c->extra_inputs)
+        jsonw_str(w, c->extra_inputs);
+    else
+        jsonw_null(w);
+    jsonw_key(w, "streaming");
+    if (c->streaming < 0)
+        jsonw_str(w, "as-trace");
+    else
+        jsonw_bool(w, c->streaming);
+    jsonw_key(w, "mode");
+    jsonw_str(w, mode_name(c->mode));
+    jsonw_key(w, "arrival_pattern");
+    jsonw_str(w, arrival_name(c->arrival));
+    kd(w, "request_rate", c->rate);
+    kd(w, "arrival_smoothness", c->smoothness);
+    ki(w, "concurrency", c->concurrency);
+    ki(w, "request_count", c->request_count);
+    kd(w, "benchmark_duration", c->duration_s);
+    kd(w, "benchmark_grace_period", c->grace_s);
+    ki(w, "warmup_request_count", c->warmup_count);
+    kd(w, "time_scale", c->time_scale);
+    jsonw_key(w, "fixed_schedule_auto_offset");
+    jsonw_bool(w, c->auto_offset);
+    kd(w, "fixed_schedule_start_offset", c->start_offset_ms);
+    kd(w, "fixed_schedule_end_offset", c->end_offset_ms);
+    kd(w, "request_cancellation_rate", c->cancel_rate_pct);
+    kd(w, "request_cancellation_delay", c->cancel_delay_s);
+    kd(w, "request_timeout_seconds", c->timeout_s);
+    kd(w, "connect_timeout_seconds", c->connect_timeout_s);
+    kd(w, "first_byte_timeout_seconds", c->first_byte_timeout_s);
+    kd(w, "idle_timeout_seconds", c->idle_timeout_s);
+    jsonw_key(w, "random_seed");
+    if (c->seed_set)
+        jsonw_uint(w, c->seed);
+    else
+        jsonw_null(w);
+    ki(w, "workers", c->workers);
+    ki(w, "spin_ns", c->spin_ns);
+    ki(w, "max_event_bytes", (int64_t)c->max_event);
+    ki(w, "max_body_bytes", (int64_t)c->max_body);
+    kd(w, "drain_seconds", c->drain_s);
+    jsonw_key(w, "ca_file");
+    if (c->ca_file)
+        jsonw_str(w, c->ca_file);
+    else
+        jsonw_null(w);
+    jsonw_key(w, "argv");
+    json_argv(w, e);
+    jsonw_obj_end(w);
+}
+
+static void sha256_file(const char *path, char out[65])
+{
+    out[0] = '\0';
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    mbedtls_sha256_context ctx;
+    mbedtls_sha256_init(&ctx);
+    mbedtls_sha256_starts(&ctx, 0);
+    unsigned char buf[65536];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf)) > 0)
+        mbedtls_sha256_update(&ctx, buf, (size_t)n);
+    close(fd);
+    unsigned char h[32];
+    mbedtls_sha256_finish(&ctx, h);
+    mbedtls_sha256_free(&ctx);
+    for (int i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", h[i]);
+}
+
+struct runinfo {
+    char sha[65];
+    int64_t started_real, ended_real;
+    bool complete, cancelled;
+    long sent, completed, errors, cancelled_n, not_sent;
+};
+
+static int write_run_json(struct engine *e, const struct runinfo *ri, struct diag *d)
+{
+    const struct replay_config *cfg = e->cfg;
+    struct buf b;
+    buf_init(&b, 0);
+    struct jsonw w;
+    jsonw_init(&w, &b);
+    jsonw_obj_begin(&w);
+    jsonw_key(&w, "format");
+    jsonw_str(&w, "metronome-run");
+    ki(&w, "version", 1);
+    jsonw_key(&w, "metronome");
+    jsonw_obj_begin(&w);
+    jsonw_key(&w, "version");
+    jsonw_str(&w, METRONOME_VERSION);
+    jsonw_key(&w, "git");
+    jsonw_str(&w, METRONOME_GIT_HASH);
+    jsonw_key(&w, "target");
+    jsonw_str(&w, METRONOME_TARGET);
+    jsonw_key(&w, "optimize");
+    jsonw_str(&w, METRONOME_OPTIMIZE);
+    jsonw_obj_end(&w);
+    jsonw_key(&w, "anchor");
+    jsonw_obj_begin(&w);
+    ki(&w, "mono_ns", e->anchor_mono);
+    ki(&w, "real_ns", e->anchor_real);
+    jsonw_obj_end(&w);
+    jsonw_key(&w, "host");
+    jsonw_obj_begin(&w);
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    jsonw_key(&w, "hostname");
+    jsonw_str(&w, host);
+    ki(&w, "cores", sysconf(_SC_NPROCESSORS_ONLN));
+    struct utsname u;
+    jsonw_key(&w, "kernel");
+    jsonw_str(&w, uname(&u) == 0 ? u.release : "");
+    jsonw_obj_end(&w);
+    jsonw_key(&w, "shard");
+    jsonw_obj_begin(&w);
+    ki(&w, "index", 0);
+    ki(&w, "count", 1);
+    jsonw_obj_end(&w);
+    jsonw_key(&w, "trace");
+    jsonw_obj_begin(&w);
+    jsonw_key(&w, "path");
+    if (e->src->path)
+        jsonw_str(&w, e->src->path);
+    else
+        jsonw_null(&w);
+    jsonw_key(&w, "sha256");
+    if (ri->sha[0])
+        jsonw_str(&w, ri->sha);
+    else
+        jsonw_null(&w);
+    jsonw_key(&w, "header");
+    if (e->src->header && e->src->header->json && e->src->header->json_len)
+        jsonw_raw(&w, e->src->header->json, e->src->header->json_len);
+    else
+        jsonw_null(&w);
+    jsonw_obj_end(&w);
+    jsonw_key(&w, "config");
+    json_config(&w, e);
+    ki(&w, "started_real_ns", ri->started_real);
+    jsonw_key(&w, "ended_real_ns");
+    if (ri->ended_real)
+        jsonw_int(&w, ri->ended_real);
+    else
+        jsonw_null(&w);
+    jsonw_key(&w, "complete");
+    jsonw_bool(&w, ri->complete);
+    jsonw_key(&w, "cancelled");
+    jsonw_bool(&w, ri->cancelled);
+    jsonw_key(&w, "insecure");
+    jsonw_bool(&w, cfg->insecure);
+    jsonw_key(&w, "counts");
+    jsonw_obj_begin(&w);
+    ki(&w, "sent", ri->sent);
+    ki(&w, "completed", ri->completed);
+    ki(&w, "errors", ri->errors);
+    ki(&w, "cancelled", ri->cancelled_n);
+    ki(&w, "not_sent", ri->not_sent);
+    jsonw_obj_end(&w);
+    jsonw_obj_end(&w);
+    buf_putc(&b, '\n');
+    char path[4096];
+    snprintf(path, sizeof path, "%s/run.json", cfg->out_dir);
+    int rc = afile_write_all(path, b.p, b.len, d);
+    buf_free(&b);
+    return rc;
+}
+
+static int mkdir_p(const char *dir, struct diag *d)
+{
+    char tmp[4096];
+    int n = snprintf(tmp, sizeof tmp, "%s", dir);
+    if (n <= 0 || (size_t)n >= sizeof tmp)
+        return diag_set(d, ERR_INVALID, "output directory path too long");
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, 0755) && errno != EEXIST)
+            return diag_at(d, ERR_IO, tmp, 0, "cannot create directory: %s", strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(tmp, 0755) && errno != EEXIST)
+        return diag_at(d, ERR_IO, tmp, 0, "cannot create directory: %s", strerror(errno));
+    return 0;
+}
+
+/* ---- progress ---- */
+
+static void totals(struct engine *e, struct runinfo *ri, long *active)
+{
+    ri->sent = ri->completed = ri->errors = ri->cancelled_n = ri->not_sent = 0;
+    long a = 0;
+    for (int i = 0; i < e->nw; i++) {
+        struct worker *w = &e->w[i];
+        ri->sent += atomic_load(&w->sent);
+        ri->completed += atomic_load(&w->completed);
+        ri->errors += atomic_load(&w->errors);
+        ri->cancelled_n += atomic_load(&w->cancelled);
+        ri->not_sent += atomic_load(&w->not_sent);
+        a += atomic_load(&w->active);
+    }
+    if (active)
+        *active = a;
+}
+
+static void progress(struct engine *e, bool tty, bool final, int64_t start)
+{
+    struct runinfo ri;
+    long active;
+    totals(e, &ri, &active);
+    struct lhist *hs[256];
+    int n = e->nw < 256 ? e->nw : 256;
+    for (int i = 0; i < n; i++)
+        hs[i] = &e->w[i].late;
+    double p99 = lhist_quantile(hs, n, 0.99);
+    double el = (double)(clock_mono_ns() - start) / 1e9;
+    double rate = el > 0 ? (double)ri.completed / el : 0;
+    char eta[32] = "-";
+    long planned = atomic_load(&e->planned);
+    int64_t dl = atomic_load(&e->send_deadline);
+    if (dl)
+        snprintf(eta, sizeof eta, "%.0fs", (double)(dl - clock_mono_ns()) / 1e9);
+    else if (planned > 0 && rate > 0)
+        snprintf(eta, sizeof eta, "%.0fs", (double)(planned - ri.completed) / rate);
+    fprintf(stderr,
+            "%sreplay: sent %ld  done %ld  errors %ld  in-flight %ld  %.1f req/s  lateness p99 "
+            "%.0f us  ETA %s%s",
+            tty ? "\r\033[K" : "", ri.sent, ri.completed, ri.errors, active, rate, p99 / 1e3, eta,
+            tty && !final ? "" : "\n");
+    fflush(stderr);
+}
+
+/* ---- the run ---- */
+
+int replay_run(const struct replay_config *cfg, struct replay_source *src,
+               struct replay_result *res, struct diag *d)
+{
+    struct engine *e = xcalloc(1, sizeof *e);
+    e->cfg = cfg;
+    e->src = src;
+    e->redact = cfg->redact_headers;
+    e->nredact = cfg->nredact;
+    e->sched_evfd = -1;
+    atomic_store(&e->planned, cfg->request_count > 0 ? cfg->request_count
+                                                     : (src->header ? src->header->requests : -1));
+    e->multi_turn = !src->header || src->header->requests > src->header->sessions;
+    struct runinfo ri = {0};
+    int rc = setup_targets(e, cfg, d);
+    if (!rc)
+        rc = preflight_limits(cfg, d);
+    if (!rc && cfg->preflight)
+        rc = preflight_connect(e, d);
+    if (!rc)
+        rc = mkdir_p(cfg->out_dir, d);
+    sigset_t mask, old;
+    int sfd = -1;
+    if (!rc && cfg->handle_signals) {
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGPIPE);
+        pthread_sigmask(SIG_BLOCK, &mask, &old);
+        sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    }
+    if (!rc) {
+        struct clock_anchor an = clock_anchor_now();
+        e->anchor_mono = an.mono_ns;
+        e->anchor_real = an.real_ns;
+        ri.started_real = an.real_ns;
+        if (src->path)
+            sha256_file(src->path, ri.sha);
+        rc = write_run_json(e, &ri, d);
+    }
+    char rpath[4096];
+    snprintf(rpath, sizeof rpath, "%s/records.jsonl.zst", cfg->out_dir);
+    if (!rc)
+        rc = zw_open(&e->zw, rpath, ZW_DIRECT, cfg->zstd_level, d);
+    int nw = cfg->workers > 0 ? cfg->workers : 1;
+    /* Every worker needs at least one slot of the concurrency (a worker with none would
+     * be unlimited). */
+    if (cfg->concurrency > 0 && cfg->concurrency < nw)
+        nw = (int)cfg->concurrency;
+    e->nw = nw;
+    e->w = xcalloc((size_t)nw, sizeof *e->w);
+    for (int i = 0; i < nw; i++)
+        e->w[i].ep = e->w[i].evfd = e->w[i].tfd = -1;
+    int started = 0;
+    if (!rc) {
+        e->sched_evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        long cap = cfg->mode == MODE_CONCURRENCY ? cfg->concurrency : 0;
+        e->gcap = cfg->mode != MODE_CONCURRENCY ? cfg->concurrency : 0;
+        for (int i = 0; i < nw && !rc; i++) {
+            rc = worker_init(&e->w[i], e, i, d);
+            if (cap > 0)
+                e->w[i].slots = cap / nw + (i < cap % nw ? 1 : 0);
+            if (cfg->preconnect)
+                atomic_fetch_add(&e->preconnecting, preconnect_count(&e->w[i]) * e->ntargets);
+        }
+    }
+    pthread_t sched_th = 0, writer_th = 0;
+    if (!rc) {
+        for (int i = 0; i < nw; i++) {
+            if (pthread_create(&e->w[i].th, NULL, worker_main, &e->w[i]) == 0)
+                started++;
+        }
+        pthread_create(&writer_th, NULL, writer_main, e);
+        pthread_create(&sched_th, NULL, sched_main, e);
+    }
+    int64_t start = clock_mono_ns();
+    bool interrupted = false;
+    if (!rc) {
+        bool tty = cfg->progress && isatty(2);
+        int64_t period = tty ? 1000000000 : 10000000000;
+        int64_t next_progress = start + period;
+        int64_t drain_deadline = 0;
+        int sigs = 0;
+        for (;;) {
+            struct pollfd p = {.fd = sfd, .events = POLLIN};
+            poll(&p, sfd >= 0 ? 1 : 0, 50);
+            int64_t now = clock_mono_ns();
+            if (sfd >= 0 && (p.revents & POLLIN)) {
+                struct signalfd_siginfo si;
+                while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+                    if (si.ssi_signo == SIGPIPE)
+                        continue;
+                    sigs++;
+                    interrupted = true;
+                    if (sigs == 1) {
+                        if (cfg->progress)
+                            fprintf(stderr,
+                                    "%sreplay: interrupted: no new requests; waiting up to %.0f "
+                                    "s for %s in flight (Ctrl-C again to stop now)\n",
+                                    tty ? "\r\033[K" : "", cfg->drain_s, "requests");
+                        atomic_store(&e->stop, 1);
+                        drain_deadline = now + (int64_t)(cfg->drain_s * 1e9);
+                    } else {
+                        atomic_store(&e->stop, 2);
+                    }
+                    for (int i = 0; i < nw; i++)
+                        worker_wake(&e->w[i]);
+                }
+            }
+            if (atomic_load(&e->failed) && atomic_load(&e->stop) < 2) {
+                atomic_store(&e->stop, 2);
+                for (int i = 0; i < nw; i++)
+                    worker_wake(&e->w[i]);
+            }
+            if (drain_deadline && now >= drain_deadline && atomic_load(&e->stop) < 2) {
+                atomic_store(&e->stop, 2);
+                for (int i = 0; i < nw; i++)
+                    worker_wake(&e->w[i]);
+            }
+            int64_t sdl = atomic_load(&e->send_deadline);
+            if (sdl && atomic_load(&e->sched_done) && atomic_load(&e->stop) == 0 &&
+                now >= sdl + (int64_t)(cfg->grace_s * 1e9)) {
+                atomic_store(&e->stop, 3);
+                for (int i = 0; i < nw; i++)
+                    worker_wake(&e->w[i]);
+            }
+            if (atomic_load(&e->sched_done) && atomic_load(&e->outstanding) == 0)
+                break;
+            if (atomic_load(&e->stop) >= 2 && atomic_load(&e->sched_done)) {
+                /* Give the workers a moment to record their cancellations. */
+                bool idle = true;
+                for (int i = 0; i < nw; i++)
+                    if (atomic_load(&e->w[i].active))
+                        idle = false;
+                if (idle)
+                    break;
+            }
+            if (cfg->progress && now >= next_progress) {
+                progress(e, tty, false, start);
+                next_progress = now + period;
+            }
+        }
+        if (cfg->progress)
+            progress(e, tty, true, start);
+    }
+    atomic_store(&e->finish, 1);
+    for (int i = 0; i < started; i++) {
+        worker_wake(&e->w[i]);
+        pthread_join(e->w[i].th, NULL);
+    }
+    if (sched_th) {
+        atomic_store(&e->stop, atomic_load(&e->stop) ? atomic_load(&e->stop) : 1);
+        pthread_join(sched_th, NULL);
+    }
+    if (writer_th) {
+        atomic_store(&e->writer_stop, 1);
+        pthread_join(writer_th, NULL);
+    }
+    totals(e, &ri, NULL);
+    if (e->zw) {
+        struct diag d2;
+        int rc2 = e->zw_err ? e->zw_err : 0;
+        if (rc2) {
+            zw_abort(e->zw);
+            diag_at(d, ERR_IO, rpath, 0, "cannot write records");
+        } else {
+            rc2 = zw_commit(e->zw, &d2);
+            if (rc2 && !rc)
+                *d = d2;
+        }
+        if (rc2 && !rc)
+            rc = rc2;
+    }
+    if (atomic_load(&e->failed) && !rc)
+        rc = diag_set(d, ERR_PARSE, "%s", e->errmsg);
+    if (ri.started_real) {
+        ri.ended_real = clock_real_ns();
+        ri.complete = rc == 0;
+        ri.cancelled = interrupted || atomic_load(&e->failed);
+        struct diag d3;
+        int rc3 = write_run_json(e, &ri, &d3);
+        if (rc3 && !rc) {
+            rc = rc3;
+            *d = d3;
+        }
+    }
+    if (res) {
+        memset(res, 0, sizeof *res);
+        res->sent = ri.sent;
+        res->completed = ri.completed;
+        res->errors = ri.errors;
+        res->cancelled = ri.cancelled_n;
+        res->not_sent = ri.not_sent;
+        res->interrupted = interrupted;
+        res->duration_ns = clock_mono_ns() - start;
+        struct lhist *hs[256];
+        int n = nw < 256 ? nw : 256;
+        for (int i = 0; i < n; i++)
+            hs[i] = &e->w[i].late;
+        res->lateness_p50_ns = lhist_quantile(hs, n, 0.5);
+        res->lateness_p99_ns = lhist_quantile(hs, n, 0.99);
+        res->lateness_max_ns = lhist_quantile(hs, n, 1.0);
+    }
+    for (int i = 0; i < nw; i++)
+        if (e->w[i].priv || e->w[i].ring)
+            worker_free(&e->w[i]);
+    free(e->w);
+    for (int i = 0; e->targets && i < e->ntargets; i++) {
+        buf_free(&e->targets[i].prefix[0]);
+        buf_free(&e->targets[i].prefix[1]);
+        if (e->targets[i].ai)
+            freeaddrinfo(e->targets[i].ai);
+    }
+    free(e->targets);
+    if (e->tls)
+        tls_config_free(e->tls);
+    if (e->sched_evfd >= 0)
+        close(e->sched_evfd);
+    if (sfd >= 0) {
+        close(sfd);
+        /* Pending signals stay blocked-and-consumed; restore the caller's mask. */
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+    }
+    free(e);
+    return rc;
+}

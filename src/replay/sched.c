@@ -1,0 +1,513 @@
+/*
+ * sched: the scheduler thread. It streams the request source, computes each request's
+ * intended send time as an absolute CLOCK_MONOTONIC deadline (t0 + offset: no drift,
+ * Poisson and gamma included, as cumulative sums of their gaps), and hands the request
+ * to the least-loaded worker a little before it is due. The worker's timerfd, not this
+ * thread, decides the send instant; this thread only keeps the look-ahead short so
+ * memory stays bounded by the window, never by the trace's length.
+ *
+ * Closed loop: requests carry no time; the scheduler keeps each worker's ring stocked
+ * with about one slot's worth and the worker starts the next one the moment a slot frees.
+ */
+#include "engine.h"
+#include "rng.h"
+#include "xalloc.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <poll.h>
+#include <sys/resource.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+
+bool ring_push(struct ring *r, struct item *it)
+{
+    size_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    size_t h = atomic_load_explicit(&r->head, memory_order_acquire);
+    if (t - h >= RING_CAP)
+        return false;
+    r->v[t & (RING_CAP - 1)] = it;
+    atomic_store_explicit(&r->tail, t + 1, memory_order_release);
+    return true;
+}
+
+bool ring_peek(struct ring *r)
+{
+    return atomic_load(&r->head) != atomic_load(&r->tail);
+}
+
+struct item *ring_pop(struct ring *r)
+{
+    size_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+    size_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
+    if (h == t)
+        return NULL;
+    struct item *it = r->v[h & (RING_CAP - 1)];
+    atomic_store_explicit(&r->head, h + 1, memory_order_release);
+    return it;
+}
+
+static int lbucket(int64_t ns)
+{
+    if (ns < 8)
+        return ns < 0 ? 0 : (int)ns;
+    int e = 63 - __builtin_clzll((unsigned long long)ns); /* >= 3 */
+    int sub = (int)((ns >> (e - 3)) & 7);
+    int b = (e - 2) * 8 + sub;
+    return b < LHIST_BUCKETS ? b : LHIST_BUCKETS - 1;
+}
+
+static double lbucket_upper(int b)
+{
+    if (b < 8)
+        return b;
+    int e = b / 8 + 2, sub = b % 8;
+    return (double)(((int64_t)(8 + sub + 1)) << (e - 3));
+}
+
+void lhist_add(struct lhist *h, int64_t ns)
+{
+    atomic_fetch_add_explicit(&h->b[lbucket(ns)], 1, memory_order_relaxed);
+}
+
+double lhist_quantile(struct lhist *const *hs, int n, double q)
+{
+    uint64_t total = 0;
+    for (int i = 0; i < n; i++)
+        for (int b = 0; b < LHIST_BUCKETS; b++)
+            total += atomic_load_explicit(&hs[i]->b[b], memory_order_relaxed);
+    if (!total)
+        return 0;
+    uint64_t want = (uint64_t)(q * (double)total);
+    if (want >= total)
+        want = total - 1;
+    uint64_t acc = 0;
+    for (int b = 0; b < LHIST_BUCKETS; b++) {
+        for (int i = 0; i < n; i++)
+            acc += atomic_load_explicit(&hs[i]->b[b], memory_order_relaxed);
+        if (acc > want)
+            return lbucket_upper(b);
+    }
+    return lbucket_upper(LHIST_BUCKETS - 1);
+}
+
+/* ---- session → worker map (multi-turn: every turn of a session runs on one worker) */
+
+struct smap {
+    char **keys;
+    int *vals;
+    size_t n, cap;
+};
+
+static uint64_t shash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+static int *smap_slot(struct smap *m, const char *k)
+{
+    if (m->n * 2 >= m->cap) {
+        size_t nc = m->cap ? m->cap * 2 : 256;
+        char **nk = xcalloc(nc, sizeof *nk);
+        int *nv = xcalloc(nc, sizeof *nv);
+        for (size_t i = 0; i < m->cap; i++) {
+            if (!m->keys[i])
+                continue;
+            size_t j = shash(m->keys[i]) & (nc - 1);
+            while (nk[j])
+                j = (j + 1) & (nc - 1);
+            nk[j] = m->keys[i];
+            nv[j] = m->vals[i];
+        }
+        free(m->keys);
+        free(m->vals);
+        m->keys = nk;
+        m->vals = nv;
+        m->cap = nc;
+    }
+    size_t j = shash(k) & (m->cap - 1);
+    while (m->keys[j]) {
+        if (!strcmp(m->keys[j], k))
+            return &m->vals[j];
+        j = (j + 1) & (m->cap - 1);
+    }
+    m->keys[j] = xstrdup(k);
+    m->vals[j] = -1;
+    m->n++;
+    return &m->vals[j];
+}
+
+static void smap_free(struct smap *m)
+{
+    for (size_t i = 0; i < m->cap; i++)
+        free(m->keys[i]);
+    free(m->keys);
+    free(m->vals);
+}
+
+/* ---- building items ---- */
+
+/* --extra-inputs: a JSON object, or "k:v,k:v" where each value is JSON if it parses
+ * (so max_tokens:100 is a number) and a string otherwise. */
+static cJSON *parse_extra(const char *s)
+{
+    if (!s || !*s)
+        return NULL;
+    while (*s == ' ')
+        s++;
+    if (*s == '{')
+        return cJSON_Parse(s);
+    cJSON *o = cJSON_CreateObject();
+    const char *p = s;
+    while (*p) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        const char *colon = memchr(p, ':', n);
+        if (colon) {
+            char *k = xstrndup(p, (size_t)(colon - p));
+            char *v = xstrndup(colon + 1, n - (size_t)(colon - p) - 1);
+            cJSON *jv = cJSON_Parse(v);
+            if (!jv)
+                jv = cJSON_CreateString(v);
+            cJSON_DeleteItemFromObjectCaseSensitive(o, k);
+            cJSON_AddItemToObject(o, k, jv);
+            free(k);
+            free(v);
+        }
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    return o;
+}
+
+struct sched {
+    struct engine *e;
+    const struct replay_config *cfg;
+    cJSON *extra;
+    struct rng arrival, cancel;
+    struct smap sessions;
+    long wrap;    /* how many times the source was rewound */
+    long nread;   /* requests read from the source since the last rewind */
+    long src_len; /* the source's length, known after the first rewind */
+};
+
+/* Applies --extra-inputs and a --streaming override to a body. Returns a new heap
+ * string, or NULL to keep the body as it is. */
+static char *rewrite_body(struct sched *s, const char *body, size_t len, bool *stream)
+{
+    if (!s->extra && s->cfg->streaming < 0)
+        return NULL;
+    cJSON *root = cJSON_ParseWithLength(body, len);
+    if (!cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        return NULL;
+    }
+    if (s->cfg->streaming >= 0 && s->cfg->endpoint != EP_EMBEDDINGS &&
+        s->cfg->endpoint != EP_RANKINGS) {
+        cJSON_DeleteItemFromObjectCaseSensitive(root, "stream");
+        cJSON_AddBoolToObject(root, "stream", s->cfg->streaming != 0);
+        *stream = s->cfg->streaming != 0;
+    }
+    if (s->extra) {
+        const cJSON *kv;
+        cJSON_ArrayForEach(kv, s->extra)
+        {
+            cJSON_DeleteItemFromObjectCaseSensitive(root, kv->string);
+            cJSON_AddItemToObject(root, kv->string, cJSON_Duplicate(kv, 1));
+            if (!strcmp(kv->string, "stream"))
+                *stream = cJSON_IsTrue(kv);
+        }
+    }
+    char *out = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    return out;
+}
+
+static struct item *make_item(struct sched *s, const struct trace_request *tr, long index,
+                              enum rec_phase phase)
+{
+    struct item *it = xcalloc(1, sizeof *it);
+    rec_init(&it->rec);
+    it->tm.idx = -1;
+    struct rec *r = &it->rec;
+    r->index = index;
+    char num[32];
+    if (tr->session && *tr->session) {
+        if (s->wrap) {
+            size_t n = strlen(tr->session) + 24;
+            r->conv = xmalloc(n);
+            snprintf(r->conv, n, "%s#%ld", tr->session, s->wrap);
+        } else {
+            r->conv = xstrdup(tr->session);
+        }
+    } else {
+        snprintf(num, sizeof num, "%ld", index);
+        r->conv = xstrdup(num);
+    }
+    r->turn = tr->turn;
+    r->phase = phase;
+    r->model = tr->model ? xstrdup(tr->model) : NULL;
+    r->stream = tr->stream;
+    r->isl = tr->isl;
+    r->osl_req = tr->osl;
+    bool stream = tr->stream;
+    char *nb = rewrite_body(s, tr->body, tr->body_len, &stream);
+    if (nb) {
+        it->body = nb;
+        it->body_len = strlen(nb);
+    } else {
+        it->body = xstrndup(tr->body, tr->body_len);
+        it->body_len = tr->body_len;
+    }
+    r->stream = stream;
+    it->url = s->e->ntargets > 1 ? (int)(index % s->e->ntargets) : 0;
+    r->url = it->url;
+    it->delay_ms = tr->delay_ms * (s->cfg->time_scale > 0 ? s->cfg->time_scale : 1);
+    it->live = tr->history == TRACE_HISTORY_LIVE && s->cfg->endpoint == EP_CHAT;
+    if (s->cfg->cancel_rate_pct > 0 && rng_uniform(&s->cancel) * 100 < s->cfg->cancel_rate_pct) {
+        it->cancel = true;
+        it->cancel_after_ns = (int64_t)(s->cfg->cancel_delay_s * 1e9);
+    }
+    return it;
+}
+
+long worker_stock(const struct worker *w)
+{
+    long k = 2 * (w->slots > 0 ? w->slots : 1);
+    return k < 256 ? 256 : k > RING_CAP / 2 ? RING_CAP / 2 : k;
+}
+
+/* The worker with the least work relative to its share; -1 when every ring is full
+ * (closed loop: stocked to `cap` each). */
+static int pick_worker(struct engine *e, bool closed)
+{
+    int best = -1;
+    long best_load = 0;
+    for (int i = 0; i < e->nw; i++) {
+        struct worker *w = &e->w[i];
+        long q = atomic_load(&w->queued);
+        /* Stocked deep (two rounds of slots, at least 256): a slot that frees never waits
+         * for this thread, and this thread runs in batches rather than once a request. */
+        if (closed && q >= worker_stock(w))
+            continue;
+        if (q >= RING_CAP - 1)
+            continue;
+        long load = q + atomic_load(&w->active);
+        if (best < 0 || load < best_load) {
+            best = i;
+            best_load = load;
+        }
+    }
+    return best;
+}
+
+static void sleep_until(int64_t t)
+{
+    struct timespec ts = {.tv_sec = t / 1000000000, .tv_nsec = t % 1000000000};
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+        ;
+}
+
+static void push_to(struct engine *e, int wi, struct item *it)
+{
+    struct worker *w = &e->w[wi];
+    atomic_fetch_add(&e->outstanding, 1);
+    atomic_fetch_add(&w->queued, 1);
+    it->rec.t_dispatch = clock_mono_ns();
+    while (!ring_push(w->ring, it)) {
+        worker_wake(w);
+        sleep_until(clock_mono_ns() + 50000);
+    }
+    if (atomic_exchange(&w->sleeping, 0))
+        worker_wake(w);
+}
+
+/* Waits until some worker's ring has room (closed loop), or stop. */
+static int wait_room(struct engine *e)
+{
+    for (;;) {
+        int64_t dl = atomic_load(&e->send_deadline);
+        if (atomic_load(&e->stop) || (dl && clock_mono_ns() >= dl))
+            return -1;
+        int wi = pick_worker(e, true);
+        if (wi >= 0)
+            return wi;
+        atomic_store(&e->sched_waiting, 1);
+        wi = pick_worker(e, true);
+        if (wi >= 0)
+            return wi;
+        struct pollfd pfd = {.fd = e->sched_evfd, .events = POLLIN};
+        if (poll(&pfd, 1, 100) > 0) {
+            uint64_t v;
+            ssize_t k = read(e->sched_evfd, &v, sizeof v);
+            (void)k;
+        }
+    }
+}
+
+static int next_request(struct sched *s, struct trace_request *tr, bool may_wrap)
+{
+    struct diag d = {0};
+    int rc = s->e->src->next(s->e->src->ctx, tr, &d);
+    if (rc == 0 && may_wrap && s->e->src->rewind && s->nread > 0) {
+        if (s->e->src->rewind(s->e->src->ctx, &d) == 0) {
+            s->wrap++;
+            if (!s->src_len)
+                s->src_len = s->nread;
+            s->nread = 0;
+            rc = s->e->src->next(s->e->src->ctx, tr, &d);
+        }
+    }
+    if (rc > 0)
+        s->nread++;
+    if (rc < 0) {
+        snprintf(s->e->errmsg, sizeof s->e->errmsg, "%s", d.msg);
+        atomic_store(&s->e->failed, 1);
+    }
+    return rc;
+}
+
+/* Issues one phase; returns the number issued, or -1 when the source failed. */
+static long run_phase(struct sched *s, enum rec_phase phase, long count, double duration_s)
+{
+    struct engine *e = s->e;
+    const struct replay_config *cfg = s->cfg;
+    const int64_t lookahead = 20000000 + cfg->spin_ns; /* 20 ms: slack for a busy core */
+    int64_t t0 = clock_mono_ns() + 1000000;
+    if (phase == PHASE_PROFILE)
+        atomic_store(&e->t0, t0);
+    atomic_store(&e->phase, (int)phase);
+    int64_t end = duration_s > 0 ? t0 + (int64_t)(duration_s * 1e9) : 0;
+    if (phase == PHASE_PROFILE)
+        atomic_store(&e->send_deadline, end);
+    bool unlimited = count <= 0 && duration_s > 0;
+    bool may_wrap = cfg->mode != MODE_FIXED && (unlimited || count > 0);
+    double offset0 = -1;
+    double gap_acc = 0;
+    long issued = 0;
+    struct trace_request tr;
+    while ((unlimited || count <= 0 || issued < count) && !atomic_load(&e->stop)) {
+        int rc = next_request(s, &tr, may_wrap);
+        if (rc < 0)
+            return -1;
+        if (rc == 0)
+            break;
+        long index = tr.index + s->wrap * s->src_len;
+        bool later = e->multi_turn && tr.turn > 0;
+        int64_t due = 0;
+        if (!later) {
+            if (cfg->mode == MODE_FIXED) {
+                if (!tr.timed)
+                    continue;
+                if (cfg->start_offset_ms >= 0 && tr.t_ms < cfg->start_offset_ms)
+                    continue;
+                if (cfg->end_offset_ms >= 0 && tr.t_ms > cfg->end_offset_ms)
+                    continue;
+                if (offset0 < 0)
+                    offset0 = cfg->auto_offset            ? tr.t_ms
+                              : cfg->start_offset_ms >= 0 ? cfg->start_offset_ms
+                                                          : 0;
+                double scale = cfg->time_scale > 0 ? cfg->time_scale : 1;
+                due = t0 + (int64_t)((tr.t_ms - offset0) * scale * 1e6);
+            } else if (cfg->mode == MODE_RATE) {
+                if (cfg->arrival == ARRIVAL_CONSTANT) {
+                    due = t0 + (int64_t)((double)issued * 1e9 / cfg->rate);
+                } else {
+                    double mean = 1.0 / cfg->rate;
+                    double gap =
+                        cfg->arrival == ARRIVAL_POISSON
+                            ? rng_exponential(&s->arrival, mean)
+                            : rng_gamma(&s->arrival, cfg->smoothness, mean / cfg->smoothness);
+                    gap_acc += gap;
+                    due = t0 + (int64_t)(gap_acc * 1e9);
+                }
+            }
+            if (end && due >= end)
+                break;
+            if (cfg->mode == MODE_CONCURRENCY && end && clock_mono_ns() >= end)
+                break;
+        }
+        struct item *it = make_item(s, &tr, index, phase);
+        it->later_turn = later;
+        int wi;
+        if (later) {
+            int *slot = smap_slot(&s->sessions, it->rec.conv);
+            wi = *slot >= 0 ? *slot : pick_worker(e, false);
+            if (wi < 0)
+                wi = 0;
+            *slot = wi;
+            it->delay_ms = tr.delay_ms * (cfg->time_scale > 0 ? cfg->time_scale : 1);
+        } else if (cfg->mode == MODE_CONCURRENCY) {
+            wi = wait_room(e);
+            if (wi < 0) {
+                item_free(it);
+                break;
+            }
+            it->rec.t_intended = t0;
+        } else {
+            it->timed = true;
+            it->rec.t_intended = due;
+            int64_t wake = due - lookahead;
+            if (wake > clock_mono_ns())
+                sleep_until(wake);
+            if (atomic_load(&e->stop)) {
+                item_free(it);
+                break;
+            }
+            wi = pick_worker(e, false);
+            if (wi < 0)
+                wi = 0;
+        }
+        if (e->multi_turn && !later)
+            *smap_slot(&s->sessions, it->rec.conv) = wi;
+        push_to(e, wi, it);
+        issued++;
+    }
+    return issued;
+}
+
+void *sched_main(void *arg)
+{
+    struct engine *e = arg;
+    /* Reading the trace comes in bursts (a batch of requests at a time); at a lower
+     * priority they never delay a worker that has bytes to stamp on the same core. */
+    setpriority(PRIO_PROCESS, (id_t)gettid(), 5);
+    const struct replay_config *cfg = e->cfg;
+    struct sched s = {.e = e, .cfg = cfg};
+    s.extra = parse_extra(cfg->extra_inputs);
+    uint64_t seed = cfg->seed_set ? cfg->seed : (uint64_t)clock_real_ns();
+    rng_derive(&s.arrival, seed, "arrival");
+    rng_derive(&s.cancel, seed, "cancel");
+    /* Pre-connections first (bounded wait): t0 starts with the pool warm. */
+    int64_t pre_end = clock_mono_ns() + (int64_t)((cfg->connect_timeout_s + 1) * 1e9);
+    while (atomic_load(&e->preconnecting) > 0 && clock_mono_ns() < pre_end &&
+           !atomic_load(&e->stop))
+        sleep_until(clock_mono_ns() + 1000000);
+    if (cfg->warmup_count > 0) {
+        long n = run_phase(&s, PHASE_WARMUP, cfg->warmup_count, 0);
+        /* Drained: profiling starts only when every warmup request has finished. */
+        while (n > 0 && atomic_load(&e->outstanding) > 0 && !atomic_load(&e->stop))
+            sleep_until(clock_mono_ns() + 1000000);
+        if (e->src->rewind) {
+            struct diag d;
+            e->src->rewind(e->src->ctx, &d);
+            s.wrap = 0;
+            s.nread = 0;
+        }
+    }
+    if (!atomic_load(&e->stop) && !atomic_load(&e->failed))
+        run_phase(&s, PHASE_PROFILE, cfg->request_count, cfg->duration_s);
+    cJSON_Delete(s.extra);
+    smap_free(&s.sessions);
+    atomic_store(&e->sched_done, 1);
+    return NULL;
+}

@@ -1,0 +1,1485 @@
+/*
+ * worker: one thread, one epoll loop. It takes items from its ring, starts each at its
+ * intended time (timerfd with TFD_TIMER_ABSTIME, then a short spin), runs the
+ * connection state machine (conn.h) over nonblocking sockets, enforces the per-request
+ * deadlines, and serializes each finished record into its out buffer.
+ *
+ * Time: a single indexed min-heap holds every deadline of the worker (send times of
+ * queued items and one deadline per busy connection); the timerfd is armed at the top.
+ * epoll_wait blocks without a timeout, so no send time ever depends on its millisecond
+ * granularity. Idle deadlines move on every read without touching the heap: the heap
+ * key is refreshed lazily when it fires early.
+ */
+#include "conn.h"
+#include "engine.h"
+#include "tls.h"
+#include "xalloc.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "clock.h"
+
+enum { TK_SEND = 1, TK_CONN = 2 };
+
+struct session {
+    char *id;
+    bool busy;
+    int64_t last_end;
+    struct item *wait_head, *wait_tail;
+    cJSON *history; /* live chat history (messages), or NULL */
+};
+
+struct wpriv {
+    struct timer **heap;
+    int nheap, capheap;
+    int64_t armed;
+    struct conn **idle; /* per target */
+    struct conn *freelist;
+    long next_conn_id;
+    struct item *pend_head, *pend_tail;
+    char *rbuf;
+    size_t rcap;
+    struct http1_response resp;
+    struct session *sess;
+    size_t nsess, capsess;
+    struct addrinfo **ai; /* per target: re-resolved addresses, or NULL */
+    int64_t *resolved_at; /* per target: last re-resolution */
+    int stop_seen;
+};
+
+static char ev_eventfd, ev_timerfd; /* epoll tags for the two non-socket fds */
+
+static struct wpriv *P(struct worker *w)
+{
+    return w->priv;
+}
+
+/* ---- the timer heap ---- */
+
+static bool tless(const struct timer *a, const struct timer *b)
+{
+    return a->when < b->when;
+}
+
+static void hswap(struct wpriv *p, int i, int j)
+{
+    struct timer *t = p->heap[i];
+    p->heap[i] = p->heap[j];
+    p->heap[j] = t;
+    p->heap[i]->idx = i;
+    p->heap[j]->idx = j;
+}
+
+static void sift_up(struct wpriv *p, int i)
+{
+    while (i > 0) {
+        int parent = (i - 1) / 2;
+        if (!tless(p->heap[i], p->heap[parent]))
+            break;
+        hswap(p, i, parent);
+        i = parent;
+    }
+}
+
+static void sift_down(struct wpriv *p, int i)
+{
+    for (;;) {
+        int l = 2 * i + 1, r = l + 1, m = i;
+        if (l < p->nheap && tless(p->heap[l], p->heap[m]))
+            m = l;
+        if (r < p->nheap && tless(p->heap[r], p->heap[m]))
+            m = r;
+        if (m == i)
+            return;
+        hswap(p, i, m);
+        i = m;
+    }
+}
+
+static void timer_set(struct wpriv *p, struct timer *t, int64_t when)
+{
+    t->when = when;
+    if (t->idx < 0) {
+        if (p->nheap == p->capheap) {
+            p->capheap = p->capheap ? p->capheap * 2 : 256;
+            p->heap = xrealloc(p->heap, (size_t)p->capheap * sizeof *p->heap);
+        }
+        t->idx = p->nheap++;
+        p->heap[t->idx] = t;
+        sift_up(p, t->idx);
+    } else {
+        sift_up(p, t->idx);
+        sift_down(p, t->idx);
+    }
+}
+
+static void timer_del(struct wpriv *p, struct timer *t)
+{
+    int i = t->idx;
+    if (i < 0)
+        return;
+    p->nheap--;
+    if (i != p->nheap) {
+        p->heap[i] = p->heap[p->nheap];
+        p->heap[i]->idx = i;
+        sift_up(p, i);
+        sift_down(p, i);
+    }
+    t->idx = -1;
+}
+
+#define CONTAINER(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
+
+/* ---- records ---- */
+
+void worker_emit(struct worker *w, struct rec *r)
+{
+    pthread_mutex_lock(&w->out_mu);
+    rec_write_json(&w->out, r, w->eng->anchor_mono);
+    pthread_mutex_unlock(&w->out_mu);
+}
+
+void item_free(struct item *it)
+{
+    if (!it)
+        return;
+    rec_free(&it->rec);
+    free(it->body);
+    free(it);
+}
+
+/* An item leaves the worker: recorded (or dropped without a record when it was never
+ * due), counted, freed. */
+static void item_done(struct worker *w, struct item *it, bool record)
+{
+    struct engine *e = w->eng;
+    if (record) {
+        struct rec *r = &it->rec;
+        r->worker = w->id;
+        if (r->error == RECERR_NOT_SENT) {
+            atomic_fetch_add(&w->not_sent, 1);
+        } else {
+            atomic_fetch_add(&w->completed, 1);
+            if (r->error != RECERR_NONE)
+                atomic_fetch_add(&w->errors, 1);
+            if (r->cancelled)
+                atomic_fetch_add(&w->cancelled, 1);
+        }
+        worker_emit(w, r);
+    }
+    item_free(it);
+    atomic_fetch_sub(&e->outstanding, 1);
+}
+
+/* ---- sessions (multi-turn) ---- */
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+static struct session *session_get(struct wpriv *p, const char *id)
+{
+    if (p->nsess * 2 >= p->capsess) {
+        size_t ncap = p->capsess ? p->capsess * 2 : 64;
+        struct session *n = xcalloc(ncap, sizeof *n);
+        for (size_t i = 0; i < p->capsess; i++) {
+            if (!p->sess[i].id)
+                continue;
+            size_t j = hash_str(p->sess[i].id) & (ncap - 1);
+            while (n[j].id)
+                j = (j + 1) & (ncap - 1);
+            n[j] = p->sess[i];
+        }
+        free(p->sess);
+        p->sess = n;
+        p->capsess = ncap;
+    }
+    size_t j = hash_str(id) & (p->capsess - 1);
+    while (p->sess[j].id) {
+        if (!strcmp(p->sess[j].id, id))
+            return &p->sess[j];
+        j = (j + 1) & (p->capsess - 1);
+    }
+    p->sess[j].id = xstrdup(id);
+    p->nsess++;
+    return &p->sess[j];
+}
+
+/* ---- pending queue ---- */
+
+static void pend_push(struct wpriv *p, struct item *it, bool front)
+{
+    it->next = NULL;
+    if (!p->pend_head) {
+        p->pend_head = p->pend_tail = it;
+    } else if (front) {
+        it->next = p->pend_head;
+        p->pend_head = it;
+    } else {
+        p->pend_tail->next = it;
+        p->pend_tail = it;
+    }
+}
+
+static struct item *pend_pop(struct wpriv *p)
+{
+    struct item *it = p->pend_head;
+    if (it) {
+        p->pend_head = it->next;
+        if (!p->pend_head)
+            p->pend_tail = NULL;
+        it->next = NULL;
+    }
+    return it;
+}
+
+/* ---- connections ---- */
+
+static struct conn *conn_new(struct worker *w, int url)
+{
+    struct wpriv *p = P(w);
+    struct conn *c = p->freelist;
+    if (c)
+        p->freelist = c->next;
+    else
+        c = xcalloc(1, sizeof *c);
+    struct buf head = c->head;
+    uint32_t gen = c->gen;
+    memset(c, 0, sizeof *c);
+    c->head = head;
+    if (!c->head.max)
+        buf_init(&c->head, HTTP1_MAX_HEAD);
+    buf_reset(&c->head);
+    buf_init(&c->body, w->eng->cfg->max_body);
+    buf_init(&c->live_body, 0);
+    c->gen = gen + 1;
+    c->fd = -1;
+    c->tm.idx = -1;
+    c->tm.kind = TK_CONN;
+    c->url = url;
+    c->id = p->next_conn_id++;
+    c->state = CONN_FREE;
+    return c;
+}
+
+static void conn_release_bufs(struct conn *c)
+{
+    buf_free(&c->body);
+    buf_free(&c->live_body);
+    if (c->parser_live) {
+        sse_parser_free(&c->parser);
+        c->parser_live = false;
+    }
+    if (c->text) {
+        buf_free(c->text);
+        free(c->text);
+        c->text = NULL;
+    }
+}
+
+/* Closes the socket and returns c to the free list (unlinking it from the keep-alive
+ * pool when the server closed it while idle). */
+static void conn_destroy(struct worker *w, struct conn *c)
+{
+    struct wpriv *p = P(w);
+    if (c->state == CONN_IDLE) {
+        for (struct conn **pp = &p->idle[c->url]; *pp; pp = &(*pp)->next)
+            if (*pp == c) {
+                *pp = c->next;
+                break;
+            }
+    }
+    timer_del(p, &c->tm);
+    if (c->tls) {
+        tls_session_free(c->tls);
+        c->tls = NULL;
+    }
+    if (c->fd >= 0) {
+        close(c->fd); /* also removes it from the epoll set */
+        c->fd = -1;
+    }
+    conn_set_state(c, CONN_CLOSED);
+    conn_release_bufs(c);
+    buf_free(&c->head);
+    conn_set_state(c, CONN_FREE);
+    c->next = p->freelist;
+    p->freelist = c;
+}
+
+static void conn_arm(struct worker *w, struct conn *c)
+{
+    int64_t t = 0;
+    int64_t dl[3] = {c->dl_phase, c->dl_total, c->dl_cancel};
+    for (int i = 0; i < 3; i++)
+        if (dl[i] && (!t || dl[i] < t))
+            t = dl[i];
+    if (t)
+        timer_set(P(w), &c->tm, t);
+    else
+        timer_del(P(w), &c->tm);
+}
+
+static int64_t secs(double s)
+{
+    return s > 0 ? (int64_t)(s * 1e9) : 0;
+}
+
+static void start_item(struct worker *w, struct item *it, int64_t now);
+static void try_start_pending(struct worker *w);
+static void slot_release(struct worker *w);
+
+/* Live chat history: the session's messages, then this turn's. */
+static void live_body(struct worker *w, struct conn *c, struct item *it)
+{
+    struct session *s = session_get(P(w), it->rec.conv);
+    if (!s->history || cJSON_GetArraySize(s->history) == 0)
+        return;
+    cJSON *root = cJSON_ParseWithLength(it->body, it->body_len);
+    cJSON *msgs = root ? cJSON_GetObjectItemCaseSensitive(root, "messages") : NULL;
+    if (!cJSON_IsArray(msgs)) {
+        cJSON_Delete(root);
+        return;
+    }
+    cJSON *all = cJSON_Duplicate(s->history, 1);
+    cJSON *m;
+    cJSON_ArrayForEach(m, msgs) cJSON_AddItemToArray(all, cJSON_Duplicate(m, 1));
+    cJSON_ReplaceItemInObjectCaseSensitive(root, "messages", all);
+    char *txt = cJSON_PrintUnformatted(root);
+    buf_reset(&c->live_body);
+    buf_puts(&c->live_body, txt);
+    cJSON_free(txt);
+    cJSON_Delete(root);
+}
+
+static void live_append(struct worker *w, struct item *it, const struct buf *reply)
+{
+    struct session *s = session_get(P(w), it->rec.conv);
+    cJSON *root = cJSON_ParseWithLength(it->body, it->body_len);
+    cJSON *msgs = root ? cJSON_GetObjectItemCaseSensitive(root, "messages") : NULL;
+    if (cJSON_IsArray(msgs)) {
+        if (!s->history)
+            s->history = cJSON_CreateArray();
+        cJSON *m;
+        cJSON_ArrayForEach(m, msgs) cJSON_AddItemToArray(s->history, cJSON_Duplicate(m, 1));
+        cJSON *a = cJSON_CreateObject();
+        cJSON_AddStringToObject(a, "role", "assistant");
+        cJSON_AddStringToObject(a, "content", reply && reply->p ? reply->p : "");
+        cJSON_AddItemToArray(s->history, a);
+    }
+    cJSON_Delete(root);
+}
+
+static void schedule_turn(struct worker *w, struct session *s, struct item *it, int64_t now)
+{
+    s->busy = true; /* from now until this turn ends, later turns wait behind it */
+    int64_t base = s->last_end ? s->last_end : now;
+    it->rec.t_intended = base + (int64_t)(it->delay_ms * 1e6);
+    it->timed = true;
+    timer_set(P(w), &it->tm, it->rec.t_intended);
+}
+
+/* The request on c is over (successfully or not): record it, recycle or close c, and let
+ * the next request take the slot. */
+static void finish(struct worker *w, struct conn *c, int64_t now, bool reuse)
+{
+    struct wpriv *p = P(w);
+    struct item *it = c->item;
+    c->item = NULL;
+    it->rec.t_end = now;
+    if (it->rec.t_start)
+        lhist_add(&w->late, it->rec.t_start - it->rec.t_intended);
+    c->dl_phase = c->dl_total = c->dl_cancel = 0;
+    timer_del(p, &c->tm);
+    if (w->eng->multi_turn) {
+        struct session *s = session_get(p, it->rec.conv);
+        s->busy = false;
+        s->last_end = now;
+        if (it->live && it->rec.error == RECERR_NONE)
+            live_append(w, it, c->text);
+        struct item *next = s->wait_head;
+        if (next) {
+            s->wait_head = next->next;
+            if (!s->wait_head)
+                s->wait_tail = NULL;
+            next->next = NULL;
+            schedule_turn(w, s, next, now);
+        }
+    }
+    conn_release_bufs(c);
+    if (reuse && atomic_load(&w->eng->stop) < 2) {
+        c->served = true;
+        conn_set_state(c, CONN_IDLE);
+        c->next = p->idle[c->url];
+        p->idle[c->url] = c;
+    } else {
+        conn_destroy(w, c);
+    }
+    atomic_fetch_sub(&w->active, 1);
+    slot_release(w);
+    item_done(w, it, true);
+    try_start_pending(w);
+}
+
+/* A pre-connection (no request on it) finished connecting: park it in the pool. */
+static void pre_done(struct worker *w, struct conn *c, bool ok, int64_t now)
+{
+    struct wpriv *p = P(w);
+    if (ok) {
+        c->connect_ns = now - c->pre_start;
+        c->dl_phase = 0;
+        timer_del(p, &c->tm);
+        conn_set_state(c, CONN_IDLE);
+        c->next = p->idle[c->url];
+        p->idle[c->url] = c;
+    } else {
+        conn_destroy(w, c);
+    }
+    atomic_fetch_sub(&w->eng->preconnecting, 1);
+}
+
+/* A failed request. A stale keep-alive connection (the server closed it while idle) that
+ * fails before any response byte is retried once on a fresh connection, as curl does. */
+static void fail(struct worker *w, struct conn *c, enum rec_error e, int code, const char *msg,
+                 int64_t now)
+{
+    struct item *it = c->item;
+    if (!it) {
+        pre_done(w, c, false, now);
+        return;
+    }
+    if (e == RECERR_CLOSED && c->served && !c->got_bytes && !it->retried) {
+        it->retried = true;
+        c->item = NULL;
+        conn_destroy(w, c);
+        it->rec.t_start = it->rec.t_connected = it->rec.t_tls = it->rec.t_sent = 0;
+        atomic_fetch_sub(&w->active, 1);
+        it->next = NULL;
+        start_item(w, it, now);
+        return;
+    }
+    rec_set_error(&it->rec, e, code, "%s", msg);
+    finish(w, c, now, false);
+}
+
+static void on_content(struct conn *c, const struct ep_chunk *ch, int64_t t)
+{
+    struct rec *r = &c->item->rec;
+    if (ch->bad)
+        r->bad_chunks++;
+    if (ch->is_error)
+        rec_set_error(r, RECERR_PROTOCOL, -1, "server error event: %s", ch->error_msg);
+    if (ch->has_content) {
+        rec_chunks_add(&r->chunks, t, ch->content_len > 0 ? 1 : 0);
+        if (!r->t_first)
+            r->t_first = t;
+        r->t_last = t;
+    }
+    if (ch->has_reasoning)
+        rec_chunks_add(&r->rchunks, t, 1);
+    if (ch->has_usage) {
+        r->has_usage = true;
+        if (ch->prompt_tokens >= 0)
+            r->prompt_tokens = ch->prompt_tokens;
+        if (ch->completion_tokens >= 0)
+            r->completion_tokens = ch->completion_tokens;
+        if (ch->reasoning_tokens >= 0)
+            r->reasoning_tokens = ch->reasoning_tokens;
+    }
+    if (ch->finish[0])
+        memcpy(r->finish, ch->finish, sizeof r->finish);
+}
+
+/* The parsing callbacks run on the worker thread; they find the config here. */
+static _Thread_local const struct replay_config *tl_cfg;
+
+static int on_event(void *ctx, const struct sse_event *ev)
+{
+    struct conn *c = ctx;
+    struct ep_chunk ch;
+    endpoint_parse(tl_cfg->endpoint, true, ev->data, ev->data_len, &ch, c->text);
+    on_content(c, &ch, ev->first_byte_ns);
+    return 0;
+}
+
+static void complete(struct worker *w, struct conn *c, int64_t now)
+{
+    struct rec *r = &c->item->rec;
+    if (c->sse) {
+        sse_parser_finish(&c->parser);
+    } else if (c->status == 200) {
+        struct ep_chunk ch;
+        endpoint_parse(w->eng->cfg->endpoint, false, c->body.p ? c->body.p : "", c->body.len, &ch,
+                       c->text);
+        if (ch.has_content) {
+            long tok =
+                ch.completion_tokens >= 0 ? ch.completion_tokens : (long)((ch.content_len + 3) / 4);
+            ch.has_content = false;
+            on_content(c, &ch, now);
+            rec_chunks_add(&r->chunks, now, (int32_t)tok);
+            r->t_first = r->t_last = now;
+        } else {
+            on_content(c, &ch, now);
+        }
+    }
+    if (c->status != 200) {
+        size_t n = c->body.len < 200 ? c->body.len : 200;
+        char msg[208];
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++) {
+            unsigned char ch = (unsigned char)c->body.p[i];
+            msg[k++] = ch < 0x20 ? ' ' : (char)ch;
+        }
+        msg[k] = '\0';
+        rec_set_error(r, RECERR_HTTP, c->status, "%s", k ? msg : http1_reason(c->status));
+    }
+    /* The framing completed, so the connection is at a message boundary: an HTTP error
+     * or a bad payload does not make it unusable. */
+    finish(w, c, now, c->keep_alive);
+}
+
+/* Feeds body bytes; returns 1 when the response is complete, 0 for more, < 0 on error. */
+static int body_bytes(struct worker *w, struct conn *c, const char *p, size_t n, int64_t now)
+{
+    while (n > 0 || c->framing == HTTP1_BODY_NONE) {
+        const char *data = p;
+        size_t dlen = 0;
+        switch (c->framing) {
+        case HTTP1_BODY_NONE:
+            return 1;
+        case HTTP1_BODY_LENGTH:
+            dlen = n < c->remaining ? n : (size_t)c->remaining;
+            c->remaining -= dlen;
+            p += dlen;
+            n -= dlen;
+            break;
+        case HTTP1_BODY_CHUNKED: {
+            long k = http1_chunked_feed(&c->chunked, p, n, &data, &dlen);
+            if (k < 0)
+                return -1;
+            if (k == 0 && dlen == 0 && !c->chunked.done)
+                return 0;
+            p += k;
+            n -= (size_t)k;
+            break;
+        }
+        case HTTP1_BODY_CLOSE:
+            dlen = n;
+            n = 0;
+            break;
+        }
+        if (dlen) {
+            if (c->sse) {
+                int rc = sse_parser_feed(&c->parser, data, dlen, now, on_event, c);
+                if (rc == ERR_TOO_LARGE) {
+                    rec_set_error(&c->item->rec, RECERR_PROTOCOL, -1,
+                                  "SSE event larger than --max-event-bytes (%zu)",
+                                  w->eng->cfg->max_event);
+                    return -2;
+                }
+            } else if (buf_append(&c->body, data, dlen)) {
+                rec_set_error(&c->item->rec, RECERR_PROTOCOL, -1,
+                              "response body larger than --max-body-bytes (%zu)",
+                              w->eng->cfg->max_body);
+                return -2;
+            }
+        }
+        if ((c->framing == HTTP1_BODY_LENGTH && c->remaining == 0) ||
+            (c->framing == HTTP1_BODY_CHUNKED && c->chunked.done))
+            return 1;
+    }
+    return 0;
+}
+
+static bool is_sse(const struct http1_response *r)
+{
+    const char *t = r->content_type;
+    size_t n = r->content_type_len;
+    static const char want[] = "text/event-stream";
+    size_t k = sizeof want - 1;
+    return t && n >= k && !strncasecmp(t, want, k) && (n == k || t[k] == ';' || t[k] == ' ');
+}
+
+/* Bytes arrived at `now`. Returns false when c is gone (finished or failed). */
+static bool on_bytes(struct worker *w, struct conn *c, const char *p, size_t n, int64_t now)
+{
+    struct wpriv *pv = P(w);
+    const struct replay_config *cfg = w->eng->cfg;
+    c->got_bytes = true;
+    if (cfg->idle_timeout_s > 0) {
+        c->dl_phase = now + secs(cfg->idle_timeout_s);
+        c->phase_kind = RECERR_TIMEOUT_IDLE;
+        /* Later idle deadlines only move forward and are refreshed lazily when the heap
+         * key fires; one earlier than the key must re-key now. */
+        if (c->tm.idx < 0 || c->dl_phase < c->tm.when)
+            conn_arm(w, c);
+    } else {
+        c->dl_phase = 0;
+    }
+    if (c->state == CONN_READING_HEAD) {
+        if (buf_append(&c->head, p, n)) {
+            fail(w, c, RECERR_PROTOCOL, -1, "response head too large", now);
+            return false;
+        }
+        for (;;) {
+            int h = http1_parse_response(c->head.p, c->head.len, c->head_last, false, &pv->resp);
+            if (h == HTTP1_INCOMPLETE) {
+                c->head_last = c->head.len;
+                return true;
+            }
+            if (h < 0) {
+                fail(w, c, RECERR_PROTOCOL, -1, "malformed response head", now);
+                return false;
+            }
+            if (pv->resp.status >= 100 && pv->resp.status < 200) {
+                buf_consume(&c->head, (size_t)h);
+                c->head_last = 0;
+                if (!c->head.len)
+                    return true;
+                continue;
+            }
+            struct rec *r = &c->item->rec;
+            r->t_head = now;
+            r->status = c->status = pv->resp.status;
+            c->keep_alive = pv->resp.keep_alive;
+            c->framing = pv->resp.framing;
+            c->remaining = pv->resp.content_length;
+            c->sse = is_sse(&pv->resp);
+            if (c->framing == HTTP1_BODY_CHUNKED)
+                http1_chunked_init(&c->chunked);
+            if (c->sse) {
+                sse_parser_init(&c->parser, cfg->max_event);
+                c->parser_live = true;
+            }
+            conn_set_state(c, CONN_READING_BODY);
+            size_t rest = c->head.len - (size_t)h;
+            int rc = body_bytes(w, c, c->head.p + h, rest, now);
+            buf_reset(&c->head);
+            c->head_last = 0;
+            if (rc < 0) {
+                if (rc == -1)
+                    rec_set_error(&c->item->rec, RECERR_PROTOCOL, -1, "bad chunked framing");
+                finish(w, c, now, false);
+                return false;
+            }
+            if (rc == 1) {
+                complete(w, c, now);
+                return false;
+            }
+            return true;
+        }
+    }
+    if (c->state == CONN_READING_BODY) {
+        int rc = body_bytes(w, c, p, n, now);
+        if (rc < 0) {
+            if (rc == -1)
+                rec_set_error(&c->item->rec, RECERR_PROTOCOL, -1, "bad chunked framing");
+            finish(w, c, now, false);
+            return false;
+        }
+        if (rc == 1) {
+            complete(w, c, now);
+            return false;
+        }
+        return true;
+    }
+    /* Bytes on an idle connection (or while sending): the server is not speaking our
+     * request/response turn; the connection cannot be trusted. */
+    if (c->item) {
+        fail(w, c, RECERR_PROTOCOL, -1, "unexpected bytes before the request was sent", now);
+    } else {
+        conn_destroy(w, c);
+    }
+    return false;
+}
+
+static void do_send(struct worker *w, struct conn *c)
+{
+    struct item *it = c->item;
+    const struct target *t = &w->eng->targets[c->url];
+    const struct buf *pre = &t->prefix[it->rec.stream ? 1 : 0];
+    const char *body = c->live_body.len ? c->live_body.p : it->body;
+    size_t blen = c->live_body.len ? c->live_body.len : it->body_len;
+    size_t total = pre->len + c->clen_len + blen;
+    while (c->sent < total) {
+        struct iovec iov[3];
+        int n = 0;
+        size_t off = c->sent;
+        const char *parts[3] = {pre->p, c->clen, body};
+        size_t lens[3] = {pre->len, c->clen_len, blen};
+        for (int i = 0; i < 3; i++) {
+            if (off >= lens[i]) {
+                off -= lens[i];
+                continue;
+            }
+            iov[n].iov_base = (void *)(parts[i] + off);
+            iov[n].iov_len = lens[i] - off;
+            off = 0;
+            n++;
+        }
+        ssize_t k;
+        if (c->tls) {
+            long r = tls_write(c->tls, iov[0].iov_base, iov[0].iov_len);
+            if (r == TLS_WANT_READ || r == TLS_WANT_WRITE)
+                return; /* the next readiness event calls us again with the same bytes */
+            if (r < 0) {
+                char msg[192];
+                snprintf(msg, sizeof msg, "TLS write: %s", tls_session_error(c->tls));
+                fail(w, c, RECERR_CLOSED, -1, msg, clock_mono_ns());
+                return;
+            }
+            c->sent += (size_t)r;
+            continue;
+        }
+        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+        k = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return; /* EPOLLOUT (edge-triggered) resumes us */
+            char msg[128];
+            snprintf(msg, sizeof msg, "send: %s", strerror(errno));
+            fail(w, c, RECERR_CLOSED, -1, msg, clock_mono_ns());
+            return;
+        }
+        c->sent += (size_t)k;
+    }
+    int64_t now = clock_mono_ns();
+    const struct replay_config *cfg = w->eng->cfg;
+    it->rec.t_sent = now;
+    conn_set_state(c, CONN_READING_HEAD);
+    c->dl_phase = cfg->first_byte_timeout_s > 0 ? now + secs(cfg->first_byte_timeout_s) : 0;
+    c->phase_kind = RECERR_TIMEOUT_FIRST_BYTE;
+    if (it->cancel)
+        c->dl_cancel = now + it->cancel_after_ns;
+    conn_arm(w, c);
+    atomic_fetch_add(&w->sent, 1);
+}
+
+static void begin_request(struct worker *w, struct conn *c)
+{
+    struct item *it = c->item;
+    if (it->live)
+        live_body(w, c, it);
+    size_t blen = c->live_body.len ? c->live_body.len : it->body_len;
+    /* X-Request-Id joins a record to the server's logs (the mock's timing log keeps it). */
+    c->clen_len = (size_t)snprintf(c->clen, sizeof c->clen, "%zu\r\nX-Request-Id: %s%ld\r\n\r\n",
+                                   blen, it->rec.phase == PHASE_WARMUP ? "w" : "", it->rec.index);
+    c->sent = 0;
+    c->got_bytes = false;
+    c->status = 0;
+    if (it->live) {
+        c->text = xmalloc(sizeof *c->text);
+        buf_init(c->text, 1 << 24);
+    }
+    conn_set_state(c, CONN_SENDING);
+    do_send(w, c);
+}
+
+static void tls_step(struct worker *w, struct conn *c)
+{
+    int rc = tls_handshake(c->tls);
+    if (rc == TLS_WANT_READ || rc == TLS_WANT_WRITE)
+        return; /* edge-triggered IN|OUT interest brings us back */
+    int64_t now = clock_mono_ns();
+    if (rc < 0) {
+        char m[256];
+        snprintf(m, sizeof m, "TLS handshake with %s: %s", w->eng->targets[c->url].url.host,
+                 tls_session_error(c->tls));
+        fail(w, c, RECERR_TLS, -1, m, now);
+        return;
+    }
+    if (!c->item) {
+        pre_done(w, c, true, now);
+        return;
+    }
+    c->item->rec.t_tls = now;
+    c->dl_phase = 0;
+    conn_arm(w, c);
+    begin_request(w, c);
+}
+
+static void on_connected(struct worker *w, struct conn *c, int64_t now)
+{
+    const struct target *t = &w->eng->targets[c->url];
+    if (!c->item && !t->url.tls) {
+        pre_done(w, c, true, now);
+        return;
+    }
+    if (c->item)
+        c->item->rec.t_connected = now;
+    if (t->url.tls) {
+        if (tls_session_new(&c->tls, w->eng->tls, c->fd, t->url.host)) {
+            fail(w, c, RECERR_TLS, -1, "cannot create a TLS session", now);
+            return;
+        }
+        conn_set_state(c, CONN_TLS_HANDSHAKE);
+        tls_step(w, c);
+        return;
+    }
+    struct rec *r = &c->item->rec;
+    r->t_tls = now;
+    c->dl_phase = 0;
+    conn_arm(w, c);
+    begin_request(w, c);
+}
+
+/* The addresses to try for target u: the start-time resolution, or this worker's newer
+ * one after connect failures. */
+static struct addrinfo *target_ai(struct worker *w, int u)
+{
+    struct wpriv *p = P(w);
+    return p->ai[u] ? p->ai[u] : w->eng->targets[u].ai;
+}
+
+/* Every address of target u failed: resolve the name again (at most once a second per
+ * worker and target), so a server that moved is found without restarting the run. */
+static void re_resolve(struct worker *w, int u)
+{
+    struct wpriv *p = P(w);
+    int64_t now = clock_mono_ns();
+    if (now - p->resolved_at[u] < 1000000000)
+        return;
+    p->resolved_at[u] = now;
+    const struct target *t = &w->eng->targets[u];
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    struct addrinfo *ai = NULL;
+    if (getaddrinfo(t->url.host, t->url.port, &hints, &ai) == 0 && ai) {
+        if (p->ai[u])
+            freeaddrinfo(p->ai[u]);
+        p->ai[u] = ai;
+    }
+}
+
+/* Starts a nonblocking connect to the target's ai_index-th address. */
+static int conn_connect(struct worker *w, struct conn *c, char *err, size_t errcap)
+{
+    const struct target *t = &w->eng->targets[c->url];
+    struct addrinfo *ai = target_ai(w, c->url);
+    for (int i = 0; ai && i < c->ai_index; i++)
+        ai = ai->ai_next;
+    if (!ai) {
+        snprintf(err, errcap, "no address for %s", t->url.host);
+        return -1;
+    }
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        snprintf(err, errcap, "socket: %s", strerror(errno));
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+    c->fd = fd;
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = c};
+    if (epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev)) {
+        snprintf(err, errcap, "epoll_ctl: %s", strerror(errno));
+        return -1;
+    }
+    if (connect(fd, ai->ai_addr, ai->ai_addrlen) && errno != EINPROGRESS) {
+        snprintf(err, errcap, "connect to %s:%s: %s", t->url.host, t->url.port, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static void start_item(struct worker *w, struct item *it, int64_t now)
+{
+    struct wpriv *p = P(w);
+    const struct replay_config *cfg = w->eng->cfg;
+    (void)now;
+    atomic_fetch_add(&w->active, 1);
+    if (w->eng->multi_turn)
+        session_get(p, it->rec.conv)->busy = true;
+    /* A retry after a stale pooled connection goes to a fresh one: the pool's other
+     * connections may be just as stale. */
+    struct conn *c = it->retried ? NULL : p->idle[it->url];
+    int64_t t = clock_mono_ns();
+    it->rec.t_start = t;
+    if (c) {
+        p->idle[it->url] = c->next;
+        c->next = NULL;
+        c->item = it;
+        it->rec.conn = c->id;
+        it->rec.reused = c->served;
+        if (!c->served)
+            it->rec.preconnect_ns = c->connect_ns; /* connected before the run started */
+        it->rec.t_connected = it->rec.t_tls = t;
+        c->dl_total = cfg->timeout_s > 0 ? t + secs(cfg->timeout_s) : 0;
+        conn_arm(w, c);
+        begin_request(w, c);
+        return;
+    }
+    c = conn_new(w, it->url);
+    c->item = it;
+    it->rec.conn = c->id;
+    it->rec.reused = false;
+    c->dl_total = cfg->timeout_s > 0 ? t + secs(cfg->timeout_s) : 0;
+    c->dl_phase = cfg->connect_timeout_s > 0 ? t + secs(cfg->connect_timeout_s) : 0;
+    c->phase_kind = RECERR_TIMEOUT_CONNECT;
+    conn_set_state(c, CONN_CONNECTING);
+    conn_arm(w, c);
+    char err[256];
+    if (conn_connect(w, c, err, sizeof err)) {
+        fail(w, c, RECERR_CONNECT, -1, err, clock_mono_ns());
+    }
+}
+
+static bool may_start(struct worker *w)
+{
+    struct engine *e = w->eng;
+    if (e->gcap)
+        return atomic_load(&e->ginflight) < e->gcap;
+    return w->slots == 0 || atomic_load(&w->active) < w->slots;
+}
+
+/* Takes a slot to start a request now. In the rate and fixed modes a --concurrency cap is
+ * one count shared by all workers; in closed loop each worker owns its slots. */
+static bool slot_acquire(struct worker *w)
+{
+    struct engine *e = w->eng;
+    if (!e->gcap)
+        return may_start(w);
+    long v = atomic_load(&e->ginflight);
+    while (v < e->gcap)
+        if (atomic_compare_exchange_weak(&e->ginflight, &v, v + 1)) {
+            atomic_store(&w->wants_slot, 0);
+            return true;
+        }
+    atomic_store(&w->wants_slot, 1);
+    /* A slot freed between the failed look and the flag: try once more. */
+    v = atomic_load(&e->ginflight);
+    while (v < e->gcap)
+        if (atomic_compare_exchange_weak(&e->ginflight, &v, v + 1)) {
+            atomic_store(&w->wants_slot, 0);
+            return true;
+        }
+    return false;
+}
+
+/* Gives a shared slot back and wakes one worker that waits for one. */
+static void slot_release(struct worker *w)
+{
+    struct engine *e = w->eng;
+    if (!e->gcap)
+        return;
+    atomic_fetch_sub(&e->ginflight, 1);
+    for (int i = 1; i <= e->nw; i++) {
+        struct worker *o = &e->w[(w->id + i) % e->nw];
+        if (atomic_exchange(&o->wants_slot, 0)) {
+            if (o != w)
+                worker_wake(o);
+            break;
+        }
+    }
+}
+
+static void take_items(struct worker *w);
+
+static void try_start_pending(struct worker *w)
+{
+    struct wpriv *p = P(w);
+    struct engine *e = w->eng;
+    /* A slot is free and nothing waits locally: look in the ring without being woken. */
+    if (!p->pend_head && may_start(w) && ring_peek(w->ring))
+        take_items(w);
+    while (p->pend_head && atomic_load(&e->stop) == 0 && slot_acquire(w)) {
+        struct item *it = pend_pop(p);
+        int64_t now = clock_mono_ns();
+        int64_t dl = atomic_load(&e->send_deadline);
+        if (dl && now >= dl) {
+            if (e->gcap)
+                atomic_fetch_sub(&e->ginflight, 1);
+            item_done(w, it, false);
+            continue;
+        }
+        if (!it->timed)
+            it->rec.t_intended = now; /* closed loop: the slot became free now */
+        start_item(w, it, now);
+    }
+}
+
+/* Drops everything queued: overdue items become not_sent records, the rest vanish. */
+static void drop_queued(struct worker *w)
+{
+    struct wpriv *p = P(w);
+    int64_t now = clock_mono_ns();
+    struct item *it;
+    while ((it = pend_pop(p))) {
+        bool due = it->timed && it->rec.t_intended && it->rec.t_intended <= now;
+        if (due)
+            rec_set_error(&it->rec, RECERR_NOT_SENT, -1, "run stopped before it was sent");
+        item_done(w, it, due);
+    }
+    for (int i = p->nheap - 1; i >= 0; i--) {
+        struct timer *t = p->heap[i];
+        if (t->kind != TK_SEND)
+            continue;
+        it = CONTAINER(t, struct item, tm);
+        timer_del(p, t);
+        bool due = it->rec.t_intended <= now;
+        if (due)
+            rec_set_error(&it->rec, RECERR_NOT_SENT, -1, "run stopped before it was sent");
+        item_done(w, it, due);
+        i = p->nheap; /* the heap was reshuffled */
+    }
+    for (size_t i = 0; i < p->capsess; i++) {
+        struct session *s = &p->sess[i];
+        while (s->id && (it = s->wait_head)) {
+            s->wait_head = it->next;
+            item_done(w, it, false);
+        }
+        s->wait_tail = NULL;
+    }
+}
+
+/* ---- the loop ---- */
+
+static void take_items(struct worker *w)
+{
+    struct wpriv *p = P(w);
+    struct engine *e = w->eng;
+    struct item *it;
+    bool took = false;
+    while ((it = ring_pop(w->ring))) {
+        took = true;
+        atomic_fetch_sub(&w->queued, 1);
+        it->tm.idx = -1;
+        it->tm.kind = TK_SEND;
+        if (atomic_load(&e->stop)) {
+            item_done(w, it, false);
+            continue;
+        }
+        if (it->later_turn) {
+            struct session *s = session_get(p, it->rec.conv);
+            if (s->busy || s->wait_head) {
+                it->next = NULL;
+                if (s->wait_tail)
+                    s->wait_tail->next = it;
+                else
+                    s->wait_head = it;
+                s->wait_tail = it;
+            } else {
+                schedule_turn(w, s, it, clock_mono_ns());
+            }
+        } else {
+            /* A session is busy from its first turn's arrival: a later turn that arrives
+             * before the first even started must wait for it to end. */
+            if (e->multi_turn)
+                session_get(p, it->rec.conv)->busy = true;
+            if (it->timed)
+                timer_set(p, &it->tm, it->rec.t_intended);
+            else
+                pend_push(p, it, false);
+        }
+    }
+    /* Wake a waiting scheduler only once the ring is half empty: it refills in a batch. */
+    if (took && atomic_load(&w->queued) <= worker_stock(w) / 2 &&
+        atomic_exchange(&e->sched_waiting, 0)) {
+        uint64_t one = 1;
+        ssize_t k = write(e->sched_evfd, &one, sizeof one);
+        (void)k;
+    }
+}
+
+static void conn_timeout(struct worker *w, struct conn *c, int64_t now)
+{
+    const struct replay_config *cfg = w->eng->cfg;
+    if (c->dl_cancel && now >= c->dl_cancel) {
+        c->item->rec.cancelled = true;
+        char m[96];
+        snprintf(m, sizeof m, "cancelled %.3g s after the request was sent", cfg->cancel_delay_s);
+        fail(w, c, RECERR_CANCELLED, 499, m, now);
+    } else if (c->dl_total && now >= c->dl_total) {
+        char m[96];
+        snprintf(m, sizeof m, "no complete response within %.3g s", cfg->timeout_s);
+        fail(w, c, RECERR_TIMEOUT_TOTAL, -1, m, now);
+    } else if (c->dl_phase && now >= c->dl_phase) {
+        char m[96];
+        enum rec_error k = (enum rec_error)c->phase_kind;
+        double s = k == RECERR_TIMEOUT_CONNECT      ? cfg->connect_timeout_s
+                   : k == RECERR_TIMEOUT_FIRST_BYTE ? cfg->first_byte_timeout_s
+                                                    : cfg->idle_timeout_s;
+        snprintf(m, sizeof m, "%s after %.3g s",
+                 k == RECERR_TIMEOUT_CONNECT      ? "connect timed out"
+                 : k == RECERR_TIMEOUT_FIRST_BYTE ? "no response byte"
+                                                  : "no bytes",
+                 s);
+        fail(w, c, k, -1, m, now);
+    } else {
+        conn_arm(w, c); /* an idle deadline moved: refresh the heap key */
+    }
+}
+
+/* Fires every due timer; sends spin to their exact instant. With sends_only (in the
+ * middle of an event batch) it stops at the first connection deadline: a connection
+ * failed now could still have an event waiting later in the same batch. */
+static void run_timers(struct worker *w, bool sends_only)
+{
+    struct wpriv *p = P(w);
+    const struct replay_config *cfg = w->eng->cfg;
+    for (;;) {
+        if (!p->nheap)
+            return;
+        struct timer *t = p->heap[0];
+        int64_t now = clock_mono_ns();
+        int64_t lead = t->kind == TK_SEND ? cfg->spin_ns : 0;
+        if (t->when - lead > now || (sends_only && t->kind != TK_SEND))
+            return;
+        timer_del(p, t);
+        if (t->kind == TK_SEND) {
+            struct item *it = CONTAINER(t, struct item, tm);
+            while (clock_mono_ns() < it->rec.t_intended)
+                ;
+            if (atomic_load(&w->eng->stop)) {
+                item_done(w, it, false);
+            } else if (!p->pend_head && slot_acquire(w)) {
+                start_item(w, it, it->rec.t_intended);
+            } else {
+                pend_push(p, it, it->later_turn);
+                try_start_pending(w);
+            }
+        } else {
+            conn_timeout(w, CONTAINER(t, struct conn, tm), now);
+        }
+    }
+}
+
+static void arm(struct worker *w)
+{
+    struct wpriv *p = P(w);
+    int64_t when = 0;
+    if (p->nheap) {
+        struct timer *t = p->heap[0];
+        when = t->when - (t->kind == TK_SEND ? w->eng->cfg->spin_ns : 0);
+        if (when <= 0)
+            when = 1;
+    }
+    /* An armed timer earlier than needed is left alone: it fires, finds nothing due and
+     * re-arms. Re-arming later on every request would cost a syscall each. */
+    if (when == p->armed || (p->armed && (!when || when > p->armed)))
+        return;
+    struct itimerspec its = {0};
+    if (when) {
+        its.it_value.tv_sec = when / 1000000000;
+        its.it_value.tv_nsec = when % 1000000000;
+    }
+    timerfd_settime(w->tfd, TFD_TIMER_ABSTIME, &its, NULL);
+    p->armed = when;
+}
+
+/* ready_ns: when epoll_wait returned this event. Bytes the first recv() gets were already
+ * there then, so they are stamped with it: a socket served late in a busy batch is not
+ * charged for the sockets before it. Later recv()s in the drain loop use their own time. */
+static void on_conn_event(struct worker *w, struct conn *c, uint32_t ev, int64_t ready_ns)
+{
+    struct wpriv *p = P(w);
+    bool first = (ev & EPOLLIN) != 0;
+    if (c->state == CONN_CONNECTING && (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
+        int err = 0;
+        socklen_t len = sizeof err;
+        getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        int64_t now = clock_mono_ns();
+        if (err) {
+            const struct target *t = &w->eng->targets[c->url];
+            struct addrinfo *ai = target_ai(w, c->url);
+            for (int i = 0; ai && i <= c->ai_index; i++)
+                ai = ai->ai_next;
+            if (ai) { /* try the next resolved address (IPv6 then IPv4, say) */
+                close(c->fd);
+                c->fd = -1;
+                c->ai_index++;
+                char e2[256];
+                conn_set_state(c, CONN_CONNECTING);
+                if (conn_connect(w, c, e2, sizeof e2)) {
+                    fail(w, c, RECERR_CONNECT, -1, e2, now);
+                }
+                return;
+            }
+            char m[256];
+            snprintf(m, sizeof m, "connect to %s:%s: %s", t->url.host, t->url.port, strerror(err));
+            re_resolve(w, c->url);
+            fail(w, c, RECERR_CONNECT, -1, m, now);
+            return;
+        }
+        on_connected(w, c, now);
+        return;
+    }
+    if (c->state == CONN_TLS_HANDSHAKE) {
+        tls_step(w, c);
+        return;
+    }
+    if (c->state == CONN_SENDING && (c->tls || (ev & EPOLLOUT)))
+        do_send(w, c);
+    if (c->state == CONN_FREE || c->state == CONN_CLOSED)
+        return;
+    if (!(ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
+        return;
+    for (;;) {
+        ssize_t n;
+        if (c->tls) {
+            long r = tls_read(c->tls, p->rbuf, p->rcap);
+            if (r == TLS_WANT_READ || r == TLS_WANT_WRITE)
+                return;
+            if (r < 0) {
+                int64_t now = clock_mono_ns();
+                if (!c->item) {
+                    conn_destroy(w, c);
+                    return;
+                }
+                char m[192];
+                snprintf(m, sizeof m, "TLS read: %s", tls_session_error(c->tls));
+                fail(w, c, RECERR_CLOSED, -1, m, now);
+                return;
+            }
+            n = r;
+        } else {
+            n = recv(c->fd, p->rbuf, p->rcap, 0);
+        }
+        int64_t now = first && n > 0 ? ready_ns : clock_mono_ns();
+        first = false;
+        if (n > 0) {
+            if (!on_bytes(w, c, p->rbuf, (size_t)n, now))
+                return;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        /* EOF or a socket error */
+        if (!c->item) {
+            conn_destroy(w, c);
+            return;
+        }
+        if (n == 0 && c->state == CONN_READING_BODY && c->framing == HTTP1_BODY_CLOSE) {
+            c->keep_alive = false;
+            complete(w, c, now);
+            return;
+        }
+        char m[128];
+        if (n == 0)
+            snprintf(m, sizeof m, "connection closed by the server %s",
+                     c->state == CONN_READING_BODY ? "mid-body" : "before the response");
+        else
+            snprintf(m, sizeof m, "recv: %s", strerror(errno));
+        fail(w, c, RECERR_CLOSED, -1, m, now);
+        return;
+    }
+}
+
+/* Cancels every request in flight (second SIGINT, drain or grace period over). */
+static void cancel_all(struct worker *w, const char *why)
+{
+    struct wpriv *p = P(w);
+    int64_t now = clock_mono_ns();
+    for (int i = p->nheap - 1; i >= 0; i--) {
+        if (i >= p->nheap)
+            continue;
+        struct timer *t = p->heap[i];
+        if (t->kind != TK_CONN)
+            continue;
+        struct conn *c = CONTAINER(t, struct conn, tm);
+        if (!c->item)
+            continue;
+        c->item->rec.cancelled = true;
+        rec_set_error(&c->item->rec, RECERR_CANCELLED, -1, "%s", why);
+        finish(w, c, now, false);
+        i = p->nheap;
+    }
+}
+
+/* Opens this worker's share of connections before the run, so connect (and TLS) cost
+ * does not fall on the first measured requests; each record still carries the connect
+ * time of its connection (preconnect_ns). */
+static void preconnect(struct worker *w)
+{
+    const struct replay_config *cfg = w->eng->cfg;
+    long n = preconnect_count(w);
+    for (int u = 0; u < w->eng->ntargets; u++) {
+        for (long i = 0; i < n; i++) {
+            struct conn *c = conn_new(w, u);
+            int64_t now = clock_mono_ns();
+            c->pre_start = now;
+            c->dl_phase = cfg->connect_timeout_s > 0 ? now + secs(cfg->connect_timeout_s) : 0;
+            c->phase_kind = RECERR_TIMEOUT_CONNECT;
+            conn_set_state(c, CONN_CONNECTING);
+            conn_arm(w, c);
+            char err[256];
+            if (conn_connect(w, c, err, sizeof err))
+                pre_done(w, c, false, now);
+        }
+    }
+}
+
+long preconnect_count(const struct worker *w)
+{
+    return w->slots > 0 ? w->slots : 8;
+}
+
+void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct engine *e = w->eng;
+    struct wpriv *p = P(w);
+    tl_cfg = e->cfg;
+    prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0); /* wake at the timer, not 50 µs after */
+    if (e->cfg->preconnect)
+        preconnect(w);
+    struct epoll_event evs[256];
+    for (;;) {
+        int stop = atomic_load(&e->stop);
+        if (stop && p->stop_seen < 1) {
+            p->stop_seen = 1;
+            drop_queued(w);
+        }
+        if (stop >= 2 && p->stop_seen < 2) {
+            p->stop_seen = 2;
+            take_items(w);
+            drop_queued(w);
+            cancel_all(w, stop == 3 ? "benchmark grace period expired" : "interrupted");
+        }
+        if (atomic_load(&e->finish))
+            break;
+        arm(w);
+        /* Sleeping is announced before the last look at the ring, so the scheduler
+         * either sees the flag and writes the eventfd, or we see its item. */
+        /* With every slot busy or requests already waiting for one, new ones are not
+         * urgent: the slot that frees pulls them from the ring (try_start_pending). */
+        bool want = may_start(w) && !p->pend_head;
+        atomic_store(&w->sleeping, want ? 1 : 0);
+        bool ready = want && ring_peek(w->ring);
+        int n = epoll_wait(w->ep, evs, 256, ready ? 0 : -1);
+        atomic_store(&w->sleeping, 0);
+        int64_t ready_ns = clock_mono_ns();
+        if (ready) {
+            take_items(w);
+            try_start_pending(w);
+        }
+        if (n < 0 && errno != EINTR)
+            break;
+        for (int i = 0; i < n; i++) {
+            void *ptr = evs[i].data.ptr;
+            if (ptr == &ev_eventfd) {
+                uint64_t v;
+                ssize_t k = read(w->evfd, &v, sizeof v);
+                (void)k;
+                take_items(w);
+                try_start_pending(w);
+            } else if (ptr == &ev_timerfd) {
+                uint64_t v;
+                ssize_t k = read(w->tfd, &v, sizeof v);
+                (void)k;
+                p->armed = 0;
+            } else {
+                on_conn_event(w, ptr, evs[i].events, ready_ns);
+                /* A send falling due in the middle of a busy batch goes out now, not after
+                 * the rest of the batch. */
+                if (p->nheap && p->heap[0]->kind == TK_SEND &&
+                    p->heap[0]->when - e->cfg->spin_ns <= clock_mono_ns())
+                    run_timers(w, true);
+            }
+        }
+        run_timers(w, false);
+    }
+    /* Leftovers when finishing after an abort: anything still here is cancelled. */
+    cancel_all(w, "interrupted");
+    drop_queued(w);
+    return NULL;
+}
+
+void worker_wake(struct worker *w)
+{
+    uint64_t one = 1;
+    ssize_t k = write(w->evfd, &one, sizeof one);
+    (void)k;
+}
+
+int worker_init(struct worker *w, struct engine *eng, int id, struct diag *d)
+{
+    w->id = id;
+    w->eng = eng;
+    w->ring = xcalloc(1, sizeof *w->ring);
+    pthread_mutex_init(&w->out_mu, NULL);
+    buf_init(&w->out, 0);
+    struct wpriv *p = xcalloc(1, sizeof *p);
+    w->priv = p;
+    p->rcap = 65536;
+    p->rbuf = xmalloc(p->rcap);
+    p->idle = xcalloc((size_t)eng->ntargets, sizeof *p->idle);
+    p->ai = xcalloc((size_t)eng->ntargets, sizeof *p->ai);
+    p->resolved_at = xcalloc((size_t)eng->ntargets, sizeof *p->resolved_at);
+    w->ep = epoll_create1(EPOLL_CLOEXEC);
+    w->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    w->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (w->ep < 0 || w->evfd < 0 || w->tfd < 0)
+        return diag_set(d, ERR_IO, "worker %d: cannot create epoll/eventfd/timerfd: %s", id,
+                        strerror(errno));
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &ev_eventfd};
+    epoll_ctl(w->ep, EPOLL_CTL_ADD, w->evfd, &ev);
+    ev.data.ptr = &ev_timerfd;
+    epoll_ctl(w->ep, EPOLL_CTL_ADD, w->tfd, &ev);
+    return 0;
+}
+
+void worker_free(struct worker *w)
+{
+    struct wpriv *p = P(w);
+    if (p) {
+        for (int i = 0; i < w->eng->ntargets; i++)
+            while (p->idle[i])
+                conn_destroy(w, p->idle[i]);
+        struct conn *c = p->freelist;
+        while (c) {
+            struct conn *n = c->next;
+            buf_free(&c->head);
+            free(c);
+            c = n;
+        }
+        for (size_t i = 0; i < p->capsess; i++) {
+            free(p->sess[i].id);
+            cJSON_Delete(p->sess[i].history);
+        }
+        free(p->sess);
+        for (int i = 0; i < w->eng->ntargets; i++)
+            if (p->ai[i])
+                freeaddrinfo(p->ai[i]);
+        free(p->ai);
+        free(p->resolved_at);
+        free(p->heap);
+        free(p->idle);
+        free(p->rbuf);
+        free(p);
+    }
+    struct item *it;
+    while ((it = ring_pop(w->ring)))
+        item_free(it);
+    free(w->ring);
+    buf_free(&w->out);
+    pthread_mutex_destroy(&w->out_mu);
+    if (w->ep >= 0)
+        close(w->ep);
+    if (w->evfd >= 0)
+        close(w->evfd);
+    if (w->tfd >= 0)
+        close(w->tfd);
+}

@@ -1,0 +1,299 @@
+/*
+ * Per-record metric definitions. Every formula mirrors AIPerf's (seed-metrics.md §1.2):
+ * integer nanosecond differences, ITL as (latency - ttft) / (osl - 1) in double, and unit
+ * conversions as multiplications by 1e-09 / 1e-06, never divisions.
+ */
+#include "metrics.h"
+
+#include <string.h>
+
+#define T (MF_INT | MF_TIME)
+const struct metric_def metric_defs[M_COUNT] = {
+    [M_TTFT] = {"time_to_first_token", "Time to First Token", "ms", MF_STREAM | MF_TOKENS | T},
+    [M_TTST] = {"time_to_second_token", "Time to Second Token", "ms", MF_STREAM | MF_TOKENS | T},
+    [M_LATENCY] = {"request_latency", "Request Latency", "ms", T},
+    [M_ITL] = {"inter_token_latency", "Inter Token Latency", "ms", MF_STREAM | MF_TOKENS | MF_TIME},
+    [M_OTT_USER] = {"output_token_throughput_per_user", "Output Token Throughput Per User\n",
+                    "tokens/sec/user", MF_STREAM | MF_TOKENS | MF_LARGER},
+    [M_OSL] = {"output_sequence_length", "Output Sequence Length", "tokens",
+               MF_TOKENS | MF_LARGER | MF_INT},
+    [M_ISL] = {"input_sequence_length", "Input Sequence Length", "tokens",
+               MF_TOKENS | MF_LARGER | MF_INT},
+    [M_ICL] = {"inter_chunk_latency", "Inter Chunk Latency", "ms",
+               MF_STREAM | MF_TOKENS | MF_HIDDEN | MF_TIME | MF_CHUNK | MF_INT},
+    [M_OUT_COUNT] = {"output_token_count", "Output Token Count", "tokens",
+                     MF_TOKENS | MF_HIDDEN | MF_INT | MF_LARGER},
+    [M_REASONING] = {"reasoning_token_count", "Reasoning Token Count", "tokens",
+                     MF_TOKENS | MF_INT | MF_EXTRA},
+    [M_TTFO] = {"time_to_first_output_token", "Time to First Output Token", "ms",
+                MF_STREAM | MF_TOKENS | T | MF_EXTRA},
+    [M_INPUT_TPUT] = {"input_throughput", "Input Throughput", "tokens/sec",
+                      MF_STREAM | MF_TOKENS | MF_HIDDEN | MF_LARGER},
+    [M_TTFT_INTENDED] = {"time_to_first_token_from_intended", "TTFT from Intended Send", "ms",
+                         MF_STREAM | MF_TOKENS | T | MF_EXTRA},
+    [M_LAT_INTENDED] = {"request_latency_from_intended", "Latency from Intended Send", "ms",
+                        T | MF_EXTRA},
+    [M_LATENESS] = {"schedule_lateness", "Schedule Lateness", "ms", T | MF_EXTRA},
+    [M_OTT] = {"output_token_throughput", "Output Token Throughput", "tokens/sec",
+               MF_TOKENS | MF_LARGER},
+    [M_REQ_TPUT] = {"request_throughput", "Request Throughput", "requests/sec", MF_LARGER},
+    [M_REQ_COUNT] = {"request_count", "Request Count", "requests", MF_LARGER | MF_INT},
+    [M_ERR_COUNT] = {"error_request_count", "Error Request Count", "requests", MF_INT},
+    [M_GOOD_COUNT] = {"good_request_count", "Good Request Count", "requests", MF_LARGER | MF_INT},
+    [M_GOODPUT] = {"goodput", "Goodput", "requests/sec", MF_LARGER},
+    [M_DURATION] = {"benchmark_duration", "Benchmark Duration", "sec", MF_HIDDEN | MF_TIME},
+    [M_TOTAL_OSL] = {"total_osl", "Total Output Sequence Length", "tokens",
+                     MF_TOKENS | MF_HIDDEN | MF_INT},
+    [M_TOTAL_ISL] = {"total_isl", "Total Input Sequence Length", "tokens",
+                     MF_TOKENS | MF_HIDDEN | MF_INT},
+    [M_TOTAL_REASONING] = {"total_reasoning_tokens", "Total Reasoning Tokens", "tokens",
+                           MF_TOKENS | MF_HIDDEN | MF_INT},
+    [M_ERROR_RATE] = {"error_rate", "Error Rate", "ratio", MF_HIDDEN | MF_EXTRA},
+};
+#undef T
+
+static const struct {
+    const char *alias;
+    enum metric_id id;
+} aliases[] = {
+    {"ttft", M_TTFT},         {"ttst", M_TTST},
+    {"itl", M_ITL},           {"latency", M_LATENCY},
+    {"e2e", M_LATENCY},       {"osl", M_OSL},
+    {"isl", M_ISL},           {"icl", M_ICL},
+    {"lateness", M_LATENESS}, {"benchmark_token_count", M_TOTAL_OSL},
+    {"tpot", M_ITL},
+};
+
+int metric_find(const char *tag, size_t n)
+{
+    for (int i = 0; i < M_COUNT; i++)
+        if (strlen(metric_defs[i].tag) == n && memcmp(metric_defs[i].tag, tag, n) == 0)
+            return i;
+    for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+        if (strlen(aliases[i].alias) == n && memcmp(aliases[i].alias, tag, n) == 0)
+            return (int)aliases[i].id;
+    return -1;
+}
+
+static int32_t clamp32(int64_t v)
+{
+    return v < 0 ? 0 : v > INT32_MAX ? INT32_MAX : (int32_t)v;
+}
+
+void rrec_from_rec(struct rrec *o, const struct rec *r, int64_t shift, int32_t worker_base,
+                   bool streaming_run)
+{
+    memset(o, 0, sizeof *o);
+    o->index = r->i;
+    o->phase = (uint8_t)r->phase;
+    o->worker = worker_base + (int32_t)(r->worker < 0 ? 0 : r->worker);
+    o->err_group = -1;
+    bool stream = streaming_run && r->stream;
+    if (stream)
+        o->flags |= RR_STREAM;
+    if (r->has_error)
+        o->flags |= RR_ERROR;
+    if (r->cancelled)
+        o->flags |= RR_CANCELLED;
+
+    /* The responses AIPerf keeps: every content message (including ""), and every
+     * reasoning message; merged in time order. Only the first two and the last matter. */
+    int64_t f1 = RR_NONE, f2 = RR_NONE, last = RR_NONE, first_content = RR_NONE;
+    size_t nresp = 0;
+    bool times_ok = true;
+    size_t a = 0, b = 0;
+    int64_t content_tok = 0, reason_tok = 0;
+    while (a < r->nchunks || b < r->nrchunks) {
+        int64_t t;
+        if (b >= r->nrchunks || (a < r->nchunks && r->chunk_t[a] <= r->rchunk_t[b])) {
+            t = r->chunk_t[a];
+            content_tok += r->chunk_tok[a];
+            /* The first answer token: a role chunk ("" with no tokens) does not count. */
+            if (first_content == RR_NONE && r->chunk_tok[a] > 0)
+                first_content = t;
+            a++;
+        } else {
+            t = r->rchunk_t[b];
+            reason_tok += r->rchunk_tok[b];
+            b++;
+        }
+        if (t <= 0)
+            times_ok = false;
+        if (nresp == 0)
+            f1 = t;
+        else if (nresp == 1)
+            f2 = t;
+        if (last == RR_NONE || t > last)
+            last = t;
+        nresp++;
+    }
+    if (nresp == 0 && r->t_last != REC_ABSENT && r->t_last > 0 && !r->has_error) {
+        /* A non-streaming body: one response, complete at t_last. */
+        f1 = last = first_content = r->t_last;
+        nresp = 1;
+    }
+    if (!stream && nresp > 1) {
+        /* A non-streaming request has one response, the whole body. */
+        f1 = first_content = last;
+        f2 = RR_NONE;
+        nresp = 1;
+    }
+
+    int64_t reasoning = -1;
+    if (r->usage_reasoning != REC_ABSENT)
+        reasoning = r->usage_reasoning;
+    else if (r->nrchunks)
+        reasoning = reason_tok;
+    if (r->usage_completion != REC_ABSENT) {
+        o->osl = clamp32(r->usage_completion);
+        o->flags |= RR_USAGE_OSL;
+    } else if (r->nchunks || r->nrchunks) {
+        o->osl = clamp32(content_tok + reason_tok);
+    } else {
+        o->osl = -1;
+    }
+    o->reasoning = reasoning < 0 ? -1 : clamp32(reasoning);
+    if (reasoning > 0 || r->nrchunks)
+        o->flags |= RR_REASONING;
+    o->out_tokens = o->osl < 0 ? -1 : clamp32((int64_t)o->osl - (reasoning > 0 ? reasoning : 0));
+    if (r->usage_prompt != REC_ABSENT) {
+        o->isl = clamp32(r->usage_prompt);
+        o->flags |= RR_USAGE_ISL;
+    } else {
+        o->isl = r->isl == REC_ABSENT ? -1 : clamp32(r->isl);
+    }
+
+    int64_t end = r->t_end != REC_ABSENT && r->t_end != 0 ? r->t_end : last;
+    bool valid = !r->has_error && nresp > 0 && times_ok && r->t_start != REC_ABSENT &&
+                 r->t_start >= 0 && last != RR_NONE && end != RR_NONE && r->t_start < end &&
+                 f1 >= r->t_start;
+    if (valid)
+        o->flags |= RR_VALID;
+
+#define SH(x) ((x) == REC_ABSENT || (x) == RR_NONE ? RR_NONE : (x) + shift)
+    o->t_intended = SH(r->t_intended);
+    o->t_start = SH(r->t_start);
+    o->t_head = SH(r->t_head);
+    o->t_end = SH(r->t_end);
+    o->t_first = SH(f1);
+    o->t_second = SH(f2);
+    o->t_last = SH(last);
+    o->t_first_content = SH(first_content);
+#undef SH
+}
+
+bool metric_value(const struct rrec *r, enum metric_id id, double *v)
+{
+    bool valid = r->flags & RR_VALID, stream = r->flags & RR_STREAM;
+    switch (id) {
+    case M_LATENESS:
+        if (r->t_start == RR_NONE || r->t_intended == RR_NONE)
+            return false;
+        *v = (double)(r->t_start - r->t_intended);
+        return true;
+    default:
+        break;
+    }
+    if (!valid)
+        return false;
+    switch (id) {
+    case M_TTFT:
+        if (!stream)
+            return false;
+        *v = (double)(r->t_first - r->t_start);
+        return true;
+    case M_TTST:
+        if (!stream || r->t_second == RR_NONE)
+            return false;
+        *v = (double)(r->t_second - r->t_first);
+        return true;
+    case M_LATENCY:
+        *v = (double)(r->t_last - r->t_start);
+        return true;
+    case M_ITL:
+        if (!stream || r->osl < 2)
+            return false;
+        *v = (double)((r->t_last - r->t_start) - (r->t_first - r->t_start)) / (double)(r->osl - 1);
+        return true;
+    case M_OTT_USER: {
+        double itl;
+        if (!metric_value(r, M_ITL, &itl) || itl == 0)
+            return false;
+        *v = 1.0 / (itl * 1e-09);
+        return true;
+    }
+    case M_OSL:
+        if (r->osl < 0)
+            return false;
+        *v = r->osl;
+        return true;
+    case M_ISL:
+        if (r->isl < 0)
+            return false;
+        *v = r->isl;
+        return true;
+    case M_OUT_COUNT:
+        if (r->out_tokens < 0)
+            return false;
+        *v = r->out_tokens;
+        return true;
+    case M_REASONING:
+        if (!(r->flags & RR_REASONING) || r->reasoning < 0)
+            return false;
+        *v = r->reasoning;
+        return true;
+    case M_TTFO:
+        if (!stream || !(r->flags & RR_REASONING) || r->t_first_content == RR_NONE)
+            return false;
+        *v = (double)(r->t_first_content - r->t_start);
+        return true;
+    case M_INPUT_TPUT: {
+        double ttft;
+        if (r->isl < 0 || !metric_value(r, M_TTFT, &ttft) || ttft == 0)
+            return false;
+        *v = (double)r->isl / (ttft * 1e-09);
+        return true;
+    }
+    case M_TTFT_INTENDED:
+        if (!stream || r->t_intended == RR_NONE)
+            return false;
+        *v = (double)(r->t_first - r->t_intended);
+        return true;
+    case M_LAT_INTENDED:
+        if (r->t_intended == RR_NONE)
+            return false;
+        *v = (double)(r->t_last - r->t_intended);
+        return true;
+    default:
+        return false;
+    }
+}
+
+double metric_display(enum metric_id id, double v)
+{
+    const struct metric_def *m = &metric_defs[id];
+    if (!(m->flags & MF_TIME))
+        return v;
+    return strcmp(m->unit, "sec") == 0 ? v * 1e-09 : v * 1e-06;
+}
+
+size_t metric_icl(const struct rec *r, bool stream, int64_t *out)
+{
+    if (!stream)
+        return 0;
+    size_t a = 0, b = 0, n = 0;
+    int64_t prev = 0;
+    bool have = false;
+    while (a < r->nchunks || b < r->nrchunks) {
+        int64_t t;
+        if (b >= r->nrchunks || (a < r->nchunks && r->chunk_t[a] <= r->rchunk_t[b]))
+            t = r->chunk_t[a++];
+        else
+            t = r->rchunk_t[b++];
+        if (have)
+            out[n++] = t - prev;
+        prev = t;
+        have = true;
+    }
+    return n;
+}

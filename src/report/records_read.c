@@ -1,0 +1,1010 @@
+/*
+ * Run directory reader: run.json through cJSON (small, read once) and the records file
+ * through a hand-written scanner for the one flat object shape records-format.md fixes.
+ */
+#include "records_read.h"
+
+#include "xalloc.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+size_t strv_unescape(struct strv s, char *out, size_t cap)
+{
+    size_t o = 0;
+    if (cap == 0)
+        return 0;
+    for (size_t i = 0; i < s.n && o + 1 < cap; i++) {
+        char c = s.p[i];
+        if (c != '\\' || i + 1 >= s.n) {
+            out[o++] = c;
+            continue;
+        }
+        char e = s.p[++i];
+        switch (e) {
+        case 'n':
+            out[o++] = '\n';
+            break;
+        case 't':
+            out[o++] = '\t';
+            break;
+        case 'r':
+            out[o++] = '\r';
+            break;
+        case 'b':
+            out[o++] = '\b';
+            break;
+        case 'f':
+            out[o++] = '\f';
+            break;
+        case 'u': {
+            unsigned v = 0;
+            size_t k;
+            for (k = 0; k < 4 && i + 1 + k < s.n; k++) {
+                char h = s.p[i + 1 + k];
+                v = v * 16 + (unsigned)(h >= 'a'   ? h - 'a' + 10
+                                        : h >= 'A' ? h - 'A' + 10
+                                                   : h - '0');
+            }
+            i += k;
+            /* BMP only; surrogates become '?', which is enough for error messages. */
+            if (v < 0x80) {
+                out[o++] = (char)v;
+            } else if (v < 0x800 && o + 2 < cap) {
+                out[o++] = (char)(0xc0 | (v >> 6));
+                out[o++] = (char)(0x80 | (v & 0x3f));
+            } else if ((v < 0xd800 || v > 0xdfff) && o + 3 < cap) {
+                out[o++] = (char)(0xe0 | (v >> 12));
+                out[o++] = (char)(0x80 | ((v >> 6) & 0x3f));
+                out[o++] = (char)(0x80 | (v & 0x3f));
+            } else {
+                out[o++] = '?';
+            }
+            break;
+        }
+        default:
+            out[o++] = e;
+            break;
+        }
+    }
+    out[o] = '\0';
+    return o;
+}
+
+/* ------------------------------------------------------------------ run.json */
+
+static int64_t jint(const cJSON *o, const char *k, int64_t def)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : def;
+}
+
+static const char *jstr(const cJSON *o, const char *k, const char *def)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(v) ? v->valuestring : def;
+}
+
+static bool jbool(const cJSON *o, const char *k, bool def)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsBool(v) ? cJSON_IsTrue(v) : def;
+}
+
+/* cJSON keeps numbers as doubles; anchors in ns since 1970 exceed 2^53, so they are
+ * re-read from the text as exact integers. */
+static int64_t exact_int(const char *text, const cJSON *obj, const char *key, int64_t def)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!cJSON_IsNumber(v))
+        return def;
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\"", key);
+    int64_t best = (int64_t)v->valuedouble;
+    for (const char *p = strstr(text, pat); p; p = strstr(p + 1, pat)) {
+        const char *q = p + strlen(pat);
+        while (*q == ' ' || *q == ':' || *q == '\t' || *q == '\n' || *q == '\r')
+            q++;
+        char *end;
+        errno = 0;
+        long long x = strtoll(q, &end, 10);
+        if (end != q && !errno &&
+            (*end == ',' || *end == '}' || *end == ' ' || *end == '\n' || *end == '\r')) {
+            double dx = (double)x;
+            if (dx == v->valuedouble)
+                return x;
+        }
+    }
+    return best;
+}
+
+int run_meta_load(struct run_meta *m, const char *dir, struct diag *d)
+{
+    memset(m, 0, sizeof *m);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/run.json", dir);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return diag_at(d, ERR_IO, path, 0, "cannot open: %s", strerror(errno));
+    size_t cap = 1 << 16;
+    text = xmalloc(cap + 1);
+    size_t k;
+    while ((k = fread(text + len, 1, cap - len, f)) > 0) {
+        len += k;
+        if (len == cap) {
+            if (cap >= (64u << 20)) {
+                fclose(f);
+                free(text);
+                return diag_at(d, ERR_TOO_LARGE, path, 0, "larger than 64 MiB");
+            }
+            cap *= 2;
+            text = xrealloc(text, cap + 1);
+        }
+    }
+    fclose(f);
+    text[len] = '\0';
+    const char *endp = NULL;
+    cJSON *j = cJSON_ParseWithOpts(text, &endp, 0);
+    if (!j || !cJSON_IsObject(j)) {
+        long line = 1;
+        for (const char *p = text; endp && p < endp; p++)
+            line += *p == '\n';
+        free(text);
+        cJSON_Delete(j);
+        return diag_at(d, ERR_PARSE, path, line, "not a JSON object");
+    }
+    const char *fmt = jstr(j, "format", NULL);
+    if (!fmt || strcmp(fmt, "metronome-run") != 0) {
+        free(text);
+        cJSON_Delete(j);
+        return diag_at(d, ERR_INVALID, path, 1, "field 'format': expected \"metronome-run\"");
+    }
+    const cJSON *anchor = cJSON_GetObjectItemCaseSensitive(j, "anchor");
+    if (!cJSON_IsObject(anchor) || !cJSON_IsNumber(cJSON_GetObjectItem(anchor, "mono_ns")) ||
+        !cJSON_IsNumber(cJSON_GetObjectItem(anchor, "real_ns"))) {
+        free(text);
+        cJSON_Delete(j);
+        return diag_at(d, ERR_INVALID, path, 1, "field 'anchor': needs mono_ns and real_ns");
+    }
+    m->json = j;
+    m->dir = xstrdup(dir);
+    size_t dl = strlen(dir);
+    while (dl > 1 && dir[dl - 1] == '/')
+        dl--;
+    size_t b = dl;
+    while (b > 0 && dir[b - 1] != '/')
+        b--;
+    m->label = xstrndup(dir + b, dl - b);
+    m->anchor_mono = exact_int(text, anchor, "mono_ns", 0);
+    m->anchor_real = exact_int(text, anchor, "real_ns", 0);
+    m->started_real = exact_int(text, j, "started_real_ns", 0);
+    m->ended_real = exact_int(text, j, "ended_real_ns", 0);
+    free(text);
+    const cJSON *shard = cJSON_GetObjectItemCaseSensitive(j, "shard");
+    m->shard_index = (int)jint(shard, "index", 0);
+    m->shard_count = (int)jint(shard, "count", 1);
+    m->hostname = jstr(cJSON_GetObjectItemCaseSensitive(j, "host"), "hostname", "");
+    m->trace_sha256 = jstr(cJSON_GetObjectItemCaseSensitive(j, "trace"), "sha256", "");
+    const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(j, "config");
+    m->endpoint = jstr(cfg, "endpoint_type", jstr(cfg, "endpoint-type", jstr(cfg, "type", "chat")));
+    m->streaming = jbool(cfg, "streaming", jbool(cfg, "stream", true));
+    m->complete = jbool(j, "complete", false);
+    m->cancelled = jbool(j, "cancelled", false);
+    return 0;
+}
+
+void run_meta_free(struct run_meta *m)
+{
+    cJSON_Delete(m->json);
+    free(m->dir);
+    free(m->label);
+    memset(m, 0, sizeof *m);
+}
+
+/* ------------------------------------------------------------------ line scanner */
+
+void rec_parser_init(struct rec_parser *p)
+{
+    memset(p, 0, sizeof *p);
+    p->max_chunks = 1u << 24;
+}
+
+void rec_parser_free(struct rec_parser *p)
+{
+    for (int i = 0; i < 4; i++)
+        free(p->arr[i]);
+    memset(p, 0, sizeof *p);
+}
+
+struct scan {
+    const char *s, *end;
+    const char *what; /* static message on failure */
+};
+
+#define FAIL(sc, msg) ((sc)->what = (msg), ERR_PARSE)
+
+static inline void ws(struct scan *c)
+{
+    while (c->s < c->end && (*c->s == ' ' || *c->s == '\t' || *c->s == '\r' || *c->s == '\n'))
+        c->s++;
+}
+
+static inline int expect(struct scan *c, char ch)
+{
+    ws(c);
+    if (c->s >= c->end || *c->s != ch)
+        return ch == ':'   ? FAIL(c, "expected ':'")
+               : ch == ']' ? FAIL(c, "expected ']'")
+                           : FAIL(c, "unexpected character");
+    c->s++;
+    return 0;
+}
+
+static int scan_string(struct scan *c, struct strv *out)
+{
+    ws(c);
+    if (c->s >= c->end || *c->s != '"')
+        return FAIL(c, "expected a string");
+    const char *b = ++c->s;
+    for (;;) {
+        const char *q = memchr(c->s, '"', (size_t)(c->end - c->s));
+        if (!q) {
+            c->s = c->end;
+            return FAIL(c, "unterminated string");
+        }
+        /* Count the backslashes before the quote: odd means it is escaped. */
+        size_t bs = 0;
+        while (q - bs > b && q[-(ptrdiff_t)bs - 1] == '\\')
+            bs++;
+        c->s = q + 1;
+        if (bs % 2 == 0) {
+            out->p = b;
+            out->n = (size_t)(q - b);
+            for (const char *x = b; x < q; x++)
+                if ((unsigned char)*x < 0x20)
+                    return FAIL(c, "control character in string");
+            return 0;
+        }
+    }
+}
+
+static int scan_int(struct scan *c, int64_t *out)
+{
+    ws(c);
+    const char *s = c->s, *end = c->end;
+    bool neg = false;
+    if (s < end && *s == '-') {
+        neg = true;
+        s++;
+    }
+    const char *d0 = s;
+    uint64_t v = 0;
+    /* 19 digits always fit in 64 bits; the range check comes after the loop. */
+    const char *lim = end - s > 19 ? s + 19 : end;
+    /* Timestamps have 10+ digits: take eight at a time while eight digits follow. */
+    while (lim - s >= 8) {
+        uint64_t w;
+        memcpy(&w, s, 8);
+        if ((w & 0xf0f0f0f0f0f0f0f0ULL) != 0x3030303030303030ULL ||
+            ((w + 0x0606060606060606ULL) & 0xf0f0f0f0f0f0f0f0ULL) != 0x3030303030303030ULL)
+            break;
+        w -= 0x3030303030303030ULL;
+        w = (w * 10) + (w >> 8);
+        w = (((w & 0x000000ff000000ffULL) * (100 + (1000000ULL << 32))) +
+             (((w >> 16) & 0x000000ff000000ffULL) * (1 + (10000ULL << 32)))) >>
+            32;
+        v = v * 100000000ULL + w;
+        s += 8;
+    }
+    while (s < lim && (unsigned)(*s - '0') < 10)
+        v = v * 10 + (uint64_t)(*s++ - '0');
+    if (s == d0)
+        return FAIL(c, "expected an integer");
+    if (s < end && ((unsigned)(*s - '0') < 10))
+        return FAIL(c, "integer out of range");
+    if (s < end && (*s == '.' || *s == 'e' || *s == 'E'))
+        return FAIL(c, "expected an integer");
+    if (v > (uint64_t)INT64_MAX + neg)
+        return FAIL(c, "integer out of range");
+    *out = neg ? (int64_t)((uint64_t)0 - v) : (int64_t)v;
+    c->s = s;
+    return 0;
+}
+
+static int scan_lit(struct scan *c, const char *lit, size_t n)
+{
+    if ((size_t)(c->end - c->s) < n || memcmp(c->s, lit, n) != 0)
+        return FAIL(c, "invalid literal");
+    c->s += n;
+    return 0;
+}
+
+static int scan_bool(struct scan *c, bool *out)
+{
+    ws(c);
+    if (c->s < c->end && *c->s == 't') {
+        *out = true;
+        return scan_lit(c, "true", 4);
+    }
+    *out = false;
+    if (c->s < c->end && *c->s == 'f')
+        return scan_lit(c, "false", 5);
+    return FAIL(c, "expected true or false");
+}
+
+/* Skips any JSON value (for keys this reader does not know). */
+static int skip_value(struct scan *c, int depth)
+{
+    ws(c);
+    if (depth > 64)
+        return FAIL(c, "nested too deeply");
+    if (c->s >= c->end)
+        return FAIL(c, "expected a value");
+    char ch = *c->s;
+    if (ch == '"') {
+        struct strv t;
+        return scan_string(c, &t);
+    }
+    if (ch == '{' || ch == '[') {
+        char close = ch == '{' ? '}' : ']';
+        c->s++;
+        ws(c);
+        if (c->s < c->end && *c->s == close) {
+            c->s++;
+            return 0;
+        }
+        for (;;) {
+            if (ch == '{') {
+                struct strv k;
+                if (scan_string(c, &k) || expect(c, ':'))
+                    return ERR_PARSE;
+            }
+            if (skip_value(c, depth + 1))
+                return ERR_PARSE;
+            ws(c);
+            if (c->s < c->end && *c->s == ',') {
+                c->s++;
+                continue;
+            }
+            return expect(c, close);
+        }
+    }
+    if (ch == 't')
+        return scan_lit(c, "true", 4);
+    if (ch == 'f')
+        return scan_lit(c, "false", 5);
+    if (ch == 'n')
+        return scan_lit(c, "null", 4);
+    const char *b = c->s;
+    if (c->s < c->end && *c->s == '-')
+        c->s++;
+    while (c->s < c->end && ((*c->s >= '0' && *c->s <= '9') || *c->s == '.' || *c->s == 'e' ||
+                             *c->s == 'E' || *c->s == '+' || *c->s == '-'))
+        c->s++;
+    if (c->s == b || (c->s == b + 1 && *b == '-'))
+        return FAIL(c, "expected a value");
+    return 0;
+}
+
+static int grow(struct rec_parser *p, int a, size_t need)
+{
+    if (need <= p->cap[a])
+        return 0;
+    if (need > p->max_chunks)
+        return ERR_TOO_LARGE;
+    size_t cap = p->cap[a] ? p->cap[a] * 2 : 256;
+    while (cap < need)
+        cap *= 2;
+    p->arr[a] = xrealloc(p->arr[a], cap * sizeof(int64_t));
+    p->cap[a] = cap;
+    return 0;
+}
+
+/* [[t,tok],...] into arrays a (times) and a+1 (tokens). */
+static int scan_chunks(struct scan *c, struct rec_parser *p, int a, size_t *count)
+{
+    size_t n = 0;
+    if (expect(c, '['))
+        return ERR_PARSE;
+    ws(c);
+    if (c->s < c->end && *c->s == ']') {
+        c->s++;
+        *count = 0;
+        return 0;
+    }
+    for (;;) {
+        if (grow(p, a, n + 1) || grow(p, a + 1, n + 1)) {
+            c->what = "too many chunks in one record";
+            return ERR_TOO_LARGE;
+        }
+        /* The writer emits "[t,n]" without spaces; expect() handles any other spelling. */
+        if (c->s < c->end && *c->s == '[')
+            c->s++;
+        else if (expect(c, '['))
+            return ERR_PARSE;
+        if (scan_int(c, &p->arr[a][n]))
+            return ERR_PARSE;
+        if (c->s < c->end && *c->s == ',')
+            c->s++;
+        else if (expect(c, ','))
+            return ERR_PARSE;
+        if (scan_int(c, &p->arr[a + 1][n]))
+            return ERR_PARSE;
+        if (c->s < c->end && *c->s == ']')
+            c->s++;
+        else if (expect(c, ']'))
+            return ERR_PARSE;
+        n++;
+        ws(c);
+        if (c->s < c->end && *c->s == ',') {
+            c->s++;
+            continue;
+        }
+        if (expect(c, ']'))
+            return ERR_PARSE;
+        *count = n;
+        return 0;
+    }
+}
+
+#define KEY(lit) (k.n == sizeof(lit) - 1 && memcmp(k.p, lit, sizeof(lit) - 1) == 0)
+
+static int scan_usage(struct scan *c, struct rec *r)
+{
+    if (expect(c, '{'))
+        return ERR_PARSE;
+    ws(c);
+    if (c->s < c->end && *c->s == '}') {
+        c->s++;
+        return 0;
+    }
+    for (;;) {
+        struct strv k;
+        if (scan_string(c, &k) || expect(c, ':'))
+            return ERR_PARSE;
+        ws(c);
+        int64_t *dst = KEY("prompt_tokens")       ? &r->usage_prompt
+                       : KEY("completion_tokens") ? &r->usage_completion
+                       : KEY("reasoning_tokens")  ? &r->usage_reasoning
+                                                  : NULL;
+        if (dst && c->s < c->end && *c->s == 'n') {
+            if (scan_lit(c, "null", 4))
+                return ERR_PARSE;
+        } else if (dst) {
+            if (scan_int(c, dst))
+                return ERR_PARSE;
+        } else if (skip_value(c, 1)) {
+            return ERR_PARSE;
+        }
+        ws(c);
+        if (c->s < c->end && *c->s == ',') {
+            c->s++;
+            continue;
+        }
+        return expect(c, '}');
+    }
+}
+
+static int scan_error(struct scan *c, struct rec *r)
+{
+    ws(c);
+    if (c->s < c->end && *c->s == 'n')
+        return scan_lit(c, "null", 4);
+    if (expect(c, '{'))
+        return ERR_PARSE;
+    r->has_error = true;
+    ws(c);
+    if (c->s < c->end && *c->s == '}') {
+        c->s++;
+        return 0;
+    }
+    for (;;) {
+        struct strv k;
+        if (scan_string(c, &k) || expect(c, ':'))
+            return ERR_PARSE;
+        ws(c);
+        if (KEY("code")) {
+            if (c->s < c->end && *c->s == 'n') {
+                if (scan_lit(c, "null", 4))
+                    return ERR_PARSE;
+            } else if (scan_int(c, &r->err_code)) {
+                return ERR_PARSE;
+            }
+        } else if (KEY("type")) {
+            if (scan_string(c, &r->err_type))
+                return ERR_PARSE;
+        } else if (KEY("message")) {
+            if (scan_string(c, &r->err_msg))
+                return ERR_PARSE;
+        } else if (skip_value(c, 1)) {
+            return ERR_PARSE;
+        }
+        ws(c);
+        if (c->s < c->end && *c->s == ',') {
+            c->s++;
+            continue;
+        }
+        return expect(c, '}');
+    }
+}
+
+static int scan_field(struct scan *c, struct rec_parser *p, struct rec *r, struct strv k)
+{
+    /* null means absent for every field: the default stays. */
+    ws(c);
+    if (c->s < c->end && *c->s == 'n')
+        return scan_lit(c, "null", 4);
+    switch (k.n) {
+    case 1:
+        if (KEY("i"))
+            return scan_int(c, &r->i);
+        break;
+    case 3:
+        if (KEY("isl"))
+            return scan_int(c, &r->isl);
+        if (KEY("url"))
+            return scan_int(c, &r->url);
+        break;
+    case 4:
+        if (KEY("conv"))
+            return scan_string(c, &r->conv);
+        if (KEY("turn"))
+            return scan_int(c, &r->turn);
+        if (KEY("conn"))
+            return scan_int(c, &r->conn);
+        break;
+    case 5:
+        if (KEY("phase")) {
+            struct strv v;
+            if (scan_string(c, &v))
+                return ERR_PARSE;
+            r->phase = v.n == 6 && memcmp(v.p, "warmup", 6) == 0 ? REC_WARMUP : REC_PROFILE;
+            return 0;
+        }
+        if (KEY("model"))
+            return scan_string(c, &r->model);
+        if (KEY("t_tls"))
+            return scan_int(c, &r->t_tls);
+        if (KEY("usage")) {
+            r->has_usage = true;
+            return scan_usage(c, r);
+        }
+        if (KEY("error"))
+            return scan_error(c, r);
+        break;
+    case 6:
+        if (KEY("worker"))
+            return scan_int(c, &r->worker);
+        if (KEY("reused"))
+            return scan_bool(c, &r->reused);
+        if (KEY("stream"))
+            return scan_bool(c, &r->stream);
+        if (KEY("t_sent"))
+            return scan_int(c, &r->t_sent);
+        if (KEY("t_head"))
+            return scan_int(c, &r->t_head);
+        if (KEY("t_last"))
+            return scan_int(c, &r->t_last);
+        if (KEY("status"))
+            return scan_int(c, &r->status);
+        if (KEY("chunks"))
+            return scan_chunks(c, p, 0, &r->nchunks);
+        if (KEY("finish"))
+            return scan_string(c, &r->finish);
+        break;
+    case 7:
+        if (KEY("osl_req"))
+            return scan_int(c, &r->osl_req);
+        if (KEY("t_start"))
+            return scan_int(c, &r->t_start);
+        if (KEY("t_first"))
+            return scan_int(c, &r->t_first);
+        if (KEY("rchunks"))
+            return scan_chunks(c, p, 2, &r->nrchunks);
+        break;
+    default:
+        break;
+    }
+    if (KEY("t_end"))
+        return scan_int(c, &r->t_end);
+    if (KEY("t_intended"))
+        return scan_int(c, &r->t_intended);
+    if (KEY("t_dispatch"))
+        return scan_int(c, &r->t_dispatch);
+    if (KEY("t_connected"))
+        return scan_int(c, &r->t_connected);
+    if (KEY("bad_chunks"))
+        return scan_int(c, &r->bad_chunks);
+    if (KEY("cancelled"))
+        return scan_bool(c, &r->cancelled);
+    return skip_value(c, 1);
+}
+
+int rec_parse(struct rec_parser *p, const char *line, size_t n, struct rec *r, size_t *col,
+              const char **what)
+{
+    static const struct rec zero = {
+        .i = REC_ABSENT,
+        .turn = 0,
+        .worker = 0,
+        .conn = REC_ABSENT,
+        .url = 0,
+        .stream = true,
+        .isl = REC_ABSENT,
+        .osl_req = REC_ABSENT,
+        .t_intended = REC_ABSENT,
+        .t_dispatch = REC_ABSENT,
+        .t_start = REC_ABSENT,
+        .t_connected = REC_ABSENT,
+        .t_tls = REC_ABSENT,
+        .t_sent = REC_ABSENT,
+        .t_head = REC_ABSENT,
+        .t_first = REC_ABSENT,
+        .t_last = REC_ABSENT,
+        .t_end = REC_ABSENT,
+        .status = 0,
+        .usage_prompt = REC_ABSENT,
+        .usage_completion = REC_ABSENT,
+        .usage_reasoning = REC_ABSENT,
+        .err_code = REC_ABSENT,
+    };
+    *r = zero;
+    struct scan c = {line, line + n, NULL};
+    int rc = 0;
+    if (expect(&c, '{')) {
+        rc = ERR_PARSE;
+        c.what = "a record line must be a JSON object";
+        goto fail;
+    }
+    ws(&c);
+    if (c.s < c.end && *c.s == '}') {
+        c.s++;
+    } else {
+        for (;;) {
+            struct strv k;
+            if (scan_string(&c, &k) || expect(&c, ':')) {
+                rc = ERR_PARSE;
+                goto fail;
+            }
+            rc = scan_field(&c, p, r, k);
+            if (rc)
+                goto fail;
+            ws(&c);
+            if (c.s < c.end && *c.s == ',') {
+                c.s++;
+                continue;
+            }
+            if (expect(&c, '}')) {
+                rc = ERR_PARSE;
+                c.what = "expected ',' or '}'";
+                goto fail;
+            }
+            break;
+        }
+    }
+    ws(&c);
+    if (c.s != c.end) {
+        rc = ERR_PARSE;
+        c.what = "trailing characters after the record";
+        goto fail;
+    }
+    r->chunk_t = p->arr[0];
+    r->chunk_tok = p->arr[1];
+    r->rchunk_t = p->arr[2];
+    r->rchunk_tok = p->arr[3];
+    if (r->i == REC_ABSENT) {
+        c.s = line;
+        c.what = "field 'i' is missing";
+        rc = ERR_INVALID;
+        goto fail;
+    }
+    return 0;
+fail:
+    *col = (size_t)(c.s - line) + 1;
+    *what = c.what ? c.what : "malformed record";
+    return rc ? rc : ERR_PARSE;
+}
+
+/* ------------------------------------------------------------------ frames */
+
+struct src {
+    const unsigned char *mem; /* in-memory source, or */
+    int fd;                   /* a file read with pread */
+    uint64_t size;
+};
+
+static bool src_read(const struct src *s, uint64_t off, unsigned char *out, size_t n)
+{
+    if (off > s->size || s->size - off < n)
+        return false;
+    if (s->mem) {
+        memcpy(out, s->mem + off, n);
+        return true;
+    }
+    size_t got = 0;
+    while (got < n) {
+        ssize_t k = pread(s->fd, out + got, n - got, (off_t)(off + got));
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return false;
+        got += (size_t)k;
+    }
+    return true;
+}
+
+static inline uint32_t le32(const unsigned char *b)
+{
+    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+/* End offset of the last complete frame: walks frame headers and block headers (RFC
+ * 8878 §3.1) without decompressing. Unknown bytes end the walk there. */
+static uint64_t complete_prefix(const struct src *s)
+{
+    uint64_t off = 0, good = 0;
+    unsigned char h[18];
+    while (off < s->size) {
+        if (!src_read(s, off, h, 4))
+            break;
+        uint32_t magic = le32(h);
+        if ((magic & 0xfffffff0u) == 0x184d2a50u) {
+            if (!src_read(s, off + 4, h, 4))
+                break;
+            uint64_t next = off + 8 + le32(h);
+            if (next > s->size)
+                break;
+            off = good = next;
+            continue;
+        }
+        if (magic != 0xfd2fb528u || !src_read(s, off + 4, h, 1))
+            break;
+        unsigned fhd = h[0];
+        unsigned fcs_flag = fhd >> 6, single = (fhd >> 5) & 1, checksum = (fhd >> 2) & 1,
+                 did = fhd & 3;
+        static const unsigned did_size[4] = {0, 1, 2, 4};
+        static const unsigned fcs_size[4] = {0, 2, 4, 8};
+        uint64_t p = off + 5 + (single ? 0 : 1) + did_size[did] +
+                     (fcs_flag == 0 ? (single ? 1 : 0) : fcs_size[fcs_flag]);
+        bool ok = false;
+        for (;;) {
+            if (!src_read(s, p, h, 3))
+                break;
+            uint32_t bh = (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16;
+            unsigned last = bh & 1, type = (bh >> 1) & 3;
+            uint32_t bsize = bh >> 3;
+            if (type == 3)
+                break;
+            p += 3 + (type == 1 ? 1 : bsize);
+            if (p > s->size)
+                break;
+            if (last) {
+                p += checksum ? 4 : 0;
+                ok = p <= s->size;
+                break;
+            }
+        }
+        if (!ok)
+            break;
+        off = good = p;
+    }
+    return good;
+}
+
+size_t rec_zstd_complete_prefix(const unsigned char *buf, size_t n)
+{
+    struct src s = {buf, -1, n};
+    return (size_t)complete_prefix(&s);
+}
+
+/* ------------------------------------------------------------------ stream */
+
+struct rec_stream {
+    int fd;
+    char *path;
+    bool zstd;
+    ZSTD_DCtx *dctx;
+    uint64_t limit, pos; /* bytes of the file to read, bytes read */
+    uint64_t dropped;
+    unsigned char *in;
+    size_t in_cap, in_pos, in_len;
+    char *buf; /* decompressed window: lines are views into it */
+    size_t buf_cap, buf_start, buf_len;
+    long lineno;
+    bool unterminated;
+};
+
+#define REC_MAX_LINE (256u << 20)
+
+int rec_stream_open(struct rec_stream **out, const char *path, struct diag *d)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return diag_at(d, ERR_IO, path, 0, "cannot open: %s", strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return diag_at(d, ERR_IO, path, 0, "cannot stat: %s", strerror(e));
+    }
+    struct rec_stream *s = xcalloc(1, sizeof *s);
+    s->fd = fd;
+    s->path = xstrdup(path);
+    unsigned char magic[4] = {0};
+    struct src src = {NULL, fd, (uint64_t)st.st_size};
+    size_t pl = strlen(path);
+    /* A .zst name is zstd even when a crash left fewer bytes than its magic number. */
+    s->zstd = (src_read(&src, 0, magic, 4) && le32(magic) == 0xfd2fb528u) ||
+              (pl > 4 && strcmp(path + pl - 4, ".zst") == 0);
+    s->limit = s->zstd ? complete_prefix(&src) : (uint64_t)st.st_size;
+    s->dropped = (uint64_t)st.st_size - s->limit;
+    if (s->zstd)
+        s->dctx = ZSTD_createDCtx();
+    s->in_cap = 1u << 20;
+    s->in = xmalloc(s->in_cap);
+    s->buf_cap = 4u << 20;
+    s->buf = xmalloc(s->buf_cap + 1);
+    *out = s;
+    return 0;
+}
+
+static int fill(struct rec_stream *s, struct diag *d)
+{
+    if (s->in_pos < s->in_len || s->pos >= s->limit)
+        return 0;
+    size_t want = s->in_cap;
+    if (s->limit - s->pos < want)
+        want = (size_t)(s->limit - s->pos);
+    ssize_t k;
+    do
+        k = read(s->fd, s->in, want);
+    while (k < 0 && errno == EINTR);
+    if (k < 0)
+        return diag_at(d, ERR_IO, s->path, 0, "cannot read: %s", strerror(errno));
+    if (k == 0)
+        s->limit = s->pos; /* the file shrank under us */
+    s->pos += (uint64_t)k;
+    s->in_pos = 0;
+    s->in_len = (size_t)k;
+    return 0;
+}
+
+/* Adds decompressed bytes to the window: > 0 added, 0 at the end, < 0 error. */
+static int produce(struct rec_stream *s, struct diag *d)
+{
+    if (s->buf_start > 0) {
+        memmove(s->buf, s->buf + s->buf_start, s->buf_len - s->buf_start);
+        s->buf_len -= s->buf_start;
+        s->buf_start = 0;
+    }
+    if (s->buf_cap - s->buf_len < (1u << 16)) {
+        if (s->buf_cap >= REC_MAX_LINE)
+            return diag_at(d, ERR_TOO_LARGE, s->path, s->lineno + 1, "line longer than %u bytes",
+                           REC_MAX_LINE);
+        s->buf_cap *= 2;
+        s->buf = xrealloc(s->buf, s->buf_cap + 1);
+    }
+    for (;;) {
+        int rc = fill(s, d);
+        if (rc)
+            return rc;
+        if (s->in_pos == s->in_len)
+            return 0;
+        if (!s->zstd) {
+            size_t n = s->in_len - s->in_pos;
+            if (n > s->buf_cap - s->buf_len)
+                n = s->buf_cap - s->buf_len;
+            memcpy(s->buf + s->buf_len, s->in + s->in_pos, n);
+            s->in_pos += n;
+            s->buf_len += n;
+            return 1;
+        }
+        ZSTD_inBuffer in = {s->in, s->in_len, s->in_pos};
+        ZSTD_outBuffer o = {s->buf + s->buf_len, s->buf_cap - s->buf_len, 0};
+        size_t ret = ZSTD_decompressStream(s->dctx, &o, &in);
+        s->in_pos = in.pos;
+        if (ZSTD_isError(ret))
+            return diag_at(d, ERR_PARSE, s->path, s->lineno + 1, "corrupt zstd data: %s",
+                           ZSTD_getErrorName(ret));
+        s->buf_len += o.pos;
+        if (o.pos)
+            return 1;
+    }
+}
+
+/* memchr for '\n', eight bytes at a time (the C library's is bytewise here). */
+static char *find_nl(char *p, size_t n)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    const uint64_t nlx = ones * '\n';
+    while (n >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        w ^= nlx;
+        uint64_t z = (w - ones) & ~w & highs;
+        if (z)
+            return p + (__builtin_ctzll(z) >> 3);
+        p += 8;
+        n -= 8;
+    }
+    for (; n; n--, p++)
+        if (*p == '\n')
+            return p;
+    return NULL;
+}
+
+int rec_stream_next(struct rec_stream *s, const char **line, size_t *len, struct diag *d)
+{
+    size_t scanned = 0;
+    for (;;) {
+        char *start = s->buf + s->buf_start;
+        size_t avail = s->buf_len - s->buf_start;
+        char *nl = find_nl(start + scanned, avail - scanned);
+        if (nl) {
+            size_t n = (size_t)(nl - start);
+            s->lineno++;
+            *line = start;
+            *len = n && start[n - 1] == '\r' ? n - 1 : n;
+            s->buf_start += n + 1;
+            return 1;
+        }
+        scanned = avail;
+        int rc = produce(s, d);
+        if (rc < 0)
+            return rc;
+        if (rc == 0) {
+            avail = s->buf_len - s->buf_start;
+            if (avail == 0)
+                return 0;
+            /* A last line without its newline: maybe cut off when the run stopped. The
+             * caller decides (rec_stream_last_unterminated) once it tried to parse it. */
+            s->lineno++;
+            s->unterminated = true;
+            *line = s->buf + s->buf_start;
+            *len = avail;
+            s->buf_start = s->buf_len;
+            return 1;
+        }
+    }
+}
+
+long rec_stream_lineno(const struct rec_stream *s)
+{
+    return s->lineno;
+}
+
+uint64_t rec_stream_dropped(const struct rec_stream *s)
+{
+    return s->dropped;
+}
+
+bool rec_stream_last_unterminated(const struct rec_stream *s)
+{
+    return s->unterminated;
+}
+
+void rec_stream_drop_last(struct rec_stream *s, size_t n)
+{
+    s->dropped += n;
+}
+
+void rec_stream_close(struct rec_stream *s)
+{
+    if (!s)
+        return;
+    close(s->fd);
+    ZSTD_freeDCtx(s->dctx);
+    free(s->in);
+    free(s->buf);
+    free(s->path);
+    free(s);
+}

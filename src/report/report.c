@@ -1,0 +1,579 @@
+/*
+ * report_run: groups run dirs, reads every record once (writing the per-record export as
+ * it goes, since chunk lists are not kept), summarizes, judges, and hands the in-memory
+ * runs to the exporters.
+ */
+#include "report.h"
+
+#include "report_int.h"
+#include "xalloc.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static int mkdir_p(const char *path, struct diag *d)
+{
+    char tmp[4096];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof tmp)
+        return diag_set(d, ERR_INVALID, "%s: bad output directory", path);
+    memcpy(tmp, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (tmp[i] == '/' || tmp[i] == '\0') {
+            char c = tmp[i];
+            tmp[i] = '\0';
+            if (mkdir(tmp, 0777) != 0 && errno != EEXIST)
+                return diag_at(d, ERR_IO, tmp, 0, "cannot create directory: %s", strerror(errno));
+            tmp[i] = c;
+        }
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ errors */
+
+static uint64_t err_hash(int64_t code, struct strv type, struct strv msg)
+{
+    uint64_t h = 1469598103934665603ULL ^ (uint64_t)code;
+    for (size_t i = 0; i < type.n; i++)
+        h = (h ^ (unsigned char)type.p[i]) * 1099511628211ULL;
+    h = (h ^ 0xff) * 1099511628211ULL;
+    for (size_t i = 0; i < msg.n; i++)
+        h = (h ^ (unsigned char)msg.p[i]) * 1099511628211ULL;
+    return h;
+}
+
+static bool err_same(const struct err_group *g, int64_t code, struct strv type, struct strv msg)
+{
+    return g->code == code && strlen(g->type) == type.n && memcmp(g->type, type.p, type.n) == 0 &&
+           strlen(g->msg) == msg.n && memcmp(g->msg, msg.p, msg.n) == 0;
+}
+
+/* Errors group by (code, type, message) in first-seen order, as AIPerf's error summary;
+ * an open-addressing table keeps that O(1) when every message differs. */
+static int32_t err_group_of(struct run *ru, const struct rec *r)
+{
+    struct strv type = {r->err_type.p ? r->err_type.p : "", r->err_type.n};
+    struct strv msg = {r->err_msg.p ? r->err_msg.p : "", r->err_msg.n};
+    uint64_t h = err_hash(r->err_code, type, msg);
+    if (ru->nerr * 2 >= ru->err_slots) {
+        size_t ns = ru->err_slots ? ru->err_slots * 2 : 64;
+        int32_t *t = xmalloc(ns * sizeof *t);
+        for (size_t i = 0; i < ns; i++)
+            t[i] = -1;
+        for (size_t g = 0; g < ru->nerr; g++) {
+            size_t j = ru->err[g].hash & (ns - 1);
+            while (t[j] >= 0)
+                j = (j + 1) & (ns - 1);
+            t[j] = (int32_t)g;
+        }
+        free(ru->err_table);
+        ru->err_table = t;
+        ru->err_slots = ns;
+    }
+    size_t j = h & (ru->err_slots - 1);
+    while (ru->err_table[j] >= 0) {
+        struct err_group *g = &ru->err[ru->err_table[j]];
+        if (g->hash == h && err_same(g, r->err_code, type, msg))
+            return ru->err_table[j];
+        j = (j + 1) & (ru->err_slots - 1);
+    }
+    if (ru->nerr == ru->err_cap) {
+        ru->err_cap = ru->err_cap ? ru->err_cap * 2 : 8;
+        ru->err = xrealloc(ru->err, ru->err_cap * sizeof *ru->err);
+    }
+    struct err_group *g = &ru->err[ru->nerr];
+    g->code = r->err_code;
+    g->type = xstrndup(type.p, type.n);
+    g->msg = xstrndup(msg.p, msg.n);
+    g->count = 0;
+    g->hash = h;
+    ru->err_table[j] = (int32_t)ru->nerr;
+    return (int32_t)ru->nerr++;
+}
+
+/* ------------------------------------------------------------------ reading */
+
+static int64_t shard_shift(const struct run_meta *ref, const struct run_meta *m)
+{
+    int64_t dreal = m->anchor_real - ref->anchor_real;
+    int64_t dmono = m->anchor_mono - ref->anchor_mono;
+    /* Same host, same boot: the monotonic clock is shared and exact; otherwise only the
+     * wall clocks relate the shards. */
+    if (m->hostname[0] && strcmp(m->hostname, ref->hostname) == 0 &&
+        llabs(dmono - dreal) < 1000000000LL)
+        return dmono;
+    return dreal;
+}
+
+static int read_run(struct run *ru, const struct report_opts *o, struct report_result *res,
+                    struct diag *d)
+{
+    size_t ref = 0;
+    for (size_t i = 1; i < ru->nshards; i++)
+        if (ru->shard[i].anchor_real < ru->shard[ref].anchor_real)
+            ref = i;
+    ru->base_real = ru->shard[ref].anchor_real;
+    ru->base_mono = ru->shard[ref].anchor_mono;
+    ru->streaming = ru->shard[ref].streaming;
+    ru->endpoint = ru->shard[ref].endpoint;
+    ru->complete = true;
+    stats_hist_init(&ru->icl);
+    stats_hist_init(&ru->icl_warm);
+
+    struct jsonl_out *jl = NULL;
+    if (o->exports & REPORT_JSONL) {
+        int rc = report_jsonl_open(&jl, ru->out_dir, d);
+        if (rc)
+            return rc;
+    }
+    struct rec_parser p;
+    rec_parser_init(&p);
+    int64_t *icl = NULL;
+    size_t icl_cap = 0;
+    int32_t worker_base = 0;
+    int rc = 0;
+    for (size_t s = 0; s < ru->nshards && !rc; s++) {
+        struct run_meta *m = &ru->shard[s];
+        if (!m->complete)
+            ru->complete = false;
+        if (m->cancelled)
+            ru->cancelled = true;
+        int64_t shift = shard_shift(&ru->shard[ref], m);
+        char path[4096];
+        snprintf(path, sizeof path, "%s/records.jsonl.zst", m->dir);
+        struct stat st;
+        if (stat(path, &st) != 0)
+            snprintf(path, sizeof path, "%s/records.jsonl", m->dir);
+        if (stat(path, &st) != 0 && errno == ENOENT) {
+            /* A run killed before its first frame: nothing to read, and it says so. */
+            ru->complete = false;
+            ru->missing_records++;
+            continue;
+        }
+        struct rec_stream *rs;
+        rc = rec_stream_open(&rs, path, d);
+        if (rc)
+            break;
+        int32_t max_worker = -1;
+        const char *line;
+        size_t len;
+        struct rec r;
+        for (;;) {
+            rc = rec_stream_next(rs, &line, &len, d);
+            if (rc <= 0)
+                break;
+            if (len == 0)
+                continue;
+            size_t col;
+            const char *what;
+            int prc = rec_parse(&p, line, len, &r, &col, &what);
+            if (prc) {
+                if (rec_stream_last_unterminated(rs)) {
+                    rec_stream_drop_last(rs, len);
+                    continue;
+                }
+                rc = diag_at(d, prc, path, rec_stream_lineno(rs), "column %zu: %s", col, what);
+                break;
+            }
+            if (ru->n == ru->cap) {
+                ru->cap = ru->cap ? ru->cap * 2 : 4096;
+                ru->r = xrealloc(ru->r, ru->cap * sizeof *ru->r);
+            }
+            struct rrec *rr = &ru->r[ru->n++];
+            rrec_from_rec(rr, &r, shift, 0, ru->streaming);
+            rr->shard = (uint16_t)s;
+            if (rr->worker > max_worker)
+                max_worker = rr->worker;
+            rr->worker += worker_base;
+            if (r.has_error) {
+                rr->err_group = err_group_of(ru, &r);
+                if (r.phase == REC_PROFILE)
+                    ru->err[rr->err_group].count++;
+            }
+            bool valid = rr->flags & RR_VALID;
+            if (valid && r.phase == REC_PROFILE) {
+                if (rr->flags & RR_USAGE_OSL)
+                    ru->osl_usage++;
+                else
+                    ru->osl_chunks++;
+                if (rr->flags & RR_USAGE_ISL)
+                    ru->isl_usage++;
+                else if (rr->isl >= 0)
+                    ru->isl_trace++;
+            }
+            size_t need = r.nchunks + r.nrchunks;
+            if (need > icl_cap) {
+                icl_cap = need * 2;
+                icl = xrealloc(icl, icl_cap * sizeof *icl);
+            }
+            size_t nicl = valid ? metric_icl(&r, rr->flags & RR_STREAM, icl) : 0;
+            struct stats_hist *h = r.phase == REC_PROFILE ? &ru->icl : &ru->icl_warm;
+            for (size_t k = 0; k < nicl; k++)
+                stats_hist_add(h, icl[k]);
+            if (jl && r.phase == REC_PROFILE)
+                report_jsonl_record(jl, ru, &r, rr, icl, nicl);
+        }
+        ru->dropped_bytes += rec_stream_dropped(rs);
+        rec_stream_close(rs);
+        worker_base += max_worker + 1;
+    }
+    ru->nworkers = worker_base;
+    if (ru->dropped_bytes)
+        ru->complete = false;
+    free(icl);
+    rec_parser_free(&p);
+    if (rc < 0) {
+        report_jsonl_abort(jl);
+        return rc;
+    }
+    if (jl)
+        return report_jsonl_commit(jl, res, d);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ summaries */
+
+static bool sel_phase(const struct rrec *r, const void *ctx)
+{
+    return r->phase == *(const uint8_t *)ctx;
+}
+
+static bool slo_met(const struct rrec *r, const struct verdict_spec *v)
+{
+    for (size_t i = 0; i < v->nslo; i++) {
+        double x;
+        int m = v->slo[i].metric;
+        if (!metric_value(r, (enum metric_id)m, &x))
+            return false;
+        x = metric_display((enum metric_id)m, x);
+        if (metric_defs[m].flags & MF_LARGER ? x < v->slo[i].limit : x > v->slo[i].limit)
+            return false;
+    }
+    return true;
+}
+
+void report_summarize(const struct run *ru, bool (*sel)(const struct rrec *, const void *),
+                      const void *ctx, const struct stats_hist *icl, const struct verdict_spec *v,
+                      struct rsummary *s)
+{
+    memset(s, 0, sizeof *s);
+    uint8_t prof = REC_PROFILE;
+    if (!sel) {
+        sel = sel_phase;
+        ctx = &prof;
+    }
+    /* One selection pass; every metric then walks only the selected records. */
+    size_t n = 0;
+    size_t *idx = xmalloc((ru->n ? ru->n : 1) * sizeof *idx);
+    for (size_t i = 0; i < ru->n; i++)
+        if (sel(&ru->r[i], ctx))
+            idx[n++] = i;
+    double *col = xmalloc((n ? n : 1) * sizeof *col);
+    double *scratch = xmalloc((n ? n : 1) * sizeof *scratch);
+    bool tokens = strcmp(ru->endpoint, "embeddings") != 0;
+    int64_t tmin = INT64_MAX, tmax = INT64_MIN;
+    double total_osl = 0, total_isl = 0, total_reason = 0, good = 0;
+    bool any_reason = false;
+    for (size_t ii = 0; ii < n; ii++) {
+        const struct rrec *r = &ru->r[idx[ii]];
+        s->n_total++;
+        if (r->flags & RR_ERROR)
+            s->n_errors++;
+        if (!(r->flags & RR_VALID)) {
+            s->n_invalid++;
+            continue;
+        }
+        s->n_valid++;
+        if (r->t_start < tmin)
+            tmin = r->t_start;
+        if (r->t_last > tmax)
+            tmax = r->t_last;
+        if (r->osl >= 0)
+            total_osl += r->osl;
+        if (r->isl >= 0)
+            total_isl += r->isl;
+        if (r->flags & RR_REASONING) {
+            any_reason = true;
+            total_reason += r->reasoning > 0 ? r->reasoning : 0;
+        }
+        if (v && v->nslo && slo_met(r, v))
+            good++;
+    }
+    for (int m = 0; m < M_NRECORD; m++) {
+        if (m == M_ICL)
+            continue;
+        if (!tokens && (metric_defs[m].flags & MF_TOKENS))
+            continue;
+        size_t k = 0;
+        for (size_t ii = 0; ii < n; ii++) {
+            double x;
+            if (metric_value(&ru->r[idx[ii]], (enum metric_id)m, &x))
+                col[k++] = x;
+        }
+        if (metric_defs[m].flags & MF_INT)
+            stats_summarize_int(col, k, scratch, &s->m[m]);
+        else
+            stats_summarize(col, k, scratch, &s->m[m]);
+    }
+    free(idx);
+    free(col);
+    free(scratch);
+    if (icl && tokens)
+        stats_hist_summarize(icl, &s->m[M_ICL]);
+    (void)any_reason;
+    if (s->n_total) {
+        s->scalar[M_ERROR_RATE] = (double)s->n_invalid / (double)s->n_total;
+        s->has_scalar[M_ERROR_RATE] = true;
+    }
+    if (s->n_invalid) {
+        s->scalar[M_ERR_COUNT] = (double)s->n_invalid;
+        s->has_scalar[M_ERR_COUNT] = true;
+    }
+    if (!s->n_valid)
+        return;
+    s->scalar[M_REQ_COUNT] = (double)s->n_valid;
+    s->has_scalar[M_REQ_COUNT] = true;
+    if (tokens) {
+        s->scalar[M_TOTAL_OSL] = total_osl;
+        s->scalar[M_TOTAL_ISL] = total_isl;
+        s->has_scalar[M_TOTAL_OSL] = s->has_scalar[M_TOTAL_ISL] = true;
+        if (any_reason) {
+            s->scalar[M_TOTAL_REASONING] = total_reason;
+            s->has_scalar[M_TOTAL_REASONING] = true;
+        }
+    }
+    if (tmax > tmin) {
+        double dur = (double)(tmax - tmin);
+        s->scalar[M_DURATION] = dur;
+        s->has_scalar[M_DURATION] = true;
+        s->scalar[M_REQ_TPUT] = (double)s->n_valid / (dur * 1e-09);
+        s->has_scalar[M_REQ_TPUT] = true;
+        if (tokens) {
+            s->scalar[M_OTT] = total_osl / (dur * 1e-09);
+            s->has_scalar[M_OTT] = true;
+        }
+        if (v && v->nslo) {
+            s->scalar[M_GOODPUT] = good / (dur * 1e-09);
+            s->has_scalar[M_GOODPUT] = true;
+        }
+    }
+    if (v && v->nslo) {
+        s->scalar[M_GOOD_COUNT] = good;
+        s->has_scalar[M_GOOD_COUNT] = true;
+    }
+}
+
+bool report_stat(const struct rsummary *s, int m, enum verdict_stat st, double *out)
+{
+    if (m >= M_NRECORD) {
+        if (!s->has_scalar[m] || st != VS_AVG)
+            return false;
+        *out = metric_display((enum metric_id)m, s->scalar[m]);
+        return true;
+    }
+    const struct stats_summary *x = &s->m[m];
+    if (!x->count)
+        return false;
+    double v;
+    switch (st) {
+    case VS_AVG:
+        v = x->avg;
+        break;
+    case VS_MIN:
+        v = x->min;
+        break;
+    case VS_MAX:
+        v = x->max;
+        break;
+    case VS_STD:
+        v = x->std;
+        break;
+    case VS_SUM:
+        v = x->sum;
+        break;
+    case VS_COUNT:
+        *out = (double)x->count;
+        return true;
+    default:
+        v = x->pct[st - VS_P1];
+        break;
+    }
+    *out = metric_display((enum metric_id)m, v);
+    return true;
+}
+
+static void judge(struct run *ru, const struct report_opts *o, bool label_lines)
+{
+    buf_init(&ru->verdict_lines, 1 << 20);
+    const char *pre = label_lines ? ru->label : NULL;
+    if (ru->prof.n_valid == 0 && !o->allow_all_failed) {
+        ru->all_failed = true;
+        buf_printf(&ru->verdict_lines, "%s%severy request failed (%llu of %llu)\n", pre ? pre : "",
+                   pre ? ": " : "", (unsigned long long)ru->prof.n_invalid,
+                   (unsigned long long)ru->prof.n_total);
+    }
+    const struct verdict_spec *v = o->verdict;
+    for (size_t i = 0; v && i < v->nrule; i++) {
+        const struct rule *r = &v->rule[i];
+        double x;
+        const struct metric_def *md = &metric_defs[r->metric];
+        if (!report_stat(&ru->prof, r->metric, r->stat, &x)) {
+            ru->violations++;
+            buf_printf(&ru->verdict_lines, "%s%srule '%s' failed: %s was not measured\n",
+                       pre ? pre : "", pre ? ": " : "", r->text, md->tag);
+            continue;
+        }
+        if (verdict_rule_fires(r, x)) {
+            ru->violations++;
+            buf_printf(&ru->verdict_lines, "%s%srule '%s' failed: %s.%s = %.6g %s\n",
+                       pre ? pre : "", pre ? ": " : "", r->text, md->tag, verdict_stat_str(r->stat),
+                       x, md->unit);
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ grouping */
+
+static void run_free(struct run *ru)
+{
+    for (size_t i = 0; i < ru->nshards; i++)
+        run_meta_free(&ru->shard[i]);
+    free(ru->shard);
+    free(ru->r);
+    stats_hist_free(&ru->icl);
+    stats_hist_free(&ru->icl_warm);
+    for (size_t i = 0; i < ru->nerr; i++) {
+        free(ru->err[i].type);
+        free(ru->err[i].msg);
+    }
+    free(ru->err);
+    free(ru->err_table);
+    free(ru->label);
+    free(ru->out_dir);
+    buf_free(&ru->verdict_lines);
+    free(ru);
+}
+
+static bool same_run(const struct run_meta *a, const struct run_meta *b)
+{
+    return a->shard_count > 1 && a->shard_count == b->shard_count &&
+           a->shard_index != b->shard_index && a->trace_sha256[0] &&
+           strcmp(a->trace_sha256, b->trace_sha256) == 0;
+}
+
+void report_result_free(struct report_result *res)
+{
+    buf_free(&res->messages);
+    buf_free(&res->written);
+}
+
+int report_run(const char *const *dirs, size_t ndirs, const struct report_opts *o,
+               struct report_result *res, struct diag *d)
+{
+    memset(res, 0, sizeof *res);
+    buf_init(&res->messages, 1 << 20);
+    buf_init(&res->written, 1 << 20);
+    if (ndirs == 0)
+        return diag_set(d, ERR_INVALID, "no run directory given");
+    struct run_meta *metas = xcalloc(ndirs, sizeof *metas);
+    int rc = 0;
+    for (size_t i = 0; i < ndirs; i++) {
+        rc = run_meta_load(&metas[i], dirs[i], d);
+        if (rc) {
+            for (size_t k = 0; k < i; k++)
+                run_meta_free(&metas[k]);
+            free(metas);
+            return rc;
+        }
+    }
+    /* Group: --merge puts everything in one run; else shards of one trace merge. */
+    struct run **runs = xcalloc(ndirs, sizeof *runs);
+    size_t nruns = 0;
+    int *group = xcalloc(ndirs, sizeof *group);
+    for (size_t i = 0; i < ndirs; i++) {
+        group[i] = -1;
+        for (size_t k = 0; k < i && group[i] < 0; k++)
+            if (o->merge_all || same_run(&metas[k], &metas[i]))
+                group[i] = group[k];
+        if (group[i] < 0)
+            group[i] = (int)nruns++;
+    }
+    for (size_t g = 0; g < nruns; g++) {
+        struct run *ru = xcalloc(1, sizeof *ru);
+        size_t n = 0;
+        for (size_t i = 0; i < ndirs; i++)
+            n += group[i] == (int)g;
+        ru->shard = xcalloc(n, sizeof *ru->shard);
+        for (size_t i = 0; i < ndirs; i++)
+            if (group[i] == (int)g)
+                ru->shard[ru->nshards++] = metas[i];
+        ru->label = xstrdup(ru->shard[0].label);
+        /* Distinct labels for side-by-side runs. */
+        for (size_t k = 0; k < g; k++) {
+            if (strcmp(runs[k]->label, ru->label) == 0) {
+                char tmp[512];
+                snprintf(tmp, sizeof tmp, "%s-%zu", ru->label, g + 1);
+                free(ru->label);
+                ru->label = xstrdup(tmp);
+            }
+        }
+        runs[g] = ru;
+    }
+    free(metas);
+    free(group);
+    res->nruns = nruns;
+
+    const char *top = o->out_dir   ? o->out_dir
+                      : nruns == 1 ? runs[0]->shard[0].dir
+                                   : "metronome-compare";
+    if (o->exports & ~(unsigned)REPORT_CONSOLE)
+        rc = mkdir_p(top, d);
+    for (size_t g = 0; g < nruns && !rc; g++) {
+        struct run *ru = runs[g];
+        char dir[4096];
+        if (nruns == 1)
+            snprintf(dir, sizeof dir, "%s", top);
+        else
+            snprintf(dir, sizeof dir, "%s/%s", top, ru->label);
+        ru->out_dir = xstrdup(dir);
+        if (o->exports & ~(unsigned)REPORT_CONSOLE)
+            rc = mkdir_p(dir, d);
+        if (!rc)
+            rc = read_run(ru, o, res, d);
+        if (rc)
+            break;
+        report_summarize(ru, NULL, NULL, &ru->icl, o->verdict, &ru->prof);
+        uint8_t warm = REC_WARMUP;
+        report_summarize(ru, sel_phase, &warm, &ru->icl_warm, o->verdict, &ru->warm);
+        ru->has_warm = ru->warm.n_total > 0;
+        judge(ru, o, nruns > 1);
+        res->violations += ru->violations;
+        res->all_failed += ru->all_failed;
+        res->incomplete += !ru->complete;
+        if (ru->verdict_lines.len)
+            buf_append(&res->messages, ru->verdict_lines.p, ru->verdict_lines.len);
+    }
+    for (size_t g = 0; g < nruns && !rc; g++) {
+        struct run *ru = runs[g];
+        if (o->exports & REPORT_JSON)
+            rc = report_write_json(ru, o, ru->out_dir, res, d);
+        if (!rc && (o->exports & REPORT_CSV))
+            rc = report_write_csv(ru, ru->out_dir, res, d);
+        if (!rc && o->slice_duration_s > 0 && (o->exports & (REPORT_JSON | REPORT_CSV)))
+            rc = report_write_slices(ru, o, ru->out_dir, res, d);
+    }
+    if (!rc && (o->exports & REPORT_HTML))
+        rc = report_write_html(runs, nruns, o, top, res, d);
+    if (!rc && (o->exports & REPORT_CONSOLE) && o->console)
+        report_print_console(runs, nruns, o);
+    for (size_t g = 0; g < nruns; g++)
+        if (runs[g])
+            run_free(runs[g]);
+    free(runs);
+    return rc;
+}

@@ -1,0 +1,470 @@
+/*
+ * Console output in AIPerf's layout: rich's HEAVY_HEAD box, right-justified cells, the
+ * columns avg min max p99 p90 p75 std, values "{:,.2f}" in display units, "N/A" where a
+ * statistic does not exist. metronome's additions follow in tables of their own so the
+ * AIPerf table stays comparable line for line.
+ */
+#include "report_int.h"
+
+#include "xalloc.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TBL_MAXCOL 12
+#define TBL_MAXROW 512
+
+struct table {
+    const char *title;
+    int ncol;
+    const char *head[TBL_MAXCOL];
+    bool left[TBL_MAXCOL];
+    char *cell[TBL_MAXROW][TBL_MAXCOL]; /* owned */
+    int nrow;
+};
+
+static size_t dwidth(const char *s, size_t n)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++)
+        w += ((unsigned char)s[i] & 0xc0) != 0x80;
+    return w;
+}
+
+/* Width of the widest line of a cell. */
+static size_t cell_width(const char *s)
+{
+    size_t best = 0;
+    while (s) {
+        const char *e = strchr(s, '\n');
+        size_t n = e ? (size_t)(e - s) : strlen(s);
+        size_t w = dwidth(s, n);
+        if (w > best)
+            best = w;
+        s = e ? e + 1 : NULL;
+    }
+    return best;
+}
+
+static int cell_lines(const char *s)
+{
+    int n = 1;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+/* Line k of a cell, or "" past its end. */
+static const char *cell_line(const char *s, int k, size_t *n)
+{
+    for (int i = 0; i < k; i++) {
+        const char *e = strchr(s, '\n');
+        if (!e) {
+            *n = 0;
+            return "";
+        }
+        s = e + 1;
+    }
+    const char *e = strchr(s, '\n');
+    *n = e ? (size_t)(e - s) : strlen(s);
+    return s;
+}
+
+static void table_row(struct table *t, const char *const *cells)
+{
+    if (t->nrow >= TBL_MAXROW)
+        return;
+    for (int c = 0; c < t->ncol; c++)
+        t->cell[t->nrow][c] = xstrdup(cells[c] ? cells[c] : "");
+    t->nrow++;
+}
+
+static void rule(FILE *f, const size_t *w, int ncol, const char *l, const char *m, const char *r,
+                 const char *h)
+{
+    fputs(l, f);
+    for (int c = 0; c < ncol; c++) {
+        for (size_t i = 0; i < w[c] + 2; i++)
+            fputs(h, f);
+        fputs(c + 1 < ncol ? m : r, f);
+    }
+    fputc('\n', f);
+}
+
+static void print_cells(FILE *f, const struct table *t, const char *const *cells, const size_t *w,
+                        const char *bar)
+{
+    int lines = 1;
+    for (int c = 0; c < t->ncol; c++) {
+        int k = cell_lines(cells[c]);
+        if (k > lines)
+            lines = k;
+    }
+    for (int k = 0; k < lines; k++) {
+        fputs(bar, f);
+        for (int c = 0; c < t->ncol; c++) {
+            size_t n;
+            const char *s = cell_line(cells[c], k, &n);
+            size_t pad = w[c] - dwidth(s, n);
+            fputc(' ', f);
+            if (!t->left[c])
+                fprintf(f, "%*s", (int)pad, "");
+            fwrite(s, 1, n, f);
+            if (t->left[c])
+                fprintf(f, "%*s", (int)pad, "");
+            fputc(' ', f);
+            fputs(bar, f);
+        }
+        fputc('\n', f);
+    }
+}
+
+static void table_print(FILE *f, struct table *t)
+{
+    size_t w[TBL_MAXCOL];
+    size_t total = 1;
+    for (int c = 0; c < t->ncol; c++) {
+        w[c] = cell_width(t->head[c]);
+        for (int r = 0; r < t->nrow; r++) {
+            size_t x = cell_width(t->cell[r][c]);
+            if (x > w[c])
+                w[c] = x;
+        }
+        total += w[c] + 3;
+    }
+    fputs("\n\n", f);
+    size_t tl = dwidth(t->title, strlen(t->title));
+    size_t lead = total > tl ? (total - tl) / 2 : 0;
+    fprintf(f, "%*s%s\n", (int)lead, "", t->title);
+    rule(f, w, t->ncol, "┏", "┳", "┓", "━");
+    print_cells(f, t, t->head, w, "┃");
+    rule(f, w, t->ncol, "┡", "╇", "┩", "━");
+    for (int r = 0; r < t->nrow; r++)
+        print_cells(f, t, (const char *const *)t->cell[r], w, "│");
+    rule(f, w, t->ncol, "└", "┴", "┘", "─");
+    for (int r = 0; r < t->nrow; r++)
+        for (int c = 0; c < t->ncol; c++)
+            free(t->cell[r][c]);
+    t->nrow = 0;
+}
+
+static const enum verdict_stat cols[] = {VS_AVG,    VS_MIN,    VS_MAX, VS_P1 + 8,
+                                         VS_P1 + 6, VS_P1 + 5, VS_STD};
+
+static void metric_row(struct table *t, const struct rsummary *s, int m)
+{
+    char label[160], vals[7][64];
+    const char *cells[8];
+    report_label(m, false, label, sizeof label);
+    cells[0] = label;
+    for (int k = 0; k < 7; k++) {
+        double v;
+        if (report_stat(s, m, cols[k], &v))
+            report_fmt2(v, vals[k], sizeof vals[k]);
+        else
+            snprintf(vals[k], sizeof vals[k], "N/A");
+        cells[k + 1] = vals[k];
+    }
+    table_row(t, cells);
+}
+
+static void init_metric_table(struct table *t, const char *title)
+{
+    memset(t, 0, sizeof *t);
+    t->title = title;
+    t->ncol = 8;
+    static const char *const h[] = {"Metric", "avg", "min", "max", "p99", "p90", "p75", "std"};
+    for (int c = 0; c < 8; c++)
+        t->head[c] = h[c];
+}
+
+static void print_errors(FILE *f, const struct run *ru)
+{
+    bool any = false;
+    for (size_t i = 0; i < ru->nerr; i++)
+        any |= ru->err[i].count > 0;
+    if (!any)
+        return;
+    struct table *t = xcalloc(1, sizeof *t);
+    t->title = "NVIDIA AIPerf | Error Summary";
+    t->ncol = 4;
+    t->head[0] = "Code";
+    t->head[1] = "Type";
+    t->head[2] = "Message";
+    t->head[3] = "Count";
+    t->left[2] = true;
+    size_t shown = 0, hidden = 0;
+    uint64_t hidden_count = 0;
+    for (size_t i = 0; i < ru->nerr; i++) {
+        const struct err_group *g = &ru->err[i];
+        if (!g->count)
+            continue;
+        /* Thousands of distinct messages would bury the tables; the JSON has them all. */
+        if (shown == 50) {
+            hidden++;
+            hidden_count += g->count;
+            continue;
+        }
+        shown++;
+        char code[32], type[256], msg[512], count[64];
+        if (g->code != REC_ABSENT && g->code != 0)
+            snprintf(code, sizeof code, "%lld", (long long)g->code);
+        else
+            snprintf(code, sizeof code, "N/A");
+        struct strv tv = {g->type, strlen(g->type)}, mv = {g->msg, strlen(g->msg)};
+        strv_unescape(tv, type, sizeof type);
+        if (!type[0])
+            snprintf(type, sizeof type, "N/A");
+        strv_unescape(mv, msg, sizeof msg);
+        /* One line per row: messages (response bodies) may hold newlines. */
+        for (char *p = msg; *p; p++)
+            if (*p == '\n' || *p == '\r' || *p == '\t')
+                *p = ' ';
+        if (strlen(msg) > 100)
+            memcpy(msg + 97, "...", 4);
+        char grouped[64];
+        report_fmt2((double)g->count, grouped, sizeof grouped);
+        /* "{:,}" of an int: the grouped integer part only. */
+        char *dot = strchr(grouped, '.');
+        if (dot)
+            *dot = '\0';
+        snprintf(count, sizeof count, "%s", grouped);
+        const char *cells[4] = {code, type, msg, count};
+        table_row(t, cells);
+    }
+    table_print(f, t);
+    free(t);
+    if (hidden)
+        fprintf(f,
+                "... and %zu more kinds of error (%llu requests): see profile_export_aiperf.json\n",
+                hidden, (unsigned long long)hidden_count);
+}
+
+static bool shown(const struct run *ru, int m, const struct report_opts *o)
+{
+    const struct metric_def *md = &metric_defs[m];
+    if (m == M_ERR_COUNT || m == M_ERROR_RATE)
+        return false;
+    if ((md->flags & MF_HIDDEN) && !o->show_internal)
+        return false;
+    (void)ru;
+    return true;
+}
+
+static bool sel_phase_c(const struct rrec *r, const void *ctx)
+{
+    return r->phase == *(const uint8_t *)ctx;
+}
+
+/* A table of request counts and key percentiles per phase or per worker. */
+static void breakdown(FILE *f, const struct run *ru, const char *title, const char *what,
+                      bool phases)
+{
+    struct table *t = xcalloc(1, sizeof *t);
+    t->title = title;
+    t->ncol = 8;
+    static const char *const h[] = {"",
+                                    "Requests",
+                                    "Errors",
+                                    "TTFT p50 (ms)",
+                                    "TTFT p99 (ms)",
+                                    "Latency p50 (ms)",
+                                    "Latency p99 (ms)",
+                                    "Lateness p99 (ms)"};
+    for (int c = 0; c < 8; c++)
+        t->head[c] = c ? h[c] : what;
+    int32_t n = phases ? 2 : ru->nworkers;
+    for (int32_t k = 0; k < n && t->nrow < TBL_MAXROW; k++) {
+        struct rsummary w;
+        uint8_t ph = (uint8_t)k;
+        if (phases)
+            report_summarize(ru, sel_phase_c, &ph, NULL, NULL, &w);
+        else
+            report_summarize(ru, report_sel_worker, &k, NULL, NULL, &w);
+        if (!w.n_total)
+            continue;
+        char c[8][64];
+        if (phases)
+            snprintf(c[0], 64, "%s", k == REC_WARMUP ? "warmup" : "profile");
+        else
+            snprintf(c[0], 64, "%d", k);
+        snprintf(c[1], 64, "%llu", (unsigned long long)w.n_total);
+        snprintf(c[2], 64, "%llu", (unsigned long long)w.n_invalid);
+        static const struct {
+            int m;
+            enum verdict_stat st;
+        } q[5] = {{M_TTFT, VS_P1 + 4},
+                  {M_TTFT, VS_P1 + 8},
+                  {M_LATENCY, VS_P1 + 4},
+                  {M_LATENCY, VS_P1 + 8},
+                  {M_LATENESS, VS_P1 + 8}};
+        for (int i = 0; i < 5; i++) {
+            double v;
+            if (report_stat(&w, q[i].m, q[i].st, &v))
+                report_fmt2(v, c[3 + i], 64);
+            else
+                snprintf(c[3 + i], 64, "N/A");
+        }
+        const char *cells[8] = {c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]};
+        table_row(t, cells);
+    }
+    table_print(f, t);
+    free(t);
+}
+
+static void print_run(FILE *f, const struct run *ru, const struct report_opts *o, bool named)
+{
+    if (named)
+        fprintf(f, "\n\n== %s ==", ru->label);
+    print_errors(f, ru);
+    const struct rsummary *s = &ru->prof;
+    if (!s->n_valid) {
+        fprintf(f, "\n\nNo records to export (%llu requests, none succeeded)\n",
+                (unsigned long long)s->n_total);
+    } else {
+        struct table *t = xcalloc(1, sizeof *t);
+        init_metric_table(t, strcmp(ru->endpoint, "embeddings") == 0
+                                 ? "NVIDIA AIPerf | Embeddings Metrics"
+                                 : "NVIDIA AIPerf | LLM Metrics");
+        for (int m = 0; m < M_NRECORD; m++)
+            if (s->m[m].count && !(metric_defs[m].flags & MF_EXTRA) && shown(ru, m, o))
+                metric_row(t, s, m);
+        static const int scal[] = {M_OTT, M_REQ_TPUT, M_REQ_COUNT, M_GOODPUT, M_GOOD_COUNT};
+        for (size_t i = 0; i < sizeof scal / sizeof scal[0]; i++)
+            if (s->has_scalar[scal[i]])
+                metric_row(t, s, scal[i]);
+        if (o->show_internal)
+            for (int m = M_NRECORD; m < M_COUNT; m++) {
+                bool listed = false;
+                for (size_t i = 0; i < sizeof scal / sizeof scal[0]; i++)
+                    listed |= scal[i] == m;
+                if (!listed && s->has_scalar[m] && shown(ru, m, o))
+                    metric_row(t, s, m);
+            }
+        table_print(f, t);
+        init_metric_table(t, "metronome | Schedule, intended-time latency, reasoning");
+        for (int m = 0; m < M_NRECORD; m++)
+            if (s->m[m].count && (metric_defs[m].flags & MF_EXTRA))
+                metric_row(t, s, m);
+        if (t->nrow)
+            table_print(f, t);
+        free(t);
+    }
+    if (ru->has_warm)
+        breakdown(f, ru, "metronome | Per phase", "Phase", true);
+    if (ru->nworkers > 1 && s->n_total)
+        breakdown(f, ru, "metronome | Per worker", "Worker", false);
+    fputc('\n', f);
+    if (ru->osl_usage || ru->osl_chunks)
+        fprintf(f, "Token counts: output from %s, input from %s.\n",
+                ru->osl_usage && ru->osl_chunks ? "server usage where sent, else chunk counts"
+                : ru->osl_usage                 ? "server usage"
+                                                : "replay chunk counts",
+                ru->isl_usage && ru->isl_trace ? "server usage where sent, else the trace"
+                : ru->isl_usage                ? "server usage"
+                                               : "the trace");
+    if (!ru->complete) {
+        bool flagged = false;
+        for (size_t i = 0; i < ru->nshards; i++)
+            flagged |= !ru->shard[i].complete;
+        fprintf(f, "Run incomplete:%s%s; results cover the records written before it stopped.\n",
+                flagged ? " run.json says complete=false" : "",
+                ru->dropped_bytes ? (flagged ? " and the records file ends inside a zstd frame"
+                                             : " the records file ends inside a zstd frame")
+                                  : "");
+        if (ru->dropped_bytes)
+            fprintf(f, "  %llu trailing bytes could not be read.\n",
+                    (unsigned long long)ru->dropped_bytes);
+        if (ru->missing_records)
+            fprintf(f, "  %zu run dir(s) have no records file.\n", ru->missing_records);
+    }
+    if (ru->cancelled)
+        fprintf(f, "Warning: Profile Run Cancelled Early. The profile run was cancelled early. "
+                   "Results shown may be incomplete or inaccurate.\n");
+}
+
+static void print_compare(FILE *f, struct run *const *runs, size_t nruns)
+{
+    struct table *t = xcalloc(1, sizeof *t);
+    t->title = "metronome | Comparison (deltas against the first run)";
+    size_t nr = nruns > 4 ? 4 : nruns;
+    t->ncol = 2 + (int)nr + (int)(nr - 1);
+    t->head[0] = "Metric";
+    t->head[1] = "stat";
+    for (size_t i = 0; i < nr; i++)
+        t->head[2 + i] = runs[i]->label;
+    char dh[4][96];
+    for (size_t i = 1; i < nr; i++) {
+        snprintf(dh[i], sizeof dh[i], "Δ %s", runs[i]->label);
+        t->head[2 + nr + i - 1] = dh[i];
+    }
+    static const struct {
+        int m;
+        enum verdict_stat st;
+    } rows[] = {{M_TTFT, VS_AVG},
+                {M_TTFT, VS_P1 + 8},
+                {M_LATENCY, VS_AVG},
+                {M_LATENCY, VS_P1 + 8},
+                {M_ITL, VS_AVG},
+                {M_ITL, VS_P1 + 8},
+                {M_OTT_USER, VS_AVG},
+                {M_OSL, VS_AVG},
+                {M_ISL, VS_AVG},
+                {M_LATENESS, VS_P1 + 8},
+                {M_LAT_INTENDED, VS_P1 + 8},
+                {M_OTT, VS_AVG},
+                {M_REQ_TPUT, VS_AVG},
+                {M_REQ_COUNT, VS_AVG},
+                {M_GOODPUT, VS_AVG},
+                {M_ERROR_RATE, VS_AVG}};
+    for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+        char label[160], vals[4][64], deltas[4][64];
+        const char *cells[TBL_MAXCOL];
+        report_label(rows[r].m, true, label, sizeof label);
+        cells[0] = label;
+        cells[1] = verdict_stat_str(rows[r].st);
+        double base = NAN;
+        bool any = false;
+        for (size_t i = 0; i < nr; i++) {
+            double v;
+            if (report_stat(&runs[i]->prof, rows[r].m, rows[r].st, &v)) {
+                any = true;
+                report_fmt2(v, vals[i], sizeof vals[i]);
+                if (rows[r].m == M_ERROR_RATE)
+                    snprintf(vals[i], sizeof vals[i], "%.4f", v);
+                if (i == 0)
+                    base = v;
+                else if (!isnan(base) && base != 0)
+                    snprintf(deltas[i], sizeof deltas[i], "%+.1f%%", (v - base) / base * 100.0);
+                else
+                    snprintf(deltas[i], sizeof deltas[i], "N/A");
+            } else {
+                snprintf(vals[i], sizeof vals[i], "N/A");
+                snprintf(deltas[i], sizeof deltas[i], "N/A");
+            }
+            cells[2 + i] = vals[i];
+            if (i)
+                cells[2 + nr + i - 1] = deltas[i];
+        }
+        if (any)
+            table_row(t, cells);
+    }
+    table_print(f, t);
+    free(t);
+}
+
+bool report_sel_worker(const struct rrec *r, const void *ctx)
+{
+    return r->phase == REC_PROFILE && r->worker == *(const int32_t *)ctx;
+}
+
+void report_print_console(struct run *const *runs, size_t nruns, const struct report_opts *o)
+{
+    FILE *f = o->console;
+    for (size_t i = 0; i < nruns; i++)
+        print_run(f, runs[i], o, nruns > 1);
+    if (nruns > 1)
+        print_compare(f, runs, nruns);
+    fflush(f);
+}

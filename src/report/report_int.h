@@ -1,0 +1,111 @@
+/*
+ * Private to src/report/: the in-memory model of one run (one or several merged shards)
+ * that every exporter reads. Built by report.c; exporters only read it.
+ */
+#ifndef METRONOME_REPORT_INT_H
+#define METRONOME_REPORT_INT_H
+
+#include "buf.h"
+#include "metrics.h"
+#include "records_read.h"
+#include "report.h"
+#include "stats.h"
+#include "verdict.h"
+
+#include <stdint.h>
+
+struct err_group {
+    int64_t code; /* REC_ABSENT: null */
+    char *type;   /* owned, raw JSON string body (escapes kept) */
+    char *msg;    /* owned, raw JSON string body */
+    uint64_t count;
+    uint64_t hash;
+};
+
+/* Summary of one set of records (the whole profile phase, a slice, a worker ...). */
+struct rsummary {
+    struct stats_summary m[M_NRECORD]; /* count 0: the metric is absent */
+    double scalar[M_COUNT];            /* indexes >= M_NRECORD */
+    bool has_scalar[M_COUNT];
+    uint64_t n_total, n_valid, n_invalid, n_errors;
+};
+
+#define TS_MAX_BINS 240
+
+struct run {
+    char *label;
+    struct run_meta *shard; /* owned array */
+    size_t nshards;
+    struct rrec *r; /* every record, warmup included, in file order */
+    size_t n, cap;
+    struct stats_hist icl; /* profile, valid records */
+    struct stats_hist icl_warm;
+    struct err_group *err;
+    size_t nerr, err_cap;
+    int32_t *err_table; /* open addressing over err[], err_slots a power of two */
+    size_t err_slots;
+    int64_t base_real; /* wall clock ns of timeline 0 */
+    int64_t base_mono; /* the reference shard's monotonic anchor */
+    bool streaming, complete, cancelled;
+    const char *endpoint;
+    uint64_t dropped_bytes;
+    size_t missing_records;                               /* shards without a records file */
+    uint64_t osl_usage, osl_chunks, isl_usage, isl_trace; /* token-source tallies */
+    int32_t nworkers;
+    char *out_dir; /* owned: where this run's files go */
+    /* results */
+    struct rsummary prof, warm;
+    bool has_warm;
+    double good_count;
+    struct buf verdict_lines;
+    size_t violations;
+    bool all_failed;
+};
+
+/* Summarizes the records of `ru` selected by sel(r, ctx) (all profile records when sel is
+ * NULL) into s. icl (may be NULL) supplies inter_chunk_latency. */
+void report_summarize(const struct run *ru, bool (*sel)(const struct rrec *, const void *),
+                      const void *ctx, const struct stats_hist *icl, const struct verdict_spec *v,
+                      struct rsummary *s);
+
+/* Label "Header (unit)" as AIPerf prints it (the OTT/user header keeps its newline unless
+ * flat). */
+void report_label(int m, bool flat, char *out, size_t cap);
+/* Value formatted as AIPerf's console does: "{:,.2f}" (round half even on the binary
+ * value), "nan" for NaN. */
+void report_fmt2(double v, char *out, size_t cap);
+/* Local naive ISO time of an epoch ns value (microseconds omitted when zero). */
+void report_iso_time(int64_t ns, char *out, size_t cap);
+
+/* Exporters: each writes one file atomically and appends its path to res->written. */
+int report_write_json(const struct run *ru, const struct report_opts *o, const char *dir,
+                      struct report_result *res, struct diag *d);
+int report_write_csv(const struct run *ru, const char *dir, struct report_result *res,
+                     struct diag *d);
+int report_write_slices(const struct run *ru, const struct report_opts *o, const char *dir,
+                        struct report_result *res, struct diag *d);
+int report_write_html(struct run *const *runs, size_t nruns, const struct report_opts *o,
+                      const char *dir, struct report_result *res, struct diag *d);
+void report_print_console(struct run *const *runs, size_t nruns, const struct report_opts *o);
+
+/* The per-record export is written while reading (the chunk lists are not kept). */
+struct jsonl_out;
+int report_jsonl_open(struct jsonl_out **out, const char *dir, struct diag *d);
+/* icl[0..nicl) are the record's chunk gaps (metric_icl), computed once by the reader. */
+void report_jsonl_record(struct jsonl_out *j, const struct run *ru, const struct rec *r,
+                         const struct rrec *rr, const int64_t *icl, size_t nicl);
+int report_jsonl_commit(struct jsonl_out *j, struct report_result *res, struct diag *d);
+void report_jsonl_abort(struct jsonl_out *j);
+
+/* Replaces secrets (API keys, authorization headers, passwords) in a config tree by
+ * "<redacted>", in place. */
+struct cJSON;
+void report_redact(struct cJSON *j);
+
+/* Selects the profile records of worker *(const int32_t *)ctx. */
+bool report_sel_worker(const struct rrec *r, const void *ctx);
+
+/* Statistic `st` of summary s for metric m, in display units; false when absent. */
+bool report_stat(const struct rsummary *s, int m, enum verdict_stat st, double *out);
+
+#endif

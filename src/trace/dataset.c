@@ -1,0 +1,1422 @@
+/* Dataset loaders: AIPerf's four JSONL formats, ShareGPT, and CSV traces. */
+#include "dataset.h"
+
+#include "buf.h"
+#include "jscan.h"
+#include "xalloc.h"
+#include "zio.h"
+
+#include <csv.h>
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define MAX_LINE  (64u << 20)
+#define MAX_PARTS 4096
+
+/* ---- sessions by id (multi_turn, mooncake session_id) ---- */
+
+struct sess {
+    char *id;
+    long turns;
+    double last_ts;
+    double first_ts; /* t_ms of turn 0: orders the session in a timed trace */
+    bool has_ts;
+};
+
+struct sessmap {
+    struct sess *slots;
+    size_t cap, count;
+};
+
+static uint64_t fnv(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    return h;
+}
+
+static struct sess *sess_get(struct sessmap *m, const char *id, size_t n)
+{
+    if ((m->count + 1) * 2 > m->cap) {
+        size_t ncap = m->cap ? m->cap * 2 : 256;
+        struct sess *ns = xcalloc(ncap, sizeof *ns);
+        for (size_t i = 0; i < m->cap; i++) {
+            if (!m->slots[i].id)
+                continue;
+            size_t j = fnv(m->slots[i].id, strlen(m->slots[i].id)) & (ncap - 1);
+            while (ns[j].id)
+                j = (j + 1) & (ncap - 1);
+            ns[j] = m->slots[i];
+        }
+        free(m->slots);
+        m->slots = ns;
+        m->cap = ncap;
+    }
+    size_t j = fnv(id, n) & (m->cap - 1);
+    for (; m->slots[j].id; j = (j + 1) & (m->cap - 1))
+        if (strlen(m->slots[j].id) == n && !memcmp(m->slots[j].id, id, n))
+            return &m->slots[j];
+    m->slots[j].id = xstrndup(id, n);
+    m->count++;
+    return &m->slots[j];
+}
+
+static void sess_free(struct sessmap *m)
+{
+    for (size_t i = 0; i < m->cap; i++)
+        free(m->slots[i].id);
+    free(m->slots);
+}
+
+/* ---- one turn's content, as AIPerf's media fields give it ---- */
+
+struct strs {
+    size_t *off, *len;
+    size_t n, cap;
+};
+
+struct turn_in {
+    struct buf arena; /* decoded strings */
+    struct strs texts, images, audios;
+    bool has_ts, has_delay, has_role;
+    double ts, delay;
+    size_t role_off, role_len;
+    bool text_truthy, texts_truthy, image_truthy, images_truthy, audio_truthy, audios_truthy;
+};
+
+static void strs_push(struct strs *s, size_t off, size_t len)
+{
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 8;
+        s->off = xrealloc(s->off, s->cap * sizeof *s->off);
+        s->len = xrealloc(s->len, s->cap * sizeof *s->len);
+    }
+    s->off[s->n] = off;
+    s->len[s->n] = len;
+    s->n++;
+}
+
+static void turn_reset(struct turn_in *t)
+{
+    buf_reset(&t->arena);
+    t->texts.n = t->images.n = t->audios.n = 0;
+    t->has_ts = t->has_delay = t->has_role = false;
+    t->text_truthy = t->texts_truthy = t->image_truthy = t->images_truthy = false;
+    t->audio_truthy = t->audios_truthy = false;
+}
+
+static void turn_free(struct turn_in *t)
+{
+    buf_free(&t->arena);
+    free(t->texts.off);
+    free(t->texts.len);
+    free(t->images.off);
+    free(t->images.len);
+    free(t->audios.off);
+    free(t->audios.len);
+}
+
+struct src {
+    const char *path;
+    long line;
+    struct diag *d;
+};
+
+static int bad(const struct src *s, const char *fmt, const char *a, const char *b)
+{
+    return diag_at(s->d, ERR_INVALID, s->path, s->line, fmt, a, b);
+}
+
+/* Decodes string v into the arena and records it in list (empty strings are dropped, as
+ * AIPerf's payload builders skip them). */
+static int add_str(struct turn_in *t, struct strs *list, const struct jval *v, const struct src *s,
+                   const char *key)
+{
+    size_t off = t->arena.len;
+    if (jval_str(v, &t->arena))
+        return bad(s, "field '%s': %s", key, "invalid string escape");
+    if (t->arena.len > off)
+        strs_push(list, off, t->arena.len - off);
+    return 0;
+}
+
+/* "texts": a list of strings, or a list of {"name","contents":[...]} objects. */
+static int add_plural(struct turn_in *t, struct strs *list, const struct jval *v,
+                      const struct src *s, const char *key, bool *truthy)
+{
+    if (v->type == JT_NULL)
+        return 0;
+    if (v->type != JT_ARRAY)
+        return bad(s, "field '%s': must be an array, not %s", key, jval_type_name(v->type));
+    struct jiter it;
+    struct jval e;
+    int rc, kind = 0; /* 1 strings, 2 objects */
+    jscan_enter(&it, v);
+    while ((rc = jscan_elem(&it, &e)) == 1) {
+        *truthy = true;
+        int k = e.type == JT_STRING ? 1 : e.type == JT_OBJECT ? 2 : 0;
+        if (k == 0 || (kind && k != kind))
+            return bad(s, "field '%s': %s", key,
+                       "must hold only strings or only {\"name\",\"contents\"} objects");
+        kind = k;
+        if (k == 1) {
+            if ((rc = add_str(t, list, &e, s, key)))
+                return rc;
+            continue;
+        }
+        struct jiter ot;
+        struct jval ok, ov;
+        jscan_enter(&ot, &e);
+        while ((rc = jscan_member(&ot, &ok, &ov)) == 1) {
+            if (!jval_is(&ok, "contents") || ov.type == JT_NULL)
+                continue;
+            if (ov.type != JT_ARRAY)
+                return bad(s, "field '%s': %s", key, "'contents' must be an array of strings");
+            struct jiter ct;
+            struct jval c;
+            jscan_enter(&ct, &ov);
+            while ((rc = jscan_elem(&ct, &c)) == 1) {
+                if (c.type != JT_STRING)
+                    return bad(s, "field '%s': %s", key, "'contents' must be an array of strings");
+                if ((rc = add_str(t, list, &c, s, key)))
+                    return rc;
+            }
+        }
+    }
+    return 0;
+}
+
+static int number_field(const struct jval *v, const struct src *s, const char *key, double *out)
+{
+    int64_t i;
+    /* Integers (the common case) skip strtod. */
+    if (jval_int(v, &i) == 0 && i >= 0 && i < ((int64_t)1 << 53)) {
+        *out = (double)i;
+        return 0;
+    }
+    if (jval_double(v, out) || *out < 0)
+        return bad(s, "field '%s': must be a number >= 0%s", key, "");
+    return 0;
+}
+
+/* Handles one member of a single_turn-style object: 1 if it was a known key, 0 if not. */
+static int turn_member(struct turn_in *t, const struct jval *k, const struct jval *v,
+                       const struct src *s)
+{
+    int rc;
+    if (jval_is(k, "text") || jval_is(k, "image") || jval_is(k, "audio")) {
+        bool is_text = k->p[0] == 't', is_image = k->p[0] == 'i';
+        const char *key = is_text ? "text" : is_image ? "image" : "audio";
+        if (v->type == JT_NULL)
+            return 1;
+        if (v->type != JT_STRING)
+            return bad(s, "field '%s': must be a string, not %s", key, jval_type_name(v->type));
+        struct strs *list = is_text ? &t->texts : is_image ? &t->images : &t->audios;
+        bool *truthy = is_text ? &t->text_truthy : is_image ? &t->image_truthy : &t->audio_truthy;
+        *truthy = v->n > 0;
+        if (!is_text && !is_image && v->n > 0 && !memchr(v->p, ',', v->n))
+            return bad(s, "field '%s': %s", key,
+                       "must be \"format,base64\" (e.g. \"wav,UklG...\")");
+        rc = add_str(t, list, v, s, key);
+        return rc ? rc : 1;
+    }
+    if (jval_is(k, "texts"))
+        return (rc = add_plural(t, &t->texts, v, s, "texts", &t->texts_truthy)) ? rc : 1;
+    if (jval_is(k, "images"))
+        return (rc = add_plural(t, &t->images, v, s, "images", &t->images_truthy)) ? rc : 1;
+    if (jval_is(k, "audios"))
+        return (rc = add_plural(t, &t->audios, v, s, "audios", &t->audios_truthy)) ? rc : 1;
+    if (jval_is(k, "timestamp")) {
+        if (v->type == JT_NULL)
+            return 1;
+        t->has_ts = true;
+        return (rc = number_field(v, s, "timestamp", &t->ts)) ? rc : 1;
+    }
+    if (jval_is(k, "delay")) {
+        if (v->type == JT_NULL)
+            return 1;
+        t->has_delay = true;
+        return (rc = number_field(v, s, "delay", &t->delay)) ? rc : 1;
+    }
+    if (jval_is(k, "role")) {
+        if (v->type == JT_NULL)
+            return 1;
+        if (v->type != JT_STRING)
+            return bad(s, "field '%s': must be a string, not %s", "role", jval_type_name(v->type));
+        t->role_off = t->arena.len;
+        jval_str(v, &t->arena);
+        t->role_len = t->arena.len - t->role_off;
+        t->has_role = t->role_len > 0;
+        return 1;
+    }
+    return 0;
+}
+
+/* AIPerf's validators: not both singular and plural, at least one modality, not both a
+ * timestamp and a delay (truthiness, so timestamp 0 with a delay passes). */
+static int turn_check(const struct turn_in *t, const struct src *s, bool timing)
+{
+    if (t->text_truthy && t->texts_truthy)
+        return bad(s, "fields '%s' and '%s' cannot both be set", "text", "texts");
+    if (t->image_truthy && t->images_truthy)
+        return bad(s, "fields '%s' and '%s' cannot both be set", "image", "images");
+    if (t->audio_truthy && t->audios_truthy)
+        return bad(s, "fields '%s' and '%s' cannot both be set", "audio", "audios");
+    if (!t->texts.n && !t->images.n && !t->audios.n)
+        return bad(s, "at least one modality must be provided (%s%s)",
+                   "text, texts, image, images, audio or audios", "");
+    if (timing && t->has_ts && t->ts != 0 && t->has_delay && t->delay != 0)
+        return bad(s, "fields '%s' and '%s' cannot both be set", "timestamp", "delay");
+    return 0;
+}
+
+static int check_type(const struct jval *v, const struct src *s, const char *want)
+{
+    size_t n = strlen(want);
+    if (v->type != JT_STRING || v->n != n || memcmp(v->p, want, n))
+        return bad(s, "field 'type': must be \"%s\" for this loader%s", want, "");
+    return 0;
+}
+
+/* Builds the tw_text/pointer arrays for a turn and writes it. */
+static int emit_turn(struct dataset *ds, struct turn_in *t, const char *session, int turn,
+                     bool timed, double t_ms, double delay_ms, double start_ms, struct diag *d)
+{
+    size_t nt = t->texts.n, ni = t->images.n, na = t->audios.n;
+    struct tw_part *parts = xmalloc((nt + 1) * sizeof *parts);
+    struct tw_text *texts = xmalloc((nt + 1) * sizeof *texts);
+    const char **images = xmalloc((ni + 1) * sizeof *images);
+    const char **audios = xmalloc((na + 1) * sizeof *audios);
+    struct buf z; /* NUL-terminated copies for the media URLs */
+    buf_init(&z, 0);
+    for (size_t i = 0; i < nt; i++) {
+        parts[i].kind = TW_LIT;
+        parts[i].s = t->arena.p + t->texts.off[i];
+        parts[i].n = t->texts.len[i];
+        texts[i].parts = &parts[i];
+        texts[i].nparts = 1;
+    }
+    size_t *zoff = xmalloc((ni + na + 1) * sizeof *zoff);
+    for (size_t i = 0; i < ni + na; i++) {
+        const struct strs *l = i < ni ? &t->images : &t->audios;
+        size_t j = i < ni ? i : i - ni;
+        zoff[i] = z.len;
+        buf_append(&z, t->arena.p + l->off[j], l->len[j]);
+        buf_putc(&z, '\0');
+    }
+    for (size_t i = 0; i < ni; i++)
+        images[i] = z.p + zoff[i];
+    for (size_t i = 0; i < na; i++)
+        audios[i] = z.p + zoff[ni + i];
+    char role[64];
+    snprintf(role, sizeof role, "%.*s", (int)t->role_len,
+             t->has_role ? t->arena.p + t->role_off : "");
+    struct tw_request q = {0};
+    q.session = session;
+    q.turn = turn;
+    q.timed = timed && turn == 0;
+    q.t_ms = t_ms;
+    q.delay_ms = turn > 0 ? delay_ms : -1;
+    q.start_ms = start_ms;
+    q.model = dataset_model(ds);
+    q.role = t->has_role ? role : NULL;
+    q.texts = texts;
+    q.ntexts = nt;
+    q.images = images;
+    q.nimages = ni;
+    q.audios = audios;
+    q.naudios = na;
+    q.isl = -1;
+    q.max_tokens =
+        ds->o->osl_set ? dataset_pos_int(&ds->osl_rng, ds->o->osl_mean, ds->o->osl_stddev) : -1;
+    q.live_history = turn > 0;
+    int rc = tw_request(ds->w, &q, d);
+    free(parts);
+    free(texts);
+    free(images);
+    free(audios);
+    free(zoff);
+    buf_free(&z);
+    return rc;
+}
+
+/* Timing rules shared by the JSONL loaders: the first timed-or-not first turn decides the
+ * trace, and first turns must then all agree. Order does not matter: the writer sorts. */
+struct timing {
+    int mode; /* 0 undecided, 1 timed, 2 untimed */
+    double last;
+};
+
+static int timing_first_turn(struct timing *tm, bool has_ts, double ts, const struct src *s)
+{
+    if (tm->mode == 0)
+        tm->mode = has_ts ? 1 : 2;
+    if (tm->mode == 1 && !has_ts)
+        return bad(s,
+                   "field '%s' is missing (earlier lines have one; a trace is timed "
+                   "throughout or not at all)%s",
+                   "timestamp", "");
+    if (tm->mode == 2 && has_ts)
+        return bad(s,
+                   "field '%s' appears but earlier lines have none (a trace is timed "
+                   "throughout or not at all)%s",
+                   "timestamp", "");
+    if (has_ts)
+        tm->last = ts;
+    return 0;
+}
+
+/* Opens a JSONL input and iterates its non-blank lines. */
+struct lines {
+    struct zreader *zr;
+    struct src s;
+};
+
+static int lines_open(struct lines *l, const char *path, struct diag *d)
+{
+    l->s.path = path;
+    l->s.line = 0;
+    l->s.d = d;
+    return zr_open(&l->zr, path, MAX_LINE, d);
+}
+
+/* 1 with a line, 0 at the end, < 0 on error. Blank lines are skipped. */
+static int lines_next(struct lines *l, const char **p, size_t *n)
+{
+    for (;;) {
+        int rc = zr_getline(l->zr, p, n, l->s.d);
+        if (rc <= 0)
+            return rc;
+        l->s.line = zr_lineno(l->zr);
+        const char *a = *p, *b = *p + *n;
+        if (l->s.line == 1 && b - a >= 3 && !memcmp(a, "\xEF\xBB\xBF", 3))
+            a += 3; /* a UTF-8 byte order mark, as spreadsheet exports write */
+        while (a < b && (*a == ' ' || *a == '\t' || *a == '\r'))
+            a++;
+        while (b > a && (b[-1] == ' ' || b[-1] == '\t' || b[-1] == '\r'))
+            b--;
+        if (a == b)
+            continue;
+        *p = a;
+        *n = (size_t)(b - a);
+        return 1;
+    }
+}
+
+static int json_line_err(const struct src *s, const struct jiter *it)
+{
+    return diag_at(s->d, ERR_PARSE, s->path, s->line, "malformed JSON at byte %zu: %s",
+                   it->err_off + 1, it->err ? it->err : "bad value");
+}
+
+static bool enough(const struct dataset *ds)
+{
+    return ds->o->request_count > 0 && tw_requests(ds->w) >= ds->o->request_count;
+}
+
+/* "line-N": a session id for an input line that names none (no printf: hot path). */
+static void line_id(char *out, size_t n, long line)
+{
+    char t[24];
+    size_t i = sizeof t;
+    unsigned long u = (unsigned long)line;
+    do {
+        t[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    size_t k = sizeof t - i;
+    if (k + 6 > n)
+        k = n - 6;
+    memcpy(out, "line-", 5);
+    memcpy(out + 5, t + i, k);
+    out[5 + k] = '\0';
+}
+
+/* ---- single_turn ---- */
+
+int dataset_single_turn(struct dataset *ds, const char *path, struct diag *d)
+{
+    struct lines l;
+    int rc = lines_open(&l, path, d);
+    if (rc)
+        return rc;
+    struct turn_in t = {0};
+    buf_init(&t.arena, 0);
+    struct timing tm = {0};
+    const char *line;
+    size_t n;
+    char sid[48];
+    while (!enough(ds) && (rc = lines_next(&l, &line, &n)) == 1) {
+        struct jiter it;
+        struct jval k, v;
+        turn_reset(&t);
+        if (jscan_object(&it, line, n)) {
+            rc = json_line_err(&l.s, &it);
+            break;
+        }
+        while ((rc = jscan_member(&it, &k, &v)) == 1) {
+            if (jval_is(&k, "type")) {
+                if ((rc = check_type(&v, &l.s, "single_turn")))
+                    break;
+                continue;
+            }
+            if ((rc = turn_member(&t, &k, &v, &l.s)) < 0)
+                break;
+        }
+        if (rc == ERR_PARSE)
+            rc = json_line_err(&l.s, &it);
+        if (rc < 0)
+            break;
+        if ((rc = turn_check(&t, &l.s, true)) ||
+            (rc = timing_first_turn(&tm, t.has_ts, t.ts, &l.s)))
+            break;
+        snprintf(sid, sizeof sid, "line-%ld", l.s.line);
+        if ((rc = emit_turn(ds, &t, sid, 0, t.has_ts, t.ts, -1, t.ts, d)))
+            break;
+    }
+    turn_free(&t);
+    zr_close(l.zr);
+    return rc < 0 ? rc : 0;
+}
+
+/* ---- multi_turn ---- */
+
+int dataset_multi_turn(struct dataset *ds, const char *path, struct diag *d)
+{
+    struct lines l;
+    int rc = lines_open(&l, path, d);
+    if (rc)
+        return rc;
+    struct turn_in t = {0};
+    buf_init(&t.arena, 0);
+    struct timing tm = {0};
+    struct sessmap sm = {0};
+    struct buf sid;
+    buf_init(&sid, 1 << 16);
+    const char *line;
+    size_t n;
+    while (!enough(ds) && (rc = lines_next(&l, &line, &n)) == 1) {
+        struct jiter it;
+        struct jval k, v, turns = {0};
+        bool has_turns = false;
+        buf_reset(&sid);
+        if (jscan_object(&it, line, n)) {
+            rc = json_line_err(&l.s, &it);
+            break;
+        }
+        while ((rc = jscan_member(&it, &k, &v)) == 1) {
+            rc = 0;
+            if (jval_is(&k, "type") && (rc = check_type(&v, &l.s, "multi_turn")))
+                break;
+            if (jval_is(&k, "session_id") && v.type != JT_NULL) {
+                if (v.type != JT_STRING) {
+                    rc = bad(&l.s, "field '%s': must be a string, not %s", "session_id",
+                             jval_type_name(v.type));
+                    break;
+                }
+                jval_str(&v, &sid);
+            }
+            if (jval_is(&k, "turns")) {
+                turns = v;
+                has_turns = true;
+            }
+        }
+        if (rc == ERR_PARSE)
+            rc = json_line_err(&l.s, &it);
+        if (rc < 0)
+            break;
+        size_t nturns = 0;
+        if (has_turns && turns.type == JT_ARRAY) {
+            struct jiter ct;
+            struct jval ce;
+            jscan_enter(&ct, &turns);
+            while (jscan_elem(&ct, &ce) == 1)
+                nturns++;
+        }
+        if (nturns == 0) {
+            rc = bad(&l.s, "field '%s': %s", "turns", "a non-empty array of turns is required");
+            break;
+        }
+        if (sid.len == 0)
+            buf_printf(&sid, "line-%ld", l.s.line);
+        struct sess *se = sess_get(&sm, sid.p, sid.len);
+        struct jiter ti;
+        struct jval e;
+        jscan_enter(&ti, &turns);
+        while (!enough(ds) && (rc = jscan_elem(&ti, &e)) == 1) {
+            if (e.type != JT_OBJECT) {
+                rc = bad(&l.s, "field '%s': %s", "turns", "every turn must be an object");
+                break;
+            }
+            turn_reset(&t);
+            struct jiter ot;
+            jscan_enter(&ot, &e);
+            while ((rc = jscan_member(&ot, &k, &v)) == 1)
+                if ((rc = turn_member(&t, &k, &v, &l.s)) < 0)
+                    break;
+            if (rc < 0 || (rc = turn_check(&t, &l.s, true)))
+                break;
+            double delay = 0;
+            if (se->turns == 0) {
+                if ((rc = timing_first_turn(&tm, t.has_ts, t.ts, &l.s)))
+                    break;
+            } else if (t.has_delay) {
+                delay = t.delay;
+            } else if (t.has_ts && se->has_ts) {
+                /* Absolute times on later turns become the gap since the previous
+                 * turn was scheduled: the closest a delay can come. */
+                delay = t.ts > se->last_ts ? t.ts - se->last_ts : 0;
+            }
+            if (se->turns == 0)
+                se->first_ts = t.ts;
+            rc = emit_turn(ds, &t, se->id, (int)se->turns, tm.mode == 1, t.ts, delay, se->first_ts,
+                           d);
+            if (rc)
+                break;
+            se->turns++;
+            if (t.has_ts) {
+                se->last_ts = t.ts;
+                se->has_ts = true;
+            }
+        }
+        if (rc < 0)
+            break;
+    }
+    turn_free(&t);
+    sess_free(&sm);
+    buf_free(&sid);
+    zr_close(l.zr);
+    return rc < 0 ? rc : 0;
+}
+
+/* ---- random_pool ---- */
+
+struct pool {
+    char *name;
+    char **lines;
+    size_t *lens;
+    long *lineno;
+    size_t n, cap;
+};
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int load_pool(struct pool *p, const char *path, struct diag *d)
+{
+    struct lines l;
+    int rc = lines_open(&l, path, d);
+    if (rc)
+        return rc;
+    const char *line;
+    size_t n;
+    struct turn_in t = {0};
+    buf_init(&t.arena, 0);
+    while ((rc = lines_next(&l, &line, &n)) == 1) {
+        /* Validate every entry now, so a bad line fails the pack even if never drawn. */
+        struct jiter it;
+        struct jval k, v;
+        turn_reset(&t);
+        if (jscan_object(&it, line, n)) {
+            rc = json_line_err(&l.s, &it);
+            break;
+        }
+        while ((rc = jscan_member(&it, &k, &v)) == 1) {
+            if (jval_is(&k, "type")) {
+                if ((rc = check_type(&v, &l.s, "random_pool")))
+                    break;
+                continue;
+            }
+            if (jval_is(&k, "timestamp") || jval_is(&k, "delay") || jval_is(&k, "role"))
+                continue; /* not part of a pool entry; ignored like any unknown key */
+            if ((rc = turn_member(&t, &k, &v, &l.s)) < 0)
+                break;
+        }
+        if (rc == ERR_PARSE)
+            rc = json_line_err(&l.s, &it);
+        if (rc < 0 || (rc = turn_check(&t, &l.s, false)))
+            break;
+        if (p->n == p->cap) {
+            p->cap = p->cap ? p->cap * 2 : 64;
+            p->lines = xrealloc(p->lines, p->cap * sizeof *p->lines);
+            p->lens = xrealloc(p->lens, p->cap * sizeof *p->lens);
+            p->lineno = xrealloc(p->lineno, p->cap * sizeof *p->lineno);
+        }
+        p->lines[p->n] = xstrndup(line, n);
+        p->lens[p->n] = n;
+        p->lineno[p->n] = l.s.line;
+        p->n++;
+    }
+    turn_free(&t);
+    zr_close(l.zr);
+    if (rc < 0)
+        return rc;
+    if (p->n == 0)
+        return diag_at(d, ERR_INVALID, path, 0, "empty pool: no entries to sample from");
+    return 0;
+}
+
+int dataset_random_pool(struct dataset *ds, const char *path, struct diag *d)
+{
+    struct stat st;
+    if (stat(path, &st))
+        return diag_at(d, ERR_IO, path, 0, "%s", strerror(errno));
+    char **files = NULL;
+    size_t nfiles = 0;
+    if (S_ISDIR(st.st_mode)) {
+        DIR *dir = opendir(path);
+        if (!dir)
+            return diag_at(d, ERR_IO, path, 0, "%s", strerror(errno));
+        struct dirent *e;
+        size_t cap = 0;
+        while ((e = readdir(dir))) {
+            if (e->d_name[0] == '.')
+                continue;
+            struct buf fp;
+            buf_init(&fp, 0);
+            buf_printf(&fp, "%s/%s", path, e->d_name);
+            struct stat fs;
+            if (stat(fp.p, &fs) || !S_ISREG(fs.st_mode)) {
+                buf_free(&fp);
+                continue;
+            }
+            if (nfiles == cap) {
+                cap = cap ? cap * 2 : 16;
+                files = xrealloc(files, cap * sizeof *files);
+            }
+            files[nfiles++] = buf_release(&fp);
+        }
+        closedir(dir);
+        /* Sorted, unlike AIPerf's iterdir order, so the same directory packs the same. */
+        qsort(files, nfiles, sizeof *files, name_cmp);
+        if (nfiles == 0)
+            return diag_at(d, ERR_INVALID, path, 0, "no pool files in the directory");
+    } else {
+        files = xmalloc(sizeof *files);
+        files[0] = xstrdup(path);
+        nfiles = 1;
+    }
+    struct pool *pools = xcalloc(nfiles, sizeof *pools);
+    int rc = 0;
+    for (size_t i = 0; i < nfiles && !rc; i++)
+        rc = load_pool(&pools[i], files[i], d);
+    long n = ds->o->conversations > 0 ? ds->o->conversations : 100;
+    struct turn_in t = {0};
+    buf_init(&t.arena, 0);
+    char sid[32];
+    for (long c = 0; c < n && !rc && !enough(ds); c++) {
+        turn_reset(&t);
+        /* One turn per conversation: one draw from every pool, merged in pool order. */
+        for (size_t i = 0; i < nfiles && !rc; i++) {
+            size_t k = (size_t)rng_below(&ds->pick_rng, pools[i].n);
+            struct src s = {files[i], pools[i].lineno[k], d};
+            struct jiter it;
+            struct jval key, v;
+            jscan_object(&it, pools[i].lines[k], pools[i].lens[k]);
+            while ((rc = jscan_member(&it, &key, &v)) == 1)
+                if (!jval_is(&key, "timestamp") && !jval_is(&key, "delay") &&
+                    !jval_is(&key, "role") && (rc = turn_member(&t, &key, &v, &s)) < 0)
+                    break;
+        }
+        if (rc < 0)
+            break;
+        snprintf(sid, sizeof sid, "pool-%ld", c);
+        rc = emit_turn(ds, &t, sid, 0, false, 0, -1, 0, d);
+    }
+    turn_free(&t);
+    for (size_t i = 0; i < nfiles; i++) {
+        for (size_t k = 0; k < pools[i].n; k++)
+            free(pools[i].lines[k]);
+        free(pools[i].lines);
+        free(pools[i].lens);
+        free(pools[i].lineno);
+        free(files[i]);
+    }
+    free(pools);
+    free(files);
+    return rc < 0 ? rc : 0;
+}
+
+/* ---- mooncake_trace ---- */
+
+/* Input tokens of a verbatim "messages" or "payload": the text of every "content",
+ * "text", "prompt" and "input" string inside it (roles, names and numbers are not
+ * prompt text). */
+static long json_text_tokens(const struct tokenizer *tk, const struct jval *v, int depth)
+{
+    struct jiter it;
+    struct jval k, e;
+    long n = 0;
+    if (depth > 32 || jscan_enter(&it, v))
+        return 0;
+    struct buf tmp;
+    buf_init(&tmp, 0);
+    if (v->type == JT_OBJECT) {
+        while (jscan_member(&it, &k, &e) == 1) {
+            if (e.type == JT_STRING && (jval_is(&k, "content") || jval_is(&k, "text") ||
+                                        jval_is(&k, "prompt") || jval_is(&k, "input"))) {
+                buf_reset(&tmp);
+                jval_str(&e, &tmp);
+                n += (long)tokenizer_count(tk, tmp.p ? tmp.p : "", tmp.len);
+            } else if (e.type == JT_OBJECT || e.type == JT_ARRAY) {
+                n += json_text_tokens(tk, &e, depth + 1);
+            }
+        }
+    } else {
+        while (jscan_elem(&it, &e) == 1)
+            if (e.type == JT_OBJECT || e.type == JT_ARRAY)
+                n += json_text_tokens(tk, &e, depth + 1);
+    }
+    buf_free(&tmp);
+    return n;
+}
+
+/* What a verbatim payload says about itself: model, streaming, requested output. */
+static void raw_payload_fields(const struct jval *payload, struct tw_request *q, long out,
+                               struct dataset *ds)
+{
+    struct jiter it;
+    struct jval k, v;
+    static char model[256];
+    int64_t x;
+    q->model = NULL;
+    q->raw_stream = 0;
+    q->max_tokens = out;
+    jscan_enter(&it, payload);
+    while (jscan_member(&it, &k, &v) == 1) {
+        if (jval_is(&k, "model") && v.type == JT_STRING && !v.esc && v.n < sizeof model) {
+            memcpy(model, v.p, v.n);
+            model[v.n] = '\0';
+            q->model = model;
+        } else if (jval_is(&k, "stream")) {
+            q->raw_stream = v.type == JT_TRUE;
+        } else if ((jval_is(&k, "max_tokens") || jval_is(&k, "max_completion_tokens") ||
+                    jval_is(&k, "max_output_tokens")) &&
+                   jval_int(&v, &x) == 0 && x >= 0) {
+            q->max_tokens = (long)x;
+        }
+    }
+    (void)ds;
+}
+
+/* A prompt of `len` tokens over hash blocks, in AIPerf 0.13's three layouts: exact tile,
+ * last block partial, or blocks as a cached prefix followed by uncached tokens. */
+static int hash_prompt(struct dataset *ds, const struct jval *ids, long len, const struct src *s,
+                       struct tw_part *parts, size_t *np)
+{
+    long bs = ds->o->block_size;
+    size_t m = 0;
+    struct jiter it;
+    struct jval e;
+    int rc;
+    jscan_enter(&it, ids);
+    while ((rc = jscan_elem(&it, &e)) == 1)
+        m++;
+    if (m == 0) {
+        *np = dataset_window(ds, &ds->corpus_rng, len, parts);
+        return 0;
+    }
+    if (m + 2 > MAX_PARTS)
+        return bad(s, "field '%s': %s", "hash_ids", "too many ids (limit 4094)");
+    long last = bs;
+    if ((long)m * bs > len) {
+        last = len - (long)(m - 1) * bs;
+        if (last <= 0 || last > bs) {
+            return diag_at(s->d, ERR_INVALID, s->path, s->line,
+                           "input_length %ld does not fit %zu hash_ids of %ld tokens (needs "
+                           "%ld < input_length <= %ld, or more tokens than the blocks hold)",
+                           len, m, bs, (long)(m - 1) * bs, (long)m * bs);
+        }
+    }
+    jscan_enter(&it, ids);
+    size_t i = 0;
+    while ((rc = jscan_elem(&it, &e)) == 1) {
+        int64_t id;
+        if (jval_int(&e, &id))
+            return bad(s, "field '%s': %s", "hash_ids", "must be an array of integers");
+        long size = i == m - 1 ? last : bs;
+        if ((rc = dataset_block(ds, id, size, s->path, s->line, s->d)))
+            return rc;
+        parts[i].kind = TW_BLOCK;
+        parts[i].id = id;
+        i++;
+    }
+    *np = m;
+    long tail = len - (long)(m - 1) * bs - last;
+    if (tail > 0)
+        *np += dataset_window(ds, &ds->corpus_rng, tail, parts + m);
+    return 0;
+}
+
+int dataset_mooncake(struct dataset *ds, const char *path, struct diag *d)
+{
+    struct lines l;
+    int rc = lines_open(&l, path, d);
+    if (rc)
+        return rc;
+    struct timing tm = {0};
+    struct sessmap sm = {0};
+    struct buf text, sid;
+    buf_init(&text, 0);
+    buf_init(&sid, 1 << 16);
+    struct tw_part *parts = xmalloc(MAX_PARTS * sizeof *parts);
+    const char *line;
+    size_t n;
+    char gen[48];
+    while (!enough(ds) && (rc = lines_next(&l, &line, &n)) == 1) {
+        struct jiter it;
+        struct jval k, v, ids = {0};
+        bool has_ts = false, has_len = false, has_out = false, has_text = false, has_ids = false;
+        bool has_delay = false;
+        struct jval msgs = {0}, payload = {0}, tools = {0}, extra = {0};
+        double ts = 0, delay = 0;
+        int64_t len = 0, out = 0;
+        buf_reset(&sid);
+        if (jscan_object(&it, line, n)) {
+            rc = json_line_err(&l.s, &it);
+            break;
+        }
+        while ((rc = jscan_member(&it, &k, &v)) == 1) {
+            rc = 0;
+            if (v.type == JT_NULL)
+                continue;
+            if (jval_is(&k, "timestamp")) {
+                has_ts = true;
+                rc = number_field(&v, &l.s, "timestamp", &ts);
+            } else if (jval_is(&k, "input_length")) {
+                has_len = true;
+                if (jval_int(&v, &len) || len < 0)
+                    rc = bad(&l.s, "field '%s': must be an integer >= 0%s", "input_length", "");
+            } else if (jval_is(&k, "output_length")) {
+                has_out = true;
+                if (jval_int(&v, &out) || out < 0)
+                    rc = bad(&l.s, "field '%s': must be an integer >= 0%s", "output_length", "");
+            } else if (jval_is(&k, "hash_ids")) {
+                if (v.type != JT_ARRAY)
+                    rc = bad(&l.s, "field '%s': must be an array of integers, not %s", "hash_ids",
+                             jval_type_name(v.type));
+                ids = v;
+                has_ids = true;
+            } else if (jval_is(&k, "text_input")) {
+                if (v.type != JT_STRING) {
+                    rc = bad(&l.s, "field '%s': must be a string, not %s", "text_input",
+                             jval_type_name(v.type));
+                } else {
+                    buf_reset(&text);
+                    has_text = true;
+                    if (jval_str(&v, &text))
+                        rc = bad(&l.s, "field '%s': %s", "text_input", "invalid string escape");
+                }
+            } else if (jval_is(&k, "session_id")) {
+                if (v.type != JT_STRING)
+                    rc = bad(&l.s, "field '%s': must be a string, not %s", "session_id",
+                             jval_type_name(v.type));
+                else
+                    jval_str(&v, &sid);
+            } else if (jval_is(&k, "messages")) {
+                if (v.type != JT_ARRAY || v.n <= 2)
+                    rc = bad(&l.s, "field '%s': must be a non-empty array of messages%s",
+                             "messages", "");
+                msgs = v;
+            } else if (jval_is(&k, "tools")) {
+                if (v.type != JT_ARRAY)
+                    rc = bad(&l.s, "field '%s': must be an array, not %s", "tools",
+                             jval_type_name(v.type));
+                tools = v;
+            } else if (jval_is(&k, "extra")) {
+                if (v.type != JT_OBJECT)
+                    rc = bad(&l.s, "field '%s': must be an object, not %s", "extra",
+                             jval_type_name(v.type));
+                extra = v;
+            } else if (jval_is(&k, "payload")) {
+                if (v.type != JT_OBJECT)
+                    rc = bad(&l.s, "field '%s': must be an object, not %s", "payload",
+                             jval_type_name(v.type));
+                payload = v;
+            } else if (jval_is(&k, "delay")) {
+                has_delay = true;
+                rc = number_field(&v, &l.s, "delay", &delay);
+            } else if (jval_is(&k, "type")) {
+                rc = check_type(&v, &l.s, "mooncake_trace");
+            }
+            if (rc)
+                break;
+        }
+        if (rc == ERR_PARSE)
+            rc = json_line_err(&l.s, &it);
+        if (rc < 0)
+            break;
+        if (tools.p && !msgs.p) {
+            rc = bad(&l.s, "field '%s' is only allowed with '%s'", "tools", "messages");
+            break;
+        }
+        int modes = (has_text || has_len) + (msgs.p != NULL) + (payload.p != NULL);
+        if (modes == 0) {
+            rc = bad(&l.s, "one of '%s' is required%s",
+                     "input_length', 'text_input', 'messages' or 'payload", "");
+            break;
+        }
+        if (modes > 1) {
+            rc =
+                bad(&l.s, "'%s' cannot be combined with another input (%s)",
+                    msgs.p ? "messages" : "payload", "input_length, text_input, messages, payload");
+            break;
+        }
+        if (!has_text && has_ids && !has_len) {
+            rc = bad(&l.s, "field '%s' needs '%s'", "hash_ids", "input_length");
+            break;
+        }
+        size_t np = 0;
+        long isl = -1;
+        if (msgs.p || payload.p) {
+            isl = json_text_tokens(ds->c->tk, msgs.p ? &msgs : &payload, 0);
+        } else if (has_text) {
+            if (text.len == 0) {
+                rc = bad(&l.s, "field '%s': %s", "text_input", "must not be empty");
+                break;
+            }
+            parts[0].kind = TW_LIT;
+            parts[0].s = text.p;
+            parts[0].n = text.len;
+            np = 1;
+            isl = -1;
+        } else {
+            if (len == 0) {
+                rc = bad(&l.s, "field '%s': must be > 0 to make a prompt%s", "input_length", "");
+                break;
+            }
+            if (has_ids)
+                rc = hash_prompt(ds, &ids, (long)len, &l.s, parts, &np);
+            else
+                np = dataset_window(ds, &ds->corpus_rng, (long)len, parts);
+            if (rc)
+                break;
+            isl = (long)len;
+        }
+        struct sess *se = NULL;
+        if (sid.len)
+            se = sess_get(&sm, sid.p, sid.len);
+        else
+            line_id(gen, sizeof gen, l.s.line);
+        long turn = se ? se->turns : 0;
+        double dms = -1;
+        if (turn == 0) {
+            if ((rc = timing_first_turn(&tm, has_ts, ts, &l.s)))
+                break;
+        } else {
+            dms = has_delay                                    ? delay
+                  : (has_ts && se->has_ts && ts > se->last_ts) ? ts - se->last_ts
+                                                               : 0;
+        }
+        struct tw_text t = {parts, np};
+        struct tw_request q = {0};
+        q.session = se ? se->id : gen;
+        q.turn = (int)turn;
+        q.timed = turn == 0 && has_ts;
+        q.t_ms = ts;
+        q.delay_ms = dms;
+        if (se && turn == 0)
+            se->first_ts = ts;
+        q.start_ms = se ? se->first_ts : ts;
+        q.model = dataset_model(ds);
+        q.texts = &t;
+        q.ntexts = 1;
+        q.isl = isl;
+        q.max_tokens = ds->o->osl_set
+                           ? dataset_pos_int(&ds->osl_rng, ds->o->osl_mean, ds->o->osl_stddev)
+                       : has_out ? (long)out
+                                 : -1;
+        q.live_history = turn > 0;
+        if (msgs.p) {
+            q.raw_messages = msgs.p;
+            q.raw_messages_len = msgs.n;
+            q.raw_tools = tools.p;
+            q.raw_tools_len = tools.n;
+            q.ntexts = 0;
+        }
+        q.raw_extra = extra.p;
+        q.raw_extra_len = extra.n;
+        if (payload.p) {
+            raw_payload_fields(&payload, &q, has_out ? (long)out : -1, ds);
+            q.raw_body = payload.p;
+            q.raw_body_len = payload.n;
+            q.ntexts = 0;
+        }
+        if ((rc = tw_request(ds->w, &q, d))) {
+            char why[DIAG_MAX];
+            snprintf(why, sizeof why, "%s", d->msg);
+            diag_at(d, rc, l.s.path, l.s.line, "%s", why);
+            break;
+        }
+        if (se) {
+            se->turns++;
+            if (has_ts) {
+                se->last_ts = ts;
+                se->has_ts = true;
+            }
+        }
+    }
+    free(parts);
+    buf_free(&text);
+    buf_free(&sid);
+    sess_free(&sm);
+    zr_close(l.zr);
+    return rc < 0 ? rc : 0;
+}
+
+/* ---- ShareGPT ---- */
+
+static long line_of(const char *base, size_t off)
+{
+    long line = 1;
+    for (size_t i = 0; i < off; i++)
+        if (base[i] == '\n')
+            line++;
+    return line;
+}
+
+int dataset_sharegpt(struct dataset *ds, const char *path, struct diag *d)
+{
+    char *data;
+    size_t len;
+    int rc = zio_read_all(path, (size_t)4 << 30, &data, &len, d);
+    if (rc)
+        return rc;
+    struct jiter it;
+    struct jval e;
+    struct buf prompt, completion;
+    buf_init(&prompt, 0);
+    buf_init(&completion, 0);
+    const struct tokenizer *tk = ds->c->tk;
+    const struct dataset_opts *o = ds->o;
+    char sid[48];
+    long index = 0;
+    if (jscan_array(&it, data, len)) {
+        rc = diag_at(d, ERR_PARSE, path, line_of(data, it.err_off),
+                     "not a ShareGPT file: the top level must be a JSON array");
+        goto out;
+    }
+    while (!enough(ds) && (rc = jscan_elem(&it, &e)) == 1) {
+        rc = 0;
+        long line = line_of(data, (size_t)(e.p - data));
+        if (e.type != JT_OBJECT) {
+            rc = diag_at(d, ERR_INVALID, path, line, "entry %ld: must be an object, not %s", index,
+                         jval_type_name(e.type));
+            break;
+        }
+        struct jiter ot, ct;
+        struct jval k, v, conv = {0}, m;
+        bool has_conv = false;
+        jscan_enter(&ot, &e);
+        while (jscan_member(&ot, &k, &v) == 1)
+            if (jval_is(&k, "conversations")) {
+                conv = v;
+                has_conv = true;
+            }
+        index++;
+        if (!has_conv || conv.type != JT_ARRAY) {
+            rc = diag_at(d, ERR_INVALID, path, line, "entry %ld: '%s' must be an array", index - 1,
+                         "conversations");
+            break;
+        }
+        /* Only the first exchange is used and roles are not checked, as AIPerf does. */
+        buf_reset(&prompt);
+        buf_reset(&completion);
+        int got = 0;
+        jscan_enter(&ct, &conv);
+        while (got < 2 && jscan_elem(&ct, &m) == 1) {
+            struct jiter mt;
+            struct jval mk, mv;
+            bool found = false;
+            if (m.type == JT_OBJECT) {
+                jscan_enter(&mt, &m);
+                while (jscan_member(&mt, &mk, &mv) == 1)
+                    if (jval_is(&mk, "value") && mv.type == JT_STRING) {
+                        jval_str(&mv, got == 0 ? &prompt : &completion);
+                        found = true;
+                    }
+            }
+            if (!found) {
+                rc = diag_at(d, ERR_INVALID, path, line_of(data, (size_t)(m.p - data)),
+                             "entry %ld: every message needs a string 'value'", index - 1);
+                break;
+            }
+            got++;
+        }
+        if (rc)
+            break;
+        if (got < 2) {
+            ds->skipped++;
+            continue;
+        }
+        long pl = (long)tokenizer_count(tk, prompt.p, prompt.len);
+        long cl = (long)tokenizer_count(tk, completion.p, completion.len);
+        if (pl < o->sg_min_prompt || pl > o->sg_max_prompt ||
+            (!o->osl_set && cl < o->sg_min_completion) || pl + cl > o->sg_max_total) {
+            ds->skipped++;
+            continue;
+        }
+        struct tw_part p = {.kind = TW_LIT, .s = prompt.p, .n = prompt.len};
+        struct tw_text t = {&p, 1};
+        struct tw_request q = {0};
+        snprintf(sid, sizeof sid, "sharegpt-%ld", index - 1);
+        q.session = sid;
+        q.delay_ms = -1;
+        q.model = dataset_model(ds);
+        q.texts = &t;
+        q.ntexts = 1;
+        q.isl = pl;
+        q.max_tokens = o->osl_set ? dataset_pos_int(&ds->osl_rng, o->osl_mean, o->osl_stddev) : cl;
+        if ((rc = tw_request(ds->w, &q, d)))
+            break;
+    }
+    if (rc == ERR_PARSE)
+        rc = diag_at(d, ERR_PARSE, path, line_of(data, it.err_off), "malformed JSON: %s",
+                     it.err ? it.err : "bad value");
+    ds->skip_why = "outside the ShareGPT length filters or with fewer than 2 messages";
+out:
+    buf_free(&prompt);
+    buf_free(&completion);
+    free(data);
+    return rc < 0 ? rc : 0;
+}
+
+/* ---- CSV traces ---- */
+
+enum csv_col { COL_TS, COL_IN, COL_OUT, NCOLS };
+
+struct csvstate {
+    struct dataset *ds;
+    const char *path;
+    bool azure;
+    struct diag *d;
+    int rc;
+    long line; /* rows seen, 1-based: the header is line 1 */
+    int col[NCOLS];
+    struct buf fields; /* current row's fields, NUL-separated */
+    size_t *foff;
+    size_t nf, fcap;
+    bool have_first;
+    double first_ms, last_ms;
+    struct tw_part parts[2];
+};
+
+static const char *const azure_names[NCOLS] = {"TIMESTAMP", "ContextTokens", "GeneratedTokens"};
+static const char *const burst_names[NCOLS] = {"Timestamp", "Request tokens", "Response tokens"};
+
+static void csv_field(void *s, size_t n, void *data)
+{
+    struct csvstate *c = data;
+    if (c->nf == c->fcap) {
+        c->fcap = c->fcap ? c->fcap * 2 : 16;
+        c->foff = xrealloc(c->foff, c->fcap * sizeof *c->foff);
+    }
+    c->foff[c->nf++] = c->fields.len;
+    buf_append(&c->fields, s ? s : "", s ? n : 0);
+    buf_putc(&c->fields, '\0');
+}
+
+static const char *field(const struct csvstate *c, int i)
+{
+    return c->fields.p + c->foff[i];
+}
+
+/* "2023-11-16 18:15:46.6805900" (Azure's format; a 'T' separator works too) -> ms since
+ * the epoch, UTC. */
+static int parse_datetime(const char *s, double *ms)
+{
+    int y, mo, dd, h, mi, n = 0;
+    double sec;
+    char sep;
+    if (sscanf(s, "%4d-%2d-%2d%c%2d:%2d:%lf%n", &y, &mo, &dd, &sep, &h, &mi, &sec, &n) != 7 ||
+        (sep != ' ' && sep != 'T') || mo < 1 || mo > 12 || dd < 1 || dd > 31 || h > 23 || mi > 59 ||
+        sec < 0 || sec >= 61)
+        return ERR_INVALID;
+    while (s[n] == ' ' || s[n] == 'Z')
+        n++;
+    if (s[n])
+        return ERR_INVALID;
+    /* Days from civil (proleptic Gregorian). */
+    int yy = mo <= 2 ? y - 1 : y;
+    long era = (yy >= 0 ? yy : yy - 399) / 400;
+    long yoe = yy - era * 400;
+    long doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + dd - 1;
+    long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    long days = era * 146097 + doe - 719468;
+    *ms = ((double)days * 86400 + h * 3600 + mi * 60 + sec) * 1000;
+    return 0;
+}
+
+static int parse_count(const char *s, long *out)
+{
+    char *end;
+    errno = 0;
+    double x = strtod(s, &end);
+    while (*end == ' ')
+        end++;
+    if (errno || end == s || *end || x < 0 || x != floor(x) || x > 1e12)
+        return ERR_INVALID;
+    *out = (long)x;
+    return 0;
+}
+
+/* BurstGPT's Timestamp: seconds (a number >= 0) -> ms. */
+static int parse_seconds(const char *s, double *ms)
+{
+    char *end;
+    errno = 0;
+    double x = strtod(s, &end);
+    while (*end == ' ')
+        end++;
+    if (errno || end == s || *end || !(x >= 0) || !isfinite(x))
+        return ERR_INVALID;
+    *ms = x * 1000;
+    return 0;
+}
+
+static void csv_row(int term, void *data)
+{
+    (void)term;
+    struct csvstate *c = data;
+    c->line++;
+    if (c->rc) {
+        c->nf = 0;
+        buf_reset(&c->fields);
+        return;
+    }
+    const char *const *names = c->azure ? azure_names : burst_names;
+    if (c->line == 1) {
+        for (int k = 0; k < NCOLS; k++) {
+            c->col[k] = -1;
+            for (size_t i = 0; i < c->nf; i++) {
+                const char *f = field(c, (int)i);
+                if (i == 0 && !strncmp(f, "\xEF\xBB\xBF", 3))
+                    f += 3; /* a UTF-8 byte order mark */
+                while (*f == ' ')
+                    f++;
+                size_t fl = strlen(f);
+                while (fl && f[fl - 1] == ' ')
+                    fl--;
+                if (fl == strlen(names[k]) && !strncasecmp(f, names[k], fl))
+                    c->col[k] = (int)i;
+            }
+            if (c->col[k] < 0) {
+                c->rc = diag_at(c->d, ERR_INVALID, c->path, 1,
+                                "missing column '%s' (%s needs %s, %s, %s)", names[k],
+                                c->azure ? "azure_trace" : "burst_gpt_trace", names[0], names[1],
+                                names[2]);
+                break;
+            }
+        }
+    } else if (!(c->nf == 1 && field(c, 0)[0] == '\0')) {
+        struct dataset *ds = c->ds;
+        long in = 0, out = 0;
+        double ms = 0;
+        int need = c->col[COL_TS] > c->col[COL_IN] ? c->col[COL_TS] : c->col[COL_IN];
+        if (c->col[COL_OUT] > need)
+            need = c->col[COL_OUT];
+        if ((int)c->nf <= need) {
+            c->rc = diag_at(c->d, ERR_INVALID, c->path, c->line,
+                            "row has %zu columns, the header has more", c->nf);
+        } else if (c->azure ? parse_datetime(field(c, c->col[COL_TS]), &ms)
+                            : parse_seconds(field(c, c->col[COL_TS]), &ms)) {
+            c->rc = diag_at(c->d, ERR_INVALID, c->path, c->line, "column '%s': '%s' is not a %s",
+                            names[COL_TS], field(c, c->col[COL_TS]),
+                            c->azure ? "date-time (YYYY-MM-DD HH:MM:SS.fff)" : "number >= 0");
+        } else if (parse_count(field(c, c->col[COL_IN]), &in)) {
+            c->rc = diag_at(c->d, ERR_INVALID, c->path, c->line,
+                            "column '%s': '%s' is not an integer >= 0", names[COL_IN],
+                            field(c, c->col[COL_IN]));
+        } else if (parse_count(field(c, c->col[COL_OUT]), &out)) {
+            c->rc = diag_at(c->d, ERR_INVALID, c->path, c->line,
+                            "column '%s': '%s' is not an integer >= 0", names[COL_OUT],
+                            field(c, c->col[COL_OUT]));
+        } else {
+            if (!c->have_first) {
+                c->have_first = true;
+                c->first_ms = c->last_ms = ms;
+            }
+            /* BurstGPT's seconds already count from the trace start (AIPerf keeps them);
+             * Azure's are dates, so they count from the first row, which must then be the
+             * earliest. Later rows may be out of order: the writer sorts them. */
+            double t0 = c->azure ? c->first_ms : 0;
+            if (ms < t0) {
+                c->rc = diag_at(c->d, ERR_INVALID, c->path, c->line,
+                                "%s is earlier than the first row's; times count from the first "
+                                "row, so it must be the earliest (sort the file by %s)",
+                                names[COL_TS], names[COL_TS]);
+            } else if (in == 0) {
+                ds->skipped++; /* nothing to send: failed requests in BurstGPT have no prompt */
+            } else if (!enough(ds)) {
+                c->last_ms = ms;
+                size_t np = dataset_window(ds, &ds->corpus_rng, in, c->parts);
+                struct tw_text t = {c->parts, np};
+                char sid[48];
+                snprintf(sid, sizeof sid, "row-%ld", c->line);
+                struct tw_request q = {0};
+                q.session = sid;
+                q.timed = true;
+                q.t_ms = round((ms - t0) * 1000) / 1000;
+                q.start_ms = q.t_ms;
+                q.delay_ms = -1;
+                q.model = dataset_model(ds);
+                q.texts = &t;
+                q.ntexts = 1;
+                q.isl = in;
+                q.max_tokens = ds->o->osl_set ? dataset_pos_int(&ds->osl_rng, ds->o->osl_mean,
+                                                                ds->o->osl_stddev)
+                               : out > 0      ? out
+                                              : -1;
+                c->rc = tw_request(ds->w, &q, c->d);
+            }
+        }
+    }
+    c->nf = 0;
+    buf_reset(&c->fields);
+}
+
+int dataset_csv(struct dataset *ds, const char *path, const char *kind, struct diag *d)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return diag_at(d, ERR_IO, path, 0, "%s", strerror(errno));
+    struct csv_parser p;
+    if (csv_init(&p, CSV_APPEND_NULL)) {
+        fclose(f);
+        return diag_at(d, ERR_IO, path, 0, "cannot start the CSV parser");
+    }
+    struct csvstate c = {0};
+    c.ds = ds;
+    c.path = path;
+    c.azure = !strcmp(kind, "azure");
+    c.d = d;
+    buf_init(&c.fields, 1 << 20);
+    char *chunk = xmalloc(1 << 16);
+    size_t k;
+    while (!c.rc && (k = fread(chunk, 1, 1 << 16, f)) > 0) {
+        if (csv_parse(&p, chunk, k, csv_field, csv_row, &c) != k && !c.rc)
+            c.rc = diag_at(d, ERR_PARSE, path, c.line + 1, "malformed CSV: %s",
+                           csv_strerror(csv_error(&p)));
+    }
+    if (!c.rc && ferror(f))
+        c.rc = diag_at(d, ERR_IO, path, 0, "read error: %s", strerror(errno));
+    if (!c.rc)
+        csv_fini(&p, csv_field, csv_row, &c);
+    if (!c.rc && c.line == 0)
+        c.rc = diag_at(d, ERR_INVALID, path, 0, "empty file: no CSV header");
+    csv_free(&p);
+    fclose(f);
+    free(chunk);
+    free(c.foff);
+    buf_free(&c.fields);
+    ds->skip_why = "with no prompt tokens";
+    return c.rc;
+}

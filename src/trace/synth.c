@@ -1,0 +1,236 @@
+/* The dataset core (streams, lengths, windows, blocks, models) and synthetic traces. */
+#include "dataset.h"
+
+#include "xalloc.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void dataset_opts_default(struct dataset_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->isl_mean = 550;
+    o->block_size = 512;
+    o->batch_size = 1;
+    o->turns_mean = 1;
+    o->delay_ratio = 1;
+    o->arrival = "poisson";
+    o->smoothness = 1;
+    o->sg_min_prompt = 4;
+    o->sg_max_prompt = 1024;
+    o->sg_min_completion = 4;
+    o->sg_max_total = 2048;
+}
+
+void dataset_init(struct dataset *ds, const struct dataset_opts *o, const struct corpus *c,
+                  struct trace_writer *w)
+{
+    memset(ds, 0, sizeof *ds);
+    ds->o = o;
+    ds->c = c;
+    ds->w = w;
+    rng_derive(&ds->len_rng, o->seed, "dataset.prompt.length");
+    rng_derive(&ds->corpus_rng, o->seed, "dataset.prompt.corpus");
+    rng_derive(&ds->prefix_rng, o->seed, "dataset.prompt.prefix");
+    rng_derive(&ds->turns_rng, o->seed, "dataset.conversation.turns");
+    rng_derive(&ds->delay_rng, o->seed, "dataset.conversation.delay");
+    rng_derive(&ds->osl_rng, o->seed, "dataset.output.length");
+    rng_derive(&ds->model_rng, o->seed, "dataset.model");
+    rng_derive(&ds->arrival_rng, o->seed, "timing.arrival");
+    rng_derive(&ds->pick_rng, o->seed, "dataset.sampling");
+}
+
+long dataset_pos_int(struct rng *r, double mean, double stddev)
+{
+    if (stddev <= 0)
+        return mean > 0 ? (long)ceil(mean) : 0;
+    double x;
+    int tries = 0;
+    do {
+        x = rng_normal(r, mean, stddev);
+    } while (x < 0 && ++tries < 10000);
+    return x < 0 ? 0 : (long)ceil(x);
+}
+
+const char *dataset_model(struct dataset *ds)
+{
+    const struct dataset_opts *o = ds->o;
+    if (o->nmodels == 0)
+        return NULL;
+    if (o->model_random)
+        return o->models[rng_below(&ds->model_rng, o->nmodels)];
+    return o->models[(size_t)(ds->turn_counter++ % (long)o->nmodels)];
+}
+
+size_t dataset_window(struct dataset *ds, struct rng *r, long n, struct tw_part out[2])
+{
+    struct corpus_slice s[2];
+    size_t start = (size_t)rng_below(r, ds->c->ntok);
+    /* Longer than the corpus: AIPerf wraps once and comes up short; so do we. */
+    if ((size_t)n > ds->c->ntok)
+        n = (long)ds->c->ntok;
+    int k = corpus_window(ds->c, start, (size_t)n, s);
+    for (int i = 0; i < k; i++) {
+        out[i].kind = TW_SLICE;
+        out[i].off = s[i].off;
+        out[i].len = s[i].len;
+    }
+    return k > 0 ? (size_t)k : 0;
+}
+
+int dataset_block(struct dataset *ds, int64_t id, long n, const char *file, long line,
+                  struct diag *d)
+{
+    long have;
+    if (tw_block_find(ds->w, id, &have)) {
+        if (have != n)
+            return diag_at(d, ERR_INVALID, file, line,
+                           "hash_id %lld is a %ld-token block but is used here as %ld tokens "
+                           "(check --isl-block-size)",
+                           (long long)id, have, n);
+        return 0;
+    }
+    /* A block's text depends only on the seed and its id, never on which line used it
+     * first, so traces cut from the same file share blocks. */
+    struct rng r;
+    char tag[48];
+    snprintf(tag, sizeof tag, "dataset.block.%lld", (long long)id);
+    rng_derive(&r, ds->o->seed, tag);
+    struct tw_part parts[2];
+    size_t np = dataset_window(ds, &r, n, parts);
+    tw_block(ds->w, id, parts, np, n, NULL);
+    return 0;
+}
+
+/* Per-conversation streams: a conversation drawn twice comes out byte-identical. */
+static void conv_rng(const struct dataset *ds, struct rng *r, const char *what, long k)
+{
+    char tag[64];
+    snprintf(tag, sizeof tag, "dataset.conversation.%ld.%s", k, what);
+    rng_derive(r, ds->o->seed, tag);
+}
+
+#define MAX_BATCH 1024
+
+/* Emits conversation k (at most max_turns turns) as session `sid`. */
+static int emit_conversation(struct dataset *ds, long k, const char *sid, bool timed, double t_ms,
+                             long max_turns, long *emitted, struct diag *d)
+{
+    const struct dataset_opts *o = ds->o;
+    struct rng lr, cr, pr, tr, dr, orng;
+    conv_rng(ds, &lr, "length", k);
+    conv_rng(ds, &cr, "corpus", k);
+    conv_rng(ds, &pr, "prefix", k);
+    conv_rng(ds, &tr, "turns", k);
+    conv_rng(ds, &dr, "delay", k);
+    conv_rng(ds, &orng, "osl", k);
+    long turns = dataset_pos_int(&tr, o->turns_mean, o->turns_stddev);
+    if (turns < 1)
+        turns = 1;
+    if (max_turns > 0 && turns > max_turns)
+        turns = max_turns;
+    long nb = o->batch_size;
+    struct tw_part *parts = xmalloc((size_t)nb * 3 * sizeof *parts);
+    struct tw_text *texts = xmalloc((size_t)nb * sizeof *texts);
+    int rc = 0;
+    for (long t = 0; t < turns && !rc; t++) {
+        long isl = 0;
+        for (long b = 0; b < nb; b++) {
+            struct tw_part *p = parts + b * 3;
+            size_t np = 0;
+            if (t == 0 && o->prefix_len > 0) {
+                long which = (long)rng_below(&pr, (uint64_t)o->prefix_pool);
+                p[np].kind = TW_BLOCK;
+                p[np].id = -1 - which;
+                np++;
+                isl += o->prefix_len;
+            }
+            long n = dataset_pos_int(&lr, o->isl_mean, o->isl_stddev);
+            if (n < 1)
+                n = 1;
+            np += dataset_window(ds, &cr, n, p + np);
+            isl += n;
+            texts[b].parts = p;
+            texts[b].nparts = np;
+        }
+        struct tw_request q = {0};
+        q.session = sid;
+        q.turn = (int)t;
+        q.timed = timed && t == 0;
+        q.t_ms = t_ms;
+        q.start_ms = t_ms;
+        q.delay_ms = -1;
+        if (t > 0)
+            q.delay_ms =
+                (double)dataset_pos_int(&dr, o->delay_mean, o->delay_stddev) * o->delay_ratio;
+        q.model = dataset_model(ds);
+        q.texts = texts;
+        q.ntexts = (size_t)nb;
+        q.isl = isl;
+        q.max_tokens = o->osl_set ? dataset_pos_int(&orng, o->osl_mean, o->osl_stddev) : -1;
+        q.live_history = t > 0;
+        rc = tw_request(ds->w, &q, d);
+        (*emitted)++;
+    }
+    free(parts);
+    free(texts);
+    return rc;
+}
+
+static double next_gap(struct dataset *ds)
+{
+    const struct dataset_opts *o = ds->o;
+    double mean = 1000.0 / o->rate;
+    if (!strcmp(o->arrival, "constant"))
+        return mean;
+    if (!strcmp(o->arrival, "gamma"))
+        return rng_gamma(&ds->arrival_rng, o->smoothness, mean / o->smoothness);
+    return rng_exponential(&ds->arrival_rng, mean);
+}
+
+int dataset_synthetic(struct dataset *ds, struct diag *d)
+{
+    const struct dataset_opts *o = ds->o;
+    if (o->isl_mean <= 0)
+        return diag_set(d, ERR_INVALID,
+                        "all synthetic data is disabled: --isl must be > 0 (images and audio "
+                        "are not generated by this build)");
+    if (o->batch_size < 1 || o->batch_size > MAX_BATCH)
+        return diag_set(d, ERR_INVALID, "--batch-size must be in 1..%d", MAX_BATCH);
+    if (o->prefix_len > 0 && o->prefix_pool <= 0)
+        return diag_set(d, ERR_INVALID,
+                        "--prefix-prompt-length needs --num-prefix-prompts > 0 (the pool size)");
+    for (long i = 0; o->prefix_len > 0 && i < o->prefix_pool; i++) {
+        struct tw_part parts[2];
+        size_t np = dataset_window(ds, &ds->prefix_rng, o->prefix_len, parts);
+        tw_block(ds->w, -1 - i, parts, np, o->prefix_len, NULL);
+    }
+    long uniq = o->conversations > 0 ? o->conversations : 100;
+    bool resample = o->request_count > 0 && o->conversations > 0;
+    bool timed = o->rate > 0;
+    double t = 0;
+    long emitted = 0, seq = 0;
+    char sid[32];
+    for (;; seq++) {
+        long k;
+        if (o->request_count > 0) {
+            if (emitted >= o->request_count)
+                break;
+            k = resample ? (long)rng_below(&ds->pick_rng, (uint64_t)uniq) : seq;
+        } else {
+            if (seq >= uniq)
+                break;
+            k = seq;
+        }
+        if (timed && seq > 0)
+            t += next_gap(ds);
+        snprintf(sid, sizeof sid, "s%ld", seq);
+        long left = o->request_count > 0 ? o->request_count - emitted : 0;
+        int rc = emit_conversation(ds, k, sid, timed, round(t * 1000) / 1000, left, &emitted, d);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}

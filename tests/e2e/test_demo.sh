@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# metronome demo from an empty directory: exits 0 within 15 s, prints the console report
+# (with the injected errors) and the path of report.html, and leaves AIPerf's files.
+. "$E2E_ROOT/tests/e2e/lib.sh"
+cd "$E2E_TMP"
+start=$(date +%s.%N)
+timeout 30 "$METRONOME" demo >out 2>err || { cat err >&2; fail "demo exited $?"; }
+elapsed=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')
+echo "demo took ${elapsed}s"
+awk -v e="$elapsed" 'BEGIN{exit !(e <= 15)}' || fail "demo took ${elapsed}s (> 15 s)"
+grep -q "NVIDIA AIPerf | LLM Metrics" out || fail "no metrics table"
+grep -q "Error Summary" out || fail "no error summary (the demo injects faults)"
+grep -q "HTML report: artifacts/demo/report.html" out || fail "no report path"
+for f in report.html profile_export_aiperf.json profile_export_aiperf.csv profile_export.jsonl \
+    trace.jsonl.zst records.jsonl.zst run.json logs/aiperf.log; do
+    [ -s "artifacts/demo/$f" ] || fail "artifacts/demo/$f missing"
+done
+python3 - <<'PY' || fail "demo numbers"
+import json
+j = json.load(open("artifacts/demo/profile_export_aiperf.json"))
+ok, err = j["request_count"]["avg"], j["error_request_count"]["avg"]
+assert err == 4, err                  # 2 x 500, 1 x 429, 1 stream cut
+assert ok + err >= 90, (ok, err)      # the whole schedule was sent
+assert j["time_to_first_token"]["p50"] >= 30, j["time_to_first_token"]  # the mock's TTFT
+PY
+grep -q "http" artifacts/demo/run.json

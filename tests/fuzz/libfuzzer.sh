@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Real fuzzing of the protocol parsers with libFuzzer (Debian clang, ASan + UBSan, glibc):
+# builds each tests/fuzz/fuzz_<name>.c harness as a libFuzzer target, runs it for SECONDS
+# from its saved corpus, and merges new inputs that add coverage back into
+# testdata/fuzz/<name>/ (libFuzzer's -merge keeps only those). A crash leaves its input
+# in the work directory and fails the script.
+#   tests/fuzz/libfuzzer.sh [SECONDS] [NAME...]     (default 60 s; http1_response
+#                                                    http1_request chunked sse)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+secs=${1:-60}
+shift || true
+names=("$@")
+[ ${#names[@]} -gt 0 ] || names=(http1_response http1_request chunked sse)
+scripts/ensure-deb clang-14 libclang-rt-14-dev
+cc=$(command -v clang-14 || command -v clang)
+out="$root/.zig-cache/libfuzzer"
+mkdir -p "$out"
+srcs=(src/net/http1.c src/net/sse.c src/util/buf.c src/util/xalloc.c src/util/err.c)
+for n in "${names[@]}"; do
+    bin="$out/fuzz_$n"
+    "$cc" -std=c11 -O1 -g -D_GNU_SOURCE -DFUZZ_LIBFUZZER -fsanitize=fuzzer,address,undefined \
+        -fno-sanitize-recover=undefined -I include -I tests "tests/fuzz/fuzz_$n.c" "${srcs[@]}" \
+        -o "$bin"
+    work="$out/corpus_$n"
+    rm -rf "$work" && mkdir -p "$work"
+    cp "testdata/fuzz/$n"/* "$work"/
+    before=$(ls "testdata/fuzz/$n" | wc -l)
+    echo "fuzz $n: ${secs}s from $before saved inputs"
+    (cd "$out" && "$bin" -max_total_time="$secs" -max_len=4096 -print_final_stats=1 \
+        "$work" 2>"$out/$n.log") || { tail -30 "$out/$n.log"; echo "fuzz $n: FAILED"; exit 1; }
+    grep -E "stat::number_of_executed_units|stat::new_units_added" "$out/$n.log" | sed "s/^/  /"
+    # Keep the saved corpus small: only inputs that add coverage over what is saved.
+    "$bin" -merge=1 "testdata/fuzz/$n" "$work" >/dev/null 2>&1
+    echo "  saved inputs: $before -> $(ls "testdata/fuzz/$n" | wc -l)"
+done

@@ -1,0 +1,99 @@
+/* metrics: AIPerf's per-record definitions on hand-made records (reasoning, non-streaming,
+ * edge cases of seed-metrics.md §5.4). */
+#include "metrics.h"
+#include "records_read.h"
+#include "test.h"
+
+#include <string.h>
+
+static struct rrec make(const char *line, bool streaming_run)
+{
+    struct rec_parser p;
+    rec_parser_init(&p);
+    struct rec r;
+    size_t col;
+    const char *what;
+    struct rrec rr;
+    memset(&rr, 0, sizeof rr);
+    if (rec_parse(&p, line, strlen(line), &r, &col, &what) == 0)
+        rrec_from_rec(&rr, &r, 0, 0, streaming_run);
+    else
+        test_fail(__FILE__, __LINE__, "parse: %s", what);
+    rec_parser_free(&p);
+    return rr;
+}
+
+static double val(const struct rrec *r, enum metric_id m)
+{
+    double v;
+    return metric_value(r, m, &v) ? v : -1.0;
+}
+
+TEST(metrics_reasoning_counts_as_response)
+{
+    struct rrec r = make("{\"i\":0,\"t_intended\":900,\"t_start\":1000,\"rchunks\":[[1100,2],"
+                         "[1150,3]],\"chunks\":[[1300,0],[1400,4]],\"usage\":{\"completion_tokens\""
+                         ":9,\"reasoning_tokens\":5}}",
+                         true);
+    CHECK(r.flags & RR_VALID);
+    CHECK(val(&r, M_TTFT) == 100); /* first response: reasoning at 1100 */
+    CHECK(val(&r, M_TTST) == 50);
+    CHECK(val(&r, M_LATENCY) == 400);
+    CHECK(val(&r, M_OSL) == 9); /* usage wins */
+    CHECK(val(&r, M_REASONING) == 5);
+    CHECK(val(&r, M_OUT_COUNT) == 4);
+    CHECK(val(&r, M_TTFO) == 400); /* first content with tokens, not the "" at 1300 */
+    CHECK(val(&r, M_ITL) == 300.0 / 8.0);
+    CHECK(val(&r, M_TTFT_INTENDED) == 200);
+    CHECK(val(&r, M_LAT_INTENDED) == 500);
+    CHECK(val(&r, M_LATENESS) == 100);
+}
+
+TEST(metrics_non_streaming_has_no_stream_metrics)
+{
+    struct rrec r = make("{\"i\":0,\"stream\":false,\"t_start\":1000,\"t_last\":5000,\"t_end\":"
+                         "5000,\"isl\":7,\"usage\":{\"completion_tokens\":12}}",
+                         true);
+    CHECK(r.flags & RR_VALID);
+    CHECK(val(&r, M_LATENCY) == 4000);
+    CHECK(val(&r, M_TTFT) == -1);
+    CHECK(val(&r, M_ITL) == -1);
+    CHECK(val(&r, M_OSL) == 12);
+    CHECK(val(&r, M_ISL) == 7);
+}
+
+/* seed-metrics.md §5.4: one response carrying every token gives ITL 0.0 and no OTT/user;
+ * OSL 1 gives no ITL; a 200 without content is invalid but not an error. */
+TEST(metrics_seed_edge_cases)
+{
+    struct rrec r = make("{\"i\":0,\"t_start\":1000,\"chunks\":[[2000,5]]}", true);
+    CHECK(val(&r, M_ITL) == 0.0);
+    CHECK(val(&r, M_OTT_USER) == -1);
+    CHECK(val(&r, M_TTST) == -1);
+    CHECK(val(&r, M_TTFT) == val(&r, M_LATENCY));
+    r = make("{\"i\":0,\"t_start\":1000,\"chunks\":[[1500,0],[2000,1]]}", true);
+    CHECK(val(&r, M_ITL) == -1);
+    CHECK(val(&r, M_TTST) == 500);
+    r = make("{\"i\":0,\"t_start\":1000,\"status\":200,\"chunks\":[]}", true);
+    CHECK(!(r.flags & RR_VALID));
+    CHECK(!(r.flags & RR_ERROR));
+    r = make("{\"i\":0,\"t_start\":1000,\"chunks\":[[900,1]]}", true);
+    CHECK(!(r.flags & RR_VALID)); /* a response before the start */
+    r = make("{\"i\":0,\"t_start\":1000,\"chunks\":[[1500,1]],\"error\":{\"code\":499,\"type\":"
+             "\"cancelled\",\"message\":\"\"},\"cancelled\":true}",
+             true);
+    CHECK(!(r.flags & RR_VALID));
+    CHECK(r.flags & RR_CANCELLED);
+    CHECK(val(&r, M_LATENESS) == -1); /* no t_intended */
+}
+
+TEST(metrics_find_accepts_aiperf_names)
+{
+    CHECK_INT(metric_find("time_to_first_token", 19), M_TTFT);
+    CHECK_INT(metric_find("ttft", 4), M_TTFT);
+    CHECK_INT(metric_find("request_throughput", 18), M_REQ_TPUT);
+    CHECK_INT(metric_find("nope", 4), -1);
+    CHECK(metric_display(M_TTFT, 4898437) == 4898437 * 1e-06);
+    CHECK(metric_display(M_DURATION, 1e8) == 1e8 * 1e-09);
+    CHECK(metric_display(M_OSL, 3) == 3);
+}

@@ -1,0 +1,62 @@
+#include "record.h"
+#include "test.h"
+
+#include <stdlib.h>
+
+TEST(record_json_fields_in_order)
+{
+    struct rec r;
+    rec_init(&r);
+    r.index = 17;
+    r.conv = strdup("s3");
+    r.turn = 1;
+    r.worker = 0;
+    r.conn = 4;
+    r.reused = true;
+    r.stream = true;
+    r.isl = 512;
+    r.t_intended = 1000 + 10;
+    r.t_start = 1000 + 20;
+    r.status = 200;
+    rec_chunks_add(&r.chunks, 1000 + 30, 0);
+    rec_chunks_add(&r.chunks, 1000 + 40, 1);
+    r.has_usage = true;
+    r.completion_tokens = 2;
+    struct buf b;
+    buf_init(&b, 0);
+    CHECK_INT(rec_write_json(&b, &r, 1000), 0);
+    CHECK_STR(b.p, "{\"i\":17,\"conv\":\"s3\",\"turn\":1,\"phase\":\"profile\",\"worker\":0,"
+                   "\"conn\":4,\"reused\":true,\"url\":0,\"stream\":true,\"isl\":512,"
+                   "\"t_intended\":10,\"t_start\":20,\"status\":200,\"chunks\":[[30,0],[40,1]],"
+                   "\"usage\":{\"completion_tokens\":2},\"bad_chunks\":0,\"cancelled\":false}\n");
+    buf_free(&b);
+    rec_free(&r);
+}
+
+TEST(record_error_first_cause_wins)
+{
+    struct rec r;
+    rec_init(&r);
+    r.conv = strdup("0");
+    rec_set_error(&r, RECERR_TIMEOUT_IDLE, -1, "no bytes after %d s", 3);
+    rec_set_error(&r, RECERR_CLOSED, -1, "later");
+    struct buf b;
+    buf_init(&b, 0);
+    rec_write_json(&b, &r, 0);
+    CHECK(strstr(b.p, "\"error\":{\"code\":null,\"type\":\"timeout_idle\",\"message\":\"no bytes "
+                      "after 3 s\"}") != NULL);
+    buf_free(&b);
+    rec_free(&r);
+}
+
+TEST(record_chunks_cap_counts_drops)
+{
+    struct rec r;
+    rec_init(&r);
+    r.chunks.max = 16;
+    for (int i = 0; i < 40; i++)
+        rec_chunks_add(&r.chunks, i, 1);
+    CHECK_INT(r.chunks.n, 16);
+    CHECK_INT(r.chunks.dropped, 24);
+    rec_free(&r);
+}

@@ -1,0 +1,203 @@
+/* records_read: the line scanner over every prefix, and the crash-tolerant frame walk. */
+#include "records_read.h"
+#include "test.h"
+#include "zio.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+static const char full_line[] =
+    "{\"i\":17,\"conv\":\"s3\",\"turn\":1,\"phase\":\"profile\",\"worker\":2,\"conn\":4,"
+    "\"reused\":true,\"url\":0,\"model\":\"m\\\"x\",\"stream\":true,\"isl\":512,\"osl_req\":128,"
+    "\"t_intended\":1000000000,\"t_dispatch\":999990000,\"t_start\":1000004100,"
+    "\"t_connected\":1000004100,\"t_tls\":1000004100,\"t_sent\":1000011000,"
+    "\"t_head\":1050000000,\"t_first\":1050001000,\"t_last\":1690000000,\"t_end\":1690200000,"
+    "\"status\":200,\"chunks\":[[1050001000,0],[1055000000,1],[1060000000,1]],"
+    "\"rchunks\":[[1049000000,1]],\"usage\":{\"prompt_tokens\":512,\"completion_tokens\":128,"
+    "\"reasoning_tokens\":0},\"finish\":\"stop\",\"bad_chunks\":0,\"future\":{\"a\":[1,2.5e3,"
+    "null,\"x\"]},\"cancelled\":false}";
+
+TEST(records_parse_full_line)
+{
+    struct rec_parser p;
+    rec_parser_init(&p);
+    struct rec r;
+    size_t col;
+    const char *what;
+    size_t n = strlen(full_line);
+    char *g = test_guard_copy(full_line, n);
+    REQUIRE(rec_parse(&p, g, n, &r, &col, &what) == 0);
+    CHECK_INT(r.i, 17);
+    CHECK_MEM(r.conv.p, r.conv.n, "s3", 2);
+    CHECK_MEM(r.model.p, r.model.n, "m\\\"x", 4);
+    CHECK_INT(r.turn, 1);
+    CHECK_INT(r.worker, 2);
+    CHECK(r.reused && r.stream && !r.cancelled);
+    CHECK_INT(r.t_intended, 1000000000);
+    CHECK_INT(r.t_start, 1000004100);
+    CHECK_INT(r.t_end, 1690200000);
+    CHECK_INT(r.nchunks, 3);
+    CHECK_INT(r.chunk_t[2], 1060000000);
+    CHECK_INT(r.chunk_tok[1], 1);
+    CHECK_INT(r.nrchunks, 1);
+    CHECK_INT(r.rchunk_t[0], 1049000000);
+    CHECK(r.has_usage);
+    CHECK_INT(r.usage_completion, 128);
+    CHECK_INT(r.usage_reasoning, 0);
+    CHECK(!r.has_error);
+    CHECK_INT(r.phase, REC_PROFILE);
+    test_guard_free(g, n);
+    rec_parser_free(&p);
+}
+
+/* Every proper prefix of a valid line is malformed (never a crash, never a read past
+ * the end: the guard page faults on one), and the diagnosis points inside the line. */
+TEST(records_parse_every_prefix_fails_cleanly)
+{
+    struct rec_parser p;
+    rec_parser_init(&p);
+    size_t n = strlen(full_line);
+    for (size_t k = 0; k < n; k++) {
+        char *g = test_guard_copy(full_line, k);
+        struct rec r;
+        size_t col = 0;
+        const char *what = NULL;
+        int rc = rec_parse(&p, g, k, &r, &col, &what);
+        if (rc == 0)
+            test_fail(__FILE__, __LINE__, "prefix of %zu bytes parsed", k);
+        CHECK(what != NULL);
+        CHECK(col >= 1 && col <= k + 1);
+        test_guard_free(g, k);
+    }
+    rec_parser_free(&p);
+}
+
+TEST(records_parse_table)
+{
+    static const struct {
+        const char *line;
+        int ok;
+        const char *what; /* substring of the diagnosis */
+    } cases[] = {
+        {"{\"i\":1}", 1, NULL},
+        {" { \"i\" : 1 , \"t_start\" : -5 } ", 1, NULL},
+        {"{\"i\":1,\"error\":null}", 1, NULL},
+        {"{\"i\":1,\"t_start\":null,\"usage\":null,\"conv\":null}", 1, NULL},
+        {"{\"i\":1,\"error\":{\"code\":null,\"type\":\"connect\",\"message\":\"\"}}", 1, NULL},
+        {"{\"i\":1,\"usage\":{\"prompt_tokens\":null}}", 1, NULL},
+        {"{}", 0, "'i' is missing"},
+        {"[]", 0, "JSON object"},
+        {"{\"i\":1.5}", 0, "integer"},
+        {"{\"i\":99999999999999999999}", 0, "range"},
+        {"{\"i\":1,}", 0, "string"},
+        {"{\"i\":1} x", 0, "trailing"},
+        {"{\"i\":1,\"chunks\":[[1,2],[3]]}", 0, NULL},
+        {"{\"i\":1,\"conv\":\"a\tb\"}", 0, "control"},
+        {"{\"i\":1,\"stream\":maybe}", 0, "true or false"},
+        {"{\"i\":1,\"x\":[[[[]]]],\"y\":{\"z\":\"\\\"\"}}", 1, NULL},
+    };
+    struct rec_parser p;
+    rec_parser_init(&p);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct rec r;
+        size_t col;
+        const char *what = NULL;
+        int rc = rec_parse(&p, cases[i].line, strlen(cases[i].line), &r, &col, &what);
+        if ((rc == 0) != cases[i].ok)
+            test_fail(__FILE__, __LINE__, "case %zu (%s): rc %d (%s)", i, cases[i].line, rc,
+                      what ? what : "");
+        if (!cases[i].ok && cases[i].what && (!what || !strstr(what, cases[i].what)))
+            test_fail(__FILE__, __LINE__, "case %zu: diagnosis '%s' lacks '%s'", i,
+                      what ? what : "", cases[i].what);
+    }
+    rec_parser_free(&p);
+}
+
+TEST(records_unescape)
+{
+    char out[64];
+    const char *esc = "a\\n\\\"b\\u00e9\\\\";
+    struct strv s = {esc, strlen(esc)};
+    size_t n = strv_unescape(s, out, sizeof out);
+    CHECK_STR(out, "a\n\"b\xc3\xa9\\");
+    CHECK_INT(n, strlen(out));
+}
+
+/* Three frames of two records each; the file cut at every byte reads exactly the
+ * records of the frames that are complete, and says how many bytes it dropped. */
+TEST(records_truncated_frames_every_cut)
+{
+    char lines[6][64];
+    unsigned char file[4096];
+    size_t flen = 0, frame_end[3];
+    for (int f = 0; f < 3; f++) {
+        char plain[256];
+        size_t pl = 0;
+        for (int k = 0; k < 2; k++) {
+            int i = f * 2 + k;
+            snprintf(lines[i], sizeof lines[i], "{\"i\":%d,\"t_start\":%d}", i, i * 1000);
+            pl += (size_t)snprintf(plain + pl, sizeof plain - pl, "%s\n", lines[i]);
+        }
+        size_t c = ZSTD_compress(file + flen, sizeof file - flen, plain, pl, 3);
+        REQUIRE(!ZSTD_isError(c));
+        flen += c;
+        frame_end[f] = flen;
+    }
+    CHECK_INT(rec_zstd_complete_prefix(file, flen), flen);
+    char path[512];
+    snprintf(path, sizeof path, "%s/records.jsonl.zst", test_tmpdir());
+    for (size_t cut = 0; cut <= flen; cut++) {
+        size_t want_frames = 0;
+        while (want_frames < 3 && frame_end[want_frames] <= cut)
+            want_frames++;
+        CHECK_INT(rec_zstd_complete_prefix(file, cut),
+                  want_frames ? frame_end[want_frames - 1] : 0);
+        FILE *fp = fopen(path, "wb");
+        REQUIRE(fp);
+        fwrite(file, 1, cut, fp);
+        fclose(fp);
+        struct rec_stream *s;
+        struct diag d;
+        REQUIRE(rec_stream_open(&s, path, &d) == 0);
+        const char *line;
+        size_t len;
+        size_t got = 0;
+        int rc;
+        while ((rc = rec_stream_next(s, &line, &len, &d)) == 1) {
+            if (got < 6)
+                CHECK_MEM(line, len, lines[got], strlen(lines[got]));
+            got++;
+        }
+        CHECK_INT(rc, 0);
+        if (cut >= 4)
+            CHECK_INT(got, want_frames * 2);
+        if (cut >= 4)
+            CHECK_INT(rec_stream_dropped(s), cut - (want_frames ? frame_end[want_frames - 1] : 0));
+        rec_stream_close(s);
+    }
+}
+
+TEST(records_plain_last_line_without_newline)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/records.jsonl", test_tmpdir());
+    FILE *fp = fopen(path, "wb");
+    REQUIRE(fp);
+    fputs("{\"i\":0}\r\n{\"i\":1}", fp);
+    fclose(fp);
+    struct rec_stream *s;
+    struct diag d;
+    REQUIRE(rec_stream_open(&s, path, &d) == 0);
+    const char *line;
+    size_t len;
+    REQUIRE(rec_stream_next(s, &line, &len, &d) == 1);
+    CHECK_MEM(line, len, "{\"i\":0}", 7);
+    CHECK(!rec_stream_last_unterminated(s));
+    REQUIRE(rec_stream_next(s, &line, &len, &d) == 1);
+    CHECK_MEM(line, len, "{\"i\":1}", 7);
+    CHECK(rec_stream_last_unterminated(s));
+    CHECK_INT(rec_stream_next(s, &line, &len, &d), 0);
+    rec_stream_close(s);
+}

@@ -1,0 +1,485 @@
+/*
+ * Engine tests against a tiny in-test HTTP server (one thread, blocking sockets). The
+ * e2e tests run the real binary against `metronome mock`; these pin the engine's own
+ * behaviour (records, modes, timeouts) without another process.
+ */
+#include "replay.h"
+#include "test.h"
+#include "xalloc.h"
+#include "zio.h"
+
+#include <arpa/inet.h>
+#include <cJSON.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "clock.h"
+
+enum srv_behaviour { SRV_SSE, SRV_JSON, SRV_STALL, SRV_500, SRV_CLOSE_MID, SRV_JSON_CLOSE_IDLE };
+
+struct srv {
+    int lfd;
+    int port;
+    enum srv_behaviour how;
+    int tokens;
+    pthread_t th;
+    _Atomic int stop;
+    _Atomic int requests;
+};
+
+static int read_request(int fd, char *buf, size_t cap)
+{
+    size_t n = 0;
+    for (;;) {
+        ssize_t k = recv(fd, buf + n, cap - 1 - n, 0);
+        if (k <= 0)
+            return -1;
+        n += (size_t)k;
+        buf[n] = '\0';
+        char *end = strstr(buf, "\r\n\r\n");
+        if (!end)
+            continue;
+        char *cl = strcasestr(buf, "content-length:");
+        long len = cl ? strtol(cl + 15, NULL, 10) : 0;
+        size_t have = n - (size_t)(end + 4 - buf);
+        while ((long)have < len) {
+            k = recv(fd, buf + n, cap - 1 - n, 0);
+            if (k <= 0)
+                return -1;
+            n += (size_t)k;
+            have += (size_t)k;
+        }
+        return 0;
+    }
+}
+
+static void send_all(int fd, const char *s, size_t n)
+{
+    while (n) {
+        ssize_t k = send(fd, s, n, MSG_NOSIGNAL);
+        if (k <= 0)
+            return;
+        s += k;
+        n -= (size_t)k;
+    }
+}
+
+static void *conn_thread(void *arg)
+{
+    struct srv *s = ((void **)arg)[0];
+    int fd = (int)(intptr_t)((void **)arg)[1];
+    free(arg);
+    char *buf = xmalloc(1 << 20);
+    while (!atomic_load(&s->stop) && read_request(fd, buf, 1 << 20) == 0) {
+        atomic_fetch_add(&s->requests, 1);
+        char out[4096];
+        if (s->how == SRV_JSON || s->how == SRV_JSON_CLOSE_IDLE) {
+            const char *body = "{\"object\":\"chat.completion\",\"choices\":[{\"message\":{"
+                               "\"content\":\"hello there\"},\"finish_reason\":\"stop\"}],"
+                               "\"usage\":{\"prompt_tokens\":4,\"completion_tokens\":2}}";
+            int n = snprintf(out, sizeof out,
+                             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                             "Content-Length: %zu\r\n\r\n%s",
+                             strlen(body), body);
+            send_all(fd, out, (size_t)n);
+            if (s->how == SRV_JSON_CLOSE_IDLE) { /* keep-alive promised, then closed idle */
+                usleep(10000);
+                break;
+            }
+        } else if (s->how == SRV_500) {
+            const char *body = "{\"error\":\"boom\"}";
+            int n = snprintf(out, sizeof out,
+                             "HTTP/1.1 500 Internal Server Error\r\nContent-Length: %zu\r\n\r\n%s",
+                             strlen(body), body);
+            send_all(fd, out, (size_t)n);
+        } else if (s->how == SRV_STALL) {
+            const char *h = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                            "Transfer-Encoding: chunked\r\n\r\n";
+            send_all(fd, h, strlen(h));
+            while (!atomic_load(&s->stop)) {
+                struct pollfd p = {.fd = fd, .events = POLLIN};
+                if (poll(&p, 1, 50) > 0) {
+                    char tmp[64];
+                    if (recv(fd, tmp, sizeof tmp, 0) <= 0)
+                        break;
+                }
+            }
+            break;
+        } else {
+            const char *h = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                            "Transfer-Encoding: chunked\r\n\r\n";
+            send_all(fd, h, strlen(h));
+            for (int i = 0; i < s->tokens; i++) {
+                char ev[256];
+                int e =
+                    snprintf(ev, sizeof ev,
+                             "data: {\"choices\":[{\"delta\":{\"content\":\"t%d\"}}]}\r\n\r\n", i);
+                int n = snprintf(out, sizeof out, "%x\r\n%s\r\n", e, ev);
+                send_all(fd, out, (size_t)n);
+                if (s->how == SRV_CLOSE_MID && i == 1)
+                    goto done;
+            }
+            const char *tail_ev = "data: {\"choices\":[],\"usage\":{\"completion_tokens\":3}}\n\n"
+                                  "data: [DONE]\n\n";
+            int n = snprintf(out, sizeof out, "%zx\r\n%s\r\n0\r\n\r\n", strlen(tail_ev), tail_ev);
+            send_all(fd, out, (size_t)n);
+        }
+    }
+done:
+    free(buf);
+    close(fd);
+    return NULL;
+}
+
+static void *srv_main(void *arg)
+{
+    struct srv *s = arg;
+    while (!atomic_load(&s->stop)) {
+        struct pollfd p = {.fd = s->lfd, .events = POLLIN};
+        if (poll(&p, 1, 50) <= 0)
+            continue;
+        int fd = accept(s->lfd, NULL, NULL);
+        if (fd < 0)
+            continue;
+        void **a = xmalloc(2 * sizeof *a);
+        a[0] = s;
+        a[1] = (void *)(intptr_t)fd;
+        pthread_t t;
+        pthread_create(&t, NULL, conn_thread, a);
+        pthread_detach(t);
+    }
+    return NULL;
+}
+
+static void srv_start(struct srv *s, enum srv_behaviour how, int tokens)
+{
+    memset(s, 0, sizeof *s);
+    s->how = how;
+    s->tokens = tokens;
+    s->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    bind(s->lfd, (struct sockaddr *)&a, sizeof a);
+    socklen_t len = sizeof a;
+    getsockname(s->lfd, (struct sockaddr *)&a, &len);
+    s->port = ntohs(a.sin_port);
+    listen(s->lfd, 1024);
+    pthread_create(&s->th, NULL, srv_main, s);
+}
+
+static void srv_stop(struct srv *s)
+{
+    atomic_store(&s->stop, 1);
+    pthread_join(s->th, NULL);
+    close(s->lfd);
+    usleep(100000); /* connection threads see stop */
+}
+
+/* An in-memory source of n single-turn chat requests. */
+struct msrc {
+    long n, i;
+    double gap_ms;
+    bool timed;
+    char body[256];
+};
+
+static int msrc_next(void *ctx, struct trace_request *out, struct diag *d)
+{
+    (void)d;
+    struct msrc *m = ctx;
+    if (m->i >= m->n)
+        return 0;
+    memset(out, 0, sizeof *out);
+    out->index = m->i;
+    out->session = NULL;
+    out->timed = m->timed;
+    out->t_ms = (double)m->i * m->gap_ms;
+    out->model = "m";
+    out->stream = true;
+    out->isl = 3;
+    out->osl = 4;
+    snprintf(m->body, sizeof m->body,
+             "{\"messages\":[{\"role\":\"user\",\"content\":\"hi %ld\"}],\"model\":\"m\","
+             "\"stream\":true}",
+             m->i);
+    out->body = m->body;
+    out->body_len = strlen(m->body);
+    m->i++;
+    return 1;
+}
+
+static int msrc_rewind(void *ctx, struct diag *d)
+{
+    (void)d;
+    ((struct msrc *)ctx)->i = 0;
+    return 0;
+}
+
+struct run {
+    cJSON *recs[4096];
+    int n;
+    cJSON *runjson;
+};
+
+static void load_run(const char *dir, struct run *r)
+{
+    memset(r, 0, sizeof *r);
+    char path[512];
+    snprintf(path, sizeof path, "%s/records.jsonl.zst", dir);
+    struct zreader *z;
+    struct diag d;
+    if (zr_open(&z, path, 1 << 24, &d))
+        return;
+    const char *line;
+    size_t len;
+    while (zr_getline(z, &line, &len, &d) == 1 && r->n < 4096)
+        r->recs[r->n++] = cJSON_ParseWithLength(line, len);
+    zr_close(z);
+    snprintf(path, sizeof path, "%s/run.json", dir);
+    char *txt;
+    size_t tl;
+    if (zio_read_all(path, 1 << 24, &txt, &tl, &d) == 0) {
+        r->runjson = cJSON_Parse(txt);
+        free(txt);
+    }
+}
+
+static void free_run(struct run *r)
+{
+    for (int i = 0; i < r->n; i++)
+        cJSON_Delete(r->recs[i]);
+    cJSON_Delete(r->runjson);
+}
+
+static double num(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : -1;
+}
+
+static const char *err_type(const cJSON *o)
+{
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "error");
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(e, "type");
+    return cJSON_IsString(t) ? t->valuestring : NULL;
+}
+
+static void base_cfg(struct replay_config *c, const char *dir, char *url, int port)
+{
+    replay_config_defaults(c);
+    snprintf(url, 64, "127.0.0.1:%d", port);
+    static const char *urls[1];
+    urls[0] = url;
+    c->urls = urls;
+    c->nurls = 1;
+    c->out_dir = dir;
+    c->progress = 0;
+    c->workers = 2;
+}
+
+TEST(replay_concurrency_sse_records)
+{
+    struct srv s;
+    srv_start(&s, SRV_SSE, 5);
+    char dir[512], url[64];
+    snprintf(dir, sizeof dir, "%s/run", test_tmpdir());
+    struct replay_config c;
+    base_cfg(&c, dir, url, s.port);
+    c.mode = MODE_CONCURRENCY;
+    c.concurrency = 4;
+    c.api_key = "sk-secret-123";
+    struct msrc m = {.n = 40};
+    struct replay_source src = {.ctx = &m, .next = msrc_next, .rewind = msrc_rewind};
+    struct replay_result res;
+    struct diag d = {0};
+    int rc = replay_run(&c, &src, &res, &d);
+    srv_stop(&s);
+    if (rc)
+        test_fail(__FILE__, __LINE__, "replay_run: %s", d.msg);
+    REQUIRE(rc == 0);
+    CHECK_INT(res.completed, 40);
+    CHECK_INT(res.errors, 0);
+    struct run r;
+    load_run(dir, &r);
+    CHECK_INT(r.n, 40);
+    bool seen[40] = {0};
+    for (int i = 0; i < r.n; i++) {
+        cJSON *o = r.recs[i];
+        REQUIRE(o);
+        long idx = (long)num(o, "i");
+        REQUIRE(idx >= 0 && idx < 40);
+        seen[idx] = true;
+        CHECK_INT((long)num(o, "status"), 200);
+        CHECK(err_type(o) == NULL);
+        const cJSON *ch = cJSON_GetObjectItemCaseSensitive(o, "chunks");
+        CHECK_INT(cJSON_GetArraySize(ch), 5);
+        CHECK(num(o, "t_start") >= num(o, "t_intended"));
+        CHECK(num(o, "t_sent") >= num(o, "t_start"));
+        CHECK(num(o, "t_head") >= num(o, "t_sent"));
+        CHECK(num(o, "t_first") >= num(o, "t_head"));
+        CHECK(num(o, "t_last") >= num(o, "t_first"));
+        CHECK(num(o, "t_end") >= num(o, "t_last"));
+        const cJSON *u = cJSON_GetObjectItemCaseSensitive(o, "usage");
+        CHECK_INT((long)num(u, "completion_tokens"), 3);
+    }
+    for (int i = 0; i < 40; i++)
+        CHECK(seen[i]);
+    REQUIRE(r.runjson);
+    CHECK(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r.runjson, "complete")));
+    char *txt = cJSON_PrintUnformatted(r.runjson);
+    CHECK(strstr(txt, "sk-secret-123") == NULL);
+    CHECK(strstr(txt, "<redacted>") != NULL);
+    free(txt);
+    free_run(&r);
+}
+
+TEST(replay_rate_constant_timing)
+{
+    struct srv s;
+    srv_start(&s, SRV_JSON, 0);
+    char dir[512], url[64];
+    snprintf(dir, sizeof dir, "%s/run", test_tmpdir());
+    struct replay_config c;
+    base_cfg(&c, dir, url, s.port);
+    c.mode = MODE_RATE;
+    c.arrival = ARRIVAL_CONSTANT;
+    c.rate = 200;
+    struct msrc m = {.n = 100};
+    struct replay_source src = {.ctx = &m, .next = msrc_next, .rewind = msrc_rewind};
+    struct replay_result res;
+    struct diag d = {0};
+    int rc = replay_run(&c, &src, &res, &d);
+    srv_stop(&s);
+    REQUIRE(rc == 0);
+    struct run r;
+    load_run(dir, &r);
+    CHECK_INT(r.n, 100);
+    double t0 = -1;
+    for (int i = 0; i < r.n; i++) {
+        double ti = num(r.recs[i], "t_intended");
+        if (t0 < 0 || ti < t0)
+            t0 = ti;
+    }
+    for (int i = 0; i < r.n; i++) {
+        double idx = num(r.recs[i], "i");
+        double ti = num(r.recs[i], "t_intended");
+        CHECK_NEAR(ti - t0, idx * 5e6, 1000);
+        /* lateness: generous on a shared test machine, the benchmark measures it tightly */
+        CHECK(num(r.recs[i], "t_start") - ti < 50e6);
+        const cJSON *ch = cJSON_GetObjectItemCaseSensitive(r.recs[i], "chunks");
+        CHECK_INT(cJSON_GetArraySize(ch), 1);
+    }
+    free_run(&r);
+}
+
+TEST(replay_errors_classified)
+{
+    static const struct {
+        enum srv_behaviour how;
+        const char *type;
+    } cases[] = {
+        {SRV_500, "http"},
+        {SRV_STALL, "timeout_idle"},
+        {SRV_CLOSE_MID, "closed"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        struct srv s;
+        srv_start(&s, cases[k].how, 5);
+        char dir[512], url[64];
+        snprintf(dir, sizeof dir, "%s/run%zu", test_tmpdir(), k);
+        struct replay_config c;
+        base_cfg(&c, dir, url, s.port);
+        c.mode = MODE_CONCURRENCY;
+        c.concurrency = 2;
+        c.idle_timeout_s = 0.3;
+        struct msrc m = {.n = 4};
+        struct replay_source src = {.ctx = &m, .next = msrc_next, .rewind = msrc_rewind};
+        struct replay_result res;
+        struct diag d = {0};
+        int64_t t = clock_mono_ns();
+        int rc = replay_run(&c, &src, &res, &d);
+        t = clock_mono_ns() - t;
+        srv_stop(&s);
+        REQUIRE(rc == 0);
+        CHECK(t < 5000000000LL);
+        struct run r;
+        load_run(dir, &r);
+        CHECK_INT(r.n, 4);
+        for (int i = 0; i < r.n; i++) {
+            const char *et = err_type(r.recs[i]);
+            if (!et || strcmp(et, cases[k].type))
+                test_fail(__FILE__, __LINE__, "case %zu: error type %s, wanted %s", k,
+                          et ? et : "(none)", cases[k].type);
+        }
+        CHECK_INT(res.errors, 4);
+        free_run(&r);
+    }
+}
+
+TEST(replay_connect_refused_preflight)
+{
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/run", test_tmpdir());
+    struct replay_config c;
+    char url[64];
+    /* A port nobody listens on: bound, then released. */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    bind(fd, (struct sockaddr *)&a, sizeof a);
+    socklen_t alen = sizeof a;
+    getsockname(fd, (struct sockaddr *)&a, &alen);
+    int port = ntohs(a.sin_port);
+    close(fd);
+    base_cfg(&c, dir, url, port);
+    struct msrc m = {.n = 1};
+    struct replay_source src = {.ctx = &m, .next = msrc_next};
+    struct diag d = {0};
+    CHECK(replay_run(&c, &src, NULL, &d) < 0);
+    char want[64];
+    snprintf(want, sizeof want, "cannot connect to 127.0.0.1:%d", port);
+    CHECK(strstr(d.msg, want) != NULL);
+}
+
+TEST(replay_server_closes_idle_connections)
+{
+    /* Every connection is closed 10 ms after its response although keep-alive was allowed:
+     * pooled connections die while idle (noticed and dropped from the pool) or under a new
+     * request (retried once on a fresh connection). No request may fail. */
+    struct srv s;
+    srv_start(&s, SRV_JSON_CLOSE_IDLE, 0);
+    char dir[512], url[64];
+    snprintf(dir, sizeof dir, "%s/run", test_tmpdir());
+    struct replay_config c;
+    base_cfg(&c, dir, url, s.port);
+    c.mode = MODE_RATE;
+    c.arrival = ARRIVAL_CONSTANT;
+    c.rate = 100;
+    c.workers = 1;
+    struct msrc m = {.n = 60};
+    struct replay_source src = {.ctx = &m, .next = msrc_next, .rewind = msrc_rewind};
+    struct replay_result res;
+    struct diag d = {0};
+    int rc = replay_run(&c, &src, &res, &d);
+    srv_stop(&s);
+    REQUIRE(rc == 0);
+    CHECK_INT(res.completed, 60);
+    CHECK_INT(res.errors, 0);
+    struct run r;
+    load_run(dir, &r);
+    CHECK_INT(r.n, 60);
+    for (int i = 0; i < r.n; i++)
+        if (err_type(r.recs[i])) {
+            char *t = cJSON_PrintUnformatted(r.recs[i]);
+            test_fail(__FILE__, __LINE__, "record failed: %s", t);
+            free(t);
+        }
+    free_run(&r);
+}

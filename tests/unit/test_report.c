@@ -1,0 +1,361 @@
+/* report: the seed's worked example end to end, verdict rules, shards, incomplete runs. */
+#include "report.h"
+#include "test.h"
+#include "verdict.h"
+#include "zio.h"
+
+#include <cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static cJSON *load_json(const char *dir, const char *name)
+{
+    char path[1024], *text = NULL;
+    size_t n = 0;
+    struct diag d;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (zio_read_all(path, 1 << 26, &text, &n, &d))
+        return NULL;
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    return j;
+}
+
+static double num(const cJSON *j, const char *tag, const char *field)
+{
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(j, tag);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(b, field);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+static int run_report(const char *const *dirs, size_t n, const char *out, unsigned exports,
+                      const struct verdict_spec *v, struct report_result *res, struct diag *d)
+{
+    struct report_opts o = {0};
+    o.out_dir = out;
+    o.exports = exports;
+    o.verdict = v;
+    return report_run(dirs, n, &o, res, d);
+}
+
+/* seed-metrics.md §5.6, in AIPerf 0.13's display units (ms = ns x 1e-06). */
+TEST(report_golden_seed_example)
+{
+    const char *dirs[] = {"testdata/report/golden"};
+    struct report_result res;
+    struct diag d;
+    REQUIRE(run_report(dirs, 1, test_tmpdir(), REPORT_JSON | REPORT_CSV | REPORT_JSONL, NULL, &res,
+                       &d) == 0);
+    CHECK_INT(res.violations, 0);
+    CHECK_INT(res.all_failed, 0);
+    report_result_free(&res);
+    cJSON *j = load_json(test_tmpdir(), "profile_export_aiperf.json");
+    REQUIRE(j);
+    CHECK(num(j, "time_to_first_token", "avg") == 40000000.0 * 1e-06);
+    CHECK(num(j, "time_to_first_token", "min") == 30000000.0 * 1e-06);
+    CHECK(num(j, "time_to_first_token", "p1") == 30200000.0 * 1e-06);
+    CHECK(num(j, "time_to_first_token", "p5") == 31000000.0 * 1e-06);
+    CHECK(num(j, "time_to_first_token", "p99") == 49800000.0 * 1e-06);
+    CHECK(num(j, "time_to_first_token", "std") == 10000000.0 * 1e-06);
+    CHECK(num(j, "time_to_first_token", "count") == 3);
+    CHECK(num(j, "time_to_second_token", "avg") == 7500000.0 * 1e-06);
+    CHECK(num(j, "time_to_second_token", "p99") == 9950000.0 * 1e-06);
+    CHECK(num(j, "time_to_second_token", "std") == 3535533.9059327375 * 1e-06);
+    CHECK(num(j, "request_latency", "avg") == 70000000.0 * 1e-06);
+    CHECK(num(j, "request_latency", "p90") == 88000000.0 * 1e-06);
+    CHECK(num(j, "request_latency", "p75") == 85000000.0 * 1e-06);
+    CHECK(num(j, "request_latency", "std") == 26457513.110645905 * 1e-06);
+    CHECK(num(j, "inter_token_latency", "avg") == 22500000.0 * 1e-06);
+    CHECK(num(j, "inter_token_latency", "p99") == 29850000.0 * 1e-06);
+    CHECK(num(j, "inter_token_latency", "std") == 10606601.717798213 * 1e-06);
+    CHECK(num(j, "inter_token_latency", "count") == 2);
+    CHECK(num(j, "output_token_throughput_per_user", "avg") == 49.99999999999999);
+    CHECK(num(j, "output_token_throughput_per_user", "min") == 33.33333333333333);
+    CHECK(num(j, "output_token_throughput_per_user", "max") == 66.66666666666666);
+    CHECK(num(j, "output_token_throughput_per_user", "p99") == 66.33333333333333);
+    CHECK(num(j, "output_token_throughput_per_user", "std") == 23.57022603955158);
+    CHECK(num(j, "output_sequence_length", "avg") == 2.3333333333333335);
+    CHECK(num(j, "output_sequence_length", "p1") == 1.04);
+    CHECK(num(j, "output_sequence_length", "p5") == 1.2);
+    CHECK(num(j, "output_sequence_length", "p25") == 2.0);
+    CHECK(num(j, "output_sequence_length", "std") == 1.1547005383792515);
+    CHECK(num(j, "input_sequence_length", "p1") == 80.4);
+    CHECK(num(j, "input_sequence_length", "p99") == 119.6);
+    CHECK(num(j, "input_sequence_length", "std") == 20.0);
+    CHECK(num(j, "input_throughput", "max") == 3999.9999999999995);
+    CHECK(num(j, "request_count", "avg") == 3.0);
+    CHECK(num(j, "error_request_count", "avg") == 1.0);
+    CHECK(num(j, "request_throughput", "avg") == 30.0);
+    CHECK(num(j, "output_token_throughput", "avg") == 70.0);
+    CHECK(num(j, "benchmark_duration", "avg") == 100000000.0 * 1e-09);
+    CHECK(num(j, "total_osl", "avg") == 7.0);
+    /* Aggregates carry unit and avg only. */
+    const cJSON *rc = cJSON_GetObjectItemCaseSensitive(j, "request_count");
+    CHECK(cJSON_GetArraySize(rc) == 2);
+    const cJSON *es = cJSON_GetObjectItemCaseSensitive(j, "error_summary");
+    REQUIRE(cJSON_GetArraySize(es) == 1);
+    const cJSON *e0 = cJSON_GetArrayItem(es, 0);
+    CHECK(cJSON_GetObjectItem(e0, "count")->valuedouble == 1);
+    const cJSON *det = cJSON_GetObjectItem(e0, "error_details");
+    CHECK(cJSON_GetObjectItem(det, "code")->valuedouble == 500);
+    CHECK_STR(cJSON_GetObjectItem(det, "type")->valuestring, "Internal Server Error");
+    CHECK_STR(cJSON_GetObjectItem(det, "message")->valuestring, "{\"error\":\"boom\"}");
+    /* Secrets never reach the exports. */
+    char *all = cJSON_PrintUnformatted(j);
+    CHECK(strstr(all, "sk-secret") == NULL);
+    CHECK(strstr(all, "hunter2") == NULL);
+    CHECK(strstr(all, "\"http://<redacted>@127.0.0.1:3128/x\"") != NULL);
+    CHECK(strstr(all, "\"api_key\":\"<redacted>\"") != NULL);
+    free(all);
+    CHECK(cJSON_IsFalse(cJSON_GetObjectItem(j, "was_cancelled")));
+    cJSON_Delete(j);
+
+    /* The per-record file: one line per profile request, AIPerf's shape. */
+    char path[1024], *text;
+    size_t n;
+    snprintf(path, sizeof path, "%s/profile_export.jsonl", test_tmpdir());
+    REQUIRE(zio_read_all(path, 1 << 20, &text, &n, &d) == 0);
+    int lines = 0;
+    for (size_t i = 0; i < n; i++)
+        lines += text[i] == '\n';
+    CHECK_INT(lines, 4);
+    CHECK(strstr(text, "\"inter_chunk_latency\":{\"value\":[5.0,55.0],\"unit\":\"ms\"}") != NULL);
+    CHECK(strstr(text, "\"error\":{\"code\":500,") != NULL);
+    CHECK(strstr(text, "\"input_throughput\":{\"value\":3999.9999999999995,") != NULL);
+    free(text);
+    snprintf(path, sizeof path, "%s/profile_export_aiperf.csv", test_tmpdir());
+    REQUIRE(zio_read_all(path, 1 << 20, &text, &n, &d) == 0);
+    CHECK(strstr(text, "Time to First Token (ms),40.00,30.00,50.00,30.20,31.00,32.00,35.00,40.00,"
+                       "45.00,48.00,49.00,49.80,10.00\r\n") != NULL);
+    CHECK(strstr(text, "Request Throughput (requests/sec),30.00\r\n") != NULL);
+    free(text);
+}
+
+TEST(report_console_matches_aiperf_cells)
+{
+    const char *dirs[] = {"testdata/report/golden"};
+    char path[1024];
+    snprintf(path, sizeof path, "%s/console.txt", test_tmpdir());
+    FILE *f = fopen(path, "w+");
+    REQUIRE(f);
+    struct report_opts o = {0};
+    o.exports = REPORT_CONSOLE;
+    o.console = f;
+    struct report_result res;
+    struct diag d;
+    REQUIRE(report_run(dirs, 1, &o, &res, &d) == 0);
+    report_result_free(&res);
+    fclose(f);
+    char *text;
+    size_t n;
+    REQUIRE(zio_read_all(path, 1 << 20, &text, &n, &d) == 0);
+    CHECK(strstr(text,
+                 "│             Time to First Token (ms) │  40.00 │ 30.00 │  50.00 │  49.80 │  "
+                 "48.00 │  45.00 │ 10.00 │") != NULL);
+    CHECK(strstr(text,
+                 "│     Output Token Throughput Per User │  50.00 │ 33.33 │  66.67 │  66.33 │  "
+                 "63.33 │  58.33 │ 23.57 │\n│                    (tokens/sec/user) │") != NULL);
+    CHECK(strstr(text, "│             Request Count (requests) │   3.00 │   N/A │    N/A │") !=
+          NULL);
+    CHECK(strstr(text, "NVIDIA AIPerf | Error Summary") != NULL);
+    CHECK(strstr(text, "│  500 │ Internal Server Error │ {\"error\":\"boom\"} │     1 │") != NULL);
+    free(text);
+}
+
+TEST(report_verdict_rules)
+{
+    struct verdict_spec v;
+    struct diag d;
+    memset(&v, 0, sizeof v);
+    REQUIRE(verdict_parse_fail_on(
+                &v, "time_to_first_token.p99>45ms, error_rate>0.01,request_throughput.avg<10",
+                &d) == 0);
+    CHECK_INT(v.nrule, 3);
+    CHECK(v.rule[0].value == 45.0);
+    REQUIRE(verdict_parse_fail_on(&v, "ttft.max>=0.05s", &d) == 0);
+    CHECK(v.rule[3].value == 50.0);
+    REQUIRE(verdict_parse_goodput(&v, "time_to_first_token:45 inter_token_latency:20", &d) == 0);
+    const char *dirs[] = {"testdata/report/golden"};
+    struct report_result res;
+    REQUIRE(run_report(dirs, 1, test_tmpdir(), REPORT_JSON, &v, &res, &d) == 0);
+    /* p99 49.8 > 45 fires; error_rate 0.25 > 0.01 fires; 30 req/s < 10 holds not; max
+     * 50 >= 50 fires. */
+    CHECK_INT(res.violations, 3);
+    CHECK(res.messages.p && strstr(res.messages.p, "time_to_first_token.p99 = 49.8 ms"));
+    report_result_free(&res);
+    cJSON *j = load_json(test_tmpdir(), "profile_export_aiperf.json");
+    REQUIRE(j);
+    /* Good: A (ttft 50 > 45) fails, B (30 ms, ITL 30 > 20) fails, C has no ITL: 0 good. */
+    CHECK(num(j, "good_request_count", "avg") == 0.0);
+    cJSON_Delete(j);
+    memset(&v, 0, sizeof v);
+    REQUIRE(verdict_parse_goodput(&v, "time_to_first_token:45", &d) == 0);
+    REQUIRE(run_report(dirs, 1, test_tmpdir(), REPORT_JSON, &v, &res, &d) == 0);
+    report_result_free(&res);
+    j = load_json(test_tmpdir(), "profile_export_aiperf.json");
+    REQUIRE(j);
+    CHECK(num(j, "good_request_count", "avg") == 2.0);
+    CHECK(num(j, "goodput", "avg") == 2 / (100000000 * 1e-09));
+    cJSON_Delete(j);
+}
+
+TEST(report_verdict_malformed)
+{
+    static const char *const bad[] = {
+        "ttft.p99",          "nosuch.p99>1",        "ttft.p42>1", "ttft.p99>abc",
+        "ttft.p99>5parsecs", "request_count.p99>1", "",           "osl>3ms"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct verdict_spec v;
+        struct diag d = {0};
+        memset(&v, 0, sizeof v);
+        if (verdict_parse_fail_on(&v, bad[i], &d) != ERR_INVALID)
+            test_fail(__FILE__, __LINE__, "'%s' accepted", bad[i]);
+        CHECK(d.msg[0] != '\0');
+    }
+    struct verdict_spec v;
+    struct diag d;
+    memset(&v, 0, sizeof v);
+    CHECK(verdict_parse_goodput(&v, "ttft200", &d) == ERR_INVALID);
+    CHECK(verdict_parse_goodput(&v, "request_count:3", &d) == ERR_INVALID);
+}
+
+static void write_run(const char *dir, const char *host, int idx, int count, long long mono,
+                      long long real, bool complete, const char *records, bool zstd)
+{
+    mkdir(dir, 0777);
+    char path[1024], text[1024];
+    snprintf(path, sizeof path, "%s/run.json", dir);
+    int n = snprintf(text, sizeof text,
+                     "{\"format\":\"metronome-run\",\"version\":1,\"anchor\":{\"mono_ns\":%lld,"
+                     "\"real_ns\":%lld},\"host\":{\"hostname\":\"%s\"},\"shard\":{\"index\":%d,"
+                     "\"count\":%d},\"trace\":{\"sha256\":\"abc\"},\"config\":{},"
+                     "\"complete\":%s}",
+                     mono, real, host, idx, count, complete ? "true" : "false");
+    struct diag d;
+    afile_write_all(path, text, (size_t)n, &d);
+    snprintf(path, sizeof path, "%s/records.jsonl%s", dir, zstd ? ".zst" : "");
+    if (!zstd) {
+        afile_write_all(path, records, strlen(records), &d);
+        return;
+    }
+    struct zwriter *w;
+    zw_open(&w, path, ZW_DIRECT, 3, &d);
+    zw_write(w, records, strlen(records));
+    zw_commit(w, &d);
+}
+
+#define REC(i, w, s, f, l)                                                                         \
+    "{\"i\":" #i ",\"worker\":" #w ",\"t_intended\":" #s ",\"t_start\":" #s ",\"chunks\":[[" #f    \
+    ",1],[" #l ",1]]}\n"
+
+TEST(report_shards_merge_on_one_timeline)
+{
+    char a[512], b[512], out[512];
+    snprintf(a, sizeof a, "%s/s0", test_tmpdir());
+    snprintf(b, sizeof b, "%s/s1", test_tmpdir());
+    snprintf(out, sizeof out, "%s/out", test_tmpdir());
+    /* Shard 1 started 5 s of wall time later on another host: its t=0 is 5 s later. */
+    write_run(a, "h0", 0, 2, 100, 1700000000000000000LL, true,
+              REC(0, 0, 1000000000, 1100000000, 1200000000), true);
+    write_run(b, "h1", 1, 2, 999999, 1700000005000000000LL, true,
+              REC(1, 0, 1000000000, 1100000000, 1300000000), false);
+    const char *dirs[] = {a, b};
+    struct report_result res;
+    struct diag d;
+    REQUIRE(run_report(dirs, 2, out, REPORT_JSON, NULL, &res, &d) == 0);
+    CHECK_INT(res.nruns, 1);
+    report_result_free(&res);
+    cJSON *j = load_json(out, "profile_export_aiperf.json");
+    REQUIRE(j);
+    CHECK(num(j, "request_count", "avg") == 2.0);
+    /* From 1.0 s (shard 0) to 5 + 1.3 s (shard 1). */
+    CHECK(num(j, "benchmark_duration", "avg") == 5300000000.0 * 1e-09);
+    cJSON_Delete(j);
+    /* Without the shard markers they are two runs, side by side. */
+    write_run(b, "h1", 0, 1, 999999, 1700000005000000000LL, true,
+              REC(1, 0, 1000000000, 1100000000, 1300000000), false);
+    REQUIRE(run_report(dirs, 2, out, REPORT_JSON, NULL, &res, &d) == 0);
+    CHECK_INT(res.nruns, 2);
+    report_result_free(&res);
+    char sub[600];
+    snprintf(sub, sizeof sub, "%s/s1", out);
+    j = load_json(sub, "profile_export_aiperf.json");
+    REQUIRE(j);
+    CHECK(num(j, "request_latency", "avg") == 300.0);
+    cJSON_Delete(j);
+}
+
+TEST(report_incomplete_and_all_failed)
+{
+    char a[512];
+    snprintf(a, sizeof a, "%s/crashed", test_tmpdir());
+    write_run(
+        a, "h", 0, 1, 0, 1700000000000000000LL, false,
+        "{\"i\":0,\"t_start\":10,\"status\":0,\"error\":{\"code\":null,\"type\":\"connect\","
+        "\"message\":\"refused\"}}\n{\"i\":1,\"t_start\":20,\"status\":500,\"error\":{\"code\":"
+        "500,\"type\":\"http\",\"message\":\"x\"}}\n{\"i\":2,\"t_st",
+        false);
+    const char *dirs[] = {a};
+    struct report_result res;
+    struct diag d;
+    REQUIRE(run_report(dirs, 1, a, REPORT_JSON, NULL, &res, &d) == 0);
+    CHECK_INT(res.all_failed, 1);
+    CHECK_INT(res.incomplete, 1);
+    report_result_free(&res);
+    cJSON *j = load_json(a, "profile_export_aiperf.json");
+    REQUIRE(j);
+    CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItem(j, "error_summary")), 2);
+    CHECK(cJSON_GetObjectItem(j, "request_count") == NULL);
+    CHECK(num(j, "error_request_count", "avg") == 2.0);
+    const cJSON *m = cJSON_GetObjectItem(j, "metronome");
+    CHECK(cJSON_IsFalse(cJSON_GetObjectItem(m, "complete")));
+    CHECK(cJSON_GetObjectItem(m, "dropped_bytes")->valuedouble == 12);
+    cJSON_Delete(j);
+}
+
+TEST(report_bad_record_names_file_and_line)
+{
+    char a[512];
+    snprintf(a, sizeof a, "%s/bad", test_tmpdir());
+    write_run(a, "h", 0, 1, 0, 1, true, "{\"i\":0}\n{\"i\":1,\"t_start\":x}\n", false);
+    const char *dirs[] = {a};
+    struct report_result res;
+    struct diag d = {0};
+    CHECK(run_report(dirs, 1, a, REPORT_JSON, NULL, &res, &d) == ERR_PARSE);
+    report_result_free(&res);
+    if (!strstr(d.msg, "records.jsonl:2: column 18: expected an integer"))
+        test_fail(__FILE__, __LINE__, "diag: %s", d.msg);
+    char path[600];
+    snprintf(path, sizeof path, "%s/profile_export_aiperf.json", a);
+    struct stat st;
+    CHECK(stat(path, &st) != 0); /* nothing half-written */
+}
+
+/* Slices cut the profile records by t_start from the first start: golden starts are
+ * 1.00, 1.01, 1.02 s (valid) and 1.03 s (the error). */
+TEST(report_time_slices)
+{
+    const char *dirs[] = {"testdata/report/golden"};
+    struct report_opts o = {0};
+    o.out_dir = test_tmpdir();
+    o.exports = REPORT_JSON;
+    o.slice_duration_s = 0.015;
+    struct report_result res;
+    struct diag d;
+    REQUIRE(report_run(dirs, 1, &o, &res, &d) == 0);
+    report_result_free(&res);
+    cJSON *j = load_json(test_tmpdir(), "profile_export_aiperf_timeslices.json");
+    REQUIRE(j);
+    const cJSON *sl = cJSON_GetObjectItem(j, "timeslices");
+    REQUIRE(cJSON_GetArraySize(sl) == 3);
+    CHECK(num(cJSON_GetArrayItem(sl, 0), "request_count", "avg") == 2.0);
+    CHECK(num(cJSON_GetArrayItem(sl, 0), "time_to_first_token", "max") == 50.0);
+    CHECK(num(cJSON_GetArrayItem(sl, 1), "request_count", "avg") == 1.0);
+    CHECK(num(cJSON_GetArrayItem(sl, 1), "request_latency", "avg") == 40.0);
+    CHECK(cJSON_GetObjectItem(cJSON_GetArrayItem(sl, 2), "request_count") == NULL);
+    CHECK(num(cJSON_GetArrayItem(sl, 2), "error_request_count", "avg") == 1.0);
+    cJSON_Delete(j);
+}

@@ -1,0 +1,499 @@
+#include "corpus.h"
+#include "dataset.h"
+#include "test.h"
+#include "trace.h"
+#include "trace_write.h"
+#include "xalloc.h"
+#include "zio.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+static struct corpus corpus;
+static bool corpus_ready;
+
+static const struct corpus *test_corpus(void)
+{
+    if (!corpus_ready) {
+        struct diag d;
+        if (corpus_load_embedded(&corpus, tokenizer_approx(), &d))
+            abort();
+        corpus_ready = true;
+    }
+    return &corpus;
+}
+
+/* What a packed trace held, request by request. */
+struct got {
+    int n;
+    char session[64][48];
+    int turn[64];
+    bool timed[64];
+    double t_ms[64], delay_ms[64];
+    long isl[64], osl[64], blocks[64];
+    char model[64][16];
+    char *body[64];
+    struct diag d;
+};
+
+static void got_free(struct got *g)
+{
+    for (int i = 0; i < g->n; i++)
+        free(g->body[i]);
+}
+
+typedef int (*loader)(struct dataset *ds, const char *path, struct diag *d);
+
+/* Packs `input` (a file written from text, or NULL for synthetic) and reads it back.
+ * Returns the loader's result; on success g holds the requests. */
+static int pack(const struct dataset_opts *o, loader fn, const char *input_text, const char *etype,
+                struct got *g)
+{
+    char in[512], out[512];
+    snprintf(in, sizeof in, "%s/in.jsonl", test_tmpdir());
+    snprintf(out, sizeof out, "%s/out.jsonl.zst", test_tmpdir());
+    memset(g, 0, sizeof *g);
+    if (input_text && afile_write_all(in, input_text, strlen(input_text), &g->d))
+        return -100;
+    struct trace_writer *w;
+    struct tw_config cfg = {etype ? etype : "chat", NULL, false, NULL, test_corpus(), 1};
+    if (tw_open(&w, out, &cfg, &g->d))
+        return -101;
+    struct dataset ds;
+    dataset_init(&ds, o, test_corpus(), w);
+    int rc = fn ? fn(&ds, in, &g->d) : dataset_synthetic(&ds, &g->d);
+    if (rc) {
+        tw_abort(w);
+        return rc;
+    }
+    if (tw_commit(w, &g->d))
+        return -102;
+    struct trace_reader *r;
+    if (trace_open(&r, out, &g->d))
+        return -103;
+    struct trace_request q;
+    while (g->n < 64 && (rc = trace_next(r, &q, &g->d)) == 1) {
+        int i = g->n++;
+        snprintf(g->session[i], sizeof g->session[i], "%s", q.session);
+        snprintf(g->model[i], sizeof g->model[i], "%s", q.model ? q.model : "");
+        g->turn[i] = q.turn;
+        g->timed[i] = q.timed;
+        g->t_ms[i] = q.t_ms;
+        g->delay_ms[i] = q.delay_ms;
+        g->isl[i] = q.isl;
+        g->osl[i] = q.osl;
+        g->blocks[i] = q.blocks;
+        g->body[i] = xstrndup(q.body, q.body_len);
+    }
+    trace_close(r);
+    return rc < 0 ? -104 : 0;
+}
+
+static const char *const one_model[] = {"m"};
+
+static void opts(struct dataset_opts *o)
+{
+    dataset_opts_default(o);
+    o->models = one_model;
+    o->nmodels = 1;
+}
+
+/* The text of the first message of a chat body (JSON-escaped as in the body). */
+static char *content(const char *body)
+{
+    const char *p = strstr(body, "\"content\":\"");
+    if (!p)
+        return xstrdup("");
+    p += 11;
+    const char *e = p;
+    while (*e && !(*e == '"' && e[-1] != '\\'))
+        e++;
+    return xstrndup(p, (size_t)(e - p));
+}
+
+TEST(trace_dataset_positive_normal_integer)
+{
+    struct rng r;
+    rng_seed(&r, 1);
+    CHECK_INT(dataset_pos_int(&r, 550, 0), 550);
+    CHECK_INT(dataset_pos_int(&r, 10.2, 0), 11); /* ceil */
+    CHECK_INT(dataset_pos_int(&r, 0, 0), 0);
+    double sum = 0;
+    long min = 1L << 30;
+    for (int i = 0; i < 20000; i++) {
+        long x = dataset_pos_int(&r, 5, 10);
+        CHECK(x >= 0);
+        if (x < min)
+            min = x;
+        sum += (double)x;
+    }
+    /* Truncating N(5, 10) at 0 raises the mean to 5 + 10*phi(0.5)/Phi(0.5) = 10.09, and the
+     * ceil adds ~0.5. */
+    CHECK_NEAR(sum / 20000, 10.59, 0.3);
+    CHECK(min <= 1);
+}
+
+TEST(trace_dataset_mooncake_blocks_and_layouts)
+{
+    struct dataset_opts o;
+    opts(&o);
+    o.block_size = 4;
+    struct got g;
+    const char *in =
+        "{\"timestamp\":0,\"input_length\":12,\"output_length\":3,\"hash_ids\":[1,2,3]}\n"
+        "{\"timestamp\":5,\"input_length\":9,\"hash_ids\":[1,2,4]}\n"
+        "{\"timestamp\":6,\"input_length\":11,\"hash_ids\":[1]}\n"
+        "{\"timestamp\":7,\"input_length\":6,\"hash_ids\":[]}\n"
+        "{\"timestamp\":8,\"text_input\":\"hi there\",\"output_length\":1}\n";
+    REQUIRE(pack(&o, dataset_mooncake, in, NULL, &g) == 0);
+    REQUIRE(g.n == 5);
+    CHECK_INT(g.isl[0], 12);
+    CHECK_INT(g.osl[0], 3);
+    CHECK(strstr(g.body[0], "\"max_completion_tokens\":3") != NULL);
+    CHECK_INT(g.blocks[0], 3);
+    CHECK_INT(g.osl[1], -1);
+    CHECK_INT(g.blocks[2], 1); /* prefix-only layout: one block plus 7 uncached tokens */
+    CHECK_INT(g.blocks[3], 0);
+    CHECK_NEAR(g.t_ms[1], 5, 0);
+    CHECK(g.timed[4]);
+    CHECK_INT(g.isl[4], 2);
+    /* Blocks 1 and 2 (8 tokens) are a byte-identical prefix of requests 0, 1 and 2. */
+    char *c0 = content(g.body[0]), *c1 = content(g.body[1]), *c2 = content(g.body[2]);
+    const struct corpus *c = test_corpus();
+    (void)c;
+    size_t common = 0;
+    while (c0[common] && c0[common] == c1[common])
+        common++;
+    CHECK(common > 10);
+    CHECK(!strncmp(c0, c2, 10));
+    /* The last block of request 1 (id 4, 1 token) differs from request 0's block 3. */
+    CHECK(strcmp(c0, c1) != 0);
+    free(c0);
+    free(c1);
+    free(c2);
+    got_free(&g);
+
+    /* (k-1)*bs < L <= k*bs is accepted, at both ends; (k-1)*bs is not. */
+    REQUIRE(pack(&o, dataset_mooncake, "{\"input_length\":5,\"hash_ids\":[7,8]}\n", NULL, &g) == 0);
+    got_free(&g);
+    REQUIRE(pack(&o, dataset_mooncake, "{\"input_length\":8,\"hash_ids\":[7,8]}\n", NULL, &g) == 0);
+    got_free(&g);
+    CHECK(pack(&o, dataset_mooncake, "{\"input_length\":4,\"hash_ids\":[7,8]}\n", NULL, &g) < 0);
+    CHECK(strstr(g.d.msg, "in.jsonl:1: input_length 4 does not fit 2 hash_ids") != NULL);
+    /* One id, two sizes. */
+    CHECK(pack(&o, dataset_mooncake,
+               "{\"input_length\":8,\"hash_ids\":[7,8]}\n{\"input_length\":3,\"hash_ids\":[8]}\n",
+               NULL, &g) < 0);
+    CHECK(strstr(g.d.msg, "in.jsonl:2: hash_id 8 is a 4-token block but is used here as 3") !=
+          NULL);
+}
+
+TEST(trace_dataset_mooncake_sessions_and_osl_override)
+{
+    struct dataset_opts o;
+    opts(&o);
+    o.osl_set = true;
+    o.osl_mean = 9;
+    struct got g;
+    const char *in =
+        "{\"timestamp\":0,\"session_id\":\"a\",\"input_length\":3,\"output_length\":50}\n"
+        "{\"timestamp\":10,\"session_id\":\"b\",\"input_length\":3}\n"
+        "{\"timestamp\":1500,\"session_id\":\"a\",\"input_length\":3}\n"
+        "{\"session_id\":\"a\",\"input_length\":3,\"delay\":70}\n";
+    REQUIRE(pack(&o, dataset_mooncake, in, NULL, &g) == 0);
+    REQUIRE(g.n == 4);
+    /* Ordered by session start: session a (0 ms) with its later turns, then b (10 ms). */
+    CHECK_STR(g.session[1], "a");
+    CHECK_INT(g.turn[1], 1);
+    CHECK_NEAR(g.delay_ms[1], 1500, 0);
+    CHECK_INT(g.turn[2], 2);
+    CHECK_NEAR(g.delay_ms[2], 70, 0);
+    CHECK_STR(g.session[3], "b");
+    CHECK_NEAR(g.t_ms[3], 10, 0);
+    CHECK_INT(g.osl[0], 9); /* --osl wins over output_length */
+    got_free(&g);
+}
+
+TEST(trace_dataset_mooncake_messages_and_payload)
+{
+    struct dataset_opts o;
+    opts(&o);
+    struct got g;
+    const char *in =
+        "{\"messages\":[{\"role\":\"system\",\"content\":\"Be brief.\"},{\"role\":\"user\","
+        "\"content\":[{\"type\":\"text\",\"text\":\"Hello there\"}]}],\"output_length\":9,"
+        "\"tools\":[{\"type\":\"function\"}],\"extra\":{\"top_k\":4}}\n"
+        "{\"payload\":{\"model\":\"x\",\"prompt\":\"Once "
+        "upon\",\"max_tokens\":50,\"stream\":true}}\n";
+    REQUIRE(pack(&o, dataset_mooncake, in, NULL, &g) == 0);
+    REQUIRE(g.n == 2);
+    CHECK_STR(g.body[0], "{\"messages\":[{\"role\":\"system\",\"content\":\"Be brief.\"},{\"role\":"
+                         "\"user\",\"content\":[{\"type\":\"text\",\"text\":\"Hello there\"}]}],"
+                         "\"tools\":[{\"type\":\"function\"}],\"model\":\"m\",\"stream\":false,"
+                         "\"max_completion_tokens\":9,\"top_k\":4}");
+    CHECK_INT(g.isl[0], 5); /* "Be brief." 3 + "Hello there" 2 */
+    CHECK_STR(g.body[1],
+              "{\"model\":\"x\",\"prompt\":\"Once upon\",\"max_tokens\":50,\"stream\":true}");
+    CHECK_STR(g.model[1], "x");
+    CHECK_INT(g.osl[1], 50);
+    CHECK_INT(g.isl[1], 2);
+    got_free(&g);
+    CHECK(pack(&o, dataset_mooncake, "{\"payload\":{\"a\":{\"$text\":[1]}}}\n", NULL, &g) < 0);
+    CHECK(strstr(g.d.msg, "in.jsonl:1: ") && strstr(g.d.msg, "reserved"));
+    CHECK(pack(&o, dataset_mooncake, "{\"messages\":[{\"content\":\"a\"}],\"text_input\":\"b\"}\n",
+               NULL, &g) < 0);
+    CHECK(strstr(g.d.msg, "cannot be combined") != NULL);
+    CHECK(pack(&o, dataset_mooncake, "{\"messages\":[{\"content\":\"a\"}]}\n", "completions", &g) <
+          0);
+    CHECK(strstr(g.d.msg, "needs the chat endpoint") != NULL);
+}
+
+TEST(trace_dataset_single_turn_forms)
+{
+    struct dataset_opts o;
+    opts(&o);
+    struct got g;
+    const char *in =
+        "{\"text\":\"a\",\"timestamp\":0,\"role\":\"system\",\"type\":\"single_turn\"}\n"
+        "{\"texts\":[{\"name\":\"q\",\"contents\":[\"x\",\"y\"]},{\"name\":\"c\",\"contents\":[]}],"
+        "\"timestamp\":0,\"delay\":5}\n"
+        "{\"text\":\"\",\"image\":\"http://i/1.png\",\"timestamp\":3,\"extra\":[1]}\n";
+    REQUIRE(pack(&o, dataset_single_turn, in, NULL, &g) == 0);
+    REQUIRE(g.n == 3);
+    CHECK(strstr(g.body[0], "{\"role\":\"system\",\"content\":\"a\"}") != NULL);
+    CHECK(strstr(g.body[1],
+                 "[{\"type\":\"text\",\"text\":\"x\"},{\"type\":\"text\",\"text\":\"y\"}]") !=
+          NULL);
+    CHECK(strstr(g.body[2],
+                 "[{\"type\":\"image_url\",\"image_url\":{\"url\":\"http://i/1.png\"}}]") != NULL);
+    CHECK(g.timed[0] && g.timed[2]);
+    got_free(&g);
+    static const struct {
+        const char *line, *want;
+    } bad[] = {
+        {"{\"text\":\"a\",\"texts\":[\"b\"]}\n", "'text' and 'texts' cannot both be set"},
+        {"{\"text\":\"\"}\n", "at least one modality"},
+        {"{\"texts\":[\"a\",{\"contents\":[\"b\"]}]}\n", "only strings or only"},
+        {"{\"text\":\"a\",\"timestamp\":1,\"delay\":2}\n", "'timestamp' and 'delay'"},
+        {"{\"text\":\"a\",\"type\":\"multi_turn\"}\n", "must be \"single_turn\""},
+        {"{\"audio\":\"nocomma\"}\n", "format,base64"},
+        {"{\"text\":\"a\",\"timestamp\":\"1\"}\n", "'timestamp': must be a number"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (pack(&o, dataset_single_turn, bad[i].line, NULL, &g) >= 0 ||
+            !strstr(g.d.msg, bad[i].want) || !strstr(g.d.msg, "in.jsonl:1: "))
+            test_fail(__FILE__, __LINE__, "case %zu: '%s'", i, g.d.msg);
+    }
+}
+
+TEST(trace_dataset_jsonl_byte_order_mark)
+{
+    struct dataset_opts o;
+    opts(&o);
+    struct got g;
+    REQUIRE(pack(&o, dataset_single_turn, "\xEF\xBB\xBF{\"text\":\"hi\"}\r\n", NULL, &g) == 0);
+    CHECK_INT(g.n, 1);
+    got_free(&g);
+}
+
+TEST(trace_dataset_multi_turn_merges_sessions)
+{
+    struct dataset_opts o;
+    opts(&o);
+    struct got g;
+    const char *in =
+        "{\"session_id\":\"x\",\"turns\":[{\"text\":\"1\"},{\"text\":\"2\",\"delay\":9}]}\n"
+        "{\"turns\":[{\"text\":\"solo\"}]}\n"
+        "{\"session_id\":\"x\",\"turns\":[{\"text\":\"3\"}]}\n";
+    REQUIRE(pack(&o, dataset_multi_turn, in, NULL, &g) == 0);
+    REQUIRE(g.n == 4);
+    CHECK_STR(g.session[0], "x");
+    CHECK_INT(g.turn[1], 1);
+    CHECK_NEAR(g.delay_ms[1], 9, 0);
+    CHECK_STR(g.session[2], "line-2");
+    CHECK_STR(g.session[3], "x");
+    CHECK_INT(g.turn[3], 2);
+    CHECK(!g.timed[0]);
+    got_free(&g);
+}
+
+TEST(trace_dataset_random_pool_directory)
+{
+    char dir[512], f1[600], f2[600];
+    snprintf(dir, sizeof dir, "%s/pools", test_tmpdir());
+    mkdir(dir, 0755);
+    snprintf(f1, sizeof f1, "%s/b.jsonl", dir);
+    snprintf(f2, sizeof f2, "%s/a.jsonl", dir);
+    struct diag d;
+    REQUIRE(afile_write_all(f1, "{\"text\":\"B1\"}\n{\"text\":\"B2\"}\n", 28, &d) == 0);
+    REQUIRE(afile_write_all(f2, "{\"image\":\"http://a\"}\n", 21, &d) == 0);
+    struct dataset_opts o;
+    opts(&o);
+    o.conversations = 20;
+    struct got g;
+    /* pack() writes its own input; point the loader at the directory instead. */
+    char out[512];
+    snprintf(out, sizeof out, "%s/out.jsonl.zst", test_tmpdir());
+    struct trace_writer *w;
+    struct tw_config cfg = {"chat", NULL, false, NULL, test_corpus(), 1};
+    REQUIRE(tw_open(&w, out, &cfg, &d) == 0);
+    struct dataset ds;
+    dataset_init(&ds, &o, test_corpus(), w);
+    REQUIRE(dataset_random_pool(&ds, dir, &d) == 0);
+    CHECK_INT(tw_requests(w), 20);
+    REQUIRE(tw_commit(w, &d) == 0);
+    struct trace_reader *r;
+    REQUIRE(trace_open(&r, out, &d) == 0);
+    struct trace_request q;
+    int b1 = 0, b2 = 0;
+    memset(&g, 0, sizeof g);
+    while (trace_next(r, &q, &d) == 1) {
+        /* a.jsonl (image) sorts before b.jsonl (text); every turn merges one of each. */
+        CHECK(strstr(q.body, "http://a") != NULL);
+        b1 += strstr(q.body, "B1") != NULL;
+        b2 += strstr(q.body, "B2") != NULL;
+    }
+    CHECK_INT(b1 + b2, 20);
+    CHECK(b1 > 0 && b2 > 0);
+    trace_close(r);
+}
+
+TEST(trace_dataset_sharegpt_filters)
+{
+    struct dataset_opts o;
+    opts(&o);
+    struct got g;
+    const char *in = "[{\"conversations\":[{\"value\":\"one two three four five\"},"
+                     "{\"value\":\"six seven eight nine\"}]},"
+                     "{\"conversations\":[{\"value\":\"too short\"},{\"value\":\"a b c d e\"}]},"
+                     "{\"conversations\":[{\"value\":\"lonely message here ok\"}]},"
+                     "{\"conversations\":[{\"value\":\"w x y z q\"},{\"value\":\"tiny\"}]}]";
+    REQUIRE(pack(&o, dataset_sharegpt, in, NULL, &g) == 0);
+    CHECK_INT(g.n, 1);
+    CHECK_INT(g.isl[0], 5);
+    CHECK_INT(g.osl[0], 4); /* the completion's length becomes max tokens */
+    got_free(&g);
+    o.osl_set = true; /* --osl skips the completion-length filter */
+    o.osl_mean = 7;
+    REQUIRE(pack(&o, dataset_sharegpt, in, NULL, &g) == 0);
+    CHECK_INT(g.n, 2);
+    CHECK_INT(g.osl[1], 7);
+    got_free(&g);
+    CHECK(pack(&o, dataset_sharegpt, "[\n{\"conversations\":[]},\n5]", NULL, &g) < 0);
+    CHECK(strstr(g.d.msg, "in.jsonl:3: entry 1: must be an object") != NULL);
+}
+
+static int csv_azure(struct dataset *ds, const char *path, struct diag *d)
+{
+    return dataset_csv(ds, path, "azure", d);
+}
+
+static int csv_burst(struct dataset *ds, const char *path, struct diag *d)
+{
+    return dataset_csv(ds, path, "burstgpt", d);
+}
+
+TEST(trace_dataset_csv_mappings)
+{
+    struct dataset_opts o;
+    opts(&o);
+    struct got g;
+    REQUIRE(pack(&o, csv_azure,
+                 "TIMESTAMP,ContextTokens,GeneratedTokens\n"
+                 "2023-11-16 18:15:46.6805900,374,44\n"
+                 "2023-11-16 18:16:47.0000000,10,0\n"
+                 "2023-11-17 00:00:00,3,1\n",
+                 NULL, &g) == 0);
+    REQUIRE(g.n == 3);
+    CHECK_NEAR(g.t_ms[0], 0, 0);
+    CHECK_NEAR(g.t_ms[1], 60319.41, 1e-6);
+    CHECK_NEAR(g.t_ms[2], (5 * 3600 + 44 * 60 + 13.31941) * 1000, 1e-3);
+    CHECK_INT(g.isl[0], 374);
+    CHECK_INT(g.osl[0], 44);
+    CHECK_INT(g.osl[1], -1); /* no output tokens: no max_tokens */
+    got_free(&g);
+    /* BurstGPT: extra columns in any order; rows without a prompt are left out. */
+    REQUIRE(pack(&o, csv_burst,
+                 "Model,Timestamp,Response tokens,Request tokens,Log Type\n"
+                 "ChatGPT,5,18,472,Conversation log\n"
+                 "GPT-4,6.5,0,0,API log\n"
+                 "GPT-4,7.25,2,9,API log\n",
+                 NULL, &g) == 0);
+    REQUIRE(g.n == 2);
+    CHECK_NEAR(g.t_ms[0], 5000, 0); /* seconds from the trace start, kept */
+    CHECK_NEAR(g.t_ms[1], 7250, 0);
+    CHECK_INT(g.isl[0], 472);
+    CHECK_INT(g.osl[1], 2);
+    got_free(&g);
+    /* A byte order mark and CRLF line ends, as spreadsheet exports write them. */
+    REQUIRE(pack(&o, csv_azure,
+                 "\xEF\xBB\xBFTIMESTAMP,ContextTokens,GeneratedTokens\r\n"
+                 "2023-11-16 18:15:46,5,1\r\n2023-11-16 18:15:47.5,6,2\r\n",
+                 NULL, &g) == 0);
+    CHECK_INT(g.n, 2);
+    CHECK_NEAR(g.t_ms[1], 1500, 1e-9);
+    got_free(&g);
+    CHECK(pack(&o, csv_azure, "TIMESTAMP,ContextTokens,GeneratedTokens\nyesterday,1,1\n", NULL,
+               &g) < 0);
+    CHECK(strstr(g.d.msg, "in.jsonl:2: column 'TIMESTAMP': 'yesterday' is not a date-time") !=
+          NULL);
+    CHECK(pack(&o, csv_burst, "Timestamp,Request tokens\n1,2\n", NULL, &g) < 0);
+    CHECK(strstr(g.d.msg, "in.jsonl:1: missing column 'Response tokens'") != NULL);
+}
+
+TEST(trace_dataset_synthetic_shapes)
+{
+    static const char *const models[] = {"a", "b", "c"};
+    struct dataset_opts o;
+    opts(&o);
+    o.models = models;
+    o.nmodels = 3;
+    o.isl_mean = 20;
+    o.conversations = 4;
+    o.turns_mean = 3;
+    o.delay_mean = 100;
+    o.delay_ratio = 0.5;
+    o.prefix_pool = 2;
+    o.prefix_len = 6;
+    o.rate = 10;
+    o.arrival = "constant";
+    struct got g;
+    REQUIRE(pack(&o, NULL, NULL, NULL, &g) == 0);
+    REQUIRE(g.n == 12);
+    for (int i = 0; i < 12; i++) {
+        CHECK_INT(g.turn[i], i % 3);
+        CHECK_STR(g.model[i], models[i % 3]); /* round robin over every turn */
+        CHECK_INT(g.isl[i], i % 3 == 0 ? 26 : 20);
+        if (i % 3)
+            CHECK_NEAR(g.delay_ms[i], 50, 0);
+        else
+            CHECK_NEAR(g.t_ms[i], (i / 3) * 100.0, 1e-9);
+    }
+    got_free(&g);
+    /* --request-count alone: conversations until the count, the last one cut short. */
+    o.conversations = 0;
+    o.request_count = 7;
+    REQUIRE(pack(&o, NULL, NULL, NULL, &g) == 0);
+    CHECK_INT(g.n, 7);
+    CHECK_INT(g.turn[6], 0);
+    got_free(&g);
+    /* Both: draws from 2 unique conversations, so bodies repeat byte for byte. */
+    o.conversations = 2;
+    o.request_count = 12;
+    o.turns_mean = 1;
+    o.rate = 0;
+    o.prefix_len = 0;
+    o.nmodels = 1;
+    REQUIRE(pack(&o, NULL, NULL, NULL, &g) == 0);
+    CHECK_INT(g.n, 12);
+    int same = 0;
+    for (int i = 1; i < 12; i++)
+        same += !strcmp(g.body[i], g.body[0]);
+    CHECK(same >= 1 && same <= 10);
+    CHECK(!g.timed[0]);
+    got_free(&g);
+    o.isl_mean = 0;
+    CHECK(pack(&o, NULL, NULL, NULL, &g) < 0);
+    CHECK(strstr(g.d.msg, "disabled") != NULL);
+}

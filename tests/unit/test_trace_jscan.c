@@ -1,0 +1,202 @@
+#include "err.h"
+#include "jscan.h"
+#include "test.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+
+static const char *const valid[] = {
+    "{}",
+    " {\"a\":1} ",
+    "{\"timestamp\":0,\"input_length\":1200,\"output_length\":80,\"hash_ids\":[501,502,503]}",
+    ("{\"s\":\"x\\\"y\\\\z\\/"
+     "\\b\\f\\n\\r\\t\\u00e9\\ud83d\\ude00\",\"n\":null,\"t\":true,\"f\":false}"),
+    "{\"nested\":{\"a\":[1,[2,[3]],{\"b\":{}}]},\"e\":-1.5e+3,\"z\":0}",
+    "{\"k\" : [ ] , \"m\" :\t{ } }",
+};
+
+static const char *const invalid[] = {
+    "",
+    "{",
+    "{\"a\"}",
+    "{\"a\":}",
+    "{\"a\":1,}",
+    "{a:1}",
+    "{\"a\":01}",
+    "{\"a\":1.}",
+    "{\"a\":-}",
+    "{\"a\":1e}",
+    "{\"a\":tru}",
+    "{\"a\":\"x}",
+    "{\"a\":\"\\x\"}",
+    "{\"a\":\"\\u12g4\"}",
+    "{\"a\":[1,]}",
+    "{\"a\":[1 2]}",
+    "{} x",
+    "[1]",
+    "{\"a\":\"\x01\"}",
+    "{\"a\":1}}",
+    "{\"a\":{\"b\":1}",
+    "{\"a\" 1}",
+};
+
+static int walk(const char *s, size_t n)
+{
+    struct jiter it;
+    struct jval k, v;
+    int rc = jscan_object(&it, s, n);
+    if (rc)
+        return rc;
+    while ((rc = jscan_member(&it, &k, &v)) == 1) {
+        if (v.type == JT_OBJECT || v.type == JT_ARRAY) {
+            struct jiter sub;
+            struct jval e;
+            int r2;
+            CHECK_INT(jscan_enter(&sub, &v), 0);
+            if (v.type == JT_ARRAY)
+                while ((r2 = jscan_elem(&sub, &e)) == 1)
+                    ;
+            else
+                while ((r2 = jscan_member(&sub, &k, &e)) == 1)
+                    ;
+            CHECK_INT(r2, 0);
+        }
+    }
+    return rc;
+}
+
+TEST(trace_jscan_valid_and_every_prefix)
+{
+    for (size_t i = 0; i < sizeof valid / sizeof valid[0]; i++) {
+        size_t n = strlen(valid[i]);
+        char *g = test_guard_copy(valid[i], n);
+        CHECK_INT(walk(g, n), 0);
+        /* Every strict prefix that cuts the object short must fail, never over-read. */
+        for (size_t cut = 0; cut < n; cut++) {
+            char *p = test_guard_copy(valid[i], cut);
+            int rc = walk(p, cut);
+            /* Cutting only trailing whitespace still leaves a valid object. */
+            const char *rest = valid[i] + cut;
+            bool only_ws = strspn(rest, " \t") == strlen(rest);
+            if (!only_ws && rc == 0)
+                test_fail(__FILE__, __LINE__, "prefix %zu of case %zu accepted", cut, i);
+            test_guard_free(p, cut);
+        }
+        test_guard_free(g, n);
+    }
+}
+
+TEST(trace_jscan_invalid)
+{
+    for (size_t i = 0; i < sizeof invalid / sizeof invalid[0]; i++) {
+        size_t n = strlen(invalid[i]);
+        char *g = test_guard_copy(invalid[i], n);
+        int rc = walk(g, n);
+        if (rc >= 0)
+            test_fail(__FILE__, __LINE__, "accepted invalid case %zu: %s", i, invalid[i]);
+        test_guard_free(g, n);
+    }
+}
+
+TEST(trace_jscan_values)
+{
+    const char *s = "{\"i\":-42,\"big\":9223372036854775807,\"f\":1000.0,\"x\":1.5,\"s\":"
+                    "\"a\\u00e9\\ud83d\\ude00\\n\","
+                    "\"over\":9223372036854775808,\"e\":1e3}";
+    struct jiter it;
+    struct jval k, v;
+    REQUIRE(jscan_object(&it, s, strlen(s)) == 0);
+    int64_t x;
+    double f;
+    struct buf b;
+    buf_init(&b, 0);
+    while (jscan_member(&it, &k, &v) == 1) {
+        if (jval_is(&k, "i")) {
+            CHECK_INT(jval_int(&v, &x), 0);
+            CHECK_INT(x, -42);
+        } else if (jval_is(&k, "big")) {
+            CHECK_INT(jval_int(&v, &x), 0);
+            CHECK(x == INT64_MAX);
+        } else if (jval_is(&k, "f")) {
+            CHECK_INT(jval_int(&v, &x), 0);
+            CHECK_INT(x, 1000);
+        } else if (jval_is(&k, "x")) {
+            CHECK(jval_int(&v, &x) != 0);
+            CHECK_INT(jval_double(&v, &f), 0);
+            CHECK_NEAR(f, 1.5, 0);
+        } else if (jval_is(&k, "s")) {
+            CHECK(v.esc);
+            CHECK_INT(jval_str(&v, &b), 0);
+            CHECK_MEM(b.p, b.len, "a\xc3\xa9\xf0\x9f\x98\x80\n", 8);
+        } else if (jval_is(&k, "over")) {
+            CHECK(jval_int(&v, &x) != 0);
+        } else if (jval_is(&k, "e")) {
+            CHECK_INT(jval_int(&v, &x), 0);
+            CHECK_INT(x, 1000);
+        }
+    }
+    buf_reset(&b);
+    struct jval lone = {JT_STRING, "\\ud800", 6, true};
+    CHECK(jval_str(&lone, &b) != 0);
+    buf_free(&b);
+}
+
+TEST(trace_jscan_prefix_and_error_offset)
+{
+    struct jval v;
+    size_t used;
+    const char *why;
+    const char *s = "{\"$text\":[1,[2,3],\"x\"]},\"model\":\"m\"}";
+    REQUIRE(jscan_prefix(s, strlen(s), &v, &used, &why) == 0);
+    CHECK_INT(used, 23);
+    CHECK_INT(v.type, JT_OBJECT);
+    struct jiter it;
+    const char *bad = "{\"a\":1,\"b\":x}";
+    REQUIRE(jscan_object(&it, bad, strlen(bad)) == 0);
+    struct jval k;
+    CHECK_INT(jscan_member(&it, &k, &v), 1);
+    CHECK_INT(jscan_member(&it, &k, &v), ERR_PARSE);
+    CHECK_INT(it.err_off, 11);
+}
+
+TEST(trace_jscan_fast_doubles_match_strtod)
+{
+    /* The short-decimal fast path must give exactly the double strtod gives. */
+    static const char *const cases[] = {"0",
+                                        "0.0",
+                                        "350.0",
+                                        "7.734",
+                                        "-12.5",
+                                        "0.1",
+                                        "123456789.123456",
+                                        "999999999999999",
+                                        "1.5e3",
+                                        "0.0001",
+                                        "4314.579",
+                                        "1e-7",
+                                        "-0.0",
+                                        "2.675",
+                                        "9007199254740993",
+                                        "0.30000000000000004"};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct jval v = {JT_NUMBER, cases[i], strlen(cases[i]), false};
+        double got, want = strtod(cases[i], NULL);
+        CHECK_INT(jval_double(&v, &got), 0);
+        if (memcmp(&got, &want, sizeof got))
+            test_fail(__FILE__, __LINE__, "%s: %.17g != %.17g", cases[i], got, want);
+    }
+    /* And over many random millisecond values as pack writes them. */
+    uint64_t x = 88172645463325252ull;
+    for (int i = 0; i < 200000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        char t[40];
+        int n = snprintf(t, sizeof t, "%llu.%03llu", (unsigned long long)(x % 100000000000ull),
+                         (unsigned long long)((x >> 40) % 1000));
+        struct jval v = {JT_NUMBER, t, (size_t)n, false};
+        double got, want = strtod(t, NULL);
+        if (jval_double(&v, &got) || got != want) {
+            test_fail(__FILE__, __LINE__, "%s: %.17g != %.17g", t, got, want);
+            break;
+        }
+    }
+}
