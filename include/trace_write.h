@@ -70,6 +70,17 @@ struct tw_request {
     long isl;          /* input tokens, counted by the writer's tokenizer; -1: count here */
     long max_tokens;   /* requested output tokens, -1 for none */
     bool live_history; /* later turns: replay prepends earlier turns and live replies */
+    /* AIPerf 0.13's mooncake "messages" and "payload" modes (compact JSON, validated by
+     * the caller; the writer refuses "$text" in them): */
+    const char *raw_messages; /* chat only: this JSON array is the "messages" value */
+    size_t raw_messages_len;
+    const char *raw_body; /* the whole body, sent verbatim (texts etc. are ignored) */
+    size_t raw_body_len;
+    int raw_stream;        /* with raw_body: 1 if it asks for streaming, else 0 */
+    const char *raw_tools; /* with raw_messages: a JSON array sent as "tools" */
+    size_t raw_tools_len;
+    const char *raw_extra; /* a JSON object whose members are appended to this body */
+    size_t raw_extra_len;
 };
 
 struct trace_writer;

@@ -22,7 +22,8 @@ static const struct arg_spec specs[] = {
     {"input-file", NULL, ARG_VALUE, "PATH", NULL,
      "dataset file (a directory for random_pool); without it the trace is synthetic"},
     {"custom-dataset-type", NULL, ARG_VALUE, "TYPE", "mooncake_trace",
-     "single_turn, multi_turn, random_pool, mooncake_trace, azure_trace, burstgpt_trace"},
+     "single_turn, multi_turn, random_pool, mooncake_trace, burst_gpt_trace (or burstgpt_trace), "
+     "azure_trace"},
     {"public-dataset", NULL, ARG_VALUE, "NAME", NULL,
      "sharegpt (read from the local --input-file, never downloaded)"},
     {"model-names", "--model -m", ARG_MULTI, "NAMES", NULL,
@@ -397,12 +398,15 @@ int cmd_pack(int argc, char **argv)
     }
     /* An unknown dataset is bad input, not a usage slip: exit 1 like every other. */
     if (args_choice(&a, "custom-dataset-type",
-                    "single_turn|multi_turn|random_pool|mooncake_trace|azure_trace|burstgpt_trace",
+                    "single_turn|multi_turn|random_pool|mooncake_trace|burst_gpt_trace|"
+                    "burstgpt_trace|azure_trace",
                     &dtype, &d) ||
         args_choice(&a, "public-dataset", "sharegpt", &pub, &d)) {
         code = cli_fail(&d, 0);
         goto out;
     }
+    if (!strcmp(dtype, "burstgpt_trace")) /* an earlier spelling; AIPerf 0.13's name wins */
+        dtype = "burst_gpt_trace";
     o.nmodels = split_models(&a, &models, &model_store);
     o.models = (const char *const *)models;
     if (o.nmodels == 0) {

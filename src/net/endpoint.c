@@ -1,6 +1,7 @@
 #include "endpoint.h"
 
-#include <cJSON.h>
+#include "jscan.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,143 +135,170 @@ int url_join_path(const struct url *u, const char *endpoint_path, char *out, siz
     return n < 0 || (size_t)n >= cap ? ERR_TOO_LARGE : 0;
 }
 
-/* ---- response payloads ---- */
+/* ---- response payloads ----
+ *
+ * Scanned with jscan (no tree, no allocation, no strtod): a streaming chat response is
+ * tens of thousands of these a second and cJSON spent most of the worker's time here. */
 
-static const cJSON *get(const cJSON *o, const char *k)
+static bool jstr_eq(const struct jval *v, const char *lit)
 {
-    return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, k) : NULL;
+    size_t n = strlen(lit);
+    return v->type == JT_STRING && !v->esc && v->n == n && !memcmp(v->p, lit, n);
 }
 
-static long get_long(const cJSON *o, const char *k)
+static long jlong(const struct jval *v)
 {
-    const cJSON *v = get(o, k);
-    return cJSON_IsNumber(v) ? (long)v->valuedouble : -1;
+    int64_t x;
+    return v->type == JT_NUMBER && jval_int(v, &x) == 0 && x >= 0 ? (long)x : -1;
 }
 
-static void take_usage(const cJSON *u, struct ep_chunk *c)
+/* Finds member `key` of object value o; true with *out. */
+static bool member(const struct jval *o, const char *key, struct jval *out)
 {
-    if (!cJSON_IsObject(u))
+    struct jiter it;
+    if (o->type != JT_OBJECT || jscan_enter(&it, o))
+        return false;
+    struct jval k, v;
+    while (jscan_member(&it, &k, &v) == 1)
+        if (jval_is(&k, key)) {
+            *out = v;
+            return true;
+        }
+    return false;
+}
+
+static void take_usage(const struct jval *u, struct ep_chunk *c)
+{
+    if (u->type != JT_OBJECT)
+        return;
+    struct jiter it;
+    if (jscan_enter(&it, u))
         return;
     c->has_usage = true;
-    long p = get_long(u, "prompt_tokens"), q = get_long(u, "completion_tokens");
-    if (p < 0)
-        p = get_long(u, "input_tokens");
-    if (q < 0)
-        q = get_long(u, "output_tokens");
-    long r = get_long(u, "reasoning_tokens");
-    const cJSON *det = get(u, "completion_tokens_details");
-    if (!det)
-        det = get(u, "output_tokens_details");
-    if (r < 0 && det)
-        r = get_long(det, "reasoning_tokens");
-    c->prompt_tokens = p;
-    c->completion_tokens = q;
-    c->reasoning_tokens = r;
+    struct jval k, v;
+    while (jscan_member(&it, &k, &v) == 1) {
+        if (jval_is(&k, "prompt_tokens") || jval_is(&k, "input_tokens"))
+            c->prompt_tokens = jlong(&v);
+        else if (jval_is(&k, "completion_tokens") || jval_is(&k, "output_tokens"))
+            c->completion_tokens = jlong(&v);
+        else if (jval_is(&k, "reasoning_tokens"))
+            c->reasoning_tokens = jlong(&v);
+        else if ((jval_is(&k, "completion_tokens_details") ||
+                  jval_is(&k, "output_tokens_details")) &&
+                 c->reasoning_tokens < 0) {
+            struct jval r;
+            if (member(&v, "reasoning_tokens", &r))
+                c->reasoning_tokens = jlong(&r);
+        }
+    }
 }
 
-static void set_finish(struct ep_chunk *c, const cJSON *v)
+static void set_finish(struct ep_chunk *c, const struct jval *v)
 {
-    if (cJSON_IsString(v) && v->valuestring)
-        snprintf(c->finish, sizeof c->finish, "%s", v->valuestring);
-}
-
-static void take_content(struct ep_chunk *c, const cJSON *v, struct buf *text)
-{
-    if (!cJSON_IsString(v) || !v->valuestring)
+    if (v->type != JT_STRING)
         return;
-    size_t n = strlen(v->valuestring);
+    size_t n = v->n < sizeof c->finish - 1 ? v->n : sizeof c->finish - 1;
+    memcpy(c->finish, v->p, n);
+    c->finish[n] = '\0';
+}
+
+static void take_content(struct ep_chunk *c, const struct jval *v, struct buf *text)
+{
+    if (v->type != JT_STRING)
+        return;
     c->has_content = true;
-    c->content_len += n;
-    if (text)
-        (void)buf_append(text, v->valuestring, n);
+    if (!v->esc) {
+        c->content_len += v->n;
+        if (text)
+            (void)buf_append(text, v->p, v->n);
+        return;
+    }
+    struct buf tmp;
+    buf_init(&tmp, 0);
+    if (jval_str(v, &tmp) == 0) {
+        c->content_len += tmp.len;
+        if (text)
+            (void)buf_append(text, tmp.p, tmp.len);
+    }
+    buf_free(&tmp);
 }
 
-static void take_reasoning(struct ep_chunk *c, const cJSON *o)
+static void take_reasoning_str(struct ep_chunk *c, const struct jval *v)
 {
-    const cJSON *v = get(o, "reasoning_content");
-    if (!cJSON_IsString(v) || !v->valuestring || !v->valuestring[0])
-        v = get(o, "reasoning");
-    if (cJSON_IsString(v) && v->valuestring && v->valuestring[0]) {
+    if (v->type == JT_STRING && v->n > 0) {
         c->has_reasoning = true;
-        c->reasoning_len += strlen(v->valuestring);
+        c->reasoning_len += v->n;
     }
 }
 
-/* Chat and completions, chunks and whole bodies: choices[0] carries the text (a usage-only
- * final chunk has "choices": [] and is not an error). */
-static void parse_choices(const cJSON *root, bool chat, struct ep_chunk *c, struct buf *text)
+/* A choice's delta or message: content, reasoning_content / reasoning. */
+static void take_message(struct ep_chunk *c, const struct jval *m, struct buf *text)
 {
-    const cJSON *choices = get(root, "choices");
-    if (!choices && !get(root, "usage")) {
-        c->bad = true;
+    struct jiter it;
+    if (jscan_enter(&it, m))
         return;
+    struct jval k, v;
+    while (jscan_member(&it, &k, &v) == 1) {
+        if (jval_is(&k, "content"))
+            take_content(c, &v, text);
+        else if (jval_is(&k, "reasoning_content") || jval_is(&k, "reasoning"))
+            take_reasoning_str(c, &v);
     }
-    const cJSON *ch = cJSON_IsArray(choices) ? cJSON_GetArrayItem(choices, 0) : NULL;
-    if (ch) {
-        set_finish(c, get(ch, "finish_reason"));
-        const cJSON *m = get(ch, "delta");
-        if (!m)
-            m = get(ch, "message");
-        if (m) {
-            take_content(c, get(m, "content"), text);
-            take_reasoning(c, m);
-        } else if (!chat || get(ch, "text")) {
-            take_content(c, get(ch, "text"), text);
-        }
-    }
-    take_usage(get(root, "usage"), c);
 }
 
-static void parse_responses(const cJSON *root, bool stream, struct ep_chunk *c, struct buf *text)
+/* choices[0] (a usage-only final chunk has "choices": [] and is not an error). */
+static void take_choices(struct ep_chunk *c, const struct jval *choices, struct buf *text)
 {
-    const cJSON *type = get(root, "type");
-    if (stream && cJSON_IsString(type)) {
-        const char *t = type->valuestring;
-        if (!strcmp(t, "response.output_text.delta")) {
-            take_content(c, get(root, "delta"), text);
-        } else if (strstr(t, "reasoning") && strstr(t, ".delta")) {
-            const cJSON *dl = get(root, "delta");
-            if (cJSON_IsString(dl) && dl->valuestring[0]) {
-                c->has_reasoning = true;
-                c->reasoning_len += strlen(dl->valuestring);
-            }
-        } else if (!strcmp(t, "response.completed") || !strcmp(t, "response.incomplete") ||
-                   !strcmp(t, "response.failed")) {
-            const cJSON *r = get(root, "response");
-            take_usage(get(r, "usage"), c);
-            set_finish(c, get(r, "status"));
-        }
+    struct jiter it;
+    struct jval first;
+    if (choices->type != JT_ARRAY || jscan_enter(&it, choices) || jscan_elem(&it, &first) != 1 ||
+        first.type != JT_OBJECT)
         return;
-    }
-    /* A whole Response object: the output_text parts of every message output. */
-    const cJSON *out = get(root, "output");
-    if (!cJSON_IsArray(out) && !get(root, "output_text")) {
-        c->bad = true;
+    struct jiter ci;
+    if (jscan_enter(&ci, &first))
         return;
+    struct jval k, v;
+    while (jscan_member(&ci, &k, &v) == 1) {
+        if (jval_is(&k, "finish_reason"))
+            set_finish(c, &v);
+        else if ((jval_is(&k, "delta") || jval_is(&k, "message")) && v.type == JT_OBJECT)
+            take_message(c, &v, text);
+        else if (jval_is(&k, "text"))
+            take_content(c, &v, text);
     }
-    const cJSON *ot = get(root, "output_text");
-    if (cJSON_IsString(ot)) {
-        take_content(c, ot, text);
-    } else {
-        const cJSON *item;
-        cJSON_ArrayForEach(item, out)
-        {
-            const cJSON *parts = get(item, "content");
-            const cJSON *part;
-            cJSON_ArrayForEach(part, parts)
-            {
-                const cJSON *pt = get(part, "type");
-                if (cJSON_IsString(pt) && !strcmp(pt->valuestring, "output_text"))
-                    take_content(c, get(part, "text"), text);
-            }
-            const cJSON *it = get(item, "type");
-            if (cJSON_IsString(it) && !strcmp(it->valuestring, "reasoning"))
-                c->has_reasoning = true;
-        }
-    }
-    take_usage(get(root, "usage"), c);
-    set_finish(c, get(root, "status"));
 }
+
+/* A whole Response object: the output_text parts of every message output. */
+static void take_output(struct ep_chunk *c, const struct jval *out, struct buf *text)
+{
+    struct jiter it;
+    if (jscan_enter(&it, out))
+        return;
+    struct jval item;
+    while (jscan_elem(&it, &item) == 1) {
+        struct jval ty, parts;
+        if (member(&item, "type", &ty) && jstr_eq(&ty, "reasoning"))
+            c->has_reasoning = true;
+        if (!member(&item, "content", &parts) || parts.type != JT_ARRAY)
+            continue;
+        struct jiter pi;
+        if (jscan_enter(&pi, &parts))
+            continue;
+        struct jval part;
+        while (jscan_elem(&pi, &part) == 1) {
+            struct jval pt, tx;
+            if (member(&part, "type", &pt) && jstr_eq(&pt, "output_text") &&
+                member(&part, "text", &tx))
+                take_content(c, &tx, text);
+        }
+    }
+}
+
+struct top {
+    struct jval choices, usage, error, type, delta, response, output, output_text, status;
+    bool has_choices, has_usage, has_error, has_type, has_delta, has_response, has_output,
+        has_output_text, has_status, has_results;
+};
 
 void endpoint_parse(enum endpoint_type t, bool stream, const char *data, size_t len,
                     struct ep_chunk *out, struct buf *text)
@@ -281,9 +309,40 @@ void endpoint_parse(enum endpoint_type t, bool stream, const char *data, size_t 
         out->done = true;
         return;
     }
-    cJSON *root = cJSON_ParseWithLength(data, len);
-    if (!root) {
-        if (t == EP_RAW) { /* raw endpoints may stream plain text */
+    struct jiter it;
+    struct top f;
+    memset(&f, 0, sizeof f);
+    int rc = jscan_object(&it, data, len);
+    if (rc == 0) {
+        struct jval k, v;
+        while ((rc = jscan_member(&it, &k, &v)) == 1) {
+            if (jval_is(&k, "choices"))
+                f.choices = v, f.has_choices = true;
+            else if (jval_is(&k, "usage"))
+                f.usage = v, f.has_usage = true;
+            else if (jval_is(&k, "error"))
+                f.error = v, f.has_error = true;
+            else if (jval_is(&k, "type"))
+                f.type = v, f.has_type = true;
+            else if (jval_is(&k, "delta"))
+                f.delta = v, f.has_delta = true;
+            else if (jval_is(&k, "response"))
+                f.response = v, f.has_response = true;
+            else if (jval_is(&k, "output"))
+                f.output = v, f.has_output = true;
+            else if (jval_is(&k, "output_text"))
+                f.output_text = v, f.has_output_text = true;
+            else if (jval_is(&k, "status"))
+                f.status = v, f.has_status = true;
+            else if (jval_is(&k, "data") || jval_is(&k, "results") || jval_is(&k, "rankings"))
+                f.has_results = true;
+        }
+    }
+    if (rc < 0) {
+        struct jiter ai;
+        if ((t == EP_EMBEDDINGS || t == EP_RANKINGS) && jscan_array(&ai, data, len) == 0) {
+            out->has_content = true; /* TEI-style rankings: a bare array */
+        } else if (t == EP_RAW) {    /* raw endpoints may stream plain text */
             out->has_content = true;
             out->content_len = len;
             if (text)
@@ -293,50 +352,90 @@ void endpoint_parse(enum endpoint_type t, bool stream, const char *data, size_t 
         }
         return;
     }
-    const cJSON *errv = get(root, "error");
-    if (errv && !get(root, "choices") && !get(root, "output")) {
+    if (f.has_error && !f.has_choices && !f.has_output && f.error.type != JT_NULL) {
         out->is_error = true;
-        const cJSON *m = get(errv, "message");
-        snprintf(out->error_msg, sizeof out->error_msg, "%s",
-                 cJSON_IsString(m) ? m->valuestring
-                                   : (cJSON_IsString(errv) ? errv->valuestring : "error"));
-        cJSON_Delete(root);
+        struct jval m;
+        struct buf msg;
+        buf_init(&msg, sizeof out->error_msg - 1);
+        if (member(&f.error, "message", &m) && m.type == JT_STRING)
+            (void)jval_str(&m, &msg);
+        else if (f.error.type == JT_STRING)
+            (void)jval_str(&f.error, &msg);
+        snprintf(out->error_msg, sizeof out->error_msg, "%s", msg.len ? msg.p : "error");
+        buf_free(&msg);
+        return;
+    }
+    bool responses = t == EP_RESPONSES || (t == EP_RAW && !f.has_choices &&
+                                           (f.has_type || f.has_output || f.has_output_text));
+    if (responses) {
+        if (stream && f.has_type && f.type.type == JT_STRING) {
+            struct jval ty = f.type;
+            bool reasoning = memmem(ty.p, ty.n, "reasoning", 9) && ty.n > 6 &&
+                             !memcmp(ty.p + ty.n - 6, ".delta", 6);
+            if (jstr_eq(&ty, "response.output_text.delta")) {
+                if (f.has_delta)
+                    take_content(out, &f.delta, text);
+            } else if (reasoning) {
+                if (f.has_delta)
+                    take_reasoning_str(out, &f.delta);
+            } else if (jstr_eq(&ty, "response.completed") || jstr_eq(&ty, "response.incomplete") ||
+                       jstr_eq(&ty, "response.failed")) {
+                struct jval u, st;
+                if (f.has_response && member(&f.response, "usage", &u))
+                    take_usage(&u, out);
+                if (f.has_response && member(&f.response, "status", &st))
+                    set_finish(out, &st);
+            }
+            return;
+        }
+        if (!f.has_output && !f.has_output_text) {
+            out->bad = t == EP_RESPONSES;
+            if (t == EP_RAW)
+                out->has_content = true, out->content_len = len;
+            return;
+        }
+        if (f.has_output_text && f.output_text.type == JT_STRING)
+            take_content(out, &f.output_text, text);
+        else if (f.has_output && f.output.type == JT_ARRAY)
+            take_output(out, &f.output, text);
+        if (f.has_usage)
+            take_usage(&f.usage, out);
+        if (f.has_status)
+            set_finish(out, &f.status);
         return;
     }
     switch (t) {
     case EP_CHAT:
-        parse_choices(root, true, out, text);
-        break;
     case EP_COMPLETIONS:
-        parse_choices(root, false, out, text);
+    case EP_RAW:
+        if (!f.has_choices && !f.has_usage) {
+            if (t == EP_RAW) {
+                out->has_content = true;
+                out->content_len = len;
+            } else {
+                out->bad = true;
+            }
+            return;
+        }
+        if (f.has_choices)
+            take_choices(out, &f.choices, text);
+        if (f.has_usage)
+            take_usage(&f.usage, out);
         break;
     case EP_EMBEDDINGS:
     case EP_RANKINGS:
         /* No text: a well-formed result is one (empty) response, as AIPerf counts it. */
-        if (get(root, "data") || get(root, "results") || get(root, "rankings") ||
-            cJSON_IsArray(root)) {
+        if (f.has_results) {
             out->has_content = true;
-            take_usage(get(root, "usage"), out);
+            if (f.has_usage)
+                take_usage(&f.usage, out);
         } else {
             out->bad = true;
         }
         break;
     case EP_RESPONSES:
-        parse_responses(root, stream, out, text);
-        break;
-    case EP_RAW:
-        if (get(root, "choices") || get(root, "usage")) {
-            parse_choices(root, false, out, text);
-            out->bad = false;
-        } else if (get(root, "type") || get(root, "output")) {
-            parse_responses(root, stream, out, text);
-        } else {
-            out->has_content = true;
-            out->content_len = len;
-        }
         break;
     }
-    cJSON_Delete(root);
 }
 
 /* ---- request headers ---- */

@@ -296,10 +296,18 @@ static void conn_release_bufs(struct conn *c)
     }
 }
 
-/* Closes the socket and returns c to the free list. */
+/* Closes the socket and returns c to the free list (unlinking it from the keep-alive
+ * pool when the server closed it while idle). */
 static void conn_destroy(struct worker *w, struct conn *c)
 {
     struct wpriv *p = P(w);
+    if (c->state == CONN_IDLE) {
+        for (struct conn **pp = &p->idle[c->url]; *pp; pp = &(*pp)->next)
+            if (*pp == c) {
+                *pp = c->next;
+                break;
+            }
+    }
     timer_del(p, &c->tm);
     if (c->tls) {
         tls_session_free(c->tls);
@@ -337,6 +345,7 @@ static int64_t secs(double s)
 
 static void start_item(struct worker *w, struct item *it, int64_t now);
 static void try_start_pending(struct worker *w);
+static void slot_release(struct worker *w);
 
 /* Live chat history: the session's messages, then this turn's. */
 static void live_body(struct worker *w, struct conn *c, struct item *it)
@@ -425,6 +434,7 @@ static void finish(struct worker *w, struct conn *c, int64_t now, bool reuse)
         conn_destroy(w, c);
     }
     atomic_fetch_sub(&w->active, 1);
+    slot_release(w);
     item_done(w, it, true);
     try_start_pending(w);
 }
@@ -900,11 +910,9 @@ static void start_item(struct worker *w, struct item *it, int64_t now)
     atomic_fetch_add(&w->active, 1);
     if (w->eng->multi_turn)
         session_get(p, it->rec.conv)->busy = true;
-    struct conn *c;
-    while ((c = p->idle[it->url]) && c->state != CONN_IDLE) {
-        p->idle[it->url] = c->next;
-        conn_destroy(w, c);
-    }
+    /* A retry after a stale pooled connection goes to a fresh one: the pool's other
+     * connections may be just as stale. */
+    struct conn *c = it->retried ? NULL : p->idle[it->url];
     int64_t t = clock_mono_ns();
     it->rec.t_start = t;
     if (c) {
@@ -938,7 +946,51 @@ static void start_item(struct worker *w, struct item *it, int64_t now)
 
 static bool may_start(struct worker *w)
 {
+    struct engine *e = w->eng;
+    if (e->gcap)
+        return atomic_load(&e->ginflight) < e->gcap;
     return w->slots == 0 || atomic_load(&w->active) < w->slots;
+}
+
+/* Takes a slot to start a request now. In the rate and fixed modes a --concurrency cap is
+ * one count shared by all workers; in closed loop each worker owns its slots. */
+static bool slot_acquire(struct worker *w)
+{
+    struct engine *e = w->eng;
+    if (!e->gcap)
+        return may_start(w);
+    long v = atomic_load(&e->ginflight);
+    while (v < e->gcap)
+        if (atomic_compare_exchange_weak(&e->ginflight, &v, v + 1)) {
+            atomic_store(&w->wants_slot, 0);
+            return true;
+        }
+    atomic_store(&w->wants_slot, 1);
+    /* A slot freed between the failed look and the flag: try once more. */
+    v = atomic_load(&e->ginflight);
+    while (v < e->gcap)
+        if (atomic_compare_exchange_weak(&e->ginflight, &v, v + 1)) {
+            atomic_store(&w->wants_slot, 0);
+            return true;
+        }
+    return false;
+}
+
+/* Gives a shared slot back and wakes one worker that waits for one. */
+static void slot_release(struct worker *w)
+{
+    struct engine *e = w->eng;
+    if (!e->gcap)
+        return;
+    atomic_fetch_sub(&e->ginflight, 1);
+    for (int i = 1; i <= e->nw; i++) {
+        struct worker *o = &e->w[(w->id + i) % e->nw];
+        if (atomic_exchange(&o->wants_slot, 0)) {
+            if (o != w)
+                worker_wake(o);
+            break;
+        }
+    }
 }
 
 static void take_items(struct worker *w);
@@ -950,11 +1002,13 @@ static void try_start_pending(struct worker *w)
     /* A slot is free and nothing waits locally: look in the ring without being woken. */
     if (!p->pend_head && may_start(w) && ring_peek(w->ring))
         take_items(w);
-    while (p->pend_head && may_start(w) && atomic_load(&e->stop) == 0) {
+    while (p->pend_head && atomic_load(&e->stop) == 0 && slot_acquire(w)) {
         struct item *it = pend_pop(p);
         int64_t now = clock_mono_ns();
         int64_t dl = atomic_load(&e->send_deadline);
         if (dl && now >= dl) {
+            if (e->gcap)
+                atomic_fetch_sub(&e->ginflight, 1);
             item_done(w, it, false);
             continue;
         }
@@ -1076,8 +1130,10 @@ static void conn_timeout(struct worker *w, struct conn *c, int64_t now)
     }
 }
 
-/* Fires every due timer; sends spin to their exact instant. */
-static void run_timers(struct worker *w)
+/* Fires every due timer; sends spin to their exact instant. With sends_only (in the
+ * middle of an event batch) it stops at the first connection deadline: a connection
+ * failed now could still have an event waiting later in the same batch. */
+static void run_timers(struct worker *w, bool sends_only)
 {
     struct wpriv *p = P(w);
     const struct replay_config *cfg = w->eng->cfg;
@@ -1087,7 +1143,7 @@ static void run_timers(struct worker *w)
         struct timer *t = p->heap[0];
         int64_t now = clock_mono_ns();
         int64_t lead = t->kind == TK_SEND ? cfg->spin_ns : 0;
-        if (t->when - lead > now)
+        if (t->when - lead > now || (sends_only && t->kind != TK_SEND))
             return;
         timer_del(p, t);
         if (t->kind == TK_SEND) {
@@ -1096,7 +1152,7 @@ static void run_timers(struct worker *w)
                 ;
             if (atomic_load(&w->eng->stop)) {
                 item_done(w, it, false);
-            } else if (may_start(w) && !p->pend_head) {
+            } else if (!p->pend_head && slot_acquire(w)) {
                 start_item(w, it, it->rec.t_intended);
             } else {
                 pend_push(p, it, it->later_turn);
@@ -1336,9 +1392,14 @@ void *worker_main(void *arg)
                 p->armed = 0;
             } else {
                 on_conn_event(w, ptr, evs[i].events, ready_ns);
+                /* A send falling due in the middle of a busy batch goes out now, not after
+                 * the rest of the batch. */
+                if (p->nheap && p->heap[0]->kind == TK_SEND &&
+                    p->heap[0]->when - e->cfg->spin_ns <= clock_mono_ns())
+                    run_timers(w, true);
             }
         }
-        run_timers(w);
+        run_timers(w, false);
     }
     /* Leftovers when finishing after an abort: anything still here is cancelled. */
     cancel_all(w, "interrupted");
@@ -1384,15 +1445,9 @@ void worker_free(struct worker *w)
 {
     struct wpriv *p = P(w);
     if (p) {
-        for (int i = 0; i < w->eng->ntargets; i++) {
-            struct conn *c = p->idle[i];
-            while (c) {
-                struct conn *n = c->next;
-                if (c->state != CONN_FREE)
-                    conn_destroy(w, c);
-                c = n;
-            }
-        }
+        for (int i = 0; i < w->eng->ntargets; i++)
+            while (p->idle[i])
+                conn_destroy(w, p->idle[i]);
         struct conn *c = p->freelist;
         while (c) {
             struct conn *n = c->next;

@@ -395,6 +395,8 @@ static int lines_next(struct lines *l, const char **p, size_t *n)
             return rc;
         l->s.line = zr_lineno(l->zr);
         const char *a = *p, *b = *p + *n;
+        if (l->s.line == 1 && b - a >= 3 && !memcmp(a, "\xEF\xBB\xBF", 3))
+            a += 3; /* a UTF-8 byte order mark, as spreadsheet exports write */
         while (a < b && (*a == ' ' || *a == '\t' || *a == '\r'))
             a++;
         while (b > a && (b[-1] == ' ' || b[-1] == '\t' || b[-1] == '\r'))
@@ -529,7 +531,15 @@ int dataset_multi_turn(struct dataset *ds, const char *path, struct diag *d)
             rc = json_line_err(&l.s, &it);
         if (rc < 0)
             break;
-        if (!has_turns || turns.type != JT_ARRAY || turns.n <= 2) {
+        size_t nturns = 0;
+        if (has_turns && turns.type == JT_ARRAY) {
+            struct jiter ct;
+            struct jval ce;
+            jscan_enter(&ct, &turns);
+            while (jscan_elem(&ct, &ce) == 1)
+                nturns++;
+        }
+        if (nturns == 0) {
             rc = bad(&l.s, "field '%s': %s", "turns", "a non-empty array of turns is required");
             break;
         }
@@ -737,6 +747,66 @@ int dataset_random_pool(struct dataset *ds, const char *path, struct diag *d)
 
 /* ---- mooncake_trace ---- */
 
+/* Input tokens of a verbatim "messages" or "payload": the text of every "content",
+ * "text", "prompt" and "input" string inside it (roles, names and numbers are not
+ * prompt text). */
+static long json_text_tokens(const struct tokenizer *tk, const struct jval *v, int depth)
+{
+    struct jiter it;
+    struct jval k, e;
+    long n = 0;
+    if (depth > 32 || jscan_enter(&it, v))
+        return 0;
+    struct buf tmp;
+    buf_init(&tmp, 0);
+    if (v->type == JT_OBJECT) {
+        while (jscan_member(&it, &k, &e) == 1) {
+            if (e.type == JT_STRING && (jval_is(&k, "content") || jval_is(&k, "text") ||
+                                        jval_is(&k, "prompt") || jval_is(&k, "input"))) {
+                buf_reset(&tmp);
+                jval_str(&e, &tmp);
+                n += (long)tokenizer_count(tk, tmp.p ? tmp.p : "", tmp.len);
+            } else if (e.type == JT_OBJECT || e.type == JT_ARRAY) {
+                n += json_text_tokens(tk, &e, depth + 1);
+            }
+        }
+    } else {
+        while (jscan_elem(&it, &e) == 1)
+            if (e.type == JT_OBJECT || e.type == JT_ARRAY)
+                n += json_text_tokens(tk, &e, depth + 1);
+    }
+    buf_free(&tmp);
+    return n;
+}
+
+/* What a verbatim payload says about itself: model, streaming, requested output. */
+static void raw_payload_fields(const struct jval *payload, struct tw_request *q, long out,
+                               struct dataset *ds)
+{
+    struct jiter it;
+    struct jval k, v;
+    static char model[256];
+    int64_t x;
+    q->model = NULL;
+    q->raw_stream = 0;
+    q->max_tokens = out;
+    jscan_enter(&it, payload);
+    while (jscan_member(&it, &k, &v) == 1) {
+        if (jval_is(&k, "model") && v.type == JT_STRING && !v.esc && v.n < sizeof model) {
+            memcpy(model, v.p, v.n);
+            model[v.n] = '\0';
+            q->model = model;
+        } else if (jval_is(&k, "stream")) {
+            q->raw_stream = v.type == JT_TRUE;
+        } else if ((jval_is(&k, "max_tokens") || jval_is(&k, "max_completion_tokens") ||
+                    jval_is(&k, "max_output_tokens")) &&
+                   jval_int(&v, &x) == 0 && x >= 0) {
+            q->max_tokens = (long)x;
+        }
+    }
+    (void)ds;
+}
+
 /* A prompt of `len` tokens over hash blocks, in AIPerf 0.13's three layouts: exact tile,
  * last block partial, or blocks as a cached prefix followed by uncached tokens. */
 static int hash_prompt(struct dataset *ds, const struct jval *ids, long len, const struct src *s,
@@ -806,6 +876,7 @@ int dataset_mooncake(struct dataset *ds, const char *path, struct diag *d)
         struct jval k, v, ids = {0};
         bool has_ts = false, has_len = false, has_out = false, has_text = false, has_ids = false;
         bool has_delay = false;
+        struct jval msgs = {0}, payload = {0}, tools = {0}, extra = {0};
         double ts = 0, delay = 0;
         int64_t len = 0, out = 0;
         buf_reset(&sid);
@@ -850,6 +921,26 @@ int dataset_mooncake(struct dataset *ds, const char *path, struct diag *d)
                              jval_type_name(v.type));
                 else
                     jval_str(&v, &sid);
+            } else if (jval_is(&k, "messages")) {
+                if (v.type != JT_ARRAY || v.n <= 2)
+                    rc = bad(&l.s, "field '%s': must be a non-empty array of messages%s",
+                             "messages", "");
+                msgs = v;
+            } else if (jval_is(&k, "tools")) {
+                if (v.type != JT_ARRAY)
+                    rc = bad(&l.s, "field '%s': must be an array, not %s", "tools",
+                             jval_type_name(v.type));
+                tools = v;
+            } else if (jval_is(&k, "extra")) {
+                if (v.type != JT_OBJECT)
+                    rc = bad(&l.s, "field '%s': must be an object, not %s", "extra",
+                             jval_type_name(v.type));
+                extra = v;
+            } else if (jval_is(&k, "payload")) {
+                if (v.type != JT_OBJECT)
+                    rc = bad(&l.s, "field '%s': must be an object, not %s", "payload",
+                             jval_type_name(v.type));
+                payload = v;
             } else if (jval_is(&k, "delay")) {
                 has_delay = true;
                 rc = number_field(&v, &l.s, "delay", &delay);
@@ -863,8 +954,20 @@ int dataset_mooncake(struct dataset *ds, const char *path, struct diag *d)
             rc = json_line_err(&l.s, &it);
         if (rc < 0)
             break;
-        if (!has_text && !has_len) {
-            rc = bad(&l.s, "field '%s' (or '%s') is required", "input_length", "text_input");
+        if (tools.p && !msgs.p) {
+            rc = bad(&l.s, "field '%s' is only allowed with '%s'", "tools", "messages");
+            break;
+        }
+        int modes = (has_text || has_len) + (msgs.p != NULL) + (payload.p != NULL);
+        if (modes == 0) {
+            rc = bad(&l.s, "one of '%s' is required%s",
+                     "input_length', 'text_input', 'messages' or 'payload", "");
+            break;
+        }
+        if (modes > 1) {
+            rc =
+                bad(&l.s, "'%s' cannot be combined with another input (%s)",
+                    msgs.p ? "messages" : "payload", "input_length, text_input, messages, payload");
             break;
         }
         if (!has_text && has_ids && !has_len) {
@@ -872,8 +975,10 @@ int dataset_mooncake(struct dataset *ds, const char *path, struct diag *d)
             break;
         }
         size_t np = 0;
-        long isl;
-        if (has_text) {
+        long isl = -1;
+        if (msgs.p || payload.p) {
+            isl = json_text_tokens(ds->c->tk, msgs.p ? &msgs : &payload, 0);
+        } else if (has_text) {
             if (text.len == 0) {
                 rc = bad(&l.s, "field '%s': %s", "text_input", "must not be empty");
                 break;
@@ -930,6 +1035,21 @@ int dataset_mooncake(struct dataset *ds, const char *path, struct diag *d)
                        : has_out ? (long)out
                                  : -1;
         q.live_history = turn > 0;
+        if (msgs.p) {
+            q.raw_messages = msgs.p;
+            q.raw_messages_len = msgs.n;
+            q.raw_tools = tools.p;
+            q.raw_tools_len = tools.n;
+            q.ntexts = 0;
+        }
+        q.raw_extra = extra.p;
+        q.raw_extra_len = extra.n;
+        if (payload.p) {
+            raw_payload_fields(&payload, &q, has_out ? (long)out : -1, ds);
+            q.raw_body = payload.p;
+            q.raw_body_len = payload.n;
+            q.ntexts = 0;
+        }
         if ((rc = tw_request(ds->w, &q, d))) {
             char why[DIAG_MAX];
             snprintf(why, sizeof why, "%s", d->msg);
@@ -1178,6 +1298,8 @@ static void csv_row(int term, void *data)
             c->col[k] = -1;
             for (size_t i = 0; i < c->nf; i++) {
                 const char *f = field(c, (int)i);
+                if (i == 0 && !strncmp(f, "\xEF\xBB\xBF", 3))
+                    f += 3; /* a UTF-8 byte order mark */
                 while (*f == ' ')
                     f++;
                 size_t fl = strlen(f);
@@ -1189,7 +1311,7 @@ static void csv_row(int term, void *data)
             if (c->col[k] < 0) {
                 c->rc = diag_at(c->d, ERR_INVALID, c->path, 1,
                                 "missing column '%s' (%s needs %s, %s, %s)", names[k],
-                                c->azure ? "azure_trace" : "burstgpt_trace", names[0], names[1],
+                                c->azure ? "azure_trace" : "burst_gpt_trace", names[0], names[1],
                                 names[2]);
                 break;
             }
@@ -1222,9 +1344,11 @@ static void csv_row(int term, void *data)
                 c->have_first = true;
                 c->first_ms = c->last_ms = ms;
             }
-            /* Times count from the first row; later rows may be out of order (the writer
-             * sorts them) but not before it. */
-            if (ms < c->first_ms) {
+            /* BurstGPT's seconds already count from the trace start (AIPerf keeps them);
+             * Azure's are dates, so they count from the first row, which must then be the
+             * earliest. Later rows may be out of order: the writer sorts them. */
+            double t0 = c->azure ? c->first_ms : 0;
+            if (ms < t0) {
                 c->rc = diag_at(c->d, ERR_INVALID, c->path, c->line,
                                 "%s is earlier than the first row's; times count from the first "
                                 "row, so it must be the earliest (sort the file by %s)",
@@ -1240,7 +1364,7 @@ static void csv_row(int term, void *data)
                 struct tw_request q = {0};
                 q.session = sid;
                 q.timed = true;
-                q.t_ms = round((ms - c->first_ms) * 1000) / 1000;
+                q.t_ms = round((ms - t0) * 1000) / 1000;
                 q.start_ms = q.t_ms;
                 q.delay_ms = -1;
                 q.model = dataset_model(ds);

@@ -469,8 +469,24 @@ static int body_json(struct trace_writer *w, struct buf *b, const struct tw_requ
 {
     const char *type = w->cfg.endpoint_type;
     int rc = 0;
+    if (r->raw_body) {
+        buf_append(b, r->raw_body, r->raw_body_len);
+        return 0;
+    }
     PUTL(b, "{");
-    if (!strcmp(type, "chat")) {
+    if (r->raw_messages) {
+        if (strcmp(type, "chat"))
+            return diag_set(d, ERR_INVALID, "'messages' needs the chat endpoint type");
+        PUTL(b, "\"messages\":");
+        buf_append(b, r->raw_messages, r->raw_messages_len);
+        if (r->raw_tools) {
+            PUTL(b, ",\"tools\":");
+            buf_append(b, r->raw_tools, r->raw_tools_len);
+        }
+        std_model(w, b, r->model);
+        std_stream(w, b);
+        std_max(b, w->x_max, ",\"max_completion_tokens\":", 25, r->max_tokens);
+    } else if (!strcmp(type, "chat")) {
         if (r->ntexts == 0 && r->nimages == 0 && r->naudios == 0)
             return diag_set(d, ERR_INVALID, "request has no content");
         rc = chat_messages(w, b, r, d);
@@ -508,6 +524,16 @@ static int body_json(struct trace_writer *w, struct buf *b, const struct tw_requ
         return rc;
     if (w->extra_tail.len)
         buf_append(b, w->extra_tail.p, w->extra_tail.len);
+    if (r->raw_extra && r->raw_extra_len > 2) {
+        /* The members of {...}: drop the braces, keep the rest as written. */
+        const char *p = r->raw_extra + 1, *e = r->raw_extra + r->raw_extra_len - 1;
+        while (p < e && (*p == ' ' || *p == '\t'))
+            p++;
+        if (p < e) {
+            PUTL(b, ",");
+            buf_append(b, p, (size_t)(e - p));
+        }
+    }
     if (w->stream && !w->extra_has_stream_options &&
         (!strcmp(type, "chat") || !strcmp(type, "completions")))
         PUTL(b, ",\"stream_options\":{\"include_usage\":true}");
@@ -536,6 +562,11 @@ static long count_tokens(const struct trace_writer *w, const struct tw_request *
 
 int tw_request(struct trace_writer *w, const struct tw_request *r, struct diag *d)
 {
+    const char *raws[4] = {r->raw_body, r->raw_messages, r->raw_tools, r->raw_extra};
+    size_t rawn[4] = {r->raw_body_len, r->raw_messages_len, r->raw_tools_len, r->raw_extra_len};
+    for (int i = 0; i < 4; i++)
+        if (raws[i] && memmem(raws[i], rawn[i], "\"$text\"", 7))
+            return diag_set(d, ERR_INVALID, "the key \"$text\" is reserved");
     size_t mark = w->line.len;
     struct buf *b = &w->line;
     PUTL(b, "{\"session\":");
@@ -560,7 +591,7 @@ int tw_request(struct trace_writer *w, const struct tw_request *r, struct diag *
         PUTL(b, ",\"model\":");
         put_cstr(b, r->model);
     }
-    if (w->stream)
+    if (r->raw_body ? r->raw_stream == 1 : w->stream)
         PUTL(b, ",\"stream\":true");
     if (r->live_history)
         PUTL(b, ",\"history\":\"live\"");

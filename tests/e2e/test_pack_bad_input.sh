@@ -32,7 +32,7 @@ bad "missing.jsonl: No such file or directory" --input-file missing.jsonl
 bad "empty.jsonl: empty file" --input-file empty.jsonl
 printf '\n   \n' > blank.jsonl
 bad "blank.jsonl: no requests to pack" --input-file blank.jsonl
-zstd -q -c "$T/mooncake.jsonl" | head -c 60 > truncated.jsonl.zst
+zstd -q -c "$T/mooncake.jsonl" > whole.jsonl.zst && head -c 60 whole.jsonl.zst > truncated.jsonl.zst
 bad "truncated.jsonl.zst:[0-9]+: truncated zstd stream" --input-file truncated.jsonl.zst
 printf 'TIMESTAMP,ContextTokens\n2023-11-16 18:15:46.6805900,374\n' > azure_missing.csv
 bad "azure_missing.csv:1: missing column 'GeneratedTokens'" --input-file azure_missing.csv --custom-dataset-type azure_trace
@@ -46,8 +46,8 @@ printf '{"timestamp": 0, "input_length": 600, "hash_ids": [1]}\n{"timestamp": 1,
 bad "blocksize.jsonl:2: hash_id 1 is a 512-token block but is used here as 100 tokens" --input-file blocksize.jsonl
 printf '{"timestamp": 0, "input_length": 1000, "hash_ids": [1,2,3]}\n' > toomany.jsonl
 bad "toomany.jsonl:1: input_length 1000 does not fit 3 hash_ids" --input-file toomany.jsonl
-printf 'Timestamp,Request tokens,Response tokens\n9,5,5\n3,5,5\n' > unsorted.csv
-bad "unsorted.csv:3: Timestamp is earlier than the first row's" --input-file unsorted.csv --custom-dataset-type burstgpt_trace
+printf 'TIMESTAMP,ContextTokens,GeneratedTokens\n2024-01-01 00:00:09,5,5\n2024-01-01 00:00:03,5,5\n' > unsorted.csv
+bad "unsorted.csv:3: TIMESTAMP is earlier than the first row's" --input-file unsorted.csv --custom-dataset-type azure_trace
 printf '{"timestamp": 9, "input_length": 5}\n{"input_length": 5}\n' > mixed.jsonl
 bad "mixed.jsonl:2: field 'timestamp' is missing" --input-file mixed.jsonl
 printf '{"input_length": 5, "type": "single_turn"}\n' > wrongtag.jsonl

@@ -33,7 +33,11 @@ check multi_turn --input-file "$T/multi_turn.jsonl" --custom-dataset-type multi_
 check random_pool --input-file "$T/pool" --custom-dataset-type random_pool --num-conversations 6
 check sharegpt --input-file "$T/sharegpt.json" --public-dataset sharegpt --endpoint-type completions
 check azure --input-file "$T/azure.csv" --custom-dataset-type azure_trace --streaming
-check burstgpt --input-file "$T/burstgpt.csv" --custom-dataset-type burstgpt_trace --osl 16
+check burstgpt --input-file "$T/burstgpt.csv" --custom-dataset-type burst_gpt_trace --osl 16
+# The earlier spelling packs the same trace.
+"$METRONOME" pack -m llama --random-seed 3 --input-file "$T/burstgpt.csv" --custom-dataset-type burstgpt_trace \
+    --osl 16 -o burstgpt2.jsonl.zst 2>/dev/null
+cmp burstgpt.jsonl.zst burstgpt2.jsonl.zst || fail "burstgpt_trace and burst_gpt_trace differ"
 
 # Mooncake specifics: shared hash_ids give byte-identical prefixes across requests.
 python3 - mooncake.bodies <<'PY' || fail "mooncake: shared prefix not byte-identical"

@@ -8,7 +8,8 @@ cd "$E2E_TMP"
     --session-turns-stddev 1 --session-turn-delay-mean 500 --random-seed 11 --streaming \
     --extra-inputs ignore_eos:true,temperature:0.5 -o t.jsonl.zst
 zstd -q -t t.jsonl.zst || fail "zstd -t rejects the trace"
-zstdcat t.jsonl.zst | head -1 | grep -q '"metronome_trace":1' || fail "no header line"
+zstdcat t.jsonl.zst > t.jsonl  # whole: a pipe into head would SIGPIPE zstdcat under pipefail
+head -1 t.jsonl | grep -q '"metronome_trace":1' || fail "no header line"
 "$METRONOME" inspect --json --expand t.jsonl.zst > got.json
 # compressed_bytes depends on the zstd build; everything else is exact.
 python3 - "$E2E_ROOT/testdata/trace/synthetic.inspect.json" got.json <<'PY'

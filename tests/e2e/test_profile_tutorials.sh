@@ -16,7 +16,8 @@ cd "$E2E_TMP"
 # check_run DIR MIN MAX: every file of the layout, and MIN <= completed + failed <= MAX.
 check_run() {
     local dir=artifacts/$1
-    for f in profile_export_aiperf.json profile_export_aiperf.csv profile_export.jsonl \
+    for f in profile_export_aiperf.json profile_export_aiperf.csv profile_export.jsonl inputs.json \
+        profile_export_console.txt .aiperf_results_ready.json \
         logs/aiperf.log trace.jsonl.zst run.json records.jsonl.zst report.html; do
         [ -s "$dir/$f" ] || fail "$dir/$f missing after: $last"
     done
@@ -33,6 +34,9 @@ err = j.get("error_request_count", {}).get("avg", 0)
 lines = sum(1 for _ in open(d + "/profile_export.jsonl"))
 assert lo <= ok + err <= hi, (ok, err, lo, hi)
 assert lines == ok + err, (lines, ok, err)
+inp = json.load(open(d + "/inputs.json"))["data"]
+assert inp and all(e["session_id"] and e["payloads"] for e in inp), "inputs.json"
+assert json.load(open(d + "/.aiperf_results_ready.json"))["ready"] is True
 PY
 }
 run() {
@@ -214,4 +218,25 @@ j=json.load(open("artifacts/Qwen_Qwen3-0.6B-openai-chat-concurrency15/profile_ex
 err=j.get("error_request_count",{}).get("avg",0)
 assert 5 <= err <= 35, err   # about 30 % of 60 cancelled
 ' || fail "30 % cancellation not visible as errors"
+# Secrets never reach the artifact directory, compressed or not.
+run "$METRONOME" profile -m Qwen/Qwen3-0.6B --url $U --request-count 3 --api-key sk-e2e-SECRET \
+    -H "X-Api-Token: hdr-e2e-SECRET" --artifact-dir secret-run
+for f in $(find secret-run -type f); do
+    case $f in *.zst) zstd -dcq "$f" ;; *) cat "$f" ;; esac | grep -q "e2e-SECRET" && fail "secret in $f"
+done
+# Ctrl-C: the partial run is still reported (AIPerf's "cancelled early"), exit code 1.
+"$METRONOME" profile -m Qwen/Qwen3-0.6B --url $U --request-count 5000 --concurrency 2 --ui none \
+    --artifact-dir int-run >"$E2E_TMP/int.out" 2>"$E2E_TMP/int.err" &
+ppid=$!
+sleep 1.5
+kill -INT $ppid
+set +e; wait $ppid; rc=$?; set -e
+[ $rc = 1 ] || fail "SIGINT: exit $rc"
+grep -q "cancelled early" "$E2E_TMP/int.err" || fail "no cancelled warning"
+python3 -c '
+import json
+j = json.load(open("int-run/profile_export_aiperf.json"))
+assert j["was_cancelled"] is True and 0 < j["request_count"]["avg"] < 5000, j["request_count"]
+assert json.load(open("int-run/.aiperf_results_ready.json"))["was_cancelled"] is True
+' || fail "SIGINT: partial results"
 echo "11 tutorial command lines ok"

@@ -22,7 +22,7 @@
 
 #include "clock.h"
 
-enum srv_behaviour { SRV_SSE, SRV_JSON, SRV_STALL, SRV_500, SRV_CLOSE_MID };
+enum srv_behaviour { SRV_SSE, SRV_JSON, SRV_STALL, SRV_500, SRV_CLOSE_MID, SRV_JSON_CLOSE_IDLE };
 
 struct srv {
     int lfd;
@@ -80,7 +80,7 @@ static void *conn_thread(void *arg)
     while (!atomic_load(&s->stop) && read_request(fd, buf, 1 << 20) == 0) {
         atomic_fetch_add(&s->requests, 1);
         char out[4096];
-        if (s->how == SRV_JSON) {
+        if (s->how == SRV_JSON || s->how == SRV_JSON_CLOSE_IDLE) {
             const char *body = "{\"object\":\"chat.completion\",\"choices\":[{\"message\":{"
                                "\"content\":\"hello there\"},\"finish_reason\":\"stop\"}],"
                                "\"usage\":{\"prompt_tokens\":4,\"completion_tokens\":2}}";
@@ -89,6 +89,10 @@ static void *conn_thread(void *arg)
                              "Content-Length: %zu\r\n\r\n%s",
                              strlen(body), body);
             send_all(fd, out, (size_t)n);
+            if (s->how == SRV_JSON_CLOSE_IDLE) { /* keep-alive promised, then closed idle */
+                usleep(10000);
+                break;
+            }
         } else if (s->how == SRV_500) {
             const char *body = "{\"error\":\"boom\"}";
             int n = snprintf(out, sizeof out,
@@ -426,10 +430,56 @@ TEST(replay_connect_refused_preflight)
     snprintf(dir, sizeof dir, "%s/run", test_tmpdir());
     struct replay_config c;
     char url[64];
-    base_cfg(&c, dir, url, 1);
+    /* A port nobody listens on: bound, then released. */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    bind(fd, (struct sockaddr *)&a, sizeof a);
+    socklen_t alen = sizeof a;
+    getsockname(fd, (struct sockaddr *)&a, &alen);
+    int port = ntohs(a.sin_port);
+    close(fd);
+    base_cfg(&c, dir, url, port);
     struct msrc m = {.n = 1};
     struct replay_source src = {.ctx = &m, .next = msrc_next};
     struct diag d = {0};
     CHECK(replay_run(&c, &src, NULL, &d) < 0);
-    CHECK(strstr(d.msg, "cannot connect to 127.0.0.1:1") != NULL);
+    char want[64];
+    snprintf(want, sizeof want, "cannot connect to 127.0.0.1:%d", port);
+    CHECK(strstr(d.msg, want) != NULL);
+}
+
+TEST(replay_server_closes_idle_connections)
+{
+    /* Every connection is closed 10 ms after its response although keep-alive was allowed:
+     * pooled connections die while idle (noticed and dropped from the pool) or under a new
+     * request (retried once on a fresh connection). No request may fail. */
+    struct srv s;
+    srv_start(&s, SRV_JSON_CLOSE_IDLE, 0);
+    char dir[512], url[64];
+    snprintf(dir, sizeof dir, "%s/run", test_tmpdir());
+    struct replay_config c;
+    base_cfg(&c, dir, url, s.port);
+    c.mode = MODE_RATE;
+    c.arrival = ARRIVAL_CONSTANT;
+    c.rate = 100;
+    c.workers = 1;
+    struct msrc m = {.n = 60};
+    struct replay_source src = {.ctx = &m, .next = msrc_next, .rewind = msrc_rewind};
+    struct replay_result res;
+    struct diag d = {0};
+    int rc = replay_run(&c, &src, &res, &d);
+    srv_stop(&s);
+    REQUIRE(rc == 0);
+    CHECK_INT(res.completed, 60);
+    CHECK_INT(res.errors, 0);
+    struct run r;
+    load_run(dir, &r);
+    CHECK_INT(r.n, 60);
+    for (int i = 0; i < r.n; i++)
+        if (err_type(r.recs[i])) {
+            char *t = cJSON_PrintUnformatted(r.recs[i]);
+            test_fail(__FILE__, __LINE__, "record failed: %s", t);
+            free(t);
+        }
+    free_run(&r);
 }

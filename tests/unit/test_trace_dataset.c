@@ -215,6 +215,40 @@ TEST(trace_dataset_mooncake_sessions_and_osl_override)
     got_free(&g);
 }
 
+TEST(trace_dataset_mooncake_messages_and_payload)
+{
+    struct dataset_opts o;
+    opts(&o);
+    struct got g;
+    const char *in =
+        "{\"messages\":[{\"role\":\"system\",\"content\":\"Be brief.\"},{\"role\":\"user\","
+        "\"content\":[{\"type\":\"text\",\"text\":\"Hello there\"}]}],\"output_length\":9,"
+        "\"tools\":[{\"type\":\"function\"}],\"extra\":{\"top_k\":4}}\n"
+        "{\"payload\":{\"model\":\"x\",\"prompt\":\"Once "
+        "upon\",\"max_tokens\":50,\"stream\":true}}\n";
+    REQUIRE(pack(&o, dataset_mooncake, in, NULL, &g) == 0);
+    REQUIRE(g.n == 2);
+    CHECK_STR(g.body[0], "{\"messages\":[{\"role\":\"system\",\"content\":\"Be brief.\"},{\"role\":"
+                         "\"user\",\"content\":[{\"type\":\"text\",\"text\":\"Hello there\"}]}],"
+                         "\"tools\":[{\"type\":\"function\"}],\"model\":\"m\",\"stream\":false,"
+                         "\"max_completion_tokens\":9,\"top_k\":4}");
+    CHECK_INT(g.isl[0], 5); /* "Be brief." 3 + "Hello there" 2 */
+    CHECK_STR(g.body[1],
+              "{\"model\":\"x\",\"prompt\":\"Once upon\",\"max_tokens\":50,\"stream\":true}");
+    CHECK_STR(g.model[1], "x");
+    CHECK_INT(g.osl[1], 50);
+    CHECK_INT(g.isl[1], 2);
+    got_free(&g);
+    CHECK(pack(&o, dataset_mooncake, "{\"payload\":{\"a\":{\"$text\":[1]}}}\n", NULL, &g) < 0);
+    CHECK(strstr(g.d.msg, "in.jsonl:1: ") && strstr(g.d.msg, "reserved"));
+    CHECK(pack(&o, dataset_mooncake, "{\"messages\":[{\"content\":\"a\"}],\"text_input\":\"b\"}\n",
+               NULL, &g) < 0);
+    CHECK(strstr(g.d.msg, "cannot be combined") != NULL);
+    CHECK(pack(&o, dataset_mooncake, "{\"messages\":[{\"content\":\"a\"}]}\n", "completions", &g) <
+          0);
+    CHECK(strstr(g.d.msg, "needs the chat endpoint") != NULL);
+}
+
 TEST(trace_dataset_single_turn_forms)
 {
     struct dataset_opts o;
@@ -251,6 +285,16 @@ TEST(trace_dataset_single_turn_forms)
             !strstr(g.d.msg, bad[i].want) || !strstr(g.d.msg, "in.jsonl:1: "))
             test_fail(__FILE__, __LINE__, "case %zu: '%s'", i, g.d.msg);
     }
+}
+
+TEST(trace_dataset_jsonl_byte_order_mark)
+{
+    struct dataset_opts o;
+    opts(&o);
+    struct got g;
+    REQUIRE(pack(&o, dataset_single_turn, "\xEF\xBB\xBF{\"text\":\"hi\"}\r\n", NULL, &g) == 0);
+    CHECK_INT(g.n, 1);
+    got_free(&g);
 }
 
 TEST(trace_dataset_multi_turn_merges_sessions)
@@ -377,9 +421,18 @@ TEST(trace_dataset_csv_mappings)
                  "GPT-4,7.25,2,9,API log\n",
                  NULL, &g) == 0);
     REQUIRE(g.n == 2);
-    CHECK_NEAR(g.t_ms[1], 2250, 0);
+    CHECK_NEAR(g.t_ms[0], 5000, 0); /* seconds from the trace start, kept */
+    CHECK_NEAR(g.t_ms[1], 7250, 0);
     CHECK_INT(g.isl[0], 472);
     CHECK_INT(g.osl[1], 2);
+    got_free(&g);
+    /* A byte order mark and CRLF line ends, as spreadsheet exports write them. */
+    REQUIRE(pack(&o, csv_azure,
+                 "\xEF\xBB\xBFTIMESTAMP,ContextTokens,GeneratedTokens\r\n"
+                 "2023-11-16 18:15:46,5,1\r\n2023-11-16 18:15:47.5,6,2\r\n",
+                 NULL, &g) == 0);
+    CHECK_INT(g.n, 2);
+    CHECK_NEAR(g.t_ms[1], 1500, 1e-9);
     got_free(&g);
     CHECK(pack(&o, csv_azure, "TIMESTAMP,ContextTokens,GeneratedTokens\nyesterday,1,1\n", NULL,
                &g) < 0);
