@@ -1776,6 +1776,9 @@ int mock_start(const struct mock_config *cfg, struct mock_server **out, struct d
      * picks a free one); the workers' reuse-port sockets take it right after. */
     int port = cfg->port;
     int probe = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int reuse = 1; /* past connections in TIME_WAIT do not make the port busy */
+    if (probe >= 0)
+        setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof reuse);
     if (probe < 0 || bind(probe, (const struct sockaddr *)&ss, sslen) < 0) {
         rc = diag_set(d, ERR_IO, "cannot listen on %s port %d: %s",
                       cfg->host ? cfg->host : "127.0.0.1", port, strerror(errno));
