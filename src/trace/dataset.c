@@ -1136,8 +1136,11 @@ int dataset_sharegpt(struct dataset *ds, const char *path, struct diag *d)
     }
     while (!enough(ds) && (rc = jscan_elem(&it, &e)) == 1) {
         rc = 0;
-        long line = line_of(data, (size_t)(e.p - data));
+        /* Lines are counted only for a message: counting them per entry would rescan the
+         * file from its start every time. */
+        long line = 0;
         if (e.type != JT_OBJECT) {
+            line = line_of(data, (size_t)(e.p - data));
             rc = diag_at(d, ERR_INVALID, path, line, "entry %ld: must be an object, not %s", index,
                          jval_type_name(e.type));
             break;
@@ -1153,6 +1156,7 @@ int dataset_sharegpt(struct dataset *ds, const char *path, struct diag *d)
             }
         index++;
         if (!has_conv || conv.type != JT_ARRAY) {
+            line = line_of(data, (size_t)(e.p - data));
             rc = diag_at(d, ERR_INVALID, path, line, "entry %ld: '%s' must be an array", index - 1,
                          "conversations");
             break;
