@@ -78,10 +78,11 @@ struct worker {
     pthread_t th;
     int ep, evfd, tfd;
     struct ring *ring;
-    _Atomic long queued;  /* pushed into the ring, not yet taken */
-    _Atomic int sleeping; /* in (or about to enter) epoll_wait: pushes must wake it */
-    _Atomic long active;  /* requests being sent or received */
-    long slots;           /* closed-loop slots or a cap share; 0 = unlimited */
+    _Atomic long queued;    /* pushed into the ring, not yet taken */
+    _Atomic int sleeping;   /* in (or about to enter) epoll_wait: pushes must wake it */
+    _Atomic int wants_slot; /* has requests waiting for a shared --concurrency slot */
+    _Atomic long active;    /* requests being sent or received */
+    long slots;             /* closed-loop slots or a cap share; 0 = unlimited */
 
     /* Counters read by progress and the result. */
     _Atomic long sent, completed, errors, cancelled, not_sent;
@@ -127,6 +128,8 @@ struct engine {
     struct zwriter *zw;         /* records.jsonl.zst, used by the writer thread only */
     int zw_err;
 
+    long gcap; /* rate and fixed modes: --concurrency as one cap for all workers (0: none) */
+    _Atomic long ginflight;
     bool multi_turn;  /* the source has sessions with later turns: track them */
     char errmsg[512]; /* scheduler failure (source error) */
     _Atomic int failed;

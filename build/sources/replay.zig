@@ -4,4 +4,4 @@ pub const src = [_][]const u8{
     "replay/writer.c", "replay/replay.c",  "replay/trace_weak.c",
     "cli/cmd_replay.c",
 };
-pub const tests = [_][]const u8{ "unit/test_record.c", "unit/test_replay.c" };
+pub const tests = [_][]const u8{ "unit/test_record.c", "unit/test_replay.c", "unit/test_sched.c" };

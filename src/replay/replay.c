@@ -620,7 +620,9 @@ int replay_run(const struct replay_config *cfg, struct replay_source *src,
     if (!rc)
         rc = zw_open(&e->zw, rpath, ZW_DIRECT, cfg->zstd_level, d);
     int nw = cfg->workers > 0 ? cfg->workers : 1;
-    if (cfg->mode == MODE_CONCURRENCY && cfg->concurrency > 0 && cfg->concurrency < nw)
+    /* Every worker needs at least one slot of the concurrency (a worker with none would
+     * be unlimited). */
+    if (cfg->concurrency > 0 && cfg->concurrency < nw)
         nw = (int)cfg->concurrency;
     e->nw = nw;
     e->w = xcalloc((size_t)nw, sizeof *e->w);
@@ -629,7 +631,8 @@ int replay_run(const struct replay_config *cfg, struct replay_source *src,
     int started = 0;
     if (!rc) {
         e->sched_evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-        long cap = cfg->concurrency;
+        long cap = cfg->mode == MODE_CONCURRENCY ? cfg->concurrency : 0;
+        e->gcap = cfg->mode != MODE_CONCURRENCY ? cfg->concurrency : 0;
         for (int i = 0; i < nw && !rc; i++) {
             rc = worker_init(&e->w[i], e, i, d);
             if (cap > 0)

@@ -345,6 +345,7 @@ static int64_t secs(double s)
 
 static void start_item(struct worker *w, struct item *it, int64_t now);
 static void try_start_pending(struct worker *w);
+static void slot_release(struct worker *w);
 
 /* Live chat history: the session's messages, then this turn's. */
 static void live_body(struct worker *w, struct conn *c, struct item *it)
@@ -433,6 +434,7 @@ static void finish(struct worker *w, struct conn *c, int64_t now, bool reuse)
         conn_destroy(w, c);
     }
     atomic_fetch_sub(&w->active, 1);
+    slot_release(w);
     item_done(w, it, true);
     try_start_pending(w);
 }
@@ -944,7 +946,51 @@ static void start_item(struct worker *w, struct item *it, int64_t now)
 
 static bool may_start(struct worker *w)
 {
+    struct engine *e = w->eng;
+    if (e->gcap)
+        return atomic_load(&e->ginflight) < e->gcap;
     return w->slots == 0 || atomic_load(&w->active) < w->slots;
+}
+
+/* Takes a slot to start a request now. In the rate and fixed modes a --concurrency cap is
+ * one count shared by all workers; in closed loop each worker owns its slots. */
+static bool slot_acquire(struct worker *w)
+{
+    struct engine *e = w->eng;
+    if (!e->gcap)
+        return may_start(w);
+    long v = atomic_load(&e->ginflight);
+    while (v < e->gcap)
+        if (atomic_compare_exchange_weak(&e->ginflight, &v, v + 1)) {
+            atomic_store(&w->wants_slot, 0);
+            return true;
+        }
+    atomic_store(&w->wants_slot, 1);
+    /* A slot freed between the failed look and the flag: try once more. */
+    v = atomic_load(&e->ginflight);
+    while (v < e->gcap)
+        if (atomic_compare_exchange_weak(&e->ginflight, &v, v + 1)) {
+            atomic_store(&w->wants_slot, 0);
+            return true;
+        }
+    return false;
+}
+
+/* Gives a shared slot back and wakes one worker that waits for one. */
+static void slot_release(struct worker *w)
+{
+    struct engine *e = w->eng;
+    if (!e->gcap)
+        return;
+    atomic_fetch_sub(&e->ginflight, 1);
+    for (int i = 1; i <= e->nw; i++) {
+        struct worker *o = &e->w[(w->id + i) % e->nw];
+        if (atomic_exchange(&o->wants_slot, 0)) {
+            if (o != w)
+                worker_wake(o);
+            break;
+        }
+    }
 }
 
 static void take_items(struct worker *w);
@@ -956,11 +1002,13 @@ static void try_start_pending(struct worker *w)
     /* A slot is free and nothing waits locally: look in the ring without being woken. */
     if (!p->pend_head && may_start(w) && ring_peek(w->ring))
         take_items(w);
-    while (p->pend_head && may_start(w) && atomic_load(&e->stop) == 0) {
+    while (p->pend_head && atomic_load(&e->stop) == 0 && slot_acquire(w)) {
         struct item *it = pend_pop(p);
         int64_t now = clock_mono_ns();
         int64_t dl = atomic_load(&e->send_deadline);
         if (dl && now >= dl) {
+            if (e->gcap)
+                atomic_fetch_sub(&e->ginflight, 1);
             item_done(w, it, false);
             continue;
         }
@@ -1104,7 +1152,7 @@ static void run_timers(struct worker *w, bool sends_only)
                 ;
             if (atomic_load(&w->eng->stop)) {
                 item_done(w, it, false);
-            } else if (may_start(w) && !p->pend_head) {
+            } else if (!p->pend_head && slot_acquire(w)) {
                 start_item(w, it, it->rec.t_intended);
             } else {
                 pend_push(p, it, it->later_turn);

@@ -25,5 +25,20 @@ with Mock("--ttft", "1ms", "--itl", "1ms", "--osl", "6", "--reasoning-tokens", "
                 check(r["rchunks"][-1][0] <= first_text, "reasoning before content")
             if ep == "chat" and not stream:
                 check(r["chunks"][0][1] == 9 or r["chunks"][0][1] == 6, "credited tokens", r["chunks"])
+    # --extra-inputs (JSON and k:v, typed) and --no-streaming rewrite every body; the
+    # API key reaches the server but never the run dir.
+    t = pack("x.jsonl.zst", "--streaming", "--request-count", "4", "--isl", "6", "--osl", "6")
+    for extra in ('{"max_completion_tokens": 2}', "max_completion_tokens:2"):
+        recs, run, _ = replay(t, m.url, "--extra-inputs", extra, "--api-key", "sk-TOPSECRET",
+                              "-H", "X-Api-Key:also-secret", "-H", "X-Trace:a:b", name="x")
+        check(all(sum(n for _, n in r["chunks"]) == 2 for r in recs), extra, recs[0]["chunks"])
+        blob = open(os.path.join(TMP, "x", "run.json")).read()
+        blob += subprocess.run(["zstd", "-dc", os.path.join(TMP, "x", "records.jsonl.zst")],
+                               stdout=subprocess.PIPE).stdout.decode()
+        check("sk-TOPSECRET" not in blob and "also-secret" not in blob, "a secret reached disk")
+        check("X-Trace:a:b" in blob, "plain header not recorded")
+        subprocess.run(["rm", "-rf", os.path.join(TMP, "x")])
+    recs, _, _ = replay(t, m.url, "--no-streaming")
+    check(all(not r["stream"] and len(r["chunks"]) == 1 for r in recs), "--no-streaming")
 print("endpoints ok")
 PY
