@@ -340,6 +340,25 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
         }
     }
 
+    /* AIPerf 0.13 turns a comma list given to these into a parameter sweep (several
+     * runs); metronome runs one configuration, so a list is refused, not truncated. */
+    static const char *const sweepable[] = {
+        "concurrency",
+        "request-rate",
+        "request-count",
+        "prompt-input-tokens-mean",
+        "prompt-input-tokens-stddev",
+        "prompt-output-tokens-mean",
+        "conversation-num",
+    };
+    for (size_t k = 0; k < sizeof sweepable / sizeof sweepable[0]; k++) {
+        const char *sv = args_get(&a, sweepable[k]);
+        if (sv && strchr(sv, ',')) {
+            rc = refuse(d, all.n, all.v, (size_t)opt_index(sweepable[k]), sv);
+            goto out;
+        }
+    }
+
     /* Values of the options profile checks itself. */
     const char *v;
     if ((v = args_get(&a, "url-strategy")) && !enum_eq(v, "round-robin")) {
