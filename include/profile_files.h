@@ -22,4 +22,8 @@ int profile_write_inputs(const char *trace_path, const char *out_path, struct di
  * was_cancelled and run.json's complete flag. 0 or ERR_IO / ERR_PARSE with d filled. */
 int profile_write_ready(const char *dir, struct diag *d);
 
+/* A top-level boolean of a JSON file (run.json, an export), or dflt when the file or the
+ * member is absent or the file does not parse. */
+bool profile_json_flag(const char *path, const char *key, bool dflt);
+
 #endif

@@ -43,10 +43,49 @@ static int mkdir_p(const char *dir, struct diag *d)
     return 0;
 }
 
+/* The length of the longest prefix of path (at a '/') that already exists. */
+static size_t existing_prefix(const char *path)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    struct stat st;
+    size_t keep = 0;
+    for (size_t i = 1;; i++) {
+        if (tmp[i] != '/' && tmp[i] != '\0')
+            continue;
+        char c = tmp[i];
+        tmp[i] = '\0';
+        if (stat(tmp, &st) != 0)
+            return keep;
+        keep = i;
+        if (c == '\0')
+            return keep;
+        tmp[i] = c;
+    }
+}
+
+/* Removes the directories of path deeper than its first keep bytes, deepest first; only
+ * empty ones go (rmdir), so nothing written by anyone else is touched. */
+static void remove_new_dirs(const char *path, size_t keep)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (size_t n = strlen(tmp); n > keep;) {
+        if (rmdir(tmp))
+            return;
+        while (n > keep && tmp[n - 1] != '/')
+            n--;
+        while (n > keep && tmp[n - 1] == '/')
+            n--;
+        tmp[n] = '\0';
+    }
+}
+
 /* logs/aiperf.log, AIPerf's log file and format ("TIME - NAME - LEVEL - MESSAGE"). */
 struct plog {
     FILE *f;
-    int level; /* 0 info, 1 debug, 2 trace: debug lines also go to stderr */
+    int level;          /* 0 info, 1 debug, 2 trace: debug lines also go to stderr */
+    struct buf pending; /* lines logged before the directory (and so the file) existed */
 };
 
 static void plog(struct plog *l, int debug, const char *fmt, ...)
@@ -60,21 +99,19 @@ static void plog(struct plog *l, int debug, const char *fmt, ...)
     localtime_r(&now, &tm);
     strftime(ts, sizeof ts, "%Y-%m-%d %H:%M:%S", &tm);
     va_list ap;
+    char msg[8192];
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
     if (l->f) {
-        fprintf(l->f, "%s - metronome.profile - %s - ", ts, debug ? "DEBUG" : "INFO");
-        va_start(ap, fmt);
-        vfprintf(l->f, fmt, ap);
-        va_end(ap);
-        fputc('\n', l->f);
+        fprintf(l->f, "%s - metronome.profile - %s - %s\n", ts, debug ? "DEBUG" : "INFO", msg);
         fflush(l->f);
+    } else {
+        buf_printf(&l->pending, "%s - metronome.profile - %s - %s\n", ts, debug ? "DEBUG" : "INFO",
+                   msg);
     }
-    if (debug && l->level > 0) {
-        fputs("metronome: ", stderr);
-        va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
-        va_end(ap);
-        fputc('\n', stderr);
-    }
+    if (debug && l->level > 0)
+        fprintf(stderr, "metronome: %s\n", msg);
 }
 
 /* A stage's argv as one line, for the log; secrets never reach a stage's argv in clear
@@ -283,6 +320,11 @@ int cmd_profile(int argc, char **argv)
     char dir[4096], trace[4200], tmp_trace[4200];
     int exit_code = EXIT_ERROR;
     struct plog log = {.f = NULL, .level = p.log_level};
+    buf_init(&log.pending, 1u << 20);
+    /* A directory this run creates is removed again if packing fails, so bad input
+     * leaves nothing behind (rmdir only removes it while it is still empty). */
+    const char *made = p.artifact_explicit ? p.artifact_dir : p.artifact_base;
+    size_t keep = existing_prefix(made);
     if (p.artifact_explicit) {
         snprintf(dir, sizeof dir, "%s", p.artifact_dir);
         if (mkdir_p(dir, &d))
@@ -294,12 +336,14 @@ int cmd_profile(int argc, char **argv)
         snprintf(tmp_trace, sizeof tmp_trace, "%s/.profile-%ld.trace.jsonl.zst", p.artifact_base,
                  (long)getpid());
     }
+    plog(&log, 0, "%s", p.redacted_cmdline);
     const char *pack_front[] = {"-o", tmp_trace};
     rc = run_stage(cmd_pack, "pack", pack_front, 2, &p.pack, &log);
     if (rc) {
         unlink(tmp_trace);
-        profile_plan_free(&p);
-        return rc;
+        remove_new_dirs(made, keep);
+        exit_code = rc;
+        goto done;
     }
     bool timed = false;
     if (trace_timed(tmp_trace, &timed, &d)) {
@@ -331,7 +375,8 @@ int cmd_profile(int argc, char **argv)
         diag_set(&d, ERR_IO, "%s: %s", logpath, strerror(errno));
         goto fail;
     }
-    plog(&log, 0, "%s", p.redacted_cmdline);
+    if (log.pending.len)
+        fwrite(log.pending.p, 1, log.pending.len, log.f);
     plog(&log, 0, "artifact directory: %s", dir);
     plog(&log, 0, "packed %s (%s)", trace, timed ? "timed" : "untimed");
 
@@ -343,10 +388,17 @@ int cmd_profile(int argc, char **argv)
 
     const char *replay_front[] = {"--input-file", trace, "--output-artifact-dir", dir};
     rc = run_stage(cmd_replay, "replay", replay_front, 4, &p.replay, &log);
-    if (rc) {
+    /* Ctrl-C: replay stops sending, drains and marks the run cancelled; like AIPerf, the
+     * partial results are still reported, with a warning, and the exit code stays the
+     * replay's. Any other replay failure ends here. */
+    char runjson[4300];
+    snprintf(runjson, sizeof runjson, "%s/run.json", dir);
+    bool cancelled = rc != 0 && profile_json_flag(runjson, "cancelled", false);
+    if (rc && !cancelled) {
         exit_code = rc;
         goto done;
     }
+    int replay_rc = rc;
     const char *report_front[] = {dir, "--output-dir", dir};
     char console[4300];
     snprintf(console, sizeof console, "%s/profile_export_console.txt", dir);
@@ -356,6 +408,13 @@ int cmd_profile(int argc, char **argv)
     exit_code = rc;
     if (profile_write_ready(dir, &d))
         goto fail;
+    if (cancelled) {
+        fprintf(stderr, "metronome: warning: the profile run was cancelled early; results "
+                        "may be incomplete or inaccurate\n");
+        plog(&log, 0, "cancelled early; reported the requests that finished");
+        if (exit_code != EXIT_VERDICT)
+            exit_code = replay_rc;
+    }
     char html[4300];
     snprintf(html, sizeof html, "%s/report.html", dir);
     if (access(html, R_OK) == 0)
@@ -367,6 +426,7 @@ fail:
 done:
     if (log.f)
         fclose(log.f);
+    buf_free(&log.pending);
     profile_plan_free(&p);
     return exit_code;
 }

@@ -1769,8 +1769,32 @@ int mock_start(const struct mock_config *cfg, struct mock_server **out, struct d
     for (int i = 0; i < s->nworkers; i++) {
         struct worker *w = &s->workers[i];
         w->ep = w->lfd = w->tfd = w->efd = -1;
+        w->srv = s;
     }
+    /* SO_REUSEPORT would let a second server (ours or anyone's of the same user) share a
+     * busy port without a word: a plain bind first proves the port free (or, for port 0,
+     * picks a free one); the workers' reuse-port sockets take it right after. */
     int port = cfg->port;
+    int probe = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int reuse = 1; /* past connections in TIME_WAIT do not make the port busy */
+    if (probe >= 0)
+        setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof reuse);
+    if (probe < 0 || bind(probe, (const struct sockaddr *)&ss, sslen) < 0) {
+        rc = diag_set(d, ERR_IO, "cannot listen on %s port %d: %s",
+                      cfg->host ? cfg->host : "127.0.0.1", port, strerror(errno));
+        if (probe >= 0)
+            close(probe);
+        server_free(s);
+        return rc;
+    }
+    if (port == 0) {
+        struct sockaddr_storage got;
+        socklen_t gl = sizeof got;
+        getsockname(probe, (struct sockaddr *)&got, &gl);
+        port = ntohs(got.ss_family == AF_INET ? ((struct sockaddr_in *)&got)->sin_port
+                                              : ((struct sockaddr_in6 *)&got)->sin6_port);
+    }
+    close(probe);
     for (int i = 0; i < s->nworkers; i++) {
         struct worker *w = &s->workers[i];
         w->srv = s;

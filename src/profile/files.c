@@ -61,8 +61,7 @@ int profile_write_inputs(const char *trace_path, const char *out_path, struct di
     return afile_commit(&f, d);
 }
 
-/* A top-level boolean of a JSON file, or dflt when the file or the member is absent. */
-static bool json_flag(const char *path, const char *key, bool dflt)
+bool profile_json_flag(const char *path, const char *key, bool dflt)
 {
     char *text = NULL;
     size_t len = 0;
@@ -81,9 +80,9 @@ int profile_write_ready(const char *dir, struct diag *d)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/profile_export_aiperf.json", dir);
-    bool cancelled = json_flag(path, "was_cancelled", false);
+    bool cancelled = profile_json_flag(path, "was_cancelled", false);
     snprintf(path, sizeof path, "%s/run.json", dir);
-    bool complete = json_flag(path, "complete", false);
+    bool complete = profile_json_flag(path, "complete", false);
     char text[128];
     int n = snprintf(text, sizeof text, "{\"ready\":true,\"was_cancelled\":%s,\"partial\":%s}",
                      cancelled ? "true" : "false", complete ? "false" : "true");

@@ -515,6 +515,20 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
     push_named(&p->replay, "request-timeout-seconds",
                args_get(&a, "request-timeout-seconds") ? args_get(&a, "request-timeout-seconds")
                                                        : "21600");
+    /* profile cannot know which custom headers carry credentials (AIPerf users pass
+     * tokens in X-Api-Token, X-Auth and the like), so none of their values is written
+     * to run.json or the exports: only the names are. */
+    for (size_t k = 0; k < args_count(&a, "header"); k++) {
+        const char *h = args_multi(&a, "header", k);
+        size_t n = strcspn(h, ":");
+        while (n > 0 && h[n - 1] == ' ')
+            n--;
+        if (h[0] != '{' && h[strcspn(h, ":")] == ':' && n > 0) {
+            char name[256];
+            snprintf(name, sizeof name, "%.*s", (int)(n < 255 ? n : 255), h);
+            push_named(&p->replay, "redact-header", name);
+        }
+    }
     if (p->ui == PROFILE_UI_NONE)
         profile_argv_push(&p->replay, "--quiet");
     push_named(&p->report, "exports",
@@ -565,7 +579,14 @@ void profile_plan_name(const struct profile_plan *p, bool timed, char *out, size
             char *end = NULL;
             double r = strtod(p->request_rate, &end);
             char rs[64];
-            snprintf(rs, sizeof rs, "%.17g", r);
+            /* Python's repr: the shortest digits that read back as the same double,
+             * positional between 1e-4 and 1e16, scientific outside. */
+            bool positional = (r >= 1e-4 && r < 1e16) || r == 0;
+            for (int prec = positional ? 0 : 1; prec <= 17; prec++) {
+                snprintf(rs, sizeof rs, positional ? "%.*f" : "%.*g", prec, r);
+                if (strtod(rs, NULL) == r)
+                    break;
+            }
             if (!strpbrk(rs, ".e"))
                 snprintf(rs + strlen(rs), sizeof rs - strlen(rs), ".0");
             buf_printf(&b, "%srequest_rate%s", p->concurrency > 0 ? "-" : "", rs);

@@ -13,7 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define MAX_LINE  (64u << 20)
 #define MAX_PARTS 4096
@@ -1083,11 +1086,38 @@ static long line_of(const char *base, size_t off)
     return line;
 }
 
+/* The whole ShareGPT file (hundreds of MB, one JSON array): a plain file is mapped, so its
+ * pages are the page cache's and not copied; a compressed one is read into memory. */
+static int map_input(const char *path, char **data, size_t *len, bool *mapped, struct diag *d)
+{
+    *mapped = false;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return diag_at(d, ERR_IO, path, 0, "%s", strerror(errno));
+    struct stat st;
+    unsigned char magic[4] = {0};
+    bool zstd = pread(fd, magic, 4, 0) == 4 && magic[0] == 0x28 && magic[1] == 0xB5 &&
+                magic[2] == 0x2F && magic[3] == 0xFD;
+    if (!zstd && fstat(fd, &st) == 0 && st.st_size > 0) {
+        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        close(fd);
+        if (p == MAP_FAILED)
+            return diag_at(d, ERR_IO, path, 0, "cannot map: %s", strerror(errno));
+        *data = p;
+        *len = (size_t)st.st_size;
+        *mapped = true;
+        return 0;
+    }
+    close(fd);
+    return zio_read_all(path, (size_t)4 << 30, data, len, d);
+}
+
 int dataset_sharegpt(struct dataset *ds, const char *path, struct diag *d)
 {
     char *data;
     size_t len;
-    int rc = zio_read_all(path, (size_t)4 << 30, &data, &len, d);
+    bool mapped;
+    int rc = map_input(path, &data, &len, &mapped, d);
     if (rc)
         return rc;
     struct jiter it;
@@ -1106,8 +1136,11 @@ int dataset_sharegpt(struct dataset *ds, const char *path, struct diag *d)
     }
     while (!enough(ds) && (rc = jscan_elem(&it, &e)) == 1) {
         rc = 0;
-        long line = line_of(data, (size_t)(e.p - data));
+        /* Lines are counted only for a message: counting them per entry would rescan the
+         * file from its start every time. */
+        long line = 0;
         if (e.type != JT_OBJECT) {
+            line = line_of(data, (size_t)(e.p - data));
             rc = diag_at(d, ERR_INVALID, path, line, "entry %ld: must be an object, not %s", index,
                          jval_type_name(e.type));
             break;
@@ -1123,6 +1156,7 @@ int dataset_sharegpt(struct dataset *ds, const char *path, struct diag *d)
             }
         index++;
         if (!has_conv || conv.type != JT_ARRAY) {
+            line = line_of(data, (size_t)(e.p - data));
             rc = diag_at(d, ERR_INVALID, path, line, "entry %ld: '%s' must be an array", index - 1,
                          "conversations");
             break;
@@ -1185,7 +1219,10 @@ int dataset_sharegpt(struct dataset *ds, const char *path, struct diag *d)
 out:
     buf_free(&prompt);
     buf_free(&completion);
-    free(data);
+    if (mapped)
+        munmap(data, len);
+    else
+        free(data);
     return rc < 0 ? rc : 0;
 }
 

@@ -67,3 +67,6 @@ s.close()
 PY
 [ "$(code "$url/v1/completions" -d '{"prompt":"still alive","max_tokens":1}')" = 200 ] || fail "server stopped serving"
 kill -0 $pid || fail "server died"
+# a second server on the busy port fails instead of silently sharing it (SO_REUSEPORT)
+expect_exit 1 "$METRONOME" mock --port "$port"
+grep -q "cannot listen on 127.0.0.1 port $port" "$E2E_TMP/stderr" || fail "busy port not reported"

@@ -145,7 +145,9 @@ with Mock("--fault", "sse-multiline") as m:
     [json.loads(e) for e in evs[:-1]]
 print("sse-multiline: ok")
 
-with Mock("--fault", "byte-writes") as m:
+with Mock("--fault", "byte-writes", "--ttft", "50") as m:
+    # loopback delivers the one-byte segments faster than Python reads them, so the number
+    # of reads is only shown; what is checked is that the stream survives the trickle
     n = []
     head, body = raw(m.port, recvs=n)
     data, _, _ = dechunk(body)
@@ -200,7 +202,38 @@ with Mock("--fault", "close-delimited") as m:
     assert "content-length" not in head.lower() and json.loads(body)["object"] == "chat.completion"
 print("close-delimited: ok")
 
+# curl's view of the faults that a real client meets
+def curl(port, *args, stream=True):
+    body = json.dumps({"messages": [{"role": "user", "content": "hi"}], "stream": stream})
+    p = subprocess.run(["curl", "-sS", "--max-time", "5", "-H", "Content-Type: application/json",
+                        "http://127.0.0.1:%d/v1/chat/completions" % port, "-d", body, *args],
+                       capture_output=True)  # bytes: text mode would turn CRLF into LF
+    return p.returncode, p.stdout.decode()
+with Mock("--fault", "status=503") as m:
+    rc, out = curl(m.port, "-w", "\n%{http_code}")
+    assert out.endswith("\n503") and json.loads(out.rsplit("\n", 1)[0])["error"]["code"] == "service_unavailable"
+with Mock("--osl", "10", "--fault", "close-after=3") as m:
+    rc, out = curl(m.port)
+    assert rc == 18 and "[DONE]" not in out, rc  # 18: transfer closed with data outstanding
+with Mock("--osl", "10", "--fault", "stall-after=2") as m:
+    rc, out = curl(m.port, "--max-time", "1")
+    assert rc == 28 and out.count("data: ") == 3, (rc, out)  # 28: timeout
+for f in ["chunk-ext", "tiny-chunks", "trailers", "close-delimited", "byte-writes"]:
+    with Mock("--fault", f) as m:
+        rc, out = curl(m.port)
+        assert rc == 0 and out.count("data: ") == 6 and out.endswith("data: [DONE]\n\n"), (f, rc, out)
+with Mock("--fault", "wrong-content-type") as m:
+    rc, out = curl(m.port, "-o", "/dev/null", "-w", "%{content_type}")
+    assert out == "text/plain", out
+with Mock("--fault", "slow-head=300") as m:
+    rc, out = curl(m.port, "-o", "/dev/null", "-w", "%{time_starttransfer}")
+    assert float(out) >= 0.29, out
+with Mock("--fault", "sse-crlf") as m:
+    rc, out = curl(m.port)
+    assert out.count("\r\n\r\n") == 6, out
+print("curl: ok")
+
 # the timing log names the faults
 log = [json.loads(l) for l in open(TMP + "/t.jsonl")]
-assert log[0]["faults"] == ["close-delimited"] and log[0]["outcome"] == "ok", log[0]
+assert log[0]["faults"] == ["sse-crlf"] and log[0]["outcome"] == "ok", log[0]
 PY

@@ -63,6 +63,15 @@ expect_exit 1 "$M" profile --config missing.yaml
 grep -q "missing.yaml" "$E2E_TMP/stderr" || fail "missing file"
 [ ! -e artifacts ] || fail "config errors left artifacts behind"
 
+# Bad dataset: pack's one FILE:LINE line, exit 1, and no directory left behind.
+printf '{"texts": ["ok"]}\n{"texts": 5}\n' >bad.jsonl
+expect_exit 1 "$M" profile -m m --input-file bad.jsonl --custom-dataset-type single_turn
+[ "$(cat "$E2E_TMP/stderr")" = "metronome: error: bad.jsonl:2: field 'texts': must be an array, not number" ] ||
+    fail "bad dataset: $(cat "$E2E_TMP/stderr")"
+expect_exit 1 "$M" profile -m m --input-file bad.jsonl --custom-dataset-type single_turn \
+    --artifact-dir new/dir
+[ ! -e artifacts ] && [ ! -e new ] || fail "a failed pack left directories behind"
+
 # Help lists AIPerf names, and --help runs nothing.
 "$M" profile --help >out || fail "--help"
 grep -q -- "--request-rate-mode" out || fail "help lacks aliases"

@@ -218,4 +218,25 @@ j=json.load(open("artifacts/Qwen_Qwen3-0.6B-openai-chat-concurrency15/profile_ex
 err=j.get("error_request_count",{}).get("avg",0)
 assert 5 <= err <= 35, err   # about 30 % of 60 cancelled
 ' || fail "30 % cancellation not visible as errors"
+# Secrets never reach the artifact directory, compressed or not.
+run "$METRONOME" profile -m Qwen/Qwen3-0.6B --url $U --request-count 3 --api-key sk-e2e-SECRET \
+    -H "X-Api-Token: hdr-e2e-SECRET" --artifact-dir secret-run
+for f in $(find secret-run -type f); do
+    case $f in *.zst) zstd -dcq "$f" ;; *) cat "$f" ;; esac | grep -q "e2e-SECRET" && fail "secret in $f"
+done
+# Ctrl-C: the partial run is still reported (AIPerf's "cancelled early"), exit code 1.
+"$METRONOME" profile -m Qwen/Qwen3-0.6B --url $U --request-count 5000 --concurrency 2 --ui none \
+    --artifact-dir int-run >"$E2E_TMP/int.out" 2>"$E2E_TMP/int.err" &
+ppid=$!
+sleep 1.5
+kill -INT $ppid
+set +e; wait $ppid; rc=$?; set -e
+[ $rc = 1 ] || fail "SIGINT: exit $rc"
+grep -q "cancelled early" "$E2E_TMP/int.err" || fail "no cancelled warning"
+python3 -c '
+import json
+j = json.load(open("int-run/profile_export_aiperf.json"))
+assert j["was_cancelled"] is True and 0 < j["request_count"]["avg"] < 5000, j["request_count"]
+assert json.load(open("int-run/.aiperf_results_ready.json"))["was_cancelled"] is True
+' || fail "SIGINT: partial results"
 echo "11 tutorial command lines ok"

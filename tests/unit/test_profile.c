@@ -194,6 +194,18 @@ TEST(profile_plan_routes)
     CHECK(strstr(joined(&p.pack), "--request-count 32") != NULL);
     profile_plan_free(&p);
 
+    static const char *const rates[][2] = {
+        {"0.1", "request_rate0.1"}, {"2.50", "request_rate2.5"}, {"1e3", "request_rate1000.0"}};
+    for (size_t i = 0; i < 3; i++) {
+        char line[128];
+        snprintf(line, sizeof line, "-m m --request-rate %s", rates[i][0]);
+        REQUIRE(build(&p, line, &d) == 0);
+        profile_plan_name(&p, false, name, sizeof name);
+        CHECK(strstr(name, rates[i][1]) != NULL);
+        CHECK(strstr(name, "concurrency") == NULL);
+        profile_plan_free(&p);
+    }
+
     REQUIRE(build(&p, "-m m --input-file t.jsonl --custom-dataset-type mooncake-trace", &d) == 0);
     profile_plan_name(&p, true, name, sizeof name);
     CHECK_STR(name, "m-openai-chat-fixed_schedule");
