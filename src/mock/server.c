@@ -536,7 +536,8 @@ static void conn_close(struct conn *c)
     }
     if (c->fd < 0)
         return;
-    request_end(c, "client_closed");
+    request_end(c, atomic_load_explicit(&w->srv->stop, memory_order_relaxed) ? "server_stopped"
+                                                                             : "client_closed");
     timer_cancel(c);
     close(c->fd);
     c->fd = -1;
