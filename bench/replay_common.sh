@@ -6,7 +6,11 @@ bin=$(cd "$(dirname "${1:-$root/zig-out/bin/metronome}")" && pwd)/$(basename "${
 out=$root/bench/out/$(basename "$0" .sh)
 rm -rf "$out" && mkdir -p "$out"
 ulimit -n 200000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-if [ "$(nproc)" -ge 2 ]; then CLIENT="taskset -c 0" SERVER="taskset -c 1"; else CLIENT="" SERVER=""; fi
+# BENCH_PIN=1 pins the client to CPU 0 and the server to CPU 1; by default only the server
+# is pinned and the kernel places the client's threads (on a machine shared with other
+# work, a pinned client waits behind whatever else runs on its one CPU).
+if [ "$(nproc)" -ge 2 ]; then SERVER="taskset -c 1"; else SERVER=""; fi
+if [ "${BENCH_PIN:-0}" = 1 ] && [ "$(nproc)" -ge 2 ]; then CLIENT="taskset -c 0"; else CLIENT=""; fi
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
@@ -20,4 +24,4 @@ start_mock() {
 }
 stop_mocks() { cleanup; for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done; pids=(); }
 echo "# $(basename "$0"): $(date -u +%FT%TZ), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "# binary: $("$bin" --version | head -1)"
+echo "# binary: $("$bin" --version | head -1); client pinned: ${CLIENT:-no}, server pinned: ${SERVER:-no}"

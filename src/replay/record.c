@@ -76,8 +76,33 @@ void rec_set_error(struct rec *r, enum rec_error e, int code, const char *fmt, .
     va_end(ap);
 }
 
-/* Integers without printf: records are written once per request on the hot path. */
-static void jint(struct jsonw *w, int64_t v)
+/* The record writer: records are written once per request on the worker's hot path, so
+ * the fixed parts go through a stack buffer with memcpy and a printf-free itoa, and only
+ * the strings that need escaping go through json_escape. */
+struct rw {
+    struct buf *b;
+    size_t n;
+    char t[1024];
+    int err;
+};
+
+static void rw_flush(struct rw *w)
+{
+    if (w->n && !w->err)
+        w->err = buf_append(w->b, w->t, w->n);
+    w->n = 0;
+}
+
+static void rw_lit(struct rw *w, const char *s, size_t n)
+{
+    if (w->n + n > sizeof w->t)
+        rw_flush(w);
+    memcpy(w->t + w->n, s, n);
+    w->n += n;
+}
+#define LIT(w, s) rw_lit((w), (s), sizeof(s) - 1)
+
+static void rw_int(struct rw *w, int64_t v)
 {
     char tmp[24];
     char *p = tmp + sizeof tmp;
@@ -88,130 +113,149 @@ static void jint(struct jsonw *w, int64_t v)
     } while (u);
     if (v < 0)
         *--p = '-';
-    jsonw_raw(w, p, (size_t)(tmp + sizeof tmp - p));
+    rw_lit(w, p, (size_t)(tmp + sizeof tmp - p));
 }
 
-static void key_time(struct jsonw *w, const char *k, int64_t t, int64_t anchor)
+static void rw_str(struct rw *w, const char *s)
 {
-    if (t) {
-        jsonw_key(w, k);
-        jint(w, t - anchor);
-    }
+    rw_flush(w);
+    if (!w->err)
+        w->err = json_escape(w->b, s, strlen(s));
 }
 
-static void chunks(struct jsonw *w, const char *k, const struct rec_chunks *c, int64_t anchor)
+static void rw_bool(struct rw *w, bool v)
 {
-    jsonw_key(w, k);
-    jsonw_arr_begin(w);
+    if (v)
+        LIT(w, "true");
+    else
+        LIT(w, "false");
+}
+
+/* ,"KEY":T  for a time that was taken (0 means never) */
+static void rw_time(struct rw *w, const char *key, size_t klen, int64_t t, int64_t anchor)
+{
+    if (!t)
+        return;
+    rw_lit(w, key, klen);
+    rw_int(w, t - anchor);
+}
+#define TIME(w, k, t, a) rw_time((w), (k), sizeof(k) - 1, (t), (a))
+
+static void rw_chunks(struct rw *w, const struct rec_chunks *c, int64_t anchor)
+{
+    LIT(w, "[");
     for (uint32_t i = 0; i < c->n; i++) {
-        jsonw_arr_begin(w);
-        jint(w, c->v[i].t - anchor);
-        jint(w, c->v[i].tokens);
-        jsonw_arr_end(w);
+        if (i)
+            LIT(w, ",");
+        LIT(w, "[");
+        rw_int(w, c->v[i].t - anchor);
+        LIT(w, ",");
+        rw_int(w, c->v[i].tokens);
+        LIT(w, "]");
     }
-    jsonw_arr_end(w);
+    LIT(w, "]");
 }
 
 int rec_write_json(struct buf *out, const struct rec *r, int64_t anchor)
 {
-    struct jsonw w;
-    jsonw_init(&w, out);
-    jsonw_obj_begin(&w);
-    jsonw_key(&w, "i");
-    jint(&w, r->index);
-    jsonw_key(&w, "conv");
-    jsonw_str(&w, r->conv ? r->conv : "");
-    jsonw_key(&w, "turn");
-    jint(&w, r->turn);
-    jsonw_key(&w, "phase");
-    jsonw_str(&w, r->phase == PHASE_WARMUP ? "warmup" : "profile");
-    jsonw_key(&w, "worker");
-    jint(&w, r->worker);
+    struct rw w = {.b = out};
+    LIT(&w, "{\"i\":");
+    rw_int(&w, r->index);
+    LIT(&w, ",\"conv\":");
+    rw_str(&w, r->conv ? r->conv : "");
+    LIT(&w, ",\"turn\":");
+    rw_int(&w, r->turn);
+    if (r->phase == PHASE_WARMUP)
+        LIT(&w, ",\"phase\":\"warmup\",\"worker\":");
+    else
+        LIT(&w, ",\"phase\":\"profile\",\"worker\":");
+    rw_int(&w, r->worker);
     if (r->conn >= 0) {
-        jsonw_key(&w, "conn");
-        jint(&w, r->conn);
-        jsonw_key(&w, "reused");
-        jsonw_bool(&w, r->reused);
+        LIT(&w, ",\"conn\":");
+        rw_int(&w, r->conn);
+        LIT(&w, ",\"reused\":");
+        rw_bool(&w, r->reused);
     }
-    jsonw_key(&w, "url");
-    jint(&w, r->url);
+    LIT(&w, ",\"url\":");
+    rw_int(&w, r->url);
     if (r->model) {
-        jsonw_key(&w, "model");
-        jsonw_str(&w, r->model);
+        LIT(&w, ",\"model\":");
+        rw_str(&w, r->model);
     }
-    jsonw_key(&w, "stream");
-    jsonw_bool(&w, r->stream);
+    LIT(&w, ",\"stream\":");
+    rw_bool(&w, r->stream);
     if (r->isl >= 0) {
-        jsonw_key(&w, "isl");
-        jint(&w, r->isl);
+        LIT(&w, ",\"isl\":");
+        rw_int(&w, r->isl);
     }
     if (r->osl_req >= 0) {
-        jsonw_key(&w, "osl_req");
-        jint(&w, r->osl_req);
+        LIT(&w, ",\"osl_req\":");
+        rw_int(&w, r->osl_req);
     }
     if (r->preconnect_ns) {
-        jsonw_key(&w, "preconnect_ns");
-        jint(&w, r->preconnect_ns);
+        LIT(&w, ",\"preconnect_ns\":");
+        rw_int(&w, r->preconnect_ns);
     }
-    key_time(&w, "t_intended", r->t_intended, anchor);
-    key_time(&w, "t_dispatch", r->t_dispatch, anchor);
-    key_time(&w, "t_start", r->t_start, anchor);
-    key_time(&w, "t_connected", r->t_connected, anchor);
-    key_time(&w, "t_tls", r->t_tls, anchor);
-    key_time(&w, "t_sent", r->t_sent, anchor);
-    key_time(&w, "t_head", r->t_head, anchor);
-    key_time(&w, "t_first", r->t_first, anchor);
-    key_time(&w, "t_last", r->t_last, anchor);
-    key_time(&w, "t_end", r->t_end, anchor);
-    jsonw_key(&w, "status");
-    jint(&w, r->status);
-    chunks(&w, "chunks", &r->chunks, anchor);
-    if (r->rchunks.n)
-        chunks(&w, "rchunks", &r->rchunks, anchor);
+    TIME(&w, ",\"t_intended\":", r->t_intended, anchor);
+    TIME(&w, ",\"t_dispatch\":", r->t_dispatch, anchor);
+    TIME(&w, ",\"t_start\":", r->t_start, anchor);
+    TIME(&w, ",\"t_connected\":", r->t_connected, anchor);
+    TIME(&w, ",\"t_tls\":", r->t_tls, anchor);
+    TIME(&w, ",\"t_sent\":", r->t_sent, anchor);
+    TIME(&w, ",\"t_head\":", r->t_head, anchor);
+    TIME(&w, ",\"t_first\":", r->t_first, anchor);
+    TIME(&w, ",\"t_last\":", r->t_last, anchor);
+    TIME(&w, ",\"t_end\":", r->t_end, anchor);
+    LIT(&w, ",\"status\":");
+    rw_int(&w, r->status);
+    LIT(&w, ",\"chunks\":");
+    rw_chunks(&w, &r->chunks, anchor);
+    if (r->rchunks.n) {
+        LIT(&w, ",\"rchunks\":");
+        rw_chunks(&w, &r->rchunks, anchor);
+    }
     if (r->chunks.dropped + r->rchunks.dropped) {
-        jsonw_key(&w, "chunks_dropped");
-        jint(&w, r->chunks.dropped + r->rchunks.dropped);
+        LIT(&w, ",\"chunks_dropped\":");
+        rw_int(&w, (int64_t)r->chunks.dropped + r->rchunks.dropped);
     }
     if (r->has_usage) {
-        jsonw_key(&w, "usage");
-        jsonw_obj_begin(&w);
-        if (r->prompt_tokens >= 0) {
-            jsonw_key(&w, "prompt_tokens");
-            jint(&w, r->prompt_tokens);
+        LIT(&w, ",\"usage\":{");
+        bool first = true;
+        const char *ukeys[3] = {
+            "\"prompt_tokens\":", "\"completion_tokens\":", "\"reasoning_tokens\":"};
+        long vals[3] = {r->prompt_tokens, r->completion_tokens, r->reasoning_tokens};
+        for (int i = 0; i < 3; i++) {
+            if (vals[i] < 0)
+                continue;
+            if (!first)
+                LIT(&w, ",");
+            first = false;
+            rw_lit(&w, ukeys[i], strlen(ukeys[i]));
+            rw_int(&w, vals[i]);
         }
-        if (r->completion_tokens >= 0) {
-            jsonw_key(&w, "completion_tokens");
-            jint(&w, r->completion_tokens);
-        }
-        if (r->reasoning_tokens >= 0) {
-            jsonw_key(&w, "reasoning_tokens");
-            jint(&w, r->reasoning_tokens);
-        }
-        jsonw_obj_end(&w);
+        LIT(&w, "}");
     }
     if (r->finish[0]) {
-        jsonw_key(&w, "finish");
-        jsonw_str(&w, r->finish);
+        LIT(&w, ",\"finish\":");
+        rw_str(&w, r->finish);
     }
-    jsonw_key(&w, "bad_chunks");
-    jint(&w, r->bad_chunks);
+    LIT(&w, ",\"bad_chunks\":");
+    rw_int(&w, r->bad_chunks);
     if (r->error != RECERR_NONE) {
-        jsonw_key(&w, "error");
-        jsonw_obj_begin(&w);
-        jsonw_key(&w, "code");
+        LIT(&w, ",\"error\":{\"code\":");
         if (r->error_code >= 0)
-            jint(&w, r->error_code);
+            rw_int(&w, r->error_code);
         else
-            jsonw_null(&w);
-        jsonw_key(&w, "type");
-        jsonw_str(&w, rec_error_name(r->error));
-        jsonw_key(&w, "message");
-        jsonw_str(&w, r->error_msg);
-        jsonw_obj_end(&w);
+            LIT(&w, "null");
+        LIT(&w, ",\"type\":");
+        rw_str(&w, rec_error_name(r->error));
+        LIT(&w, ",\"message\":");
+        rw_str(&w, r->error_msg);
+        LIT(&w, "}");
     }
-    jsonw_key(&w, "cancelled");
-    jsonw_bool(&w, r->cancelled);
-    jsonw_obj_end(&w);
-    buf_putc(out, '\n');
+    LIT(&w, ",\"cancelled\":");
+    rw_bool(&w, r->cancelled);
+    LIT(&w, "}\n");
+    rw_flush(&w);
     return w.err;
 }

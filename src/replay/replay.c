@@ -644,11 +644,17 @@ int replay_run(const struct replay_config *cfg, struct replay_source *src,
     pthread_t sched_th = 0, writer_th = 0;
     if (!rc) {
         for (int i = 0; i < nw; i++) {
-            if (pthread_create(&e->w[i].th, NULL, worker_main, &e->w[i]) == 0)
+            if (pthread_create(&e->w[i].th, NULL, worker_main, &e->w[i]) == 0) {
+                char name[16];
+                snprintf(name, sizeof name, "replay-w%d", i);
+                pthread_setname_np(e->w[i].th, name); /* top -H, perf, gdb */
                 started++;
+            }
         }
         pthread_create(&writer_th, NULL, writer_main, e);
+        pthread_setname_np(writer_th, "replay-writer");
         pthread_create(&sched_th, NULL, sched_main, e);
+        pthread_setname_np(sched_th, "replay-sched");
     }
     int64_t start = clock_mono_ns();
     bool interrupted = false;

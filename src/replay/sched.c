@@ -478,9 +478,11 @@ static long run_phase(struct sched *s, enum rec_phase phase, long count, double 
 void *sched_main(void *arg)
 {
     struct engine *e = arg;
-    /* Reading the trace comes in bursts (a batch of requests at a time); at a lower
-     * priority they never delay a worker that has bytes to stamp on the same core. */
-    setpriority(PRIO_PROCESS, (id_t)gettid(), 5);
+    /* Closed loop: reading the trace comes in bursts (a ring refill at a time); at a lower
+     * priority they never delay a worker that has bytes to stamp on the same core. Timed
+     * modes keep the normal priority: the scheduler must stay ahead of the schedule. */
+    if (e->cfg->mode == MODE_CONCURRENCY)
+        setpriority(PRIO_PROCESS, (id_t)gettid(), 5);
     const struct replay_config *cfg = e->cfg;
     struct sched s = {.e = e, .cfg = cfg};
     s.extra = parse_extra(cfg->extra_inputs);

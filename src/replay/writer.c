@@ -50,7 +50,7 @@ void *writer_main(void *arg)
 {
     struct engine *e = arg;
     /* Compression comes in bursts; the workers' timestamps matter more. */
-    setpriority(PRIO_PROCESS, (id_t)gettid(), 10);
+    setpriority(PRIO_PROCESS, (id_t)gettid(), 19);
     struct buf batch, spare;
     buf_init(&batch, 0);
     buf_init(&spare, 0);
