@@ -100,9 +100,11 @@ struct rrec {
 };
 
 /* Builds the compact record from a parsed one. shift is added to every time (it moves a
- * shard onto the run's timeline); worker_base numbers this shard's workers. */
+ * shard onto the run's timeline); worker_base numbers this shard's workers. count_empty
+ * applies the seed's rule that an empty-content message ("", vLLM's opening role chunk)
+ * is a response; AIPerf 0.13, and metronome by default, drop it. */
 void rrec_from_rec(struct rrec *out, const struct rec *r, int64_t shift, int32_t worker_base,
-                   bool streaming_run);
+                   bool streaming_run, bool count_empty);
 
 /* The value of a per-record metric in its internal unit (ns for durations, as AIPerf
  * computes them: integer ns arithmetic, ITL as a float division). Returns false when the

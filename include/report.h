@@ -43,6 +43,7 @@ struct report_opts {
     bool merge_all;                     /* every dir is a shard of one run */
     bool show_internal;                 /* hidden metrics on the console */
     bool allow_all_failed;              /* a run where every request failed is not a failure */
+    bool count_empty_chunks;            /* the seed's rule: "" content messages are responses */
     FILE *console;                      /* console exports go here (NULL: nowhere) */
 };
 

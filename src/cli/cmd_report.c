@@ -24,6 +24,8 @@ static const struct arg_spec specs[] = {
     {"show-internal-metrics", NULL, ARG_FLAG, NULL, NULL, "hidden metrics on the console too"},
     {"allow-all-failed", NULL, ARG_FLAG, NULL, NULL,
      "a run where every request failed is not a failed verdict"},
+    {"count-empty-chunks", NULL, ARG_FLAG, NULL, NULL,
+     "the seed's rule: an empty-content chunk (a role chunk) counts as a response"},
     {"quiet", "-q", ARG_FLAG, NULL, NULL, "no console tables (files still written)"},
     {"help", "-h", ARG_FLAG, NULL, NULL, "this text"},
 };
@@ -89,6 +91,7 @@ int cmd_report(int argc, char **argv)
     o.merge_all = args_flag(&a, "merge");
     o.show_internal = args_flag(&a, "show-internal-metrics");
     o.allow_all_failed = args_flag(&a, "allow-all-failed");
+    o.count_empty_chunks = args_flag(&a, "count-empty-chunks");
     if (a.npos == 0) {
         diag_set(&d, ERR_INVALID, "report: give at least one run directory (see --help)");
         code = cli_fail(&d, 1);

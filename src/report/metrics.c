@@ -81,7 +81,7 @@ static int32_t clamp32(int64_t v)
 }
 
 void rrec_from_rec(struct rrec *o, const struct rec *r, int64_t shift, int32_t worker_base,
-                   bool streaming_run)
+                   bool streaming_run, bool count_empty)
 {
     memset(o, 0, sizeof *o);
     o->index = r->i;
@@ -96,8 +96,12 @@ void rrec_from_rec(struct rrec *o, const struct rec *r, int64_t shift, int32_t w
     if (r->cancelled)
         o->flags |= RR_CANCELLED;
 
-    /* The responses AIPerf keeps: every content message (including ""), and every
-     * reasoning message; merged in time order. Only the first two and the last matter. */
+    /* The responses AIPerf 0.13 keeps: every content message with text and every
+     * reasoning message, merged in time order; only the first two and the last matter.
+     * An empty-content message (vLLM's opening role chunk, a trailing "") is no response:
+     * the seed counted "" and so measured TTFT to the role chunk, which a server can send
+     * before any work; AIPerf 0.13 drops it, and so do we unless count_empty asks for the
+     * seed's rule (docs/metrics.md). */
     int64_t f1 = RR_NONE, f2 = RR_NONE, last = RR_NONE, first_content = RR_NONE;
     size_t nresp = 0;
     bool times_ok = true;
@@ -108,10 +112,12 @@ void rrec_from_rec(struct rrec *o, const struct rec *r, int64_t shift, int32_t w
         if (b >= r->nrchunks || (a < r->nchunks && r->chunk_t[a] <= r->rchunk_t[b])) {
             t = r->chunk_t[a];
             content_tok += r->chunk_tok[a];
-            /* The first answer token: a role chunk ("" with no tokens) does not count. */
-            if (first_content == RR_NONE && r->chunk_tok[a] > 0)
+            bool empty = r->chunk_tok[a] == 0; /* replay credits >= 1 to any text */
+            if (first_content == RR_NONE && !empty)
                 first_content = t;
             a++;
+            if (empty && !count_empty)
+                continue;
         } else {
             t = r->rchunk_t[b];
             reason_tok += r->rchunk_tok[b];

@@ -185,7 +185,7 @@ static int read_run(struct run *ru, const struct report_opts *o, struct report_r
                 ru->r = xrealloc(ru->r, ru->cap * sizeof *ru->r);
             }
             struct rrec *rr = &ru->r[ru->n++];
-            rrec_from_rec(rr, &r, shift, 0, ru->streaming);
+            rrec_from_rec(rr, &r, shift, 0, ru->streaming, o->count_empty_chunks);
             rr->shard = (uint16_t)s;
             if (rr->worker > max_worker)
                 max_worker = rr->worker;

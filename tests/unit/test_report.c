@@ -31,6 +31,8 @@ static double num(const cJSON *j, const char *tag, const char *field)
     return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
+/* The seed's worked example counts vLLM's "" role chunk as a response, so these tests run
+ * with the seed's rule; report_default_drops_empty_chunks checks AIPerf 0.13's. */
 static int run_report(const char *const *dirs, size_t n, const char *out, unsigned exports,
                       const struct verdict_spec *v, struct report_result *res, struct diag *d)
 {
@@ -38,7 +40,32 @@ static int run_report(const char *const *dirs, size_t n, const char *out, unsign
     o.out_dir = out;
     o.exports = exports;
     o.verdict = v;
+    o.count_empty_chunks = true;
     return report_run(dirs, n, &o, res, d);
+}
+
+/* The same records under AIPerf 0.13's rule: A's first response is its 1.06 s token
+ * (TTFT 60 ms, TTST 10 ms), B's is 1.045 s (35 ms, 55 ms), C has no "" chunk (40 ms). */
+TEST(report_default_drops_empty_chunks)
+{
+    const char *dirs[] = {"testdata/report/golden"};
+    struct report_opts o = {0};
+    o.out_dir = test_tmpdir();
+    o.exports = REPORT_JSON;
+    struct report_result res;
+    struct diag d;
+    REQUIRE(report_run(dirs, 1, &o, &res, &d) == 0);
+    report_result_free(&res);
+    cJSON *j = load_json(test_tmpdir(), "profile_export_aiperf.json");
+    REQUIRE(j);
+    CHECK_NEAR(num(j, "time_to_first_token", "min"), 35.0, 1e-9);
+    CHECK_NEAR(num(j, "time_to_first_token", "max"), 60.0, 1e-9);
+    CHECK_NEAR(num(j, "time_to_first_token", "avg"), 45.0, 1e-9);
+    CHECK_NEAR(num(j, "time_to_second_token", "min"), 10.0, 1e-9);
+    CHECK_NEAR(num(j, "time_to_second_token", "max"), 55.0, 1e-9);
+    /* Latency ends at the last content chunk either way. */
+    CHECK_NEAR(num(j, "request_latency", "avg"), 70.0, 1e-9);
+    cJSON_Delete(j);
 }
 
 /* seed-metrics.md §5.6, in AIPerf 0.13's display units (ms = ns x 1e-06). */
@@ -142,6 +169,7 @@ TEST(report_console_matches_aiperf_cells)
     FILE *f = fopen(path, "w+");
     REQUIRE(f);
     struct report_opts o = {0};
+    o.count_empty_chunks = true; /* the seed example */
     o.exports = REPORT_CONSOLE;
     o.console = f;
     struct report_result res;
@@ -340,6 +368,7 @@ TEST(report_time_slices)
 {
     const char *dirs[] = {"testdata/report/golden"};
     struct report_opts o = {0};
+    o.count_empty_chunks = true; /* the seed example */
     o.out_dir = test_tmpdir();
     o.exports = REPORT_JSON;
     o.slice_duration_s = 0.015;
