@@ -54,22 +54,40 @@ static int find(const struct arg_spec *specs, size_t nspecs, const char *spellin
     return -1;
 }
 
-static const char *suggest(const struct arg_spec *specs, size_t nspecs, const char *word)
+/* The closest known spelling (canonical names and long aliases, without dashes), or NULL
+ * when nothing is close. out holds the suggestion. */
+static const char *suggest(const struct arg_spec *specs, size_t nspecs, const char *word, char *out,
+                           size_t outsz)
 {
-    const char *best = NULL;
     size_t best_d = 4;
+    bool found = false;
     const char *w = word;
     while (*w == '-')
         w++;
     for (size_t i = 0; i < nspecs; i++) {
-        size_t dist = args_edit_distance(w, specs[i].name);
-        size_t lim = strlen(specs[i].name) / 3 + 1;
-        if (dist < best_d && dist <= lim) {
-            best_d = dist;
-            best = specs[i].name;
+        const char *cand = specs[i].name;
+        size_t cand_len = strlen(cand);
+        const char *p = specs[i].aliases;
+        for (;;) {
+            char tmp[128];
+            snprintf(tmp, sizeof tmp, "%.*s", (int)cand_len, cand);
+            size_t dist = args_edit_distance(w, tmp);
+            if (dist < best_d && dist <= cand_len / 3 + 1) {
+                best_d = dist;
+                snprintf(out, outsz, "%s", tmp);
+                found = true;
+            }
+            /* Next long alias ("--name"); short ones are too short to suggest. */
+            while (p && *p && !(p[0] == '-' && p[1] == '-'))
+                p++;
+            if (!p || !*p)
+                break;
+            cand = p + 2;
+            cand_len = strcspn(cand, " ");
+            p = cand + cand_len;
         }
     }
-    return best;
+    return found ? out : NULL;
 }
 
 void args_free(struct args *a)
@@ -130,7 +148,8 @@ int args_parse(struct args *a, const struct arg_spec *specs, size_t nspecs, int 
         if (i < 0) {
             char name[128];
             snprintf(name, sizeof name, "%.*s", (int)n, arg);
-            const char *s = suggest(specs, nspecs, name);
+            char sbuf[128];
+            const char *s = suggest(specs, nspecs, name, sbuf, sizeof sbuf);
             if (s)
                 diag_set(d, ERR_INVALID, "unknown option '%s' (did you mean '--%s'?)", name, s);
             else

@@ -35,6 +35,9 @@ TEST(args_unknown_suggests)
     struct diag d;
     CHECK_INT(args_parse(&a, specs, NSPECS, 2, argv, &d), ERR_INVALID);
     CHECK_STR(d.msg, "unknown option '--input-fil' (did you mean '--input-file'?)");
+    char *argv5[] = {"--num-request", "1"};
+    CHECK_INT(args_parse(&a, specs, NSPECS, 2, argv5, &d), ERR_INVALID);
+    CHECK_STR(d.msg, "unknown option '--num-request' (did you mean '--num-requests'?)");
     char *argv2[] = {"--zzzzzz"};
     CHECK_INT(args_parse(&a, specs, NSPECS, 1, argv2, &d), ERR_INVALID);
     CHECK_STR(d.msg, "unknown option '--zzzzzz'");
