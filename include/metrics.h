@@ -114,8 +114,9 @@ bool metric_value(const struct rrec *r, enum metric_id id, double *v);
 
 /* The gaps between consecutive responses (content and reasoning messages merged in time
  * order) of a parsed record, in ns: AIPerf's inter_chunk_latency list. out must hold
- * r->nchunks + r->nrchunks values; returns how many were written. */
-size_t metric_icl(const struct rec *r, bool stream, int64_t *out);
+ * r->nchunks + r->nrchunks values; returns how many were written. Empty-content messages
+ * are skipped unless count_empty (as in rrec_from_rec). */
+size_t metric_icl(const struct rec *r, bool stream, bool count_empty, int64_t *out);
 
 /* Internal to display unit, exactly as AIPerf converts: ns x 1e-06 for ms, ns x 1e-09
  * for sec; other units unchanged. Applied to each statistic after it was computed on the

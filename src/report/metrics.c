@@ -133,8 +133,10 @@ void rrec_from_rec(struct rrec *o, const struct rec *r, int64_t shift, int32_t w
             last = t;
         nresp++;
     }
-    if (nresp == 0 && r->t_last != REC_ABSENT && r->t_last > 0 && !r->has_error) {
-        /* A non-streaming body: one response, complete at t_last. */
+    if (nresp == 0 && r->nchunks == 0 && r->nrchunks == 0 && r->t_last != REC_ABSENT &&
+        r->t_last > 0 && !r->has_error) {
+        /* A non-streaming body: one response, complete at t_last. (A stream whose only
+         * messages were empty had no response: it stays invalid.) */
         f1 = last = first_content = r->t_last;
         nresp = 1;
     }
@@ -283,7 +285,7 @@ double metric_display(enum metric_id id, double v)
     return strcmp(m->unit, "sec") == 0 ? v * 1e-09 : v * 1e-06;
 }
 
-size_t metric_icl(const struct rec *r, bool stream, int64_t *out)
+size_t metric_icl(const struct rec *r, bool stream, bool count_empty, int64_t *out)
 {
     if (!stream)
         return 0;
@@ -292,10 +294,14 @@ size_t metric_icl(const struct rec *r, bool stream, int64_t *out)
     bool have = false;
     while (a < r->nchunks || b < r->nrchunks) {
         int64_t t;
-        if (b >= r->nrchunks || (a < r->nchunks && r->chunk_t[a] <= r->rchunk_t[b]))
+        if (b >= r->nrchunks || (a < r->nchunks && r->chunk_t[a] <= r->rchunk_t[b])) {
+            bool empty = r->chunk_tok[a] == 0;
             t = r->chunk_t[a++];
-        else
+            if (empty && !count_empty)
+                continue; /* not a response (see rrec_from_rec) */
+        } else {
             t = r->rchunk_t[b++];
+        }
         if (have)
             out[n++] = t - prev;
         prev = t;

@@ -211,7 +211,8 @@ static int read_run(struct run *ru, const struct report_opts *o, struct report_r
                 icl_cap = need * 2;
                 icl = xrealloc(icl, icl_cap * sizeof *icl);
             }
-            size_t nicl = valid ? metric_icl(&r, rr->flags & RR_STREAM, icl) : 0;
+            size_t nicl =
+                valid ? metric_icl(&r, rr->flags & RR_STREAM, o->count_empty_chunks, icl) : 0;
             struct stats_hist *h = r.phase == REC_PROFILE ? &ru->icl : &ru->icl_warm;
             for (size_t k = 0; k < nicl; k++)
                 stats_hist_add(h, icl[k]);

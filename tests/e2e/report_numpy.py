@@ -84,16 +84,18 @@ def reference(run_dir):
             continue
         cols["schedule_lateness"].append(r["t_start"] - r["t_intended"])
         ch = r.get("chunks", [])
-        if "error" in r or not ch:
+        rch = r.get("rchunks", [])
+        # AIPerf 0.13: an empty-content message (0 tokens) is no response.
+        resp = [c for c in ch if c[1] > 0] + rch
+        if "error" in r or not resp:
             invalid += 1
             continue
         valid += 1
         s = r["t_start"]
-        rch = r.get("rchunks", [])
         osl = r["usage"]["completion_tokens"] if "usage" in r else \
             sum(c[1] for c in ch) + sum(c[1] for c in rch)
         # Responses: content and reasoning messages in time order (content first on ties).
-        ch = sorted(ch + rch, key=lambda c: c[0])
+        ch = sorted(resp, key=lambda c: c[0])
         isl = r["usage"]["prompt_tokens"] if "usage" in r else r["isl"]
         ttft = ch[0][0] - s
         lat = ch[-1][0] - s

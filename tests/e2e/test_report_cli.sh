@@ -4,7 +4,7 @@
 golden="$E2E_ROOT/testdata/report/golden"
 out="$E2E_TMP/out"
 
-expect_exit 0 "$METRONOME" report "$golden" -o "$out"
+expect_exit 0 "$METRONOME" report --count-empty-chunks "$golden" -o "$out"
 for f in profile_export_aiperf.json profile_export_aiperf.csv profile_export.jsonl report.html; do
     [ -s "$out/$f" ] || fail "$f not written"
 done
@@ -14,18 +14,18 @@ grep -q 'Time to First Token (ms) │  40.00 │ 30.00 │  50.00 │  49.80 │
 ls "$out" | grep -q tmp && fail "temporary file left behind"
 
 # Verdicts: a violated rule exits 3 with one line per rule; a passing one exits 0.
-expect_exit 3 "$METRONOME" report -q --exports none "$golden" \
+expect_exit 3 "$METRONOME" report --count-empty-chunks -q --exports none "$golden" \
     --fail-on "time_to_first_token.p99>45ms,error_rate>0.01,request_throughput.avg<10"
 [ "$(grep -c 'verdict: rule' "$E2E_TMP/stderr")" = 2 ] || fail "want 2 violation lines"
 grep -q "rule 'time_to_first_token.p99>45ms' failed" "$E2E_TMP/stderr" || fail "rule line"
-expect_exit 0 "$METRONOME" report -q --exports none "$golden" --fail-on "ttft.p99>50ms"
+expect_exit 0 "$METRONOME" report --count-empty-chunks -q --exports none "$golden" --fail-on "ttft.p99>50ms"
 # A malformed rule is a usage error.
-expect_exit 2 "$METRONOME" report -q "$golden" --fail-on "ttft.p99"
+expect_exit 2 "$METRONOME" report --count-empty-chunks -q "$golden" --fail-on "ttft.p99"
 grep -q 'metronome: error: --fail-on' "$E2E_TMP/stderr" || fail "usage message"
-expect_exit 2 "$METRONOME" report -q "$golden" --goodput "nosuch:3"
-expect_exit 2 "$METRONOME" report -q "$golden" --bogus
+expect_exit 2 "$METRONOME" report --count-empty-chunks -q "$golden" --goodput "nosuch:3"
+expect_exit 2 "$METRONOME" report --count-empty-chunks -q "$golden" --bogus
 # Goodput at report time.
-expect_exit 0 "$METRONOME" report -q --exports json "$golden" -o "$out" \
+expect_exit 0 "$METRONOME" report --count-empty-chunks -q --exports json "$golden" -o "$out" \
     --goodput "time_to_first_token:45"
 grep -q '"good_request_count"' "$out/profile_export_aiperf.json" || fail "goodput missing"
 
@@ -69,14 +69,14 @@ grep -q "^metronome: error: $bad/records.jsonl:2: column 18: " "$E2E_TMP/stderr"
 expect_exit 1 "$METRONOME" report "$E2E_TMP/nonexistent"
 
 # Two runs side by side: per-run exports and a comparison with deltas.
-expect_exit 0 "$METRONOME" report "$golden" "$crash" -o "$E2E_TMP/cmp"
+expect_exit 0 "$METRONOME" report --count-empty-chunks "$golden" "$crash" -o "$E2E_TMP/cmp"
 grep -q 'Comparison' "$E2E_TMP/stdout" || fail "no comparison table"
 [ -s "$E2E_TMP/cmp/golden/profile_export_aiperf.json" ] || fail "per-run export missing"
 [ -s "$E2E_TMP/cmp/crash/profile_export_aiperf.json" ] || fail "per-run export missing"
 [ -s "$E2E_TMP/cmp/report.html" ] || fail "comparison html missing"
 
 # Time slices.
-expect_exit 0 "$METRONOME" report -q "$golden" -o "$out" --slice-duration 0.01
+expect_exit 0 "$METRONOME" report --count-empty-chunks -q "$golden" -o "$out" --slice-duration 0.01
 [ -s "$out/profile_export_aiperf_timeslices.json" ] || fail "timeslices json"
 [ -s "$out/profile_export_aiperf_timeslices.csv" ] || fail "timeslices csv"
 
