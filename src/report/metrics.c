@@ -101,7 +101,7 @@ void rrec_from_rec(struct rrec *o, const struct rec *r, int64_t shift, int32_t w
      * An empty-content message (vLLM's opening role chunk, a trailing "") is no response:
      * the seed counted "" and so measured TTFT to the role chunk, which a server can send
      * before any work; AIPerf 0.13 drops it, and so do we unless count_empty asks for the
-     * seed's rule (docs/metrics.md). */
+     * seed's rule (docs/metrics.md). A non-streaming body is always one response. */
     int64_t f1 = RR_NONE, f2 = RR_NONE, last = RR_NONE, first_content = RR_NONE;
     size_t nresp = 0;
     bool times_ok = true;
@@ -116,7 +116,7 @@ void rrec_from_rec(struct rrec *o, const struct rec *r, int64_t shift, int32_t w
             if (first_content == RR_NONE && !empty)
                 first_content = t;
             a++;
-            if (empty && !count_empty)
+            if (empty && stream && !count_empty)
                 continue;
         } else {
             t = r->rchunk_t[b];
@@ -133,10 +133,11 @@ void rrec_from_rec(struct rrec *o, const struct rec *r, int64_t shift, int32_t w
             last = t;
         nresp++;
     }
-    if (nresp == 0 && r->nchunks == 0 && r->nrchunks == 0 && r->t_last != REC_ABSENT &&
-        r->t_last > 0 && !r->has_error) {
-        /* A non-streaming body: one response, complete at t_last. (A stream whose only
-         * messages were empty had no response: it stays invalid.) */
+    if (nresp == 0 && (!stream || (r->nchunks == 0 && r->nrchunks == 0)) &&
+        r->t_last != REC_ABSENT && r->t_last > 0 && !r->has_error) {
+        /* A non-streaming body: one response, complete at t_last, whatever it held (an
+         * embeddings list has no text). A stream whose only messages were empty had no
+         * response: it stays invalid. */
         f1 = last = first_content = r->t_last;
         nresp = 1;
     }

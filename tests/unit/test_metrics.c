@@ -99,3 +99,18 @@ TEST(metrics_find_accepts_aiperf_names)
     CHECK(metric_display(M_DURATION, 1e8) == 1e8 * 1e-09);
     CHECK(metric_display(M_OSL, 3) == 3);
 }
+
+/* A non-streaming body is one response even without text (an embeddings list); a stream
+ * whose only messages were empty has none (AIPerf 0.13). */
+TEST(metrics_empty_bodies)
+{
+    struct rrec r = make("{\"i\":0,\"t_start\":1000,\"stream\":false,\"t_last\":1800,"
+                         "\"chunks\":[[1800,0]]}",
+                         false);
+    CHECK(r.flags & RR_VALID);
+    CHECK(val(&r, M_LATENCY) == 800);
+    r = make("{\"i\":0,\"t_start\":1000,\"stream\":true,\"t_last\":1800,\"chunks\":[[1500,0],"
+             "[1800,0]]}",
+             true);
+    CHECK(!(r.flags & RR_VALID));
+}
