@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const struct arg_spec specs[] = {
     {"host", NULL, ARG_VALUE, "ADDR", "127.0.0.1", "address to listen on (numeric IPv4/IPv6)"},
@@ -156,6 +157,12 @@ int cmd_mock(int argc, char **argv)
         /* a certificate for the name clients will use; a loopback address also gets
          * "localhost" and 127.0.0.1 (tls_make_self_signed) */
         const char *name = strcmp(c.host, "127.0.0.1") == 0 ? "localhost" : c.host;
+        /* The folder is made if missing (private: it will hold the server key). */
+        if (mkdir(ss_dir, 0700) != 0 && errno != EEXIST) {
+            diag_at(&d, ERR_IO, ss_dir, 0, "cannot create: %s", strerror(errno));
+            code = cli_fail(&d, 0);
+            goto out;
+        }
         if (tls_make_self_signed(ss_dir, name, &d)) {
             code = cli_fail(&d, 0);
             goto out;
