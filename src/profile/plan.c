@@ -3,6 +3,7 @@
 
 #include "buf.h"
 #include "profile_conf.h"
+#include "verdict.h"
 #include "xalloc.h"
 
 #include <stdio.h>
@@ -361,6 +362,13 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
 
     /* Values of the options profile checks itself. */
     const char *v;
+    /* The report stage parses these after the run; a typo must not cost a whole run. */
+    struct verdict_spec vs = {0};
+    if ((v = args_get(&a, "goodput")) && (rc = verdict_parse_goodput(&vs, v, d)))
+        goto out;
+    for (size_t k = 0; k < args_count(&a, "fail-on"); k++)
+        if ((rc = verdict_parse_fail_on(&vs, args_multi(&a, "fail-on", k), d)))
+            goto out;
     if ((v = args_get(&a, "url-strategy")) && !enum_eq(v, "round-robin")) {
         rc = refuse(d, all.n, all.v, (size_t)opt_index("url-strategy"), v);
         goto out;

@@ -23,6 +23,9 @@ refused "not supported yet: --export-level raw" -m x --export-level raw
 refused "not supported yet: --tokenizer" -m x --tokenizer Qwen/Qwen3-0.6B
 refused "not supported yet: --custom-dataset-type raw-payload" -m x --custom-dataset-type raw-payload
 refused "not supported yet: --arrival-pattern concurrency-burst" -m x --arrival-pattern concurrency-burst
+# Report-stage SLOs and rules are checked before anything is sent or written.
+refused "--goodput 'x:1': unknown per-request metric 'x'" -m x --goodput x:1
+refused "--fail-on 'ttft.p99': expected METRIC[.STAT]OP VALUE (OP one of > >= < <= == !=)" -m x --fail-on ttft.p99
 refused "not supported yet: --num-profile-runs" -m x --num-profile-runs 3
 refused "not supported yet: --run-type" -m x --run-type k8s
 refused "not supported yet: --heartbeat-interval" -m x --heartbeat-interval 1
