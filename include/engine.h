@@ -86,6 +86,7 @@ struct worker {
 
     /* Counters read by progress and the result. */
     _Atomic long sent, completed, errors, cancelled, not_sent;
+    _Atomic long rx_kernel, rx_user; /* byte-carrying reads stamped by the kernel, or not */
     struct lhist late;
 
     pthread_mutex_t out_mu;

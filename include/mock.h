@@ -52,6 +52,8 @@ struct mock_config {
     const char *timing_log; /* JSON Lines path, or NULL */
     size_t max_body;        /* larger request bodies get 413 */
     long max_connections;   /* per worker; more are accepted and closed at once */
+    bool kernel_stamps;     /* TTFT counts from the request's kernel arrival (rxstamp.h),
+                               not from when a busy worker got round to reading it */
     const struct mock_fault *faults;
     int nfaults;
     int64_t created;      /* "created" of responses (Unix s); 0: the clock at mock_start */

@@ -83,6 +83,7 @@ struct replay_config {
     int workers;
     long spin_ns; /* busy-wait before each timed send; 0 disables */
     bool preconnect;
+    bool kernel_stamps; /* stamp bytes with the kernel's arrival time (--rx-timestamps) */
     bool preflight;
     size_t max_event; /* SSE event cap in bytes */
     size_t max_body;  /* non-streaming body cap */

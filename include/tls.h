@@ -33,6 +33,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define TLS_WANT_READ  (-100)
 #define TLS_WANT_WRITE (-101)
@@ -82,6 +83,11 @@ long tls_write(struct tls_session *s, const void *buf, size_t len);
 int tls_close_notify(struct tls_session *s);
 /* Decrypted bytes buffered inside the session. */
 size_t tls_pending(const struct tls_session *s);
+/* Reads the socket with kernel receive timestamps from now on (the caller has enabled
+ * them with rxstamp_enable). tls_session_rx_ns: the arrival (CLOCK_MONOTONIC) of the
+ * bytes the session's last socket read returned, 0 when unknown. */
+void tls_session_rx_stamps(struct tls_session *s);
+int64_t tls_session_rx_ns(const struct tls_session *s);
 /* The last error's reason, one line ("" when none). Valid until the next call on s. */
 const char *tls_session_error(const struct tls_session *s);
 /* Negotiated protocol ("TLSv1.3") and cipher suite, after the handshake. */

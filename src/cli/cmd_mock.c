@@ -23,6 +23,8 @@ static const struct arg_spec specs[] = {
     {"ttft-jitter", NULL, ARG_VALUE, "DUR", "0", "standard deviation of the TTFT"},
     {"itl", NULL, ARG_VALUE, "DUR", "5ms", "inter-token latency"},
     {"itl-jitter", NULL, ARG_VALUE, "DUR", "0", "standard deviation of each token's ITL"},
+    {"rx-timestamps", NULL, ARG_VALUE, "kernel|user", "kernel",
+     "TTFT counts from the request's kernel arrival, or from when it was read"},
     {"jitter", NULL, ARG_VALUE, "DIST", "normal",
      "jitter distribution: normal|uniform|exponential"},
     {"prefill-per-token", NULL, ARG_VALUE, "DUR", "0", "TTFT added per prompt token"},
@@ -102,6 +104,7 @@ int cmd_mock(int argc, char **argv)
     mock_config_default(&c);
     long port = c.port, threads = c.threads, seed = 0, max_body = (long)c.max_body;
     const char *jitter = "normal";
+    const char *rx = "kernel";
     if (a.npos > 0) {
         cli_error("mock takes no positional arguments (got '%s')", a.pos[0]);
         goto out;
@@ -125,6 +128,7 @@ int cmd_mock(int argc, char **argv)
         get_duration(&a, "itl", &c.itl_ns, &d) ||
         get_duration(&a, "itl-jitter", &c.itl_jitter_ns, &d) ||
         args_choice(&a, "jitter", "normal|uniform|exponential", &jitter, &d) ||
+        args_choice(&a, "rx-timestamps", "kernel|user", &rx, &d) ||
         get_duration(&a, "prefill-per-token", &c.prefill_per_token_ns, &d) ||
         get_duration(&a, "spin", &c.spin_ns, &d) ||
         args_long(&a, "max-concurrency", 0, 10000000, &c.max_concurrency, &d) ||
@@ -141,6 +145,7 @@ int cmd_mock(int argc, char **argv)
         goto out;
     }
     c.port = (int)port;
+    c.kernel_stamps = strcmp(rx, "kernel") == 0;
     c.threads = (int)threads;
     c.seed = (uint64_t)seed;
     c.max_body = (size_t)max_body;

@@ -63,6 +63,8 @@ static const struct arg_spec specs[] = {
      "connect once to each URL before starting (--no-preflight to skip)"},
     {"preconnect", NULL, ARG_FLAG, NULL, NULL,
      "open each worker's connections before the run (connect time still recorded)"},
+    {"rx-timestamps", NULL, ARG_VALUE, "kernel|user", "kernel",
+     "stamp response bytes with their kernel arrival time, or when recv() returned"},
     {"max-event-bytes", NULL, ARG_VALUE, "N", "16777216", "largest SSE event accepted"},
     {"max-body-bytes", NULL, ARG_VALUE, "N", "67108864", "largest non-streaming body accepted"},
     {"drain-seconds", NULL, ARG_VALUE, "S", "5",
@@ -205,6 +207,10 @@ int cmd_replay(int argc, char **argv)
     cfg.preflight = !args_has(&a, "preflight") || args_flag(&a, "preflight");
     cfg.progress = args_flag(&a, "quiet") ? 0 : 1;
     cfg.preconnect = args_flag(&a, "preconnect");
+    const char *rx = "kernel";
+    if (args_choice(&a, "rx-timestamps", "kernel|user", &rx, &d))
+        goto usage;
+    cfg.kernel_stamps = strcmp(rx, "kernel") == 0;
     cfg.auto_offset = args_flag(&a, "fixed-schedule-auto-offset");
 
     if (get_double(&a, "fixed-schedule-start-offset", 0, 1e15, &cfg.start_offset_ms, &d) ||

@@ -18,6 +18,7 @@
 #include "mock_gen.h"
 #include "mock_req.h"
 #include "rng.h"
+#include "rxstamp.h"
 #include "tls.h"
 #include "xalloc.h"
 
@@ -151,6 +152,9 @@ struct conn {
     char rid[RID_MAX + 1];
     uint64_t index;
     int64_t t_head, t_body, t_start, t_resp_head, t_first;
+    int64_t rx_ns;    /* kernel arrival of the bytes the last read returned (0: unknown) */
+    int64_t t_arrive; /* the request's last byte arrived (rx_ns, or t_body without it) */
+    int64_t t_free;   /* the previous response on this connection ended */
     struct mock_params params;
     struct mock_fault_set faults;
     struct mock_gen *gen; /* streaming or delayed generation; NULL otherwise */
@@ -311,11 +315,20 @@ static bool tls_handshake_step(struct conn *c)
 
 static ssize_t io_recv(struct conn *c, char *buf, size_t len)
 {
-    if (!c->tls)
-        return recv(c->fd, buf, len, 0);
+    if (!c->tls) {
+        if (!c->w->srv->cfg.kernel_stamps)
+            return recv(c->fd, buf, len, 0);
+        int64_t t;
+        ssize_t n = rxstamp_recv(c->fd, buf, len, &t);
+        if (n > 0)
+            c->rx_ns = t;
+        return n;
+    }
     if (c->handshaking && !tls_handshake_step(c))
         return -1;
     long k = tls_read(c->tls, buf, len);
+    if (k > 0)
+        c->rx_ns = tls_session_rx_ns(c->tls);
     if (k >= 0)
         return (ssize_t)k;
     errno = k == TLS_WANT_READ || k == TLS_WANT_WRITE ? EAGAIN : EIO;
@@ -466,9 +479,11 @@ static void tlog_end(struct conn *c, const char *outcome)
         buf_putc(b, ']');
     else
         buf_puts(b, ",\"chunks\":[]");
-    buf_printf(b, ",\"body_ns\":%lld,\"start_ns\":%lld,\"resp_head_ns\":%lld,\"end_ns\":%lld",
-               (long long)c->t_body, (long long)c->t_start, (long long)c->t_resp_head,
-               (long long)clock_mono_ns());
+    buf_printf(b,
+               ",\"body_ns\":%lld,\"arrive_ns\":%lld,\"start_ns\":%lld,\"resp_head_ns\":%lld,"
+               "\"end_ns\":%lld",
+               (long long)c->t_body, (long long)c->t_arrive, (long long)c->t_start,
+               (long long)c->t_resp_head, (long long)clock_mono_ns());
     buf_printf(b, ",\"status\":%d,\"stream\":%s,\"prompt_tokens\":%ld,\"completion_tokens\":%ld",
                c->status, c->stream ? "true" : "false", c->params.prompt_tokens, c->tokens);
     buf_puts(b, ",\"faults\":[");
@@ -515,6 +530,7 @@ static void request_end(struct conn *c, const char *outcome)
     c->route = R_NONE;
     c->status = 0;
     c->t_start = 0;
+    c->t_free = clock_mono_ns();
 }
 
 static void conn_close(struct conn *c)
@@ -812,10 +828,13 @@ static void begin(struct conn *c)
 {
     struct worker *w = c->w;
     const struct mock_config *cfg = &w->srv->cfg;
+    /* The TTFT clock starts when the request arrived, so a worker reading late under
+     * load does not stretch it; a request that waited for a --max-concurrency slot
+     * starts when admitted (the wait is the server's queueing, counted by the client). */
+    c->t_start = c->state == C_QUEUED ? clock_mono_ns() : c->t_arrive;
     c->state = C_ACTIVE;
     c->slot = true; /* taken by the caller */
     atomic_fetch_add_explicit(&w->st.running, 1, memory_order_relaxed);
-    c->t_start = clock_mono_ns();
     int64_t first = c->t_start + jittered(w, cfg->ttft_ns, cfg->ttft_jitter_ns) +
                     cfg->prefill_per_token_ns * c->params.prompt_tokens;
     if (mock_fault_on(&c->faults, MOCK_FAULT_SLOW_HEAD)) {
@@ -901,6 +920,11 @@ static void handle(struct conn *c, const char *body, size_t len)
     struct worker *w = c->w;
     const struct mock_config *cfg = &w->srv->cfg;
     c->t_body = clock_mono_ns();
+    /* Bytes of a pipelined request read before the previous response ended could not be
+     * served earlier than that end. */
+    c->t_arrive = c->rx_ns > c->t_free && c->rx_ns <= c->t_body ? c->rx_ns
+                  : c->rx_ns > 0 && c->rx_ns <= c->t_free       ? c->t_free
+                                                                : c->t_body;
     switch (c->route) {
     case R_HEALTH:
         respond(c, 200, "application/json", "", 0, NULL);
@@ -1416,6 +1440,8 @@ static void on_accept(struct worker *w)
         }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        if (cfg->kernel_stamps)
+            rxstamp_enable(fd);
         struct conn *c = xcalloc(1, sizeof *c);
         c->fd = fd;
         c->w = w;
@@ -1428,6 +1454,8 @@ static void on_accept(struct worker *w)
                 continue;
             }
             c->handshaking = true;
+            if (cfg->kernel_stamps)
+                tls_session_rx_stamps(c->tls);
         }
         buf_init(&c->in, HTTP1_MAX_HEAD + cfg->max_body + 16384);
         buf_init(&c->out, 0);
@@ -1628,6 +1656,7 @@ void mock_config_default(struct mock_config *c)
     c->model = "metronome-mock";
     c->max_body = 16u << 20;
     c->max_connections = 100000;
+    c->kernel_stamps = true;
 }
 
 static int resolve(const char *host, int port, struct sockaddr_storage *ss, socklen_t *len)

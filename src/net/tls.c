@@ -6,6 +6,7 @@
  */
 #include "tls.h"
 
+#include "rxstamp.h"
 #include "xalloc.h"
 #include "zio.h"
 
@@ -49,7 +50,9 @@ struct tls_config {
 struct tls_session {
     mbedtls_ssl_context ssl;
     int fd;
-    int sys_errno; /* errno of the last failed send/recv */
+    int sys_errno;  /* errno of the last failed send/recv */
+    bool rx_stamps; /* read with rxstamp_recv */
+    int64_t rx_ns;  /* kernel arrival of the bytes the last socket read returned, or 0 */
     bool insecure;
     char err[256];
     char host[256]; /* for error messages */
@@ -297,7 +300,8 @@ static int bio_recv(void *ctx, unsigned char *buf, size_t len)
 {
     struct tls_session *s = ctx;
     for (;;) {
-        ssize_t n = recv(s->fd, buf, len, 0);
+        ssize_t n =
+            s->rx_stamps ? rxstamp_recv(s->fd, buf, len, &s->rx_ns) : recv(s->fd, buf, len, 0);
         if (n >= 0)
             return (int)n;
         if (errno == EINTR)
@@ -444,6 +448,16 @@ int tls_close_notify(struct tls_session *s)
 {
     int ret = mbedtls_ssl_close_notify(&s->ssl);
     return ret == 0 ? 0 : map_error(s, ret);
+}
+
+void tls_session_rx_stamps(struct tls_session *s)
+{
+    s->rx_stamps = true;
+}
+
+int64_t tls_session_rx_ns(const struct tls_session *s)
+{
+    return s->rx_ns;
 }
 
 size_t tls_pending(const struct tls_session *s)

@@ -52,6 +52,7 @@ void replay_config_defaults(struct replay_config *c)
     c->workers = cores > 1 ? (int)cores : 1;
     c->spin_ns = 30000;
     c->preflight = true;
+    c->kernel_stamps = true;
     c->max_event = 16u << 20;
     c->max_body = 64u << 20;
     c->drain_s = 5;
@@ -376,6 +377,8 @@ static void json_config(struct jsonw *w, struct engine *e)
         jsonw_null(w);
     ki(w, "workers", c->workers);
     ki(w, "spin_ns", c->spin_ns);
+    jsonw_key(w, "rx_timestamps");
+    jsonw_str(w, c->kernel_stamps ? "kernel" : "user");
     ki(w, "max_event_bytes", (int64_t)c->max_event);
     ki(w, "max_body_bytes", (int64_t)c->max_body);
     kd(w, "drain_seconds", c->drain_s);
@@ -415,6 +418,7 @@ struct runinfo {
     int64_t started_real, ended_real;
     bool complete, cancelled;
     long sent, completed, errors, cancelled_n, not_sent;
+    long rx_kernel, rx_user;
 };
 
 static int write_run_json(struct engine *e, const struct runinfo *ri, struct diag *d)
@@ -499,6 +503,8 @@ static int write_run_json(struct engine *e, const struct runinfo *ri, struct dia
     ki(&w, "errors", ri->errors);
     ki(&w, "cancelled", ri->cancelled_n);
     ki(&w, "not_sent", ri->not_sent);
+    ki(&w, "reads_kernel_stamped", ri->rx_kernel);
+    ki(&w, "reads_user_stamped", ri->rx_user);
     jsonw_obj_end(&w);
     jsonw_obj_end(&w);
     buf_putc(&b, '\n');
@@ -533,6 +539,7 @@ static int mkdir_p(const char *dir, struct diag *d)
 static void totals(struct engine *e, struct runinfo *ri, long *active)
 {
     ri->sent = ri->completed = ri->errors = ri->cancelled_n = ri->not_sent = 0;
+    ri->rx_kernel = ri->rx_user = 0;
     long a = 0;
     for (int i = 0; i < e->nw; i++) {
         struct worker *w = &e->w[i];
@@ -541,6 +548,8 @@ static void totals(struct engine *e, struct runinfo *ri, long *active)
         ri->errors += atomic_load(&w->errors);
         ri->cancelled_n += atomic_load(&w->cancelled);
         ri->not_sent += atomic_load(&w->not_sent);
+        ri->rx_kernel += atomic_load_explicit(&w->rx_kernel, memory_order_relaxed);
+        ri->rx_user += atomic_load_explicit(&w->rx_user, memory_order_relaxed);
         a += atomic_load(&w->active);
     }
     if (active)

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "rxstamp.h"
 
 enum { TK_SEND = 1, TK_CONN = 2 };
 
@@ -719,6 +720,10 @@ static void do_send(struct worker *w, struct conn *c)
     const char *body = c->live_body.len ? c->live_body.p : it->body;
     size_t blen = c->live_body.len ? c->live_body.len : it->body_len;
     size_t total = pre->len + c->clen_len + blen;
+    /* t_sent is read before the call that writes the last byte, not after it returns: on
+     * loopback the response can arrive (kernel receive time) while the call is still
+     * returning, and a response must not precede its request. */
+    int64_t before = 0;
     while (c->sent < total) {
         struct iovec iov[3];
         int n = 0;
@@ -736,6 +741,7 @@ static void do_send(struct worker *w, struct conn *c)
             n++;
         }
         ssize_t k;
+        before = clock_mono_ns();
         if (c->tls) {
             long r = tls_write(c->tls, iov[0].iov_base, iov[0].iov_len);
             if (r == TLS_WANT_READ || r == TLS_WANT_WRITE)
@@ -765,7 +771,7 @@ static void do_send(struct worker *w, struct conn *c)
     }
     int64_t now = clock_mono_ns();
     const struct replay_config *cfg = w->eng->cfg;
-    it->rec.t_sent = now;
+    it->rec.t_sent = before ? before : now;
     conn_set_state(c, CONN_READING_HEAD);
     c->dl_phase = cfg->first_byte_timeout_s > 0 ? now + secs(cfg->first_byte_timeout_s) : 0;
     c->phase_kind = RECERR_TIMEOUT_FIRST_BYTE;
@@ -832,6 +838,8 @@ static void on_connected(struct worker *w, struct conn *c, int64_t now)
             fail(w, c, RECERR_TLS, -1, "cannot create a TLS session", now);
             return;
         }
+        if (w->eng->cfg->kernel_stamps)
+            tls_session_rx_stamps(c->tls);
         conn_set_state(c, CONN_TLS_HANDSHAKE);
         tls_step(w, c);
         return;
@@ -870,36 +878,45 @@ static void re_resolve(struct worker *w, int u)
     }
 }
 
-/* Starts a nonblocking connect to the target's ai_index-th address. */
+/* Starts a nonblocking connect to the target's ai_index-th address, or to the first
+ * later one that does not fail at once (an IPv6 address with no route, say). When none
+ * is left the name is resolved again for the next attempt. */
 static int conn_connect(struct worker *w, struct conn *c, char *err, size_t errcap)
 {
     const struct target *t = &w->eng->targets[c->url];
     struct addrinfo *ai = target_ai(w, c->url);
     for (int i = 0; ai && i < c->ai_index; i++)
         ai = ai->ai_next;
-    if (!ai) {
+    if (!ai)
         snprintf(err, errcap, "no address for %s", t->url.host);
-        return -1;
+    for (; ai; ai = ai->ai_next, c->ai_index++) {
+        int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            snprintf(err, errcap, "socket: %s", strerror(errno));
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+        if (w->eng->cfg->kernel_stamps)
+            rxstamp_enable(fd); /* without it reads fall back to recv() time (counted) */
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) && errno != EINPROGRESS) {
+            snprintf(err, errcap, "connect to %s:%s: %s", t->url.host, t->url.port,
+                     strerror(errno));
+            close(fd);
+            continue;
+        }
+        c->fd = fd;
+        struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+                                 .data.ptr = c};
+        if (epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev)) {
+            snprintf(err, errcap, "epoll_ctl: %s", strerror(errno));
+            return -1;
+        }
+        return 0;
     }
-    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        snprintf(err, errcap, "socket: %s", strerror(errno));
-        return -1;
-    }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
-    c->fd = fd;
-    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = c};
-    if (epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev)) {
-        snprintf(err, errcap, "epoll_ctl: %s", strerror(errno));
-        return -1;
-    }
-    if (connect(fd, ai->ai_addr, ai->ai_addrlen) && errno != EINPROGRESS) {
-        snprintf(err, errcap, "connect to %s:%s: %s", t->url.host, t->url.port, strerror(errno));
-        return -1;
-    }
-    return 0;
+    re_resolve(w, c->url);
+    return -1;
 }
 
 static void start_item(struct worker *w, struct item *it, int64_t now)
@@ -1187,9 +1204,10 @@ static void arm(struct worker *w)
     p->armed = when;
 }
 
-/* ready_ns: when epoll_wait returned this event. Bytes the first recv() gets were already
- * there then, so they are stamped with it: a socket served late in a busy batch is not
- * charged for the sockets before it. Later recv()s in the drain loop use their own time. */
+/* Bytes are stamped with their kernel arrival time (rxstamp.h) when the kernel gives one:
+ * a socket served late in a busy batch is then not charged for the sockets before it.
+ * Otherwise with ready_ns, when epoll_wait returned this event, for the first recv() (its
+ * bytes were already there then), and with their own time for later recv()s. */
 static void on_conn_event(struct worker *w, struct conn *c, uint32_t ev, int64_t ready_ns)
 {
     struct wpriv *p = P(w);
@@ -1236,6 +1254,7 @@ static void on_conn_event(struct worker *w, struct conn *c, uint32_t ev, int64_t
         return;
     for (;;) {
         ssize_t n;
+        int64_t kstamp = 0;
         if (c->tls) {
             long r = tls_read(c->tls, p->rbuf, p->rcap);
             if (r == TLS_WANT_READ || r == TLS_WANT_WRITE)
@@ -1252,12 +1271,22 @@ static void on_conn_event(struct worker *w, struct conn *c, uint32_t ev, int64_t
                 return;
             }
             n = r;
+            kstamp = tls_session_rx_ns(c->tls);
+        } else if (w->eng->cfg->kernel_stamps) {
+            n = rxstamp_recv(c->fd, p->rbuf, p->rcap, &kstamp);
         } else {
             n = recv(c->fd, p->rbuf, p->rcap, 0);
         }
         int64_t now = first && n > 0 ? ready_ns : clock_mono_ns();
         first = false;
         if (n > 0) {
+            if (kstamp > 0) {
+                /* never before the request began: bytes queued earlier belong to no one */
+                now = c->item && kstamp < c->item->rec.t_start ? c->item->rec.t_start : kstamp;
+                atomic_fetch_add_explicit(&w->rx_kernel, 1, memory_order_relaxed);
+            } else {
+                atomic_fetch_add_explicit(&w->rx_user, 1, memory_order_relaxed);
+            }
             if (!on_bytes(w, c, p->rbuf, (size_t)n, now))
                 return;
             continue;

@@ -60,6 +60,11 @@ for rid, c in client.items():
     ttft_c.append((c["times"][0] - c["send"]) / 1e3 - 50000)
     itl_c += [(b - a) / 1e3 - 5000 for a, b in zip(c["times"], c["times"][1:])]
     add.append((c["times"][0] - ch[0]) / 1e3)  # same clock: server write -> client recv
+    # The TTFT counts from the request's kernel arrival, which happens inside the client's
+    # sendall() on loopback; the mock parsed it after that.
+    assert s["start_ns"] == s["arrive_ns"], (rid, s["start_ns"], s["arrive_ns"])
+    assert c["send"] <= s["arrive_ns"] <= c["sent"] + 200000, (rid, c["send"], s["arrive_ns"], c["sent"])
+    assert s["arrive_ns"] <= s["body_ns"], (rid, s["arrive_ns"], s["body_ns"])
 med = lambda v: st.median(v)
 print("server log: TTFT error median %+.1f us, ITL error median %+.1f us (p90 |err| %.1f us)" %
       (med(ttft_s), med(itl_s), sorted(abs(x) for x in itl_s)[int(0.9 * len(itl_s))]))

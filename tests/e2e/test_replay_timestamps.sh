@@ -1,0 +1,56 @@
+# Response bytes carry their kernel arrival time by default (docs/replay.md, "Timestamps"),
+# over plain TCP and TLS; --rx-timestamps user falls back to the time a read returned; and
+# run.json says which reads got which. Joined with the mock's timing log, our TTFT agrees
+# with the server's to within MAX_ERR_US at the median (loose for a loaded CI machine).
+. "$E2E_ROOT/tests/e2e/lib.sh"
+max_err=${MAX_ERR_US:-1000}
+cd "$E2E_TMP"
+"$METRONOME" pack -m m --streaming --request-count 16 --isl 8 --osl 10 -o t.jsonl.zst 2>/dev/null
+"$METRONOME" mock --port 0 --ttft 20ms --itl 2ms --timing-log timing.jsonl \
+    --tls-self-signed certs >mock.out 2>&1 &
+mock=$!
+trap 'kill $mock 2>/dev/null || true' EXIT
+for _ in $(seq 50); do grep -q listening mock.out && break; sleep 0.1; done
+port=$(sed -n 's/.*127.0.0.1:\([0-9]*\).*/\1/p' mock.out | head -1)
+[ -n "$port" ] || fail "mock did not start: $(cat mock.out)"
+url="https://127.0.0.1:$port"
+"$METRONOME" replay t.jsonl.zst --url "$url" --ca-file certs/ca.pem --concurrency 4 -q -o kern ||
+    fail "kernel-stamped run"
+"$METRONOME" replay t.jsonl.zst --url "$url" --ca-file certs/ca.pem --concurrency 4 -q \
+    --rx-timestamps user -o user || fail "user-stamped run"
+expect_exit 2 "$METRONOME" replay t.jsonl.zst --url "$url" --rx-timestamps sometimes
+grep -q "rx-timestamps" "$E2E_TMP/stderr" || fail "bad --rx-timestamps value not named"
+kill $mock && wait $mock 2>/dev/null
+trap - EXIT
+python3 - "$max_err" <<'PY' || fail "timestamps"
+import json, statistics, subprocess, sys
+def run(d):
+    meta = json.load(open(d + "/run.json"))
+    recs = [json.loads(l) for l in subprocess.run(["zstd", "-dcq", d + "/records.jsonl.zst"],
+            capture_output=True, check=True, text=True).stdout.splitlines()]
+    return meta, recs
+km, kr = run("kern")
+um, ur = run("user")
+assert km["config"]["rx_timestamps"] == "kernel" and um["config"]["rx_timestamps"] == "user"
+kc, uc = km["counts"], um["counts"]
+assert kc["reads_kernel_stamped"] > 0 and kc["reads_user_stamped"] == 0, kc
+assert uc["reads_kernel_stamped"] == 0 and uc["reads_user_stamped"] > 0, uc
+srv = {}
+for l in open("timing.jsonl"):
+    t = json.loads(l)
+    srv.setdefault(t["request_id"], []).append(t)
+anchor = km["anchor"]["mono_ns"]
+errs = []
+for r in kr:
+    assert "error" not in r, r
+    assert r["t_start"] <= r["t_first"] <= r["t_last"] <= r["t_end"], r
+    ts = [t for t, _ in r["chunks"]]
+    assert ts == sorted(ts), r["i"]
+# both runs used the same request ids: the kernel run's lines come first in the log
+for r in kr:
+    t = srv[str(r["i"])][0]
+    errs.append((r["t_first"] - r["t_start"]) - (t["chunks"][0][0] - t["start_ns"]))
+med = statistics.median(errs) / 1e3
+print("TLS, kernel stamps: our TTFT - server TTFT median %.1f us, max %.1f us" % (med, max(errs) / 1e3))
+assert -200 < med < float(sys.argv[1]), med
+PY
