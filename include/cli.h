@@ -15,6 +15,7 @@ enum exit_code {
     EXIT_ERROR = 1,
     EXIT_USAGE = 2,
     EXIT_VERDICT = 3,
+    EXIT_INTERRUPTED = 130, /* stopped by Ctrl-C; the files are complete (128 + SIGINT) */
 };
 
 int cmd_pack(int argc, char **argv);

@@ -364,7 +364,7 @@ int cmd_replay(int argc, char **argv)
                 "%.0f us; run dir %s\n",
                 res.completed, res.errors, res.cancelled, res.interrupted ? " (interrupted)" : "",
                 res.lateness_p50_ns / 1e3, res.lateness_p99_ns / 1e3, out_dir);
-    code = res.interrupted ? EXIT_ERROR : EXIT_OK;
+    code = res.interrupted ? EXIT_INTERRUPTED : EXIT_OK;
     goto out;
 usage:
     cli_error("%s", d.msg);

@@ -650,6 +650,14 @@ static bool on_bytes(struct worker *w, struct conn *c, const char *p, size_t n, 
                 fail(w, c, RECERR_PROTOCOL, -1, "malformed response head", now);
                 return false;
             }
+            if (pv->resp.status == 101) {
+                /* We never ask for an upgrade: what follows is not HTTP any more. */
+                c->keep_alive = false;
+                c->item->rec.t_head = now;
+                c->item->rec.status = c->status = 101;
+                fail(w, c, RECERR_PROTOCOL, 101, "unrequested 101 Switching Protocols", now);
+                return false;
+            }
             if (pv->resp.status >= 100 && pv->resp.status < 200) {
                 buf_consume(&c->head, (size_t)h);
                 c->head_last = 0;

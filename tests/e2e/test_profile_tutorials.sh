@@ -224,14 +224,14 @@ run "$METRONOME" profile -m Qwen/Qwen3-0.6B --url $U --request-count 3 --api-key
 for f in $(find secret-run -type f); do
     case $f in *.zst) zstd -dcq "$f" ;; *) cat "$f" ;; esac | grep -q "e2e-SECRET" && fail "secret in $f"
 done
-# Ctrl-C: the partial run is still reported (AIPerf's "cancelled early"), exit code 1.
+# Ctrl-C: the partial run is still reported (AIPerf's "cancelled early"), exit code 130.
 "$METRONOME" profile -m Qwen/Qwen3-0.6B --url $U --request-count 5000 --concurrency 2 --ui none \
     --artifact-dir int-run >"$E2E_TMP/int.out" 2>"$E2E_TMP/int.err" &
 ppid=$!
 sleep 1.5
 kill -INT $ppid
 set +e; wait $ppid; rc=$?; set -e
-[ $rc = 1 ] || fail "SIGINT: exit $rc"
+[ $rc = 130 ] || fail "SIGINT: exit $rc"
 grep -q "cancelled early" "$E2E_TMP/int.err" || fail "no cancelled warning"
 python3 -c '
 import json

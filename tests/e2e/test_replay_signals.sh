@@ -24,7 +24,7 @@ with Mock("--ttft", "5ms", "--itl", "10ms") as m:
     p.send_signal(signal.SIGINT)
     rc = p.wait(10)
     took = time.monotonic() - t
-    check(rc == 1, "exit after SIGINT", rc, p.stderr.read())
+    check(rc == 130, "exit after SIGINT", rc, p.stderr.read())
     check(took < 1.0, "drain took", took)
     run = json.load(open(out + "/run.json"))
     check(run["cancelled"] is True and run["complete"] is True, "run.json flags", run)
@@ -45,6 +45,7 @@ with Mock("--ttft", "5ms", "--itl", "10ms") as m:
     rc = p.wait(10)
     took = time.monotonic() - t
     check(took < 0.5, "second SIGINT took", took)
+    check(rc == 130, "exit after two SIGINTs", rc)
     recs = records(out)
     m.stop()
     run = json.load(open(out + "/run.json"))

@@ -22,7 +22,15 @@
 
 #include "clock.h"
 
-enum srv_behaviour { SRV_SSE, SRV_JSON, SRV_STALL, SRV_500, SRV_CLOSE_MID, SRV_JSON_CLOSE_IDLE };
+enum srv_behaviour {
+    SRV_SSE,
+    SRV_JSON,
+    SRV_STALL,
+    SRV_500,
+    SRV_CLOSE_MID,
+    SRV_JSON_CLOSE_IDLE,
+    SRV_101, /* 100 Continue (skipped), then an unrequested 101 and non-HTTP bytes */
+};
 
 struct srv {
     int lfd;
@@ -99,6 +107,12 @@ static void *conn_thread(void *arg)
                              "HTTP/1.1 500 Internal Server Error\r\nContent-Length: %zu\r\n\r\n%s",
                              strlen(body), body);
             send_all(fd, out, (size_t)n);
+        } else if (s->how == SRV_101) {
+            const char *h = "HTTP/1.1 100 Continue\r\n\r\n"
+                            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n"
+                            "Connection: Upgrade\r\n\r\n\x00\x00\x12\x04\x00";
+            send_all(fd, h, strlen(h) + 5);
+            break;
         } else if (s->how == SRV_STALL) {
             const char *h = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
                             "Transfer-Encoding: chunked\r\n\r\n";
@@ -385,10 +399,12 @@ TEST(replay_errors_classified)
     static const struct {
         enum srv_behaviour how;
         const char *type;
+        int status;
     } cases[] = {
-        {SRV_500, "http"},
-        {SRV_STALL, "timeout_idle"},
-        {SRV_CLOSE_MID, "closed"},
+        {SRV_500, "http", 500},
+        {SRV_STALL, "timeout_idle", 200},
+        {SRV_CLOSE_MID, "closed", 200},
+        {SRV_101, "protocol", 101}, /* not read as an interim response */
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         struct srv s;
@@ -418,6 +434,7 @@ TEST(replay_errors_classified)
             if (!et || strcmp(et, cases[k].type))
                 test_fail(__FILE__, __LINE__, "case %zu: error type %s, wanted %s", k,
                           et ? et : "(none)", cases[k].type);
+            CHECK_INT((long)num(r.recs[i], "status"), cases[k].status);
         }
         CHECK_INT(res.errors, 4);
         free_run(&r);
