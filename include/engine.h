@@ -98,8 +98,11 @@ struct worker {
 struct target {
     struct url url;
     char path[URL_PATH_MAX + 8];
-    struct addrinfo *ai;  /* resolved at start; re-resolved after connect failures */
+    struct addrinfo *ai;  /* resolved at start */
     struct buf prefix[2]; /* request line + headers up to "Content-Length: ", [stream] */
+    _Atomic(struct addrinfo *) fresh; /* a newer lookup by the resolver thread, or NULL */
+    _Atomic int want_resolve;         /* a worker found every address unreachable */
+    int64_t resolved_at;              /* resolver thread only: its last lookup */
 };
 
 struct engine {
@@ -136,12 +139,26 @@ struct engine {
     _Atomic int failed;
     const char *const *redact;
     size_t nredact;
+
+    int resolve_evfd;          /* wakes the resolver thread; -1 when it is not running */
+    _Atomic int resolver_done; /* the resolver thread has left (it may be in getaddrinfo) */
+    struct addrinfo **old_ai;  /* resolver thread only: replaced lookups, freed at the end */
+    size_t nold, capold;
 };
 
 /* Thread entry points. */
 void *worker_main(void *arg);
 void *sched_main(void *arg);
 void *writer_main(void *arg);
+void *resolver_main(void *arg);
+
+/* Target u's addresses: the resolver thread's newest lookup, else the one at start. The
+ * list stays valid until the run ends. */
+struct addrinfo *resolver_addrs(struct engine *e, int u);
+/* Asks the resolver thread to look target u up again (at most once a second). */
+void resolver_request(struct engine *e, int u);
+/* Frees every lookup the resolver made (after all threads have left). */
+void resolver_free(struct engine *e);
 
 /* Wakes a worker's loop (eventfd). */
 void worker_wake(struct worker *w);

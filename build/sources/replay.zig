@@ -1,7 +1,7 @@
 //! Sources of the replay stage (relative to src/) and its unit tests (relative to tests/).
 pub const src = [_][]const u8{
     "replay/record.c", "replay/sched.c",   "replay/worker.c",
-    "replay/writer.c", "replay/replay.c",
+    "replay/writer.c", "replay/replay.c", "replay/resolver.c",
     "cli/cmd_replay.c",
 };
 pub const tests = [_][]const u8{ "unit/test_record.c", "unit/test_replay.c", "unit/test_sched.c" };

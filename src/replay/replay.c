@@ -594,6 +594,7 @@ int replay_run(const struct replay_config *cfg, struct replay_source *src,
     e->redact = cfg->redact_headers;
     e->nredact = cfg->nredact;
     e->sched_evfd = -1;
+    e->resolve_evfd = -1;
     atomic_store(&e->planned, cfg->request_count > 0 ? cfg->request_count
                                                      : (src->header ? src->header->requests : -1));
     e->multi_turn = !src->header || src->header->requests > src->header->sessions;
@@ -650,8 +651,13 @@ int replay_run(const struct replay_config *cfg, struct replay_source *src,
                 atomic_fetch_add(&e->preconnecting, preconnect_count(&e->w[i]) * e->ntargets);
         }
     }
-    pthread_t sched_th = 0, writer_th = 0;
+    pthread_t sched_th = 0, writer_th = 0, resolver_th = 0;
     if (!rc) {
+        e->resolve_evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (e->resolve_evfd >= 0 && pthread_create(&resolver_th, NULL, resolver_main, e) == 0)
+            pthread_setname_np(resolver_th, "replay-resolve");
+        else
+            resolver_th = 0; /* workers then keep the start-time addresses */
         for (int i = 0; i < nw; i++) {
             if (pthread_create(&e->w[i].th, NULL, worker_main, &e->w[i]) == 0) {
                 char name[16];
@@ -748,6 +754,23 @@ int replay_run(const struct replay_config *cfg, struct replay_source *src,
         atomic_store(&e->writer_stop, 1);
         pthread_join(writer_th, NULL);
     }
+    /* The resolver may be inside a slow getaddrinfo: it is not waited for beyond a moment.
+     * If it is still there, the engine it reads is left allocated (freed with the process)
+     * rather than freed under it. */
+    bool resolver_left = true;
+    if (resolver_th) {
+        uint64_t one = 1;
+        ssize_t k = write(e->resolve_evfd, &one, sizeof one);
+        (void)k;
+        for (int i = 0; i < 100 && !atomic_load(&e->resolver_done); i++)
+            usleep(1000);
+        if (atomic_load(&e->resolver_done))
+            pthread_join(resolver_th, NULL);
+        else {
+            pthread_detach(resolver_th);
+            resolver_left = false;
+        }
+    }
     totals(e, &ri, NULL);
     if (e->zw) {
         struct diag d2;
@@ -797,13 +820,6 @@ int replay_run(const struct replay_config *cfg, struct replay_source *src,
         if (e->w[i].priv || e->w[i].ring)
             worker_free(&e->w[i]);
     free(e->w);
-    for (int i = 0; e->targets && i < e->ntargets; i++) {
-        buf_free(&e->targets[i].prefix[0]);
-        buf_free(&e->targets[i].prefix[1]);
-        if (e->targets[i].ai)
-            freeaddrinfo(e->targets[i].ai);
-    }
-    free(e->targets);
     if (e->tls)
         tls_config_free(e->tls);
     if (e->sched_evfd >= 0)
@@ -813,6 +829,18 @@ int replay_run(const struct replay_config *cfg, struct replay_source *src,
         /* Pending signals stay blocked-and-consumed; restore the caller's mask. */
         pthread_sigmask(SIG_SETMASK, &old, NULL);
     }
+    if (!resolver_left)
+        return rc;
+    resolver_free(e);
+    if (e->resolve_evfd >= 0)
+        close(e->resolve_evfd);
+    for (int i = 0; e->targets && i < e->ntargets; i++) {
+        buf_free(&e->targets[i].prefix[0]);
+        buf_free(&e->targets[i].prefix[1]);
+        if (e->targets[i].ai)
+            freeaddrinfo(e->targets[i].ai);
+    }
+    free(e->targets);
     free(e);
     return rc;
 }

@@ -58,8 +58,6 @@ struct wpriv {
     struct http1_response resp;
     struct session *sess;
     size_t nsess, capsess;
-    struct addrinfo **ai; /* per target: re-resolved addresses, or NULL */
-    int64_t *resolved_at; /* per target: last re-resolution */
     int stop_seen;
 };
 
@@ -859,31 +857,17 @@ static void on_connected(struct worker *w, struct conn *c, int64_t now)
     begin_request(w, c);
 }
 
-/* The addresses to try for target u: the start-time resolution, or this worker's newer
- * one after connect failures. */
 static struct addrinfo *target_ai(struct worker *w, int u)
 {
-    struct wpriv *p = P(w);
-    return p->ai[u] ? p->ai[u] : w->eng->targets[u].ai;
+    return resolver_addrs(w->eng, u);
 }
 
-/* Every address of target u failed: resolve the name again (at most once a second per
- * worker and target), so a server that moved is found without restarting the run. */
+/* Every address of target u failed: the resolver thread looks the name up again, so a
+ * server that moved is found without restarting the run (and without this worker
+ * blocking in getaddrinfo). */
 static void re_resolve(struct worker *w, int u)
 {
-    struct wpriv *p = P(w);
-    int64_t now = clock_mono_ns();
-    if (now - p->resolved_at[u] < 1000000000)
-        return;
-    p->resolved_at[u] = now;
-    const struct target *t = &w->eng->targets[u];
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
-    struct addrinfo *ai = NULL;
-    if (getaddrinfo(t->url.host, t->url.port, &hints, &ai) == 0 && ai) {
-        if (p->ai[u])
-            freeaddrinfo(p->ai[u]);
-        p->ai[u] = ai;
-    }
+    resolver_request(w->eng, u);
 }
 
 /* Starts a nonblocking connect to the target's ai_index-th address, or to the first
@@ -1463,8 +1447,6 @@ int worker_init(struct worker *w, struct engine *eng, int id, struct diag *d)
     p->rcap = 65536;
     p->rbuf = xmalloc(p->rcap);
     p->idle = xcalloc((size_t)eng->ntargets, sizeof *p->idle);
-    p->ai = xcalloc((size_t)eng->ntargets, sizeof *p->ai);
-    p->resolved_at = xcalloc((size_t)eng->ntargets, sizeof *p->resolved_at);
     w->ep = epoll_create1(EPOLL_CLOEXEC);
     w->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     w->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -1497,11 +1479,6 @@ void worker_free(struct worker *w)
             cJSON_Delete(p->sess[i].history);
         }
         free(p->sess);
-        for (int i = 0; i < w->eng->ntargets; i++)
-            if (p->ai[i])
-                freeaddrinfo(p->ai[i]);
-        free(p->ai);
-        free(p->resolved_at);
         free(p->heap);
         free(p->idle);
         free(p->rbuf);

@@ -172,7 +172,8 @@ static void *srv_main(void *arg)
     return NULL;
 }
 
-static void srv_start(struct srv *s, enum srv_behaviour how, int tokens)
+/* port 0: a free one */
+static void srv_start_on(struct srv *s, enum srv_behaviour how, int tokens, int port)
 {
     memset(s, 0, sizeof *s);
     s->how = how;
@@ -180,13 +181,20 @@ static void srv_start(struct srv *s, enum srv_behaviour how, int tokens)
     s->lfd = socket(AF_INET, SOCK_STREAM, 0);
     int one = 1;
     setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+                            .sin_port = htons((uint16_t)port)};
     bind(s->lfd, (struct sockaddr *)&a, sizeof a);
     socklen_t len = sizeof a;
     getsockname(s->lfd, (struct sockaddr *)&a, &len);
     s->port = ntohs(a.sin_port);
     listen(s->lfd, 1024);
     pthread_create(&s->th, NULL, srv_main, s);
+}
+
+static void srv_start(struct srv *s, enum srv_behaviour how, int tokens)
+{
+    srv_start_on(s, how, tokens, 0);
 }
 
 static void srv_stop(struct srv *s)
@@ -498,5 +506,65 @@ TEST(replay_server_closes_idle_connections)
             test_fail(__FILE__, __LINE__, "record failed: %s", t);
             free(t);
         }
+    free_run(&r);
+}
+
+struct late_srv {
+    struct srv s;
+    int port;
+};
+
+static void *start_later(void *arg)
+{
+    struct late_srv *l = arg;
+    usleep(600000);
+    srv_start_on(&l->s, SRV_JSON, 0, l->port);
+    return NULL;
+}
+
+TEST(replay_server_that_comes_up_late_is_found)
+{
+    /* Nothing listens for the first 0.6 s: those requests fail with `connect` (each
+     * failure also asks the resolver thread to look "localhost" up again); once the server
+     * is up, requests succeed. No preflight, which would refuse to start. */
+    struct late_srv l;
+    srv_start(&l.s, SRV_JSON, 0);
+    l.port = l.s.port;
+    srv_stop(&l.s);
+    char dir[512], url[64];
+    snprintf(dir, sizeof dir, "%s/run", test_tmpdir());
+    struct replay_config c;
+    base_cfg(&c, dir, url, l.port);
+    snprintf(url, 64, "localhost:%d", l.port);
+    c.preflight = false;
+    c.mode = MODE_RATE;
+    c.arrival = ARRIVAL_CONSTANT;
+    c.rate = 40;
+    c.workers = 1;
+    struct msrc m = {.n = 60};
+    struct replay_source src = {.ctx = &m, .next = msrc_next, .rewind = msrc_rewind};
+    pthread_t th;
+    pthread_create(&th, NULL, start_later, &l);
+    struct replay_result res;
+    struct diag d = {0};
+    int rc = replay_run(&c, &src, &res, &d);
+    pthread_join(th, NULL);
+    srv_stop(&l.s);
+    REQUIRE(rc == 0);
+    CHECK(res.errors > 5);
+    CHECK(res.completed - res.errors > 20);
+    struct run r;
+    load_run(dir, &r);
+    CHECK_INT(r.n, 60);
+    int connect_errors = 0, ok_late = 0;
+    for (int i = 0; i < r.n; i++) {
+        const char *et = err_type(r.recs[i]);
+        if (et && !strcmp(et, "connect"))
+            connect_errors++;
+        else if (!et && (long)num(r.recs[i], "i") >= 40)
+            ok_late++;
+    }
+    CHECK_INT(connect_errors, res.errors);
+    CHECK_INT(ok_late, 20); /* from 1 s on, every request got through */
     free_run(&r);
 }
