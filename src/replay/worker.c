@@ -870,6 +870,15 @@ static void re_resolve(struct worker *w, int u)
     resolver_request(w->eng, u);
 }
 
+/* strerror, with the fix for the one failure a load generator causes itself. */
+static const char *connect_error(int err)
+{
+    if (err == EADDRNOTAVAIL)
+        return "no free local port (ephemeral ports exhausted: widen "
+               "net.ipv4.ip_local_port_range, or lower the rate or concurrency)";
+    return strerror(err);
+}
+
 /* Starts a nonblocking connect to the target's ai_index-th address, or to the first
  * later one that does not fail at once (an IPv6 address with no route, say). When none
  * is left the name is resolved again for the next attempt. */
@@ -894,7 +903,7 @@ static int conn_connect(struct worker *w, struct conn *c, char *err, size_t errc
             rxstamp_enable(fd); /* without it reads fall back to recv() time (counted) */
         if (connect(fd, ai->ai_addr, ai->ai_addrlen) && errno != EINPROGRESS) {
             snprintf(err, errcap, "connect to %s:%s: %s", t->url.host, t->url.port,
-                     strerror(errno));
+                     connect_error(errno));
             close(fd);
             continue;
         }
@@ -1226,7 +1235,8 @@ static void on_conn_event(struct worker *w, struct conn *c, uint32_t ev, int64_t
                 return;
             }
             char m[256];
-            snprintf(m, sizeof m, "connect to %s:%s: %s", t->url.host, t->url.port, strerror(err));
+            snprintf(m, sizeof m, "connect to %s:%s: %s", t->url.host, t->url.port,
+                     connect_error(err));
             re_resolve(w, c->url);
             fail(w, c, RECERR_CONNECT, -1, m, now);
             return;
