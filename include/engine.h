@@ -79,6 +79,7 @@ struct worker {
     int ep, evfd, tfd;
     struct ring *ring;
     _Atomic long queued;    /* pushed into the ring, not yet taken */
+    _Atomic long pending;   /* taken from the ring, waiting in the worker for a slot */
     _Atomic int sleeping;   /* in (or about to enter) epoll_wait: pushes must wake it */
     _Atomic int wants_slot; /* has requests waiting for a shared --concurrency slot */
     _Atomic long active;    /* requests being sent or received */

@@ -24,6 +24,14 @@
 /* Asks the kernel to stamp what arrives on fd. 0, or -1 with errno. */
 int rxstamp_enable(int fd);
 
+/* The kernel switches receive stamping on lazily: the first socket that asks only
+ * schedules it, so packets in the first instants after (the first responses of a run)
+ * carry no stamp, and it goes off again when the last such socket closes. This opens a
+ * loopback TCP pair, waits (up to 100 ms) until a byte sent over it arrives stamped, and
+ * returns the receiving end: kept open, it holds stamping on. The caller closes it when
+ * done; -1 if stamping never came on (reads then fall back, and are counted). */
+int rxstamp_warm(void);
+
 /* recv(fd, buf, len, 0) that also sets *mono_ns to the arrival of the returned bytes
  * (CLOCK_MONOTONIC ns, at most the time of return), or to 0 when the kernel gave no
  * usable stamp (not enabled, or nothing read). Same return value and errno as recv(). */

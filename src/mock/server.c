@@ -195,6 +195,7 @@ struct mock_server {
     struct mock_text text;
     int port;
     int tlog_fd;
+    int stamp_fd; /* rxstamp_warm: holds kernel receive stamping on, or -1 */
     struct tls_config *tls;
     _Atomic uint64_t next_index;
     _Atomic int64_t running; /* across workers, for the batch slowdown */
@@ -1708,6 +1709,8 @@ static int listen_on(const struct sockaddr_storage *ss, socklen_t len, struct di
 
 static void server_free(struct mock_server *s)
 {
+    if (s->stamp_fd >= 0)
+        close(s->stamp_fd);
     for (int i = 0; s->workers && i < s->nworkers; i++) {
         struct worker *w = &s->workers[i];
         while (w->conns) {
@@ -1758,6 +1761,7 @@ int mock_start(const struct mock_config *cfg, struct mock_server **out, struct d
     struct mock_server *s = xcalloc(1, sizeof *s);
     s->cfg = *cfg;
     s->tlog_fd = -1;
+    s->stamp_fd = cfg->kernel_stamps ? rxstamp_warm() : -1;
     s->model = xstrdup(cfg->model ? cfg->model : "metronome-mock");
     s->cfg.model = s->model;
     if (cfg->nfaults > 0) {

@@ -2,14 +2,55 @@
 
 #include "clock.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 int rxstamp_enable(int fd)
 {
     int one = 1;
     return setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
+}
+
+int rxstamp_warm(void)
+{
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int a = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int b = -1;
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof sa;
+    if (l >= 0 && a >= 0 && !bind(l, (struct sockaddr *)&sa, sizeof sa) && !listen(l, 1) &&
+        !getsockname(l, (struct sockaddr *)&sa, &len) &&
+        !connect(a, (struct sockaddr *)&sa, sizeof sa))
+        b = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+    bool on = false;
+    if (b >= 0 && rxstamp_enable(b) == 0) {
+        for (int i = 0; i < 100 && !on; i++) {
+            char c = 0;
+            int64_t t = 0;
+            if (write(a, &c, 1) != 1 || rxstamp_recv(b, &c, 1, &t) != 1)
+                break;
+            on = t > 0;
+            if (!on) {
+                struct timespec ts = {0, 1000000};
+                nanosleep(&ts, NULL);
+            }
+        }
+    }
+    if (l >= 0)
+        close(l);
+    if (a >= 0)
+        close(a);
+    if (!on && b >= 0) {
+        close(b);
+        b = -1;
+    }
+    return b;
 }
 
 int64_t rxstamp_to_mono(int64_t rt, int64_t now_mono, int64_t now_real)

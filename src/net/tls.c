@@ -300,8 +300,10 @@ static int bio_recv(void *ctx, unsigned char *buf, size_t len)
 {
     struct tls_session *s = ctx;
     for (;;) {
-        ssize_t n =
-            s->rx_stamps ? rxstamp_recv(s->fd, buf, len, &s->rx_ns) : recv(s->fd, buf, len, 0);
+        int64_t t = 0;
+        ssize_t n = s->rx_stamps ? rxstamp_recv(s->fd, buf, len, &t) : recv(s->fd, buf, len, 0);
+        if (n > 0) /* a read that found nothing keeps the stamp of the last that did */
+            s->rx_ns = t;
         if (n >= 0)
             return (int)n;
         if (errno == EINTR)

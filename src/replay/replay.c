@@ -30,6 +30,7 @@
 
 #include "build_info.h"
 #include "clock.h"
+#include "rxstamp.h"
 
 void replay_config_defaults(struct replay_config *c)
 {
@@ -601,6 +602,8 @@ int replay_run(const struct replay_config *cfg, struct replay_source *src,
                                                      : (src->header ? src->header->requests : -1));
     e->multi_turn = !src->header || src->header->requests > src->header->sessions;
     struct runinfo ri = {0};
+    /* kept open for the run: the first responses are stamped too */
+    int stamp_fd = cfg->kernel_stamps ? rxstamp_warm() : -1;
     int rc = setup_targets(e, cfg, d);
     if (!rc)
         rc = preflight_limits(cfg, d);
@@ -826,6 +829,8 @@ int replay_run(const struct replay_config *cfg, struct replay_source *src,
         tls_config_free(e->tls);
     if (e->sched_evfd >= 0)
         close(e->sched_evfd);
+    if (stamp_fd >= 0)
+        close(stamp_fd);
     if (sfd >= 0) {
         close(sfd);
         /* Pending signals stay blocked-and-consumed; restore the caller's mask. */

@@ -282,29 +282,47 @@ static struct item *make_item(struct sched *s, const struct trace_request *tr, l
 
 long worker_stock(const struct worker *w)
 {
-    long k = 2 * (w->slots > 0 ? w->slots : 1);
-    return k < 256 ? 256 : k > RING_CAP / 2 ? RING_CAP / 2 : k;
+    /* The same number of rounds of slots for every worker: stocks proportional to slots
+     * run out together, so no worker idles at the end of a run while another works off
+     * its backlog. At least two rounds, and 256 requests for the worker with the fewest
+     * slots, so the scheduler refills in batches rather than once a request. */
+    const struct engine *e = w->eng;
+    long least = 0;
+    for (int i = 0; i < e->nw; i++) {
+        long s = e->w[i].slots > 0 ? e->w[i].slots : 1;
+        if (!least || s < least)
+            least = s;
+    }
+    long rounds = least ? (256 + least - 1) / least : 256;
+    if (rounds < 2)
+        rounds = 2;
+    long k = rounds * (w->slots > 0 ? w->slots : 1);
+    return k > RING_CAP / 2 ? RING_CAP / 2 : k;
 }
 
-/* The worker with the least work relative to its share; -1 when every ring is full
- * (closed loop: stocked to `cap` each). */
+/* The worker with the least work (queued, pending and running requests) per slot; -1
+ * when every ring is full (closed loop: stocked to worker_stock each). */
 static int pick_worker(struct engine *e, bool closed)
 {
     int best = -1;
-    long best_load = 0;
+    long best_load = 0, best_slots = 1;
     for (int i = 0; i < e->nw; i++) {
         struct worker *w = &e->w[i];
         long q = atomic_load(&w->queued);
-        /* Stocked deep (two rounds of slots, at least 256): a slot that frees never waits
-         * for this thread, and this thread runs in batches rather than once a request. */
-        if (closed && q >= worker_stock(w))
+        long held = q + atomic_load(&w->pending);
+        /* Stocked deep (worker_stock): a slot that frees never waits for this thread, and
+         * this thread runs in batches rather than once a request. */
+        if (closed && held >= worker_stock(w))
             continue;
         if (q >= RING_CAP - 1)
             continue;
-        long load = q + atomic_load(&w->active);
-        if (best < 0 || load < best_load) {
+        long load = held + atomic_load(&w->active);
+        long slots = w->slots > 0 ? w->slots : 1;
+        /* load/slots < best_load/best_slots, without division */
+        if (best < 0 || load * best_slots < best_load * slots) {
             best = i;
             best_load = load;
+            best_slots = slots;
         }
     }
     return best;

@@ -225,8 +225,14 @@ static struct session *session_get(struct wpriv *p, const char *id)
 
 /* ---- pending queue ---- */
 
-static void pend_push(struct wpriv *p, struct item *it, bool front)
+/* Items wait here for a slot. They count in w->pending, which the scheduler adds to the
+ * ring's count when it picks a worker: a worker that emptied its ring into this list has
+ * not run out of work, and stocking it further would strand requests behind its slots
+ * at the end of a run while another worker idles. */
+static void pend_push(struct worker *w, struct item *it, bool front)
 {
+    struct wpriv *p = P(w);
+    atomic_fetch_add_explicit(&w->pending, 1, memory_order_relaxed);
     it->next = NULL;
     if (!p->pend_head) {
         p->pend_head = p->pend_tail = it;
@@ -239,10 +245,12 @@ static void pend_push(struct wpriv *p, struct item *it, bool front)
     }
 }
 
-static struct item *pend_pop(struct wpriv *p)
+static struct item *pend_pop(struct worker *w)
 {
+    struct wpriv *p = P(w);
     struct item *it = p->pend_head;
     if (it) {
+        atomic_fetch_sub_explicit(&w->pending, 1, memory_order_relaxed);
         p->pend_head = it->next;
         if (!p->pend_head)
             p->pend_tail = NULL;
@@ -345,6 +353,7 @@ static int64_t secs(double s)
 static void start_item(struct worker *w, struct item *it, int64_t now);
 static void try_start_pending(struct worker *w);
 static void slot_release(struct worker *w);
+static void wake_sched(struct worker *w);
 
 /* Live chat history: the session's messages, then this turn's. */
 static void live_body(struct worker *w, struct conn *c, struct item *it)
@@ -1020,8 +1029,9 @@ static void try_start_pending(struct worker *w)
     /* A slot is free and nothing waits locally: look in the ring without being woken. */
     if (!p->pend_head && may_start(w) && ring_peek(w->ring))
         take_items(w);
+    bool popped = false;
     while (p->pend_head && atomic_load(&e->stop) == 0 && slot_acquire(w)) {
-        struct item *it = pend_pop(p);
+        struct item *it = pend_pop(w);
         int64_t now = clock_mono_ns();
         int64_t dl = atomic_load(&e->send_deadline);
         if (dl && now >= dl) {
@@ -1033,7 +1043,10 @@ static void try_start_pending(struct worker *w)
         if (!it->timed)
             it->rec.t_intended = now; /* closed loop: the slot became free now */
         start_item(w, it, now);
+        popped = true;
     }
+    if (popped)
+        wake_sched(w);
 }
 
 /* Drops everything queued: overdue items become not_sent records, the rest vanish. */
@@ -1042,7 +1055,7 @@ static void drop_queued(struct worker *w)
     struct wpriv *p = P(w);
     int64_t now = clock_mono_ns();
     struct item *it;
-    while ((it = pend_pop(p))) {
+    while ((it = pend_pop(w))) {
         bool due = it->timed && it->rec.t_intended && it->rec.t_intended <= now;
         if (due)
             rec_set_error(&it->rec, RECERR_NOT_SENT, -1, "run stopped before it was sent");
@@ -1071,6 +1084,19 @@ static void drop_queued(struct worker *w)
 }
 
 /* ---- the loop ---- */
+
+/* Wakes a waiting scheduler once this worker's stock (ring and pending list) is half
+ * gone: it refills in a batch. */
+static void wake_sched(struct worker *w)
+{
+    struct engine *e = w->eng;
+    if (atomic_load(&w->queued) + atomic_load(&w->pending) <= worker_stock(w) / 2 &&
+        atomic_exchange(&e->sched_waiting, 0)) {
+        uint64_t one = 1;
+        ssize_t k = write(e->sched_evfd, &one, sizeof one);
+        (void)k;
+    }
+}
 
 static void take_items(struct worker *w)
 {
@@ -1107,16 +1133,11 @@ static void take_items(struct worker *w)
             if (it->timed)
                 timer_set(p, &it->tm, it->rec.t_intended);
             else
-                pend_push(p, it, false);
+                pend_push(w, it, false);
         }
     }
-    /* Wake a waiting scheduler only once the ring is half empty: it refills in a batch. */
-    if (took && atomic_load(&w->queued) <= worker_stock(w) / 2 &&
-        atomic_exchange(&e->sched_waiting, 0)) {
-        uint64_t one = 1;
-        ssize_t k = write(e->sched_evfd, &one, sizeof one);
-        (void)k;
-    }
+    if (took)
+        wake_sched(w);
 }
 
 static void conn_timeout(struct worker *w, struct conn *c, int64_t now)
@@ -1173,7 +1194,7 @@ static void run_timers(struct worker *w, bool sends_only)
             } else if (!p->pend_head && slot_acquire(w)) {
                 start_item(w, it, it->rec.t_intended);
             } else {
-                pend_push(p, it, it->later_turn);
+                pend_push(w, it, it->later_turn);
                 try_start_pending(w);
             }
         } else {
