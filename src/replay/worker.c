@@ -59,6 +59,11 @@ struct wpriv {
     struct session *sess;
     size_t nsess, capsess;
     int stop_seen;
+    /* Closed loop: when each currently free slot became free, oldest first (a ring of
+     * w->slots entries), so a request that was not there to take a slot at once carries
+     * the wait in its lateness instead of hiding it. */
+    int64_t *freed;
+    long freed_head, freed_len;
 };
 
 static char ev_eventfd, ev_timerfd; /* epoll tags for the two non-socket fds */
@@ -354,6 +359,7 @@ static void start_item(struct worker *w, struct item *it, int64_t now);
 static void try_start_pending(struct worker *w);
 static void slot_release(struct worker *w);
 static void wake_sched(struct worker *w);
+static void slot_freed(struct worker *w, int64_t now);
 
 /* Live chat history: the session's messages, then this turn's. */
 static void live_body(struct worker *w, struct conn *c, struct item *it)
@@ -443,6 +449,8 @@ static void finish(struct worker *w, struct conn *c, int64_t now, bool reuse)
     }
     atomic_fetch_sub(&w->active, 1);
     slot_release(w);
+    if (!w->eng->gcap && !it->timed)
+        slot_freed(w, now);
     item_done(w, it, true);
     try_start_pending(w);
 }
@@ -1022,6 +1030,35 @@ static void slot_release(struct worker *w)
 
 static void take_items(struct worker *w);
 
+/* Closed loop: remembers that a slot became free at `now`. */
+static void slot_freed(struct worker *w, int64_t now)
+{
+    struct wpriv *p = P(w);
+    if (w->slots <= 0 || p->freed_len >= w->slots)
+        return;
+    if (!p->freed)
+        p->freed = xcalloc((size_t)w->slots, sizeof *p->freed);
+    p->freed[(p->freed_head + p->freed_len) % w->slots] = now;
+    p->freed_len++;
+}
+
+/* Closed loop: the instant the slot a request is about to take became free; `dflt` (the
+ * phase start) when none is known: the slot's first request in the phase. Instants from
+ * before the profiling phase began (warmup) are not carried over. */
+static int64_t slot_freed_at(struct worker *w, int64_t dflt)
+{
+    struct wpriv *p = P(w);
+    int64_t t0 = atomic_load(&w->eng->t0);
+    while (p->freed && p->freed_len > 0) {
+        int64_t t = p->freed[p->freed_head];
+        p->freed_head = (p->freed_head + 1) % w->slots;
+        p->freed_len--;
+        if (t >= t0)
+            return t;
+    }
+    return dflt;
+}
+
 static void try_start_pending(struct worker *w)
 {
     struct wpriv *p = P(w);
@@ -1040,8 +1077,10 @@ static void try_start_pending(struct worker *w)
             item_done(w, it, false);
             continue;
         }
-        if (!it->timed)
-            it->rec.t_intended = now; /* closed loop: the slot became free now */
+        if (!it->timed) {                    /* closed loop: when the slot became free */
+            int64_t t0 = it->rec.t_intended; /* the phase start, from the scheduler */
+            it->rec.t_intended = slot_freed_at(w, t0 > 0 && t0 <= now ? t0 : now);
+        }
         start_item(w, it, now);
         popped = true;
     }
@@ -1511,6 +1550,7 @@ void worker_free(struct worker *w)
         }
         free(p->sess);
         free(p->heap);
+        free(p->freed);
         free(p->idle);
         free(p->rbuf);
         free(p);

@@ -211,6 +211,8 @@ struct msrc {
     long n, i;
     double gap_ms;
     bool timed;
+    long slow_from; /* > 0: items from this index on take slow_us each to read */
+    long slow_us;
     char body[256];
 };
 
@@ -220,6 +222,8 @@ static int msrc_next(void *ctx, struct trace_request *out, struct diag *d)
     struct msrc *m = ctx;
     if (m->i >= m->n)
         return 0;
+    if (m->slow_from > 0 && m->i >= m->slow_from)
+        usleep((useconds_t)m->slow_us);
     memset(out, 0, sizeof *out);
     out->index = m->i;
     out->session = NULL;
@@ -622,5 +626,45 @@ TEST(replay_closed_loop_workers_share_the_work)
     double inflight = busy / (t1 - t0);
     if (inflight < 4.5)
         test_fail(__FILE__, __LINE__, "%.2f requests in flight on average, wanted ~5", inflight);
+    free_run(&r);
+}
+
+TEST(replay_closed_loop_lateness_shows_a_starved_slot)
+{
+    /* Closed loop, 2 slots, instant replies; from the 8th request on the source takes
+     * 30 ms per request, so slots sit free waiting for work. t_intended is when a slot
+     * became free, so that wait shows as lateness (it used to be set when the request
+     * was finally taken, hiding it). */
+    struct srv s;
+    srv_start(&s, SRV_JSON, 0);
+    char dir[512], url[64];
+    snprintf(dir, sizeof dir, "%s/run", test_tmpdir());
+    struct replay_config c;
+    base_cfg(&c, dir, url, s.port);
+    c.mode = MODE_CONCURRENCY;
+    c.concurrency = 2;
+    c.workers = 1;
+    struct msrc m = {.n = 12, .slow_from = 8, .slow_us = 30000};
+    struct replay_source src = {.ctx = &m, .next = msrc_next, .rewind = msrc_rewind};
+    struct replay_result res;
+    struct diag d = {0};
+    int rc = replay_run(&c, &src, &res, &d);
+    srv_stop(&s);
+    REQUIRE(rc == 0);
+    CHECK_INT(res.errors, 0);
+    struct run r;
+    load_run(dir, &r);
+    REQUIRE(r.n == 12);
+    int starved = 0;
+    for (int i = 0; i < r.n; i++) {
+        double late = num(r.recs[i], "t_start") - num(r.recs[i], "t_intended");
+        long idx = (long)num(r.recs[i], "i");
+        CHECK(late >= 0);
+        if (idx >= 8 && late > 15e6)
+            starved++;
+    }
+    if (starved < 3)
+        test_fail(__FILE__, __LINE__, "%d slow requests show the slot's wait, wanted >= 3",
+                  starved);
     free_run(&r);
 }
