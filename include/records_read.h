@@ -46,6 +46,10 @@ struct run_meta {
     const char *endpoint;     /* config.endpoint_type (or "type"), default "chat" */
     bool streaming;           /* config.streaming, default true */
     bool complete, cancelled;
+    /* counts.reads_kernel_stamped / reads_user_stamped: response reads stamped with the
+     * kernel's receive time, or with the time the read returned; -1 when absent (runs
+     * before these counts existed) */
+    int64_t reads_kernel, reads_user;
 };
 
 /* Loads DIR/run.json. On error fills d ("DIR/run.json: ...") and returns < 0. */

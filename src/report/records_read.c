@@ -199,6 +199,9 @@ int run_meta_load(struct run_meta *m, const char *dir, struct diag *d)
     m->streaming = jbool(cfg, "streaming", jbool(cfg, "stream", true));
     m->complete = jbool(j, "complete", false);
     m->cancelled = jbool(j, "cancelled", false);
+    const cJSON *counts = cJSON_GetObjectItemCaseSensitive(j, "counts");
+    m->reads_kernel = jint(counts, "reads_kernel_stamped", -1);
+    m->reads_user = jint(counts, "reads_user_stamped", -1);
     return 0;
 }
 

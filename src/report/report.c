@@ -122,6 +122,7 @@ static int read_run(struct run *ru, const struct report_opts *o, struct report_r
     ru->streaming = ru->shard[ref].streaming;
     ru->endpoint = ru->shard[ref].endpoint;
     ru->complete = true;
+    ru->reads_kernel = ru->reads_user = -1;
     stats_hist_init(&ru->icl);
     stats_hist_init(&ru->icl_warm);
 
@@ -143,6 +144,10 @@ static int read_run(struct run *ru, const struct report_opts *o, struct report_r
             ru->complete = false;
         if (m->cancelled)
             ru->cancelled = true;
+        if (m->reads_kernel >= 0 && m->reads_user >= 0) {
+            ru->reads_kernel = (ru->reads_kernel < 0 ? 0 : ru->reads_kernel) + m->reads_kernel;
+            ru->reads_user = (ru->reads_user < 0 ? 0 : ru->reads_user) + m->reads_user;
+        }
         int64_t shift = shard_shift(&ru->shard[ref], m);
         char path[4096];
         snprintf(path, sizeof path, "%s/records.jsonl.zst", m->dir);

@@ -364,6 +364,14 @@ static void print_run(FILE *f, const struct run *ru, const struct report_opts *o
                 ru->isl_usage && ru->isl_trace ? "server usage where sent, else the trace"
                 : ru->isl_usage                ? "server usage"
                                                : "the trace");
+    /* Only when some reads fell back: then TTFT and ITL may include client delay. */
+    if (ru->reads_user > 0)
+        fprintf(f,
+                "Receive timestamps: %lld of %lld response reads carry the kernel's arrival "
+                "time; the rest the time the read returned (--rx-timestamps, "
+                "docs/replay.md).\n",
+                (long long)(ru->reads_kernel > 0 ? ru->reads_kernel : 0),
+                (long long)(ru->reads_kernel + ru->reads_user));
     if (!ru->complete) {
         bool flagged = false;
         for (size_t i = 0; i < ru->nshards; i++)

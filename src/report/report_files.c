@@ -355,6 +355,15 @@ static void metronome_section(struct jsonw *w, const struct run *ru, const struc
     jsonw_str(w, ru->osl_usage && ru->osl_chunks ? "mixed" : ru->osl_usage ? "usage" : "chunks");
     jsonw_key(w, "input_tokens_source");
     jsonw_str(w, ru->isl_usage && ru->isl_trace ? "mixed" : ru->isl_usage ? "usage" : "trace");
+    if (ru->reads_kernel >= 0) { /* how response bytes were stamped (docs/replay.md) */
+        jsonw_key(w, "receive_timestamps");
+        jsonw_obj_begin(w);
+        jsonw_key(w, "kernel");
+        jsonw_int(w, ru->reads_kernel);
+        jsonw_key(w, "read_returned");
+        jsonw_int(w, ru->reads_user);
+        jsonw_obj_end(w);
+    }
     jsonw_key(w, "inter_chunk_latency_percentiles");
     jsonw_str(w, "histogram, relative error <= 0.1%; avg/min/max/sum/count exact");
     if (o->verdict && o->verdict->nslo) {

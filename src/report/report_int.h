@@ -51,6 +51,7 @@ struct run {
     uint64_t dropped_bytes;
     size_t missing_records;                               /* shards without a records file */
     uint64_t osl_usage, osl_chunks, isl_usage, isl_trace; /* token-source tallies */
+    int64_t reads_kernel, reads_user; /* summed over shards; -1 when no shard says */
     int32_t nworkers;
     char *out_dir; /* owned: where this run's files go */
     /* results */

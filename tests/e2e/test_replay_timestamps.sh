@@ -54,3 +54,17 @@ med = statistics.median(errs) / 1e3
 print("TLS, kernel stamps: our TTFT - server TTFT median %.1f us, max %.1f us" % (med, max(errs) / 1e3))
 assert -200 < med < float(sys.argv[1]), med
 PY
+# The report says how bytes were stamped: a console line only when some reads fell back,
+# and the counts in the JSON export either way.
+"$METRONOME" report user >user.txt 2>&1 || fail "report user"
+grep -q "^Receive timestamps: 0 of [0-9]* response reads carry the kernel" user.txt ||
+    fail "no receive-timestamps line for a user-stamped run"
+"$METRONOME" report kern >kern.txt 2>&1 || fail "report kern"
+grep -q "Receive timestamps" kern.txt && fail "receive-timestamps line for a kernel-stamped run"
+python3 - <<'PY' || fail "receive_timestamps in the JSON export"
+import json
+k = json.load(open("kern/profile_export_aiperf.json"))["metronome"]["receive_timestamps"]
+u = json.load(open("user/profile_export_aiperf.json"))["metronome"]["receive_timestamps"]
+assert k["kernel"] > 0 and k["read_returned"] == 0, k
+assert u["kernel"] == 0 and u["read_returned"] > 0, u
+PY
