@@ -37,6 +37,7 @@ struct item {
     int url;
     bool timed;      /* rec.t_intended is a deadline (rate, fixed schedule) */
     bool later_turn; /* turn > 0 of a session: due delay_ms after the previous turn ends */
+    int turns;       /* first turns: the session's turn count in the source, 0 unknown */
     bool live;       /* prepend the session's live history (chat messages) */
     double delay_ms;
     bool retried; /* resent once after a stale keep-alive connection failed */
@@ -88,6 +89,7 @@ struct worker {
     /* Counters read by progress and the result. */
     _Atomic long sent, completed, errors, cancelled, not_sent;
     _Atomic long rx_kernel, rx_user; /* byte-carrying reads stamped by the kernel, or not */
+    _Atomic long sessions_done;      /* multi-turn sessions whose every turn finished */
     struct lhist late;
 
     pthread_mutex_t out_mu;

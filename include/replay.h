@@ -46,6 +46,10 @@ struct replay_source {
     const char *path;                  /* for run.json; may be NULL */
     int (*next)(void *ctx, struct trace_request *out, struct diag *d);
     int (*rewind)(void *ctx, struct diag *d);
+    /* May be NULL: how many turns the session has in the source, 0 when unknown. With
+     * it, a worker frees a multi-turn session's state (its live history above all) after
+     * the session's last turn instead of at the end of the run. */
+    int (*turns)(void *ctx, const char *session);
 };
 
 struct replay_config {

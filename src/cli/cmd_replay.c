@@ -1,6 +1,7 @@
 /* metronome replay: a thin CLI over replay_run (docs/cli-replay.md). */
 #include "args.h"
 #include "cli.h"
+#include "i64map.h"
 #include "replay.h"
 #include "trace.h"
 #include "xalloc.h"
@@ -82,7 +83,56 @@ static const struct arg_spec specs[] = {
 struct tsrc {
     const char *path;
     struct trace_reader *r;
+    /* multi-turn traces: turns per session, keyed by a 64-bit hash of its id */
+    struct i64map sess;
+    uint32_t *nturns; /* values of sess index this */
+    size_t n, cap;
 };
+
+static int64_t session_key(const char *s)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a: a collision would merge two counts */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return (int64_t)h;
+}
+
+/* Counts every session's turns in one pass over the trace (bodies left unexpanded,
+ * inspect's fast path), so replay can free a session after its last turn. A bad line is
+ * reported now, before anything is sent. */
+static int tsrc_count_turns(struct tsrc *t, struct diag *d)
+{
+    struct trace_reader *r;
+    int rc = trace_open(&r, t->path, d);
+    if (rc)
+        return rc;
+    trace_set_expand(r, false);
+    i64map_init(&t->sess);
+    struct trace_request q;
+    while ((rc = trace_next(r, &q, d)) > 0) {
+        int64_t k = session_key(q.session);
+        uint32_t v;
+        if (i64map_get(&t->sess, k, &v)) {
+            t->nturns[v]++;
+            continue;
+        }
+        if (t->n == t->cap) {
+            t->cap = t->cap ? t->cap * 2 : 1024;
+            t->nturns = xrealloc(t->nturns, t->cap * sizeof *t->nturns);
+        }
+        t->nturns[t->n] = 1;
+        i64map_put(&t->sess, k, (uint32_t)t->n++);
+    }
+    trace_close(r);
+    return rc < 0 ? rc : 0;
+}
+
+static int tsrc_turns(void *ctx, const char *session)
+{
+    struct tsrc *t = ctx;
+    uint32_t v;
+    return t->nturns && i64map_get(&t->sess, session_key(session), &v) ? (int)t->nturns[v] : 0;
+}
 
 static int tsrc_next(void *ctx, struct trace_request *out, struct diag *d)
 {
@@ -352,6 +402,14 @@ int cmd_replay(int argc, char **argv)
     cfg.mode_explicit = true;
     struct replay_source src = {
         .ctx = &ts, .header = th, .path = trace_path, .next = tsrc_next, .rewind = tsrc_rewind};
+    if (th->requests > th->sessions) {
+        if (tsrc_count_turns(&ts, &d)) {
+            cli_error("%s", d.msg);
+            code = EXIT_ERROR;
+            goto out;
+        }
+        src.turns = tsrc_turns;
+    }
     struct replay_result res;
     if (replay_run(&cfg, &src, &res, &d)) {
         cli_error("%s", d.msg);
@@ -372,6 +430,8 @@ usage:
 out:
     if (ts.r)
         trace_close(ts.r);
+    i64map_free(&ts.sess);
+    free(ts.nturns);
     free(urls);
     free(hdrs);
     free(redact);

@@ -422,6 +422,7 @@ struct runinfo {
     bool complete, cancelled;
     long sent, completed, errors, cancelled_n, not_sent;
     long rx_kernel, rx_user;
+    long sessions_done;
 };
 
 static int write_run_json(struct engine *e, const struct runinfo *ri, struct diag *d)
@@ -508,6 +509,8 @@ static int write_run_json(struct engine *e, const struct runinfo *ri, struct dia
     ki(&w, "not_sent", ri->not_sent);
     ki(&w, "reads_kernel_stamped", ri->rx_kernel);
     ki(&w, "reads_user_stamped", ri->rx_user);
+    if (e->src->turns) /* known only when the source counts each session's turns */
+        ki(&w, "sessions_completed", ri->sessions_done);
     jsonw_obj_end(&w);
     jsonw_obj_end(&w);
     buf_putc(&b, '\n');
@@ -542,7 +545,7 @@ static int mkdir_p(const char *dir, struct diag *d)
 static void totals(struct engine *e, struct runinfo *ri, long *active)
 {
     ri->sent = ri->completed = ri->errors = ri->cancelled_n = ri->not_sent = 0;
-    ri->rx_kernel = ri->rx_user = 0;
+    ri->rx_kernel = ri->rx_user = ri->sessions_done = 0;
     long a = 0;
     for (int i = 0; i < e->nw; i++) {
         struct worker *w = &e->w[i];
@@ -553,6 +556,7 @@ static void totals(struct engine *e, struct runinfo *ri, long *active)
         ri->not_sent += atomic_load(&w->not_sent);
         ri->rx_kernel += atomic_load_explicit(&w->rx_kernel, memory_order_relaxed);
         ri->rx_user += atomic_load_explicit(&w->rx_user, memory_order_relaxed);
+        ri->sessions_done += atomic_load_explicit(&w->sessions_done, memory_order_relaxed);
         a += atomic_load(&w->active);
     }
     if (active)

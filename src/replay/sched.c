@@ -456,6 +456,8 @@ static long run_phase(struct sched *s, enum rec_phase phase, long count, double 
         }
         struct item *it = make_item(s, &tr, index, phase);
         it->later_turn = later;
+        if (e->multi_turn && tr.turn == 0 && e->src->turns && tr.session)
+            it->turns = e->src->turns(e->src->ctx, tr.session);
         int wi;
         if (later) {
             int *slot = smap_slot(&s->sessions, it->rec.conv);

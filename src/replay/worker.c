@@ -40,6 +40,7 @@ enum { TK_SEND = 1, TK_CONN = 2 };
 struct session {
     char *id;
     bool busy;
+    int turns, done; /* turns in the source (0: unknown) and turns finished */
     int64_t last_end;
     struct item *wait_head, *wait_tail;
     cJSON *history; /* live chat history (messages), or NULL */
@@ -226,6 +227,27 @@ static struct session *session_get(struct wpriv *p, const char *id)
     p->sess[j].id = xstrdup(id);
     p->nsess++;
     return &p->sess[j];
+}
+
+/* Frees session s (its last turn is over) and closes the gap it leaves in the linear
+ * probe sequence by moving later entries back (no tombstones). */
+static void session_drop(struct wpriv *p, struct session *s)
+{
+    size_t mask = p->capsess - 1;
+    size_t i = (size_t)(s - p->sess);
+    free(s->id);
+    cJSON_Delete(s->history);
+    for (size_t j = (i + 1) & mask; p->sess[j].id; j = (j + 1) & mask) {
+        size_t home = hash_str(p->sess[j].id) & mask;
+        /* entry j may move to the hole at i unless its home lies cyclically in (i, j] */
+        bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+        if (!stays) {
+            p->sess[i] = p->sess[j];
+            i = j;
+        }
+    }
+    memset(&p->sess[i], 0, sizeof p->sess[i]);
+    p->nsess--;
 }
 
 /* ---- pending queue ---- */
@@ -427,6 +449,7 @@ static void finish(struct worker *w, struct conn *c, int64_t now, bool reuse)
         struct session *s = session_get(p, it->rec.conv);
         s->busy = false;
         s->last_end = now;
+        s->done++;
         if (it->live && it->rec.error == RECERR_NONE)
             live_append(w, it, c->text);
         struct item *next = s->wait_head;
@@ -436,6 +459,9 @@ static void finish(struct worker *w, struct conn *c, int64_t now, bool reuse)
                 s->wait_tail = NULL;
             next->next = NULL;
             schedule_turn(w, s, next, now);
+        } else if (s->turns > 0 && s->done >= s->turns) {
+            session_drop(p, s); /* its last turn: nothing will read its history again */
+            atomic_fetch_add_explicit(&w->sessions_done, 1, memory_order_relaxed);
         }
     }
     conn_release_bufs(c);
@@ -1167,8 +1193,14 @@ static void take_items(struct worker *w)
         } else {
             /* A session is busy from its first turn's arrival: a later turn that arrives
              * before the first even started must wait for it to end. */
-            if (e->multi_turn)
-                session_get(p, it->rec.conv)->busy = true;
+            if (e->multi_turn) {
+                struct session *s = session_get(p, it->rec.conv);
+                s->busy = true;
+                if (it->turns > 0) {
+                    s->turns = it->turns;
+                    s->done = 0;
+                }
+            }
             if (it->timed)
                 timer_set(p, &it->tm, it->rec.t_intended);
             else

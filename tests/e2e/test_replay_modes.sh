@@ -159,5 +159,17 @@ for t in timing:
 by_req = sorted(timing, key=lambda t: t["req"])
 check(max(t["prompt_tokens"] for t in timing) > 3 * min(t["prompt_tokens"] for t in timing),
       "live history did not grow prompts", [t["prompt_tokens"] for t in by_req])
+# Replay counts each session's turns first and frees a session after its last turn: all 4
+# complete; when --request-count wraps the trace, each pass is its own set of sessions,
+# with a fresh history.
+check(run["counts"].get("sessions_completed") == 4, "sessions_completed", run["counts"])
+with Mock("--ttft", "1ms", "--itl", "1ms") as m:
+    recs, run, _ = replay(mt, m.url, "--concurrency", "4", "--request-count", "24")
+    timing = m.timing()
+check(len(recs) == 24 and not any(err(r) for r in recs), "wrapped multi-turn records")
+check(run["counts"].get("sessions_completed") == 8, "wrapped sessions_completed", run["counts"])
+prompt = {int(t["request_id"]): t["prompt_tokens"] for t in timing}
+check(all(prompt[i] == prompt[i + 12] for i in range(12)), "second pass prompts differ",
+      [prompt[i] for i in range(24)])
 print("modes ok")
 PY
