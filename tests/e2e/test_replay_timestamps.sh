@@ -68,3 +68,36 @@ u = json.load(open("user/profile_export_aiperf.json"))["metronome"]["receive_tim
 assert k["kernel"] > 0 and k["read_returned"] == 0, k
 assert u["kernel"] == 0 and u["read_returned"] > 0, u
 PY
+
+# A client that cannot read when the first token arrives (stopped with SIGSTOP from 0.2 s
+# to 0.9 s, the token due at 0.4 s) still records the token's arrival, over TLS: TTFT
+# about 400 ms. With --rx-timestamps user it records when it read it (about 900 ms).
+"$METRONOME" pack -m m --streaming --request-count 1 --isl 8 --osl 3 -o one.jsonl.zst 2>/dev/null
+"$METRONOME" mock --port 0 --ttft 400ms --itl 1ms --tls-self-signed certs2 >mock2.out 2>&1 &
+mock=$!
+trap 'kill $mock 2>/dev/null || true' EXIT
+for _ in $(seq 50); do grep -q listening mock2.out && break; sleep 0.1; done
+port=$(sed -n 's/.*127.0.0.1:\([0-9]*\).*/\1/p' mock2.out | head -1)
+for rx in kernel user; do
+    "$METRONOME" replay one.jsonl.zst --url "https://127.0.0.1:$port" --ca-file certs2/ca.pem \
+        --rx-timestamps $rx --preconnect -q -o stop-$rx &
+    rp=$!
+    sleep 0.2
+    kill -STOP $rp
+    sleep 0.7
+    kill -CONT $rp
+    wait $rp || fail "replay ($rx) under SIGSTOP"
+done
+kill $mock && wait $mock 2>/dev/null
+trap - EXIT
+python3 - <<'PY' || fail "a stopped client's TTFT"
+import json, subprocess
+def ttft(d):
+    r = json.loads(subprocess.run(["zstd", "-dcq", d + "/records.jsonl.zst"], capture_output=True,
+                                  check=True, text=True).stdout)
+    return (r["t_first"] - r["t_start"]) / 1e6
+k, u = ttft("stop-kernel"), ttft("stop-user")
+print("stopped client: TTFT %.1f ms with kernel stamps, %.1f ms with user stamps" % (k, u))
+assert 395 <= k < 480, k
+assert u >= 600, u
+PY
