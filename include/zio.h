@@ -70,6 +70,10 @@ size_t zr_bytes_out(const struct zreader *r);
 bool zr_is_zstd(const struct zreader *r);
 void zr_close(struct zreader *r);
 
+/* mkdir -p: creates dir and its missing parents (0755). On failure fills d with
+ * "PATH: cannot create directory: reason", naming the component that failed. */
+int zio_mkdir_p(const char *dir, struct diag *d);
+
 /* Reads a whole file (max bytes at most) into a NUL-terminated heap buffer the caller
  * frees; decompresses zstd input. */
 int zio_read_all(const char *path, size_t max, char **out, size_t *len, struct diag *d);

@@ -69,25 +69,6 @@ static void make_dataset(struct buf *b, uint64_t seed)
     }
 }
 
-static int mkdir_p(const char *dir, struct diag *d)
-{
-    char tmp[4096];
-    int n = snprintf(tmp, sizeof tmp, "%s", dir);
-    if (n <= 0 || (size_t)n >= sizeof tmp)
-        return diag_set(d, ERR_INVALID, "%s: path too long", dir);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) && errno != EEXIST)
-            return diag_set(d, ERR_IO, "%s: %s", tmp, strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(tmp, 0755) && errno != EEXIST)
-        return diag_set(d, ERR_IO, "%s: %s", tmp, strerror(errno));
-    return 0;
-}
-
 int cmd_demo(int argc, char **argv)
 {
     struct args a;
@@ -121,7 +102,7 @@ int cmd_demo(int argc, char **argv)
     struct buf ds;
     buf_init(&ds, 0);
     make_dataset(&ds, (uint64_t)seed);
-    int rc = mkdir_p(dir, &d);
+    int rc = zio_mkdir_p(dir, &d);
     if (!rc)
         rc = afile_write_all(dataset, ds.p, ds.len, &d);
     buf_free(&ds);

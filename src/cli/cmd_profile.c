@@ -24,25 +24,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static int mkdir_p(const char *dir, struct diag *d)
-{
-    char tmp[4096];
-    int n = snprintf(tmp, sizeof tmp, "%s", dir);
-    if (n <= 0 || (size_t)n >= sizeof tmp)
-        return diag_set(d, ERR_INVALID, "%s: path too long", dir);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) && errno != EEXIST)
-            return diag_set(d, ERR_IO, "%s: %s", tmp, strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(tmp, 0755) && errno != EEXIST)
-        return diag_set(d, ERR_IO, "%s: %s", tmp, strerror(errno));
-    return 0;
-}
-
 /* The length of the longest prefix of path (at a '/') that already exists. */
 static size_t existing_prefix(const char *path)
 {
@@ -327,11 +308,11 @@ int cmd_profile(int argc, char **argv)
     size_t keep = existing_prefix(made);
     if (p.artifact_explicit) {
         snprintf(dir, sizeof dir, "%s", p.artifact_dir);
-        if (mkdir_p(dir, &d))
+        if (zio_mkdir_p(dir, &d))
             goto fail;
         snprintf(tmp_trace, sizeof tmp_trace, "%s/trace.jsonl.zst", dir);
     } else {
-        if (mkdir_p(p.artifact_base, &d))
+        if (zio_mkdir_p(p.artifact_base, &d))
             goto fail;
         snprintf(tmp_trace, sizeof tmp_trace, "%s/.profile-%ld.trace.jsonl.zst", p.artifact_base,
                  (long)getpid());
@@ -354,7 +335,7 @@ int cmd_profile(int argc, char **argv)
         char name[1024];
         profile_plan_name(&p, timed, name, sizeof name);
         snprintf(dir, sizeof dir, "%s/%s", p.artifact_base, name);
-        if (mkdir_p(dir, &d)) {
+        if (zio_mkdir_p(dir, &d)) {
             unlink(tmp_trace);
             goto fail;
         }
@@ -367,7 +348,7 @@ int cmd_profile(int argc, char **argv)
     }
     char logdir[4200], logpath[4300];
     snprintf(logdir, sizeof logdir, "%s/logs", dir);
-    if (mkdir_p(logdir, &d))
+    if (zio_mkdir_p(logdir, &d))
         goto fail;
     snprintf(logpath, sizeof logpath, "%s/aiperf.log", logdir);
     log.f = fopen(logpath, "w");

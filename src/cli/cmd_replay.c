@@ -1,5 +1,6 @@
 /* metronome replay: a thin CLI over replay_run (docs/cli-replay.md). */
 #include "args.h"
+#include "hash.h"
 #include "cli.h"
 #include "i64map.h"
 #include "replay.h"
@@ -89,14 +90,6 @@ struct tsrc {
     size_t n, cap;
 };
 
-static int64_t session_key(const char *s)
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a: a collision would merge two counts */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return (int64_t)h;
-}
-
 /* Counts every session's turns in one pass over the trace (bodies left unexpanded,
  * inspect's fast path), so replay can free a session after its last turn. A bad line is
  * reported now, before anything is sent. */
@@ -110,7 +103,7 @@ static int tsrc_count_turns(struct tsrc *t, struct diag *d)
     i64map_init(&t->sess);
     struct trace_request q;
     while ((rc = trace_next(r, &q, d)) > 0) {
-        int64_t k = session_key(q.session);
+        int64_t k = (int64_t)hash64_str(q.session);
         uint32_t v;
         if (i64map_get(&t->sess, k, &v)) {
             t->nturns[v]++;
@@ -131,7 +124,8 @@ static int tsrc_turns(void *ctx, const char *session)
 {
     struct tsrc *t = ctx;
     uint32_t v;
-    return t->nturns && i64map_get(&t->sess, session_key(session), &v) ? (int)t->nturns[v] : 0;
+    return t->nturns && i64map_get(&t->sess, (int64_t)hash64_str(session), &v) ? (int)t->nturns[v]
+                                                                               : 0;
 }
 
 static int tsrc_next(void *ctx, struct trace_request *out, struct diag *d)
@@ -146,6 +140,20 @@ static int tsrc_rewind(void *ctx, struct diag *d)
     trace_close(t->r);
     t->r = NULL;
     return trace_open(&t->r, t->path, d);
+}
+
+/* Every value of a repeatable option: a heap array of views into a, its length in *n.
+ * NULL, and *n (a default) untouched, when the option was not given. */
+static const char **all_values(const struct args *a, const char *name, size_t *n)
+{
+    size_t k = args_count(a, name);
+    if (!k)
+        return NULL;
+    const char **v = xcalloc(k, sizeof *v);
+    for (size_t i = 0; i < k; i++)
+        v[i] = args_multi(a, name, i);
+    *n = k;
+    return v;
 }
 
 static int get_double(const struct args *a, const char *name, double min, double max, double *out,
@@ -209,30 +217,12 @@ int cmd_replay(int argc, char **argv)
     struct tsrc ts = {.path = trace_path};
     long lv;
     double dv;
-    if (args_count(&a, "url")) {
-        size_t n = args_count(&a, "url");
-        urls = xcalloc(n, sizeof *urls);
-        for (size_t i = 0; i < n; i++)
-            urls[i] = args_multi(&a, "url", i);
+    if ((urls = all_values(&a, "url", &cfg.nurls)))
         cfg.urls = urls;
-        cfg.nurls = n;
-    }
-    if (args_count(&a, "header")) {
-        size_t n = args_count(&a, "header");
-        hdrs = xcalloc(n, sizeof *hdrs);
-        for (size_t i = 0; i < n; i++)
-            hdrs[i] = args_multi(&a, "header", i);
+    if ((hdrs = all_values(&a, "header", &cfg.nheaders)))
         cfg.headers = hdrs;
-        cfg.nheaders = n;
-    }
-    if (args_count(&a, "redact-header")) {
-        size_t n = args_count(&a, "redact-header");
-        redact = xcalloc(n, sizeof *redact);
-        for (size_t i = 0; i < n; i++)
-            redact[i] = args_multi(&a, "redact-header", i);
+    if ((redact = all_values(&a, "redact-header", &cfg.nredact)))
         cfg.redact_headers = redact;
-        cfg.nredact = n;
-    }
     if (args_count(&a, "extra-inputs")) {
         /* Several --extra-inputs join as one "k:v,k:v" list (a JSON object stands alone). */
         struct buf b;

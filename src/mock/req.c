@@ -1,5 +1,6 @@
 #include "mock_req.h"
 
+#include "hash.h"
 #include "xalloc.h"
 
 #include <cJSON.h>
@@ -131,14 +132,6 @@ static int get_long(const cJSON *root, const char *key, long min, long max, long
     return 0;
 }
 
-static uint64_t fnv1a(const char *p, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)p[i]) * 0x100000001b3ULL;
-    return h;
-}
-
 /* Largest output a request may ask for: keeps a typo from holding a connection for hours. */
 #define MOCK_MAX_OUTPUT 1000000L
 
@@ -249,7 +242,7 @@ int mock_req_parse(enum mock_endpoint ep, const char *body, size_t len, struct m
     memset(p, 0, sizeof *p);
     p->max_tokens = -1;
     p->dimensions = -1;
-    p->hash = fnv1a(body, len);
+    p->hash = hash64(body, len);
     if (len == 0)
         return diag_set(d, ERR_PARSE, "request body is empty; a JSON object is required");
     /* cJSON compares literals with strncmp, and the C library's strncmp may look one byte

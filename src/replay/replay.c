@@ -521,25 +521,6 @@ static int write_run_json(struct engine *e, const struct runinfo *ri, struct dia
     return rc;
 }
 
-static int mkdir_p(const char *dir, struct diag *d)
-{
-    char tmp[4096];
-    int n = snprintf(tmp, sizeof tmp, "%s", dir);
-    if (n <= 0 || (size_t)n >= sizeof tmp)
-        return diag_set(d, ERR_INVALID, "output directory path too long");
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) && errno != EEXIST)
-            return diag_at(d, ERR_IO, tmp, 0, "cannot create directory: %s", strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(tmp, 0755) && errno != EEXIST)
-        return diag_at(d, ERR_IO, tmp, 0, "cannot create directory: %s", strerror(errno));
-    return 0;
-}
-
 /* ---- progress ---- */
 
 static void totals(struct engine *e, struct runinfo *ri, long *active)
@@ -614,7 +595,7 @@ int replay_run(const struct replay_config *cfg, struct replay_source *src,
     if (!rc && cfg->preflight)
         rc = preflight_connect(e, d);
     if (!rc)
-        rc = mkdir_p(cfg->out_dir, d);
+        rc = zio_mkdir_p(cfg->out_dir, d);
     sigset_t mask, old;
     int sfd = -1;
     if (!rc && cfg->handle_signals) {

@@ -10,6 +10,7 @@
  * with about one slot's worth and the worker starts the next one the moment a slot frees.
  */
 #include "engine.h"
+#include "hash.h"
 #include "rng.h"
 #include "xalloc.h"
 
@@ -104,14 +105,6 @@ struct smap {
     size_t n, cap;
 };
 
-static uint64_t shash(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
 static int *smap_slot(struct smap *m, const char *k)
 {
     if (m->n * 2 >= m->cap) {
@@ -121,7 +114,7 @@ static int *smap_slot(struct smap *m, const char *k)
         for (size_t i = 0; i < m->cap; i++) {
             if (!m->keys[i])
                 continue;
-            size_t j = shash(m->keys[i]) & (nc - 1);
+            size_t j = hash64_str(m->keys[i]) & (nc - 1);
             while (nk[j])
                 j = (j + 1) & (nc - 1);
             nk[j] = m->keys[i];
@@ -133,7 +126,7 @@ static int *smap_slot(struct smap *m, const char *k)
         m->vals = nv;
         m->cap = nc;
     }
-    size_t j = shash(k) & (m->cap - 1);
+    size_t j = hash64_str(k) & (m->cap - 1);
     while (m->keys[j]) {
         if (!strcmp(m->keys[j], k))
             return &m->vals[j];
@@ -287,13 +280,10 @@ long worker_stock(const struct worker *w)
      * its backlog. At least two rounds, and 256 requests for the worker with the fewest
      * slots, so the scheduler refills in batches rather than once a request. */
     const struct engine *e = w->eng;
-    long least = 0;
-    for (int i = 0; i < e->nw; i++) {
-        long s = e->w[i].slots > 0 ? e->w[i].slots : 1;
-        if (!least || s < least)
-            least = s;
-    }
-    long rounds = least ? (256 + least - 1) / least : 256;
+    /* slots are dealt out with the remainder going to the first workers: the last has
+     * the fewest */
+    long least = e->w[e->nw - 1].slots > 0 ? e->w[e->nw - 1].slots : 1;
+    long rounds = (256 + least - 1) / least;
     if (rounds < 2)
         rounds = 2;
     long k = rounds * (w->slots > 0 ? w->slots : 1);

@@ -11,6 +11,7 @@
  * key is refreshed lazily when it fires early.
  */
 #include "conn.h"
+#include "hash.h"
 #include "engine.h"
 #include "tls.h"
 #include "xalloc.h"
@@ -193,14 +194,6 @@ static void item_done(struct worker *w, struct item *it, bool record)
 
 /* ---- sessions (multi-turn) ---- */
 
-static uint64_t hash_str(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
 static struct session *session_get(struct wpriv *p, const char *id)
 {
     if (p->nsess * 2 >= p->capsess) {
@@ -209,7 +202,7 @@ static struct session *session_get(struct wpriv *p, const char *id)
         for (size_t i = 0; i < p->capsess; i++) {
             if (!p->sess[i].id)
                 continue;
-            size_t j = hash_str(p->sess[i].id) & (ncap - 1);
+            size_t j = hash64_str(p->sess[i].id) & (ncap - 1);
             while (n[j].id)
                 j = (j + 1) & (ncap - 1);
             n[j] = p->sess[i];
@@ -218,7 +211,7 @@ static struct session *session_get(struct wpriv *p, const char *id)
         p->sess = n;
         p->capsess = ncap;
     }
-    size_t j = hash_str(id) & (p->capsess - 1);
+    size_t j = hash64_str(id) & (p->capsess - 1);
     while (p->sess[j].id) {
         if (!strcmp(p->sess[j].id, id))
             return &p->sess[j];
@@ -238,7 +231,7 @@ static void session_drop(struct wpriv *p, struct session *s)
     free(s->id);
     cJSON_Delete(s->history);
     for (size_t j = (i + 1) & mask; p->sess[j].id; j = (j + 1) & mask) {
-        size_t home = hash_str(p->sess[j].id) & mask;
+        size_t home = hash64_str(p->sess[j].id) & mask;
         /* entry j may move to the hole at i unless its home lies cyclically in (i, j] */
         bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
         if (!stays) {
@@ -252,6 +245,20 @@ static void session_drop(struct wpriv *p, struct session *s)
 
 /* ---- pending queue ---- */
 
+/* Adds one to a counter only this thread writes (others read it): a plain load and
+ * store, no locked instruction on the per-read path. */
+static void count_up(_Atomic long *c)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
+
+static void count_down(_Atomic long *c)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) - 1,
+                          memory_order_relaxed);
+}
+
 /* Items wait here for a slot. They count in w->pending, which the scheduler adds to the
  * ring's count when it picks a worker: a worker that emptied its ring into this list has
  * not run out of work, and stocking it further would strand requests behind its slots
@@ -259,7 +266,7 @@ static void session_drop(struct wpriv *p, struct session *s)
 static void pend_push(struct worker *w, struct item *it, bool front)
 {
     struct wpriv *p = P(w);
-    atomic_fetch_add_explicit(&w->pending, 1, memory_order_relaxed);
+    count_up(&w->pending);
     it->next = NULL;
     if (!p->pend_head) {
         p->pend_head = p->pend_tail = it;
@@ -277,7 +284,7 @@ static struct item *pend_pop(struct worker *w)
     struct wpriv *p = P(w);
     struct item *it = p->pend_head;
     if (it) {
-        atomic_fetch_sub_explicit(&w->pending, 1, memory_order_relaxed);
+        count_down(&w->pending);
         p->pend_head = it->next;
         if (!p->pend_head)
             p->pend_tail = NULL;
@@ -461,7 +468,7 @@ static void finish(struct worker *w, struct conn *c, int64_t now, bool reuse)
             schedule_turn(w, s, next, now);
         } else if (s->turns > 0 && s->done >= s->turns) {
             session_drop(p, s); /* its last turn: nothing will read its history again */
-            atomic_fetch_add_explicit(&w->sessions_done, 1, memory_order_relaxed);
+            count_up(&w->sessions_done);
         }
     }
     conn_release_bufs(c);
@@ -660,6 +667,22 @@ static bool is_sse(const struct http1_response *r)
     return t && n >= k && !strncasecmp(t, want, k) && (n == k || t[k] == ';' || t[k] == ' ');
 }
 
+/* Acts on body_bytes' result: false when it ended the request (complete, or failed). */
+static bool body_went_on(struct worker *w, struct conn *c, int rc, int64_t now)
+{
+    if (rc < 0) {
+        if (rc == -1)
+            rec_set_error(&c->item->rec, RECERR_PROTOCOL, -1, "bad chunked framing");
+        finish(w, c, now, false);
+        return false;
+    }
+    if (rc == 1) {
+        complete(w, c, now);
+        return false;
+    }
+    return true;
+}
+
 /* Bytes arrived at `now`. Returns false when c is gone (finished or failed). */
 static bool on_bytes(struct worker *w, struct conn *c, const char *p, size_t n, int64_t now)
 {
@@ -724,33 +747,11 @@ static bool on_bytes(struct worker *w, struct conn *c, const char *p, size_t n, 
             int rc = body_bytes(w, c, c->head.p + h, rest, now);
             buf_reset(&c->head);
             c->head_last = 0;
-            if (rc < 0) {
-                if (rc == -1)
-                    rec_set_error(&c->item->rec, RECERR_PROTOCOL, -1, "bad chunked framing");
-                finish(w, c, now, false);
-                return false;
-            }
-            if (rc == 1) {
-                complete(w, c, now);
-                return false;
-            }
-            return true;
+            return body_went_on(w, c, rc, now);
         }
     }
-    if (c->state == CONN_READING_BODY) {
-        int rc = body_bytes(w, c, p, n, now);
-        if (rc < 0) {
-            if (rc == -1)
-                rec_set_error(&c->item->rec, RECERR_PROTOCOL, -1, "bad chunked framing");
-            finish(w, c, now, false);
-            return false;
-        }
-        if (rc == 1) {
-            complete(w, c, now);
-            return false;
-        }
-        return true;
-    }
+    if (c->state == CONN_READING_BODY)
+        return body_went_on(w, c, body_bytes(w, c, p, n, now), now);
     /* Bytes on an idle connection (or while sending): the server is not speaking our
      * request/response turn; the connection cannot be trusted. */
     if (c->item) {
@@ -818,9 +819,10 @@ static void do_send(struct worker *w, struct conn *c)
         }
         c->sent += (size_t)k;
     }
-    int64_t now = clock_mono_ns();
+    /* the deadlines below count from there too: a microsecond early at most */
+    int64_t now = before ? before : clock_mono_ns();
     const struct replay_config *cfg = w->eng->cfg;
-    it->rec.t_sent = before ? before : now;
+    it->rec.t_sent = now;
     conn_set_state(c, CONN_READING_HEAD);
     c->dl_phase = cfg->first_byte_timeout_s > 0 ? now + secs(cfg->first_byte_timeout_s) : 0;
     c->phase_kind = RECERR_TIMEOUT_FIRST_BYTE;
@@ -1371,16 +1373,18 @@ static void on_conn_event(struct worker *w, struct conn *c, uint32_t ev, int64_t
         } else {
             n = recv(c->fd, p->rbuf, p->rcap, 0);
         }
-        int64_t now = first && n > 0 ? ready_ns : clock_mono_ns();
+        int64_t now;
+        if (n > 0 && kstamp > 0) {
+            /* never before the request began: bytes queued earlier belong to no one */
+            now = c->item && kstamp < c->item->rec.t_start ? c->item->rec.t_start : kstamp;
+            count_up(&w->rx_kernel);
+        } else {
+            now = first && n > 0 ? ready_ns : clock_mono_ns();
+            if (n > 0)
+                count_up(&w->rx_user);
+        }
         first = false;
         if (n > 0) {
-            if (kstamp > 0) {
-                /* never before the request began: bytes queued earlier belong to no one */
-                now = c->item && kstamp < c->item->rec.t_start ? c->item->rec.t_start : kstamp;
-                atomic_fetch_add_explicit(&w->rx_kernel, 1, memory_order_relaxed);
-            } else {
-                atomic_fetch_add_explicit(&w->rx_user, 1, memory_order_relaxed);
-            }
             if (!on_bytes(w, c, p->rbuf, (size_t)n, now))
                 return;
             continue;

@@ -5,8 +5,10 @@
  */
 #include "report.h"
 
+#include "hash.h"
 #include "report_int.h"
 #include "xalloc.h"
+#include "zio.h"
 
 #include <cJSON.h>
 #include <errno.h>
@@ -15,36 +17,14 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static int mkdir_p(const char *path, struct diag *d)
-{
-    char tmp[4096];
-    size_t n = strlen(path);
-    if (n == 0 || n >= sizeof tmp)
-        return diag_set(d, ERR_INVALID, "%s: bad output directory", path);
-    memcpy(tmp, path, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (tmp[i] == '/' || tmp[i] == '\0') {
-            char c = tmp[i];
-            tmp[i] = '\0';
-            if (mkdir(tmp, 0777) != 0 && errno != EEXIST)
-                return diag_at(d, ERR_IO, tmp, 0, "cannot create directory: %s", strerror(errno));
-            tmp[i] = c;
-        }
-    }
-    return 0;
-}
-
 /* ------------------------------------------------------------------ errors */
 
 static uint64_t err_hash(int64_t code, struct strv type, struct strv msg)
 {
-    uint64_t h = 1469598103934665603ULL ^ (uint64_t)code;
-    for (size_t i = 0; i < type.n; i++)
-        h = (h ^ (unsigned char)type.p[i]) * 1099511628211ULL;
-    h = (h ^ 0xff) * 1099511628211ULL;
-    for (size_t i = 0; i < msg.n; i++)
-        h = (h ^ (unsigned char)msg.p[i]) * 1099511628211ULL;
-    return h;
+    const unsigned char sep = 0xff; /* no byte of UTF-8 text: "ab"+"c" != "a"+"bc" */
+    uint64_t h = hash64_more(HASH64_INIT ^ (uint64_t)code, type.p, type.n);
+    h = hash64_more(h, &sep, 1);
+    return hash64_more(h, msg.p, msg.n);
 }
 
 static bool err_same(const struct err_group *g, int64_t code, struct strv type, struct strv msg)
@@ -538,7 +518,7 @@ int report_run(const char *const *dirs, size_t ndirs, const struct report_opts *
                       : nruns == 1 ? runs[0]->shard[0].dir
                                    : "metronome-compare";
     if (o->exports & ~(unsigned)REPORT_CONSOLE)
-        rc = mkdir_p(top, d);
+        rc = zio_mkdir_p(top, d);
     for (size_t g = 0; g < nruns && !rc; g++) {
         struct run *ru = runs[g];
         char dir[4096];
@@ -548,7 +528,7 @@ int report_run(const char *const *dirs, size_t ndirs, const struct report_opts *
             snprintf(dir, sizeof dir, "%s/%s", top, ru->label);
         ru->out_dir = xstrdup(dir);
         if (o->exports & ~(unsigned)REPORT_CONSOLE)
-            rc = mkdir_p(dir, d);
+            rc = zio_mkdir_p(dir, d);
         if (!rc)
             rc = read_run(ru, o, res, d);
         if (rc)

@@ -1,6 +1,7 @@
 /* Dataset loaders: AIPerf's four JSONL formats, ShareGPT, and CSV traces. */
 #include "dataset.h"
 
+#include "hash.h"
 #include "buf.h"
 #include "jscan.h"
 #include "xalloc.h"
@@ -36,14 +37,6 @@ struct sessmap {
     size_t cap, count;
 };
 
-static uint64_t fnv(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-    return h;
-}
-
 static struct sess *sess_get(struct sessmap *m, const char *id, size_t n)
 {
     if ((m->count + 1) * 2 > m->cap) {
@@ -52,7 +45,7 @@ static struct sess *sess_get(struct sessmap *m, const char *id, size_t n)
         for (size_t i = 0; i < m->cap; i++) {
             if (!m->slots[i].id)
                 continue;
-            size_t j = fnv(m->slots[i].id, strlen(m->slots[i].id)) & (ncap - 1);
+            size_t j = hash64_str(m->slots[i].id) & (ncap - 1);
             while (ns[j].id)
                 j = (j + 1) & (ncap - 1);
             ns[j] = m->slots[i];
@@ -61,7 +54,7 @@ static struct sess *sess_get(struct sessmap *m, const char *id, size_t n)
         m->slots = ns;
         m->cap = ncap;
     }
-    size_t j = fnv(id, n) & (m->cap - 1);
+    size_t j = hash64(id, n) & (m->cap - 1);
     for (; m->slots[j].id; j = (j + 1) & (m->cap - 1))
         if (strlen(m->slots[j].id) == n && !memcmp(m->slots[j].id, id, n))
             return &m->slots[j];

@@ -1,5 +1,7 @@
 #include "rng.h"
 
+#include "hash.h"
+
 #include <math.h>
 
 static uint64_t splitmix64(uint64_t *x)
@@ -19,11 +21,7 @@ void rng_seed(struct rng *r, uint64_t seed)
 
 void rng_derive(struct rng *out, uint64_t seed, const char *tag)
 {
-    /* FNV-1a of the tag folded into the seed. */
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (const unsigned char *p = (const unsigned char *)tag; *p; p++)
-        h = (h ^ *p) * 0x100000001b3ULL;
-    rng_seed(out, seed ^ h);
+    rng_seed(out, seed ^ hash64_str(tag)); /* the tag folded into the seed */
 }
 
 static inline uint64_t rotl(uint64_t x, int k)

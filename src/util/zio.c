@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -453,4 +454,23 @@ int zio_read_all(const char *path, size_t max, char **out, size_t *len, struct d
     *out = acc.p;
     *len = acc.n;
     return 0;
+}
+
+int zio_mkdir_p(const char *dir, struct diag *d)
+{
+    char tmp[4096];
+    int n = snprintf(tmp, sizeof tmp, "%s", dir);
+    if (n <= 0 || (size_t)n >= sizeof tmp)
+        return diag_set(d, ERR_INVALID, "%s: not a usable directory path", dir);
+    for (char *p = tmp + 1;; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char c = *p;
+        *p = '\0';
+        if (mkdir(tmp, 0755) && errno != EEXIST)
+            return diag_at(d, ERR_IO, tmp, 0, "cannot create directory: %s", strerror(errno));
+        if (!c)
+            return 0;
+        *p = c;
+    }
 }
