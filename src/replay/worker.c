@@ -1242,9 +1242,25 @@ static void conn_timeout(struct worker *w, struct conn *c, int64_t now)
     }
 }
 
-/* Fires every due timer; sends spin to their exact instant. With sends_only (in the
- * middle of an event batch) it stops at the first connection deadline: a connection
- * failed now could still have an event waiting later in the same batch. */
+/* The last stretch before a send that is spun in place, without going back to the
+ * event loop: about the cost of one loop turn (an epoll_wait that returns at once). */
+#define SPIN_TIGHT_NS 3000
+
+/* True while the next send is inside its --spin-us window: the loop then polls (epoll_wait
+ * with no timeout) instead of sleeping, so it keeps reading responses while it waits. */
+static bool spinning(struct worker *w, int64_t now)
+{
+    struct wpriv *p = P(w);
+    return w->eng->cfg->spin_ns > 0 && p->nheap && p->heap[0]->kind == TK_SEND &&
+           p->heap[0]->when - w->eng->cfg->spin_ns <= now;
+}
+
+/* Fires every due timer. A send inside its spin window but more than SPIN_TIGHT_NS away
+ * is left for a later turn of the loop (which polls, see spinning()): a spin never
+ * starves the loop, whatever --spin-us is against the gap between sends. With
+ * sends_only (in the middle of an event batch) it stops at the first connection
+ * deadline: a connection failed now could still have an event waiting later in the
+ * same batch. */
 static void run_timers(struct worker *w, bool sends_only)
 {
     struct wpriv *p = P(w);
@@ -1254,7 +1270,9 @@ static void run_timers(struct worker *w, bool sends_only)
             return;
         struct timer *t = p->heap[0];
         int64_t now = clock_mono_ns();
-        int64_t lead = t->kind == TK_SEND ? cfg->spin_ns : 0;
+        int64_t lead = t->kind == TK_SEND && cfg->spin_ns > 0
+                           ? (cfg->spin_ns < SPIN_TIGHT_NS ? cfg->spin_ns : SPIN_TIGHT_NS)
+                           : 0;
         if (t->when - lead > now || (sends_only && t->kind != TK_SEND))
             return;
         timer_del(p, t);
@@ -1276,9 +1294,11 @@ static void run_timers(struct worker *w, bool sends_only)
     }
 }
 
-static void arm(struct worker *w)
+static void arm(struct worker *w, bool polling)
 {
     struct wpriv *p = P(w);
+    if (polling)
+        return; /* the loop does not sleep: the timer would only wake it for nothing */
     int64_t when = 0;
     if (p->nheap) {
         struct timer *t = p->heap[0];
@@ -1487,15 +1507,16 @@ void *worker_main(void *arg)
         }
         if (atomic_load(&e->finish))
             break;
-        arm(w);
+        bool polling = spinning(w, clock_mono_ns());
+        arm(w, polling);
         /* Sleeping is announced before the last look at the ring, so the scheduler
          * either sees the flag and writes the eventfd, or we see its item. */
         /* With every slot busy or requests already waiting for one, new ones are not
          * urgent: the slot that frees pulls them from the ring (try_start_pending). */
         bool want = may_start(w) && !p->pend_head;
-        atomic_store(&w->sleeping, want ? 1 : 0);
+        atomic_store(&w->sleeping, want && !polling ? 1 : 0);
         bool ready = want && ring_peek(w->ring);
-        int n = epoll_wait(w->ep, evs, 256, ready ? 0 : -1);
+        int n = epoll_wait(w->ep, evs, 256, ready || polling ? 0 : -1);
         atomic_store(&w->sleeping, 0);
         int64_t ready_ns = clock_mono_ns();
         if (ready) {
@@ -1522,7 +1543,7 @@ void *worker_main(void *arg)
                 /* A send falling due in the middle of a busy batch goes out now, not after
                  * the rest of the batch. */
                 if (p->nheap && p->heap[0]->kind == TK_SEND &&
-                    p->heap[0]->when - e->cfg->spin_ns <= clock_mono_ns())
+                    p->heap[0]->when - SPIN_TIGHT_NS <= clock_mono_ns())
                     run_timers(w, true);
             }
         }

@@ -1,0 +1,44 @@
+#!/usr/bin/env python3
+"""Schedule accuracy seen by the server: joins a replay run's records (RUN_DIR) with the
+mock's --timing-log (TIMING) by request id and prints percentiles of arrive_ns (kernel
+receive time of the request's last byte at the server) minus the intended send time,
+beside the client's own t_start - t_intended.
+    bench/arrival_join.py RUN_DIR TIMING [LABEL]   (prints one JSON line)"""
+import json
+import subprocess
+import sys
+
+run_dir, timing = sys.argv[1], sys.argv[2]
+label = sys.argv[3] if len(sys.argv) > 3 else run_dir
+anchor = json.load(open(run_dir + "/run.json"))["anchor"]["mono_ns"]
+z = subprocess.run(["zstd", "-dcq", run_dir + "/records.jsonl.zst"], stdout=subprocess.PIPE,
+                   check=True)
+intended, own, errors = {}, [], 0
+for line in z.stdout.splitlines():
+    r = json.loads(line)
+    if r.get("phase") != "profile":
+        continue
+    if "error" in r:
+        errors += 1
+    if "t_start" in r and "t_intended" in r:
+        intended[str(r["i"])] = anchor + r["t_intended"]
+        own.append(r["t_start"] - r["t_intended"])
+server = []
+for line in open(timing):
+    t = json.loads(line)
+    rid = t.get("request_id")
+    if rid in intended and t.get("arrive_ns"):
+        server.append(t["arrive_ns"] - intended[rid])
+
+
+def q(v, p):
+    v = sorted(v)
+    return v[min(len(v) - 1, int(p * len(v)))] / 1e3 if v else float("nan")
+
+
+out = {"label": label, "requests": len(intended), "joined": len(server), "errors": errors}
+for name, v in (("server", server), ("own", own)):
+    for p, k in ((0.5, "p50"), (0.99, "p99"), (0.999, "p99.9")):
+        out[f"{name}_{k}_us"] = round(q(v, p), 1)
+    out[f"{name}_max_us"] = round(max(v) / 1e3, 1) if v else None
+print(json.dumps(out))
