@@ -159,6 +159,12 @@ static int parse_generation(enum mock_endpoint ep, const cJSON *root, struct moc
     if (so && !cJSON_IsNull(so)) {
         if (!cJSON_IsObject(so))
             return diag_set(d, ERR_INVALID, "'stream_options' must be an object");
+        /* vLLM refuses a non-empty stream_options without "stream": true (its
+         * validate_stream_options): a client that forgets to drop it when it turns
+         * streaming off must fail here as it would there, not pass against the mock. */
+        if (so->child && !p->stream && ep != MOCK_EP_RESPONSES)
+            return diag_set(d, ERR_INVALID,
+                            "Stream options can only be defined when `stream=True`.");
         rc = get_bool(so, "include_usage", &p->include_usage, d);
     }
     return rc;

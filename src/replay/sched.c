@@ -206,9 +206,16 @@ static char *rewrite_body(struct sched *s, const char *body, size_t len, bool *s
     }
     if (s->cfg->streaming >= 0 && s->cfg->endpoint != EP_EMBEDDINGS &&
         s->cfg->endpoint != EP_RANKINGS) {
+        bool on = s->cfg->streaming != 0;
         cJSON_DeleteItemFromObjectCaseSensitive(root, "stream");
-        cJSON_AddBoolToObject(root, "stream", s->cfg->streaming != 0);
-        *stream = s->cfg->streaming != 0;
+        cJSON_AddBoolToObject(root, "stream", on);
+        *stream = on;
+        /* stream_options belongs to streamed chat and completions only: vLLM answers 400
+         * ("Stream options can only be defined when stream=True") to a body that keeps it
+         * with streaming off. Forced on, it asks for the usage chunk as pack would have. */
+        bool so_type = s->cfg->endpoint == EP_CHAT || s->cfg->endpoint == EP_COMPLETIONS;
+        if (on && so_type && !cJSON_GetObjectItemCaseSensitive(root, "stream_options"))
+            cJSON_AddItemToObject(root, "stream_options", cJSON_Parse("{\"include_usage\":true}"));
     }
     if (s->extra) {
         const cJSON *kv;
@@ -220,6 +227,11 @@ static char *rewrite_body(struct sched *s, const char *body, size_t len, bool *s
                 *stream = cJSON_IsTrue(kv);
         }
     }
+    /* Streaming turned off (by the flag or an extra "stream": false): the trace's
+     * stream_options goes too, unless the extras set it on purpose. */
+    if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "stream")) &&
+        !(s->extra && cJSON_GetObjectItemCaseSensitive(s->extra, "stream_options")))
+        cJSON_DeleteItemFromObjectCaseSensitive(root, "stream_options");
     char *out = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     return out;

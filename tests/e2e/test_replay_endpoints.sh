@@ -38,7 +38,17 @@ with Mock("--ttft", "1ms", "--itl", "1ms", "--osl", "6", "--reasoning-tokens", "
         check("sk-TOPSECRET" not in blob and "also-secret" not in blob, "a secret reached disk")
         check("X-Trace:a:b" in blob, "plain header not recorded")
         subprocess.run(["rm", "-rf", os.path.join(TMP, "x")])
+    # The mock answers 400 to stream_options without "stream": true, as vLLM does: a
+    # --no-streaming body must lose the trace's stream_options (it used to keep it).
     recs, _, _ = replay(t, m.url, "--no-streaming")
+    check(all("error" not in r for r in recs), "--no-streaming", recs[0].get("error"))
     check(all(not r["stream"] and len(r["chunks"]) == 1 for r in recs), "--no-streaming")
+    # Forced on, a body packed without streaming asks for the usage chunk.
+    t2 = pack("y.jsonl.zst", "--request-count", "4", "--isl", "6", "--osl", "6")
+    recs, _, _ = replay(t2, m.url, "--streaming")
+    check(all("error" not in r and r["stream"] and len(r["chunks"]) == 7 for r in recs),
+          "--streaming", json.dumps(recs[0])[:300])
+    check(all(r.get("usage", {}).get("completion_tokens", 0) >= 6 for r in recs),
+          "--streaming without stream_options.include_usage", recs[0].get("usage"))
 print("endpoints ok")
 PY

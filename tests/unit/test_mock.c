@@ -301,6 +301,20 @@ TEST(mock_req_table)
          "{\"type\":\"image_url\",\"image_url\":{\"url\":\"u\"}}]}],\"max_completion_tokens\":5,"
          "\"stream\":true,\"stream_options\":{\"include_usage\":true}}",
          0, 2, 5, 0, true, true},
+        /* vLLM: stream_options only with "stream": true (an empty object or null passes) */
+        {MOCK_EP_CHAT,
+         "{\"messages\":[{\"content\":\"a\"}],\"stream_options\":{\"include_usage\":true}}",
+         ERR_INVALID, 0, -1, 0, false, false},
+        {MOCK_EP_CHAT,
+         "{\"messages\":[{\"content\":\"a\"}],\"stream\":false,\"stream_options\":{"
+         "\"include_usage\":true}}",
+         ERR_INVALID, 0, -1, 0, false, false},
+        {MOCK_EP_COMPLETIONS, "{\"prompt\":\"a\",\"stream_options\":{\"include_usage\":false}}",
+         ERR_INVALID, 0, -1, 0, false, false},
+        {MOCK_EP_CHAT, "{\"messages\":[{\"content\":\"a\"}],\"stream_options\":{}}", 0, 1, -1, 0,
+         false, false},
+        {MOCK_EP_CHAT, "{\"messages\":[{\"content\":\"a\"}],\"stream_options\":null}", 0, 1, -1, 0,
+         false, false},
         {MOCK_EP_CHAT, "{\"messages\":[]}", ERR_INVALID, 0, -1, 0, false, false},
         {MOCK_EP_CHAT, "{\"messages\":[{\"content\":1}]}", ERR_INVALID, 0, -1, 0, false, false},
         {MOCK_EP_CHAT, "{\"messages\":[{\"content\":\"a\"}],\"max_tokens\":0}", ERR_INVALID, 0, -1,
