@@ -139,6 +139,10 @@ struct engine {
     _Atomic long ginflight;
     bool multi_turn;  /* the source has sessions with later turns: track them */
     char errmsg[512]; /* scheduler failure (source error) */
+    /* The first failed request's error, for the line a run without any success ends
+     * with: written once by the worker that wins first_err_taken, read after the join. */
+    _Atomic int first_err_taken;
+    char first_err[320];
     _Atomic int failed;
     const char *const *redact;
     size_t nredact;

@@ -113,6 +113,7 @@ struct replay_result {
     bool interrupted; /* stopped by a signal */
     int64_t duration_ns;
     double lateness_p50_ns, lateness_p99_ns, lateness_max_ns;
+    char first_error[320]; /* "type code: message" of the first failed request, or "" */
 };
 
 /* Runs the whole replay. Returns 0 when the run dir is complete (even if requests

@@ -135,6 +135,26 @@ static int trace_timed(const char *path, bool *timed, struct diag *d)
     return rc;
 }
 
+/* run.json's counts.completed and counts.errors (left alone when absent). */
+static void run_counts(const char *runjson, long *completed, long *errors)
+{
+    char *text = NULL;
+    size_t len = 0;
+    struct diag ignored;
+    if (zio_read_all(runjson, 64u << 20, &text, &len, &ignored))
+        return;
+    cJSON *j = cJSON_ParseWithLength(text, len);
+    free(text);
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "counts");
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, "completed");
+    if (cJSON_IsNumber(v))
+        *completed = (long)v->valuedouble;
+    v = cJSON_GetObjectItemCaseSensitive(c, "errors");
+    if (cJSON_IsNumber(v))
+        *errors = (long)v->valuedouble;
+    cJSON_Delete(j);
+}
+
 /* Runs one stage's cmd_* with argv = name + args (+ extra in front). */
 static int run_stage(int (*cmd)(int, char **), const char *name, const char *const *front,
                      size_t nfront, const struct profile_argv *args, struct plog *l)
@@ -368,14 +388,18 @@ int cmd_profile(int argc, char **argv)
     plog(&log, 0, "wrote %s", inputs);
 
     const char *replay_front[] = {"--input-file", trace, "--output-artifact-dir", dir};
+    char runjson[4300];
+    snprintf(runjson, sizeof runjson, "%s/run.json", dir);
+    unlink(runjson); /* a stale one must not describe this run if replay cannot start */
     rc = run_stage(cmd_replay, "replay", replay_front, 4, &p.replay, &log);
     /* Ctrl-C: replay stops sending, drains and marks the run cancelled; like AIPerf, the
      * partial results are still reported, with a warning, and the exit code stays the
-     * replay's. Any other replay failure ends here. */
-    char runjson[4300];
-    snprintf(runjson, sizeof runjson, "%s/run.json", dir);
+     * replay's. A complete run in which no request succeeded (replay exits 1) is reported
+     * too (the error summary is what the user needs), then profile exits 1 and says so
+     * last. Any other replay failure ends here. */
     bool cancelled = rc != 0 && profile_json_flag(runjson, "cancelled", false);
-    if (rc && !cancelled) {
+    bool none_ok = rc == EXIT_ERROR && !cancelled && profile_json_flag(runjson, "complete", false);
+    if (rc && !cancelled && !none_ok) {
         exit_code = rc;
         goto done;
     }
@@ -400,6 +424,15 @@ int cmd_profile(int argc, char **argv)
     snprintf(html, sizeof html, "%s/report.html", dir);
     if (access(html, R_OK) == 0)
         fprintf(stdout, "\nArtifacts: %s\nHTML report: %s\n", dir, html);
+    if (none_ok) {
+        long done_n = 0, failed_n = 0;
+        run_counts(runjson, &done_n, &failed_n);
+        fflush(stdout);
+        cli_error("no request succeeded: %ld of %ld failed; the error summary is in %s", failed_n,
+                  done_n, dir);
+        plog(&log, 0, "no request succeeded (%ld of %ld failed)", failed_n, done_n);
+        exit_code = EXIT_ERROR;
+    }
     goto done;
 fail:
     cli_fail(&d, 0);

@@ -19,7 +19,7 @@ static const struct arg_spec specs[] = {
      "trace to replay (trace.jsonl.zst from 'metronome pack'); or give it as the argument"},
     {"output-artifact-dir", "-o --output --artifact-dir", ARG_VALUE, "DIR",
      "artifacts/<model>-<endpoint>-<mode>", "run directory to write"},
-    {"url", "-u", ARG_MULTI, "URL", "localhost:8080",
+    {"url", "-u", ARG_MULTI, "URL", "localhost:8000",
      "server base URL; repeat for several servers (round-robin)"},
     {"endpoint-type", NULL, ARG_VALUE, "TYPE", "trace's",
      "chat, completions, embeddings, rankings, responses or raw"},
@@ -413,6 +413,18 @@ int cmd_replay(int argc, char **argv)
                 res.completed, res.errors, res.cancelled, res.interrupted ? " (interrupted)" : "",
                 res.lateness_p50_ns / 1e3, res.lateness_p99_ns / 1e3, out_dir);
     code = res.interrupted ? EXIT_INTERRUPTED : EXIT_OK;
+    /* A run without a single success measured nothing but the failure (a wrong model
+     * name, a 400 for every body, a server that is down): the run dir is complete, but
+     * the exit code and the last line say so, so CI and `profile` cannot take it for a
+     * benchmark. An interrupted run keeps 130. */
+    if (!res.interrupted && res.completed - res.errors <= 0) {
+        if (res.completed > 0)
+            cli_error("no request succeeded: %ld of %ld failed (first: %s); run dir %s", res.errors,
+                      res.completed, res.first_error, out_dir);
+        else
+            cli_error("no request succeeded: none was sent; run dir %s", out_dir);
+        code = EXIT_ERROR;
+    }
     goto out;
 usage:
     cli_error("%s", d.msg);

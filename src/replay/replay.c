@@ -35,7 +35,7 @@
 void replay_config_defaults(struct replay_config *c)
 {
     memset(c, 0, sizeof *c);
-    static const char *const def_url[] = {"localhost:8080"};
+    static const char *const def_url[] = {"localhost:8000"}; /* mock, profile, AIPerf */
     c->urls = def_url;
     c->nurls = 1;
     c->endpoint = EP_CHAT;
@@ -805,6 +805,8 @@ int replay_run(const struct replay_config *cfg, struct replay_source *src,
         res->lateness_p50_ns = lhist_quantile(hs, n, 0.5);
         res->lateness_p99_ns = lhist_quantile(hs, n, 0.99);
         res->lateness_max_ns = lhist_quantile(hs, n, 1.0);
+        if (atomic_load(&e->first_err_taken))
+            snprintf(res->first_error, sizeof res->first_error, "%s", e->first_err);
     }
     for (int i = 0; i < nw; i++)
         if (e->w[i].priv || e->w[i].ring)

@@ -181,8 +181,16 @@ static void item_done(struct worker *w, struct item *it, bool record)
             atomic_fetch_add(&w->not_sent, 1);
         } else {
             atomic_fetch_add(&w->completed, 1);
-            if (r->error != RECERR_NONE)
+            if (r->error != RECERR_NONE) {
                 atomic_fetch_add(&w->errors, 1);
+                if (!atomic_exchange(&e->first_err_taken, 1)) {
+                    char code[16] = "";
+                    if (r->error_code > 0)
+                        snprintf(code, sizeof code, " %d", r->error_code);
+                    snprintf(e->first_err, sizeof e->first_err, "%s%s: %s",
+                             rec_error_name(r->error), code, r->error_msg);
+                }
+            }
             if (r->cancelled)
                 atomic_fetch_add(&w->cancelled, 1);
         }

@@ -30,7 +30,9 @@ for f in ["sse-cr", "sse-crlf", "sse-comments", "sse-fields", "sse-multiline", "
 for faults, flags, want, extra in cases:
     args = sum((["--fault", f] for f in faults), [])
     with Mock(*FAST, *args, log=False) as m:
-        recs, run, _ = replay(trace, m.url, "--concurrency", "3", *flags)
+        # a run in which every request failed exits 1 (its run dir is still complete)
+        recs, run, _ = replay(trace, m.url, "--concurrency", "3", *flags,
+                              expect=0 if want is OK else 1)
     check(len(recs) == 6, faults, "records:", len(recs))
     check(run["complete"] is True, faults, "run not complete")
     limit = 600.0
@@ -46,9 +48,10 @@ for faults, flags, want, extra in cases:
 
 # Non-streaming bodies with the body faults.
 for f in ["close-after=1", "stall-after=1", "chunk-ext", "close-delimited"]:
-    with Mock(*FAST, "--fault", f, log=False) as m:
-        recs, run, _ = replay(nostream, m.url, "--idle-timeout-seconds", "0.4")
     want = {"close-after=1": "closed", "stall-after=1": "timeout_idle"}.get(f)
+    with Mock(*FAST, "--fault", f, log=False) as m:
+        recs, run, _ = replay(nostream, m.url, "--idle-timeout-seconds", "0.4",
+                              expect=0 if want is None else 1)
     for r in recs:
         check(err(r) == want, f, "non-stream error", r.get("error"))
         if want is None:

@@ -83,8 +83,9 @@ with Mock("--ttft", "5ms", "--itl", "50ms", "--osl", "100") as m:
     # Duration with a grace period: sending stops at 1 s, the rest is cancelled at 1.5 s.
     long = pack("long.jsonl.zst", "--request-count", "50", "--isl", "8", "--streaming")
     t0 = time.monotonic()
+    # (no request finishes in time, so no request succeeded: exit 1, files complete)
     recs, run, _ = replay(long, m.url, "--concurrency", "4", "--benchmark-duration", "1",
-                          "--benchmark-grace-period", "0.5")
+                          "--benchmark-grace-period", "0.5", expect=1)
     took = time.monotonic() - t0
     check(took < 4, "duration run took", took)
     first = min(r["t_start"] for r in recs)

@@ -755,3 +755,13 @@ TEST(replay_sessions_freed_after_their_last_turn)
     CHECK_INT((long)num(counts, "sessions_completed"), 300);
     free_run(&r);
 }
+
+TEST(replay_default_url_is_aiperfs)
+{
+    /* One default everywhere: mock, profile and AIPerf listen on / use localhost:8000
+     * (replay used to default to 8080). */
+    struct replay_config c;
+    replay_config_defaults(&c);
+    CHECK_INT((long)c.nurls, 1);
+    CHECK_STR(c.urls[0], "localhost:8000");
+}
