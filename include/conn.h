@@ -58,14 +58,11 @@ struct conn {
     struct buf live_body; /* body rebuilt with live history, when used */
 
     /* receiving */
-    struct buf head; /* response head bytes until parsed */
-    size_t head_last;
+    struct buf head;    /* a response head arriving in pieces (http1_rx's) */
+    struct http1_rx rx; /* the response's framing: head, body, end */
     int status;
     bool keep_alive;
     bool sse;
-    enum http1_framing framing;
-    uint64_t remaining;
-    struct http1_chunked chunked;
     struct sse_parser parser;
     bool parser_live;
     struct buf body;  /* non-SSE body (for JSON parsing and error messages) */

@@ -120,6 +120,65 @@ void http1_chunked_init(struct http1_chunked *c);
 long http1_chunked_feed(struct http1_chunked *c, const char *buf, size_t len, const char **data,
                         size_t *data_len);
 
+/*
+ * Response reader: the client's side of one exchange as a state machine over arbitrary
+ * byte splits, with no I/O and no allocation (the replay worker drives it from its sockets,
+ * tests/fuzz/fuzz_http1_rx.c from fuzz input). Interim 1xx heads are skipped, the final
+ * head is parsed, the body is framed (Content-Length, chunked, close-delimited or none)
+ * and its end is reported the moment the framing says so, including a body of length 0
+ * that ends with the head itself (a 429 with "Content-Length: 0", a 204, "0\r\n\r\n").
+ *
+ *   http1_rx_init(&rx, &head_buf, false);
+ *   while bytes arrive: p, n = the bytes; loop
+ *       ev = http1_rx_feed(&rx, &resp, &p, &n, &data, &dlen)
+ *       HTTP1_RX_MORE: every byte consumed, wait for more (or call http1_rx_eof at EOF)
+ *       HTTP1_RX_HEAD: the final head is in resp (views into the input or head_buf:
+ *                      read them before the input is reused); feed again
+ *       HTTP1_RX_DATA: data[0..dlen) is body, a view into the input; feed again
+ *       HTTP1_RX_DONE: the response is complete; p/n hold the bytes after it (unconsumed;
+ *                      a server that sends any is out of step: do not reuse the connection)
+ *       HTTP1_RX_ERROR: rx.error says why (http1_rx_error_text)
+ *
+ * A head that arrives whole is parsed where it lies; one that trickles in is collected in
+ * head_buf (max >= HTTP1_MAX_HEAD), with at most 4 KB of body bytes copied along. Body
+ * bytes are always views into the input. After DONE or ERROR every call returns the same
+ * event again.
+ */
+enum http1_rx_event { HTTP1_RX_MORE, HTTP1_RX_HEAD, HTTP1_RX_DATA, HTTP1_RX_DONE, HTTP1_RX_ERROR };
+enum http1_rx_error {
+    HTTP1_RX_OK,
+    HTTP1_RX_HEAD_TOO_LARGE, /* no blank line within HTTP1_MAX_HEAD bytes */
+    HTTP1_RX_BAD_HEAD,       /* a malformed status line or header */
+    HTTP1_RX_UPGRADE,        /* 101: we never ask to switch protocols (status is 101) */
+    HTTP1_RX_BAD_CHUNKED,    /* malformed chunked framing */
+    HTTP1_RX_EOF_NO_HEAD,    /* closed before any response byte */
+    HTTP1_RX_EOF_MID_HEAD,   /* closed in the middle of a head */
+    HTTP1_RX_EOF_MID_BODY,   /* closed before the body's framing ended */
+};
+struct http1_rx {
+    int state;         /* internal */
+    struct buf *head;  /* borrowed from the caller: a head arriving in pieces */
+    size_t head_last;  /* head bytes scanned without finding the end */
+    bool head_request; /* the request was HEAD: no body whatever the headers say */
+    bool got_bytes;    /* a byte of this response arrived (interim heads included) */
+    int status;        /* of the final head (101 for HTTP1_RX_UPGRADE); 0 before it */
+    enum http1_framing framing;
+    uint64_t remaining; /* Content-Length bytes still due */
+    struct http1_chunked chunked;
+    enum http1_rx_error error;
+};
+/* Starts a response; empties `head` (which the reader uses until the next init). */
+void http1_rx_init(struct http1_rx *rx, struct buf *head, bool head_request);
+/* Consumes from *p / *n (advancing them) up to the next event; `resp` receives the head
+ * (scratch space while the head is incomplete, so several readers may share one). */
+enum http1_rx_event http1_rx_feed(struct http1_rx *rx, struct http1_response *resp, const char **p,
+                                  size_t *n, const char **data, size_t *data_len);
+/* The server closed the connection: DONE for a close-delimited body (and for a response
+ * already complete), ERROR otherwise. */
+enum http1_rx_event http1_rx_eof(struct http1_rx *rx);
+/* "connection closed by the server mid-body", "malformed response head", ... */
+const char *http1_rx_error_text(enum http1_rx_error e);
+
 /* Appends a request: "METHOD PATH HTTP/1.1", Host, the given headers (NULL-terminated
  * array of "Name: value" strings), Content-Length when body != NULL, then the body. */
 int http1_write_request(struct buf *out, const char *method, const char *host, const char *path,

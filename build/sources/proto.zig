@@ -5,5 +5,5 @@ pub const src = [_][]const u8{
 pub const tests = [_][]const u8{
     "unit/test_http1.c",          "unit/test_sse.c",           "unit/test_tls.c",
     "fuzz/fuzz_http1_response.c", "fuzz/fuzz_http1_request.c", "fuzz/fuzz_chunked.c",
-    "fuzz/fuzz_sse.c",
+    "fuzz/fuzz_sse.c",            "fuzz/fuzz_http1_rx.c",
 };

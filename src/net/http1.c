@@ -621,6 +621,218 @@ long http1_chunked_feed(struct http1_chunked *c, const char *buf, size_t len, co
     return (long)i;
 }
 
+/* ---- the response reader ---- */
+
+enum { RX_HEAD, RX_BODY, RX_DONE, RX_FAILED };
+
+void http1_rx_init(struct http1_rx *rx, struct buf *head, bool head_request)
+{
+    memset(rx, 0, sizeof *rx);
+    rx->state = RX_HEAD;
+    rx->head = head;
+    rx->head_request = head_request;
+    buf_reset(head);
+}
+
+static enum http1_rx_event rx_fail(struct http1_rx *rx, enum http1_rx_error e)
+{
+    rx->state = RX_FAILED;
+    rx->error = e;
+    return HTTP1_RX_ERROR;
+}
+
+/* Whether the body's framing has ended. Checked before looking at the input, so a body
+ * of length 0 ends with its head even when no byte follows it. */
+static bool rx_body_over(const struct http1_rx *rx)
+{
+    switch (rx->framing) {
+    case HTTP1_BODY_NONE:
+        return true;
+    case HTTP1_BODY_LENGTH:
+        return rx->remaining == 0;
+    case HTTP1_BODY_CHUNKED:
+        return rx->chunked.done;
+    case HTTP1_BODY_CLOSE:
+        break;
+    }
+    return false;
+}
+
+/* Head bytes are copied in steps of this many while a head trickles in, so the copy of
+ * body bytes that follow a head is bounded (and so is the head buffer's growth). */
+#define RX_STEP 4096
+
+/* A complete head of k bytes in resp: interim heads return false (skip them), the final
+ * one sets up the body. */
+static bool rx_final(struct http1_rx *rx, const struct http1_response *resp)
+{
+    if (resp->status < 200)
+        return false;
+    rx->status = resp->status;
+    rx->framing = resp->framing;
+    rx->remaining = resp->content_length;
+    if (rx->framing == HTTP1_BODY_CHUNKED)
+        http1_chunked_init(&rx->chunked);
+    rx->state = RX_BODY;
+    return true;
+}
+
+/*
+ * Head bytes. The usual case, a whole head in one input, is parsed where it lies. A head
+ * that arrives in pieces is collected in the head buffer RX_STEP bytes at a time; it ends
+ * inside the step that completes it (the parse before that step found no end), so the
+ * bytes after it are exactly the rest of that step and of the input, and are handed back
+ * in *p / *n.
+ */
+static enum http1_rx_event rx_head(struct http1_rx *rx, struct http1_response *resp, const char **p,
+                                   size_t *n)
+{
+    struct buf *h = rx->head;
+    while (*n) {
+        int k;
+        if (h->len == 0) {
+            k = http1_parse_response(*p, *n, 0, rx->head_request, resp);
+            if (k == HTTP1_INCOMPLETE) {
+                /* all head bytes (no end among them), fewer than HTTP1_MAX_HEAD */
+                if (buf_append(h, *p, *n))
+                    return rx_fail(rx, HTTP1_RX_HEAD_TOO_LARGE);
+                rx->head_last = h->len;
+                *p += *n;
+                *n = 0;
+                return HTTP1_RX_MORE;
+            }
+            if (k < 0)
+                return rx_fail(rx,
+                               *n >= HTTP1_MAX_HEAD ? HTTP1_RX_HEAD_TOO_LARGE : HTTP1_RX_BAD_HEAD);
+            *p += k;
+            *n -= (size_t)k;
+        } else {
+            size_t room = HTTP1_MAX_HEAD - h->len; /* > 0: a full buffer was an error */
+            size_t take = *n < room ? *n : room;
+            if (take > RX_STEP)
+                take = RX_STEP;
+            size_t before = h->len;
+            if (buf_append(h, *p, take))
+                return rx_fail(rx, HTTP1_RX_HEAD_TOO_LARGE);
+            k = http1_parse_response(h->p, h->len, rx->head_last, rx->head_request, resp);
+            if (k == HTTP1_INCOMPLETE) {
+                rx->head_last = h->len;
+                *p += take;
+                *n -= take;
+                continue;
+            }
+            if (k < 0)
+                return rx_fail(rx, h->len >= HTTP1_MAX_HEAD ? HTTP1_RX_HEAD_TOO_LARGE
+                                                            : HTTP1_RX_BAD_HEAD);
+            *p += (size_t)k - before;
+            *n -= (size_t)k - before;
+            h->len = (size_t)k; /* the head stays for resp's views */
+        }
+        if (resp->status == 101) {
+            rx->status = 101; /* what follows is not HTTP any more */
+            return rx_fail(rx, HTTP1_RX_UPGRADE);
+        }
+        if (rx_final(rx, resp))
+            return HTTP1_RX_HEAD;
+        /* An interim head, skipped: the final one follows on the same connection. */
+        buf_reset(h);
+        rx->head_last = 0;
+    }
+    return HTTP1_RX_MORE;
+}
+
+enum http1_rx_event http1_rx_feed(struct http1_rx *rx, struct http1_response *resp, const char **p,
+                                  size_t *n, const char **data, size_t *data_len)
+{
+    *data = NULL;
+    *data_len = 0;
+    if (*n)
+        rx->got_bytes = true;
+    switch (rx->state) {
+    case RX_HEAD:
+        return *n ? rx_head(rx, resp, p, n) : HTTP1_RX_MORE;
+    case RX_DONE:
+        return HTTP1_RX_DONE;
+    case RX_FAILED:
+        return HTTP1_RX_ERROR;
+    default:
+        break;
+    }
+    while (!rx_body_over(rx)) {
+        if (*n == 0)
+            return HTTP1_RX_MORE;
+        size_t take = 0;
+        switch (rx->framing) {
+        case HTTP1_BODY_LENGTH:
+            take = *n < rx->remaining ? *n : (size_t)rx->remaining;
+            rx->remaining -= take;
+            *data = *p;
+            *data_len = take;
+            break;
+        case HTTP1_BODY_CHUNKED: {
+            long k = http1_chunked_feed(&rx->chunked, *p, *n, data, data_len);
+            if (k < 0)
+                return rx_fail(rx, HTTP1_RX_BAD_CHUNKED);
+            take = (size_t)k;
+            break;
+        }
+        default: /* HTTP1_BODY_CLOSE: everything until the connection closes */
+            take = *n;
+            *data = *p;
+            *data_len = take;
+            break;
+        }
+        *p += take;
+        *n -= take;
+        if (*data_len)
+            return HTTP1_RX_DATA;
+    }
+    rx->state = RX_DONE;
+    return HTTP1_RX_DONE;
+}
+
+enum http1_rx_event http1_rx_eof(struct http1_rx *rx)
+{
+    switch (rx->state) {
+    case RX_DONE:
+        return HTTP1_RX_DONE;
+    case RX_FAILED:
+        return HTTP1_RX_ERROR;
+    case RX_HEAD:
+        return rx_fail(rx, rx->got_bytes ? HTTP1_RX_EOF_MID_HEAD : HTTP1_RX_EOF_NO_HEAD);
+    default:
+        break;
+    }
+    if (rx->framing == HTTP1_BODY_CLOSE || rx_body_over(rx)) {
+        rx->state = RX_DONE;
+        return HTTP1_RX_DONE;
+    }
+    return rx_fail(rx, HTTP1_RX_EOF_MID_BODY);
+}
+
+const char *http1_rx_error_text(enum http1_rx_error e)
+{
+    switch (e) {
+    case HTTP1_RX_OK:
+        return "no error";
+    case HTTP1_RX_HEAD_TOO_LARGE:
+        return "response head too large";
+    case HTTP1_RX_BAD_HEAD:
+        return "malformed response head";
+    case HTTP1_RX_UPGRADE:
+        return "unrequested 101 Switching Protocols";
+    case HTTP1_RX_BAD_CHUNKED:
+        return "bad chunked framing";
+    case HTTP1_RX_EOF_NO_HEAD:
+        return "connection closed by the server before the response";
+    case HTTP1_RX_EOF_MID_HEAD:
+        return "connection closed by the server mid-head";
+    case HTTP1_RX_EOF_MID_BODY:
+        return "connection closed by the server mid-body";
+    }
+    return "?";
+}
+
 /* ---- writers ---- */
 
 static void put(struct buf *out, const char *s, size_t n, int *rc)

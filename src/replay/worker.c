@@ -613,57 +613,23 @@ static void complete(struct worker *w, struct conn *c, int64_t now)
     finish(w, c, now, c->keep_alive);
 }
 
-/* Feeds body bytes; returns 1 when the response is complete, 0 for more, < 0 on error. */
-static int body_bytes(struct worker *w, struct conn *c, const char *p, size_t n, int64_t now)
+/* Body bytes (a view into the receive buffer): into the SSE parser or the body buffer.
+ * False when a cap was exceeded (the record says which). */
+static bool body_data(struct worker *w, struct conn *c, const char *data, size_t dlen, int64_t now)
 {
-    while (n > 0 || c->framing == HTTP1_BODY_NONE) {
-        const char *data = p;
-        size_t dlen = 0;
-        switch (c->framing) {
-        case HTTP1_BODY_NONE:
-            return 1;
-        case HTTP1_BODY_LENGTH:
-            dlen = n < c->remaining ? n : (size_t)c->remaining;
-            c->remaining -= dlen;
-            p += dlen;
-            n -= dlen;
-            break;
-        case HTTP1_BODY_CHUNKED: {
-            long k = http1_chunked_feed(&c->chunked, p, n, &data, &dlen);
-            if (k < 0)
-                return -1;
-            if (k == 0 && dlen == 0 && !c->chunked.done)
-                return 0;
-            p += k;
-            n -= (size_t)k;
-            break;
+    if (c->sse) {
+        int rc = sse_parser_feed(&c->parser, data, dlen, now, on_event, c);
+        if (rc == ERR_TOO_LARGE) {
+            rec_set_error(&c->item->rec, RECERR_PROTOCOL, -1,
+                          "SSE event larger than --max-event-bytes (%zu)", w->eng->cfg->max_event);
+            return false;
         }
-        case HTTP1_BODY_CLOSE:
-            dlen = n;
-            n = 0;
-            break;
-        }
-        if (dlen) {
-            if (c->sse) {
-                int rc = sse_parser_feed(&c->parser, data, dlen, now, on_event, c);
-                if (rc == ERR_TOO_LARGE) {
-                    rec_set_error(&c->item->rec, RECERR_PROTOCOL, -1,
-                                  "SSE event larger than --max-event-bytes (%zu)",
-                                  w->eng->cfg->max_event);
-                    return -2;
-                }
-            } else if (buf_append(&c->body, data, dlen)) {
-                rec_set_error(&c->item->rec, RECERR_PROTOCOL, -1,
-                              "response body larger than --max-body-bytes (%zu)",
-                              w->eng->cfg->max_body);
-                return -2;
-            }
-        }
-        if ((c->framing == HTTP1_BODY_LENGTH && c->remaining == 0) ||
-            (c->framing == HTTP1_BODY_CHUNKED && c->chunked.done))
-            return 1;
+    } else if (buf_append(&c->body, data, dlen)) {
+        rec_set_error(&c->item->rec, RECERR_PROTOCOL, -1,
+                      "response body larger than --max-body-bytes (%zu)", w->eng->cfg->max_body);
+        return false;
     }
-    return 0;
+    return true;
 }
 
 static bool is_sse(const struct http1_response *r)
@@ -675,23 +641,42 @@ static bool is_sse(const struct http1_response *r)
     return t && n >= k && !strncasecmp(t, want, k) && (n == k || t[k] == ';' || t[k] == ' ');
 }
 
-/* Acts on body_bytes' result: false when it ended the request (complete, or failed). */
-static bool body_went_on(struct worker *w, struct conn *c, int rc, int64_t now)
+/* The final response head is parsed (interim 1xx heads were skipped by the reader). */
+static void on_head(struct worker *w, struct conn *c, const struct http1_response *resp,
+                    int64_t now)
 {
-    if (rc < 0) {
-        if (rc == -1)
-            rec_set_error(&c->item->rec, RECERR_PROTOCOL, -1, "bad chunked framing");
-        finish(w, c, now, false);
-        return false;
+    struct rec *r = &c->item->rec;
+    r->t_head = now;
+    r->status = c->status = resp->status;
+    c->keep_alive = resp->keep_alive;
+    c->sse = is_sse(resp);
+    if (c->sse) {
+        sse_parser_init(&c->parser, w->eng->cfg->max_event);
+        c->parser_live = true;
     }
-    if (rc == 1) {
-        complete(w, c, now);
-        return false;
-    }
-    return true;
+    conn_set_state(c, CONN_READING_BODY);
 }
 
-/* Bytes arrived at `now`. Returns false when c is gone (finished or failed). */
+/* The response reader failed (malformed bytes, or the server closed too early). */
+static void rx_failed(struct worker *w, struct conn *c, int64_t now)
+{
+    enum http1_rx_error e = c->rx.error;
+    const char *m = http1_rx_error_text(e);
+    if (e == HTTP1_RX_UPGRADE) {
+        c->item->rec.t_head = now;
+        c->item->rec.status = c->status = 101;
+        fail(w, c, RECERR_PROTOCOL, 101, m, now);
+    } else if (e == HTTP1_RX_EOF_NO_HEAD || e == HTTP1_RX_EOF_MID_HEAD ||
+               e == HTTP1_RX_EOF_MID_BODY) {
+        fail(w, c, RECERR_CLOSED, -1, m, now);
+    } else {
+        fail(w, c, RECERR_PROTOCOL, -1, m, now);
+    }
+}
+
+/* Bytes arrived at `now`. Returns false when c is gone (finished or failed). The response
+ * framing is the reader's (http1_rx): it says when the response ends, including a body of
+ * length 0 that ends with its head. */
 static bool on_bytes(struct worker *w, struct conn *c, const char *p, size_t n, int64_t now)
 {
     struct wpriv *pv = P(w);
@@ -707,67 +692,42 @@ static bool on_bytes(struct worker *w, struct conn *c, const char *p, size_t n, 
     } else {
         c->dl_phase = 0;
     }
-    if (c->state == CONN_READING_HEAD) {
-        if (buf_append(&c->head, p, n)) {
-            fail(w, c, RECERR_PROTOCOL, -1, "response head too large", now);
+    if (c->state != CONN_READING_HEAD && c->state != CONN_READING_BODY) {
+        /* Bytes on an idle connection (or while sending): the server is not speaking our
+         * request/response turn; the connection cannot be trusted. */
+        if (c->item)
+            fail(w, c, RECERR_PROTOCOL, -1, "unexpected bytes before the request was sent", now);
+        else
+            conn_destroy(w, c);
+        return false;
+    }
+    for (;;) {
+        const char *data;
+        size_t dlen;
+        switch (http1_rx_feed(&c->rx, &pv->resp, &p, &n, &data, &dlen)) {
+        case HTTP1_RX_MORE:
+            return true;
+        case HTTP1_RX_HEAD:
+            on_head(w, c, &pv->resp, now);
+            break;
+        case HTTP1_RX_DATA:
+            if (!body_data(w, c, data, dlen, now)) {
+                finish(w, c, now, false);
+                return false;
+            }
+            break;
+        case HTTP1_RX_DONE:
+            /* Bytes past the end of the response: the server is out of step with our
+             * requests, and they would be read as the next response. */
+            if (n)
+                c->keep_alive = false;
+            complete(w, c, now);
+            return false;
+        case HTTP1_RX_ERROR:
+            rx_failed(w, c, now);
             return false;
         }
-        for (;;) {
-            int h = http1_parse_response(c->head.p, c->head.len, c->head_last, false, &pv->resp);
-            if (h == HTTP1_INCOMPLETE) {
-                c->head_last = c->head.len;
-                return true;
-            }
-            if (h < 0) {
-                fail(w, c, RECERR_PROTOCOL, -1, "malformed response head", now);
-                return false;
-            }
-            if (pv->resp.status == 101) {
-                /* We never ask for an upgrade: what follows is not HTTP any more. */
-                c->keep_alive = false;
-                c->item->rec.t_head = now;
-                c->item->rec.status = c->status = 101;
-                fail(w, c, RECERR_PROTOCOL, 101, "unrequested 101 Switching Protocols", now);
-                return false;
-            }
-            if (pv->resp.status >= 100 && pv->resp.status < 200) {
-                buf_consume(&c->head, (size_t)h);
-                c->head_last = 0;
-                if (!c->head.len)
-                    return true;
-                continue;
-            }
-            struct rec *r = &c->item->rec;
-            r->t_head = now;
-            r->status = c->status = pv->resp.status;
-            c->keep_alive = pv->resp.keep_alive;
-            c->framing = pv->resp.framing;
-            c->remaining = pv->resp.content_length;
-            c->sse = is_sse(&pv->resp);
-            if (c->framing == HTTP1_BODY_CHUNKED)
-                http1_chunked_init(&c->chunked);
-            if (c->sse) {
-                sse_parser_init(&c->parser, cfg->max_event);
-                c->parser_live = true;
-            }
-            conn_set_state(c, CONN_READING_BODY);
-            size_t rest = c->head.len - (size_t)h;
-            int rc = body_bytes(w, c, c->head.p + h, rest, now);
-            buf_reset(&c->head);
-            c->head_last = 0;
-            return body_went_on(w, c, rc, now);
-        }
     }
-    if (c->state == CONN_READING_BODY)
-        return body_went_on(w, c, body_bytes(w, c, p, n, now), now);
-    /* Bytes on an idle connection (or while sending): the server is not speaking our
-     * request/response turn; the connection cannot be trusted. */
-    if (c->item) {
-        fail(w, c, RECERR_PROTOCOL, -1, "unexpected bytes before the request was sent", now);
-    } else {
-        conn_destroy(w, c);
-    }
-    return false;
 }
 
 static void do_send(struct worker *w, struct conn *c)
@@ -852,6 +812,7 @@ static void begin_request(struct worker *w, struct conn *c)
     c->sent = 0;
     c->got_bytes = false;
     c->status = 0;
+    http1_rx_init(&c->rx, &c->head, false);
     if (it->live) {
         c->text = xmalloc(sizeof *c->text);
         buf_init(c->text, 1 << 24);
@@ -1426,17 +1387,18 @@ static void on_conn_event(struct worker *w, struct conn *c, uint32_t ev, int64_t
             conn_destroy(w, c);
             return;
         }
-        if (n == 0 && c->state == CONN_READING_BODY && c->framing == HTTP1_BODY_CLOSE) {
-            c->keep_alive = false;
-            complete(w, c, now);
+        if (n == 0) {
+            /* a close-delimited body ends here; anything else was cut short */
+            if (http1_rx_eof(&c->rx) == HTTP1_RX_DONE) {
+                c->keep_alive = false;
+                complete(w, c, now);
+            } else {
+                rx_failed(w, c, now);
+            }
             return;
         }
         char m[128];
-        if (n == 0)
-            snprintf(m, sizeof m, "connection closed by the server %s",
-                     c->state == CONN_READING_BODY ? "mid-body" : "before the response");
-        else
-            snprintf(m, sizeof m, "recv: %s", strerror(errno));
+        snprintf(m, sizeof m, "recv: %s", strerror(errno));
         fail(w, c, RECERR_CLOSED, -1, m, now);
         return;
     }

@@ -5,14 +5,14 @@
 # testdata/fuzz/<name>/ (libFuzzer's -merge keeps only those). A crash leaves its input
 # in the work directory and fails the script.
 #   tests/fuzz/libfuzzer.sh [SECONDS] [NAME...]     (default 60 s; http1_response
-#                                                    http1_request chunked sse)
+#                                                    http1_request chunked sse http1_rx)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 secs=${1:-60}
 shift || true
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(http1_response http1_request chunked sse)
+[ ${#names[@]} -gt 0 ] || names=(http1_response http1_request chunked sse http1_rx)
 scripts/ensure-deb clang-14 libclang-rt-14-dev
 cc=$(command -v clang-14 || command -v clang)
 out="$root/.zig-cache/libfuzzer"

@@ -696,3 +696,224 @@ TEST(http1_chunked_sse_client_path_every_split)
         buf_free(&ev);
     }
 }
+
+/* ---- the response reader (http1_rx) ----
+ * Each input is fed whole, split at every byte, and one byte at a time, each piece from a
+ * guard-page copy; every way must end in the same event with the same status, body and
+ * bytes left over. Then the connection closes (http1_rx_eof), which must agree too. */
+
+struct rx_out {
+    enum http1_rx_event ev;  /* the last event before more input was needed, or the end */
+    enum http1_rx_event eof; /* after http1_rx_eof */
+    enum http1_rx_error err;
+    int status;
+    int heads;
+    char body[256];
+    size_t blen;
+    size_t left; /* bytes after a DONE response */
+};
+
+/* Feeds in[0..len) cut at cuts[0..ncuts) (ascending). */
+static void rx_drive(const char *in, size_t len, const size_t *cuts, size_t ncuts, struct rx_out *o)
+{
+    memset(o, 0, sizeof *o);
+    struct buf head;
+    buf_init(&head, HTTP1_MAX_HEAD);
+    struct http1_rx rx;
+    struct http1_response resp;
+    http1_rx_init(&rx, &head, false);
+    size_t at = 0;
+    o->ev = HTTP1_RX_MORE;
+    for (size_t i = 0; i <= ncuts && o->ev == HTTP1_RX_MORE; i++) {
+        size_t end = i < ncuts ? cuts[i] : len;
+        char *g = test_guard_copy(in + at, end - at);
+        const char *p = g;
+        size_t n = end - at;
+        for (;;) {
+            const char *d;
+            size_t dl;
+            enum http1_rx_event ev = http1_rx_feed(&rx, &resp, &p, &n, &d, &dl);
+            CHECK(p + n == g + (end - at)); /* the rest is always the input's tail */
+            if (ev == HTTP1_RX_HEAD) {
+                o->heads++;
+                CHECK_INT(resp.status, rx.status);
+                continue;
+            }
+            if (ev == HTTP1_RX_DATA) {
+                CHECK(dl > 0 && d >= g && d + dl <= p);
+                if (o->blen < sizeof o->body)
+                    memcpy(o->body + o->blen, d,
+                           dl < sizeof o->body - o->blen ? dl : sizeof o->body - o->blen);
+                o->blen += dl;
+                continue;
+            }
+            o->ev = ev;
+            if (ev == HTTP1_RX_DONE)
+                o->left = n + (len - end);
+            else
+                CHECK(ev == HTTP1_RX_ERROR || n == 0);
+            break;
+        }
+        test_guard_free(g, end - at);
+        at = end;
+    }
+    o->eof = http1_rx_eof(&rx);
+    o->err = rx.error;
+    o->status = rx.status;
+    /* Done and failed readers stay put. */
+    const char *p = "x", *d;
+    size_t n = 1, dl;
+    if (o->eof == HTTP1_RX_DONE || o->eof == HTTP1_RX_ERROR)
+        CHECK_INT(http1_rx_feed(&rx, &resp, &p, &n, &d, &dl), o->eof);
+    buf_free(&head);
+}
+
+static bool rx_same(const struct rx_out *a, const struct rx_out *b)
+{
+    size_t bl = a->blen < sizeof a->body ? a->blen : sizeof a->body;
+    return a->ev == b->ev && a->eof == b->eof && a->err == b->err && a->status == b->status &&
+           a->heads == b->heads && a->blen == b->blen && !memcmp(a->body, b->body, bl) &&
+           a->left == b->left;
+}
+
+struct rx_case {
+    const char *name;
+    const char *in;
+    enum http1_rx_event ev;  /* after all the input */
+    enum http1_rx_event eof; /* after the close */
+    enum http1_rx_error err;
+    int status;
+    const char *body;
+    size_t left;
+};
+
+static const struct rx_case rx_cases[] = {
+    /* issue 17 item 1: a body of length 0 ends with its head */
+    {"429 length 0", "HTTP/1.1 429 Too Many\r\nContent-Length: 0\r\n\r\n", HTTP1_RX_DONE,
+     HTTP1_RX_DONE, HTTP1_RX_OK, 429, "", 0},
+    {"200 length 0 close", "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+     HTTP1_RX_DONE, HTTP1_RX_DONE, HTTP1_RX_OK, 200, "", 0},
+    {"length 0 then more", "HTTP/1.1 503 X\r\nContent-Length: 0\r\n\r\nHTTP", HTTP1_RX_DONE,
+     HTTP1_RX_DONE, HTTP1_RX_OK, 503, "", 4},
+    {"204", "HTTP/1.1 204 No Content\r\nContent-Length: 10\r\n\r\n", HTTP1_RX_DONE, HTTP1_RX_DONE,
+     HTTP1_RX_OK, 204, "", 0},
+    {"304 chunked", "HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\n\r\n",
+     HTTP1_RX_DONE, HTTP1_RX_DONE, HTTP1_RX_OK, 304, "", 0},
+    {"100 then 429",
+     "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 429 Too Many\r\nContent-Length: 0\r\n\r\n",
+     HTTP1_RX_DONE, HTTP1_RX_DONE, HTTP1_RX_OK, 429, "", 0},
+    {"100 103 then 200",
+     "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
+     "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+     HTTP1_RX_DONE, HTTP1_RX_DONE, HTTP1_RX_OK, 200, "hello", 0},
+    {"empty chunked", "HTTP/1.1 500 X\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+     HTTP1_RX_DONE, HTTP1_RX_DONE, HTTP1_RX_OK, 500, "", 0},
+    {"chunked trailers",
+     "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;x=1\r\nabc\r\n2\r\nde\r\n0\r\n"
+     "T: 1\r\n\r\nX",
+     HTTP1_RX_DONE, HTTP1_RX_DONE, HTTP1_RX_OK, 200, "abcde", 1},
+    {"length", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", HTTP1_RX_DONE, HTTP1_RX_DONE,
+     HTTP1_RX_OK, 200, "hello", 0},
+    {"length longer", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloGARBAGE", HTTP1_RX_DONE,
+     HTTP1_RX_DONE, HTTP1_RX_OK, 200, "hello", 7},
+    {"length short", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel", HTTP1_RX_MORE,
+     HTTP1_RX_ERROR, HTTP1_RX_EOF_MID_BODY, 200, "hel", 0},
+    {"chunked cut", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n",
+     HTTP1_RX_MORE, HTTP1_RX_ERROR, HTTP1_RX_EOF_MID_BODY, 200, "abc", 0},
+    {"close delimited", "HTTP/1.0 200 OK\r\n\r\nabc", HTTP1_RX_MORE, HTTP1_RX_DONE, HTTP1_RX_OK,
+     200, "abc", 0},
+    {"close delimited empty", "HTTP/1.1 503 X\r\n\r\n", HTTP1_RX_MORE, HTTP1_RX_DONE, HTTP1_RX_OK,
+     503, "", 0},
+    {"101", "HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\nxx", HTTP1_RX_ERROR,
+     HTTP1_RX_ERROR, HTTP1_RX_UPGRADE, 101, "", 0},
+    {"garbage", "garbage\r\n\r\n", HTTP1_RX_ERROR, HTTP1_RX_ERROR, HTTP1_RX_BAD_HEAD, 0, "", 0},
+    {"bad status", "HTTP/1.1 2OO OK\r\n\r\n", HTTP1_RX_ERROR, HTTP1_RX_ERROR, HTTP1_RX_BAD_HEAD, 0,
+     "", 0},
+    {"mid head", "HTTP/1.1 200 OK\r\nContent-Le", HTTP1_RX_MORE, HTTP1_RX_ERROR,
+     HTTP1_RX_EOF_MID_HEAD, 0, "", 0},
+    {"after interim", "HTTP/1.1 100 Continue\r\n\r\n", HTTP1_RX_MORE, HTTP1_RX_ERROR,
+     HTTP1_RX_EOF_MID_HEAD, 0, "", 0},
+    {"nothing", "", HTTP1_RX_MORE, HTTP1_RX_ERROR, HTTP1_RX_EOF_NO_HEAD, 0, "", 0},
+    {"bad chunk", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", HTTP1_RX_ERROR,
+     HTTP1_RX_ERROR, HTTP1_RX_BAD_CHUNKED, 200, "", 0},
+};
+
+TEST(http1_rx_table_every_split)
+{
+    for (size_t i = 0; i < sizeof rx_cases / sizeof rx_cases[0]; i++) {
+        const struct rx_case *c = &rx_cases[i];
+        size_t len = strlen(c->in);
+        struct rx_out whole, o;
+        rx_drive(c->in, len, NULL, 0, &whole);
+        if (whole.ev != c->ev || whole.eof != c->eof || whole.err != c->err ||
+            whole.status != c->status || whole.blen != strlen(c->body) ||
+            memcmp(whole.body, c->body, whole.blen) || whole.left != c->left)
+            test_fail(__FILE__, __LINE__, "%s: ev %d eof %d err %d status %d body '%.*s' left %zu",
+                      c->name, whole.ev, whole.eof, whole.err, whole.status, (int)whole.blen,
+                      whole.body, whole.left);
+        for (size_t k = 1; k < len; k++) {
+            rx_drive(c->in, len, &k, 1, &o);
+            if (!rx_same(&o, &whole))
+                test_fail(__FILE__, __LINE__, "%s: split at %zu differs", c->name, k);
+        }
+        size_t *cuts = malloc(len * sizeof *cuts + 1);
+        for (size_t k = 1; k < len; k++)
+            cuts[k - 1] = k;
+        rx_drive(c->in, len, cuts, len ? len - 1 : 0, &o);
+        if (!rx_same(&o, &whole))
+            test_fail(__FILE__, __LINE__, "%s: byte by byte differs", c->name);
+        free(cuts);
+    }
+}
+
+/* Heads that arrive in pieces are collected in steps: a long head followed by a long body
+ * in the same read copies little of the body, and a head over the cap fails in any split. */
+TEST(http1_rx_long_heads)
+{
+    struct buf in;
+    buf_init(&in, 0);
+    buf_puts(&in, "HTTP/1.1 200 OK\r\n");
+    for (int i = 0; i < 60; i++)
+        buf_printf(&in, "X-Filler-%03d: %0200d\r\n", i, i);
+    buf_puts(&in, "Content-Length: 100000\r\n\r\n");
+    size_t hlen = in.len;
+    for (int i = 0; i < 100000; i++)
+        buf_putc(&in, (char)('a' + i % 26));
+    struct rx_out whole, o;
+    rx_drive(in.p, in.len, NULL, 0, &whole);
+    CHECK_INT(whole.ev, HTTP1_RX_DONE);
+    CHECK_INT(whole.blen, 100000);
+    CHECK_INT(whole.left, 0);
+    size_t cuts[] = {1, 17, 100, hlen - 3, hlen - 1, hlen, hlen + 1, hlen + 5000};
+    for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+        rx_drive(in.p, in.len, &cuts[i], 1, &o);
+        CHECK(rx_same(&o, &whole));
+    }
+    /* the head buffer does not take the body along */
+    struct buf head;
+    buf_init(&head, HTTP1_MAX_HEAD);
+    struct http1_rx rx;
+    struct http1_response resp;
+    http1_rx_init(&rx, &head, false);
+    const char *p = in.p, *d;
+    size_t n = 10, dl;
+    CHECK_INT(http1_rx_feed(&rx, &resp, &p, &n, &d, &dl), HTTP1_RX_MORE);
+    n = in.len - 10;
+    CHECK_INT(http1_rx_feed(&rx, &resp, &p, &n, &d, &dl), HTTP1_RX_HEAD);
+    CHECK(head.len == hlen && head.cap <= 2 * (hlen + 4096));
+    CHECK_INT(n, 100000);
+    buf_free(&head);
+
+    buf_reset(&in);
+    buf_puts(&in, "HTTP/1.1 200 OK\r\n");
+    while (in.len < HTTP1_MAX_HEAD + 100)
+        buf_puts(&in, "X-Filler: 0123456789012345678901234567890123456789\r\n");
+    buf_puts(&in, "\r\n");
+    size_t cuts2[] = {0, 5, 4096, 60000, HTTP1_MAX_HEAD - 1};
+    for (size_t i = 0; i < sizeof cuts2 / sizeof cuts2[0]; i++) {
+        rx_drive(in.p, in.len, &cuts2[i], cuts2[i] ? 1 : 0, &o);
+        CHECK_INT(o.ev, HTTP1_RX_ERROR);
+        CHECK_INT(o.err, HTTP1_RX_HEAD_TOO_LARGE);
+    }
+    buf_free(&in);
+}

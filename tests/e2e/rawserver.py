@@ -1,0 +1,140 @@
+"""Adversarial HTTP servers for the e2e cases: a socket-level server on 127.0.0.1 (a free
+port) that answers each request with scripted raw bytes, so a test can send what no
+well-behaved server would (a head split at every byte, a body longer or shorter than its
+Content-Length, a close in the middle of a head, garbage instead of a status line).
+
+    def script(req):            # req: .n (index over the server's life), .conn, .nth
+        return [b"HTTP/1.1 429 Too Many\\r\\nContent-Length: 0\\r\\n\\r\\n"]
+    with RawServer(script) as s:
+        ... replay(trace, s.url, ...)
+
+A script returns a list of steps: bytes are written (each as its own send, with
+TCP_NODELAY, so they leave as separate segments), a float sleeps that many seconds,
+CLOSE closes the connection, and HOLD keeps it open without answering until the server
+stops. After the last step the connection stays open for the next request (keep-alive)
+unless a step closed it. Every socket is closed when the server stops; the accept loop and
+the connection threads are daemons bounded by the test's own timeout.
+"""
+import socket
+import threading
+import time
+
+CLOSE = object()
+HOLD = object()
+
+
+class Request:
+    def __init__(self, n, conn, nth, head, body):
+        self.n = n          # index over all requests this server received
+        self.conn = conn    # index of the connection
+        self.nth = nth      # index of the request on its connection
+        self.head = head
+        self.body = body
+
+
+class RawServer:
+    def __init__(self, script, backlog=128):
+        self.script = script
+        self.lock = threading.Lock()
+        self.count = 0
+        self.conns = 0
+        self.requests = []
+        self.socks = []
+        self.stopping = threading.Event()
+        self.ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.ls.bind(("127.0.0.1", 0))
+        self.ls.listen(backlog)
+        self.port = self.ls.getsockname()[1]
+        self.url = "127.0.0.1:%d" % self.port
+        self.t = threading.Thread(target=self._accept, daemon=True)
+        self.t.start()
+
+    def _accept(self):
+        self.ls.settimeout(0.2)
+        while not self.stopping.is_set():
+            try:
+                c, _ = self.ls.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            with self.lock:
+                idx = self.conns
+                self.conns += 1
+                self.socks.append(c)
+            threading.Thread(target=self._serve, args=(c, idx), daemon=True).start()
+
+    @staticmethod
+    def _read_request(c, buf):
+        while b"\r\n\r\n" not in buf:
+            d = c.recv(65536)
+            if not d:
+                return None, buf
+            buf += d
+        head, _, rest = buf.partition(b"\r\n\r\n")
+        n = 0
+        for line in head.split(b"\r\n")[1:]:
+            k, _, v = line.partition(b":")
+            if k.strip().lower() == b"content-length":
+                n = int(v.strip())
+        while len(rest) < n:
+            d = c.recv(65536)
+            if not d:
+                return None, b""
+            rest += d
+        return Request(0, 0, 0, head, rest[:n]), rest[n:]
+
+    def _serve(self, c, idx):
+        buf = b""
+        nth = 0
+        try:
+            while not self.stopping.is_set():
+                req, buf = self._read_request(c, buf)
+                if req is None:
+                    return
+                with self.lock:
+                    req.n = self.count
+                    self.count += 1
+                    self.requests.append(req)
+                req.conn, req.nth = idx, nth
+                nth += 1
+                for step in self.script(req):
+                    if step is CLOSE:
+                        c.close()
+                        return
+                    if step is HOLD:
+                        self.stopping.wait()
+                        return
+                    if isinstance(step, (int, float)):
+                        time.sleep(step)
+                    else:
+                        c.sendall(step)
+        except OSError:
+            pass
+        finally:
+            try:
+                c.close()
+            except OSError:
+                pass
+
+    def stop(self):
+        self.stopping.set()
+        try:
+            self.ls.close()
+        except OSError:
+            pass
+        with self.lock:
+            for c in self.socks:
+                try:
+                    c.shutdown(socket.SHUT_RDWR)  # wakes a thread blocked in recv
+                    c.close()
+                except OSError:
+                    pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.stop()
