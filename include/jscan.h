@@ -78,6 +78,15 @@ static inline bool jval_is(const struct jval *key, const char *lit)
 /* A JSON number that is an integer within int64 (a float with no fractional part, like
  * 1000.0, is accepted as AIPerf's lax parser does). 0 or ERR_INVALID. */
 int jval_int(const struct jval *v, int64_t *out);
+/* The one range-checked integer conversion for numbers read from files: an integer (as
+ * jval_int accepts it) within [lo, hi]. 0; ERR_INVALID when v is not an integral number;
+ * ERR_TOO_LARGE when it is one but lies outside [lo, hi] (1e19, or INT64_MAX where the
+ * caller allows less). Never converts an out-of-range double (that is undefined in C). */
+int jval_int_in(const struct jval *v, int64_t lo, int64_t hi, int64_t *out);
+/* Finds the value at a path of object keys (path[0] in the top-level object s[0..n),
+ * path[1] inside that, ...), the first member of each name as cJSON does. 1 with *out, 0
+ * when a key is absent (or a level is not an object), ERR_PARSE on malformed JSON. */
+int jscan_find(const char *s, size_t n, const char *const *path, size_t depth, struct jval *out);
 /* Any JSON number as a double. 0 or ERR_INVALID. */
 int jval_double(const struct jval *v, double *out);
 /* Appends the decoded string (escapes resolved, \u surrogate pairs joined into UTF-8)

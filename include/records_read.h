@@ -50,10 +50,24 @@ struct run_meta {
      * kernel's receive time, or with the time the read returned; -1 when absent (runs
      * before these counts existed) */
     int64_t reads_kernel, reads_user;
+    /* counts.sent / completed / errors / cancelled / not_sent; -1 when absent */
+    int64_t sent, completed, errors, cancelled_n, not_sent;
+    bool has_seed; /* config.seed was an integer */
+    int64_t seed;
 };
 
-/* Loads DIR/run.json. On error fills d ("DIR/run.json: ...") and returns < 0. */
+/* The run.json format version this build reads (any other is refused). */
+#define RUN_FORMAT_VERSION 1
+
+/* Loads DIR/run.json. On error fills d ("DIR/run.json: ...") and returns < 0. Every
+ * integer is range-checked ("DIR/run.json: field 'shard.index': value out of range"), the
+ * whole file must be strict JSON, and a format version other than RUN_FORMAT_VERSION is
+ * refused (ERR_UNSUPPORTED). */
 int run_meta_load(struct run_meta *m, const char *dir, struct diag *d);
+/* The same from run.json's text[0..len) (path names it in messages); for tests and
+ * fuzzing. m is zeroed on failure and needs run_meta_free on success. */
+int run_meta_parse(struct run_meta *m, const char *dir, const char *path, const char *text,
+                   size_t len, struct diag *d);
 void run_meta_free(struct run_meta *m);
 
 enum rec_phase {

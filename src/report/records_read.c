@@ -4,6 +4,7 @@
  */
 #include "records_read.h"
 
+#include "jscan.h"
 #include "xalloc.h"
 
 #include <cJSON.h>
@@ -80,12 +81,6 @@ size_t strv_unescape(struct strv s, char *out, size_t cap)
 
 /* ------------------------------------------------------------------ run.json */
 
-static int64_t jint(const cJSON *o, const char *k, int64_t def)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : def;
-}
-
 static const char *jstr(const cJSON *o, const char *k, const char *def)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
@@ -98,31 +93,141 @@ static bool jbool(const cJSON *o, const char *k, bool def)
     return cJSON_IsBool(v) ? cJSON_IsTrue(v) : def;
 }
 
-/* cJSON keeps numbers as doubles; anchors in ns since 1970 exceed 2^53, so they are
- * re-read from the text as exact integers. */
-static int64_t exact_int(const char *text, const cJSON *obj, const char *key, int64_t def)
+/* Bounds of the numbers run.json holds. They keep every later sum and difference inside
+ * int64 (a cast of 1e19 or INT64_MAX - INT64_MIN is undefined, and a trap in this build):
+ * wall clocks up to 2^62 ns (year 2116), the monotonic anchor up to 2^60 ns (36 years of
+ * uptime), counts up to 2^53. */
+#define META_REAL_MAX   ((int64_t)1 << 62)
+#define META_MONO_MAX   ((int64_t)1 << 60)
+#define META_COUNT_MAX  ((int64_t)1 << 53)
+#define META_SHARDS_MAX 4096
+
+/* Every integer of run.json is read here, exactly (cJSON keeps numbers as doubles, and
+ * nanoseconds since 1970 exceed 2^53) and range-checked: 1 with *out, 0 when absent or
+ * null (*out = def), < 0 with d filled ("FILE: field 'a.b': value out of range"). */
+static int meta_int(const char *path, const char *text, size_t len, const char *k0, const char *k1,
+                    int64_t lo, int64_t hi, int64_t def, int64_t *out, struct diag *d)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-    if (!cJSON_IsNumber(v))
-        return def;
-    char pat[64];
-    snprintf(pat, sizeof pat, "\"%s\"", key);
-    int64_t best = (int64_t)v->valuedouble;
-    for (const char *p = strstr(text, pat); p; p = strstr(p + 1, pat)) {
-        const char *q = p + strlen(pat);
-        while (*q == ' ' || *q == ':' || *q == '\t' || *q == '\n' || *q == '\r')
-            q++;
-        char *end;
-        errno = 0;
-        long long x = strtoll(q, &end, 10);
-        if (end != q && !errno &&
-            (*end == ',' || *end == '}' || *end == ' ' || *end == '\n' || *end == '\r')) {
-            double dx = (double)x;
-            if (dx == v->valuedouble)
-                return x;
-        }
+    const char *keys[2] = {k0, k1};
+    char name[96];
+    snprintf(name, sizeof name, "%s%s%s", k0, k1 ? "." : "", k1 ? k1 : "");
+    *out = def;
+    struct jval v;
+    int rc = jscan_find(text, len, keys, k1 ? 2 : 1, &v);
+    if (rc < 0)
+        return diag_at(d, ERR_PARSE, path, 0, "not valid JSON");
+    if (rc == 0 || v.type == JT_NULL)
+        return 0;
+    rc = jval_int_in(&v, lo, hi, out);
+    if (rc == ERR_TOO_LARGE)
+        return diag_at(d, ERR_INVALID, path, 0,
+                       "field '%s': value out of range (%.*s; expected %lld..%lld)", name,
+                       v.n > 40 ? 40 : (int)v.n, v.p, (long long)lo, (long long)hi);
+    if (rc)
+        return diag_at(d, ERR_INVALID, path, 0, "field '%s': must be an integer", name);
+    return 1;
+}
+
+int run_meta_parse(struct run_meta *m, const char *dir, const char *path, const char *text,
+                   size_t len, struct diag *d)
+{
+    memset(m, 0, sizeof *m);
+    /* jscan checks the whole document first (strict RFC 8259, every nested value), so the
+     * numbers below are read from text cJSON agrees is JSON. */
+    struct jiter it;
+    struct jval k, v;
+    int rc = jscan_object(&it, text, len);
+    while (rc == 0 && (rc = jscan_member(&it, &k, &v)) == 1)
+        rc = 0;
+    if (rc < 0) {
+        long line = 1;
+        for (size_t i = 0; i < it.err_off && i < len; i++)
+            line += text[i] == '\n';
+        return diag_at(d, ERR_PARSE, path, line, "not a JSON object (%s)",
+                       it.err ? it.err : "malformed");
     }
-    return best;
+    cJSON *j = cJSON_ParseWithLength(text, len);
+    if (!j || !cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        return diag_at(d, ERR_PARSE, path, 1, "not a JSON object");
+    }
+    const char *fmt = jstr(j, "format", NULL);
+    if (!fmt || strcmp(fmt, "metronome-run") != 0) {
+        cJSON_Delete(j);
+        return diag_at(d, ERR_INVALID, path, 1, "field 'format': expected \"metronome-run\"");
+    }
+    int64_t version = 0, idx = 0, cnt = 1;
+    rc = meta_int(path, text, len, "version", NULL, INT64_MIN, INT64_MAX, 0, &version, d);
+    if (rc >= 0 && version != RUN_FORMAT_VERSION) {
+        /* A later format may change what fields mean: refuse, never guess. */
+        rc = rc == 0 ? diag_at(d, ERR_UNSUPPORTED, path, 0, "field 'version' is missing")
+                     : diag_at(d, ERR_UNSUPPORTED, path, 0,
+                               "run format version %lld is not supported (this build reads %d)",
+                               (long long)version, RUN_FORMAT_VERSION);
+    }
+    const cJSON *anchor = cJSON_GetObjectItemCaseSensitive(j, "anchor");
+    if (rc >= 0 &&
+        (!cJSON_IsObject(anchor) || !cJSON_IsNumber(cJSON_GetObjectItem(anchor, "mono_ns")) ||
+         !cJSON_IsNumber(cJSON_GetObjectItem(anchor, "real_ns"))))
+        rc = diag_at(d, ERR_INVALID, path, 1, "field 'anchor': needs mono_ns and real_ns");
+    if (rc >= 0)
+        rc =
+            meta_int(path, text, len, "anchor", "mono_ns", 0, META_MONO_MAX, 0, &m->anchor_mono, d);
+    if (rc >= 0)
+        rc =
+            meta_int(path, text, len, "anchor", "real_ns", 0, META_REAL_MAX, 0, &m->anchor_real, d);
+    if (rc >= 0)
+        rc = meta_int(path, text, len, "started_real_ns", NULL, 0, META_REAL_MAX, 0,
+                      &m->started_real, d);
+    if (rc >= 0)
+        rc = meta_int(path, text, len, "ended_real_ns", NULL, 0, META_REAL_MAX, 0, &m->ended_real,
+                      d);
+    if (rc >= 0)
+        rc = meta_int(path, text, len, "shard", "count", 1, META_SHARDS_MAX, 1, &cnt, d);
+    if (rc >= 0)
+        rc = meta_int(path, text, len, "shard", "index", 0, cnt - 1, 0, &idx, d);
+    static const char *const counts[] = {"sent", "completed", "errors", "cancelled", "not_sent"};
+    int64_t cv[5];
+    for (size_t i = 0; i < 5 && rc >= 0; i++)
+        rc = meta_int(path, text, len, "counts", counts[i], 0, META_COUNT_MAX, -1, &cv[i], d);
+    if (rc >= 0)
+        rc = meta_int(path, text, len, "counts", "reads_kernel_stamped", 0, META_COUNT_MAX, -1,
+                      &m->reads_kernel, d);
+    if (rc >= 0)
+        rc = meta_int(path, text, len, "counts", "reads_user_stamped", 0, META_COUNT_MAX, -1,
+                      &m->reads_user, d);
+    if (rc >= 0)
+        rc = meta_int(path, text, len, "config", "seed", INT64_MIN, INT64_MAX, 0, &m->seed, d);
+    if (rc < 0) {
+        cJSON_Delete(j);
+        memset(m, 0, sizeof *m);
+        return rc;
+    }
+    m->has_seed = rc == 1;
+    m->sent = cv[0];
+    m->completed = cv[1];
+    m->errors = cv[2];
+    m->cancelled_n = cv[3];
+    m->not_sent = cv[4];
+    m->json = j;
+    m->dir = xstrdup(dir);
+    size_t dl = strlen(dir);
+    while (dl > 1 && dir[dl - 1] == '/')
+        dl--;
+    size_t b = dl;
+    while (b > 0 && dir[b - 1] != '/')
+        b--;
+    m->label = xstrndup(dir + b, dl - b);
+    m->shard_index = (int)idx;
+    m->shard_count = (int)cnt;
+    m->hostname = jstr(cJSON_GetObjectItemCaseSensitive(j, "host"), "hostname", "");
+    m->trace_sha256 = jstr(cJSON_GetObjectItemCaseSensitive(j, "trace"), "sha256", "");
+    const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(j, "config");
+    m->endpoint = jstr(cfg, "endpoint_type", jstr(cfg, "endpoint-type", jstr(cfg, "type", "chat")));
+    m->streaming = jbool(cfg, "streaming", jbool(cfg, "stream", true));
+    m->complete = jbool(j, "complete", false);
+    m->cancelled = jbool(j, "cancelled", false);
+    return 0;
 }
 
 int run_meta_load(struct run_meta *m, const char *dir, struct diag *d)
@@ -150,59 +255,16 @@ int run_meta_load(struct run_meta *m, const char *dir, struct diag *d)
             text = xrealloc(text, cap + 1);
         }
     }
+    int rerr = ferror(f) ? errno : 0;
     fclose(f);
+    if (rerr) {
+        free(text);
+        return diag_at(d, ERR_IO, path, 0, "cannot read: %s", strerror(rerr));
+    }
     text[len] = '\0';
-    const char *endp = NULL;
-    cJSON *j = cJSON_ParseWithOpts(text, &endp, 0);
-    if (!j || !cJSON_IsObject(j)) {
-        long line = 1;
-        for (const char *p = text; endp && p < endp; p++)
-            line += *p == '\n';
-        free(text);
-        cJSON_Delete(j);
-        return diag_at(d, ERR_PARSE, path, line, "not a JSON object");
-    }
-    const char *fmt = jstr(j, "format", NULL);
-    if (!fmt || strcmp(fmt, "metronome-run") != 0) {
-        free(text);
-        cJSON_Delete(j);
-        return diag_at(d, ERR_INVALID, path, 1, "field 'format': expected \"metronome-run\"");
-    }
-    const cJSON *anchor = cJSON_GetObjectItemCaseSensitive(j, "anchor");
-    if (!cJSON_IsObject(anchor) || !cJSON_IsNumber(cJSON_GetObjectItem(anchor, "mono_ns")) ||
-        !cJSON_IsNumber(cJSON_GetObjectItem(anchor, "real_ns"))) {
-        free(text);
-        cJSON_Delete(j);
-        return diag_at(d, ERR_INVALID, path, 1, "field 'anchor': needs mono_ns and real_ns");
-    }
-    m->json = j;
-    m->dir = xstrdup(dir);
-    size_t dl = strlen(dir);
-    while (dl > 1 && dir[dl - 1] == '/')
-        dl--;
-    size_t b = dl;
-    while (b > 0 && dir[b - 1] != '/')
-        b--;
-    m->label = xstrndup(dir + b, dl - b);
-    m->anchor_mono = exact_int(text, anchor, "mono_ns", 0);
-    m->anchor_real = exact_int(text, anchor, "real_ns", 0);
-    m->started_real = exact_int(text, j, "started_real_ns", 0);
-    m->ended_real = exact_int(text, j, "ended_real_ns", 0);
+    int rc = run_meta_parse(m, dir, path, text, len, d);
     free(text);
-    const cJSON *shard = cJSON_GetObjectItemCaseSensitive(j, "shard");
-    m->shard_index = (int)jint(shard, "index", 0);
-    m->shard_count = (int)jint(shard, "count", 1);
-    m->hostname = jstr(cJSON_GetObjectItemCaseSensitive(j, "host"), "hostname", "");
-    m->trace_sha256 = jstr(cJSON_GetObjectItemCaseSensitive(j, "trace"), "sha256", "");
-    const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(j, "config");
-    m->endpoint = jstr(cfg, "endpoint_type", jstr(cfg, "endpoint-type", jstr(cfg, "type", "chat")));
-    m->streaming = jbool(cfg, "streaming", jbool(cfg, "stream", true));
-    m->complete = jbool(j, "complete", false);
-    m->cancelled = jbool(j, "cancelled", false);
-    const cJSON *counts = cJSON_GetObjectItemCaseSensitive(j, "counts");
-    m->reads_kernel = jint(counts, "reads_kernel_stamped", -1);
-    m->reads_user = jint(counts, "reads_user_stamped", -1);
-    return 0;
+    return rc;
 }
 
 void run_meta_free(struct run_meta *m)
@@ -323,6 +385,35 @@ static int scan_int(struct scan *c, int64_t *out)
     return 0;
 }
 
+/* Bounds of the integers a record holds, checked as they are read so that no later sum,
+ * difference or shift by a shard's anchor can overflow int64 (undefined in C, a trap in
+ * this build): times within 2^60 ns (36 years) of the anchor, per-chunk tokens within 2^31 (a sum
+ * over 2^24 chunks stays far from 2^63), other counts within 2^40, indexes within 2^53, HTTP status
+ * 0..999. */
+#define REC_T_MAX ((int64_t)1 << 60)
+#define REC_N_MAX ((int64_t)1 << 40)
+#define REC_I_MAX ((int64_t)1 << 53)
+
+/* scan_int, then lo <= value <= hi, else ERR_INVALID at the value with the static
+ * message `what` ("field 't_end': value out of range"). */
+static int scan_int_in(struct scan *c, int64_t *out, int64_t lo, int64_t hi, const char *what)
+{
+    ws(c);
+    const char *at = c->s;
+    if (scan_int(c, out))
+        return ERR_PARSE;
+    if (*out < lo || *out > hi) {
+        c->s = at;
+        c->what = what;
+        return ERR_INVALID;
+    }
+    return 0;
+}
+
+#define RANGE_MSG(f)    "field '" f "': value out of range"
+#define T_IN(c, dst, f) scan_int_in(c, dst, -REC_T_MAX, REC_T_MAX, RANGE_MSG(f))
+#define N_IN(c, dst, f) scan_int_in(c, dst, 0, REC_N_MAX, RANGE_MSG(f))
+
 static int scan_lit(struct scan *c, const char *lit, size_t n)
 {
     if ((size_t)(c->end - c->s) < n || memcmp(c->s, lit, n) != 0)
@@ -434,13 +525,13 @@ static int scan_chunks(struct scan *c, struct rec_parser *p, int a, size_t *coun
             c->s++;
         else if (expect(c, '['))
             return ERR_PARSE;
-        if (scan_int(c, &p->arr[a][n]))
+        if (scan_int_in(c, &p->arr[a][n], -REC_T_MAX, REC_T_MAX, RANGE_MSG("chunks[*][0]")))
             return ERR_PARSE;
         if (c->s < c->end && *c->s == ',')
             c->s++;
         else if (expect(c, ','))
             return ERR_PARSE;
-        if (scan_int(c, &p->arr[a + 1][n]))
+        if (scan_int_in(c, &p->arr[a + 1][n], 0, INT32_MAX, RANGE_MSG("chunks[*][1]")))
             return ERR_PARSE;
         if (c->s < c->end && *c->s == ']')
             c->s++;
@@ -483,7 +574,7 @@ static int scan_usage(struct scan *c, struct rec *r)
             if (scan_lit(c, "null", 4))
                 return ERR_PARSE;
         } else if (dst) {
-            if (scan_int(c, dst))
+            if (N_IN(c, dst, "usage"))
                 return ERR_PARSE;
         } else if (skip_value(c, 1)) {
             return ERR_PARSE;
@@ -519,7 +610,8 @@ static int scan_error(struct scan *c, struct rec *r)
             if (c->s < c->end && *c->s == 'n') {
                 if (scan_lit(c, "null", 4))
                     return ERR_PARSE;
-            } else if (scan_int(c, &r->err_code)) {
+            } else if (scan_int_in(c, &r->err_code, -REC_N_MAX, REC_N_MAX,
+                                   RANGE_MSG("error.code"))) {
                 return ERR_PARSE;
             }
         } else if (KEY("type")) {
@@ -549,21 +641,21 @@ static int scan_field(struct scan *c, struct rec_parser *p, struct rec *r, struc
     switch (k.n) {
     case 1:
         if (KEY("i"))
-            return scan_int(c, &r->i);
+            return scan_int_in(c, &r->i, 0, REC_I_MAX, RANGE_MSG("i"));
         break;
     case 3:
         if (KEY("isl"))
-            return scan_int(c, &r->isl);
+            return N_IN(c, &r->isl, "isl");
         if (KEY("url"))
-            return scan_int(c, &r->url);
+            return scan_int_in(c, &r->url, 0, 65535, RANGE_MSG("url"));
         break;
     case 4:
         if (KEY("conv"))
             return scan_string(c, &r->conv);
         if (KEY("turn"))
-            return scan_int(c, &r->turn);
+            return scan_int_in(c, &r->turn, 0, INT32_MAX, RANGE_MSG("turn"));
         if (KEY("conn"))
-            return scan_int(c, &r->conn);
+            return N_IN(c, &r->conn, "conn");
         break;
     case 5:
         if (KEY("phase")) {
@@ -576,7 +668,7 @@ static int scan_field(struct scan *c, struct rec_parser *p, struct rec *r, struc
         if (KEY("model"))
             return scan_string(c, &r->model);
         if (KEY("t_tls"))
-            return scan_int(c, &r->t_tls);
+            return T_IN(c, &r->t_tls, "t_tls");
         if (KEY("usage")) {
             r->has_usage = true;
             return scan_usage(c, r);
@@ -586,19 +678,19 @@ static int scan_field(struct scan *c, struct rec_parser *p, struct rec *r, struc
         break;
     case 6:
         if (KEY("worker"))
-            return scan_int(c, &r->worker);
+            return scan_int_in(c, &r->worker, 0, 65535, RANGE_MSG("worker"));
         if (KEY("reused"))
             return scan_bool(c, &r->reused);
         if (KEY("stream"))
             return scan_bool(c, &r->stream);
         if (KEY("t_sent"))
-            return scan_int(c, &r->t_sent);
+            return T_IN(c, &r->t_sent, "t_sent");
         if (KEY("t_head"))
-            return scan_int(c, &r->t_head);
+            return T_IN(c, &r->t_head, "t_head");
         if (KEY("t_last"))
-            return scan_int(c, &r->t_last);
+            return T_IN(c, &r->t_last, "t_last");
         if (KEY("status"))
-            return scan_int(c, &r->status);
+            return scan_int_in(c, &r->status, 0, 999, RANGE_MSG("status"));
         if (KEY("chunks"))
             return scan_chunks(c, p, 0, &r->nchunks);
         if (KEY("finish"))
@@ -606,11 +698,11 @@ static int scan_field(struct scan *c, struct rec_parser *p, struct rec *r, struc
         break;
     case 7:
         if (KEY("osl_req"))
-            return scan_int(c, &r->osl_req);
+            return N_IN(c, &r->osl_req, "osl_req");
         if (KEY("t_start"))
-            return scan_int(c, &r->t_start);
+            return T_IN(c, &r->t_start, "t_start");
         if (KEY("t_first"))
-            return scan_int(c, &r->t_first);
+            return T_IN(c, &r->t_first, "t_first");
         if (KEY("rchunks"))
             return scan_chunks(c, p, 2, &r->nrchunks);
         break;
@@ -618,15 +710,15 @@ static int scan_field(struct scan *c, struct rec_parser *p, struct rec *r, struc
         break;
     }
     if (KEY("t_end"))
-        return scan_int(c, &r->t_end);
+        return T_IN(c, &r->t_end, "t_end");
     if (KEY("t_intended"))
-        return scan_int(c, &r->t_intended);
+        return T_IN(c, &r->t_intended, "t_intended");
     if (KEY("t_dispatch"))
-        return scan_int(c, &r->t_dispatch);
+        return T_IN(c, &r->t_dispatch, "t_dispatch");
     if (KEY("t_connected"))
-        return scan_int(c, &r->t_connected);
+        return T_IN(c, &r->t_connected, "t_connected");
     if (KEY("bad_chunks"))
-        return scan_int(c, &r->bad_chunks);
+        return N_IN(c, &r->bad_chunks, "bad_chunks");
     if (KEY("cancelled"))
         return scan_bool(c, &r->cancelled);
     return skip_value(c, 1);

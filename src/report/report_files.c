@@ -523,9 +523,8 @@ int report_write_json(const struct run *ru, const struct report_opts *o, const c
     jsonw_key(&w, "sweep_id");
     jsonw_null(&w);
     jsonw_key(&w, "random_seed");
-    const cJSON *seed = cJSON_GetObjectItemCaseSensitive(cfg, "seed");
-    if (cJSON_IsNumber(seed))
-        jsonw_int(&w, (int64_t)seed->valuedouble);
+    if (m0->has_seed) /* range-checked when run.json was read */
+        jsonw_int(&w, m0->seed);
     else
         jsonw_null(&w);
     jsonw_key(&w, "trial");

@@ -378,6 +378,51 @@ int jval_int(const struct jval *v, int64_t *out)
     return 0;
 }
 
+int jval_int_in(const struct jval *v, int64_t lo, int64_t hi, int64_t *out)
+{
+    int64_t x;
+    if (jval_int(v, &x) == 0) {
+        if (x < lo || x > hi)
+            return ERR_TOO_LARGE;
+        *out = x;
+        return 0;
+    }
+    /* jval_int refuses both 1.5 and 1e19; only the second is a range problem. */
+    double dv;
+    if (v->type == JT_NUMBER && jval_double(v, &dv) == 0 && dv == floor(dv))
+        return ERR_TOO_LARGE;
+    if (v->type == JT_NUMBER && v->n > 0 && memchr(v->p, 'e', v->n) == NULL &&
+        memchr(v->p, 'E', v->n) == NULL && memchr(v->p, '.', v->n) == NULL)
+        return ERR_TOO_LARGE; /* an integer literal too long for a double: strtod says inf */
+    return ERR_INVALID;
+}
+
+int jscan_find(const char *s, size_t n, const char *const *path, size_t depth, struct jval *out)
+{
+    struct jiter it;
+    if (jscan_object(&it, s, n))
+        return ERR_PARSE;
+    for (size_t lvl = 0; lvl < depth; lvl++) {
+        struct jval k, v;
+        int rc;
+        while ((rc = jscan_member(&it, &k, &v)) == 1)
+            if (jval_is(&k, path[lvl]))
+                break;
+        if (rc < 0)
+            return ERR_PARSE;
+        if (rc == 0)
+            return 0;
+        if (lvl + 1 == depth) {
+            *out = v;
+            return 1;
+        }
+        if (v.type != JT_OBJECT)
+            return 0;
+        jscan_enter(&it, &v);
+    }
+    return 0;
+}
+
 int jval_double(const struct jval *v, double *out)
 {
     if (v->type != JT_NUMBER)

@@ -97,6 +97,24 @@ TEST(records_parse_table)
         {"{\"i\":1,\"conv\":\"a\tb\"}", 0, "control"},
         {"{\"i\":1,\"stream\":maybe}", 0, "true or false"},
         {"{\"i\":1,\"x\":[[[[]]]],\"y\":{\"z\":\"\\\"\"}}", 1, NULL},
+        /* Range checks (issue 17): each bound, just inside and just outside. */
+        {"{\"i\":1,\"t_end\":1152921504606846976}", 1, NULL},
+        {"{\"i\":1,\"t_end\":1152921504606846977}", 0, "field 't_end': value out of range"},
+        {"{\"i\":1,\"t_start\":-1152921504606846977}", 0, "field 't_start': value out of range"},
+        {"{\"i\":1,\"t_start\":-9223372036854775808}", 0, "'t_start': value out of range"},
+        {"{\"i\":1,\"t_first\":9223372036854775807}", 0, "'t_first': value out of range"},
+        {"{\"i\":-1}", 0, "field 'i': value out of range"},
+        {"{\"i\":1,\"status\":1000}", 0, "'status': value out of range"},
+        {"{\"i\":1,\"status\":999}", 1, NULL},
+        {"{\"i\":1,\"worker\":65536}", 0, "'worker': value out of range"},
+        {"{\"i\":1,\"worker\":-1}", 0, "'worker': value out of range"},
+        {"{\"i\":1,\"turn\":2147483648}", 0, "'turn': value out of range"},
+        {"{\"i\":1,\"isl\":1099511627777}", 0, "'isl': value out of range"},
+        {"{\"i\":1,\"chunks\":[[1,2147483648]]}", 0, "'chunks[*][1]': value out of range"},
+        {"{\"i\":1,\"chunks\":[[1,2147483647]]}", 1, NULL},
+        {"{\"i\":1,\"rchunks\":[[-9223372036854775807,1]]}", 0, "'chunks[*][0]': value out"},
+        {"{\"i\":1,\"usage\":{\"completion_tokens\":-1}}", 0, "'usage': value out of range"},
+        {"{\"i\":1,\"error\":{\"code\":9223372036854775807}}", 0, "'error.code': value out"},
     };
     struct rec_parser p;
     rec_parser_init(&p);
@@ -200,4 +218,67 @@ TEST(records_plain_last_line_without_newline)
     CHECK(rec_stream_last_unterminated(s));
     CHECK_INT(rec_stream_next(s, &line, &len, &d), 0);
     rec_stream_close(s);
+}
+
+/* run.json: every integer is range-checked and named in the message (issue 17: 1e19 and
+ * INT64_MAX were cast unchecked and the report died with SIGILL); the version is checked. */
+TEST(records_run_meta_table)
+{
+    static const char head[] = "{\"format\":\"metronome-run\",";
+    static const struct {
+        const char *rest; /* appended to head */
+        int rc;
+        const char *msg; /* substring of the message */
+    } cases[] = {
+        {"\"version\":1,\"anchor\":{\"mono_ns\":5,\"real_ns\":1700000000000000123}}", 0, NULL},
+        {"\"version\":1,\"anchor\":{\"mono_ns\":0,\"real_ns\":0},\"ended_real_ns\":1e19}",
+         ERR_INVALID, "run.json: field 'ended_real_ns': value out of range (1e19; expected 0.."},
+        {"\"version\":1,\"anchor\":{\"mono_ns\":0,\"real_ns\":9223372036854775807}}", ERR_INVALID,
+         "field 'anchor.real_ns': value out of range"},
+        {"\"version\":1,\"anchor\":{\"mono_ns\":0,\"real_ns\":9.2233720368547758e18}}", ERR_INVALID,
+         "field 'anchor.real_ns': value out of range"},
+        {"\"version\":1,\"anchor\":{\"mono_ns\":-1,\"real_ns\":0}}", ERR_INVALID,
+         "field 'anchor.mono_ns': value out of range"},
+        {"\"version\":1,\"anchor\":{\"mono_ns\":1.5,\"real_ns\":0}}", ERR_INVALID,
+         "field 'anchor.mono_ns': must be an integer"},
+        {"\"version\":1,\"anchor\":{\"mono_ns\":0,\"real_ns\":0},\"shard\":{\"index\":1,"
+         "\"count\":1}}",
+         ERR_INVALID, "field 'shard.index': value out of range (1; expected 0..0)"},
+        {"\"version\":1,\"anchor\":{\"mono_ns\":0,\"real_ns\":0},\"shard\":{\"count\":1e300}}",
+         ERR_INVALID, "field 'shard.count': value out of range"},
+        {"\"version\":1,\"anchor\":{\"mono_ns\":0,\"real_ns\":0},\"counts\":{\"sent\":"
+         "99999999999999999999999}}",
+         ERR_INVALID, "field 'counts.sent': value out of range"},
+        {"\"version\":1,\"anchor\":{\"mono_ns\":0,\"real_ns\":0},\"counts\":{\"errors\":\"3\"}}",
+         ERR_INVALID, "field 'counts.errors': must be an integer"},
+        {"\"version\":1,\"anchor\":{\"mono_ns\":0,\"real_ns\":0},\"config\":{\"seed\":"
+         "18446744073709551616}}",
+         ERR_INVALID, "field 'config.seed': value out of range"},
+        {"\"version\":2,\"anchor\":{\"mono_ns\":0,\"real_ns\":0}}", ERR_UNSUPPORTED,
+         "run format version 2 is not supported (this build reads 1)"},
+        {"\"anchor\":{\"mono_ns\":0,\"real_ns\":0}}", ERR_UNSUPPORTED, "'version' is missing"},
+        {"\"version\":1,\"anchor\":{\"mono_ns\":0,\"real_ns\":0}} x", ERR_PARSE,
+         "not a JSON object"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[512];
+        snprintf(text, sizeof text, "%s%s", head, cases[i].rest);
+        struct run_meta m;
+        struct diag d = {0};
+        int rc = run_meta_parse(&m, "d", "d/run.json", text, strlen(text), &d);
+        if (rc != cases[i].rc)
+            test_fail(__FILE__, __LINE__, "case %zu: rc %d, want %d (%s)", i, rc, cases[i].rc,
+                      d.msg);
+        if (cases[i].msg && !strstr(d.msg, cases[i].msg))
+            test_fail(__FILE__, __LINE__, "case %zu: message '%s' lacks '%s'", i, d.msg,
+                      cases[i].msg);
+        if (rc == 0) {
+            CHECK_INT(m.anchor_real, 1700000000000000123LL); /* exact beyond 2^53 */
+            CHECK_INT(m.anchor_mono, 5);
+            CHECK_INT(m.shard_count, 1);
+            CHECK_INT(m.sent, -1);
+            CHECK(!m.has_seed);
+            run_meta_free(&m);
+        }
+    }
 }
