@@ -6,6 +6,15 @@
  * (records during a run) appends to PATH itself and ends a zstd frame on every
  * zw_end_frame, so a crash loses only the open frame and the file still decodes.
  *
+ * Outputs that are not regular files are never replaced (docs/reliability.md): "-" is
+ * stdout and a FIFO or character device (/dev/null, /dev/stdout) is written through in
+ * place; a symbolic link is followed and its target replaced atomically in the target's
+ * directory (a dangling link is refused); a directory, block device or socket is refused
+ * with "PATH: is a block device; refusing to write over it". Temporary files are
+ * registered with zio_tmp_track, so a SIGINT/SIGTERM/SIGHUP/SIGPIPE removes them before
+ * the process dies (zio_cleanup_on_signals). Write errors name the real cause (ENOSPC:
+ * "No space left on device"), from write(), close() and zstd alike.
+ *
  * Readers stream: zr_getline hands out one line at a time from an internal buffer bounded
  * by max_line, over zstd-compressed or plain input (sniffed from the magic number).
  * Every object here is owned by one thread.
@@ -33,6 +42,8 @@ int zw_open(struct zwriter **out, const char *path, enum zw_mode mode, int level
 int zw_write(struct zwriter *w, const void *data, size_t n);
 /* Ends the current zstd frame and writes it to the file (a crash-safe point). */
 int zw_end_frame(struct zwriter *w);
+/* Why the writer failed (strerror of the write's errno, or zstd's message). */
+const char *zw_strerror(const struct zwriter *w);
 /* Uncompressed bytes written so far. */
 size_t zw_bytes_in(const struct zwriter *w);
 /* Ends the frame, closes, renames (atomic mode) and frees w. On failure the temporary
@@ -41,15 +52,27 @@ int zw_commit(struct zwriter *w, struct diag *d);
 /* Closes and frees w; an atomic writer's temporary file is removed. */
 void zw_abort(struct zwriter *w);
 
-/* A plain file written atomically (tmp + rename) through stdio. */
+struct afile_sink;
+
+/* A plain file written atomically (tmp + rename) through stdio, by the output rule above. */
 struct afile {
-    FILE *f;    /* write here */
-    char *path; /* owned: final path */
-    char *tmp;  /* owned: temporary path */
+    FILE *f;    /* write here (a stdio stream over fd that remembers write errors) */
+    int fd;     /* the descriptor under f (for fchmod before the first byte) */
+    char *path; /* owned: final path (a symlink's target) */
+    char *tmp;  /* owned: temporary path, NULL when written through */
+    int slot;   /* signal-cleanup slot */
+    struct afile_sink *sink;
 };
 int afile_open(struct afile *a, const char *path, struct diag *d);
+/* Checks path against the output rule without writing anything (a command calls it
+ * before its work, so `-o /some/dir` fails at once, not after an hour of packing). */
+int zio_out_check(const char *path, struct diag *d);
+/* Flushes, closes, renames into place. On failure: "PATH: cannot write: REASON" with the
+ * real errno (ENOSPC included), the temporary file removed. a is released either way. */
 int afile_commit(struct afile *a, struct diag *d);
 void afile_abort(struct afile *a);
+/* errno of the first failed write through a->f (EIO when unknown). */
+int afile_errno(const struct afile *a);
 /* Writes the whole of data to path atomically. */
 int afile_write_all(const char *path, const void *data, size_t n, struct diag *d);
 
@@ -69,6 +92,24 @@ size_t zr_bytes_in(const struct zreader *r);
 size_t zr_bytes_out(const struct zreader *r);
 bool zr_is_zstd(const struct zreader *r);
 void zr_close(struct zreader *r);
+
+/* Staged commits, for a command whose outputs must appear all together or not at all
+ * (report: a check that fails after two exports were written must leave none). Between
+ * begin and end, this thread's atomic commits (afile_commit, zw_commit of ZW_ATOMIC) keep
+ * their finished temporary files; zio_defer_end renames them all into place (commit) or
+ * removes them all. Returns 0, or < 0 with d filled when a rename failed (the ones not
+ * yet renamed are removed). Outputs written through (stdout, FIFOs) cannot be staged. */
+void zio_defer_begin(void);
+int zio_defer_end(bool commit, struct diag *d);
+
+/* Registers a temporary file to be unlinked if the process dies of SIGINT, SIGTERM,
+ * SIGHUP or SIGPIPE; returns a slot for zio_tmp_untrack (-1: table full, not tracked).
+ * Thread-safe; the handler is async-signal-safe. */
+int zio_tmp_track(const char *path);
+void zio_tmp_untrack(int slot);
+/* Installs the handler for those signals where their disposition is the default (an
+ * ignored signal stays ignored; replay blocks them and reads a signalfd instead). */
+void zio_cleanup_on_signals(void);
 
 /* mkdir -p: creates dir and its missing parents (0755). On failure fills d with
  * "PATH: cannot create directory: reason", naming the component that failed. */

@@ -183,11 +183,13 @@ static int run_report_teed(const struct profile_argv *args, const char *const *f
     int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         return diag_set(d, ERR_IO, "%s: %s", tmp, strerror(errno));
+    int slot = zio_tmp_track(tmp); /* removed if a signal ends the process */
     fflush(stdout);
     int saved = dup(STDOUT_FILENO);
     if (saved < 0 || dup2(fd, STDOUT_FILENO) < 0) {
         close(fd);
         unlink(tmp);
+        zio_tmp_untrack(slot);
         if (saved >= 0)
             close(saved);
         return diag_set(d, ERR_IO, "stdout: %s", strerror(errno));
@@ -205,9 +207,12 @@ static int run_report_teed(const struct profile_argv *args, const char *const *f
     fflush(stdout);
     close(fd);
     if (rename(tmp, console_path)) {
+        int e = errno;
         unlink(tmp);
-        return diag_set(d, ERR_IO, "%s: %s", console_path, strerror(errno));
+        zio_tmp_untrack(slot);
+        return diag_set(d, ERR_IO, "%s: %s", console_path, strerror(e));
     }
+    zio_tmp_untrack(slot);
     return rc;
 }
 
@@ -411,8 +416,18 @@ int cmd_profile(int argc, char **argv)
     if (rc < 0)
         goto fail;
     exit_code = rc;
-    if (profile_write_ready(dir, &d))
+    /* The marker says the exports are there: only after a report that wrote them (0, or 3
+     * for a failed verdict over complete exports). After a failed report (an export path
+     * that is a directory, a full disk) there is no marker, and a stale one from an
+     * earlier run in this directory goes. */
+    char ready[4300];
+    snprintf(ready, sizeof ready, "%s/.aiperf_results_ready.json", dir);
+    if (rc != EXIT_OK && rc != EXIT_VERDICT) {
+        unlink(ready);
+        plog(&log, 0, "report failed (exit %d): no results-ready marker", rc);
+    } else if (profile_write_ready(dir, &d)) {
         goto fail;
+    }
     if (cancelled) {
         fprintf(stderr, "metronome: warning: the profile run was cancelled early; results "
                         "may be incomplete or inaccurate\n");

@@ -1,6 +1,7 @@
 /* metronome: the entry point. Dispatches to a subcommand; see docs/cli.md. */
 #include "args.h"
 #include "cli.h"
+#include "zio.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -40,6 +41,8 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     const char *cmd = argv[1];
+    /* Temporary files (pack's body, exports, run.json) go away on ^C and kill. */
+    zio_cleanup_on_signals();
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
         usage(stdout);
         return EXIT_OK;

@@ -611,7 +611,7 @@ static int write_file(const char *dir, const char *name, const void *data, size_
     if (rc)
         return rc;
     /* The key is made private before a byte of it is written. */
-    if (fchmod(fileno(a.f), secret ? 0600 : 0644) != 0 || fwrite(data, 1, n, a.f) != n) {
+    if (fchmod(a.fd, secret ? 0600 : 0644) != 0 || fwrite(data, 1, n, a.f) != n) {
         int e = errno;
         afile_abort(&a);
         return diag_at(d, ERR_IO, path, 0, "cannot write: %s", strerror(e));

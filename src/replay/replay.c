@@ -766,8 +766,8 @@ int replay_run(const struct replay_config *cfg, struct replay_source *src,
         struct diag d2;
         int rc2 = e->zw_err ? e->zw_err : 0;
         if (rc2) {
+            diag_at(d, ERR_IO, rpath, 0, "cannot write records: %s", zw_strerror(e->zw));
             zw_abort(e->zw);
-            diag_at(d, ERR_IO, rpath, 0, "cannot write records");
         } else {
             rc2 = zw_commit(e->zw, &d2);
             if (rc2 && !rc)

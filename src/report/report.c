@@ -466,6 +466,9 @@ void report_result_free(struct report_result *res)
     buf_free(&res->written);
 }
 
+static int report_run_staged(const char *const *dirs, size_t ndirs, const struct report_opts *o,
+                             struct report_result *res, struct diag *d);
+
 int report_run(const char *const *dirs, size_t ndirs, const struct report_opts *o,
                struct report_result *res, struct diag *d)
 {
@@ -474,6 +477,25 @@ int report_run(const char *const *dirs, size_t ndirs, const struct report_opts *
     buf_init(&res->written, 1 << 20);
     if (ndirs == 0)
         return diag_set(d, ERR_INVALID, "no run directory given");
+    /* Every export appears together at the end or none does: a check that fails late
+     * (too many time slices, a bad record in the second run, a full disk) must not leave
+     * the exports written before it. */
+    zio_defer_begin();
+    int rc = report_run_staged(dirs, ndirs, o, res, d);
+    struct diag d2;
+    int rc2 = zio_defer_end(rc == 0, &d2);
+    if (rc2 && !rc) {
+        *d = d2;
+        rc = rc2;
+    }
+    if (rc)
+        buf_reset(&res->written);
+    return rc;
+}
+
+static int report_run_staged(const char *const *dirs, size_t ndirs, const struct report_opts *o,
+                             struct report_result *res, struct diag *d)
+{
     struct run_meta *metas = xcalloc(ndirs, sizeof *metas);
     int rc = 0;
     for (size_t i = 0; i < ndirs; i++) {

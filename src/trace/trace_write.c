@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -39,6 +40,7 @@ struct trace_writer {
     const char *path_type;
     char *path;
     char *body_path;
+    int body_slot; /* signal-cleanup slot of body_path */
     struct zwriter *body;
     struct buf line;    /* pending request lines */
     struct buf scratch; /* one text value being joined */
@@ -161,12 +163,32 @@ int tw_open(struct trace_writer **out, const char *path, const struct tw_config 
                 buf_append(&w->extra_tail, v.p, v.n);
         }
     }
+    int crc = zio_out_check(path, d);
+    if (crc) {
+        free(w->extra);
+        buf_free(&w->extra_tail);
+        free(w);
+        return crc;
+    }
     w->path = xstrdup(path);
-    size_t n = strlen(path) + 48;
+    /* The request lines wait in a temporary file beside the output; an output that is
+     * not a regular file (stdout, /dev/null, a FIFO) has no such place, so they wait in
+     * $TMPDIR (never /dev). */
+    struct stat st;
+    bool beside = strcmp(path, "-") != 0 && (stat(path, &st) != 0 || S_ISREG(st.st_mode));
+    const char *tmpdir = getenv("TMPDIR");
+    if (!tmpdir || !*tmpdir)
+        tmpdir = "/tmp";
+    size_t n = strlen(beside ? path : tmpdir) + 64;
     w->body_path = xmalloc(n);
-    snprintf(w->body_path, n, "%s.body.tmp.%ld", path, (long)getpid());
+    if (beside)
+        snprintf(w->body_path, n, "%s.body.tmp.%ld", path, (long)getpid());
+    else
+        snprintf(w->body_path, n, "%s/metronome-pack.body.tmp.%ld", tmpdir, (long)getpid());
+    w->body_slot = zio_tmp_track(w->body_path); /* a ^C mid-pack removes it */
     int rc = zw_open(&w->body, w->body_path, ZW_DIRECT, cfg->level, d);
     if (rc) {
+        zio_tmp_untrack(w->body_slot);
         free(w->extra);
         free(w->path);
         free(w->body_path);
@@ -621,7 +643,7 @@ int tw_request(struct trace_writer *w, const struct tw_request *r, struct diag *
         rc = zw_write(w->body, w->line.p, w->line.len);
         buf_reset(&w->line);
         if (rc)
-            return diag_at(d, rc, w->path, 0, "cannot write: %s", strerror(errno));
+            return diag_at(d, rc, w->body_path, 0, "cannot write: %s", zw_strerror(w->body));
     }
     return 0;
 }
@@ -747,6 +769,7 @@ static void cleanup(struct trace_writer *w)
     free(w->keys);
     free(w->extra);
     free(w->path);
+    zio_tmp_untrack(w->body_slot); /* every caller unlinked it first */
     free(w->body_path);
     free(w);
 }
@@ -825,6 +848,7 @@ static int resort_body(struct trace_writer *w, struct diag *d)
     char *sorted = xmalloc(pn);
     snprintf(sorted, pn, "%s.s", w->body_path);
     struct zwriter *z;
+    int sorted_slot = zio_tmp_track(sorted);
     rc = zw_open(&z, sorted, ZW_DIRECT, w->cfg.level, d);
     for (size_t i = 0; !rc && i < n; i++) {
         size_t j = ord[i].index;
@@ -838,6 +862,7 @@ static int resort_body(struct trace_writer *w, struct diag *d)
         rc = diag_at(d, ERR_IO, w->path, 0, "cannot rename: %s", strerror(errno));
     if (rc)
         unlink(sorted);
+    zio_tmp_untrack(sorted_slot);
     free(sorted);
     free(data);
     free(ord);
@@ -853,8 +878,8 @@ int tw_commit(struct trace_writer *w, struct diag *d)
     struct zwriter *body = w->body;
     w->body = NULL;
     if (rc) {
+        diag_at(d, ERR_IO, w->body_path, 0, "cannot write: %s", zw_strerror(body));
         zw_abort(body);
-        diag_at(d, ERR_IO, w->path, 0, "cannot write: %s", strerror(errno));
         unlink(w->body_path);
         cleanup(w);
         return ERR_IO;
@@ -920,7 +945,7 @@ int tw_commit(struct trace_writer *w, struct diag *d)
         if (!rc && w->requests > 0)
             rc = copy_file(af.f, w->body_path);
         if (rc) {
-            int e = errno;
+            int e = afile_errno(&af);
             afile_abort(&af);
             diag_at(d, ERR_IO, w->path, 0, "cannot write: %s", strerror(e));
         } else {

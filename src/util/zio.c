@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,20 +13,66 @@
 #include <unistd.h>
 #include <zstd.h>
 
-/* ---- writing ---- */
+/* ---- temporary files removed on SIGINT/SIGTERM/SIGHUP/SIGPIPE ---- */
 
-struct zwriter {
-    int fd;
-    enum zw_mode mode;
-    char *path;
-    char *tmp;
-    ZSTD_CCtx *cctx;
-    char *out;
-    size_t out_cap;
-    size_t bytes_in;
-    bool in_frame; /* data was compressed since the last frame end */
-    int err;
-};
+/* A fixed table the signal handler can walk without allocating or locking: a slot is
+ * claimed (0 -> 2), its path copied, then published (2 -> 1); the handler unlinks the
+ * published ones. unlink() is async-signal-safe. */
+#define TMP_SLOTS 32
+static struct {
+    atomic_int state; /* 0 free, 2 being filled, 1 live */
+    char path[4096];
+} tmp_slots[TMP_SLOTS];
+
+int zio_tmp_track(const char *path)
+{
+    size_t n = strlen(path);
+    if (n >= sizeof tmp_slots[0].path)
+        return -1;
+    for (int i = 0; i < TMP_SLOTS; i++) {
+        int free_ = 0;
+        if (atomic_compare_exchange_strong(&tmp_slots[i].state, &free_, 2)) {
+            memcpy(tmp_slots[i].path, path, n + 1);
+            atomic_store(&tmp_slots[i].state, 1);
+            return i;
+        }
+    }
+    return -1; /* more than TMP_SLOTS at once: still removed on every normal path */
+}
+
+void zio_tmp_untrack(int slot)
+{
+    if (slot >= 0 && slot < TMP_SLOTS)
+        atomic_store(&tmp_slots[slot].state, 0);
+}
+
+static void on_fatal_signal(int sig)
+{
+    for (int i = 0; i < TMP_SLOTS; i++)
+        if (atomic_load(&tmp_slots[i].state) == 1)
+            unlink(tmp_slots[i].path);
+    /* Die of the same signal, so the parent sees what happened (exit 130 for ^C). */
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void zio_cleanup_on_signals(void)
+{
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+        struct sigaction old;
+        /* An ignored signal (nohup, a parent's SIG_IGN for SIGPIPE) stays ignored. */
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_DFL) {
+            struct sigaction sa;
+            memset(&sa, 0, sizeof sa);
+            sa.sa_handler = on_fatal_signal;
+            sigemptyset(&sa.sa_mask);
+            sigaction(sigs[i], &sa, NULL);
+        }
+    }
+}
+
+/* ---- where an output goes ---- */
 
 static int write_full(int fd, const void *p, size_t n)
 {
@@ -50,20 +98,229 @@ static char *tmp_name(const char *path)
     return t;
 }
 
+/* An output being written: either a temporary file renamed over `path` on commit
+ * (tmp != NULL), or a FIFO, character device or stdout written in place. */
+struct out {
+    int fd;
+    char *path; /* owned: the final path (a symlink's target when PATH was one) */
+    char *tmp;  /* owned: temporary path, NULL when writing through */
+    int slot;   /* signal-cleanup slot of tmp, -1 none */
+};
+
+static const char *kind_of(mode_t m)
+{
+    return S_ISDIR(m)    ? "a directory"
+           : S_ISBLK(m)  ? "a block device"
+           : S_ISSOCK(m) ? "a socket"
+                         : "not a regular file";
+}
+
+/* Applies the output rule of zio.h to path (not "-"): *mode is what will be written (a
+ * new name counts as a regular file), *target the resolved path when path is a symlink
+ * (else NULL; the caller frees it). 0, or < 0 with d filled for a refused output. */
+static int out_classify(const char *path, mode_t *mode, char **target, struct diag *d)
+{
+    struct stat st;
+    *target = NULL;
+    if (lstat(path, &st) != 0) {
+        if (errno != ENOENT)
+            return diag_at(d, ERR_IO, path, 0, "cannot create: %s", strerror(errno));
+        *mode = S_IFREG; /* a new file */
+        return 0;
+    }
+    if (S_ISLNK(st.st_mode)) {
+        if (stat(path, &st) != 0)
+            return diag_at(d, ERR_INVALID, path, 0,
+                           "is a symbolic link to a missing file; refusing to write through it");
+        *target = realpath(path, NULL);
+        if (!*target)
+            return diag_at(d, ERR_IO, path, 0, "cannot resolve symbolic link: %s", strerror(errno));
+    }
+    *mode = st.st_mode;
+    if (S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode))
+        return 0;
+    free(*target);
+    *target = NULL;
+    return diag_at(d, ERR_INVALID, path, 0, "is %s; refusing to write over it",
+                   kind_of(st.st_mode));
+}
+
+int zio_out_check(const char *path, struct diag *d)
+{
+    if (strcmp(path, "-") == 0)
+        return 0;
+    mode_t mode;
+    char *target;
+    int rc = out_classify(path, &mode, &target, d);
+    free(target);
+    return rc;
+}
+
+/* Opens an output by the rule of zio.h: "-" is stdout; a FIFO or character device is
+ * written through (never replaced: `-o /dev/full` used to rename a regular file over
+ * the device); a symlink is followed and its target replaced atomically in the target's
+ * directory; a regular file or a new name gets temp + rename; a directory, block device
+ * or socket is refused. */
+static int out_open(struct out *o, const char *path, struct diag *d)
+{
+    memset(o, 0, sizeof *o);
+    o->slot = -1;
+    if (strcmp(path, "-") == 0) {
+        o->fd = dup(STDOUT_FILENO);
+        if (o->fd < 0)
+            return diag_at(d, ERR_IO, "(stdout)", 0, "cannot write: %s", strerror(errno));
+        o->path = xstrdup(path);
+        return 0;
+    }
+    struct stat st;
+    char *target;
+    int rc = out_classify(path, &st.st_mode, &target, d);
+    if (rc)
+        return rc;
+    const char *p = target ? target : path;
+    if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)) {
+        o->fd = open(p, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        if (o->fd < 0) {
+            int e = errno;
+            free(target);
+            return diag_at(d, ERR_IO, path, 0, "cannot open: %s", strerror(e));
+        }
+        o->path = target ? target : xstrdup(path);
+        return 0;
+    }
+    o->path = target ? target : xstrdup(path);
+    o->tmp = tmp_name(o->path);
+    unlink(o->tmp); /* a leftover of a killed process with the same pid */
+    o->slot = zio_tmp_track(o->tmp);
+    o->fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (o->fd < 0) {
+        int e = errno;
+        zio_tmp_untrack(o->slot);
+        free(o->path);
+        free(o->tmp);
+        return diag_at(d, ERR_IO, path, 0, "cannot create: %s", strerror(e));
+    }
+    return 0;
+}
+
+/* The reason for a failed output: strerror, or what out_close's last check found. */
+static const char *out_reason(int e)
+{
+    return e == EEXIST ? "it is no longer a regular file (not replaced)" : strerror(e);
+}
+
+/* Renames a finished temporary file into place. Checked again at the last moment: the
+ * name may have become a device or a FIFO since the open, and those are never replaced. */
+static int out_rename(const char *tmp, const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return EEXIST;
+    return rename(tmp, path) ? errno : 0;
+}
+
+/* This thread's staged commits (zio_defer_begin): finished temporary files waiting for
+ * zio_defer_end to rename them all, or remove them all. */
+struct staged {
+    char *tmp, *path;
+    int slot;
+};
+static _Thread_local struct {
+    bool on;
+    struct staged *v;
+    size_t n, cap;
+} defer;
+
+/* Closes the output; renames the temporary file into place when err == 0 (or stages the
+ * rename while this thread defers). Returns 0 or the errno of the first failure (err
+ * itself when non-zero). */
+static int out_close(struct out *o, int err)
+{
+    if (o->fd >= 0 && close(o->fd) && !err)
+        err = errno;
+    o->fd = -1;
+    if (o->tmp && !err && defer.on) {
+        if (defer.n == defer.cap) {
+            defer.cap = defer.cap ? defer.cap * 2 : 8;
+            defer.v = xrealloc(defer.v, defer.cap * sizeof *defer.v);
+        }
+        defer.v[defer.n++] = (struct staged){o->tmp, o->path, o->slot};
+        o->path = o->tmp = NULL;
+        return 0;
+    }
+    if (o->tmp) {
+        if (!err)
+            err = out_rename(o->tmp, o->path);
+        if (err)
+            unlink(o->tmp);
+        zio_tmp_untrack(o->slot);
+    }
+    free(o->path);
+    free(o->tmp);
+    o->path = o->tmp = NULL;
+    return err;
+}
+
+void zio_defer_begin(void)
+{
+    defer.on = true;
+}
+
+int zio_defer_end(bool commit, struct diag *d)
+{
+    int rc = 0;
+    for (size_t i = 0; i < defer.n; i++) {
+        struct staged *s = &defer.v[i];
+        int e = commit && !rc ? out_rename(s->tmp, s->path) : ECANCELED;
+        if (e) {
+            unlink(s->tmp);
+            if (e != ECANCELED)
+                rc = diag_at(d, ERR_IO, s->path, 0, "cannot write: %s", out_reason(e));
+        }
+        zio_tmp_untrack(s->slot);
+        free(s->tmp);
+        free(s->path);
+    }
+    free(defer.v);
+    memset(&defer, 0, sizeof defer);
+    return rc;
+}
+
+/* ---- zstd writer ---- */
+
+struct zwriter {
+    struct out o;
+    enum zw_mode mode;
+    ZSTD_CCtx *cctx;
+    char *out;
+    size_t out_cap;
+    size_t bytes_in;
+    bool in_frame; /* data was compressed since the last frame end */
+    int err;
+    int errnum;       /* errno of the first failed write, or 0 */
+    const char *zerr; /* zstd's message when compression failed */
+};
+
 int zw_open(struct zwriter **out, const char *path, enum zw_mode mode, int level, struct diag *d)
 {
     struct zwriter *w = xcalloc(1, sizeof *w);
     w->mode = mode;
-    w->path = xstrdup(path);
-    w->tmp = mode == ZW_ATOMIC ? tmp_name(path) : NULL;
-    const char *target = mode == ZW_ATOMIC ? w->tmp : path;
-    w->fd = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (w->fd < 0) {
-        int e = errno;
-        free(w->path);
-        free(w->tmp);
-        free(w);
-        return diag_at(d, ERR_IO, path, 0, "cannot create: %s", strerror(e));
+    if (mode == ZW_ATOMIC) {
+        int rc = out_open(&w->o, path, d);
+        if (rc) {
+            free(w);
+            return rc;
+        }
+    } else {
+        w->o.slot = -1;
+        w->o.path = xstrdup(path);
+        w->o.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (w->o.fd < 0) {
+            int e = errno;
+            free(w->o.path);
+            free(w);
+            return diag_at(d, ERR_IO, path, 0, "cannot create: %s", strerror(e));
+        }
     }
     w->cctx = ZSTD_createCCtx();
     ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, level);
@@ -81,10 +338,14 @@ static int pump(struct zwriter *w, const void *data, size_t n, ZSTD_EndDirective
     for (;;) {
         ZSTD_outBuffer o = {w->out, w->out_cap, 0};
         size_t left = ZSTD_compressStream2(w->cctx, &o, &in, dir);
-        if (ZSTD_isError(left))
+        if (ZSTD_isError(left)) {
+            w->zerr = ZSTD_getErrorName(left);
             return ERR_IO;
-        if (o.pos && write_full(w->fd, w->out, o.pos))
+        }
+        if (o.pos && write_full(w->o.fd, w->out, o.pos)) {
+            w->errnum = errno;
             return ERR_IO;
+        }
         if (dir == ZSTD_e_continue ? in.pos == in.size : left == 0)
             return 0;
     }
@@ -116,12 +377,17 @@ size_t zw_bytes_in(const struct zwriter *w)
     return w->bytes_in;
 }
 
+const char *zw_strerror(const struct zwriter *w)
+{
+    if (w->zerr)
+        return w->zerr;
+    return strerror(w->errnum ? w->errnum : EIO);
+}
+
 static void zw_free(struct zwriter *w)
 {
     ZSTD_freeCCtx(w->cctx);
     free(w->out);
-    free(w->path);
-    free(w->tmp);
     free(w);
 }
 
@@ -130,20 +396,13 @@ int zw_commit(struct zwriter *w, struct diag *d)
     int rc = zw_end_frame(w);
     if (!rc && w->bytes_in == 0) /* an empty stream is still one valid (empty) frame */
         rc = pump(w, NULL, 0, ZSTD_e_end);
-    int e = errno;
-    if (close(w->fd) && !rc) {
-        e = errno;
-        rc = ERR_IO;
-    }
-    if (!rc && w->mode == ZW_ATOMIC && rename(w->tmp, w->path)) {
-        e = errno;
-        rc = ERR_IO;
-    }
-    if (rc) {
-        diag_at(d, rc, w->path, 0, "cannot write: %s", strerror(e));
-        if (w->mode == ZW_ATOMIC)
-            unlink(w->tmp);
-    }
+    char *path = xstrdup(w->o.path);
+    int e = out_close(&w->o, rc ? (w->errnum ? w->errnum : EIO) : 0);
+    if (rc && w->zerr)
+        diag_at(d, rc, path, 0, "cannot write: %s", w->zerr);
+    else if (rc || e)
+        diag_at(d, rc = ERR_IO, path, 0, "cannot write: %s", out_reason(e));
+    free(path);
     zw_free(w);
     return rc;
 }
@@ -152,50 +411,102 @@ void zw_abort(struct zwriter *w)
 {
     if (!w)
         return;
-    close(w->fd);
-    if (w->mode == ZW_ATOMIC)
-        unlink(w->tmp);
+    out_close(&w->o, ECANCELED);
     zw_free(w);
+}
+
+/* ---- plain atomic files through stdio ---- */
+
+/* The FILE of an afile writes through this sink, so the errno of a failed write (ENOSPC,
+ * EPIPE, EIO...) is kept for the message: stdio itself only keeps a sticky error flag. */
+struct afile_sink {
+    int fd;
+    int errnum;
+    char buf[1 << 16];
+};
+
+static ssize_t sink_write(void *cookie, const char *p, size_t n)
+{
+    struct afile_sink *s = cookie;
+    if (s->errnum) {
+        errno = s->errnum;
+        return -1;
+    }
+    if (write_full(s->fd, p, n)) {
+        s->errnum = errno;
+        return -1;
+    }
+    return (ssize_t)n;
 }
 
 int afile_open(struct afile *a, const char *path, struct diag *d)
 {
-    a->path = xstrdup(path);
-    a->tmp = tmp_name(path);
-    a->f = fopen(a->tmp, "we");
+    memset(a, 0, sizeof *a);
+    struct out o;
+    int rc = out_open(&o, path, d);
+    if (rc)
+        return rc;
+    struct afile_sink *s = xcalloc(1, sizeof *s);
+    s->fd = o.fd;
+    cookie_io_functions_t io = {NULL, sink_write, NULL, NULL};
+    a->f = fopencookie(s, "w", io);
     if (!a->f) {
         int e = errno;
-        free(a->path);
-        free(a->tmp);
+        out_close(&o, e ? e : ENOMEM);
+        free(s);
         return diag_at(d, ERR_IO, path, 0, "cannot create: %s", strerror(e));
     }
+    setvbuf(a->f, s->buf, _IOFBF, sizeof s->buf);
+    a->fd = o.fd;
+    a->path = o.path;
+    a->tmp = o.tmp;
+    a->slot = o.slot;
+    a->sink = s;
     return 0;
+}
+
+/* The struct out an afile was opened from. */
+static struct out afile_out(struct afile *a)
+{
+    struct out o = {a->fd, a->path, a->tmp, a->slot};
+    return o;
 }
 
 int afile_commit(struct afile *a, struct diag *d)
 {
-    int rc = 0, e = 0;
-    if (ferror(a->f))
-        rc = ERR_IO, e = EIO;
-    if (fclose(a->f) && !rc)
-        rc = ERR_IO, e = errno;
-    if (!rc && rename(a->tmp, a->path))
-        rc = ERR_IO, e = errno;
-    if (rc) {
-        diag_at(d, rc, a->path, 0, "cannot write: %s", strerror(e));
-        unlink(a->tmp);
-    }
-    free(a->path);
-    free(a->tmp);
+    int e = 0;
+    if (fflush(a->f) || ferror(a->f))
+        e = a->sink->errnum ? a->sink->errnum : EIO;
+    fclose(a->f);
+    if (!e && a->sink->errnum)
+        e = a->sink->errnum;
+    struct out o = afile_out(a);
+    char *path = xstrdup(a->path);
+    e = out_close(&o, e);
+    free(a->sink);
+    memset(a, 0, sizeof *a);
+    int rc = 0;
+    if (e)
+        rc = diag_at(d, ERR_IO, path, 0, "cannot write: %s", out_reason(e));
+    free(path);
     return rc;
 }
 
 void afile_abort(struct afile *a)
 {
+    if (!a->f)
+        return;
+    a->sink->errnum = ECANCELED; /* fclose must not flush half an output into a stream */
     fclose(a->f);
-    unlink(a->tmp);
-    free(a->path);
-    free(a->tmp);
+    struct out o = afile_out(a);
+    out_close(&o, ECANCELED);
+    free(a->sink);
+    memset(a, 0, sizeof *a);
+}
+
+int afile_errno(const struct afile *a)
+{
+    return a->sink && a->sink->errnum ? a->sink->errnum : EIO;
 }
 
 int afile_write_all(const char *path, const void *data, size_t n, struct diag *d)
@@ -205,8 +516,9 @@ int afile_write_all(const char *path, const void *data, size_t n, struct diag *d
     if (rc)
         return rc;
     if (n && fwrite(data, 1, n, a.f) != n) {
+        int e = afile_errno(&a);
         afile_abort(&a);
-        return diag_at(d, ERR_IO, path, 0, "cannot write: %s", strerror(errno));
+        return diag_at(d, ERR_IO, path, 0, "cannot write: %s", strerror(e));
     }
     return afile_commit(&a, d);
 }

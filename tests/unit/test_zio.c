@@ -1,7 +1,13 @@
 #include "test.h"
 #include "zio.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int count_lines(const char *path, long *n, struct diag *d)
@@ -91,4 +97,124 @@ TEST(zio_long_line_capped)
     CHECK_INT(zr_getline(r, &line, &len, &d), ERR_TOO_LARGE);
     CHECK(strstr(d.msg, ":1: line longer than 1000 bytes") != NULL);
     zr_close(r);
+}
+
+/* Entries of dir other than "." and "..", for "nothing left behind" checks. */
+static int count_entries(const char *dir)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "exit $(ls -A '%s' | wc -l)", dir);
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Issue 17: an output that is not a regular file is written through or refused, never
+ * replaced by a rename (as root, `pack -o /dev/full` replaced /dev/full). Fake device
+ * nodes are made with mknod in the scratch dir (skipped when not root). */
+TEST(zio_outputs_that_are_not_regular_files)
+{
+    const char *t = test_tmpdir();
+    char p[512], q[512];
+    struct diag d = {0};
+
+    /* A FIFO: written through in place, the FIFO stays a FIFO. */
+    snprintf(p, sizeof p, "%s/fifo", t);
+    REQUIRE(mkfifo(p, 0644) == 0);
+    int rfd = open(p, O_RDONLY | O_NONBLOCK);
+    REQUIRE(rfd >= 0);
+    REQUIRE(afile_write_all(p, "hello\n", 6, &d) == 0);
+    char got[16] = {0};
+    CHECK_INT(read(rfd, got, sizeof got), 6);
+    CHECK_STR(got, "hello\n");
+    close(rfd);
+    struct stat st;
+    REQUIRE(lstat(p, &st) == 0);
+    CHECK(S_ISFIFO(st.st_mode));
+
+    /* A symlink: followed; the target is replaced atomically, the link stays a link. */
+    snprintf(q, sizeof q, "%s/target", t);
+    REQUIRE(afile_write_all(q, "old", 3, &d) == 0);
+    snprintf(p, sizeof p, "%s/link", t);
+    REQUIRE(symlink("target", p) == 0);
+    REQUIRE(afile_write_all(p, "new", 3, &d) == 0);
+    REQUIRE(lstat(p, &st) == 0);
+    CHECK(S_ISLNK(st.st_mode));
+    char *text = NULL;
+    size_t len = 0;
+    REQUIRE(zio_read_all(q, 100, &text, &len, &d) == 0);
+    CHECK_MEM(text, len, "new", 3);
+    free(text);
+    /* A dangling symlink is refused. */
+    snprintf(p, sizeof p, "%s/dangling", t);
+    REQUIRE(symlink("nowhere", p) == 0);
+    CHECK(afile_write_all(p, "x", 1, &d) == ERR_INVALID);
+    CHECK(strstr(d.msg, "symbolic link to a missing file") != NULL);
+    snprintf(q, sizeof q, "%s/nowhere", t);
+    CHECK(access(q, F_OK) != 0);
+
+    /* A directory is refused, by afile and by the early check. */
+    snprintf(p, sizeof p, "%s/dir", t);
+    REQUIRE(mkdir(p, 0755) == 0);
+    CHECK(afile_write_all(p, "x", 1, &d) == ERR_INVALID);
+    CHECK(strstr(d.msg, "is a directory; refusing to write over it") != NULL);
+    CHECK(zio_out_check(p, &d) == ERR_INVALID);
+    struct zwriter *w = NULL;
+    CHECK(zw_open(&w, p, ZW_ATOMIC, 3, &d) == ERR_INVALID);
+
+    if (geteuid() == 0) {
+        /* A fake /dev/null (1,3): written through, still a device afterwards. */
+        snprintf(p, sizeof p, "%s/null", t);
+        REQUIRE(mknod(p, S_IFCHR | 0666, makedev(1, 3)) == 0);
+        CHECK(afile_write_all(p, "x", 1, &d) == 0);
+        REQUIRE(zw_open(&w, p, ZW_ATOMIC, 3, &d) == 0);
+        zw_write(w, "abc", 3);
+        CHECK(zw_commit(w, &d) == 0);
+        REQUIRE(lstat(p, &st) == 0);
+        CHECK(S_ISCHR(st.st_mode));
+        /* A fake /dev/full (1,7): the write fails with the real cause and the node stays. */
+        snprintf(p, sizeof p, "%s/full", t);
+        REQUIRE(mknod(p, S_IFCHR | 0666, makedev(1, 7)) == 0);
+        CHECK(afile_write_all(p, "x", 1, &d) == ERR_IO);
+        CHECK(strstr(d.msg, "No space left on device") != NULL);
+        REQUIRE(lstat(p, &st) == 0);
+        CHECK(S_ISCHR(st.st_mode));
+        /* A fake block device is refused. */
+        snprintf(p, sizeof p, "%s/blk", t);
+        REQUIRE(mknod(p, S_IFBLK | 0600, makedev(7, 200)) == 0);
+        CHECK(afile_write_all(p, "x", 1, &d) == ERR_INVALID);
+        CHECK(strstr(d.msg, "is a block device") != NULL);
+        REQUIRE(lstat(p, &st) == 0);
+        CHECK(S_ISBLK(st.st_mode));
+    }
+    /* Nothing but what the test made: no temporary file left anywhere. */
+    CHECK_INT(count_entries(t), geteuid() == 0 ? 8 : 5);
+}
+
+/* Issue 17: a signal while a temporary file is open removes it before the process dies. */
+TEST(zio_temporary_files_removed_on_signal)
+{
+    const char *t = test_tmpdir();
+    char p[512];
+    snprintf(p, sizeof p, "%s/out.json", t);
+    static const int sigs[] = {SIGINT, SIGTERM};
+    for (int i = 0; i < 2; i++) {
+        pid_t pid = fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) {
+            signal(sigs[i], SIG_DFL);
+            zio_cleanup_on_signals();
+            struct afile a;
+            struct diag d;
+            if (afile_open(&a, p, &d))
+                _exit(1);
+            fputs("half", a.f);
+            fflush(a.f);
+            raise(sigs[i]);
+            _exit(2); /* not reached */
+        }
+        int st = 0;
+        REQUIRE(waitpid(pid, &st, 0) == pid);
+        CHECK(WIFSIGNALED(st) && WTERMSIG(st) == sigs[i]);
+        CHECK_INT(count_entries(t), 0);
+    }
 }
