@@ -36,24 +36,48 @@ const char *endpoint_type_name(enum endpoint_type t);
 /* The OpenAI path for the type ("/v1/chat/completions"); "/" for raw. */
 const char *endpoint_default_path(enum endpoint_type t);
 
-#define URL_HOST_MAX 256
-#define URL_PATH_MAX 1024
+#define URL_HOST_MAX  256
+#define URL_PATH_MAX  1024
+#define URL_QUERY_MAX 2048
 
 struct url {
     bool tls;
     char host[URL_HOST_MAX];           /* without brackets for IPv6 literals */
     char port[8];                      /* decimal */
     char path[URL_PATH_MAX];           /* base path without a trailing '/', may be empty */
+    char query[URL_QUERY_MAX];         /* after '?' (without it), "" when none */
+    bool has_userinfo;                 /* "user:password@" was given */
+    char userinfo[URL_HOST_MAX];       /* "user:password", percent-decoded: a secret */
     char authority[URL_HOST_MAX + 16]; /* Host header value: "h:p" or "[v6]:p", port omitted
                                           when it is the scheme's default */
 };
 
-/* Parses a base URL. No scheme means http. A scheme other than http/https, an empty
- * host, a bad port or an over-long part is ERR_INVALID with d naming what is wrong. */
+/* Parses a base URL: [scheme://][user:password@]host[:port][/path][?query][#fragment].
+ * No scheme means http. A scheme other than http/https, an empty or malformed host, a bad
+ * port, an over-long part, or a control character, space or non-ASCII byte anywhere
+ * (they would reach the request line) is ERR_INVALID with d naming what is wrong; d shows
+ * the URL redacted (url_redact). The fragment is dropped (never sent). */
 int url_parse(const char *s, struct url *u, struct diag *d);
-/* base path + "/" + endpoint path (leading '/' of the endpoint path dropped), into out
- * (cap bytes). ERR_TOO_LARGE when it does not fit. */
-int url_join_path(const struct url *u, const char *endpoint_path, char *out, size_t cap);
+/* base path + "/" + endpoint path (leading '/'s dropped) + the base URL's query (after
+ * the endpoint path's own query, joined with '&'), into out (cap bytes). As AIPerf does,
+ * a base path ending in "/v1" is not doubled by a default endpoint path starting with
+ * "v1/" (custom = false); a custom endpoint path is joined as given. ERR_TOO_LARGE when it
+ * does not fit. The caller checks endpoint_path with wire_check first. */
+int url_join_path(const struct url *u, const char *endpoint_path, bool custom, char *out,
+                  size_t cap);
+/* Refuses bytes in s that would break the HTTP message it is written into, naming `opt`:
+ * for the request line (header_value = false) control characters, space, DEL and non-ASCII;
+ * for a header value control characters other than HTAB, and DEL. 0 or ERR_INVALID. */
+int wire_check(const char *opt, const char *s, bool header_value, struct diag *d);
+/* Appends s[0..n) (a URL as --url takes it, or a path with a query) to out with the
+ * secrets a URL carries replaced by "<redacted>": the userinfo ("user:pw@"), every query
+ * value ("?key=<redacted>&x=<redacted>", a bare "?token" as a whole) and the fragment.
+ * Returns true when something was replaced. */
+bool url_redact(const char *s, size_t n, struct buf *out);
+/* The same over a command line or free text: the word after "--url" / "-u", the value of
+ * "--url=", and every word holding "scheme://". Appends to out (always NUL-terminated);
+ * true when something was replaced. */
+bool url_redact_words(const char *s, struct buf *out);
 
 /* What one payload carried. Strings are views into the payload or into the parser's
  * JSON tree; copy them before the next call. */
@@ -82,10 +106,13 @@ void endpoint_parse(enum endpoint_type t, bool stream, const char *data, size_t 
                     struct ep_chunk *out, struct buf *text);
 
 /* Appends one "Name: value\r\n" header for each entry, with AIPerf's defaults first
- * (User-Agent, Content-Type, Accept, Authorization when api_key is set) and the user's
- * "Name:Value" headers last, replacing a default of the same name (case-insensitive).
- * A user header without ':' or with CR/LF in it is ERR_INVALID naming it. */
-int endpoint_headers(struct buf *out, bool stream, const char *api_key,
+ * (User-Agent, Content-Type, Accept, Authorization) and the user's "Name:Value" headers
+ * last, replacing a default of the same name (case-insensitive). Authorization is
+ * "Bearer <api_key>" when api_key is set, else "Basic base64(userinfo)" when userinfo (the
+ * URL's "user:password", as curl sends it) is not NULL. A user header without ':', with a
+ * name that is not an RFC 9110 token, or with a control character in its value, and an
+ * api_key with a control character, are ERR_INVALID naming the option. */
+int endpoint_headers(struct buf *out, bool stream, const char *api_key, const char *userinfo,
                      const char *const *user_headers, size_t nuser, struct diag *d);
 
 /* True if the header name carries a secret (Authorization, api-key, x-api-key, or one of

@@ -100,8 +100,8 @@ struct worker {
 
 struct target {
     struct url url;
-    char path[URL_PATH_MAX + 8];
-    struct addrinfo *ai;  /* resolved at start */
+    char path[URL_PATH_MAX + URL_QUERY_MAX + 8]; /* request target: path and query */
+    struct addrinfo *ai;                         /* resolved at start */
     struct buf prefix[2]; /* request line + headers up to "Content-Length: ", [stream] */
     _Atomic(struct addrinfo *) fresh; /* a newer lookup by the resolver thread, or NULL */
     _Atomic int want_resolve;         /* a worker found every address unreachable */

@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "corpus.h"
 #include "dataset.h"
+#include "endpoint.h"
 #include "jscan.h"
 #include "jsonw.h"
 #include "trace_write.h"
@@ -456,6 +457,12 @@ int cmd_pack(int argc, char **argv)
     const char *outp = args_get(&a, "output");
     if (!outp)
         outp = "trace.jsonl.zst";
+    /* the path reaches every request line replay sends from this trace */
+    const char *epath = args_get(&a, "custom-endpoint");
+    if (epath && wire_check("--custom-endpoint", epath, false, &d)) {
+        code = cli_fail(&d, 1);
+        goto out;
+    }
     struct tw_config cfg = {
         .endpoint_type = etype,
         .endpoint_path = args_get(&a, "custom-endpoint"),

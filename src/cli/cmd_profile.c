@@ -7,6 +7,7 @@
 #include "args.h"
 #include "buf.h"
 #include "cli.h"
+#include "endpoint.h"
 #include "profile.h"
 #include "profile_conf.h"
 #include "profile_files.h"
@@ -108,7 +109,11 @@ static void log_stage(struct plog *l, const struct profile_argv *a)
         buf_puts(&b, hide ? "<redacted>" : a->v[i]);
         hide = !strcmp(a->v[i], "--api-key") || !strcmp(a->v[i], "--header");
     }
-    plog(l, 1, "stage: %s", b.p);
+    struct buf r; /* and the secrets of --url: userinfo, query values */
+    buf_init(&r, 0);
+    url_redact_words(b.p, &r);
+    plog(l, 1, "stage: %s", r.p);
+    buf_free(&r);
     buf_free(&b);
 }
 
@@ -256,7 +261,15 @@ static void print_argv(const char *name, const struct profile_argv *a)
     printf("  %s:", name);
     bool hide = false;
     for (int i = 0; i < a->n; i++) {
-        printf(" %s", hide ? "<redacted>" : a->v[i]);
+        struct buf r;
+        buf_init(&r, 0);
+        bool url = i > 0 && (!strcmp(a->v[i - 1], "--url") || !strcmp(a->v[i - 1], "-u"));
+        if (url)
+            url_redact(a->v[i], strlen(a->v[i]), &r);
+        else
+            url_redact_words(a->v[i], &r);
+        printf(" %s", hide ? "<redacted>" : r.p ? r.p : "");
+        buf_free(&r);
         hide = !strcmp(a->v[i], "--api-key") || !strcmp(a->v[i], "--header");
     }
     putchar('\n');

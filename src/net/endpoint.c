@@ -67,72 +67,297 @@ static int copy_part(char *dst, size_t cap, const char *s, size_t n)
     return 0;
 }
 
+/* ---- URLs ----
+ *
+ * Everything from --url and the endpoint path reaches the request line or the Host header
+ * verbatim, so anything that could end or split them (CR, LF, other control bytes, space,
+ * DEL) is refused, as are non-ASCII bytes (a request target is ASCII: percent-encode them).
+ * Messages show the URL with its secrets redacted (url_redact). */
+
+int wire_check(const char *opt, const char *s, bool header_value, struct diag *d)
+{
+    for (size_t i = 0; s[i]; i++) {
+        unsigned char c = (unsigned char)s[i];
+        bool bad = header_value ? (c < 0x20 && c != '\t') || c == 0x7f : c <= 0x20 || c >= 0x7f;
+        if (bad)
+            return diag_set(d, ERR_INVALID,
+                            "%s: %s 0x%02x at byte %zu (it would reach the request %s)", opt,
+                            c == ' '   ? "space"
+                            : c < 0x80 ? "control character"
+                                       : "non-ASCII byte (percent-encode it)",
+                            c, i, header_value ? "head" : "line");
+    }
+    return 0;
+}
+
+/* RFC 3986 scheme: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ), then "://". Its length, or
+ * 0 when s does not start with one. */
+static size_t scheme_len(const char *s, size_t n)
+{
+    if (!n || !isalpha((unsigned char)s[0]))
+        return 0;
+    size_t i = 1;
+    while (i < n && (isalnum((unsigned char)s[i]) || s[i] == '+' || s[i] == '-' || s[i] == '.'))
+        i++;
+    return i + 3 <= n && !memcmp(s + i, "://", 3) ? i : 0;
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = tolower(c);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Percent-decodes s[0..n) into dst (cap bytes); ERR_INVALID for a bad escape. */
+static int pct_decode(char *dst, size_t cap, const char *s, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        int c = (unsigned char)s[i];
+        if (c == '%') {
+            int h1 = i + 1 < n ? hexval((unsigned char)s[i + 1]) : -1;
+            int h2 = i + 2 < n ? hexval((unsigned char)s[i + 2]) : -1;
+            if (h1 < 0 || h2 < 0)
+                return ERR_INVALID;
+            c = h1 * 16 + h2;
+            i += 2;
+        }
+        if (k + 1 >= cap)
+            return ERR_TOO_LARGE;
+        dst[k++] = (char)c;
+    }
+    dst[k] = '\0';
+    return 0;
+}
+
+static bool host_char(unsigned char c)
+{
+    return isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
+}
+
 int url_parse(const char *s, struct url *u, struct diag *d)
 {
     memset(u, 0, sizeof *u);
+    char shown[512]; /* the URL for messages, secrets redacted */
+    {
+        struct buf b;
+        buf_init(&b, sizeof shown - 1);
+        url_redact(s, strlen(s), &b);
+        snprintf(shown, sizeof shown, "%s", b.p ? b.p : "");
+        buf_free(&b);
+    }
+    int rc = wire_check("--url", s, false, d);
+    if (rc)
+        return rc;
+    size_t slen = strlen(s);
     const char *p = s;
-    const char *sep = strstr(s, "://");
-    if (sep) {
-        size_t n = (size_t)(sep - s);
-        if (n == 4 && !strncasecmp(s, "http", 4))
+    size_t sl = scheme_len(s, slen);
+    if (sl) {
+        if (sl == 4 && !strncasecmp(s, "http", 4))
             u->tls = false;
-        else if (n == 5 && !strncasecmp(s, "https", 5))
+        else if (sl == 5 && !strncasecmp(s, "https", 5))
             u->tls = true;
         else
-            return diag_set(d, ERR_INVALID, "--url '%s': unsupported scheme '%.*s'", s, (int)n, s);
-        p = sep + 3;
+            return diag_set(d, ERR_INVALID, "--url '%s': unsupported scheme '%.*s'", shown, (int)sl,
+                            s);
+        p = s + sl + 3;
+    } else if (strstr(s, "://") && strstr(s, "://") < s + strcspn(s, "/?#")) {
+        return diag_set(d, ERR_INVALID, "--url '%s': bad scheme", shown);
     }
-    const char *host_end, *rest;
-    const char *hs = p;
+    /* authority = [userinfo "@"] host [":" port], up to the first '/', '?' or '#' */
+    const char *auth_end = p + strcspn(p, "/?#");
+    const char *at = NULL;
+    for (const char *q = p; q < auth_end; q++)
+        if (*q == '@')
+            at = q;
+    if (at) {
+        if (pct_decode(u->userinfo, sizeof u->userinfo, p, (size_t)(at - p)))
+            return diag_set(d, ERR_INVALID, "--url '%s': bad user information", shown);
+        u->has_userinfo = true;
+        p = at + 1;
+    }
+    const char *hs = p, *he, *rest;
     if (*p == '[') {
-        host_end = strchr(p, ']');
-        if (!host_end)
-            return diag_set(d, ERR_INVALID, "--url '%s': unterminated '[' in host", s);
+        he = memchr(p, ']', (size_t)(auth_end - p));
+        if (!he)
+            return diag_set(d, ERR_INVALID, "--url '%s': unterminated '[' in host", shown);
         hs = p + 1;
-        rest = host_end + 1;
+        for (const char *q = hs; q < he; q++)
+            if (!isxdigit((unsigned char)*q) && *q != ':' && *q != '.')
+                return diag_set(d, ERR_INVALID, "--url '%s': bad IPv6 address", shown);
+        rest = he + 1;
     } else {
-        host_end = p + strcspn(p, ":/?#");
-        rest = host_end;
+        he = p;
+        while (he < auth_end && *he != ':')
+            he++;
+        for (const char *q = hs; q < he; q++)
+            if (!host_char((unsigned char)*q))
+                return diag_set(d, ERR_INVALID, "--url '%s': '%c' in the host name", shown, *q);
+        rest = he;
     }
-    if (host_end == hs)
-        return diag_set(d, ERR_INVALID, "--url '%s': no host", s);
-    if (copy_part(u->host, sizeof u->host, hs, (size_t)(host_end - hs)))
-        return diag_set(d, ERR_INVALID, "--url '%s': host too long", s);
+    if (he == hs)
+        return diag_set(d, ERR_INVALID, "--url '%s': no host", shown);
+    if (copy_part(u->host, sizeof u->host, hs, (size_t)(he - hs)))
+        return diag_set(d, ERR_INVALID, "--url '%s': host too long", shown);
     const char *def_port = u->tls ? "443" : "80";
     bool explicit_port = false;
     if (*rest == ':') {
         rest++;
         size_t n = strspn(rest, "0123456789");
-        if (n == 0 || n > 5 || (rest[n] && rest[n] != '/'))
-            return diag_set(d, ERR_INVALID, "--url '%s': bad port", s);
+        if (n == 0 || n > 5 || rest + n != auth_end)
+            return diag_set(d, ERR_INVALID, "--url '%s': bad port", shown);
         long port = strtol(rest, NULL, 10);
         if (port < 1 || port > 65535)
-            return diag_set(d, ERR_INVALID, "--url '%s': port out of range", s);
+            return diag_set(d, ERR_INVALID, "--url '%s': port out of range", shown);
         snprintf(u->port, sizeof u->port, "%ld", port);
         explicit_port = strcmp(u->port, def_port) != 0;
         rest += n;
     } else {
         snprintf(u->port, sizeof u->port, "%s", def_port);
     }
-    if (*rest && *rest != '/')
-        return diag_set(d, ERR_INVALID, "--url '%s': unexpected '%c' after the host", s, *rest);
-    size_t plen = strlen(rest);
-    while (plen && rest[plen - 1] == '/')
-        plen--;
-    if (copy_part(u->path, sizeof u->path, rest, plen))
-        return diag_set(d, ERR_INVALID, "--url '%s': path too long", s);
+    if (rest != auth_end)
+        return diag_set(d, ERR_INVALID, "--url '%s': unexpected '%c' after the host", shown, *rest);
+    /* path, then "?" query, then "#" fragment (never sent, as browsers and curl do) */
+    size_t plen = strcspn(rest, "?#");
+    const char *q = rest + plen;
+    size_t keep = plen;
+    while (keep && rest[keep - 1] == '/')
+        keep--;
+    if (copy_part(u->path, sizeof u->path, rest, keep))
+        return diag_set(d, ERR_INVALID, "--url '%s': path too long", shown);
+    if (*q == '?') {
+        q++;
+        if (copy_part(u->query, sizeof u->query, q, strcspn(q, "#")))
+            return diag_set(d, ERR_INVALID, "--url '%s': query too long", shown);
+    }
     bool v6 = strchr(u->host, ':') != NULL;
     snprintf(u->authority, sizeof u->authority, "%s%s%s%s%s", v6 ? "[" : "", u->host, v6 ? "]" : "",
              explicit_port ? ":" : "", explicit_port ? u->port : "");
     return 0;
 }
 
-int url_join_path(const struct url *u, const char *endpoint_path, char *out, size_t cap)
+int url_join_path(const struct url *u, const char *endpoint_path, bool custom, char *out,
+                  size_t cap)
 {
     while (*endpoint_path == '/')
         endpoint_path++;
-    int n = snprintf(out, cap, "%s/%s", u->path, endpoint_path);
+    /* AIPerf: a base URL ending in /v1 with a type's default path (which starts with v1/)
+     * sends /v1/... once; a custom endpoint is joined as given. */
+    size_t blen = strlen(u->path);
+    if (!custom && blen >= 3 && !strcmp(u->path + blen - 3, "/v1") &&
+        !strncmp(endpoint_path, "v1/", 3))
+        blen -= 3;
+    bool ep_query = strchr(endpoint_path, '?') != NULL;
+    int n = snprintf(out, cap, "%.*s/%s%s%s", (int)blen, u->path, endpoint_path,
+                     u->query[0] ? (ep_query ? "&" : "?") : "", u->query);
     return n < 0 || (size_t)n >= cap ? ERR_TOO_LARGE : 0;
+}
+
+/* ---- redaction ---- */
+
+static const char REDACTED[] = "<redacted>";
+
+bool url_redact(const char *s, size_t n, struct buf *out)
+{
+    bool changed = false;
+    size_t i = scheme_len(s, n);
+    if (i)
+        i += 3;
+    buf_append(out, s, i);
+    /* userinfo: everything before the last '@' of the authority */
+    size_t ae = i;
+    while (ae < n && s[ae] != '/' && s[ae] != '?' && s[ae] != '#')
+        ae++;
+    size_t at = ae;
+    for (size_t k = i; k < ae; k++)
+        if (s[k] == '@')
+            at = k;
+    if (at < ae) {
+        buf_puts(out, REDACTED);
+        changed = true;
+        i = at;
+    }
+    size_t qs = i;
+    while (qs < n && s[qs] != '?' && s[qs] != '#')
+        qs++;
+    buf_append(out, s + i, qs - i);
+    i = qs;
+    if (i < n && s[i] == '?') {
+        buf_putc(out, '?');
+        i++;
+        while (i < n && s[i] != '#') {
+            size_t e = i;
+            while (e < n && s[e] != '&' && s[e] != ';' && s[e] != '#')
+                e++;
+            const char *eq = memchr(s + i, '=', e - i);
+            if (eq) {
+                buf_append(out, s + i, (size_t)(eq - (s + i)) + 1);
+                if (eq + 1 < s + e) {
+                    buf_puts(out, REDACTED);
+                    changed = true;
+                }
+            } else if (e > i) {
+                buf_puts(out, REDACTED); /* a bare token: may be the key itself */
+                changed = true;
+            }
+            i = e;
+            if (i < n && s[i] != '#')
+                buf_putc(out, s[i++]);
+        }
+    }
+    if (i < n) { /* '#' fragment */
+        buf_putc(out, '#');
+        if (i + 1 < n) {
+            buf_puts(out, REDACTED);
+            changed = true;
+        }
+    }
+    return changed;
+}
+
+static bool word_is(const char *w, size_t n, const char *lit)
+{
+    return strlen(lit) == n && !memcmp(w, lit, n);
+}
+
+bool url_redact_words(const char *s, struct buf *out)
+{
+    bool changed = false, url_next = false;
+    size_t i = 0, n = strlen(s);
+    while (i < n) {
+        size_t e = i;
+        while (e < n && s[e] != ' ')
+            e++;
+        const char *w = s + i;
+        size_t wl = e - i, from = wl; /* the URL part of the word starts at `from` */
+        if (url_next) {
+            from = 0;
+        } else if (wl > 6 && !memcmp(w, "--url=", 6)) {
+            from = 6;
+        } else {
+            for (size_t k = 0; k + 3 <= wl; k++)
+                if (!memcmp(w + k, "://", 3)) {
+                    size_t b = k;
+                    while (b > 0 && (isalnum((unsigned char)w[b - 1]) || w[b - 1] == '+' ||
+                                     w[b - 1] == '-' || w[b - 1] == '.'))
+                        b--;
+                    from = b;
+                    break;
+                }
+        }
+        url_next = word_is(w, wl, "--url") || word_is(w, wl, "-u");
+        buf_append(out, w, from);
+        if (from < wl)
+            changed |= url_redact(w + from, wl - from, out);
+        i = e;
+        while (i < n && s[i] == ' ')
+            buf_putc(out, s[i++]);
+    }
+    if (!out->p)
+        buf_puts(out, "");
+    return changed;
 }
 
 /* ---- response payloads ----
@@ -471,28 +696,71 @@ static bool user_overrides(const char *const *user, size_t n, const char *name)
     return false;
 }
 
-int endpoint_headers(struct buf *out, bool stream, const char *api_key,
+/* RFC 9110 token characters (header names). */
+static bool is_tchar(unsigned char c)
+{
+    return isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+static void base64(struct buf *out, const char *s, size_t n)
+{
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) |
+                     (i + 2 < n ? p[i + 2] : 0);
+        char q[4] = {tab[v >> 18 & 63], tab[v >> 12 & 63], i + 1 < n ? tab[v >> 6 & 63] : '=',
+                     i + 2 < n ? tab[v & 63] : '='};
+        buf_append(out, q, 4);
+    }
+}
+
+int endpoint_headers(struct buf *out, bool stream, const char *api_key, const char *userinfo,
                      const char *const *user_headers, size_t nuser, struct diag *d)
 {
     for (size_t i = 0; i < nuser; i++) {
         const char *h = user_headers[i];
         const char *colon = strchr(h, ':');
-        if (!colon || colon == h || strpbrk(h, "\r\n"))
+        size_t k = colon ? (size_t)(colon - h) : 0;
+        while (k && h[k - 1] == ' ')
+            k--;
+        if (!colon || k == 0)
             return diag_set(d, ERR_INVALID, "--header '%.*s': expected 'Name:Value'",
                             (int)strcspn(h, "\r\n:"), h);
+        for (size_t j = 0; j < k; j++)
+            if (!is_tchar((unsigned char)h[j]))
+                return diag_set(d, ERR_INVALID,
+                                "--header: byte 0x%02x in the name '%.*s' (a header name is "
+                                "letters, digits and !#$%%&'*+-.^_`|~)",
+                                (unsigned char)h[j], (int)strcspn(h, "\r\n:"), h);
+        char opt[300];
+        snprintf(opt, sizeof opt, "--header '%.*s'", (int)(k < 256 ? k : 256), h);
+        int rc = wire_check(opt, colon + 1, true, d);
+        if (rc)
+            return rc;
+    }
+    if (api_key) {
+        int rc = wire_check("--api-key", api_key, true, d);
+        if (rc)
+            return rc;
     }
     static const char *const names[] = {"User-Agent", "Content-Type", "Accept", "Authorization"};
     const char *values[4] = {"metronome/1.0", "application/json",
                              stream ? "text/event-stream" : "application/json", NULL};
     for (int i = 0; i < 4; i++) {
-        if (i == 3 && !api_key)
+        if (i == 3 && !api_key && !userinfo)
             continue;
         if (user_overrides(user_headers, nuser, names[i]))
             continue;
-        if (i == 3)
+        if (i == 3 && api_key) {
             buf_printf(out, "Authorization: Bearer %s\r\n", api_key);
-        else
+        } else if (i == 3) {
+            buf_puts(out, "Authorization: Basic ");
+            base64(out, userinfo, strlen(userinfo));
+            buf_puts(out, "\r\n");
+        } else {
             buf_printf(out, "%s: %s\r\n", names[i], values[i]);
+        }
     }
     for (size_t i = 0; i < nuser; i++) {
         const char *h = user_headers[i];

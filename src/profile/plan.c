@@ -2,6 +2,7 @@
 #include "profile.h"
 
 #include "buf.h"
+#include "endpoint.h"
 #include "profile_conf.h"
 #include "verdict.h"
 #include "xalloc.h"
@@ -212,7 +213,11 @@ static char *redact(int argc, char **argv)
             hide_next = secret_opt;
         }
     }
-    return buf_release(&b);
+    struct buf r; /* and the secrets of --url: userinfo, query values */
+    buf_init(&r, 0);
+    url_redact_words(b.p, &r);
+    buf_free(&b);
+    return buf_release(&r);
 }
 
 static int refuse(struct diag *d, int argc, char **argv, size_t i, const char *value)
@@ -536,9 +541,16 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
      * no cap with a rate or a schedule) is AIPerf's, and an explicit 1 would cap them. */
     if (args_count(&a, "url") == 0)
         push_named(&p->replay, "url", "http://localhost:8000");
-    else
-        for (size_t k = 0; k < args_count(&a, "url"); k++)
-            push_named(&p->replay, "url", args_multi(&a, "url", k));
+    for (size_t k = 0; k < args_count(&a, "url"); k++) {
+        /* checked now, before anything is packed or written (replay checks it again) */
+        struct url u;
+        if ((rc = url_parse(args_multi(&a, "url", k), &u, d)))
+            goto out;
+        push_named(&p->replay, "url", args_multi(&a, "url", k));
+    }
+    if ((v = args_get(&a, "custom-endpoint")) &&
+        (rc = wire_check("--custom-endpoint", v, false, d)))
+        goto out;
     push_named(&p->replay, "request-timeout-seconds",
                args_get(&a, "request-timeout-seconds") ? args_get(&a, "request-timeout-seconds")
                                                        : "21600");

@@ -76,14 +76,23 @@ static int setup_targets(struct engine *e, const struct replay_config *cfg, stru
 {
     e->ntargets = (int)cfg->nurls;
     e->targets = xcalloc(cfg->nurls, sizeof *e->targets);
-    const char *ep_path = cfg->endpoint_path;
-    if (!ep_path && e->src->header && e->src->header->endpoint_path)
+    /* A custom path (ours, or the one pack recorded) is joined as given; the type's
+     * default path drops a /v1 the base URL already ends in (url_join_path). */
+    const char *ep_path = cfg->endpoint_path, *ep_opt = "--custom-endpoint";
+    if (!ep_path && e->src->header && e->src->header->endpoint_path) {
         ep_path = e->src->header->endpoint_path;
+        ep_opt = "the trace header's endpoint_path";
+    }
+    const char *def_path = endpoint_default_path(cfg->endpoint);
     if (!ep_path)
-        ep_path = endpoint_default_path(cfg->endpoint);
+        ep_path = def_path;
+    bool custom = strcmp(ep_path, def_path) != 0;
+    int rc = wire_check(ep_opt, ep_path, false, d);
+    if (rc)
+        return rc;
     for (size_t i = 0; i < cfg->nurls; i++) {
         struct target *t = &e->targets[i];
-        int rc = url_parse(cfg->urls[i], &t->url, d);
+        rc = url_parse(cfg->urls[i], &t->url, d);
         if (rc)
             return rc;
         if (t->url.tls && !e->tls) {
@@ -92,14 +101,16 @@ static int setup_targets(struct engine *e, const struct replay_config *cfg, stru
             if (rc)
                 return rc;
         }
-        if (url_join_path(&t->url, ep_path, t->path, sizeof t->path))
-            return diag_set(d, ERR_INVALID, "--url '%s': path too long", cfg->urls[i]);
+        if (url_join_path(&t->url, ep_path, custom, t->path, sizeof t->path))
+            return diag_set(d, ERR_INVALID, "--url: the request path is too long (over %zu bytes)",
+                            sizeof t->path - 1);
         for (int s = 0; s < 2; s++) {
             buf_init(&t->prefix[s], 0);
             buf_printf(&t->prefix[s], "POST %s HTTP/1.1\r\nHost: %s\r\n", t->path,
                        t->url.authority);
-            rc = endpoint_headers(&t->prefix[s], s == 1, cfg->api_key, cfg->headers, cfg->nheaders,
-                                  d);
+            rc = endpoint_headers(&t->prefix[s], s == 1, cfg->api_key,
+                                  t->url.has_userinfo ? t->url.userinfo : NULL, cfg->headers,
+                                  cfg->nheaders, d);
             if (rc)
                 return rc;
             buf_puts(&t->prefix[s], "Content-Length: ");
@@ -223,9 +234,15 @@ static int preflight_connect(struct engine *e, struct diag *d)
                 last_err = errno;
             close(fd);
         }
-        if (!ok)
-            return diag_set(d, ERR_IO, "cannot connect to %s (%s:%s): %s", e->cfg->urls[i],
-                            t->url.host, t->url.port, strerror(last_err));
+        if (!ok) {
+            struct buf shown;
+            buf_init(&shown, 0);
+            url_redact(e->cfg->urls[i], strlen(e->cfg->urls[i]), &shown);
+            int rc = diag_set(d, ERR_IO, "cannot connect to %s (%s:%s): %s", shown.p, t->url.host,
+                              t->url.port, strerror(last_err));
+            buf_free(&shown);
+            return rc;
+        }
     }
     return 0;
 }
@@ -235,6 +252,16 @@ static int preflight_connect(struct engine *e, struct diag *d)
 static bool is_secret_opt(const char *a)
 {
     return !strncmp(a, "--api-key", 9);
+}
+
+/* A URL (or a path with a query) with its userinfo and query values redacted. */
+static void json_url(struct jsonw *w, const char *url)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    url_redact(url, strlen(url), &b);
+    jsonw_str(w, b.p ? b.p : "");
+    buf_free(&b);
 }
 
 static void json_argv(struct jsonw *w, struct engine *e)
@@ -281,7 +308,15 @@ static void json_argv(struct jsonw *w, struct engine *e)
                 continue;
             }
         }
-        jsonw_str(w, a);
+        if (i > 0 && (!strcmp(cfg->argv[i - 1], "--url") || !strcmp(cfg->argv[i - 1], "-u"))) {
+            json_url(w, a);
+            continue;
+        }
+        struct buf b;
+        buf_init(&b, 0);
+        url_redact_words(a, &b); /* "--url=...", and any scheme://... */
+        jsonw_str(w, b.p);
+        buf_free(&b);
     }
     jsonw_arr_end(w);
 }
@@ -315,12 +350,12 @@ static void json_config(struct jsonw *w, struct engine *e)
     jsonw_key(w, "url");
     jsonw_arr_begin(w);
     for (size_t i = 0; i < c->nurls; i++)
-        jsonw_str(w, c->urls[i]);
+        json_url(w, c->urls[i]);
     jsonw_arr_end(w);
     jsonw_key(w, "endpoint_type");
     jsonw_str(w, endpoint_type_name(c->endpoint));
     jsonw_key(w, "endpoint_path");
-    jsonw_str(w, e->targets[0].path);
+    json_url(w, e->targets[0].path);
     jsonw_key(w, "api_key");
     if (c->api_key)
         jsonw_str(w, "<redacted>");

@@ -3,6 +3,7 @@
  * units), profile_export_aiperf.csv, profile_export.jsonl (written while reading) and the
  * time-slice files. All are written to a temporary file and renamed into place.
  */
+#include "endpoint.h"
 #include "report_int.h"
 
 #include "build_info.h"
@@ -112,33 +113,22 @@ static bool secret_key(const char *k)
             !strstr(low, "hash"));
 }
 
-/* "Name: value" header strings and "--api-key VALUE" in command lines. */
-/* "scheme://user:password@host": the userinfo goes. */
-static bool redact_userinfo(cJSON *s)
+/* URLs: the userinfo and the query values go (url_redact_words). */
+static bool redact_urls(cJSON *s)
 {
-    const char *v = s->valuestring;
-    const char *sch = strstr(v, "://");
-    if (!sch)
-        return false;
-    const char *host = sch + 3;
-    size_t hl = strcspn(host, "/?#");
-    const char *at = memchr(host, '@', hl);
-    if (!at)
-        return false;
     struct buf b;
-    buf_init(&b, 1 << 20);
-    buf_append(&b, v, (size_t)(host - v));
-    buf_puts(&b, "<redacted>");
-    buf_puts(&b, at);
-    cJSON_SetValuestring(s, b.p);
+    buf_init(&b, 0);
+    bool changed = url_redact_words(s->valuestring, &b);
+    if (changed)
+        cJSON_SetValuestring(s, b.p);
     buf_free(&b);
-    return true;
+    return changed;
 }
 
+/* URLs, "Name: value" header strings and "--api-key VALUE" in command lines. */
 static void redact_string(cJSON *s)
 {
-    if (redact_userinfo(s))
-        return;
+    redact_urls(s); /* and on: a command line may hold a key as well */
     char *v = s->valuestring;
     const char *colon = strchr(v, ':');
     if (colon && colon - v < 100) {

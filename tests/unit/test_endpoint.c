@@ -1,6 +1,9 @@
 #include "endpoint.h"
 #include "test.h"
 
+#include <stdio.h>
+#include <string.h>
+
 TEST(endpoint_url_table)
 {
     static const struct {
@@ -23,6 +26,31 @@ TEST(endpoint_url_table)
         {"h:70000", ERR_INVALID, false, NULL, NULL, NULL, NULL},
         {"h:80x", ERR_INVALID, false, NULL, NULL, NULL, NULL},
         {"[::1", ERR_INVALID, false, NULL, NULL, NULL, NULL},
+        /* issue 17 item 7: queries, userinfo; fragments are not sent */
+        {"http://h/v1?key=K", 0, false, "h", "80", "/v1", "h"},
+        {"h:8000?key=K", 0, false, "h", "8000", "", "h:8000"},
+        {"http://u:pw@h:9000/v1/", 0, false, "h", "9000", "/v1", "h:9000"},
+        {"u%40x:p%3Aw@h", 0, false, "h", "80", "", "h"},
+        {"http://a@b@h/x", 0, false, "h", "80", "/x", "h"},
+        {"http://h/p#frag", 0, false, "h", "80", "/p", "h"},
+        {"HTTPS://H.example:443/", 0, true, "H.example", "443", "", "H.example"},
+        {"http://[::1]:8000?x=1", 0, false, "::1", "8000", "", "[::1]:8000"},
+        /* issue 17 item 6: nothing that breaks the request line or the Host header */
+        {"http://h/v1\r\nX-Evil: 1", ERR_INVALID, false, NULL, NULL, NULL, NULL},
+        {"http://h/v1\nX", ERR_INVALID, false, NULL, NULL, NULL, NULL},
+        {"http://h/a b", ERR_INVALID, false, NULL, NULL, NULL, NULL},
+        {"http://h/a\tb", ERR_INVALID, false, NULL, NULL, NULL, NULL},
+        {"http://h/\x7f", ERR_INVALID, false, NULL, NULL, NULL, NULL},
+        {"http://h/\xc3\xa9", ERR_INVALID, false, NULL, NULL, NULL, NULL},
+        {"http://h\r\n:80", ERR_INVALID, false, NULL, NULL, NULL, NULL},
+        {"http://h\x00x", 0, false, "h", "80", "", "h"}, /* C string ends at the NUL */
+        {"http://h,evil/", ERR_INVALID, false, NULL, NULL, NULL, NULL},
+        {"http://[::1%0d]/", ERR_INVALID, false, NULL, NULL, NULL, NULL},
+        {"http://[::1]x/", ERR_INVALID, false, NULL, NULL, NULL, NULL},
+        {"http://u:p%zz@h", ERR_INVALID, false, NULL, NULL, NULL, NULL},
+        {"http://h:/", ERR_INVALID, false, NULL, NULL, NULL, NULL},
+        {"h/x?y=a://b", 0, false, "h", "80", "/x", "h"},
+        {"1http://h", ERR_INVALID, false, NULL, NULL, NULL, NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct url u;
@@ -39,18 +67,128 @@ TEST(endpoint_url_table)
     }
 }
 
+TEST(endpoint_url_query_userinfo)
+{
+    struct url u;
+    struct diag d;
+    REQUIRE(url_parse("http://user:p%40ss@h/v1?key=K&x=1#f", &u, &d) == 0);
+    CHECK_STR(u.query, "key=K&x=1");
+    CHECK(u.has_userinfo);
+    CHECK_STR(u.userinfo, "user:p@ss");
+    REQUIRE(url_parse("http://h/v1", &u, &d) == 0);
+    CHECK(!u.has_userinfo);
+    CHECK_STR(u.query, "");
+    /* messages never echo the secrets */
+    CHECK_INT(url_parse("http://user:SECRET@h:99999/v1?key=KEY", &u, &d), ERR_INVALID);
+    CHECK(!strstr(d.msg, "SECRET") && !strstr(d.msg, "KEY") && strstr(d.msg, "port"));
+    CHECK_INT(url_parse("http://h/v1?key=K\r\nX: 1", &u, &d), ERR_INVALID);
+    CHECK(strstr(d.msg, "--url") && strstr(d.msg, "0x0d") && !strchr(d.msg, '\r'));
+}
+
+/* The request target for each base URL and endpoint path: AIPerf's join, the /v1 rule,
+ * the query kept after the path (issue 10 item 6, issue 17 item 7). */
+TEST(endpoint_request_target_table)
+{
+    static const struct {
+        const char *url, *ep;
+        bool custom;
+        const char *want;
+    } cases[] = {
+        {"h", "/v1/chat/completions", false, "/v1/chat/completions"},
+        {"h/", "/v1/chat/completions", false, "/v1/chat/completions"},
+        {"h/v1", "/v1/chat/completions", false, "/v1/chat/completions"},
+        {"h/v1/", "/v1/chat/completions", false, "/v1/chat/completions"},
+        {"h/v1///", "/v1/embeddings", false, "/v1/embeddings"},
+        {"h/api/v1", "/v1/completions", false, "/api/v1/completions"},
+        {"h/v1/extra", "/v1/chat/completions", false, "/v1/extra/v1/chat/completions"},
+        {"h/xv1", "/v1/chat/completions", false, "/xv1/v1/chat/completions"},
+        {"h/v1", "v1/custom/endpoint", true, "/v1/v1/custom/endpoint"},
+        {"h/v1", "/api/v1/custom", true, "/v1/api/v1/custom"},
+        {"h/v1", "/", false, "/v1/"},
+        {"h/v1?key=K", "/v1/chat/completions", false, "/v1/chat/completions?key=K"},
+        {"h/base?key=K&b=2", "/v1/chat/completions", false, "/base/v1/chat/completions?key=K&b=2"},
+        {"h?key=K", "/openai/deployments/d/chat?api-version=1", true,
+         "/openai/deployments/d/chat?api-version=1&key=K"},
+        {"h/p#frag", "/x", true, "/p/x"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct url u;
+        struct diag d;
+        char out[256];
+        REQUIRE(url_parse(cases[i].url, &u, &d) == 0);
+        CHECK_INT(url_join_path(&u, cases[i].ep, cases[i].custom, out, sizeof out), 0);
+        CHECK_STR(out, cases[i].want);
+    }
+}
+
+TEST(endpoint_wire_check)
+{
+    struct diag d;
+    CHECK_INT(wire_check("--custom-endpoint", "/v1/x?a=b", false, &d), 0);
+    CHECK_INT(wire_check("--custom-endpoint", "/v1\r\nX-Evil: 1", false, &d), ERR_INVALID);
+    CHECK(strstr(d.msg, "--custom-endpoint") && strstr(d.msg, "0x0d"));
+    CHECK_INT(wire_check("--custom-endpoint", "/v1 x", false, &d), ERR_INVALID);
+    CHECK(strstr(d.msg, "space"));
+    CHECK_INT(wire_check("--header 'X'", "a b\tc\x80", true, &d), 0);
+    CHECK_INT(wire_check("--header 'X'", "a\x01", true, &d), ERR_INVALID);
+    CHECK_INT(wire_check("--header 'X'", "a\x7f", true, &d), ERR_INVALID);
+}
+
+TEST(endpoint_url_redact)
+{
+    static const struct {
+        const char *in, *want;
+        bool changed;
+    } cases[] = {
+        {"http://h/v1", "http://h/v1", false},
+        {"http://u:pw@h/v1", "http://<redacted>@h/v1", true},
+        {"u:pw@h:80", "<redacted>@h:80", true},
+        {"http://h/v1?key=K&x=&y", "http://h/v1?key=<redacted>&x=&<redacted>", true},
+        {"http://h/v1?key=K&y", "http://h/v1?key=<redacted>&<redacted>", true},
+        {"http://a:b@h/?k=v#tok", "http://<redacted>@h/?k=<redacted>#<redacted>", true},
+        {"/v1/chat?api-key=S", "/v1/chat?api-key=<redacted>", true},
+        {"http://h/p?", "http://h/p?", false},
+        {"http://h/a@b", "http://h/a@b", false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct buf b;
+        buf_init(&b, 0);
+        CHECK_INT(url_redact(cases[i].in, strlen(cases[i].in), &b), cases[i].changed);
+        CHECK_STR(b.p, cases[i].want);
+        buf_free(&b);
+    }
+    static const struct {
+        const char *in, *want;
+    } words[] = {
+        {"metronome replay t --url h/v1?key=K -q",
+         "metronome replay t --url h/v1?key=<redacted> -q"},
+        {"--url=u:p@h", "--url=<redacted>@h"},
+        {"-u http://u:p@h", "-u http://<redacted>@h"},
+        {"see x=https://h/?a=1 now", "see x=https://h/?a=<redacted> now"},
+        {"no urls  here", "no urls  here"},
+        {"", ""},
+    };
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+        struct buf b;
+        buf_init(&b, 0);
+        url_redact_words(words[i].in, &b);
+        CHECK_STR(b.p, words[i].want);
+        buf_free(&b);
+    }
+}
+
 TEST(endpoint_join_path)
 {
     struct url u;
     struct diag d;
     char out[256];
     REQUIRE(url_parse("http://h/base/", &u, &d) == 0);
-    CHECK_INT(url_join_path(&u, "/v1/chat/completions", out, sizeof out), 0);
+    CHECK_INT(url_join_path(&u, "/v1/chat/completions", false, out, sizeof out), 0);
     CHECK_STR(out, "/base/v1/chat/completions");
     REQUIRE(url_parse("h", &u, &d) == 0);
-    CHECK_INT(url_join_path(&u, "v1/x", out, sizeof out), 0);
+    CHECK_INT(url_join_path(&u, "v1/x", true, out, sizeof out), 0);
     CHECK_STR(out, "/v1/x");
-    CHECK_INT(url_join_path(&u, "v1/x", out, 4), ERR_TOO_LARGE);
+    CHECK_INT(url_join_path(&u, "v1/x", true, out, 4), ERR_TOO_LARGE);
 }
 
 TEST(endpoint_type_names)
@@ -157,14 +295,46 @@ TEST(endpoint_headers_defaults_and_override)
     buf_init(&b, 0);
     struct diag d;
     const char *user[] = {"accept: */*", "X-Trace:a:b:c"};
-    CHECK_INT(endpoint_headers(&b, true, "sk-1", user, 2, &d), 0);
+    CHECK_INT(endpoint_headers(&b, true, "sk-1", NULL, user, 2, &d), 0);
     CHECK_STR(b.p, "User-Agent: metronome/1.0\r\nContent-Type: application/json\r\n"
                    "Authorization: Bearer sk-1\r\naccept: */*\r\nX-Trace: a:b:c\r\n");
     buf_reset(&b);
     const char *bad[] = {"NoColon"};
-    CHECK_INT(endpoint_headers(&b, false, NULL, bad, 1, &d), ERR_INVALID);
+    CHECK_INT(endpoint_headers(&b, false, NULL, NULL, bad, 1, &d), ERR_INVALID);
     const char *crlf[] = {"X: a\r\nEvil: 1"};
-    CHECK_INT(endpoint_headers(&b, false, NULL, crlf, 1, &d), ERR_INVALID);
+    CHECK_INT(endpoint_headers(&b, false, NULL, NULL, crlf, 1, &d), ERR_INVALID);
+    /* issue 17 item 6: names are tokens, values have no control characters */
+    static const char *const bad_headers[] = {"X Y: 1",  "X\r\nEvil: 1", ": v", "X(: 1",
+                                              "X: a\rb", "X: a\x01",     "X:\n"};
+    for (size_t i = 0; i < sizeof bad_headers / sizeof bad_headers[0]; i++) {
+        buf_reset(&b);
+        CHECK_INT(endpoint_headers(&b, false, NULL, NULL, &bad_headers[i], 1, &d), ERR_INVALID);
+        CHECK(strstr(d.msg, "--header") != NULL);
+    }
+    buf_reset(&b);
+    CHECK_INT(endpoint_headers(&b, false, "sk\r\nX: 1", NULL, NULL, 0, &d), ERR_INVALID);
+    CHECK(strstr(d.msg, "--api-key") && !strstr(d.msg, "sk"));
+    /* URL credentials become Basic auth (as curl does); a key or a header wins */
+    buf_reset(&b);
+    CHECK_INT(endpoint_headers(&b, false, NULL, "user:p@ss", NULL, 0, &d), 0);
+    CHECK(strstr(b.p, "Authorization: Basic dXNlcjpwQHNz\r\n") != NULL);
+    buf_reset(&b);
+    CHECK_INT(endpoint_headers(&b, false, "sk", "user:pw", NULL, 0, &d), 0);
+    CHECK(strstr(b.p, "Authorization: Bearer sk\r\n") && !strstr(b.p, "Basic"));
+    buf_reset(&b);
+    const char *auth[] = {"Authorization: Token t"};
+    CHECK_INT(endpoint_headers(&b, false, NULL, "user:pw", auth, 1, &d), 0);
+    CHECK(strstr(b.p, "Authorization: Token t\r\n") && !strstr(b.p, "Basic"));
+    static const struct {
+        const char *in, *out;
+    } b64[] = {{"a", "YQ=="}, {"ab", "YWI="}, {"abc", "YWJj"}, {"", ""}, {":", "Og=="}};
+    for (size_t i = 0; i < sizeof b64 / sizeof b64[0]; i++) {
+        buf_reset(&b);
+        CHECK_INT(endpoint_headers(&b, false, NULL, b64[i].in, NULL, 0, &d), 0);
+        char want[64];
+        snprintf(want, sizeof want, "Authorization: Basic %s\r\n", b64[i].out);
+        CHECK(strstr(b.p, want) != NULL);
+    }
     buf_free(&b);
 }
 
