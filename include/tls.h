@@ -14,7 +14,12 @@
  * first readable of $SSL_CERT_FILE, /etc/ssl/certs/ca-certificates.crt (Debian/Ubuntu),
  * /etc/pki/tls/certs/ca-bundle.crt (RHEL/Fedora), /etc/ssl/cert.pem (Alpine),
  * /etc/ssl/ca-bundle.pem (SUSE). The host name is checked against the certificate's SAN
- * (DNS or IP) and sent as SNI. `insecure` turns both checks off.
+ * and sent as SNI; an IP literal (IPv4 or IPv6) is checked against the IP SANs and, as
+ * RFC 6066 requires, not sent as SNI. `insecure` turns the checks off.
+ *
+ * Certificates: RSA (2048 bits and up; PKCS#1 v1.5 and PSS signatures) and ECDSA on
+ * P-256, P-384 and P-521, in TLS 1.2 and 1.3. Ed25519/Ed448 are not supported (mbedTLS 3.6
+ * has no EdDSA); such a server refuses the handshake with an alert the error names.
  *
  * Nonblocking driving: tls_handshake, tls_read and tls_write return TLS_WANT_READ or
  * TLS_WANT_WRITE when the socket would block; wait for that readiness and call the same
@@ -54,6 +59,11 @@ int tls_client_config_new(struct tls_config **out, const struct tls_client_opts 
  * Fails if either cannot be read or parsed, or the key does not match the certificate. */
 int tls_server_config_new(struct tls_config **out, const char *cert_file, const char *key_file,
                           struct diag *d);
+/* From now on, sessions of this client config speak TLS 1.2 only and offer no RSA-PSS
+ * signatures: for a TLS 1.2 server that signs with RSA-PSS whatever the client prefers,
+ * which mbedTLS 3.6.6 cannot verify in TLS 1.2 (tls_session_retry_tls12 says when). Call
+ * before any session of c exists (the config is otherwise read-only). */
+void tls_config_use_tls12(struct tls_config *c);
 /* The CA bundle a client config loaded (NULL for insecure or server configs). */
 const char *tls_config_ca_file(const struct tls_config *c);
 void tls_config_free(struct tls_config *c);
@@ -79,6 +89,10 @@ long tls_read(struct tls_session *s, void *buf, size_t len);
 /* Writes up to len bytes: > 0 bytes taken, TLS_WANT_READ/WRITE (call again with the same
  * bytes), or a negative error. */
 long tls_write(struct tls_session *s, const void *buf, size_t len);
+/* After a failed tls_handshake: whether the failure is the one a TLS 1.2 server signing
+ * with RSA-PSS causes (see tls_config_use_tls12), so a new connection with a TLS 1.2
+ * config may succeed. */
+bool tls_session_retry_tls12(const struct tls_session *s);
 /* Sends close_notify: 0, TLS_WANT_WRITE, or a negative error. Optional before close(). */
 int tls_close_notify(struct tls_session *s);
 /* Decrypted bytes buffered inside the session. */

@@ -38,6 +38,9 @@
 
 struct tls_config {
     mbedtls_ssl_config conf;
+    /* client only: TLS 1.2 alone, where mbedTLS offers no RSA-PSS (client_sig_algs) */
+    mbedtls_ssl_config conf12;
+    bool use_tls12;         /* set before sessions exist (tls_config_use_tls12) */
     mbedtls_x509_crt chain; /* client: trusted CAs; server: own chain */
     mbedtls_pk_context key; /* server only */
     bool server;
@@ -54,7 +57,12 @@ struct tls_session {
     bool rx_stamps; /* read with rxstamp_recv */
     int64_t rx_ns;  /* kernel arrival of the bytes the last socket read returned, or 0 */
     bool insecure;
-    char err[256];
+    bool offered_pss; /* the ClientHello offered RSA-PSS with TLS 1.2 (not conf12) */
+    bool retry_tls12; /* failed as a TLS 1.2 server signing with RSA-PSS would make it */
+    bool ip_host;     /* host is an IP literal: no SNI, checked against IP SANs here */
+    unsigned char ip[16];
+    size_t ip_len; /* 4 or 16 */
+    char err[320];
     char host[256]; /* for error messages */
 };
 
@@ -126,6 +134,28 @@ static const int suites[] = {
     0,
 };
 
+/*
+ * Signature schemes the client offers, in order of preference. mbedTLS 3.6.6's default list
+ * puts rsa_pss_rsae_* ahead of rsa_pkcs1_*, and one ClientHello offers them for TLS 1.2 and
+ * 1.3 alike; but its TLS 1.2 client then refuses a ServerKeyExchange signed with
+ * rsa_pss_rsae_* ("A field in a message was incorrect", a regression of 3.6.6, fixed
+ * upstream after it). OpenSSL (nginx, Apache, HAProxy) and Go pick the first scheme of
+ * the client's list their key can make, so with the default list every TLS 1.2 server
+ * with an RSA key chose PSS and the handshake failed. PKCS#1 v1.5 first makes those
+ * servers sign ServerKeyExchange the classic TLS 1.2 way; TLS 1.3 forbids PKCS#1 v1.5 in
+ * CertificateVerify, so a TLS 1.3 server still picks PSS, which mbedTLS verifies there.
+ * PKCS#1 v1.5 entries also cover the signatures on the certificates themselves
+ * (sha256WithRSAEncryption). A TLS 1.2 server that insists on its own order and on PSS
+ * gets a second try without PSS (tls_session_retry_tls12).
+ */
+static const uint16_t client_sig_algs[] = {
+    MBEDTLS_TLS1_3_SIG_ECDSA_SECP256R1_SHA256, MBEDTLS_TLS1_3_SIG_ECDSA_SECP384R1_SHA384,
+    MBEDTLS_TLS1_3_SIG_ECDSA_SECP521R1_SHA512, MBEDTLS_TLS1_3_SIG_RSA_PKCS1_SHA256,
+    MBEDTLS_TLS1_3_SIG_RSA_PKCS1_SHA384,       MBEDTLS_TLS1_3_SIG_RSA_PKCS1_SHA512,
+    MBEDTLS_TLS1_3_SIG_RSA_PSS_RSAE_SHA256,    MBEDTLS_TLS1_3_SIG_RSA_PSS_RSAE_SHA384,
+    MBEDTLS_TLS1_3_SIG_RSA_PSS_RSAE_SHA512,    MBEDTLS_TLS1_3_SIG_NONE,
+};
+
 static const char *const ca_paths[] = {
     "/etc/ssl/certs/ca-certificates.crt", /* Debian, Ubuntu */
     "/etc/pki/tls/certs/ca-bundle.crt",   /* RHEL, Fedora */
@@ -137,6 +167,7 @@ static struct tls_config *config_alloc(void)
 {
     struct tls_config *c = xcalloc(1, sizeof *c);
     mbedtls_ssl_config_init(&c->conf);
+    mbedtls_ssl_config_init(&c->conf12);
     mbedtls_x509_crt_init(&c->chain);
     mbedtls_pk_init(&c->key);
     return c;
@@ -147,6 +178,7 @@ void tls_config_free(struct tls_config *c)
     if (!c)
         return;
     mbedtls_ssl_config_free(&c->conf);
+    mbedtls_ssl_config_free(&c->conf12);
     mbedtls_x509_crt_free(&c->chain);
     mbedtls_pk_free(&c->key);
     free(c->ca_file);
@@ -158,6 +190,20 @@ const char *tls_config_ca_file(const struct tls_config *c)
 {
     return c->ca_file;
 }
+
+/* Whether an X.509/PK parse error is a key or signature algorithm mbedTLS does not know:
+ * in practice Ed25519 or Ed448, which mbedTLS 3.6 lacks. The high-level part of the code
+ * says which stage failed (the low-level part names the OID lookup). */
+static bool unsupported_alg(int ret)
+{
+    int high = -((-ret) & 0xff80);
+    return high == MBEDTLS_ERR_X509_UNKNOWN_SIG_ALG || high == MBEDTLS_ERR_PK_UNKNOWN_PK_ALG ||
+           ret == MBEDTLS_ERR_PK_UNKNOWN_PK_ALG;
+}
+
+static const char unsupported_alg_why[] =
+    "its key or signature algorithm is not supported (RSA and ECDSA P-256/P-384/P-521 are; "
+    "Ed25519 and Ed448 are not: mbedTLS 3.6 has no EdDSA)";
 
 static int load_cas(struct tls_config *c, const char *ca_file, struct diag *d)
 {
@@ -179,22 +225,50 @@ static int load_cas(struct tls_config *c, const char *ca_file, struct diag *d)
      * return counts them); what matters is that some parsed. */
     int ret = mbedtls_x509_crt_parse_file(&c->chain, path);
     if (ret < 0 || c->chain.version == 0) {
-        char why[128];
-        mbed_reason(ret, why, sizeof why);
+        char why[160];
+        if (unsupported_alg(ret))
+            snprintf(why, sizeof why, "%s", unsupported_alg_why);
+        else
+            mbed_reason(ret, why, sizeof why);
         return diag_at(d, ERR_TLS, path, 0, "no usable CA certificate: %s", why);
     }
     c->ca_file = xstrdup(path);
     return 0;
 }
 
-static void set_alpn(struct tls_config *c, const char *alpn)
+static void set_alpn(struct tls_config *c, mbedtls_ssl_config *conf, const char *alpn)
 {
     if (!alpn)
         return;
-    c->alpn_copy = xstrdup(alpn);
-    c->alpn[0] = c->alpn_copy;
-    c->alpn[1] = NULL;
-    mbedtls_ssl_conf_alpn_protocols(&c->conf, c->alpn);
+    if (!c->alpn_copy) {
+        c->alpn_copy = xstrdup(alpn);
+        c->alpn[0] = c->alpn_copy;
+        c->alpn[1] = NULL;
+    }
+    mbedtls_ssl_conf_alpn_protocols(conf, c->alpn);
+}
+
+/* One client mbedtls_ssl_config: TLS 1.2 up to max_version. */
+static int client_conf(struct tls_config *c, mbedtls_ssl_config *conf,
+                       mbedtls_ssl_protocol_version max_version, const struct tls_client_opts *o)
+{
+    int ret = mbedtls_ssl_config_defaults(conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
+                                          MBEDTLS_SSL_PRESET_DEFAULT);
+    if (ret)
+        return ret;
+    mbedtls_ssl_conf_rng(conf, mbedtls_psa_get_random, MBEDTLS_PSA_RANDOM_STATE);
+    mbedtls_ssl_conf_min_tls_version(conf, MBEDTLS_SSL_VERSION_TLS1_2);
+    mbedtls_ssl_conf_max_tls_version(conf, max_version);
+    mbedtls_ssl_conf_ciphersuites(conf, suites);
+    mbedtls_ssl_conf_sig_algs(conf, client_sig_algs);
+    if (o->insecure) {
+        mbedtls_ssl_conf_authmode(conf, MBEDTLS_SSL_VERIFY_NONE);
+    } else {
+        mbedtls_ssl_conf_authmode(conf, MBEDTLS_SSL_VERIFY_REQUIRED);
+        mbedtls_ssl_conf_ca_chain(conf, &c->chain, NULL);
+    }
+    set_alpn(c, conf, o->alpn);
+    return 0;
 }
 
 int tls_client_config_new(struct tls_config **out, const struct tls_client_opts *o, struct diag *d)
@@ -205,29 +279,27 @@ int tls_client_config_new(struct tls_config **out, const struct tls_client_opts 
         return rc;
     struct tls_config *c = config_alloc();
     c->insecure = o->insecure;
-    int ret = mbedtls_ssl_config_defaults(&c->conf, MBEDTLS_SSL_IS_CLIENT,
-                                          MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT);
-    if (ret) {
-        tls_config_free(c);
-        return diag_set(d, ERR_TLS, "TLS: client defaults failed (-0x%04x)", (unsigned)-ret);
-    }
-    mbedtls_ssl_conf_rng(&c->conf, mbedtls_psa_get_random, MBEDTLS_PSA_RANDOM_STATE);
-    mbedtls_ssl_conf_min_tls_version(&c->conf, MBEDTLS_SSL_VERSION_TLS1_2);
-    mbedtls_ssl_conf_ciphersuites(&c->conf, suites);
-    if (o->insecure) {
-        mbedtls_ssl_conf_authmode(&c->conf, MBEDTLS_SSL_VERIFY_NONE);
-    } else {
+    if (!o->insecure) {
         rc = load_cas(c, o->ca_file, d);
         if (rc) {
             tls_config_free(c);
             return rc;
         }
-        mbedtls_ssl_conf_authmode(&c->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
-        mbedtls_ssl_conf_ca_chain(&c->conf, &c->chain, NULL);
     }
-    set_alpn(c, o->alpn);
+    int ret = client_conf(c, &c->conf, MBEDTLS_SSL_VERSION_TLS1_3, o);
+    if (!ret)
+        ret = client_conf(c, &c->conf12, MBEDTLS_SSL_VERSION_TLS1_2, o);
+    if (ret) {
+        tls_config_free(c);
+        return diag_set(d, ERR_TLS, "TLS: client defaults failed (-0x%04x)", (unsigned)-ret);
+    }
     *out = c;
     return 0;
+}
+
+void tls_config_use_tls12(struct tls_config *c)
+{
+    c->use_tls12 = true;
 }
 
 int tls_server_config_new(struct tls_config **out, const char *cert_file, const char *key_file,
@@ -239,10 +311,13 @@ int tls_server_config_new(struct tls_config **out, const char *cert_file, const 
         return rc;
     struct tls_config *c = config_alloc();
     c->server = true;
-    char why[128];
+    char why[160];
     int ret = mbedtls_x509_crt_parse_file(&c->chain, cert_file);
     if (ret != 0) {
-        mbed_reason(ret, why, sizeof why);
+        if (unsupported_alg(ret))
+            snprintf(why, sizeof why, "%s", unsupported_alg_why);
+        else
+            mbed_reason(ret, why, sizeof why);
         tls_config_free(c);
         return diag_at(d, ret == MBEDTLS_ERR_PK_FILE_IO_ERROR ? ERR_IO : ERR_TLS, cert_file, 0,
                        "cannot load certificate: %s", why);
@@ -250,7 +325,10 @@ int tls_server_config_new(struct tls_config **out, const char *cert_file, const 
     ret = mbedtls_pk_parse_keyfile(&c->key, key_file, NULL, mbedtls_psa_get_random,
                                    MBEDTLS_PSA_RANDOM_STATE);
     if (ret != 0) {
-        mbed_reason(ret, why, sizeof why);
+        if (unsupported_alg(ret))
+            snprintf(why, sizeof why, "%s", unsupported_alg_why);
+        else
+            mbed_reason(ret, why, sizeof why);
         tls_config_free(c);
         return diag_at(d, ret == MBEDTLS_ERR_PK_FILE_IO_ERROR ? ERR_IO : ERR_TLS, key_file, 0,
                        "cannot load private key: %s", why);
@@ -315,6 +393,29 @@ static int bio_recv(void *ctx, unsigned char *buf, size_t len)
     }
 }
 
+/*
+ * Verification callback for IP-literal hosts, called for each certificate of the chain.
+ * mbedTLS checks the name against the certificate only through the SNI host name, and
+ * RFC 6066 forbids an IP literal as SNI; so for an IP host the name is not set and the
+ * leaf's IP SANs are compared here (exact bytes: 4 for IPv4, 16 for IPv6). A certificate
+ * with no matching IP SAN fails as a name mismatch, as a DNS name would.
+ */
+static int verify_ip(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
+{
+    const struct tls_session *s = ctx;
+    if (depth != 0)
+        return 0;
+    for (const mbedtls_x509_sequence *san = &crt->subject_alt_names; san && san->buf.p;
+         san = san->next) {
+        int type = san->buf.tag & MBEDTLS_ASN1_TAG_VALUE_MASK;
+        if (type == MBEDTLS_X509_SAN_IP_ADDRESS && san->buf.len == s->ip_len &&
+            memcmp(san->buf.p, s->ip, s->ip_len) == 0)
+            return 0;
+    }
+    *flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH;
+    return 0;
+}
+
 int tls_session_new(struct tls_session **out, const struct tls_config *c, int fd, const char *host)
 {
     *out = NULL;
@@ -322,10 +423,24 @@ int tls_session_new(struct tls_session **out, const struct tls_config *c, int fd
     s->fd = fd;
     s->insecure = c->insecure;
     mbedtls_ssl_init(&s->ssl);
-    int ret = mbedtls_ssl_setup(&s->ssl, &c->conf);
+    bool tls12 = !c->server && c->use_tls12;
+    s->offered_pss = !c->server && !tls12;
+    int ret = mbedtls_ssl_setup(&s->ssl, tls12 ? &c->conf12 : &c->conf);
     if (!ret && !c->server && host) {
-        ret = mbedtls_ssl_set_hostname(&s->ssl, host);
         snprintf(s->host, sizeof s->host, "%s", host);
+        if (inet_pton(AF_INET, host, s->ip) == 1)
+            s->ip_len = 4;
+        else if (inet_pton(AF_INET6, host, s->ip) == 1)
+            s->ip_len = 16;
+        s->ip_host = s->ip_len > 0;
+        if (s->ip_host) {
+            /* NULL: no SNI, and mbedTLS leaves the name check to verify_ip. */
+            ret = mbedtls_ssl_set_hostname(&s->ssl, NULL);
+            if (!c->insecure)
+                mbedtls_ssl_set_verify(&s->ssl, verify_ip, s);
+        } else {
+            ret = mbedtls_ssl_set_hostname(&s->ssl, host);
+        }
     }
     if (!ret && !c->server && !host && !c->insecure)
         ret = MBEDTLS_ERR_SSL_CERTIFICATE_VERIFICATION_WITHOUT_HOSTNAME;
@@ -384,6 +499,59 @@ static void describe_verify(struct tls_session *s)
     }
 }
 
+/* The server's fatal alert, in words. mbedTLS returns only "a fatal alert was received";
+ * the alert's code is the second byte of the record it just read (in_msg, a private field
+ * of 3.6, read only here and only for this message). The common handshake refusals say
+ * what to check, since the server gives no other reason. */
+static void describe_alert(struct tls_session *s)
+{
+    unsigned code = s->ssl.MBEDTLS_PRIVATE(in_msg)[1];
+    const char *what;
+    switch (code) {
+    case MBEDTLS_SSL_ALERT_MSG_HANDSHAKE_FAILURE:
+        what = "handshake_failure: no TLS version, cipher suite, key-exchange group or "
+               "signature algorithm in common; metronome speaks TLS 1.2 and 1.3 with RSA "
+               "(PKCS#1, PSS) and ECDSA P-256/P-384/P-521 certificates, not Ed25519 or Ed448 "
+               "(mbedTLS 3.6 has no EdDSA)";
+        break;
+    case MBEDTLS_SSL_ALERT_MSG_PROTOCOL_VERSION:
+        what = "protocol_version: the server speaks neither TLS 1.2 nor TLS 1.3";
+        break;
+    case MBEDTLS_SSL_ALERT_MSG_INSUFFICIENT_SECURITY:
+        what = "insufficient_security: no cipher suite strong enough for the server in common";
+        break;
+    case MBEDTLS_SSL_ALERT_MSG_UNRECOGNIZED_NAME:
+        what = "unrecognized_name: the server has no certificate for this host name";
+        break;
+    case MBEDTLS_SSL_ALERT_MSG_NO_APPLICATION_PROTOCOL:
+        what = "no_application_protocol: the server does not speak HTTP/1.1 (ALPN)";
+        break;
+    case MBEDTLS_SSL_ALERT_MSG_BAD_CERT:
+        what = "bad_certificate";
+        break;
+    case MBEDTLS_SSL_ALERT_MSG_CERT_REQUIRED:
+        what = "certificate_required: the server asks for a client certificate, which "
+               "metronome does not send";
+        break;
+    case MBEDTLS_SSL_ALERT_MSG_ILLEGAL_PARAMETER:
+        what = "illegal_parameter";
+        break;
+    case MBEDTLS_SSL_ALERT_MSG_DECODE_ERROR:
+        what = "decode_error";
+        break;
+    case MBEDTLS_SSL_ALERT_MSG_INTERNAL_ERROR:
+        what = "internal_error";
+        break;
+    default:
+        what = NULL;
+        break;
+    }
+    if (what)
+        snprintf(s->err, sizeof s->err, "the server refused the handshake (alert %s)", what);
+    else
+        snprintf(s->err, sizeof s->err, "the server sent fatal TLS alert %u", code);
+}
+
 /* Maps an mbedTLS result to ours and records why it failed. */
 static int map_error(struct tls_session *s, int ret)
 {
@@ -406,6 +574,10 @@ static int map_error(struct tls_session *s, int ret)
         snprintf(s->err, sizeof s->err, "connection closed by peer during TLS");
         return ERR_IO;
     }
+    if (ret == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE) {
+        describe_alert(s);
+        return ERR_TLS;
+    }
     char why[160];
     mbed_reason(ret, why, sizeof why);
     snprintf(s->err, sizeof s->err, "TLS error: %s", why);
@@ -415,7 +587,26 @@ static int map_error(struct tls_session *s, int ret)
 int tls_handshake(struct tls_session *s)
 {
     int ret = mbedtls_ssl_handshake(&s->ssl);
-    return ret == 0 ? 0 : map_error(s, ret);
+    if (ret == 0)
+        return 0;
+    int rc = map_error(s, ret);
+    /* mbedTLS 3.6.6 refuses rsa_pss_rsae_* in a TLS 1.2 ServerKeyExchange (see
+     * client_sig_algs) with exactly this error; its TLS 1.2-only config does not offer
+     * PSS, so a second connection with it succeeds. */
+    if (ret == MBEDTLS_ERR_SSL_ILLEGAL_PARAMETER && s->offered_pss &&
+        mbedtls_ssl_get_version_number(&s->ssl) == MBEDTLS_SSL_VERSION_TLS1_2) {
+        s->retry_tls12 = true;
+        snprintf(s->err, sizeof s->err,
+                 "TLS error: the TLS 1.2 server rejected or sent an inconsistent handshake "
+                 "field (likely an RSA-PSS signature, which mbedTLS 3.6.6 cannot verify in "
+                 "TLS 1.2)");
+    }
+    return rc;
+}
+
+bool tls_session_retry_tls12(const struct tls_session *s)
+{
+    return s->retry_tls12;
 }
 
 long tls_read(struct tls_session *s, void *buf, size_t len)

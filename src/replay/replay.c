@@ -169,6 +169,9 @@ static int preflight_limits(const struct replay_config *cfg, struct diag *d)
     return 0;
 }
 
+/* preflight_tls: connect again and retry with TLS 1.2 (tls_config_use_tls12). */
+#define PREFLIGHT_RETRY_TLS12 1
+
 /* A TLS handshake on a connected socket, so a bad certificate is one clear line before
  * the run rather than every request failing. */
 static int preflight_tls(struct engine *e, const struct target *t, int fd, struct diag *d)
@@ -187,12 +190,15 @@ static int preflight_tls(struct engine *e, const struct target *t, int fd, struc
                             t->url.port);
         }
     }
+    bool retry = rc < 0 && tls_session_retry_tls12(s);
     if (rc < 0)
         diag_set(d, ERR_TLS, "TLS handshake with %s:%s failed: %s", t->url.host, t->url.port,
                  tls_session_error(s));
     else
         tls_close_notify(s);
     tls_session_free(s);
+    if (retry)
+        return PREFLIGHT_RETRY_TLS12;
     return rc < 0 ? ERR_TLS : 0;
 }
 
@@ -204,7 +210,9 @@ static int preflight_connect(struct engine *e, struct diag *d)
         struct target *t = &e->targets[i];
         int last_err = 0;
         bool ok = false;
+        bool tls_retried = false;
         for (struct addrinfo *ai = t->ai; ai && !ok; ai = ai->ai_next) {
+        again:;
             int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
             if (fd < 0)
                 continue;
@@ -223,7 +231,22 @@ static int preflight_connect(struct engine *e, struct diag *d)
                 }
             }
             if (rc == 0 && t->url.tls) {
-                if (preflight_tls(e, t, fd, d)) {
+                int tr = preflight_tls(e, t, fd, d);
+                if (tr == PREFLIGHT_RETRY_TLS12 && !tls_retried) {
+                    /* Once, before any worker session exists: every connection of the
+                     * run (all --url targets) then speaks TLS 1.2 without RSA-PSS. */
+                    close(fd);
+                    tls_retried = true;
+                    tls_config_use_tls12(e->tls);
+                    fprintf(stderr,
+                            "metronome: warning: %s: the TLS 1.2 handshake failed the way "
+                            "an RSA-PSS signature makes mbedTLS 3.6.6 fail (it cannot verify "
+                            "one in TLS 1.2); retrying with TLS 1.2 without offering RSA-PSS, "
+                            "for the whole run\n",
+                            e->cfg->urls[i]);
+                    goto again;
+                }
+                if (tr) {
                     close(fd);
                     return ERR_TLS;
                 }

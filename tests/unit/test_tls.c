@@ -425,10 +425,16 @@ static pid_t start_s_server(const char *dir, const char *cert, const char *key, 
     snprintf(accept, sizeof accept, "127.0.0.1:%d", port);
     path_in(c, sizeof c, dir, cert);
     path_in(k, sizeof k, dir, key);
-    char *argv[] = {"openssl", "s_server", "-accept", accept,   "-cert",       c,
-                    "-key",    k,          "-WWW",    "-quiet", (char *)extra, NULL};
-    if (!extra)
-        argv[10] = NULL;
+    char *argv[32] = {"openssl", "s_server", "-accept", accept, "-cert",
+                      c,         "-key",     k,         "-WWW", "-quiet"};
+    /* extra: more options, separated by single spaces */
+    char more[256];
+    snprintf(more, sizeof more, "%s", extra ? extra : "");
+    int argc = 10;
+    for (char *save = NULL, *w = strtok_r(more, " ", &save); w && argc < 31;
+         w = strtok_r(NULL, " ", &save))
+        argv[argc++] = w;
+    argv[argc] = NULL;
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
@@ -461,6 +467,10 @@ static void stop(pid_t pid)
     waitpid(pid, NULL, 0);
 }
 
+/* try_server knobs: use the TLS 1.2 fallback config; whether the last failure asked for it. */
+static bool try_use_tls12;
+static bool try_wants_tls12;
+
 /* Handshakes with a fresh s_server for `cert`; on success fetches `path` and returns
  * the bytes received in *got. Returns the handshake result; err gets the reason. */
 static int try_server(const char *dir, const char *cert, const char *key, const char *extra,
@@ -480,11 +490,14 @@ static int try_server(const char *dir, const char *cert, const char *key, const 
         snprintf(err, errn, "%s", d.msg);
         return rc;
     }
+    if (try_use_tls12)
+        tls_config_use_tls12(cfg);
     int fd = connect_port(port);
     struct tls_session *s = NULL;
     rc = fd < 0 ? ERR_IO : tls_session_new(&s, cfg, fd, host);
     if (!rc)
         rc = handshake_nb(s, fd);
+    try_wants_tls12 = s && rc < 0 && tls_session_retry_tls12(s);
     if (s)
         snprintf(err, errn, "%s", tls_session_error(s));
     if (!rc) {
@@ -528,7 +541,7 @@ TEST(tls_against_openssl_s_server)
     mkdir(dir, 0700);
     /* Two roots; leaves for localhost (good, and expired via `openssl ca` dates), for a
      * wrong name, and one signed by the root the client does not trust. */
-    char script[4096];
+    char script[6144];
     snprintf(script, sizeof script,
              "set -e; cd '%s'\n"
              "ec='-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes'\n"
@@ -553,7 +566,24 @@ TEST(tls_against_openssl_s_server)
              "openssl ca -batch -config ca.cnf -cert ca.pem -keyfile ca.key -in expired.csr "
              "-out expired.pem -startdate 20200101000000Z -enddate 20200201000000Z "
              "-extfile good.ext -notext\n"
-             "head -c 100000 /dev/urandom > big.bin\n",
+             "head -c 100000 /dev/urandom > big.bin\n"
+             /* RSA leaves under the same (ECDSA) root: for both names, IP only, DNS only;
+              * and an Ed25519 root. -cert2 is for s_server's SNI check. */
+             "for n in rsa ip dns sni2; do\n"
+             "  openssl req -newkey rsa:2048 -nodes -keyout $n.key -out $n.csr -subj /CN=$n\n"
+             "done\n"
+             "printf 'subjectAltName=IP:127.0.0.1\\n' > ip.ext\n"
+             "printf 'subjectAltName=DNS:localhost\\n' > dns.ext\n"
+             "openssl x509 -req -in rsa.csr -CA ca.pem -CAkey ca.key -set_serial 5 -days 30 "
+             "-extfile good.ext -out rsa.pem\n"
+             "openssl x509 -req -in ip.csr -CA ca.pem -CAkey ca.key -set_serial 6 -days 30 "
+             "-extfile ip.ext -out ip.pem\n"
+             "openssl x509 -req -in dns.csr -CA ca.pem -CAkey ca.key -set_serial 7 -days 30 "
+             "-extfile dns.ext -out dns.pem\n"
+             "openssl x509 -req -in sni2.csr -CA ca.pem -CAkey ca.key -set_serial 8 -days 30 "
+             "-extfile good.ext -out sni2.pem\n"
+             "openssl genpkey -algorithm ED25519 -out ed.key\n"
+             "openssl req -x509 -key ed.key -out ed.pem -days 30 -subj /CN=ed\n",
              dir);
     char sh[700];
     path_in(sh, sizeof sh, dir, "make.sh");
@@ -600,4 +630,88 @@ TEST(tls_against_openssl_s_server)
     CHECK_INT(rc, ERR_TLS);
     if (!strstr(err, "not signed by a trusted CA"))
         test_fail(__FILE__, __LINE__, "untrusted: \"%s\"", err);
+
+    /* RSA under TLS 1.3 (rsa_pss_rsae CertificateVerify) and TLS 1.2 (ECDHE-RSA): with
+     * mbedTLS 3.6.6's default signature list the TLS 1.2 server picked rsa_pss_rsae and the
+     * client refused its ServerKeyExchange ("A field in a message was incorrect"). */
+    rc = try_server(dir, "rsa.pem", "rsa.key", NULL, ca, "localhost", "big.bin", &got, err,
+                    sizeof err, ver, sizeof ver);
+    if (rc)
+        test_fail(__FILE__, __LINE__, "RSA, TLS 1.3: \"%s\"", err);
+    CHECK_STR(ver, "TLSv1.3");
+    CHECK(got > 100000);
+    rc = try_server(dir, "rsa.pem", "rsa.key", "-tls1_2", ca, "localhost", "big.bin", &got, err,
+                    sizeof err, ver, sizeof ver);
+    if (rc)
+        test_fail(__FILE__, __LINE__, "RSA, TLS 1.2: \"%s\"", err);
+    CHECK_STR(ver, "TLSv1.2");
+    CHECK(got > 100000);
+    /* A TLS 1.2 server that signs only with RSA-PSS: refused, flagged for the TLS 1.2
+     * config, which offers no PSS; that server then refuses too (handshake_failure), and
+     * one that merely prefers PSS (server order) accepts it. */
+    rc = try_server(dir, "rsa.pem", "rsa.key", "-tls1_2 -sigalgs rsa_pss_rsae_sha256", ca,
+                    "localhost", "", &got, err, sizeof err, ver, sizeof ver);
+    CHECK_INT(rc, ERR_TLS);
+    CHECK(try_wants_tls12);
+    try_use_tls12 = true;
+    rc = try_server(dir, "rsa.pem", "rsa.key", "-tls1_2 -sigalgs rsa_pss_rsae_sha256", ca,
+                    "localhost", "", &got, err, sizeof err, ver, sizeof ver);
+    CHECK_INT(rc, ERR_TLS);
+    CHECK(!try_wants_tls12);
+    if (!strstr(err, "handshake_failure"))
+        test_fail(__FILE__, __LINE__, "PSS only, TLS 1.2 config: \"%s\"", err);
+    rc = try_server(dir, "rsa.pem", "rsa.key",
+                    "-tls1_2 -serverpref -sigalgs rsa_pss_rsae_sha256:rsa_pkcs1_sha256", ca,
+                    "localhost", "", &got, err, sizeof err, ver, sizeof ver);
+    CHECK_INT(rc, 0);
+    try_use_tls12 = false;
+    rc = try_server(dir, "rsa.pem", "rsa.key",
+                    "-tls1_2 -serverpref -sigalgs rsa_pss_rsae_sha256:rsa_pkcs1_sha256", ca,
+                    "localhost", "", &got, err, sizeof err, ver, sizeof ver);
+    CHECK_INT(rc, ERR_TLS);
+    CHECK(try_wants_tls12);
+
+    /* IP literals: matched against IP SANs only, never sent as SNI (RFC 6066). The server
+     * answers a wrong SNI with a fatal alert (-servername_fatal), no SNI with its default. */
+    rc = try_server(dir, "ip.pem", "ip.key", NULL, ca, "127.0.0.1", "", &got, err, sizeof err, ver,
+                    sizeof ver);
+    if (rc)
+        test_fail(__FILE__, __LINE__, "IP SAN: \"%s\"", err);
+    rc = try_server(dir, "ip.pem", "ip.key", NULL, ca, "localhost", "", &got, err, sizeof err, ver,
+                    sizeof ver);
+    CHECK_INT(rc, ERR_TLS);
+    CHECK(strstr(err, "not valid for host name 'localhost'") != NULL);
+    rc = try_server(dir, "dns.pem", "dns.key", NULL, ca, "127.0.0.1", "", &got, err, sizeof err,
+                    ver, sizeof ver);
+    CHECK_INT(rc, ERR_TLS);
+    if (!strstr(err, "not valid for host name '127.0.0.1'"))
+        test_fail(__FILE__, __LINE__, "DNS-only SAN for an IP: \"%s\"", err);
+    static const char sni_opts[] =
+        "-servername localhost -servername_fatal -cert2 sni2.pem -key2 sni2.key";
+    for (int v = 0; v < 2; v++) {
+        char opts[200];
+        snprintf(opts, sizeof opts, "%s%s", sni_opts, v ? " -tls1_2" : "");
+        rc = try_server(dir, "rsa.pem", "rsa.key", opts, ca, "127.0.0.1", "", &got, err, sizeof err,
+                        ver, sizeof ver);
+        if (rc)
+            test_fail(__FILE__, __LINE__, "no SNI for 127.0.0.1 (%s): \"%s\"", opts, err);
+        rc = try_server(dir, "rsa.pem", "rsa.key", opts, ca, "localhost", "", &got, err, sizeof err,
+                        ver, sizeof ver);
+        if (rc)
+            test_fail(__FILE__, __LINE__, "SNI localhost (%s): \"%s\"", opts, err);
+    }
+
+    /* Ed25519: mbedTLS 3.6 has no EdDSA; the error says so. */
+    char ed[700];
+    path_in(ed, sizeof ed, dir, "ed.pem");
+    struct tls_config *cfg;
+    struct diag d = {0};
+    struct tls_client_opts o = {ed, false, NULL};
+    CHECK_INT(tls_client_config_new(&cfg, &o, &d), ERR_TLS);
+    if (!strstr(d.msg, "Ed25519 and Ed448 are not"))
+        test_fail(__FILE__, __LINE__, "Ed25519 CA: \"%s\"", d.msg);
+    char edkey[700];
+    path_in(edkey, sizeof edkey, dir, "ed.key");
+    CHECK(tls_server_config_new(&cfg, ed, edkey, &d) == ERR_TLS);
+    CHECK(strstr(d.msg, "Ed25519") != NULL);
 }
