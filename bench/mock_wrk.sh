@@ -18,8 +18,8 @@ out="$root/bench/out/mock"
 mkdir -p "$out"
 bin="$root/zig-out/bin/metronome"
 [ -x "$bin" ] || .tools/zig/zig build -Doptimize=fast
-command -v wrk >/dev/null && command -v nginx >/dev/null ||
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx >/dev/null; }
+command -v wrk >/dev/null || "$root/scripts/ensure-deb" wrk
+command -v nginx >/dev/null || "$root/scripts/ensure-deb" nginx-light
 if [ ! -x "$out/venv/bin/uvicorn" ]; then
     python3 -m venv "$out/venv"
     "$out/venv/bin/pip" install -q "fastapi==0.115.6" "uvicorn[standard]==0.34.0"

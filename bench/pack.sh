@@ -14,7 +14,7 @@ bin=${1:-$root/zig-out/bin/metronome}
 lines=${2:-1000000}
 out=$root/bench/out
 mkdir -p "$out"
-command -v /usr/bin/time >/dev/null || { [ "$(id -u)" = 0 ] && apt-get install -y time >/dev/null; }
+command -v /usr/bin/time >/dev/null || "$root/scripts/ensure-deb" time
 input=$out/mooncake-$lines.jsonl
 if [ ! -s "$input" ]; then
     python3 - "$lines" > "$input" <<'PY'

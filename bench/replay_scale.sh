@@ -35,7 +35,7 @@ read -r big_kb big_n big_e big_types <<<"$(run big "$streams" "127.0.0.1:$port")
 python3 -c "print(f'plain: $streams concurrent streams: $big_n records, $big_e errors ($big_types); peak RSS {$big_kb/1024:.1f} MiB (100 streams: {$base_kb/1024:.1f} MiB): {($big_kb - $base_kb) * 1024 / ($streams - 100) / 1000:.1f} KB per stream')"
 
 # TLS: nginx terminates TLS (ECDSA P-256 test certificate) and proxies to the mock.
-command -v nginx >/dev/null || apt-get install -y -qq nginx-light >/dev/null
+command -v nginx >/dev/null || "$root/scripts/ensure-deb" nginx-light
 cd "$out"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout key.pem -out cert.pem \
     -days 2 -subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>/dev/null

@@ -7,7 +7,7 @@
 # Target (issue 4): >= 0.8x wrk.   bench/replay_wrk.sh [BINARY] [CONNS] [SECONDS] [ROUNDS]
 . "$(dirname "$0")/replay_common.sh"
 conns=${2:-64} secs=${3:-10} rounds=${4:-3}
-command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null
+command -v wrk >/dev/null || "$root/scripts/ensure-deb" wrk
 "$bin" pack -m m --request-count 400000 --isl 16 --osl 1 -o "$out/t.jsonl.zst" 2>/dev/null
 body=$("$bin" inspect --bodies "$out/t.jsonl.zst" 2>/dev/null | head -1 || true)
 python3 -c "import json,sys; b=sys.argv[1]; print('wrk.method = \"POST\"\nwrk.body = ' + json.dumps(b) + '\nwrk.headers[\"Content-Type\"] = \"application/json\"')" "$body" >"$out/post.lua"

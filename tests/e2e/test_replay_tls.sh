@@ -3,8 +3,7 @@
 # wrong-host and untrusted-root certificates are refused before the run starts with one
 # line; --insecure connects anyway, warns, and says so in run.json.
 . "$E2E_ROOT/tests/e2e/lib.sh"
-command -v nginx >/dev/null || { [ "$(id -u)" = 0 ] && apt-get install -y -qq nginx-light >/dev/null 2>&1; }
-command -v nginx >/dev/null || fail "nginx not installed and cannot be installed"
+command -v nginx >/dev/null || "$E2E_ROOT/scripts/ensure-deb" nginx-light || fail "nginx not installed and cannot be installed"
 cd "$E2E_TMP"
 ec() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
 sign() { # NAME SAN CAKEY CAPEM

@@ -7,8 +7,7 @@
 # wrong host, untrusted root, Ed25519) are one line, exit 1, and no request reaches nginx.
 # replay and profile run through nginx; the mock serves an RSA key itself (--cert/--key).
 . "$E2E_ROOT/tests/e2e/lib.sh"
-"$E2E_ROOT/scripts/ensure-deb" nginx-light || fail "cannot install nginx-light"
-command -v nginx >/dev/null || fail "nginx not installed"
+command -v nginx >/dev/null || "$E2E_ROOT/scripts/ensure-deb" nginx-light || fail "nginx not installed and cannot be installed"
 command -v curl >/dev/null || "$E2E_ROOT/scripts/ensure-deb" curl || fail "cannot install curl"
 cd "$E2E_TMP"
 M=$METRONOME

@@ -2,10 +2,8 @@
 # console message, requests nothing, and draws its charts (SVG with content). A
 # screenshot is kept in tests/out/ for a human look when the case fails.
 . "$E2E_ROOT/tests/e2e/lib.sh"
-if ! command -v chromium >/dev/null; then
-    [ "$(id -u)" = 0 ] || fail "chromium missing (apt-get install chromium)"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null
-fi
+command -v chromium >/dev/null || "$E2E_ROOT/scripts/ensure-deb" chromium ||
+    fail "chromium not installed and cannot be installed"
 golden="$E2E_ROOT/testdata/report/golden"
 out="$E2E_TMP/out"
 expect_exit 0 "$METRONOME" report -q "$golden" "$golden" -o "$out/cmp"

@@ -533,7 +533,7 @@ TEST(tls_against_openssl_s_server)
 {
     if (system("command -v openssl >/dev/null 2>&1") != 0) {
         printf("  SKIP tls_against_openssl_s_server: openssl not installed "
-               "(apt-get install openssl)\n");
+               "(scripts/ensure-deb openssl)\n");
         return;
     }
     char dir[600];
