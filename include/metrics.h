@@ -30,10 +30,31 @@ enum metric_id {
     M_OUT_COUNT,     /* output_token_count: content tokens (OSL minus reasoning) */
     M_REASONING,     /* reasoning_token_count */
     M_TTFO,          /* time_to_first_output_token: first content after reasoning */
-    M_INPUT_TPUT,    /* hidden in AIPerf */
+    M_INPUT_TPUT,    /* prefill_throughput_per_user: ISL / TTFT (hidden, as in AIPerf) */
     M_TTFT_INTENDED, /* TTFT measured from the intended send time */
     M_LAT_INTENDED,  /* request latency from the intended send time */
     M_LATENESS,      /* t_start - t_intended */
+    /* AIPerf 0.13's further record metrics, exported but hidden on the console */
+    M_DECODE,             /* decode_duration: latency - TTFT */
+    M_E2E_OTT,            /* e2e_output_token_throughput: OSL / latency */
+    M_USAGE_PROMPT,       /* usage_prompt_tokens, as the server reported */
+    M_USAGE_COMPLETION,   /* usage_completion_tokens */
+    M_USAGE_TOTAL,        /* usage_total_tokens: prompt + completion */
+    M_USAGE_REASONING,    /* usage_reasoning_tokens */
+    M_OSL_MISMATCH,       /* osl_mismatch_diff_pct: (OSL - requested) / requested x 100 */
+    M_ERROR_ISL,          /* error_isl: ISL of failed requests only */
+    M_HTTP_REUSED,        /* http_req_connection_reused: 1 or 0 */
+    M_HTTP_CONNECTING,    /* http_req_connecting: TCP (+TLS) connect, 0 when reused */
+    M_HTTP_CONN_OVERHEAD, /* http_req_connection_overhead: blocked + DNS + connecting */
+    M_HTTP_SENDING,       /* http_req_sending: request write */
+    M_HTTP_WAITING,       /* http_req_waiting: request sent -> response head */
+    M_HTTP_RECEIVING,     /* http_req_receiving: response head -> end */
+    M_HTTP_DURATION,      /* http_req_duration: send start -> response end */
+    M_HTTP_TOTAL,         /* http_req_total: connecting + sending + waiting + receiving */
+    M_HTTP_BLOCKED,       /* http_req_blocked: 0 (no connection pool wait in metronome) */
+    M_HTTP_DNS,           /* http_req_dns_lookup: 0 (names resolve once, before the run) */
+    M_CREDIT_TO_START,    /* credit_to_start_latency: t_start - t_intended, every record */
+    M_EFFECTIVE_LATENCY,  /* effective_latency: end - t_intended, every record */
     M_NRECORD,
     /* run-level (aggregate / derived) metrics: one value, exported in avg */
     M_OTT = M_NRECORD, /* output_token_throughput */
@@ -46,7 +67,19 @@ enum metric_id {
     M_TOTAL_OSL,
     M_TOTAL_ISL,
     M_TOTAL_REASONING,
-    M_ERROR_RATE, /* error_request_count / requests issued in the profile phase */
+    M_ERROR_RATE,         /* error_request_count / requests issued in the profile phase */
+    M_REQ_ERR_RATE,       /* request_error_rate: the same in % (AIPerf 0.13) */
+    M_COMPLETED,          /* completed_request_count: successes + errors */
+    M_TOTAL_OUT,          /* total_output_tokens: sum of output_token_count */
+    M_INPUT_TOK_TPUT,     /* input_token_throughput: total ISL / duration */
+    M_TOTAL_TOK_TPUT,     /* total_token_throughput: (total ISL + total OSL) / duration */
+    M_TOTAL_USAGE_PROMPT, /* total_usage_prompt_tokens */
+    M_TOTAL_USAGE_COMPLETION,
+    M_TOTAL_USAGE_TOTAL,
+    M_TOTAL_USAGE_REASONING,
+    M_TOTAL_ERROR_ISL,    /* total_error_isl */
+    M_OSL_MISMATCH_COUNT, /* osl_mismatch_count: AIPerf's threshold, see report.c */
+    M_CTX_OVERFLOW,       /* context_overflow_count: errors whose message says so */
     M_COUNT
 };
 
@@ -59,6 +92,7 @@ enum metric_flags {
     MF_TIME = 32,   /* a duration in ns internally, displayed in ms (or sec) */
     MF_EXTRA = 64,  /* metronome's addition: shown in its own console section */
     MF_CHUNK = 128, /* chunk-level: histogram statistics */
+    MF_OURS = 256,  /* metronome's own metric: not in AIPerf's CSV */
 };
 
 struct metric_def {
@@ -82,20 +116,35 @@ enum rrec_flags {
     RR_USAGE_ISL = 16, /* input tokens came from usage.prompt_tokens */
     RR_STREAM = 32,
     RR_REASONING = 64, /* reasoning chunks or reasoning tokens present */
+    RR_REUSED = 128,   /* sent on a kept-alive connection */
+};
+
+/* Extra per-record flags (struct rrec.flags2). */
+enum rrec_flags2 {
+    RR2_REASONING_COUNTED = 1, /* usage's reasoning_tokens contradicted the reasoning
+                                * messages received: our count was used */
+    RR2_OSL_COUNTED = 2,       /* usage's completion_tokens was below the tokens received:
+                                * our count was used */
+    RR2_CTX_OVERFLOW = 4,      /* an error whose message reads as a context overflow */
 };
 
 #define RR_NONE INT64_MIN
 
-/* The compact per-record state every report section works from (~100 bytes). */
+/* The compact per-record state every report section works from (~130 bytes). */
 struct rrec {
     int64_t t_intended, t_start, t_first, t_second, t_last, t_end, t_head;
     int64_t t_first_content;                 /* first content chunk (after reasoning) */
+    int64_t t_send_start, t_sent;            /* request write began / ended (RR_NONE) */
+    int64_t t_first_byte;                    /* first response body byte (first event) */
     int64_t index;                           /* "i" */
     int32_t osl, isl, reasoning, out_tokens; /* -1 when unknown */
-    int32_t worker;                          /* run-wide worker number (shards numbered apart) */
-    int32_t err_group;                       /* index into the error table, -1 without error */
-    uint8_t phase;                           /* enum rec_phase */
-    uint8_t flags;                           /* enum rrec_flags */
+    int32_t osl_req;                         /* max tokens asked for, -1 when unset */
+    int32_t usage_prompt, usage_completion, usage_reasoning; /* server usage, -1 absent */
+    int32_t worker;    /* run-wide worker number (shards numbered apart) */
+    int32_t err_group; /* index into the error table, -1 without error */
+    uint8_t phase;     /* enum rec_phase */
+    uint8_t flags;     /* enum rrec_flags */
+    uint8_t flags2;    /* enum rrec_flags2 */
     uint16_t shard;
 };
 

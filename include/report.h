@@ -45,6 +45,7 @@ struct report_opts {
     bool allow_all_failed;              /* a run where every request failed is not a failure */
     bool count_empty_chunks;            /* the seed's rule: "" content messages are responses */
     FILE *console;                      /* console exports go here (NULL: nowhere) */
+    const char *cli_command;            /* run_info.cli_command (redacted), or NULL */
 };
 
 struct report_result {

@@ -199,7 +199,7 @@ static int run_report_teed(const struct profile_argv *args, const char *const *f
             close(saved);
         return diag_set(d, ERR_IO, "stdout: %s", strerror(errno));
     }
-    int rc = run_stage(cmd_report, "report", front, 3, args, l);
+    int rc = run_stage(cmd_report, "report", front, 5, args, l);
     fflush(stdout);
     dup2(saved, STDOUT_FILENO);
     close(saved);
@@ -422,7 +422,8 @@ int cmd_profile(int argc, char **argv)
         goto done;
     }
     int replay_rc = rc;
-    const char *report_front[] = {dir, "--output-dir", dir};
+    /* run_info.cli_command in profile_export_aiperf.json: the command as typed, redacted */
+    const char *report_front[] = {dir, "--output-dir", dir, "--cli-command", p.redacted_cmdline};
     char console[4300];
     snprintf(console, sizeof console, "%s/profile_export_console.txt", dir);
     rc = run_report_teed(&p.report, report_front, console, &log, &d);

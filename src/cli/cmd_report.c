@@ -26,6 +26,8 @@ static const struct arg_spec specs[] = {
      "a run where every request failed is not a failed verdict"},
     {"count-empty-chunks", NULL, ARG_FLAG, NULL, NULL,
      "the seed's rule: an empty-content chunk (a role chunk) counts as a response"},
+    {"cli-command", NULL, ARG_VALUE, "TEXT", NULL,
+     "run_info.cli_command in profile_export_aiperf.json (profile passes its own, redacted)"},
     {"quiet", "-q", ARG_FLAG, NULL, NULL, "no console tables (files still written)"},
     {"help", "-h", ARG_FLAG, NULL, NULL, "this text"},
 };
@@ -92,6 +94,7 @@ int cmd_report(int argc, char **argv)
     o.show_internal = args_flag(&a, "show-internal-metrics");
     o.allow_all_failed = args_flag(&a, "allow-all-failed");
     o.count_empty_chunks = args_flag(&a, "count-empty-chunks");
+    o.cli_command = args_get(&a, "cli-command");
     if (a.npos == 0) {
         diag_set(&d, ERR_INVALID, "report: give at least one run directory (see --help)");
         code = cli_fail(&d, 1);

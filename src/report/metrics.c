@@ -5,6 +5,7 @@
  */
 #include "metrics.h"
 
+#include <ctype.h>
 #include <string.h>
 
 #define T (MF_INT | MF_TIME)
@@ -27,13 +28,43 @@ const struct metric_def metric_defs[M_COUNT] = {
                      MF_TOKENS | MF_INT | MF_EXTRA},
     [M_TTFO] = {"time_to_first_output_token", "Time to First Output Token", "ms",
                 MF_STREAM | MF_TOKENS | T | MF_EXTRA},
-    [M_INPUT_TPUT] = {"input_throughput", "Input Throughput", "tokens/sec",
-                      MF_STREAM | MF_TOKENS | MF_HIDDEN | MF_LARGER},
+    [M_INPUT_TPUT] = {"prefill_throughput_per_user", "Prefill Throughput Per User",
+                      "tokens/sec/user", MF_STREAM | MF_TOKENS | MF_HIDDEN | MF_LARGER},
     [M_TTFT_INTENDED] = {"time_to_first_token_from_intended", "TTFT from Intended Send", "ms",
-                         MF_STREAM | MF_TOKENS | T | MF_EXTRA},
+                         MF_STREAM | MF_TOKENS | T | MF_EXTRA | MF_OURS},
     [M_LAT_INTENDED] = {"request_latency_from_intended", "Latency from Intended Send", "ms",
-                        T | MF_EXTRA},
-    [M_LATENESS] = {"schedule_lateness", "Schedule Lateness", "ms", T | MF_EXTRA},
+                        T | MF_EXTRA | MF_OURS},
+    [M_LATENESS] = {"schedule_lateness", "Schedule Lateness", "ms", T | MF_EXTRA | MF_OURS},
+    [M_DECODE] = {"decode_duration", "Decode Duration", "ms",
+                  MF_STREAM | MF_TOKENS | T | MF_HIDDEN},
+    [M_E2E_OTT] = {"e2e_output_token_throughput", "E2E Output Token Throughput", "tokens/sec/user",
+                   MF_TOKENS | MF_LARGER | MF_HIDDEN},
+    [M_USAGE_PROMPT] = {"usage_prompt_tokens", "Usage Prompt Tokens", "tokens",
+                        MF_INT | MF_LARGER | MF_HIDDEN},
+    [M_USAGE_COMPLETION] = {"usage_completion_tokens", "Usage Completion Tokens", "tokens",
+                            MF_TOKENS | MF_INT | MF_LARGER | MF_HIDDEN},
+    [M_USAGE_TOTAL] = {"usage_total_tokens", "Usage Total Tokens", "tokens",
+                       MF_TOKENS | MF_INT | MF_LARGER | MF_HIDDEN},
+    [M_USAGE_REASONING] = {"usage_reasoning_tokens", "Usage Reasoning Tokens", "tokens",
+                           MF_TOKENS | MF_INT | MF_LARGER | MF_HIDDEN},
+    [M_OSL_MISMATCH] = {"osl_mismatch_diff_pct", "OSL Mismatch Diff %", "%", MF_TOKENS | MF_HIDDEN},
+    [M_ERROR_ISL] = {"error_isl", "Error Input Sequence Length", "tokens",
+                     MF_INT | MF_LARGER | MF_HIDDEN},
+    [M_HTTP_REUSED] = {"http_req_connection_reused", "HTTP Connection Reused", "ratio", MF_HIDDEN},
+    [M_HTTP_CONNECTING] = {"http_req_connecting", "HTTP Connecting", "ms", T | MF_HIDDEN},
+    [M_HTTP_CONN_OVERHEAD] = {"http_req_connection_overhead", "HTTP Connection Overhead", "ms",
+                              T | MF_HIDDEN},
+    [M_HTTP_SENDING] = {"http_req_sending", "HTTP Sending", "ms", T | MF_HIDDEN},
+    [M_HTTP_WAITING] = {"http_req_waiting", "HTTP Waiting (TTFB)", "ms", T | MF_HIDDEN},
+    [M_HTTP_RECEIVING] = {"http_req_receiving", "HTTP Receiving", "ms", T | MF_HIDDEN},
+    [M_HTTP_DURATION] = {"http_req_duration", "HTTP Duration (excl. conn)", "ms", T | MF_HIDDEN},
+    [M_HTTP_TOTAL] = {"http_req_total", "HTTP Total Time", "ms", T | MF_HIDDEN},
+    [M_HTTP_BLOCKED] = {"http_req_blocked", "HTTP Blocked", "ms", T | MF_HIDDEN},
+    [M_HTTP_DNS] = {"http_req_dns_lookup", "HTTP DNS Lookup", "ms", T | MF_HIDDEN},
+    [M_CREDIT_TO_START] = {"credit_to_start_latency", "Credit-to-Start Latency", "ms",
+                           T | MF_HIDDEN},
+    [M_EFFECTIVE_LATENCY] = {"effective_latency", "Effective Latency (CO-aware)", "ms",
+                             T | MF_HIDDEN},
     [M_OTT] = {"output_token_throughput", "Output Token Throughput", "tokens/sec",
                MF_TOKENS | MF_LARGER},
     [M_REQ_TPUT] = {"request_throughput", "Request Throughput", "requests/sec", MF_LARGER},
@@ -48,7 +79,30 @@ const struct metric_def metric_defs[M_COUNT] = {
                      MF_TOKENS | MF_HIDDEN | MF_INT},
     [M_TOTAL_REASONING] = {"total_reasoning_tokens", "Total Reasoning Tokens", "tokens",
                            MF_TOKENS | MF_HIDDEN | MF_INT},
-    [M_ERROR_RATE] = {"error_rate", "Error Rate", "ratio", MF_HIDDEN | MF_EXTRA},
+    [M_ERROR_RATE] = {"error_rate", "Error Rate", "ratio", MF_HIDDEN | MF_EXTRA | MF_OURS},
+    [M_REQ_ERR_RATE] = {"request_error_rate", "Request Error Rate", "%", MF_HIDDEN},
+    [M_COMPLETED] = {"completed_request_count", "Completed Requests (Success + Error)", "requests",
+                     MF_HIDDEN | MF_INT},
+    [M_TOTAL_OUT] = {"total_output_tokens", "Total Output Tokens", "tokens",
+                     MF_TOKENS | MF_HIDDEN | MF_INT},
+    [M_INPUT_TOK_TPUT] = {"input_token_throughput", "Input Token Throughput", "tokens/sec",
+                          MF_HIDDEN | MF_LARGER},
+    [M_TOTAL_TOK_TPUT] = {"total_token_throughput", "Total Token Throughput", "tokens/sec",
+                          MF_TOKENS | MF_HIDDEN | MF_LARGER},
+    [M_TOTAL_USAGE_PROMPT] = {"total_usage_prompt_tokens", "Total Usage Prompt Tokens", "tokens",
+                              MF_HIDDEN | MF_INT},
+    [M_TOTAL_USAGE_COMPLETION] = {"total_usage_completion_tokens", "Total Usage Completion Tokens",
+                                  "tokens", MF_TOKENS | MF_HIDDEN | MF_INT},
+    [M_TOTAL_USAGE_TOTAL] = {"total_usage_total_tokens", "Total Usage Total Tokens", "tokens",
+                             MF_TOKENS | MF_HIDDEN | MF_INT},
+    [M_TOTAL_USAGE_REASONING] = {"total_usage_reasoning_tokens", "Total Usage Reasoning Tokens",
+                                 "tokens", MF_TOKENS | MF_HIDDEN | MF_INT},
+    [M_TOTAL_ERROR_ISL] = {"total_error_isl", "Total Error Input Sequence Length", "tokens",
+                           MF_HIDDEN | MF_INT},
+    [M_OSL_MISMATCH_COUNT] = {"osl_mismatch_count", "OSL Mismatch Count", "requests",
+                              MF_TOKENS | MF_HIDDEN | MF_INT},
+    [M_CTX_OVERFLOW] = {"context_overflow_count", "Context Overflow Count", "requests",
+                        MF_HIDDEN | MF_INT},
 };
 #undef T
 
@@ -56,12 +110,18 @@ static const struct {
     const char *alias;
     enum metric_id id;
 } aliases[] = {
-    {"ttft", M_TTFT},         {"ttst", M_TTST},
-    {"itl", M_ITL},           {"latency", M_LATENCY},
-    {"e2e", M_LATENCY},       {"osl", M_OSL},
-    {"isl", M_ISL},           {"icl", M_ICL},
-    {"lateness", M_LATENESS}, {"benchmark_token_count", M_TOTAL_OSL},
+    {"ttft", M_TTFT},
+    {"ttst", M_TTST},
+    {"itl", M_ITL},
+    {"latency", M_LATENCY},
+    {"e2e", M_LATENCY},
+    {"osl", M_OSL},
+    {"isl", M_ISL},
+    {"icl", M_ICL},
+    {"lateness", M_LATENESS},
+    {"benchmark_token_count", M_TOTAL_OSL},
     {"tpot", M_ITL},
+    {"input_throughput", M_INPUT_TPUT}, /* this tag's name before AIPerf 0.13's */
 };
 
 int metric_find(const char *tag, size_t n)
@@ -148,12 +208,28 @@ void rrec_from_rec(struct rrec *o, const struct rec *r, int64_t shift, int32_t w
         nresp = 1;
     }
 
+    /* Each message with text carries at least one token, so a server count below the
+     * number of such messages contradicts what was received (vLLM has reported
+     * reasoning_tokens 0 beside 32 reasoning messages): then our own count is used and
+     * the record says so (flags2; docs/metrics.md "Token counts"). */
+    int64_t content_msgs = 0, reason_msgs = 0;
+    for (size_t k = 0; k < r->nchunks; k++)
+        content_msgs += r->chunk_tok[k] > 0;
+    for (size_t k = 0; k < r->nrchunks; k++)
+        reason_msgs += r->rchunk_tok[k] > 0;
     int64_t reasoning = -1;
-    if (r->usage_reasoning != REC_ABSENT)
-        reasoning = r->usage_reasoning;
-    else if (r->nrchunks)
+    if (r->usage_reasoning != REC_ABSENT && r->usage_reasoning < reason_msgs) {
         reasoning = reason_tok;
-    if (r->usage_completion != REC_ABSENT) {
+        o->flags2 |= RR2_REASONING_COUNTED;
+    } else if (r->usage_reasoning != REC_ABSENT) {
+        reasoning = r->usage_reasoning;
+    } else if (r->nrchunks) {
+        reasoning = reason_tok;
+    }
+    if (r->usage_completion != REC_ABSENT && r->usage_completion < content_msgs + reason_msgs) {
+        o->osl = clamp32(content_tok + reason_tok);
+        o->flags2 |= RR2_OSL_COUNTED;
+    } else if (r->usage_completion != REC_ABSENT) {
         o->osl = clamp32(r->usage_completion);
         o->flags |= RR_USAGE_OSL;
     } else if (r->nchunks || r->nrchunks) {
@@ -162,6 +238,29 @@ void rrec_from_rec(struct rrec *o, const struct rec *r, int64_t shift, int32_t w
         o->osl = -1;
     }
     o->reasoning = reasoning < 0 ? -1 : clamp32(reasoning);
+    o->usage_prompt = r->usage_prompt == REC_ABSENT ? -1 : clamp32(r->usage_prompt);
+    o->usage_completion = r->usage_completion == REC_ABSENT ? -1 : clamp32(r->usage_completion);
+    o->usage_reasoning = r->usage_reasoning == REC_ABSENT ? -1 : clamp32(r->usage_reasoning);
+    o->osl_req = r->osl_req == REC_ABSENT || r->osl_req < 0 ? -1 : clamp32(r->osl_req);
+    if (r->reused)
+        o->flags |= RR_REUSED;
+    if (r->has_error && r->err_msg.p) {
+        /* AIPerf's is_context_overflow_response with its default substrings */
+        static const char *const ctx[] = {"context length", "maximum context",
+                                          "context_length_exceeded", "prompt is too long"};
+        for (size_t k = 0; k < sizeof ctx / sizeof ctx[0]; k++) {
+            size_t n = strlen(ctx[k]);
+            for (size_t i = 0; i + n <= r->err_msg.n; i++) {
+                size_t j = 0;
+                while (j < n && tolower((unsigned char)r->err_msg.p[i + j]) == ctx[k][j])
+                    j++;
+                if (j == n) {
+                    o->flags2 |= RR2_CTX_OVERFLOW;
+                    break;
+                }
+            }
+        }
+    }
     if (reasoning > 0 || r->nrchunks)
         o->flags |= RR_REASONING;
     o->out_tokens = o->osl < 0 ? -1 : clamp32((int64_t)o->osl - (reasoning > 0 ? reasoning : 0));
@@ -188,6 +287,21 @@ void rrec_from_rec(struct rrec *o, const struct rec *r, int64_t shift, int32_t w
     o->t_second = SH(f2);
     o->t_last = SH(last);
     o->t_first_content = SH(first_content);
+    /* The request write starts once the connection (and TLS) is up. */
+    int64_t send_start = r->t_tls != REC_ABSENT && r->t_tls > 0               ? r->t_tls
+                         : r->t_connected != REC_ABSENT && r->t_connected > 0 ? r->t_connected
+                                                                              : REC_ABSENT;
+    o->t_send_start = SH(send_start);
+    o->t_sent = SH(r->t_sent != REC_ABSENT && r->t_sent > 0 ? r->t_sent : REC_ABSENT);
+    /* The body's first byte: a stream's first event of any kind (the role chunk too);
+     * a whole body arrives with its head. */
+    int64_t fb = r->t_head;
+    if (stream && (r->nchunks || r->nrchunks)) {
+        fb = r->nchunks ? r->chunk_t[0] : r->rchunk_t[0];
+        if (r->nrchunks && r->rchunk_t[0] < fb)
+            fb = r->rchunk_t[0];
+    }
+    o->t_first_byte = SH(fb != REC_ABSENT && fb > 0 ? fb : REC_ABSENT);
 #undef SH
 }
 
@@ -199,6 +313,23 @@ bool metric_value(const struct rrec *r, enum metric_id id, double *v)
         if (r->t_start == RR_NONE || r->t_intended == RR_NONE)
             return false;
         *v = (double)(r->t_start - r->t_intended);
+        return true;
+    case M_CREDIT_TO_START: /* AIPerf: request_start_ns - credit_issued_ns, every record */
+        if (r->t_start == RR_NONE || r->t_intended == RR_NONE)
+            return false;
+        *v = (double)(r->t_start > r->t_intended ? r->t_start - r->t_intended : 0);
+        return true;
+    case M_EFFECTIVE_LATENCY: { /* AIPerf: end_ns - credit_issued_ns, every record */
+        int64_t end = r->t_end != RR_NONE ? r->t_end : r->t_last;
+        if (end == RR_NONE || r->t_intended == RR_NONE)
+            return false;
+        *v = (double)(end > r->t_intended ? end - r->t_intended : 0);
+        return true;
+    }
+    case M_ERROR_ISL: /* AIPerf's ERROR_ONLY metric: failed requests only */
+        if (valid || r->isl < 0)
+            return false;
+        *v = r->isl;
         return true;
     default:
         break;
@@ -251,8 +382,8 @@ bool metric_value(const struct rrec *r, enum metric_id id, double *v)
             return false;
         *v = r->reasoning;
         return true;
-    case M_TTFO:
-        if (!stream || !(r->flags & RR_REASONING) || r->t_first_content == RR_NONE)
+    case M_TTFO: /* AIPerf 0.13: every streaming record; equals TTFT without reasoning */
+        if (!stream || r->t_first_content == RR_NONE)
             return false;
         *v = (double)(r->t_first_content - r->t_start);
         return true;
@@ -261,6 +392,83 @@ bool metric_value(const struct rrec *r, enum metric_id id, double *v)
         if (r->isl < 0 || !metric_value(r, M_TTFT, &ttft) || ttft == 0)
             return false;
         *v = (double)r->isl / (ttft * 1e-09);
+        return true;
+    }
+    case M_DECODE: {
+        double ttft;
+        if (!metric_value(r, M_TTFT, &ttft))
+            return false;
+        *v = (double)(r->t_last - r->t_start) - ttft;
+        return *v >= 0;
+    }
+    case M_E2E_OTT:
+        if (r->osl < 0 || r->t_last <= r->t_start)
+            return false;
+        *v = (double)r->osl / ((double)(r->t_last - r->t_start) * 1e-09);
+        return true;
+    case M_USAGE_PROMPT:
+        *v = r->usage_prompt;
+        return r->usage_prompt >= 0;
+    case M_USAGE_COMPLETION:
+        *v = r->usage_completion;
+        return r->usage_completion >= 0;
+    case M_USAGE_TOTAL:
+        /* AIPerf reads usage.total_tokens; servers send prompt + completion there */
+        if (r->usage_prompt < 0 || r->usage_completion < 0)
+            return false;
+        *v = (double)r->usage_prompt + (double)r->usage_completion;
+        return true;
+    case M_USAGE_REASONING:
+        *v = r->usage_reasoning;
+        return r->usage_reasoning >= 0;
+    case M_OSL_MISMATCH:
+        if (r->osl_req <= 0 || r->osl < 0)
+            return false;
+        *v = ((double)(r->osl - r->osl_req) / (double)r->osl_req) * 100.0;
+        return true;
+    case M_HTTP_REUSED:
+        if (r->t_send_start == RR_NONE)
+            return false;
+        *v = (r->flags & RR_REUSED) ? 1 : 0;
+        return true;
+    case M_HTTP_CONNECTING:
+    case M_HTTP_CONN_OVERHEAD:
+        if (r->t_send_start == RR_NONE)
+            return false;
+        *v = (r->flags & RR_REUSED) ? 0 : (double)(r->t_send_start - r->t_start);
+        return *v >= 0;
+    case M_HTTP_SENDING:
+        if (r->t_send_start == RR_NONE || r->t_sent == RR_NONE)
+            return false;
+        *v = (double)(r->t_sent - r->t_send_start);
+        return *v >= 0;
+    case M_HTTP_WAITING:
+        if (r->t_sent == RR_NONE || r->t_first_byte == RR_NONE)
+            return false;
+        *v = (double)(r->t_first_byte - r->t_sent);
+        return *v >= 0;
+    case M_HTTP_RECEIVING:
+        if (r->t_first_byte == RR_NONE)
+            return false;
+        *v = (double)((r->t_end != RR_NONE ? r->t_end : r->t_last) - r->t_first_byte);
+        return *v >= 0;
+    case M_HTTP_DURATION:
+        if (r->t_send_start == RR_NONE)
+            return false;
+        *v = (double)((r->t_end != RR_NONE ? r->t_end : r->t_last) - r->t_send_start);
+        return *v >= 0;
+    case M_HTTP_BLOCKED:
+    case M_HTTP_DNS:
+        if (r->t_send_start == RR_NONE)
+            return false;
+        *v = 0;
+        return true;
+    case M_HTTP_TOTAL: {
+        double c, se, w, re;
+        if (!metric_value(r, M_HTTP_CONNECTING, &c) || !metric_value(r, M_HTTP_SENDING, &se) ||
+            !metric_value(r, M_HTTP_WAITING, &w) || !metric_value(r, M_HTTP_RECEIVING, &re))
+            return false;
+        *v = c + se + w + re;
         return true;
     }
     case M_TTFT_INTENDED:

@@ -70,7 +70,7 @@ static int32_t err_group_of(struct run *ru, const struct rec *r)
     g->code = r->err_code;
     g->type = xstrndup(type.p, type.n);
     g->msg = xstrndup(msg.p, msg.n);
-    g->count = 0;
+    g->count = g->warm_count = 0;
     g->hash = h;
     ru->err_table[j] = (int32_t)ru->nerr;
     return (int32_t)ru->nerr++;
@@ -103,6 +103,9 @@ static int read_run(struct run *ru, const struct report_opts *o, struct report_r
     ru->endpoint = ru->shard[ref].endpoint;
     ru->complete = true;
     ru->reads_kernel = ru->reads_user = -1;
+    const cJSON *wc = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(ru->shard[ref].json, "config"), "warmup_request_count");
+    ru->has_warmup_phase = cJSON_IsNumber(wc) && wc->valuedouble > 0;
     stats_hist_init(&ru->icl);
     stats_hist_init(&ru->icl_warm);
 
@@ -187,6 +190,8 @@ static int read_run(struct run *ru, const struct report_opts *o, struct report_r
                 rr->err_group = err_group_of(ru, &r);
                 if (r.phase == REC_PROFILE)
                     ru->err[rr->err_group].count++;
+                else
+                    ru->err[rr->err_group].warm_count++;
             }
             bool valid = rr->flags & RR_VALID;
             if (valid && r.phase == REC_PROFILE) {
@@ -198,6 +203,10 @@ static int read_run(struct run *ru, const struct report_opts *o, struct report_r
                     ru->isl_usage++;
                 else if (rr->isl >= 0)
                     ru->isl_trace++;
+                if (rr->flags2 & RR2_REASONING_COUNTED)
+                    ru->reasoning_counted++;
+                if (rr->flags2 & RR2_OSL_COUNTED)
+                    ru->osl_counted++;
             }
             size_t need = r.nchunks + r.nrchunks;
             if (need > icl_cap) {
@@ -209,7 +218,7 @@ static int read_run(struct run *ru, const struct report_opts *o, struct report_r
             struct stats_hist *h = r.phase == REC_PROFILE ? &ru->icl : &ru->icl_warm;
             for (size_t k = 0; k < nicl; k++)
                 stats_hist_add(h, icl[k]);
-            if (jl && r.phase == REC_PROFILE)
+            if (jl)
                 report_jsonl_record(jl, ru, &r, rr, icl, nicl);
         }
         ru->dropped_bytes += rec_stream_dropped(rs);
@@ -251,6 +260,30 @@ static bool slo_met(const struct rrec *r, const struct verdict_spec *v)
     return true;
 }
 
+const int report_adj_metric[REPORT_NADJ] = {M_LATENCY, M_TTFT, M_DECODE, M_ITL};
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* numpy.percentile(values + [inf] * errors, q, method="nearest") over the sorted successes
+ * v[0..n): the rank q x (N - 1) rounded half to even, as numpy rounds it. */
+static void adj_summarize(double *v, size_t n, uint64_t errors, struct adj_summary *a)
+{
+    qsort(v, n, sizeof *v, cmp_double);
+    uint64_t total = n + errors;
+    a->has = true;
+    a->count = total;
+    a->min = n ? v[0] : NAN;
+    for (int k = 0; k < STATS_NPCT; k++) {
+        double idx = rint(stats_pct_q[k] * (double)(total - 1));
+        size_t i = (size_t)idx;
+        a->pct[k] = i < n ? v[i] : INFINITY;
+    }
+}
+
 void report_summarize(const struct run *ru, bool (*sel)(const struct rrec *, const void *),
                       const void *ctx, const struct stats_hist *icl, const struct verdict_spec *v,
                       struct rsummary *s)
@@ -271,7 +304,12 @@ void report_summarize(const struct run *ru, bool (*sel)(const struct rrec *, con
     double *scratch = xmalloc((n ? n : 1) * sizeof *scratch);
     bool tokens = strcmp(ru->endpoint, "embeddings") != 0;
     int64_t tmin = INT64_MAX, tmax = INT64_MIN;
-    double total_osl = 0, total_isl = 0, total_reason = 0, good = 0;
+    double total_osl = 0, total_isl = 0, total_reason = 0, good = 0, total_out = 0;
+    double usage_sum[4] = {0, 0, 0, 0}; /* prompt, completion, total, reasoning */
+    bool usage_any[4] = {false, false, false, false};
+    double err_isl = 0, mismatches = 0;
+    bool any_err_isl = false, any_osl_req = false;
+    double ctx_overflow = 0;
     bool any_reason = false;
     for (size_t ii = 0; ii < n; ii++) {
         const struct rrec *r = &ru->r[idx[ii]];
@@ -280,9 +318,36 @@ void report_summarize(const struct run *ru, bool (*sel)(const struct rrec *, con
             s->n_errors++;
         if (!(r->flags & RR_VALID)) {
             s->n_invalid++;
+            if (r->flags2 & RR2_CTX_OVERFLOW)
+                ctx_overflow++;
+            if (r->isl >= 0) {
+                err_isl += r->isl;
+                any_err_isl = true;
+            }
             continue;
         }
         s->n_valid++;
+        if (r->out_tokens >= 0)
+            total_out += r->out_tokens;
+        static const int um[4] = {M_USAGE_PROMPT, M_USAGE_COMPLETION, M_USAGE_TOTAL,
+                                  M_USAGE_REASONING};
+        for (int k = 0; k < 4; k++) {
+            double x;
+            if (metric_value(r, (enum metric_id)um[k], &x)) {
+                usage_sum[k] += x;
+                usage_any[k] = true;
+            }
+        }
+        if (r->osl_req > 0 && r->osl >= 0) {
+            /* AIPerf's OSLMismatchCountMetric with its default thresholds
+             * (OSL_MISMATCH_PCT_THRESHOLD 5 %, OSL_MISMATCH_MAX_TOKEN_THRESHOLD 50) */
+            double thr = (double)r->osl_req * (5.0 / 100);
+            if (thr > 50)
+                thr = 50;
+            any_osl_req = true;
+            if (fabs((double)r->osl - (double)r->osl_req) > thr)
+                mismatches++;
+        }
         if (r->t_start < tmin)
             tmin = r->t_start;
         if (r->t_last > tmax)
@@ -313,6 +378,9 @@ void report_summarize(const struct run *ru, bool (*sel)(const struct rrec *, con
             stats_summarize_int(col, k, scratch, &s->m[m]);
         else
             stats_summarize(col, k, scratch, &s->m[m]);
+        for (int a = 0; a < REPORT_NADJ; a++)
+            if (report_adj_metric[a] == m && s->n_invalid && k)
+                adj_summarize(col, k, s->n_invalid, &s->adj[a]);
     }
     free(idx);
     free(col);
@@ -323,10 +391,20 @@ void report_summarize(const struct run *ru, bool (*sel)(const struct rrec *, con
     if (s->n_total) {
         s->scalar[M_ERROR_RATE] = (double)s->n_invalid / (double)s->n_total;
         s->has_scalar[M_ERROR_RATE] = true;
+        s->scalar[M_REQ_ERR_RATE] = 100.0 * (double)s->n_invalid / (double)s->n_total;
+        s->has_scalar[M_REQ_ERR_RATE] = true;
+        s->scalar[M_COMPLETED] = (double)s->n_total;
+        s->has_scalar[M_COMPLETED] = true;
     }
     if (s->n_invalid) {
         s->scalar[M_ERR_COUNT] = (double)s->n_invalid;
         s->has_scalar[M_ERR_COUNT] = true;
+        s->scalar[M_CTX_OVERFLOW] = ctx_overflow;
+        s->has_scalar[M_CTX_OVERFLOW] = true;
+    }
+    if (any_err_isl) {
+        s->scalar[M_TOTAL_ERROR_ISL] = err_isl;
+        s->has_scalar[M_TOTAL_ERROR_ISL] = true;
     }
     if (!s->n_valid)
         return;
@@ -340,6 +418,20 @@ void report_summarize(const struct run *ru, bool (*sel)(const struct rrec *, con
             s->scalar[M_TOTAL_REASONING] = total_reason;
             s->has_scalar[M_TOTAL_REASONING] = true;
         }
+        s->scalar[M_TOTAL_OUT] = total_out;
+        s->has_scalar[M_TOTAL_OUT] = true;
+        if (any_osl_req) {
+            s->scalar[M_OSL_MISMATCH_COUNT] = mismatches;
+            s->has_scalar[M_OSL_MISMATCH_COUNT] = true;
+        }
+    }
+    static const int tu[4] = {M_TOTAL_USAGE_PROMPT, M_TOTAL_USAGE_COMPLETION, M_TOTAL_USAGE_TOTAL,
+                              M_TOTAL_USAGE_REASONING};
+    for (int k = 0; k < 4; k++) {
+        if (usage_any[k] && (tokens || k == 0)) {
+            s->scalar[tu[k]] = usage_sum[k];
+            s->has_scalar[tu[k]] = true;
+        }
     }
     if (tmax > tmin) {
         double dur = (double)(tmax - tmin);
@@ -350,7 +442,11 @@ void report_summarize(const struct run *ru, bool (*sel)(const struct rrec *, con
         if (tokens) {
             s->scalar[M_OTT] = total_osl / (dur * 1e-09);
             s->has_scalar[M_OTT] = true;
+            s->scalar[M_TOTAL_TOK_TPUT] = (total_isl + total_osl) / (dur * 1e-09);
+            s->has_scalar[M_TOTAL_TOK_TPUT] = true;
         }
+        s->scalar[M_INPUT_TOK_TPUT] = total_isl / (dur * 1e-09);
+        s->has_scalar[M_INPUT_TOK_TPUT] = true;
         if (v && v->nslo) {
             s->scalar[M_GOODPUT] = good / (dur * 1e-09);
             s->has_scalar[M_GOODPUT] = true;

@@ -194,8 +194,12 @@ static void print_errors(FILE *f, const struct run *ru)
     t->head[2] = "Message";
     t->head[3] = "Count";
     t->left[2] = true;
-    size_t shown = 0, hidden = 0;
+    size_t shown = 0, hidden = 0, nlong = 0;
     uint64_t hidden_count = 0;
+    /* Messages too long for a table cell are listed whole after the table: the server's
+     * reason is usually at the end of its body. */
+    struct buf full;
+    buf_init(&full, 1u << 24);
     for (size_t i = 0; i < ru->nerr; i++) {
         const struct err_group *g = &ru->err[i];
         if (!g->count)
@@ -207,22 +211,40 @@ static void print_errors(FILE *f, const struct run *ru)
             continue;
         }
         shown++;
-        char code[32], type[256], msg[512], count[64];
+        char code[32], type[256], count[64];
         if (g->code != REC_ABSENT && g->code != 0)
             snprintf(code, sizeof code, "%lld", (long long)g->code);
         else
             snprintf(code, sizeof code, "N/A");
         struct strv tv = {g->type, strlen(g->type)}, mv = {g->msg, strlen(g->msg)};
-        strv_unescape(tv, type, sizeof type);
+        const char *at = report_aiperf_error_type(g->type, strlen(g->type), g->code);
+        if (at)
+            snprintf(type, sizeof type, "%s", at);
+        else
+            strv_unescape(tv, type, sizeof type);
         if (!type[0])
             snprintf(type, sizeof type, "N/A");
-        strv_unescape(mv, msg, sizeof msg);
+        /* unescaped text is never longer than its JSON form */
+        char *msg = xmalloc(mv.n + 1);
+        strv_unescape(mv, msg, mv.n + 1);
         /* One line per row: messages (response bodies) may hold newlines. */
         for (char *p = msg; *p; p++)
             if (*p == '\n' || *p == '\r' || *p == '\t')
                 *p = ' ';
-        if (strlen(msg) > 100)
-            memcpy(msg + 97, "...", 4);
+        if (strlen(msg) > 100) {
+            nlong++;
+            char note[32];
+            snprintf(note, sizeof note, "[%zu]", nlong);
+            buf_puts(&full, note);
+            buf_putc(&full, ' ');
+            buf_puts(&full, msg);
+            buf_putc(&full, '\n');
+            /* the cell: the start, and where the whole message is */
+            size_t cut = 90;
+            while (cut > 0 && ((unsigned char)msg[cut] & 0xC0) == 0x80)
+                cut--; /* not inside a UTF-8 character */
+            snprintf(msg + cut, 11, "... %s", note);
+        }
         char grouped[64];
         report_fmt2((double)g->count, grouped, sizeof grouped);
         /* "{:,}" of an int: the grouped integer part only. */
@@ -232,13 +254,53 @@ static void print_errors(FILE *f, const struct run *ru)
         snprintf(count, sizeof count, "%s", grouped);
         const char *cells[4] = {code, type, msg, count};
         table_row(t, cells);
+        free(msg);
     }
     table_print(f, t);
     free(t);
+    if (nlong) {
+        fprintf(f, "Error messages in full:\n");
+        fwrite(full.p, 1, full.len, f);
+    }
+    buf_free(&full);
     if (hidden)
         fprintf(f,
                 "... and %zu more kinds of error (%llu requests): see profile_export_aiperf.json\n",
                 hidden, (unsigned long long)hidden_count);
+}
+
+/* AIPerf's "Output Sequence Length Mismatch Warning" panel, as plain lines, with its
+ * wording and default thresholds (ConsoleOSLMismatchExporter). */
+static void print_osl_mismatch(FILE *f, const struct rsummary *s)
+{
+    if (!s->has_scalar[M_OSL_MISMATCH_COUNT] || s->scalar[M_OSL_MISMATCH_COUNT] <= 0 || !s->n_valid)
+        return;
+    double n = s->scalar[M_OSL_MISMATCH_COUNT];
+    char a[64], b[64], avg[32];
+    report_fmt2(n, a, sizeof a);
+    report_fmt2((double)s->n_valid, b, sizeof b);
+    char *dot;
+    if ((dot = strchr(a, '.')))
+        *dot = '\0';
+    if ((dot = strchr(b, '.')))
+        *dot = '\0';
+    if (s->m[M_OSL_MISMATCH].count)
+        snprintf(avg, sizeof avg, "%.1f%%", s->m[M_OSL_MISMATCH].avg);
+    else
+        snprintf(avg, sizeof avg, "N/A");
+    fprintf(f,
+            "\nOutput Sequence Length Mismatch Warning\n"
+            "%s of %s requests (%.1f%%) have output length differing from requested by more "
+            "than the threshold.\n"
+            "Threshold (tokens): min(requested x 5%%, 50)\n"
+            "Average mismatch: %s\n"
+            "Why: the server stopped before the requested output length (an EOS token, or the "
+            "model's context limit).\n"
+            "Fix options: --extra-inputs ignore_eos:true (vLLM, TensorRT-LLM); --extra-inputs "
+            "min_tokens:<N> (vLLM, TensorRT-LLM, SGLang); a shorter --isl/--osl near the "
+            "context limit.\n"
+            "Per request: osl_mismatch_diff_pct in profile_export.jsonl.\n",
+            a, b, n / (double)s->n_valid * 100.0, avg);
 }
 
 static bool shown(const struct run *ru, int m, const struct report_opts *o)
@@ -364,6 +426,15 @@ static void print_run(FILE *f, const struct run *ru, const struct report_opts *o
                 ru->isl_usage && ru->isl_trace ? "server usage where sent, else the trace"
                 : ru->isl_usage                ? "server usage"
                                                : "the trace");
+    if (ru->reasoning_counted || ru->osl_counted)
+        fprintf(f,
+                "Warning: the server's usage contradicted the responses received: "
+                "%llu request(s) reported fewer reasoning tokens than the reasoning messages "
+                "streamed, %llu fewer completion tokens than the messages with text; "
+                "metronome's own counts were used for them "
+                "(metronome.token_count_overrides in profile_export_aiperf.json).\n",
+                (unsigned long long)ru->reasoning_counted, (unsigned long long)ru->osl_counted);
+    print_osl_mismatch(f, &ru->prof);
     /* Only when some reads fell back: then TTFT and ITL may include client delay. */
     if (ru->reads_user > 0)
         fprintf(f,

@@ -7,6 +7,7 @@
 #include "report_int.h"
 
 #include "build_info.h"
+#include "http1.h"
 #include "jsonw.h"
 #include "numfmt.h"
 #include "xalloc.h"
@@ -244,20 +245,52 @@ static void metric_block(struct jsonw *w, const struct rsummary *s, int m)
     jsonw_obj_end(w);
 }
 
+static const char *const adj_tag[REPORT_NADJ] = {"adj_request_latency", "adj_time_to_first_token",
+                                                 "adj_decode_duration", "adj_inter_token_latency"};
+
+/* adj_<tag>: only the finite statistics (min, the percentiles below the first failure's
+ * rank, count), as AIPerf's JSON export leaves out inf. */
+static void adj_block(struct jsonw *w, const struct rsummary *s, int a)
+{
+    const struct adj_summary *x = &s->adj[a];
+    int m = report_adj_metric[a];
+    jsonw_key(w, adj_tag[a]);
+    jsonw_obj_begin(w);
+    jsonw_key(w, "unit");
+    jsonw_str(w, metric_defs[m].unit);
+    for (int k = 0; k < STATS_NPCT; k++) {
+        if (isfinite(x->pct[k])) {
+            jsonw_key(w, stats_pct_name[k]);
+            jsonw_double(w, metric_display((enum metric_id)m, x->pct[k]));
+        }
+    }
+    if (isfinite(x->min)) {
+        jsonw_key(w, "min");
+        jsonw_double(w, metric_display((enum metric_id)m, x->min));
+    }
+    jsonw_key(w, "count");
+    jsonw_uint(w, x->count);
+    jsonw_obj_end(w);
+}
+
 static void metric_blocks(struct jsonw *w, const struct rsummary *s)
 {
     for (int m = 0; m < M_COUNT; m++) {
         if (m < M_NRECORD ? s->m[m].count > 0 : s->has_scalar[m])
             metric_block(w, s, m);
     }
+    for (int a = 0; a < REPORT_NADJ; a++)
+        if (s->adj[a].has)
+            adj_block(w, s, a);
 }
 
-static void error_summary(struct jsonw *w, const struct run *ru)
+static void error_summary(struct jsonw *w, const struct run *ru, bool warm)
 {
     jsonw_arr_begin(w);
     for (size_t i = 0; i < ru->nerr; i++) {
         const struct err_group *g = &ru->err[i];
-        if (!g->count)
+        uint64_t count = warm ? g->warm_count : g->count;
+        if (!count)
             continue;
         jsonw_obj_begin(w);
         jsonw_key(w, "error_details");
@@ -267,17 +300,31 @@ static void error_summary(struct jsonw *w, const struct run *ru)
             jsonw_null(w);
         else
             jsonw_int(w, g->code);
+        const char *at = report_aiperf_error_type(g->type, strlen(g->type), g->code);
         jsonw_key(w, "type");
-        jsonw_raw(w, "\"", 1);
-        buf_puts(w->b, g->type);
-        buf_putc(w->b, '"');
+        if (at) {
+            jsonw_str(w, at);
+        } else {
+            jsonw_raw(w, "\"", 1);
+            buf_puts(w->b, g->type);
+            buf_putc(w->b, '"');
+        }
         jsonw_key(w, "message");
         jsonw_raw(w, "\"", 1);
         buf_puts(w->b, g->msg);
         buf_putc(w->b, '"');
+        if (at) {
+            jsonw_key(w, "details");
+            jsonw_obj_begin(w);
+            jsonw_key(w, "metronome_type");
+            jsonw_raw(w, "\"", 1);
+            buf_puts(w->b, g->type);
+            buf_putc(w->b, '"');
+            jsonw_obj_end(w);
+        }
         jsonw_obj_end(w);
         jsonw_key(w, "count");
-        jsonw_uint(w, g->count);
+        jsonw_uint(w, count);
         jsonw_obj_end(w);
     }
     jsonw_arr_end(w);
@@ -315,12 +362,18 @@ static void summary_stats_obj(struct jsonw *w, const struct rsummary *s)
 }
 
 /* metronome's own section: provenance of the numbers and the breakdowns. */
-static void metronome_section(struct jsonw *w, const struct run *ru, const struct report_opts *o)
+static void metronome_section(struct jsonw *w, const struct run *ru, const struct report_opts *o,
+                              const cJSON *cfg)
 {
     jsonw_key(w, "metronome");
     jsonw_obj_begin(w);
     jsonw_key(w, "version");
     jsonw_str(w, METRONOME_VERSION);
+    /* the replay configuration itself (redacted), which AIPerf's input_config cannot hold */
+    char *cs = cJSON_PrintUnformatted(cfg);
+    jsonw_key(w, "input_config");
+    jsonw_raw(w, cs, strlen(cs));
+    free(cs);
     jsonw_key(w, "complete");
     jsonw_bool(w, ru->complete);
     jsonw_key(w, "dropped_bytes");
@@ -345,6 +398,14 @@ static void metronome_section(struct jsonw *w, const struct run *ru, const struc
     jsonw_str(w, ru->osl_usage && ru->osl_chunks ? "mixed" : ru->osl_usage ? "usage" : "chunks");
     jsonw_key(w, "input_tokens_source");
     jsonw_str(w, ru->isl_usage && ru->isl_trace ? "mixed" : ru->isl_usage ? "usage" : "trace");
+    /* where the server's usage contradicted what was received, our count was used */
+    jsonw_key(w, "token_count_overrides");
+    jsonw_obj_begin(w);
+    jsonw_key(w, "reasoning_tokens");
+    jsonw_uint(w, ru->reasoning_counted);
+    jsonw_key(w, "output_tokens");
+    jsonw_uint(w, ru->osl_counted);
+    jsonw_obj_end(w);
     if (ru->reads_kernel >= 0) { /* how response bytes were stamped (docs/replay.md) */
         jsonw_key(w, "receive_timestamps");
         jsonw_obj_begin(w);
@@ -463,8 +524,312 @@ static void pretty(const struct buf *in, struct buf *out)
     }
 }
 
-int report_write_json(const struct run *ru, const struct report_opts *o, const char *dir,
-                      struct report_result *res, struct diag *d)
+/* ------------------------------------------------------------------ AIPerf's input_config */
+
+static const cJSON *jget(const cJSON *o, const char *k)
+{
+    return cJSON_GetObjectItemCaseSensitive(o, k);
+}
+
+static double jnum(const cJSON *o, const char *k, double dflt)
+{
+    const cJSON *v = jget(o, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : dflt;
+}
+
+/* Adds key: v as an integer when v is a whole number in [0, 2^53] (the range a double
+ * holds exactly; run.json is untrusted input, and a cast outside int64 is undefined). */
+static void add_uint(cJSON *o, const char *key, double v)
+{
+    if (v >= 0 && v <= 9007199254740992.0)
+        cJSON_AddNumberToObject(o, key, floor(v));
+}
+
+/* A distribution {"mean": M[, "stddev": S]} as AIPerf's config writes one. */
+static void add_dist(cJSON *parent, const char *key, double mean, double sd)
+{
+    cJSON *d = cJSON_AddObjectToObject(parent, key);
+    cJSON_AddNumberToObject(d, "mean", mean);
+    if (sd > 0)
+        cJSON_AddNumberToObject(d, "stddev", sd);
+}
+
+/* One phase of AIPerf's schema-2.0 config (aiperf.config.phases): the load the replay
+ * stage ran, in AIPerf's terms. */
+static void add_phase(cJSON *arr, const cJSON *cfg, bool warmup, double requests)
+{
+    cJSON *ph = cJSON_CreateObject();
+    cJSON_AddStringToObject(ph, "name", warmup ? "warmup" : "profiling");
+    cJSON_AddStringToObject(ph, "kind", warmup ? "warmup" : "profiling");
+    const cJSON *mode = jget(cfg, "mode");
+    const char *m = cJSON_IsString(mode) ? mode->valuestring : "concurrency";
+    double conc = jnum(cfg, "concurrency", 0);
+    if (strcmp(m, "fixed_schedule") == 0) {
+        cJSON_AddStringToObject(ph, "type", "fixed_schedule");
+        cJSON_AddBoolToObject(ph, "auto_offset",
+                              cJSON_IsTrue(jget(cfg, "fixed_schedule_auto_offset")));
+        double so = jnum(cfg, "fixed_schedule_start_offset", -1),
+               eo = jnum(cfg, "fixed_schedule_end_offset", -1);
+        if (so >= 0)
+            add_uint(ph, "start_offset", so);
+        if (eo >= 0)
+            add_uint(ph, "end_offset", eo);
+    } else if (strcmp(m, "request_rate") == 0) {
+        const cJSON *ap = jget(cfg, "arrival_pattern");
+        const char *a = cJSON_IsString(ap) ? ap->valuestring : "poisson";
+        cJSON_AddStringToObject(ph, "type", a);
+        cJSON_AddNumberToObject(ph, "rate", jnum(cfg, "request_rate", 0));
+        if (strcmp(a, "gamma") == 0)
+            cJSON_AddNumberToObject(ph, "smoothness", jnum(cfg, "arrival_smoothness", 1));
+    } else {
+        cJSON_AddStringToObject(ph, "type", "concurrency");
+    }
+    if (warmup)
+        cJSON_AddBoolToObject(ph, "exclude_from_results", true);
+    if (requests > 0)
+        add_uint(ph, "requests", requests);
+    double dur = jnum(cfg, "benchmark_duration", 0);
+    if (!warmup && dur > 0) {
+        cJSON_AddNumberToObject(ph, "duration", dur);
+        cJSON_AddNumberToObject(ph, "grace_period", jnum(cfg, "benchmark_grace_period", 30));
+    }
+    if (conc > 0)
+        add_uint(ph, "concurrency", conc);
+    cJSON_AddItemToArray(arr, ph);
+}
+
+/* AIPerf 0.13's input_config (aiperf.config.config.BenchmarkConfig, which forbids unknown
+ * keys) built from the run's replay configuration and its trace header: the fields that
+ * have an AIPerf meaning. metronome's own configuration goes to metronome.input_config.
+ * cfg is already redacted. Returns an owned tree. */
+static cJSON *aiperf_input_config(const cJSON *cfg, const cJSON *header, const char *out_dir)
+{
+    const cJSON *opts = jget(header, "options");
+    cJSON *ic = cJSON_CreateObject();
+    cJSON *items = cJSON_AddArrayToObject(cJSON_AddObjectToObject(ic, "models"), "items");
+    const cJSON *models = jget(opts, "models"), *mod;
+    cJSON_ArrayForEach(mod, models)
+    {
+        if (cJSON_IsString(mod)) {
+            cJSON *it = cJSON_CreateObject();
+            cJSON_AddStringToObject(it, "name", mod->valuestring);
+            cJSON_AddItemToArray(items, it);
+        }
+    }
+    if (!cJSON_GetArraySize(items)) { /* a trace whose models were not recorded */
+        cJSON *it = cJSON_CreateObject();
+        cJSON_AddStringToObject(it, "name", "unknown");
+        cJSON_AddItemToArray(items, it);
+    }
+    cJSON *ep = cJSON_AddObjectToObject(ic, "endpoint");
+    cJSON *urls = cJSON_AddArrayToObject(ep, "urls");
+    const cJSON *u;
+    cJSON_ArrayForEach(u, jget(cfg, "url"))
+    {
+        if (cJSON_IsString(u))
+            cJSON_AddItemToArray(urls, cJSON_CreateString(u->valuestring));
+    }
+    const cJSON *et = jget(cfg, "endpoint_type");
+    cJSON_AddStringToObject(ep, "type", cJSON_IsString(et) ? et->valuestring : "chat");
+    const cJSON *path = jget(cfg, "endpoint_path");
+    if (cJSON_IsString(path))
+        cJSON_AddStringToObject(ep, "path", path->valuestring);
+    cJSON_AddNumberToObject(ep, "timeout", jnum(cfg, "request_timeout_seconds", 21600));
+    const cJSON *st = jget(cfg, "streaming");
+    bool streaming = cJSON_IsTrue(jget(jget(header, "endpoint"), "streaming"));
+    if (cJSON_IsBool(st))
+        streaming = cJSON_IsTrue(st);
+    else if (cJSON_IsString(st) && strcmp(st->valuestring, "on") == 0)
+        streaming = true;
+    else if (cJSON_IsString(st) && strcmp(st->valuestring, "off") == 0)
+        streaming = false;
+    cJSON_AddBoolToObject(ep, "streaming", streaming);
+    /* metronome counts tokens from the server's usage whenever it is sent */
+    cJSON_AddBoolToObject(ep, "use_server_token_count", true);
+    const cJSON *hs = jget(cfg, "headers"), *h;
+    if (cJSON_GetArraySize(hs)) {
+        cJSON *ho = cJSON_AddObjectToObject(ep, "headers");
+        cJSON_ArrayForEach(h, hs)
+        {
+            if (!cJSON_IsString(h))
+                continue;
+            const char *c = strchr(h->valuestring, ':');
+            if (!c)
+                continue;
+            char name[256];
+            snprintf(name, sizeof name, "%.*s", (int)(c - h->valuestring), h->valuestring);
+            const char *v = c + 1;
+            while (*v == ' ')
+                v++;
+            cJSON_AddStringToObject(ho, name, v);
+        }
+    }
+    const cJSON *ex = jget(cfg, "extra_inputs");
+    if (cJSON_IsObject(ex))
+        cJSON_AddItemToObject(ep, "extra", cJSON_Duplicate(ex, 1));
+
+    cJSON *ds = cJSON_CreateObject();
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(ic, "datasets"), ds);
+    cJSON_AddStringToObject(ds, "name", "main");
+    const cJSON *src = jget(header, "source");
+    const cJSON *stype = jget(src, "type");
+    const cJSON *seed = jget(header, "seed");
+    if (!cJSON_IsString(stype) || strcmp(stype->valuestring, "synthetic") == 0) {
+        cJSON_AddStringToObject(ds, "type", "synthetic");
+        double sessions = jnum(header, "sessions", 0);
+        if (sessions > 0)
+            add_uint(ds, "entries", sessions);
+        if (cJSON_IsNumber(seed))
+            add_uint(ds, "random_seed", seed->valuedouble);
+        if (opts) {
+            cJSON *pr = cJSON_AddObjectToObject(ds, "prompts");
+            add_dist(pr, "isl", jnum(opts, "isl", 0), jnum(opts, "isl_stddev", 0));
+            if (jget(opts, "osl"))
+                add_dist(pr, "osl", jnum(opts, "osl", 0), jnum(opts, "osl_stddev", 0));
+        }
+    } else {
+        cJSON_AddStringToObject(ds, "type", "file");
+        const cJSON *file = jget(src, "file");
+        if (cJSON_IsString(file))
+            cJSON_AddStringToObject(ds, "path", file->valuestring);
+        /* AIPerf's DatasetFormat names where the format is one of them (azure_trace and
+         * sharegpt are not: their source type stays in metronome.input_config) */
+        static const char *const fmts[] = {"single_turn", "multi_turn", "random_pool",
+                                           "mooncake_trace", "burst_gpt_trace"};
+        for (size_t i = 0; i < sizeof fmts / sizeof fmts[0]; i++)
+            if (strcmp(stype->valuestring, fmts[i]) == 0)
+                cJSON_AddStringToObject(ds, "format", fmts[i]);
+        if (cJSON_IsNumber(seed))
+            add_uint(ds, "random_seed", seed->valuedouble);
+    }
+
+    cJSON *phases = cJSON_AddArrayToObject(ic, "phases");
+    double warm = jnum(cfg, "warmup_request_count", 0);
+    if (warm > 0)
+        add_phase(phases, cfg, true, warm);
+    add_phase(phases, cfg, false, jnum(cfg, "request_count", 0));
+    cJSON *art = cJSON_AddObjectToObject(ic, "artifacts");
+    cJSON_AddStringToObject(art, "dir", out_dir ? out_dir : "artifacts");
+    return ic;
+}
+
+/* run_info.cli_command: the command the user typed (profile passes it, redacted) or,
+ * for a replay run reported on its own, "metronome " + the replay argv from run.json
+ * (already redacted by replay). Owned string, or NULL when neither is known. */
+static char *report_cli_command(const struct report_opts *o, const cJSON *cfg)
+{
+    if (o->cli_command) {
+        /* a URL's user:password@ never reaches a file, wherever it sits in the line */
+        struct buf b;
+        buf_init(&b, 1 << 20);
+        const char *p = o->cli_command;
+        while (*p) {
+            const char *sch = strstr(p, "://");
+            if (!sch) {
+                buf_puts(&b, p);
+                break;
+            }
+            const char *host = sch + 3;
+            size_t hl = strcspn(host, "/?# '\"");
+            const char *at = memchr(host, '@', hl);
+            buf_append(&b, p, (size_t)(host - p));
+            if (at) {
+                buf_puts(&b, "<redacted>");
+                p = at;
+            } else {
+                p = host;
+            }
+        }
+        return buf_release(&b);
+    }
+    const cJSON *argv = jget(cfg, "argv"), *a;
+    if (!cJSON_GetArraySize(argv))
+        return NULL;
+    struct buf b;
+    buf_init(&b, 1 << 20);
+    buf_puts(&b, "metronome");
+    cJSON_ArrayForEach(a, argv)
+    {
+        if (!cJSON_IsString(a))
+            continue;
+        buf_putc(&b, ' ');
+        const char *v = a->valuestring;
+        if (*v && !strpbrk(v, " \t\n'\"\\$`;&|<>()*?[]{}!#~")) {
+            buf_puts(&b, v);
+            continue;
+        }
+        buf_putc(&b, '\''); /* shell quoting, as AIPerf's shlex.join */
+        for (; *v; v++) {
+            if (*v == '\'')
+                buf_puts(&b, "'\"'\"'");
+            else
+                buf_putc(&b, *v);
+        }
+        buf_putc(&b, '\'');
+    }
+    return buf_release(&b);
+}
+
+/* AIPerf's error "type": the exception (aiohttp) or HTTP reason it records for the same
+ * failure, so scripts that group errors by type see the same names. metronome's own
+ * kind stays in the record (error.details.metronome_type). */
+const char *report_aiperf_error_type(const char *type, size_t n, int64_t code)
+{
+#define IS(lit) (n == sizeof(lit) - 1 && memcmp(type, lit, n) == 0)
+    if (IS("http"))
+        return code >= 100 && code <= 599 ? http1_reason((int)code) : "ClientResponseError";
+    if (IS("closed"))
+        return "ClientPayloadError";
+    if (IS("connect"))
+        return "ClientConnectorError";
+    if (IS("tls"))
+        return "ClientSSLError";
+    if (IS("timeout_connect"))
+        return "ConnectionTimeoutError";
+    if (IS("timeout_first_byte") || IS("timeout_idle"))
+        return "SocketTimeoutError";
+    if (IS("timeout_total"))
+        return "TimeoutError";
+    if (IS("protocol"))
+        return "ClientResponseError";
+    if (IS("cancelled"))
+        return "RequestCancellationError";
+    if (IS("not_sent"))
+        return "RequestNotSentError";
+#undef IS
+    return NULL;
+}
+
+static void csv_summary(struct buf *b, const struct rsummary *s);
+
+/* The wall-clock span of one phase's records (epoch ns); false when it has none. */
+static bool phase_span(const struct run *ru, int phase, int64_t *st, int64_t *en)
+{
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (size_t i = 0; i < ru->n; i++) {
+        const struct rrec *r = &ru->r[i];
+        if (r->phase != phase)
+            continue;
+        int64_t a = r->t_start != RR_NONE ? r->t_start : r->t_intended;
+        int64_t z = r->t_end != RR_NONE ? r->t_end : r->t_last;
+        if (a != RR_NONE && a < lo)
+            lo = a;
+        if (z != RR_NONE && z > hi)
+            hi = z;
+        if (a != RR_NONE && a > hi)
+            hi = a;
+    }
+    if (lo == INT64_MAX)
+        return false;
+    *st = ru->base_real + lo;
+    *en = ru->base_real + hi;
+    return true;
+}
+
+/* which: -1 the run's profile_export_aiperf.json (profiling metrics, warmup_metrics and
+ * the metronome section); REC_PROFILE / REC_WARMUP one phase's file under phases/. */
+static int json_doc(const struct run *ru, const struct report_opts *o, const char *dir, int which,
+                    struct buf *pb, struct diag *d)
 {
     struct buf b;
     buf_init(&b, 1u << 30);
@@ -472,7 +837,7 @@ int report_write_json(const struct run *ru, const struct report_opts *o, const c
     jsonw_init(&w, &b);
     jsonw_obj_begin(&w);
     jsonw_key(&w, "schema_version");
-    jsonw_str(&w, "1.5");
+    jsonw_str(&w, "1.4"); /* JsonExportData.SCHEMA_VERSION of AIPerf 0.13 */
     jsonw_key(&w, "aiperf_version");
     jsonw_str(&w, "metronome " METRONOME_VERSION);
     jsonw_key(&w, "benchmark_id");
@@ -487,6 +852,8 @@ int report_write_json(const struct run *ru, const struct report_opts *o, const c
         if (ru->shard[i].ended_real > en)
             en = ru->shard[i].ended_real;
     }
+    if (which >= 0 && !phase_span(ru, which, &st, &en))
+        en = 0;
     jsonw_key(&w, "start_time");
     report_iso_time(st, t, sizeof t);
     jsonw_str(&w, t);
@@ -499,66 +866,228 @@ int report_write_json(const struct run *ru, const struct report_opts *o, const c
     }
     jsonw_key(&w, "was_cancelled");
     jsonw_bool(&w, ru->cancelled);
+    jsonw_key(&w, "is_complete");
+    jsonw_bool(&w, ru->complete);
+    if (!ru->complete) {
+        jsonw_key(&w, "incomplete_reason");
+        jsonw_str(&w, "run incomplete: records end before the run finished");
+    }
     cJSON *cfg = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(m0->json, "config"), 1);
     if (!cfg)
         cfg = cJSON_CreateObject();
     report_redact(cfg);
-    char *cs = cJSON_PrintUnformatted(cfg);
+    const cJSON *header = jget(jget(m0->json, "trace"), "header");
+    cJSON *ic = aiperf_input_config(cfg, header, dir);
+    report_redact(ic);
+    char *ics = cJSON_PrintUnformatted(ic);
     jsonw_key(&w, "input_config");
-    jsonw_raw(&w, cs, strlen(cs));
+    jsonw_raw(&w, ics, strlen(ics));
+    free(ics);
+    cJSON_Delete(ic);
     jsonw_key(&w, "run_info");
     jsonw_obj_begin(&w);
     jsonw_key(&w, "benchmark_id");
     jsonw_str(&w, ru->label);
-    jsonw_key(&w, "sweep_id");
-    jsonw_null(&w);
-    jsonw_key(&w, "random_seed");
-    if (m0->has_seed) /* range-checked when run.json was read */
+    jsonw_key(&w, "random_seed"); /* RunInfo.random_seed is >= 0 or null */
+    const cJSON *seed = jget(cfg, "random_seed");
+    if (!cJSON_IsNumber(seed))
+        seed = jget(header, "seed");
+    /* range-checked: a double outside int64 must not reach the cast */
+    if (m0->has_seed && m0->seed >= 0)
         jsonw_int(&w, m0->seed);
+    else if (cJSON_IsNumber(seed) && seed->valuedouble >= 0 &&
+             seed->valuedouble <= 9007199254740992.0 &&
+             seed->valuedouble == floor(seed->valuedouble))
+        jsonw_int(&w, (int64_t)seed->valuedouble);
     else
         jsonw_null(&w);
     jsonw_key(&w, "trial");
-    jsonw_null(&w);
+    jsonw_int(&w, 0);
     jsonw_key(&w, "run_label");
     jsonw_str(&w, ru->label);
-    jsonw_key(&w, "variation_label");
-    jsonw_null(&w);
-    jsonw_key(&w, "variation_index");
-    jsonw_null(&w);
-    jsonw_key(&w, "variation_values");
-    jsonw_null(&w);
     jsonw_key(&w, "cli_command");
-    const cJSON *cli = cJSON_GetObjectItemCaseSensitive(cfg, "cli_command");
-    if (cJSON_IsString(cli))
-        jsonw_str(&w, cli->valuestring);
+    char *cli = report_cli_command(o, cfg);
+    if (cli)
+        jsonw_str(&w, cli);
     else
         jsonw_null(&w);
+    free(cli);
     jsonw_obj_end(&w);
-    free(cs);
-    cJSON_Delete(cfg);
     jsonw_key(&w, "error_summary");
-    error_summary(&w, ru);
+    error_summary(&w, ru, which == REC_WARMUP);
     jsonw_key(&w, "runtime_submission_invalid_reasons");
     jsonw_arr_begin(&w);
     if (!ru->complete)
         jsonw_str(&w, "run incomplete: records end before the run finished");
     jsonw_arr_end(&w);
-    metric_blocks(&w, &ru->prof);
-    if (ru->has_warm) {
+    metric_blocks(&w, which == REC_WARMUP ? &ru->warm : &ru->prof);
+    if (which < 0 && ru->has_warm) {
         jsonw_key(&w, "warmup_metrics");
         jsonw_obj_begin(&w);
         metric_blocks(&w, &ru->warm);
         jsonw_obj_end(&w);
     }
-    metronome_section(&w, ru, o);
+    if (which < 0)
+        metronome_section(&w, ru, o, cfg);
+    cJSON_Delete(cfg);
     jsonw_obj_end(&w);
+    pretty(&b, pb);
+    int rc = w.err ? diag_set(d, w.err, "profile_export_aiperf.json: too large") : 0;
+    buf_free(&b);
+    return rc;
+}
+
+/* One phase_manifest.json entry (AIPerf writes its keys sorted). */
+static void manifest_entry(struct jsonw *w, const struct run *ru, int phase)
+{
+    bool warm = phase == REC_WARMUP;
+    const struct rsummary *s = warm ? &ru->warm : &ru->prof;
+    int64_t st = 0, en = 0;
+    bool span = phase_span(ru, phase, &st, &en);
+    int index = warm ? 0 : ru->has_warmup_phase ? 1 : 0; /* as the JSONL says */
+    const char *name = warm ? "warmup" : "profiling";
+    char path[64];
+    jsonw_obj_begin(w);
+    jsonw_key(w, "end_ns");
+    if (span)
+        jsonw_int(w, en);
+    else
+        jsonw_null(w);
+    jsonw_key(w, "error_request_count");
+    jsonw_uint(w, s->n_invalid);
+    jsonw_key(w, "error_summary");
+    jsonw_arr_begin(w);
+    for (size_t i = 0; i < ru->nerr; i++) {
+        const struct err_group *g = &ru->err[i];
+        uint64_t count = warm ? g->warm_count : g->count;
+        if (!count)
+            continue;
+        const char *at = report_aiperf_error_type(g->type, strlen(g->type), g->code);
+        jsonw_obj_begin(w);
+        jsonw_key(w, "count");
+        jsonw_uint(w, count);
+        jsonw_key(w, "error_details");
+        jsonw_obj_begin(w);
+        jsonw_key(w, "cause");
+        jsonw_null(w);
+        jsonw_key(w, "cause_chain");
+        jsonw_null(w);
+        jsonw_key(w, "code");
+        if (g->code == REC_ABSENT)
+            jsonw_null(w);
+        else
+            jsonw_int(w, g->code);
+        jsonw_key(w, "details");
+        if (at) {
+            jsonw_obj_begin(w);
+            jsonw_key(w, "metronome_type");
+            jsonw_raw(w, "\"", 1);
+            buf_puts(w->b, g->type);
+            buf_putc(w->b, '"');
+            jsonw_obj_end(w);
+        } else {
+            jsonw_null(w);
+        }
+        jsonw_key(w, "message");
+        jsonw_raw(w, "\"", 1);
+        buf_puts(w->b, g->msg);
+        buf_putc(w->b, '"');
+        jsonw_key(w, "type");
+        if (at) {
+            jsonw_str(w, at);
+        } else {
+            jsonw_raw(w, "\"", 1);
+            buf_puts(w->b, g->type);
+            buf_putc(w->b, '"');
+        }
+        jsonw_obj_end(w);
+        jsonw_obj_end(w);
+    }
+    jsonw_arr_end(w);
+    jsonw_key(w, "metrics_csv");
+    snprintf(path, sizeof path, "phases/%s/profile_export_aiperf.csv", name);
+    jsonw_str(w, path);
+    jsonw_key(w, "metrics_json");
+    snprintf(path, sizeof path, "phases/%s/profile_export_aiperf.json", name);
+    jsonw_str(w, path);
+    jsonw_key(w, "phase_index");
+    jsonw_int(w, index);
+    jsonw_key(w, "phase_kind");
+    jsonw_str(w, name);
+    jsonw_key(w, "phase_name");
+    jsonw_str(w, name);
+    jsonw_key(w, "profiling_index");
+    if (warm)
+        jsonw_null(w);
+    else
+        jsonw_int(w, 0);
+    jsonw_key(w, "start_ns");
+    if (span)
+        jsonw_int(w, st);
+    else
+        jsonw_null(w);
+    jsonw_key(w, "successful_request_count");
+    jsonw_uint(w, s->n_valid);
+    jsonw_key(w, "total_request_count");
+    jsonw_uint(w, s->n_total);
+    jsonw_key(w, "was_cancelled");
+    jsonw_bool(w, ru->cancelled && !warm);
+    jsonw_obj_end(w);
+}
+
+/* profile_export_aiperf.json, and AIPerf 0.13's per-phase layout: phases/<name>/
+ * profile_export_aiperf.{json,csv} for warmup (when it ran) and profiling, indexed by
+ * phase_manifest.json. */
+int report_write_json(const struct run *ru, const struct report_opts *o, const char *dir,
+                      struct report_result *res, struct diag *d)
+{
     struct buf pb;
     buf_init(&pb, 1u << 30);
-    pretty(&b, &pb);
-    int rc = w.err ? diag_set(d, w.err, "profile_export_aiperf.json: too large") : 0;
+    int rc = json_doc(ru, o, dir, -1, &pb, d);
     if (!rc)
         rc = write_file(dir, "profile_export_aiperf.json", &pb, res, d);
-    buf_free(&b);
+    const int phases[2] = {REC_WARMUP, REC_PROFILE};
+    for (int k = 0; k < 2 && !rc; k++) {
+        if (phases[k] == REC_WARMUP && !ru->has_warm)
+            continue;
+        char sub[4200];
+        snprintf(sub, sizeof sub, "%s/phases/%s", dir,
+                 phases[k] == REC_WARMUP ? "warmup" : "profiling");
+        rc = zio_mkdir_p(sub, d);
+        if (rc)
+            break;
+        buf_reset(&pb);
+        rc = json_doc(ru, o, dir, phases[k], &pb, d);
+        if (!rc)
+            rc = write_file(sub, "profile_export_aiperf.json", &pb, res, d);
+        if (!rc) {
+            buf_reset(&pb);
+            csv_summary(&pb, phases[k] == REC_WARMUP ? &ru->warm : &ru->prof);
+            rc = write_file(sub, "profile_export_aiperf.csv", &pb, res, d);
+        }
+    }
+    if (!rc) {
+        struct buf mb;
+        buf_init(&mb, 1u << 30);
+        struct jsonw w;
+        jsonw_init(&w, &mb);
+        jsonw_obj_begin(&w);
+        jsonw_key(&w, "phases");
+        jsonw_arr_begin(&w);
+        if (ru->has_warm)
+            manifest_entry(&w, ru, REC_WARMUP);
+        manifest_entry(&w, ru, REC_PROFILE);
+        jsonw_arr_end(&w);
+        jsonw_key(&w, "schema_version");
+        jsonw_int(&w, 1);
+        jsonw_obj_end(&w);
+        buf_reset(&pb);
+        pretty(&mb, &pb);
+        buf_putc(&pb, '\n');
+        rc = w.err ? diag_set(d, w.err, "phase_manifest.json: too large")
+                   : write_file(dir, "phase_manifest.json", &pb, res, d);
+        buf_free(&mb);
+    }
     buf_free(&pb);
     return rc;
 }
@@ -621,27 +1150,117 @@ static void csv_stats_rows(struct buf *b, const struct rsummary *s, const char *
 
 static const char csv_stats_head[] = "Metric,avg,min,max,p1,p5,p10,p25,p50,p75,p90,p95,p99,std\r\n";
 
+/* AIPerf's metric tags only: metronome's own additions stay out of the AIPerf CSV (they
+ * are in the JSON under their own tags, and in report.html). */
+static bool aiperf_metric(int m)
+{
+    return !(metric_defs[m].flags & MF_OURS);
+}
+
+/* Ids >= M_COUNT stand for adj_<tag> rows (M_COUNT + index into report_adj_metric). */
+static const char *row_tag(int id)
+{
+    return id >= M_COUNT ? adj_tag[id - M_COUNT] : metric_defs[id].tag;
+}
+
+/* Metric ids of s that are present, sorted by tag as AIPerf's CSV exporter sorts them. */
+static size_t sorted_present(const struct rsummary *s, bool record, int *out)
+{
+    size_t n = 0;
+    int end = record ? M_COUNT + REPORT_NADJ : M_COUNT;
+    for (int m = record ? 0 : M_NRECORD; m < end; m++) {
+        if (record && m >= M_NRECORD && m < M_COUNT)
+            continue;
+        bool has = m >= M_COUNT ? s->adj[m - M_COUNT].has
+                   : record     ? s->m[m].count > 0
+                                : s->has_scalar[m];
+        if (!has || (m < M_COUNT && !aiperf_metric(m)))
+            continue;
+        size_t k = n++;
+        while (k > 0 && strcmp(row_tag(out[k - 1]), row_tag(m)) > 0) {
+            out[k] = out[k - 1];
+            k--;
+        }
+        out[k] = m;
+    }
+    return n;
+}
+
+/* "Header (unit)" as AIPerf's CSV names a row: no unit for "count" and "requests". */
+static void csv_label(int m, char *out, size_t cap)
+{
+    const struct metric_def *md = &metric_defs[m];
+    size_t hl = strlen(md->header);
+    if (hl && md->header[hl - 1] == '\n')
+        hl--;
+    if (strcmp(md->unit, "count") == 0 || strcmp(md->unit, "requests") == 0)
+        snprintf(out, cap, "%.*s", (int)hl, md->header);
+    else
+        snprintf(out, cap, "%.*s (%s)", (int)hl, md->header, md->unit);
+}
+
+/* profile_export_aiperf.csv as AIPerf 0.13's MetricsCsvExporter writes it: the metrics
+ * with percentiles (Metric,avg,min,max,sum,p1..p99,std), a blank line, then the single-
+ * value metrics (Metric,Value); rows sorted by tag, numbers "%.2f", CRLF line ends. */
+static void csv_summary(struct buf *b, const struct rsummary *s)
+{
+    int ids[M_COUNT + REPORT_NADJ];
+    char label[200];
+    size_t nr = sorted_present(s, true, ids);
+    if (nr)
+        buf_puts(b, "Metric,avg,min,max,sum,p1,p5,p10,p25,p50,p75,p90,p95,p99,std\r\n");
+    for (size_t i = 0; i < nr; i++) {
+        int m = ids[i];
+        double vals[4 + STATS_NPCT + 1];
+        if (m >= M_COUNT) { /* adj_<tag>: finite statistics only, as in the JSON */
+            const struct adj_summary *a = &s->adj[m - M_COUNT];
+            m = report_adj_metric[ids[i] - M_COUNT];
+            size_t hl = strlen(metric_defs[m].header);
+            snprintf(label, sizeof label, "%.*s (error-adjusted) (%s)", (int)hl,
+                     metric_defs[m].header, metric_defs[m].unit);
+            vals[0] = vals[2] = vals[3] = vals[4 + STATS_NPCT] = NAN;
+            vals[1] = a->min;
+            for (int k = 0; k < STATS_NPCT; k++)
+                vals[4 + k] = isfinite(a->pct[k]) ? a->pct[k] : NAN;
+        } else {
+            const struct stats_summary *x = &s->m[m];
+            csv_label(m, label, sizeof label);
+            vals[0] = x->avg;
+            vals[1] = x->min;
+            vals[2] = x->max;
+            vals[3] = x->sum;
+            for (int k = 0; k < STATS_NPCT; k++)
+                vals[4 + k] = x->pct[k];
+            vals[4 + STATS_NPCT] = x->std;
+        }
+        csv_cell(b, label);
+        for (size_t k = 0; k < sizeof vals / sizeof vals[0]; k++) {
+            buf_putc(b, ',');
+            csv_num(b, metric_display((enum metric_id)m, vals[k]));
+        }
+        buf_puts(b, "\r\n");
+    }
+    size_t ns = sorted_present(s, false, ids);
+    if (nr && ns)
+        buf_puts(b, "\r\n");
+    if (ns)
+        buf_puts(b, "Metric,Value\r\n");
+    for (size_t i = 0; i < ns; i++) {
+        int m = ids[i];
+        csv_label(m, label, sizeof label);
+        csv_cell(b, label);
+        buf_putc(b, ',');
+        csv_num(b, metric_display((enum metric_id)m, s->scalar[m]));
+        buf_puts(b, "\r\n");
+    }
+}
+
 int report_write_csv(const struct run *ru, const char *dir, struct report_result *res,
                      struct diag *d)
 {
     struct buf b;
     buf_init(&b, 1u << 28);
-    buf_puts(&b, csv_stats_head);
-    csv_stats_rows(&b, &ru->prof, NULL);
-    buf_puts(&b, "\r\nMetric,Value\r\n");
-    char label[160];
-    for (int m = M_NRECORD; m < M_COUNT; m++) {
-        if (!ru->prof.has_scalar[m])
-            continue;
-        report_label(m, true, label, sizeof label);
-        csv_cell(&b, label);
-        buf_putc(&b, ',');
-        double v = metric_display((enum metric_id)m, ru->prof.scalar[m]);
-        char tmp[64];
-        snprintf(tmp, sizeof tmp, m == M_ERROR_RATE ? "%.6f" : "%.2f", v);
-        buf_puts(&b, tmp);
-        buf_puts(&b, "\r\n");
-    }
+    csv_summary(&b, &ru->prof);
     int rc = write_file(dir, "profile_export_aiperf.csv", &b, res, d);
     buf_free(&b);
     return rc;
@@ -851,8 +1470,19 @@ void report_jsonl_record(struct jsonl_out *j, const struct run *ru, const struct
     put_epoch(b, ru, rr->t_end != RR_NONE ? rr->t_end : rr->t_last);
     PUTL(b, ",\"worker_id\":\"worker_");
     put_int(b, rr->worker);
-    PUTL(b, "\",\"record_processor_id\":\"metronome_report\",\"benchmark_phase\":\"profiling\","
-            "\"was_cancelled\":");
+    /* AIPerf 0.13 writes warmup records too, tagged with their phase */
+    if (r->phase == REC_WARMUP)
+        PUTL(b, "\",\"record_processor_id\":\"metronome_report\",\"benchmark_phase\":\"warmup\","
+                "\"phase_index\":0,\"phase_name\":\"warmup\",\"phase_kind\":\"warmup\","
+                "\"was_cancelled\":");
+    else if (ru->has_warmup_phase)
+        PUTL(b, "\",\"record_processor_id\":\"metronome_report\",\"benchmark_phase\":\"profiling\","
+                "\"phase_index\":1,\"phase_name\":\"profiling\",\"phase_kind\":\"profiling\","
+                "\"was_cancelled\":");
+    else
+        PUTL(b, "\",\"record_processor_id\":\"metronome_report\",\"benchmark_phase\":\"profiling\","
+                "\"phase_index\":0,\"phase_name\":\"profiling\",\"phase_kind\":\"profiling\","
+                "\"was_cancelled\":");
     buf_puts(b, r->cancelled ? "true" : "false");
     PUTL(b, ",\"cancellation_time_ns\":");
     put_epoch(b, ru, r->cancelled ? (rr->t_end != RR_NONE ? rr->t_end : RR_NONE) : RR_NONE);
@@ -917,11 +1547,22 @@ void report_jsonl_record(struct jsonl_out *j, const struct run *ru, const struct
             PUTL(b, "null");
         else
             put_int(b, r->err_code);
+        const char *at = report_aiperf_error_type(r->err_type.p ? r->err_type.p : "", r->err_type.n,
+                                                  r->err_code);
         PUTL(b, ",\"type\":\"");
-        buf_append(b, r->err_type.p ? r->err_type.p : "", r->err_type.n);
+        if (at)
+            buf_puts(b, at);
+        else
+            buf_append(b, r->err_type.p ? r->err_type.p : "", r->err_type.n);
         PUTL(b, "\",\"message\":\"");
         buf_append(b, r->err_msg.p ? r->err_msg.p : "", r->err_msg.n);
-        PUTL(b, "\"}");
+        if (at) {
+            PUTL(b, "\",\"details\":{\"metronome_type\":\"");
+            buf_append(b, r->err_type.p ? r->err_type.p : "", r->err_type.n);
+            PUTL(b, "\"}}");
+        } else {
+            PUTL(b, "\"}");
+        }
     } else {
         PUTL(b, "null");
     }

@@ -15,11 +15,24 @@
 #include <stdint.h>
 
 struct err_group {
-    int64_t code; /* REC_ABSENT: null */
-    char *type;   /* owned, raw JSON string body (escapes kept) */
-    char *msg;    /* owned, raw JSON string body */
-    uint64_t count;
+    int64_t code;        /* REC_ABSENT: null */
+    char *type;          /* owned, raw JSON string body (escapes kept) */
+    char *msg;           /* owned, raw JSON string body */
+    uint64_t count;      /* profile phase */
+    uint64_t warm_count; /* warmup phase */
     uint64_t hash;
+};
+
+/* AIPerf's error-adjusted ("adj_<tag>") percentiles of the metrics it flags
+ * PERCENTILE_INCLUDES_FAILED_REQUESTS: each failed request adds +inf to the values, and
+ * only the finite statistics are exported. */
+#define REPORT_NADJ 4
+extern const int report_adj_metric[REPORT_NADJ]; /* latency, TTFT, decode, ITL */
+struct adj_summary {
+    bool has;
+    uint64_t count;         /* successes + failures */
+    double min;             /* internal units; NaN without a success */
+    double pct[STATS_NPCT]; /* +inf where the nearest rank is a failure */
 };
 
 /* Summary of one set of records (the whole profile phase, a slice, a worker ...). */
@@ -28,6 +41,7 @@ struct rsummary {
     double scalar[M_COUNT];            /* indexes >= M_NRECORD */
     bool has_scalar[M_COUNT];
     uint64_t n_total, n_valid, n_invalid, n_errors;
+    struct adj_summary adj[REPORT_NADJ];
 };
 
 #define TS_MAX_BINS 240
@@ -47,11 +61,13 @@ struct run {
     int64_t base_real; /* wall clock ns of timeline 0 */
     int64_t base_mono; /* the reference shard's monotonic anchor */
     bool streaming, complete, cancelled;
+    bool has_warmup_phase; /* the run had a warmup phase (phase_index of profiling is 1) */
     const char *endpoint;
     uint64_t dropped_bytes;
     size_t missing_records;                               /* shards without a records file */
     uint64_t osl_usage, osl_chunks, isl_usage, isl_trace; /* token-source tallies */
-    int64_t reads_kernel, reads_user; /* summed over shards; -1 when no shard says */
+    uint64_t reasoning_counted, osl_counted; /* usage contradicted by what was received */
+    int64_t reads_kernel, reads_user;        /* summed over shards; -1 when no shard says */
     int32_t nworkers;
     char *out_dir; /* owned: where this run's files go */
     /* results */
@@ -97,6 +113,11 @@ void report_jsonl_record(struct jsonl_out *j, const struct run *ru, const struct
                          const struct rrec *rr, const int64_t *icl, size_t nicl);
 int report_jsonl_commit(struct jsonl_out *j, struct report_result *res, struct diag *d);
 void report_jsonl_abort(struct jsonl_out *j);
+
+/* AIPerf 0.13's error type name for metronome's record error type (type[0..n)) and HTTP
+ * code, e.g. "http" 500 -> "Internal Server Error", "closed" -> "ClientPayloadError";
+ * NULL when there is no counterpart (the type is written as it is). */
+const char *report_aiperf_error_type(const char *type, size_t n, int64_t code);
 
 /* Replaces secrets (API keys, authorization headers, passwords) in a config tree by
  * "<redacted>", in place. */

@@ -74,7 +74,7 @@ def reference(run_dir):
                             "inter_token_latency", "output_token_throughput_per_user",
                             "output_sequence_length", "input_sequence_length",
                             "schedule_lateness", "time_to_first_token_from_intended",
-                            "request_latency_from_intended", "input_throughput"]}
+                            "request_latency_from_intended", "prefill_throughput_per_user"]}
     icl = []
     valid = 0
     invalid = 0
@@ -92,8 +92,13 @@ def reference(run_dir):
             continue
         valid += 1
         s = r["t_start"]
-        osl = r["usage"]["completion_tokens"] if "usage" in r else \
-            sum(c[1] for c in ch) + sum(c[1] for c in rch)
+        counted = sum(c[1] for c in ch) + sum(c[1] for c in rch)
+        # A usage count below the messages with text received contradicts them (each
+        # carries at least one token): then the counted tokens are used (docs/metrics.md).
+        msgs = sum(1 for c in ch if c[1] > 0) + sum(1 for c in rch if c[1] > 0)
+        osl = r["usage"]["completion_tokens"] if "usage" in r else counted
+        if "usage" in r and osl < msgs:
+            osl = counted
         # Responses: content and reasoning messages in time order (content first on ties).
         ch = sorted(resp, key=lambda c: c[0])
         isl = r["usage"]["prompt_tokens"] if "usage" in r else r["isl"]
@@ -111,7 +116,7 @@ def reference(run_dir):
         cols["output_sequence_length"].append(osl)
         cols["input_sequence_length"].append(isl)
         if ttft != 0:
-            cols["input_throughput"].append(isl / (ttft * 1e-09))
+            cols["prefill_throughput_per_user"].append(isl / (ttft * 1e-09))
         cols["time_to_first_token_from_intended"].append(ch[0][0] - r["t_intended"])
         cols["request_latency_from_intended"].append(ch[-1][0] - r["t_intended"])
         icl.extend(ch[k][0] - ch[k - 1][0] for k in range(1, len(ch)))
@@ -121,7 +126,7 @@ def reference(run_dir):
     return cols, icl, valid, invalid, tmin, tmax, tot_osl
 
 
-FLOAT = {"inter_token_latency", "output_token_throughput_per_user", "input_throughput"}
+FLOAT = {"inter_token_latency", "output_token_throughput_per_user", "prefill_throughput_per_user"}
 MS = {"time_to_first_token", "time_to_second_token", "request_latency", "inter_token_latency",
       "schedule_lateness", "time_to_first_token_from_intended", "request_latency_from_intended"}
 PCT = [("p1", 1), ("p5", 5), ("p10", 10), ("p25", 25), ("p50", 50), ("p75", 75), ("p90", 90),

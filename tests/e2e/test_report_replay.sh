@@ -32,7 +32,10 @@ assert j["error_summary"][0]["error_details"]["code"] == 500
 assert j["error_summary"][0]["count"] == 6
 PY
 grep -rq 'sk-pipeline-secret' "$E2E_TMP/out" "$E2E_TMP/run" && fail "API key reached disk"
-[ "$(wc -l <"$E2E_TMP/out/profile_export.jsonl")" = 60 ] || fail "want 60 per-record lines"
+# AIPerf 0.13 writes the warmup records too (benchmark_phase "warmup")
+[ "$(wc -l <"$E2E_TMP/out/profile_export.jsonl")" = 65 ] || fail "want 65 per-record lines"
+[ "$(grep -c '"benchmark_phase":"warmup"' "$E2E_TMP/out/profile_export.jsonl")" = 5 ] ||
+    fail "want 5 warmup lines"
 
 # A crash: keep the first 70% of the compressed records (the replay wrote several frames
 # only if it ran long enough; either way the report must read what is complete).

@@ -112,7 +112,16 @@ TEST(report_golden_seed_example)
     CHECK(num(j, "input_sequence_length", "p1") == 80.4);
     CHECK(num(j, "input_sequence_length", "p99") == 119.6);
     CHECK(num(j, "input_sequence_length", "std") == 20.0);
-    CHECK(num(j, "input_throughput", "max") == 3999.9999999999995);
+    /* AIPerf 0.13's name for ISL / TTFT (the seed's hidden input_throughput) */
+    CHECK(num(j, "prefill_throughput_per_user", "max") == 3999.9999999999995);
+    CHECK_STR(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "prefill_throughput_per_user"), "unit")
+                  ->valuestring,
+              "tokens/sec/user");
+    CHECK_STR(cJSON_GetObjectItem(j, "schema_version")->valuestring, "1.4");
+    /* AIPerf 0.13's run-level metrics: 3 successes + 1 error */
+    CHECK(num(j, "completed_request_count", "avg") == 4.0);
+    CHECK(num(j, "request_error_rate", "avg") == 25.0);
+    CHECK(num(j, "total_output_tokens", "avg") == 7.0);
     CHECK(num(j, "request_count", "avg") == 3.0);
     CHECK(num(j, "error_request_count", "avg") == 1.0);
     CHECK(num(j, "request_throughput", "avg") == 30.0);
@@ -151,13 +160,24 @@ TEST(report_golden_seed_example)
     CHECK_INT(lines, 4);
     CHECK(strstr(text, "\"inter_chunk_latency\":{\"value\":[5.0,55.0],\"unit\":\"ms\"}") != NULL);
     CHECK(strstr(text, "\"error\":{\"code\":500,") != NULL);
-    CHECK(strstr(text, "\"input_throughput\":{\"value\":3999.9999999999995,") != NULL);
+    CHECK(strstr(text, "\"prefill_throughput_per_user\":{\"value\":3999.9999999999995,") != NULL);
     free(text);
     snprintf(path, sizeof path, "%s/profile_export_aiperf.csv", test_tmpdir());
     REQUIRE(zio_read_all(path, 1 << 20, &text, &n, &d) == 0);
-    CHECK(strstr(text, "Time to First Token (ms),40.00,30.00,50.00,30.20,31.00,32.00,35.00,40.00,"
-                       "45.00,48.00,49.00,49.80,10.00\r\n") != NULL);
+    /* AIPerf's columns (sum after max) and row names ("Request Count", no unit) */
+    CHECK(strncmp(text, "Metric,avg,min,max,sum,p1,p5,p10,p25,p50,p75,p90,p95,p99,std\r\n", 62) ==
+          0);
+    CHECK(strstr(text, "Time to First Token (ms),40.00,30.00,50.00,120.00,30.20,31.00,32.00,35.00,"
+                       "40.00,45.00,48.00,49.00,49.80,10.00\r\n") != NULL);
     CHECK(strstr(text, "Request Throughput (requests/sec),30.00\r\n") != NULL);
+    CHECK(strstr(text, "\r\nRequest Count,3.00\r\n") != NULL);
+    CHECK(strstr(text, "\r\nRequest Error Rate (%),25.00\r\n") != NULL);
+    CHECK(strstr(text, "Error Rate (ratio)") == NULL);
+    free(text);
+    snprintf(path, sizeof path, "%s/phase_manifest.json", test_tmpdir());
+    REQUIRE(zio_read_all(path, 1 << 20, &text, &n, &d) == 0);
+    CHECK(strstr(text, "\"metrics_json\": \"phases/profiling/profile_export_aiperf.json\"") !=
+          NULL);
     free(text);
 }
 
@@ -386,5 +406,72 @@ TEST(report_time_slices)
     CHECK(num(cJSON_GetArrayItem(sl, 1), "request_latency", "avg") == 40.0);
     CHECK(cJSON_GetObjectItem(cJSON_GetArrayItem(sl, 2), "request_count") == NULL);
     CHECK(num(cJSON_GetArrayItem(sl, 2), "error_request_count", "avg") == 1.0);
+    cJSON_Delete(j);
+}
+
+/* Issue 10 items 8-10: a server usage that contradicts the stream (vLLM's
+ * reasoning_tokens 0 beside streamed reasoning), a server that stops short of the
+ * requested length, and an error whose reason sits past the first 100 characters. */
+TEST(report_usage_contradiction_osl_mismatch_long_error)
+{
+    char a[512], path[1024];
+    snprintf(a, sizeof a, "%s/contra", test_tmpdir());
+    write_run(
+        a, "h", 0, 1, 0, 1700000000000000000LL, true,
+        /* 4 reasoning messages, usage says 0 reasoning tokens */
+        "{\"i\":0,\"t_intended\":100,\"t_start\":100,\"osl_req\":7,"
+        "\"rchunks\":[[1000,1],[2000,1],[3000,1],[4000,1]],"
+        "\"chunks\":[[5000,1],[6000,1],[7000,1]],"
+        "\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":7,\"reasoning_tokens\":0}}\n"
+        /* asked for 100, got 58 (vLLM near its context limit) */
+        "{\"i\":1,\"t_intended\":200,\"t_start\":200,\"osl_req\":100,"
+        "\"chunks\":[[5000,1],[9000,57]],"
+        "\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":58}}\n"
+        "{\"i\":2,\"t_intended\":300,\"t_start\":300,\"t_end\":900,\"status\":400,"
+        "\"error\":{\"code\":400,\"type\":\"http\",\"message\":\"{\\\"error\\\":{\\\"message\\\":"
+        "\\\"This model's maximum context length is 2048 tokens. However, you requested "
+        "2100 tokens (2000 in the messages, 100 in the completion). Please reduce the "
+        "length: REASON-AT-THE-END\\\"}}\"}}\n",
+        false);
+    snprintf(path, sizeof path, "%s/console.txt", test_tmpdir());
+    FILE *f = fopen(path, "w+");
+    REQUIRE(f);
+    const char *dirs[] = {a};
+    struct report_opts o = {0};
+    o.out_dir = a;
+    o.exports = REPORT_JSON | REPORT_CONSOLE;
+    o.console = f;
+    struct report_result res;
+    struct diag d;
+    REQUIRE(report_run(dirs, 1, &o, &res, &d) == 0);
+    report_result_free(&res);
+    fflush(f);
+    rewind(f);
+    static char text[1 << 16];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    text[n] = '\0';
+    fclose(f);
+
+    cJSON *j = load_json(a, "profile_export_aiperf.json");
+    REQUIRE(j);
+    /* item 8: our count of the 4 reasoning messages, not the server's 0; says which */
+    CHECK(num(j, "reasoning_token_count", "max") == 4.0);
+    CHECK(num(j, "usage_reasoning_tokens", "max") == 0.0);
+    const cJSON *ov =
+        cJSON_GetObjectItem(cJSON_GetObjectItem(j, "metronome"), "token_count_overrides");
+    CHECK(cJSON_GetObjectItem(ov, "reasoning_tokens")->valuedouble == 1);
+    CHECK(cJSON_GetObjectItem(ov, "output_tokens")->valuedouble == 0);
+    CHECK(strstr(text, "Warning: the server's usage contradicted the responses received: 1 "
+                       "request(s) reported fewer reasoning tokens") != NULL);
+    /* item 9: 58 of 100 (and 7 of 7 is no mismatch): AIPerf's count and panel wording */
+    CHECK(num(j, "osl_mismatch_count", "avg") == 1.0);
+    CHECK(num(j, "osl_mismatch_diff_pct", "min") == -42.0);
+    CHECK(strstr(text,
+                 "Output Sequence Length Mismatch Warning\n1 of 2 requests (50.0%) have "
+                 "output length differing from requested by more than the threshold.") != NULL);
+    /* item 10: the whole reason reaches the console; AIPerf's type name and overflow count */
+    CHECK(strstr(text, "Please reduce the length: REASON-AT-THE-END") != NULL);
+    CHECK(strstr(text, "Bad Request") != NULL);
+    CHECK(num(j, "context_overflow_count", "avg") == 1.0);
     cJSON_Delete(j);
 }

@@ -1,0 +1,52 @@
+# AIPerf 0.13's own loaders accept metronome's artifact directory: JsonExportData
+# (profile_export_aiperf.json and phases/*), MetricRecordInfo (every profile_export.jsonl
+# line), the CSV exactly as AIPerf's exporter writes it, phase_manifest.json, and
+# `aiperf plot` on the directory (tests/e2e/aiperf_check.py says what is checked).
+# aiperf==0.13.0 comes from PyPI into the git-ignored venv .cache/aiperf (reused when
+# present; a cold install took 3 min 21 s on the 2-core dev VM).
+. "$E2E_ROOT/tests/e2e/lib.sh"
+venv="$E2E_ROOT/.cache/aiperf"
+if ! "$venv/bin/python" -c 'import aiperf, sys; sys.exit(aiperf.__version__ != "0.13.0")' 2>/dev/null; then
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q aiperf==0.13.0 || fail "cannot install aiperf==0.13.0 from PyPI"
+fi
+py="$venv/bin/python"
+check="$E2E_ROOT/tests/e2e/aiperf_check.py"
+cd "$E2E_TMP"
+
+port=$(free_port)
+# every 7th request a 500, every 11th connection cut mid-body: errors of both kinds
+"$METRONOME" mock --port "$port" --ttft 5ms --itl 1ms --osl 16 \
+    --fault status=500@every=7 --fault close-after=2@every=11 >mock.log 2>&1 &
+mock=$!
+trap 'kill $mock 2>/dev/null; wait $mock 2>/dev/null || true' EXIT
+wait_port "$port"
+
+# 1. streaming chat, closed loop, warmup, errors
+expect_exit 0 "$METRONOME" profile -m e2e-model --url "http://127.0.0.1:$port" --endpoint-type chat \
+    --streaming --concurrency 2 --request-count 30 --warmup-request-count 4 --isl 50 --osl 16 \
+    --random-seed 3 --ui none --artifact-dir stream
+"$py" "$check" stream --warmup --errors --streaming || fail "AIPerf 0.13 rejects the streaming run"
+
+# 2. non-streaming completions at a constant request rate, no warmup
+expect_exit 0 "$METRONOME" profile -m e2e-model --url "http://127.0.0.1:$port" \
+    --endpoint-type completions --request-rate 50 --arrival-pattern constant --request-count 20 \
+    --isl 40 --osl 8 --random-seed 4 --ui none --artifact-dir rate
+"$py" "$check" rate --errors || fail "AIPerf 0.13 rejects the request-rate run"
+"$py" - rate <<'PY' || fail "input_config does not say what ran"
+import json, sys
+j = json.load(open(sys.argv[1] + "/profile_export_aiperf.json"))
+ph = j["input_config"]["phases"]
+assert [p["type"] for p in ph] == ["constant"] and ph[0]["rate"] == 50 and ph[0]["requests"] == 20, ph
+assert j["input_config"]["endpoint"]["type"] == "completions", j["input_config"]["endpoint"]
+assert j["input_config"]["endpoint"]["streaming"] is False
+assert j["run_info"]["random_seed"] == 4 and j["run_info"]["cli_command"].startswith("metronome profile")
+assert j["metronome"]["input_config"]["mode"] == "request_rate"  # ours, under our own name
+PY
+
+# 3. aiperf plot reads the directory (offline; needs no GPU telemetry)
+mkdir -p home
+HOME="$E2E_TMP/home" timeout 300 "$venv/bin/aiperf" plot stream --output plots >plot.log 2>&1 ||
+    { tail -20 plot.log; fail "aiperf plot failed"; }
+[ -s plots/ttft_over_time.png ] || { tail -20 plot.log; fail "aiperf plot made no TTFT plot"; }
