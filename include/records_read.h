@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 struct cJSON;
+struct i64map;
 
 /* A view of a JSON string's raw contents (escapes still in place). */
 struct strv {
@@ -136,6 +137,29 @@ uint64_t rec_stream_dropped(const struct rec_stream *s);
 bool rec_stream_last_unterminated(const struct rec_stream *s);
 void rec_stream_drop_last(struct rec_stream *s, size_t n);
 void rec_stream_close(struct rec_stream *s);
+
+/* Checks over a whole records file that no single line can make (report and inspect
+ * share them; docs/reliability.md): a record twice (same phase and index: it would be
+ * counted twice) is an error; a record whose t_end is before its t_start is counted and
+ * warned about (it is never a valid request); and a run marked complete must hold exactly
+ * counts.completed + counts.not_sent records with no cut frame, so a file cut in half or
+ * replaced by random bytes is not taken for the run. */
+struct rec_check {
+    struct i64map *seen; /* owned: (i << 1 | phase) -> line */
+    long n;              /* records added */
+    long backwards;      /* records with t_end < t_start */
+    long first_backwards_line;
+};
+void rec_check_init(struct rec_check *c);
+void rec_check_free(struct rec_check *c);
+/* Adds one parsed record read at path:line. 0, or ERR_INVALID with d filled for a
+ * duplicate ("PATH:LINE: duplicate record (profile i=17, first at line 3)"). */
+int rec_check_add(struct rec_check *c, const struct rec *r, const char *path, long line,
+                  struct diag *d);
+/* After the last record: 0, or ERR_INVALID with d filled when a complete run's records do
+ * not match its run.json (dropped = rec_stream_dropped). */
+int rec_check_end(const struct rec_check *c, const struct run_meta *m, uint64_t dropped,
+                  const char *path, struct diag *d);
 
 /* Byte length of the prefix of a zstd file made of complete frames (the frame walk
  * rec_stream_open uses), for the data in buf[0..n). */

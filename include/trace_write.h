@@ -127,4 +127,12 @@ int tw_commit(struct trace_writer *w, struct diag *d);
 /* Discards everything and frees w. */
 void tw_abort(struct trace_writer *w);
 
+/* --extra-inputs, as pack and replay both read it: each value is a JSON object, or
+ * comma-separated k:v pairs whose value is JSON when it is a number, true, false or null
+ * and a string otherwise; later keys win. Appends one JSON object to out. 0, or
+ * ERR_INVALID with d filled ("--extra-inputs: 'nocolon' is not key:value ...", malformed
+ * JSON) for anything else: nothing is dropped silently. */
+struct buf;
+int tw_extra_inputs(const char *const *vals, size_t n, struct buf *out, struct diag *d);
+
 #endif

@@ -134,6 +134,8 @@ static int inspect_run(const char *dir, bool json)
     const char *line;
     size_t len;
     int rc;
+    struct rec_check chk;
+    rec_check_init(&chk);
     while ((rc = rec_stream_next(rs, &line, &len, &d)) == 1) {
         struct rec r;
         size_t col;
@@ -146,6 +148,8 @@ static int inspect_run(const char *dir, bool json)
             rc = diag_at(&d, ERR_PARSE, path, rec_stream_lineno(rs), "column %zu: %s", col, what);
             break;
         }
+        if ((rc = rec_check_add(&chk, &r, path, rec_stream_lineno(rs), &d)) < 0)
+            break;
         records++;
         warmup += r.phase == REC_WARMUP;
         errors += r.has_error;
@@ -165,6 +169,14 @@ static int inspect_run(const char *dir, bool json)
             push(&osl, (double)out);
     }
     uint64_t dropped = rec_stream_dropped(rs);
+    /* A run marked complete must hold what its run.json counted: a file cut in half or
+     * replaced by random bytes used to pass as "valid (complete)". */
+    if (rc == 0)
+        rc = rec_check_end(&chk, &m, dropped, path, &d);
+    if (rc == 0 && chk.backwards)
+        cli_warn("%s:%ld: %ld record(s) end before they start (t_end < t_start)", path,
+                 chk.first_backwards_line, chk.backwards);
+    rec_check_free(&chk);
     rec_stream_close(rs);
     rec_parser_free(&p);
     if (rc < 0) {

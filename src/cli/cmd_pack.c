@@ -77,21 +77,6 @@ static const struct arg_spec specs[] = {
 
 #define NSPECS (sizeof specs / sizeof specs[0])
 
-/* A JSON value for a k:v pair's value: JSON when it parses as a number, true, false or
- * null, else a string. */
-static void kv_value(struct buf *b, const char *v, size_t n)
-{
-    struct jval jv;
-    size_t used;
-    const char *why;
-    if (n > 0 && jscan_prefix(v, n, &jv, &used, &why) == 0 && used == n && jv.type != JT_STRING &&
-        jv.type != JT_OBJECT && jv.type != JT_ARRAY) {
-        buf_append(b, v, n);
-        return;
-    }
-    json_escape(b, v, n);
-}
-
 static const char *trim(const char *s, size_t *n)
 {
     while (*n && (*s == ' ' || *s == '\t')) {
@@ -103,101 +88,18 @@ static const char *trim(const char *s, size_t *n)
     return s;
 }
 
-/* Merges every --extra-inputs into one JSON object (later keys win). */
+/* Merges every --extra-inputs into one JSON object (the parser replay shares). */
 static int extra_inputs(const struct args *a, struct buf *out, struct diag *d)
 {
     size_t n = args_count(a, "extra-inputs");
     if (n == 0)
         return 0;
-    struct buf members; /* "k":v pairs, comma-separated */
-    buf_init(&members, 0);
-    for (size_t i = 0; i < n; i++) {
-        const char *v = args_multi(a, "extra-inputs", i);
-        size_t vn = strlen(v);
-        const char *t = trim(v, &vn);
-        if (vn && t[0] == '{') {
-            struct jiter it;
-            struct jval k, val;
-            int rc = jscan_object(&it, t, vn);
-            while (rc == 0 && (rc = jscan_member(&it, &k, &val)) == 1) {
-                rc = 0;
-                if (members.len)
-                    buf_putc(&members, ',');
-                buf_putc(&members, '"');
-                buf_append(&members, k.p, k.n);
-                buf_puts(&members, "\":");
-                if (val.type == JT_STRING) {
-                    buf_putc(&members, '"');
-                    buf_append(&members, val.p, val.n);
-                    buf_putc(&members, '"');
-                } else {
-                    buf_append(&members, val.p, val.n);
-                }
-            }
-            if (rc < 0) {
-                buf_free(&members);
-                return diag_set(d, ERR_INVALID, "--extra-inputs: malformed JSON at byte %zu: %s",
-                                it.err_off + 1, it.err);
-            }
-            continue;
-        }
-        const char *p = t, *end = t + vn;
-        while (p < end) {
-            const char *comma = memchr(p, ',', (size_t)(end - p));
-            const char *e = comma ? comma : end;
-            const char *colon = memchr(p, ':', (size_t)(e - p));
-            if (!colon) {
-                buf_free(&members);
-                return diag_set(d, ERR_INVALID, "--extra-inputs: '%.*s' is not key:value",
-                                (int)(e - p), p);
-            }
-            size_t kn = (size_t)(colon - p), vl = (size_t)(e - colon - 1);
-            const char *k = trim(p, &kn), *val = trim(colon + 1, &vl);
-            if (members.len)
-                buf_putc(&members, ',');
-            json_escape(&members, k, kn);
-            buf_putc(&members, ':');
-            kv_value(&members, val, vl);
-            p = comma ? comma + 1 : end;
-        }
-    }
-    /* Later keys override earlier ones: keep the last occurrence of each key. */
-    buf_putc(out, '{');
-    struct jiter it;
-    struct jval k, v, k2, v2;
-    buf_putc(&members, '}');
-    struct buf wrapped;
-    buf_init(&wrapped, 0);
-    buf_putc(&wrapped, '{');
-    buf_append(&wrapped, members.p, members.len);
-    jscan_object(&it, wrapped.p, wrapped.len);
-    bool first = true;
-    while (jscan_member(&it, &k, &v) == 1) {
-        struct jiter later = it;
-        bool dup = false;
-        while (jscan_member(&later, &k2, &v2) == 1)
-            if (k.n == k2.n && !memcmp(k.p, k2.p, k.n))
-                dup = true;
-        if (dup)
-            continue;
-        if (!first)
-            buf_putc(out, ',');
-        first = false;
-        buf_putc(out, '"');
-        buf_append(out, k.p, k.n);
-        buf_puts(out, "\":");
-        if (v.type == JT_STRING) {
-            buf_putc(out, '"');
-            buf_append(out, v.p, v.n);
-            buf_putc(out, '"');
-        } else {
-            buf_append(out, v.p, v.n);
-        }
-    }
-    buf_putc(out, '}');
-    buf_free(&wrapped);
-    buf_free(&members);
-    return 0;
+    const char **v = xcalloc(n, sizeof *v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = args_multi(a, "extra-inputs", i);
+    int rc = tw_extra_inputs(v, n, out, d);
+    free(v);
+    return rc;
 }
 
 /* sha256 of a file, streamed. */

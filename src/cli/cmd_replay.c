@@ -5,6 +5,7 @@
 #include "i64map.h"
 #include "replay.h"
 #include "trace.h"
+#include "trace_write.h"
 #include "xalloc.h"
 
 #include <ctype.h>
@@ -90,10 +91,12 @@ struct tsrc {
     size_t n, cap;
 };
 
-/* Counts every session's turns in one pass over the trace (bodies left unexpanded,
- * inspect's fast path), so replay can free a session after its last turn. A bad line is
- * reported now, before anything is sent. */
-static int tsrc_count_turns(struct tsrc *t, struct diag *d)
+/* One pass over the whole trace before the first send (bodies left unexpanded,
+ * inspect's fast path, which still checks every line, every text reference and every
+ * zstd frame's checksum): a trace corrupt near its end used to be found only mid-run,
+ * thousands of requests in. For multi-turn traces (count_turns) the same pass counts
+ * every session's turns, so replay can free a session after its last turn. */
+static int tsrc_validate(struct tsrc *t, bool count_turns, struct diag *d)
 {
     struct trace_reader *r;
     int rc = trace_open(&r, t->path, d);
@@ -103,6 +106,8 @@ static int tsrc_count_turns(struct tsrc *t, struct diag *d)
     i64map_init(&t->sess);
     struct trace_request q;
     while ((rc = trace_next(r, &q, d)) > 0) {
+        if (!count_turns)
+            continue;
         int64_t k = (int64_t)hash64_str(q.session);
         uint32_t v;
         if (i64map_get(&t->sess, k, &v)) {
@@ -224,13 +229,17 @@ int cmd_replay(int argc, char **argv)
     if ((redact = all_values(&a, "redact-header", &cfg.nredact)))
         cfg.redact_headers = redact;
     if (args_count(&a, "extra-inputs")) {
-        /* Several --extra-inputs join as one "k:v,k:v" list (a JSON object stands alone). */
+        /* pack's parser, so a value pack refuses is refused here too (it used to be
+         * dropped or cut at a comma: 'a:[1,2' sent "a":"[1"). */
+        size_t nx = 0;
+        const char **xv = all_values(&a, "extra-inputs", &nx);
         struct buf b;
         buf_init(&b, 0);
-        for (size_t i = 0; i < args_count(&a, "extra-inputs"); i++) {
-            if (i)
-                buf_putc(&b, ',');
-            buf_puts(&b, args_multi(&a, "extra-inputs", i));
+        int xrc = tw_extra_inputs(xv, nx, &b, &d);
+        free(xv);
+        if (xrc) {
+            buf_free(&b);
+            goto usage;
         }
         extra = buf_release(&b);
         cfg.extra_inputs = extra;
@@ -392,14 +401,14 @@ int cmd_replay(int argc, char **argv)
     cfg.mode_explicit = true;
     struct replay_source src = {
         .ctx = &ts, .header = th, .path = trace_path, .next = tsrc_next, .rewind = tsrc_rewind};
-    if (th->requests > th->sessions) {
-        if (tsrc_count_turns(&ts, &d)) {
-            cli_error("%s", d.msg);
-            code = EXIT_ERROR;
-            goto out;
-        }
-        src.turns = tsrc_turns;
+    bool multi_turn = th->requests > th->sessions;
+    if (tsrc_validate(&ts, multi_turn, &d)) {
+        cli_error("%s", d.msg);
+        code = EXIT_ERROR;
+        goto out;
     }
+    if (multi_turn)
+        src.turns = tsrc_turns;
     struct replay_result res;
     if (replay_run(&cfg, &src, &res, &d)) {
         cli_error("%s", d.msg);

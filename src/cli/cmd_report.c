@@ -126,6 +126,12 @@ int cmd_report(int argc, char **argv)
     if (rc) {
         code = cli_fail(&d, 0);
     } else {
+        for (const char *p = res.warnings.p; p && *p;) {
+            const char *e = strchr(p, '\n');
+            int n = e ? (int)(e - p) : (int)strlen(p);
+            cli_warn("%.*s", n, p);
+            p += n + (e ? 1 : 0);
+        }
         if (res.incomplete)
             cli_warn("%zu run(s) incomplete: reported up to the last complete records",
                      res.incomplete);

@@ -4,6 +4,7 @@
  */
 #include "records_read.h"
 
+#include "i64map.h"
 #include "jscan.h"
 #include "xalloc.h"
 
@@ -1102,4 +1103,60 @@ void rec_stream_close(struct rec_stream *s)
     free(s->buf);
     free(s->path);
     free(s);
+}
+
+/* ------------------------------------------------------------------ whole-file checks */
+
+void rec_check_init(struct rec_check *c)
+{
+    memset(c, 0, sizeof *c);
+    c->seen = xcalloc(1, sizeof *c->seen);
+    i64map_init(c->seen);
+}
+
+void rec_check_free(struct rec_check *c)
+{
+    if (c->seen)
+        i64map_free(c->seen);
+    free(c->seen);
+    memset(c, 0, sizeof *c);
+}
+
+int rec_check_add(struct rec_check *c, const struct rec *r, const char *path, long line,
+                  struct diag *d)
+{
+    /* i is bounded by 2^53 when parsed, so the shifted key cannot overflow. */
+    int64_t key = r->i * 2 + (r->phase == REC_WARMUP);
+    uint32_t at = line > 0 && line < (long)UINT32_MAX ? (uint32_t)line : UINT32_MAX - 1;
+    uint32_t first;
+    if (!i64map_put(c->seen, key, at) && i64map_get(c->seen, key, &first))
+        return diag_at(d, ERR_INVALID, path, line,
+                       "duplicate record (%s i=%lld, first at line %lu): a record counted twice "
+                       "would skew every metric",
+                       r->phase == REC_WARMUP ? "warmup" : "profile", (long long)r->i,
+                       (unsigned long)first);
+    c->n++;
+    if (r->t_start != REC_ABSENT && r->t_end != REC_ABSENT && r->t_end < r->t_start &&
+        c->backwards++ == 0)
+        c->first_backwards_line = line;
+    return 0;
+}
+
+int rec_check_end(const struct rec_check *c, const struct run_meta *m, uint64_t dropped,
+                  const char *path, struct diag *d)
+{
+    if (!m->complete)
+        return 0; /* a crashed run: its counts were never written; fewer records are normal */
+    if (dropped)
+        return diag_at(d, ERR_INVALID, path, 0,
+                       "%llu bytes after the last complete record in a run marked complete: "
+                       "the file was cut or altered",
+                       (unsigned long long)dropped);
+    if (m->completed >= 0 && m->not_sent >= 0 && c->n != m->completed + m->not_sent)
+        return diag_at(d, ERR_INVALID, path, 0,
+                       "%ld records, but run.json counts %lld (completed %lld + not_sent %lld): "
+                       "the file was cut or altered",
+                       c->n, (long long)(m->completed + m->not_sent), (long long)m->completed,
+                       (long long)m->not_sent);
+    return 0;
 }

@@ -155,6 +155,8 @@ static int read_run(struct run *ru, const struct report_opts *o, struct report_r
         rc = rec_stream_open(&rs, path, d);
         if (rc)
             break;
+        struct rec_check chk;
+        rec_check_init(&chk);
         int32_t max_worker = -1;
         const char *line;
         size_t len;
@@ -176,6 +178,9 @@ static int read_run(struct run *ru, const struct report_opts *o, struct report_r
                 rc = diag_at(d, prc, path, rec_stream_lineno(rs), "column %zu: %s", col, what);
                 break;
             }
+            rc = rec_check_add(&chk, &r, path, rec_stream_lineno(rs), d);
+            if (rc)
+                break;
             if (ru->n == ru->cap) {
                 ru->cap = ru->cap ? ru->cap * 2 : 4096;
                 ru->r = xrealloc(ru->r, ru->cap * sizeof *ru->r);
@@ -221,6 +226,20 @@ static int read_run(struct run *ru, const struct report_opts *o, struct report_r
             if (jl)
                 report_jsonl_record(jl, ru, &r, rr, icl, nicl);
         }
+        /* A complete run whose records do not match run.json was cut or altered after the
+         * fact (an interrupted copy): inspect fails on it; the report says so and reports
+         * what is there as an incomplete run, as it does for a crashed one. */
+        struct diag dc;
+        if (rc == 0 && rec_check_end(&chk, m, rec_stream_dropped(rs), path, &dc)) {
+            buf_printf(&res->warnings, "%s\n", dc.msg);
+            ru->complete = false;
+        }
+        if (rc == 0 && chk.backwards)
+            buf_printf(&res->warnings,
+                       "%s:%ld: %ld record(s) end before they start (t_end < t_start): counted "
+                       "as invalid, not as requests\n",
+                       path, chk.first_backwards_line, chk.backwards);
+        rec_check_free(&chk);
         ru->dropped_bytes += rec_stream_dropped(rs);
         rec_stream_close(rs);
         worker_base += max_worker + 1;
@@ -560,6 +579,7 @@ void report_result_free(struct report_result *res)
 {
     buf_free(&res->messages);
     buf_free(&res->written);
+    buf_free(&res->warnings);
 }
 
 static int report_run_staged(const char *const *dirs, size_t ndirs, const struct report_opts *o,
@@ -571,6 +591,7 @@ int report_run(const char *const *dirs, size_t ndirs, const struct report_opts *
     memset(res, 0, sizeof *res);
     buf_init(&res->messages, 1 << 20);
     buf_init(&res->written, 1 << 20);
+    buf_init(&res->warnings, 1 << 20);
     if (ndirs == 0)
         return diag_set(d, ERR_INVALID, "no run directory given");
     /* Every export appears together at the end or none does: a check that fails late

@@ -957,3 +957,134 @@ int tw_commit(struct trace_writer *w, struct diag *d)
     cleanup(w);
     return rc;
 }
+
+/* ---- --extra-inputs (pack and replay share this one parser) ---- */
+
+/* A JSON value for a k:v pair's value: JSON when it parses as a number, true, false or
+ * null, else a string. */
+static void extra_kv_value(struct buf *b, const char *v, size_t n)
+{
+    struct jval jv;
+    size_t used;
+    const char *why;
+    if (n > 0 && jscan_prefix(v, n, &jv, &used, &why) == 0 && used == n && jv.type != JT_STRING &&
+        jv.type != JT_OBJECT && jv.type != JT_ARRAY) {
+        buf_append(b, v, n);
+        return;
+    }
+    json_escape(b, v, n);
+}
+
+static const char *extra_trim(const char *s, size_t *n)
+{
+    while (*n && (*s == ' ' || *s == '\t')) {
+        s++;
+        (*n)--;
+    }
+    while (*n && (s[*n - 1] == ' ' || s[*n - 1] == '\t'))
+        (*n)--;
+    return s;
+}
+
+int tw_extra_inputs(const char *const *vals, size_t n, struct buf *out, struct diag *d)
+{
+    if (n == 0)
+        return 0;
+    struct buf members; /* "k":v pairs, comma-separated */
+    buf_init(&members, 0);
+    for (size_t i = 0; i < n; i++) {
+        const char *v = vals[i];
+        size_t vn = strlen(v);
+        const char *t = extra_trim(v, &vn);
+        if (vn == 0) {
+            buf_free(&members);
+            return diag_set(d, ERR_INVALID, "--extra-inputs: empty value");
+        }
+        if (vn && t[0] == '{') {
+            struct jiter it;
+            struct jval k, val;
+            int rc = jscan_object(&it, t, vn);
+            while (rc == 0 && (rc = jscan_member(&it, &k, &val)) == 1) {
+                rc = 0;
+                if (members.len)
+                    buf_putc(&members, ',');
+                buf_putc(&members, '"');
+                buf_append(&members, k.p, k.n);
+                buf_puts(&members, "\":");
+                if (val.type == JT_STRING) {
+                    buf_putc(&members, '"');
+                    buf_append(&members, val.p, val.n);
+                    buf_putc(&members, '"');
+                } else {
+                    buf_append(&members, val.p, val.n);
+                }
+            }
+            if (rc < 0) {
+                buf_free(&members);
+                return diag_set(d, ERR_INVALID, "--extra-inputs: malformed JSON at byte %zu: %s",
+                                it.err_off + 1, it.err);
+            }
+            continue;
+        }
+        const char *p = t, *end = t + vn;
+        while (p < end) {
+            const char *comma = memchr(p, ',', (size_t)(end - p));
+            const char *e = comma ? comma : end;
+            const char *colon = memchr(p, ':', (size_t)(e - p));
+            size_t kn = colon ? (size_t)(colon - p) : 0, vl = colon ? (size_t)(e - colon - 1) : 0;
+            const char *k = colon ? extra_trim(p, &kn) : p;
+            const char *val = colon ? extra_trim(colon + 1, &vl) : p;
+            if (!colon || kn == 0) {
+                buf_free(&members);
+                return diag_set(d, ERR_INVALID,
+                                "--extra-inputs: '%.*s' is not key:value (commas separate "
+                                "pairs; for lists and objects give one JSON object, "
+                                "'{\"k\":[1,2]}')",
+                                (int)(e - p), p);
+            }
+            if (members.len)
+                buf_putc(&members, ',');
+            json_escape(&members, k, kn);
+            buf_putc(&members, ':');
+            extra_kv_value(&members, val, vl);
+            p = comma ? comma + 1 : end;
+        }
+    }
+    /* Later keys override earlier ones: keep the last occurrence of each key. */
+    buf_putc(out, '{');
+    struct jiter it;
+    struct jval k, v, k2, v2;
+    buf_putc(&members, '}');
+    struct buf wrapped;
+    buf_init(&wrapped, 0);
+    buf_putc(&wrapped, '{');
+    buf_append(&wrapped, members.p, members.len);
+    jscan_object(&it, wrapped.p, wrapped.len);
+    bool first = true;
+    while (jscan_member(&it, &k, &v) == 1) {
+        struct jiter later = it;
+        bool dup = false;
+        while (jscan_member(&later, &k2, &v2) == 1)
+            if (k.n == k2.n && !memcmp(k.p, k2.p, k.n))
+                dup = true;
+        if (dup)
+            continue;
+        if (!first)
+            buf_putc(out, ',');
+        first = false;
+        buf_putc(out, '"');
+        buf_append(out, k.p, k.n);
+        buf_puts(out, "\":");
+        if (v.type == JT_STRING) {
+            buf_putc(out, '"');
+            buf_append(out, v.p, v.n);
+            buf_putc(out, '"');
+        } else {
+            buf_append(out, v.p, v.n);
+        }
+    }
+    buf_putc(out, '}');
+    buf_free(&wrapped);
+    buf_free(&members);
+    return 0;
+}

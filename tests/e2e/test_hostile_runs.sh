@@ -18,3 +18,57 @@ expect_exit 1 "${PROF[@]}" --output-artifact-dir art
 grep -q "profile_export_aiperf.json: is a directory" "$E2E_TMP/stderr" ||
     fail "report failure message: $(cat "$E2E_TMP/stderr")"
 [ ! -e art/.aiperf_results_ready.json ] || fail "results-ready marker after a failed report"
+
+# --- replay --extra-inputs: what pack refuses, replay refuses (exit 2, one line), with
+# pack's message; a good value reaches every body.
+"$METRONOME" pack -m m --request-count 40 --isl 8 --osl 2 -o t.zst 2>/dev/null
+for bad in nocolon '[1,2' '{"a":' 'a:[1,2'; do
+    expect_exit 2 "$METRONOME" pack -m m --request-count 1 --extra-inputs "$bad" -o x.zst
+    packmsg=$(cat "$E2E_TMP/stderr")
+    expect_exit 2 "$METRONOME" replay t.zst --url "127.0.0.1:$port" --extra-inputs "$bad" -o xr
+    [ "$(cat "$E2E_TMP/stderr")" = "$packmsg" ] || fail "replay and pack differ on '$bad'"
+    [ ! -e xr ] || fail "run dir written for a bad --extra-inputs"
+done
+expect_exit 0 "$METRONOME" replay t.zst --url "127.0.0.1:$port" --extra-inputs 'top_k:5,x:a b' -q -o xok
+grep -q '"extra_inputs":"{\\"top_k\\":5,\\"x\\":\\"a b\\"}"' xok/run.json || fail "extra inputs in run.json"
+
+# --- a trace corrupt near its end fails before the first request is sent.
+"$METRONOME" pack -m m --request-count 4000 --isl 8 --osl 2 -o long.zst 2>/dev/null
+size=$(stat -c %s long.zst)
+head -c $((size - 20)) long.zst >cut.zst
+expect_exit 1 "$METRONOME" replay cut.zst --url "127.0.0.1:$port" --concurrency 4 -q -o cutrun
+grep -q "cut.zst:[0-9]*: truncated zstd stream" "$E2E_TMP/stderr" || fail "cut trace: $(cat "$E2E_TMP/stderr")"
+[ ! -e cutrun ] || fail "requests were sent from a corrupt trace (run dir exists)"
+
+# --- inspect checks a complete run's records against run.json; report refuses duplicates
+# and warns about records that end before they start.
+for k in cut rand dup back lost; do cp -r xok "$k"; done
+size=$(stat -c %s xok/records.jsonl.zst)
+head -c $((size / 2)) xok/records.jsonl.zst >cut/records.jsonl.zst
+head -c 3000 /dev/urandom | tr -d '\n' >rand/records.jsonl.zst
+zstd -dc xok/records.jsonl.zst >dup/records.jsonl && head -1 dup/records.jsonl >>dup/records.jsonl
+zstd -dc xok/records.jsonl.zst | sed '1s/"t_end":[0-9]*/"t_end":5/' >back/records.jsonl
+zstd -dc xok/records.jsonl.zst | head -n 30 >lost/records.jsonl
+rm dup/records.jsonl.zst back/records.jsonl.zst lost/records.jsonl.zst
+for k in cut rand; do
+    expect_exit 1 "$METRONOME" inspect "$k"
+    grep -q "bytes after the last complete record in a run marked complete" "$E2E_TMP/stderr" ||
+        fail "inspect $k: $(cat "$E2E_TMP/stderr")"
+done
+expect_exit 1 "$METRONOME" inspect lost
+grep -q "30 records, but run.json counts 40 (completed 40 + not_sent 0)" "$E2E_TMP/stderr" ||
+    fail "inspect lost: $(cat "$E2E_TMP/stderr")"
+expect_exit 0 "$METRONOME" report -q lost -o lost/o
+grep -q "warning: .*30 records, but run.json counts 40" "$E2E_TMP/stderr" || fail "report lost"
+grep -q "incomplete" "$E2E_TMP/stderr" || fail "report lost: not incomplete"
+expect_exit 1 "$METRONOME" inspect dup
+expect_exit 1 "$METRONOME" report -q dup -o dup/o
+grep -q "dup/records.jsonl:41: duplicate record (profile i=0, first at line 1)" "$E2E_TMP/stderr" ||
+    fail "report dup: $(cat "$E2E_TMP/stderr")"
+expect_exit 0 "$METRONOME" report -q back -o back/o
+grep -q "warning: .*back/records.jsonl:1: 1 record(s) end before they start" "$E2E_TMP/stderr" ||
+    fail "report back: $(cat "$E2E_TMP/stderr")"
+sed 's/"version":1,/"version":7,/' xok/run.json >back/run.json
+expect_exit 1 "$METRONOME" report -q back -o back/o
+grep -q "run format version 7 is not supported (this build reads 1)" "$E2E_TMP/stderr" ||
+    fail "report version: $(cat "$E2E_TMP/stderr")"

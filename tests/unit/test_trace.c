@@ -1,3 +1,4 @@
+#include "buf.h"
 #include "corpus.h"
 #include "test.h"
 #include "trace.h"
@@ -264,4 +265,53 @@ TEST(trace_reader_rejects_bad_traces)
     struct diag d = {0};
     CHECK(trace_open(&r, "/nonexistent/t.jsonl.zst", &d) < 0);
     CHECK(strstr(d.msg, "/nonexistent/t.jsonl.zst") != NULL);
+}
+
+/* --extra-inputs: the one parser pack and replay share (issue 17: replay dropped
+ * 'nocolon', '[1,2' and '{"a":' silently and sent 'a:[1,2' as "a":"[1"). */
+TEST(trace_extra_inputs_table)
+{
+    static const struct {
+        const char *in[3]; /* up to 3 values, NULL-terminated */
+        const char *out;   /* expected object, or NULL for an error */
+        const char *msg;   /* substring of the error */
+    } cases[] = {
+        {{"max_tokens:100"}, "{\"max_tokens\":100}", NULL},
+        {{"a:1,b:x, c : true ,d:null"}, "{\"a\":1,\"b\":\"x\",\"c\":true,\"d\":null}", NULL},
+        {{"a:1", "a:2"}, "{\"a\":2}", NULL},
+        {{"{\"a\":[1,2],\"b\":{\"c\":\"d\"}}", "e:1.5"},
+         "{\"a\":[1,2],\"b\":{\"c\":\"d\"},\"e\":1.5}",
+         NULL},
+        {{"k:v:w"}, "{\"k\":\"v:w\"}", NULL},
+        {{"a:\"q\""}, "{\"a\":\"\\\"q\\\"\"}", NULL},
+        {{"nocolon"}, NULL, "'nocolon' is not key:value"},
+        {{"[1,2"}, NULL, "'[1' is not key:value"},
+        {{"a:[1,2"}, NULL, "'2' is not key:value"},
+        {{"{\"a\":"}, NULL, "malformed JSON"},
+        {{"{\"a\":1} x"}, NULL, "malformed JSON"},
+        {{":v"}, NULL, "':v' is not key:value"},
+        {{"a:1", "bad"}, NULL, "'bad' is not key:value"},
+        {{""}, NULL, "empty"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t n = 0;
+        while (n < 3 && cases[i].in[n])
+            n++;
+        if (n == 0)
+            n = 1; /* the "" case */
+        const char *in[3] = {cases[i].in[0] ? cases[i].in[0] : "", cases[i].in[1], cases[i].in[2]};
+        struct buf b;
+        buf_init(&b, 0);
+        struct diag d = {0};
+        int rc = tw_extra_inputs(in, n, &b, &d);
+        if (cases[i].out) {
+            if (rc || b.len != strlen(cases[i].out) || memcmp(b.p, cases[i].out, b.len))
+                test_fail(__FILE__, __LINE__, "case %zu: rc %d, got '%.*s' want '%s' (%s)", i, rc,
+                          (int)b.len, b.p ? b.p : "", cases[i].out, d.msg);
+        } else if (rc != ERR_INVALID || !strstr(d.msg, cases[i].msg)) {
+            test_fail(__FILE__, __LINE__, "case %zu: rc %d, message '%s' lacks '%s'", i, rc, d.msg,
+                      cases[i].msg);
+        }
+        buf_free(&b);
+    }
 }
