@@ -97,8 +97,9 @@ void zr_close(struct zreader *r);
  * (report: a check that fails after two exports were written must leave none). Between
  * begin and end, this thread's atomic commits (afile_commit, zw_commit of ZW_ATOMIC) keep
  * their finished temporary files; zio_defer_end renames them all into place (commit) or
- * removes them all. Returns 0, or < 0 with d filled when a rename failed (the ones not
- * yet renamed are removed). Outputs written through (stdout, FIFOs) cannot be staged. */
+ * removes them all, with the directories zio_mkdir_p created meanwhile (if still empty).
+ * Returns 0, or < 0 with d filled when a rename failed (the ones not yet renamed are
+ * removed). Outputs written through (stdout, FIFOs) cannot be staged. */
 void zio_defer_begin(void);
 int zio_defer_end(bool commit, struct diag *d);
 

@@ -229,6 +229,8 @@ static _Thread_local struct {
     bool on;
     struct staged *v;
     size_t n, cap;
+    char **dirs; /* directories zio_mkdir_p created meanwhile, removed again on abort */
+    size_t ndirs, dirs_cap;
 } defer;
 
 /* Closes the output; renames the temporary file into place when err == 0 (or stages the
@@ -281,6 +283,13 @@ int zio_defer_end(bool commit, struct diag *d)
         free(s->tmp);
         free(s->path);
     }
+    /* Newest first, and rmdir only removes a directory that is still empty. */
+    for (size_t i = defer.ndirs; i-- > 0;) {
+        if (!commit || rc)
+            rmdir(defer.dirs[i]);
+        free(defer.dirs[i]);
+    }
+    free(defer.dirs);
     free(defer.v);
     memset(&defer, 0, sizeof defer);
     return rc;
@@ -779,8 +788,17 @@ int zio_mkdir_p(const char *dir, struct diag *d)
             continue;
         char c = *p;
         *p = '\0';
-        if (mkdir(tmp, 0755) && errno != EEXIST)
+        if (mkdir(tmp, 0755) == 0) {
+            if (defer.on) {
+                if (defer.ndirs == defer.dirs_cap) {
+                    defer.dirs_cap = defer.dirs_cap ? defer.dirs_cap * 2 : 8;
+                    defer.dirs = xrealloc(defer.dirs, defer.dirs_cap * sizeof *defer.dirs);
+                }
+                defer.dirs[defer.ndirs++] = xstrdup(tmp);
+            }
+        } else if (errno != EEXIST) {
             return diag_at(d, ERR_IO, tmp, 0, "cannot create directory: %s", strerror(errno));
+        }
         if (!c)
             return 0;
         *p = c;
