@@ -140,12 +140,15 @@ static bool host_char(unsigned char c)
 int url_parse(const char *s, struct url *u, struct diag *d)
 {
     memset(u, 0, sizeof *u);
-    char shown[512]; /* the URL for messages, secrets redacted */
+    char shown[200]; /* the URL for messages: secrets redacted, long ones cut */
     {
         struct buf b;
-        buf_init(&b, sizeof shown - 1);
+        buf_init(&b, 0);
         url_redact(s, strlen(s), &b);
-        snprintf(shown, sizeof shown, "%s", b.p ? b.p : "");
+        if (b.len < sizeof shown)
+            snprintf(shown, sizeof shown, "%s", b.p ? b.p : "");
+        else
+            snprintf(shown, sizeof shown, "%.*s...", (int)sizeof shown - 4, b.p);
         buf_free(&b);
     }
     int rc = wire_check("--url", s, false, d);
