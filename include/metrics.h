@@ -133,10 +133,11 @@ enum rrec_flags2 {
 /* The compact per-record state every report section works from (~130 bytes). */
 struct rrec {
     int64_t t_intended, t_start, t_first, t_second, t_last, t_end, t_head;
-    int64_t t_first_content;                 /* first content chunk (after reasoning) */
-    int64_t t_send_start, t_sent;            /* request write began / ended (RR_NONE) */
-    int64_t t_first_byte;                    /* first response body byte (first event) */
-    int64_t index;                           /* "i" */
+    int64_t t_first_content;      /* first content chunk (after reasoning) */
+    int64_t t_send_start, t_sent; /* request write began / ended (RR_NONE) */
+    int64_t t_first_byte;         /* first response body byte (first event) */
+    int64_t connect_ns;           /* TCP connect of the new connection it opened, RR_NONE if none */
+    int64_t index;                /* "i" */
     int32_t osl, isl, reasoning, out_tokens; /* -1 when unknown */
     int32_t osl_req;                         /* max tokens asked for, -1 when unset */
     int32_t usage_prompt, usage_completion, usage_reasoning; /* server usage, -1 absent */

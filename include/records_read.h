@@ -90,6 +90,7 @@ struct rec {
     struct strv model;
     bool stream;
     int64_t isl, osl_req;
+    int64_t preconnect_ns; /* connect time of a connection opened before the run */
     int64_t t_intended, t_dispatch, t_start, t_connected, t_tls, t_sent, t_head, t_first, t_last,
         t_end;
     int64_t status;

@@ -55,7 +55,8 @@ struct report_result {
     size_t incomplete;   /* runs that did not finish cleanly */
     struct buf messages; /* one line per violation / all-failed run (caller frees) */
     struct buf written;  /* the files written, one path per line (caller frees) */
-    struct buf warnings; /* one line per suspect input (records with t_end < t_start) */
+    struct buf warnings; /* one line per suspect input (records with t_end < t_start) or
+                            result a reader must not misread (connects that queued) */
 };
 
 /* Reports on dirs[0..ndirs). res is initialised by the call; free it with

@@ -278,6 +278,13 @@ void rrec_from_rec(struct rrec *o, const struct rec *r, int64_t shift, int32_t w
     if (valid)
         o->flags |= RR_VALID;
 
+    /* A connect that counts inside the request's latency: a new connection opened for it
+     * (not reused, not opened before the run by --preconnect) that got connected. */
+    o->connect_ns = RR_NONE;
+    if (!r->reused && r->preconnect_ns == REC_ABSENT && r->t_start != REC_ABSENT &&
+        r->t_connected != REC_ABSENT && r->t_connected > 0 && r->t_connected >= r->t_start)
+        o->connect_ns = r->t_connected - r->t_start;
+
 #define SH(x) ((x) == REC_ABSENT || (x) == RR_NONE ? RR_NONE : (x) + shift)
     o->t_intended = SH(r->t_intended);
     o->t_start = SH(r->t_start);

@@ -718,6 +718,8 @@ static int scan_field(struct scan *c, struct rec_parser *p, struct rec *r, struc
         return T_IN(c, &r->t_dispatch, "t_dispatch");
     if (KEY("t_connected"))
         return T_IN(c, &r->t_connected, "t_connected");
+    if (KEY("preconnect_ns"))
+        return N_IN(c, &r->preconnect_ns, "preconnect_ns");
     if (KEY("bad_chunks"))
         return N_IN(c, &r->bad_chunks, "bad_chunks");
     if (KEY("cancelled"))
@@ -740,6 +742,7 @@ int rec_parse(struct rec_parser *p, const char *line, size_t n, struct rec *r, s
         .t_intended = REC_ABSENT,
         .t_dispatch = REC_ABSENT,
         .t_start = REC_ABSENT,
+        .preconnect_ns = REC_ABSENT,
         .t_connected = REC_ABSENT,
         .t_tls = REC_ABSENT,
         .t_sent = REC_ABSENT,

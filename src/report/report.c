@@ -477,6 +477,83 @@ void report_summarize(const struct run *ru, bool (*sel)(const struct rrec *, con
     }
 }
 
+/* Linux retransmits an unanswered SYN after 1 s (TCP_TIMEOUT_INIT), then 3 s, 7 s ...: a
+ * connect that long almost always waited for a retransmission, because the server's
+ * accept queue was full. */
+#define CONNECT_SLOW_NS 1000000000LL
+/* A median connect above this, and 4x the fastest, is queueing, not a round trip. */
+#define CONNECT_QUEUED_NS 100000000LL
+
+void report_connections(struct run *ru)
+{
+    struct rconnect *c = &ru->conn;
+    memset(c, 0, sizeof *c);
+    size_t n = 0;
+    for (size_t i = 0; i < ru->n; i++)
+        n += ru->r[i].phase == REC_PROFILE;
+    double *conn = xmalloc((n ? n : 1) * sizeof *conn);
+    double *fresh = xmalloc((n ? n : 1) * sizeof *fresh);
+    double *reused = xmalloc((n ? n : 1) * sizeof *reused);
+    double *scratch = xmalloc((n ? n : 1) * sizeof *scratch);
+    size_t nf = 0, nr = 0;
+    c->ttft_is_latency = !ru->streaming;
+    for (size_t i = 0; i < ru->n; i++) {
+        const struct rrec *r = &ru->r[i];
+        if (r->phase != REC_PROFILE || r->t_start == RR_NONE)
+            continue;
+        double x;
+        bool has = metric_value(r, c->ttft_is_latency ? M_LATENCY : M_TTFT, &x);
+        if (r->connect_ns != RR_NONE) {
+            conn[c->fresh++] = (double)r->connect_ns;
+            c->slow += r->connect_ns >= CONNECT_SLOW_NS;
+            if (has)
+                fresh[nf++] = x;
+        } else {
+            c->reused++;
+            if (has)
+                reused[nr++] = x;
+        }
+    }
+    stats_summarize_int(conn, c->fresh, scratch, &c->connect);
+    stats_summarize(fresh, nf, scratch, &c->ttft_fresh);
+    stats_summarize(reused, nr, scratch, &c->ttft_reused);
+    free(conn);
+    free(fresh);
+    free(reused);
+    free(scratch);
+    const struct stats_summary *s = &c->connect;
+    bool queued = s->count && s->pct[4] > CONNECT_QUEUED_NS && s->pct[4] > 4 * s->min;
+    if (!queued && !c->slow)
+        return;
+    int k =
+        snprintf(c->warning, sizeof c->warning,
+                 "connects queued: median %.1f ms, p99 %.1f ms over %llu new connections "
+                 "(fastest %.2f ms)",
+                 s->pct[4] * 1e-6, s->pct[8] * 1e-6, (unsigned long long)c->fresh, s->min * 1e-6);
+    if (c->slow && k > 0 && (size_t)k < sizeof c->warning)
+        k += snprintf(c->warning + k, sizeof c->warning - (size_t)k,
+                      ", %llu took 1 s or more (SYN retransmissions: the server's accept queue "
+                      "was full)",
+                      (unsigned long long)c->slow);
+    const char *what = c->ttft_is_latency ? "latency" : "TTFT";
+    if (k > 0 && (size_t)k < sizeof c->warning)
+        k += snprintf(c->warning + k, sizeof c->warning - (size_t)k,
+                      "; latency and TTFT count from the connect start, so they include it");
+    if (c->ttft_fresh.count && k > 0 && (size_t)k < sizeof c->warning)
+        k += snprintf(c->warning + k, sizeof c->warning - (size_t)k,
+                      " (%s avg %.1f ms on new connections, of which connect %.1f ms", what,
+                      c->ttft_fresh.avg * 1e-6, s->avg * 1e-6);
+    if (c->ttft_fresh.count && c->ttft_reused.count && k > 0 && (size_t)k < sizeof c->warning)
+        k += snprintf(c->warning + k, sizeof c->warning - (size_t)k, "; %.1f ms on open ones",
+                      c->ttft_reused.avg * 1e-6);
+    if (c->ttft_fresh.count && k > 0 && (size_t)k < sizeof c->warning)
+        k += snprintf(c->warning + k, sizeof c->warning - (size_t)k, ")");
+    if (k > 0 && (size_t)k < sizeof c->warning)
+        snprintf(c->warning + k, sizeof c->warning - (size_t)k,
+                 ". A client-side artefact, not server latency: --preconnect, a larger "
+                 "listen backlog (net.core.somaxconn), or a slower ramp avoids it");
+}
+
 bool report_stat(const struct rsummary *s, int m, enum verdict_stat st, double *out)
 {
     if (m >= M_NRECORD) {
@@ -684,6 +761,10 @@ static int report_run_staged(const char *const *dirs, size_t ndirs, const struct
         uint8_t warm = REC_WARMUP;
         report_summarize(ru, sel_phase, &warm, &ru->icl_warm, o->verdict, &ru->warm);
         ru->has_warm = ru->warm.n_total > 0;
+        report_connections(ru);
+        if (ru->conn.warning[0])
+            buf_printf(&res->warnings, "%s%s%s\n", nruns > 1 ? ru->label : "",
+                       nruns > 1 ? ": " : "", ru->conn.warning);
         judge(ru, o, nruns > 1);
         res->violations += ru->violations;
         res->all_failed += ru->all_failed;

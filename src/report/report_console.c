@@ -435,6 +435,15 @@ static void print_run(FILE *f, const struct run *ru, const struct report_opts *o
                 "(metronome.token_count_overrides in profile_export_aiperf.json).\n",
                 (unsigned long long)ru->reasoning_counted, (unsigned long long)ru->osl_counted);
     print_osl_mismatch(f, &ru->prof);
+    const struct rconnect *cn = &ru->conn;
+    if (cn->fresh)
+        fprintf(f,
+                "Connections: %llu request(s) opened one (connect avg %.2f ms, p50 %.2f, p99 "
+                "%.2f, max %.2f; inside their latency), %llu ran on one already open.\n",
+                (unsigned long long)cn->fresh, cn->connect.avg * 1e-6, cn->connect.pct[4] * 1e-6,
+                cn->connect.pct[8] * 1e-6, cn->connect.max * 1e-6, (unsigned long long)cn->reused);
+    if (cn->warning[0])
+        fprintf(f, "Warning: %s.\n", cn->warning);
     /* Only when some reads fell back: then TTFT and ITL may include client delay. */
     if (ru->reads_user > 0)
         fprintf(f,

@@ -415,6 +415,50 @@ static void metronome_section(struct jsonw *w, const struct run *ru, const struc
         jsonw_int(w, ru->reads_user);
         jsonw_obj_end(w);
     }
+    const struct rconnect *cn = &ru->conn;
+    jsonw_key(w, "connections"); /* connect time inside latency (docs/metrics.md) */
+    jsonw_obj_begin(w);
+    jsonw_key(w, "new");
+    jsonw_uint(w, cn->fresh);
+    jsonw_key(w, "reused");
+    jsonw_uint(w, cn->reused);
+    jsonw_key(w, "connects_over_1s");
+    jsonw_uint(w, cn->slow);
+    if (cn->connect.count) {
+        jsonw_key(w, "connect_time");
+        jsonw_obj_begin(w);
+        jsonw_key(w, "unit");
+        jsonw_str(w, "ms");
+        jsonw_key(w, "avg");
+        jsonw_double(w, cn->connect.avg * 1e-06);
+        jsonw_key(w, "min");
+        jsonw_double(w, cn->connect.min * 1e-06);
+        for (int i = 0; i < STATS_NPCT; i++) {
+            jsonw_key(w, stats_pct_name[i]);
+            jsonw_double(w, cn->connect.pct[i] * 1e-06);
+        }
+        jsonw_key(w, "max");
+        jsonw_double(w, cn->connect.max * 1e-06);
+        jsonw_obj_end(w);
+    }
+    const char *lat = cn->ttft_is_latency ? "request_latency" : "time_to_first_token";
+    char key[64];
+    if (cn->ttft_fresh.count) {
+        snprintf(key, sizeof key, "%s_avg_ms_new_connection", lat);
+        jsonw_key(w, key);
+        jsonw_double(w, cn->ttft_fresh.avg * 1e-06);
+    }
+    if (cn->ttft_reused.count) {
+        snprintf(key, sizeof key, "%s_avg_ms_open_connection", lat);
+        jsonw_key(w, key);
+        jsonw_double(w, cn->ttft_reused.avg * 1e-06);
+    }
+    jsonw_key(w, "warning");
+    if (cn->warning[0])
+        jsonw_str(w, cn->warning);
+    else
+        jsonw_null(w);
+    jsonw_obj_end(w);
     jsonw_key(w, "inter_chunk_latency_percentiles");
     jsonw_str(w, "histogram, relative error <= 0.1%; avg/min/max/sum/count exact");
     if (o->verdict && o->verdict->nslo) {

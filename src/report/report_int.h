@@ -77,7 +77,20 @@ struct run {
     struct buf verdict_lines;
     size_t violations;
     bool all_failed;
+    struct rconnect {
+        uint64_t fresh;               /* profile requests that opened a connection */
+        uint64_t reused;              /* ... that ran on one already open */
+        uint64_t slow;                /* fresh connects of >= 1 s: SYN retransmissions */
+        struct stats_summary connect; /* of the fresh connects, ns */
+        struct stats_summary ttft_fresh, ttft_reused; /* TTFT (streaming) or latency, ns */
+        bool ttft_is_latency;
+        char warning[640]; /* "" when connects look like a network round trip */
+    } conn;
 };
+
+/* Connect time of the profile phase: how many requests opened a connection, how long the
+ * connects took, and a warning when they queued (docs/metrics.md, *Connections*). */
+void report_connections(struct run *ru);
 
 /* Summarizes the records of `ru` selected by sel(r, ctx) (all profile records when sel is
  * NULL) into s. icl (may be NULL) supplies inter_chunk_latency. */

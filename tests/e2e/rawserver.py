@@ -13,7 +13,8 @@ TCP_NODELAY, so they leave as separate segments), a float sleeps that many secon
 CLOSE closes the connection, and HOLD keeps it open without answering until the server
 stops. After the last step the connection stays open for the next request (keep-alive)
 unless a step closed it. Every socket is closed when the server stops; the accept loop and
-the connection threads are daemons bounded by the test's own timeout.
+the connection threads are daemons bounded by the test's own timeout. backlog and
+accept_after (seconds before the first accept) make a server whose listen queue fills.
 """
 import socket
 import threading
@@ -33,7 +34,7 @@ class Request:
 
 
 class RawServer:
-    def __init__(self, script, backlog=128):
+    def __init__(self, script, backlog=128, accept_after=0.0):
         self.script = script
         self.lock = threading.Lock()
         self.count = 0
@@ -41,6 +42,7 @@ class RawServer:
         self.requests = []
         self.socks = []
         self.stopping = threading.Event()
+        self.accept_after = accept_after
         self.ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.ls.bind(("127.0.0.1", 0))
@@ -51,6 +53,10 @@ class RawServer:
         self.t.start()
 
     def _accept(self):
+        # A server too busy to accept: with a small backlog, the kernel drops the SYNs
+        # that find the accept queue full and clients retransmit them (1 s, then 3 s).
+        if self.stopping.wait(self.accept_after):
+            return
         self.ls.settimeout(0.2)
         while not self.stopping.is_set():
             try:

@@ -69,10 +69,9 @@ FUZZ_TARGET(url)
         char *r = redact(url, false);
         struct url ru;
         if (url_parse(r, &ru, &d) == 0) {
-            FUZZ_ASSERT(ru.tls == u.tls && !strcmp(ru.host, u.host) &&
-                        !strcmp(ru.port, u.port) && !strcmp(ru.path, u.path));
-            FUZZ_ASSERT(!u.has_userinfo ||
-                        (ru.has_userinfo && !strcmp(ru.userinfo, "<redacted>")));
+            FUZZ_ASSERT(ru.tls == u.tls && !strcmp(ru.host, u.host) && !strcmp(ru.port, u.port) &&
+                        !strcmp(ru.path, u.path));
+            FUZZ_ASSERT(!u.has_userinfo || (ru.has_userinfo && !strcmp(ru.userinfo, "<redacted>")));
         } else {
             /* "<redacted>" is longer than a short value: only a length cap may refuse it */
             FUZZ_ASSERT(strlen(r) > strlen(url) && strstr(d.msg, "too long"));

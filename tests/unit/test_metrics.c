@@ -114,3 +114,34 @@ TEST(metrics_empty_bodies)
              true);
     CHECK(!(r.flags & RR_VALID));
 }
+
+/* Which records count a connect inside their latency (issue 17 item 14): a new connection
+ * opened for the request; not a reused one, not one opened before the run (--preconnect),
+ * not a connect that failed. */
+TEST(metrics_connect_time_of_new_connections)
+{
+    static const struct {
+        const char *line;
+        int64_t want;
+    } cases[] = {
+        {"{\"i\":0,\"conn\":1,\"reused\":false,\"t_start\":1000,\"t_connected\":3500,\"t_end\":"
+         "9000}",
+         2500},
+        {"{\"i\":0,\"conn\":1,\"reused\":true,\"t_start\":1000,\"t_connected\":1000,\"t_end\":"
+         "9000}",
+         RR_NONE},
+        {"{\"i\":0,\"conn\":1,\"reused\":false,\"preconnect_ns\":700,\"t_start\":1000,"
+         "\"t_connected\":1000,\"t_end\":9000}",
+         RR_NONE},
+        {"{\"i\":0,\"conn\":1,\"reused\":false,\"t_start\":1000,\"t_end\":9000,\"error\":{\"code\":"
+         "null,\"type\":\"connect\",\"message\":\"refused\"}}",
+         RR_NONE},
+        {"{\"i\":0,\"conn\":1,\"reused\":false,\"t_start\":1000,\"t_connected\":1000,\"t_end\":"
+         "9000}",
+         0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct rrec r = make(cases[i].line, true);
+        CHECK_INT(r.connect_ns, cases[i].want);
+    }
+}
