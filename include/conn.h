@@ -66,6 +66,7 @@ struct conn {
     struct sse_parser parser;
     bool parser_live;
     struct buf body;  /* non-SSE body (for JSON parsing and error messages) */
+    size_t body_acct; /* bytes of body counted in eng->body_inflight */
     struct buf *text; /* reply text for live history, or NULL */
 
     int64_t dl_phase; /* connect, first-byte or idle deadline (0: none) */

@@ -49,6 +49,13 @@ struct item {
 
 void item_free(struct item *it);
 
+/* Serialized records a worker holds for the writer: at OUT_SOFT bytes it wakes the
+ * writer early, at OUT_HARD it waits for it (back-pressure, counted in run.json), so a
+ * writer that falls behind (a slow disk, a starved core) costs throughput, never memory:
+ * records waiting to be compressed stay under about 2 x OUT_HARD per worker. */
+#define OUT_SOFT ((size_t)512 << 10)
+#define OUT_HARD ((size_t)4 << 20)
+
 /* Single-producer single-consumer ring of item pointers. */
 #define RING_CAP 4096
 struct ring {
@@ -94,6 +101,12 @@ struct worker {
 
     pthread_mutex_t out_mu;
     struct buf out; /* serialized records waiting for the writer */
+    /* Back-pressure: a worker whose out buffer reaches OUT_HARD waits on out_cv (with
+     * out_mu) until the writer takes it; the time it waited is counted. */
+    pthread_cond_t out_cv;
+    bool out_waiting;               /* guarded by out_mu */
+    _Atomic long writer_waits;      /* times this worker waited for the writer */
+    _Atomic int64_t writer_wait_ns; /* and for how long in all */
 
     void *priv; /* worker.c's thread-local state */
 };
@@ -134,6 +147,11 @@ struct engine {
     _Atomic long preconnecting; /* pre-connections not yet up (or failed) */
     struct zwriter *zw;         /* records.jsonl.zst, used by the writer thread only */
     int zw_err;
+    int writer_evfd; /* workers wake the writer early (OUT_SOFT); -1 until created */
+
+    /* Bytes of non-streaming bodies beyond BODY_FREE per connection, being received now
+     * by every worker: capped by cfg->max_body_total. */
+    _Atomic size_t body_inflight;
 
     long gcap; /* rate and fixed modes: --concurrency as one cap for all workers (0: none) */
     _Atomic long ginflight;
@@ -178,7 +196,9 @@ long worker_stock(const struct worker *w);
 long preconnect_count(const struct worker *w);
 
 /* Appends the record's line to the worker's out buffer (locks out_mu), updates the
- * counters, frees nothing. */
+ * counters, frees nothing. Waits for the writer when the buffer holds OUT_HARD bytes. */
 void worker_emit(struct worker *w, struct rec *r);
+/* Wakes the writer thread before its next period (a worker's buffer is filling). */
+void writer_kick(struct engine *e);
 
 #endif

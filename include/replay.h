@@ -89,9 +89,10 @@ struct replay_config {
     bool preconnect;
     bool kernel_stamps; /* stamp bytes with the kernel's arrival time (--rx-timestamps) */
     bool preflight;
-    size_t max_event; /* SSE event cap in bytes */
-    size_t max_body;  /* non-streaming body cap */
-    double drain_s;   /* first SIGINT: how long in-flight requests may finish */
+    size_t max_event;      /* SSE event cap in bytes */
+    size_t max_body;       /* non-streaming body cap */
+    size_t max_body_total; /* all non-streaming bodies being received at once */
+    double drain_s;        /* first SIGINT: how long in-flight requests may finish */
 
     const char *ca_file;
     bool insecure;

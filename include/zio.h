@@ -33,6 +33,9 @@ struct zwriter;
 enum zw_mode {
     ZW_ATOMIC, /* write PATH.tmp.PID, rename on commit */
     ZW_DIRECT, /* write PATH in place (crash-safe frames) */
+    ZW_FRAMED, /* as ZW_DIRECT, and the open frame's compressed bytes stay in memory until
+                  zw_end_frame writes them at once: a crash never leaves a part of a frame
+                  that decodes to a cut line (records.jsonl.zst) */
 };
 
 /* Opens a zstd writer at compression `level` (1..19). On failure fills d. */
@@ -44,6 +47,9 @@ int zw_write(struct zwriter *w, const void *data, size_t n);
 int zw_end_frame(struct zwriter *w);
 /* Why the writer failed (strerror of the write's errno, or zstd's message). */
 const char *zw_strerror(const struct zwriter *w);
+/* ZW_FRAMED: compressed bytes of the open frame held in memory (end the frame to bound
+ * them); 0 in the other modes. */
+size_t zw_frame_held(const struct zwriter *w);
 /* Uncompressed bytes written so far. */
 size_t zw_bytes_in(const struct zwriter *w);
 /* Ends the frame, closes, renames (atomic mode) and frees w. On failure the temporary

@@ -70,11 +70,13 @@ static const struct arg_spec specs[] = {
      "stamp response bytes with their kernel arrival time, or when recv() returned"},
     {"max-event-bytes", NULL, ARG_VALUE, "N", "16777216", "largest SSE event accepted"},
     {"max-body-bytes", NULL, ARG_VALUE, "N", "67108864", "largest non-streaming body accepted"},
+    {"max-body-bytes-total", NULL, ARG_VALUE, "N", "268435456",
+     "all non-streaming bodies being received at once"},
     {"drain-seconds", NULL, ARG_VALUE, "S", "5",
      "on Ctrl-C, how long in-flight requests may finish"},
     {"ca-file", NULL, ARG_VALUE, "FILE", "system bundle", "trust these CA certificates"},
     {"insecure", "-k", ARG_FLAG, NULL, NULL, "do not verify TLS certificates (recorded)"},
-    {"zstd-level", NULL, ARG_VALUE, "N", "3", "records compression level (1-19)"},
+    {"zstd-level", NULL, ARG_VALUE, "N", "1", "records compression level (1-19)"},
     {"quiet", "-q", ARG_FLAG, NULL, NULL, "no progress output"},
     {"help", "-h", ARG_FLAG, NULL, NULL, "this text"},
 };
@@ -303,6 +305,10 @@ int cmd_replay(int argc, char **argv)
     if (args_long(&a, "max-body-bytes", 1024, 1L << 40, &lv, &d))
         goto usage;
     cfg.max_body = (size_t)lv;
+    lv = (long)cfg.max_body_total;
+    if (args_long(&a, "max-body-bytes-total", 1024, 1L << 40, &lv, &d))
+        goto usage;
+    cfg.max_body_total = (size_t)lv;
     lv = cfg.zstd_level;
     if (args_long(&a, "zstd-level", 1, 19, &lv, &d))
         goto usage;

@@ -56,9 +56,10 @@ void replay_config_defaults(struct replay_config *c)
     c->kernel_stamps = true;
     c->max_event = 16u << 20;
     c->max_body = 64u << 20;
+    c->max_body_total = 256u << 20;
     c->drain_s = 5;
     c->progress = 1;
-    c->zstd_level = 3;
+    c->zstd_level = 1; /* faster than 3 and smaller on records (docs/benchmarks.md) */
 }
 
 /* ---- setup ---- */
@@ -442,6 +443,7 @@ static void json_config(struct jsonw *w, struct engine *e)
     jsonw_str(w, c->kernel_stamps ? "kernel" : "user");
     ki(w, "max_event_bytes", (int64_t)c->max_event);
     ki(w, "max_body_bytes", (int64_t)c->max_body);
+    ki(w, "max_body_bytes_total", (int64_t)c->max_body_total);
     kd(w, "drain_seconds", c->drain_s);
     jsonw_key(w, "ca_file");
     if (c->ca_file)
@@ -481,6 +483,8 @@ struct runinfo {
     long sent, completed, errors, cancelled_n, not_sent;
     long rx_kernel, rx_user;
     long sessions_done;
+    long writer_waits; /* times a worker waited for the record writer (back-pressure) */
+    int64_t writer_wait_ns;
 };
 
 static int write_run_json(struct engine *e, const struct runinfo *ri, struct diag *d)
@@ -567,6 +571,8 @@ static int write_run_json(struct engine *e, const struct runinfo *ri, struct dia
     ki(&w, "not_sent", ri->not_sent);
     ki(&w, "reads_kernel_stamped", ri->rx_kernel);
     ki(&w, "reads_user_stamped", ri->rx_user);
+    ki(&w, "writer_waits", ri->writer_waits);
+    ki(&w, "writer_wait_ns", ri->writer_wait_ns);
     if (e->src->turns) /* known only when the source counts each session's turns */
         ki(&w, "sessions_completed", ri->sessions_done);
     jsonw_obj_end(&w);
@@ -584,7 +590,8 @@ static int write_run_json(struct engine *e, const struct runinfo *ri, struct dia
 static void totals(struct engine *e, struct runinfo *ri, long *active)
 {
     ri->sent = ri->completed = ri->errors = ri->cancelled_n = ri->not_sent = 0;
-    ri->rx_kernel = ri->rx_user = ri->sessions_done = 0;
+    ri->rx_kernel = ri->rx_user = ri->sessions_done = ri->writer_waits = 0;
+    ri->writer_wait_ns = 0;
     long a = 0;
     for (int i = 0; i < e->nw; i++) {
         struct worker *w = &e->w[i];
@@ -596,6 +603,8 @@ static void totals(struct engine *e, struct runinfo *ri, long *active)
         ri->rx_kernel += atomic_load_explicit(&w->rx_kernel, memory_order_relaxed);
         ri->rx_user += atomic_load_explicit(&w->rx_user, memory_order_relaxed);
         ri->sessions_done += atomic_load_explicit(&w->sessions_done, memory_order_relaxed);
+        ri->writer_waits += atomic_load(&w->writer_waits);
+        ri->writer_wait_ns += atomic_load(&w->writer_wait_ns);
         a += atomic_load(&w->active);
     }
     if (active)
@@ -641,6 +650,7 @@ int replay_run(const struct replay_config *cfg, struct replay_source *src,
     e->nredact = cfg->nredact;
     e->sched_evfd = -1;
     e->resolve_evfd = -1;
+    e->writer_evfd = -1;
     atomic_store(&e->planned, cfg->request_count > 0 ? cfg->request_count
                                                      : (src->header ? src->header->requests : -1));
     e->multi_turn = !src->header || src->header->requests > src->header->sessions;
@@ -676,7 +686,7 @@ int replay_run(const struct replay_config *cfg, struct replay_source *src,
     char rpath[4096];
     snprintf(rpath, sizeof rpath, "%s/records.jsonl.zst", cfg->out_dir);
     if (!rc)
-        rc = zw_open(&e->zw, rpath, ZW_DIRECT, cfg->zstd_level, d);
+        rc = zw_open(&e->zw, rpath, ZW_FRAMED, cfg->zstd_level, d);
     int nw = cfg->workers > 0 ? cfg->workers : 1;
     /* Every worker needs at least one slot of the concurrency (a worker with none would
      * be unlimited). */
@@ -714,6 +724,7 @@ int replay_run(const struct replay_config *cfg, struct replay_source *src,
                 started++;
             }
         }
+        e->writer_evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         pthread_create(&writer_th, NULL, writer_main, e);
         pthread_setname_np(writer_th, "replay-writer");
         pthread_create(&sched_th, NULL, sched_main, e);
@@ -820,6 +831,11 @@ int replay_run(const struct replay_config *cfg, struct replay_source *src,
         }
     }
     totals(e, &ri, NULL);
+    if (ri.writer_waits && cfg->progress)
+        fprintf(stderr,
+                "replay: workers waited %.3f s in all (%ld times) for the record writer: the disk "
+                "or the CPU did not keep up with the records (run.json counts.writer_wait_ns)\n",
+                (double)ri.writer_wait_ns / 1e9, ri.writer_waits);
     if (e->zw) {
         struct diag d2;
         int rc2 = e->zw_err ? e->zw_err : 0;
@@ -874,6 +890,8 @@ int replay_run(const struct replay_config *cfg, struct replay_source *src,
         tls_config_free(e->tls);
     if (e->sched_evfd >= 0)
         close(e->sched_evfd);
+    if (e->writer_evfd >= 0)
+        close(e->writer_evfd);
     if (stamp_fd >= 0)
         close(stamp_fd);
     if (sfd >= 0) {

@@ -156,7 +156,22 @@ static void timer_del(struct wpriv *p, struct timer *t)
 void worker_emit(struct worker *w, struct rec *r)
 {
     pthread_mutex_lock(&w->out_mu);
+    size_t before = w->out.len;
     rec_write_json(&w->out, r, w->eng->anchor_mono);
+    if (before < OUT_SOFT && w->out.len >= OUT_SOFT)
+        writer_kick(w->eng);
+    if (w->out.len >= OUT_HARD) {
+        /* The writer is behind: wait for it rather than let records pile up. */
+        int64_t t = clock_mono_ns();
+        w->out_waiting = true;
+        while (w->out.len >= OUT_HARD) {
+            writer_kick(w->eng);
+            pthread_cond_wait(&w->out_cv, &w->out_mu);
+        }
+        w->out_waiting = false;
+        atomic_fetch_add(&w->writer_waits, 1);
+        atomic_fetch_add(&w->writer_wait_ns, clock_mono_ns() - t);
+    }
     pthread_mutex_unlock(&w->out_mu);
 }
 
@@ -330,8 +345,33 @@ static struct conn *conn_new(struct worker *w, int url)
     return c;
 }
 
-static void conn_release_bufs(struct conn *c)
+/* The first bytes of every body are not counted against --max-body-bytes-total: their
+ * sum is bounded by the connections, and small bodies then cost no shared atomic. */
+#define BODY_FREE ((size_t)64 << 10)
+
+/* Counts n more body bytes of c against the global budget; false when they would exceed
+ * it (nothing counted then). */
+static bool body_budget(struct worker *w, struct conn *c, size_t n)
 {
+    size_t over = c->body.len + n > BODY_FREE ? c->body.len + n - BODY_FREE : 0;
+    if (over <= c->body_acct)
+        return true;
+    size_t add = over - c->body_acct;
+    struct engine *e = w->eng;
+    if (atomic_fetch_add(&e->body_inflight, add) + add > e->cfg->max_body_total) {
+        atomic_fetch_sub(&e->body_inflight, add);
+        return false;
+    }
+    c->body_acct += add;
+    return true;
+}
+
+static void conn_release_bufs(struct worker *w, struct conn *c)
+{
+    if (c->body_acct) {
+        atomic_fetch_sub(&w->eng->body_inflight, c->body_acct);
+        c->body_acct = 0;
+    }
     buf_free(&c->body);
     buf_free(&c->live_body);
     if (c->parser_live) {
@@ -367,7 +407,7 @@ static void conn_destroy(struct worker *w, struct conn *c)
         c->fd = -1;
     }
     conn_set_state(c, CONN_CLOSED);
-    conn_release_bufs(c);
+    conn_release_bufs(w, c);
     buf_free(&c->head);
     conn_set_state(c, CONN_FREE);
     c->next = p->freelist;
@@ -479,7 +519,7 @@ static void finish(struct worker *w, struct conn *c, int64_t now, bool reuse)
             count_up(&w->sessions_done);
         }
     }
-    conn_release_bufs(c);
+    conn_release_bufs(w, c);
     if (reuse && atomic_load(&w->eng->stop) < 2) {
         c->served = true;
         conn_set_state(c, CONN_IDLE);
@@ -627,6 +667,11 @@ static bool body_data(struct worker *w, struct conn *c, const char *data, size_t
     } else if (buf_append(&c->body, data, dlen)) {
         rec_set_error(&c->item->rec, RECERR_PROTOCOL, -1,
                       "response body larger than --max-body-bytes (%zu)", w->eng->cfg->max_body);
+        return false;
+    } else if (!body_budget(w, c, 0)) {
+        rec_set_error(&c->item->rec, RECERR_PROTOCOL, -1,
+                      "response bodies being received at once exceed --max-body-bytes-total (%zu)",
+                      w->eng->cfg->max_body_total);
         return false;
     }
     return true;
@@ -1538,6 +1583,7 @@ int worker_init(struct worker *w, struct engine *eng, int id, struct diag *d)
     w->eng = eng;
     w->ring = xcalloc(1, sizeof *w->ring);
     pthread_mutex_init(&w->out_mu, NULL);
+    pthread_cond_init(&w->out_cv, NULL);
     buf_init(&w->out, 0);
     struct wpriv *p = xcalloc(1, sizeof *p);
     w->priv = p;
@@ -1588,6 +1634,7 @@ void worker_free(struct worker *w)
     free(w->ring);
     buf_free(&w->out);
     pthread_mutex_destroy(&w->out_mu);
+    pthread_cond_destroy(&w->out_cv);
     if (w->ep >= 0)
         close(w->ep);
     if (w->evfd >= 0)

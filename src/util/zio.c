@@ -1,5 +1,6 @@
 #include "zio.h"
 
+#include "buf.h"
 #include "xalloc.h"
 
 #include <errno.h>
@@ -308,6 +309,7 @@ struct zwriter {
     int err;
     int errnum;       /* errno of the first failed write, or 0 */
     const char *zerr; /* zstd's message when compression failed */
+    struct buf held;  /* ZW_FRAMED: the open frame's compressed bytes */
 };
 
 int zw_open(struct zwriter **out, const char *path, enum zw_mode mode, int level, struct diag *d)
@@ -331,6 +333,7 @@ int zw_open(struct zwriter **out, const char *path, enum zw_mode mode, int level
             return diag_at(d, ERR_IO, path, 0, "cannot create: %s", strerror(e));
         }
     }
+    buf_init(&w->held, 0);
     w->cctx = ZSTD_createCCtx();
     ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, level);
     ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 1);
@@ -338,6 +341,16 @@ int zw_open(struct zwriter **out, const char *path, enum zw_mode mode, int level
     w->out = xmalloc(w->out_cap);
     *out = w;
     return 0;
+}
+
+/* ZW_FRAMED: writes the ended frame at once. */
+static int write_held(struct zwriter *w)
+{
+    int rc = write_full(w->o.fd, w->held.p, w->held.len);
+    if (rc)
+        w->errnum = errno;
+    buf_reset(&w->held);
+    return rc ? ERR_IO : 0;
 }
 
 /* Runs the compressor over in with the given directive, writing output to the file. */
@@ -351,7 +364,12 @@ static int pump(struct zwriter *w, const void *data, size_t n, ZSTD_EndDirective
             w->zerr = ZSTD_getErrorName(left);
             return ERR_IO;
         }
-        if (o.pos && write_full(w->o.fd, w->out, o.pos)) {
+        if (o.pos && w->mode == ZW_FRAMED) {
+            if (buf_append(&w->held, w->out, o.pos)) {
+                w->errnum = ENOMEM;
+                return ERR_IO;
+            }
+        } else if (o.pos && write_full(w->o.fd, w->out, o.pos)) {
             w->errnum = errno;
             return ERR_IO;
         }
@@ -378,7 +396,15 @@ int zw_end_frame(struct zwriter *w)
     if (!w->in_frame)
         return 0;
     w->in_frame = false;
-    return w->err = pump(w, NULL, 0, ZSTD_e_end);
+    w->err = pump(w, NULL, 0, ZSTD_e_end);
+    if (!w->err && w->held.len)
+        w->err = write_held(w);
+    return w->err;
+}
+
+size_t zw_frame_held(const struct zwriter *w)
+{
+    return w->held.len;
 }
 
 size_t zw_bytes_in(const struct zwriter *w)
@@ -396,6 +422,7 @@ const char *zw_strerror(const struct zwriter *w)
 static void zw_free(struct zwriter *w)
 {
     ZSTD_freeCCtx(w->cctx);
+    buf_free(&w->held);
     free(w->out);
     free(w);
 }
@@ -403,8 +430,11 @@ static void zw_free(struct zwriter *w)
 int zw_commit(struct zwriter *w, struct diag *d)
 {
     int rc = zw_end_frame(w);
-    if (!rc && w->bytes_in == 0) /* an empty stream is still one valid (empty) frame */
+    if (!rc && w->bytes_in == 0) { /* an empty stream is still one valid (empty) frame */
         rc = pump(w, NULL, 0, ZSTD_e_end);
+        if (!rc && w->held.len)
+            rc = write_held(w);
+    }
     char *path = xstrdup(w->o.path);
     int e = out_close(&w->o, rc ? (w->errnum ? w->errnum : EIO) : 0);
     if (rc && w->zerr)

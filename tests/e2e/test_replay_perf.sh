@@ -15,7 +15,81 @@ with Mock("--ttft", "0", "--itl", "0", "--osl", "1") as m:
     bad = [r for r in recs if err(r)]
     check(not bad, "errors", len(bad), bad[:1])
     conns = len({r["conn"] for r in recs})
-    check(conns <= 64, "connections opened", conns)
+    # ~1,470 before the fix; a reading worker needs a handful (up to ~100 seen when a
+    # loaded machine preempts it for tens of ms)
+    check(conns <= 300, "connections opened", conns)
     late = sorted(r["t_start"] - r["t_intended"] for r in recs)
-    check(late[len(late) // 2] < 1e6, "lateness p50", late[len(late) // 2])
+    # a worker that cannot read falls seconds behind; a busy shared machine, milliseconds
+    check(late[len(late) // 2] < 50e6, "lateness p50", late[len(late) // 2])
+PY
+
+# Memory is bounded by configuration, never by the run's length: a closed-loop replay at
+# full speed (64 connections, non-streaming, instant replies), with the client and the
+# mock on ONE CPU so the record writer competes with a saturated worker (where a writer
+# at nice 19 starved and records piled up at ~600 B per request, 206 MB after 10 s). RSS
+# is sampled every 100 ms; after the first 2 s (buffers and pools at their working size)
+# it may grow by at most 64 B per request sent: the slope criterion of issue 16 (a 60 s
+# run's peak within 64 MB of a 10 s run's) applied to an 8 s run, plus a 64 MB ceiling.
+PYTHONPATH="$E2E_ROOT/tests/e2e" python3 - <<'PY'
+import json, os, subprocess, time
+from replay_lib import *
+
+t = pack("closed.jsonl.zst", "--request-count", "2000", "--isl", "16", "--osl", "1")
+cpu = ["taskset", "-c", "0"] if os.cpu_count() and os.cpu_count() >= 2 else []
+m = Mock("--ttft", "0", "--itl", "0", "--osl", "1", log=False)
+try:
+    out = os.path.join(TMP, "rss-run")
+    p = subprocess.Popen(cpu + [BIN, "replay", t, "--url", m.url, "-o", out, "-q",
+                                "--concurrency", "64", "--workers", "1",
+                                "--benchmark-duration", "8"])
+    subprocess.run(["taskset", "-p", "-c", "0", str(m.p.pid)] if cpu else ["true"],
+                   stdout=subprocess.DEVNULL, check=True)
+    t0, samples = time.monotonic(), []
+    while p.poll() is None:
+        try:
+            with open("/proc/%d/status" % p.pid) as f:
+                kb = next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+            samples.append((time.monotonic() - t0, kb * 1024))
+        except (OSError, StopIteration):
+            pass
+        time.sleep(0.1)
+    check(p.wait() == 0, "replay exit", p.returncode)
+finally:
+    m.stop()
+run = json.load(open(os.path.join(out, "run.json")))
+sent = run["counts"]["sent"]
+early = max(b for s, b in samples if s <= 2.0)
+peak = max(b for s, b in samples)
+rate = sent / 8.0
+window = rate * (samples[-1][0] - 2.0)  # requests sent after the first 2 s, about
+per_req = (peak - early) / max(window, 1)
+print("sent %d, RSS at 2 s %.1f MB, peak %.1f MB, growth %.1f B/request, writer waits %s" %
+      (sent, early / 1e6, peak / 1e6, per_req, run["counts"].get("writer_waits")))
+check(sent > 10000, "too few requests to judge", sent)
+check(peak < 64e6, "peak RSS", peak)
+check(per_req < 64, "RSS grows with the run: B/request", per_req)
+PY
+
+# The non-streaming body cap is global too (issue 17 item 12: 16 concurrent 64 MiB bodies
+# reached 237 MB): six ~2 MB bodies that stall half-way hold ~1 MB each; with
+# --max-body-bytes-total 3 MiB the ones past the budget fail with protocol at once, the
+# others end on the idle timeout; with the default budget none fails on it.
+PYTHONPATH="$E2E_ROOT/tests/e2e" python3 - <<'PY'
+from replay_lib import *
+
+t = pack("big.jsonl.zst", "--request-count", "6", "--isl", "8", "--osl", "400000")
+with Mock("--ttft", "0", "--itl", "0", "--fault", "stall-after=1", log=False) as m:
+    for budget, want_over in (("3145728", True), (None, False)):
+        extra = ["--max-body-bytes-total", budget] if budget else []
+        # every request fails (budget or idle timeout): exit 1, "no request succeeded"
+        recs, run, _ = replay(t, m.url, "--concurrency", "6", "--workers", "1",
+                              "--idle-timeout-seconds", "1", *extra, expect=1)
+        over = [r for r in recs if "max-body-bytes-total" in (r.get("error") or {}).get("message", "")]
+        idle = [r for r in recs if err(r) == "timeout_idle"]
+        check(len(recs) == 6 and len(over) + len(idle) == 6, "outcomes", [r.get("error") for r in recs])
+        if want_over:
+            check(1 <= len(over) <= 4 and all(err(r) == "protocol" for r in over), "over budget", len(over))
+            check(run["config"]["max_body_bytes_total"] == 3145728, "config")
+        else:
+            check(not over, "default budget hit", len(over))
 PY
