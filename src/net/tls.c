@@ -192,7 +192,8 @@ const char *tls_config_ca_file(const struct tls_config *c)
 }
 
 /* Whether an X.509/PK parse error is a key or signature algorithm mbedTLS does not know:
- * in practice Ed25519 or Ed448, which mbedTLS 3.6 lacks. The high-level part of the code
+ * in practice Ed25519 or Ed448, or an RSA-PSS-only key (id-RSASSA-PSS), which mbedTLS 3.6
+ * lacks. The high-level part of the code
  * says which stage failed (the low-level part names the OID lookup). */
 static bool unsupported_alg(int ret)
 {
@@ -203,7 +204,8 @@ static bool unsupported_alg(int ret)
 
 static const char unsupported_alg_why[] =
     "its key or signature algorithm is not supported (RSA and ECDSA P-256/P-384/P-521 are; "
-    "Ed25519 and Ed448 are not: mbedTLS 3.6 has no EdDSA)";
+    "Ed25519, Ed448 and RSA-PSS-only keys are not: mbedTLS 3.6 has no EdDSA and no "
+    "id-RSASSA-PSS keys)";
 
 static int load_cas(struct tls_config *c, const char *ca_file, struct diag *d)
 {
@@ -511,8 +513,8 @@ static void describe_alert(struct tls_session *s)
     case MBEDTLS_SSL_ALERT_MSG_HANDSHAKE_FAILURE:
         what = "handshake_failure: no TLS version, cipher suite, key-exchange group or "
                "signature algorithm in common; metronome speaks TLS 1.2 and 1.3 with RSA "
-               "(PKCS#1, PSS) and ECDSA P-256/P-384/P-521 certificates, not Ed25519 or Ed448 "
-               "(mbedTLS 3.6 has no EdDSA)";
+               "and ECDSA P-256/P-384/P-521 certificates, not Ed25519, Ed448 or RSA-PSS-only "
+               "keys (mbedTLS 3.6 has no EdDSA and no id-RSASSA-PSS keys)";
         break;
     case MBEDTLS_SSL_ALERT_MSG_PROTOCOL_VERSION:
         what = "protocol_version: the server speaks neither TLS 1.2 nor TLS 1.3";

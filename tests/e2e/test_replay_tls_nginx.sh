@@ -1,5 +1,6 @@
 # TLS against nginx (Debian's, OpenSSL inside) with every common certificate kind, made by
-# openssl here: RSA-2048/4096, ECDSA P-256/P-384, Ed25519, a chain leaf <- intermediate <-
+# openssl here: RSA-2048/4096, ECDSA P-256/P-384/P-521, Ed25519 and RSA-PSS-only keys (both
+# unsupported by mbedTLS 3.6: a clear error), a chain leaf <- intermediate <-
 # root (nginx sends leaf + intermediate, the client trusts the root only), an IP-only SAN,
 # on TLS 1.2-only, TLS 1.3-only and nginx's default protocols, plus a TLS 1.2 server that
 # insists on RSA-PSS. nginx's access log records the version it negotiated and the SNI it
@@ -15,9 +16,11 @@ M=$METRONOME
 # ---- certificates ----
 key() { # key FILE KIND
     case $2 in
+        rsapss) openssl genpkey -algorithm RSA-PSS -pkeyopt rsa_keygen_bits:2048 -out "$1" ;;
         rsa*) openssl genpkey -algorithm RSA -pkeyopt "rsa_keygen_bits:${2#rsa}" -out "$1" ;;
         p256) openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" ;;
         p384) openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out "$1" ;;
+        p521) openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-521 -out "$1" ;;
         ed25519) openssl genpkey -algorithm ED25519 -out "$1" ;;
     esac 2>/dev/null || fail "openssl genpkey $2"
 }
@@ -43,7 +46,9 @@ leaf rsa2048 rsa2048 "$LH" ca
 leaf rsa4096 rsa4096 "$LH" ca
 leaf ecp256 p256 "$LH" ca
 leaf ecp384 p384 "$LH" ca
+leaf ecp521 p521 "$LH" ca
 leaf ed25519 ed25519 "$LH" ca
+leaf rsapss rsapss "$LH" ca
 leaf iponly rsa2048 "IP:127.0.0.1" ca
 leaf dnsonly rsa2048 "DNS:localhost" ca
 leaf wronghost rsa2048 "DNS:other.example" ca
@@ -90,7 +95,10 @@ servers=(
     "iponly_13 iponly TLSv1.3"
     "iponly_12 iponly TLSv1.2"
     "dnsonly_13 dnsonly TLSv1.3"
+    "ecp521_12 ecp521 TLSv1.2"
+    "ecp521_13 ecp521 TLSv1.3"
     "ed25519_13 ed25519 TLSv1.3"
+    "rsapss_13 rsapss TLSv1.3"
     "expired_13 expired TLSv1.3"
     "wronghost_12 wronghost TLSv1.2"
     "untrusted_13 untrusted TLSv1.3"
@@ -156,6 +164,8 @@ good ecp256_12 TLSv1.2 localhost ca.pem
 good ecp256_13 TLSv1.3 localhost ca.pem
 good ecp384_12 TLSv1.2 localhost ca.pem
 good ecp384_13 TLSv1.3 localhost ca.pem
+good ecp521_12 TLSv1.2 localhost ca.pem
+good ecp521_13 TLSv1.3 localhost ca.pem
 good chain_12 TLSv1.2 localhost root2.pem
 good chain_13 TLSv1.3 localhost root2.pem
 # SNI carries the DNS name; an IP literal is verified against the IP SAN but, as RFC 6066
@@ -191,9 +201,11 @@ bad leafonly_13 localhost root2.pem "not signed by a trusted CA"
 # Ed25519: mbedTLS 3.6 has no EdDSA. As the server's certificate nginx cannot sign for
 # anything the client offers and refuses; as a CA file it does not parse.
 bad ed25519_13 localhost ca.pem "handshake_failure.*not Ed25519"
+# A key restricted to RSA-PSS (id-RSASSA-PSS): mbedTLS 3.6 cannot use one either.
+bad rsapss_13 localhost ca.pem "handshake_failure.*RSA-PSS-only keys"
 root edroot ed25519
 expect_exit 1 "$M" replay t.jsonl.zst --url "https://localhost:${port[ecp256_13]}" --ca-file edroot.pem -o edca -q
-grep -q "edroot.pem: no usable CA certificate: .*Ed25519 and Ed448 are not" "$E2E_TMP/stderr" ||
+grep -q "edroot.pem: no usable CA certificate: .*Ed25519, Ed448 and RSA-PSS-only keys are not" "$E2E_TMP/stderr" ||
     { cat "$E2E_TMP/stderr"; fail "Ed25519 CA: unclear error"; }
 [ "$(wc -l <"$E2E_TMP/stderr")" = 1 ] || fail "Ed25519 CA: more than one line"
 
