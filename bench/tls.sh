@@ -11,7 +11,7 @@ records=${1:-200000}
 out="$root/bench/out"
 mkdir -p "$out"
 vendor_list() { sed -n "/^const $1 = /,/^};/p" build/deps.zig | grep -o '"[^"]*\.c"' | tr -d '"'; }
-srcs=(bench/tls_bench.c src/net/tls.c src/util/xalloc.c src/util/err.c src/util/buf.c src/util/zio.c)
+srcs=(bench/tls_bench.c src/net/tls.c src/net/rxstamp.c src/util/xalloc.c src/util/err.c src/util/buf.c src/util/zio.c)
 for s in $(vendor_list mbedtls_files); do srcs+=("vendor/src/mbedtls/library/$s"); done
 for s in $(vendor_list zstd_files); do srcs+=("vendor/src/zstd/lib/$s"); done
 .tools/zig/zig cc -O2 -std=c11 -w -D_GNU_SOURCE -I include -I build -I vendor/src/mbedtls/include \
