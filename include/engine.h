@@ -39,6 +39,7 @@ struct item {
     bool later_turn; /* turn > 0 of a session: due delay_ms after the previous turn ends */
     int turns;       /* first turns: the session's turn count in the source, 0 unknown */
     bool live;       /* prepend the session's live history (chat messages) */
+    bool keep;       /* this turn's messages and reply join the session's history */
     double delay_ms;
     bool retried; /* resent once after a stale keep-alive connection failed */
     bool cancel;  /* --request-cancellation-rate picked this one */
@@ -155,7 +156,10 @@ struct engine {
 
     long gcap; /* rate and fixed modes: --concurrency as one cap for all workers (0: none) */
     _Atomic long ginflight;
-    bool multi_turn;  /* the source has sessions with later turns: track them */
+    bool multi_turn; /* the source has sessions with later turns: track them */
+    /* Chat sessions whose later turns expect live history (header "history":"live"):
+     * every turn's exchange, the first included, is kept. */
+    bool live_history;
     char errmsg[512]; /* scheduler failure (source error) */
     /* The first failed request's error, for the line a run without any success ends
      * with: written once by the worker that wins first_err_taken, read after the join. */

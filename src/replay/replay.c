@@ -11,6 +11,7 @@
 #include "xalloc.h"
 #include "zio.h"
 
+#include <cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <mbedtls/sha256.h>
@@ -640,6 +641,20 @@ static void progress(struct engine *e, bool tty, bool final, int64_t start)
 
 /* ---- the run ---- */
 
+/* Whether later turns of the trace expect replay to prepend the conversation so far
+ * (header "history":"live"). Without a header (in-process sources) only the requests say,
+ * and a first turn's exchange is not kept. */
+static bool header_live(const struct trace_header *h)
+{
+    if (!h || !h->json)
+        return false;
+    cJSON *j = cJSON_ParseWithLength(h->json, h->json_len);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "history");
+    bool live = cJSON_IsString(v) && !strcmp(v->valuestring, "live");
+    cJSON_Delete(j);
+    return live;
+}
+
 int replay_run(const struct replay_config *cfg, struct replay_source *src,
                struct replay_result *res, struct diag *d)
 {
@@ -654,6 +669,7 @@ int replay_run(const struct replay_config *cfg, struct replay_source *src,
     atomic_store(&e->planned, cfg->request_count > 0 ? cfg->request_count
                                                      : (src->header ? src->header->requests : -1));
     e->multi_turn = !src->header || src->header->requests > src->header->sessions;
+    e->live_history = e->multi_turn && cfg->endpoint == EP_CHAT && header_live(src->header);
     struct runinfo ri = {0};
     /* kept open for the run: the first responses are stamped too */
     int stamp_fd = cfg->kernel_stamps ? rxstamp_warm() : -1;

@@ -278,6 +278,10 @@ static struct item *make_item(struct sched *s, const struct trace_request *tr, l
     r->url = it->url;
     it->delay_ms = tr->delay_ms * (s->cfg->time_scale > 0 ? s->cfg->time_scale : 1);
     it->live = tr->history == TRACE_HISTORY_LIVE && s->cfg->endpoint == EP_CHAT;
+    /* The first turn is "recorded" (its body is complete) but its exchange is the start of
+     * the history its live later turns carry: it must be kept too (it was not, so turn 1
+     * went out with no history and turn 2 without turn 0's exchange). */
+    it->keep = it->live || s->e->live_history;
     if (s->cfg->cancel_rate_pct > 0 && rng_uniform(&s->cancel) * 100 < s->cfg->cancel_rate_pct) {
         it->cancel = true;
         it->cancel_after_ns = (int64_t)(s->cfg->cancel_delay_s * 1e9);
@@ -370,6 +374,11 @@ static int wait_room(struct engine *e)
             uint64_t v;
             ssize_t k = read(e->sched_evfd, &v, sizeof v);
             (void)k;
+        } else {
+            /* Every stock full for 100 ms: a worker whose slots are all kept by sessions
+             * waiting for later turns is asleep; wake it to give them back. */
+            for (int i = 0; i < e->nw; i++)
+                worker_wake(&e->w[i]);
         }
     }
 }

@@ -43,6 +43,7 @@ struct session {
     bool busy;
     int turns, done; /* turns in the source (0: unknown) and turns finished */
     int64_t last_end;
+    bool holds; /* closed loop: keeps its slot between turns (counted in wpriv.held) */
     struct item *wait_head, *wait_tail;
     cJSON *history; /* live chat history (messages), or NULL */
 };
@@ -66,6 +67,13 @@ struct wpriv {
      * the wait in its lateness instead of hiding it. */
     int64_t *freed;
     long freed_head, freed_len;
+    /* Closed loop with sessions: slots kept by sessions between two turns. A session
+     * holds its slot from its first turn to the end of its last, as AIPerf 0.13's session
+     * slots do, so a later turn starts when it is due instead of queueing behind new
+     * sessions (it used to be reported one request latency late). */
+    long held;
+    bool orphans_released; /* the scheduler is done: holds of cut sessions were given back */
+    int phase_seen;        /* phase of the last item taken (holds do not cross phases) */
 };
 
 static char ev_eventfd, ev_timerfd; /* epoll tags for the two non-socket fds */
@@ -437,6 +445,24 @@ static void try_start_pending(struct worker *w);
 static void slot_release(struct worker *w);
 static void wake_sched(struct worker *w);
 static void slot_freed(struct worker *w, int64_t now);
+static bool exhausted(struct worker *w);
+
+/* Closed loop over multi-turn sessions: a session's slot is its own until its last turn
+ * ends (AIPerf 0.13 counts --concurrency in sessions). Only when each worker owns its
+ * slots; with a shared cap (rate and fixed modes) turns take slots request by request. */
+static bool session_slots(const struct worker *w)
+{
+    return w->eng->cfg->mode == MODE_CONCURRENCY && !w->eng->gcap && w->slots > 0;
+}
+
+/* A session gives back the slot it kept between turns. */
+static void unhold(struct worker *w, struct session *s)
+{
+    if (s->holds) {
+        s->holds = false;
+        P(w)->held--;
+    }
+}
 
 /* Live chat history: the session's messages, then this turn's. */
 static void live_body(struct worker *w, struct conn *c, struct item *it)
@@ -461,12 +487,19 @@ static void live_body(struct worker *w, struct conn *c, struct item *it)
     cJSON_Delete(root);
 }
 
+/* Adds a finished turn's exchange to its session's history: the turn's own messages, then
+ * the reply as received. A recorded turn's body already holds the whole conversation, so
+ * it replaces the history instead. */
 static void live_append(struct worker *w, struct item *it, const struct buf *reply)
 {
     struct session *s = session_get(P(w), it->rec.conv);
     cJSON *root = cJSON_ParseWithLength(it->body, it->body_len);
     cJSON *msgs = root ? cJSON_GetObjectItemCaseSensitive(root, "messages") : NULL;
     if (cJSON_IsArray(msgs)) {
+        if (!it->live) {
+            cJSON_Delete(s->history);
+            s->history = NULL;
+        }
         if (!s->history)
             s->history = cJSON_CreateArray();
         cJSON *m;
@@ -500,13 +533,22 @@ static void finish(struct worker *w, struct conn *c, int64_t now, bool reuse)
         lhist_add(&w->late, it->rec.t_start - it->rec.t_intended);
     c->dl_phase = c->dl_total = c->dl_cancel = 0;
     timer_del(p, &c->tm);
+    bool kept = false; /* the session keeps this slot for its next turn */
     if (w->eng->multi_turn) {
         struct session *s = session_get(p, it->rec.conv);
         s->busy = false;
         s->last_end = now;
         s->done++;
-        if (it->live && it->rec.error == RECERR_NONE)
+        /* another turn follows: here already, or known to come (the turn count says so,
+         * and the scheduler may still send it) */
+        bool known_more = s->turns > 0 && s->done < s->turns && !exhausted(w);
+        if (it->keep && it->rec.error == RECERR_NONE &&
+            (s->wait_head || known_more || s->turns == 0))
             live_append(w, it, c->text);
+        if ((s->wait_head || known_more) && session_slots(w) && atomic_load(&w->eng->stop) == 0) {
+            s->holds = kept = true;
+            p->held++;
+        }
         struct item *next = s->wait_head;
         if (next) {
             s->wait_head = next->next;
@@ -530,7 +572,7 @@ static void finish(struct worker *w, struct conn *c, int64_t now, bool reuse)
     }
     atomic_fetch_sub(&w->active, 1);
     slot_release(w);
-    if (!w->eng->gcap && !it->timed)
+    if (!w->eng->gcap && !kept)
         slot_freed(w, now);
     item_done(w, it, true);
     try_start_pending(w);
@@ -858,7 +900,7 @@ static void begin_request(struct worker *w, struct conn *c)
     c->got_bytes = false;
     c->status = 0;
     http1_rx_init(&c->rx, &c->head, false);
-    if (it->live) {
+    if (it->keep) {
         c->text = xmalloc(sizeof *c->text);
         buf_init(c->text, 1 << 24);
     }
@@ -1026,7 +1068,7 @@ static bool may_start(struct worker *w)
     struct engine *e = w->eng;
     if (e->gcap)
         return atomic_load(&e->ginflight) < e->gcap;
-    return w->slots == 0 || atomic_load(&w->active) < w->slots;
+    return w->slots == 0 || atomic_load(&w->active) + P(w)->held < w->slots;
 }
 
 /* Takes a slot to start a request now. In the rate and fixed modes a --concurrency cap is
@@ -1072,6 +1114,12 @@ static void slot_release(struct worker *w)
 
 static void take_items(struct worker *w);
 
+/* Nothing more can reach this worker: the scheduler is done and the ring is empty. */
+static bool exhausted(struct worker *w)
+{
+    return atomic_load(&w->eng->sched_done) && !ring_peek(w->ring);
+}
+
 /* Closed loop: remembers that a slot became free at `now`. */
 static void slot_freed(struct worker *w, int64_t now)
 {
@@ -1101,6 +1149,20 @@ static int64_t slot_freed_at(struct worker *w, int64_t dflt)
     return dflt;
 }
 
+/* Gives back every slot kept by a session whose next turn is not here and will not come
+ * (cut by --request-count or by the end of warmup). */
+static void release_orphans(struct worker *w)
+{
+    struct wpriv *p = P(w);
+    for (size_t i = 0; p->held > 0 && i < p->capsess; i++) {
+        struct session *s = &p->sess[i];
+        if (s->id && s->holds && !s->busy && !s->wait_head) {
+            unhold(w, s);
+            slot_freed(w, clock_mono_ns());
+        }
+    }
+}
+
 static void try_start_pending(struct worker *w)
 {
     struct wpriv *p = P(w);
@@ -1108,6 +1170,16 @@ static void try_start_pending(struct worker *w)
     /* A slot is free and nothing waits locally: look in the ring without being woken. */
     if (!p->pend_head && may_start(w) && ring_peek(w->ring))
         take_items(w);
+    /* Every slot kept by a session and new sessions waiting: the kept slots wait for later
+     * turns, which the scheduler sends in trace order. When this worker's stock is full the
+     * scheduler sends nothing more until a new session starts, so a session whose next
+     * turn is not here yet gives its slot back (as before sessions kept slots); a trace
+     * with a session's turns far apart would otherwise stop. */
+    if (p->held > 0 && p->pend_head && !may_start(w)) {
+        take_items(w); /* later turns in the ring reach their sessions first */
+        if (atomic_load(&w->queued) + atomic_load(&w->pending) >= worker_stock(w))
+            release_orphans(w);
+    }
     bool popped = false;
     while (p->pend_head && atomic_load(&e->stop) == 0 && slot_acquire(w)) {
         struct item *it = pend_pop(w);
@@ -1194,6 +1266,12 @@ static void take_items(struct worker *w)
             item_done(w, it, false);
             continue;
         }
+        if ((int)it->rec.phase != p->phase_seen) {
+            /* Warmup was drained before profiling's first item: a slot still kept is a
+             * warmup session's that was cut by the warmup count. */
+            release_orphans(w);
+            p->phase_seen = (int)it->rec.phase;
+        }
         if (it->later_turn) {
             struct session *s = session_get(p, it->rec.conv);
             if (s->busy || s->wait_head) {
@@ -1216,6 +1294,11 @@ static void take_items(struct worker *w)
                     s->turns = it->turns;
                     s->done = 0;
                 }
+                /* A new run of this session (warmup replayed it before): it starts with
+                 * no history and without the slot the old one kept. */
+                unhold(w, s);
+                cJSON_Delete(s->history);
+                s->history = NULL;
             }
             if (it->timed)
                 timer_set(p, &it->tm, it->rec.t_intended);
@@ -1294,7 +1377,16 @@ static void run_timers(struct worker *w, bool sends_only)
             struct item *it = CONTAINER(t, struct item, tm);
             while (clock_mono_ns() < it->rec.t_intended)
                 ;
-            if (atomic_load(&w->eng->stop)) {
+            struct session *hs =
+                it->later_turn && w->eng->multi_turn ? session_get(p, it->rec.conv) : NULL;
+            if (hs && hs->holds) {
+                unhold(w, hs); /* its own slot: no queue, no other session before it */
+                if (atomic_load(&w->eng->stop)) {
+                    item_done(w, it, false);
+                    continue;
+                }
+                start_item(w, it, it->rec.t_intended);
+            } else if (atomic_load(&w->eng->stop)) {
                 item_done(w, it, false);
             } else if (!p->pend_head && slot_acquire(w)) {
                 start_item(w, it, it->rec.t_intended);
@@ -1522,13 +1614,19 @@ void *worker_main(void *arg)
         }
         if (atomic_load(&e->finish))
             break;
+        if (p->held > 0 && !p->orphans_released && exhausted(w)) {
+            p->orphans_released = true; /* later holds check exhausted() themselves */
+            release_orphans(w);
+            try_start_pending(w);
+        }
         bool polling = spinning(w, clock_mono_ns());
         arm(w, polling);
         /* Sleeping is announced before the last look at the ring, so the scheduler
          * either sees the flag and writes the eventfd, or we see its item. */
         /* With every slot busy or requests already waiting for one, new ones are not
          * urgent: the slot that frees pulls them from the ring (try_start_pending). */
-        bool want = may_start(w) && !p->pend_head;
+        /* With kept slots, a push may bring the turn a session waits for. */
+        bool want = (may_start(w) && !p->pend_head) || p->held > 0;
         atomic_store(&w->sleeping, want && !polling ? 1 : 0);
         bool ready = want && ring_peek(w->ring);
         int n = epoll_wait(w->ep, evs, 256, ready || polling ? 0 : -1);

@@ -30,8 +30,11 @@ enum srv_behaviour {
     SRV_500,
     SRV_CLOSE_MID,
     SRV_JSON_CLOSE_IDLE,
-    SRV_101, /* 100 Continue (skipped), then an unrequested 101 and non-HTTP bytes */
+    SRV_101,  /* 100 Continue (skipped), then an unrequested 101 and non-HTTP bytes */
+    SRV_ECHO, /* logs each body; replies (JSON) "re:" + the last message's content */
 };
+
+#define SRV_MAX_BODIES 64
 
 struct srv {
     int lfd;
@@ -41,6 +44,9 @@ struct srv {
     pthread_t th;
     _Atomic int stop;
     _Atomic int requests;
+    pthread_mutex_t mu; /* guards the body log */
+    char *bodies[SRV_MAX_BODIES];
+    int nbodies;
 };
 
 static int read_request(int fd, char *buf, size_t cap)
@@ -89,7 +95,31 @@ static void *conn_thread(void *arg)
     while (!atomic_load(&s->stop) && read_request(fd, buf, 1 << 20) == 0) {
         atomic_fetch_add(&s->requests, 1);
         char out[4096];
-        if (s->how == SRV_JSON || s->how == SRV_JSON_CLOSE_IDLE) {
+        if (s->how == SRV_ECHO) {
+            const char *b = strstr(buf, "\r\n\r\n") + 4;
+            cJSON *req = cJSON_Parse(b);
+            const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(req, "messages");
+            const cJSON *last = cJSON_GetArrayItem(msgs, cJSON_GetArraySize(msgs) - 1);
+            const cJSON *txt = cJSON_GetObjectItemCaseSensitive(last, "content");
+            char reply[256];
+            snprintf(reply, sizeof reply, "re:%s", cJSON_IsString(txt) ? txt->valuestring : "?");
+            cJSON_Delete(req);
+            pthread_mutex_lock(&s->mu);
+            if (s->nbodies < SRV_MAX_BODIES)
+                s->bodies[s->nbodies++] = xstrdup(b);
+            pthread_mutex_unlock(&s->mu);
+            char body[512];
+            snprintf(body, sizeof body,
+                     "{\"object\":\"chat.completion\",\"choices\":[{\"message\":{\"role\":"
+                     "\"assistant\",\"content\":\"%s\"},\"finish_reason\":\"stop\"}],"
+                     "\"usage\":{\"prompt_tokens\":4,\"completion_tokens\":2}}",
+                     reply);
+            int n = snprintf(out, sizeof out,
+                             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                             "Content-Length: %zu\r\n\r\n%s",
+                             strlen(body), body);
+            send_all(fd, out, (size_t)n);
+        } else if (s->how == SRV_JSON || s->how == SRV_JSON_CLOSE_IDLE) {
             const char *body = "{\"object\":\"chat.completion\",\"choices\":[{\"message\":{"
                                "\"content\":\"hello there\"},\"finish_reason\":\"stop\"}],"
                                "\"usage\":{\"prompt_tokens\":4,\"completion_tokens\":2}}";
@@ -177,6 +207,7 @@ static void *srv_main(void *arg)
 static void srv_start_on(struct srv *s, enum srv_behaviour how, int tokens, int port)
 {
     memset(s, 0, sizeof *s);
+    pthread_mutex_init(&s->mu, NULL);
     s->how = how;
     s->tokens = tokens;
     s->lfd = socket(AF_INET, SOCK_STREAM, 0);
@@ -204,6 +235,9 @@ static void srv_stop(struct srv *s)
     pthread_join(s->th, NULL);
     close(s->lfd);
     usleep(100000); /* connection threads see stop */
+    for (int i = 0; i < s->nbodies; i++)
+        free(s->bodies[i]);
+    s->nbodies = 0;
 }
 
 /* An in-memory source of n single-turn chat requests. */
@@ -764,4 +798,144 @@ TEST(replay_default_url_is_aiperfs)
     replay_config_defaults(&c);
     CHECK_INT((long)c.nurls, 1);
     CHECK_STR(c.urls[0], "localhost:8000");
+}
+
+/* The exact messages array of a logged request body, as compact JSON. */
+static char *messages_of(const char *body)
+{
+    cJSON *j = cJSON_Parse(body);
+    char *m = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(j, "messages"));
+    cJSON_Delete(j);
+    return m;
+}
+
+TEST(replay_live_history_carries_every_earlier_turn)
+{
+    /* A live-history trace (header "history":"live"): turn k must carry every earlier
+     * turn's user message and the reply actually received, in order, then its own. The
+     * first turn's exchange used to be dropped: turn 1 went out alone and turn 2 with
+     * turn 1's exchange only. One session of 3 turns and one of 2 (sessions overlap). */
+    struct srv s;
+    srv_start(&s, SRV_ECHO, 0);
+    char dir[512], url[64];
+    snprintf(dir, sizeof dir, "%s/run", test_tmpdir());
+    struct replay_config c;
+    base_cfg(&c, dir, url, s.port);
+    c.mode = MODE_CONCURRENCY;
+    c.concurrency = 2;
+    c.workers = 1;
+    struct msess m = {.nsess = 2, .nturns = 3};
+    static const char hjson[] = "{\"metronome_trace\":1,\"history\":\"live\"}";
+    struct trace_header h = {
+        .version = 1, .requests = 6, .sessions = 2, .json = hjson, .json_len = sizeof hjson - 1};
+    struct replay_source src = {.ctx = &m, .header = &h, .next = msess_next, .turns = msess_turns};
+    struct replay_result res;
+    struct diag d = {0};
+    int rc = replay_run(&c, &src, &res, &d);
+    REQUIRE(rc == 0);
+    CHECK_INT(res.errors, 0);
+    static const char *const want[2][3] = {
+        {"[{\"role\":\"user\",\"content\":\"s0 turn 0\"}]",
+         "[{\"role\":\"user\",\"content\":\"s0 turn 0\"},{\"role\":\"assistant\",\"content\":"
+         "\"re:s0 turn 0\"},{\"role\":\"user\",\"content\":\"s0 turn 1\"}]",
+         "[{\"role\":\"user\",\"content\":\"s0 turn 0\"},{\"role\":\"assistant\",\"content\":"
+         "\"re:s0 turn 0\"},{\"role\":\"user\",\"content\":\"s0 turn 1\"},{\"role\":"
+         "\"assistant\",\"content\":\"re:s0 turn 1\"},{\"role\":\"user\",\"content\":\"s0 turn "
+         "2\"}]"},
+        {"[{\"role\":\"user\",\"content\":\"s1 turn 0\"}]",
+         "[{\"role\":\"user\",\"content\":\"s1 turn 0\"},{\"role\":\"assistant\",\"content\":"
+         "\"re:s1 turn 0\"},{\"role\":\"user\",\"content\":\"s1 turn 1\"}]",
+         "[{\"role\":\"user\",\"content\":\"s1 turn 0\"},{\"role\":\"assistant\",\"content\":"
+         "\"re:s1 turn 0\"},{\"role\":\"user\",\"content\":\"s1 turn 1\"},{\"role\":"
+         "\"assistant\",\"content\":\"re:s1 turn 1\"},{\"role\":\"user\",\"content\":\"s1 turn "
+         "2\"}]"},
+    };
+    pthread_mutex_lock(&s.mu);
+    CHECK_INT(s.nbodies, 6);
+    int seen = 0;
+    for (int i = 0; i < s.nbodies; i++) {
+        char *msgs = messages_of(s.bodies[i]);
+        REQUIRE(msgs);
+        /* the last message names the session and turn */
+        const char *last = strrchr(msgs, 's');
+        int k = -1, t = -1;
+        if (last && sscanf(last, "s%d turn %d", &k, &t) != 2)
+            k = -1;
+        if (k < 0 || k > 1 || t < 0 || t > 2)
+            test_fail(__FILE__, __LINE__, "unexpected body %s", msgs);
+        else if (strcmp(msgs, want[k][t]))
+            test_fail(__FILE__, __LINE__, "s%d turn %d sent\n  %s\nwanted\n  %s", k, t, msgs,
+                      want[k][t]);
+        else
+            seen++;
+        cJSON_free(msgs);
+    }
+    CHECK_INT(seen, 6);
+    pthread_mutex_unlock(&s.mu);
+    srv_stop(&s);
+}
+
+TEST(replay_closed_loop_sessions_keep_their_slot)
+{
+    /* Closed loop over sessions of 3 turns, 2 slots, 6 sessions, ~40 ms per request. As in
+     * AIPerf 0.13, --concurrency counts sessions: a session keeps its slot from its first
+     * turn to the end of its last, so no more than 2 sessions are ever open and a later
+     * turn starts when it is due (previous end + delay) instead of queueing behind a new
+     * session. It used to be reported one request latency "late". */
+    struct mock_config mc;
+    mock_config_default(&mc);
+    mc.port = 0;
+    mc.ttft_ns = 40000000;
+    mc.itl_ns = 1000000;
+    mc.osl = 2;
+    struct mock_server *ms = NULL;
+    struct diag d = {0};
+    REQUIRE(mock_start(&mc, &ms, &d) == 0);
+    char dir[512], url[64];
+    snprintf(dir, sizeof dir, "%s/run", test_tmpdir());
+    struct replay_config c;
+    base_cfg(&c, dir, url, mock_port(ms));
+    c.mode = MODE_CONCURRENCY;
+    c.concurrency = 2;
+    c.workers = 1;
+    struct msess m = {.nsess = 6, .nturns = 3};
+    struct replay_source src = {.ctx = &m, .next = msess_next, .turns = msess_turns};
+    struct replay_result res;
+    int rc = replay_run(&c, &src, &res, &d);
+    mock_stop(ms);
+    REQUIRE(rc == 0);
+    CHECK_INT(res.errors, 0);
+    struct run r;
+    load_run(dir, &r);
+    REQUIRE(r.n == 18);
+    double first[6], last[6], late_max = 0;
+    for (int k = 0; k < 6; k++)
+        first[k] = 1e300, last[k] = 0;
+    for (int i = 0; i < r.n; i++) {
+        const cJSON *cv = cJSON_GetObjectItemCaseSensitive(r.recs[i], "conv");
+        REQUIRE(cJSON_IsString(cv));
+        int k = (int)strtol(cv->valuestring + 1, NULL, 10);
+        REQUIRE(k >= 0 && k < 6);
+        double st = num(r.recs[i], "t_start"), en = num(r.recs[i], "t_end");
+        first[k] = st < first[k] ? st : first[k];
+        last[k] = en > last[k] ? en : last[k];
+        if (num(r.recs[i], "turn") > 0) {
+            double late = st - num(r.recs[i], "t_intended");
+            late_max = late > late_max ? late : late_max;
+        }
+    }
+    /* sessions open at each session's start: never more than the 2 slots */
+    int over = 0;
+    for (int k = 0; k < 6; k++) {
+        int open = 0;
+        for (int j = 0; j < 6; j++)
+            open += first[j] <= first[k] && last[j] > first[k];
+        over += open > 2;
+    }
+    CHECK_INT(over, 0);
+    /* a later turn waits for nothing: far below one request (~40 ms) even on a busy box */
+    if (late_max > 15e6)
+        test_fail(__FILE__, __LINE__, "a later turn started %.1f ms after it was due",
+                  late_max / 1e6);
+    free_run(&r);
 }
