@@ -1164,36 +1164,6 @@ static void csv_num(struct buf *b, double v)
     }
 }
 
-static void csv_stats_rows(struct buf *b, const struct rsummary *s, const char *prefix)
-{
-    char label[160];
-    for (int m = 0; m < M_NRECORD; m++) {
-        const struct stats_summary *x = &s->m[m];
-        if (!x->count)
-            continue;
-        if (prefix) {
-            buf_puts(b, prefix);
-            buf_putc(b, ',');
-        }
-        report_label(m, true, label, sizeof label);
-        csv_cell(b, label);
-        double vals[3 + STATS_NPCT + 1];
-        vals[0] = x->avg;
-        vals[1] = x->min;
-        vals[2] = x->max;
-        for (int k = 0; k < STATS_NPCT; k++)
-            vals[3 + k] = x->pct[k];
-        vals[3 + STATS_NPCT] = x->std;
-        for (size_t k = 0; k < sizeof vals / sizeof vals[0]; k++) {
-            buf_putc(b, ',');
-            csv_num(b, metric_display((enum metric_id)m, vals[k]));
-        }
-        buf_puts(b, "\r\n");
-    }
-}
-
-static const char csv_stats_head[] = "Metric,avg,min,max,p1,p5,p10,p25,p50,p75,p90,p95,p99,std\r\n";
-
 /* AIPerf's metric tags only: metronome's own additions stay out of the AIPerf CSV (they
  * are in the JSON under their own tags, and in report.html). */
 static bool aiperf_metric(int m)
@@ -1323,10 +1293,71 @@ static bool sel_slice(const struct rrec *r, const void *ctx)
            r->t_start < s->hi;
 }
 
+/* One slice in AIPerf 0.13's tidy timeslice CSV (TimesliceMetricsCsvExporter):
+ * "Timeslice,Start_NS,End_NS,Metric,Unit,Stat,Value", one row per statistic that exists,
+ * metrics sorted by tag, the metric's header without unit. */
+static void csv_tidy_rows(struct buf *b, const struct rsummary *s, size_t k, int64_t lo, int64_t hi)
+{
+    int ids[M_COUNT + REPORT_NADJ];
+    char pre[96], label[160];
+    snprintf(pre, sizeof pre, "%zu,%lld,%lld,", k, (long long)lo, (long long)hi);
+    for (int pass = 0; pass < 2; pass++) {
+        size_t n = sorted_present(s, pass == 0, ids);
+        for (size_t i = 0; i < n; i++) {
+            int m = ids[i];
+            if (m >= M_COUNT)
+                continue; /* adj_* are run-level only */
+            const struct metric_def *md = &metric_defs[m];
+            size_t hl = strlen(md->header);
+            if (hl && md->header[hl - 1] == '\n')
+                hl--;
+            snprintf(label, sizeof label, "%.*s", (int)hl, md->header);
+            const char *names[4 + STATS_NPCT + 1];
+            double vals[4 + STATS_NPCT + 1];
+            size_t nv = 0;
+            if (pass == 1) {
+                names[nv] = "avg";
+                vals[nv++] = s->scalar[m];
+            } else {
+                const struct stats_summary *x = &s->m[m];
+                names[0] = "avg", vals[0] = x->avg;
+                names[1] = "min", vals[1] = x->min;
+                names[2] = "max", vals[2] = x->max;
+                names[3] = "sum", vals[3] = x->sum;
+                nv = 4;
+                for (int q = 0; q < STATS_NPCT; q++) {
+                    names[nv] = stats_pct_name[q];
+                    vals[nv++] = x->pct[q];
+                }
+                names[nv] = "std";
+                vals[nv++] = x->std;
+            }
+            for (size_t q = 0; q < nv; q++) {
+                double v = metric_display((enum metric_id)m, vals[q]);
+                if (isnan(v))
+                    continue;
+                buf_puts(b, pre);
+                csv_cell(b, label);
+                buf_putc(b, ',');
+                csv_cell(b, md->unit);
+                buf_putc(b, ',');
+                buf_puts(b, names[q]);
+                buf_putc(b, ',');
+                csv_num(b, v);
+                buf_puts(b, "\r\n");
+            }
+        }
+    }
+}
+
+/* profile_export_aiperf_timeslices.json/.csv in AIPerf 0.13's shape: each slice carries
+ * start_ns/end_ns (epoch) and is_complete false when the run ended inside it (AIPerf
+ * leaves such a trailing partial slice out of aggregates); metronome's start_sec/end_sec,
+ * start_time and timeslice_index stay beside them. */
 int report_write_slices(const struct run *ru, const struct report_opts *o, const char *dir,
                         struct report_result *res, struct diag *d)
 {
-    int64_t t0 = INT64_MAX, t1 = INT64_MIN;
+    int64_t t0 = INT64_MAX, t1 = INT64_MIN, tend = INT64_MIN;
     for (size_t i = 0; i < ru->n; i++) {
         const struct rrec *r = &ru->r[i];
         if (r->phase != REC_PROFILE || r->t_start == RR_NONE)
@@ -1335,6 +1366,9 @@ int report_write_slices(const struct run *ru, const struct report_opts *o, const
             t0 = r->t_start;
         if (r->t_start > t1)
             t1 = r->t_start;
+        int64_t e = r->t_end != RR_NONE ? r->t_end : r->t_last;
+        if (e != RR_NONE && e > tend)
+            tend = e;
     }
     int64_t dur = (int64_t)(o->slice_duration_s * 1e9);
     if (dur <= 0)
@@ -1353,8 +1387,7 @@ int report_write_slices(const struct run *ru, const struct report_opts *o, const
     jsonw_double(&w, o->slice_duration_s);
     jsonw_key(&w, "timeslices");
     jsonw_arr_begin(&w);
-    buf_puts(&cb, "Timeslice,Start (sec),");
-    buf_puts(&cb, csv_stats_head);
+    buf_puts(&cb, "Timeslice,Start_NS,End_NS,Metric,Unit,Stat,Value\r\n");
     for (size_t k = 0; k < nslices; k++) {
         struct slice_sel s = {t0 + (int64_t)k * dur, t0 + (int64_t)(k + 1) * dur};
         struct rsummary sm;
@@ -1362,6 +1395,14 @@ int report_write_slices(const struct run *ru, const struct report_opts *o, const
         jsonw_obj_begin(&w);
         jsonw_key(&w, "timeslice_index");
         jsonw_uint(&w, k);
+        jsonw_key(&w, "start_ns");
+        jsonw_int(&w, ru->base_real + s.lo);
+        jsonw_key(&w, "end_ns");
+        jsonw_int(&w, ru->base_real + s.hi);
+        if (k + 1 == nslices && s.hi > tend) {
+            jsonw_key(&w, "is_complete");
+            jsonw_bool(&w, false);
+        }
         jsonw_key(&w, "start_sec");
         jsonw_double(&w, (double)(s.lo - t0) * 1e-09);
         jsonw_key(&w, "end_sec");
@@ -1372,9 +1413,7 @@ int report_write_slices(const struct run *ru, const struct report_opts *o, const
         jsonw_str(&w, t);
         metric_blocks(&w, &sm);
         jsonw_obj_end(&w);
-        char pre[64];
-        snprintf(pre, sizeof pre, "%zu,%.3f", k, (double)(s.lo - t0) * 1e-09);
-        csv_stats_rows(&cb, &sm, pre);
+        csv_tidy_rows(&cb, &sm, k, ru->base_real + s.lo, ru->base_real + s.hi);
     }
     jsonw_arr_end(&w);
     jsonw_obj_end(&w);

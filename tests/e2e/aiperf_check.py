@@ -219,6 +219,23 @@ want_names = (["warmup"] if "--warmup" in flags else []) + ["profiling"]
 if names != want_names:
     bad(f"phase_manifest.json phases {names}, expected {want_names}")
 
+ts = f"{d}/profile_export_aiperf_timeslices.json"
+if os.path.exists(ts):
+    from aiperf.common.models.export_models import TimesliceCollectionExportData
+    try:
+        tj = TimesliceCollectionExportData.model_validate_json(open(ts).read())
+        if not tj.timeslices or any(t.start_ns is None or t.end_ns is None for t in tj.timeslices):
+            bad(f"{ts}: slices without start_ns/end_ns")
+    except Exception as e:
+        bad(f"{ts}: TimesliceCollectionExportData rejects it: {e}")
+    rows = list(csv.reader(open(f"{d}/profile_export_aiperf_timeslices.csv", newline="")))
+    if rows[0] != ["Timeslice", "Start_NS", "End_NS", "Metric", "Unit", "Stat", "Value"]:
+        bad(f"timeslices CSV header {rows[0]} is not AIPerf's")
+    if any(len(r) != 7 or r[5] not in STAT_KEYS for r in rows[1:]):
+        bad("timeslices CSV rows are not AIPerf's tidy rows")
+elif "--slices" in flags:
+    bad("no profile_export_aiperf_timeslices.json")
+
 for p in problems:
     print("aiperf_check:", p)
 print(f"aiperf_check: {d}: {len(problems)} problem(s), {nlines} records")

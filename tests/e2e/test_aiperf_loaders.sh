@@ -26,8 +26,8 @@ wait_port "$port"
 # 1. streaming chat, closed loop, warmup, errors
 expect_exit 0 "$METRONOME" profile -m e2e-model --url "http://127.0.0.1:$port" --endpoint-type chat \
     --streaming --concurrency 2 --request-count 30 --warmup-request-count 4 --isl 50 --osl 16 \
-    --random-seed 3 --ui none --artifact-dir stream
-"$py" "$check" stream --warmup --errors --streaming || fail "AIPerf 0.13 rejects the streaming run"
+    --random-seed 3 --slice-duration 0.1 --ui none --artifact-dir stream
+"$py" "$check" stream --warmup --errors --streaming --slices || fail "AIPerf 0.13 rejects the streaming run"
 
 # 2. non-streaming completions at a constant request rate, no warmup
 expect_exit 0 "$METRONOME" profile -m e2e-model --url "http://127.0.0.1:$port" \

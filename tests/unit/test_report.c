@@ -390,7 +390,7 @@ TEST(report_time_slices)
     struct report_opts o = {0};
     o.count_empty_chunks = true; /* the seed example */
     o.out_dir = test_tmpdir();
-    o.exports = REPORT_JSON;
+    o.exports = REPORT_JSON | REPORT_CSV;
     o.slice_duration_s = 0.015;
     struct report_result res;
     struct diag d;
@@ -406,6 +406,33 @@ TEST(report_time_slices)
     CHECK(num(cJSON_GetArrayItem(sl, 1), "request_latency", "avg") == 40.0);
     CHECK(cJSON_GetObjectItem(cJSON_GetArrayItem(sl, 2), "request_count") == NULL);
     CHECK(num(cJSON_GetArrayItem(sl, 2), "error_request_count", "avg") == 1.0);
+    /* AIPerf 0.13's slice fields: epoch start_ns/end_ns, the trailing partial slice marked */
+    const cJSON *s0 = cJSON_GetArrayItem(sl, 0);
+    CHECK(cJSON_IsNumber(cJSON_GetObjectItem(s0, "start_ns")));
+    /* (epoch ns parse into doubles: 256 ns apart near 1.7e18) */
+    CHECK(fabs(cJSON_GetObjectItem(s0, "end_ns")->valuedouble -
+               cJSON_GetObjectItem(s0, "start_ns")->valuedouble - 15000000.0) <= 512);
+    CHECK(cJSON_GetObjectItem(s0, "is_complete") == NULL);
+    CHECK(cJSON_GetObjectItem(cJSON_GetArrayItem(sl, 2), "is_complete") == NULL);
+    cJSON_Delete(j);
+    /* and its tidy CSV: one row per statistic */
+    char path[1024], *text;
+    size_t n;
+    snprintf(path, sizeof path, "%s/profile_export_aiperf_timeslices.csv", test_tmpdir());
+    REQUIRE(zio_read_all(path, 1 << 20, &text, &n, &d) == 0);
+    CHECK(strncmp(text, "Timeslice,Start_NS,End_NS,Metric,Unit,Stat,Value\r\n", 50) == 0);
+    CHECK(strstr(text, ",Time to First Token,ms,max,50.00\r\n") != NULL);
+    CHECK(strstr(text, ",Request Count,requests,avg,2.00\r\n") != NULL);
+    free(text);
+    /* one 1 s slice: the run ended inside it, so it is AIPerf's trailing partial slice */
+    o.slice_duration_s = 1.0;
+    REQUIRE(report_run(dirs, 1, &o, &res, &d) == 0);
+    report_result_free(&res);
+    j = load_json(test_tmpdir(), "profile_export_aiperf_timeslices.json");
+    REQUIRE(j);
+    sl = cJSON_GetObjectItem(j, "timeslices");
+    REQUIRE(cJSON_GetArraySize(sl) == 1);
+    CHECK(cJSON_IsFalse(cJSON_GetObjectItem(cJSON_GetArrayItem(sl, 0), "is_complete")));
     cJSON_Delete(j);
 }
 
