@@ -16,6 +16,7 @@ Standard library only (this runs on the system python3).
 import argparse
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -278,6 +279,7 @@ def base():
                 by_session.setdefault(r["metadata"]["conversation_id"], []).append(
                     (r["metadata"]["turn_index"], l))
         bad = [] if by_session else ["no records to map requests to sessions"]
+        rc_ = lambda m: (m.get("role"), m.get("content"))
         for sid, tl in sorted(by_session.items()):
             tl.sort(key=lambda x: x[0])
             prev = None
@@ -288,8 +290,9 @@ def base():
                         bad.append(f"{sid} turn {k}: first turn has {len(msgs)} messages")
                 else:
                     pmsgs, reply = prev
-                    expect = pmsgs + [{"role": "assistant", "content": reply}]
-                    if len(msgs) != len(expect) + 1 or msgs[:len(expect)] != expect or \
+                    expect = [rc_(m) for m in pmsgs] + [("assistant", reply)]
+                    if len(msgs) != len(expect) + 1 or \
+                            [rc_(m) for m in msgs[:len(expect)]] != expect or \
                             msgs[-1].get("role") != "user":
                         bad.append(f"{sid} turn {k}: {len(msgs)} messages (roles "
                                    f"{[m.get('role') for m in msgs]}), want the {len(pmsgs)} of the "
@@ -371,7 +374,54 @@ def base():
               f"exit {rc}; statuses {[l['status'] for l in lines]}; stream/stream_options sent: "
               f"{[(b.get('stream'), b.get('stream_options')) for b in bodies]}; {tail(out)}")
 
-    # 7. Our figures against vLLM's own histograms for the same run, then AIPerf's.
+    # 7. TLS to a server that is not ours (Python's ssl, i.e. OpenSSL, in front of vLLM):
+    # an RSA-2048 certificate (what most endpoints use) and an ECDSA P-256 one, each over
+    # TLS 1.3 and from a TLS 1.2-only server.
+    if want("tls"):
+        tr = os.path.join(A.out, "tls.jsonl.zst")
+        metronome(["pack", "--model", model, "--streaming", "--request-count", "2",
+                   "--isl", "16", "--osl", "4", "-o", tr])
+        keys = {"RSA-2048": ["-newkey", "rsa:2048"],
+                "ECDSA P-256": ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"]}
+        for kind, version in (("RSA-2048", "1.3"), ("RSA-2048", "1.2"), ("ECDSA P-256", "1.3"),
+                              ("ECDSA P-256", "1.2")):
+            tag = kind.split()[0].split("-")[0].lower() + "-" + version
+            cert, key = (os.path.join(A.out, f"tls-{tag}-{n}.pem") for n in ("cert", "key"))
+            subprocess.run(["openssl", "req", "-x509", *keys[kind], "-nodes", "-days", "2",
+                            "-subj", "/CN=127.0.0.1", "-addext",
+                            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                            "-keyout", key, "-out", cert], capture_output=True, check=True)
+            plog = os.path.join(A.out, f"proxy-tls-{tag}.log")
+            open(plog, "w").close()
+            s_ = socket.socket()
+            s_.bind(("127.0.0.1", 0))
+            port = s_.getsockname()[1]
+            s_.close()
+            srv = subprocess.Popen([sys.executable, os.path.join(os.path.dirname(
+                os.path.abspath(__file__)), "proxy.py"), str(port), str(A.vllm_port), plog,
+                cert, key, version])
+            try:
+                for _ in range(100):
+                    try:
+                        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                        break
+                    except OSError:
+                        time.sleep(0.1)
+                d = os.path.join(A.out, f"tls-{tag}")
+                rc, out = metronome(["replay", tr, "--url", f"https://127.0.0.1:{port}",
+                                     "--ca-file", cert, "--quiet", "-o", d], timeout=120)
+                time.sleep(0.3)
+                lines = [json.loads(l) for l in open(plog) if l.strip()]
+            finally:
+                srv.terminate()
+                srv.wait(10)
+            check(f"TLS ({'a 1.2-only server' if version == '1.2' else '1.3'}) with an "
+                  f"{kind} certificate (Python ssl in front of vLLM): "
+                  "every request succeeds", rc == 0 and len(lines) == 2
+                  and all(l["status"] == 200 for l in lines),
+                  f"exit {rc}, server saw {len(lines)} requests: {tail(out)}")
+
+    # 8. Our figures against vLLM's own histograms for the same run, then AIPerf's.
     if want("timing"):
         opts = ["--endpoint-type", "chat", "--streaming", "--concurrency", "1", "--request-count",
                 "16", "--isl", "128", "--osl", "64", "--random-seed", "1"]

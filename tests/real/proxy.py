@@ -3,12 +3,14 @@ wire: one JSON line per request with its path, body, X-Request-Id, status and th
 response body (SSE text for a stream). Responses are relayed as they arrive (a read at a
 time, re-chunked), so streaming still streams; timing through it is not measured.
 
-  python proxy.py LISTEN-PORT UPSTREAM-PORT LOG-FILE
-Binds 127.0.0.1 only. Stops on SIGTERM.
+  python proxy.py LISTEN-PORT UPSTREAM-PORT LOG-FILE [CERT KEY [MAX-TLS-VERSION]]
+With CERT and KEY (PEM) it serves HTTPS through Python's ssl (OpenSSL), a TLS server that is
+not ours; MAX-TLS-VERSION 1.2 makes it a TLS 1.2-only server. Binds 127.0.0.1 only. Stops on SIGTERM.
 """
 import http.client
 import http.server
 import json
+import ssl
 import sys
 import threading
 
@@ -75,4 +77,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 server = http.server.ThreadingHTTPServer(("127.0.0.1", listen_port), Handler)
 server.daemon_threads = True
+if len(sys.argv) > 5:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(sys.argv[4], sys.argv[5])
+    if len(sys.argv) > 6 and sys.argv[6] == "1.2":
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
 server.serve_forever()
