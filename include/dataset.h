@@ -35,8 +35,11 @@ struct dataset_opts {
     long prefix_pool, prefix_len;
 
     /* Sessions. */
-    long conversations; /* unique synthetic conversations (and random_pool's N) */
-    long request_count; /* 0: one pass over the conversations */
+    long conversations; /* sessions to send (synthetic: each once, all turns; random_pool's
+                           N); 0: not given */
+    long entries;       /* --num-dataset-entries: unique synthetic conversations that
+                           --request-count draws from, with replacement; 0: not given */
+    long request_count; /* requests; with conversations, the first limit reached ends */
     double turns_mean, turns_stddev;
     double delay_mean, delay_stddev, delay_ratio;
 

@@ -54,7 +54,9 @@ static const struct arg_spec specs[] = {
     {"prompt-prefix-length", "--prefix-prompt-length", ARG_VALUE, "N", "0",
      "tokens per prefix prompt (first turns only)"},
     {"conversation-num", "--num-conversations --num-sessions", ARG_VALUE, "N", "100",
-     "unique synthetic conversations (random_pool: conversations to draw)"},
+     "synthetic conversations, every turn of each (random_pool: conversations to draw)"},
+    {"num-dataset-entries", "--num-prompts", ARG_VALUE, "N", NULL,
+     "unique synthetic conversations --request-count draws from (with replacement)"},
     {"request-count", "--num-requests", ARG_VALUE, "N", NULL,
      "requests in the trace (synthetic: conversations drawn until reached)"},
     {"conversation-turn-mean", "--session-turns-mean", ARG_VALUE, "N", "1", "mean turns"},
@@ -203,6 +205,10 @@ static void header_options(struct buf *b, const struct dataset_opts *o, const ch
     jsonw_int(&j, o->conversations);
     jsonw_key(&j, "request_count");
     jsonw_int(&j, o->request_count);
+    if (o->entries > 0) { /* only when given: older traces stay byte-identical */
+        jsonw_key(&j, "dataset_entries");
+        jsonw_int(&j, o->entries);
+    }
     jsonw_key(&j, "turns");
     jsonw_double(&j, o->turns_mean);
     jsonw_key(&j, "turns_stddev");
@@ -243,6 +249,7 @@ static int parse_opts(const struct args *a, struct dataset_opts *o, struct diag 
     rc = rc ? rc : args_long(a, "prompt-prefix-length", 0, 1 << 24, &o->prefix_len, d);
     rc = rc ? rc : args_long(a, "conversation-num", 1, 1L << 40, &o->conversations, d);
     rc = rc ? rc : args_long(a, "request-count", 1, 1L << 40, &o->request_count, d);
+    rc = rc ? rc : args_long(a, "num-dataset-entries", 1, 1L << 40, &o->entries, d);
     rc = rc ? rc : args_double(a, "conversation-turn-mean", 1, 1e6, &o->turns_mean, d);
     rc = rc ? rc : args_double(a, "conversation-turn-stddev", 0, 1e6, &o->turns_stddev, d);
     rc = rc ? rc : args_double(a, "conversation-turn-delay-mean", 0, 1e9, &o->delay_mean, d);

@@ -492,8 +492,13 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
         }
         push_named(&p->replay, "arrival-pattern", v);
     }
-    if ((v = args_get(&a, "conversation-num")) || (v = args_get(&a, "num-dataset-entries")))
+    /* --conversation-num is how many conversations to send (AIPerf 0.13's session stop
+     * condition); --num-dataset-entries only sizes the pool --request-count draws from. */
+    bool conversations = args_has(&a, "conversation-num");
+    if ((v = args_get(&a, "conversation-num")))
         push_named(&p->pack, "conversation-num", v);
+    else if ((v = args_get(&a, "num-dataset-entries")))
+        push_named(&p->pack, "num-dataset-entries", v);
     if ((v = args_get(&a, "workers-max")))
         push_named(&p->replay, "workers", v);
 
@@ -527,8 +532,21 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
         goto out;
     }
     char num[64];
-    if (count == 0 && !p->has_input_file && !args_has(&a, "benchmark-duration"))
+    /* AIPerf 0.13's stop conditions: with --conversation-num the run sends those
+     * conversations, every turn of each (10 conversations of 3 turns: 30 requests, not
+     * the default count); with --request-count too, the first limit reached ends it. The
+     * trace is packed to exactly that and replayed whole (a count given to replay would
+     * start the trace over when the conversations hold fewer requests). Otherwise a
+     * request count, max(10, 2 x concurrency) by default. */
+    if (conversations && !p->has_input_file && !args_has(&a, "benchmark-duration")) {
+        if (count > 0) {
+            snprintf(num, sizeof num, "%ld", count);
+            push_named(&p->pack, "request-count", num);
+        }
+        count = 0;
+    } else if (count == 0 && !p->has_input_file && !args_has(&a, "benchmark-duration")) {
         count = conc * 2 > 10 ? conc * 2 : 10;
+    }
     if (count > 0) {
         snprintf(num, sizeof num, "%ld", count);
         push_named(&p->replay, "request-count", num);

@@ -704,7 +704,9 @@ int dataset_random_pool(struct dataset *ds, const char *path, struct diag *d)
     int rc = 0;
     for (size_t i = 0; i < nfiles && !rc; i++)
         rc = load_pool(&pools[i], files[i], d);
-    long n = ds->o->conversations > 0 ? ds->o->conversations : 100;
+    long n = ds->o->conversations > 0 ? ds->o->conversations
+             : ds->o->entries > 0     ? ds->o->entries
+                                      : 100;
     struct turn_in t = {0};
     buf_init(&t.arena, 0);
     char sid[32];

@@ -207,14 +207,20 @@ int dataset_synthetic(struct dataset *ds, struct diag *d)
         size_t np = dataset_window(ds, &ds->prefix_rng, o->prefix_len, parts);
         tw_block(ds->w, -1 - i, parts, np, o->prefix_len, NULL);
     }
-    long uniq = o->conversations > 0 ? o->conversations : 100;
-    bool resample = o->request_count > 0 && o->conversations > 0;
+    /* AIPerf 0.13: --conversation-num N sends N conversations, every turn of each (with
+     * --request-count too, whichever limit is reached first ends the trace);
+     * --request-count alone sends that many requests, from conversations drawn among
+     * --num-dataset-entries unique ones (with replacement) or else 0, 1, 2... */
+    long uniq = o->conversations > 0 ? o->conversations : o->entries > 0 ? o->entries : 100;
+    bool resample = o->request_count > 0 && o->conversations <= 0 && o->entries > 0;
     bool timed = o->rate > 0;
     double t = 0;
     long emitted = 0, seq = 0;
     char sid[32];
     for (;; seq++) {
         long k;
+        if (o->conversations > 0 && seq >= o->conversations)
+            break;
         if (o->request_count > 0) {
             if (emitted >= o->request_count)
                 break;

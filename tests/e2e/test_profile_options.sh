@@ -32,6 +32,20 @@ p turns --conversation-turn-mean 3 --conversation-turn-delay-mean 50 --num-conve
     --request-count 15 --streaming
 ok turns
 zstd -dcq runs/turns/trace.jsonl.zst | grep '"turn":2' >/dev/null || fail "no third turns in the trace"
+# --conversation-num sends every turn of every conversation (AIPerf 0.13: 10 x 3 = 30
+# requests at --concurrency 2, where the default count used to cut it to 10 over 4
+# sessions); with --request-count too, the first limit reached ends it.
+p convs --conversation-num 10 --conversation-turn-mean 3 --concurrency 2 --streaming
+ok conversation-num
+j convs 'assert d["request_count"]["avg"] == 30, d["request_count"]'
+[ "$(zstd -dcq runs/convs/records.jsonl.zst | grep -o '"conv":"[^"]*"' | sort -u | wc -l)" = 10 ] ||
+    fail "conversation-num: 10 sessions"
+p convs12 --conversation-num 10 --conversation-turn-mean 3 --request-count 12
+ok conversation-num with request-count
+j convs12 'assert d["request_count"]["avg"] == 12, d["request_count"]'
+p convs60 --conversation-num 4 --conversation-turn-mean 3 --request-count 60
+ok conversation-num reached first
+j convs60 'assert d["request_count"]["avg"] == 12, d["request_count"]'
 # ...and a multi_turn file is replayed whole, every turn after the previous one.
 cat >mt.jsonl <<'JSONL'
 {"session_id": "a", "turns": [{"text": "hello"}, {"text": "and then?", "delay": 20}, {"text": "bye"}]}

@@ -258,3 +258,43 @@ TEST(profile_names_are_unique)
         }
     CHECK(profile_nopts > 280);
 }
+
+TEST(profile_plan_conversation_num_sends_every_turn)
+{
+    /* AIPerf 0.13: --conversation-num N sends N conversations, every turn of each; with
+     * --request-count too, the first limit reached ends the run. It used to be cut to the
+     * default count (10 conversations of 3 turns: 10 requests over 4 sessions). */
+    static const struct {
+        const char *line, *pack, *replay_count;
+    } cases[] = {
+        {"-m m --conversation-num 10 --conversation-turn-mean 3 --concurrency 2",
+         "--endpoint-type chat --conversation-num 10 --model-names m "
+         "--conversation-turn-mean 3",
+         NULL},
+        {"-m m --num-sessions 10 --request-count 12 --session-turns-mean 3",
+         "--endpoint-type chat --conversation-num 10 --request-count 12 --model-names m "
+         "--conversation-turn-mean 3",
+         NULL},
+        /* warmup is taken from the start of the same trace, then profiling replays it */
+        {"-m m --conversation-num 4 --warmup-request-count 2",
+         "--endpoint-type chat --conversation-num 4 --model-names m", NULL},
+        /* the pool size alone is not a stop condition: the default count applies */
+        {"-m m --num-dataset-entries 7 --concurrency 8",
+         "--endpoint-type chat --num-dataset-entries 7 --request-count 16 --model-names m",
+         "--request-count 16"},
+        {"-m m --concurrency 3", "--endpoint-type chat --request-count 10 --model-names m",
+         "--request-count 10"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct profile_plan p;
+        struct diag d = {0};
+        REQUIRE(build(&p, cases[i].line, &d) == 0);
+        CHECK_STR(joined(&p.pack), cases[i].pack);
+        const char *rc = strstr(joined(&p.replay), "--request-count");
+        if (!cases[i].replay_count)
+            CHECK(rc == NULL);
+        else
+            CHECK(rc && !strncmp(rc, cases[i].replay_count, strlen(cases[i].replay_count)));
+        profile_plan_free(&p);
+    }
+}

@@ -478,8 +478,10 @@ TEST(trace_dataset_synthetic_shapes)
     CHECK_INT(g.n, 7);
     CHECK_INT(g.turn[6], 0);
     got_free(&g);
-    /* Both: draws from 2 unique conversations, so bodies repeat byte for byte. */
-    o.conversations = 2;
+    /* A pool and a count: draws from 2 unique conversations (--num-dataset-entries), so
+     * bodies repeat byte for byte. */
+    o.conversations = 0;
+    o.entries = 2;
     o.request_count = 12;
     o.turns_mean = 1;
     o.rate = 0;
@@ -493,6 +495,21 @@ TEST(trace_dataset_synthetic_shapes)
     CHECK(same >= 1 && same <= 10);
     CHECK(!g.timed[0]);
     got_free(&g);
+    /* --conversation-num and --request-count: the first limit reached ends the trace
+     * (AIPerf 0.13): 2 conversations of one turn, not 12 requests drawn from them. */
+    o.entries = 0;
+    o.conversations = 2;
+    REQUIRE(pack(&o, NULL, NULL, NULL, &g) == 0);
+    CHECK_INT(g.n, 2);
+    CHECK(strcmp(g.body[0], g.body[1]) != 0);
+    got_free(&g);
+    o.conversations = 3;
+    o.turns_mean = 3;
+    o.request_count = 5;
+    REQUIRE(pack(&o, NULL, NULL, NULL, &g) == 0);
+    CHECK_INT(g.n, 5);
+    got_free(&g);
+    o.turns_mean = 1;
     o.isl_mean = 0;
     CHECK(pack(&o, NULL, NULL, NULL, &g) < 0);
     CHECK(strstr(g.d.msg, "disabled") != NULL);
