@@ -646,7 +646,8 @@ static void add_phase(cJSON *arr, const cJSON *cfg, bool warmup, double requests
  * keys) built from the run's replay configuration and its trace header: the fields that
  * have an AIPerf meaning. metronome's own configuration goes to metronome.input_config.
  * cfg is already redacted. Returns an owned tree. */
-static cJSON *aiperf_input_config(const cJSON *cfg, const cJSON *header, const char *out_dir)
+static cJSON *aiperf_input_config(const cJSON *cfg, const cJSON *header, const char *out_dir,
+                                  uint64_t profile_records)
 {
     const cJSON *opts = jget(header, "options");
     cJSON *ic = cJSON_CreateObject();
@@ -751,7 +752,12 @@ static cJSON *aiperf_input_config(const cJSON *cfg, const cJSON *header, const c
     double warm = jnum(cfg, "warmup_request_count", 0);
     if (warm > 0)
         add_phase(phases, cfg, true, warm);
-    add_phase(phases, cfg, false, jnum(cfg, "request_count", 0));
+    /* A replay of a whole trace has no request count (0); AIPerf's phase needs requests,
+     * duration or sessions: the requests the profile phase issued, then. */
+    double req = jnum(cfg, "request_count", 0);
+    if (req <= 0 && jnum(cfg, "benchmark_duration", 0) <= 0)
+        req = (double)profile_records;
+    add_phase(phases, cfg, false, req);
     cJSON *art = cJSON_AddObjectToObject(ic, "artifacts");
     cJSON_AddStringToObject(art, "dir", out_dir ? out_dir : "artifacts");
     return ic;
@@ -921,7 +927,7 @@ static int json_doc(const struct run *ru, const struct report_opts *o, const cha
         cfg = cJSON_CreateObject();
     report_redact(cfg);
     const cJSON *header = jget(jget(m0->json, "trace"), "header");
-    cJSON *ic = aiperf_input_config(cfg, header, dir);
+    cJSON *ic = aiperf_input_config(cfg, header, dir, ru->prof.n_total);
     report_redact(ic);
     char *ics = cJSON_PrintUnformatted(ic);
     jsonw_key(&w, "input_config");

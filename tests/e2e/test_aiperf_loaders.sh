@@ -45,7 +45,26 @@ assert j["run_info"]["random_seed"] == 4 and j["run_info"]["cli_command"].starts
 assert j["metronome"]["input_config"]["mode"] == "request_rate"  # ours, under our own name
 PY
 
-# 3. aiperf plot reads the directory (offline; needs no GPU telemetry)
+# 3. a whole trace replayed alone, then reported (no request count, no profile command
+#    line); 4. a timed mooncake trace (fixed schedule, file dataset)
+"$METRONOME" pack -m e2e-model --streaming --request-count 10 --isl 30 --osl 8 \
+    -o alone.trace.jsonl.zst >/dev/null 2>&1 || fail "pack"
+"$METRONOME" replay alone.trace.jsonl.zst --url "127.0.0.1:$port" --request-rate 40 -o alone -q \
+    >/dev/null 2>&1 || fail "replay"
+expect_exit 0 "$METRONOME" report alone -q
+"$py" "$check" alone --streaming --errors || fail "AIPerf 0.13 rejects a replay reported alone"
+"$py" -c 'import json,sys; c=json.load(open(sys.argv[1]))["run_info"]["cli_command"]; \
+    assert c.startswith("metronome replay alone.trace.jsonl.zst"), c' alone/profile_export_aiperf.json ||
+    fail "run_info.cli_command of a replay"
+python3 -c 'import json
+with open("mc.jsonl", "w") as f:
+    for i in range(12):
+        f.write(json.dumps({"timestamp": i * 40, "input_length": 40, "output_length": 8, "hash_ids": [i]}) + "\n")'
+expect_exit 0 "$METRONOME" profile -m e2e-model --url "http://127.0.0.1:$port" --input-file mc.jsonl \
+    --custom-dataset-type mooncake_trace --fixed-schedule --ui none --artifact-dir fixed
+"$py" "$check" fixed || fail "AIPerf 0.13 rejects the fixed-schedule run"
+
+# 5. aiperf plot reads the directory (offline; needs no GPU telemetry)
 mkdir -p home
 HOME="$E2E_TMP/home" timeout 300 "$venv/bin/aiperf" plot stream --output plots >plot.log 2>&1 ||
     { tail -20 plot.log; fail "aiperf plot failed"; }
