@@ -25,3 +25,9 @@ start_mock() {
 stop_mocks() { cleanup; for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done; pids=(); }
 echo "# $(basename "$0"): $(date -u +%FT%TZ), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# binary: $("$bin" --version | head -1); client pinned: ${CLIENT:-no}, server pinned: ${SERVER:-no}"
+# result METRIC VALUE [UNIT]: one figure of this run, as a JSON line in $BENCH_RESULTS (set
+# by bench/all.sh, which aggregates runs into min / median / max), else $out/results.jsonl.
+result() {
+    printf '{"script":"%s","metric":"%s","value":%s,"unit":"%s"}\n' "$(basename "$0")" "$1" "$2" "${3:-}" \
+        >>"${BENCH_RESULTS:-$out/results.jsonl}"
+}

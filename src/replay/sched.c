@@ -411,6 +411,7 @@ static long run_phase(struct sched *s, enum rec_phase phase, long count, double 
     struct engine *e = s->e;
     const struct replay_config *cfg = s->cfg;
     const int64_t lookahead = 20000000 + cfg->spin_ns; /* 20 ms: slack for a busy core */
+    const int64_t lookahead_batch = 10000000;
     int64_t t0 = clock_mono_ns() + 1000000;
     if (phase == PHASE_PROFILE)
         atomic_store(&e->t0, t0);
@@ -487,9 +488,14 @@ static long run_phase(struct sched *s, enum rec_phase phase, long count, double 
         } else {
             it->timed = true;
             it->rec.t_intended = due;
+            /* Sleeps until half the look-ahead past the item's hand-over time, then hands
+             * over everything due within the look-ahead: one wake-up (and one worker
+             * wake-up) per 10 ms of requests instead of one per request, which at 5,000
+             * req/s was most of the client's CPU. Every item still reaches its worker at
+             * least 10 ms before it is due. */
             int64_t wake = due - lookahead;
             if (wake > clock_mono_ns())
-                sleep_until(wake);
+                sleep_until(wake + lookahead_batch);
             if (atomic_load(&e->stop)) {
                 item_free(it);
                 break;
