@@ -569,6 +569,20 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
     if ((v = args_get(&a, "custom-endpoint")) &&
         (rc = wire_check("--custom-endpoint", v, false, d)))
         goto out;
+    {
+        /* the headers as replay will write them: refused now, not after the pack stage */
+        size_t nh = args_count(&a, "header");
+        const char **hv = xcalloc(nh ? nh : 1, sizeof *hv);
+        for (size_t k = 0; k < nh; k++)
+            hv[k] = args_multi(&a, "header", k);
+        struct buf scratch;
+        buf_init(&scratch, 0);
+        rc = endpoint_headers(&scratch, false, NULL, NULL, hv, nh, d);
+        buf_free(&scratch);
+        free(hv);
+        if (rc)
+            goto out;
+    }
     push_named(&p->replay, "request-timeout-seconds",
                args_get(&a, "request-timeout-seconds") ? args_get(&a, "request-timeout-seconds")
                                                        : "21600");

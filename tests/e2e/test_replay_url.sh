@@ -122,4 +122,5 @@ refused -- "--api-key" replay t.jsonl.zst -o r --url 127.0.0.1:9 --api-key $'SEC
 refused -- "--custom-endpoint" pack -m m -o r --request-count 1 --custom-endpoint $'/v1\nX: 1'
 refused -- "--url" profile -m m --url $'http://127.0.0.1:9/v1\r\nX-Evil: 1' --artifact-dir r
 refused -- "--custom-endpoint" profile -m m --url 127.0.0.1:9 --custom-endpoint $'/x\r\n' --artifact-dir r
+refused -- "--header" profile -m m --url 127.0.0.1:9 --header $'X-A: 1\r\nX-Evil: 1' --artifact-dir r
 echo "refusals ok"
