@@ -281,6 +281,146 @@ static bool slo_met(const struct rrec *r, const struct verdict_spec *v)
 
 const int report_adj_metric[REPORT_NADJ] = {M_LATENCY, M_TTFT, M_DECODE, M_ITL};
 
+const char *const report_sweep_tag[REPORT_NSWEEP] = {
+    "effective_concurrency", "effective_decode_concurrency", "effective_prefill_concurrency"};
+const char *const report_sweep_header[REPORT_NSWEEP] = {
+    "Effective Concurrency", "Effective Decode Concurrency", "Effective Prefill Concurrency"};
+
+struct sweep_ev {
+    int64_t t;
+    int32_t d; /* +1 start, -1 end */
+};
+
+/* Ends before starts at equal times, as AIPerf's lexsort does. */
+static int cmp_ev(const void *a, const void *b)
+{
+    const struct sweep_ev *x = a, *y = b;
+    if (x->t != y->t)
+        return x->t < y->t ? -1 : 1;
+    return (x->d > 0) - (y->d > 0);
+}
+
+struct seg {
+    double dur, val;
+};
+
+static int cmp_seg(const void *a, const void *b)
+{
+    double x = ((const struct seg *)a)->val, y = ((const struct seg *)b)->val;
+    return x < y ? -1 : x > y;
+}
+
+/* compute_time_weighted_stats over the step function of ev[0..n) (sorted) clipped to
+ * [w0, w1]: the value before the first event is 0; percentiles are the first value whose
+ * cumulative time fraction reaches q (numpy searchsorted, side left). */
+static void sweep_stats(const struct sweep_ev *ev, size_t n, int64_t w0, int64_t w1,
+                        struct sweep_summary *o)
+{
+    double total = (double)(w1 - w0);
+    if (!n || total <= 0)
+        return;
+    struct seg *sg = xmalloc((n + 1) * sizeof *sg);
+    size_t ns = 0;
+    double level = 0;
+    int64_t at = w0;
+    for (size_t i = 0; i <= n; i++) {
+        int64_t t = i < n ? ev[i].t : w1;
+        if (t > w1)
+            t = w1;
+        if (t > at) {
+            sg[ns].dur = (double)(t - at);
+            sg[ns].val = level;
+            ns++;
+            at = t;
+        } else if (ns == 0 && i == 0) {
+            /* a zero-length first segment still counts for min/max, as in AIPerf */
+            sg[ns].dur = 0;
+            sg[ns].val = level;
+            ns++;
+        }
+        if (i < n)
+            level += ev[i].d;
+    }
+    double sum = 0, mn = INFINITY, mx = -INFINITY;
+    for (size_t i = 0; i < ns; i++) {
+        sum += sg[i].val * sg[i].dur;
+        if (sg[i].val < mn)
+            mn = sg[i].val;
+        if (sg[i].val > mx)
+            mx = sg[i].val;
+    }
+    double avg = sum / total, var = 0;
+    for (size_t i = 0; i < ns; i++)
+        var += sg[i].dur * (sg[i].val - avg) * (sg[i].val - avg);
+    qsort(sg, ns, sizeof *sg, cmp_seg);
+    double cum_total = 0;
+    for (size_t i = 0; i < ns; i++)
+        cum_total += sg[i].dur;
+    const double qs[4] = {0.50, 0.90, 0.95, 0.99};
+    double pv[4];
+    for (int k = 0; k < 4; k++) {
+        double cum = 0;
+        size_t i = 0;
+        for (; i < ns; i++) {
+            cum += sg[i].dur;
+            if (cum_total > 0 && cum / cum_total >= qs[k])
+                break;
+        }
+        pv[k] = sg[i < ns ? i : ns - 1].val;
+    }
+    free(sg);
+    o->has = true;
+    o->avg = avg;
+    o->min = mn;
+    o->max = mx;
+    o->std = sqrt(var / total);
+    o->p50 = pv[0];
+    o->p90 = pv[1];
+    o->p95 = pv[2];
+    o->p99 = pv[3];
+}
+
+void report_sweeps(const struct run *ru, int phase, struct rsummary *s)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ru->n; i++)
+        n += ru->r[i].phase == phase;
+    if (!n)
+        return;
+    struct sweep_ev *ev = xmalloc(2 * n * sizeof *ev);
+    int64_t w0 = INT64_MAX, w1 = INT64_MIN;
+    for (int k = 0; k < REPORT_NSWEEP; k++) {
+        size_t m = 0;
+        for (size_t i = 0; i < ru->n; i++) {
+            const struct rrec *r = &ru->r[i];
+            if (r->phase != phase || r->t_start == RR_NONE)
+                continue;
+            int64_t end = r->t_end != RR_NONE ? r->t_end : r->t_last;
+            if (end == RR_NONE)
+                continue;
+            if (k == 0) {
+                if (r->t_start < w0)
+                    w0 = r->t_start;
+                if (end > w1)
+                    w1 = end;
+            }
+            /* generation starts at the first token (AIPerf: start + TTFT) */
+            double ttft;
+            bool gen = metric_value(r, M_TTFT, &ttft);
+            int64_t a = k == 1 ? r->t_first : r->t_start;
+            int64_t z = k == 2 ? r->t_first : end;
+            if (k && !gen)
+                continue;
+            ev[m++] = (struct sweep_ev){a, +1};
+            ev[m++] = (struct sweep_ev){z, -1};
+        }
+        qsort(ev, m, sizeof *ev, cmp_ev);
+        if (w0 < w1)
+            sweep_stats(ev, m, w0, w1, &s->sweep[k]);
+    }
+    free(ev);
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -761,6 +901,8 @@ static int report_run_staged(const char *const *dirs, size_t ndirs, const struct
         uint8_t warm = REC_WARMUP;
         report_summarize(ru, sel_phase, &warm, &ru->icl_warm, o->verdict, &ru->warm);
         ru->has_warm = ru->warm.n_total > 0;
+        report_sweeps(ru, REC_PROFILE, &ru->prof);
+        report_sweeps(ru, REC_WARMUP, &ru->warm);
         report_connections(ru);
         if (ru->conn.warning[0])
             buf_printf(&res->warnings, "%s%s%s\n", nruns > 1 ? ru->label : "",

@@ -273,6 +273,25 @@ static void adj_block(struct jsonw *w, const struct rsummary *s, int a)
     jsonw_obj_end(w);
 }
 
+/* A time-weighted sweep: AIPerf's MetricResult from SweepLineStats (no count, no sum). */
+static void sweep_block(struct jsonw *w, const struct rsummary *s, int k)
+{
+    const struct sweep_summary *x = &s->sweep[k];
+    jsonw_key(w, report_sweep_tag[k]);
+    jsonw_obj_begin(w);
+    jsonw_key(w, "unit");
+    jsonw_str(w, "requests");
+    const char *names[8] = {"avg", "p50", "p90", "p95", "p99", "min", "max", "std"};
+    const double vals[8] = {x->avg, x->p50, x->p90, x->p95, x->p99, x->min, x->max, x->std};
+    for (int i = 0; i < 8; i++) {
+        if (!isfinite(vals[i]))
+            continue;
+        jsonw_key(w, names[i]);
+        jsonw_double(w, vals[i]);
+    }
+    jsonw_obj_end(w);
+}
+
 static void metric_blocks(struct jsonw *w, const struct rsummary *s)
 {
     for (int m = 0; m < M_COUNT; m++) {
@@ -282,6 +301,9 @@ static void metric_blocks(struct jsonw *w, const struct rsummary *s)
     for (int a = 0; a < REPORT_NADJ; a++)
         if (s->adj[a].has)
             adj_block(w, s, a);
+    for (int k = 0; k < REPORT_NSWEEP; k++)
+        if (s->sweep[k].has)
+            sweep_block(w, s, k);
 }
 
 static void error_summary(struct jsonw *w, const struct run *ru, bool warm)
@@ -1177,23 +1199,28 @@ static bool aiperf_metric(int m)
     return !(metric_defs[m].flags & MF_OURS);
 }
 
-/* Ids >= M_COUNT stand for adj_<tag> rows (M_COUNT + index into report_adj_metric). */
+/* Ids >= M_COUNT stand for adj_<tag> rows (M_COUNT + index into report_adj_metric), then
+ * for the sweeps (SWEEP_ID + index into report_sweep_tag). */
+#define SWEEP_ID (M_COUNT + REPORT_NADJ)
 static const char *row_tag(int id)
 {
-    return id >= M_COUNT ? adj_tag[id - M_COUNT] : metric_defs[id].tag;
+    return id >= SWEEP_ID  ? report_sweep_tag[id - SWEEP_ID]
+           : id >= M_COUNT ? adj_tag[id - M_COUNT]
+                           : metric_defs[id].tag;
 }
 
 /* Metric ids of s that are present, sorted by tag as AIPerf's CSV exporter sorts them. */
 static size_t sorted_present(const struct rsummary *s, bool record, int *out)
 {
     size_t n = 0;
-    int end = record ? M_COUNT + REPORT_NADJ : M_COUNT;
+    int end = record ? SWEEP_ID + REPORT_NSWEEP : M_COUNT;
     for (int m = record ? 0 : M_NRECORD; m < end; m++) {
         if (record && m >= M_NRECORD && m < M_COUNT)
             continue;
-        bool has = m >= M_COUNT ? s->adj[m - M_COUNT].has
-                   : record     ? s->m[m].count > 0
-                                : s->has_scalar[m];
+        bool has = m >= SWEEP_ID  ? s->sweep[m - SWEEP_ID].has
+                   : m >= M_COUNT ? s->adj[m - M_COUNT].has
+                   : record       ? s->m[m].count > 0
+                                  : s->has_scalar[m];
         if (!has || (m < M_COUNT && !aiperf_metric(m)))
             continue;
         size_t k = n++;
@@ -1224,7 +1251,7 @@ static void csv_label(int m, char *out, size_t cap)
  * value metrics (Metric,Value); rows sorted by tag, numbers "%.2f", CRLF line ends. */
 static void csv_summary(struct buf *b, const struct rsummary *s)
 {
-    int ids[M_COUNT + REPORT_NADJ];
+    int ids[SWEEP_ID + REPORT_NSWEEP];
     char label[200];
     size_t nr = sorted_present(s, true, ids);
     if (nr)
@@ -1232,6 +1259,27 @@ static void csv_summary(struct buf *b, const struct rsummary *s)
     for (size_t i = 0; i < nr; i++) {
         int m = ids[i];
         double vals[4 + STATS_NPCT + 1];
+        if (m >= SWEEP_ID) { /* a sweep: avg min max, p50 p90 p95 p99, std */
+            const struct sweep_summary *x = &s->sweep[m - SWEEP_ID];
+            snprintf(label, sizeof label, "%s", report_sweep_header[m - SWEEP_ID]);
+            for (size_t k = 0; k < sizeof vals / sizeof vals[0]; k++)
+                vals[k] = NAN;
+            vals[0] = x->avg;
+            vals[1] = x->min;
+            vals[2] = x->max;
+            vals[4 + 4] = x->p50;
+            vals[4 + 6] = x->p90;
+            vals[4 + 7] = x->p95;
+            vals[4 + 8] = x->p99;
+            vals[4 + STATS_NPCT] = x->std;
+            csv_cell(b, label);
+            for (size_t k = 0; k < sizeof vals / sizeof vals[0]; k++) {
+                buf_putc(b, ',');
+                csv_num(b, vals[k]);
+            }
+            buf_puts(b, "\r\n");
+            continue;
+        }
         if (m >= M_COUNT) { /* adj_<tag>: finite statistics only, as in the JSON */
             const struct adj_summary *a = &s->adj[m - M_COUNT];
             m = report_adj_metric[ids[i] - M_COUNT];
@@ -1304,7 +1352,7 @@ static bool sel_slice(const struct rrec *r, const void *ctx)
  * metrics sorted by tag, the metric's header without unit. */
 static void csv_tidy_rows(struct buf *b, const struct rsummary *s, size_t k, int64_t lo, int64_t hi)
 {
-    int ids[M_COUNT + REPORT_NADJ];
+    int ids[SWEEP_ID + REPORT_NSWEEP];
     char pre[96], label[160];
     snprintf(pre, sizeof pre, "%zu,%lld,%lld,", k, (long long)lo, (long long)hi);
     for (int pass = 0; pass < 2; pass++) {

@@ -35,6 +35,18 @@ struct adj_summary {
     double pct[STATS_NPCT]; /* +inf where the nearest rank is a failure */
 };
 
+/* AIPerf's time-weighted concurrency sweeps (aiperf.analysis.sweepline): how many
+ * requests were in flight (effective_concurrency: start to end), in decode (first token to
+ * end) and in prefill (start to first token), as step functions over the phase's window,
+ * with time-weighted avg, min, max, p50, p90, p95, p99 and std. */
+#define REPORT_NSWEEP 3
+extern const char *const report_sweep_tag[REPORT_NSWEEP];
+extern const char *const report_sweep_header[REPORT_NSWEEP];
+struct sweep_summary {
+    bool has;
+    double avg, min, max, p50, p90, p95, p99, std;
+};
+
 /* Summary of one set of records (the whole profile phase, a slice, a worker ...). */
 struct rsummary {
     struct stats_summary m[M_NRECORD]; /* count 0: the metric is absent */
@@ -42,6 +54,7 @@ struct rsummary {
     bool has_scalar[M_COUNT];
     uint64_t n_total, n_valid, n_invalid, n_errors;
     struct adj_summary adj[REPORT_NADJ];
+    struct sweep_summary sweep[REPORT_NSWEEP]; /* phases only (report_sweeps) */
 };
 
 #define TS_MAX_BINS 240
@@ -97,6 +110,10 @@ void report_connections(struct run *ru);
 void report_summarize(const struct run *ru, bool (*sel)(const struct rrec *, const void *),
                       const void *ctx, const struct stats_hist *icl, const struct verdict_spec *v,
                       struct rsummary *s);
+
+/* Fills s->sweep for the records of one phase (enum rec_phase), AIPerf's window being
+ * the phase's first start to its last end. */
+void report_sweeps(const struct run *ru, int phase, struct rsummary *s);
 
 /* Label "Header (unit)" as AIPerf prints it (the OTT/user header keeps its newline unless
  * flat). */

@@ -53,6 +53,9 @@ def display_unit(cls):
 UNREGISTERED = {
     "credit_to_start_latency": "Credit-to-Start Latency",
     "effective_latency": "Effective Latency (CO-aware)",
+    "effective_concurrency": "Effective Concurrency",
+    "effective_decode_concurrency": "Effective Decode Concurrency",
+    "effective_prefill_concurrency": "Effective Prefill Concurrency",
 }
 
 
@@ -152,11 +155,13 @@ if j:
             "http_req_sending", "http_req_waiting", "http_req_receiving", "http_req_duration",
             "http_req_total", "http_req_blocked", "http_req_dns_lookup",
             "http_req_connection_overhead", "credit_to_start_latency", "effective_latency",
+            "effective_concurrency",
             "is_complete", "start_time", "end_time", "error_summary"]
     if "--streaming" in flags:
         need += ["time_to_first_token", "time_to_second_token", "inter_token_latency",
                  "inter_chunk_latency", "output_token_throughput_per_user", "decode_duration",
-                 "time_to_first_output_token", "prefill_throughput_per_user"]
+                 "time_to_first_output_token", "prefill_throughput_per_user",
+                 "effective_decode_concurrency", "effective_prefill_concurrency"]
     if "--errors" in flags:
         need += ["error_request_count", "context_overflow_count", "adj_request_latency"]
         types = {e["error_details"]["type"] for e in j["error_summary"]}

@@ -502,3 +502,44 @@ TEST(report_usage_contradiction_osl_mismatch_long_error)
     CHECK(num(j, "context_overflow_count", "avg") == 1.0);
     cJSON_Delete(j);
 }
+
+/* AIPerf's time-weighted concurrency sweeps on two overlapping requests:
+ * A 0-30 ms (first token at 10), B 10-40 ms (first token at 20); window 0-40 ms. */
+TEST(report_concurrency_sweeps)
+{
+    char a[512];
+    snprintf(a, sizeof a, "%s/sweep", test_tmpdir());
+    write_run(a, "h", 0, 1, 0, 1700000000000000000LL, true,
+              REC(0, 0, 1000000000, 1010000000, 1030000000)
+                  REC(1, 0, 1010000000, 1020000000, 1040000000),
+              false);
+    const char *dirs[] = {a};
+    struct report_result res;
+    struct diag d;
+    REQUIRE(run_report(dirs, 1, a, REPORT_JSON | REPORT_CSV, NULL, &res, &d) == 0);
+    report_result_free(&res);
+    cJSON *j = load_json(a, "profile_export_aiperf.json");
+    REQUIRE(j);
+    /* in flight: 1 for 10 ms, 2 for 20 ms, 1 for 10 ms (and 0 at the window's first
+     * instant, which AIPerf's min includes) */
+    CHECK(num(j, "effective_concurrency", "avg") == 1.5);
+    CHECK(num(j, "effective_concurrency", "min") == 0.0);
+    CHECK(num(j, "effective_concurrency", "max") == 2.0);
+    CHECK(num(j, "effective_concurrency", "p50") == 1.0);
+    CHECK(num(j, "effective_concurrency", "p90") == 2.0);
+    CHECK(fabs(num(j, "effective_concurrency", "std") - 0.5) < 1e-12);
+    CHECK(isnan(num(j, "effective_concurrency", "count")));
+    /* decoding 10-30 and 20-40: 0, 1, 2, 1 over four 10 ms steps */
+    CHECK(num(j, "effective_decode_concurrency", "avg") == 1.0);
+    /* prefilling 0-10 and 10-20: 1 for 20 ms of 40 */
+    CHECK(num(j, "effective_prefill_concurrency", "avg") == 0.5);
+    cJSON_Delete(j);
+    char path[1024], *text;
+    size_t n;
+    snprintf(path, sizeof path, "%s/profile_export_aiperf.csv", a);
+    REQUIRE(zio_read_all(path, 1 << 20, &text, &n, &d) == 0);
+    CHECK(strstr(text,
+                 "\r\nEffective Concurrency,1.50,0.00,2.00,,,,,,1.00,,2.00,2.00,2.00,0.50\r\n") !=
+          NULL);
+    free(text);
+}
