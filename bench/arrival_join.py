@@ -2,7 +2,8 @@
 """Schedule accuracy seen by the server: joins a replay run's records (RUN_DIR) with the
 mock's --timing-log (TIMING) by request id and prints percentiles of arrive_ns (kernel
 receive time of the request's last byte at the server) minus the intended send time,
-beside the client's own t_start - t_intended.
+beside the client's own t_start - t_intended and the two legs after it (t_sent - t_start,
+and arrive_ns - t_sent: the send call and loopback).
     bench/arrival_join.py RUN_DIR TIMING [LABEL]   (prints one JSON line)"""
 import json
 import subprocess
@@ -13,7 +14,7 @@ label = sys.argv[3] if len(sys.argv) > 3 else run_dir
 anchor = json.load(open(run_dir + "/run.json"))["anchor"]["mono_ns"]
 z = subprocess.run(["zstd", "-dcq", run_dir + "/records.jsonl.zst"], stdout=subprocess.PIPE,
                    check=True)
-intended, own, errors = {}, [], 0
+intended, sent, own, build, errors = {}, {}, [], [], 0
 for line in z.stdout.splitlines():
     r = json.loads(line)
     if r.get("phase") != "profile":
@@ -23,12 +24,17 @@ for line in z.stdout.splitlines():
     if "t_start" in r and "t_intended" in r:
         intended[str(r["i"])] = anchor + r["t_intended"]
         own.append(r["t_start"] - r["t_intended"])
-server = []
+        if "t_sent" in r:
+            sent[str(r["i"])] = anchor + r["t_sent"]
+            build.append(r["t_sent"] - r["t_start"])
+server, wire = [], []
 for line in open(timing):
     t = json.loads(line)
     rid = t.get("request_id")
     if rid in intended and t.get("arrive_ns"):
         server.append(t["arrive_ns"] - intended[rid])
+        if rid in sent:
+            wire.append(t["arrive_ns"] - sent[rid])
 
 
 def q(v, p):
@@ -37,7 +43,10 @@ def q(v, p):
 
 
 out = {"label": label, "requests": len(intended), "joined": len(server), "errors": errors}
-for name, v in (("server", server), ("own", own)):
+# server = own (t_start - intended: timer wake-up, spin, preemption, a busy loop)
+#        + build (t_sent - t_start: the request's bytes up to the send call)
+#        + wire (arrive_ns - t_sent: the send call and loopback to the server's socket)
+for name, v in (("server", server), ("own", own), ("build", build), ("wire", wire)):
     for p, k in ((0.5, "p50"), (0.99, "p99"), (0.999, "p99.9")):
         out[f"{name}_{k}_us"] = round(q(v, p), 1)
     out[f"{name}_max_us"] = round(max(v) / 1e3, 1) if v else None

@@ -54,8 +54,8 @@ void item_free(struct item *it);
  * writer early, at OUT_HARD it waits for it (back-pressure, counted in run.json), so a
  * writer that falls behind (a slow disk, a starved core) costs throughput, never memory:
  * records waiting to be compressed stay under about 2 x OUT_HARD per worker. */
-#define OUT_SOFT ((size_t)512 << 10)
-#define OUT_HARD ((size_t)4 << 20)
+#define OUT_SOFT ((size_t)128 << 10)
+#define OUT_HARD ((size_t)1 << 20)
 
 /* Single-producer single-consumer ring of item pointers. */
 #define RING_CAP 4096

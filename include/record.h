@@ -79,6 +79,10 @@ void rec_init(struct rec *r);
 void rec_free(struct rec *r);
 /* Appends a stamp; never fails (past the cap only the drop count grows). */
 void rec_chunks_add(struct rec_chunks *c, int64_t t, int32_t tokens);
+/* Makes room for n entries at once (an empty list only; n is capped at 65,536): one
+ * allocation of the expected size instead of a chain of doublings, whose freed smaller
+ * blocks stay cached by the allocator (per-stream memory grew with the output length). */
+void rec_chunks_reserve(struct rec_chunks *c, uint32_t n);
 /* Sets the error once: the first cause wins, later calls are ignored. */
 void rec_set_error(struct rec *r, enum rec_error e, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

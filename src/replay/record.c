@@ -64,6 +64,18 @@ void rec_chunks_add(struct rec_chunks *c, int64_t t, int32_t tokens)
     c->n++;
 }
 
+void rec_chunks_reserve(struct rec_chunks *c, uint32_t n)
+{
+    if (c->cap || !n)
+        return;
+    if (n > 65536)
+        n = 65536;
+    if (n > c->max)
+        n = c->max;
+    c->v = xmalloc(n * sizeof *c->v);
+    c->cap = n;
+}
+
 void rec_set_error(struct rec *r, enum rec_error e, int code, const char *fmt, ...)
 {
     if (r->error != RECERR_NONE)

@@ -627,6 +627,8 @@ static void on_content(struct conn *c, const struct ep_chunk *ch, int64_t t)
     if (ch->is_error)
         rec_set_error(r, RECERR_PROTOCOL, -1, "server error event: %s", ch->error_msg);
     if (ch->has_content) {
+        if (!r->chunks.cap && r->osl_req > 0) /* role + content + finish/usage events */
+            rec_chunks_reserve(&r->chunks, (uint32_t)r->osl_req + 4);
         rec_chunks_add(&r->chunks, t, ch->content_len > 0 ? 1 : 0);
         if (!r->t_first)
             r->t_first = t;

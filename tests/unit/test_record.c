@@ -60,3 +60,35 @@ TEST(record_chunks_cap_counts_drops)
     CHECK_INT(r.chunks.dropped, 24);
     rec_free(&r);
 }
+
+/* A stream's chunk list is allocated once at its expected size (max_tokens + 4): no chain
+ * of doublings whose freed blocks made per-stream memory grow with the output length.
+ * Past the reservation it still grows; the cap still holds. */
+TEST(record_chunks_reserve_once)
+{
+    struct rec r;
+    rec_init(&r);
+    rec_chunks_reserve(&r.chunks, 204);
+    CHECK_INT(r.chunks.cap, 204);
+    struct rec_chunk *v = r.chunks.v;
+    for (int i = 0; i < 204; i++)
+        rec_chunks_add(&r.chunks, i, 1);
+    CHECK(r.chunks.v == v);
+    CHECK_INT(r.chunks.cap, 204);
+    rec_chunks_add(&r.chunks, 204, 1);
+    CHECK_INT(r.chunks.n, 205);
+    CHECK(r.chunks.cap > 204);
+    rec_chunks_reserve(&r.chunks, 10); /* not empty: no effect */
+    CHECK_INT(r.chunks.n, 205);
+    rec_free(&r);
+
+    rec_init(&r);
+    r.chunks.max = 8;
+    rec_chunks_reserve(&r.chunks, 1000);
+    CHECK_INT(r.chunks.cap, 8);
+    for (int i = 0; i < 10; i++)
+        rec_chunks_add(&r.chunks, i, 1);
+    CHECK_INT(r.chunks.n, 8);
+    CHECK_INT(r.chunks.dropped, 2);
+    rec_free(&r);
+}
