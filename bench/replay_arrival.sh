@@ -56,7 +56,7 @@ print(f'wrk paced to {$rate}/s ({$conns} connections, delay {$delay:g} ms): {n /
     echo "${wline//\~/ }"
     result "peer_cpu_per_request_${rate}" "$wvals" us
     python3 - "$out/results.jsonl" "${BENCH_RESULTS:-$out/results.jsonl}" "$rate" <<'PY'
-import json, sys
+import json, os, sys
 rs = [json.loads(l) for l in open(sys.argv[2])]
 rate = sys.argv[3]
 last = {}
@@ -69,7 +69,8 @@ for spin in (30, 0):
     if peer and m:
         print(f"  CPU per request at {rate}/s, spin {spin}: {m / peer:.2f}x the paced wrk's")
         with open(sys.argv[2], "a") as f:
-            f.write(json.dumps({"script": "replay_arrival.sh", "metric": f"cpu_ratio_{rate}_spin{spin}",
+            f.write(json.dumps({"script": "replay_arrival.sh", "run": int(os.environ.get("BENCH_RUN", "1")),
+                                "metric": f"cpu_ratio_{rate}_spin{spin}",
                                 "value": m / peer, "unit": ""}) + "\n")
 PY
 done

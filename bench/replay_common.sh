@@ -28,6 +28,6 @@ echo "# binary: $("$bin" --version | head -1); client pinned: ${CLIENT:-no}, ser
 # result METRIC VALUE [UNIT]: one figure of this run, as a JSON line in $BENCH_RESULTS (set
 # by bench/all.sh, which aggregates runs into min / median / max), else $out/results.jsonl.
 result() {
-    printf '{"script":"%s","metric":"%s","value":%s,"unit":"%s"}\n' "$(basename "$0")" "$1" "$2" "${3:-}" \
+    printf '{"script":"%s","run":%d,"metric":"%s","value":%s,"unit":"%s"}\n' "$(basename "$0")" "${BENCH_RUN:-1}" "$1" "$2" "${3:-}" \
         >>"${BENCH_RESULTS:-$out/results.jsonl}"
 }

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Reruns the benchmark page (docs/benchmarks.md): each script 5 times (issue 16 figures) or 3
+# the load average noted before each run, and prints a ready-to-paste markdown summary:
+# each figure's min / median / max over the runs, the script and its arguments, the
+# binary, the load before the runs. Run it ALONE on an idle machine (it warns when the
+# load average is above 1). Works from a fresh clone: builds the binary when missing and
+# installs what it needs through scripts/ensure-deb.
+#   bench/all.sh [--quick] [BINARY]          (RUNS=N: N runs of every script)
+#     --quick   smoke test: one run of each script at small sizes (about 3 minutes)
+# Output: bench/out/all/ (one log per script, results.jsonl, summary.md); the summary
+# is also printed at the end. Full mode budget: under 30 minutes on 2 cores.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+quick=0
+[ "${1:-}" = "--quick" ] && { quick=1; shift; }
+bin=${1:-$root/zig-out/bin/metronome}
+cd "$root"
+[ -x "$bin" ] || ./dev build || exit 1
+bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
+"$root/scripts/ensure-deb" wrk zstd time nginx-light openssl python3 >/dev/null || exit 1
+out=$root/bench/out/all
+rm -rf "$out" && mkdir -p "$out"
+load=$(cut -d' ' -f1 /proc/loadavg)
+if awk -v l="$load" 'BEGIN { exit !(l > 1) }'; then
+    echo "bench/all.sh: load average $load: figures from a busy machine are not the page's figures" >&2
+fi
+# NAME|SCRIPT ARGS (full)|SCRIPT ARGS (quick)|RUNS (full). The issue-16 figures get 5 runs
+# (RUNS overrides); the older pages' throughput figures 3, to stay within 30 minutes.
+jobs=(
+    "closed loop vs wrk|replay_wrk.sh BIN 64 10 1|replay_wrk.sh BIN 64 3 1|${RUNS:-5}"
+    "fixed rate, seen by the server|replay_arrival.sh BIN '1000 5000 10000' 4|replay_arrival.sh BIN 5000 2|${RUNS:-5}"
+    "memory vs run and output length|replay_mem.sh BIN 10 60 10000|replay_mem.sh BIN 2 6 500|${RUNS:-5}"
+    "TTFT error at 1,000 streams|replay_ttft.sh BIN 1000|replay_ttft.sh BIN 200|${RUNS:-5}"
+    "10,000 streams, TLS|replay_scale.sh BIN 10000 1000|replay_scale.sh BIN 500 200|${RUNS:-3}"
+    "mock vs nginx, uvicorn|mock_wrk.sh 5|mock_wrk.sh 2|${RUNS:-3}"
+    "pack and inspect|pack.sh BIN 300000|pack.sh BIN 100000|${RUNS:-3}"
+    "report exports|report.sh BIN 1000000 100|report.sh BIN 50000 20|${RUNS:-3}"
+)
+start=$(date +%s)
+: >"$out/results.jsonl"
+: >"$out/runs.jsonl"
+for job in "${jobs[@]}"; do
+    IFS='|' read -r name full small runs <<<"$job"
+    [ $quick = 1 ] && runs=1
+    cmdline=$([ $quick = 1 ] && echo "$small" || echo "$full")
+    script=${cmdline%% *}
+    for run in $(seq "$runs"); do
+        l=$(cut -d' ' -f1-3 /proc/loadavg)
+        t0=$(date +%s)
+        echo "== $name: bench/$cmdline (run $run/$runs, load $l)" | tee -a "$out/$script.log"
+        eval "set -- ${cmdline#* }"
+        args=()
+        for a in "$@"; do [ "$a" = BIN ] && args+=("$bin") || args+=("$a"); done
+        BENCH_RESULTS="$out/results.jsonl" BENCH_RUN=$run bash "$root/bench/$script" "${args[@]}" 2>&1 |
+            tee -a "$out/$script.log" | tee "$out/last.log" | grep -v '^#' | sed 's/^/   /'
+        BENCH_RUN=$run python3 "$root/bench/all_extract.py" "$script" "$out/last.log" >>"$out/results.jsonl"
+        printf '{"script":"%s","cmd":"%s","run":%d,"load":"%s","seconds":%d}\n' "$script" "bench/$cmdline" \
+            "$run" "$l" $(($(date +%s) - t0)) >>"$out/runs.jsonl"
+    done
+done
+python3 "$root/bench/all_extract.py" --summary "$out" "$("$bin" --version | head -1)" $(($(date +%s) - start)) $quick \
+    | tee "$out/summary.md"
