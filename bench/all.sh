@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reruns the benchmark page (docs/benchmarks.md): each script 5 times (issue 16 figures) or 3
-# the load average noted before each run, and prints a ready-to-paste markdown summary:
+# (the others), the load average noted before each run, and prints a ready-to-paste markdown summary:
 # each figure's min / median / max over the runs, the script and its arguments, the
 # binary, the load before the runs. Run it ALONE on an idle machine (it warns when the
 # load average is above 1). Works from a fresh clone: builds the binary when missing and
