@@ -548,5 +548,9 @@ void *sched_main(void *arg)
     cJSON_Delete(s.extra);
     smap_free(&s.sessions);
     atomic_store(&e->sched_done, 1);
+    /* A worker whose slots are kept by sessions waiting for turns that will not come now
+     * (cut by the count) sleeps until woken: it gives them back when it sees this. */
+    for (int i = 0; i < e->nw; i++)
+        worker_wake(&e->w[i]);
     return NULL;
 }

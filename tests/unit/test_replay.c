@@ -939,3 +939,34 @@ TEST(replay_closed_loop_sessions_keep_their_slot)
                   late_max / 1e6);
     free_run(&r);
 }
+
+TEST(replay_closed_loop_cut_sessions_give_their_slots_back)
+{
+    /* --request-count cuts sessions short: s0..s5 get their first turns, s0 and s1 a second
+     * one, nothing more. Slots kept for turns that never come must be given back, or the
+     * first turns still waiting never start and the run never ends. Workers 1 and 2. */
+    for (int workers = 1; workers <= 2; workers++) {
+        struct srv s;
+        srv_start(&s, SRV_SSE, 3);
+        char dir[512], url[64];
+        snprintf(dir, sizeof dir, "%s/run%d", test_tmpdir(), workers);
+        struct replay_config c;
+        base_cfg(&c, dir, url, s.port);
+        c.mode = MODE_CONCURRENCY;
+        c.concurrency = 2;
+        c.workers = workers;
+        c.request_count = 8;
+        struct msess m = {.nsess = 6, .nturns = 3};
+        struct replay_source src = {.ctx = &m, .next = msess_next, .turns = msess_turns};
+        struct replay_result res;
+        struct diag d = {0};
+        int64_t t = clock_mono_ns();
+        int rc = replay_run(&c, &src, &res, &d);
+        t = clock_mono_ns() - t;
+        srv_stop(&s);
+        REQUIRE(rc == 0);
+        CHECK_INT(res.completed, 8);
+        CHECK_INT(res.errors, 0);
+        CHECK(t < 5000000000LL);
+    }
+}
