@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 static const struct arg_spec specs[] = {
     {"help", "-h", ARG_FLAG, NULL, NULL, "this text"},
@@ -230,6 +232,59 @@ static void header_options(struct buf *b, const struct dataset_opts *o, const ch
     jsonw_obj_end(&j);
 }
 
+/* The most requests one trace holds: replay indexes sessions and hash blocks with 32-bit
+ * slots and turns with an int, so 2^31 - 1; `--conversation-num 1e12` used to be accepted
+ * and run for days. */
+#define PACK_MAX_REQUESTS 2147483647L
+/* What a synthetic trace costs at the least, per request: 8 bytes of schedule key held in
+ * memory until the trace is written, and about 8 bytes of compressed request line on disk
+ * (a measured 11 bytes a request for 10^6 synthetic requests of 1000 tokens). */
+#define PACK_MEM_PER_REQUEST  8.0
+#define PACK_DISK_PER_REQUEST 8.0
+
+/* Refuses a synthetic trace that cannot fit: more requests than a trace holds, or than
+ * this host's memory or the output's file system can take at the least, before an hour of
+ * packing finds out. Datasets are bounded by their file. */
+static int check_fits(const struct dataset_opts *o, const char *outp, struct diag *d)
+{
+    double turns = o->turns_mean + 3 * o->turns_stddev;
+    double n = o->request_count > 0 ? (double)o->request_count
+                                    : (double)(o->conversations > 0 ? o->conversations : 100) *
+                                          (turns > 1 ? turns : 1);
+    if (n > (double)PACK_MAX_REQUESTS)
+        return diag_set(d, ERR_INVALID,
+                        "--conversation-num x --conversation-turn-mean makes about %.3g requests: "
+                        "more than a trace holds (%ld)",
+                        n, PACK_MAX_REQUESTS);
+    double mem = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+    if (mem > 0 && n * PACK_MEM_PER_REQUEST > mem)
+        return diag_set(d, ERR_INVALID,
+                        "%.3g requests need at least %.1f GiB of memory to pack; this host has "
+                        "%.1f GiB",
+                        n, n * PACK_MEM_PER_REQUEST / 1073741824.0, mem / 1073741824.0);
+    if (strcmp(outp, "-") != 0) {
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s", outp);
+        char *slash = strrchr(dir, '/');
+        if (!slash)
+            snprintf(dir, sizeof dir, ".");
+        else
+            slash[slash == dir ? 1 : 0] = '\0';
+        struct statvfs fs;
+        if (statvfs(dir, &fs) == 0) {
+            double avail = (double)fs.f_bavail * (double)fs.f_frsize;
+            /* the body is written once as a temporary file and once into the trace */
+            if (n * PACK_DISK_PER_REQUEST * 2 > avail)
+                return diag_set(d, ERR_INVALID,
+                                "%.3g requests need at least %.1f MiB of disk; %s has %.1f MiB "
+                                "free",
+                                n, n * PACK_DISK_PER_REQUEST * 2 / 1048576.0, dir,
+                                avail / 1048576.0);
+        }
+    }
+    return 0;
+}
+
 static int parse_opts(const struct args *a, struct dataset_opts *o, struct diag *d)
 {
     long seed = 0, level = 1;
@@ -247,9 +302,9 @@ static int parse_opts(const struct args *a, struct dataset_opts *o, struct diag 
     rc = rc ? rc : args_long(a, "prompt-batch-size", 1, 1024, &o->batch_size, d);
     rc = rc ? rc : args_long(a, "prompt-prefix-pool-size", 0, 1 << 20, &o->prefix_pool, d);
     rc = rc ? rc : args_long(a, "prompt-prefix-length", 0, 1 << 24, &o->prefix_len, d);
-    rc = rc ? rc : args_long(a, "conversation-num", 1, 1L << 40, &o->conversations, d);
-    rc = rc ? rc : args_long(a, "request-count", 1, 1L << 40, &o->request_count, d);
-    rc = rc ? rc : args_long(a, "num-dataset-entries", 1, 1L << 40, &o->entries, d);
+    rc = rc ? rc : args_long(a, "conversation-num", 1, PACK_MAX_REQUESTS, &o->conversations, d);
+    rc = rc ? rc : args_long(a, "request-count", 1, PACK_MAX_REQUESTS, &o->request_count, d);
+    rc = rc ? rc : args_long(a, "num-dataset-entries", 1, PACK_MAX_REQUESTS, &o->entries, d);
     rc = rc ? rc : args_double(a, "conversation-turn-mean", 1, 1e6, &o->turns_mean, d);
     rc = rc ? rc : args_double(a, "conversation-turn-stddev", 0, 1e6, &o->turns_stddev, d);
     rc = rc ? rc : args_double(a, "conversation-turn-delay-mean", 0, 1e9, &o->delay_mean, d);
@@ -366,6 +421,10 @@ int cmd_pack(int argc, char **argv)
     const char *outp = args_get(&a, "output");
     if (!outp)
         outp = "trace.jsonl.zst";
+    if (!input && check_fits(&o, outp, &d)) {
+        code = cli_fail(&d, 0);
+        goto out;
+    }
     /* the path reaches every request line replay sends from this trace */
     const char *epath = args_get(&a, "custom-endpoint");
     if (epath && wire_check("--custom-endpoint", epath, false, &d)) {

@@ -405,11 +405,13 @@ int cmd_profile(int argc, char **argv)
         goto fail;
     plog(&log, 0, "wrote %s", inputs);
 
-    const char *replay_front[] = {"--input-file", trace, "--output-artifact-dir", dir};
+    /* --overwrite: profile reuses its artifact directory as AIPerf does. */
+    const char *replay_front[] = {"--input-file", trace, "--output-artifact-dir", dir,
+                                  "--overwrite"};
     char runjson[4300];
     snprintf(runjson, sizeof runjson, "%s/run.json", dir);
     unlink(runjson); /* a stale one must not describe this run if replay cannot start */
-    rc = run_stage(cmd_replay, "replay", replay_front, 4, &p.replay, &log);
+    rc = run_stage(cmd_replay, "replay", replay_front, 5, &p.replay, &log);
     /* Ctrl-C: replay stops sending, drains and marks the run cancelled; like AIPerf, the
      * partial results are still reported, with a warning, and the exit code stays the
      * replay's. A complete run in which no request succeeded (replay exits 1) is reported

@@ -2,10 +2,12 @@
 #include "args.h"
 #include "hash.h"
 #include "cli.h"
+#include "endpoint.h"
 #include "i64map.h"
 #include "replay.h"
 #include "trace.h"
 #include "trace_write.h"
+#include "zio.h"
 #include "xalloc.h"
 
 #include <ctype.h>
@@ -26,7 +28,12 @@ static const struct arg_spec specs[] = {
      "chat, completions, embeddings, rankings, responses or raw"},
     {"custom-endpoint", "--endpoint", ARG_VALUE, "PATH", NULL, "path instead of the type's"},
     {"header", "-H", ARG_MULTI, "NAME:VALUE", NULL, "extra request header (repeatable)"},
-    {"api-key", NULL, ARG_VALUE, "KEY", NULL, "sent as 'Authorization: Bearer KEY'; never saved"},
+    {"api-key", NULL, ARG_VALUE, "KEY", NULL,
+     "sent as 'Authorization: Bearer KEY'; never saved (visible in ps: prefer the next two)"},
+    {"api-key-file", NULL, ARG_VALUE, "FILE", NULL,
+     "read the key from FILE (first line); else $OPENAI_API_KEY is used"},
+    {"overwrite", NULL, ARG_FLAG, NULL, NULL,
+     "write into an -o directory that already holds a run (replacing it)"},
     {"extra-inputs", NULL, ARG_MULTI, "K:V|JSON", NULL, "merged into every request body"},
     {"streaming", NULL, ARG_FLAG, NULL, "trace's", "force streaming on (--no-streaming: off)"},
     {"redact-header", NULL, ARG_MULTI, "NAME", NULL, "treat this header as a secret too"},
@@ -81,6 +88,45 @@ static const struct arg_spec specs[] = {
     {"help", "-h", ARG_FLAG, NULL, NULL, "this text"},
 };
 #define NSPECS (sizeof specs / sizeof specs[0])
+
+/* The API key, by precedence: --api-key, then --api-key-file (its first line, trailing
+ * whitespace dropped), then $OPENAI_API_KEY (as OpenAI's clients read it). The file and
+ * the environment keep the key out of /proc/PID/cmdline; wherever it comes from it is
+ * sent only in the Authorization header and never written to any file. *owned is what
+ * the caller frees. 0, or ERR_INVALID / ERR_IO with d filled. */
+static int api_key(const struct args *a, const char **key, char **owned, struct diag *d)
+{
+    *owned = NULL;
+    *key = args_get(a, "api-key");
+    const char *file = args_get(a, "api-key-file");
+    if (!*key && file) {
+        char *text = NULL;
+        size_t len = 0;
+        if (zio_read_all(file, 64 << 10, &text, &len, d)) {
+            char why[DIAG_MAX];
+            snprintf(why, sizeof why, "%s", d->msg);
+            return diag_set(d, ERR_IO, "--api-key-file: %s", why);
+        }
+        size_t n = strcspn(text, "\r\n");
+        while (n && (text[n - 1] == ' ' || text[n - 1] == '\t'))
+            n--;
+        text[n] = '\0';
+        if (n == 0) {
+            free(text);
+            return diag_set(d, ERR_INVALID, "--api-key-file %s: the first line is empty", file);
+        }
+        *owned = text;
+        *key = text;
+    }
+    if (!*key) {
+        const char *env = getenv("OPENAI_API_KEY");
+        if (env && *env)
+            *key = env;
+    }
+    if (*key && wire_check("the API key", *key, true, d))
+        return ERR_INVALID;
+    return 0;
+}
 
 /* ---- the trace as a replay source ---- */
 
@@ -220,7 +266,7 @@ int cmd_replay(int argc, char **argv)
         return EXIT_USAGE;
     }
     const char **urls = NULL, **hdrs = NULL, **redact = NULL;
-    char *extra = NULL;
+    char *extra = NULL, *key_owned = NULL;
     struct tsrc ts = {.path = trace_path};
     long lv;
     double dv;
@@ -246,7 +292,11 @@ int cmd_replay(int argc, char **argv)
         extra = buf_release(&b);
         cfg.extra_inputs = extra;
     }
-    cfg.api_key = args_get(&a, "api-key");
+    if (api_key(&a, &cfg.api_key, &key_owned, &d)) {
+        cli_error("%s", d.msg);
+        code = EXIT_ERROR;
+        goto out;
+    }
     cfg.endpoint_path = args_get(&a, "custom-endpoint");
     if (args_has(&a, "streaming"))
         cfg.streaming = args_flag(&a, "streaming") ? 1 : 0;
@@ -405,6 +455,24 @@ int cmd_replay(int argc, char **argv)
     }
     cfg.out_dir = out_dir;
     cfg.mode_explicit = true;
+    /* An -o naming an earlier run would silently replace it: refuse unless asked. (The
+     * default directory never collides: it gets a -2, -3... suffix.) profile passes
+     * --overwrite, keeping AIPerf's reuse of its artifact directory. */
+    if (!args_flag(&a, "overwrite")) {
+        static const char *const run_files[] = {"run.json", "records.jsonl.zst", "records.jsonl"};
+        for (size_t i = 0; i < 3; i++) {
+            char p[4200];
+            struct stat st;
+            snprintf(p, sizeof p, "%s/%s", out_dir, run_files[i]);
+            if (lstat(p, &st) == 0) {
+                cli_error("%s already holds a run (%s): pass --overwrite to replace it, or "
+                          "choose another -o",
+                          out_dir, run_files[i]);
+                code = EXIT_ERROR;
+                goto out;
+            }
+        }
+    }
     struct replay_source src = {
         .ctx = &ts, .header = th, .path = trace_path, .next = tsrc_next, .rewind = tsrc_rewind};
     bool multi_turn = th->requests > th->sessions;
@@ -453,6 +521,10 @@ out:
     free(hdrs);
     free(redact);
     free(extra);
+    if (key_owned) { /* the key does not outlive its use in memory either */
+        memset(key_owned, 0, strlen(key_owned));
+        free(key_owned);
+    }
     args_free(&a);
     return code;
 }

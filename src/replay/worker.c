@@ -680,6 +680,19 @@ static void complete(struct worker *w, struct conn *c, int64_t now)
         } else {
             on_content(c, &ch, now);
         }
+        if (ch.bad && c->body.len > 0 && r->error == RECERR_NONE) {
+            /* A 200 whose body is not the endpoint's JSON measured nothing: name it, or it
+             * counts in error_rate with an empty error summary. (An empty body is the
+             * zero-length case, judged elsewhere.) */
+            size_t n = c->body.len < 120 ? c->body.len : 120;
+            char head[128];
+            for (size_t i = 0; i < n; i++)
+                head[i] = (unsigned char)c->body.p[i] < 0x20 ? ' ' : c->body.p[i];
+            head[n] = '\0';
+            rec_set_error(r, RECERR_PROTOCOL, 200, "response body is not %s JSON: %s%s",
+                          endpoint_type_name(w->eng->cfg->endpoint), head,
+                          c->body.len > n ? "..." : "");
+        }
     }
     if (c->status != 200) {
         size_t n = c->body.len < 200 ? c->body.len : 200;
