@@ -368,6 +368,33 @@ def base():
         check("over-long prompt: a run with no successful request exits non-zero",
               rc not in (0, "timeout"), f"exit {rc}")
 
+    # 5b. Near the context limit vLLM caps max_tokens at max_model_len - prompt: fewer output
+    # tokens than --osl asked. AIPerf counts those (osl_mismatch_count) and warns; so must we.
+    if want("osl-cap"):
+        d = os.path.join(A.out, "osl-cap")
+        log = ProxyLog()
+        osl = 1000
+        rc, out = metronome(["profile", *common, "--url", PROXY, "--endpoint-type", "chat",
+                             "--streaming", "--request-count", "2", "--concurrency", "2",
+                             "--isl", "1750", "--osl", str(osl), "--artifact-dir", d])
+        lines = log.lines(2)
+        got = [server_view(l)["completion_tokens"] for l in lines]
+        short = sum(1 for g in got if g is not None and abs(g - osl) > min(50, osl * 0.05))
+        count = None
+        try:
+            m = json.load(open(os.path.join(d, "profile_export_aiperf.json"))).get(
+                "osl_mismatch_count")
+            count = m.get("avg", m.get("value")) if isinstance(m, dict) else m
+        except (OSError, ValueError):
+            pass
+        check("server capped the output below --osl: counted (osl_mismatch_count) and warned",
+              rc == 0 and len(lines) == 2 and all(l["status"] == 200 for l in lines)
+              and short == 2 and count == short
+              and "Output Sequence Length Mismatch" in out,
+              f"exit {rc}; server statuses {[l['status'] for l in lines]}, completion tokens "
+              f"{got} for --osl {osl}; osl_mismatch_count {count}; warning "
+              f"{'shown' if 'Output Sequence Length Mismatch' in out else 'missing'}")
+
     # 6. replay --no-streaming on a streaming trace: no stream_options, every request succeeds.
     if want("no-streaming"):
         tr = os.path.join(A.out, "streaming.jsonl.zst")

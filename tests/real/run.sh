@@ -56,35 +56,55 @@ t_ready=$(date +%s)
 echo "real: installed and built in $((t_ready - t0)) s"
 
 # start_vllm NAME [VLLM-ARGS]: serves $cache/models/NAME as NAME, and a logging proxy.
+# The port is picked free, but another process can take it before vLLM binds it (late,
+# after loading the model): then it is tried again on another port, twice at most.
 start_vllm() {
-    local name=$1; shift
-    vport=$(free_port)
-    # vLLM pins its engine to one core and leaves the other to its HTTP frontend, which
-    # shares it with everything else on the host. A frontend that falls behind holds
-    # responses back (make_model.py), which the client sees and vLLM's histograms do not:
-    # vLLM runs at a raised priority so that the host's other load delays it less. It
-    # costs the host nothing while vLLM is idle.
-    HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 VLLM_CPU_KVCACHE_SPACE=2 \
-        setsid nice -n -10 timeout 1800 "$cache/vllm/bin/python" -m vllm.entrypoints.openai.api_server \
-        --model "$cache/models/$name" --served-model-name "$name" --host 127.0.0.1 \
-        --port "$vport" --max-model-len 2048 --dtype bfloat16 --enforce-eager "$@" \
-        >"$out/vllm-$name.log" 2>&1 &
-    server_pid=$!
-    local t=$(date +%s)
-    until python3 -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$vport/health', timeout=2)" 2>/dev/null; do
-        if ! kill -0 "$server_pid" 2>/dev/null || [ $(($(date +%s) - t)) -gt 600 ]; then
+    local name=$1 try t; shift
+    for try in 1 2 3; do
+        vport=$(free_port)
+        # vLLM pins its engine to one core and leaves the other to its HTTP frontend, which
+        # shares it with everything else on the host. A frontend that falls behind holds
+        # responses back (make_model.py), which the client sees and vLLM's histograms do
+        # not: vLLM runs at a raised priority so that the host's other load delays it less.
+        # It costs the host nothing while vLLM is idle.
+        HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 VLLM_CPU_KVCACHE_SPACE=2 \
+            setsid nice -n -10 timeout 1800 "$cache/vllm/bin/python" -m vllm.entrypoints.openai.api_server \
+            --model "$cache/models/$name" --served-model-name "$name" --host 127.0.0.1 \
+            --port "$vport" --max-model-len 2048 --dtype bfloat16 --enforce-eager "$@" \
+            >"$out/vllm-$name.log" 2>&1 &
+        server_pid=$!
+        t=$(date +%s)
+        until python3 -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$vport/health', timeout=2)" 2>/dev/null; do
+            if ! kill -0 "$server_pid" 2>/dev/null || [ $(($(date +%s) - t)) -gt 600 ]; then
+                break
+            fi
+            sleep 1
+        done
+        if kill -0 "$server_pid" 2>/dev/null && [ $(($(date +%s) - t)) -le 600 ]; then
+            break
+        fi
+        stop_all
+        if [ "$try" = 3 ] || ! grep -q "Address already in use" "$out/vllm-$name.log"; then
             tail -20 "$out/vllm-$name.log" >&2
             fail_setup "vLLM serving $name starts" "$out/vllm-$name.log"
-            stop_all
             return 1
         fi
-        sleep 1
+        echo "real: port $vport was taken before vLLM bound it; trying another"
     done
     echo "real: vLLM serving $name on 127.0.0.1:$vport (ready in $(($(date +%s) - t)) s)"
-    pport=$(free_port)
-    python3 "$root/tests/real/proxy.py" "$pport" "$vport" "$out/proxy-$name.log" &
-    proxy_pid=$!
-    until (exec 3<>/dev/tcp/127.0.0.1/"$pport") 2>/dev/null; do sleep 0.1; done
+    for try in 1 2 3; do  # the same race for the proxy's port
+        pport=$(free_port)
+        python3 "$root/tests/real/proxy.py" "$pport" "$vport" "$out/proxy-$name.log" &
+        proxy_pid=$!
+        for _ in $(seq 100); do
+            (exec 3<>/dev/tcp/127.0.0.1/"$pport") 2>/dev/null && break
+            kill -0 "$proxy_pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -0 "$proxy_pid" 2>/dev/null && break
+        wait "$proxy_pid" 2>/dev/null; proxy_pid=
+    done
+    [ -n "$proxy_pid" ] || { fail_setup "the logging proxy starts" "$out"; stop_all; return 1; }
     : >"$out/proxy-$name.log"
 }
 
