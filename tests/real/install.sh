@@ -10,7 +10,10 @@
 set -euo pipefail
 cache=$1
 mkdir -p "$cache"
-"$(dirname "$0")/../../scripts/ensure-deb" chromium
+# Debian's own python3 makes venvs only with python3-venv installed.
+debs=(chromium)
+python3 -c 'import ensurepip, venv' 2>/dev/null || debs+=(python3-venv)
+"$(dirname "$0")/../../scripts/ensure-deb" "${debs[@]}"
 # uv keeps its download cache here too, so nothing lands outside the ignored folder.
 export UV_CACHE_DIR="$cache/uv-cache"
 VLLM_VERSION=0.32.0
