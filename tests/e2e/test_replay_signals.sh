@@ -11,9 +11,17 @@ trace = pack("t.jsonl.zst", "--request-count", "100000", "--isl", "4", "--osl", 
              "--streaming")
 
 def start(url, out, *extra):
-    return subprocess.Popen([BIN, "replay", trace, "--url", url, "-o", out, "-q",
-                             "--concurrency", "20", *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen([BIN, "replay", trace, "--url", url, "-o", out, "-q",
+                          "--concurrency", "20", *extra],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Delays below count from the run's start (run.json written), not the process's:
+    # before it the whole trace is validated and nothing is written or sent.
+    for _ in range(400):
+        if os.path.exists(out + "/run.json") or p.poll() is not None:
+            break
+        time.sleep(0.025)
+    check(os.path.exists(out + "/run.json"), "run never started", out)
+    return p
 
 with Mock("--ttft", "5ms", "--itl", "10ms") as m:
     # One SIGINT: in-flight requests (200 ms each) finish, nothing new starts.
