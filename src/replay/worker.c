@@ -750,7 +750,7 @@ static void on_head(struct worker *w, struct conn *c, const struct http1_respons
     struct rec *r = &c->item->rec;
     r->t_head = now;
     r->status = c->status = resp->status;
-    c->keep_alive = resp->keep_alive;
+    c->keep_alive = resp->keep_alive && !c->early;
     c->sse = is_sse(resp);
     if (c->sse) {
         sse_parser_init(&c->parser, w->eng->cfg->max_event);
@@ -794,9 +794,17 @@ static bool on_bytes(struct worker *w, struct conn *c, const char *p, size_t n, 
     } else {
         c->dl_phase = 0;
     }
+    if (c->state == CONN_SENDING && c->item) {
+        /* An early response (a 413, or a 429 from a gateway that did not read the body):
+         * HTTP/1.1 lets a server answer before the request ends, and a client watches for
+         * it while sending. The rest of the body is not sent, and the connection is not
+         * reused (the server would read that rest as the next request). */
+        c->early = true;
+        conn_set_state(c, CONN_READING_HEAD);
+    }
     if (c->state != CONN_READING_HEAD && c->state != CONN_READING_BODY) {
-        /* Bytes on an idle connection (or while sending): the server is not speaking our
-         * request/response turn; the connection cannot be trusted. */
+        /* Bytes on an idle connection: the server is not speaking our request/response
+         * turn; the connection cannot be trusted. */
         if (c->item)
             fail(w, c, RECERR_PROTOCOL, -1, "unexpected bytes before the request was sent", now);
         else
@@ -912,6 +920,7 @@ static void begin_request(struct worker *w, struct conn *c)
     c->clen_len = (size_t)snprintf(c->clen, sizeof c->clen, "%zu\r\nX-Request-Id: %s%ld\r\n\r\n",
                                    blen, it->rec.phase == PHASE_WARMUP ? "w" : "", it->rec.index);
     c->sent = 0;
+    c->early = false;
     c->got_bytes = false;
     c->status = 0;
     http1_rx_init(&c->rx, &c->head, false);

@@ -14,7 +14,9 @@ CLOSE closes the connection, and HOLD keeps it open without answering until the 
 stops. After the last step the connection stays open for the next request (keep-alive)
 unless a step closed it. Every socket is closed when the server stops; the accept loop and
 the connection threads are daemons bounded by the test's own timeout. backlog and
-accept_after (seconds before the first accept) make a server whose listen queue fills.
+accept_after (seconds before the first accept) make a server whose listen queue fills;
+head_only answers after the request head without reading the body (then closes), and a
+small rcvbuf makes a large body stall in the client's send.
 """
 import socket
 import threading
@@ -34,7 +36,7 @@ class Request:
 
 
 class RawServer:
-    def __init__(self, script, backlog=128, accept_after=0.0):
+    def __init__(self, script, backlog=128, accept_after=0.0, rcvbuf=0, head_only=False):
         self.script = script
         self.lock = threading.Lock()
         self.count = 0
@@ -43,8 +45,11 @@ class RawServer:
         self.socks = []
         self.stopping = threading.Event()
         self.accept_after = accept_after
+        self.head_only = head_only
         self.ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if rcvbuf:  # inherited by accepted sockets: a client's large body stops early
+            self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.ls.bind(("127.0.0.1", 0))
         self.ls.listen(backlog)
         self.port = self.ls.getsockname()[1]
@@ -72,14 +77,15 @@ class RawServer:
                 self.socks.append(c)
             threading.Thread(target=self._serve, args=(c, idx), daemon=True).start()
 
-    @staticmethod
-    def _read_request(c, buf):
+    def _read_request(self, c, buf):
         while b"\r\n\r\n" not in buf:
             d = c.recv(65536)
             if not d:
                 return None, buf
             buf += d
         head, _, rest = buf.partition(b"\r\n\r\n")
+        if self.head_only:  # answer before reading the body (then close: see _serve)
+            return Request(0, 0, 0, head, b""), b""
         n = 0
         for line in head.split(b"\r\n")[1:]:
             k, _, v = line.partition(b":")
@@ -117,6 +123,9 @@ class RawServer:
                         time.sleep(step)
                     else:
                         c.sendall(step)
+                if self.head_only:
+                    self.stopping.wait(1.0)  # let the client read before the close
+                    return
         except OSError:
             pass
         finally:

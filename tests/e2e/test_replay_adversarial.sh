@@ -110,6 +110,18 @@ recs, _ = run(lambda req: [b"HTTP/1.1 503 X\r\n\r\n", CLOSE], name="close-delimi
               expect=1)
 expect_all(recs, "close-delimited empty", 503, "http")
 
+# An early answer: a gateway that rate-limits from the head alone, while a large body is
+# still being sent (it fills the small receive buffer and the client's send stalls). The
+# 429 is recorded as a 429, and that connection is not reused.
+big = pack("big.jsonl.zst", "--request-count", "2", "--isl", "2000000", "--osl", "5")
+with RawServer(lambda req: [b"HTTP/1.1 429 Too Many\r\nContent-Length: 0\r\n\r\n"],
+               rcvbuf=4096, head_only=True) as s:
+    recs, _, _ = replay_any(big, s.url, "--request-timeout-seconds", TIMEOUT, "--concurrency", "1")
+check(len(recs) == 2, "early records", len(recs))
+for r in recs:
+    check(r["status"] == 429 and err(r) == "http" and not r["reused"], "early 429", json.dumps(r)[:300])
+    check(r["t_end"] - r["t_start"] < PROMPT_NS, "early 429 took", (r["t_end"] - r["t_start"]) / 1e9)
+
 # ---- heads split at every byte ---------------------------------------------------------
 # Request n (of 2 * len(head)) has its head split after byte n % len(head); the second half
 # of the requests get a streamed body. Every split parses to the same record.
