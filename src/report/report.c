@@ -286,93 +286,69 @@ const char *const report_sweep_tag[REPORT_NSWEEP] = {
 const char *const report_sweep_header[REPORT_NSWEEP] = {
     "Effective Concurrency", "Effective Decode Concurrency", "Effective Prefill Concurrency"};
 
-struct sweep_ev {
-    int64_t t;
-    int32_t d; /* +1 start, -1 end */
-};
-
-/* Ends before starts at equal times, as AIPerf's lexsort does. */
-static int cmp_ev(const void *a, const void *b)
+/* compute_time_weighted_stats for a concurrency step function given as the sorted start
+ * and end times of n intervals, clipped to [w0, w1]. The level is an integer, so the time
+ * spent at each level is summed per level (dur[0..n]) instead of sorting segments: the
+ * p-th percentile is the first level whose cumulative share of the time reaches p, as
+ * AIPerf's searchsorted over its value-sorted segments. The level before the first event
+ * (0, for a zero-length first segment at w0) counts for min, as in AIPerf. */
+static void sweep_stats(const double *st, const double *en, size_t n, double w0, double w1,
+                        double *dur, struct sweep_summary *o)
 {
-    const struct sweep_ev *x = a, *y = b;
-    if (x->t != y->t)
-        return x->t < y->t ? -1 : 1;
-    return (x->d > 0) - (y->d > 0);
-}
-
-struct seg {
-    double dur, val;
-};
-
-static int cmp_seg(const void *a, const void *b)
-{
-    double x = ((const struct seg *)a)->val, y = ((const struct seg *)b)->val;
-    return x < y ? -1 : x > y;
-}
-
-/* compute_time_weighted_stats over the step function of ev[0..n) (sorted) clipped to
- * [w0, w1]: the value before the first event is 0; percentiles are the first value whose
- * cumulative time fraction reaches q (numpy searchsorted, side left). */
-static void sweep_stats(const struct sweep_ev *ev, size_t n, int64_t w0, int64_t w1,
-                        struct sweep_summary *o)
-{
-    double total = (double)(w1 - w0);
+    double total = w1 - w0;
     if (!n || total <= 0)
         return;
-    struct seg *sg = xmalloc((n + 1) * sizeof *sg);
-    size_t ns = 0;
-    double level = 0;
-    int64_t at = w0;
-    for (size_t i = 0; i <= n; i++) {
-        int64_t t = i < n ? ev[i].t : w1;
+    memset(dur, 0, (n + 1) * sizeof *dur);
+    size_t i = 0, j = 0, level = 0, lo = 0, hi = 0;
+    double at = w0;
+    while (i < n || j < n) {
+        /* ends before starts at equal times (AIPerf's lexsort) */
+        bool end = j < n && (i >= n || en[j] <= st[i]);
+        double t = end ? en[j] : st[i];
         if (t > w1)
             t = w1;
         if (t > at) {
-            sg[ns].dur = (double)(t - at);
-            sg[ns].val = level;
-            ns++;
+            dur[level] += t - at;
             at = t;
-        } else if (ns == 0 && i == 0) {
-            /* a zero-length first segment still counts for min/max, as in AIPerf */
-            sg[ns].dur = 0;
-            sg[ns].val = level;
-            ns++;
         }
-        if (i < n)
-            level += ev[i].d;
+        if (end) {
+            if (level > 0)
+                level--;
+            j++;
+        } else {
+            level++;
+            i++;
+        }
+        if (level > hi && at < w1)
+            hi = level;
     }
-    double sum = 0, mn = INFINITY, mx = -INFINITY;
-    for (size_t i = 0; i < ns; i++) {
-        sum += sg[i].val * sg[i].dur;
-        if (sg[i].val < mn)
-            mn = sg[i].val;
-        if (sg[i].val > mx)
-            mx = sg[i].val;
+    if (w1 > at)
+        dur[level] += w1 - at;
+    double sum = 0, cum_total = 0;
+    for (size_t l = 0; l <= n; l++) {
+        sum += (double)l * dur[l];
+        cum_total += dur[l];
     }
     double avg = sum / total, var = 0;
-    for (size_t i = 0; i < ns; i++)
-        var += sg[i].dur * (sg[i].val - avg) * (sg[i].val - avg);
-    qsort(sg, ns, sizeof *sg, cmp_seg);
-    double cum_total = 0;
-    for (size_t i = 0; i < ns; i++)
-        cum_total += sg[i].dur;
+    for (size_t l = 0; l <= n; l++)
+        if (dur[l] > 0)
+            var += dur[l] * ((double)l - avg) * ((double)l - avg);
     const double qs[4] = {0.50, 0.90, 0.95, 0.99};
     double pv[4];
     for (int k = 0; k < 4; k++) {
         double cum = 0;
-        size_t i = 0;
-        for (; i < ns; i++) {
-            cum += sg[i].dur;
+        size_t l = 0;
+        for (; l <= hi; l++) {
+            cum += dur[l];
             if (cum_total > 0 && cum / cum_total >= qs[k])
                 break;
         }
-        pv[k] = sg[i < ns ? i : ns - 1].val;
+        pv[k] = (double)(l <= hi ? l : hi);
     }
-    free(sg);
     o->has = true;
     o->avg = avg;
-    o->min = mn;
-    o->max = mx;
+    o->min = (double)lo;
+    o->max = (double)hi;
     o->std = sqrt(var / total);
     o->p50 = pv[0];
     o->p90 = pv[1];
@@ -387,7 +363,9 @@ void report_sweeps(const struct run *ru, int phase, struct rsummary *s)
         n += ru->r[i].phase == phase;
     if (!n)
         return;
-    struct sweep_ev *ev = xmalloc(2 * n * sizeof *ev);
+    /* times as doubles: exact below 2^53 ns (104 days from the run's first anchor) */
+    double *st = xmalloc(n * sizeof *st), *en = xmalloc(n * sizeof *en);
+    double *tmp = xmalloc((n + 1) * sizeof *tmp);
     int64_t w0 = INT64_MAX, w1 = INT64_MIN;
     for (int k = 0; k < REPORT_NSWEEP; k++) {
         size_t m = 0;
@@ -396,7 +374,7 @@ void report_sweeps(const struct run *ru, int phase, struct rsummary *s)
             if (r->phase != phase || r->t_start == RR_NONE)
                 continue;
             int64_t end = r->t_end != RR_NONE ? r->t_end : r->t_last;
-            if (end == RR_NONE)
+            if (end == RR_NONE || end < r->t_start)
                 continue;
             if (k == 0) {
                 if (r->t_start < w0)
@@ -406,32 +384,27 @@ void report_sweeps(const struct run *ru, int phase, struct rsummary *s)
             }
             /* generation starts at the first token (AIPerf: start + TTFT) */
             double ttft;
-            bool gen = metric_value(r, M_TTFT, &ttft);
-            int64_t a = k == 1 ? r->t_first : r->t_start;
-            int64_t z = k == 2 ? r->t_first : end;
-            if (k && !gen)
+            if (k && (!metric_value(r, M_TTFT, &ttft) || r->t_first > end))
                 continue;
-            ev[m++] = (struct sweep_ev){a, +1};
-            ev[m++] = (struct sweep_ev){z, -1};
+            st[m] = (double)(k == 1 ? r->t_first : r->t_start);
+            en[m] = (double)(k == 2 ? r->t_first : end);
+            m++;
         }
-        qsort(ev, m, sizeof *ev, cmp_ev);
-        if (w0 < w1)
-            sweep_stats(ev, m, w0, w1, &s->sweep[k]);
+        if (w0 >= w1 || !m)
+            continue;
+        stats_sort(st, tmp, m);
+        stats_sort(en, tmp, m);
+        sweep_stats(st, en, m, (double)w0, (double)w1, tmp, &s->sweep[k]);
     }
-    free(ev);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
+    free(st);
+    free(en);
+    free(tmp);
 }
 
 /* numpy.percentile(values + [inf] * errors, q, method="nearest") over the sorted successes
  * v[0..n): the rank q x (N - 1) rounded half to even, as numpy rounds it. */
-static void adj_summarize(double *v, size_t n, uint64_t errors, struct adj_summary *a)
+static void adj_summarize(const double *v, size_t n, uint64_t errors, struct adj_summary *a)
 {
-    qsort(v, n, sizeof *v, cmp_double);
     uint64_t total = n + errors;
     a->has = true;
     a->count = total;
@@ -539,7 +512,7 @@ void report_summarize(const struct run *ru, bool (*sel)(const struct rrec *, con
             stats_summarize(col, k, scratch, &s->m[m]);
         for (int a = 0; a < REPORT_NADJ; a++)
             if (report_adj_metric[a] == m && s->n_invalid && k)
-                adj_summarize(col, k, s->n_invalid, &s->adj[a]);
+                adj_summarize(scratch, k, s->n_invalid, &s->adj[a]); /* sorted by stats */
     }
     free(idx);
     free(col);
