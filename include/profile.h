@@ -67,6 +67,10 @@ struct profile_plan {
     bool fixed_forced;   /* --fixed-schedule */
     bool fixed_refused;  /* --no-fixed-schedule */
     bool has_input_file;
+    /* --conversation-num with --benchmark-duration: replay sends the packed conversations
+     * at most once (the caller adds --request-count = the trace's requests), as AIPerf
+     * stops starting sessions after N; without it replay would start the trace over. */
+    bool sessions_cap;
     enum profile_ui ui;
     bool ui_fallback;       /* dashboard was asked for: print a note */
     int log_level;          /* 0 info, 1 debug, 2 trace */

@@ -117,8 +117,9 @@ static void log_stage(struct plog *l, const struct profile_argv *a)
     buf_free(&b);
 }
 
-/* Whether the trace's header line says its requests carry timestamps. */
-static int trace_timed(const char *path, bool *timed, struct diag *d)
+/* Whether the trace's header line says its requests carry timestamps, and how many
+ * requests it holds. */
+static int trace_timed(const char *path, bool *timed, long *requests, struct diag *d)
 {
     struct zreader *r = NULL;
     int rc = zr_open(&r, path, 64u << 20, d);
@@ -131,6 +132,8 @@ static int trace_timed(const char *path, bool *timed, struct diag *d)
         cJSON *h = cJSON_ParseWithLength(line, len);
         const cJSON *t = h ? cJSON_GetObjectItemCaseSensitive(h, "timed") : NULL;
         *timed = cJSON_IsTrue(t);
+        const cJSON *n = h ? cJSON_GetObjectItemCaseSensitive(h, "requests") : NULL;
+        *requests = cJSON_IsNumber(n) ? (long)n->valuedouble : 0;
         cJSON_Delete(h);
         rc = h ? 0 : diag_at(d, ERR_PARSE, path, 1, "trace header is not JSON");
     } else if (rc == 0) {
@@ -365,9 +368,16 @@ int cmd_profile(int argc, char **argv)
         goto done;
     }
     bool timed = false;
-    if (trace_timed(tmp_trace, &timed, &d)) {
+    long requests = 0;
+    if (trace_timed(tmp_trace, &timed, &requests, &d)) {
         unlink(tmp_trace);
         goto fail;
+    }
+    if (p.sessions_cap && requests > 0) {
+        char num[32];
+        snprintf(num, sizeof num, "%ld", requests);
+        profile_argv_push(&p.replay, "--request-count");
+        profile_argv_push(&p.replay, num);
     }
     if (!p.artifact_explicit) {
         char name[1024];

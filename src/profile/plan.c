@@ -538,12 +538,14 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
      * trace is packed to exactly that and replayed whole (a count given to replay would
      * start the trace over when the conversations hold fewer requests). Otherwise a
      * request count, max(10, 2 x concurrency) by default. */
-    if (conversations && !p->has_input_file && !args_has(&a, "benchmark-duration")) {
+    if (conversations && !p->has_input_file) {
         if (count > 0) {
             snprintf(num, sizeof num, "%ld", count);
             push_named(&p->pack, "request-count", num);
         }
         count = 0;
+        /* a duration would make replay start the trace over */
+        p->sessions_cap = args_has(&a, "benchmark-duration");
     } else if (count == 0 && !p->has_input_file && !args_has(&a, "benchmark-duration")) {
         count = conc * 2 > 10 ? conc * 2 : 10;
     }

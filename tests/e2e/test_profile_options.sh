@@ -46,6 +46,10 @@ j convs12 'assert d["request_count"]["avg"] == 12, d["request_count"]'
 p convs60 --conversation-num 4 --conversation-turn-mean 3 --request-count 60
 ok conversation-num reached first
 j convs60 'assert d["request_count"]["avg"] == 12, d["request_count"]'
+# With a duration too, the conversations are sent once, not started over until it ends.
+p convsdur --conversation-num 3 --conversation-turn-mean 2 --benchmark-duration 2
+ok conversation-num with a duration
+j convsdur 'assert d["request_count"]["avg"] == 6, d["request_count"]'
 # ...and a multi_turn file is replayed whole, every turn after the previous one.
 cat >mt.jsonl <<'JSONL'
 {"session_id": "a", "turns": [{"text": "hello"}, {"text": "and then?", "delay": 20}, {"text": "bye"}]}
