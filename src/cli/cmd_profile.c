@@ -206,22 +206,24 @@ static int run_report_teed(const struct profile_argv *args, const char *const *f
     fflush(stdout);
     dup2(saved, STDOUT_FILENO);
     close(saved);
-    /* Echo what the report printed, then keep it. */
+    /* Echo what the report printed, then keep it, through the output rule every writer
+     * follows (a FIFO or device at console_path is written through, never replaced). */
     char b[65536];
     ssize_t n;
+    struct buf all;
+    buf_init(&all, 0);
     lseek(fd, 0, SEEK_SET);
-    while ((n = read(fd, b, sizeof b)) > 0)
+    while ((n = read(fd, b, sizeof b)) > 0) {
         fwrite(b, 1, (size_t)n, stdout);
+        buf_append(&all, b, (size_t)n);
+    }
     fflush(stdout);
     close(fd);
-    if (rename(tmp, console_path)) {
-        int e = errno;
-        unlink(tmp);
-        zio_tmp_untrack(slot);
-        return diag_set(d, ERR_IO, "%s: %s", console_path, strerror(e));
-    }
+    unlink(tmp);
     zio_tmp_untrack(slot);
-    return rc;
+    int wrc = afile_write_all(console_path, all.p ? all.p : "", all.len, d);
+    buf_free(&all);
+    return wrc ? wrc : rc;
 }
 
 static int create_template(int argc, char **argv)
@@ -389,6 +391,12 @@ int cmd_profile(int argc, char **argv)
         }
     }
     snprintf(trace, sizeof trace, "%s/trace.jsonl.zst", dir);
+    struct stat tst;
+    if (strcmp(trace, tmp_trace) && lstat(trace, &tst) == 0 && !S_ISREG(tst.st_mode)) {
+        diag_set(&d, ERR_INVALID, "%s: not a regular file; refusing to replace it", trace);
+        unlink(tmp_trace);
+        goto fail;
+    }
     if (strcmp(trace, tmp_trace) && rename(tmp_trace, trace)) {
         diag_set(&d, ERR_IO, "%s: %s", trace, strerror(errno));
         unlink(tmp_trace);
