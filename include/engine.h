@@ -98,6 +98,7 @@ struct worker {
     _Atomic long sent, completed, errors, cancelled, not_sent;
     _Atomic long rx_kernel, rx_user; /* byte-carrying reads stamped by the kernel, or not */
     _Atomic long sessions_done;      /* multi-turn sessions whose every turn finished */
+    _Atomic int64_t spin_ns;         /* time the loop busy-polled inside --spin-us windows */
     struct lhist late;
 
     pthread_mutex_t out_mu;

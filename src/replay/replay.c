@@ -485,6 +485,7 @@ struct runinfo {
     long rx_kernel, rx_user;
     long sessions_done;
     long writer_waits; /* times a worker waited for the record writer (back-pressure) */
+    int64_t spin_ns;   /* workers' busy-polling before sends (--spin-us), all together */
     int64_t writer_wait_ns;
 };
 
@@ -574,6 +575,7 @@ static int write_run_json(struct engine *e, const struct runinfo *ri, struct dia
     ki(&w, "reads_user_stamped", ri->rx_user);
     ki(&w, "writer_waits", ri->writer_waits);
     ki(&w, "writer_wait_ns", ri->writer_wait_ns);
+    ki(&w, "spin_ns", ri->spin_ns);
     if (e->src->turns) /* known only when the source counts each session's turns */
         ki(&w, "sessions_completed", ri->sessions_done);
     jsonw_obj_end(&w);
@@ -592,7 +594,7 @@ static void totals(struct engine *e, struct runinfo *ri, long *active)
 {
     ri->sent = ri->completed = ri->errors = ri->cancelled_n = ri->not_sent = 0;
     ri->rx_kernel = ri->rx_user = ri->sessions_done = ri->writer_waits = 0;
-    ri->writer_wait_ns = 0;
+    ri->writer_wait_ns = ri->spin_ns = 0;
     long a = 0;
     for (int i = 0; i < e->nw; i++) {
         struct worker *w = &e->w[i];
@@ -606,6 +608,7 @@ static void totals(struct engine *e, struct runinfo *ri, long *active)
         ri->sessions_done += atomic_load_explicit(&w->sessions_done, memory_order_relaxed);
         ri->writer_waits += atomic_load(&w->writer_waits);
         ri->writer_wait_ns += atomic_load(&w->writer_wait_ns);
+        ri->spin_ns += atomic_load_explicit(&w->spin_ns, memory_order_relaxed);
         a += atomic_load(&w->active);
     }
     if (active)
@@ -847,6 +850,13 @@ int replay_run(const struct replay_config *cfg, struct replay_source *src,
         }
     }
     totals(e, &ri, NULL);
+    double run_s = (double)(clock_mono_ns() - start) / 1e9;
+    if (ri.spin_ns > 0 && cfg->progress && run_s > 0)
+        fprintf(stderr,
+                "replay: the workers busy-polled %.2f s in all before sends (--spin-us %.0f): %.0f "
+                "%% of a core over the run (run.json counts.spin_ns; --spin-us 0 turns it off)\n",
+                (double)ri.spin_ns / 1e9, (double)cfg->spin_ns / 1e3,
+                (double)ri.spin_ns / 1e9 / run_s * 100);
     if (ri.writer_waits && cfg->progress)
         fprintf(stderr,
                 "replay: workers waited %.3f s in all (%ld times) for the record writer: the disk "

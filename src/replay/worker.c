@@ -1624,6 +1624,7 @@ void *worker_main(void *arg)
     if (e->cfg->preconnect)
         preconnect(w);
     struct epoll_event evs[256];
+    int64_t poll_since = 0; /* the current run of busy-polling turns began here (0: none) */
     for (;;) {
         int stop = atomic_load(&e->stop);
         if (stop && p->stop_seen < 1) {
@@ -1643,7 +1644,17 @@ void *worker_main(void *arg)
             release_orphans(w);
             try_start_pending(w);
         }
-        bool polling = spinning(w, clock_mono_ns());
+        int64_t turn = clock_mono_ns();
+        bool polling = spinning(w, turn);
+        if (poll_since && !polling) { /* the spin's cost, reported (run.json, stderr) */
+            atomic_store_explicit(&w->spin_ns,
+                                  atomic_load_explicit(&w->spin_ns, memory_order_relaxed) + turn -
+                                      poll_since,
+                                  memory_order_relaxed);
+            poll_since = 0;
+        } else if (polling && !poll_since) {
+            poll_since = turn;
+        }
         arm(w, polling);
         /* Sleeping is announced before the last look at the ring, so the scheduler
          * either sees the flag and writes the eventfd, or we see its item. */

@@ -21,6 +21,12 @@ with Mock("--ttft", "0", "--itl", "0", "--osl", "1") as m:
     late = sorted(r["t_start"] - r["t_intended"] for r in recs)
     # a worker that cannot read falls seconds behind; a busy shared machine, milliseconds
     check(late[len(late) // 2] < 50e6, "lateness p50", late[len(late) // 2])
+    # The spin's cost is reported: a spin as long as the gap keeps the worker polling for
+    # the whole 0.75 s schedule; without a spin there is none.
+    check(run["counts"]["spin_ns"] > 0.3e9, "spin_ns", run["counts"]["spin_ns"])
+    recs, run, _ = replay(t, m.url, "--request-rate", "2000", "--request-count", "200",
+                          "--spin-us", "0", "--workers", "1")
+    check(run["counts"]["spin_ns"] == 0, "spin_ns without a spin", run["counts"]["spin_ns"])
 PY
 
 # Memory is bounded by configuration, never by the run's length: a closed-loop replay at
