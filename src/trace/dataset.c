@@ -1032,7 +1032,10 @@ int dataset_mooncake(struct dataset *ds, const char *path, struct diag *d)
                            ? dataset_pos_int(&ds->osl_rng, ds->o->osl_mean, ds->o->osl_stddev)
                        : has_out ? (long)out
                                  : -1;
-        q.live_history = turn > 0;
+        /* A line's own `messages` (or whole `payload`) is the complete conversation, sent
+         * as it is (AIPerf 0.13's message_array_with_responses, the default for mooncake
+         * messages): recorded, nothing prepended. Text lines carry only the new turn. */
+        q.live_history = turn > 0 && !msgs.p && !payload.p;
         if (msgs.p) {
             q.raw_messages = msgs.p;
             q.raw_messages_len = msgs.n;

@@ -41,6 +41,26 @@ try:
     t = pack("mt.jsonl.zst", "--input-file", src, "--custom-dataset-type", "multi_turn")
     recs, run, _ = replay(t, "127.0.0.1:%d" % srv.server_address[1], "--concurrency", "2")
     check(len(recs) == 6 and not any(err(r) for r in recs), "records", recs)
+    # A mooncake session whose lines carry `messages` with the recorded replies: each body
+    # is the whole conversation and goes out exactly as written (nothing prepended).
+    mc = os.path.join(TMP, "mc.jsonl")
+    conv = [[{"role": "user", "content": "c one"}],
+            [{"role": "user", "content": "c one"}, {"role": "assistant", "content": "canned"},
+             {"role": "user", "content": "c two"}],
+            [{"role": "user", "content": "c one"}, {"role": "assistant", "content": "canned"},
+             {"role": "user", "content": "c two"}, {"role": "assistant", "content": "more"},
+             {"role": "user", "content": "c three"}]]
+    with open(mc, "w") as f:
+        for m in conv:
+            f.write(json.dumps({"session_id": "c", "messages": m, "output_length": 4}) + "\n")
+    t = pack("mc.jsonl.zst", "--input-file", mc, "--custom-dataset-type", "mooncake_trace")
+    with lock:
+        mt_bodies = list(bodies)
+        del bodies[:]
+    recs, run, _ = replay(t, "127.0.0.1:%d" % srv.server_address[1])
+    check(len(recs) == 3 and not any(err(r) for r in recs), "mooncake records", recs)
+    recorded = [b["messages"] for b in bodies]
+    check(recorded == conv, "mooncake messages sent", json.dumps(recorded))
 finally:
     srv.shutdown()
 
@@ -51,7 +71,7 @@ def a(s):
     return {"role": "assistant", "content": "re:" + s}
 
 for s in ("a", "b"):
-    sent = [b["messages"] for b in bodies if b["messages"][-1]["content"].startswith(s + " ")]
+    sent = [b["messages"] for b in mt_bodies if b["messages"][-1]["content"].startswith(s + " ")]
     want = [[u(s + " one")],
             [u(s + " one"), a(s + " one"), u(s + " two")],
             [u(s + " one"), a(s + " one"), u(s + " two"), a(s + " two"), u(s + " three")]]
