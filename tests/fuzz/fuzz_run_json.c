@@ -13,6 +13,15 @@
 
 static char dir[64];
 
+/* The scratch run dir goes when the process ends (unit runner or libFuzzer). */
+static void remove_dir(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "fuzz run_json: could not remove %s\n", dir);
+}
+
 static void write_file(const char *name, const void *p, size_t n)
 {
     char path[128];
@@ -30,6 +39,7 @@ FUZZ_TARGET(run_json)
         char cmd[128];
         snprintf(cmd, sizeof cmd, "mkdir -p %s", dir);
         FUZZ_ASSERT(system(cmd) == 0);
+        atexit(remove_dir);
         static const char recs[] =
             "{\"i\":0,\"t_start\":1000,\"t_first\":2000,\"t_last\":3000,\"t_end\":4000,"
             "\"status\":200,\"chunks\":[[2000,1],[3000,1]]}\n"
