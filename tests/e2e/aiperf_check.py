@@ -12,7 +12,8 @@ Exits non-zero with one line per problem. What it checks:
   * profile_export_aiperf.csv is what AIPerf's MetricsCsvExporter writes for the same
     statistics: header = "Metric" + STAT_KEYS, rows named header (unit) by AIPerf's rule from
     its metric registry, sorted by tag, numbers "%.2f", then "Metric,Value" rows;
-  * phase_manifest.json names files that exist, with AIPerf's keys;
+  * phase_manifest.json names files that exist, with AIPerf's keys; inputs.json validates
+    with InputsFile; the time-slice JSON with TimesliceCollectionExportData;
   * AIPerf's top-level keys that metronome must carry for this configuration are present,
     and error types are AIPerf's names (--errors).
 """
@@ -223,6 +224,13 @@ for p in man.get("phases", []):
 want_names = (["warmup"] if "--warmup" in flags else []) + ["profiling"]
 if names != want_names:
     bad(f"phase_manifest.json phases {names}, expected {want_names}")
+
+if os.path.exists(f"{d}/inputs.json"):  # profile writes it; a replay reported alone does not
+    from aiperf.common.models.dataset_models import InputsFile
+    try:
+        InputsFile.model_validate_json(open(f"{d}/inputs.json").read())
+    except Exception as e:
+        bad(f"inputs.json: InputsFile rejects it: {e}")
 
 ts = f"{d}/profile_export_aiperf_timeslices.json"
 if os.path.exists(ts):
