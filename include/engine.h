@@ -149,7 +149,8 @@ struct engine {
     _Atomic long preconnecting; /* pre-connections not yet up (or failed) */
     struct zwriter *zw;         /* records.jsonl.zst, used by the writer thread only */
     int zw_err;
-    int writer_evfd; /* workers wake the writer early (OUT_SOFT); -1 until created */
+    int writer_evfd;       /* workers wake the writer early (OUT_SOFT); -1 until created */
+    _Atomic int no_writer; /* the writer thread could not start: nobody to wait for */
 
     /* Bytes of non-streaming bodies beyond BODY_FREE per connection, being received now
      * by every worker: capped by cfg->max_body_total. */

@@ -744,8 +744,14 @@ int replay_run(const struct replay_config *cfg, struct replay_source *src,
             }
         }
         e->writer_evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-        pthread_create(&writer_th, NULL, writer_main, e);
-        pthread_setname_np(writer_th, "replay-writer");
+        if (pthread_create(&writer_th, NULL, writer_main, e) == 0) {
+            pthread_setname_np(writer_th, "replay-writer");
+        } else {
+            writer_th = 0;
+            atomic_store(&e->no_writer, 1); /* workers must not wait for it */
+            if (!e->zw_err)
+                e->zw_err = ERR_IO; /* the records cannot be written: the run says so */
+        }
         pthread_create(&sched_th, NULL, sched_main, e);
         pthread_setname_np(sched_th, "replay-sched");
     }

@@ -168,11 +168,11 @@ void worker_emit(struct worker *w, struct rec *r)
     rec_write_json(&w->out, r, w->eng->anchor_mono);
     if (before < OUT_SOFT && w->out.len >= OUT_SOFT)
         writer_kick(w->eng);
-    if (w->out.len >= OUT_HARD) {
+    if (w->out.len >= OUT_HARD && !atomic_load_explicit(&w->eng->no_writer, memory_order_relaxed)) {
         /* The writer is behind: wait for it rather than let records pile up. */
         int64_t t = clock_mono_ns();
         w->out_waiting = true;
-        while (w->out.len >= OUT_HARD) {
+        while (w->out.len >= OUT_HARD && !atomic_load(&w->eng->no_writer)) {
             writer_kick(w->eng);
             pthread_cond_wait(&w->out_cv, &w->out_mu);
         }
@@ -180,6 +180,8 @@ void worker_emit(struct worker *w, struct rec *r)
         atomic_fetch_add(&w->writer_waits, 1);
         atomic_fetch_add(&w->writer_wait_ns, clock_mono_ns() - t);
     }
+    if (w->out.len >= OUT_HARD) /* no writer thread: the run fails (zw_err); stay bounded */
+        buf_reset(&w->out);
     pthread_mutex_unlock(&w->out_mu);
 }
 
