@@ -555,6 +555,12 @@ if what == "json":
         JsonExportData.model_validate_json(open(d + "/profile_export_aiperf.json").read())
     except ValidationError as e:
         sys.exit(summary(e))
+elif what == "inputs":
+    from aiperf.common.models.dataset_models import InputsFile
+    try:
+        InputsFile.model_validate_json(open(d + "/inputs.json").read())
+    except ValidationError as e:
+        sys.exit(summary(e))
 else:
     n = 0
     for i, line in enumerate(open(d + "/profile_export.jsonl"), 1):
@@ -570,7 +576,8 @@ else:
     for what, name in (("json", "AIPerf 0.13 JsonExportData.model_validate_json accepts our "
                                 "profile_export_aiperf.json"),
                        ("jsonl", "AIPerf 0.13 MetricRecordInfo accepts every line of our "
-                                 "profile_export.jsonl")):
+                                 "profile_export.jsonl"),
+                       ("inputs", "AIPerf 0.13 InputsFile accepts our inputs.json")):
         p = subprocess.run([py, "-c", code, d, what], capture_output=True, text=True,
                            timeout=RUN_TIMEOUT)
         err = (p.stderr or p.stdout).strip()
