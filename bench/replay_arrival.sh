@@ -4,7 +4,8 @@
 # --spin-us 0. The figure of record is arrival at the server: the mock's --timing-log
 # arrive_ns (the kernel receive time of the request's last byte) joined by X-Request-Id,
 # minus the intended send time (bench/arrival_join.py); our own t_start - t_intended is
-# printed beside it. Client CPU per request from /usr/bin/time.
+# printed beside it. Client CPU per request from /usr/bin/time, less the CPU of a
+# one-request run (start-up), so short runs are not charged for it.
 # Peer for the CPU: wrk (Debian) paced by a Lua delay() to about the same rate over 50
 # connections, one thread. wrk2 (wrk with a real constant-rate scheduler) is not packaged
 # by Debian and this project does not build code fetched from GitHub in its scripts; wrk's
@@ -18,6 +19,14 @@ command -v wrk >/dev/null || "$root/scripts/ensure-deb" wrk
 command -v /usr/bin/time >/dev/null || "$root/scripts/ensure-deb" time
 "$bin" pack -m m --request-count 20000 --isl 16 --osl 1 -o "$out/t.jsonl.zst" 2>/dev/null
 body=$("$bin" inspect --bodies "$out/t.jsonl.zst" 2>/dev/null | head -1 || true)
+# The fixed cost of a run (start-up: reading and checking the trace, threads, preflight),
+# subtracted from each run's CPU so the figure is per request: one request, same settings.
+start_mock mock-base --ttft 0 --itl 0 --osl 1
+/usr/bin/time -f "%U %S" -o "$out/base.time" "$bin" replay "$out/t.jsonl.zst" --url "127.0.0.1:$port" \
+    --request-rate 1000 --request-count 1 --workers 1 -o "$out/run-base" -q
+stop_mocks
+base=$(awk '{print $1 + $2}' "$out/base.time")
+echo "fixed cost of a run (one request): $base s CPU, subtracted below"
 for rate in $rates; do
     n=$((rate * secs))
     for spin in 30 0; do
@@ -30,7 +39,7 @@ for rate in $rates; do
         read -r line vals < <(python3 -c "
 import json, sys
 j = json.loads(sys.argv[1]); u, s = map(float, open('$out/m.time').read().split())
-cpu = (u + s) / max(j['requests'], 1) * 1e6
+cpu = max(u + s - $base, 0) / max(j['requests'], 1) * 1e6
 print(f\"{j['label']}: {j['requests']} requests, {j['errors']} errors; at the server (arrive_ns - intended) p50 {j['server_p50_us']} us, p99 {j['server_p99_us']} us, p99.9 {j['server_p99.9_us']} us, max {j['server_max_us']} us; own stamp p50 {j['own_p50_us']} p99 {j['own_p99_us']} us; client CPU {cpu:.1f} us/request ({(u + s) / $secs * 100:.0f} % of a core)\".replace(' ', '~'),
       j['server_p50_us'], j['server_p99_us'], j['server_p99.9_us'], cpu)" "$j")
         echo "${line//\~/ }"
