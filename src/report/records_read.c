@@ -387,11 +387,12 @@ static int scan_int(struct scan *c, int64_t *out)
 }
 
 /* Bounds of the integers a record holds, checked as they are read so that no later sum,
- * difference or shift by a shard's anchor can overflow int64 (undefined in C, a trap in
- * this build): times within 2^60 ns (36 years) of the anchor, per-chunk tokens within 2^31 (a sum
- * over 2^24 chunks stays far from 2^63), other counts within 2^40, indexes within 2^53, HTTP status
- * 0..999. */
-#define REC_T_MAX ((int64_t)1 << 60)
+ * difference, shift by a shard's anchor or conversion to int can overflow (undefined in C,
+ * a trap in this build): times within 2^58 ns (9 years) of the anchor, so that with a
+ * shard's shift (also within 2^58) a run's span stays under 2^60 ns and under 2^31
+ * seconds; per-chunk tokens within 2^31 (a sum over 2^24 chunks stays far from 2^63);
+ * other counts within 2^40, indexes within 2^53, HTTP status 0..999. */
+#define REC_T_MAX ((int64_t)1 << 58)
 #define REC_N_MAX ((int64_t)1 << 40)
 #define REC_I_MAX ((int64_t)1 << 53)
 

@@ -132,11 +132,11 @@ static int read_run(struct run *ru, const struct report_opts *o, struct report_r
             ru->reads_user = (ru->reads_user < 0 ? 0 : ru->reads_user) + m->reads_user;
         }
         int64_t shift = shard_shift(&ru->shard[ref], m);
-        if (shift < -((int64_t)1 << 60) || shift > ((int64_t)1 << 60)) {
-            /* Record times are bounded by 2^60 ns when read; a shift within the same bound
-             * keeps every shifted time and difference inside int64. */
+        if (shift < -((int64_t)1 << 58) || shift > ((int64_t)1 << 58)) {
+            /* Record times are bounded by 2^58 ns when read; a shift within the same bound
+             * keeps every shifted time within 2^59 and a run's span under 2^60 ns. */
             rc = diag_at(d, ERR_INVALID, m->dir, 0,
-                         "shard clock anchors are more than 36 years apart from %s",
+                         "shard clock anchors are more than 9 years apart from %s",
                          ru->shard[ref].dir);
             break;
         }

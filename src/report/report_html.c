@@ -112,9 +112,8 @@ static void series(struct jsonw *w, const struct run *ru)
     if (t0 >= t1)
         return;
     double dur = (double)(t1 - t0);
-    int nb = (int)ceil(dur / 1e9);
-    if (nb > 120)
-        nb = 120;
+    double secs = ceil(dur / 1e9); /* clamped before the cast: (int) of 2^31 s would trap */
+    int nb = secs > 120 ? 120 : (int)secs;
     if (nb < 10)
         nb = 10 < (int)ceil(dur / 1e8) ? 10 : (int)ceil(dur / 1e8);
     if (nb < 1)

@@ -113,3 +113,18 @@ if [ "$(id -u)" = 0 ] && mkdir full && mount -t tmpfs -o size=64k tmpfs full 2>/
     umount full
     trap - EXIT
 fi
+
+# --- records at the edges of their range go through every export (console, JSON, CSV,
+# JSONL, HTML with its time bins, slices): an error or a report, never a trap (a span of
+# 2^61 ns made report.html's bin count overflow an int).
+rd="$E2E_TMP/edges"
+mkdir -p "$rd"
+cp "$golden/run.json" "$rd/"
+lo=-288230376151711744 hi=288230376151711744
+printf '%s\n' "{\"i\":0,\"t_start\":$lo,\"t_first\":$((lo + 1000)),\"t_last\":$((lo + 2000)),\"t_end\":$((lo + 3000)),\"status\":200,\"chunks\":[[$((lo + 1000)),1],[$((lo + 2000)),1]]}" \
+    "{\"i\":1,\"t_start\":$((hi - 3000)),\"t_first\":$((hi - 2000)),\"t_last\":$((hi - 1000)),\"t_end\":$hi,\"status\":200,\"chunks\":[[$((hi - 2000)),1],[$((hi - 1000)),1]]}" \
+    >"$rd/records.jsonl"
+expect_exit 0 "$METRONOME" report "$rd" -o "$E2E_TMP/eo"
+[ -s "$E2E_TMP/eo/report.html" ] || fail "no html for edge times"
+expect_exit 1 "$METRONOME" report -q "$rd" -o "$E2E_TMP/eo2" --slice-duration 1
+grep -q "slices (max 100000)" "$E2E_TMP/stderr" || fail "edge slices: $(cat "$E2E_TMP/stderr")"

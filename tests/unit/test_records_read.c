@@ -98,9 +98,9 @@ TEST(records_parse_table)
         {"{\"i\":1,\"stream\":maybe}", 0, "true or false"},
         {"{\"i\":1,\"x\":[[[[]]]],\"y\":{\"z\":\"\\\"\"}}", 1, NULL},
         /* Range checks (issue 17): each bound, just inside and just outside. */
-        {"{\"i\":1,\"t_end\":1152921504606846976}", 1, NULL},
-        {"{\"i\":1,\"t_end\":1152921504606846977}", 0, "field 't_end': value out of range"},
-        {"{\"i\":1,\"t_start\":-1152921504606846977}", 0, "field 't_start': value out of range"},
+        {"{\"i\":1,\"t_end\":288230376151711744}", 1, NULL},
+        {"{\"i\":1,\"t_end\":288230376151711745}", 0, "field 't_end': value out of range"},
+        {"{\"i\":1,\"t_start\":-288230376151711745}", 0, "field 't_start': value out of range"},
         {"{\"i\":1,\"t_start\":-9223372036854775808}", 0, "'t_start': value out of range"},
         {"{\"i\":1,\"t_first\":9223372036854775807}", 0, "'t_first': value out of range"},
         {"{\"i\":-1}", 0, "field 'i': value out of range"},
