@@ -90,6 +90,35 @@ static int64_t shard_shift(const struct run_meta *ref, const struct run_meta *m)
     return dreal;
 }
 
+/* Bound on the inter-chunk gaps kept for the ICL-aware sweeps (8 bytes each: 1 GiB). */
+#define REPORT_ICL_MAX ((size_t)1 << 27)
+
+/* Keeps record i's inter_chunk_latency list for the sweeps (run.icl_*). */
+static void keep_icl(struct run *ru, size_t i, const int64_t *icl, size_t n)
+{
+    ru->icl_off[i] = ru->icl_n;
+    ru->icl_len[i] = 0;
+    if (!n || ru->icl_over || n > UINT32_MAX)
+        return;
+    if (ru->icl_n + n > REPORT_ICL_MAX) {
+        ru->icl_over = true;
+        free(ru->icl_v);
+        ru->icl_v = NULL;
+        ru->icl_n = ru->icl_cap = 0;
+        return;
+    }
+    if (ru->icl_n + n > ru->icl_cap) {
+        size_t c = ru->icl_cap ? ru->icl_cap : 4096;
+        while (c < ru->icl_n + n)
+            c *= 2;
+        ru->icl_v = xrealloc(ru->icl_v, c * sizeof *ru->icl_v);
+        ru->icl_cap = c;
+    }
+    memcpy(ru->icl_v + ru->icl_n, icl, n * sizeof *icl);
+    ru->icl_n += n;
+    ru->icl_len[i] = (uint32_t)n;
+}
+
 static int read_run(struct run *ru, const struct report_opts *o, struct report_result *res,
                     struct diag *d)
 {
@@ -184,6 +213,8 @@ static int read_run(struct run *ru, const struct report_opts *o, struct report_r
             if (ru->n == ru->cap) {
                 ru->cap = ru->cap ? ru->cap * 2 : 4096;
                 ru->r = xrealloc(ru->r, ru->cap * sizeof *ru->r);
+                ru->icl_off = xrealloc(ru->icl_off, ru->cap * sizeof *ru->icl_off);
+                ru->icl_len = xrealloc(ru->icl_len, ru->cap * sizeof *ru->icl_len);
             }
             struct rrec *rr = &ru->r[ru->n++];
             rrec_from_rec(rr, &r, shift, 0, ru->streaming, o->count_empty_chunks);
@@ -223,6 +254,7 @@ static int read_run(struct run *ru, const struct report_opts *o, struct report_r
             struct stats_hist *h = r.phase == REC_PROFILE ? &ru->icl : &ru->icl_warm;
             for (size_t k = 0; k < nicl; k++)
                 stats_hist_add(h, icl[k]);
+            keep_icl(ru, ru->n - 1, icl, nicl);
             if (jl)
                 report_jsonl_record(jl, ru, &r, rr, icl, nicl);
         }
@@ -281,79 +313,378 @@ static bool slo_met(const struct rrec *r, const struct verdict_spec *v)
 
 const int report_adj_metric[REPORT_NADJ] = {M_LATENCY, M_TTFT, M_DECODE, M_ITL};
 
+enum {
+    SW_CONC,
+    SW_DECODE_CONC,
+    SW_PREFILL_CONC,
+    SW_DECODE_TPUT,
+    SW_PREFILL_TPUT,
+    SW_TOTAL_TPUT,
+    SW_DECODE_TPUT_USER,
+    SW_PREFILL_TPUT_USER,
+    SW_TOKENS_IN_FLIGHT,
+    SW_ACTIVE_DECODE_TPUT,
+    SW_ACTIVE_PREFILL_TPUT,
+    SW_ACTIVE_DECODE_TPUT_USER,
+    SW_ACTIVE_PREFILL_TPUT_USER,
+    SW_ACTIVE_TOTAL_TPUT,
+};
 const char *const report_sweep_tag[REPORT_NSWEEP] = {
-    "effective_concurrency", "effective_decode_concurrency", "effective_prefill_concurrency"};
+    "effective_concurrency",
+    "effective_decode_concurrency",
+    "effective_prefill_concurrency",
+    "effective_decode_throughput",
+    "effective_prefill_throughput",
+    "effective_total_throughput",
+    "effective_decode_throughput_per_user",
+    "effective_prefill_throughput_per_user",
+    "tokens_in_flight",
+    "active_decode_throughput",
+    "active_prefill_throughput",
+    "active_decode_throughput_per_user",
+    "active_prefill_throughput_per_user",
+    "active_total_throughput",
+};
 const char *const report_sweep_header[REPORT_NSWEEP] = {
-    "Effective Concurrency", "Effective Decode Concurrency", "Effective Prefill Concurrency"};
+    "Effective Concurrency",
+    "Effective Decode Concurrency",
+    "Effective Prefill Concurrency",
+    "Effective Decode Throughput",
+    "Effective Prefill Throughput",
+    "Effective Total Throughput",
+    "Effective Decode Throughput Per User",
+    "Effective Prefill Throughput Per User",
+    "Tokens In Flight",
+    "Active Decode Throughput",
+    "Active Prefill Throughput",
+    "Active Decode Throughput Per User",
+    "Active Prefill Throughput Per User",
+    "Active Total Throughput",
+};
+const char *const report_sweep_unit[REPORT_NSWEEP] = {
+    "requests",   "requests",        "requests",        "tokens/sec", "tokens/sec",
+    "tokens/sec", "tokens/sec/user", "tokens/sec/user", "tokens",     "tokens/sec",
+    "tokens/sec", "tokens/sec/user", "tokens/sec/user", "tokens/sec",
+};
 
-/* compute_time_weighted_stats for a concurrency step function given as the sorted start
- * and end times of n intervals, clipped to [w0, w1]. The level is an integer, so the time
- * spent at each level is summed per level (dur[0..n]) instead of sorting segments: the
- * p-th percentile is the first level whose cumulative share of the time reaches p, as
- * AIPerf's searchsorted over its value-sorted segments. The level before the first event
- * (0, for a zero-length first segment at w0) counts for min, as in AIPerf. */
-static void sweep_stats(const double *st, const double *en, size_t n, double w0, double w1,
-                        double *dur, struct sweep_summary *o)
+/* One event of a sweep: the curve steps by d at time t (ns on the run's timeline). */
+struct sw_ev {
+    double t, d;
+};
+
+/* A step function: v[i] holds from t[i] to t[i + 1] (0 before t[0]). Owned arrays. */
+struct step {
+    double *t, *v;
+    size_t n;
+};
+
+/* AIPerf's lexsort: by time, ends (d <= 0) before starts at equal times. */
+static int ev_cmp(const void *a, const void *b)
 {
-    double total = w1 - w0;
-    if (!n || total <= 0)
-        return;
-    memset(dur, 0, (n + 1) * sizeof *dur);
-    size_t i = 0, j = 0, level = 0, lo = 0, hi = 0;
-    double at = w0;
-    while (i < n || j < n) {
-        /* ends before starts at equal times (AIPerf's lexsort) */
-        bool end = j < n && (i >= n || en[j] <= st[i]);
-        double t = end ? en[j] : st[i];
-        if (t > w1)
-            t = w1;
-        if (t > at) {
-            dur[level] += t - at;
-            at = t;
-        }
-        if (end) {
-            if (level > 0)
-                level--;
-            j++;
-        } else {
-            level++;
+    const struct sw_ev *x = a, *y = b;
+    if (x->t != y->t)
+        return x->t < y->t ? -1 : 1;
+    return (x->d > 0) - (y->d > 0);
+}
+
+/* _sweep_line_cumsum: sorts the events and sums their deltas; residues below 1e-9 of the
+ * largest magnitude are snapped to 0 as AIPerf does. Consumes e (sorted in place). */
+static struct step step_from_events(struct sw_ev *e, size_t n)
+{
+    struct step f = {NULL, NULL, n};
+    if (!n)
+        return f;
+    qsort(e, n, sizeof *e, ev_cmp);
+    f.t = xmalloc(n * sizeof *f.t);
+    f.v = xmalloc(n * sizeof *f.v);
+    double acc = 0, max_abs = 0;
+    for (size_t i = 0; i < n; i++) {
+        acc += e[i].d;
+        f.t[i] = e[i].t;
+        f.v[i] = acc;
+        if (fabs(acc) > max_abs)
+            max_abs = fabs(acc);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (fabs(f.v[i]) < 1e-9 * max_abs)
+            f.v[i] = 0;
+    return f;
+}
+
+static void step_free(struct step *f)
+{
+    free(f->t);
+    free(f->v);
+    f->t = f->v = NULL;
+    f->n = 0;
+}
+
+/* Number of t[] <= x (numpy searchsorted side="right"); t sorted. */
+static size_t upper(const double *t, size_t n, double x)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (t[mid] <= x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Number of t[] < x (side="left"). */
+static size_t lower(const double *t, size_t n, double x)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (t[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* _step_lookup: the value held at x. */
+static double step_at(const struct step *f, double x)
+{
+    size_t i = upper(f->t, f->n, x);
+    return i ? f->v[i - 1] : 0.0;
+}
+
+/* divide_step_functions: num / den on the merged times, 0 where den <= 0. */
+static struct step step_divide(const struct step *num, const struct step *den)
+{
+    struct step q = {NULL, NULL, 0};
+    if (!num->n || !den->n)
+        return q;
+    q.t = xmalloc((num->n + den->n) * sizeof *q.t);
+    size_t i = 0, j = 0;
+    while (i < num->n || j < den->n) { /* np.unique of the concatenation */
+        double x = j >= den->n || (i < num->n && num->t[i] <= den->t[j]) ? num->t[i] : den->t[j];
+        if (!q.n || q.t[q.n - 1] != x)
+            q.t[q.n++] = x;
+        if (i < num->n && num->t[i] == x)
             i++;
-        }
-        if (level > hi && at < w1)
-            hi = level;
+        else
+            j++;
     }
-    if (w1 > at)
-        dur[level] += w1 - at;
-    double sum = 0, cum_total = 0;
-    for (size_t l = 0; l <= n; l++) {
-        sum += (double)l * dur[l];
-        cum_total += dur[l];
+    q.v = xmalloc((q.n ? q.n : 1) * sizeof *q.v);
+    for (size_t k = 0; k < q.n; k++) {
+        double a = step_at(num, q.t[k]), b = step_at(den, q.t[k]);
+        q.v[k] = b > 0 ? a / b : 0.0;
     }
+    return q;
+}
+
+struct seg {
+    double v, dur;
+};
+
+static int seg_cmp(const void *a, const void *b)
+{
+    const struct seg *x = a, *y = b;
+    return (x->v > y->v) - (x->v < y->v);
+}
+
+/* The statistics of compute_time_weighted_stats / compute_active_weighted_stats over the
+ * segments sg[0..n) (each dur > 0), total being the duration the average divides by;
+ * scaled by `scale` (1e9 for tokens/ns). Sorts sg. */
+static void seg_stats(struct seg *sg, size_t n, double total, double scale, double min0,
+                      bool use_min0, struct sweep_summary *o)
+{
+    o->has = true;
+    if (!n || total <= 0)
+        return; /* AIPerf's ZERO_SWEEP_LINE_STATS */
+    double sum = 0, mn = INFINITY, mx = -INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        sum += sg[i].v * sg[i].dur;
+        mn = fmin(mn, sg[i].v);
+        mx = fmax(mx, sg[i].v);
+    }
+    if (use_min0)
+        mn = fmin(mn, min0);
     double avg = sum / total, var = 0;
-    for (size_t l = 0; l <= n; l++)
-        if (dur[l] > 0)
-            var += dur[l] * ((double)l - avg) * ((double)l - avg);
+    for (size_t i = 0; i < n; i++)
+        var += sg[i].dur * (sg[i].v - avg) * (sg[i].v - avg);
+    qsort(sg, n, sizeof *sg, seg_cmp);
+    double cum_total = 0;
+    for (size_t i = 0; i < n; i++)
+        cum_total += sg[i].dur;
     const double qs[4] = {0.50, 0.90, 0.95, 0.99};
     double pv[4];
-    for (int k = 0; k < 4; k++) {
+    for (int k = 0; k < 4; k++) { /* searchsorted(cum_dur / cum_dur[-1], q) */
         double cum = 0;
-        size_t l = 0;
-        for (; l <= hi; l++) {
-            cum += dur[l];
-            if (cum_total > 0 && cum / cum_total >= qs[k])
+        size_t i = 0;
+        for (; i < n; i++) {
+            cum += sg[i].dur;
+            if (cum / cum_total >= qs[k])
                 break;
         }
-        pv[k] = (double)(l <= hi ? l : hi);
+        pv[k] = sg[i < n ? i : n - 1].v;
     }
+    o->avg = avg * scale;
+    o->min = mn * scale;
+    o->max = mx * scale;
+    o->std = sqrt(var / total) * scale;
+    o->p50 = pv[0] * scale;
+    o->p90 = pv[1] * scale;
+    o->p95 = pv[2] * scale;
+    o->p99 = pv[3] * scale;
+}
+
+/* compute_time_weighted_stats of f over [w0, w1]. AIPerf's window opens at the phase's
+ * start, before its first request; ours opens at the first request, so the 0 that AIPerf
+ * holds in between (the level before the window) still counts for min. */
+static void tw_stats(const struct step *f, double w0, double w1, double scale,
+                     struct sweep_summary *o)
+{
     o->has = true;
-    o->avg = avg;
-    o->min = (double)lo;
-    o->max = (double)hi;
-    o->std = sqrt(var / total);
-    o->p50 = pv[0];
-    o->p90 = pv[1];
-    o->p95 = pv[2];
-    o->p99 = pv[3];
+    if (!f->n || w1 - w0 <= 0)
+        return;
+    size_t lo = upper(f->t, f->n, w0);
+    lo = lo ? lo - 1 : 0;
+    size_t hi = lower(f->t, f->n, w1) + 1;
+    if (hi > f->n)
+        hi = f->n;
+    struct seg *sg = xmalloc((hi - lo + 1) * sizeof *sg);
+    size_t m = 0;
+    double first = lo ? f->v[lo - 1] : 0.0;
+    for (size_t k = lo; k <= hi; k++) { /* segment k starts at w0 or t[k - 1] */
+        double s0 = k == lo ? w0 : f->t[k - 1], v = k == lo ? first : f->v[k - 1];
+        double s1 = k == hi ? w1 : f->t[k];
+        s0 = fmax(s0, w0);
+        s1 = fmin(s1, w1);
+        if (s1 - s0 > 0)
+            sg[m++] = (struct seg){v, s1 - s0};
+    }
+    seg_stats(sg, m, w1 - w0, scale, first, true, o);
+    free(sg);
+}
+
+/* compute_active_weighted_stats: rate over [w0, w1] where mask > 0 only. */
+static void active_stats(const struct step *rate, const struct step *mask, double w0, double w1,
+                         double scale, struct sweep_summary *o)
+{
+    o->has = true;
+    if (w1 - w0 <= 0 || !rate->n || !mask->n)
+        return;
+    size_t rl = upper(rate->t, rate->n, w0), rh = lower(rate->t, rate->n, w1);
+    size_t ml = upper(mask->t, mask->n, w0), mh = lower(mask->t, mask->n, w1);
+    size_t cap = 2 + (rh > rl ? rh - rl : 0) + (mh > ml ? mh - ml : 0);
+    double *g = xmalloc(cap * sizeof *g), *tmp = xmalloc(cap * sizeof *tmp);
+    size_t n = 0;
+    g[n++] = w0;
+    g[n++] = w1;
+    for (size_t i = rl; i < rh; i++)
+        g[n++] = rate->t[i];
+    for (size_t i = ml; i < mh; i++)
+        g[n++] = mask->t[i];
+    stats_sort(g, tmp, n);
+    size_t u = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!u || g[u - 1] != g[i])
+            g[u++] = g[i];
+    struct seg *sg = xmalloc(u * sizeof *sg);
+    size_t m = 0;
+    double active = 0;
+    for (size_t i = 0; i + 1 < u; i++) {
+        double dur = g[i + 1] - g[i];
+        if (dur > 0 && step_at(mask, g[i]) > 0) {
+            sg[m++] = (struct seg){step_at(rate, g[i]), dur};
+            active += dur;
+        }
+    }
+    seg_stats(sg, m, active, scale, 0, false, o);
+    free(sg);
+    free(g);
+    free(tmp);
+}
+
+/* Event list growing as needed (owned). */
+struct evs {
+    struct sw_ev *e;
+    size_t n, cap;
+};
+
+static void ev_add(struct evs *a, double t, double d)
+{
+    if (a->n == a->cap) {
+        a->cap = a->cap ? a->cap * 2 : 1024;
+        a->e = xrealloc(a->e, a->cap * sizeof *a->e);
+    }
+    a->e[a->n++] = (struct sw_ev){t, d};
+}
+
+/* A record's columns as AIPerf's ColumnStore holds them (NaN when missing). */
+struct sw_rec {
+    double start, gen, end, isl, osl;
+    const int64_t *icl;
+    size_t nicl;
+};
+
+static struct step sweep_curve(struct evs *a)
+{
+    struct step f = step_from_events(a->e, a->n);
+    a->n = 0;
+    return f;
+}
+
+/* throughput_sweep_line_icl: each nonzero gap between a record's chunks carries
+ * (OSL - 1) / (its nonzero gaps) tokens at a uniform rate. */
+static void decode_icl_events(const struct sw_rec *x, struct evs *a)
+{
+    if (isnan(x->gen) || isnan(x->osl) || x->osl < 1)
+        return;
+    size_t nz = 0;
+    for (size_t k = 0; k < x->nicl; k++)
+        nz += x->icl[k] > 0;
+    if (!nz)
+        return;
+    double per = (x->osl - 1.0) / (double)nz, cs = 0;
+    for (size_t k = 0; k < x->nicl; k++) {
+        double g = (double)x->icl[k];
+        cs += g;
+        if (g > 0) {
+            ev_add(a, x->gen + cs - g, per / g);
+            ev_add(a, x->gen + cs, -(per / g));
+        }
+    }
+}
+
+/* tokens_in_flight_sweep_line(_icl): ISL held from start to end once prefill took time;
+ * the output tokens from the first token (request-level) or 1 at the first token and
+ * (OSL - 1) / gaps at each later chunk, clamped before the end (ICL-aware). */
+static void tif_events(const struct sw_rec *x, bool use_icl, struct evs *a)
+{
+    bool pf = !isnan(x->start) && !isnan(x->isl) && !isnan(x->gen) && x->gen > x->start;
+    if (pf)
+        ev_add(a, x->start, x->isl);
+    bool out = false;
+    if (use_icl) {
+        out = x->nicl && !isnan(x->gen) && !isnan(x->osl) && x->osl >= 1;
+        if (out) {
+            ev_add(a, x->gen, 1.0);
+            double per = (x->osl - 1.0) / (double)x->nicl, cs = 0;
+            for (size_t k = 0; k < x->nicl; k++) {
+                if (x->icl[k] < 0)
+                    continue; /* never written: metric_icl's gaps are >= 0 */
+                cs += (double)x->icl[k];
+                double t = x->gen + cs;
+                if (t >= x->end)
+                    t = nextafter(x->end, -INFINITY);
+                ev_add(a, t, per);
+            }
+        }
+    } else {
+        out = !isnan(x->gen) && !isnan(x->osl) && x->end - x->gen > 0;
+        if (out)
+            ev_add(a, x->gen, x->osl);
+    }
+    if (pf || out)
+        ev_add(a, x->end, -((pf ? x->isl : 0) + (out ? x->osl : 0)));
 }
 
 void report_sweeps(const struct run *ru, int phase, struct rsummary *s)
@@ -364,41 +695,114 @@ void report_sweeps(const struct run *ru, int phase, struct rsummary *s)
     if (!n)
         return;
     /* times as doubles: exact below 2^53 ns (104 days from the run's first anchor) */
-    double *st = xmalloc(n * sizeof *st), *en = xmalloc(n * sizeof *en);
-    double *tmp = xmalloc((n + 1) * sizeof *tmp);
+    struct sw_rec *x = xmalloc(n * sizeof *x);
+    size_t m = 0;
     int64_t w0 = INT64_MAX, w1 = INT64_MIN;
-    for (int k = 0; k < REPORT_NSWEEP; k++) {
-        size_t m = 0;
-        for (size_t i = 0; i < ru->n; i++) {
-            const struct rrec *r = &ru->r[i];
-            if (r->phase != phase || r->t_start == RR_NONE)
-                continue;
-            int64_t end = r->t_end != RR_NONE ? r->t_end : r->t_last;
-            if (end == RR_NONE || end < r->t_start)
-                continue;
-            if (k == 0) {
-                if (r->t_start < w0)
-                    w0 = r->t_start;
-                if (end > w1)
-                    w1 = end;
-            }
-            /* generation starts at the first token (AIPerf: start + TTFT) */
-            double ttft;
-            if (k && (!metric_value(r, M_TTFT, &ttft) || r->t_first > end))
-                continue;
-            st[m] = (double)(k == 1 ? r->t_first : r->t_start);
-            en[m] = (double)(k == 2 ? r->t_first : end);
-            m++;
-        }
-        if (w0 >= w1 || !m)
+    bool use_icl = false;
+    for (size_t i = 0; i < ru->n; i++) {
+        const struct rrec *r = &ru->r[i];
+        if (r->phase != phase || r->t_start == RR_NONE)
             continue;
-        stats_sort(st, tmp, m);
-        stats_sort(en, tmp, m);
-        sweep_stats(st, en, m, (double)w0, (double)w1, tmp, &s->sweep[k]);
+        int64_t end = r->t_end != RR_NONE ? r->t_end : r->t_last;
+        if (end == RR_NONE || end < r->t_start)
+            continue;
+        w0 = r->t_start < w0 ? r->t_start : w0;
+        w1 = end > w1 ? end : w1;
+        struct sw_rec *c = &x[m++];
+        double v;
+        c->start = (double)r->t_start;
+        c->end = (double)end;
+        /* generation starts at the first token (AIPerf: start + TTFT) */
+        c->gen = metric_value(r, M_TTFT, &v) && r->t_first <= end ? (double)r->t_first : NAN;
+        c->isl = metric_value(r, M_ISL, &v) ? v : NAN;
+        c->osl = metric_value(r, M_OSL, &v) ? v : NAN;
+        c->icl = ru->icl_over || !ru->icl_len ? NULL : ru->icl_v + ru->icl_off[i];
+        c->nicl = c->icl ? ru->icl_len[i] : 0;
+        use_icl |= c->nicl > 0;
     }
-    free(st);
-    free(en);
-    free(tmp);
+    if (!m || w0 >= w1) {
+        free(x);
+        return;
+    }
+    double a = (double)w0, b = (double)w1;
+    struct evs ev = {NULL, 0, 0};
+    struct step conc, gconc, pconc, tput, ptput, ttput, tif;
+    for (size_t i = 0; i < m; i++) {
+        ev_add(&ev, x[i].start, 1);
+        ev_add(&ev, x[i].end, -1);
+    }
+    conc = sweep_curve(&ev);
+    for (size_t i = 0; i < m; i++)
+        if (!isnan(x[i].gen)) {
+            ev_add(&ev, x[i].gen, 1);
+            ev_add(&ev, x[i].end, -1);
+        }
+    gconc = sweep_curve(&ev);
+    for (size_t i = 0; i < m; i++)
+        if (!isnan(x[i].gen)) {
+            ev_add(&ev, x[i].start, 1);
+            ev_add(&ev, x[i].gen, -1);
+        }
+    pconc = sweep_curve(&ev);
+    /* decode: per chunk (ICL-aware) when any record has gaps, else (OSL - 1) / decode time
+     * from the first token to the end (throughput_sweep_line); prefill: ISL / TTFT */
+    for (size_t i = 0; i < m; i++) {
+        const struct sw_rec *c = &x[i];
+        bool gen = !isnan(c->gen) && !isnan(c->osl) && c->end - c->gen > 0 && c->osl >= 1;
+        if (use_icl)
+            decode_icl_events(c, &ev);
+        else if (gen) {
+            ev_add(&ev, c->gen, (c->osl - 1.0) / (c->end - c->gen));
+            ev_add(&ev, c->end, -((c->osl - 1.0) / (c->end - c->gen)));
+        }
+    }
+    tput = sweep_curve(&ev);
+    for (size_t i = 0; i < m; i++) {
+        const struct sw_rec *c = &x[i];
+        if (!isnan(c->gen) && !isnan(c->isl) && c->gen - c->start > 0) {
+            ev_add(&ev, c->start, c->isl / (c->gen - c->start));
+            ev_add(&ev, c->gen, -(c->isl / (c->gen - c->start)));
+        }
+    }
+    ptput = sweep_curve(&ev);
+    /* total: prefill plus the request-level decode rate (never per chunk, as in AIPerf) */
+    for (size_t i = 0; i < m; i++) {
+        const struct sw_rec *c = &x[i];
+        if (!isnan(c->gen) && !isnan(c->isl) && c->gen - c->start > 0) {
+            ev_add(&ev, c->start, c->isl / (c->gen - c->start));
+            ev_add(&ev, c->gen, -(c->isl / (c->gen - c->start)));
+        }
+        if (!isnan(c->gen) && !isnan(c->osl) && c->end - c->gen > 0 && c->osl >= 1) {
+            ev_add(&ev, c->gen, (c->osl - 1.0) / (c->end - c->gen));
+            ev_add(&ev, c->end, -((c->osl - 1.0) / (c->end - c->gen)));
+        }
+    }
+    ttput = sweep_curve(&ev);
+    for (size_t i = 0; i < m; i++)
+        tif_events(&x[i], use_icl, &ev);
+    tif = sweep_curve(&ev);
+    free(ev.e);
+    struct step upu = step_divide(&tput, &gconc), pupu = step_divide(&ptput, &pconc);
+    const double ns = 1e9; /* tokens/ns to tokens/sec */
+    struct sweep_summary *o = s->sweep;
+    tw_stats(&conc, a, b, 1, &o[SW_CONC]);
+    tw_stats(&gconc, a, b, 1, &o[SW_DECODE_CONC]);
+    tw_stats(&pconc, a, b, 1, &o[SW_PREFILL_CONC]);
+    tw_stats(&tput, a, b, ns, &o[SW_DECODE_TPUT]);
+    tw_stats(&ptput, a, b, ns, &o[SW_PREFILL_TPUT]);
+    tw_stats(&ttput, a, b, ns, &o[SW_TOTAL_TPUT]);
+    tw_stats(&upu, a, b, ns, &o[SW_DECODE_TPUT_USER]);
+    tw_stats(&pupu, a, b, ns, &o[SW_PREFILL_TPUT_USER]);
+    tw_stats(&tif, a, b, 1, &o[SW_TOKENS_IN_FLIGHT]);
+    active_stats(&tput, &gconc, a, b, ns, &o[SW_ACTIVE_DECODE_TPUT]);
+    active_stats(&ptput, &pconc, a, b, ns, &o[SW_ACTIVE_PREFILL_TPUT]);
+    active_stats(&upu, &gconc, a, b, ns, &o[SW_ACTIVE_DECODE_TPUT_USER]);
+    active_stats(&pupu, &pconc, a, b, ns, &o[SW_ACTIVE_PREFILL_TPUT_USER]);
+    active_stats(&ttput, &conc, a, b, ns, &o[SW_ACTIVE_TOTAL_TPUT]);
+    struct step *all[] = {&conc, &gconc, &pconc, &tput, &ptput, &ttput, &tif, &upu, &pupu};
+    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
+        step_free(all[k]);
+    free(x);
 }
 
 /* numpy.percentile(values + [inf] * errors, q, method="nearest") over the sorted successes
@@ -740,6 +1144,9 @@ static void judge(struct run *ru, const struct report_opts *o, bool label_lines)
 
 static void run_free(struct run *ru)
 {
+    free(ru->icl_v);
+    free(ru->icl_off);
+    free(ru->icl_len);
     for (size_t i = 0; i < ru->nshards; i++)
         run_meta_free(&ru->shard[i]);
     free(ru->shard);

@@ -280,7 +280,7 @@ static void sweep_block(struct jsonw *w, const struct rsummary *s, int k)
     jsonw_key(w, report_sweep_tag[k]);
     jsonw_obj_begin(w);
     jsonw_key(w, "unit");
-    jsonw_str(w, "requests");
+    jsonw_str(w, report_sweep_unit[k]);
     const char *names[8] = {"avg", "p50", "p90", "p95", "p99", "min", "max", "std"};
     const double vals[8] = {x->avg, x->p50, x->p90, x->p95, x->p99, x->min, x->max, x->std};
     for (int i = 0; i < 8; i++) {
@@ -1261,7 +1261,11 @@ static void csv_summary(struct buf *b, const struct rsummary *s)
         double vals[4 + STATS_NPCT + 1];
         if (m >= SWEEP_ID) { /* a sweep: avg min max, p50 p90 p95 p99, std */
             const struct sweep_summary *x = &s->sweep[m - SWEEP_ID];
-            snprintf(label, sizeof label, "%s", report_sweep_header[m - SWEEP_ID]);
+            const char *unit = report_sweep_unit[m - SWEEP_ID];
+            if (strcmp(unit, "requests") == 0) /* AIPerf's CSV names no unit for it */
+                snprintf(label, sizeof label, "%s", report_sweep_header[m - SWEEP_ID]);
+            else
+                snprintf(label, sizeof label, "%s (%s)", report_sweep_header[m - SWEEP_ID], unit);
             for (size_t k = 0; k < sizeof vals / sizeof vals[0]; k++)
                 vals[k] = NAN;
             vals[0] = x->avg;

@@ -35,13 +35,18 @@ struct adj_summary {
     double pct[STATS_NPCT]; /* +inf where the nearest rank is a failure */
 };
 
-/* AIPerf's time-weighted concurrency sweeps (aiperf.analysis.sweepline): how many
- * requests were in flight (effective_concurrency: start to end), in decode (first token to
- * end) and in prefill (start to first token), as step functions over the phase's window,
- * with time-weighted avg, min, max, p50, p90, p95, p99 and std. */
-#define REPORT_NSWEEP 3
+/* AIPerf's time-weighted sweeps (aiperf.analysis.sweepline, SweepLineCurves.compute_metrics):
+ * step functions over the phase's window of how many requests were in flight
+ * (effective_concurrency: start to end), in decode (first token to end) and in prefill
+ * (start to first token); the decode, prefill and total token throughput and their per-user
+ * quotients; the tokens held (tokens_in_flight); and the active_* variants, weighted only
+ * over the time their phase had a request in flight. Each has a time-weighted avg, min, max,
+ * p50, p90, p95, p99 and std. Decode throughput and tokens in flight follow each record's
+ * chunk timeline (AIPerf's ICL-aware curves, run.icl_*). */
+#define REPORT_NSWEEP 14
 extern const char *const report_sweep_tag[REPORT_NSWEEP];
 extern const char *const report_sweep_header[REPORT_NSWEEP];
+extern const char *const report_sweep_unit[REPORT_NSWEEP];
 struct sweep_summary {
     bool has;
     double avg, min, max, p50, p90, p95, p99, std;
@@ -67,6 +72,15 @@ struct run {
     size_t n, cap;
     struct stats_hist icl; /* profile, valid records */
     struct stats_hist icl_warm;
+    /* Every valid record's inter_chunk_latency list, for the ICL-aware sweeps: record i's
+     * values are icl_v[icl_off[i] .. icl_off[i] + icl_len[i]) (owned; parallel to r). When
+     * the run holds more than REPORT_ICL_MAX values, icl_over is set, the lists are dropped
+     * and the sweeps use AIPerf's request-level curves (its t-digest fallback). */
+    int64_t *icl_v;
+    size_t icl_n, icl_cap;
+    size_t *icl_off;
+    uint32_t *icl_len;
+    bool icl_over;
     struct err_group *err;
     size_t nerr, err_cap;
     int32_t *err_table; /* open addressing over err[], err_slots a power of two */

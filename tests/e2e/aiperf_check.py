@@ -24,6 +24,9 @@ import math
 import os
 import sys
 
+import numpy as np
+
+from aiperf.analysis.sweepline import SweepLineCurves
 from aiperf.common.constants import STAT_KEYS
 from aiperf.common.models.export_models import JsonExportData
 from aiperf.common.models.record_models import MetricRecordInfo
@@ -49,16 +52,19 @@ def display_unit(cls):
     return str(cls.display_unit or cls.unit)
 
 
+# AIPerf's time-weighted sweeps, as its SweepLineCurves.compute_metrics names them (tag ->
+# MetricResult with header and unit): AIPerf emits every one of them for any phase with
+# records (zero statistics for an empty curve), so metronome must too.
+_empty = np.zeros(0)
+SWEEPS = SweepLineCurves(*([_empty] * 18)).compute_metrics(0.0, 1.0)
+
 # Headers of the metrics AIPerf computes outside its registry (derived_latency.py and
 # accumulator_sweeps.py)
 UNREGISTERED = {
     "credit_to_start_latency": "Credit-to-Start Latency",
     "effective_latency": "Effective Latency (CO-aware)",
-    "effective_concurrency": "Effective Concurrency",
-    "effective_decode_concurrency": "Effective Decode Concurrency",
-    "effective_prefill_concurrency": "Effective Prefill Concurrency",
+    **{t: r.header for t, r in SWEEPS.items()},
 }
-
 
 def label(tag, unit):
     """AIPerf's MetricsCsvExporter._format_metric_name for this tag."""
@@ -156,13 +162,12 @@ if j:
             "http_req_sending", "http_req_waiting", "http_req_receiving", "http_req_duration",
             "http_req_total", "http_req_blocked", "http_req_dns_lookup",
             "http_req_connection_overhead", "credit_to_start_latency", "effective_latency",
-            "effective_concurrency",
+            *SWEEPS,
             "is_complete", "start_time", "end_time", "error_summary"]
     if "--streaming" in flags:
         need += ["time_to_first_token", "time_to_second_token", "inter_token_latency",
                  "inter_chunk_latency", "output_token_throughput_per_user", "decode_duration",
-                 "time_to_first_output_token", "prefill_throughput_per_user",
-                 "effective_decode_concurrency", "effective_prefill_concurrency"]
+                 "time_to_first_output_token", "prefill_throughput_per_user"]
     if "--errors" in flags:
         need += ["error_request_count", "context_overflow_count", "adj_request_latency"]
         types = {e["error_details"]["type"] for e in j["error_summary"]}
@@ -175,6 +180,9 @@ if j:
     for k in need:
         if k not in j:
             bad(f"profile_export_aiperf.json lacks AIPerf's key {k}")
+    for k, r in SWEEPS.items():
+        if k in j and j[k].get("unit") != r.unit:
+            bad(f"{k}: unit {j[k].get('unit')!r} is not AIPerf's {r.unit!r}")
 
 phases = set()
 nlines = 0

@@ -503,6 +503,91 @@ TEST(report_usage_contradiction_osl_mismatch_long_error)
     cJSON_Delete(j);
 }
 
+/* AIPerf's throughput and tokens-in-flight sweeps on three overlapping streaming requests
+ * with known chunk timelines (ms from 1 s): A starts 0, chunks 10 12 20, ends 22, ISL 10;
+ * B starts 5, chunks 15 16 16 30, ends 30, ISL 20; C starts 25, one chunk 35, ends 40,
+ * ISL 5. Expected numbers: AIPerf 0.13's sweepline functions on the same data
+ * (tests/unit/aiperf_sweeps_expected.py), ICL-aware as AIPerf's default backend. */
+#define SW_REC(i, isl, s, f, l, e, chunks)                                                         \
+    "{\"i\":" #i ",\"worker\":0,\"stream\":true,\"isl\":" #isl ",\"t_intended\":" #s               \
+    ",\"t_start\":" #s ",\"t_first\":" #f ",\"t_last\":" #l ",\"t_end\":" #e                       \
+    ",\"status\":200,\"chunks\":" chunks "}\n"
+TEST(report_throughput_sweeps)
+{
+    char a[512];
+    snprintf(a, sizeof a, "%s/tsweep", test_tmpdir());
+    write_run(
+        a, "h", 0, 1, 0, 1700000000000000000LL, true,
+        SW_REC(0, 10, 1000000000, 1010000000, 1020000000, 1022000000,
+               "[[1010000000,1],[1012000000,1],[1020000000,1]]")
+            SW_REC(1, 20, 1005000000, 1015000000, 1030000000, 1030000000,
+                   "[[1015000000,1],[1016000000,1],[1016000000,1],[1030000000,1]]")
+                SW_REC(2, 5, 1025000000, 1035000000, 1035000000, 1040000000, "[[1035000000,1]]"),
+        false);
+    const char *dirs[] = {a};
+    struct report_result res;
+    struct diag d;
+    REQUIRE(run_report(dirs, 1, a, REPORT_JSON | REPORT_CSV, NULL, &res, &d) == 0);
+    report_result_free(&res);
+    cJSON *j = load_json(a, "profile_export_aiperf.json");
+    REQUIRE(j);
+    static const struct {
+        const char *tag, *unit;
+        double avg, min, max, p50, p90, p95, p99, std;
+    } want[] = {
+        {"effective_concurrency", "requests", 1.55, 0.0, 2.0, 2.0, 2.0, 2.0, 2.0, 0.49749371855331},
+        {"effective_decode_concurrency", "requests", 0.8, 0.0, 2.0, 1.0, 2.0, 2.0, 2.0,
+         0.714142842854285},
+        {"effective_prefill_concurrency", "requests", 0.75, 0.0, 2.0, 1.0, 2.0, 2.0, 2.0,
+         0.6614378277661477},
+        {"effective_decode_throughput", "tokens/sec", 125.0, 0.0, 1625.0, 0.0, 232.14285714285722,
+         500.0, 1625.0, 268.92643710023856},
+        {"effective_prefill_throughput", "tokens/sec", 875.0, 0.0, 3000.0, 500.0, 3000.0, 3000.0,
+         3000.0, 1023.1690964840561},
+        {"effective_total_throughput", "tokens/sec", 1000.0, 0.0, 3000.0, 500.0, 3000.0, 3000.0,
+         3000.0, 977.6672917374976},
+        {"effective_decode_throughput_per_user", "tokens/sec/user", 90.40178571428574, 0.0, 812.5,
+         0.0, 125.0, 500.0, 812.5, 160.59255682638508},
+        {"effective_prefill_throughput_per_user", "tokens/sec/user", 687.5, 0.0, 2000.0, 500.0,
+         2000.0, 2000.0, 2000.0, 704.3392293490402},
+        {"tokens_in_flight", "tokens", 21.55, 0.0, 36.0, 28.0, 35.0, 35.0, 36.0,
+         11.995728406395338},
+        {"active_decode_throughput", "tokens/sec", 200.0, 0.0, 1625.0, 107.14285714285722, 500.0,
+         500.0, 1625.0, 317.3551413074723},
+        {"active_prefill_throughput", "tokens/sec", 1400.0, 500.0, 3000.0, 1000.0, 3000.0, 3000.0,
+         3000.0, 969.5359714832657},
+        {"active_decode_throughput_per_user", "tokens/sec/user", 144.64285714285717, 0.0, 812.5,
+         107.14285714285722, 500.0, 500.0, 812.5, 182.80691274385322},
+        {"active_prefill_throughput_per_user", "tokens/sec/user", 1100.0, 500.0, 2000.0, 1000.0,
+         2000.0, 2000.0, 2000.0, 583.0951894845299},
+        {"active_total_throughput", "tokens/sec", 1000.0, 0.0, 3000.0, 500.0, 3000.0, 3000.0,
+         3000.0, 977.6672917374976},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        const char *f[8] = {"avg", "min", "max", "p50", "p90", "p95", "p99", "std"};
+        const double e[8] = {want[i].avg, want[i].min, want[i].max, want[i].p50,
+                             want[i].p90, want[i].p95, want[i].p99, want[i].std};
+        for (int k = 0; k < 8; k++) {
+            double got = num(j, want[i].tag, f[k]);
+            if (!(fabs(got - e[k]) <= 1e-9 * fmax(1.0, fabs(e[k])))) {
+                fprintf(stderr, "%s.%s: got %.17g, AIPerf %.17g\n", want[i].tag, f[k], got, e[k]);
+                CHECK(false);
+            }
+        }
+        const cJSON *u = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(j, want[i].tag), "unit");
+        CHECK(cJSON_IsString(u) && strcmp(u->valuestring, want[i].unit) == 0);
+    }
+    cJSON_Delete(j);
+    char path[1024], *text;
+    size_t n;
+    snprintf(path, sizeof path, "%s/profile_export_aiperf.csv", a);
+    REQUIRE(zio_read_all(path, 1 << 20, &text, &n, &d) == 0);
+    CHECK(strstr(text, "\r\nTokens In Flight (tokens),21.55,0.00,36.00,,,,,,28.00,,35.00,35.00,"
+                       "36.00,12.00\r\n") != NULL);
+    free(text);
+}
+
 /* AIPerf's time-weighted concurrency sweeps on two overlapping requests:
  * A 0-30 ms (first token at 10), B 10-40 ms (first token at 20); window 0-40 ms. */
 TEST(report_concurrency_sweeps)
