@@ -90,8 +90,9 @@ static int64_t shard_shift(const struct run_meta *ref, const struct run_meta *m)
     return dreal;
 }
 
-/* Bound on the inter-chunk gaps kept for the ICL-aware sweeps (8 bytes each: 1 GiB). */
-#define REPORT_ICL_MAX ((size_t)1 << 27)
+/* Bound on the inter-chunk gaps kept for the ICL-aware sweeps: 8 bytes each kept (64 MiB),
+ * and the decode curve takes 2 events of 16 bytes per gap (256 MiB) while it is built. */
+#define REPORT_ICL_MAX ((size_t)1 << 23)
 
 /* Keeps record i's inter_chunk_latency list for the sweeps (run.icl_*). */
 static void keep_icl(struct run *ru, size_t i, const int64_t *icl, size_t n)
@@ -372,9 +373,9 @@ struct sw_ev {
     double t, d;
 };
 
-/* A step function: v[i] holds from t[i] to t[i + 1] (0 before t[0]). Owned arrays. */
+/* A step function: p[i].d holds from p[i].t to p[i + 1].t (0 before p[0].t). Owned. */
 struct step {
-    double *t, *v;
+    struct sw_ev *p;
     size_t n;
 };
 
@@ -387,45 +388,42 @@ static int ev_cmp(const void *a, const void *b)
     return (x->d > 0) - (y->d > 0);
 }
 
-/* _sweep_line_cumsum: sorts the events and sums their deltas; residues below 1e-9 of the
- * largest magnitude are snapped to 0 as AIPerf does. Consumes e (sorted in place). */
+/* _sweep_line_cumsum: sorts the events and sums their deltas in place (each d becomes the
+ * level from its t on); residues below 1e-9 of the largest magnitude are snapped to 0 as
+ * AIPerf does. Takes ownership of e. */
 static struct step step_from_events(struct sw_ev *e, size_t n)
 {
-    struct step f = {NULL, NULL, n};
+    struct step f = {e, n};
     if (!n)
         return f;
     qsort(e, n, sizeof *e, ev_cmp);
-    f.t = xmalloc(n * sizeof *f.t);
-    f.v = xmalloc(n * sizeof *f.v);
     double acc = 0, max_abs = 0;
     for (size_t i = 0; i < n; i++) {
         acc += e[i].d;
-        f.t[i] = e[i].t;
-        f.v[i] = acc;
+        e[i].d = acc;
         if (fabs(acc) > max_abs)
             max_abs = fabs(acc);
     }
     for (size_t i = 0; i < n; i++)
-        if (fabs(f.v[i]) < 1e-9 * max_abs)
-            f.v[i] = 0;
+        if (fabs(e[i].d) < 1e-9 * max_abs)
+            e[i].d = 0;
     return f;
 }
 
 static void step_free(struct step *f)
 {
-    free(f->t);
-    free(f->v);
-    f->t = f->v = NULL;
+    free(f->p);
+    f->p = NULL;
     f->n = 0;
 }
 
-/* Number of t[] <= x (numpy searchsorted side="right"); t sorted. */
-static size_t upper(const double *t, size_t n, double x)
+/* Number of times <= x (numpy searchsorted side="right"); f sorted by time. */
+static size_t upper(const struct step *f, double x)
 {
-    size_t lo = 0, hi = n;
+    size_t lo = 0, hi = f->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (t[mid] <= x)
+        if (f->p[mid].t <= x)
             lo = mid + 1;
         else
             hi = mid;
@@ -433,13 +431,13 @@ static size_t upper(const double *t, size_t n, double x)
     return lo;
 }
 
-/* Number of t[] < x (side="left"). */
-static size_t lower(const double *t, size_t n, double x)
+/* Number of times < x (side="left"). */
+static size_t lower(const struct step *f, double x)
 {
-    size_t lo = 0, hi = n;
+    size_t lo = 0, hi = f->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (t[mid] < x)
+        if (f->p[mid].t < x)
             lo = mid + 1;
         else
             hi = mid;
@@ -450,31 +448,31 @@ static size_t lower(const double *t, size_t n, double x)
 /* _step_lookup: the value held at x. */
 static double step_at(const struct step *f, double x)
 {
-    size_t i = upper(f->t, f->n, x);
-    return i ? f->v[i - 1] : 0.0;
+    size_t i = upper(f, x);
+    return i ? f->p[i - 1].d : 0.0;
 }
 
 /* divide_step_functions: num / den on the merged times, 0 where den <= 0. */
 static struct step step_divide(const struct step *num, const struct step *den)
 {
-    struct step q = {NULL, NULL, 0};
+    struct step q = {NULL, 0};
     if (!num->n || !den->n)
         return q;
-    q.t = xmalloc((num->n + den->n) * sizeof *q.t);
+    q.p = xmalloc((num->n + den->n) * sizeof *q.p);
     size_t i = 0, j = 0;
     while (i < num->n || j < den->n) { /* np.unique of the concatenation */
-        double x = j >= den->n || (i < num->n && num->t[i] <= den->t[j]) ? num->t[i] : den->t[j];
-        if (!q.n || q.t[q.n - 1] != x)
-            q.t[q.n++] = x;
-        if (i < num->n && num->t[i] == x)
+        double x =
+            j >= den->n || (i < num->n && num->p[i].t <= den->p[j].t) ? num->p[i].t : den->p[j].t;
+        if (!q.n || q.p[q.n - 1].t != x)
+            q.p[q.n++].t = x;
+        if (i < num->n && num->p[i].t == x)
             i++;
         else
             j++;
     }
-    q.v = xmalloc((q.n ? q.n : 1) * sizeof *q.v);
     for (size_t k = 0; k < q.n; k++) {
-        double a = step_at(num, q.t[k]), b = step_at(den, q.t[k]);
-        q.v[k] = b > 0 ? a / b : 0.0;
+        double a = step_at(num, q.p[k].t), b = step_at(den, q.p[k].t);
+        q.p[k].d = b > 0 ? a / b : 0.0;
     }
     return q;
 }
@@ -544,17 +542,17 @@ static void tw_stats(const struct step *f, double w0, double w1, double scale,
     o->has = true;
     if (!f->n || w1 - w0 <= 0)
         return;
-    size_t lo = upper(f->t, f->n, w0);
+    size_t lo = upper(f, w0);
     lo = lo ? lo - 1 : 0;
-    size_t hi = lower(f->t, f->n, w1) + 1;
+    size_t hi = lower(f, w1) + 1;
     if (hi > f->n)
         hi = f->n;
     struct seg *sg = xmalloc((hi - lo + 1) * sizeof *sg);
     size_t m = 0;
-    double first = lo ? f->v[lo - 1] : 0.0;
+    double first = lo ? f->p[lo - 1].d : 0.0;
     for (size_t k = lo; k <= hi; k++) { /* segment k starts at w0 or t[k - 1] */
-        double s0 = k == lo ? w0 : f->t[k - 1], v = k == lo ? first : f->v[k - 1];
-        double s1 = k == hi ? w1 : f->t[k];
+        double s0 = k == lo ? w0 : f->p[k - 1].t, v = k == lo ? first : f->p[k - 1].d;
+        double s1 = k == hi ? w1 : f->p[k].t;
         s0 = fmax(s0, w0);
         s1 = fmin(s1, w1);
         if (s1 - s0 > 0)
@@ -571,17 +569,17 @@ static void active_stats(const struct step *rate, const struct step *mask, doubl
     o->has = true;
     if (w1 - w0 <= 0 || !rate->n || !mask->n)
         return;
-    size_t rl = upper(rate->t, rate->n, w0), rh = lower(rate->t, rate->n, w1);
-    size_t ml = upper(mask->t, mask->n, w0), mh = lower(mask->t, mask->n, w1);
+    size_t rl = upper(rate, w0), rh = lower(rate, w1);
+    size_t ml = upper(mask, w0), mh = lower(mask, w1);
     size_t cap = 2 + (rh > rl ? rh - rl : 0) + (mh > ml ? mh - ml : 0);
     double *g = xmalloc(cap * sizeof *g), *tmp = xmalloc(cap * sizeof *tmp);
     size_t n = 0;
     g[n++] = w0;
     g[n++] = w1;
     for (size_t i = rl; i < rh; i++)
-        g[n++] = rate->t[i];
+        g[n++] = rate->p[i].t;
     for (size_t i = ml; i < mh; i++)
-        g[n++] = mask->t[i];
+        g[n++] = mask->p[i].t;
     stats_sort(g, tmp, n);
     size_t u = 0;
     for (size_t i = 0; i < n; i++)
@@ -625,10 +623,12 @@ struct sw_rec {
     size_t nicl;
 };
 
+/* The curve of the events in a; a is left empty (the curve took its memory). */
 static struct step sweep_curve(struct evs *a)
 {
     struct step f = step_from_events(a->e, a->n);
-    a->n = 0;
+    a->e = NULL;
+    a->n = a->cap = 0;
     return f;
 }
 
@@ -781,7 +781,8 @@ void report_sweeps(const struct run *ru, int phase, struct rsummary *s)
     for (size_t i = 0; i < m; i++)
         tif_events(&x[i], use_icl, &ev);
     tif = sweep_curve(&ev);
-    free(ev.e);
+    tw_stats(&tif, (double)w0, (double)w1, 1, &s->sweep[SW_TOKENS_IN_FLIGHT]);
+    step_free(&tif);
     struct step upu = step_divide(&tput, &gconc), pupu = step_divide(&ptput, &pconc);
     const double ns = 1e9; /* tokens/ns to tokens/sec */
     struct sweep_summary *o = s->sweep;
@@ -793,13 +794,12 @@ void report_sweeps(const struct run *ru, int phase, struct rsummary *s)
     tw_stats(&ttput, a, b, ns, &o[SW_TOTAL_TPUT]);
     tw_stats(&upu, a, b, ns, &o[SW_DECODE_TPUT_USER]);
     tw_stats(&pupu, a, b, ns, &o[SW_PREFILL_TPUT_USER]);
-    tw_stats(&tif, a, b, 1, &o[SW_TOKENS_IN_FLIGHT]);
     active_stats(&tput, &gconc, a, b, ns, &o[SW_ACTIVE_DECODE_TPUT]);
     active_stats(&ptput, &pconc, a, b, ns, &o[SW_ACTIVE_PREFILL_TPUT]);
     active_stats(&upu, &gconc, a, b, ns, &o[SW_ACTIVE_DECODE_TPUT_USER]);
     active_stats(&pupu, &pconc, a, b, ns, &o[SW_ACTIVE_PREFILL_TPUT_USER]);
     active_stats(&ttput, &conc, a, b, ns, &o[SW_ACTIVE_TOTAL_TPUT]);
-    struct step *all[] = {&conc, &gconc, &pconc, &tput, &ptput, &ttput, &tif, &upu, &pupu};
+    struct step *all[] = {&conc, &gconc, &pconc, &tput, &ptput, &ttput, &upu, &pupu};
     for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
         step_free(all[k]);
     free(x);

@@ -31,3 +31,24 @@ c = S.SweepLineCurves(conc[0], conc[1], tp[0], tp[1], pt[0], pt[1], gc[0], gc[1]
                       tt[0], tt[1], tpu[0], tpu[1], ptu[0], ptu[1], tif[0], tif[1])
 for tag, r in c.compute_metrics(float(start.min()), float(end.max())).items():
     print(tag, {k: getattr(r, k) for k in ("avg", "min", "max", "p50", "p90", "p95", "p99", "std")})
+
+# report_throughput_sweeps_request_level: two streaming records of one chunk each (no gaps:
+# AIPerf's request-level curves), OSL from usage.
+start = np.array([0, 5.0]) * ms + base
+gen = np.array([10, 20.0]) * ms + base
+end = np.array([30, 40.0]) * ms + base
+isl = np.array([10, 20.0])
+osl = np.array([5, 3.0])
+conc = S.concurrency_sweep_line(start, end)
+gc = S.concurrency_sweep_line(gen, end)
+pc = S.concurrency_sweep_line(start, gen)
+tp = S.throughput_sweep_line(gen, end, osl)
+pt = S.prefill_throughput_sweep_line(start, gen, isl)
+tt = S.total_throughput_sweep_line(start, gen, end, isl, output_tokens=osl)
+tpu = S.divide_step_functions(*tp, *gc)
+ptu = S.divide_step_functions(*pt, *pc)
+tif = K.tokens_in_flight_sweep_line(start, gen, end, isl, output_tokens=osl)
+c = S.SweepLineCurves(conc[0], conc[1], tp[0], tp[1], pt[0], pt[1], gc[0], gc[1], pc[0], pc[1],
+                      tt[0], tt[1], tpu[0], tpu[1], ptu[0], ptu[1], tif[0], tif[1])
+for tag, r in c.compute_metrics(float(start.min()), float(end.max())).items():
+    print(tag, {k: getattr(r, k) for k in ("avg", "min", "max", "p50", "p90", "p95", "p99", "std")})

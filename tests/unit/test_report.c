@@ -588,6 +588,49 @@ TEST(report_throughput_sweeps)
     free(text);
 }
 
+/* Without inter-chunk gaps (one chunk each, OSL from usage) AIPerf's request-level curves:
+ * A 0-30 ms, first token 10, OSL 5, ISL 10; B 5-40 ms, first token 20, OSL 3, ISL 20.
+ * Expected: tests/unit/aiperf_sweeps_expected.py (second part); min 0 where AIPerf's
+ * window, opening before the first request, holds 0 (AIPerf at the first request: 100, 10). */
+TEST(report_throughput_sweeps_request_level)
+{
+    char a[512];
+    snprintf(a, sizeof a, "%s/tsweep2", test_tmpdir());
+    write_run(a, "h", 0, 1, 0, 1700000000000000000LL, true,
+              "{\"i\":0,\"worker\":0,\"stream\":true,\"isl\":10,\"t_intended\":1000000000,"
+              "\"t_start\":1000000000,\"t_first\":1010000000,\"t_last\":1010000000,"
+              "\"t_end\":1030000000,\"status\":200,\"chunks\":[[1010000000,1]],"
+              "\"usage\":{\"completion_tokens\":5}}\n"
+              "{\"i\":1,\"worker\":0,\"stream\":true,\"isl\":20,\"t_intended\":1005000000,"
+              "\"t_start\":1005000000,\"t_first\":1020000000,\"t_last\":1020000000,"
+              "\"t_end\":1040000000,\"status\":200,\"chunks\":[[1020000000,1]],"
+              "\"usage\":{\"completion_tokens\":3}}\n",
+              false);
+    const char *dirs[] = {a};
+    struct report_result res;
+    struct diag d;
+    REQUIRE(run_report(dirs, 1, a, REPORT_JSON, NULL, &res, &d) == 0);
+    report_result_free(&res);
+    cJSON *j = load_json(a, "profile_export_aiperf.json");
+    REQUIRE(j);
+    CHECK(fabs(num(j, "effective_decode_throughput", "avg") - 150.0) < 1e-9);
+    CHECK(num(j, "effective_decode_throughput", "max") == 300.0);
+    CHECK(fabs(num(j, "effective_decode_throughput", "p50") - 100.0) < 1e-9);
+    CHECK(fabs(num(j, "effective_decode_throughput", "std") - 111.80339887498948) < 1e-9);
+    CHECK(fabs(num(j, "effective_total_throughput", "avg") - 900.0) < 1e-9);
+    CHECK(fabs(num(j, "effective_total_throughput", "max") - 2333.3333333333335) < 1e-9);
+    CHECK(fabs(num(j, "effective_total_throughput", "std") - 779.9572637865061) < 1e-9);
+    CHECK(fabs(num(j, "tokens_in_flight", "avg") - 29.0) < 1e-9);
+    CHECK(num(j, "tokens_in_flight", "min") == 0.0);
+    CHECK(num(j, "tokens_in_flight", "max") == 38.0);
+    CHECK(num(j, "tokens_in_flight", "p50") == 30.0);
+    CHECK(fabs(num(j, "tokens_in_flight", "std") - 9.137833441248533) < 1e-9);
+    CHECK(fabs(num(j, "active_decode_throughput_per_user", "avg") - 150.0) < 1e-9);
+    CHECK(fabs(num(j, "active_decode_throughput_per_user", "min") - 100.0) < 1e-9);
+    CHECK(fabs(num(j, "active_decode_throughput_per_user", "std") - 40.8248290463863) < 1e-9);
+    cJSON_Delete(j);
+}
+
 /* AIPerf's time-weighted concurrency sweeps on two overlapping requests:
  * A 0-30 ms (first token at 10), B 10-40 ms (first token at 20); window 0-40 ms. */
 TEST(report_concurrency_sweeps)
