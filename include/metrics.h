@@ -35,26 +35,30 @@ enum metric_id {
     M_LAT_INTENDED,  /* request latency from the intended send time */
     M_LATENESS,      /* t_start - t_intended */
     /* AIPerf 0.13's further record metrics, exported but hidden on the console */
-    M_DECODE,             /* decode_duration: latency - TTFT */
-    M_E2E_OTT,            /* e2e_output_token_throughput: OSL / latency */
-    M_USAGE_PROMPT,       /* usage_prompt_tokens, as the server reported */
-    M_USAGE_COMPLETION,   /* usage_completion_tokens */
-    M_USAGE_TOTAL,        /* usage_total_tokens: prompt + completion */
-    M_USAGE_REASONING,    /* usage_reasoning_tokens */
-    M_OSL_MISMATCH,       /* osl_mismatch_diff_pct: (OSL - requested) / requested x 100 */
-    M_ERROR_ISL,          /* error_isl: ISL of failed requests only */
-    M_HTTP_REUSED,        /* http_req_connection_reused: 1 or 0 */
-    M_HTTP_CONNECTING,    /* http_req_connecting: TCP (+TLS) connect, 0 when reused */
-    M_HTTP_CONN_OVERHEAD, /* http_req_connection_overhead: blocked + DNS + connecting */
-    M_HTTP_SENDING,       /* http_req_sending: request write */
-    M_HTTP_WAITING,       /* http_req_waiting: request sent -> response head */
-    M_HTTP_RECEIVING,     /* http_req_receiving: response head -> end */
-    M_HTTP_DURATION,      /* http_req_duration: send start -> response end */
-    M_HTTP_TOTAL,         /* http_req_total: connecting + sending + waiting + receiving */
-    M_HTTP_BLOCKED,       /* http_req_blocked: 0 (no connection pool wait in metronome) */
-    M_HTTP_DNS,           /* http_req_dns_lookup: 0 (names resolve once, before the run) */
-    M_CREDIT_TO_START,    /* credit_to_start_latency: t_start - t_intended, every record */
-    M_EFFECTIVE_LATENCY,  /* effective_latency: end - t_intended, every record */
+    M_DECODE,               /* decode_duration: latency - TTFT */
+    M_E2E_OTT,              /* e2e_output_token_throughput: OSL / latency */
+    M_USAGE_PROMPT,         /* usage_prompt_tokens, as the server reported */
+    M_USAGE_COMPLETION,     /* usage_completion_tokens */
+    M_USAGE_TOTAL,          /* usage_total_tokens: prompt + completion */
+    M_USAGE_REASONING,      /* usage_reasoning_tokens */
+    M_OSL_MISMATCH,         /* osl_mismatch_diff_pct: (OSL - requested) / requested x 100 */
+    M_ERROR_ISL,            /* error_isl: ISL of failed requests only */
+    M_HTTP_REUSED,          /* http_req_connection_reused: 1 or 0 */
+    M_HTTP_CONNECTING,      /* http_req_connecting: TCP (+TLS) connect, 0 when reused */
+    M_HTTP_CONN_OVERHEAD,   /* http_req_connection_overhead: blocked + DNS + connecting */
+    M_HTTP_SENDING,         /* http_req_sending: request write */
+    M_HTTP_WAITING,         /* http_req_waiting: request sent -> response head */
+    M_HTTP_RECEIVING,       /* http_req_receiving: response head -> end */
+    M_HTTP_DURATION,        /* http_req_duration: send start -> response end */
+    M_HTTP_TOTAL,           /* http_req_total: connecting + sending + waiting + receiving */
+    M_HTTP_BLOCKED,         /* http_req_blocked: 0 (no connection pool wait in metronome) */
+    M_HTTP_DNS,             /* http_req_dns_lookup: 0 (names resolve once, before the run) */
+    M_HTTP_DATA_SENT,       /* http_req_data_sent: request body bytes written */
+    M_HTTP_DATA_RECEIVED,   /* http_req_data_received: response body bytes read */
+    M_HTTP_CHUNKS_SENT,     /* http_req_chunks_sent: writes that carried body bytes */
+    M_HTTP_CHUNKS_RECEIVED, /* http_req_chunks_received: reads that carried body bytes */
+    M_CREDIT_TO_START,      /* credit_to_start_latency: t_start - t_intended, every record */
+    M_EFFECTIVE_LATENCY,    /* effective_latency: end - t_intended, every record */
     M_NRECORD,
     /* run-level (aggregate / derived) metrics: one value, exported in avg */
     M_OTT = M_NRECORD, /* output_token_throughput */
@@ -93,6 +97,7 @@ enum metric_flags {
     MF_EXTRA = 64,  /* metronome's addition: shown in its own console section */
     MF_CHUNK = 128, /* chunk-level: histogram statistics */
     MF_OURS = 256,  /* metronome's own metric: not in AIPerf's CSV */
+    MF_KB = 512,    /* bytes internally, displayed in KB (AIPerf's: / 1024) */
 };
 
 struct metric_def {
@@ -137,6 +142,8 @@ struct rrec {
     int64_t t_send_start, t_sent; /* request write began / ended (RR_NONE) */
     int64_t t_first_byte;         /* first response body byte (first event) */
     int64_t connect_ns;           /* TCP connect of the new connection it opened, RR_NONE if none */
+    int64_t tx_bytes, rx_bytes;   /* request / response body bytes, -1 when not recorded */
+    int32_t tx_writes, rx_reads;  /* writes / reads that carried them, -1 when not recorded */
     int64_t index;                /* "i" */
     int32_t osl, isl, reasoning, out_tokens; /* -1 when unknown */
     int32_t osl_req;                         /* max tokens asked for, -1 when unset */

@@ -69,6 +69,12 @@ struct rec {
     long prompt_tokens, completion_tokens, reasoning_tokens;
     char finish[32];
     uint32_t bad_chunks;
+    /* Transport counts (AIPerf's http_req_data_* / http_req_chunks_*): request body bytes
+     * handed to the kernel (or TLS) and the write calls that carried them; response body
+     * bytes as the HTTP framing delivered them (chunked encoding removed) and the reads
+     * that carried any. Written to the record once the request began (tx_writes > 0). */
+    uint64_t tx_bytes, rx_bytes;
+    uint32_t tx_writes, rx_reads;
     enum rec_error error;
     int error_code; /* -1 for null */
     char error_msg[256];

@@ -102,6 +102,7 @@ struct rec {
     int64_t usage_prompt, usage_completion, usage_reasoning; /* REC_ABSENT if not sent */
     struct strv finish;
     int64_t bad_chunks;
+    int64_t tx_bytes, tx_writes, rx_bytes, rx_reads; /* REC_ABSENT in records without them */
     bool has_error;
     int64_t err_code; /* REC_ABSENT for null */
     struct strv err_type, err_msg;

@@ -253,6 +253,16 @@ int rec_write_json(struct buf *out, const struct rec *r, int64_t anchor)
     }
     LIT(&w, ",\"bad_chunks\":");
     rw_int(&w, r->bad_chunks);
+    if (r->tx_writes || r->t_sent) { /* sent, if with an empty body */
+        LIT(&w, ",\"tx_bytes\":");
+        rw_int(&w, (int64_t)r->tx_bytes);
+        LIT(&w, ",\"tx_writes\":");
+        rw_int(&w, r->tx_writes);
+        LIT(&w, ",\"rx_bytes\":");
+        rw_int(&w, (int64_t)r->rx_bytes);
+        LIT(&w, ",\"rx_reads\":");
+        rw_int(&w, r->rx_reads);
+    }
     if (r->error != RECERR_NONE) {
         LIT(&w, ",\"error\":{\"code\":");
         if (r->error_code >= 0)

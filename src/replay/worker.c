@@ -813,6 +813,7 @@ static bool on_bytes(struct worker *w, struct conn *c, const char *p, size_t n, 
             conn_destroy(w, c);
         return false;
     }
+    bool counted = false; /* this read carried body bytes (rec.rx_reads) */
     for (;;) {
         const char *data;
         size_t dlen;
@@ -823,6 +824,11 @@ static bool on_bytes(struct worker *w, struct conn *c, const char *p, size_t n, 
             on_head(w, c, &pv->resp, now);
             break;
         case HTTP1_RX_DATA:
+            if (dlen) {
+                c->item->rec.rx_bytes += dlen;
+                c->item->rec.rx_reads += !counted;
+                counted = true;
+            }
             if (!body_data(w, c, data, dlen, now)) {
                 finish(w, c, now, false);
                 return false;
@@ -840,6 +846,19 @@ static bool on_bytes(struct worker *w, struct conn *c, const char *p, size_t n, 
             return false;
         }
     }
+}
+
+/* k more bytes of the request were written; the head is its first `head` bytes. Counts
+ * the body bytes among them, and the write when it carried any (AIPerf counts the body
+ * writes only: aiohttp's on_request_chunk_sent). */
+static void count_sent(struct conn *c, size_t head, size_t k)
+{
+    size_t from = c->sent > head ? c->sent : head, to = c->sent + k;
+    if (to > from) {
+        c->item->rec.tx_bytes += to - from;
+        c->item->rec.tx_writes++;
+    }
+    c->sent += k;
 }
 
 static void do_send(struct worker *w, struct conn *c)
@@ -882,7 +901,7 @@ static void do_send(struct worker *w, struct conn *c)
                 fail(w, c, RECERR_CLOSED, -1, msg, clock_mono_ns());
                 return;
             }
-            c->sent += (size_t)r;
+            count_sent(c, total - blen, (size_t)r);
             continue;
         }
         struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
@@ -897,7 +916,7 @@ static void do_send(struct worker *w, struct conn *c)
             fail(w, c, RECERR_CLOSED, -1, msg, clock_mono_ns());
             return;
         }
-        c->sent += (size_t)k;
+        count_sent(c, total - blen, (size_t)k);
     }
     /* the deadlines below count from there too: a microsecond early at most */
     int64_t now = before ? before : clock_mono_ns();
@@ -922,6 +941,9 @@ static void begin_request(struct worker *w, struct conn *c)
     c->clen_len = (size_t)snprintf(c->clen, sizeof c->clen, "%zu\r\nX-Request-Id: %s%ld\r\n\r\n",
                                    blen, it->rec.phase == PHASE_WARMUP ? "w" : "", it->rec.index);
     c->sent = 0;
+    /* a retry on a fresh connection counts its own writes and reads */
+    it->rec.tx_bytes = it->rec.rx_bytes = 0;
+    it->rec.tx_writes = it->rec.rx_reads = 0;
     c->early = false;
     c->got_bytes = false;
     c->status = 0;

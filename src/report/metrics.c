@@ -61,6 +61,13 @@ const struct metric_def metric_defs[M_COUNT] = {
     [M_HTTP_TOTAL] = {"http_req_total", "HTTP Total Time", "ms", T | MF_HIDDEN},
     [M_HTTP_BLOCKED] = {"http_req_blocked", "HTTP Blocked", "ms", T | MF_HIDDEN},
     [M_HTTP_DNS] = {"http_req_dns_lookup", "HTTP DNS Lookup", "ms", T | MF_HIDDEN},
+    [M_HTTP_DATA_SENT] = {"http_req_data_sent", "HTTP Data Sent", "KB", MF_INT | MF_KB | MF_HIDDEN},
+    [M_HTTP_DATA_RECEIVED] = {"http_req_data_received", "HTTP Data Received", "KB",
+                              MF_INT | MF_KB | MF_HIDDEN},
+    [M_HTTP_CHUNKS_SENT] = {"http_req_chunks_sent", "HTTP Chunks Sent", "count",
+                            MF_INT | MF_HIDDEN},
+    [M_HTTP_CHUNKS_RECEIVED] = {"http_req_chunks_received", "HTTP Chunks Received", "count",
+                                MF_INT | MF_HIDDEN},
     [M_CREDIT_TO_START] = {"credit_to_start_latency", "Credit-to-Start Latency", "ms",
                            T | MF_HIDDEN},
     [M_EFFECTIVE_LATENCY] = {"effective_latency", "Effective Latency (CO-aware)", "ms",
@@ -148,6 +155,11 @@ void rrec_from_rec(struct rrec *o, const struct rec *r, int64_t shift, int32_t w
     o->phase = (uint8_t)r->phase;
     o->worker = worker_base + (int32_t)(r->worker < 0 ? 0 : r->worker);
     o->err_group = -1;
+    /* REC_ABSENT (records written before these fields) reads as "not recorded" */
+    o->tx_bytes = r->tx_bytes >= 0 ? r->tx_bytes : -1;
+    o->rx_bytes = r->rx_bytes >= 0 ? r->rx_bytes : -1;
+    o->tx_writes = r->tx_writes >= 0 && r->tx_writes <= INT32_MAX ? (int32_t)r->tx_writes : -1;
+    o->rx_reads = r->rx_reads >= 0 && r->rx_reads <= INT32_MAX ? (int32_t)r->rx_reads : -1;
     bool stream = streaming_run && r->stream;
     if (stream)
         o->flags |= RR_STREAM;
@@ -470,6 +482,18 @@ bool metric_value(const struct rrec *r, enum metric_id id, double *v)
             return false;
         *v = 0;
         return true;
+    case M_HTTP_DATA_SENT:
+        *v = (double)r->tx_bytes;
+        return r->tx_bytes >= 0;
+    case M_HTTP_DATA_RECEIVED:
+        *v = (double)r->rx_bytes;
+        return r->rx_bytes >= 0;
+    case M_HTTP_CHUNKS_SENT:
+        *v = r->tx_writes;
+        return r->tx_writes >= 0;
+    case M_HTTP_CHUNKS_RECEIVED:
+        *v = r->rx_reads;
+        return r->rx_reads >= 0;
     case M_HTTP_TOTAL: {
         double c, se, w, re;
         if (!metric_value(r, M_HTTP_CONNECTING, &c) || !metric_value(r, M_HTTP_SENDING, &se) ||
@@ -496,6 +520,8 @@ bool metric_value(const struct rrec *r, enum metric_id id, double *v)
 double metric_display(enum metric_id id, double v)
 {
     const struct metric_def *m = &metric_defs[id];
+    if (m->flags & MF_KB)
+        return v / 1024.0; /* MetricSizeUnit.BYTES.convert_to(KILOBYTES) */
     if (!(m->flags & MF_TIME))
         return v;
     return strcmp(m->unit, "sec") == 0 ? v * 1e-09 : v * 1e-06;

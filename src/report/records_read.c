@@ -723,6 +723,14 @@ static int scan_field(struct scan *c, struct rec_parser *p, struct rec *r, struc
         return N_IN(c, &r->preconnect_ns, "preconnect_ns");
     if (KEY("bad_chunks"))
         return N_IN(c, &r->bad_chunks, "bad_chunks");
+    if (KEY("tx_bytes"))
+        return N_IN(c, &r->tx_bytes, "tx_bytes");
+    if (KEY("tx_writes"))
+        return N_IN(c, &r->tx_writes, "tx_writes");
+    if (KEY("rx_bytes"))
+        return N_IN(c, &r->rx_bytes, "rx_bytes");
+    if (KEY("rx_reads"))
+        return N_IN(c, &r->rx_reads, "rx_reads");
     if (KEY("cancelled"))
         return scan_bool(c, &r->cancelled);
     return skip_value(c, 1);
@@ -756,6 +764,10 @@ int rec_parse(struct rec_parser *p, const char *line, size_t n, struct rec *r, s
         .usage_completion = REC_ABSENT,
         .usage_reasoning = REC_ABSENT,
         .err_code = REC_ABSENT,
+        .tx_bytes = REC_ABSENT,
+        .tx_writes = REC_ABSENT,
+        .rx_bytes = REC_ABSENT,
+        .rx_reads = REC_ABSENT,
     };
     *r = zero;
     struct scan c = {line, line + n, NULL};

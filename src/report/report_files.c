@@ -1659,9 +1659,9 @@ void report_jsonl_record(struct jsonl_out *j, const struct run *ru, const struct
             put_metric_head(b, &first, md->tag);
             if ((md->flags & MF_TIME) && (md->flags & MF_INT)) {
                 put_ms(b, (int64_t)v);
-            } else if (md->flags & MF_INT) {
+            } else if ((md->flags & MF_INT) && !(md->flags & MF_KB)) {
                 put_int(b, (int64_t)v);
-            } else {
+            } else { /* bytes go out in KB, as AIPerf converts each record's value */
                 char tmp[40];
                 int n = numfmt_double(tmp, metric_display((enum metric_id)m, v));
                 buf_append(b, tmp, (size_t)n);

@@ -162,6 +162,8 @@ if j:
             "http_req_sending", "http_req_waiting", "http_req_receiving", "http_req_duration",
             "http_req_total", "http_req_blocked", "http_req_dns_lookup",
             "http_req_connection_overhead", "credit_to_start_latency", "effective_latency",
+            "http_req_data_sent", "http_req_data_received", "http_req_chunks_sent",
+            "http_req_chunks_received",
             *SWEEPS,
             "is_complete", "start_time", "end_time", "error_summary"]
     if "--streaming" in flags:

@@ -29,6 +29,16 @@ TEST(record_json_fields_in_order)
                    "\"conn\":4,\"reused\":true,\"url\":0,\"stream\":true,\"isl\":512,"
                    "\"t_intended\":10,\"t_start\":20,\"status\":200,\"chunks\":[[30,0],[40,1]],"
                    "\"usage\":{\"completion_tokens\":2},\"bad_chunks\":0,\"cancelled\":false}\n");
+    /* sent: the transport counts follow bad_chunks */
+    r.t_sent = 1000 + 25;
+    r.tx_bytes = 300;
+    r.tx_writes = 1;
+    r.rx_bytes = 2001;
+    r.rx_reads = 8;
+    b.len = 0;
+    CHECK_INT(rec_write_json(&b, &r, 1000), 0);
+    CHECK(strstr(b.p, "\"bad_chunks\":0,\"tx_bytes\":300,\"tx_writes\":1,\"rx_bytes\":2001,"
+                      "\"rx_reads\":8,\"cancelled\":false}\n") != NULL);
     buf_free(&b);
     rec_free(&r);
 }

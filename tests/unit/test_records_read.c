@@ -48,7 +48,30 @@ TEST(records_parse_full_line)
     CHECK_INT(r.usage_reasoning, 0);
     CHECK(!r.has_error);
     CHECK_INT(r.phase, REC_PROFILE);
+    /* a record written before the transport counts has none */
+    CHECK(r.tx_bytes == REC_ABSENT && r.tx_writes == REC_ABSENT && r.rx_bytes == REC_ABSENT &&
+          r.rx_reads == REC_ABSENT);
     test_guard_free(g, n);
+    rec_parser_free(&p);
+}
+
+TEST(records_parse_transport_counts)
+{
+    static const char line[] = "{\"i\":1,\"t_start\":5,\"status\":200,\"chunks\":[],"
+                               "\"bad_chunks\":0,\"tx_bytes\":290,\"tx_writes\":1,"
+                               "\"rx_bytes\":2001,\"rx_reads\":8,\"cancelled\":false}";
+    struct rec_parser p;
+    rec_parser_init(&p);
+    struct rec r;
+    size_t col;
+    const char *what;
+    REQUIRE(rec_parse(&p, line, strlen(line), &r, &col, &what) == 0);
+    CHECK_INT(r.tx_bytes, 290);
+    CHECK_INT(r.tx_writes, 1);
+    CHECK_INT(r.rx_bytes, 2001);
+    CHECK_INT(r.rx_reads, 8);
+    static const char neg[] = "{\"i\":1,\"t_start\":5,\"rx_bytes\":-1}";
+    CHECK(rec_parse(&p, neg, strlen(neg), &r, &col, &what) != 0);
     rec_parser_free(&p);
 }
 

@@ -390,6 +390,24 @@ TEST(replay_concurrency_sse_records)
         CHECK(num(o, "t_end") >= num(o, "t_last"));
         const cJSON *u = cJSON_GetObjectItemCaseSensitive(o, "usage");
         CHECK_INT((long)num(u, "completion_tokens"), 3);
+        /* transport counts: the request body (one write), the response body without the
+         * chunked framing (the server's 6 sends, which reads may merge but not exceed
+         * while each carries body bytes: at most one read per send plus the framing-only
+         * last chunk's) */
+        char body[256];
+        snprintf(body, sizeof body,
+                 "{\"messages\":[{\"role\":\"user\",\"content\":\"hi %ld\"}],\"model\":\"m\","
+                 "\"stream\":true}",
+                 idx);
+        CHECK_INT((long)num(o, "tx_bytes"), (long)strlen(body));
+        CHECK_INT((long)num(o, "tx_writes"), 1);
+        long rx = (long)strlen("data: {\"choices\":[],\"usage\":{\"completion_tokens\":3}}\n\n"
+                               "data: [DONE]\n\n");
+        for (int t = 0; t < 5; t++)
+            rx += snprintf(body, sizeof body,
+                           "data: {\"choices\":[{\"delta\":{\"content\":\"t%d\"}}]}\r\n\r\n", t);
+        CHECK_INT((long)num(o, "rx_bytes"), rx);
+        CHECK(num(o, "rx_reads") >= 1 && num(o, "rx_reads") <= 6);
     }
     for (int i = 0; i < 40; i++)
         CHECK(seen[i]);

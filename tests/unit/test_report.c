@@ -631,6 +631,50 @@ TEST(report_throughput_sweeps_request_level)
     cJSON_Delete(j);
 }
 
+/* AIPerf's http_req_data_* (KB, / 1024) and http_req_chunks_* from the records' transport
+ * counts; a record written without them (an older metronome) leaves it out of the count. */
+TEST(report_transport_counts)
+{
+    char a[512];
+    snprintf(a, sizeof a, "%s/tx", test_tmpdir());
+    write_run(a, "h", 0, 1, 0, 1700000000000000000LL, true,
+              "{\"i\":0,\"worker\":0,\"t_intended\":1000000000,\"t_start\":1000000000,"
+              "\"status\":200,\"chunks\":[[1010000000,1],[1020000000,1]],\"bad_chunks\":0,"
+              "\"tx_bytes\":1024,\"tx_writes\":1,\"rx_bytes\":3072,\"rx_reads\":2}\n"
+              "{\"i\":1,\"worker\":0,\"t_intended\":1000000000,\"t_start\":1000000000,"
+              "\"status\":200,\"chunks\":[[1010000000,1],[1020000000,1]],\"bad_chunks\":0,"
+              "\"tx_bytes\":2048,\"tx_writes\":3,\"rx_bytes\":1024,\"rx_reads\":4}\n"
+              "{\"i\":2,\"worker\":0,\"t_intended\":1000000000,\"t_start\":1000000000,"
+              "\"status\":200,\"chunks\":[[1010000000,1],[1020000000,1]],\"bad_chunks\":0}\n",
+              false);
+    const char *dirs[] = {a};
+    struct report_result res;
+    struct diag d;
+    REQUIRE(run_report(dirs, 1, a, REPORT_JSON | REPORT_JSONL, NULL, &res, &d) == 0);
+    report_result_free(&res);
+    cJSON *j = load_json(a, "profile_export_aiperf.json");
+    REQUIRE(j);
+    CHECK(num(j, "request_count", "avg") == 3.0);
+    CHECK(num(j, "http_req_data_sent", "count") == 2.0);
+    CHECK(num(j, "http_req_data_sent", "avg") == 1.5);
+    CHECK(num(j, "http_req_data_sent", "max") == 2.0);
+    CHECK(num(j, "http_req_data_received", "sum") == 4.0);
+    CHECK(num(j, "http_req_chunks_sent", "avg") == 2.0);
+    CHECK(num(j, "http_req_chunks_received", "min") == 2.0);
+    const cJSON *u = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(j, "http_req_data_sent"), "unit");
+    CHECK(cJSON_IsString(u) && strcmp(u->valuestring, "KB") == 0);
+    cJSON_Delete(j);
+    char path[1024], *text;
+    size_t n;
+    snprintf(path, sizeof path, "%s/profile_export.jsonl", a);
+    REQUIRE(zio_read_all(path, 1 << 20, &text, &n, &d) == 0);
+    CHECK(strstr(text, "\"http_req_data_sent\":{\"value\":1.0,\"unit\":\"KB\"}") != NULL ||
+          strstr(text, "\"http_req_data_sent\":{\"value\":1,\"unit\":\"KB\"}") != NULL);
+    CHECK(strstr(text, "\"http_req_chunks_received\":{\"value\":4,\"unit\":\"count\"}") != NULL);
+    free(text);
+}
+
 /* AIPerf's time-weighted concurrency sweeps on two overlapping requests:
  * A 0-30 ms (first token at 10), B 10-40 ms (first token at 20); window 0-40 ms. */
 TEST(report_concurrency_sweeps)
