@@ -51,6 +51,13 @@ void stats_summarize_int(const double *v, size_t n, double *scratch, struct stat
  * using tmp[0..n) as scratch. */
 void stats_sort(double *a, double *tmp, size_t n);
 
+/* A value k with a payload x. stats_sort_pairs sorts a[0..n) by k ascending (NaN-free),
+ * stably (equal keys keep their order), with tmp[0..n) as scratch; n < 2^32. */
+struct stats_pair {
+    double k, x;
+};
+void stats_sort_pairs(struct stats_pair *a, struct stats_pair *tmp, size_t n);
+
 /* ---- chunk-level histogram (non-negative integer nanoseconds) ---- */
 
 #define STATS_HIST_SUBBITS  10 /* 1024 sub-buckets per power of two: <= 0.1% bucket width */

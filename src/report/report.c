@@ -368,45 +368,47 @@ const char *const report_sweep_unit[REPORT_NSWEEP] = {
     "tokens/sec", "tokens/sec/user", "tokens/sec/user", "tokens/sec",
 };
 
-/* One event of a sweep: the curve steps by d at time t (ns on the run's timeline). */
-struct sw_ev {
-    double t, d;
-};
+/* Events and step points are stats_pairs: k the time (ns on the run's timeline), x the
+ * step (an event) or the level held from k on (a curve). Segments are too: k the value
+ * held, x for how long. */
 
-/* A step function: p[i].d holds from p[i].t to p[i + 1].t (0 before p[0].t). Owned. */
+/* A step function: p[i].x holds from p[i].k to p[i + 1].k (0 before p[0].k). Owned. */
 struct step {
-    struct sw_ev *p;
+    struct stats_pair *p;
     size_t n;
 };
 
-/* AIPerf's lexsort: by time, ends (d <= 0) before starts at equal times. */
-static int ev_cmp(const void *a, const void *b)
-{
-    const struct sw_ev *x = a, *y = b;
-    if (x->t != y->t)
-        return x->t < y->t ? -1 : 1;
-    return (x->d > 0) - (y->d > 0);
-}
-
-/* _sweep_line_cumsum: sorts the events and sums their deltas in place (each d becomes the
- * level from its t on); residues below 1e-9 of the largest magnitude are snapped to 0 as
+/* _sweep_line_cumsum: sorts the events and sums their deltas in place (each x becomes the
+ * level from its k on); residues below 1e-9 of the largest magnitude are snapped to 0 as
  * AIPerf does. Takes ownership of e. */
-static struct step step_from_events(struct sw_ev *e, size_t n)
+static struct step step_from_events(struct stats_pair *e, size_t n)
 {
     struct step f = {e, n};
     if (!n)
         return f;
-    qsort(e, n, sizeof *e, ev_cmp);
+    /* AIPerf's lexsort: by time, ends (x <= 0) before starts at equal times, else in
+     * event order: ends first (a stable partition), then a stable sort by time */
+    struct stats_pair *tmp = xmalloc(n * sizeof *tmp);
+    size_t ne = 0;
+    for (size_t i = 0; i < n; i++)
+        if (e[i].x <= 0)
+            tmp[ne++] = e[i];
+    for (size_t i = 0; i < n; i++)
+        if (e[i].x > 0)
+            tmp[ne++] = e[i];
+    memcpy(e, tmp, n * sizeof *e);
+    stats_sort_pairs(e, tmp, n);
+    free(tmp);
     double acc = 0, max_abs = 0;
     for (size_t i = 0; i < n; i++) {
-        acc += e[i].d;
-        e[i].d = acc;
+        acc += e[i].x;
+        e[i].x = acc;
         if (fabs(acc) > max_abs)
             max_abs = fabs(acc);
     }
     for (size_t i = 0; i < n; i++)
-        if (fabs(e[i].d) < 1e-9 * max_abs)
-            e[i].d = 0;
+        if (fabs(e[i].x) < 1e-9 * max_abs)
+            e[i].x = 0;
     return f;
 }
 
@@ -423,7 +425,7 @@ static size_t upper(const struct step *f, double x)
     size_t lo = 0, hi = f->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (f->p[mid].t <= x)
+        if (f->p[mid].k <= x)
             lo = mid + 1;
         else
             hi = mid;
@@ -437,19 +439,12 @@ static size_t lower(const struct step *f, double x)
     size_t lo = 0, hi = f->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (f->p[mid].t < x)
+        if (f->p[mid].k < x)
             lo = mid + 1;
         else
             hi = mid;
     }
     return lo;
-}
-
-/* _step_lookup: the value held at x. */
-static double step_at(const struct step *f, double x)
-{
-    size_t i = upper(f, x);
-    return i ? f->p[i - 1].d : 0.0;
 }
 
 /* divide_step_functions: num / den on the merged times, 0 where den <= 0. */
@@ -460,37 +455,23 @@ static struct step step_divide(const struct step *num, const struct step *den)
         return q;
     q.p = xmalloc((num->n + den->n) * sizeof *q.p);
     size_t i = 0, j = 0;
+    double a = 0, b = 0;               /* the levels held at x (as step_at, walking both in step) */
     while (i < num->n || j < den->n) { /* np.unique of the concatenation */
         double x =
-            j >= den->n || (i < num->n && num->p[i].t <= den->p[j].t) ? num->p[i].t : den->p[j].t;
-        if (!q.n || q.p[q.n - 1].t != x)
-            q.p[q.n++].t = x;
-        if (i < num->n && num->p[i].t == x)
-            i++;
-        else
-            j++;
-    }
-    for (size_t k = 0; k < q.n; k++) {
-        double a = step_at(num, q.p[k].t), b = step_at(den, q.p[k].t);
-        q.p[k].d = b > 0 ? a / b : 0.0;
+            j >= den->n || (i < num->n && num->p[i].k <= den->p[j].k) ? num->p[i].k : den->p[j].k;
+        while (i < num->n && num->p[i].k == x)
+            a = num->p[i++].x;
+        while (j < den->n && den->p[j].k == x)
+            b = den->p[j++].x;
+        q.p[q.n++] = (struct stats_pair){x, b > 0 ? a / b : 0.0};
     }
     return q;
-}
-
-struct seg {
-    double v, dur;
-};
-
-static int seg_cmp(const void *a, const void *b)
-{
-    const struct seg *x = a, *y = b;
-    return (x->v > y->v) - (x->v < y->v);
 }
 
 /* The statistics of compute_time_weighted_stats / compute_active_weighted_stats over the
  * segments sg[0..n) (each dur > 0), total being the duration the average divides by;
  * scaled by `scale` (1e9 for tokens/ns). Sorts sg. */
-static void seg_stats(struct seg *sg, size_t n, double total, double scale, double min0,
+static void seg_stats(struct stats_pair *sg, size_t n, double total, double scale, double min0,
                       bool use_min0, struct sweep_summary *o)
 {
     o->has = true;
@@ -498,30 +479,32 @@ static void seg_stats(struct seg *sg, size_t n, double total, double scale, doub
         return; /* AIPerf's ZERO_SWEEP_LINE_STATS */
     double sum = 0, mn = INFINITY, mx = -INFINITY;
     for (size_t i = 0; i < n; i++) {
-        sum += sg[i].v * sg[i].dur;
-        mn = fmin(mn, sg[i].v);
-        mx = fmax(mx, sg[i].v);
+        sum += sg[i].k * sg[i].x;
+        mn = fmin(mn, sg[i].k);
+        mx = fmax(mx, sg[i].k);
     }
     if (use_min0)
         mn = fmin(mn, min0);
     double avg = sum / total, var = 0;
     for (size_t i = 0; i < n; i++)
-        var += sg[i].dur * (sg[i].v - avg) * (sg[i].v - avg);
-    qsort(sg, n, sizeof *sg, seg_cmp);
+        var += sg[i].x * (sg[i].k - avg) * (sg[i].k - avg);
+    struct stats_pair *tmp = xmalloc(n * sizeof *tmp);
+    stats_sort_pairs(sg, tmp, n); /* by value, as AIPerf's argsort */
+    free(tmp);
     double cum_total = 0;
     for (size_t i = 0; i < n; i++)
-        cum_total += sg[i].dur;
+        cum_total += sg[i].x;
     const double qs[4] = {0.50, 0.90, 0.95, 0.99};
     double pv[4];
     for (int k = 0; k < 4; k++) { /* searchsorted(cum_dur / cum_dur[-1], q) */
         double cum = 0;
         size_t i = 0;
         for (; i < n; i++) {
-            cum += sg[i].dur;
+            cum += sg[i].x;
             if (cum / cum_total >= qs[k])
                 break;
         }
-        pv[k] = sg[i < n ? i : n - 1].v;
+        pv[k] = sg[i < n ? i : n - 1].k;
     }
     o->avg = avg * scale;
     o->min = mn * scale;
@@ -547,16 +530,16 @@ static void tw_stats(const struct step *f, double w0, double w1, double scale,
     size_t hi = lower(f, w1) + 1;
     if (hi > f->n)
         hi = f->n;
-    struct seg *sg = xmalloc((hi - lo + 1) * sizeof *sg);
+    struct stats_pair *sg = xmalloc((hi - lo + 1) * sizeof *sg);
     size_t m = 0;
-    double first = lo ? f->p[lo - 1].d : 0.0;
+    double first = lo ? f->p[lo - 1].x : 0.0;
     for (size_t k = lo; k <= hi; k++) { /* segment k starts at w0 or t[k - 1] */
-        double s0 = k == lo ? w0 : f->p[k - 1].t, v = k == lo ? first : f->p[k - 1].d;
-        double s1 = k == hi ? w1 : f->p[k].t;
+        double s0 = k == lo ? w0 : f->p[k - 1].k, v = k == lo ? first : f->p[k - 1].x;
+        double s1 = k == hi ? w1 : f->p[k].k;
         s0 = fmax(s0, w0);
         s1 = fmin(s1, w1);
         if (s1 - s0 > 0)
-            sg[m++] = (struct seg){v, s1 - s0};
+            sg[m++] = (struct stats_pair){v, s1 - s0};
     }
     seg_stats(sg, m, w1 - w0, scale, first, true, o);
     free(sg);
@@ -577,21 +560,27 @@ static void active_stats(const struct step *rate, const struct step *mask, doubl
     g[n++] = w0;
     g[n++] = w1;
     for (size_t i = rl; i < rh; i++)
-        g[n++] = rate->p[i].t;
+        g[n++] = rate->p[i].k;
     for (size_t i = ml; i < mh; i++)
-        g[n++] = mask->p[i].t;
+        g[n++] = mask->p[i].k;
     stats_sort(g, tmp, n);
     size_t u = 0;
     for (size_t i = 0; i < n; i++)
         if (!u || g[u - 1] != g[i])
             g[u++] = g[i];
-    struct seg *sg = xmalloc(u * sizeof *sg);
+    struct stats_pair *sg = xmalloc(u * sizeof *sg);
     size_t m = 0;
     double active = 0;
+    /* the levels at each grid time, walking both curves in step (as step_at) */
+    size_t ri = upper(rate, g[0]), mi = upper(mask, g[0]);
     for (size_t i = 0; i + 1 < u; i++) {
-        double dur = g[i + 1] - g[i];
-        if (dur > 0 && step_at(mask, g[i]) > 0) {
-            sg[m++] = (struct seg){step_at(rate, g[i]), dur};
+        while (ri < rate->n && rate->p[ri].k <= g[i])
+            ri++;
+        while (mi < mask->n && mask->p[mi].k <= g[i])
+            mi++;
+        double dur = g[i + 1] - g[i], mv = mi ? mask->p[mi - 1].x : 0.0;
+        if (dur > 0 && mv > 0) {
+            sg[m++] = (struct stats_pair){ri ? rate->p[ri - 1].x : 0.0, dur};
             active += dur;
         }
     }
@@ -603,7 +592,7 @@ static void active_stats(const struct step *rate, const struct step *mask, doubl
 
 /* Event list growing as needed (owned). */
 struct evs {
-    struct sw_ev *e;
+    struct stats_pair *e;
     size_t n, cap;
 };
 
@@ -613,7 +602,7 @@ static void ev_add(struct evs *a, double t, double d)
         a->cap = a->cap ? a->cap * 2 : 1024;
         a->e = xrealloc(a->e, a->cap * sizeof *a->e);
     }
-    a->e[a->n++] = (struct sw_ev){t, d};
+    a->e[a->n++] = (struct stats_pair){t, d};
 }
 
 /* A record's columns as AIPerf's ColumnStore holds them (NaN when missing). */

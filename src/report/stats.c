@@ -119,6 +119,39 @@ void stats_sort(double *a, double *tmp, size_t n)
     free(cnt);
 }
 
+void stats_sort_pairs(struct stats_pair *a, struct stats_pair *tmp, size_t n)
+{
+    if (n < 2)
+        return;
+    /* as stats_sort, moving each pair whole: LSD passes are stable, so equal keys keep
+     * their order */
+    static const int shifts[4] = {0, 16, 32, 48};
+    uint32_t *cnt = xcalloc(65536, sizeof *cnt);
+    struct stats_pair *src = a, *dst = tmp;
+    for (int p = 0; p < 4; p++) {
+        memset(cnt, 0, 65536 * sizeof *cnt);
+        int sh = shifts[p];
+        for (size_t i = 0; i < n; i++)
+            cnt[(dkey(src[i].k) >> sh) & 0xffff]++;
+        if (cnt[(dkey(src[0].k) >> sh) & 0xffff] == n)
+            continue;
+        uint32_t sum = 0;
+        for (size_t d = 0; d < 65536; d++) {
+            uint32_t c = cnt[d];
+            cnt[d] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            dst[cnt[(dkey(src[i].k) >> sh) & 0xffff]++] = src[i];
+        struct stats_pair *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != a)
+        memcpy(a, src, n * sizeof *a);
+    free(cnt);
+}
+
 static void summarize(const double *v, size_t n, double *scratch, bool int_valued,
                       struct stats_summary *o)
 {
