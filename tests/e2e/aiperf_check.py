@@ -14,8 +14,10 @@ Exits non-zero with one line per problem. What it checks:
     its metric registry, sorted by tag, numbers "%.2f", then "Metric,Value" rows;
   * phase_manifest.json names files that exist, with AIPerf's keys; inputs.json validates
     with InputsFile; the time-slice JSON with TimesliceCollectionExportData;
-  * AIPerf's top-level keys that metronome must carry for this configuration are present,
-    and error types are AIPerf's names (--errors).
+  * AIPerf's top-level keys that metronome must carry for this configuration are present
+    (all 14 time-weighted sweeps with AIPerf's units, the http_req_* family with the byte and
+    read counts), every other key is AIPerf's or a documented addition, and error types are
+    AIPerf's names (--errors).
 """
 import csv
 import io
@@ -182,6 +184,16 @@ if j:
     for k in need:
         if k not in j:
             bad(f"profile_export_aiperf.json lacks AIPerf's key {k}")
+    # the other direction: every top-level key is AIPerf's (a field of its export model, a
+    # registered metric, a sweep, a derived latency, adj_<registered>) or one of the few
+    # metronome adds under its own names (docs/aiperf-compatibility.md)
+    ours = {"time_to_first_token_from_intended", "request_latency_from_intended",
+            "schedule_lateness", "error_rate", "runtime_submission_invalid_reasons", "metronome"}
+    for k in j:
+        known = (k in JsonExportData.model_fields or registered(k) or k in UNREGISTERED
+                 or (k.startswith("adj_") and registered(k[4:])) or k in ours)
+        if not known:
+            bad(f"profile_export_aiperf.json: key {k} is neither AIPerf's nor a documented addition")
     for k, r in SWEEPS.items():
         if k in j and j[k].get("unit") != r.unit:
             bad(f"{k}: unit {j[k].get('unit')!r} is not AIPerf's {r.unit!r}")
