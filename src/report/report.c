@@ -95,13 +95,13 @@ static int64_t shard_shift(const struct run_meta *ref, const struct run_meta *m)
 #define REPORT_ICL_MAX ((size_t)1 << 23)
 
 /* Keeps record i's inter_chunk_latency list for the sweeps (run.icl_*). */
-static void keep_icl(struct run *ru, size_t i, const int64_t *icl, size_t n)
+static void keep_icl(struct run *ru, size_t max, size_t i, const int64_t *icl, size_t n)
 {
     ru->icl_off[i] = ru->icl_n;
     ru->icl_len[i] = 0;
     if (!n || ru->icl_over || n > UINT32_MAX)
         return;
-    if (ru->icl_n + n > REPORT_ICL_MAX) {
+    if (ru->icl_n + n > max) {
         ru->icl_over = true;
         free(ru->icl_v);
         ru->icl_v = NULL;
@@ -255,7 +255,7 @@ static int read_run(struct run *ru, const struct report_opts *o, struct report_r
             struct stats_hist *h = r.phase == REC_PROFILE ? &ru->icl : &ru->icl_warm;
             for (size_t k = 0; k < nicl; k++)
                 stats_hist_add(h, icl[k]);
-            keep_icl(ru, ru->n - 1, icl, nicl);
+            keep_icl(ru, o->max_icl ? o->max_icl : REPORT_ICL_MAX, ru->n - 1, icl, nicl);
             if (jl)
                 report_jsonl_record(jl, ru, &r, rr, icl, nicl);
         }
@@ -1266,6 +1266,13 @@ static int report_run_staged(const char *const *dirs, size_t ndirs, const struct
             rc = read_run(ru, o, res, d);
         if (rc)
             break;
+        if (ru->icl_over)
+            buf_printf(&res->warnings,
+                       "%s%smore than %zu inter-chunk gaps: the decode throughput and "
+                       "tokens_in_flight sweeps use request-level rates (AIPerf's tdigest "
+                       "fallback), not each record's chunks\n",
+                       nruns > 1 ? ru->label : "", nruns > 1 ? ": " : "",
+                       o->max_icl ? o->max_icl : REPORT_ICL_MAX);
         report_summarize(ru, NULL, NULL, &ru->icl, o->verdict, &ru->prof);
         uint8_t warm = REC_WARMUP;
         report_summarize(ru, sel_phase, &warm, &ru->icl_warm, o->verdict, &ru->warm);

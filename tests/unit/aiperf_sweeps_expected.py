@@ -52,3 +52,20 @@ c = S.SweepLineCurves(conc[0], conc[1], tp[0], tp[1], pt[0], pt[1], gc[0], gc[1]
                       tt[0], tt[1], tpu[0], tpu[1], ptu[0], ptu[1], tif[0], tif[1])
 for tag, r in c.compute_metrics(float(start.min()), float(end.max())).items():
     print(tag, {k: getattr(r, k) for k in ("avg", "min", "max", "p50", "p90", "p95", "p99", "std")})
+
+# report_throughput_sweeps_gap_cap: the three records of report_throughput_sweeps with the
+# gaps over the cap, so AIPerf's request-level (tdigest-fallback) curves.
+start = np.array([0, 5, 25], float) * ms + base
+gen = np.array([10, 15, 35], float) * ms + base
+end = np.array([22, 30, 40], float) * ms + base
+isl = np.array([10, 20, 5], float)
+osl = np.array([3, 4, 1], float)
+tp = S.throughput_sweep_line(gen, end, osl)
+gc = S.concurrency_sweep_line(gen, end)
+tif = K.tokens_in_flight_sweep_line(start, gen, end, isl, output_tokens=osl)
+w0, w1 = float(start.min()), float(end.max())
+for tag, (ts, v), scale in (("effective_decode_throughput", tp, 1e9), ("tokens_in_flight", tif, 1.0)):
+    st = S.compute_time_weighted_stats(ts, v, w0, w1)
+    print(tag, {k: getattr(st, k) * scale for k in st._fields})
+st = S.compute_active_weighted_stats(tp[0], tp[1], gc[0], gc[1], w0, w1)
+print("active_decode_throughput", {k: getattr(st, k) * 1e9 for k in st._fields})

@@ -588,6 +588,46 @@ TEST(report_throughput_sweeps)
     free(text);
 }
 
+/* Past the cap on kept gaps (max_icl 2 here; A has 2, B 3) the run's decode sweeps fall
+ * back to AIPerf's request-level curves, and the report says so. Expected:
+ * tests/unit/aiperf_sweeps_expected.py (third part; min 0 for tokens_in_flight, as above). */
+TEST(report_throughput_sweeps_gap_cap)
+{
+    char a[512];
+    snprintf(a, sizeof a, "%s/tsweep3", test_tmpdir());
+    write_run(
+        a, "h", 0, 1, 0, 1700000000000000000LL, true,
+        SW_REC(0, 10, 1000000000, 1010000000, 1020000000, 1022000000,
+               "[[1010000000,1],[1012000000,1],[1020000000,1]]")
+            SW_REC(1, 20, 1005000000, 1015000000, 1030000000, 1030000000,
+                   "[[1015000000,1],[1016000000,1],[1016000000,1],[1030000000,1]]")
+                SW_REC(2, 5, 1025000000, 1035000000, 1035000000, 1040000000, "[[1035000000,1]]"),
+        false);
+    const char *dirs[] = {a};
+    struct report_opts o = {0};
+    o.out_dir = a;
+    o.exports = REPORT_JSON;
+    o.count_empty_chunks = true;
+    o.max_icl = 2;
+    struct report_result res;
+    struct diag d;
+    REQUIRE(report_run(dirs, 1, &o, &res, &d) == 0);
+    CHECK(strstr(res.warnings.p ? res.warnings.p : "", "more than 2 inter-chunk gaps") != NULL);
+    report_result_free(&res);
+    cJSON *j = load_json(a, "profile_export_aiperf.json");
+    REQUIRE(j);
+    CHECK(fabs(num(j, "effective_decode_throughput", "avg") - 125.0) < 1e-9);
+    CHECK(fabs(num(j, "effective_decode_throughput", "max") - 366.6666666666667) < 1e-9);
+    CHECK(fabs(num(j, "effective_decode_throughput", "std") - 139.19410907075053) < 1e-9);
+    CHECK(fabs(num(j, "tokens_in_flight", "avg") - 22.4) < 1e-9);
+    CHECK(num(j, "tokens_in_flight", "max") == 37.0);
+    CHECK(num(j, "tokens_in_flight", "p50") == 29.0);
+    CHECK(fabs(num(j, "tokens_in_flight", "std") - 12.445481107614924) < 1e-9);
+    CHECK(fabs(num(j, "active_decode_throughput", "avg") - 200.0) < 1e-9);
+    CHECK(fabs(num(j, "active_decode_throughput", "std") - 126.49110640673517) < 1e-9);
+    cJSON_Delete(j);
+}
+
 /* Without inter-chunk gaps (one chunk each, OSL from usage) AIPerf's request-level curves:
  * A 0-30 ms, first token 10, OSL 5, ISL 10; B 5-40 ms, first token 20, OSL 3, ISL 20.
  * Expected: tests/unit/aiperf_sweeps_expected.py (second part); min 0 where AIPerf's
