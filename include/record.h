@@ -77,9 +77,15 @@ struct rec {
     uint32_t tx_writes, rx_reads;
     enum rec_error error;
     int error_code; /* -1 for null */
-    char error_msg[256];
+    /* The error's message, or NULL: owned, at most REC_ERROR_MSG_MAX - 1 bytes. On the heap
+     * because only failed requests have one, and a server's reason (a vLLM 400 names the
+     * prompt's length and the model's limit) is often longer than a fixed field would be. */
+    char *error_msg;
     bool cancelled;
 };
+
+/* Longest error message kept (with its NUL): a server's body past this is cut. */
+#define REC_ERROR_MSG_MAX 4096
 
 void rec_init(struct rec *r);
 void rec_free(struct rec *r);

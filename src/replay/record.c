@@ -45,7 +45,8 @@ void rec_free(struct rec *r)
     free(r->model);
     free(r->chunks.v);
     free(r->rchunks.v);
-    r->conv = r->model = NULL;
+    free(r->error_msg);
+    r->conv = r->model = r->error_msg = NULL;
     r->chunks.v = r->rchunks.v = NULL;
 }
 
@@ -82,10 +83,15 @@ void rec_set_error(struct rec *r, enum rec_error e, int code, const char *fmt, .
         return;
     r->error = e;
     r->error_code = code;
+    char msg[REC_ERROR_MSG_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(r->error_msg, sizeof r->error_msg, fmt, ap);
+    int n = vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    size_t len = n < 0 ? 0 : (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1;
+    r->error_msg = xmalloc(len + 1);
+    memcpy(r->error_msg, msg, len);
+    r->error_msg[len] = '\0';
 }
 
 /* The record writer: records are written once per request on the worker's hot path, so
@@ -272,7 +278,7 @@ int rec_write_json(struct buf *out, const struct rec *r, int64_t anchor)
         LIT(&w, ",\"type\":");
         rw_str(&w, rec_error_name(r->error));
         LIT(&w, ",\"message\":");
-        rw_str(&w, r->error_msg);
+        rw_str(&w, r->error_msg ? r->error_msg : "");
         LIT(&w, "}");
     }
     LIT(&w, ",\"cancelled\":");

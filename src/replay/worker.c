@@ -213,7 +213,7 @@ static void item_done(struct worker *w, struct item *it, bool record)
                     if (r->error_code > 0)
                         snprintf(code, sizeof code, " %d", r->error_code);
                     snprintf(e->first_err, sizeof e->first_err, "%s%s: %s",
-                             rec_error_name(r->error), code, r->error_msg);
+                             rec_error_name(r->error), code, r->error_msg ? r->error_msg : "");
                 }
             }
             if (r->cancelled)
@@ -697,8 +697,9 @@ static void complete(struct worker *w, struct conn *c, int64_t now)
         }
     }
     if (c->status != 200) {
-        size_t n = c->body.len < 200 ? c->body.len : 200;
-        char msg[208];
+        /* The server's whole reason, as far as a record keeps one. */
+        size_t n = c->body.len < REC_ERROR_MSG_MAX - 1 ? c->body.len : REC_ERROR_MSG_MAX - 1;
+        char msg[REC_ERROR_MSG_MAX];
         size_t k = 0;
         for (size_t i = 0; i < n; i++) {
             unsigned char ch = (unsigned char)c->body.p[i];

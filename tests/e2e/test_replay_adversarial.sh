@@ -177,5 +177,22 @@ expect_all(recs, "bad chunk", 200, "protocol")
 recs, _ = run(lambda req: [b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n", HOLD],
               name="101", expect=1)
 expect_all(recs, "101", 101, "protocol", code=101)
+# A server's reason is kept whole (issue 10 item 10: vLLM's 249-byte "maximum context
+# length" 400 was cut at 200 bytes in the records, so in every export).
+reason = (b'{"object":"error","message":"This model\'s maximum context length is 2048 tokens. '
+          + b"However, you requested 4133 tokens " + b"x" * 900 + b'. Please reduce the length.",'
+          + b'"type":"BadRequestError","param":null,"code":400}')
+bad = (b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+       % len(reason)) + reason
+recs, _ = run(lambda req: [bad], name="long reason", expect=1)
+expect_all(recs, "long reason", 400, "http", code=400)
+for r in recs:
+    check(r["error"]["message"] == reason.decode(), "long reason cut:", len(r["error"]["message"]))
+# Past REC_ERROR_MSG_MAX (4 KiB) the reason is cut there, not lost.
+huge = b"y" * 20000
+recs, _ = run(lambda req: [b"HTTP/1.1 503 Busy\r\nContent-Length: %d\r\n\r\n%s" % (len(huge), huge)],
+              name="huge reason", expect=1)
+for r in recs:
+    check(r["error"]["message"] == "y" * 4095, "huge reason:", len(r["error"]["message"]))
 print("adversarial ok")
 PY

@@ -59,6 +59,33 @@ TEST(record_error_first_cause_wins)
     rec_free(&r);
 }
 
+/* A message is kept up to REC_ERROR_MSG_MAX - 1 bytes (a server's reason used to be cut
+ * at 255), the first error wins, and rec_free releases it. */
+TEST(record_error_message_kept_whole)
+{
+    static char longmsg[6000];
+    memset(longmsg, 'a', sizeof longmsg - 1);
+    struct rec r;
+    rec_init(&r);
+    CHECK(r.error_msg == NULL);
+    rec_set_error(&r, RECERR_HTTP, 400, "%.*s", 3000, longmsg);
+    CHECK_INT(strlen(r.error_msg), 3000);
+    rec_set_error(&r, RECERR_CLOSED, -1, "later"); /* ignored */
+    CHECK_INT(r.error, RECERR_HTTP);
+    struct buf b;
+    buf_init(&b, 0);
+    CHECK_INT(rec_write_json(&b, &r, 0), 0);
+    CHECK(strstr(b.p, longmsg + sizeof longmsg - 1 - 3000) != NULL);
+    buf_free(&b);
+    rec_free(&r);
+    CHECK(r.error_msg == NULL);
+
+    rec_init(&r);
+    rec_set_error(&r, RECERR_HTTP, 500, "%s", longmsg);
+    CHECK_INT(strlen(r.error_msg), REC_ERROR_MSG_MAX - 1);
+    rec_free(&r);
+}
+
 TEST(record_chunks_cap_counts_drops)
 {
     struct rec r;
