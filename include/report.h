@@ -46,7 +46,7 @@ struct report_opts {
     bool count_empty_chunks;            /* the seed's rule: "" content messages are responses */
     FILE *console;                      /* console exports go here (NULL: nowhere) */
     const char *cli_command;            /* run_info.cli_command (redacted), or NULL */
-    size_t max_icl; /* inter-chunk gaps kept for the sweeps; 0: the default (2^23) */
+    size_t max_icl; /* inter-chunk gaps kept for the sweeps; 0: the default (2^20) */
 };
 
 struct report_result {

@@ -90,9 +90,11 @@ static int64_t shard_shift(const struct run_meta *ref, const struct run_meta *m)
     return dreal;
 }
 
-/* Bound on the inter-chunk gaps kept for the ICL-aware sweeps: 8 bytes each kept (64 MiB),
- * and the decode curve takes 2 events of 16 bytes per gap (256 MiB) while it is built. */
-#define REPORT_ICL_MAX ((size_t)1 << 23)
+/* Bound on the inter-chunk gaps kept for the ICL-aware sweeps. Each gap costs about 120
+ * bytes at the report's peak (8 kept, the decode and tokens-in-flight events, their sort
+ * buffers and curves: 5 M gaps peaked at 599 MB), so 2^20 gaps stay near 128 MB and the
+ * report within its 256 MB budget; past it the sweeps use request-level rates. */
+#define REPORT_ICL_MAX ((size_t)1 << 20)
 
 /* Keeps record i's inter_chunk_latency list for the sweeps (run.icl_*). */
 static void keep_icl(struct run *ru, size_t max, size_t i, const int64_t *icl, size_t n)
@@ -714,27 +716,26 @@ void report_sweeps(const struct run *ru, int phase, struct rsummary *s)
         return;
     }
     double a = (double)w0, b = (double)w1;
+    const double ns = 1e9; /* tokens/ns to tokens/sec */
+    struct sweep_summary *o = s->sweep;
     struct evs ev = {NULL, 0, 0};
-    struct step conc, gconc, pconc, tput, ptput, ttput, tif;
-    for (size_t i = 0; i < m; i++) {
-        ev_add(&ev, x[i].start, 1);
-        ev_add(&ev, x[i].end, -1);
-    }
-    conc = sweep_curve(&ev);
+    /* Each curve holds about two points per request (per gap for the ICL-aware ones), so
+     * they are built in three groups, each summarized and freed before the next: at 10^6
+     * records, all eight alive at once took the report from 182 MB to 706 MB. */
+    for (size_t i = 0; i < m; i++)
+        tif_events(&x[i], use_icl, &ev);
+    struct step tif = sweep_curve(&ev);
+    tw_stats(&tif, a, b, 1, &o[SW_TOKENS_IN_FLIGHT]);
+    step_free(&tif);
+
+    /* decode: per chunk (ICL-aware) when any record has gaps, else (OSL - 1) / decode time
+     * from the first token to the end (throughput_sweep_line) */
     for (size_t i = 0; i < m; i++)
         if (!isnan(x[i].gen)) {
             ev_add(&ev, x[i].gen, 1);
             ev_add(&ev, x[i].end, -1);
         }
-    gconc = sweep_curve(&ev);
-    for (size_t i = 0; i < m; i++)
-        if (!isnan(x[i].gen)) {
-            ev_add(&ev, x[i].start, 1);
-            ev_add(&ev, x[i].gen, -1);
-        }
-    pconc = sweep_curve(&ev);
-    /* decode: per chunk (ICL-aware) when any record has gaps, else (OSL - 1) / decode time
-     * from the first token to the end (throughput_sweep_line); prefill: ISL / TTFT */
+    struct step gconc = sweep_curve(&ev);
     for (size_t i = 0; i < m; i++) {
         const struct sw_rec *c = &x[i];
         bool gen = !isnan(c->gen) && !isnan(c->osl) && c->end - c->gen > 0 && c->osl >= 1;
@@ -745,7 +746,24 @@ void report_sweeps(const struct run *ru, int phase, struct rsummary *s)
             ev_add(&ev, c->end, -((c->osl - 1.0) / (c->end - c->gen)));
         }
     }
-    tput = sweep_curve(&ev);
+    struct step tput = sweep_curve(&ev);
+    struct step upu = step_divide(&tput, &gconc);
+    tw_stats(&gconc, a, b, 1, &o[SW_DECODE_CONC]);
+    tw_stats(&tput, a, b, ns, &o[SW_DECODE_TPUT]);
+    tw_stats(&upu, a, b, ns, &o[SW_DECODE_TPUT_USER]);
+    active_stats(&tput, &gconc, a, b, ns, &o[SW_ACTIVE_DECODE_TPUT]);
+    active_stats(&upu, &gconc, a, b, ns, &o[SW_ACTIVE_DECODE_TPUT_USER]);
+    step_free(&upu);
+    step_free(&tput);
+    step_free(&gconc);
+
+    /* prefill: ISL / TTFT */
+    for (size_t i = 0; i < m; i++)
+        if (!isnan(x[i].gen)) {
+            ev_add(&ev, x[i].start, 1);
+            ev_add(&ev, x[i].gen, -1);
+        }
+    struct step pconc = sweep_curve(&ev);
     for (size_t i = 0; i < m; i++) {
         const struct sw_rec *c = &x[i];
         if (!isnan(c->gen) && !isnan(c->isl) && c->gen - c->start > 0) {
@@ -753,8 +771,23 @@ void report_sweeps(const struct run *ru, int phase, struct rsummary *s)
             ev_add(&ev, c->gen, -(c->isl / (c->gen - c->start)));
         }
     }
-    ptput = sweep_curve(&ev);
+    struct step ptput = sweep_curve(&ev);
+    struct step pupu = step_divide(&ptput, &pconc);
+    tw_stats(&pconc, a, b, 1, &o[SW_PREFILL_CONC]);
+    tw_stats(&ptput, a, b, ns, &o[SW_PREFILL_TPUT]);
+    tw_stats(&pupu, a, b, ns, &o[SW_PREFILL_TPUT_USER]);
+    active_stats(&ptput, &pconc, a, b, ns, &o[SW_ACTIVE_PREFILL_TPUT]);
+    active_stats(&pupu, &pconc, a, b, ns, &o[SW_ACTIVE_PREFILL_TPUT_USER]);
+    step_free(&pupu);
+    step_free(&ptput);
+    step_free(&pconc);
+
     /* total: prefill plus the request-level decode rate (never per chunk, as in AIPerf) */
+    for (size_t i = 0; i < m; i++) {
+        ev_add(&ev, x[i].start, 1);
+        ev_add(&ev, x[i].end, -1);
+    }
+    struct step conc = sweep_curve(&ev);
     for (size_t i = 0; i < m; i++) {
         const struct sw_rec *c = &x[i];
         if (!isnan(c->gen) && !isnan(c->isl) && c->gen - c->start > 0) {
@@ -766,31 +799,12 @@ void report_sweeps(const struct run *ru, int phase, struct rsummary *s)
             ev_add(&ev, c->end, -((c->osl - 1.0) / (c->end - c->gen)));
         }
     }
-    ttput = sweep_curve(&ev);
-    for (size_t i = 0; i < m; i++)
-        tif_events(&x[i], use_icl, &ev);
-    tif = sweep_curve(&ev);
-    tw_stats(&tif, (double)w0, (double)w1, 1, &s->sweep[SW_TOKENS_IN_FLIGHT]);
-    step_free(&tif);
-    struct step upu = step_divide(&tput, &gconc), pupu = step_divide(&ptput, &pconc);
-    const double ns = 1e9; /* tokens/ns to tokens/sec */
-    struct sweep_summary *o = s->sweep;
+    struct step ttput = sweep_curve(&ev);
     tw_stats(&conc, a, b, 1, &o[SW_CONC]);
-    tw_stats(&gconc, a, b, 1, &o[SW_DECODE_CONC]);
-    tw_stats(&pconc, a, b, 1, &o[SW_PREFILL_CONC]);
-    tw_stats(&tput, a, b, ns, &o[SW_DECODE_TPUT]);
-    tw_stats(&ptput, a, b, ns, &o[SW_PREFILL_TPUT]);
     tw_stats(&ttput, a, b, ns, &o[SW_TOTAL_TPUT]);
-    tw_stats(&upu, a, b, ns, &o[SW_DECODE_TPUT_USER]);
-    tw_stats(&pupu, a, b, ns, &o[SW_PREFILL_TPUT_USER]);
-    active_stats(&tput, &gconc, a, b, ns, &o[SW_ACTIVE_DECODE_TPUT]);
-    active_stats(&ptput, &pconc, a, b, ns, &o[SW_ACTIVE_PREFILL_TPUT]);
-    active_stats(&upu, &gconc, a, b, ns, &o[SW_ACTIVE_DECODE_TPUT_USER]);
-    active_stats(&pupu, &pconc, a, b, ns, &o[SW_ACTIVE_PREFILL_TPUT_USER]);
     active_stats(&ttput, &conc, a, b, ns, &o[SW_ACTIVE_TOTAL_TPUT]);
-    struct step *all[] = {&conc, &gconc, &pconc, &tput, &ptput, &ttput, &upu, &pupu};
-    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
-        step_free(all[k]);
+    step_free(&ttput);
+    step_free(&conc);
     free(x);
 }
 
