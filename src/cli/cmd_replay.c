@@ -133,6 +133,12 @@ static int api_key(const struct args *a, const char **key, char **owned, struct 
 struct tsrc {
     const char *path;
     struct trace_reader *r;
+    /* The reader whose header the replay source points to (replay_source.header, read
+     * again when run.json is written at the end): kept open until the run is over, even
+     * when a rewind has moved reading to a new reader. Closing it on the first rewind
+     * left that pointer dangling, and a long cycled run wrote freed memory into run.json
+     * or aborted on a garbage length. */
+    struct trace_reader *first;
     /* multi-turn traces: turns per session, keyed by a 64-bit hash of its id */
     struct i64map sess;
     uint32_t *nturns; /* values of sess index this */
@@ -190,7 +196,8 @@ static int tsrc_next(void *ctx, struct trace_request *out, struct diag *d)
 static int tsrc_rewind(void *ctx, struct diag *d)
 {
     struct tsrc *t = ctx;
-    trace_close(t->r);
+    if (t->r != t->first)
+        trace_close(t->r);
     t->r = NULL;
     return trace_open(&t->r, t->path, d);
 }
@@ -473,6 +480,7 @@ int cmd_replay(int argc, char **argv)
             }
         }
     }
+    ts.first = ts.r;
     struct replay_source src = {
         .ctx = &ts, .header = th, .path = trace_path, .next = tsrc_next, .rewind = tsrc_rewind};
     bool multi_turn = th->requests > th->sessions;
@@ -513,8 +521,10 @@ usage:
     cli_error("%s", d.msg);
     code = EXIT_USAGE;
 out:
-    if (ts.r)
+    if (ts.r && ts.r != ts.first)
         trace_close(ts.r);
+    if (ts.first)
+        trace_close(ts.first);
     i64map_free(&ts.sess);
     free(ts.nturns);
     free(urls);
