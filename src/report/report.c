@@ -707,7 +707,8 @@ void report_sweeps(const struct run *ru, int phase, struct rsummary *s)
         c->gen = metric_value(r, M_TTFT, &v) && r->t_first <= end ? (double)r->t_first : NAN;
         c->isl = metric_value(r, M_ISL, &v) ? v : NAN;
         c->osl = metric_value(r, M_OSL, &v) ? v : NAN;
-        c->icl = ru->icl_over || !ru->icl_len ? NULL : ru->icl_v + ru->icl_off[i];
+        /* no gap kept at all (non-streaming): icl_v is NULL, and NULL + 0 is undefined */
+        c->icl = ru->icl_over || !ru->icl_len || !ru->icl_v ? NULL : ru->icl_v + ru->icl_off[i];
         c->nicl = c->icl ? ru->icl_len[i] : 0;
         use_icl |= c->nicl > 0;
     }
