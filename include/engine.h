@@ -143,6 +143,10 @@ struct engine {
     _Atomic long outstanding; /* items issued and not yet recorded */
     _Atomic int64_t send_deadline; /* no new request starts after this (duration); 0 none */
     _Atomic int64_t t0;            /* profiling phase start */
+    int64_t start_mono;            /* --start-at on this host's monotonic clock; 0: start at once */
+    int64_t start_real;            /* --start-at as given (CLOCK_REALTIME ns); 0: none */
+    int64_t woke_real;             /* when the realtime sleep before it ended; 0: none */
+    uint64_t seed;                 /* arrivals and cancellations (same on every shard) */
     _Atomic int phase;             /* enum rec_phase being issued */
     _Atomic long planned;          /* profiling requests planned (for ETA); -1 unknown */
     _Atomic int writer_stop;

@@ -83,6 +83,14 @@ struct replay_config {
     double timeout_s, connect_timeout_s, first_byte_timeout_s, idle_timeout_s;
     uint64_t seed;
     bool seed_set;
+    /* --shard I/N: this process sends its part of the schedule (shard.h); count 1: all.
+     * concurrency_total: the --concurrency given before its division (0: not divided). */
+    int shard_index, shard_count;
+    long concurrency_total;
+    /* --start-at: CLOCK_REALTIME ns at which the first phase begins (0: at once). The
+     * process sleeps on the realtime clock until shortly before, then runs on the
+     * monotonic clock; a start already past when the run is ready fails the run. */
+    int64_t start_at_real_ns;
 
     int workers;
     long spin_ns; /* busy-wait before each timed send; 0 disables */

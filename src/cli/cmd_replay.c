@@ -5,10 +5,12 @@
 #include "endpoint.h"
 #include "i64map.h"
 #include "replay.h"
+#include "shard.h"
 #include "trace.h"
 #include "trace_write.h"
 #include "zio.h"
 #include "xalloc.h"
+#include "clock.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -66,6 +68,10 @@ static const struct arg_spec specs[] = {
     {"first-byte-timeout-seconds", NULL, ARG_VALUE, "S", "none",
      "limit from request sent to first response byte"},
     {"idle-timeout-seconds", NULL, ARG_VALUE, "S", "none", "longest gap between response bytes"},
+    {"shard", NULL, ARG_VALUE, "I/N", "0/1",
+     "send part I (from 0) of N of the schedule: sessions whole, the rest round-robin"},
+    {"start-at", NULL, ARG_VALUE, "TIME", "now",
+     "start at this instant (RFC 3339, Unix seconds or +SECONDS), on every shard alike"},
     {"random-seed", NULL, ARG_VALUE, "N", "time", "seed for arrivals and cancellations"},
     {"workers", "--workers-max --max-workers", ARG_VALUE, "N", "cores", "worker threads"},
     {"spin-us", NULL, ARG_VALUE, "US", "30", "busy-wait before each timed send (0: none)"},
@@ -381,6 +387,12 @@ int cmd_replay(int argc, char **argv)
         cfg.seed = v;
         cfg.seed_set = true; /* 0 is a seed like any other (AIPerf treats it as unset) */
     }
+    if (args_has(&a, "shard") &&
+        shard_parse(args_get(&a, "shard"), &cfg.shard_index, &cfg.shard_count, &d))
+        goto usage;
+    if (args_has(&a, "start-at") &&
+        start_at_parse(args_get(&a, "start-at"), clock_real_ns(), &cfg.start_at_real_ns, &d))
+        goto usage;
     const char *pat = "poisson";
     if (args_choice(&a, "arrival-pattern", "constant|poisson|gamma", &pat, &d))
         goto usage;
@@ -429,6 +441,20 @@ int cmd_replay(int argc, char **argv)
     } else {
         cfg.mode = MODE_CONCURRENCY;
         if (!cfg.concurrency)
+            cfg.concurrency = 1;
+    }
+    /* --shard: each shard runs its part of --concurrency (the first C % N one more), so
+     * the shards together hold C requests in flight. */
+    if (cfg.shard_count > 1 && cfg.concurrency > 0) {
+        if (cfg.mode == MODE_CONCURRENCY && cfg.concurrency < cfg.shard_count) {
+            cli_error("--concurrency %ld is less than the shard count %d: every shard needs a "
+                      "slot",
+                      cfg.concurrency, cfg.shard_count);
+            goto out;
+        }
+        cfg.concurrency_total = cfg.concurrency;
+        cfg.concurrency = shard_concurrency(cfg.concurrency, cfg.shard_index, cfg.shard_count);
+        if (cfg.concurrency < 1) /* a cap in the timed modes: never 0 (none) */
             cfg.concurrency = 1;
     }
     char model[128] = "";

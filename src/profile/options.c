@@ -88,6 +88,8 @@ const struct profile_opt profile_opts[] = {
     {{"benchmark-duration", NULL, ARG_VALUE, "S", NULL, "stop issuing after S seconds"}, PROFILE_REPLAY},
     {{"benchmark-grace-period", NULL, ARG_VALUE, "S", "30", "after the duration, wait S s for responses"}, PROFILE_REPLAY},
     {{"concurrency", NULL, ARG_VALUE, "N", "1", "closed loop with N slots; a cap with --request-rate"}, PROFILE_REPLAY},
+    {{"shard", NULL, ARG_VALUE, "I/N", "0/1", "send part I (from 0) of N of the schedule (docs/scale.md)"}, PROFILE_REPLAY},
+    {{"start-at", NULL, ARG_VALUE, "TIME", "now", "start at this instant: RFC 3339, Unix seconds or +SECONDS"}, PROFILE_REPLAY},
     {{"prefill-concurrency", NULL, ARG_VALUE, "X", NULL, NULL}, PROFILE_REFUSE},
     {{"request-rate", NULL, ARG_VALUE, "R", NULL, "open loop at R requests/s"}, PROFILE_REPLAY},
     {{"arrival-pattern", "--request-rate-mode", ARG_VALUE, "P", "poisson", "constant, poisson or gamma"}, PROFILE_REPLAY},

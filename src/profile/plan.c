@@ -2,8 +2,10 @@
 #include "profile.h"
 
 #include "buf.h"
+#include "clock.h"
 #include "endpoint.h"
 #include "profile_conf.h"
+#include "shard.h"
 #include "verdict.h"
 #include "xalloc.h"
 
@@ -374,6 +376,13 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
     for (size_t k = 0; k < args_count(&a, "fail-on"); k++)
         if ((rc = verdict_parse_fail_on(&vs, args_multi(&a, "fail-on", k), d)))
             goto out;
+    /* --shard and --start-at: refused before pack runs (replay parses them again). */
+    int sh_i, sh_n;
+    int64_t start_ns;
+    if ((v = args_get(&a, "shard")) && (rc = shard_parse(v, &sh_i, &sh_n, d)))
+        goto out;
+    if ((v = args_get(&a, "start-at")) && (rc = start_at_parse(v, clock_real_ns(), &start_ns, d)))
+        goto out;
     if ((v = args_get(&a, "url-strategy")) && !enum_eq(v, "round-robin")) {
         rc = refuse(d, all.n, all.v, (size_t)opt_index("url-strategy"), v);
         goto out;

@@ -6,6 +6,7 @@
 #include "replay.h"
 
 #include "engine.h"
+#include "hash.h"
 #include "jsonw.h"
 #include "tls.h"
 #include "xalloc.h"
@@ -26,7 +27,9 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/timex.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "build_info.h"
@@ -60,6 +63,7 @@ void replay_config_defaults(struct replay_config *c)
     c->max_body_total = 256u << 20;
     c->drain_s = 5;
     c->progress = 1;
+    c->shard_count = 1;
     c->zstd_level = 1; /* faster than 3 and smaller on records (docs/benchmarks.md) */
 }
 
@@ -477,6 +481,58 @@ static void sha256_file(const char *path, char out[65])
         snprintf(out + 2 * i, 3, "%02x", h[i]);
 }
 
+/* This host's clock error as the kernel's NTP discipline states it (adjtimex, read-only:
+ * modes 0): esterror and maxerror in microseconds, and whether it is synchronized at all.
+ * null when the kernel will not say (seccomp, an old container runtime). */
+static void json_clock(struct jsonw *w)
+{
+    struct timex tx;
+    memset(&tx, 0, sizeof tx);
+    int st = adjtimex(&tx);
+    jsonw_key(w, "clock");
+    if (st < 0) {
+        jsonw_null(w);
+        return;
+    }
+    jsonw_obj_begin(w);
+    jsonw_key(w, "source");
+    jsonw_str(w, "adjtimex");
+    jsonw_key(w, "synchronized");
+    jsonw_bool(w, st != TIME_ERROR && !(tx.status & STA_UNSYNC));
+    ki(w, "esterror_ns", (int64_t)tx.esterror * 1000);
+    ki(w, "maxerror_ns", (int64_t)tx.maxerror * 1000);
+    jsonw_obj_end(w);
+}
+
+/* --start-at: sleeps on CLOCK_REALTIME (an NTP step or slew during the wait moves the
+ * wake-up with it) until START_LEAD before the instant, in steps of at most 100 ms so a
+ * signal ends the wait. Nothing has been sent. 0, ERR_INVALID when the instant passed
+ * while the run got ready, ERR_CANCELLED on a signal. */
+#define START_LEAD 200000000LL /* threads, pre-connections: ready before the instant */
+static int wait_start(struct engine *e, int sfd, struct diag *d)
+{
+    int64_t at = e->cfg->start_at_real_ns;
+    int64_t now = clock_real_ns();
+    if (at <= now)
+        return diag_set(d, ERR_INVALID,
+                        "--start-at: the start passed %.3f s ago, before the run was ready "
+                        "(nothing sent)",
+                        (double)(now - at) / 1e9);
+    int64_t wake = at - START_LEAD;
+    while ((now = clock_real_ns()) < wake) {
+        int64_t t = wake - now > 100000000 ? now + 100000000 : wake;
+        struct timespec ts = {.tv_sec = t / 1000000000, .tv_nsec = t % 1000000000};
+        clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &ts, NULL);
+        struct signalfd_siginfo si;
+        while (sfd >= 0 && read(sfd, &si, sizeof si) == (ssize_t)sizeof si)
+            if (si.ssi_signo != SIGPIPE)
+                return diag_set(d, ERR_CANCELLED,
+                                "interrupted while waiting for --start-at (nothing sent)");
+    }
+    e->woke_real = clock_real_ns();
+    return 0;
+}
+
 struct runinfo {
     char sha[65];
     int64_t started_real, ended_real;
@@ -529,9 +585,33 @@ static int write_run_json(struct engine *e, const struct runinfo *ri, struct dia
     jsonw_obj_end(&w);
     jsonw_key(&w, "shard");
     jsonw_obj_begin(&w);
-    ki(&w, "index", 0);
-    ki(&w, "count", 1);
+    ki(&w, "index", cfg->shard_index);
+    ki(&w, "count", cfg->shard_count);
+    if (cfg->concurrency_total)
+        ki(&w, "concurrency_total", cfg->concurrency_total);
     jsonw_obj_end(&w);
+    /* The common start (--start-at) and where this host's clocks put it: report measures
+     * the skew between shards from these and the clocks' error estimates. */
+    jsonw_key(&w, "start");
+    jsonw_obj_begin(&w);
+    jsonw_key(&w, "at_real_ns");
+    if (e->start_real)
+        jsonw_int(&w, e->start_real);
+    else
+        jsonw_null(&w);
+    jsonw_key(&w, "woke_real_ns");
+    if (e->woke_real)
+        jsonw_int(&w, e->woke_real);
+    else
+        jsonw_null(&w);
+    int64_t t0 = atomic_load(&e->t0);
+    jsonw_key(&w, "t0_mono_ns");
+    if (t0)
+        jsonw_int(&w, t0);
+    else
+        jsonw_null(&w);
+    jsonw_obj_end(&w);
+    json_clock(&w);
     jsonw_key(&w, "trace");
     jsonw_obj_begin(&w);
     jsonw_key(&w, "path");
@@ -669,8 +749,11 @@ int replay_run(const struct replay_config *cfg, struct replay_source *src,
     e->sched_evfd = -1;
     e->resolve_evfd = -1;
     e->writer_evfd = -1;
-    atomic_store(&e->planned, cfg->request_count > 0 ? cfg->request_count
-                                                     : (src->header ? src->header->requests : -1));
+    long planned =
+        cfg->request_count > 0 ? cfg->request_count : (src->header ? src->header->requests : -1);
+    if (planned > 0 && cfg->shard_count > 1) /* about this shard's part (for the ETA) */
+        planned = (planned + cfg->shard_count - 1) / cfg->shard_count;
+    atomic_store(&e->planned, planned);
     e->multi_turn = !src->header || src->header->requests > src->header->sessions;
     e->live_history = e->multi_turn && cfg->endpoint == EP_CHAT && header_live(src->header);
     struct runinfo ri = {0};
@@ -694,12 +777,27 @@ int replay_run(const struct replay_config *cfg, struct replay_source *src,
         sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
     }
     if (!rc) {
+        if (src->path)
+            sha256_file(src->path, ri.sha);
+        /* Shards draw the same arrival gaps and cancellations: without --random-seed the
+         * seed comes from the trace they share. */
+        e->seed = cfg->seed_set          ? cfg->seed
+                  : cfg->shard_count > 1 ? hash64_str(ri.sha)
+                                         : (uint64_t)clock_real_ns();
+        if (cfg->start_at_real_ns) {
+            e->start_real = cfg->start_at_real_ns;
+            rc = wait_start(e, sfd, d);
+        }
+    }
+    if (!rc) {
         struct clock_anchor an = clock_anchor_now();
         e->anchor_mono = an.mono_ns;
         e->anchor_real = an.real_ns;
         ri.started_real = an.real_ns;
-        if (src->path)
-            sha256_file(src->path, ri.sha);
+        /* The anchor pair read just now converts the instant to this host's monotonic
+         * clock; from here on only the monotonic clock times anything. */
+        if (e->start_real)
+            e->start_mono = an.mono_ns + (e->start_real - an.real_ns);
         rc = write_run_json(e, &ri, d);
     }
     char rpath[4096];

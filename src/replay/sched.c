@@ -12,6 +12,7 @@
 #include "engine.h"
 #include "hash.h"
 #include "rng.h"
+#include "shard.h"
 #include "xalloc.h"
 
 #include <cJSON.h>
@@ -188,9 +189,11 @@ struct sched {
     cJSON *extra;
     struct rng arrival, cancel;
     struct smap sessions;
-    long wrap;    /* how many times the source was rewound */
-    long nread;   /* requests read from the source since the last rewind */
-    long src_len; /* the source's length, known after the first rewind */
+    long wrap;              /* how many times the source was rewound */
+    long nread;             /* requests read from the source since the last rewind */
+    long src_len;           /* the source's length, known after the first rewind */
+    struct shard_deal deal; /* --shard: which requests this process sends */
+    bool started;           /* a phase has begun (the --start-at instant is used) */
 };
 
 /* Applies --extra-inputs and a --streaming override to a body. Returns a new heap
@@ -412,7 +415,10 @@ static long run_phase(struct sched *s, enum rec_phase phase, long count, double 
     const struct replay_config *cfg = s->cfg;
     const int64_t lookahead = 20000000 + cfg->spin_ns; /* 20 ms: slack for a busy core */
     const int64_t lookahead_batch = 10000000;
-    int64_t t0 = clock_mono_ns() + 1000000;
+    /* --start-at: the first phase begins at the common instant (converted to this host's
+     * monotonic clock by replay_run), whatever the pre-connections took. */
+    int64_t t0 = !s->started && e->start_mono ? e->start_mono : clock_mono_ns() + 1000000;
+    s->started = true;
     if (phase == PHASE_PROFILE)
         atomic_store(&e->t0, t0);
     atomic_store(&e->phase, (int)phase);
@@ -465,6 +471,16 @@ static long run_phase(struct sched *s, enum rec_phase phase, long count, double 
                 break;
             if (cfg->mode == MODE_CONCURRENCY && end && clock_mono_ns() >= end)
                 break;
+        }
+        /* --shard: every shard computes the whole schedule (count, due times, the rate's
+         * position) and sends only its part, so the shards' union is the schedule. */
+        if (s->deal.count > 1) {
+            bool sess = e->multi_turn && tr.session && *tr.session &&
+                        (later || !e->src->turns || e->src->turns(e->src->ctx, tr.session) > 1);
+            if (!shard_take(&s->deal, tr.session, sess)) {
+                issued++;
+                continue;
+            }
         }
         struct item *it = make_item(s, &tr, index, phase);
         it->later_turn = later;
@@ -522,8 +538,10 @@ void *sched_main(void *arg)
         setpriority(PRIO_PROCESS, (id_t)gettid(), 5);
     const struct replay_config *cfg = e->cfg;
     struct sched s = {.e = e, .cfg = cfg};
+    s.deal.index = cfg->shard_index;
+    s.deal.count = cfg->shard_count;
     s.extra = parse_extra(cfg->extra_inputs);
-    uint64_t seed = cfg->seed_set ? cfg->seed : (uint64_t)clock_real_ns();
+    uint64_t seed = e->seed;
     rng_derive(&s.arrival, seed, "arrival");
     rng_derive(&s.cancel, seed, "cancel");
     /* Pre-connections first (bounded wait): t0 starts with the pool warm. */
