@@ -9,14 +9,15 @@ const replay = @import("sources/replay.zig");
 const report = @import("sources/report.zig");
 const cli = @import("sources/cli.zig");
 const profile = @import("sources/profile.zig");
+const telemetry = @import("sources/telemetry.zig");
 
 /// Library sources (relative to src/), linked into the binary and the test runner.
-pub const lib = util.src ++ proto.src ++ trace.src ++ net.src ++ mock.src ++ replay.src ++ report.src ++ cli.src ++ profile.src;
+pub const lib = util.src ++ proto.src ++ trace.src ++ net.src ++ mock.src ++ replay.src ++ report.src ++ cli.src ++ profile.src ++ telemetry.src;
 /// The binary's entry point (relative to src/).
 pub const main = [_][]const u8{"cli/main.c"};
 /// Unit tests and the fuzz regression driver (relative to tests/).
 pub const unit_tests = [_][]const u8{ "unit/runner.c", "fuzz/regression.c" } ++
-    util.tests ++ proto.tests ++ trace.tests ++ net.tests ++ mock.tests ++ replay.tests ++ report.tests ++ cli.tests ++ profile.tests;
+    util.tests ++ proto.tests ++ trace.tests ++ net.tests ++ mock.tests ++ replay.tests ++ report.tests ++ cli.tests ++ profile.tests ++ telemetry.tests;
 
 /// Files compiled into the binary as zstd-compressed blobs (besides the corpus).
 pub const templates = report.templates;

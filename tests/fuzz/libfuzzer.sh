@@ -5,20 +5,20 @@
 # testdata/fuzz/<name>/ (libFuzzer's -merge keeps only those). A crash leaves its input
 # in the work directory and fails the script.
 #   tests/fuzz/libfuzzer.sh [SECONDS] [NAME...]     (default 60 s; http1_response
-#                                                    http1_request chunked sse http1_rx url)
+#                                                    http1_request chunked sse http1_rx url prom)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 secs=${1:-60}
 shift || true
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(http1_response http1_request chunked sse http1_rx url)
+[ ${#names[@]} -gt 0 ] || names=(http1_response http1_request chunked sse http1_rx url prom)
 scripts/ensure-deb clang-14 libclang-rt-14-dev
 cc=$(command -v clang-14 || command -v clang)
 out="$root/.zig-cache/libfuzzer"
 mkdir -p "$out"
 srcs=(src/net/http1.c src/net/sse.c src/net/endpoint.c src/trace/jscan.c src/util/buf.c src/util/xalloc.c
-      src/util/err.c)
+      src/util/err.c src/telemetry/prom.c)
 for n in "${names[@]}"; do
     bin="$out/fuzz_$n"
     "$cc" -std=c11 -O1 -g -D_GNU_SOURCE -DFUZZ_LIBFUZZER -fsanitize=fuzzer,address,undefined \
