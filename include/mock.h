@@ -19,6 +19,7 @@
 #include "err.h"
 #include "mock_fault.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -59,6 +60,8 @@ struct mock_config {
     int64_t created;      /* "created" of responses (Unix s); 0: the clock at mock_start */
     const char *tls_cert; /* PEM chain (leaf first): serve HTTPS; NULL for plain HTTP */
     const char *tls_key;  /* its PEM private key */
+    long kv_cache_tokens; /* tokens the modelled KV cache holds (vllm:kv_cache_usage_perc) */
+    bool dcgm;            /* serve GET /dcgm/metrics: DCGM exporter names, synthetic values */
 };
 
 /* Fills c with the documented defaults (docs/mock.md). */

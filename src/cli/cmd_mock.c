@@ -41,6 +41,10 @@ static const struct arg_spec specs[] = {
     {"seed", NULL, ARG_VALUE, "N", "0", "seed of the content, jitter and fault choices"},
     {"model", NULL, ARG_VALUE, "NAME", "metronome-mock", "model name served"},
     {"timing-log", NULL, ARG_VALUE, "FILE", NULL, "per-request server timestamps (JSON Lines)"},
+    {"kv-cache-tokens", NULL, ARG_VALUE, "N", "262144",
+     "tokens the modelled KV cache holds (vllm:kv_cache_usage_perc)"},
+    {"dcgm", NULL, ARG_FLAG, NULL, NULL,
+     "also serve GET /dcgm/metrics: a DCGM exporter's metrics with synthetic GPU values"},
     {"max-body", NULL, ARG_VALUE, "BYTES", "16777216", "larger request bodies get 413"},
     {"max-connections", NULL, ARG_VALUE, "N", "100000", "open connections per thread"},
     {"fault", NULL, ARG_MULTI, "SPEC", NULL, "inject a fault: NAME[=ARG][@WHEN] (docs/mock.md)"},
@@ -140,7 +144,8 @@ int cmd_mock(int argc, char **argv)
         args_long(&a, "embedding-dim", 1, 65536, &c.embedding_dim, &d) ||
         args_long(&a, "seed", 0, 0x7fffffffffffffffL, &seed, &d) ||
         args_long(&a, "max-body", 1, 1L << 34, &max_body, &d) ||
-        args_long(&a, "max-connections", 1, 10000000, &c.max_connections, &d)) {
+        args_long(&a, "max-connections", 1, 10000000, &c.max_connections, &d) ||
+        args_long(&a, "kv-cache-tokens", 1, 1L << 40, &c.kv_cache_tokens, &d)) {
         code = cli_fail(&d, 1);
         goto out;
     }
@@ -157,6 +162,7 @@ int cmd_mock(int argc, char **argv)
     if (args_get(&a, "model"))
         c.model = args_get(&a, "model");
     c.timing_log = args_get(&a, "timing-log");
+    c.dcgm = args_flag(&a, "dcgm");
     char cert_path[4096], key_path[4096];
     if (ss_dir) {
         /* a certificate for the name clients will use; a loopback address also gets

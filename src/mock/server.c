@@ -52,18 +52,22 @@
 
 /* ---- metrics ------------------------------------------------------------------------- */
 
-#define NB_TTFT 17
-#define NB_ITL  14
-#define NB_E2E  16
-static const double b_ttft[NB_TTFT] = {0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25,
-                                       0.5,   0.75,  1.0,  2.5,  5.0,  7.5,  10.0, 20.0};
-static const double b_itl[NB_ITL] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1,
-                                     0.15,  0.2,   0.3,  0.4,   0.5,  0.75,  1.0};
-static const double b_e2e[NB_E2E] = {0.01, 0.05, 0.1, 0.3,  0.5,  0.8,  1.0,  1.5,
-                                     2.0,  2.5,  5.0, 10.0, 15.0, 20.0, 30.0, 60.0};
+/* vLLM's own bucket bounds (vllm/v1/metrics/buckets.py, vLLM 0.32), so a histogram
+ * scraped from the mock reads like one scraped from vLLM. */
+#define NB_TTFT 22
+#define NB_ITL  19
+#define NB_E2E  21
+static const double b_ttft[NB_TTFT] = {0.001, 0.005, 0.01, 0.02,  0.04,  0.06,  0.08, 0.1,
+                                       0.25,  0.5,   0.75, 1.0,   2.5,   5.0,   7.5,  10.0,
+                                       20.0,  40.0,  80.0, 160.0, 640.0, 2560.0};
+static const double b_itl[NB_ITL] = {0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2,  0.3,  0.4, 0.5,
+                                     0.75, 1.0,   2.5,  5.0,   7.5, 10.0, 20.0, 40.0, 80.0};
+static const double b_e2e[NB_E2E] = {0.3,  0.5,   0.8,   1.0,   1.5,   2.0,    2.5,
+                                     5.0,  10.0,  15.0,  20.0,  30.0,  40.0,   50.0,
+                                     60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0};
 
 struct hist {
-    _Atomic uint64_t bucket[20]; /* cumulative counts are made at scrape time */
+    _Atomic uint64_t bucket[24]; /* cumulative counts are made at scrape time */
     _Atomic uint64_t count;
     _Atomic uint64_t sum_ns;
 };
@@ -74,6 +78,8 @@ struct stats {
     _Atomic uint64_t finished_stop, finished_length;
     _Atomic uint64_t prompt_tokens, generation_tokens;
     _Atomic int64_t running, waiting;
+    _Atomic int64_t kv_tokens;       /* prompt + generated tokens of running requests */
+    _Atomic uint64_t prefix_queries; /* prompt tokens looked up (no prefix cache: no hits) */
     struct hist ttft, itl, e2e;
 };
 
@@ -117,6 +123,7 @@ enum route {
     R_MODELS,
     R_HEALTH,
     R_METRICS,
+    R_DCGM, /* --dcgm: a DCGM exporter's /metrics with synthetic GPU values */
 };
 
 enum framing { F_CHUNKED, F_LENGTH, F_RAW };
@@ -162,6 +169,7 @@ struct conn {
     bool stream, head_sent, slot;
     long emitted; /* emissions written */
     long tokens;  /* tokens written */
+    long kv_held; /* tokens this request holds in the modelled KV cache */
     int status;
     struct buf tl; /* the timing-log line under construction */
 };
@@ -200,6 +208,9 @@ struct mock_server {
     _Atomic uint64_t next_index;
     _Atomic int64_t running; /* across workers, for the batch slowdown */
     _Atomic int stop;
+    pthread_mutex_t dcgm_mu; /* the --dcgm energy integral below */
+    int64_t dcgm_last_ns;
+    double dcgm_power, dcgm_energy_mj;
     int nworkers;
     struct worker *workers;
 };
@@ -748,6 +759,8 @@ static void slot_release(struct conn *c)
     if (!c->slot)
         return;
     c->slot = false;
+    atomic_fetch_sub_explicit(&w->st.kv_tokens, c->kv_held, memory_order_relaxed);
+    c->kv_held = 0;
     atomic_fetch_sub_explicit(&s->running, 1, memory_order_relaxed);
     atomic_fetch_sub_explicit(&w->st.running, 1, memory_order_relaxed);
     /* Our own queue is served at the end of this loop iteration; when it is empty, wake a
@@ -836,6 +849,9 @@ static void begin(struct conn *c)
     c->state = C_ACTIVE;
     c->slot = true; /* taken by the caller */
     atomic_fetch_add_explicit(&w->st.running, 1, memory_order_relaxed);
+    c->kv_held = c->params.prompt_tokens;
+    atomic_fetch_add_explicit(&w->st.kv_tokens, c->kv_held, memory_order_relaxed);
+    st_add(&w->st.prefix_queries, (uint64_t)c->params.prompt_tokens);
     int64_t first = c->t_start + jittered(w, cfg->ttft_ns, cfg->ttft_jitter_ns) +
                     cfg->prefill_per_token_ns * c->params.prompt_tokens;
     if (mock_fault_on(&c->faults, MOCK_FAULT_SLOW_HEAD)) {
@@ -914,6 +930,7 @@ static enum mock_endpoint ep_of(enum route r)
 }
 
 static void serve_metrics(struct conn *c);
+static void serve_dcgm(struct conn *c);
 
 /* The request (head and body) is complete. */
 static void handle(struct conn *c, const char *body, size_t len)
@@ -937,6 +954,9 @@ static void handle(struct conn *c, const char *body, size_t len)
         return;
     case R_METRICS:
         serve_metrics(c);
+        return;
+    case R_DCGM:
+        serve_dcgm(c);
         return;
     default:
         break;
@@ -1077,6 +1097,10 @@ static void pump(struct conn *c)
             for (int i = 0; i < nb; i++) {
                 tlog_chunk(c, t, toks[i]);
                 c->emitted++;
+                if (c->slot) {
+                    c->kv_held += toks[i];
+                    atomic_fetch_add_explicit(&w->st.kv_tokens, toks[i], memory_order_relaxed);
+                }
             }
             budget += w->ev.len;
             now = t;
@@ -1142,6 +1166,7 @@ static enum route route_of(const char *p, size_t n, bool *known_post)
         {"/v1/rerank", R_RERANK_COHERE, true},  {"/rerank", R_RERANK_TEI, true},
         {"/v1/responses", R_RESPONSES, true},   {"/v1/models", R_MODELS, false},
         {"/health", R_HEALTH, false},           {"/metrics", R_METRICS, false},
+        {"/dcgm/metrics", R_DCGM, false},
     };
     const char *q = memchr(p, '?', n);
     if (q)
@@ -1199,6 +1224,8 @@ static size_t process(struct conn *c, const char *p, size_t n)
         c->keep_alive = req.keep_alive;
         bool post = false;
         c->route = route_of(req.path, req.path_len, &post);
+        if (c->route == R_DCGM && !c->w->srv->cfg.dcgm)
+            c->route = R_NONE; /* the DCGM page exists only with --dcgm */
         tlog_begin(c, req.method, req.method_len, req.path, req.path_len);
         at += (size_t)r;
         bool is_post = req.method_len == 4 && memcmp(req.method, "POST", 4) == 0;
@@ -1588,12 +1615,15 @@ static void serve_metrics(struct conn *c)
     struct mock_server *s = w->srv;
     struct buf *b = &w->body;
     buf_reset(b);
-    int64_t running = 0, waiting = 0;
+    int64_t running = 0, waiting = 0, kv = 0;
+    uint64_t pq = 0;
     uint64_t ptok = 0, gtok = 0, fstop = 0, flen = 0, resp[6] = {0};
     for (int k = 0; k < s->nworkers; k++) {
         struct stats *st = &s->workers[k].st;
         running += atomic_load_explicit(&st->running, memory_order_relaxed);
         waiting += atomic_load_explicit(&st->waiting, memory_order_relaxed);
+        kv += atomic_load_explicit(&st->kv_tokens, memory_order_relaxed);
+        pq += ld(&st->prefix_queries);
         ptok += ld(&st->prompt_tokens);
         gtok += ld(&st->generation_tokens);
         fstop += ld(&st->finished_stop);
@@ -1623,8 +1653,23 @@ static void serve_metrics(struct conn *c)
                (unsigned long long)gtok, m, (unsigned long long)fstop, m, (unsigned long long)flen);
     prom_hist(b, s, "vllm:time_to_first_token_seconds", "Time to first token.",
               offsetof(struct stats, ttft), b_ttft, NB_TTFT);
-    prom_hist(b, s, "vllm:time_per_output_token_seconds", "Inter-token latency.",
-              offsetof(struct stats, itl), b_itl, NB_ITL);
+    double usage = s->cfg.kv_cache_tokens > 0 ? (double)kv / (double)s->cfg.kv_cache_tokens : 0;
+    buf_printf(b,
+               "# HELP vllm:kv_cache_usage_perc KV-cache usage. 1 means 100 percent usage.\n"
+               "# TYPE vllm:kv_cache_usage_perc gauge\n"
+               "vllm:kv_cache_usage_perc{model_name=\"%s\"} %.6f\n"
+               "# HELP vllm:prefix_cache_queries_total Prefix cache queries, in terms of number "
+               "of queried tokens.\n"
+               "# TYPE vllm:prefix_cache_queries_total counter\n"
+               "vllm:prefix_cache_queries_total{model_name=\"%s\"} %llu\n"
+               "# HELP vllm:prefix_cache_hits_total Prefix cache hits, in terms of number of "
+               "cached tokens.\n"
+               "# TYPE vllm:prefix_cache_hits_total counter\n"
+               "vllm:prefix_cache_hits_total{model_name=\"%s\"} 0\n",
+               m, usage > 1 ? 1.0 : usage, m, (unsigned long long)pq, m);
+    prom_hist(b, s, "vllm:inter_token_latency_seconds",
+              "Histogram of inter-token latency in seconds.", offsetof(struct stats, itl), b_itl,
+              NB_ITL);
     prom_hist(b, s, "vllm:e2e_request_latency_seconds", "End-to-end request latency.",
               offsetof(struct stats, e2e), b_e2e, NB_E2E);
     buf_puts(b, "# HELP metronome_mock_http_responses_total HTTP responses by status class.\n"
@@ -1637,6 +1682,74 @@ static void serve_metrics(struct conn *c)
                "# TYPE metronome_mock_requests_total counter\n"
                "metronome_mock_requests_total %llu\n",
                (unsigned long long)atomic_load_explicit(&s->next_index, memory_order_relaxed));
+    respond(c, 200, "text/plain; version=0.0.4", b->p, b->len, NULL);
+}
+
+/* --dcgm: the names, types and labels of NVIDIA's dcgm-exporter with values made from what
+ * the mock is doing (running requests, KV-cache use). The energy counter integrates the
+ * power figure between scrapes, so energy and power agree. */
+static void serve_dcgm(struct conn *c)
+{
+    struct worker *w = c->w;
+    struct mock_server *s = w->srv;
+    struct buf *b = &w->body;
+    buf_reset(b);
+    int64_t running = atomic_load_explicit(&s->running, memory_order_relaxed), kv = 0;
+    for (int k = 0; k < s->nworkers; k++)
+        kv += atomic_load_explicit(&s->workers[k].st.kv_tokens, memory_order_relaxed);
+    double usage = s->cfg.kv_cache_tokens > 0 ? (double)kv / (double)s->cfg.kv_cache_tokens : 0;
+    if (usage > 1)
+        usage = 1;
+    long util = running * 30 > 100 ? 100 : (long)(running * 30);
+    double power = 70.0 + 1.5 * (double)util;
+    pthread_mutex_lock(&s->dcgm_mu);
+    int64_t now = clock_mono_ns();
+    if (s->dcgm_last_ns > 0)
+        s->dcgm_energy_mj += s->dcgm_power * (double)(now - s->dcgm_last_ns) / 1e6;
+    s->dcgm_last_ns = now;
+    s->dcgm_power = power;
+    double energy = s->dcgm_energy_mj;
+    pthread_mutex_unlock(&s->dcgm_mu);
+    char lab[320];
+    snprintf(lab, sizeof lab,
+             "gpu=\"0\",UUID=\"GPU-6d6f636b-0000-0000-0000-000000000000\","
+             "pci_bus_id=\"00000000:01:00.0\",device=\"nvidia0\",modelName=\"metronome mock "
+             "GPU\",Hostname=\"metronome-mock\",DCGM_FI_DRIVER_VERSION=\"0.0.0\"");
+    static const struct {
+        const char *name, *type, *help;
+    } f[] = {
+        {"DCGM_FI_DEV_SM_CLOCK", "gauge", "SM frequency (in MHz)."},
+        {"DCGM_FI_DEV_MEM_CLOCK", "gauge", "Memory frequency (in MHz)."},
+        {"DCGM_FI_DEV_GPU_TEMP", "gauge", "GPU temperature (in C)."},
+        {"DCGM_FI_DEV_POWER_USAGE", "gauge", "Power draw (in W)."},
+        {"DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION", "counter",
+         "Total energy consumption since boot (in mJ)."},
+        {"DCGM_FI_DEV_GPU_UTIL", "gauge", "GPU utilization (in %)."},
+        {"DCGM_FI_DEV_MEM_COPY_UTIL", "gauge", "Memory utilization (in %)."},
+        {"DCGM_FI_DEV_FB_FREE", "gauge", "Framebuffer memory free (in MiB)."},
+        {"DCGM_FI_DEV_FB_USED", "gauge", "Framebuffer memory used (in MiB)."},
+        {"DCGM_FI_DEV_XID_ERRORS", "gauge", "Value of the last XID error encountered."},
+        {"DCGM_FI_DEV_POWER_VIOLATION", "counter",
+         "Throttling duration due to power constraints (in us)."},
+        {"DCGM_FI_PROF_SM_ACTIVE", "gauge",
+         "The ratio of cycles an SM has at least 1 warp assigned (in %)."},
+    };
+    double fb_used = 20000.0 + 60000.0 * usage;
+    double v[] = {running > 0 ? 1980 : 345,
+                  2619,
+                  35.0 + (double)util / 4,
+                  power,
+                  energy,
+                  (double)util,
+                  (double)util / 2,
+                  81559.0 - fb_used,
+                  fb_used,
+                  0,
+                  0,
+                  (double)util / 100};
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s{%s} %.*f\n", f[i].name, f[i].help, f[i].name,
+                   f[i].type, f[i].name, lab, i == 4 || i == 11 ? 3 : 0, v[i]);
     respond(c, 200, "text/plain; version=0.0.4", b->p, b->len, NULL);
 }
 
@@ -1658,6 +1771,7 @@ void mock_config_default(struct mock_config *c)
     c->max_body = 16u << 20;
     c->max_connections = 100000;
     c->kernel_stamps = true;
+    c->kv_cache_tokens = 262144;
 }
 
 static int resolve(const char *host, int port, struct sockaddr_storage *ss, socklen_t *len)
@@ -1709,6 +1823,7 @@ static int listen_on(const struct sockaddr_storage *ss, socklen_t len, struct di
 
 static void server_free(struct mock_server *s)
 {
+    pthread_mutex_destroy(&s->dcgm_mu);
     if (s->stamp_fd >= 0)
         close(s->stamp_fd);
     for (int i = 0; s->workers && i < s->nworkers; i++) {
@@ -1761,6 +1876,7 @@ int mock_start(const struct mock_config *cfg, struct mock_server **out, struct d
     struct mock_server *s = xcalloc(1, sizeof *s);
     s->cfg = *cfg;
     s->tlog_fd = -1;
+    pthread_mutex_init(&s->dcgm_mu, NULL);
     s->stamp_fd = cfg->kernel_stamps ? rxstamp_warm() : -1;
     s->model = xstrdup(cfg->model ? cfg->model : "metronome-mock");
     s->cfg.model = s->model;

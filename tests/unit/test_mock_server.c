@@ -1,5 +1,6 @@
 /* The in-process API that `metronome demo` uses: start on a free port, answer, stop. */
 #include "mock.h"
+#include "prom.h"
 #include "test.h"
 
 #include <arpa/inet.h>
@@ -87,4 +88,90 @@ TEST(mock_server_bad_config)
     c.timing_log = "/nonexistent-dir/t.jsonl";
     CHECK_INT(mock_start(&c, &s, &d), ERR_IO);
     CHECK(strstr(d.msg, "/nonexistent-dir/t.jsonl") != NULL);
+}
+
+/* The mock's /metrics and --dcgm page parse as Prometheus text, carry vLLM's and DCGM's
+ * names and types, and count what the mock did. */
+struct seen {
+    int ttft_count_ok, kv, itl, e2e_buckets, dcgm_util, dcgm_energy, success;
+};
+
+static int on_metric(void *ctx, const struct prom_sample *s)
+{
+    struct seen *k = ctx;
+#define IS(lit) (s->name_len == strlen(lit) && memcmp(s->name, lit, s->name_len) == 0)
+    if (IS("vllm:time_to_first_token_seconds_count") && s->value == 2 && s->type == PROM_HISTOGRAM)
+        k->ttft_count_ok++;
+    if (IS("vllm:kv_cache_usage_perc") && s->type == PROM_GAUGE && s->value == 0)
+        k->kv++;
+    if (IS("vllm:inter_token_latency_seconds_count") && s->value == 4)
+        k->itl++;
+    if (IS("vllm:e2e_request_latency_seconds_bucket"))
+        k->e2e_buckets++;
+    if (IS("vllm:request_success_total") && s->value == 2)
+        k->success++;
+    if (IS("DCGM_FI_DEV_GPU_UTIL") && s->nlabels == 7 && s->type == PROM_GAUGE)
+        k->dcgm_util++;
+    if (IS("DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION") && s->type == PROM_COUNTER)
+        k->dcgm_energy++;
+#undef IS
+    return 0;
+}
+
+static void parse_page(const char *resp, struct seen *k)
+{
+    const char *body = strstr(resp, "\r\n\r\n");
+    REQUIRE(body != NULL);
+    body += 4;
+    struct prom_parser p;
+    REQUIRE(prom_parser_init(&p, PROM_TEXT_004, 0, 0, 0) == 0);
+    CHECK_INT(prom_parser_feed(&p, body, strlen(body), on_metric, k), 0);
+    CHECK_INT(prom_parser_finish(&p, on_metric, k), 0);
+    prom_parser_free(&p);
+}
+
+TEST(mock_server_metrics_pages)
+{
+    struct mock_config c;
+    mock_config_default(&c);
+    c.port = 0;
+    c.ttft_ns = 1000000;
+    c.itl_ns = 1000000;
+    c.osl = 3;
+    struct mock_server *s = NULL;
+    struct diag d = {0};
+    REQUIRE(mock_start(&c, &s, &d) == 0);
+    int port = mock_port(s);
+    static char out[262144];
+    const char *body = "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"stream\":true}";
+    char req[512];
+    snprintf(req, sizeof req,
+             "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+             "Content-Length: %zu\r\n\r\n%s",
+             strlen(body), body);
+    for (int i = 0; i < 2; i++)
+        CHECK(exchange(port, req, out, sizeof out) > 0);
+    CHECK(exchange(port, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", out,
+                   sizeof out) > 0);
+    struct seen k = {0};
+    parse_page(out, &k);
+    CHECK_INT(k.ttft_count_ok, 1);
+    CHECK_INT(k.kv, 1);           /* nothing running: nothing held */
+    CHECK_INT(k.itl, 1);          /* 2 requests x (3 tokens - 1) gaps */
+    CHECK_INT(k.e2e_buckets, 22); /* vLLM's 21 bounds + +Inf */
+    CHECK_INT(k.success, 1);
+    CHECK(exchange(port, "GET /dcgm/metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", out,
+                   sizeof out) > 0);
+    CHECK(strncmp(out, "HTTP/1.1 404 ", 13) == 0); /* only with --dcgm */
+    mock_stop(s);
+    c.dcgm = true;
+    REQUIRE(mock_start(&c, &s, &d) == 0);
+    port = mock_port(s);
+    CHECK(exchange(port, "GET /dcgm/metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", out,
+                   sizeof out) > 0);
+    memset(&k, 0, sizeof k);
+    parse_page(out, &k);
+    CHECK_INT(k.dcgm_util, 1);
+    CHECK_INT(k.dcgm_energy, 1);
+    mock_stop(s);
 }
