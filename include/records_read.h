@@ -53,6 +53,11 @@ struct run_meta {
     int64_t reads_kernel, reads_user;
     /* counts.sent / completed / errors / cancelled / not_sent; -1 when absent */
     int64_t sent, completed, errors, cancelled_n, not_sent;
+    /* start.at_real_ns (--start-at) and start.t0_mono_ns (the profile phase's time zero),
+     * 0 when absent; clock.esterror_ns / maxerror_ns, -1 when absent; clock.synchronized */
+    int64_t start_at_real, t0_mono;
+    int64_t clock_esterror, clock_maxerror;
+    bool clock_synced;
     bool has_seed; /* config.seed was an integer */
     int64_t seed;
 };

@@ -102,14 +102,12 @@ static bool rfc3339(const char *s, int64_t *out)
     static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     const char *p = s;
     int y, mo, dd, h, mi, se;
-    if (!fixed(&p, 4, &y) || *p++ != '-' || !fixed(&p, 2, &mo) || *p++ != '-' ||
-        !fixed(&p, 2, &dd))
+    if (!fixed(&p, 4, &y) || *p++ != '-' || !fixed(&p, 2, &mo) || *p++ != '-' || !fixed(&p, 2, &dd))
         return false;
     if (*p != 'T' && *p != 't' && *p != ' ')
         return false;
     p++;
-    if (!fixed(&p, 2, &h) || *p++ != ':' || !fixed(&p, 2, &mi) || *p++ != ':' ||
-        !fixed(&p, 2, &se))
+    if (!fixed(&p, 2, &h) || *p++ != ':' || !fixed(&p, 2, &mi) || *p++ != ':' || !fixed(&p, 2, &se))
         return false;
     int64_t ns;
     if (!frac_ns(&p, &ns))
@@ -150,8 +148,7 @@ int start_at_parse(const char *s, int64_t now_real_ns, int64_t *out, struct diag
                             s);
         t = now_real_ns + (int64_t)sec * 1000000000 + ns;
         if (t <= now_real_ns)
-            return diag_set(d, ERR_INVALID, "--start-at '%.64s': the start must be after now",
-                            s);
+            return diag_set(d, ERR_INVALID, "--start-at '%.64s': the start must be after now", s);
     } else if (!rfc3339(s, &t)) {
         p = s;
         if (!digits(&p, 253402300799LL, &sec) || !frac_ns(&p, &ns) || *p)

@@ -198,6 +198,17 @@ int run_meta_parse(struct run_meta *m, const char *dir, const char *path, const 
         rc = meta_int(path, text, len, "counts", "reads_user_stamped", 0, META_COUNT_MAX, -1,
                       &m->reads_user, d);
     if (rc >= 0)
+        rc = meta_int(path, text, len, "start", "at_real_ns", 0, META_REAL_MAX, 0,
+                      &m->start_at_real, d);
+    if (rc >= 0)
+        rc = meta_int(path, text, len, "start", "t0_mono_ns", 0, META_MONO_MAX, 0, &m->t0_mono, d);
+    if (rc >= 0)
+        rc = meta_int(path, text, len, "clock", "esterror_ns", 0, META_REAL_MAX, -1,
+                      &m->clock_esterror, d);
+    if (rc >= 0)
+        rc = meta_int(path, text, len, "clock", "maxerror_ns", 0, META_REAL_MAX, -1,
+                      &m->clock_maxerror, d);
+    if (rc >= 0)
         rc = meta_int(path, text, len, "config", "seed", INT64_MIN, INT64_MAX, 0, &m->seed, d);
     if (rc < 0) {
         cJSON_Delete(j);
@@ -226,6 +237,7 @@ int run_meta_parse(struct run_meta *m, const char *dir, const char *path, const 
     const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(j, "config");
     m->endpoint = jstr(cfg, "endpoint_type", jstr(cfg, "endpoint-type", jstr(cfg, "type", "chat")));
     m->streaming = jbool(cfg, "streaming", jbool(cfg, "stream", true));
+    m->clock_synced = jbool(cJSON_GetObjectItemCaseSensitive(j, "clock"), "synchronized", false);
     m->complete = jbool(j, "complete", false);
     m->cancelled = jbool(j, "cancelled", false);
     return 0;

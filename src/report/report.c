@@ -11,6 +11,7 @@
 #include "zio.h"
 
 #include <cJSON.h>
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -1165,15 +1166,185 @@ static void run_free(struct run *ru)
     free(ru->err_table);
     free(ru->label);
     free(ru->out_dir);
+    free(ru->shard_missing);
+    free(ru->shard_late_p99);
     buf_free(&ru->verdict_lines);
     free(ru);
 }
 
+/* Shards of one run: one trace (sha256), one shard count and, when --start-at was
+ * given, one start instant. */
 static bool same_run(const struct run_meta *a, const struct run_meta *b)
 {
-    return a->shard_count > 1 && a->shard_count == b->shard_count &&
-           a->shard_index != b->shard_index && a->trace_sha256[0] &&
-           strcmp(a->trace_sha256, b->trace_sha256) == 0;
+    return a->shard_count > 1 && a->shard_count == b->shard_count && a->trace_sha256[0] &&
+           strcmp(a->trace_sha256, b->trace_sha256) == 0 && a->start_at_real == b->start_at_real;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The run dirs an argument stands for: itself when it holds run.json, else the
+ * subdirectories that do (a shared output dir the shards of one run wrote into), in name
+ * order; itself again when it has none (run_meta_load then says what is missing). Appends
+ * owned copies to *out. */
+static void expand_dir(const char *dir, char ***out, size_t *n, size_t *cap)
+{
+    char path[4200];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/run.json", dir);
+    size_t first = *n;
+    DIR *dh = stat(path, &st) == 0 ? NULL : opendir(dir);
+    struct dirent *de;
+    while (dh && (de = readdir(dh))) {
+        if (de->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "%s/%s/run.json", dir, de->d_name);
+        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        if (*n == *cap) {
+            *cap = *cap ? *cap * 2 : 16;
+            *out = xrealloc(*out, *cap * sizeof **out);
+        }
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        (*out)[(*n)++] = xstrdup(path);
+    }
+    if (dh)
+        closedir(dh);
+    if (*n > first) {
+        qsort(*out + first, *n - first, sizeof **out, cmp_str);
+        return;
+    }
+    if (*n == *cap) {
+        *cap = *cap ? *cap * 2 : 16;
+        *out = xrealloc(*out, *cap * sizeof **out);
+    }
+    (*out)[(*n)++] = xstrdup(dir);
+}
+
+/* Each shard's schedule lateness p99 over its profile records (nearest rank, as every
+ * other percentile of the report), and the run's missing shards. */
+static void shard_figures(struct run *ru)
+{
+    ru->shard_late_p99 = xcalloc(ru->nshards, sizeof *ru->shard_late_p99);
+    size_t *cnt = xcalloc(ru->nshards + 1, sizeof *cnt);
+    for (size_t i = 0; i < ru->n; i++)
+        cnt[ru->r[i].shard]++;
+    double *v = xmalloc((ru->n ? ru->n : 1) * sizeof *v);
+    double *tmp = xmalloc((ru->n ? ru->n : 1) * sizeof *tmp);
+    for (size_t s = 0; s < ru->nshards; s++) {
+        size_t k = 0;
+        for (size_t i = 0; i < ru->n && cnt[s]; i++) {
+            double x;
+            const struct rrec *r = &ru->r[i];
+            if (r->shard == s && r->phase == REC_PROFILE && metric_value(r, M_LATENESS, &x))
+                v[k++] = x;
+        }
+        stats_sort(v, tmp, k);
+        ru->shard_late_p99[s] = k ? stats_percentile_sorted(v, k, 0.99) : NAN;
+    }
+    free(v);
+    free(tmp);
+    free(cnt);
+    if (ru->shard_count > 1) {
+        bool *seen = xcalloc((size_t)ru->shard_count, sizeof *seen);
+        for (size_t s = 0; s < ru->nshards; s++)
+            seen[ru->shard[s].shard_index] = true;
+        ru->shard_missing = xcalloc((size_t)ru->shard_count, sizeof *ru->shard_missing);
+        for (int k = 0; k < ru->shard_count; k++)
+            if (!seen[k])
+                ru->shard_missing[ru->nshard_missing++] = k;
+        free(seen);
+        if (ru->nshard_missing)
+            ru->complete = false;
+    }
+}
+
+/* The worst skew between the shards' starts: each shard's profile time zero on its own
+ * wall clock (anchor pair + t0), the spread of those, plus -- between different hosts --
+ * the two largest clock error estimates (adjtimex esterror), since each host's wall
+ * clock may be off by its own. Shards on one host share one clock: nothing added. */
+static void shard_skew(struct run *ru)
+{
+    ru->shard_skew = -1;
+    if (ru->nshards < 2)
+        return;
+    int64_t lo = INT64_MAX, hi = INT64_MIN, e1 = 0, e2 = 0;
+    bool hosts = false, unknown = false;
+    const char *unsynced = NULL;
+    for (size_t s = 0; s < ru->nshards; s++) {
+        const struct run_meta *m = &ru->shard[s];
+        if (!m->t0_mono) {
+            unknown = true; /* recorded before start.t0_mono_ns existed */
+            continue;
+        }
+        int64_t t0 = m->anchor_real + (m->t0_mono - m->anchor_mono);
+        lo = t0 < lo ? t0 : lo;
+        hi = t0 > hi ? t0 : hi;
+        if (strcmp(m->hostname, ru->shard[0].hostname) != 0)
+            hosts = true;
+        if (m->clock_esterror < 0 || !m->clock_synced)
+            unsynced = m->dir;
+        int64_t e = m->clock_esterror > 0 ? m->clock_esterror : 0;
+        if (e > e1) {
+            e2 = e1;
+            e1 = e;
+        } else if (e > e2) {
+            e2 = e;
+        }
+    }
+    if (unknown) {
+        snprintf(ru->shard_skew_note, sizeof ru->shard_skew_note,
+                 "a shard's run.json has no start.t0_mono_ns");
+        return;
+    }
+    if (hosts && unsynced) {
+        snprintf(ru->shard_skew_note, sizeof ru->shard_skew_note,
+                 "%.200s: the host's clock is not synchronized (adjtimex)", unsynced);
+        return;
+    }
+    ru->shard_skew = hi - lo + (hosts ? e1 + e2 : 0);
+    snprintf(ru->shard_skew_note, sizeof ru->shard_skew_note,
+             hosts ? "start instants %.3f ms apart on the hosts' clocks + their error estimates "
+                     "%.3f ms"
+                   : "start instants %.3f ms apart on one host's clock",
+             (double)(hi - lo) / 1e6, (double)(e1 + e2) / 1e6);
+}
+
+/* Says plainly what a sharded run lacks: missing shards, shards that did not finish, and
+ * a skew between the shards' starts larger than the lateness reported. */
+static void shard_warnings(const struct run *ru, bool many, struct buf *out)
+{
+    const char *pre = many ? ru->label : "", *sep = many ? ": " : "";
+    if (ru->shard_count <= 1)
+        return;
+    if (ru->nshard_missing) {
+        buf_printf(out, "%s%spartial run: %zu of %d shards missing (index", pre, sep,
+                   ru->nshard_missing, ru->shard_count);
+        for (size_t k = 0; k < ru->nshard_missing; k++)
+            buf_printf(out, "%s%d", k ? ", " : " ", ru->shard_missing[k]);
+        buf_printf(out, "): the report covers only the shards found\n");
+    }
+    for (size_t s = 0; s < ru->nshards; s++) {
+        const struct run_meta *m = &ru->shard[s];
+        if (!m->complete || m->cancelled)
+            buf_printf(out,
+                       "%s%spartial run: shard %d of %d (%s) did not finish (%s): its records up "
+                       "to where it stopped are included\n",
+                       pre, sep, m->shard_index, m->shard_count, m->dir,
+                       !m->complete ? "run.json says complete=false: killed or failed"
+                                    : "cancelled or interrupted");
+    }
+    const struct stats_summary *late = &ru->prof.m[M_LATENESS];
+    if (ru->nshards > 1 && ru->shard_skew < 0)
+        buf_printf(out, "%s%sthe skew between the shards' starts cannot be told (%s)\n", pre, sep,
+                   ru->shard_skew_note);
+    else if (ru->nshards > 1 && late->count && (double)ru->shard_skew > late->pct[8])
+        buf_printf(out,
+                   "%s%sthe shards started up to %.3f ms apart (%s): more than the schedule "
+                   "lateness p99 %.3f ms the report gives\n",
+                   pre, sep, (double)ru->shard_skew / 1e6, ru->shard_skew_note, late->pct[8] / 1e6);
 }
 
 void report_result_free(struct report_result *res)
@@ -1214,28 +1385,77 @@ int report_run(const char *const *dirs, size_t ndirs, const struct report_opts *
 static int report_run_staged(const char *const *dirs, size_t ndirs, const struct report_opts *o,
                              struct report_result *res, struct diag *d)
 {
+    /* A directory without run.json stands for the run dirs inside it (the shards of one
+     * run written to one shared directory). */
+    char **ex = NULL;
+    size_t nex = 0, excap = 0;
+    for (size_t i = 0; i < ndirs; i++)
+        expand_dir(dirs[i], &ex, &nex, &excap);
+    /* One shared directory given: the merged report goes there, not into its first shard */
+    const char *parent = ndirs == 1 && (nex > 1 || strcmp(ex[0], dirs[0]) != 0) ? dirs[0] : NULL;
+    ndirs = nex;
     struct run_meta *metas = xcalloc(ndirs, sizeof *metas);
     int rc = 0;
-    for (size_t i = 0; i < ndirs; i++) {
-        rc = run_meta_load(&metas[i], dirs[i], d);
-        if (rc) {
-            for (size_t k = 0; k < i; k++)
-                run_meta_free(&metas[k]);
-            free(metas);
-            return rc;
-        }
-    }
-    /* Group: --merge puts everything in one run; else shards of one trace merge. */
+    for (size_t i = 0; i < ndirs && !rc; i++)
+        rc = run_meta_load(&metas[i], ex[i], d);
+    /* Group: --merge puts everything in one run; else the shards of one trace, one shard
+     * count and one start instant merge, each shard index once. */
     struct run **runs = xcalloc(ndirs, sizeof *runs);
     size_t nruns = 0;
     int *group = xcalloc(ndirs, sizeof *group);
-    for (size_t i = 0; i < ndirs; i++) {
+    for (size_t i = 0; i < ndirs && !rc; i++) {
         group[i] = -1;
-        for (size_t k = 0; k < i && group[i] < 0; k++)
-            if (o->merge_all || same_run(&metas[k], &metas[i]))
+        for (size_t k = 0; k < i && group[i] < 0; k++) {
+            if (!o->merge_all && !same_run(&metas[k], &metas[i]))
+                continue;
+            bool dup = false;
+            for (size_t j = 0; j < i && !o->merge_all; j++)
+                dup |= group[j] == group[k] && metas[j].shard_index == metas[i].shard_index;
+            if (!dup) {
                 group[i] = group[k];
+            } else if (metas[i].start_at_real) {
+                /* one start instant: the same shard of the same run, twice */
+                rc = diag_set(d, ERR_INVALID,
+                              "%s and %s: both are shard %d of %d of one run (one trace, one "
+                              "--start-at)",
+                              metas[k].dir, metas[i].dir, metas[i].shard_index,
+                              metas[i].shard_count);
+                break;
+            }
+        }
         if (group[i] < 0)
             group[i] = (int)nruns++;
+    }
+    /* Shards that only make a run together but replayed different traces: refused (their
+     * merge would mean nothing, and side by side each would look like a partial run). */
+    for (size_t i = 0; i < ndirs && !rc && !o->merge_all; i++)
+        for (size_t k = 0; k < i && !rc; k++) {
+            const struct run_meta *a = &metas[k], *b = &metas[i];
+            if (group[i] == group[k] || a->shard_count < 2 || a->shard_count != b->shard_count ||
+                a->start_at_real != b->start_at_real || !strcmp(a->trace_sha256, b->trace_sha256))
+                continue;
+            bool overlap = false;
+            for (size_t x = 0; x < ndirs; x++)
+                for (size_t y = 0; y < ndirs; y++)
+                    overlap |= group[x] == group[k] && group[y] == group[i] &&
+                               metas[x].shard_index == metas[y].shard_index;
+            if (!overlap)
+                rc = diag_set(d, ERR_INVALID,
+                              "shards of different traces: %s (trace sha256 %.12s) and %s "
+                              "(%.12s): the shards of a run must replay one trace",
+                              a->dir, a->trace_sha256[0] ? a->trace_sha256 : "none", b->dir,
+                              b->trace_sha256[0] ? b->trace_sha256 : "none");
+        }
+    for (size_t i = 0; i < nex; i++)
+        free(ex[i]);
+    free(ex);
+    if (rc) {
+        for (size_t k = 0; k < ndirs; k++)
+            run_meta_free(&metas[k]);
+        free(metas);
+        free(group);
+        free(runs);
+        return rc;
     }
     for (size_t g = 0; g < nruns; g++) {
         struct run *ru = xcalloc(1, sizeof *ru);
@@ -1246,6 +1466,10 @@ static int report_run_staged(const char *const *dirs, size_t ndirs, const struct
         for (size_t i = 0; i < ndirs; i++)
             if (group[i] == (int)g)
                 ru->shard[ru->nshards++] = metas[i];
+        ru->shard_count = ru->shard[0].shard_count;
+        for (size_t i = 1; i < ru->nshards; i++)
+            if (ru->shard[i].shard_count != ru->shard_count)
+                ru->shard_count = 1; /* --merge of unrelated dirs: no shard set to check */
         ru->label = xstrdup(ru->shard[0].label);
         /* Distinct labels for side-by-side runs. */
         for (size_t k = 0; k < g; k++) {
@@ -1263,6 +1487,7 @@ static int report_run_staged(const char *const *dirs, size_t ndirs, const struct
     res->nruns = nruns;
 
     const char *top = o->out_dir   ? o->out_dir
+                      : parent     ? parent
                       : nruns == 1 ? runs[0]->shard[0].dir
                                    : "metronome-compare";
     if (o->exports & ~(unsigned)REPORT_CONSOLE)
@@ -1288,7 +1513,10 @@ static int report_run_staged(const char *const *dirs, size_t ndirs, const struct
                        "fallback), not each record's chunks\n",
                        nruns > 1 ? ru->label : "", nruns > 1 ? ": " : "",
                        o->max_icl ? o->max_icl : REPORT_ICL_MAX);
+        shard_figures(ru);
+        shard_skew(ru);
         report_summarize(ru, NULL, NULL, &ru->icl, o->verdict, &ru->prof);
+        shard_warnings(ru, nruns > 1, &res->warnings);
         uint8_t warm = REC_WARMUP;
         report_summarize(ru, sel_phase, &warm, &ru->icl_warm, o->verdict, &ru->warm);
         ru->has_warm = ru->warm.n_total > 0;

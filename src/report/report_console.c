@@ -452,6 +452,34 @@ static void print_run(FILE *f, const struct run *ru, const struct report_opts *o
                 "docs/replay.md).\n",
                 (long long)(ru->reads_kernel > 0 ? ru->reads_kernel : 0),
                 (long long)(ru->reads_kernel + ru->reads_user));
+    if (ru->shard_count > 1) {
+        fprintf(f, "Shards: %zu of %d (trace sha256 %.12s)", ru->nshards, ru->shard_count,
+                ru->shard[0].trace_sha256);
+        if (ru->shard_skew >= 0)
+            fprintf(f, "; start skew %.3f ms (%s)", (double)ru->shard_skew / 1e6,
+                    ru->shard_skew_note);
+        fprintf(f, ". Schedule lateness p99 per shard (ms):");
+        for (size_t i = 0; i < ru->nshards; i++) {
+            fprintf(f, "%s %d: ", i ? "," : "", ru->shard[i].shard_index);
+            if (isnan(ru->shard_late_p99[i]))
+                fprintf(f, "-");
+            else
+                fprintf(f, "%.3f", ru->shard_late_p99[i] * 1e-6);
+            if (!ru->shard[i].complete || ru->shard[i].cancelled)
+                fprintf(f, " (partial)");
+        }
+        fprintf(f, ".\n");
+        if (ru->nshard_missing) {
+            fprintf(f, "Partial run: shard(s)");
+            for (size_t k = 0; k < ru->nshard_missing; k++)
+                fprintf(f, "%s %d", k ? "," : "", ru->shard_missing[k]);
+            fprintf(f, " of %d missing.\n", ru->shard_count);
+        }
+        for (size_t i = 0; i < ru->nshards; i++)
+            if (!ru->shard[i].complete || ru->shard[i].cancelled)
+                fprintf(f, "Partial run: shard %d of %d (%s) did not finish.\n",
+                        ru->shard[i].shard_index, ru->shard_count, ru->shard[i].dir);
+    }
     if (!ru->complete) {
         bool flagged = false;
         for (size_t i = 0; i < ru->nshards; i++)

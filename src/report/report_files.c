@@ -413,9 +413,41 @@ static void metronome_section(struct jsonw *w, const struct run *ru, const struc
         jsonw_int(w, m->shard_count);
         jsonw_key(w, "complete");
         jsonw_bool(w, m->complete);
+        jsonw_key(w, "cancelled");
+        jsonw_bool(w, m->cancelled);
+        jsonw_key(w, "hostname");
+        jsonw_str(w, m->hostname);
+        jsonw_key(w, "schedule_lateness_p99_ms");
+        if (ru->shard_late_p99 && !isnan(ru->shard_late_p99[i]))
+            jsonw_double(w, ru->shard_late_p99[i] * 1e-6);
+        else
+            jsonw_null(w);
         jsonw_obj_end(w);
     }
     jsonw_arr_end(w);
+    /* The shard set: missing shards, and the worst skew between the shards' starts. */
+    jsonw_key(w, "shard_set");
+    jsonw_obj_begin(w);
+    jsonw_key(w, "count");
+    jsonw_int(w, ru->shard_count);
+    jsonw_key(w, "missing");
+    jsonw_arr_begin(w);
+    for (size_t k = 0; k < ru->nshard_missing; k++)
+        jsonw_int(w, ru->shard_missing[k]);
+    jsonw_arr_end(w);
+    bool partial = ru->nshard_missing > 0;
+    for (size_t i = 0; i < ru->nshards; i++)
+        partial |= ru->shard_count > 1 && (!ru->shard[i].complete || ru->shard[i].cancelled);
+    jsonw_key(w, "partial");
+    jsonw_bool(w, partial);
+    jsonw_key(w, "start_skew_ms");
+    if (ru->shard_skew >= 0)
+        jsonw_double(w, (double)ru->shard_skew * 1e-6);
+    else
+        jsonw_null(w);
+    jsonw_key(w, "start_skew_basis");
+    jsonw_str(w, ru->shard_skew_note);
+    jsonw_obj_end(w);
     jsonw_key(w, "output_tokens_source");
     jsonw_str(w, ru->osl_usage && ru->osl_chunks ? "mixed" : ru->osl_usage ? "usage" : "chunks");
     jsonw_key(w, "input_tokens_source");

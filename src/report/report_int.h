@@ -97,6 +97,16 @@ struct run {
     int64_t reads_kernel, reads_user;        /* summed over shards; -1 when no shard says */
     int32_t nworkers;
     char *out_dir; /* owned: where this run's files go */
+    /* A sharded run (shard_count > 1): the shard indexes with no run dir, the shards that
+     * did not finish, each shard's schedule lateness p99 (ns, NaN without a record; owned,
+     * parallel to shard[]), and the worst skew between the shards' start instants (ns,
+     * their wall clocks' error estimates included; -1 when it cannot be told). */
+    int shard_count;
+    int *shard_missing; /* owned */
+    size_t nshard_missing;
+    double *shard_late_p99;
+    int64_t shard_skew;
+    char shard_skew_note[256]; /* how the skew was bounded, or why it cannot be */
     /* results */
     struct rsummary prof, warm;
     bool has_warm;
