@@ -47,9 +47,10 @@ pub fn build(b: *std.Build) void {
     const embedded = b.addWriteFiles();
     _ = embedded;
     const data_c = embedData(b, embed);
+    const ucd_dir = ucdTables(b, embed_mod.resolved_target.?);
 
     const app = b.createModule(.{ .target = target, .optimize = optimize, .link_libc = true, .strip = strip });
-    configureOurs(b, app, gen.getDirectory(), vendor, data_c);
+    configureOurs(b, app, gen.getDirectory(), vendor, data_c, ucd_dir);
     app.addCSourceFiles(.{ .root = b.path("src"), .files = &ours.main, .flags = &our_cflags });
     const exe = b.addExecutable(.{ .name = "metronome", .root_module = app });
     b.installArtifact(exe);
@@ -60,7 +61,7 @@ pub fn build(b: *std.Build) void {
 
     // Unit tests: one tests/unit/test_<module>.c per module, linked with every module.
     const tmod = b.createModule(.{ .target = target, .optimize = optimize, .link_libc = true });
-    configureOurs(b, tmod, gen.getDirectory(), vendor, data_c);
+    configureOurs(b, tmod, gen.getDirectory(), vendor, data_c, ucd_dir);
     tmod.addIncludePath(b.path("tests"));
     tmod.addCSourceFiles(.{ .root = b.path("tests"), .files = &ours.unit_tests, .flags = &our_cflags });
     const tests = b.addExecutable(.{ .name = "metronome-tests", .root_module = tmod });
@@ -71,9 +72,11 @@ pub fn build(b: *std.Build) void {
     b.step("test", "run the unit tests and the fuzz-corpus regression").dependOn(&run_tests.step);
 }
 
-fn configureOurs(b: *std.Build, m: *std.Build.Module, gen_dir: std.Build.LazyPath, vendor: deps.Vendored, data_c: std.Build.LazyPath) void {
+fn configureOurs(b: *std.Build, m: *std.Build.Module, gen_dir: std.Build.LazyPath, vendor: deps.Vendored, data_c: std.Build.LazyPath, ucd_dir: std.Build.LazyPath) void {
     m.addIncludePath(b.path("include"));
     m.addIncludePath(gen_dir);
+    m.addIncludePath(ucd_dir);
+    m.addCSourceFile(.{ .file = ucd_dir.path(b, "ucd_tables.c"), .flags = &.{"-std=c11"} });
     vendor.addIncludes(b, m);
     m.addCSourceFiles(.{ .root = b.path("src"), .files = &ours.lib, .flags = &our_cflags });
     m.addCSourceFile(.{ .file = data_c, .flags = &.{"-std=c11"} });
@@ -93,6 +96,19 @@ fn embedData(b: *std.Build, embed: *std.Build.Step.Compile) std.Build.LazyPath {
         run.addArgs(&.{ "--zstd", t.symbol });
         run.addFileArg(b.path(t.path));
     }
+    return out;
+}
+
+/// The Unicode tables (src/tok/ucd.c): tools/ucdgen.c, built for the host, reads the pinned
+/// UCD files and writes ucd_tables.c and ucd_tables.h into the returned directory.
+fn ucdTables(b: *std.Build, host: std.Build.ResolvedTarget) std.Build.LazyPath {
+    const m = b.createModule(.{ .target = host, .optimize = .fast, .link_libc = true });
+    m.addCSourceFiles(.{ .root = b.path("tools"), .files = &.{"ucdgen.c"}, .flags = &our_cflags });
+    const gen = b.addExecutable(.{ .name = "ucdgen", .root_module = m });
+    const run = b.addRunArtifact(gen);
+    const out = run.addOutputDirectoryArg("ucd");
+    for ([_][]const u8{ "UnicodeData.txt", "PropList.txt", "DerivedNormalizationProps.txt", "SpecialCasing.txt", "CaseFolding.txt", "DerivedAge.txt" }) |f|
+        run.addFileArg(b.path(b.fmt("vendor/src/ucd/{s}", .{f})));
     return out;
 }
 

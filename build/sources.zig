@@ -10,14 +10,15 @@ const report = @import("sources/report.zig");
 const cli = @import("sources/cli.zig");
 const profile = @import("sources/profile.zig");
 const telemetry = @import("sources/telemetry.zig");
+const tok = @import("sources/tok.zig");
 
 /// Library sources (relative to src/), linked into the binary and the test runner.
-pub const lib = util.src ++ proto.src ++ trace.src ++ net.src ++ mock.src ++ replay.src ++ report.src ++ cli.src ++ profile.src ++ telemetry.src;
+pub const lib = util.src ++ proto.src ++ trace.src ++ net.src ++ mock.src ++ replay.src ++ report.src ++ cli.src ++ profile.src ++ telemetry.src ++ tok.src;
 /// The binary's entry point (relative to src/).
 pub const main = [_][]const u8{"cli/main.c"};
 /// Unit tests and the fuzz regression driver (relative to tests/).
 pub const unit_tests = [_][]const u8{ "unit/runner.c", "fuzz/regression.c" } ++
-    util.tests ++ proto.tests ++ trace.tests ++ net.tests ++ mock.tests ++ replay.tests ++ report.tests ++ cli.tests ++ profile.tests ++ telemetry.tests;
+    util.tests ++ proto.tests ++ trace.tests ++ net.tests ++ mock.tests ++ replay.tests ++ report.tests ++ cli.tests ++ profile.tests ++ telemetry.tests ++ tok.tests;
 
 /// Files compiled into the binary as zstd-compressed blobs (besides the corpus).
 pub const templates = report.templates;
