@@ -53,9 +53,9 @@ struct run_meta {
     int64_t reads_kernel, reads_user;
     /* counts.sent / completed / errors / cancelled / not_sent; -1 when absent */
     int64_t sent, completed, errors, cancelled_n, not_sent;
-    /* start.at_real_ns (--start-at) and start.t0_mono_ns (the profile phase's time zero),
-     * 0 when absent; clock.esterror_ns / maxerror_ns, -1 when absent; clock.synchronized */
-    int64_t start_at_real, t0_mono;
+    /* start.at_real_ns / at_mono_ns (--start-at) and start.t0_mono_ns (the profile phase's time
+     * zero), 0 when absent; clock.esterror_ns / maxerror_ns, -1 when absent; clock.synchronized */
+    int64_t start_at_real, start_at_mono, t0_mono;
     int64_t clock_esterror, clock_maxerror;
     bool clock_synced;
     bool has_seed; /* config.seed was an integer */

@@ -604,6 +604,11 @@ static int write_run_json(struct engine *e, const struct runinfo *ri, struct dia
         jsonw_int(&w, e->woke_real);
     else
         jsonw_null(&w);
+    jsonw_key(&w, "at_mono_ns"); /* the instant on this host's monotonic clock */
+    if (e->start_mono)
+        jsonw_int(&w, e->start_mono);
+    else
+        jsonw_null(&w);
     int64_t t0 = atomic_load(&e->t0);
     jsonw_key(&w, "t0_mono_ns");
     if (t0)

@@ -201,6 +201,9 @@ int run_meta_parse(struct run_meta *m, const char *dir, const char *path, const 
         rc = meta_int(path, text, len, "start", "at_real_ns", 0, META_REAL_MAX, 0,
                       &m->start_at_real, d);
     if (rc >= 0)
+        rc = meta_int(path, text, len, "start", "at_mono_ns", 0, META_MONO_MAX, 0,
+                      &m->start_at_mono, d);
+    if (rc >= 0)
         rc = meta_int(path, text, len, "start", "t0_mono_ns", 0, META_MONO_MAX, 0, &m->t0_mono, d);
     if (rc >= 0)
         rc = meta_int(path, text, len, "clock", "esterror_ns", 0, META_REAL_MAX, -1,

@@ -1271,15 +1271,18 @@ static void shard_skew(struct run *ru)
     if (ru->nshards < 2)
         return;
     int64_t lo = INT64_MAX, hi = INT64_MIN, e1 = 0, e2 = 0;
-    bool hosts = false, unknown = false;
+    bool hosts = false;
+    size_t used = 0;
     const char *unsynced = NULL;
     for (size_t s = 0; s < ru->nshards; s++) {
         const struct run_meta *m = &ru->shard[s];
-        if (!m->t0_mono) {
-            unknown = true; /* recorded before start.t0_mono_ns existed */
-            continue;
-        }
-        int64_t t0 = m->anchor_real + (m->t0_mono - m->anchor_mono);
+        /* a shard killed before the end has no t0 in run.json, but its --start-at instant
+         * on its monotonic clock is where its t0 was set (without a warmup) */
+        int64_t t0m = m->t0_mono ? m->t0_mono : m->start_at_mono;
+        if (!t0m)
+            continue; /* recorded before start existed, or killed without --start-at */
+        used++;
+        int64_t t0 = m->anchor_real + (t0m - m->anchor_mono);
         lo = t0 < lo ? t0 : lo;
         hi = t0 > hi ? t0 : hi;
         if (strcmp(m->hostname, ru->shard[0].hostname) != 0)
@@ -1294,9 +1297,9 @@ static void shard_skew(struct run *ru)
             e2 = e;
         }
     }
-    if (unknown) {
+    if (used < 2) {
         snprintf(ru->shard_skew_note, sizeof ru->shard_skew_note,
-                 "a shard's run.json has no start.t0_mono_ns");
+                 "fewer than two shards' run.json say when they started");
         return;
     }
     if (hosts && unsynced) {
@@ -1305,11 +1308,14 @@ static void shard_skew(struct run *ru)
         return;
     }
     ru->shard_skew = hi - lo + (hosts ? e1 + e2 : 0);
-    snprintf(ru->shard_skew_note, sizeof ru->shard_skew_note,
-             hosts ? "start instants %.3f ms apart on the hosts' clocks + their error estimates "
-                     "%.3f ms"
-                   : "start instants %.3f ms apart on one host's clock",
-             (double)(hi - lo) / 1e6, (double)(e1 + e2) / 1e6);
+    int k = snprintf(ru->shard_skew_note, sizeof ru->shard_skew_note,
+                     hosts ? "start instants %.3f ms apart on the hosts' clocks + their error "
+                             "estimates %.3f ms"
+                           : "start instants %.3f ms apart on one host's clock",
+                     (double)(hi - lo) / 1e6, (double)(e1 + e2) / 1e6);
+    if (used < ru->nshards && k > 0 && (size_t)k < sizeof ru->shard_skew_note)
+        snprintf(ru->shard_skew_note + k, sizeof ru->shard_skew_note - (size_t)k,
+                 "; %zu shard(s) without a recorded start left out", ru->nshards - used);
 }
 
 /* Says plainly what a sharded run lacks: missing shards, shards that did not finish, and
