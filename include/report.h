@@ -46,7 +46,11 @@ struct report_opts {
     bool count_empty_chunks;            /* the seed's rule: "" content messages are responses */
     FILE *console;                      /* console exports go here (NULL: nowhere) */
     const char *cli_command;            /* run_info.cli_command (redacted), or NULL */
-    size_t max_icl; /* inter-chunk gaps kept for the sweeps; 0: the default (2^20) */
+    size_t max_icl;            /* inter-chunk gaps kept for the sweeps; 0: the default (2^20) */
+    const char *plots_dir;     /* also write every chart as DIR/NN-name.svg, or NULL */
+    const char *const *labels; /* labels[i] names run i (after shard grouping), or NULL */
+    size_t nlabels;            /* must equal the number of runs when given */
+    double noise_pct;          /* comparison deltas below this are neutral; 0: 2 % */
 };
 
 struct report_result {

@@ -3,6 +3,7 @@
 #include "cli.h"
 #include "report.h"
 #include "verdict.h"
+#include "xalloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,12 @@ static const struct arg_spec specs[] = {
      "the seed's rule: an empty-content chunk (a role chunk) counts as a response"},
     {"cli-command", NULL, ARG_VALUE, "TEXT", NULL,
      "run_info.cli_command in profile_export_aiperf.json (profile passes its own, redacted)"},
+    {"label", NULL, ARG_MULTI, "NAME", "the run dir's name",
+     "name of a run in tables, charts and output dirs; once per run, in order"},
+    {"plots", NULL, ARG_VALUE, "DIR", NULL,
+     "also write every chart as a standalone DIR/NN-name.svg"},
+    {"noise", NULL, ARG_VALUE, "PCT", "2",
+     "comparison deltas smaller than PCT percent of the first run's value are shown neutral"},
     {"quiet", "-q", ARG_FLAG, NULL, NULL, "no console tables (files still written)"},
     {"help", "-h", ARG_FLAG, NULL, NULL, "this text"},
 };
@@ -84,6 +91,7 @@ int cmd_report(int argc, char **argv)
         return EXIT_OK;
     }
     int code = EXIT_OK;
+    const char **labels = NULL;
     struct verdict_spec vs;
     memset(&vs, 0, sizeof vs);
     struct report_opts o = {0};
@@ -104,6 +112,32 @@ int cmd_report(int argc, char **argv)
         code = cli_fail(&d, 1);
         goto out;
     }
+    o.plots_dir = args_get(&a, "plots");
+    if (args_double(&a, "noise", 0, 1000, &o.noise_pct, &d)) {
+        code = cli_fail(&d, 1);
+        goto out;
+    }
+    o.nlabels = args_count(&a, "label");
+    labels = o.nlabels ? xcalloc(o.nlabels, sizeof *labels) : NULL;
+    for (size_t i = 0; i < o.nlabels; i++) {
+        const char *l = labels[i] = args_multi(&a, "label", i);
+        /* A label names the run's output dir: one path component. */
+        if (!l[0] || strchr(l, '/') || strcmp(l, ".") == 0 || strcmp(l, "..") == 0 ||
+            strlen(l) > 200) {
+            diag_set(&d, ERR_INVALID,
+                     "--label '%s': a label is 1 to 200 characters, not '.' or '..', without '/'",
+                     l);
+            code = cli_fail(&d, 1);
+            goto out;
+        }
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(labels[k], l) == 0) {
+                diag_set(&d, ERR_INVALID, "--label '%s' given twice: labels must differ", l);
+                code = cli_fail(&d, 1);
+                goto out;
+            }
+    }
+    o.labels = labels;
     if (args_flag(&a, "quiet"))
         o.exports &= ~(unsigned)REPORT_CONSOLE;
     if (args_double(&a, "slice-duration", 1e-6, 1e9, &o.slice_duration_s, &d)) {
@@ -156,6 +190,7 @@ int cmd_report(int argc, char **argv)
     }
     report_result_free(&res);
 out:
+    free(labels);
     args_free(&a);
     return code;
 }

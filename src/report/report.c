@@ -1476,7 +1476,7 @@ static int report_run_staged(const char *const *dirs, size_t ndirs, const struct
         for (size_t i = 1; i < ru->nshards; i++)
             if (ru->shard[i].shard_count != ru->shard_count)
                 ru->shard_count = 1; /* --merge of unrelated dirs: no shard set to check */
-        ru->label = xstrdup(ru->shard[0].label);
+        ru->label = xstrdup(o->nlabels ? o->labels[g < o->nlabels ? g : 0] : ru->shard[0].label);
         /* Distinct labels for side-by-side runs. */
         for (size_t k = 0; k < g; k++) {
             if (strcmp(runs[k]->label, ru->label) == 0) {
@@ -1491,6 +1491,15 @@ static int report_run_staged(const char *const *dirs, size_t ndirs, const struct
     free(metas);
     free(group);
     res->nruns = nruns;
+    if (o->nlabels && o->nlabels != nruns) {
+        for (size_t g = 0; g < nruns; g++)
+            run_free(runs[g]);
+        free(runs);
+        return diag_set(d, ERR_INVALID,
+                        "--label given %zu time(s) for %zu run(s): give one per run, in the "
+                        "order of the run dirs (shards of one run count once)",
+                        o->nlabels, nruns);
+    }
 
     const char *top = o->out_dir   ? o->out_dir
                       : parent     ? parent
@@ -1548,7 +1557,9 @@ static int report_run_staged(const char *const *dirs, size_t ndirs, const struct
         if (!rc && o->slice_duration_s > 0 && (o->exports & (REPORT_JSON | REPORT_CSV)))
             rc = report_write_slices(ru, o, ru->out_dir, res, d);
     }
-    if (!rc && (o->exports & REPORT_HTML))
+    if (!rc && nruns > 1)
+        report_run_differences(runs, nruns, &res->warnings);
+    if (!rc && ((o->exports & REPORT_HTML) || o->plots_dir))
         rc = report_write_html(runs, nruns, o, top, res, d);
     if (!rc && (o->exports & REPORT_CONSOLE) && o->console)
         report_print_console(runs, nruns, o);

@@ -500,10 +500,13 @@ static void print_run(FILE *f, const struct run *ru, const struct report_opts *o
                    "Results shown may be incomplete or inaccurate.\n");
 }
 
-static void print_compare(FILE *f, struct run *const *runs, size_t nruns)
+/* Deltas against the first run (compare.c): on every row where either side has a value,
+ * "~" after a delta inside the noise (not a change to act on). */
+static void print_compare(FILE *f, struct run *const *runs, size_t nruns,
+                          const struct report_opts *o)
 {
     struct table *t = xcalloc(1, sizeof *t);
-    t->title = "metronome | Comparison (deltas against the first run)";
+    t->title = "metronome | Comparison (deltas against the first run; ~ inside the noise)";
     size_t nr = nruns > 4 ? 4 : nruns;
     t->ncol = 2 + (int)nr + (int)(nr - 1);
     t->head[0] = "Metric";
@@ -534,34 +537,33 @@ static void print_compare(FILE *f, struct run *const *runs, size_t nruns)
                 {M_REQ_COUNT, VS_AVG},
                 {M_GOODPUT, VS_AVG},
                 {M_ERROR_RATE, VS_AVG}};
+    double noise = o->noise_pct > 0 ? o->noise_pct : REPORT_NOISE_PCT;
     for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
         char label[160], vals[4][64], deltas[4][64];
         const char *cells[TBL_MAXCOL];
         report_label(rows[r].m, true, label, sizeof label);
+        if (rows[r].m == M_ERROR_RATE)
+            snprintf(label, sizeof label, "Error Rate (%%)");
         cells[0] = label;
         cells[1] = verdict_stat_str(rows[r].st);
         double base = NAN;
-        bool any = false;
+        bool any = false, hb = report_stat(&runs[0]->prof, rows[r].m, rows[r].st, &base);
         for (size_t i = 0; i < nr; i++) {
-            double v;
-            if (report_stat(&runs[i]->prof, rows[r].m, rows[r].st, &v)) {
-                any = true;
-                report_fmt2(v, vals[i], sizeof vals[i]);
-                if (rows[r].m == M_ERROR_RATE)
-                    snprintf(vals[i], sizeof vals[i], "%.4f", v);
-                if (i == 0)
-                    base = v;
-                else if (!isnan(base) && base != 0)
-                    snprintf(deltas[i], sizeof deltas[i], "%+.1f%%", (v - base) / base * 100.0);
-                else
-                    snprintf(deltas[i], sizeof deltas[i], "N/A");
-            } else {
-                snprintf(vals[i], sizeof vals[i], "N/A");
-                snprintf(deltas[i], sizeof deltas[i], "N/A");
-            }
+            double v = NAN;
+            bool hv = report_stat(&runs[i]->prof, rows[r].m, rows[r].st, &v);
+            any |= hv;
+            report_cmp_value(rows[r].m, hv ? v : NAN, vals[i], sizeof vals[i]);
             cells[2 + i] = vals[i];
-            if (i)
-                cells[2 + nr + i - 1] = deltas[i];
+            if (!i)
+                continue;
+            struct report_delta dl;
+            report_delta(rows[r].m, hb, base, hv, v, noise, NAN, NAN, &dl);
+            snprintf(deltas[i], sizeof deltas[i], "%s%s", dl.cls == DELTA_NONE ? "N/A" : dl.text,
+                     dl.noise && dl.cls != DELTA_NONE && strcmp(dl.text, "new") &&
+                             strcmp(dl.text, "gone")
+                         ? " ~"
+                         : "");
+            cells[2 + nr + i - 1] = deltas[i];
         }
         if (any)
             table_row(t, cells);
@@ -581,6 +583,6 @@ void report_print_console(struct run *const *runs, size_t nruns, const struct re
     for (size_t i = 0; i < nruns; i++)
         print_run(f, runs[i], o, nruns > 1);
     if (nruns > 1)
-        print_compare(f, runs, nruns);
+        print_compare(f, runs, nruns, o);
     fflush(f);
 }

@@ -184,4 +184,37 @@ bool report_sel_worker(const struct rrec *r, const void *ctx);
 /* Statistic `st` of summary s for metric m, in display units; false when absent. */
 bool report_stat(const struct rsummary *s, int m, enum verdict_stat st, double *out);
 
+/* ------------------------------------------------------------ comparisons (compare.c) */
+
+/* Which way is better for metric m: +1 larger, -1 smaller (latencies, errors), 0 neither
+ * (token counts, request counts: a change is shown but not judged). */
+int report_direction(int m);
+
+enum report_delta_class { DELTA_NONE, DELTA_NEUTRAL, DELTA_BETTER, DELTA_WORSE };
+struct report_delta {
+    enum report_delta_class cls; /* NONE: neither side has a value */
+    bool noise;                  /* inside the noise (shown neutral) */
+    double rel;                  /* percent change when the base is not 0 */
+    char text[48];               /* "+3.1%", "+2.80 pp", "+12.00" (base 0), "new", "gone" */
+};
+/* Default noise threshold in percent of the base value when no CI is known. */
+#define REPORT_NOISE_PCT 2.0
+/* The delta of a statistic of metric m (display units) from base b to v; hb/hv say whether
+ * each side has a value. Inside the noise (shown neutral): when both CI half-widths ci_b,
+ * ci_v are known (not NaN), |v - b| <= ci_b + ci_v; else |change| < noise_pct percent of
+ * the base (of the larger side for percentages). A change from 0 is never noise. */
+void report_delta(int m, bool hb, double b, bool hv, double v, double noise_pct, double ci_b,
+                  double ci_v, struct report_delta *out);
+/* A statistic formatted for comparison tables ("{:,.2f}"; error_rate in percent). */
+void report_cmp_value(int m, double v, char *out, size_t cap);
+/* One line per way runs[1..] differ from runs[0] in trace, model, endpoint or load mode
+ * ("runs differ in model: a has 'x', b has 'y'"), appended to out; returns the count. */
+size_t report_run_differences(struct run *const *runs, size_t nruns, struct buf *out);
+
+/* Time-series bucket width (ns) for a run of dur_ns whose median request latency is
+ * lat_ns (<= 0: unknown): at least 10 median latencies, so the completions of a
+ * closed-loop run (which come in waves one latency apart) do not alias into alternating
+ * empty and full buckets; at least dur/120; at most dur/8 so there is a curve. */
+double report_ts_bucket_ns(double dur_ns, double lat_ns);
+
 #endif

@@ -1,0 +1,169 @@
+/*
+ * Comparisons between runs (docs/cli-report.md, *Comparing runs*): the delta of one
+ * statistic against the first run, whether it is inside the noise, and whether the runs
+ * are comparable at all. Shared by the console and report.html so both say the same.
+ */
+#include "report_int.h"
+
+#include <cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+int report_direction(int m)
+{
+    const struct metric_def *md = &metric_defs[m];
+    if (md->flags & MF_LARGER)
+        return m == M_REQ_COUNT || m == M_ISL || m == M_OSL || m == M_ERROR_ISL ||
+                       m == M_USAGE_PROMPT || m == M_USAGE_COMPLETION || m == M_USAGE_TOTAL ||
+                       m == M_USAGE_REASONING
+                   ? 0
+                   : 1;
+    if (m == M_ERROR_RATE || m == M_REQ_ERR_RATE || m == M_ERR_COUNT)
+        return -1;
+    if (strcmp(md->unit, "ms") == 0)
+        return -1;
+    return 0;
+}
+
+/* error_rate is a ratio in the exports; people compare it in percent. */
+static bool as_percent(int m)
+{
+    return m == M_ERROR_RATE;
+}
+
+void report_cmp_value(int m, double v, char *out, size_t cap)
+{
+    if (isnan(v)) {
+        snprintf(out, cap, "N/A");
+        return;
+    }
+    if (as_percent(m)) {
+        snprintf(out, cap, "%.2f %%", v * 100.0);
+        return;
+    }
+    report_fmt2(v, out, cap);
+}
+
+void report_delta(int m, bool hb, double b, bool hv, double v, double noise_pct, double ci_b,
+                  double ci_v, struct report_delta *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!hb && !hv) {
+        out->cls = DELTA_NONE;
+        return;
+    }
+    if (!hb || isnan(b)) {
+        out->cls = DELTA_NEUTRAL;
+        snprintf(out->text, sizeof out->text, "new");
+        return;
+    }
+    if (!hv || isnan(v)) {
+        out->cls = DELTA_NEUTRAL;
+        snprintf(out->text, sizeof out->text, "gone");
+        return;
+    }
+    double scale = as_percent(m) ? 100.0 : 1.0;
+    double diff = (v - b) * scale;
+    bool pp = as_percent(m) || strcmp(metric_defs[m].unit, "%") == 0;
+    if (pp || b == 0) {
+        /* A relative change from 0 is infinite: the absolute one is what matters
+         * (0 -> 2.8 % errors is "+2.80 pp"). Percent metrics change in points. */
+        if (pp)
+            snprintf(out->text, sizeof out->text, "%+.2f pp", diff);
+        else {
+            char a[48];
+            report_fmt2(fabs(diff), a, sizeof a);
+            snprintf(out->text, sizeof out->text, "%s%s", diff < 0 ? "-" : "+", a);
+        }
+    } else {
+        out->rel = (v - b) / fabs(b) * 100.0;
+        snprintf(out->text, sizeof out->text, "%+.1f%%", out->rel);
+    }
+    bool noise;
+    if (!isnan(ci_b) && !isnan(ci_v))
+        noise = fabs(v - b) <= ci_b + ci_v; /* the confidence intervals overlap */
+    else if (b == 0 || pp)
+        /* Rates that start at 0 or are percentages: any change is real unless it is
+         * below the threshold in points of the larger side. */
+        noise = fabs(diff) <= fmax(fabs(b), fabs(v)) * scale * noise_pct / 100.0 && b != 0;
+    else
+        noise = fabs(out->rel) < noise_pct;
+    if (v == b)
+        noise = true;
+    int dir = report_direction(m);
+    if (noise || dir == 0)
+        out->cls = DELTA_NEUTRAL;
+    else
+        out->cls = ((v > b) == (dir > 0)) ? DELTA_BETTER : DELTA_WORSE;
+    out->noise = noise;
+}
+
+/* Models the trace was packed for (trace.header.options.models), comma-joined. */
+static void run_models(const struct run *ru, char *out, size_t cap)
+{
+    out[0] = '\0';
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(ru->shard[0].json, "trace");
+    const cJSON *h = cJSON_GetObjectItemCaseSensitive(t, "header");
+    const cJSON *o = cJSON_GetObjectItemCaseSensitive(h, "options");
+    const cJSON *ms = cJSON_GetObjectItemCaseSensitive(o, "models"), *m;
+    size_t n = 0;
+    cJSON_ArrayForEach(m, ms)
+    {
+        if (cJSON_IsString(m) && n + 2 < cap) {
+            int k = snprintf(out + n, cap - n, "%s%s", n ? "," : "", m->valuestring);
+            if (k < 0)
+                break;
+            n += (size_t)k < cap - n ? (size_t)k : cap - n - 1;
+        }
+    }
+}
+
+static const char *cfg_str(const struct run *ru, const char *key)
+{
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(ru->shard[0].json, "config");
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, key);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static void url_of(const struct run *ru, char *out, size_t cap)
+{
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(ru->shard[0].json, "config");
+    const cJSON *u = cJSON_GetObjectItemCaseSensitive(c, "url");
+    if (cJSON_IsArray(u))
+        u = cJSON_GetArrayItem(u, 0);
+    snprintf(out, cap, "%s", cJSON_IsString(u) ? u->valuestring : "");
+}
+
+size_t report_run_differences(struct run *const *runs, size_t nruns, struct buf *out)
+{
+    size_t n = 0;
+    for (size_t i = 1; i < nruns; i++) {
+        const struct run *a = runs[0], *b = runs[i];
+        char ma[512], mb[512], ua[512], ub[512];
+        run_models(a, ma, sizeof ma);
+        run_models(b, mb, sizeof mb);
+        url_of(a, ua, sizeof ua);
+        url_of(b, ub, sizeof ub);
+        struct {
+            const char *what, *x, *y;
+        } f[] = {
+            {"trace (sha256)", a->shard[0].trace_sha256, b->shard[0].trace_sha256},
+            {"model", ma, mb},
+            {"endpoint type", a->endpoint ? a->endpoint : "", b->endpoint ? b->endpoint : ""},
+            {"endpoint URL", ua, ub},
+            {"load mode", cfg_str(a, "mode"), cfg_str(b, "mode")},
+            {"arrival pattern", cfg_str(a, "arrival_pattern"), cfg_str(b, "arrival_pattern")},
+        };
+        for (size_t k = 0; k < sizeof f / sizeof f[0]; k++) {
+            if (strcmp(f[k].x, f[k].y) == 0)
+                continue;
+            bool hash = k == 0;
+            buf_printf(out, "runs differ in %s: %s has '%.*s', %s has '%.*s'\n", f[k].what,
+                       a->label, hash ? 12 : 200, f[k].x[0] ? f[k].x : "(none)", b->label,
+                       hash ? 12 : 200, f[k].y[0] ? f[k].y : "(none)");
+            n++;
+        }
+    }
+    return n;
+}
