@@ -13,7 +13,8 @@
  * Output: presentation attributes only (no CSS class, no script), so the same text is
  * valid inline in HTML and, with standalone set, as a .svg file of its own. Non-finite
  * values are gaps (a line breaks, a point or bar is skipped). A log axis is used only
- * when every value on it is > 0 (else the axis stays linear). No globals; the caller owns every pointer in the structs.
+ * when every value on it is > 0 (else the axis stays linear). No globals; the caller owns every
+ * pointer in the structs.
  */
 #ifndef METRONOME_SVGCHART_H
 #define METRONOME_SVGCHART_H
@@ -48,9 +49,9 @@ struct svg_series {
 
 struct svg_chart {
     const char *title, *xlabel, *ylabel;
-    const char *name; /* short stable name (file names); NULL: the title */
-    bool xlog, ylog;  /* log10 axes (used only when every plotted value is > 0) */
-    bool y_zero;      /* a linear y axis reaches down to 0 */
+    const char *name;  /* short stable name (file names); NULL: the title */
+    bool xlog, ylog;   /* log10 axes (used only when every plotted value is > 0) */
+    bool y_zero;       /* a linear y axis reaches down to 0 */
     int width, height; /* viewBox size; 0: 460 x 260 */
     const struct svg_series *s;
     size_t ns;
@@ -65,8 +66,8 @@ void svg_chart(struct buf *out, const struct svg_chart *c, bool standalone);
  * 2 and 5 multiples when the range is short). Writes at most cap values in increasing
  * order and returns how many; *alo and *ahi receive the axis range (linear: extended to
  * whole steps; log: to whole decades or the 1-2-5 ticks around the data). */
-size_t svg_ticks(double lo, double hi, int target, bool log, double *out, size_t cap,
-                 double *alo, double *ahi);
+size_t svg_ticks(double lo, double hi, int target, bool log, double *out, size_t cap, double *alo,
+                 double *ahi);
 
 /* Tick label: "0", "2.5", "150", "12k", "1.5M", "0.002"; the shortest of those forms that
  * tells neighbouring ticks apart given the tick step. */

@@ -69,8 +69,8 @@ void svg_fmt_tick(double v, double step, char *out, size_t cap)
     snprintf(out, cap, "%.*f%s", dec, v / div, suffix);
 }
 
-size_t svg_ticks(double lo, double hi, int target, bool log, double *out, size_t cap,
-                 double *alo, double *ahi)
+size_t svg_ticks(double lo, double hi, int target, bool log, double *out, size_t cap, double *alo,
+                 double *ahi)
 {
     if (target < 2)
         target = 2;
@@ -175,7 +175,9 @@ static bool oky(const struct frame *f, double v)
 
 static const char *dash_attr(enum svg_dash d)
 {
-    return d == SVG_DASHED ? " stroke-dasharray=\"6 3\"" : d == SVG_DOTTED ? " stroke-dasharray=\"1.5 2.5\"" : "";
+    return d == SVG_DASHED   ? " stroke-dasharray=\"6 3\""
+           : d == SVG_DOTTED ? " stroke-dasharray=\"1.5 2.5\""
+                             : "";
 }
 
 /* Data range of every plottable value; false when there is none. */

@@ -76,9 +76,10 @@ TEST(svg_chart_lines_break_at_gaps)
     struct svg_series s = {.name = "p50 <a&b>", .kind = SVG_LINE, .x = x, .y = y, .n = 5};
     struct buf b;
     buf_init(&b, 1 << 20);
-    svg_chart(&b, &(struct svg_chart){.title = "T \"1\"", .xlabel = "s", .ylabel = "ms",
-                                      .s = &s, .ns = 1},
-              false);
+    svg_chart(
+        &b,
+        &(struct svg_chart){.title = "T \"1\"", .xlabel = "s", .ylabel = "ms", .s = &s, .ns = 1},
+        false);
     buf_putc(&b, '\0');
     CHECK(strncmp(b.p, "<svg ", 5) == 0);
     CHECK(strstr(b.p, "xmlns") == NULL); /* inline: the HTML parser supplies it */
