@@ -208,6 +208,9 @@ long preconnect_count(const struct worker *w);
 /* Appends the record's line to the worker's out buffer (locks out_mu), updates the
  * counters, frees nothing. Waits for the writer when the buffer holds OUT_HARD bytes. */
 void worker_emit(struct worker *w, struct rec *r);
+/* The request head's tail after the prefix (worker.c): "BLEN\r\nX-Request-Id: [w]INDEX
+ * \r\n\r\n" into out (at least 80 bytes); returns its length. */
+size_t req_tail(char *out, size_t blen, bool warmup, long index);
 /* Wakes the writer thread before its next period (a worker's buffer is filling). */
 void writer_kick(struct engine *e);
 

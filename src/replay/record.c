@@ -120,15 +120,30 @@ static void rw_lit(struct rw *w, const char *s, size_t n)
 }
 #define LIT(w, s) rw_lit((w), (s), sizeof(s) - 1)
 
+/* "00" .. "99": two digits per division (a record holds ~25 numbers of 7-10 digits). */
+static const char digit_pairs[201] =
+    "00010203040506070809101112131415161718192021222324252627282930"
+    "31323334353637383940414243444546474849505152535455565758596061"
+    "62636465666768697071727374757677787980818283848586878889909192"
+    "93949596979899";
+
 static void rw_int(struct rw *w, int64_t v)
 {
     char tmp[24];
     char *p = tmp + sizeof tmp;
     uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    do {
-        *--p = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
+    while (u >= 100) {
+        unsigned d = (unsigned)(u % 100) * 2;
+        u /= 100;
+        p -= 2;
+        memcpy(p, digit_pairs + d, 2);
+    }
+    if (u >= 10) {
+        p -= 2;
+        memcpy(p, digit_pairs + u * 2, 2);
+    } else {
+        *--p = (char)('0' + u);
+    }
     if (v < 0)
         *--p = '-';
     rw_lit(w, p, (size_t)(tmp + sizeof tmp - p));

@@ -33,14 +33,21 @@ static int hexval(char c)
     return -1;
 }
 
-/* Whether any of the 8 bytes in x is a quote, a backslash or a control character (the
- * usual SWAR byte tests: a byte b has (b - k) & ~b & 0x80 set when b == k or b < k). */
-static bool special8(uint64_t x)
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "special8_at assumes a little-endian load (the first byte in the low bits)"
+#endif
+
+/* The offset (0-7) of the first quote, backslash or control character among the 8 bytes
+ * loaded little-endian into x, or 8 when there is none (the usual SWAR byte tests: a byte
+ * b has (b - k) & ~b & 0x80 set when b == k or b < k). A borrow can flag a byte above a
+ * true match, never one below it, so the lowest flag is exact: the scan jumps straight to
+ * the closing quote of a short key instead of testing its bytes one by one. */
+static unsigned special8_at(uint64_t x)
 {
     const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
     uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
-    uint64_t t = ((q - ones) & ~q) | ((b - ones) & ~b) | ((x - ones * 0x20) & ~x);
-    return (t & high) != 0;
+    uint64_t t = (((q - ones) & ~q) | ((b - ones) & ~b) | ((x - ones * 0x20) & ~x)) & high;
+    return t ? (unsigned)__builtin_ctzll(t) >> 3 : 8;
 }
 
 /* p points after the opening quote; returns the closing quote or NULL. */
@@ -48,13 +55,15 @@ static const char *scan_string(struct jiter *it, const char *p, bool *esc)
 {
     const char *end = it->end;
     for (;;) {
-        /* Plain text (the bulk of every prompt) goes 8 bytes at a time. */
+        /* Plain text (the bulk of every prompt) goes 8 bytes at a time, up to the first
+         * byte that needs a look. */
         while (end - p >= 8) {
             uint64_t x;
             memcpy(&x, p, 8);
-            if (special8(x))
+            unsigned k = special8_at(x);
+            p += k;
+            if (k < 8)
                 break;
-            p += 8;
         }
         if (p >= end)
             break;

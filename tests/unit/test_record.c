@@ -1,7 +1,10 @@
 #include "record.h"
 #include "test.h"
 
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 TEST(record_json_fields_in_order)
 {
@@ -127,5 +130,39 @@ TEST(record_chunks_reserve_once)
         rec_chunks_add(&r.chunks, i, 1);
     CHECK_INT(r.chunks.n, 8);
     CHECK_INT(r.chunks.dropped, 2);
+    rec_free(&r);
+}
+
+/* Numbers are written two digits at a time: every digit count, both signs and the int64
+ * extremes must read as printf writes them. */
+TEST(record_numbers_every_digit_count)
+{
+    struct rec r;
+    rec_init(&r);
+    struct buf b;
+    buf_init(&b, 0);
+    int64_t v = 1;
+    for (int digits = 1; digits <= 19; digits++, v = digits <= 19 ? v * 10 : v) {
+        int64_t cases[] = {
+            v, v - 1, v + 1, 2 * v - 1, -v, -(v - 1), digits < 19 ? 9 * v + (v - 1) : v};
+        for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+            r.index = cases[i];
+            b.len = 0;
+            CHECK_INT(rec_write_json(&b, &r, 0), 0);
+            char want[40];
+            snprintf(want, sizeof want, "{\"i\":%lld,", (long long)cases[i]);
+            CHECK(strncmp(b.p, want, strlen(want)) == 0);
+        }
+    }
+    int64_t ext[] = {INT64_MAX, INT64_MIN, 0};
+    for (size_t i = 0; i < 3; i++) {
+        r.index = ext[i];
+        b.len = 0;
+        CHECK_INT(rec_write_json(&b, &r, 0), 0);
+        char want[40];
+        snprintf(want, sizeof want, "{\"i\":%lld,", (long long)ext[i]);
+        CHECK(strncmp(b.p, want, strlen(want)) == 0);
+    }
+    buf_free(&b);
     rec_free(&r);
 }

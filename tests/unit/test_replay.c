@@ -3,6 +3,7 @@
  * e2e tests run the real binary against `metronome mock`; these pin the engine's own
  * behaviour (records, modes, timeouts) without another process.
  */
+#include "engine.h"
 #include "mock.h"
 #include "replay.h"
 #include "test.h"
@@ -1043,4 +1044,23 @@ TEST(replay_rewound_trace_keeps_its_header)
     cJSON_Delete(want);
     free(text);
     trace_close(tr);
+}
+
+TEST(replay_request_tail_matches_printf)
+{
+    /* The hand-written request tail says what snprintf said, at every digit count. */
+    static const size_t blens[] = {0, 1, 9, 10, 99, 172, 65536, 999999999, (size_t)-1};
+    static const long idx[] = {
+        0, 1, 9, 10, 12345, 2147483647L, -1, -10, 9223372036854775807L, -9223372036854775807L - 1};
+    for (size_t i = 0; i < sizeof blens / sizeof *blens; i++)
+        for (size_t j = 0; j < sizeof idx / sizeof *idx; j++)
+            for (int warm = 0; warm < 2; warm++) {
+                char got[80], want[80];
+                size_t n = req_tail(got, blens[i], warm, idx[j]);
+                int m = snprintf(want, sizeof want, "%zu\r\nX-Request-Id: %s%ld\r\n\r\n", blens[i],
+                                 warm ? "w" : "", idx[j]);
+                REQUIRE(n < sizeof got);
+                CHECK_INT(n, m);
+                CHECK(memcmp(got, want, n) == 0);
+            }
 }

@@ -3,7 +3,9 @@
 #include "test.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static const char *const valid[] = {
     "{}",
@@ -157,6 +159,74 @@ TEST(trace_jscan_prefix_and_error_offset)
     CHECK_INT(jscan_member(&it, &k, &v), 1);
     CHECK_INT(jscan_member(&it, &k, &v), ERR_PARSE);
     CHECK_INT(it.err_off, 11);
+}
+
+TEST(trace_jscan_string_special_byte_at_every_offset)
+{
+    /* The string scan jumps 8 bytes at a time to the first byte that needs a look: a
+     * quote, backslash or control byte at every offset of the first three words must be
+     * found exactly there, and bytes next to them (0x1f/0x20, 0x21/0x23 around the quote,
+     * 0x5b/0x5d around the backslash, 0x7f, bytes >= 0x80) must not hide or fake one. */
+    static const unsigned char plain[] = {' ', '!', '#', '[', ']', 0x7f, 0x80, 0xc3, 0xff, 'a'};
+    char s[64];
+    for (size_t n = 0; n < 24; n++) {
+        for (size_t f = 0; f < sizeof plain; f++) {
+            for (int kind = 0; kind < 4; kind++) {
+                size_t k = 0;
+                s[k++] = '"';
+                for (size_t i = 0; i < n; i++)
+                    s[k++] = (char)plain[(f + i) % sizeof plain];
+                size_t at = k; /* offset of the special byte */
+                const char *tail = kind == 0 ? "\"#!!!!!!!!!" : kind == 1 ? "\\n\"\"!!!!!!!!" : "";
+                if (kind == 2)
+                    s[k++] = 0x1f;
+                if (kind == 3)
+                    s[k++] = 0x01;
+                size_t tl = strlen(tail);
+                memcpy(s + k, tail, tl);
+                k += tl;
+                s[k++] = '"'; /* closes kind 2 and 3 (never reached) */
+                struct jval v;
+                size_t used = 0;
+                const char *why = NULL;
+                int rc = jscan_prefix(s, k, &v, &used, &why);
+                if (kind == 0) {
+                    CHECK_INT(rc, 0);
+                    CHECK_INT(v.n, n);
+                    CHECK_INT(used, n + 2);
+                    CHECK(!v.esc);
+                } else if (kind == 1) {
+                    CHECK_INT(rc, 0);
+                    CHECK_INT(v.n, n + 2);
+                    CHECK_INT(used, at + 3);
+                    CHECK(v.esc);
+                } else {
+                    CHECK_INT(rc, ERR_PARSE);
+                    CHECK_STR(why, "control character in string");
+                    struct jiter it;
+                    char obj[80];
+                    int m = snprintf(obj, sizeof obj, "{\"k\":%.*s}", (int)k, s);
+                    REQUIRE(jscan_object(&it, obj, (size_t)m) == 0);
+                    struct jval key;
+                    CHECK_INT(jscan_member(&it, &key, &v), ERR_PARSE);
+                    CHECK_INT(it.err_off, at + 5);
+                }
+            }
+        }
+    }
+    /* No closing quote at any length: unterminated, never a read past the end. */
+    for (size_t n = 0; n < 24; n++) {
+        char *h = malloc(n + 1);
+        REQUIRE(h);
+        h[0] = '"';
+        memset(h + 1, 'x', n);
+        struct jval v;
+        size_t used;
+        const char *why = NULL;
+        CHECK_INT(jscan_prefix(h, n + 1, &v, &used, &why), ERR_PARSE);
+        CHECK_STR(why, "unterminated string");
+        free(h);
+    }
 }
 
 TEST(trace_jscan_fast_doubles_match_strtod)
