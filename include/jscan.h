@@ -47,6 +47,7 @@ struct jiter {
     bool array;
     bool first;
     bool done;
+    bool trusted;    /* iterating a value already validated (jscan_enter): skip, not check */
     const char *err; /* static reason after a parse error */
     size_t err_off;  /* byte offset of the error from base */
 };
@@ -55,7 +56,10 @@ struct jiter {
  * s[0..n) apart from surrounding whitespace. 0 or ERR_PARSE (it->err says why). */
 int jscan_object(struct jiter *it, const char *s, size_t n);
 int jscan_array(struct jiter *it, const char *s, size_t n);
-/* Iterates a nested object or array value found earlier. */
+/* Iterates a nested object or array value found earlier. Its bytes were validated when it
+ * was found, so its members are delimited without checking them again (a response's
+ * "choices" is entered three levels deep); a jval that did not come from this scanner
+ * still never makes it read outside v->p[0..n), it just may not report every error. */
 int jscan_enter(struct jiter *it, const struct jval *v);
 
 /* Scans the one value that starts at s[0] (no leading whitespace) and may be followed by

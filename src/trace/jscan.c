@@ -234,6 +234,94 @@ static const char *scan_value(struct jiter *it, const char *p, struct jval *v, i
     }
 }
 
+/* ---- already-validated values (jscan_enter): delimit, do not check ---- */
+
+/* p after the opening quote: the closing quote, or NULL at the end. */
+static const char *trusted_string_end(const char *p, const char *end, bool *esc)
+{
+    while (p < end) {
+        if (end - p >= 8) {
+            uint64_t x;
+            memcpy(&x, p, 8);
+            unsigned k = special8_at(x);
+            p += k;
+            if (k == 8)
+                continue;
+        }
+        if (*p == '"')
+            return p;
+        if (*p == '\\') {
+            *esc = true;
+            p += 2; /* \uXXXX: the hex digits are plain bytes */
+        } else {
+            p++;
+        }
+    }
+    return NULL;
+}
+
+/* One value of validated JSON at p: bracket depth and string ends only. */
+static const char *trusted_value(struct jiter *it, const char *p, struct jval *v)
+{
+    const char *end = it->end;
+    v->p = p;
+    v->esc = false;
+    switch (*p) {
+    case '"': {
+        const char *q = trusted_string_end(p + 1, end, &v->esc);
+        if (!q)
+            break;
+        v->type = JT_STRING;
+        v->p = p + 1;
+        v->n = (size_t)(q - p - 1);
+        return q + 1;
+    }
+    case '{':
+    case '[': {
+        int depth = 0;
+        for (const char *q = p; q < end; q++) {
+            char c = *q;
+            if (c == '"') {
+                bool esc;
+                q = trusted_string_end(q + 1, end, &esc);
+                if (!q)
+                    break;
+            } else if (c == '{' || c == '[') {
+                depth++;
+            } else if ((c == '}' || c == ']') && --depth == 0) {
+                v->type = *p == '{' ? JT_OBJECT : JT_ARRAY;
+                v->n = (size_t)(q + 1 - p);
+                return q + 1;
+            }
+        }
+        break;
+    }
+    case 't':
+    case 'f':
+    case 'n': {
+        size_t n = *p == 'f' ? 5 : 4;
+        if ((size_t)(end - p) < n)
+            break;
+        v->type = *p == 't' ? JT_TRUE : *p == 'f' ? JT_FALSE : JT_NULL;
+        v->n = n;
+        return p + n;
+    }
+    default: {
+        const char *q = p;
+        while (q < end && ((*q >= '0' && *q <= '9') || *q == '-' || *q == '+' || *q == '.' ||
+                           *q == 'e' || *q == 'E'))
+            q++;
+        if (q == p)
+            break;
+        v->type = JT_NUMBER;
+        v->n = (size_t)(q - p);
+        return q;
+    }
+    }
+    fail(it, p, "value expected");
+    return NULL;
+}
+
 static int begin(struct jiter *it, const char *s, size_t n, bool array, bool top)
 {
     it->base = s;
@@ -241,6 +329,7 @@ static int begin(struct jiter *it, const char *s, size_t n, bool array, bool top
     it->array = array;
     it->first = true;
     it->done = false;
+    it->trusted = !top;
     it->err = NULL;
     it->err_off = 0;
     const char *p = top ? skip_ws(s, it->end) : s;
@@ -319,7 +408,7 @@ static int next(struct jiter *it, struct jval *key, struct jval *val)
     if (!it->array) {
         if (q >= end || *q != '"')
             return fail(it, q, "object key expected");
-        q = scan_value(it, q, key, 1);
+        q = it->trusted ? trusted_value(it, q, key) : scan_value(it, q, key, 1);
         if (!q)
             return ERR_PARSE;
         q = skip_ws(q, end);
@@ -327,7 +416,9 @@ static int next(struct jiter *it, struct jval *key, struct jval *val)
             return fail(it, q, "':' expected");
         q = skip_ws(q + 1, end);
     }
-    q = scan_value(it, q, val, 1);
+    if (q >= end)
+        return fail(it, q, "value expected");
+    q = it->trusted ? trusted_value(it, q, val) : scan_value(it, q, val, 1);
     if (!q)
         return ERR_PARSE;
     it->p = q;

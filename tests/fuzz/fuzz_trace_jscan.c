@@ -7,6 +7,7 @@
 #include "fuzz.h"
 #include "jscan.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 static void check_value(const unsigned char *data, size_t size, const struct jval *v, int depth,
@@ -25,18 +26,23 @@ static void check_value(const unsigned char *data, size_t size, const struct jva
         (void)jval_int(v, &i);
         FUZZ_ASSERT(jval_double(v, &x) == 0 || v->n > 0);
     } else if ((v->type == JT_OBJECT || v->type == JT_ARRAY) && depth < 8) {
-        struct jiter it;
-        struct jval k, e;
+        struct jiter it, vit;
+        struct jval k, e, vk, ve;
         FUZZ_ASSERT(jscan_enter(&it, v) == 0);
+        /* An entered value is delimited without checks (it was validated): a validating
+         * scan of the same bytes must hand out the same spans. */
+        bool obj = v->type == JT_OBJECT;
+        FUZZ_ASSERT((obj ? jscan_object(&vit, v->p, v->n) : jscan_array(&vit, v->p, v->n)) == 0);
         int rc;
-        if (v->type == JT_OBJECT)
-            while ((rc = jscan_member(&it, &k, &e)) == 1)
-                check_value(data, size, &e, depth + 1, b);
-        else
-            while ((rc = jscan_elem(&it, &e)) == 1)
-                check_value(data, size, &e, depth + 1, b);
+        while ((rc = obj ? jscan_member(&it, &k, &e) : jscan_elem(&it, &e)) == 1) {
+            FUZZ_ASSERT((obj ? jscan_member(&vit, &vk, &ve) : jscan_elem(&vit, &ve)) == 1);
+            FUZZ_ASSERT(ve.type == e.type && ve.p == e.p && ve.n == e.n && ve.esc == e.esc);
+            FUZZ_ASSERT(!obj || (vk.p == k.p && vk.n == k.n && vk.esc == k.esc));
+            check_value(data, size, &e, depth + 1, b);
+        }
         /* A value the scanner validated once must walk without errors. */
         FUZZ_ASSERT(rc == 0);
+        FUZZ_ASSERT((obj ? jscan_member(&vit, &vk, &ve) : jscan_elem(&vit, &ve)) == 0);
     }
 }
 

@@ -229,6 +229,75 @@ TEST(trace_jscan_string_special_byte_at_every_offset)
     }
 }
 
+/* Walks v's members or elements twice: through jscan_enter (delimited without checks,
+ * since v was validated) and through a fresh validating scan of the same bytes; both
+ * must hand out the same values, at every level. */
+static void same_walk(const struct jval *v, int depth)
+{
+    struct jiter a, b;
+    REQUIRE(jscan_enter(&a, v) == 0);
+    CHECK(a.trusted);
+    int rc = v->type == JT_OBJECT ? jscan_object(&b, v->p, v->n) : jscan_array(&b, v->p, v->n);
+    REQUIRE(rc == 0);
+    CHECK(!b.trusted);
+    for (;;) {
+        struct jval ka = {0}, kb = {0}, va, vb;
+        int ra = v->type == JT_OBJECT ? jscan_member(&a, &ka, &va) : jscan_elem(&a, &va);
+        int rb = v->type == JT_OBJECT ? jscan_member(&b, &kb, &vb) : jscan_elem(&b, &vb);
+        CHECK_INT(ra, rb);
+        if (ra != 1 || rb != 1)
+            break;
+        if (v->type == JT_OBJECT) {
+            CHECK(ka.p == kb.p && ka.n == kb.n && ka.esc == kb.esc && ka.type == kb.type);
+        }
+        CHECK_INT(va.type, vb.type);
+        CHECK(va.p == vb.p);
+        CHECK_INT(va.n, vb.n);
+        CHECK_INT(va.esc, vb.esc);
+        if ((va.type == JT_OBJECT || va.type == JT_ARRAY) && depth < 16)
+            same_walk(&va, depth + 1);
+    }
+}
+
+TEST(trace_jscan_entered_values_delimited_as_validated)
+{
+    static const char *const docs[] = {
+        ("{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\",\"created\":1796203201,"
+         "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"they\"},"
+         "\"logprobs\":null,\"finish_reason\":\"length\"}],"
+         "\"usage\":{\"prompt_tokens\":1,\"total_tokens\":2,\"completion_tokens\":1}}"),
+        ("{\"a\":{\"s\":\"]}\\\"[{\\\\\",\"t\":\"\\u005d\\ud83d\\ude00x\",\"e\":\"\"},"
+         "\"b\":[ 1 , -2.5e+10 , 0.0E-1 , true , false , null , [ ] , { } , \"x\" ]}"),
+        "{\"deep\":[[[[{\"k\":[[\"v\\\"]\"]]}]]]],\"long\":\"0123456789abcdef\\\\\\\"\"}",
+        "{ \"ws\" : { \"a\" :\t[ 1 ,\n2 ] , \"b\" :\r\n{ \"c\" : \"d\" } } }",
+    };
+    for (size_t i = 0; i < sizeof docs / sizeof *docs; i++) {
+        struct jval top;
+        size_t used;
+        const char *why;
+        REQUIRE(jscan_prefix(docs[i], strlen(docs[i]), &top, &used, &why) == 0);
+        same_walk(&top, 0);
+    }
+    /* A jval that did not come from the scanner (cut short): an error, no read past n. */
+    static const char *const cut[] = {"{\"a\":\"xyz", "{\"a\":[1,{\"b\":2", "{\"a\":tr",
+                                      "{\"a\":", "[\"\\"};
+    for (size_t i = 0; i < sizeof cut / sizeof *cut; i++) {
+        size_t n = strlen(cut[i]);
+        char *h = malloc(n);
+        REQUIRE(h);
+        memcpy(h, cut[i], n);
+        struct jval v = {.type = h[0] == '[' ? JT_ARRAY : JT_OBJECT, .p = h, .n = n};
+        struct jiter it;
+        REQUIRE(jscan_enter(&it, &v) == 0);
+        struct jval k, e;
+        int rc;
+        while ((rc = h[0] == '[' ? jscan_elem(&it, &e) : jscan_member(&it, &k, &e)) == 1)
+            ;
+        CHECK_INT(rc, ERR_PARSE);
+        free(h);
+    }
+}
+
 TEST(trace_jscan_fast_doubles_match_strtod)
 {
     /* The short-decimal fast path must give exactly the double strtod gives. */
