@@ -84,6 +84,9 @@ struct profile_plan {
  * file: d names FILE:LINE; exit 1). *help is set when --help was asked for (nothing
  * else is done then). */
 int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help, struct diag *d);
+/* argv with the --config file's options first (those the command line gives again left
+ * out), as profile_plan_build reads it. */
+int profile_merged_argv(int argc, char **argv, struct profile_argv *out, struct diag *d);
 void profile_plan_free(struct profile_plan *p);
 
 /* The AIPerf 0.13 artifact directory name for the plan: <model>[_multi]-openai-<type>-

@@ -11,12 +11,15 @@
 #include "profile.h"
 #include "profile_conf.h"
 #include "profile_files.h"
+#include "profile_sweep.h"
 #include "xalloc.h"
 #include "zio.h"
 
 #include <cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -319,13 +322,9 @@ static int validate_config(int argc, char **argv)
     return EXIT_OK;
 }
 
-int cmd_profile(int argc, char **argv)
+/* One profile run (pack, replay, report) of argv; a sweep runs this once per run. */
+static int profile_one(int argc, char **argv)
 {
-    if (argc > 1 && !strcmp(argv[1], "create-template"))
-        return create_template(argc - 1, argv + 1);
-    if (argc > 1 && !strcmp(argv[1], "validate-config"))
-        return validate_config(argc - 1, argv + 1);
-
     struct profile_plan p;
     struct diag d = {0};
     bool help = false;
@@ -492,4 +491,284 @@ done:
     buf_free(&log.pending);
     profile_plan_free(&p);
     return exit_code;
+}
+
+/* ---- sweeps and repeated runs (docs/cli-profile.md, *Sweeps and repeated runs*) ---- */
+
+/* The sweep's own log, BASE/logs/aiperf.log. */
+static void slog(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void slog(FILE *f, const char *fmt, ...)
+{
+    if (!f)
+        return;
+    char ts[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(ts, sizeof ts, "%Y-%m-%d %H:%M:%S", &tm);
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(f, "%s - metronome.sweep - INFO - ", ts);
+    vfprintf(f, fmt, ap);
+    fputc('\n', f);
+    fflush(f);
+    va_end(ap);
+}
+
+/* Sleeps s seconds unless a SIGINT (blocked during the sweep) arrives; true if it did. */
+static bool cooldown(double s, const sigset_t *intr)
+{
+    if (!(s > 0))
+        return false;
+    struct timespec ts = {(time_t)s, (long)((s - floor(s)) * 1e9)};
+    return sigtimedwait(intr, NULL, &ts) == SIGINT;
+}
+
+/* Consumes a pending SIGINT (it arrived during pack or report); true if there was one. */
+static bool interrupted_now(const sigset_t *intr)
+{
+    struct timespec zero = {0, 0};
+    return sigtimedwait(intr, NULL, &zero) == SIGINT;
+}
+
+/* The runs' common argv: "profile" and the merged options without --config (already
+ * merged in). */
+static void sweep_base_argv(const struct profile_argv *all, struct profile_argv *out)
+{
+    profile_argv_push(out, "profile");
+    for (int i = 0; i < all->n; i++) {
+        if ((!strcmp(all->v[i], "--config") || !strcmp(all->v[i], "-f")) && i + 1 < all->n) {
+            i++;
+            continue;
+        }
+        if (!strncmp(all->v[i], "--config=", 9))
+            continue;
+        profile_argv_push(out, all->v[i]);
+    }
+}
+
+static void run_argv(const struct sweep_cfg *s, const struct profile_argv *base, size_t point,
+                     int trial, const char *dir, const cJSON *pm, struct profile_argv *out)
+{
+    for (int i = 0; i < base->n; i++)
+        profile_argv_push(out, base->v[i]);
+    /* the last value of an option wins: these override the lists and any given dir */
+    for (size_t i = 0; i < s->ndims; i++) {
+        profile_argv_push(out, s->dims[i].canon);
+        profile_argv_push(out, s->dims[i].text[s->idx[point * s->ndims + i]]);
+    }
+    const cJSON *seed = cJSON_GetObjectItemCaseSensitive(pm, "seed");
+    if (cJSON_IsNumber(seed)) {
+        char t[32];
+        snprintf(t, sizeof t, "%lld", (long long)seed->valuedouble);
+        profile_argv_push(out, "--random-seed");
+        profile_argv_push(out, t);
+    }
+    if (trial > 0 && s->warmup_after_first_off) {
+        profile_argv_push(out, "--warmup-request-count");
+        profile_argv_push(out, "0");
+    }
+    if (dir) {
+        profile_argv_push(out, "--output-artifact-dir");
+        profile_argv_push(out, dir);
+    }
+}
+
+static int run_sweep(struct sweep_cfg *s, const struct profile_argv *all)
+{
+    struct profile_argv base = {0};
+    sweep_base_argv(all, &base);
+    struct diag d = {0};
+    int exit_code = EXIT_ERROR;
+    cJSON *man = NULL;
+    FILE *log = NULL;
+    /* Check the whole command line once (point 0's values) before anything runs, and
+     * find the base directory as AIPerf does: the artifact dir of the first point. */
+    char bdir[4096];
+    {
+        struct profile_argv probe = {0};
+        run_argv(s, &base, 0, 0, NULL, NULL, &probe);
+        struct profile_plan p;
+        bool help = false;
+        int rc = profile_plan_build(&p, probe.n - 1, probe.v + 1, &help, &d);
+        profile_argv_free(&probe);
+        if (rc) {
+            profile_argv_free(&base);
+            return plan_fail(rc, &d);
+        }
+        if (p.artifact_explicit)
+            snprintf(bdir, sizeof bdir, "%s", p.artifact_dir);
+        else {
+            char name[1024];
+            profile_plan_name(&p, p.fixed_forced, name, sizeof name);
+            snprintf(bdir, sizeof bdir, "%s/%s", p.artifact_base, name);
+        }
+        man = sweep_manifest_new(s, p.model);
+        profile_plan_free(&p);
+    }
+    char logdir[4200], logpath[4300];
+    snprintf(logdir, sizeof logdir, "%s/logs", bdir);
+    if (zio_mkdir_p(logdir, &d) || sweep_manifest_write(bdir, man, &d))
+        goto fail;
+    snprintf(logpath, sizeof logpath, "%s/aiperf.log", logdir);
+    log = fopen(logpath, "a");
+    slog(log, "sweep: %zu point(s) x %d trial(s), mode %s, base %s", s->npoints, s->trials,
+         s->independent ? "independent" : "repeated", bdir);
+
+    /* SIGINT is taken as a message during the sweep: replay handles it within a run (it
+     * blocks it and reads it from a signalfd), and between runs it ends the sweep. */
+    sigset_t intr, old;
+    sigemptyset(&intr);
+    sigaddset(&intr, SIGINT);
+    sigprocmask(SIG_BLOCK, &intr, &old);
+    bool stop = false, any_verdict = false;
+    size_t total = s->npoints * (size_t)s->trials, done_runs = 0;
+    const cJSON *pts = cJSON_GetObjectItemCaseSensitive(man, "points");
+    for (size_t k = 0; k < total && !stop; k++) {
+        size_t point = s->independent ? k / (size_t)s->trials : k % s->npoints;
+        int trial = s->independent ? (int)(k % (size_t)s->trials) : (int)(k / s->npoints);
+        cJSON *pm = cJSON_GetArrayItem(pts, (int)point);
+        cJSON *runs = cJSON_GetObjectItemCaseSensitive(pm, "runs");
+        cJSON *rj = cJSON_GetArrayItem(runs, trial);
+        const char *pdir = cJSON_GetObjectItemCaseSensitive(pm, "dir")->valuestring;
+        /* AIPerf's AdaptiveStrategy: after at least 2 runs of the point, stop once it
+         * has converged. */
+        if (s->conv_metric && trial >= 2 && sweep_point_converged(s, bdir, pm)) {
+            cJSON_ReplaceItemInObject(rj, "status", cJSON_CreateString("skipped_converged"));
+            slog(log, "point %s: converged after %d run(s)", pdir, trial);
+            continue;
+        }
+        /* cooldowns, as AIPerf's orchestrator places them */
+        double cd = 0;
+        if (k > 0) {
+            bool new_point = s->independent ? trial == 0 : point > 0;
+            cd = new_point ? s->sweep_cooldown : s->trial_cooldown;
+        }
+        if (cooldown(cd, &intr)) {
+            stop = true;
+            break;
+        }
+        char rel[2048], dir[6200];
+        snprintf(rel, sizeof rel, "%s", cJSON_GetObjectItemCaseSensitive(rj, "dir")->valuestring);
+        if (!strcmp(rel, "."))
+            snprintf(dir, sizeof dir, "%s", bdir);
+        else
+            snprintf(dir, sizeof dir, "%s/%s", bdir, rel);
+        struct profile_argv av = {0};
+        run_argv(s, &base, point, trial, dir, pm, &av);
+        fprintf(stderr, "metronome: sweep run %zu of %zu: %s%strial %d\n", k + 1, total,
+                *pdir ? pdir : "", *pdir ? ", " : "", trial + 1);
+        slog(log, "run %zu of %zu: %s trial %d -> %s", k + 1, total, pdir, trial + 1, rel);
+        int rc = profile_one(av.n, av.v);
+        profile_argv_free(&av);
+        char exp[6400];
+        snprintf(exp, sizeof exp, "%s/profile_export_aiperf.json", dir);
+        const char *st = rc == EXIT_INTERRUPTED                                        ? "cancelled"
+                         : (rc == EXIT_OK || rc == EXIT_VERDICT) && !access(exp, R_OK) ? "ok"
+                                                                                       : "failed";
+        any_verdict |= rc == EXIT_VERDICT;
+        cJSON_ReplaceItemInObject(rj, "status", cJSON_CreateString(st));
+        cJSON_ReplaceItemInObject(rj, "exit_code", cJSON_CreateNumber(rc));
+        slog(log, "run %zu: %s (exit %d)", k + 1, st, rc);
+        done_runs++;
+        if (rc == EXIT_INTERRUPTED || interrupted_now(&intr))
+            stop = true;
+        if (sweep_manifest_write(bdir, man, &d))
+            break;
+    }
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    if (d.msg[0])
+        goto fail;
+
+    /* What did not run, what failed. */
+    struct buf notrun, failed;
+    buf_init(&notrun, 0);
+    buf_init(&failed, 0);
+    size_t n_notrun = 0, n_failed = 0, runs_notrun = 0;
+    for (const cJSON *pm = pts->child; pm; pm = pm->next) {
+        const char *pd = cJSON_GetObjectItemCaseSensitive(pm, "dir")->valuestring;
+        const char *pl = cJSON_GetObjectItemCaseSensitive(pm, "label")->valuestring;
+        bool ran = false, ok = false, bad = false;
+        for (const cJSON *r = cJSON_GetObjectItemCaseSensitive(pm, "runs")->child; r; r = r->next) {
+            const char *st = cJSON_GetObjectItemCaseSensitive(r, "status")->valuestring;
+            runs_notrun += !strcmp(st, "not_run");
+            ran |= strcmp(st, "not_run") != 0;
+            ok |= !strcmp(st, "ok");
+            bad |= !strcmp(st, "failed");
+        }
+        const char *name = *pd ? pd : *pl ? pl : "the run";
+        if (!ran)
+            buf_printf(&notrun, "%s%s", n_notrun++ ? ", " : "", name);
+        else if (bad || !ok)
+            buf_printf(&failed, "%s%s", n_failed++ ? ", " : "", name);
+    }
+    cJSON_ReplaceItemInObject(man, "complete", cJSON_CreateBool(runs_notrun == 0));
+    cJSON_ReplaceItemInObject(man, "cancelled", cJSON_CreateBool(stop));
+    int frc = sweep_manifest_write(bdir, man, &d);
+    if (!frc)
+        frc = sweep_finalize(bdir, man, NULL, &d);
+    if (frc) {
+        buf_free(&notrun);
+        buf_free(&failed);
+        goto fail;
+    }
+    fflush(stdout);
+    printf("\nSweep: %zu run(s) of %zu; summary: %s/sweep_summary.csv\n", done_runs, total, bdir);
+    fflush(stdout);
+    exit_code = any_verdict ? EXIT_VERDICT : EXIT_OK;
+    if (n_failed) {
+        cli_error("%zu of %zu point(s) had a failed run: %s", n_failed, s->npoints, failed.p);
+        exit_code = EXIT_ERROR;
+    }
+    if (stop) {
+        if (n_notrun)
+            cli_error("sweep interrupted: %zu of %zu point(s) did not run: %s", n_notrun,
+                      s->npoints, notrun.p);
+        else
+            cli_error("sweep interrupted: %zu of %zu run(s) did not run", runs_notrun, total);
+        exit_code = EXIT_INTERRUPTED;
+    }
+    slog(log, "sweep done: exit %d", exit_code);
+    buf_free(&notrun);
+    buf_free(&failed);
+    goto done;
+fail:
+    cli_fail(&d, 0);
+    exit_code = EXIT_ERROR;
+done:
+    if (log)
+        fclose(log);
+    cJSON_Delete(man);
+    profile_argv_free(&base);
+    return exit_code;
+}
+
+int cmd_profile(int argc, char **argv)
+{
+    if (argc > 1 && !strcmp(argv[1], "create-template"))
+        return create_template(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "validate-config"))
+        return validate_config(argc - 1, argv + 1);
+    struct profile_argv all = {0};
+    struct diag d = {0};
+    /* A config file that does not load is reported by the plan, as for a single run. */
+    if (profile_merged_argv(argc - 1, argv + 1, &all, &d)) {
+        profile_argv_free(&all);
+        return profile_one(argc, argv);
+    }
+    struct sweep_cfg s;
+    int rc = sweep_cfg_parse(&s, all.n, all.v, &d);
+    if (rc) {
+        profile_argv_free(&all);
+        return cli_fail(&d, true);
+    }
+    if (!sweep_cfg_active(&s)) {
+        sweep_cfg_free(&s);
+        profile_argv_free(&all);
+        return profile_one(argc, argv);
+    }
+    rc = run_sweep(&s, &all);
+    sweep_cfg_free(&s);
+    profile_argv_free(&all);
+    return rc;
 }

@@ -233,7 +233,7 @@ static int refuse(struct diag *d, int argc, char **argv, size_t i, const char *v
 
 /* Merges the config file (if any) under the command line: a multi-valued option given
  * on the command line replaces the file's values instead of adding to them. */
-static int merged_argv(int argc, char **argv, struct profile_argv *out, struct diag *d)
+int profile_merged_argv(int argc, char **argv, struct profile_argv *out, struct diag *d)
 {
     const char *conf = NULL;
     for (int i = 0; i < argc; i++) {
@@ -284,7 +284,7 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
     memset(p, 0, sizeof *p);
     *help = false;
     struct profile_argv all = {0};
-    int rc = merged_argv(argc, argv, &all, d);
+    int rc = profile_merged_argv(argc, argv, &all, d);
     if (rc) {
         profile_argv_free(&all);
         return rc;

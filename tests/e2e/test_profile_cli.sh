@@ -26,7 +26,11 @@ refused "not supported yet: --arrival-pattern concurrency-burst" -m x --arrival-
 # Report-stage SLOs and rules are checked before anything is sent or written.
 refused "--goodput 'x:1': unknown per-request metric 'x'" -m x --goodput x:1
 refused "--fail-on 'ttft.p99': expected METRIC[.STAT]OP VALUE (OP one of > >= < <= == !=)" -m x --fail-on ttft.p99
-refused "not supported yet: --num-profile-runs" -m x --num-profile-runs 3
+refused "not supported yet: --vary-seed-per-trial" -m x --num-profile-runs 3 --vary-seed-per-trial
+# Sweep lists: a bad value is named with its position before anything runs (issue 12).
+refused "--concurrency: value 'x' (item 3 of '1,2,x'): not a positive integer" -m x --concurrency 1,2,x
+refused "--isl: empty item 2 of '128,,512'" -m x --isl 128,,512
+refused "--convergence-metric requires --num-profile-runs > 1" -m x --convergence-metric time_to_first_token
 refused "not supported yet: --run-type" -m x --run-type k8s
 refused "not supported yet: --heartbeat-interval" -m x --heartbeat-interval 1
 refused "--model-names (--model, -m) is required" --url localhost:1

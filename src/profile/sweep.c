@@ -1,0 +1,556 @@
+/*
+ * Sweep lists and multi-run options of `metronome profile` (AIPerf 0.13's semantics:
+ * aiperf/config/sweep/expand.py, orchestrator/orchestrator.py, strategies.py), the run
+ * layout, and the manifest metronome_sweep.json (docs/records-format.md, *Sweeps*).
+ */
+#include "profile_sweep.h"
+
+#include "xalloc.h"
+#include "zio.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The options AIPerf 0.13 turns into a sweep when given a comma list, with the config
+ * path AIPerf sweeps (its "magic lists"), sorted by that path: AIPerf's grid expansion
+ * sorts the dimensions by path, and its dir_name and variation order follow. */
+static const struct {
+    const char *opt;  /* metronome option (canonical name) */
+    const char *path; /* AIPerf's config path */
+    bool is_float;
+    double min; /* smallest value allowed */
+    bool min_open;
+} sweepable[] = {
+    {"prompt-input-tokens-mean", "datasets.main.prompts.isl.mean", false, 1, false},
+    {"prompt-input-tokens-stddev", "datasets.main.prompts.isl.stddev", true, 0, false},
+    {"prompt-output-tokens-mean", "datasets.main.prompts.osl.mean", false, 1, false},
+    {"concurrency", "phases.profiling.concurrency", false, 1, false},
+    {"request-rate", "phases.profiling.rate", true, 0, true},
+    {"request-count", "phases.profiling.requests", false, 1, false},
+    {"conversation-num", "phases.profiling.sessions", false, 1, false},
+};
+
+static int opt_idx(const char *name)
+{
+    for (size_t i = 0; i < profile_nopts; i++)
+        if (!strcmp(profile_opts[i].spec.name, name))
+            return (int)i;
+    abort(); /* our own table lacks a name: a programming error */
+}
+
+/* The spelling of option i the user typed last (its value is the one used), else its
+ * canonical name. */
+static void typed_name(int argc, char **argv, int i, char *out, size_t cap)
+{
+    const struct arg_spec *sp = &profile_opts[i].spec;
+    snprintf(out, cap, "--%s", sp->name);
+    for (int k = 0; k < argc; k++) {
+        const char *a = argv[k];
+        if (a[0] != '-')
+            continue;
+        size_t n = strcspn(a, "=");
+        if (n == strlen(sp->name) + 2 && a[1] == '-' && !strncmp(a + 2, sp->name, n - 2)) {
+            snprintf(out, cap, "%.*s", (int)n, a);
+            continue;
+        }
+        for (const char *p = sp->aliases; p && *p;) {
+            while (*p == ' ')
+                p++;
+            size_t m = strcspn(p, " ");
+            if (m && m == n && !strncmp(p, a, n))
+                snprintf(out, cap, "%.*s", (int)n, a);
+            p += m;
+        }
+    }
+}
+
+/* A number as Python's repr prints a float: the shortest round-trip form, ".0" added to
+ * an integral value (AIPerf's dir names: rate_10.0). */
+void sweep_py_float(double v, char *out, size_t cap)
+{
+    /* the fewest significant digits that read back as v, then Python's layout: fixed
+     * notation for exponents -4..15, else scientific */
+    char e[64];
+    int prec = 1;
+    for (; prec <= 17; prec++) {
+        snprintf(e, sizeof e, "%.*e", prec - 1, v);
+        if (strtod(e, NULL) == v)
+            break;
+    }
+    int exp10 = atoi(strchr(e, 'e') + 1);
+    if (exp10 < -4 || exp10 >= 16) {
+        snprintf(out, cap, "%s", e);
+        return;
+    }
+    int decimals = prec - 1 - exp10;
+    snprintf(out, cap, "%.*f", decimals > 0 ? decimals : 0, v);
+    if (!strchr(out, '.'))
+        snprintf(out + strlen(out), cap - strlen(out), ".0");
+}
+
+/* Parses one list item; 0 or ERR_INVALID naming the value and its position. */
+static int parse_item(const char *opt, const char *list, const char *item, size_t len, size_t pos,
+                      bool is_float, double min, bool min_open, double *out, struct diag *d)
+{
+    char buf[64];
+    if (len == 0)
+        return diag_set(d, ERR_INVALID, "%s: empty item %zu of '%s'", opt, pos, list);
+    if (len >= sizeof buf)
+        return diag_set(d, ERR_INVALID, "%s: value '%.*s' (item %zu of '%s') is too long", opt,
+                        (int)len, item, pos, list);
+    memcpy(buf, item, len);
+    buf[len] = '\0';
+    char *end = NULL;
+    errno = 0;
+    double v;
+    if (is_float) {
+        v = strtod(buf, &end);
+        if (end == buf || *end || errno || !isfinite(v) || v < min || (min_open && v <= min))
+            return diag_set(d, ERR_INVALID, "%s: value '%s' (item %zu of '%s'): not a %s number",
+                            opt, buf, pos, list, min_open ? "positive" : "non-negative");
+    } else {
+        long long n = strtoll(buf, &end, 10);
+        if (end == buf || *end || errno || n < (long long)min || n > 1000000000LL)
+            return diag_set(d, ERR_INVALID, "%s: value '%s' (item %zu of '%s'): not a positive integer",
+                            opt, buf, pos, list);
+        v = (double)n;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_list(struct sweep_dim *dm, const char *list, struct diag *d)
+{
+    size_t pos = 1;
+    for (const char *p = list;; pos++) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        while (len && (*p == ' '))
+            p++, len--;
+        while (len && p[len - 1] == ' ')
+            len--;
+        if (dm->n == SWEEP_MAX_VALUES)
+            return diag_set(d, ERR_INVALID, "%s: more than %d values in '%s'", dm->option,
+                            SWEEP_MAX_VALUES, list);
+        size_t k = 0;
+        for (; k < sizeof sweepable / sizeof sweepable[0]; k++)
+            if (!strcmp(sweepable[k].path, dm->path))
+                break;
+        double v;
+        int rc = parse_item(dm->option, list, p, len, pos, dm->is_float, sweepable[k].min,
+                            sweepable[k].min_open, &v, d);
+        if (rc)
+            return rc;
+        for (size_t j = 0; j < dm->n; j++)
+            if (dm->v[j] == v)
+                return diag_set(d, ERR_INVALID, "%s: value '%.*s' (item %zu of '%s') repeats item %zu",
+                                dm->option, (int)len, p, pos, list, j + 1);
+        dm->v[dm->n] = v;
+        if (dm->is_float)
+            sweep_py_float(v, dm->text[dm->n], sizeof dm->text[0]);
+        else
+            snprintf(dm->text[dm->n], sizeof dm->text[0], "%lld", (long long)v);
+        dm->n++;
+        if (!e)
+            break;
+        p = e + 1;
+    }
+    return 0;
+}
+
+/* Python-style enum match: case-insensitive, '-' and '_' the same. */
+static bool enum_eq(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++) {
+        char x = *a == '_' ? '-' : (char)(*a | 0x20);
+        char y = *b == '_' ? '-' : (char)(*b | 0x20);
+        if (x != y)
+            return false;
+    }
+    return *a == *b;
+}
+
+/* A flag whose AIPerf default is true: off only when given as false (--no-NAME). */
+static bool flag_default_on(const struct args *a, const char *name)
+{
+    const char *v = args_get(a, name);
+    return !v || strcmp(v, "false") != 0;
+}
+
+static int get_double(const struct args *a, const char *name, double lo, double hi, bool open,
+                      double *out, struct diag *d)
+{
+    const char *v = args_get(a, name);
+    if (!v)
+        return 0;
+    char *end = NULL;
+    errno = 0;
+    double x = strtod(v, &end);
+    if (end == v || *end || errno || !isfinite(x) || x < lo || x > hi || (open && (x <= lo || x >= hi)))
+        return diag_set(d, ERR_INVALID, "--%s: '%s' is not a number in %s%g, %g%s", name, v,
+                        open ? "(" : "[", lo, hi, open ? ")" : "]");
+    *out = x;
+    return 0;
+}
+
+int sweep_cfg_parse(struct sweep_cfg *s, int argc, char **argv, struct diag *d)
+{
+    memset(s, 0, sizeof *s);
+    s->trials = 1;
+    s->confidence = 0.95;
+    s->consistent_seed = true;
+    s->warmup_after_first_off = true;
+    struct arg_spec *specs = xcalloc(profile_nopts, sizeof *specs);
+    for (size_t i = 0; i < profile_nopts; i++)
+        specs[i] = profile_opts[i].spec;
+    struct args a;
+    struct diag ignored = {0};
+    /* A command line profile_plan_build will refuse: no sweep here, so that the plan
+     * names the problem exactly as for a single run. */
+    if (args_parse(&a, specs, profile_nopts, argc, argv, &ignored)) {
+        free(specs);
+        return 0;
+    }
+    int rc = 0;
+    if (args_flag(&a, "help"))
+        goto out;
+    for (size_t k = 0; k < sizeof sweepable / sizeof sweepable[0]; k++) {
+        const char *v = args_get(&a, sweepable[k].opt);
+        if (!v || !strchr(v, ','))
+            continue;
+        struct sweep_dim *dm = &s->dims[s->ndims++];
+        dm->opt = opt_idx(sweepable[k].opt);
+        dm->path = sweepable[k].path;
+        dm->leaf = strrchr(dm->path, '.') + 1;
+        dm->is_float = sweepable[k].is_float;
+        typed_name(argc, argv, dm->opt, dm->option, sizeof dm->option);
+        snprintf(dm->canon, sizeof dm->canon, "--%s", sweepable[k].opt);
+        if ((rc = parse_list(dm, v, d)))
+            goto out;
+    }
+    for (size_t i = 0; i < s->ndims; i++) {
+        s->dims[i].display = s->dims[i].leaf;
+        for (size_t j = 0; j < s->ndims; j++)
+            if (i != j && !strcmp(s->dims[i].leaf, s->dims[j].leaf))
+                s->dims[i].display = s->dims[i].path;
+    }
+    long runs = 1;
+    if ((rc = args_long(&a, "num-profile-runs", 1, SWEEP_MAX_TRIALS, &runs, d)))
+        goto out;
+    s->trials = (int)runs;
+    if ((rc = get_double(&a, "confidence-level", 0, 1, true, &s->confidence, d)) ||
+        (rc = get_double(&a, "profile-run-cooldown-seconds", 0, 86400, false, &s->trial_cooldown, d)) ||
+        (rc = get_double(&a, "parameter-sweep-cooldown-seconds", 0, 86400, false, &s->sweep_cooldown, d)))
+        goto out;
+    s->consistent_seed = flag_default_on(&a, "set-consistent-seed");
+    s->warmup_after_first_off = flag_default_on(&a, "profile-run-disable-warmup-after-first");
+    s->same_seed = args_flag(&a, "parameter-sweep-same-seed");
+    const char *v;
+    if ((v = args_get(&a, "random-seed"))) {
+        char *end = NULL;
+        errno = 0;
+        s->seed = strtoll(v, &end, 10);
+        s->has_seed = end != v && !*end && !errno;
+    }
+    if (s->same_seed && !s->has_seed) {
+        rc = diag_set(d, ERR_INVALID, "--parameter-sweep-same-seed requires --random-seed");
+        goto out;
+    }
+    if ((v = args_get(&a, "parameter-sweep-mode"))) {
+        if (enum_eq(v, "independent"))
+            s->independent = true;
+        else if (!enum_eq(v, "repeated")) {
+            rc = diag_set(d, ERR_INVALID, "--parameter-sweep-mode: '%s' is not one of independent, repeated", v);
+            goto out;
+        }
+    }
+    if ((v = args_get(&a, "sweep-type"))) {
+        if (enum_eq(v, "zip"))
+            s->zip = true;
+        else if (!enum_eq(v, "grid")) {
+            rc = diag_set(d, ERR_INVALID, "--sweep-type: '%s' is not one of grid, zip", v);
+            goto out;
+        }
+    }
+    snprintf(s->conv_stat, sizeof s->conv_stat, "avg");
+    if ((v = args_get(&a, "convergence-stat"))) {
+        static const char *const st[] = {"avg", "p50", "p90", "p95", "p99", "min", "max"};
+        size_t k = 0;
+        while (k < 7 && !enum_eq(v, st[k]))
+            k++;
+        if (k == 7) {
+            rc = diag_set(d, ERR_INVALID, "--convergence-stat: '%s' is not one of avg, p50, p90, p95, p99, min, max", v);
+            goto out;
+        }
+        snprintf(s->conv_stat, sizeof s->conv_stat, "%s", st[k]);
+    }
+    s->conv_mode = SWEEP_CONV_CI_WIDTH;
+    if ((v = args_get(&a, "convergence-mode"))) {
+        if (enum_eq(v, "cv"))
+            s->conv_mode = SWEEP_CONV_CV;
+        else if (enum_eq(v, "distribution")) {
+            rc = diag_set(d, ERR_UNSUPPORTED, "not supported yet: --convergence-mode %s", v);
+            goto out;
+        } else if (!enum_eq(v, "ci-width")) {
+            rc = diag_set(d, ERR_INVALID, "--convergence-mode: '%s' is not one of ci-width, cv, distribution", v);
+            goto out;
+        }
+    }
+    s->conv_threshold = s->conv_mode == SWEEP_CONV_CV ? 0.05 : 0.10;
+    if ((rc = get_double(&a, "convergence-threshold", 0, 1, true, &s->conv_threshold, d)))
+        goto out;
+    if ((v = args_get(&a, "convergence-metric"))) {
+        if (s->trials <= 1) {
+            rc = diag_set(d, ERR_INVALID, "--convergence-metric requires --num-profile-runs > 1");
+            goto out;
+        }
+        s->conv_metric = xstrdup(v);
+    } else {
+        s->conv_mode = SWEEP_CONV_NONE;
+    }
+    /* The points: grid (Cartesian product, the last dimension fastest) or zip. */
+    if (s->zip && s->ndims > 1) {
+        for (size_t i = 1; i < s->ndims; i++)
+            if (s->dims[i].n != s->dims[0].n) {
+                rc = diag_set(d, ERR_INVALID, "--sweep-type zip: %s has %zu values, %s has %zu",
+                              s->dims[0].option, s->dims[0].n, s->dims[i].option, s->dims[i].n);
+                goto out;
+            }
+        s->npoints = s->dims[0].n;
+    } else {
+        s->npoints = 1;
+        for (size_t i = 0; i < s->ndims; i++) {
+            s->npoints *= s->dims[i].n;
+            if (s->npoints > SWEEP_MAX_POINTS) {
+                rc = diag_set(d, ERR_INVALID, "the sweep has more than %d points", SWEEP_MAX_POINTS);
+                goto out;
+            }
+        }
+    }
+    s->idx = xcalloc(s->npoints * (s->ndims ? s->ndims : 1), sizeof *s->idx);
+    for (size_t p = 0; p < s->npoints; p++) {
+        size_t rest = p;
+        for (size_t i = s->ndims; i-- > 0;) {
+            size_t k = s->zip ? p : rest % s->dims[i].n;
+            if (!s->zip)
+                rest /= s->dims[i].n;
+            s->idx[p * s->ndims + i] = k;
+        }
+    }
+out:
+    args_free(&a);
+    free(specs);
+    if (rc)
+        sweep_cfg_free(s);
+    return rc;
+}
+
+void sweep_cfg_free(struct sweep_cfg *s)
+{
+    free(s->idx);
+    free(s->conv_metric);
+    memset(s, 0, sizeof *s);
+}
+
+bool sweep_cfg_active(const struct sweep_cfg *s)
+{
+    return s->ndims > 0 || s->trials > 1;
+}
+
+static const char *point_text(const struct sweep_cfg *s, size_t p, size_t i)
+{
+    return s->dims[i].text[s->idx[p * s->ndims + i]];
+}
+
+void sweep_point_dir(const struct sweep_cfg *s, size_t p, char *out, size_t cap)
+{
+    size_t o = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < s->ndims && o < cap; i++)
+        o += (size_t)snprintf(out + o, cap - o, "%s%s_%s", i ? "__" : "", s->dims[i].leaf,
+                              point_text(s, p, i));
+}
+
+void sweep_point_label(const struct sweep_cfg *s, size_t p, char *out, size_t cap)
+{
+    size_t o = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < s->ndims && o < cap; i++)
+        o += (size_t)snprintf(out + o, cap - o, "%s%s=%s", i ? ", " : "", s->dims[i].display,
+                              point_text(s, p, i));
+}
+
+void sweep_point_vlabel(const struct sweep_cfg *s, size_t p, char *out, size_t cap)
+{
+    size_t o = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < s->ndims && o < cap; i++)
+        o += (size_t)snprintf(out + o, cap - o, "%s%s=%s", i ? ", " : "", s->dims[i].path,
+                              point_text(s, p, i));
+}
+
+void sweep_run_dir(const struct sweep_cfg *s, size_t p, int trial, char *out, size_t cap)
+{
+    char pd[1024];
+    sweep_point_dir(s, p, pd, sizeof pd);
+    if (!s->ndims && s->trials <= 1)
+        snprintf(out, cap, ".");
+    else if (!s->ndims)
+        snprintf(out, cap, "profile_runs/run_%04d", trial + 1);
+    else if (s->trials <= 1)
+        snprintf(out, cap, "%s", pd);
+    else if (!s->independent)
+        snprintf(out, cap, "profile_runs/trial_%04d/%s", trial + 1, pd);
+    else
+        snprintf(out, cap, "%s/profile_runs/trial_%04d", pd, trial + 1);
+}
+
+/* A parameter value as JSON: an int, or a float (Python prints 10.0; cJSON prints 10,
+ * which reads back as the same number). */
+static cJSON *param_value(const struct sweep_cfg *s, size_t p, size_t i)
+{
+    return cJSON_CreateNumber(s->dims[i].v[s->idx[p * s->ndims + i]]);
+}
+
+cJSON *sweep_manifest_new(const struct sweep_cfg *s, const char *model)
+{
+    cJSON *m = cJSON_CreateObject();
+    cJSON_AddStringToObject(m, "format", "metronome-sweep");
+    cJSON_AddNumberToObject(m, "version", 1);
+    cJSON_AddStringToObject(m, "sweep_type", s->zip ? "zip" : "grid");
+    cJSON_AddStringToObject(m, "sweep_mode", s->independent ? "independent" : "repeated");
+    cJSON_AddNumberToObject(m, "trials", s->trials);
+    cJSON_AddNumberToObject(m, "confidence_level", s->confidence);
+    cJSON_AddNumberToObject(m, "cooldown_seconds", s->trial_cooldown);
+    cJSON_AddNumberToObject(m, "sweep_cooldown_seconds", s->sweep_cooldown);
+    if (model)
+        cJSON_AddStringToObject(m, "model", model);
+    if (s->conv_metric) {
+        cJSON *c = cJSON_AddObjectToObject(m, "convergence");
+        cJSON_AddStringToObject(c, "metric", s->conv_metric);
+        cJSON_AddStringToObject(c, "stat", s->conv_stat);
+        cJSON_AddStringToObject(c, "mode", s->conv_mode == SWEEP_CONV_CV ? "cv" : "ci-width");
+        cJSON_AddNumberToObject(c, "threshold", s->conv_threshold);
+    } else {
+        cJSON_AddNullToObject(m, "convergence");
+    }
+    cJSON *params = cJSON_AddArrayToObject(m, "parameters");
+    for (size_t i = 0; i < s->ndims; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", s->dims[i].display);
+        cJSON_AddStringToObject(o, "option", s->dims[i].option);
+        cJSON_AddStringToObject(o, "path", s->dims[i].path);
+        cJSON_AddBoolToObject(o, "float", s->dims[i].is_float);
+        cJSON *vals = cJSON_AddArrayToObject(o, "values");
+        for (size_t k = 0; k < s->dims[i].n; k++)
+            cJSON_AddItemToArray(vals, cJSON_CreateNumber(s->dims[i].v[k]));
+        cJSON_AddItemToArray(params, o);
+    }
+    cJSON *pts = cJSON_AddArrayToObject(m, "points");
+    long long base = s->has_seed ? s->seed : (s->trials > 1 && s->consistent_seed) ? 42 : -1;
+    bool seeded = s->has_seed || (s->trials > 1 && s->consistent_seed);
+    for (size_t p = 0; p < s->npoints; p++) {
+        char buf[2048];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "index", (double)p);
+        sweep_point_dir(s, p, buf, sizeof buf);
+        cJSON_AddStringToObject(o, "dir", buf);
+        sweep_point_label(s, p, buf, sizeof buf);
+        cJSON_AddStringToObject(o, "label", buf);
+        sweep_point_vlabel(s, p, buf, sizeof buf);
+        cJSON_AddStringToObject(o, "variation_label", buf);
+        cJSON *pv = cJSON_AddObjectToObject(o, "parameters");
+        cJSON *vv = cJSON_AddObjectToObject(o, "variation_values");
+        for (size_t i = 0; i < s->ndims; i++) {
+            cJSON_AddItemToObject(pv, s->dims[i].display, param_value(s, p, i));
+            cJSON_AddItemToObject(vv, s->dims[i].path, param_value(s, p, i));
+        }
+        if (seeded)
+            cJSON_AddNumberToObject(o, "seed", (double)(s->same_seed || !s->ndims ? base : base + (long long)p));
+        else
+            cJSON_AddNullToObject(o, "seed");
+        cJSON *runs = cJSON_AddArrayToObject(o, "runs");
+        for (int t = 0; t < s->trials; t++) {
+            cJSON *r = cJSON_CreateObject();
+            cJSON_AddNumberToObject(r, "trial", t + 1);
+            sweep_run_dir(s, p, t, buf, sizeof buf);
+            cJSON_AddStringToObject(r, "dir", buf);
+            cJSON_AddStringToObject(r, "status", "not_run");
+            cJSON_AddNullToObject(r, "exit_code");
+            cJSON_AddItemToArray(runs, r);
+        }
+        cJSON_AddItemToArray(pts, o);
+    }
+    cJSON_AddBoolToObject(m, "complete", false);
+    cJSON_AddBoolToObject(m, "cancelled", false);
+    return m;
+}
+
+int sweep_manifest_write(const char *base, const cJSON *m, struct diag *d)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/metronome_sweep.json", base);
+    char *text = cJSON_Print(m);
+    if (!text)
+        return diag_set(d, ERR_IO, "%s: out of memory", path);
+    size_t n = strlen(text);
+    text = xrealloc(text, n + 2);
+    text[n] = '\n';
+    text[n + 1] = '\0';
+    int rc = afile_write_all(path, text, n + 1, d);
+    free(text);
+    return rc;
+}
+
+int sweep_manifest_read(const char *base, cJSON **out, struct diag *d)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/metronome_sweep.json", base);
+    char *text = NULL;
+    size_t len = 0;
+    int rc = zio_read_all(path, 64u << 20, &text, &len, d);
+    if (rc)
+        return rc;
+    cJSON *m = cJSON_ParseWithLength(text, len);
+    free(text);
+    if (!m)
+        return diag_at(d, ERR_PARSE, path, 0, "not JSON");
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(m, "format");
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, "version");
+    const cJSON *pts = cJSON_GetObjectItemCaseSensitive(m, "points");
+    if (!cJSON_IsString(f) || strcmp(f->valuestring, "metronome-sweep"))
+        rc = diag_at(d, ERR_INVALID, path, 0, "field 'format': not \"metronome-sweep\"");
+    else if (!cJSON_IsNumber(v) || v->valuedouble != 1)
+        rc = diag_at(d, ERR_INVALID, path, 0, "field 'version': only version 1 is known");
+    else if (!cJSON_IsArray(pts))
+        rc = diag_at(d, ERR_INVALID, path, 0, "field 'points': not an array");
+    for (const cJSON *p = pts ? pts->child : NULL; !rc && p; p = p->next) {
+        const cJSON *dir = cJSON_GetObjectItemCaseSensitive(p, "dir");
+        const cJSON *runs = cJSON_GetObjectItemCaseSensitive(p, "runs");
+        if (!cJSON_IsString(dir) || !cJSON_IsArray(runs)) {
+            rc = diag_at(d, ERR_INVALID, path, 0, "a point without 'dir' or 'runs'");
+            break;
+        }
+        for (const cJSON *r = runs->child; r; r = r->next) {
+            const cJSON *rd = cJSON_GetObjectItemCaseSensitive(r, "dir");
+            const cJSON *st = cJSON_GetObjectItemCaseSensitive(r, "status");
+            /* The run dirs are read relative to the base: nothing may point outside it. */
+            if (!cJSON_IsString(rd) || !cJSON_IsString(st) || rd->valuestring[0] == '/' ||
+                strstr(rd->valuestring, "..")) {
+                rc = diag_at(d, ERR_INVALID, path, 0, "point '%s': a run without a relative 'dir' or a 'status'",
+                             dir->valuestring);
+                break;
+            }
+        }
+    }
+    if (rc) {
+        cJSON_Delete(m);
+        return rc;
+    }
+    *out = m;
+    return 0;
+}
