@@ -107,7 +107,7 @@ fn ucdTables(b: *std.Build, host: std.Build.ResolvedTarget) std.Build.LazyPath {
     const gen = b.addExecutable(.{ .name = "ucdgen", .root_module = m });
     const run = b.addRunArtifact(gen);
     const out = run.addOutputDirectoryArg("ucd");
-    for ([_][]const u8{ "UnicodeData.txt", "PropList.txt", "DerivedNormalizationProps.txt", "SpecialCasing.txt", "CaseFolding.txt", "DerivedAge.txt" }) |f|
+    for ([_][]const u8{ "UnicodeData.txt", "PropList.txt", "DerivedNormalizationProps.txt", "SpecialCasing.txt", "CaseFolding.txt", "DerivedAge.txt", "DerivedCoreProperties.txt" }) |f|
         run.addFileArg(b.path(b.fmt("vendor/src/ucd/{s}", .{f})));
     return out;
 }

@@ -18,13 +18,13 @@ struct tok_re;
 
 /* Compile flags. */
 #define TOK_RE_LITERAL 1u /* the pattern is a plain string (Split's {"String": ...}) */
-#define TOK_RE_ICASE 2u   /* as if the pattern started with (?i) */
+#define TOK_RE_ICASE   2u /* as if the pattern started with (?i) */
 
 /* Compiles pattern[0..len) (UTF-8) into *out (caller frees with tok_re_free).
  * 0, or ERR_PARSE / ERR_UNSUPPORTED / ERR_TOO_LARGE with a one-line reason in
  * err[0..errlen) such as "unsupported: lookbehind (?<=...) at offset 3". */
-int tok_re_compile(const char *pattern, size_t len, unsigned flags, struct tok_re **out,
-                   char *err, size_t errlen);
+int tok_re_compile(const char *pattern, size_t len, unsigned flags, struct tok_re **out, char *err,
+                   size_t errlen);
 void tok_re_free(struct tok_re *re);
 
 /* Finds the leftmost match in text[0..n) starting at or after byte offset start (which must

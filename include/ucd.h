@@ -20,22 +20,45 @@
 /* General_Category values (UnicodeData.txt field 2). Cn (unassigned) is 0. */
 enum ucd_gc {
     UCD_Cn = 0,
-    UCD_Lu, UCD_Ll, UCD_Lt, UCD_Lm, UCD_Lo,
-    UCD_Mn, UCD_Mc, UCD_Me,
-    UCD_Nd, UCD_Nl, UCD_No,
-    UCD_Pc, UCD_Pd, UCD_Ps, UCD_Pe, UCD_Pi, UCD_Pf, UCD_Po,
-    UCD_Sm, UCD_Sc, UCD_Sk, UCD_So,
-    UCD_Zs, UCD_Zl, UCD_Zp,
-    UCD_Cc, UCD_Cf, UCD_Cs, UCD_Co,
+    UCD_Lu,
+    UCD_Ll,
+    UCD_Lt,
+    UCD_Lm,
+    UCD_Lo,
+    UCD_Mn,
+    UCD_Mc,
+    UCD_Me,
+    UCD_Nd,
+    UCD_Nl,
+    UCD_No,
+    UCD_Pc,
+    UCD_Pd,
+    UCD_Ps,
+    UCD_Pe,
+    UCD_Pi,
+    UCD_Pf,
+    UCD_Po,
+    UCD_Sm,
+    UCD_Sc,
+    UCD_Sk,
+    UCD_So,
+    UCD_Zs,
+    UCD_Zl,
+    UCD_Zp,
+    UCD_Cc,
+    UCD_Cf,
+    UCD_Cs,
+    UCD_Co,
     UCD_GC_COUNT
 };
 
 /* Masks over (1u << gc), for "is this code point in \p{L}" style tests. */
 #define UCD_BIT(gc) (1u << (gc))
-#define UCD_MASK_L (UCD_BIT(UCD_Lu) | UCD_BIT(UCD_Ll) | UCD_BIT(UCD_Lt) | UCD_BIT(UCD_Lm) | UCD_BIT(UCD_Lo))
+#define UCD_MASK_L                                                                                 \
+    (UCD_BIT(UCD_Lu) | UCD_BIT(UCD_Ll) | UCD_BIT(UCD_Lt) | UCD_BIT(UCD_Lm) | UCD_BIT(UCD_Lo))
 #define UCD_MASK_LC (UCD_BIT(UCD_Lu) | UCD_BIT(UCD_Ll) | UCD_BIT(UCD_Lt))
-#define UCD_MASK_M (UCD_BIT(UCD_Mn) | UCD_BIT(UCD_Mc) | UCD_BIT(UCD_Me))
-#define UCD_MASK_N (UCD_BIT(UCD_Nd) | UCD_BIT(UCD_Nl) | UCD_BIT(UCD_No))
+#define UCD_MASK_M  (UCD_BIT(UCD_Mn) | UCD_BIT(UCD_Mc) | UCD_BIT(UCD_Me))
+#define UCD_MASK_N  (UCD_BIT(UCD_Nd) | UCD_BIT(UCD_Nl) | UCD_BIT(UCD_No))
 #define UCD_MASK_P                                                                                 \
     (UCD_BIT(UCD_Pc) | UCD_BIT(UCD_Pd) | UCD_BIT(UCD_Ps) | UCD_BIT(UCD_Pe) | UCD_BIT(UCD_Pi) |     \
      UCD_BIT(UCD_Pf) | UCD_BIT(UCD_Po))
@@ -55,6 +78,14 @@ static inline bool ucd_in(uint32_t cp, uint32_t mask)
 }
 /* White_Space from PropList.txt (== Oniguruma's Unicode \s set). */
 bool ucd_white_space(uint32_t cp);
+/* Alphabetic from DerivedCoreProperties.txt. */
+bool ucd_alphabetic(uint32_t cp);
+/* Oniguruma's Unicode word set (its CR_Word, which \w means inside a bracket class):
+ * Alphabetic, Mark, Decimal_Number, Connector_Punctuation. Not "Letter|Mark|Number|Pc" as
+ * its doc/RE says: measured against tokenizers' Oniguruma on every code point. (A bare \w
+ * also takes U+00B2 U+00B3 U+00B9 U+00BC..U+00BE from Oniguruma's Latin-1 table: see
+ * src/tok/regex.c.) */
+bool ucd_onig_word(uint32_t cp);
 /* Canonical_Combining_Class (0 for starters). */
 unsigned ucd_ccc(uint32_t cp);
 
@@ -77,12 +108,28 @@ size_t ucd_decompose(uint32_t cp, bool compat, uint32_t out[UCD_DECOMP_MAX]);
  * algorithmic), or 0 when they do not compose. */
 uint32_t ucd_compose(uint32_t a, uint32_t b);
 
+/* A Unicode version as a number: UCD_V(9, 0). */
+#define UCD_V(major, minor) ((unsigned)(major) << 8 | (unsigned)(minor))
+/* The Unicode version that assigned cp (DerivedAge.txt) as UCD_V(...); 0 if unassigned. */
+unsigned ucd_age(uint32_t cp);
+/* The normalization data of the PyPI/Rust `tokenizers` library: its
+ * unicode-normalization-alignments crate has Unicode 9.0 tables (measured: every
+ * decomposition and combining class added in 10.0 or later is missing there). */
+#define UCD_NF_TOKENIZERS UCD_V(9, 0)
+/* No cap: the full UCD the tables come from. */
+#define UCD_NF_LATEST 0xFFFFu
+
 enum ucd_nf { UCD_NFC, UCD_NFD, UCD_NFKC, UCD_NFKD };
 /* Appends the normalization form f of the UTF-8 text s[0..n) to out (UAX #15: full
  * decomposition, canonical ordering, canonical composition for NFC/NFKC).
  * 0 or ERR_TOO_LARGE (out's cap). Allocates only for a run of more than 128 combining
  * marks in a row. */
 int ucd_normalize(enum ucd_nf f, const char *s, size_t n, struct buf *out);
+/* As ucd_normalize with the normalization data of Unicode version `upto` (UCD_V): code
+ * points assigned later have no decomposition, combining class 0 and compose with nothing,
+ * exactly as in tables of that version (Unicode's normalization stability policy freezes
+ * the data of assigned code points). UCD_NF_TOKENIZERS reproduces `tokenizers`. */
+int ucd_normalize_upto(enum ucd_nf f, unsigned upto, const char *s, size_t n, struct buf *out);
 /* Appends the lowercase of s[0..n) (ucd_to_lower per code point; no final-sigma context,
  * as Rust's char::to_lowercase, which tokenizers' Lowercase normalizer uses). */
 int ucd_lowercase(const char *s, size_t n, struct buf *out);

@@ -3,6 +3,7 @@
  * (vendor/src/ucd, see vendor/manifest) and writes OUT-DIR/ucd_tables.c and .h, the tables
  * behind include/ucd.h. Usage: ucdgen OUT-DIR UnicodeData.txt PropList.txt
  * DerivedNormalizationProps.txt SpecialCasing.txt CaseFolding.txt DerivedAge.txt
+ * DerivedCoreProperties.txt
  * (each file named on the command line, so the build system tracks them).
  *
  * Tables: a two-stage lookup (128-code-point blocks, identical blocks shared) from code
@@ -18,14 +19,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NCP 0x110000
+#define NCP   0x110000
 #define BLOCK 128
 
 static const char *gc_names[] = {"Cn", "Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Me", "Nd",
                                  "Nl", "No", "Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po", "Sm",
                                  "Sc", "Sk", "So", "Zs", "Zl", "Zp", "Cc", "Cf", "Cs", "Co"};
 
-static uint8_t gc[NCP], ccc[NCP], ws[NCP], excl[NCP], comp2[NCP];
+static uint8_t gc[NCP], ccc[NCP], ws[NCP], excl[NCP], comp2[NCP], alpha[NCP];
+/* Age (DerivedAge.txt) as an index into vers[] (major << 8 | minor); 0 = unassigned. */
+static uint8_t agei[NCP];
+static unsigned vers[32];
+static int nvers = 1;
 /* Single-level decomposition from UnicodeData (before recursion). */
 static uint32_t *dmap[NCP];
 static uint8_t dlen[NCP], dcompat[NCP];
@@ -41,16 +46,16 @@ static void die(const char *m, const char *a)
 }
 
 static const char *const *inputs;
-static const char *const input_names[] = {"UnicodeData.txt", "PropList.txt",
-                                          "DerivedNormalizationProps.txt", "SpecialCasing.txt",
-                                          "CaseFolding.txt", "DerivedAge.txt"};
+static const char *const input_names[] = {
+    "UnicodeData.txt", "PropList.txt",   "DerivedNormalizationProps.txt", "SpecialCasing.txt",
+    "CaseFolding.txt", "DerivedAge.txt", "DerivedCoreProperties.txt"};
 
 /* Opens the input given on the command line for the UCD file `name`. */
 static FILE *open_in(const char *dir, const char *name)
 {
     (void)dir;
     const char *path = NULL;
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < 7; i++)
         if (!strcmp(input_names[i], name))
             path = inputs[i];
     if (!path)
@@ -182,6 +187,37 @@ static void read_prop(const char *dir, const char *file, const char *prop, uint8
         die("property not found:", prop);
 }
 
+static void read_ages(const char *dir)
+{
+    FILE *f = open_in(dir, "DerivedAge.txt");
+    char line[1024];
+    while (fgets(line, sizeof line, f)) {
+        char *fl[4];
+        if (split(line, fl, 3) < 2 || !fl[0][0])
+            continue;
+        unsigned maj = 0, min = 0;
+        if (sscanf(fl[1], "%u.%u", &maj, &min) != 2)
+            die("bad age", fl[1]);
+        unsigned v = maj << 8 | min;
+        int k;
+        for (k = 1; k < nvers; k++)
+            if (vers[k] == v)
+                break;
+        if (k == nvers) {
+            if (nvers == 32)
+                die("too many Unicode versions", NULL);
+            vers[nvers++] = v;
+        }
+        uint32_t a = (uint32_t)strtoul(fl[0], NULL, 16), b = a;
+        const char *dd = strstr(fl[0], "..");
+        if (dd)
+            b = (uint32_t)strtoul(dd + 2, NULL, 16);
+        for (uint32_t x = a; x <= b; x++)
+            agei[x] = (uint8_t)k;
+    }
+    fclose(f);
+}
+
 static void read_special_casing(const char *dir)
 {
     FILE *f = open_in(dir, "SpecialCasing.txt");
@@ -238,17 +274,19 @@ static int full_decomp(uint32_t cp, int compat, uint32_t *out)
 
 int main(int argc, char **argv)
 {
-    if (argc != 8)
+    if (argc != 9)
         die("usage: ucdgen OUT-DIR UnicodeData.txt PropList.txt DerivedNormalizationProps.txt "
-            "SpecialCasing.txt CaseFolding.txt DerivedAge.txt",
+            "SpecialCasing.txt CaseFolding.txt DerivedAge.txt DerivedCoreProperties.txt",
             NULL);
     const char *dir = NULL;
     inputs = (const char *const *)argv + 2;
     read_unicode_data(dir);
     read_prop(dir, "PropList.txt", "White_Space", ws);
+    read_prop(dir, "DerivedCoreProperties.txt", "Alphabetic", alpha);
     read_prop(dir, "DerivedNormalizationProps.txt", "Full_Composition_Exclusion", excl);
     read_special_casing(dir);
     read_case_folding(dir);
+    read_ages(dir);
 
     char version[64] = "unknown";
     {
@@ -416,14 +454,17 @@ int main(int argc, char **argv)
     col = 0;
     for (uint32_t cp = 0; cp < NCP; cp++)
         if (next[cp])
-            fprintf(o, "{0x%X,0x%X},%s", fold[cp] ? fold[cp] : cp, next[cp], (++col % 6) ? "" : "\n");
+            fprintf(o, "{0x%X,0x%X},%s", fold[cp] ? fold[cp] : cp, next[cp],
+                    (++col % 6) ? "" : "\n");
     fprintf(o, "};\nconst uint32_t ucd_fold_n = %d;\n\n", nf);
 
     /* Property records: gc(5) | ws(1)<<5 | decomposes(1)<<6 | comp2(1)<<7 | ccc(8)<<8 |
-     * nfc boundary(1)<<16 | nfkc boundary(1)<<17. A "boundary" code point starts a new
-     * normalization segment: ccc 0, its first decomposed character ccc 0 and not the
-     * second of any composition pair. */
+     * nfc boundary(1)<<16 | nfkc boundary(1)<<17 | Alphabetic(1)<<18 | age index(5)<<19.
+     * A "boundary" code point starts a new normalization segment: ccc 0, its first
+     * decomposed character ccc 0 and not the second of any composition pair. */
     static uint32_t recs[4096];
+    /* Open-addressing index of recs (value + 1; 0 = empty). */
+    static uint16_t hidx[16384];
     int nrec = 0;
     static uint16_t cprec[NCP];
     for (uint32_t cp = 0; cp < NCP; cp++) {
@@ -440,19 +481,24 @@ int main(int argc, char **argv)
             bnd[compat] = ccc[cp] == 0 && ccc[first] == 0 && !comp2[first] && !comp2[cp];
         }
         int dec = dlen[cp] || (cp >= 0xAC00 && cp < 0xAC00 + 11172);
-        uint32_t r = gc[cp] | (uint32_t)ws[cp] << 5 | (uint32_t)dec << 6 | (uint32_t)comp2[cp] << 7 |
-                     (uint32_t)ccc[cp] << 8 | bnd[0] << 16 | bnd[1] << 17;
-        int i;
-        for (i = 0; i < nrec; i++)
-            if (recs[i] == r)
-                break;
-        if (i == nrec) {
+        uint32_t r = gc[cp] | (uint32_t)ws[cp] << 5 | (uint32_t)dec << 6 |
+                     (uint32_t)comp2[cp] << 7 | (uint32_t)ccc[cp] << 8 | bnd[0] << 16 |
+                     bnd[1] << 17 | (uint32_t)alpha[cp] << 18 | (uint32_t)agei[cp] << 19;
+        uint32_t h = (r * 2654435761u) >> 18;
+        while (hidx[h] && recs[hidx[h] - 1] != r)
+            h = (h + 1) & 16383;
+        if (!hidx[h]) {
             if (nrec == 4096)
                 die("too many property records", NULL);
             recs[nrec++] = r;
+            hidx[h] = (uint16_t)nrec;
         }
-        cprec[cp] = (uint16_t)i;
+        cprec[cp] = (uint16_t)(hidx[h] - 1);
     }
+    fprintf(o, "const uint16_t ucd_age_ver[32] = {");
+    for (int k = 0; k < nvers; k++)
+        fprintf(o, "0x%X,", vers[k]);
+    fprintf(o, "};\n");
     fprintf(o, "const uint32_t ucd_rec[] = {\n");
     for (int i = 0; i < nrec; i++)
         fprintf(o, "0x%X,%s", recs[i], ((i + 1) % 8) ? "" : "\n");
@@ -489,11 +535,13 @@ int main(int argc, char **argv)
         die("cannot write", hpath);
     fprintf(h, "/* Generated by tools/ucdgen.c. Do not edit. */\n#include <stdint.h>\n");
     fprintf(h, "#define UCD_BLOCK %d\n", BLOCK);
-    fprintf(h, "extern const uint16_t ucd_stage1[%d];\nextern const %s ucd_stage2[%d];\n", nblocks, t2,
-            nuniq * BLOCK);
-    fprintf(h, "extern const uint32_t ucd_rec[];\n");
-    fprintf(h, "extern const uint32_t ucd_decomp_cp[], ucd_decomp_ref[][2], ucd_decomp_data[], ucd_decomp_n;\n");
-    fprintf(h, "extern const uint64_t ucd_comp_pair[];\nextern const uint32_t ucd_comp_to[], ucd_comp_n;\n");
+    fprintf(h, "extern const uint16_t ucd_stage1[%d];\nextern const %s ucd_stage2[%d];\n", nblocks,
+            t2, nuniq * BLOCK);
+    fprintf(h, "extern const uint32_t ucd_rec[];\nextern const uint16_t ucd_age_ver[32];\n");
+    fprintf(h, "extern const uint32_t ucd_decomp_cp[], ucd_decomp_ref[][2], ucd_decomp_data[], "
+               "ucd_decomp_n;\n");
+    fprintf(h, "extern const uint64_t ucd_comp_pair[];\nextern const uint32_t ucd_comp_to[], "
+               "ucd_comp_n;\n");
     fprintf(h, "extern const uint32_t ucd_lower_cp[], ucd_lower_to[][3], ucd_lower_n;\n");
     fprintf(h, "extern const uint32_t ucd_fold_cp[], ucd_fold_to[][2], ucd_fold_n;\n");
     fclose(h);

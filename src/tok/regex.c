@@ -29,12 +29,12 @@
 
 /* Oniguruma's default retry-limit-in-match: a match needing more backtracking gives up. */
 #define RETRY_LIMIT 10000000L
-#define MAX_NODES 100000
-#define MAX_INSTS 200000
-#define MAX_REPEAT 100000 /* Oniguruma's ONIG_MAX_REPEAT_NUM */
-#define MAX_SLOTS 64
-#define MAX_DEPTH 200 /* nesting of groups */
-#define INF UINT32_MAX
+#define MAX_NODES   100000
+#define MAX_INSTS   200000
+#define MAX_REPEAT  100000 /* Oniguruma's ONIG_MAX_REPEAT_NUM */
+#define MAX_SLOTS   64
+#define MAX_DEPTH   200 /* nesting of groups */
+#define INF         UINT32_MAX
 
 /* ---- character classes ---------------------------------------------------------------- */
 
@@ -43,8 +43,8 @@ enum item_kind { IT_RANGE, IT_GC, IT_SPACE, IT_WORD, IT_HEX, IT_ANY_BUT_NL };
 struct item {
     uint8_t kind;
     bool neg;
-    uint32_t lo, hi;  /* IT_RANGE */
-    uint32_t gcmask;  /* IT_GC */
+    uint32_t lo, hi; /* IT_RANGE */
+    uint32_t gcmask; /* IT_GC */
 };
 
 struct cls {
@@ -55,18 +55,38 @@ struct cls {
     bool neg, icase;
 };
 
+static bool latin1_word_extra(uint32_t cp)
+{
+    return cp == 0xB2 || cp == 0xB3 || cp == 0xB9 || (cp >= 0xBC && cp <= 0xBE);
+}
+
 static bool item_has(const struct item *it, uint32_t cp)
 {
     bool r;
     switch (it->kind) {
-    case IT_RANGE: r = cp >= it->lo && cp <= it->hi; break;
-    case IT_GC: r = ucd_in(cp, it->gcmask); break;
+    case IT_RANGE:
+        r = cp >= it->lo && cp <= it->hi;
+        break;
+    case IT_GC:
+        r = ucd_in(cp, it->gcmask);
+        break;
     /* Oniguruma's Unicode \s: 0x09-0x0D, 0x85 and the Z categories (= White_Space). */
-    case IT_SPACE: r = (cp >= 9 && cp <= 13) || cp == 0x85 || ucd_in(cp, UCD_MASK_Z); break;
-    /* Oniguruma's Unicode \w: Letter, Mark, Number, Connector_Punctuation. */
-    case IT_WORD: r = ucd_in(cp, UCD_MASK_L | UCD_MASK_M | UCD_MASK_N | UCD_BIT(UCD_Pc)); break;
-    case IT_HEX: r = (cp >= '0' && cp <= '9') || ((cp | 32) >= 'a' && (cp | 32) <= 'f'); break;
-    default: r = cp != '\n'; break;
+    case IT_SPACE:
+        r = (cp >= 9 && cp <= 13) || cp == 0x85 || ucd_in(cp, UCD_MASK_Z);
+        break;
+    /* Oniguruma's Unicode \w (not the "L|M|N|Pc" its doc/RE says: see ucd.h). A bare \w
+     * (lo = 1) tests code points below 256 with Oniguruma's ISO-8859-1 table, which also
+     * calls superscripts 2, 3, 1 and the fractions 1/4, 1/2, 3/4 word characters; inside
+     * brackets \w is the code-range set without them. Both measured on tokenizers. */
+    case IT_WORD:
+        r = ucd_onig_word(cp) || (it->lo && latin1_word_extra(cp));
+        break;
+    case IT_HEX:
+        r = (cp >= '0' && cp <= '9') || ((cp | 32) >= 'a' && (cp | 32) <= 'f');
+        break;
+    default:
+        r = cp != '\n';
+        break;
     }
     return r != it->neg;
 }
@@ -179,7 +199,7 @@ enum op {
 
 struct inst {
     uint8_t op, mode;
-    bool nullx;  /* SPLIT: branch x may match without consuming (no filtering) */
+    bool nullx; /* SPLIT: branch x may match without consuming (no filtering) */
     uint32_t x, y;
     uint32_t min, max;
     int32_t set; /* SPLIT: index into first sets of branch x, -1 = no filter */
@@ -215,7 +235,8 @@ struct parser {
     int depth;
 };
 
-static int fail(struct parser *ps, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(struct parser *ps, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int fail(struct parser *ps, int code, const char *fmt, ...)
 {
     if (ps->code)
@@ -332,44 +353,85 @@ static const struct {
     const char *name;
     uint32_t mask;
 } props[] = {
-    {"l", UCD_MASK_L}, {"letter", UCD_MASK_L},
-    {"lu", UCD_BIT(UCD_Lu)}, {"uppercaseletter", UCD_BIT(UCD_Lu)},
-    {"ll", UCD_BIT(UCD_Ll)}, {"lowercaseletter", UCD_BIT(UCD_Ll)},
-    {"lt", UCD_BIT(UCD_Lt)}, {"titlecaseletter", UCD_BIT(UCD_Lt)},
-    {"lm", UCD_BIT(UCD_Lm)}, {"modifierletter", UCD_BIT(UCD_Lm)},
-    {"lo", UCD_BIT(UCD_Lo)}, {"otherletter", UCD_BIT(UCD_Lo)},
-    {"lc", UCD_MASK_LC}, {"casedletter", UCD_MASK_LC},
-    {"m", UCD_MASK_M}, {"mark", UCD_MASK_M}, {"combiningmark", UCD_MASK_M},
-    {"mn", UCD_BIT(UCD_Mn)}, {"nonspacingmark", UCD_BIT(UCD_Mn)},
-    {"mc", UCD_BIT(UCD_Mc)}, {"spacingmark", UCD_BIT(UCD_Mc)},
-    {"me", UCD_BIT(UCD_Me)}, {"enclosingmark", UCD_BIT(UCD_Me)},
-    {"n", UCD_MASK_N}, {"number", UCD_MASK_N},
-    {"nd", UCD_BIT(UCD_Nd)}, {"decimalnumber", UCD_BIT(UCD_Nd)},
-    {"nl", UCD_BIT(UCD_Nl)}, {"letternumber", UCD_BIT(UCD_Nl)},
-    {"no", UCD_BIT(UCD_No)}, {"othernumber", UCD_BIT(UCD_No)},
-    {"p", UCD_MASK_P}, {"punctuation", UCD_MASK_P}, {"punct", UCD_MASK_P},
-    {"pc", UCD_BIT(UCD_Pc)}, {"connectorpunctuation", UCD_BIT(UCD_Pc)},
-    {"pd", UCD_BIT(UCD_Pd)}, {"dashpunctuation", UCD_BIT(UCD_Pd)},
-    {"ps", UCD_BIT(UCD_Ps)}, {"openpunctuation", UCD_BIT(UCD_Ps)},
-    {"pe", UCD_BIT(UCD_Pe)}, {"closepunctuation", UCD_BIT(UCD_Pe)},
-    {"pi", UCD_BIT(UCD_Pi)}, {"initialpunctuation", UCD_BIT(UCD_Pi)},
-    {"pf", UCD_BIT(UCD_Pf)}, {"finalpunctuation", UCD_BIT(UCD_Pf)},
-    {"po", UCD_BIT(UCD_Po)}, {"otherpunctuation", UCD_BIT(UCD_Po)},
-    {"s", UCD_MASK_S}, {"symbol", UCD_MASK_S},
-    {"sm", UCD_BIT(UCD_Sm)}, {"mathsymbol", UCD_BIT(UCD_Sm)},
-    {"sc", UCD_BIT(UCD_Sc)}, {"currencysymbol", UCD_BIT(UCD_Sc)},
-    {"sk", UCD_BIT(UCD_Sk)}, {"modifiersymbol", UCD_BIT(UCD_Sk)},
-    {"so", UCD_BIT(UCD_So)}, {"othersymbol", UCD_BIT(UCD_So)},
-    {"z", UCD_MASK_Z}, {"separator", UCD_MASK_Z},
-    {"zs", UCD_BIT(UCD_Zs)}, {"spaceseparator", UCD_BIT(UCD_Zs)},
-    {"zl", UCD_BIT(UCD_Zl)}, {"lineseparator", UCD_BIT(UCD_Zl)},
-    {"zp", UCD_BIT(UCD_Zp)}, {"paragraphseparator", UCD_BIT(UCD_Zp)},
-    {"c", UCD_MASK_C}, {"other", UCD_MASK_C},
-    {"cc", UCD_BIT(UCD_Cc)}, {"control", UCD_BIT(UCD_Cc)}, {"cntrl", UCD_BIT(UCD_Cc)},
-    {"cf", UCD_BIT(UCD_Cf)}, {"format", UCD_BIT(UCD_Cf)},
-    {"cs", UCD_BIT(UCD_Cs)}, {"surrogate", UCD_BIT(UCD_Cs)},
-    {"co", UCD_BIT(UCD_Co)}, {"privateuse", UCD_BIT(UCD_Co)},
-    {"cn", UCD_BIT(UCD_Cn)}, {"unassigned", UCD_BIT(UCD_Cn)},
+    {"l", UCD_MASK_L},
+    {"letter", UCD_MASK_L},
+    {"lu", UCD_BIT(UCD_Lu)},
+    {"uppercaseletter", UCD_BIT(UCD_Lu)},
+    {"ll", UCD_BIT(UCD_Ll)},
+    {"lowercaseletter", UCD_BIT(UCD_Ll)},
+    {"lt", UCD_BIT(UCD_Lt)},
+    {"titlecaseletter", UCD_BIT(UCD_Lt)},
+    {"lm", UCD_BIT(UCD_Lm)},
+    {"modifierletter", UCD_BIT(UCD_Lm)},
+    {"lo", UCD_BIT(UCD_Lo)},
+    {"otherletter", UCD_BIT(UCD_Lo)},
+    {"lc", UCD_MASK_LC},
+    {"casedletter", UCD_MASK_LC},
+    {"m", UCD_MASK_M},
+    {"mark", UCD_MASK_M},
+    {"combiningmark", UCD_MASK_M},
+    {"mn", UCD_BIT(UCD_Mn)},
+    {"nonspacingmark", UCD_BIT(UCD_Mn)},
+    {"mc", UCD_BIT(UCD_Mc)},
+    {"spacingmark", UCD_BIT(UCD_Mc)},
+    {"me", UCD_BIT(UCD_Me)},
+    {"enclosingmark", UCD_BIT(UCD_Me)},
+    {"n", UCD_MASK_N},
+    {"number", UCD_MASK_N},
+    {"nd", UCD_BIT(UCD_Nd)},
+    {"decimalnumber", UCD_BIT(UCD_Nd)},
+    {"nl", UCD_BIT(UCD_Nl)},
+    {"letternumber", UCD_BIT(UCD_Nl)},
+    {"no", UCD_BIT(UCD_No)},
+    {"othernumber", UCD_BIT(UCD_No)},
+    {"p", UCD_MASK_P},
+    {"punctuation", UCD_MASK_P},
+    {"punct", UCD_MASK_P},
+    {"pc", UCD_BIT(UCD_Pc)},
+    {"connectorpunctuation", UCD_BIT(UCD_Pc)},
+    {"pd", UCD_BIT(UCD_Pd)},
+    {"dashpunctuation", UCD_BIT(UCD_Pd)},
+    {"ps", UCD_BIT(UCD_Ps)},
+    {"openpunctuation", UCD_BIT(UCD_Ps)},
+    {"pe", UCD_BIT(UCD_Pe)},
+    {"closepunctuation", UCD_BIT(UCD_Pe)},
+    {"pi", UCD_BIT(UCD_Pi)},
+    {"initialpunctuation", UCD_BIT(UCD_Pi)},
+    {"pf", UCD_BIT(UCD_Pf)},
+    {"finalpunctuation", UCD_BIT(UCD_Pf)},
+    {"po", UCD_BIT(UCD_Po)},
+    {"otherpunctuation", UCD_BIT(UCD_Po)},
+    {"s", UCD_MASK_S},
+    {"symbol", UCD_MASK_S},
+    {"sm", UCD_BIT(UCD_Sm)},
+    {"mathsymbol", UCD_BIT(UCD_Sm)},
+    {"sc", UCD_BIT(UCD_Sc)},
+    {"currencysymbol", UCD_BIT(UCD_Sc)},
+    {"sk", UCD_BIT(UCD_Sk)},
+    {"modifiersymbol", UCD_BIT(UCD_Sk)},
+    {"so", UCD_BIT(UCD_So)},
+    {"othersymbol", UCD_BIT(UCD_So)},
+    {"z", UCD_MASK_Z},
+    {"separator", UCD_MASK_Z},
+    {"zs", UCD_BIT(UCD_Zs)},
+    {"spaceseparator", UCD_BIT(UCD_Zs)},
+    {"zl", UCD_BIT(UCD_Zl)},
+    {"lineseparator", UCD_BIT(UCD_Zl)},
+    {"zp", UCD_BIT(UCD_Zp)},
+    {"paragraphseparator", UCD_BIT(UCD_Zp)},
+    {"c", UCD_MASK_C},
+    {"other", UCD_MASK_C},
+    {"cc", UCD_BIT(UCD_Cc)},
+    {"control", UCD_BIT(UCD_Cc)},
+    {"cntrl", UCD_BIT(UCD_Cc)},
+    {"cf", UCD_BIT(UCD_Cf)},
+    {"format", UCD_BIT(UCD_Cf)},
+    {"cs", UCD_BIT(UCD_Cs)},
+    {"surrogate", UCD_BIT(UCD_Cs)},
+    {"co", UCD_BIT(UCD_Co)},
+    {"privateuse", UCD_BIT(UCD_Co)},
+    {"cn", UCD_BIT(UCD_Cn)},
+    {"unassigned", UCD_BIT(UCD_Cn)},
     {"any", 0xFFFFFFFFu},
 };
 
@@ -456,40 +518,62 @@ static int parse_escape(struct parser *ps, uint32_t *cp, struct item *it, bool *
     char c = ps->p[ps->i++];
     *is_item = false;
     switch (c) {
-    case 't': *cp = '\t'; return 0;
-    case 'n': *cp = '\n'; return 0;
-    case 'r': *cp = '\r'; return 0;
-    case 'f': *cp = '\f'; return 0;
-    case 'v': *cp = '\v'; return 0;
-    case 'a': *cp = 7; return 0;
-    case 'e': *cp = 27; return 0;
-    case 'x': return parse_hex(ps, 2, cp);
-    case 'u': return parse_hex(ps, 4, cp);
+    case 't':
+        *cp = '\t';
+        return 0;
+    case 'n':
+        *cp = '\n';
+        return 0;
+    case 'r':
+        *cp = '\r';
+        return 0;
+    case 'f':
+        *cp = '\f';
+        return 0;
+    case 'v':
+        *cp = '\v';
+        return 0;
+    case 'a':
+        *cp = 7;
+        return 0;
+    case 'e':
+        *cp = 27;
+        return 0;
+    case 'x':
+        return parse_hex(ps, 2, cp);
+    case 'u':
+        return parse_hex(ps, 4, cp);
     case '0':
         *cp = 0;
         for (int k = 0; k < 2 && ps->i < ps->n && ps->p[ps->i] >= '0' && ps->p[ps->i] <= '7'; k++)
             *cp = *cp * 8 + (uint32_t)(ps->p[ps->i++] - '0');
         return 0;
-    case 'd': case 'D':
+    case 'd':
+    case 'D':
         *is_item = true;
         *it = (struct item){.kind = IT_GC, .neg = c == 'D', .gcmask = UCD_BIT(UCD_Nd)};
         return 0;
-    case 's': case 'S':
+    case 's':
+    case 'S':
         *is_item = true;
         *it = (struct item){.kind = IT_SPACE, .neg = c == 'S'};
         return 0;
-    case 'w': case 'W':
+    case 'w':
+    case 'W':
         *is_item = true;
         *it = (struct item){.kind = IT_WORD, .neg = c == 'W'};
         return 0;
-    case 'h': case 'H':
+    case 'h':
+    case 'H':
         *is_item = true;
         *it = (struct item){.kind = IT_HEX, .neg = c == 'H'};
         return 0;
-    case 'p': case 'P':
+    case 'p':
+    case 'P':
         *is_item = true;
         return parse_prop(ps, c == 'P', it);
-    default: break;
+    default:
+        break;
     }
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '1' && c <= '9')) {
         ps->i--;
@@ -771,7 +855,8 @@ static int32_t parse_cat(struct parser *ps, bool icase)
                     continue;
                 } else if (g == '<' && ps->i + 1 < ps->n &&
                            (ps->p[ps->i + 1] == '=' || ps->p[ps->i + 1] == '!')) {
-                    return fail(ps, ERR_UNSUPPORTED, "unsupported lookbehind (?<%c", ps->p[ps->i + 1]);
+                    return fail(ps, ERR_UNSUPPORTED, "unsupported lookbehind (?<%c",
+                                ps->p[ps->i + 1]);
                 } else if (g == '<' || g == '\'') {
                     /* Named group: captures are not reported, so it is a plain group. */
                     char close = g == '<' ? '>' : '\'';
@@ -854,17 +939,35 @@ static int32_t parse_cat(struct parser *ps, bool icase)
             char e = ps->i < ps->n ? ps->p[ps->i] : 0;
             int ak = -1;
             switch (e) {
-            case 'A': ak = A_BOS; break;
-            case 'z': ak = A_EOS; break;
-            case 'Z': ak = A_EOS_NL; break;
-            case 'b': ak = A_WORDB; break;
-            case 'B': ak = A_NWORDB; break;
-            case 'G': return fail(ps, ERR_UNSUPPORTED, "unsupported \\G");
-            case 'K': return fail(ps, ERR_UNSUPPORTED, "unsupported \\K");
-            case 'R': return fail(ps, ERR_UNSUPPORTED, "unsupported \\R");
-            case 'X': return fail(ps, ERR_UNSUPPORTED, "unsupported \\X");
-            case 'k': case 'g': return fail(ps, ERR_UNSUPPORTED, "unsupported backreference or subexpression call \\%c", e);
-            default: break;
+            case 'A':
+                ak = A_BOS;
+                break;
+            case 'z':
+                ak = A_EOS;
+                break;
+            case 'Z':
+                ak = A_EOS_NL;
+                break;
+            case 'b':
+                ak = A_WORDB;
+                break;
+            case 'B':
+                ak = A_NWORDB;
+                break;
+            case 'G':
+                return fail(ps, ERR_UNSUPPORTED, "unsupported \\G");
+            case 'K':
+                return fail(ps, ERR_UNSUPPORTED, "unsupported \\K");
+            case 'R':
+                return fail(ps, ERR_UNSUPPORTED, "unsupported \\R");
+            case 'X':
+                return fail(ps, ERR_UNSUPPORTED, "unsupported \\X");
+            case 'k':
+            case 'g':
+                return fail(ps, ERR_UNSUPPORTED,
+                            "unsupported backreference or subexpression call \\%c", e);
+            default:
+                break;
             }
             if (ak >= 0) {
                 ps->i++;
@@ -878,6 +981,8 @@ static int32_t parse_cat(struct parser *ps, bool icase)
                 bool is_item;
                 if (parse_escape(ps, &cp, &it, &is_item))
                     return -1;
+                if (is_item && it.kind == IT_WORD)
+                    it.lo = 1; /* bare \w: Latin-1 table (see item_has) */
                 atom = is_item ? item_node(ps, it, icase) : char_node(ps, cp, icase);
             }
         } else {
@@ -982,8 +1087,10 @@ static bool nullable_node(struct parser *ps, int32_t nd)
 {
     struct node *n = &ps->nodes[nd];
     switch (n->kind) {
-    case N_STR: return n->b == 0;
-    case N_CLASS: return false;
+    case N_STR:
+        return n->b == 0;
+    case N_CLASS:
+        return false;
     case N_CAT:
         for (int32_t x = n->child; x >= 0; x = ps->nodes[x].next)
             if (!nullable_node(ps, x))
@@ -994,9 +1101,12 @@ static bool nullable_node(struct parser *ps, int32_t nd)
             if (nullable_node(ps, x))
                 return true;
         return false;
-    case N_REPEAT: return n->min == 0 || nullable_node(ps, n->child);
-    case N_ATOMIC: return nullable_node(ps, n->child);
-    default: return true;
+    case N_REPEAT:
+        return n->min == 0 || nullable_node(ps, n->child);
+    case N_ATOMIC:
+        return nullable_node(ps, n->child);
+    default:
+        return true;
     }
 }
 
@@ -1118,7 +1228,8 @@ static int compile_node(struct comp *c, int32_t nd)
     struct node n = ps->nodes[nd];
     int32_t pc;
     switch (n.kind) {
-    case N_EMPTY: return 0;
+    case N_EMPTY:
+        return 0;
     case N_STR:
         if (n.b == 0)
             return 0;
@@ -1167,7 +1278,8 @@ static int compile_node(struct comp *c, int32_t nd)
                 }
                 if ((size_t)nj == capj) {
                     size_t ncap = capj * 2;
-                    int32_t *nv = jv == jmps ? malloc(ncap * sizeof *nv) : realloc(jv, ncap * sizeof *nv);
+                    int32_t *nv =
+                        jv == jmps ? malloc(ncap * sizeof *nv) : realloc(jv, ncap * sizeof *nv);
                     if (!nv) {
                         rc = fail(ps, ERR_TOO_LARGE, "out of memory");
                         break;
@@ -1188,7 +1300,8 @@ static int compile_node(struct comp *c, int32_t nd)
             free(jv);
         return rc;
     }
-    case N_REPEAT: return compile_repeat(c, nd);
+    case N_REPEAT:
+        return compile_repeat(c, nd);
     case N_LOOK:
     case N_ATOMIC:
         pc = emit(c, n.kind == N_LOOK ? OP_LOOK : OP_ATOMIC);
@@ -1205,7 +1318,8 @@ static int compile_node(struct comp *c, int32_t nd)
             return -1;
         c->re->prog[pc].x = n.a;
         return 0;
-    default: return fail(ps, ERR_INVALID, "internal: bad node");
+    default:
+        return fail(ps, ERR_INVALID, "internal: bad node");
     }
 }
 
@@ -1247,8 +1361,12 @@ static void first_of(const struct tok_re *re, uint32_t pc, uint64_t set[4], bool
             first_of(re, in->x, set, nullable, seen, depth + 1);
             pc = in->y;
             break;
-        case OP_JMP: pc = in->x; break;
-        case OP_LOOK: pc = in->y; break;
+        case OP_JMP:
+            pc = in->x;
+            break;
+        case OP_LOOK:
+            pc = in->y;
+            break;
         case OP_ATOMIC:
             /* The body ends in MATCH, which here means "continue after it": be
              * conservative. */
@@ -1259,7 +1377,9 @@ static void first_of(const struct tok_re *re, uint32_t pc, uint64_t set[4], bool
             first_of(re, in->y, set, nullable, seen, depth + 1);
             pc++;
             break;
-        default: pc++; break;
+        default:
+            pc++;
+            break;
         }
     }
     *nullable = true;
@@ -1314,8 +1434,8 @@ void tok_re_free(struct tok_re *re)
     free(re);
 }
 
-int tok_re_compile(const char *pattern, size_t len, unsigned flags, struct tok_re **out,
-                   char *err, size_t errlen)
+int tok_re_compile(const char *pattern, size_t len, unsigned flags, struct tok_re **out, char *err,
+                   size_t errlen)
 {
     *out = NULL;
     if (err && errlen)
@@ -1350,7 +1470,8 @@ int tok_re_compile(const char *pattern, size_t len, unsigned flags, struct tok_r
     struct comp c = {.ps = &ps, .re = re};
     if (root >= 0 && !compile_node(&c, root) && emit(&c, OP_MATCH) >= 0)
         compute_first_sets(&ps, re);
-    if (root >= 0 && !ps.code && re->nprog > 0 && re->prog[0].op == OP_ASSERT && re->prog[0].x == A_BOS)
+    if (root >= 0 && !ps.code && re->nprog > 0 && re->prog[0].op == OP_ASSERT &&
+        re->prog[0].x == A_BOS)
         re->anchored = true;
     free(ps.nodes);
     if (ps.code) {
@@ -1410,7 +1531,7 @@ static inline bool is_word_at(const struct ctx *x, size_t pos)
 {
     uint32_t cp;
     dec(x->t, x->n, pos, &cp);
-    return ucd_in(cp, UCD_MASK_L | UCD_MASK_M | UCD_MASK_N | UCD_BIT(UCD_Pc));
+    return ucd_onig_word(cp) || latin1_word_extra(cp);
 }
 
 static bool word_before(const struct ctx *x, size_t pos)
@@ -1426,17 +1547,23 @@ static bool word_before(const struct ctx *x, size_t pos)
 static bool check_assert(const struct ctx *x, uint32_t k, size_t pos)
 {
     switch (k) {
-    case A_BOL: return pos == 0 || x->t[pos - 1] == '\n';
-    case A_EOL: return pos == x->n || x->t[pos] == '\n';
-    case A_BOS: return pos == 0;
-    case A_EOS: return pos == x->n;
-    case A_EOS_NL: return pos == x->n || (pos + 1 == x->n && x->t[pos] == '\n');
+    case A_BOL:
+        return pos == 0 || x->t[pos - 1] == '\n';
+    case A_EOL:
+        return pos == x->n || x->t[pos] == '\n';
+    case A_BOS:
+        return pos == 0;
+    case A_EOS:
+        return pos == x->n;
+    case A_EOS_NL:
+        return pos == x->n || (pos + 1 == x->n && x->t[pos] == '\n');
     case A_WORDB:
     case A_NWORDB: {
         bool a = word_before(x, pos), b = pos < x->n && is_word_at(x, pos);
         return (a != b) == (k == A_WORDB);
     }
-    default: return false;
+    default:
+        return false;
     }
 }
 
@@ -1502,8 +1629,7 @@ static int run(struct ctx *x, uint32_t pc, size_t pos, size_t *end)
             continue;
         }
         case OP_SPLIT:
-            if (in->set >= 0 && !in->nullx &&
-                (pos >= n || !has_bit(re->sets[in->set], t[pos]))) {
+            if (in->set >= 0 && !in->nullx && (pos >= n || !has_bit(re->sets[in->set], t[pos]))) {
                 pc = in->y;
                 continue;
             }

@@ -11,19 +11,21 @@
 #include <string.h>
 
 /* Record bits, as tools/ucdgen.c packs them. */
-#define R_GC(r) ((r) & 31u)
-#define R_WS 0x20u
-#define R_DEC 0x40u
-#define R_COMP2 0x80u
+#define R_GC(r)  ((r)&31u)
+#define R_WS     0x20u
+#define R_DEC    0x40u
+#define R_COMP2  0x80u
 #define R_CCC(r) (((r) >> 8) & 255u)
-#define R_BND_C 0x10000u
-#define R_BND_K 0x20000u
+#define R_BND_C  0x10000u
+#define R_BND_K  0x20000u
+#define R_ALPHA  0x40000u
+#define R_AGE(r) (ucd_age_ver[((r) >> 19) & 31u])
 
 /* Hangul syllable constants (Unicode ch. 3.12). */
-#define S_BASE 0xAC00u
-#define L_BASE 0x1100u
-#define V_BASE 0x1161u
-#define T_BASE 0x11A7u
+#define S_BASE  0xAC00u
+#define L_BASE  0x1100u
+#define V_BASE  0x1161u
+#define T_BASE  0x11A7u
 #define L_COUNT 19u
 #define V_COUNT 21u
 #define T_COUNT 28u
@@ -45,6 +47,24 @@ enum ucd_gc ucd_gc(uint32_t cp)
 bool ucd_white_space(uint32_t cp)
 {
     return (rec(cp) & R_WS) != 0;
+}
+
+unsigned ucd_age(uint32_t cp)
+{
+    return R_AGE(rec(cp));
+}
+
+bool ucd_alphabetic(uint32_t cp)
+{
+    return (rec(cp) & R_ALPHA) != 0;
+}
+
+bool ucd_onig_word(uint32_t cp)
+{
+    uint32_t r = rec(cp);
+    if (r & R_ALPHA)
+        return true;
+    return ((UCD_MASK_M | UCD_BIT(UCD_Nd) | UCD_BIT(UCD_Pc)) >> R_GC(r) & 1u) != 0;
 }
 
 unsigned ucd_ccc(uint32_t cp)
@@ -177,7 +197,8 @@ static int seg_push(struct seg *s, uint32_t cp)
 {
     if (s->len == s->cap) {
         size_t ncap = s->cap * 2;
-        uint32_t *np = s->p == s->local ? malloc(ncap * sizeof *np) : realloc(s->p, ncap * sizeof *np);
+        uint32_t *np =
+            s->p == s->local ? malloc(ncap * sizeof *np) : realloc(s->p, ncap * sizeof *np);
         if (!np)
             return ERR_TOO_LARGE;
         if (s->p == s->local)
@@ -189,20 +210,33 @@ static int seg_push(struct seg *s, uint32_t cp)
     return 0;
 }
 
+/* Combining class as of Unicode version upto (0 for code points assigned later). */
+static inline unsigned ccc_upto(uint32_t cp, unsigned upto)
+{
+    uint32_t r = rec(cp);
+    return R_AGE(r) <= upto ? R_CCC(r) : 0;
+}
+
+static uint32_t compose_upto(uint32_t a, uint32_t b, unsigned upto)
+{
+    uint32_t c = ucd_compose(a, b);
+    return c && R_AGE(rec(c)) <= upto ? c : 0;
+}
+
 /* Canonical ordering (stable by ccc within runs of non-starters), optional composition,
  * then UTF-8 out. Empties the segment. */
-static int seg_flush(struct seg *s, bool compose, struct buf *out)
+static int seg_flush(struct seg *s, bool compose, unsigned upto, struct buf *out)
 {
     uint32_t *p = s->p;
     size_t n = s->len;
     /* Insertion sort: runs of marks are short, and it is stable. */
     for (size_t i = 1; i < n; i++) {
-        unsigned c = ucd_ccc(p[i]);
+        unsigned c = ccc_upto(p[i], upto);
         if (c == 0)
             continue;
         size_t j = i;
         uint32_t x = p[i];
-        while (j > 0 && ucd_ccc(p[j - 1]) > c) {
+        while (j > 0 && ccc_upto(p[j - 1], upto) > c) {
             p[j] = p[j - 1];
             j--;
         }
@@ -216,11 +250,11 @@ static int seg_flush(struct seg *s, bool compose, struct buf *out)
         unsigned last_ccc = 0;
         for (size_t i = 0; i < n; i++) {
             uint32_t c = p[i];
-            unsigned cc = ucd_ccc(c);
+            unsigned cc = ccc_upto(c, upto);
             if (starter != SIZE_MAX) {
                 bool blocked = w > starter + 1 && (last_ccc == 0 || last_ccc >= cc);
                 if (!blocked) {
-                    uint32_t comp = ucd_compose(p[starter], c);
+                    uint32_t comp = compose_upto(p[starter], c, upto);
                     if (comp) {
                         p[starter] = comp;
                         continue;
@@ -248,6 +282,11 @@ static int seg_flush(struct seg *s, bool compose, struct buf *out)
 
 int ucd_normalize(enum ucd_nf f, const char *s, size_t n, struct buf *out)
 {
+    return ucd_normalize_upto(f, UCD_NF_LATEST, s, n, out);
+}
+
+int ucd_normalize_upto(enum ucd_nf f, unsigned upto, const char *s, size_t n, struct buf *out)
+{
     bool compat = f == UCD_NFKC || f == UCD_NFKD;
     bool compose = f == UCD_NFC || f == UCD_NFKC;
     uint32_t bnd = compat ? R_BND_K : R_BND_C;
@@ -261,7 +300,7 @@ int ucd_normalize(enum ucd_nf f, const char *s, size_t n, struct buf *out)
             /* A run of ASCII: copied as is, except its last byte when non-ASCII follows
              * (it may compose with what follows, 'e' + U+0301). */
             if (sg.len)
-                rc = seg_flush(&sg, compose, out);
+                rc = seg_flush(&sg, compose, upto, out);
             size_t e = i + 1;
             while (e < n && (unsigned char)s[e] < 0x80)
                 e++;
@@ -276,9 +315,9 @@ int ucd_normalize(enum ucd_nf f, const char *s, size_t n, struct buf *out)
         i += ucd_utf8_decode(s + i, n - i, &cp);
         uint32_t r = rec(cp);
         if ((r & bnd) && sg.len)
-            rc = seg_flush(&sg, compose, out);
+            rc = seg_flush(&sg, compose, upto, out);
         uint32_t d[UCD_DECOMP_MAX];
-        size_t k = (r & R_DEC) ? ucd_decompose(cp, compat, d) : 0;
+        size_t k = (r & R_DEC) && R_AGE(r) <= upto ? ucd_decompose(cp, compat, d) : 0;
         if (k == 0) {
             d[0] = cp;
             k = 1;
@@ -287,7 +326,7 @@ int ucd_normalize(enum ucd_nf f, const char *s, size_t n, struct buf *out)
             rc = seg_push(&sg, d[j]);
     }
     if (!rc && sg.len)
-        rc = seg_flush(&sg, compose, out);
+        rc = seg_flush(&sg, compose, upto, out);
     if (sg.p != sg.local)
         free(sg.p);
     return rc;

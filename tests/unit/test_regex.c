@@ -14,11 +14,13 @@
 
 #define GPT2 "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+"
 #define CL100K                                                                                     \
-    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| "                    \
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| "                     \
     "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
 #define O200K                                                                                      \
-    "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|" \
-    "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|" \
+    "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+(?"  \
+    "i:'s|'t|'re|'ve|'m|'ll|'d)?|"                                                                 \
+    "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*(?"  \
+    "i:'s|'t|'re|'ve|'m|'ll|'d)?|"                                                                 \
     "\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
 
 /* All matches of pattern in text, as "a-b a-b ...". */
@@ -62,7 +64,7 @@ static const struct row rows[] = {
     {GPT2, "I'm here", "0-1 1-3 3-8"},
     {GPT2, "don't", "0-3 3-5"},
     {GPT2, "DON'T", "0-3 3-4 4-5"}, /* case-sensitive: 'T is not a contraction */
-    {GPT2, "a   b", "0-1 1-3 3-5"},  /* \s+(?!\S) leaves one space for " b" */
+    {GPT2, "a   b", "0-1 1-3 3-5"}, /* \s+(?!\S) leaves one space for " b" */
     {GPT2, "a   ", "0-1 1-4"},
     {GPT2, "x\r\n\r\ny", "0-1 1-4 4-5 5-6"}, /* \s+(?!\S) gives back the last \n */
     {GPT2, "abc 123 4567", "0-3 3-7 7-12"},
@@ -92,7 +94,7 @@ static const struct row rows[] = {
     {"a*+a", "aaaa", ""},
     {"(?:ab)+", "ababab ab", "0-6 7-9"},
     {"(?i)hello", "HeLLo hello", "0-5 6-11"},
-    {"a(?i)b|c", "aB C ab", "0-2 5-7"}, /* (?i) runs to the group end: a(?i:b|c) */
+    {"a(?i)b|c", "aB C ab", "0-2 5-7"},     /* (?i) runs to the group end: a(?i:b|c) */
     {"(?i:'s)", "'S '\xc5\xbf", "0-2 3-6"}, /* U+017F LONG S folds to s */
     {"^ab|cd$", "ab\nab cd\ncd", "0-2 3-5 6-8 9-11"},
     {"\\Aab", "abab", "0-2"},
@@ -102,7 +104,10 @@ static const struct row rows[] = {
     {"\\d+", "12\xd9\xa3\xd9\xa4 x", "0-6"}, /* Arabic-Indic digits are Nd */
     {"\\w+", "foo_bar \xc3\xa9t\xc3\xa9", "0-7 8-13"},
     {"[^\\w\\s]+", "a,.b  ;", "1-3 6-7"},
-    {"[\xe4\xb8\x80-\xe9\xbe\xa5]+", "ab\xe4\xb8\xad\xe6\x96\x87" "cd", "2-8"},
+    {"[\xe4\xb8\x80-\xe9\xbe\xa5]+",
+     "ab\xe4\xb8\xad\xe6\x96\x87"
+     "cd",
+     "2-8"},
     {"\\x{4e2d}|\\u6587", "\xe4\xb8\xad\xe6\x96\x87", "0-3 3-6"},
     {"(a|ab)(c|bcd)", "abcd", "0-4"},
     {"(a*)*b", "aaab", "0-4"},
@@ -150,7 +155,8 @@ TEST(regex_compile_errors)
         CHECK(rc < 0);
         CHECK(re == NULL);
         if (strcmp(err, bad[i].want))
-            test_fail(__FILE__, __LINE__, "/%s/: got \"%s\", want \"%s\"", bad[i].pat, err, bad[i].want);
+            test_fail(__FILE__, __LINE__, "/%s/: got \"%s\", want \"%s\"", bad[i].pat, err,
+                      bad[i].want);
     }
 }
 
@@ -184,4 +190,142 @@ TEST(regex_literal_and_limits)
     CHECK_INT(me, big - 1);
     free(sp);
     tok_re_free(re);
+}
+
+/* ---- differential test against tokenizers (Oniguruma) ----------------------------------
+ * tests/e2e/test_tok_diff.sh generates $TOK_DIFF_DIR/regex.jsonl with tests/tok/diff_gen.py
+ * (the PyPI tokenizers package's Split pre-tokenizer) and runs this test; without the
+ * variable it has nothing to compare and says so. */
+
+static char *slurp_file(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long sz = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *p = malloc((size_t)sz + 1);
+    if (p && fread(p, 1, (size_t)sz, f) != (size_t)sz) {
+        free(p);
+        p = NULL;
+    }
+    fclose(f);
+    if (p)
+        p[sz] = 0;
+    *n = (size_t)sz;
+    return p;
+}
+
+#include "cJSON.h"
+
+#include <time.h>
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+TEST(regex_differential_tokenizers)
+{
+    const char *dir = getenv("TOK_DIFF_DIR");
+    if (!dir) {
+        printf("  (regex_differential_tokenizers: TOK_DIFF_DIR not set; run "
+               "tests/e2e/test_tok_diff.sh)\n");
+        return;
+    }
+    char path[1024];
+    snprintf(path, sizeof path, "%s/regex.jsonl", dir);
+    size_t n;
+    char *data = slurp_file(path, &n);
+    REQUIRE(data);
+    char *end = data + n, *line = data;
+    char *nl = memchr(line, '\n', n);
+    REQUIRE(nl);
+    *nl = 0;
+    cJSON *hdr = cJSON_Parse(line);
+    REQUIRE(hdr);
+    cJSON *pats = cJSON_GetObjectItem(hdr, "patterns");
+    int np = cJSON_GetArraySize(pats);
+    struct tok_re **res = calloc((size_t)np, sizeof *res);
+    REQUIRE(res);
+    for (int i = 0; i < np; i++) {
+        const char *p = cJSON_GetArrayItem(pats, i)->valuestring;
+        char err[256];
+        if (tok_re_compile(p, strlen(p), 0, &res[i], err, sizeof err))
+            test_fail(__FILE__, __LINE__, "pattern %d: %s", i, err);
+    }
+    long lines = 0, bad = 0;
+    /* Per pattern: the texts, to time afterwards. */
+    double bytes[64] = {0}, secs[64] = {0};
+    for (line = nl + 1; line < end; line = nl + 1) {
+        nl = memchr(line, '\n', (size_t)(end - line));
+        if (!nl)
+            nl = end;
+        *nl = 0;
+        cJSON *row = cJSON_Parse(line);
+        if (!row)
+            continue;
+        int pi = cJSON_GetArrayItem(row, 0)->valueint;
+        const char *text = cJSON_GetArrayItem(row, 1)->valuestring;
+        cJSON *want = cJSON_GetArrayItem(row, 2);
+        size_t tn = strlen(text);
+        lines++;
+        if (pi < 0 || pi >= np || !res[pi]) {
+            cJSON_Delete(row);
+            continue;
+        }
+        /* All matches, as the Split pre-tokenizer iterates them. */
+        size_t got[4096];
+        int ng = 0;
+        size_t pos = 0;
+        double t0 = now_s();
+        while (pos < tn && ng < 4094) {
+            size_t ms, me;
+            if (tok_re_find(res[pi], text, tn, pos, &ms, &me) != 1)
+                break;
+            if (me > ms) {
+                got[ng++] = ms;
+                got[ng++] = me;
+                pos = me;
+            } else {
+                pos = ms + 1;
+                while (pos < tn && ((unsigned char)text[pos] & 0xC0) == 0x80)
+                    pos++;
+            }
+        }
+        secs[pi & 63] += now_s() - t0;
+        bytes[pi & 63] += (double)tn;
+        int nw = cJSON_GetArraySize(want);
+        bool same = nw == ng;
+        for (int k = 0; same && k < ng; k++)
+            same = (size_t)cJSON_GetArrayItem(want, k)->valuedouble == got[k];
+        if (!same && bad++ < 12) {
+            char g[512] = "", w[512] = "";
+            size_t gl = 0, wl = 0;
+            for (int k = 0; k < ng && gl < 400; k += 2)
+                gl += (size_t)snprintf(g + gl, sizeof g - gl, " %zu-%zu", got[k], got[k + 1]);
+            for (int k = 0; k + 1 < nw && wl < 400; k += 2)
+                wl += (size_t)snprintf(w + wl, sizeof w - wl, " %d-%d",
+                                       cJSON_GetArrayItem(want, k)->valueint,
+                                       cJSON_GetArrayItem(want, k + 1)->valueint);
+            test_fail(__FILE__, __LINE__, "pattern %d on \"%s\":\n   got %s\n  want %s", pi, text,
+                      g, w);
+        }
+        cJSON_Delete(row);
+    }
+    printf("  regex differential: %ld lines, %ld mismatches\n", lines, bad);
+    for (int i = 0; i < np && i < 64; i++)
+        if (secs[i] > 0)
+            printf("  pattern %d: %.1f MB/s over %.0f bytes\n", i, bytes[i] / secs[i] / 1e6,
+                   bytes[i]);
+    CHECK(lines > 1000);
+    CHECK_INT(bad, 0);
+    for (int i = 0; i < np; i++)
+        tok_re_free(res[i]);
+    free(res);
+    cJSON_Delete(hdr);
+    free(data);
 }

@@ -18,13 +18,13 @@ TEST(ucd_properties)
     CHECK(ucd_gc('a') == UCD_Ll);
     CHECK(ucd_gc('5') == UCD_Nd);
     CHECK(ucd_gc(' ') == UCD_Zs);
-    CHECK(ucd_gc(0x01C5) == UCD_Lt);  /* Dž */
-    CHECK(ucd_gc(0x02B0) == UCD_Lm);  /* modifier h */
-    CHECK(ucd_gc(0x4E2D) == UCD_Lo);  /* CJK, inside a First/Last range */
+    CHECK(ucd_gc(0x01C5) == UCD_Lt); /* Dž */
+    CHECK(ucd_gc(0x02B0) == UCD_Lm); /* modifier h */
+    CHECK(ucd_gc(0x4E2D) == UCD_Lo); /* CJK, inside a First/Last range */
     CHECK(ucd_gc(0x0301) == UCD_Mn);
     CHECK(ucd_gc(0x0903) == UCD_Mc);
     CHECK(ucd_gc(0x20DD) == UCD_Me);
-    CHECK(ucd_gc(0x2167) == UCD_Nl);  /* Roman numeral eight */
+    CHECK(ucd_gc(0x2167) == UCD_Nl); /* Roman numeral eight */
     CHECK(ucd_gc(0x00B2) == UCD_No);
     CHECK(ucd_gc(0x1F600) == UCD_So); /* emoji */
     CHECK(ucd_gc(0xAC01) == UCD_Lo);  /* Hangul syllable range */
@@ -62,7 +62,7 @@ TEST(ucd_properties)
     CHECK_INT(ucd_decompose(0xFB01, false, d), 0); /* ﬁ: compatibility only */
     CHECK_INT(ucd_decompose(0xFB01, true, d), 2);
     CHECK_INT(ucd_decompose(0xFDFA, true, d), 18); /* the longest decomposition */
-    CHECK_INT(ucd_decompose(0xD4DB, false, d), 3);  /* Hangul LVT */
+    CHECK_INT(ucd_decompose(0xD4DB, false, d), 3); /* Hangul LVT */
     CHECK(ucd_compose('e', 0x0301) == 0x00E9);
     CHECK(ucd_compose(0x1100, 0x1161) == 0xAC00);
     CHECK(ucd_compose(0x0915, 0x093C) == 0); /* U+0958 is a composition exclusion */
@@ -117,11 +117,14 @@ TEST(ucd_normalization_test_txt)
     buf_init(&got, 0);
     static const enum ucd_nf forms[4] = {UCD_NFC, UCD_NFD, UCD_NFKC, UCD_NFKD};
     /* want[form][source column] = expected column, per NormalizationTest.txt's header. */
-    static const int want[4][5] = {{1, 1, 1, 3, 3}, {2, 2, 2, 4, 4}, {3, 3, 3, 3, 3}, {4, 4, 4, 4, 4}};
+    static const int want[4][5] = {
+        {1, 1, 1, 3, 3}, {2, 2, 2, 4, 4}, {3, 3, 3, 3, 3}, {4, 4, 4, 4, 4}};
     long lines = 0, failures = 0;
-    for (char *line = t; line && *line;) {
-        char *nl = strchr(line, '\n');
-        char *end = nl ? nl : line + strlen(line);
+    const char *tend = t + n;
+    for (char *line = t; line && line < tend;) {
+        /* memchr, not strchr: Zig's libc strchr measures the whole rest of the string. */
+        char *nl = memchr(line, '\n', (size_t)(tend - line));
+        char *end = nl ? nl : t + n;
         if (*line != '#' && *line != '@' && end > line) {
             const char *f = line;
             int k = 0;
@@ -155,4 +158,76 @@ TEST(ucd_normalization_test_txt)
         buf_free(&c[k]);
     buf_free(&got);
     free(t);
+}
+
+/* ---- differential test against tokenizers' normalizers ----------------------------------
+ * tests/e2e/test_tok_diff.sh writes $TOK_DIFF_DIR/norm.jsonl with tests/tok/diff_gen.py:
+ * [form, text, tokenizers' normalize_str(text)] over every assigned code point (in context)
+ * and every column of NormalizationTest.txt. */
+#include "cJSON.h"
+
+TEST(ucd_differential_tokenizers)
+{
+    const char *dir = getenv("TOK_DIFF_DIR");
+    if (!dir) {
+        printf("  (ucd_differential_tokenizers: TOK_DIFF_DIR not set; run "
+               "tests/e2e/test_tok_diff.sh)\n");
+        return;
+    }
+    char path[1024];
+    snprintf(path, sizeof path, "%s/norm.jsonl", dir);
+    size_t n;
+    char *data = slurp(path, &n);
+    REQUIRE(data);
+    struct buf got;
+    buf_init(&got, 0);
+    long lines = 0, bad = 0;
+    char *end = data + n;
+    for (char *line = data; line < end;) {
+        char *nl = memchr(line, '\n', (size_t)(end - line));
+        if (!nl)
+            nl = end;
+        *nl = 0;
+        cJSON *row = cJSON_Parse(line);
+        line = nl + 1;
+        if (!row)
+            continue;
+        const char *form = cJSON_GetArrayItem(row, 0)->valuestring;
+        const char *text = cJSON_GetArrayItem(row, 1)->valuestring;
+        const char *want = cJSON_GetArrayItem(row, 2)->valuestring;
+        buf_reset(&got);
+        if (!strcmp(form, "Lowercase"))
+            ucd_lowercase(text, strlen(text), &got);
+        else
+            ucd_normalize_upto(!strcmp(form, "NFC")    ? UCD_NFC
+                               : !strcmp(form, "NFD")  ? UCD_NFD
+                               : !strcmp(form, "NFKC") ? UCD_NFKC
+                                                       : UCD_NFKD,
+                               UCD_NF_TOKENIZERS, text, strlen(text), &got);
+        lines++;
+        if (got.len != strlen(want) || memcmp(got.p ? got.p : "", want, got.len)) {
+            if (bad++ < 10) {
+                /* The first differing code point, to name it. */
+                size_t k = 0;
+                while (k < got.len && got.p[k] == want[k])
+                    k++;
+                while (k > 0 && ((unsigned char)want[k] & 0xC0) == 0x80)
+                    k--;
+                uint32_t a = 0, b = 0;
+                if (k < got.len)
+                    ucd_utf8_decode(got.p + k, got.len - k, &a);
+                if (want[k])
+                    ucd_utf8_decode(want + k, strlen(want + k), &b);
+                test_fail(__FILE__, __LINE__,
+                          "%s: byte %zu: got U+%04X, want U+%04X (input %zu bytes)", form, k, a, b,
+                          strlen(text));
+            }
+        }
+        cJSON_Delete(row);
+    }
+    printf("  normalizer differential: %ld lines, %ld mismatches\n", lines, bad);
+    CHECK(lines > 100000);
+    CHECK_INT(bad, 0);
+    buf_free(&got);
+    free(data);
 }
