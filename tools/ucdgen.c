@@ -131,7 +131,7 @@ static void read_unicode_data(const char *dir)
             continue;
         uint32_t cp = (uint32_t)strtoul(fl[0], NULL, 16);
         int g = gc_index(fl[2]);
-        int c = atoi(fl[3]);
+        int c = (int)strtol(fl[3], NULL, 10);
         if (strstr(fl[1], ", First>")) {
             first = cp;
             continue;
