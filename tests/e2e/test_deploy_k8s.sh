@@ -1,0 +1,73 @@
+# deploy/k8s/render.py: the manifests of a 4-shard (and a 7-shard) run pass strict schema
+# validation offline (PyPI kubernetes-validate, Kubernetes 1.30 schemas, in an ignored venv
+# under .cache/: kubectl's own client-side validation needs an API server for discovery and
+# OpenAPI, even with --dry-run=client), carry the Indexed Job's shape (completionMode,
+# JOB_COMPLETION_INDEX in --shard, volumes, anti-affinity, resources), and the commands they
+# hold work: each pod's args (the index substituted as Kubernetes does, /traces and /results
+# mapped to local dirs) run against a mock, the report Job's wait script ends, and its
+# report merges the four shards.
+. "$E2E_ROOT/tests/e2e/lib.sh"
+venv="$E2E_ROOT/.cache/k8s-venv"
+if [ ! -x "$venv/bin/kubernetes-validate" ]; then
+    python3 -m venv "$venv" && "$venv/bin/pip" install -q kubernetes-validate==1.37.0 ||
+        fail "cannot install kubernetes-validate into $venv"
+fi
+port=$(free_port)
+"$METRONOME" mock --port "$port" --ttft 1ms --itl 1ms >/dev/null 2>&1 &
+mock=$!
+trap 'kill $mock 2>/dev/null || true' EXIT
+wait_port "$port"
+mkdir -p "$E2E_TMP/traces" "$E2E_TMP/results"
+"$METRONOME" pack -m m -o "$E2E_TMP/traces/t.jsonl.zst" --request-count 120 --isl 4 --osl 2 \
+    2>/dev/null
+for n in 7 4; do
+    "$E2E_ROOT/deploy/k8s/render.py" --shards "$n" --trace t.jsonl.zst \
+        --url "http://127.0.0.1:$port" --lead 3 --name mt --cpu 500m --memory 256Mi \
+        -- --request-rate 200 --arrival-pattern constant >"$E2E_TMP/k8s-$n.yaml"
+    "$venv/bin/kubernetes-validate" --strict --quiet -k 1.30.0 "$E2E_TMP/k8s-$n.yaml" ||
+        fail "$n shards: manifests do not validate"
+done
+# Bad shard counts are refused by the renderer.
+for bad in 0 4097 x; do
+    if "$E2E_ROOT/deploy/k8s/render.py" --shards "$bad" --trace t --url u >/dev/null 2>&1; then
+        fail "render.py accepted --shards $bad"
+    fi
+done
+"$venv/bin/python" - "$E2E_TMP/k8s-4.yaml" "$E2E_TMP" "$METRONOME" <<'PY' || fail "k8s shape/run"
+import os, re, subprocess, sys, yaml
+path, tmp, binary = sys.argv[1:]
+docs = list(yaml.safe_load_all(open(path)))
+job, rep = docs
+s = job["spec"]
+assert s["completionMode"] == "Indexed" and s["completions"] == 4 and s["parallelism"] == 4, s
+pod = s["template"]["spec"]
+c = pod["containers"][0]
+args = c["args"]
+assert args[args.index("--shard") + 1] == "$(JOB_COMPLETION_INDEX)/4", args
+assert c["resources"]["requests"] == c["resources"]["limits"] == {"cpu": "500m", "memory": "256Mi"}
+aa = pod["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][0]
+assert aa["topologyKey"] == "kubernetes.io/hostname", aa
+assert aa["labelSelector"]["matchLabels"].items() <= s["template"]["metadata"]["labels"].items()
+mounts = {m["mountPath"]: m for m in c["volumeMounts"]}
+assert mounts["/traces"]["readOnly"] and "/results" in mounts, mounts
+claims = {v["name"]: v["persistentVolumeClaim"]["claimName"] for v in pod["volumes"]}
+assert claims == {"traces": "metronome-traces", "results": "metronome-results"}, claims
+
+def local(a, i=None):
+    a = a.replace("/traces/", tmp + "/traces/").replace("/results/", tmp + "/results/")
+    return a.replace("$(JOB_COMPLETION_INDEX)", str(i)) if i is not None else a
+# The four pods, as the Job controller would start them (the image's entrypoint is the binary).
+procs = [subprocess.Popen([binary] + [local(a, i) for a in args]) for i in range(4)]
+assert all(p.wait(60) == 0 for p in procs)
+# The report Job: its init container's wait ends, then its report merges the shards.
+rp = rep["spec"]["template"]["spec"]
+wait = rp["initContainers"][0]["command"]
+subprocess.run([local(x) for x in wait], check=True, timeout=30)
+subprocess.run([binary] + [local(a) for a in rp["containers"][0]["args"]] + ["-q"], check=True)
+import json, glob
+out = glob.glob(tmp + "/results/mt-*/profile_export_aiperf.json")
+assert len(out) == 1, out
+j = json.load(open(out[0]))
+assert j["request_count"]["avg"] == 120 and j["metronome"]["shard_set"]["count"] == 4
+assert not j["metronome"]["shard_set"]["partial"]
+PY

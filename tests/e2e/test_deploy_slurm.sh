@@ -1,0 +1,104 @@
+# deploy/slurm on a real single-machine Slurm (Debian's slurm-wlm; slurmctld and slurmd
+# started here with a minimal slurm.conf in the scratch dir, auth/none so no munge): a
+# 4-task job array from deploy/slurm/submit.sh, then its dependent report job; the merged
+# report equals the single-process report of the same trace within the noise docs/scale.md
+# states. Needs root to install slurm-wlm; says so and passes without it.
+. "$E2E_ROOT/tests/e2e/lib.sh"
+if ! command -v slurmctld >/dev/null; then
+    if [ "$(id -u)" != 0 ]; then echo "SKIPPED: slurm-wlm missing and not root"; exit 0; fi
+    "$E2E_ROOT/scripts/ensure-deb" slurm-wlm >/dev/null
+fi
+D="$E2E_TMP/slurm"
+mkdir -p "$D/state" "$D/spool"
+node=$(hostname -s)
+p1=$(free_port)
+p2=$(free_port)
+cat >"$D/slurm.conf" <<CONF
+ClusterName=metronome-test
+SlurmctldHost=$node
+SlurmctldPort=$p1
+SlurmdPort=$p2
+AuthType=auth/none
+CredType=cred/none
+SlurmUser=root
+SlurmdUser=root
+StateSaveLocation=$D/state
+SlurmdSpoolDir=$D/spool
+SlurmctldPidFile=$D/slurmctld.pid
+SlurmdPidFile=$D/slurmd.pid
+SlurmctldLogFile=$D/slurmctld.log
+SlurmdLogFile=$D/slurmd.log
+ProctrackType=proctrack/pgid
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/none
+MpiDefault=none
+SchedulerType=sched/builtin
+SelectType=select/cons_tres
+SelectTypeParameters=CR_CPU
+SlurmdParameters=config_overrides
+ReturnToService=2
+# 8 CPUs declared (config_overrides) so the 4 tasks run at once on a 2-core machine
+NodeName=$node CPUs=8 RealMemory=1000 State=UNKNOWN
+PartitionName=test Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+CONF
+export SLURM_CONF="$D/slurm.conf"
+pids=()
+cleanup() {
+    scancel --quiet --user=root 2>/dev/null || true
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    sleep 0.3
+    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+slurmctld -D -i -f "$SLURM_CONF" >"$D/ctld.out" 2>&1 &
+pids+=($!)
+slurmd -D -f "$SLURM_CONF" >"$D/d.out" 2>&1 &
+pids+=($!)
+for _ in $(seq 150); do
+    sinfo -h -o %t 2>/dev/null | grep -q idle && break
+    sleep 0.2
+done
+sinfo -h -o %t | grep -q idle || fail "slurm did not come up: $(tail -5 "$D/slurmctld.log" "$D/slurmd.log")"
+
+port=$(free_port)
+"$METRONOME" mock --port "$port" --ttft 5ms --itl 1ms >/dev/null 2>&1 &
+pids+=($!)
+wait_port "$port"
+"$METRONOME" pack -m m -o "$E2E_TMP/t.jsonl.zst" --request-count 400 --isl 8 --osl 8 \
+    --streaming 2>/dev/null
+args=(--request-rate 200 --arrival-pattern constant --workers 1)
+"$METRONOME" replay "$E2E_TMP/t.jsonl.zst" --url "127.0.0.1:$port" -o "$E2E_TMP/single" -q \
+    "${args[@]}"
+"$METRONOME" report "$E2E_TMP/single" -q 2>/dev/null
+
+out="$E2E_TMP/sharded"
+ids=$("$E2E_ROOT/deploy/slurm/submit.sh" -n 4 -t "$E2E_TMP/t.jsonl.zst" -u "127.0.0.1:$port" \
+    -o "$out" -l 4 -b "$METRONOME" -- "${args[@]}")
+echo "$ids"
+report=$(echo "$ids" | awk '{print $4}')
+for _ in $(seq 300); do
+    [ -z "$(squeue -h -o %i 2>/dev/null)" ] && break
+    sleep 0.2
+done
+[ -z "$(squeue -h -o %i)" ] || fail "jobs still queued: $(squeue)"
+[ -f "$out/metronome-report-$report.out" ] || fail "no report job output: $(ls "$out")"
+[ -f "$out/profile_export_aiperf.json" ] ||
+    fail "no merged report: $(cat "$out"/*.out)"
+python3 - "$E2E_TMP/single/profile_export_aiperf.json" "$out/profile_export_aiperf.json" <<'PY' ||
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:])
+ss = b["metronome"]["shard_set"]
+assert ss["count"] == 4 and not ss["partial"], ss
+assert a["request_count"]["avg"] == b["request_count"]["avg"] == 400
+# the noise docs/scale.md states for one machine against the mock
+for tag in ("time_to_first_token", "request_latency", "inter_token_latency"):
+    x, y = a[tag]["p50"], b[tag]["p50"]
+    assert abs(x - y) <= 1.0 + 0.1 * x, (tag, x, y)
+x, y = a["request_throughput"]["avg"], b["request_throughput"]["avg"]
+assert abs(x - y) <= 0.03 * x, ("request_throughput", x, y)
+print("single vs 4 Slurm shards: TTFT p50 %.3f / %.3f ms, throughput %.2f / %.2f req/s" %
+      (a["time_to_first_token"]["p50"], b["time_to_first_token"]["p50"], x, y))
+PY
+    fail "sharded report differs from the single process's"
