@@ -33,9 +33,11 @@ for bad in 0 4097 x; do
         fail "render.py accepted --shards $bad"
     fi
 done
-"$venv/bin/python" - "$E2E_TMP/k8s-4.yaml" "$E2E_TMP" "$METRONOME" <<'PY' || fail "k8s shape/run"
+"$venv/bin/python" - "$E2E_TMP/k8s-4.yaml" "$E2E_TMP" "$METRONOME" --shards 4 --trace t.jsonl.zst \
+    --url "http://127.0.0.1:$port" --lead 2 --name mt -- --request-rate 200 \
+    --arrival-pattern constant <<'PY' || fail "k8s shape/run"
 import os, re, subprocess, sys, yaml
-path, tmp, binary = sys.argv[1:]
+path, tmp, binary = sys.argv[1:4]
 docs = list(yaml.safe_load_all(open(path)))
 job, rep = docs
 s = job["spec"]
@@ -56,7 +58,12 @@ assert claims == {"traces": "metronome-traces", "results": "metronome-results"},
 def local(a, i=None):
     a = a.replace("/traces/", tmp + "/traces/").replace("/results/", tmp + "/results/")
     return a.replace("$(JOB_COMPLETION_INDEX)", str(i)) if i is not None else a
-# The four pods, as the Job controller would start them (the image's entrypoint is the binary).
+# The four pods, as the Job controller would start them (the image's entrypoint is the binary),
+# from a rendering made now with a 2 s lead (validation above may take longer than a lead).
+again = subprocess.run([os.environ["E2E_ROOT"] + "/deploy/k8s/render.py"] +
+                       sys.argv[4:], capture_output=True, text=True, check=True).stdout
+job, rep = list(yaml.safe_load_all(again))
+args = job["spec"]["template"]["spec"]["containers"][0]["args"]
 procs = [subprocess.Popen([binary] + [local(a, i) for a in args]) for i in range(4)]
 assert all(p.wait(60) == 0 for p in procs)
 # The report Job: its init container's wait ends, then its report merges the shards.

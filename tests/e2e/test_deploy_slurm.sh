@@ -92,10 +92,10 @@ a, b = (json.load(open(p)) for p in sys.argv[1:])
 ss = b["metronome"]["shard_set"]
 assert ss["count"] == 4 and not ss["partial"], ss
 assert a["request_count"]["avg"] == b["request_count"]["avg"] == 400
-# the noise docs/scale.md states for one machine against the mock
+# the noise docs/scale.md states for one shared 2-core machine against the mock
 for tag in ("time_to_first_token", "request_latency", "inter_token_latency"):
     x, y = a[tag]["p50"], b[tag]["p50"]
-    assert abs(x - y) <= 1.0 + 0.1 * x, (tag, x, y)
+    assert abs(x - y) <= 2.0 + 0.25 * x, (tag, x, y)
 x, y = a["request_throughput"]["avg"], b["request_throughput"]["avg"]
 assert abs(x - y) <= 0.03 * x, ("request_throughput", x, y)
 print("single vs 4 Slurm shards: TTFT p50 %.3f / %.3f ms, throughput %.2f / %.2f req/s" %
