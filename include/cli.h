@@ -25,6 +25,8 @@ int cmd_report(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 int cmd_mock(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+/* Hidden: the tokenizer engine over the lines of a file (tests, benchmarks). */
+int cmd_tokenize(int argc, char **argv);
 
 /* Prints "metronome: error: MSG" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

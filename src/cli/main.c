@@ -51,6 +51,9 @@ int main(int argc, char **argv)
         cli_print_version(stdout);
         return EXIT_OK;
     }
+    /* Hidden commands: not in the usage list, for tests and benchmarks. */
+    if (!strcmp(cmd, "tokenize"))
+        return cmd_tokenize(argc - 1, argv + 1);
     const char *best = NULL;
     size_t best_d = 3;
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
