@@ -1259,9 +1259,12 @@ bool tok_is_special(const struct tok *t, uint32_t id)
 const char *tok_id_to_token(const struct tok *t, uint32_t id, size_t *len)
 {
     if (id < t->total && t->added_of_id[id] >= 0) {
+        /* A normalized added token reads back in its normalized form, as tokenizers'
+         * id_to_token does. */
         const struct tk_added *a = &t->added[t->added_of_id[id]];
-        *len = a->content.len;
-        return tk_s(t, a->content);
+        struct tk_str s = a->normalized && a->match.len ? a->match : a->content;
+        *len = s.len;
+        return tk_s(t, s);
     }
     if (id < t->nvocab && t->vocab[id].len != TK_NOSTR) {
         *len = t->vocab[id].len;

@@ -125,15 +125,16 @@ static int put_cp(struct buf *b, uint32_t cp)
     return buf_append(b, u, ucd_utf8_encode(cp, u));
 }
 
-/* Keeps the characters of s for which keep() holds. */
-static int filter_marks(const char *s, size_t n, struct buf *out, bool *lost_first)
+/* Drops the marks in `mask` (StripAccents: every mark, as unicode-normalization's
+ * is_combining_mark; BertNormalizer: nonspacing marks only). */
+static int filter_marks(const char *s, size_t n, uint32_t mask, struct buf *out, bool *lost_first)
 {
     size_t i = 0;
     bool first = true;
     while (i < n) {
         uint32_t cp;
         size_t k = ucd_utf8_decode(s + i, n - i, &cp);
-        if (!ucd_in(cp, UCD_MASK_M)) {
+        if (!ucd_in(cp, mask)) {
             int rc = buf_append(out, s + i, k);
             if (rc)
                 return rc;
@@ -157,7 +158,10 @@ static int bert_norm(const struct tk_norm *nz, const char *s, size_t n, struct b
         size_t k = ucd_utf8_decode(s + i, n - i, &cp);
         i += k;
         if (nz->clean) {
-            bool ctl = cp != '\t' && cp != '\n' && cp != '\r' && ucd_in(cp, UCD_MASK_C);
+            /* unicode_categories' is_other(): Cc, Cf, Co, Cs, but not unassigned code
+             * points (tokenizers keeps those). */
+            bool ctl = cp != '\t' && cp != '\n' && cp != '\r' &&
+                       ucd_in(cp, UCD_BIT(UCD_Cc) | UCD_BIT(UCD_Cf) | UCD_BIT(UCD_Co) | UCD_BIT(UCD_Cs));
             if (cp == 0 || cp == 0xFFFD || ctl) {
                 if (first)
                     *lost_first = true;
@@ -184,7 +188,7 @@ static int bert_norm(const struct tk_norm *nz, const char *s, size_t n, struct b
         buf_reset(tmp);
         rc = ucd_normalize(UCD_NFD, cur, cn, tmp);
         if (!rc)
-            rc = filter_marks(tmp->p ? tmp->p : "", tmp->len, &b, lost_first);
+            rc = filter_marks(tmp->p ? tmp->p : "", tmp->len, UCD_BIT(UCD_Mn), &b, lost_first);
         cur = b.p ? b.p : "";
         cn = b.len;
     }
@@ -255,7 +259,7 @@ int tk_normalize(const struct tok *t, const struct tk_norm *nz, const char *s, s
         return buf_append(out, s + a, b - a);
     }
     case TN_STRIP_ACCENTS:
-        return filter_marks(s, n, out, lost_first);
+        return filter_marks(s, n, UCD_MASK_M, out, lost_first);
     case TN_REPLACE: {
         struct repl_ctx r = {s, out, tk_s(t, nz->content), nz->content.len, 0};
         int rc = tk_pat_matches(&nz->pat, s, n, repl_cb, &r);
