@@ -281,20 +281,18 @@ static inline bool tk_is_numeric(uint32_t c)
 {
     return c < 128 ? (c >= '0' && c <= '9') : ucd_in(c, UCD_MASK_N);
 }
-static inline bool tk_is_alpha(uint32_t c)
-{
-    if (c < 128)
-        return (c | 32) >= 'a' && (c | 32) <= 'z';
-    /* Alphabetic = L + Nl + Other_Alphabetic; Other_Alphabetic is mostly marks. */
-    return ucd_in(c, UCD_MASK_L | UCD_BIT(UCD_Nl) | UCD_BIT(UCD_Mn) | UCD_BIT(UCD_Mc));
-}
 /* Rust regex \w: Alphabetic, marks, Nd, Pc, Join_Control. */
 static inline bool tk_is_word(uint32_t c)
 {
     if (c < 128)
         return ((c | 32) >= 'a' && (c | 32) <= 'z') || (c >= '0' && c <= '9') || c == '_';
+    /* Alphabetic is L + Nl + Other_Alphabetic; the Other_Alphabetic entries of the pinned
+     * PropList.txt (15.1) that are not marks are these four So ranges (circled and
+     * squared Latin letters). The marks are all in \p{M} already. */
     return ucd_in(c, UCD_MASK_L | UCD_MASK_M | UCD_BIT(UCD_Nd) | UCD_BIT(UCD_Nl) | UCD_BIT(UCD_Pc)) ||
-           c == 0x200C || c == 0x200D;
+           c == 0x200C || c == 0x200D || (c >= 0x24B6 && c <= 0x24E9) ||
+           (c >= 0x1F130 && c <= 0x1F149) || (c >= 0x1F150 && c <= 0x1F169) ||
+           (c >= 0x1F170 && c <= 0x1F189);
 }
 static inline bool tk_is_punct(uint32_t c)
 {
