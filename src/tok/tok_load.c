@@ -7,6 +7,7 @@
  */
 #include "cJSON.h"
 #include "err.h"
+#include "jscan.h"
 #include "tok_int.h"
 #include "xalloc.h"
 
@@ -738,6 +739,98 @@ static int load_wordpiece(struct ld *L, const cJSON *m)
     return 0;
 }
 
+/* A JSON number as serde_json parses it without its float_roundtrip feature (which
+ * tokenizers does not enable): the decimal digits into a u64 significand (digits past
+ * u64 ignored), then one multiplication or division by a power of ten. That is off by one
+ * unit in the last place for about one score in five, and Viterbi ties between equal sums
+ * in another order depend on it, so Unigram scores must be read exactly this way. */
+static double pow10_exact(int e)
+{
+    if (e <= 22) {
+        double p = 1.0;
+        for (int i = 0; i < e; i++)
+            p *= 10.0; /* exact: every power up to 1e22 is a double */
+        return p;
+    }
+    char s[8];
+    snprintf(s, sizeof s, "1e%d", e);
+    return strtod(s, NULL);
+}
+static double serde_f64(const char *p, size_t n)
+{
+    size_t i = 0;
+    bool neg = i < n && p[i] == '-';
+    if (neg)
+        i++;
+    uint64_t sig = 0;
+    int exp = 0;
+    bool over = false;
+    for (; i < n && p[i] >= '0' && p[i] <= '9'; i++) {
+        unsigned dgt = (unsigned)(p[i] - '0');
+        if (over || sig > (UINT64_MAX - dgt) / 10) {
+            over = true;
+            exp++;
+        } else
+            sig = sig * 10 + dgt;
+    }
+    if (i < n && p[i] == '.')
+        for (i++; i < n && p[i] >= '0' && p[i] <= '9'; i++) {
+            unsigned dgt = (unsigned)(p[i] - '0');
+            if (over || sig > (UINT64_MAX - dgt) / 10)
+                over = true;
+            else {
+                sig = sig * 10 + dgt;
+                exp--;
+            }
+        }
+    if (i < n && (p[i] == 'e' || p[i] == 'E')) {
+        i++;
+        bool eneg = i < n && p[i] == '-';
+        if (i < n && (p[i] == '-' || p[i] == '+'))
+            i++;
+        long e = 0;
+        for (; i < n && p[i] >= '0' && p[i] <= '9'; i++)
+            if (e < 100000)
+                e = e * 10 + (p[i] - '0');
+        exp += (int)(eneg ? -e : e);
+    }
+    double f = (double)sig;
+    for (;;) {
+        int a = exp < 0 ? -exp : exp;
+        if (a <= 308) {
+            double pw = pow10_exact(a);
+            f = exp >= 0 ? f * pw : f / pw;
+            break;
+        }
+        if (f == 0.0 || exp >= 0)
+            break;
+        f /= 1e308;
+        exp += 308;
+    }
+    return neg ? -f : f;
+}
+
+/* Re-reads the scores of model.vocab from the JSON text with serde_json's rounding. */
+static void unigram_scores_serde(struct tok *t, const char *json, size_t n)
+{
+    static const char *const path[] = {"model", "vocab"};
+    struct jval v, e, x;
+    struct jiter it, in;
+    if (jscan_find(json, n, path, 2, &v) != 1 || v.type != JT_ARRAY || jscan_enter(&it, &v))
+        return;
+    uint32_t i = 0;
+    while (i < t->nvocab && jscan_elem(&it, &e) == 1) {
+        if (e.type == JT_ARRAY && jscan_enter(&in, &e) == 0 && jscan_elem(&in, &x) == 1 &&
+            jscan_elem(&in, &x) == 1 && x.type == JT_NUMBER)
+            t->score[i] = serde_f64(x.p, x.n);
+        i++;
+    }
+    t->min_score = INFINITY;
+    for (uint32_t k = 0; k < t->nvocab; k++)
+        if (t->score[k] < t->min_score)
+            t->min_score = t->score[k];
+}
+
 static int load_unigram(struct ld *L, const cJSON *m)
 {
     struct tok *t = L->t;
@@ -1120,6 +1213,8 @@ int tok_load_mem(const char *json, size_t n, const char *label, struct tok **out
     }
     if ((rc = load_model(&L, get(root, "model"))))
         goto out;
+    if (t->model == TM_UNIGRAM)
+        unigram_scores_serde(t, json, n);
     t->arena = L.arena.p;
     if ((x = get(root, "normalizer"))) {
         t->norm = xcalloc(1, sizeof *t->norm);
