@@ -143,9 +143,9 @@ static void replace_app(struct slist *l, const char *s, size_t n, const char *pa
 static void cleanup(struct slist *out, const char *s, size_t n)
 {
     static const char *const pairs[][2] = {
-        {" .", "."},     {" ?", "?"},     {" !", "!"},   {" ,", ","},   {" ' ", "'"},
-        {" n't", "n't"}, {" 'm", "'m"},   {" do not", " don't"},        {" 's", "'s"},
-        {" 've", "'ve"}, {" 're", "'re"},
+        {" .", "."},   {" ?", "?"},     {" !", "!"},     {" ,", ","},
+        {" ' ", "'"},  {" n't", "n't"}, {" 'm", "'m"},   {" do not", " don't"},
+        {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"},
     };
     struct slist a, b;
     sl_init(&a);

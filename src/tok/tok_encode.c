@@ -213,7 +213,8 @@ static void split_added(const struct tok *t, struct tok_scratch *sc, const struc
         if (start_off < ms)
             tk_pieces_push(&sc->q, pc->off + (uint32_t)start_off, (uint32_t)(ms - start_off), -1,
                            pc->first && start_off == 0);
-        tk_pieces_push(&sc->q, pc->off + (uint32_t)ms, (uint32_t)(me - ms), (int32_t)hit->id, false);
+        tk_pieces_push(&sc->q, pc->off + (uint32_t)ms, (uint32_t)(me - ms), (int32_t)hit->id,
+                       false);
         start_off = me;
     }
     if (start_off < n)

@@ -44,11 +44,11 @@ enum tk_norm_kind {
 };
 struct tk_norm {
     enum tk_norm_kind kind;
-    bool left, right;                            /* Strip */
-    bool clean, chinese, strip_accents, lower;   /* BertNormalizer */
-    struct tk_pat pat;                           /* Replace */
-    struct tk_str content;                       /* Replace content, Prepend text */
-    struct tk_norm *kids;                        /* Sequence; owned */
+    bool left, right;                          /* Strip */
+    bool clean, chinese, strip_accents, lower; /* BertNormalizer */
+    struct tk_pat pat;                         /* Replace */
+    struct tk_str content;                     /* Replace content, Prepend text */
+    struct tk_norm *kids;                      /* Sequence; owned */
     size_t nkids;
 };
 
@@ -200,9 +200,9 @@ struct tk_cache_ent {
 
 struct tok_scratch {
     const struct tok *owner;
-    struct buf text;          /* all piece bytes, appended stage by stage */
-    struct buf t1, t2;        /* normalizer ping-pong */
-    struct tk_pieces p, q;    /* current and next piece lists */
+    struct buf text;       /* all piece bytes, appended stage by stage */
+    struct buf t1, t2;     /* normalizer ping-pong */
+    struct tk_pieces p, q; /* current and next piece lists */
     /* BPE word state */
     struct tk_sym *sym;
     size_t symcap;
@@ -289,7 +289,8 @@ static inline bool tk_is_word(uint32_t c)
     /* Alphabetic is L + Nl + Other_Alphabetic; the Other_Alphabetic entries of the pinned
      * PropList.txt (15.1) that are not marks are these four So ranges (circled and
      * squared Latin letters). The marks are all in \p{M} already. */
-    return ucd_in(c, UCD_MASK_L | UCD_MASK_M | UCD_BIT(UCD_Nd) | UCD_BIT(UCD_Nl) | UCD_BIT(UCD_Pc)) ||
+    return ucd_in(c,
+                  UCD_MASK_L | UCD_MASK_M | UCD_BIT(UCD_Nd) | UCD_BIT(UCD_Nl) | UCD_BIT(UCD_Pc)) ||
            c == 0x200C || c == 0x200D || (c >= 0x24B6 && c <= 0x24E9) ||
            (c >= 0x1F130 && c <= 0x1F149) || (c >= 0x1F150 && c <= 0x1F169) ||
            (c >= 0x1F170 && c <= 0x1F189);

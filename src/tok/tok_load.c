@@ -77,8 +77,8 @@ static int get_bool(struct ld *L, const cJSON *o, const char *k, bool dflt, bool
 }
 
 /* A string field: *s NULL when absent (and not required). */
-static int get_string(struct ld *L, const cJSON *o, const char *k, bool required,
-                      const char **s, const char *path)
+static int get_string(struct ld *L, const cJSON *o, const char *k, bool required, const char **s,
+                      const char *path)
 {
     const cJSON *v = get(o, k);
     *s = NULL;
@@ -97,7 +97,8 @@ static int get_uint(struct ld *L, const cJSON *v, uint64_t max, uint64_t *out, c
 {
     if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0) || v->valuedouble > (double)max ||
         v->valuedouble != floor(v->valuedouble))
-        return bad(L, ERR_INVALID, path, "must be an integer in [0, %llu]", (unsigned long long)max);
+        return bad(L, ERR_INVALID, path, "must be an integer in [0, %llu]",
+                   (unsigned long long)max);
     *out = (uint64_t)v->valuedouble;
     return 0;
 }
@@ -679,8 +680,8 @@ static int load_bpe(struct ld *L, const cJSON *m)
             an = (size_t)(sp - a);
             b = sp + 1;
             bn = strlen(b);
-        } else if (cJSON_IsArray(it) && cJSON_GetArraySize(it) == 2 &&
-                   cJSON_IsString(it->child) && cJSON_IsString(it->child->next)) {
+        } else if (cJSON_IsArray(it) && cJSON_GetArraySize(it) == 2 && cJSON_IsString(it->child) &&
+                   cJSON_IsString(it->child->next)) {
             a = it->child->valuestring;
             an = strlen(a);
             b = it->child->next->valuestring;
@@ -994,8 +995,8 @@ static int load_post(struct ld *L, const cJSON *o, struct tk_post *pp, const cha
                 const cJSON *e = sp ? cJSON_GetObjectItemCaseSensitive(sp, id) : NULL;
                 const cJSON *ids = e ? get(e, "ids") : NULL;
                 if (!ids || !cJSON_IsArray(ids))
-                    return bad(L, ERR_INVALID, sub, "special token \"%.40s\" is not in special_tokens",
-                               id);
+                    return bad(L, ERR_INVALID, sub,
+                               "special token \"%.40s\" is not in special_tokens", id);
                 size_t k = (size_t)cJSON_GetArraySize(ids), j = 0;
                 pp->tpl[i].ids = xmalloc((k ? k : 1) * sizeof(uint32_t));
                 const cJSON *x;

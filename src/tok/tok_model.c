@@ -219,7 +219,7 @@ static int bpe_word(const struct tok *t, struct tok_scratch *sc, const char *w, 
 }
 
 /* The per-caller word cache: direct-mapped slots; the arenas are dropped when full. */
-#define CACHE_MAX_WORD 256
+#define CACHE_MAX_WORD  256
 #define CACHE_MAX_BYTES (4u << 20)
 static int bpe_cached(const struct tok *t, struct tok_scratch *sc, const char *w, size_t n,
                       struct tok_ids *ids, struct diag *d)

@@ -160,8 +160,9 @@ static int bert_norm(const struct tk_norm *nz, const char *s, size_t n, struct b
         if (nz->clean) {
             /* unicode_categories' is_other(): Cc, Cf, Co, Cs, but not unassigned code
              * points (tokenizers keeps those). */
-            bool ctl = cp != '\t' && cp != '\n' && cp != '\r' &&
-                       ucd_in(cp, UCD_BIT(UCD_Cc) | UCD_BIT(UCD_Cf) | UCD_BIT(UCD_Co) | UCD_BIT(UCD_Cs));
+            bool ctl =
+                cp != '\t' && cp != '\n' && cp != '\r' &&
+                ucd_in(cp, UCD_BIT(UCD_Cc) | UCD_BIT(UCD_Cf) | UCD_BIT(UCD_Co) | UCD_BIT(UCD_Cs));
             if (cp == 0 || cp == 0xFFFD || ctl) {
                 if (first)
                     *lost_first = true;
@@ -624,7 +625,8 @@ static int pre_one(const struct tok *t, const struct tk_pre *pt, struct tok_scra
                         break;
                     j += k2;
                 }
-                tk_pieces_push(q, pc->off + (uint32_t)i, (uint32_t)(j - i), -1, pc->first && i == 0);
+                tk_pieces_push(q, pc->off + (uint32_t)i, (uint32_t)(j - i), -1,
+                               pc->first && i == 0);
                 i = j;
             } else if (!tk_is_ws(cp)) {
                 size_t j = i + k;
@@ -634,7 +636,8 @@ static int pre_one(const struct tok *t, const struct tk_pre *pt, struct tok_scra
                         break;
                     j += k2;
                 }
-                tk_pieces_push(q, pc->off + (uint32_t)i, (uint32_t)(j - i), -1, pc->first && i == 0);
+                tk_pieces_push(q, pc->off + (uint32_t)i, (uint32_t)(j - i), -1,
+                               pc->first && i == 0);
                 i = j;
             } else
                 i += k;
