@@ -28,11 +28,13 @@ fi
 # (RUNS overrides); the older pages' throughput figures 3, to stay within 30 minutes.
 jobs=(
     "closed loop vs wrk|replay_wrk.sh BIN 64 10 1|replay_wrk.sh BIN 64 3 1|${RUNS:-5}"
+    "closed loop, syscalls and instructions per request|replay_cost.sh BIN 4000 2|replay_cost.sh BIN 1000 1|${RUNS_COST:-3}"
     "fixed rate, seen by the server|replay_arrival.sh BIN '1000 5000 10000' 4|replay_arrival.sh BIN 5000 2|${RUNS:-5}"
+    "what the lateness tail is made of|replay_tail.sh BIN 10000 3|replay_tail.sh BIN 2000 1|${RUNS_TAIL:-1}"
     "memory vs run and output length|replay_mem.sh BIN 10 60 10000|replay_mem.sh BIN 2 6 500|${RUNS:-5}"
     "TTFT error at 1,000 streams|replay_ttft.sh BIN 1000|replay_ttft.sh BIN 200|${RUNS:-5}"
     "10,000 streams, TLS|replay_scale.sh BIN 10000 1000|replay_scale.sh BIN 500 200|${RUNS:-3}"
-    "mock vs nginx, uvicorn|mock_wrk.sh 5|mock_wrk.sh 2|${RUNS:-3}"
+    "mock vs nginx, uvicorn|mock_wrk.sh 3|mock_wrk.sh 2|${RUNS:-3}"
     "pack and inspect|pack.sh BIN 300000|pack.sh BIN 100000|${RUNS:-3}"
     "report exports|report.sh BIN 1000000 100|report.sh BIN 50000 20|${RUNS:-3}"
 )
@@ -58,5 +60,6 @@ for job in "${jobs[@]}"; do
             "$run" "$l" $(($(date +%s) - t0)) >>"$out/runs.jsonl"
     done
 done
-python3 "$root/bench/all_extract.py" --summary "$out" "$("$bin" --version | head -1)" $(($(date +%s) - start)) $quick \
+desc=$(git -C "$root" describe --always --dirty --tags 2>/dev/null || echo "not a git checkout")
+python3 "$root/bench/all_extract.py" --summary "$out" "$("$bin" --version | head -1); checkout $desc" $(($(date +%s) - start)) $quick \
     | tee "$out/summary.md"

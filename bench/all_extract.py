@@ -72,6 +72,16 @@ def extract(script, log):
                               "value": float(m.group(1)), "unit": unit}))
 
 
+def verdict(target, median):
+    """'met' / 'NOT met' for a target like '>= 0.9' or '<= 50 us' (by the median)."""
+    m = re.match(r"\s*(>=|<=|<|>)\s*([\d.]+)", target or "")
+    if not m:
+        return ""
+    op, x = m.group(1), float(m.group(2))
+    ok = {">=": median >= x, "<=": median <= x, "<": median < x, ">": median > x}[op]
+    return "met" if ok else "NOT met"
+
+
 def fmt(v):
     a = abs(v)
     if a >= 1000:
@@ -103,14 +113,19 @@ def summary(d, version, seconds, quick):
     print(f"Measured by `bench/all.sh` ({mode}) with `{version}` in {int(seconds) // 60} min "
           f"{int(seconds) % 60} s; each figure: min / median / max over its runs; load = the "
           "1-minute load average before each run (min–max).\n")
-    print("| script | figure | min | median | max | unit | runs | load before | target |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| script | figure | min | median | max | unit | runs | load before | target | median vs target |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for k in order:
         v = sorted(vals[k])
         l = loads.get(k[0], [0])
-        print(f"| `{cmd.get(k[0], k[0])}` | {k[1]} | {fmt(v[0])} | {fmt(statistics.median(v))} | "
+        med = statistics.median(v)
+        print(f"| `{cmd.get(k[0], k[0])}` | {k[1]} | {fmt(v[0])} | {fmt(med)} | "
               f"{fmt(v[-1])} | {units[k]} | {len(v)} | {min(l):.2f}–{max(l):.2f} | "
-              f"{TARGETS.get(k[1], '')} |")
+              f"{TARGETS.get(k[1], '')} | {verdict(TARGETS.get(k[1]), med)} |")
+    busy = sorted({s for s, l in loads.items() if max(l) > 1})
+    if busy:
+        print(f"\nBUSY: the load average was above 1 before runs of {', '.join(busy)}: "
+              "their figures are not the page's figures.")
     print()
     print("Time per script: " + ", ".join(f"{s} {t} s" for s, t in secs.items()))
 
