@@ -33,19 +33,19 @@ double tdist_cdf(double t, double df);
 /* The regularized incomplete beta function I_x(a, b), a, b > 0, 0 <= x <= 1. */
 double tdist_betainc(double x, double a, double b);
 
-#define SWEEP_MAX_DIMS 7
+#define SWEEP_MAX_DIMS   7
 #define SWEEP_MAX_VALUES 256
 #define SWEEP_MAX_POINTS 4096
 #define SWEEP_MAX_TRIALS 10
 
 struct sweep_dim {
-    int opt;            /* index into profile_opts */
-    char option[64];    /* as the user typed it, for messages: "--isl" */
-    char canon[64];     /* the canonical name, for the runs' argv: "--prompt-input-tokens-mean" */
-    const char *path;   /* AIPerf's config path, e.g. "phases.profiling.concurrency" */
-    const char *leaf;   /* its last segment, e.g. "concurrency" */
+    int opt;             /* index into profile_opts */
+    char option[64];     /* as the user typed it, for messages: "--isl" */
+    char canon[64];      /* the canonical name, for the runs' argv: "--prompt-input-tokens-mean" */
+    const char *path;    /* AIPerf's config path, e.g. "phases.profiling.concurrency" */
+    const char *leaf;    /* its last segment, e.g. "concurrency" */
     const char *display; /* leaf, or path when two dimensions share a leaf (AIPerf) */
-    bool is_float;      /* printed as a Python float ("10.0") */
+    bool is_float;       /* printed as a Python float ("10.0") */
     size_t n;
     double v[SWEEP_MAX_VALUES];
     char text[SWEEP_MAX_VALUES][40]; /* the value as AIPerf prints it */

@@ -254,7 +254,8 @@ static size_t collect_pairs(struct run *r, int nr, struct pair **out)
         if (!r[i].exp)
             continue;
         for (const cJSON *m = r[i].exp->child; m; m = m->next) {
-            if (!cJSON_IsObject(m) || !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(m, "unit")) ||
+            if (!cJSON_IsObject(m) ||
+                !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(m, "unit")) ||
                 strlen(m->string) >= sizeof p->tag)
                 continue;
             for (size_t k = 0; k < NSTAT; k++) {
@@ -289,8 +290,8 @@ static int nsuccess(const struct run *r, int nr)
 
 /* Writes DIR/profile_export_aiperf_aggregate.{json,csv}; extra: metadata fields after
  * AIPerf's own (taken over). */
-static int write_point_aggregate(const char *dir, struct run *r, int nr, double conf,
-                                 cJSON *extra, struct diag *d)
+static int write_point_aggregate(const char *dir, struct run *r, int nr, double conf, cJSON *extra,
+                                 struct diag *d)
 {
     int rc = zio_mkdir_p(dir, d);
     if (rc) {
@@ -368,13 +369,15 @@ static int write_point_aggregate(const char *dir, struct run *r, int nr, double 
     free(pairs);
     buf_puts(&csv, "\r\n");
     char v[4096], k[256];
-    snprintf(v, sizeof v, "Aggregation Type,confidence\r\nTotal Runs,%d\r\nSuccessful Runs,%d\r\n", nr, ok);
+    snprintf(v, sizeof v, "Aggregation Type,confidence\r\nTotal Runs,%d\r\nSuccessful Runs,%d\r\n",
+             nr, ok);
     buf_puts(&csv, v);
     int first = 1;
     for (const cJSON *e = md->child; e; e = e->next) {
         /* AIPerf lists the strategy's metadata, not the exporter's own first three */
-        if (first && (!strcmp(e->string, "aggregation_type") || !strcmp(e->string, "num_profile_runs") ||
-                      !strcmp(e->string, "num_successful_runs") || !strcmp(e->string, "failed_runs")))
+        if (first &&
+            (!strcmp(e->string, "aggregation_type") || !strcmp(e->string, "num_profile_runs") ||
+             !strcmp(e->string, "num_successful_runs") || !strcmp(e->string, "failed_runs")))
             continue;
         first = 0;
         title(e->string, k, sizeof k);
@@ -424,7 +427,7 @@ static void load_point(const char *base, const cJSON *pm, struct point *pt)
     const cJSON *runs = cJSON_GetObjectItemCaseSensitive(pm, "runs");
     int n = cJSON_GetArraySize(runs);
     pt->runs = xcalloc((size_t)(n ? n : 1), sizeof *pt->runs);
-    int not_run = 0, ok = 0, missing = 0;
+    int not_run = 0, ok = 0, missing = 0, cancelled = 0;
     size_t o = 0;
     for (const cJSON *r = runs ? runs->child : NULL; r; r = r->next) {
         const char *st = jstr(r, "status");
@@ -447,8 +450,10 @@ static void load_point(const char *base, const cJSON *pm, struct point *pt)
                 o += (size_t)snprintf(pt->note + o, sizeof pt->note - o, "%srun dir %s: %s",
                                       o ? "; " : "", jstr(r, "dir"), x->error);
         } else {
+            cancelled += !strcmp(st, "cancelled");
             const cJSON *ec = cJSON_GetObjectItemCaseSensitive(r, "exit_code");
-            snprintf(x->error, sizeof x->error, "%s (exit %d)", st, cJSON_IsNumber(ec) ? (int)ec->valuedouble : -1);
+            snprintf(x->error, sizeof x->error, "%s (exit %d)", st,
+                     cJSON_IsNumber(ec) ? (int)ec->valuedouble : -1);
             if (o < sizeof pt->note)
                 o += (size_t)snprintf(pt->note + o, sizeof pt->note - o, "%srun dir %s: %s",
                                       o ? "; " : "", jstr(r, "dir"), x->error);
@@ -460,6 +465,8 @@ static void load_point(const char *base, const cJSON *pm, struct point *pt)
         pt->status = "partial";
     else if (missing)
         pt->status = "missing";
+    else if (cancelled)
+        pt->status = "cancelled";
     else if (pt->nruns)
         pt->status = "failed";
     else
@@ -476,7 +483,8 @@ static void free_point(struct point *pt)
 }
 
 /* The parameter value as AIPerf's CSV prints it (Python str of an int or a float). */
-static void param_text(const cJSON *manifest, const char *name, const cJSON *v, char *out, size_t cap)
+static void param_text(const cJSON *manifest, const char *name, const cJSON *v, char *out,
+                       size_t cap)
 {
     bool fl = false;
     const cJSON *ps = cJSON_GetObjectItemCaseSensitive(manifest, "parameters");
@@ -506,22 +514,26 @@ static void sweep_best(cJSON *per_combo, cJSON *sweepj)
     for (int k = 0; k < 2 && !lat; k++) {
         bool all = true;
         for (const cJSON *c = per_combo->child; c; c = c->next)
-            all = all && cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(c, "metrics"), cand[k]);
+            all = all && cJSON_GetObjectItemCaseSensitive(
+                             cJSON_GetObjectItemCaseSensitive(c, "metrics"), cand[k]);
         if (all)
             lat = cand[k];
     }
     for (const cJSON *c = per_combo->child; c; c = c->next)
-        thr = thr && cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(c, "metrics"),
-                                                      "request_throughput_avg");
+        thr = thr && cJSON_GetObjectItemCaseSensitive(
+                         cJSON_GetObjectItemCaseSensitive(c, "metrics"), "request_throughput_avg");
 #define MEAN(c, k)                                                                                 \
-    jnum(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(c, "metrics"), k), "mean", NAN)
+    jnum(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(c, "metrics"), k),      \
+         "mean", NAN)
     if (thr) {
         const cJSON *b = NULL;
         for (const cJSON *c = per_combo->child; c; c = c->next)
             if (!b || MEAN(c, "request_throughput_avg") > MEAN(b, "request_throughput_avg"))
                 b = c;
         cJSON *o = cJSON_AddObjectToObject(best, "best_throughput");
-        cJSON_AddItemToObject(o, "parameters", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(b, "parameters"), true));
+        cJSON_AddItemToObject(
+            o, "parameters",
+            cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(b, "parameters"), true));
         cJSON_AddNumberToObject(o, "metric", MEAN(b, "request_throughput_avg"));
         cJSON_AddStringToObject(o, "unit", "requests/sec");
     }
@@ -531,7 +543,9 @@ static void sweep_best(cJSON *per_combo, cJSON *sweepj)
             if (!b || MEAN(c, lat) < MEAN(b, lat))
                 b = c;
         cJSON *o = cJSON_AddObjectToObject(best, "best_latency_p99");
-        cJSON_AddItemToObject(o, "parameters", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(b, "parameters"), true));
+        cJSON_AddItemToObject(
+            o, "parameters",
+            cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(b, "parameters"), true));
         cJSON_AddNumberToObject(o, "metric", MEAN(b, lat));
         cJSON_AddStringToObject(o, "unit", "ms");
     }
@@ -541,12 +555,15 @@ static void sweep_best(cJSON *per_combo, cJSON *sweepj)
             for (const cJSON *b = per_combo->child; b && !dominated; b = b->next) {
                 if (a == b)
                     continue;
-                double ta = MEAN(a, "request_throughput_avg"), tb = MEAN(b, "request_throughput_avg");
+                double ta = MEAN(a, "request_throughput_avg"),
+                       tb = MEAN(b, "request_throughput_avg");
                 double la = MEAN(a, lat), lb = MEAN(b, lat);
                 dominated = tb >= ta && lb <= la && (tb > ta || lb < la);
             }
             if (!dominated)
-                cJSON_AddItemToArray(pareto, cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(a, "parameters"), true));
+                cJSON_AddItemToArray(
+                    pareto,
+                    cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(a, "parameters"), true));
         }
     }
 #undef MEAN
@@ -554,15 +571,16 @@ static void sweep_best(cJSON *per_combo, cJSON *sweepj)
 
 static void sweep_csv(const cJSON *manifest, const cJSON *sweepj, struct buf *b)
 {
-    const cJSON *sp = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(sweepj, "metadata"),
-                                                      "sweep_parameters");
+    const cJSON *sp = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(sweepj, "metadata"), "sweep_parameters");
     const cJSON *pc = cJSON_GetObjectItemCaseSensitive(sweepj, "per_combination_metrics");
     char t[4096];
     /* sorted metric keys over every point */
     size_t nk = 0, cap = 0;
     char **keys = NULL;
     for (const cJSON *c = pc ? pc->child : NULL; c; c = c->next)
-        for (const cJSON *m = cJSON_GetObjectItemCaseSensitive(c, "metrics")->child; m; m = m->next) {
+        for (const cJSON *m = cJSON_GetObjectItemCaseSensitive(c, "metrics")->child; m;
+             m = m->next) {
             bool seen = false;
             for (size_t i = 0; i < nk && !seen; i++)
                 seen = !strcmp(keys[i], m->string);
@@ -595,7 +613,8 @@ static void sweep_csv(const cJSON *manifest, const cJSON *sweepj, struct buf *b)
             const cJSON *ms = cJSON_GetObjectItemCaseSensitive(c, "metrics");
             first = true;
             for (const cJSON *p = sp ? sp->child : NULL; p; p = p->next, first = false) {
-                param_text(manifest, jstr(p, "name"), cJSON_GetObjectItemCaseSensitive(pv, jstr(p, "name")), t, sizeof t);
+                param_text(manifest, jstr(p, "name"),
+                           cJSON_GetObjectItemCaseSensitive(pv, jstr(p, "name")), t, sizeof t);
                 csv_field(b, t, first);
             }
             for (size_t i = 0; i < nk; i++) {
@@ -625,7 +644,8 @@ static void sweep_csv(const cJSON *manifest, const cJSON *sweepj, struct buf *b)
             csv_field(b, t, true);
             const cJSON *pv = cJSON_GetObjectItemCaseSensitive(c, "parameters");
             for (const cJSON *p = sp ? sp->child : NULL; p; p = p->next) {
-                param_text(manifest, jstr(p, "name"), cJSON_GetObjectItemCaseSensitive(pv, jstr(p, "name")), t, sizeof t);
+                param_text(manifest, jstr(p, "name"),
+                           cJSON_GetObjectItemCaseSensitive(pv, jstr(p, "name")), t, sizeof t);
                 csv_field(b, t, false);
             }
             csv_num(b, jnum(c, "metric", NAN), 2);
@@ -643,7 +663,8 @@ static void sweep_csv(const cJSON *manifest, const cJSON *sweepj, struct buf *b)
         for (const cJSON *c = par->child; c; c = c->next) {
             first = true;
             for (const cJSON *p = sp ? sp->child : NULL; p; p = p->next, first = false) {
-                param_text(manifest, jstr(p, "name"), cJSON_GetObjectItemCaseSensitive(c, jstr(p, "name")), t, sizeof t);
+                param_text(manifest, jstr(p, "name"),
+                           cJSON_GetObjectItemCaseSensitive(c, jstr(p, "name")), t, sizeof t);
                 csv_field(b, t, first);
             }
             buf_puts(b, "\r\n");
@@ -660,7 +681,9 @@ static void sweep_csv(const cJSON *manifest, const cJSON *sweepj, struct buf *b)
     csv_field(b, names.p ? names.p : "", false);
     buf_free(&names);
     const cJSON *md = cJSON_GetObjectItemCaseSensitive(sweepj, "metadata");
-    snprintf(t, sizeof t, "\r\nNumber of Combinations,%d\r\nNumber of Profile Runs,%d\r\nNumber of Successful Runs,%d\r\n",
+    snprintf(t, sizeof t,
+             "\r\nNumber of Combinations,%d\r\nNumber of Profile Runs,%d\r\nNumber of Successful "
+             "Runs,%d\r\n",
              (int)jnum(md, "num_combinations", 0), (int)jnum(sweepj, "num_profile_runs", 0),
              (int)jnum(sweepj, "num_successful_runs", 0));
     buf_puts(b, t);
@@ -679,7 +702,8 @@ static int write_summary(const char *outdir, const char *source, const cJSON *pa
     for (const cJSON *p = params ? params->child : NULL; p; p = p->next) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "name", jstr(p, "name"));
-        cJSON_AddItemToObject(o, "values", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(p, "values"), true));
+        cJSON_AddItemToObject(o, "values",
+                              cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(p, "values"), true));
         cJSON_AddItemToArray(pa, o);
     }
     cJSON *mk = cJSON_AddArrayToObject(j, "metrics");
@@ -703,7 +727,8 @@ static int write_summary(const char *outdir, const char *source, const cJSON *pa
         cJSON_AddStringToObject(o, "label", jstr(pt->m, "label"));
         cJSON_AddStringToObject(o, "dir", jstr(pt->m, "dir"));
         const cJSON *pv = cJSON_GetObjectItemCaseSensitive(pt->m, "parameters");
-        cJSON_AddItemToObject(o, "parameters", pv ? cJSON_Duplicate(pv, true) : cJSON_CreateObject());
+        cJSON_AddItemToObject(o, "parameters",
+                              pv ? cJSON_Duplicate(pv, true) : cJSON_CreateObject());
         cJSON_AddStringToObject(o, "status", pt->status);
         int ok = nsuccess(pt->runs, pt->nruns);
         cJSON_AddNumberToObject(o, "runs", pt->nruns);
@@ -711,7 +736,8 @@ static int write_summary(const char *outdir, const char *source, const cJSON *pa
         cJSON *rd = cJSON_AddArrayToObject(o, "run_dirs");
         const cJSON *runs = cJSON_GetObjectItemCaseSensitive(pt->m, "runs");
         for (const cJSON *r = runs ? runs->child : NULL; r; r = r->next)
-            if (strcmp(jstr(r, "status"), "not_run") && strcmp(jstr(r, "status"), "skipped_converged"))
+            if (strcmp(jstr(r, "status"), "not_run") &&
+                strcmp(jstr(r, "status"), "skipped_converged"))
                 cJSON_AddItemToArray(rd, cJSON_CreateString(jstr(r, "dir")));
         if (pt->note[0])
             cJSON_AddStringToObject(o, "note", pt->note);
@@ -728,7 +754,8 @@ static int write_summary(const char *outdir, const char *source, const cJSON *pa
         buf_putc(&csv, ',');
         buf_puts(&csv, t);
         for (const cJSON *p = params ? params->child : NULL; p; p = p->next) {
-            param_text(NULL, "", cJSON_GetObjectItemCaseSensitive(pv, jstr(p, "name")), t, sizeof t);
+            param_text(NULL, "", cJSON_GetObjectItemCaseSensitive(pv, jstr(p, "name")), t,
+                       sizeof t);
             if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "float"))) {
                 const cJSON *v = cJSON_GetObjectItemCaseSensitive(pv, jstr(p, "name"));
                 if (cJSON_IsNumber(v))
@@ -812,8 +839,10 @@ int sweep_finalize(const char *base, const cJSON *man, const char *outdir, struc
         cJSON_AddNumberToObject(extra, "cooldown_seconds", jnum(man, "cooldown_seconds", 0));
         if (sweep) {
             cJSON_AddStringToObject(extra, "variation_label", jstr(pp[i].m, "variation_label"));
-            cJSON_AddItemToObject(extra, "variation_values",
-                                  cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(pp[i].m, "variation_values"), true));
+            cJSON_AddItemToObject(
+                extra, "variation_values",
+                cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(pp[i].m, "variation_values"),
+                                true));
             cJSON_AddStringToObject(extra, "sweep_mode", independent ? "independent" : "repeated");
             if (*jstr(man, "model"))
                 cJSON_AddStringToObject(extra, "model", jstr(man, "model"));
@@ -863,8 +892,9 @@ int sweep_finalize(const char *base, const cJSON *man, const char *outdir, struc
             if (!nsuccess(pt->runs, pt->nruns) || (pt->nruns == 1 && !pt->runs[0].exp))
                 continue;
             cJSON *c = cJSON_CreateObject();
-            cJSON_AddItemToObject(c, "parameters",
-                                  cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(pt->m, "parameters"), true));
+            cJSON_AddItemToObject(
+                c, "parameters",
+                cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(pt->m, "parameters"), true));
             cJSON *ms = cJSON_AddObjectToObject(c, "metrics");
             if (pt->nruns == 1) {
                 /* one trial: the run's own metric blocks (AIPerf's _json_metric_to_stats) */
@@ -883,7 +913,7 @@ int sweep_finalize(const char *base, const cJSON *man, const char *outdir, struc
                     cJSON_AddNumberToObject(o, "ci_low", avg);
                     cJSON_AddNumberToObject(o, "ci_high", avg);
                     cJSON_AddStringToObject(o, "unit", u->valuestring);
-                    static const char *const extra[] = {"p1", "p5", "p10", "p25", "p50", "p75",
+                    static const char *const extra[] = {"p1",  "p5",  "p10", "p25",   "p50", "p75",
                                                         "p90", "p95", "p99", "count", "sum"};
                     for (size_t k = 0; k < sizeof extra / sizeof extra[0]; k++) {
                         const cJSON *x = cJSON_GetObjectItemCaseSensitive(m, extra[k]);
@@ -977,9 +1007,10 @@ int sweep_summary_runs(int n, char **dirs, const char *outdir, double conf, stru
             snprintf(first_schema, sizeof first_schema, "%s", schema);
             first_dir = i;
         } else if (strcmp(first_schema, schema)) {
-            rc = diag_set(d, ERR_INVALID,
-                          "%s: profile_export_aiperf.json schema_version '%s' differs from %s's '%s'",
-                          dirs[i], schema, dirs[first_dir], first_schema);
+            rc = diag_set(
+                d, ERR_INVALID,
+                "%s: profile_export_aiperf.json schema_version '%s' differs from %s's '%s'",
+                dirs[i], schema, dirs[first_dir], first_schema);
         }
         pt->status = "ok";
     }

@@ -81,7 +81,7 @@ void sweep_py_float(double v, char *out, size_t cap)
         if (strtod(e, NULL) == v)
             break;
     }
-    int exp10 = atoi(strchr(e, 'e') + 1);
+    int exp10 = (int)strtol(strchr(e, 'e') + 1, NULL, 10);
     if (exp10 < -4 || exp10 >= 16) {
         snprintf(out, cap, "%s", e);
         return;
@@ -115,8 +115,9 @@ static int parse_item(const char *opt, const char *list, const char *item, size_
     } else {
         long long n = strtoll(buf, &end, 10);
         if (end == buf || *end || errno || n < (long long)min || n > 1000000000LL)
-            return diag_set(d, ERR_INVALID, "%s: value '%s' (item %zu of '%s'): not a positive integer",
-                            opt, buf, pos, list);
+            return diag_set(d, ERR_INVALID,
+                            "%s: value '%s' (item %zu of '%s'): not a positive integer", opt, buf,
+                            pos, list);
         v = (double)n;
     }
     *out = v;
@@ -147,8 +148,9 @@ static int parse_list(struct sweep_dim *dm, const char *list, struct diag *d)
             return rc;
         for (size_t j = 0; j < dm->n; j++)
             if (dm->v[j] == v)
-                return diag_set(d, ERR_INVALID, "%s: value '%.*s' (item %zu of '%s') repeats item %zu",
-                                dm->option, (int)len, p, pos, list, j + 1);
+                return diag_set(d, ERR_INVALID,
+                                "%s: value '%.*s' (item %zu of '%s') repeats item %zu", dm->option,
+                                (int)len, p, pos, list, j + 1);
         dm->v[dm->n] = v;
         if (dm->is_float)
             sweep_py_float(v, dm->text[dm->n], sizeof dm->text[0]);
@@ -190,7 +192,8 @@ static int get_double(const struct args *a, const char *name, double lo, double 
     char *end = NULL;
     errno = 0;
     double x = strtod(v, &end);
-    if (end == v || *end || errno || !isfinite(x) || x < lo || x > hi || (open && (x <= lo || x >= hi)))
+    if (end == v || *end || errno || !isfinite(x) || x < lo || x > hi ||
+        (open && (x <= lo || x >= hi)))
         return diag_set(d, ERR_INVALID, "--%s: '%s' is not a number in %s%g, %g%s", name, v,
                         open ? "(" : "[", lo, hi, open ? ")" : "]");
     *out = x;
@@ -243,8 +246,10 @@ int sweep_cfg_parse(struct sweep_cfg *s, int argc, char **argv, struct diag *d)
         goto out;
     s->trials = (int)runs;
     if ((rc = get_double(&a, "confidence-level", 0, 1, true, &s->confidence, d)) ||
-        (rc = get_double(&a, "profile-run-cooldown-seconds", 0, 86400, false, &s->trial_cooldown, d)) ||
-        (rc = get_double(&a, "parameter-sweep-cooldown-seconds", 0, 86400, false, &s->sweep_cooldown, d)))
+        (rc = get_double(&a, "profile-run-cooldown-seconds", 0, 86400, false, &s->trial_cooldown,
+                         d)) ||
+        (rc = get_double(&a, "parameter-sweep-cooldown-seconds", 0, 86400, false,
+                         &s->sweep_cooldown, d)))
         goto out;
     s->consistent_seed = flag_default_on(&a, "set-consistent-seed");
     s->warmup_after_first_off = flag_default_on(&a, "profile-run-disable-warmup-after-first");
@@ -264,7 +269,8 @@ int sweep_cfg_parse(struct sweep_cfg *s, int argc, char **argv, struct diag *d)
         if (enum_eq(v, "independent"))
             s->independent = true;
         else if (!enum_eq(v, "repeated")) {
-            rc = diag_set(d, ERR_INVALID, "--parameter-sweep-mode: '%s' is not one of independent, repeated", v);
+            rc = diag_set(d, ERR_INVALID,
+                          "--parameter-sweep-mode: '%s' is not one of independent, repeated", v);
             goto out;
         }
     }
@@ -283,7 +289,9 @@ int sweep_cfg_parse(struct sweep_cfg *s, int argc, char **argv, struct diag *d)
         while (k < 7 && !enum_eq(v, st[k]))
             k++;
         if (k == 7) {
-            rc = diag_set(d, ERR_INVALID, "--convergence-stat: '%s' is not one of avg, p50, p90, p95, p99, min, max", v);
+            rc = diag_set(
+                d, ERR_INVALID,
+                "--convergence-stat: '%s' is not one of avg, p50, p90, p95, p99, min, max", v);
             goto out;
         }
         snprintf(s->conv_stat, sizeof s->conv_stat, "%s", st[k]);
@@ -296,7 +304,8 @@ int sweep_cfg_parse(struct sweep_cfg *s, int argc, char **argv, struct diag *d)
             rc = diag_set(d, ERR_UNSUPPORTED, "not supported yet: --convergence-mode %s", v);
             goto out;
         } else if (!enum_eq(v, "ci-width")) {
-            rc = diag_set(d, ERR_INVALID, "--convergence-mode: '%s' is not one of ci-width, cv, distribution", v);
+            rc = diag_set(d, ERR_INVALID,
+                          "--convergence-mode: '%s' is not one of ci-width, cv, distribution", v);
             goto out;
         }
     }
@@ -326,7 +335,8 @@ int sweep_cfg_parse(struct sweep_cfg *s, int argc, char **argv, struct diag *d)
         for (size_t i = 0; i < s->ndims; i++) {
             s->npoints *= s->dims[i].n;
             if (s->npoints > SWEEP_MAX_POINTS) {
-                rc = diag_set(d, ERR_INVALID, "the sweep has more than %d points", SWEEP_MAX_POINTS);
+                rc =
+                    diag_set(d, ERR_INVALID, "the sweep has more than %d points", SWEEP_MAX_POINTS);
                 goto out;
             }
         }
@@ -470,7 +480,8 @@ cJSON *sweep_manifest_new(const struct sweep_cfg *s, const char *model)
             cJSON_AddItemToObject(vv, s->dims[i].path, param_value(s, p, i));
         }
         if (seeded)
-            cJSON_AddNumberToObject(o, "seed", (double)(s->same_seed || !s->ndims ? base : base + (long long)p));
+            cJSON_AddNumberToObject(
+                o, "seed", (double)(s->same_seed || !s->ndims ? base : base + (long long)p));
         else
             cJSON_AddNullToObject(o, "seed");
         cJSON *runs = cJSON_AddArrayToObject(o, "runs");
@@ -541,7 +552,8 @@ int sweep_manifest_read(const char *base, cJSON **out, struct diag *d)
             /* The run dirs are read relative to the base: nothing may point outside it. */
             if (!cJSON_IsString(rd) || !cJSON_IsString(st) || rd->valuestring[0] == '/' ||
                 strstr(rd->valuestring, "..")) {
-                rc = diag_at(d, ERR_INVALID, path, 0, "point '%s': a run without a relative 'dir' or a 'status'",
+                rc = diag_at(d, ERR_INVALID, path, 0,
+                             "point '%s': a run without a relative 'dir' or a 'status'",
                              dir->valuestring);
                 break;
             }

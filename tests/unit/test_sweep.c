@@ -55,8 +55,8 @@ TEST(sweep_tdist_against_closed_form)
             double p = 1 - (1 - levels[k]) / 2;
             double got = tdist_quantile(p, df), want = ref_quantile(p, df);
             if (!(fabs(got - want) <= 1e-11 * want))
-                test_fail(__FILE__, __LINE__, "df %d level %g: %.17g, closed form %.17g", df, levels[k],
-                          got, want);
+                test_fail(__FILE__, __LINE__, "df %d level %g: %.17g, closed form %.17g", df,
+                          levels[k], got, want);
             /* symmetric */
             CHECK(fabs(tdist_quantile(1 - p, df) + got) <= 1e-12 * got);
         }
@@ -69,15 +69,15 @@ TEST(sweep_tdist_known_values)
         int df;
         double level, q;
     } v[] = {
-        {1, 0.95, 12.706204736174694}, {2, 0.95, 4.302652729749462},  {4, 0.95, 2.7764451051977934},
-        {4, 0.99, 4.604094871349992},  {9, 0.90, 1.833112932656237},  {29, 0.95, 2.045229642132703},
+        {1, 0.95, 12.706204736174694},  {2, 0.95, 4.302652729749462}, {4, 0.95, 2.7764451051977934},
+        {4, 0.99, 4.604094871349992},   {9, 0.90, 1.833112932656237}, {29, 0.95, 2.045229642132703},
         {3, 0.999, 12.923978636687961},
     };
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
         double got = tdist_quantile(1 - (1 - v[i].level) / 2, v[i].df);
         if (!(fabs(got - v[i].q) <= 1e-12 * v[i].q))
-            test_fail(__FILE__, __LINE__, "df %d level %g: %.17g, scipy %.17g", v[i].df, v[i].level, got,
-                      v[i].q);
+            test_fail(__FILE__, __LINE__, "df %d level %g: %.17g, scipy %.17g", v[i].df, v[i].level,
+                      got, v[i].q);
     }
     CHECK(isnan(tdist_quantile(0, 3)));
     CHECK(isnan(tdist_quantile(1, 3)));
@@ -148,8 +148,8 @@ TEST(sweep_point_names_as_aiperf)
     sweep_run_dir(&s, 1, 0, b, sizeof b);
     CHECK_STR(b, "concurrency_2/profile_runs/trial_0001");
     sweep_cfg_free(&s);
-    const char *a4[] = {"--num-profile-runs", "2", "--request-count", "5,7", "--sweep-type", "zip",
-                        "--num-conversations", "3,4"};
+    const char *a4[] = {"--num-profile-runs", "2",   "--request-count",     "5,7",
+                        "--sweep-type",       "zip", "--num-conversations", "3,4"};
     REQUIRE(parse(&s, a4, 8, &d) == 0);
     CHECK_INT(s.npoints, 2);
     sweep_point_dir(&s, 1, b, sizeof b);
@@ -169,15 +169,26 @@ TEST(sweep_bad_lists_name_value_and_position)
         int n;
         const char *msg;
     } cases[] = {
-        {{"--concurrency", "1,2,x"}, 2, "--concurrency: value 'x' (item 3 of '1,2,x'): not a positive integer"},
+        {{"--concurrency", "1,2,x"},
+         2,
+         "--concurrency: value 'x' (item 3 of '1,2,x'): not a positive integer"},
         {{"--isl", "128,,512"}, 2, "--isl: empty item 2 of '128,,512'"},
-        {{"--concurrency", "1,0"}, 2, "--concurrency: value '0' (item 2 of '1,0'): not a positive integer"},
-        {{"--request-rate", "5,-1"}, 2, "--request-rate: value '-1' (item 2 of '5,-1'): not a positive number"},
-        {{"--concurrency", "2,4,2"}, 2, "--concurrency: value '2' (item 3 of '2,4,2') repeats item 1"},
+        {{"--concurrency", "1,0"},
+         2,
+         "--concurrency: value '0' (item 2 of '1,0'): not a positive integer"},
+        {{"--request-rate", "5,-1"},
+         2,
+         "--request-rate: value '-1' (item 2 of '5,-1'): not a positive number"},
+        {{"--concurrency", "2,4,2"},
+         2,
+         "--concurrency: value '2' (item 3 of '2,4,2') repeats item 1"},
         {{"--num-profile-runs", "11"}, 2, NULL},
         {{"--confidence-level", "1"}, 2, NULL},
-        {{"--convergence-metric", "time_to_first_token"}, 2, "--convergence-metric requires --num-profile-runs > 1"},
-        {{"--num-profile-runs", "3", "--convergence-mode", "distribution"}, 4,
+        {{"--convergence-metric", "time_to_first_token"},
+         2,
+         "--convergence-metric requires --num-profile-runs > 1"},
+        {{"--num-profile-runs", "3", "--convergence-mode", "distribution"},
+         4,
          "not supported yet: --convergence-mode distribution"},
         {{"--concurrency", "1,2", "--isl", "3,4,5"}, 4, NULL},
     };

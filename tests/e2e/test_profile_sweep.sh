@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Sweeps and repeated runs (issue 12 §1-2):
+#  1. `--concurrency 1,2,4,8,16,32` against the mock gives AIPerf 0.13's layout: the same
+#     points, directory names, files and summary fields as AIPerf's own run of the same
+#     command line (captured fixture tests/e2e/data/aiperf-0.13-sweep-layout.txt; the
+#     compare is also shown to fail on a layout with a file missing);
+#  2. 5 repeated runs against a mock with known TTFT jitter: the 95 % CI of mean TTFT holds
+#     the configured TTFT, and matches a Student-t computation done here (closed-form CDF,
+#     no scipy) to 1e-9 relative;
+#  3. SIGINT during a sweep keeps the finished points, marks the rest not_run, names them,
+#     exits 130; the summary marks the gap;
+#  4. a point whose directory is gone is reported as missing when the summary is rebuilt.
+. "$E2E_ROOT/tests/e2e/lib.sh"
+M=$METRONOME
+port=$(free_port)
+"$M" mock --port "$port" --ttft 5ms --itl 1ms --osl 16 >/dev/null 2>"$E2E_TMP/mock.err" &
+mpid=$!
+port2=$(free_port)
+"$M" mock --port "$port2" --ttft 40ms --ttft-jitter 8ms --itl 1ms --osl 4 --seed 7 >/dev/null 2>"$E2E_TMP/mock2.err" &
+mpid2=$!
+trap 'kill $mpid $mpid2 2>/dev/null || true' EXIT
+wait_port "$port"
+wait_port "$port2"
+cd "$E2E_TMP"
+
+# 1. The sweep and its layout.
+"$M" profile --model metronome-mock --url "http://127.0.0.1:$port" --endpoint-type chat --streaming \
+    --concurrency 1,2,4,8,16,32 --request-count 32 --isl 32 --osl 16 --ui none --artifact-dir sw \
+    >sw.out 2>sw.err || fail "sweep exit $?: $(tail -3 sw.err)"
+python3 "$E2E_ROOT/tests/e2e/aiperf_layout.py" check "$E2E_ROOT/tests/e2e/data/aiperf-0.13-sweep-layout.txt" sw \
+    || fail "layout differs from AIPerf 0.13's"
+cp -r sw sw-broken && rm sw-broken/sweep_aggregate/profile_export_aiperf_sweep.csv sw-broken/concurrency_8/inputs.json
+if python3 "$E2E_ROOT/tests/e2e/aiperf_layout.py" check "$E2E_ROOT/tests/e2e/data/aiperf-0.13-sweep-layout.txt" sw-broken >broken.out; then
+    fail "the layout check passed a layout with files missing"
+fi
+grep -q "missing file concurrency_8/inputs.json" broken.out || fail "broken layout: $(cat broken.out)"
+python3 - <<'PY' || fail "sweep manifest / summary"
+import csv, json
+m = json.load(open("sw/metronome_sweep.json"))
+dirs = [p["dir"] for p in m["points"]]
+assert dirs == ["concurrency_%d" % c for c in (1, 2, 4, 8, 16, 32)], dirs
+assert all(r["status"] == "ok" for p in m["points"] for r in p["runs"]), m
+assert m["complete"] and not m["cancelled"]
+s = json.load(open("sw/sweep_summary.json"))
+assert [p["parameters"]["concurrency"] for p in s["points"]] == [1, 2, 4, 8, 16, 32]
+for p in s["points"]:
+    assert p["status"] == "ok", p
+    for k in ("request_throughput_avg", "output_token_throughput_avg", "output_token_throughput_per_user_avg",
+              "time_to_first_token_p99", "request_latency_p99"):
+        assert k in p["metrics"], (p["dir"], k)
+    # one run per point: the run's own value (JSON numbers carry 15 significant digits),
+    # CI collapsed
+    run = json.load(open("sw/%s/profile_export_aiperf.json" % p["dir"]))
+    mt = p["metrics"]["time_to_first_token_p99"]
+    want = run["time_to_first_token"]["p99"]
+    assert abs(mt["mean"] - want) <= 1e-14 * want, (mt, want)
+    assert mt["ci_low"] == mt["mean"] == mt["ci_high"] and mt["n"] == 1 and mt["std"] == 0
+rows = list(csv.DictReader(open("sw/sweep_summary.csv")))
+assert [r["concurrency"] for r in rows] == ["1", "2", "4", "8", "16", "32"], rows
+assert float(rows[0]["request_throughput_avg_mean"]) > 0
+sj = json.load(open("sw/sweep_aggregate/profile_export_aiperf_sweep.json"))
+assert [c["parameters"]["concurrency"] for c in sj["per_combination_metrics"]] == [1, 2, 4, 8, 16, 32]
+PY
+
+# 2. Repeated runs and their confidence interval.
+"$M" profile --model metronome-mock --url "http://127.0.0.1:$port2" --endpoint-type chat --streaming \
+    --concurrency 1 --request-count 10 --isl 16 --osl 4 --num-profile-runs 5 --ui none --artifact-dir rep \
+    >rep.out 2>rep.err || fail "repeated runs exit $?: $(tail -3 rep.err)"
+python3 - <<'PY' || fail "confidence interval"
+import json, math
+def cdf(t, df):
+    # Student-t CDF for an integer df (Abramowitz & Stegun 26.7.3/4)
+    th = math.atan(t / math.sqrt(df)); c2 = math.cos(th) ** 2; s = math.sin(th)
+    if df % 2:
+        acc, term = 0.0, 1.0
+        for k in range(0, (df - 3) // 2 + 1 if df >= 3 else 0):
+            if k: term *= c2 * (2 * k) / (2 * k + 1)
+            acc += term
+        a = 2 / math.pi * (th + (s * math.cos(th) * acc if df >= 3 else 0))
+    else:
+        acc, term = 0.0, 1.0
+        for k in range(0, (df - 2) // 2 + 1):
+            if k: term *= c2 * (2 * k - 1) / (2 * k)
+            acc += term
+        a = s * acc
+    return 0.5 + 0.5 * a
+def ppf(p, df):
+    lo, hi = 0.0, 1.0
+    while cdf(hi, df) < p: hi *= 2
+    for _ in range(300):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if cdf(mid, df) < p else (lo, mid)
+    return (lo + hi) / 2
+vals = [json.load(open("rep/profile_runs/run_%04d/profile_export_aiperf.json" % i))["time_to_first_token"]["avg"]
+        for i in range(1, 6)]
+n = len(vals); mean = sum(vals) / n
+sd = math.sqrt(sum((v - mean) ** 2 for v in vals) / (n - 1))
+t = ppf(1 - (1 - 0.95) / 2, n - 1)
+lo, hi = mean - t * sd / math.sqrt(n), mean + t * sd / math.sqrt(n)
+a = json.load(open("rep/aggregate/profile_export_aiperf_aggregate.json"))
+assert a["metadata"]["num_profile_runs"] == 5 and a["metadata"]["num_successful_runs"] == 5, a["metadata"]
+assert a["metadata"]["run_labels"] == ["run_%04d" % i for i in range(1, 6)]
+m = a["metrics"]["time_to_first_token_avg"]
+rel = lambda x, y: abs(x - y) / abs(y)
+for k, want in (("mean", mean), ("std", sd), ("ci_low", lo), ("ci_high", hi), ("t_critical", t)):
+    assert rel(m[k], want) <= 1e-9, (k, m[k], want)
+print(f"TTFT run means {['%.3f' % v for v in vals]} ms; 95% CI [{lo:.3f}, {hi:.3f}] ms; t {t:.12f}")
+assert lo <= 40.0 <= hi, ("configured TTFT 40 ms outside the CI", lo, hi)
+s = json.load(open("rep/sweep_summary.json"))
+p = s["points"][0]
+assert p["status"] == "ok" and p["runs_ok"] == 5 and p["metrics"]["time_to_first_token_avg"]["n"] == 5
+assert rel(p["metrics"]["time_to_first_token_avg"]["ci_low"], lo) <= 1e-9
+PY
+
+# 3. SIGINT in the middle of a sweep.
+python3 - "$M" "$port" <<'PY' || fail "SIGINT"
+import json, signal, subprocess, sys, time
+M, port = sys.argv[1], sys.argv[2]
+p = subprocess.Popen([M, "profile", "--model", "metronome-mock", "--url", "http://127.0.0.1:" + port,
+                      "--endpoint-type", "chat", "--streaming", "--concurrency", "1,2,4", "--request-count", "400",
+                      "--osl", "16", "--ui", "none", "--artifact-dir", "intr"],
+                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                     preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+deadline = time.time() + 20
+import os
+while time.time() < deadline and not os.path.exists("intr/concurrency_1/run.json.tmp") and not os.path.exists("intr/concurrency_1/records.jsonl.zst"):
+    time.sleep(0.05)
+time.sleep(0.5)
+p.send_signal(signal.SIGINT)
+rc = p.wait(timeout=60)
+err = p.stderr.read()
+assert rc == 130, (rc, err)
+last = err.strip().splitlines()[-1]
+assert last == "metronome: error: sweep interrupted: 2 of 3 point(s) did not run: concurrency_2, concurrency_4", last
+m = json.load(open("intr/metronome_sweep.json"))
+assert [p["runs"][0]["status"] for p in m["points"]] == ["cancelled", "not_run", "not_run"], m["points"]
+assert m["cancelled"] and not m["complete"]
+assert os.path.exists("intr/concurrency_1/profile_export_aiperf.json")
+assert not os.path.exists("intr/concurrency_2")
+s = json.load(open("intr/sweep_summary.json"))
+assert [p["status"] for p in s["points"]] == ["cancelled", "not_run", "not_run"], s["points"]
+assert s["points"][1]["note"] == "the sweep ended before this point ran"
+PY
