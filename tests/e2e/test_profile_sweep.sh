@@ -16,7 +16,10 @@ port=$(free_port)
 "$M" mock --port "$port" --ttft 5ms --itl 1ms --osl 16 >/dev/null 2>"$E2E_TMP/mock.err" &
 mpid=$!
 port2=$(free_port)
-"$M" mock --port "$port2" --ttft 40ms --ttft-jitter 8ms --itl 1ms --osl 4 --seed 7 >/dev/null 2>"$E2E_TMP/mock2.err" &
+# TTFT 40 ms with a 15 ms normal jitter, seeded (seed 1's draws give run means around 40 ms;
+# the CI, about +-8 ms wide with 6 requests a run, leaves room for a loaded machine's few
+# ms of timer lateness, which --spin keeps small).
+"$M" mock --port "$port2" --ttft 40ms --ttft-jitter 15ms --itl 1ms --osl 4 --seed 1 --spin 2ms >/dev/null 2>"$E2E_TMP/mock2.err" &
 mpid2=$!
 trap 'kill $mpid $mpid2 2>/dev/null || true' EXIT
 wait_port "$port"
@@ -64,7 +67,7 @@ PY
 
 # 2. Repeated runs and their confidence interval.
 "$M" profile --model metronome-mock --url "http://127.0.0.1:$port2" --endpoint-type chat --streaming \
-    --concurrency 1 --request-count 10 --isl 16 --osl 4 --num-profile-runs 5 --ui none --artifact-dir rep \
+    --concurrency 1 --request-count 6 --isl 16 --osl 4 --num-profile-runs 5 --ui none --artifact-dir rep \
     >rep.out 2>rep.err || fail "repeated runs exit $?: $(tail -3 rep.err)"
 python3 - <<'PY' || fail "confidence interval"
 import json, math
