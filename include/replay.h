@@ -109,6 +109,16 @@ struct replay_config {
     int progress; /* 0 quiet, 1 auto (tty: live line; else a line every 10 s) */
     int zstd_level;
 
+    /* Telemetry (scrape.h, docs/server-metrics.md): with server_metrics, every URL +
+     * "/metrics" (AIPerf 0.13's default) and server_metrics_urls are scraped; gpu_urls are
+     * DCGM exporters. Samples go to server_metrics.jsonl.zst on the records' clock. */
+    bool server_metrics;
+    const char *const *server_metrics_urls;
+    size_t nserver_metrics_urls;
+    const char *const *gpu_urls;
+    size_t ngpu_urls;
+    double metrics_interval_s; /* default 1 */
+
     /* For run.json "config": the exact argv (secrets redacted by replay_run). */
     int argc;
     char **argv;

@@ -90,6 +90,13 @@ static const struct arg_spec specs[] = {
     {"ca-file", NULL, ARG_VALUE, "FILE", "system bundle", "trust these CA certificates"},
     {"insecure", "-k", ARG_FLAG, NULL, NULL, "do not verify TLS certificates (recorded)"},
     {"zstd-level", NULL, ARG_VALUE, "N", "1", "records compression level (1-19)"},
+    {"server-metrics", NULL, ARG_MULTI, "URL", "every --url + /metrics",
+     "also scrape this Prometheus endpoint (repeat or comma-separate)"},
+    {"no-server-metrics", NULL, ARG_FLAG, NULL, NULL, "scrape no server metrics"},
+    {"gpu-telemetry", NULL, ARG_MULTI, "URL", NULL,
+     "scrape DCGM exporters; 'default': localhost:9400 and localhost:9401"},
+    {"server-metrics-interval", NULL, ARG_VALUE, "S", "1",
+     "seconds between scrapes (a scrape still running is skipped, not queued)"},
     {"quiet", "-q", ARG_FLAG, NULL, NULL, "no progress output"},
     {"help", "-h", ARG_FLAG, NULL, NULL, "this text"},
 };
@@ -208,6 +215,68 @@ static int tsrc_rewind(void *ctx, struct diag *d)
     return trace_open(&t->r, t->path, d);
 }
 
+/* The telemetry options (docs/server-metrics.md) into cfg. Values may be comma-separated;
+ * the arrays are heap-allocated views into a (freed by the caller). */
+static int telemetry_opts(const struct args *a, struct replay_config *cfg, const char ***srv,
+                          const char ***gpu, char **store, struct diag *d)
+{
+    static const char *const dcgm_defaults[] = {"http://localhost:9400/metrics",
+                                                "http://localhost:9401/metrics"};
+    cfg->server_metrics = !args_flag(a, "no-server-metrics");
+    if (!cfg->server_metrics && args_count(a, "server-metrics"))
+        return diag_set(d, ERR_INVALID,
+                        "--no-server-metrics and --server-metrics cannot be used together");
+    /* one copy of every value, cut at commas in place */
+    size_t total = 0, n = args_count(a, "server-metrics"), m = args_count(a, "gpu-telemetry");
+    for (size_t i = 0; i < n; i++)
+        total += strlen(args_multi(a, "server-metrics", i)) + 1;
+    for (size_t i = 0; i < m; i++)
+        total += strlen(args_multi(a, "gpu-telemetry", i)) + 1;
+    char *mem = xmalloc(total + 1);
+    *store = mem;
+    *srv = xcalloc(total + 1, sizeof **srv);
+    *gpu = xcalloc(total + 3, sizeof **gpu);
+    size_t ns = 0, ng = 0, off = 0;
+    bool gpu_given = m > 0;
+    for (int pass = 0; pass < 2; pass++) {
+        const char *name = pass ? "gpu-telemetry" : "server-metrics";
+        size_t cnt = pass ? m : n;
+        for (size_t i = 0; i < cnt; i++) {
+            const char *v = args_multi(a, name, i);
+            size_t len = strlen(v);
+            memcpy(mem + off, v, len + 1);
+            char *save = NULL;
+            for (char *tok = strtok_r(mem + off, ", ", &save); tok;
+                 tok = strtok_r(NULL, ", ", &save)) {
+                if (!pass) {
+                    (*srv)[ns++] = tok;
+                } else if (!strcmp(tok, "default") || !strcmp(tok, "dcgm") ||
+                           !strcmp(tok, "dashboard")) {
+                    continue; /* the defaults, added below when no URL is given */
+                } else if (!strcmp(tok, "pynvml") || !strcmp(tok, "amdsmi") ||
+                           strstr(tok, ".csv")) {
+                    return diag_set(d, ERR_UNSUPPORTED,
+                                    "--gpu-telemetry %s: not supported (metronome reads DCGM "
+                                    "exporter URLs only)",
+                                    tok);
+                } else {
+                    (*gpu)[ng++] = tok;
+                }
+            }
+            off += len + 1;
+        }
+    }
+    if (gpu_given && ng == 0) {
+        (*gpu)[ng++] = dcgm_defaults[0];
+        (*gpu)[ng++] = dcgm_defaults[1];
+    }
+    cfg->server_metrics_urls = *srv;
+    cfg->nserver_metrics_urls = ns;
+    cfg->gpu_urls = *gpu;
+    cfg->ngpu_urls = ng;
+    return args_double(a, "server-metrics-interval", 0.01, 3600, &cfg->metrics_interval_s, d);
+}
+
 /* Every value of a repeatable option: a heap array of views into a, its length in *n.
  * NULL, and *n (a default) untouched, when the option was not given. */
 static const char **all_values(const struct args *a, const char *name, size_t *n)
@@ -278,7 +347,8 @@ int cmd_replay(int argc, char **argv)
         args_free(&a);
         return EXIT_USAGE;
     }
-    const char **urls = NULL, **hdrs = NULL, **redact = NULL;
+    const char **urls = NULL, **hdrs = NULL, **redact = NULL, **tsrv = NULL, **tgpu = NULL;
+    char *tstore = NULL;
     char *extra = NULL, *key_owned = NULL;
     struct tsrc ts = {.path = trace_path};
     long lv;
@@ -313,6 +383,8 @@ int cmd_replay(int argc, char **argv)
     cfg.endpoint_path = args_get(&a, "custom-endpoint");
     if (args_has(&a, "streaming"))
         cfg.streaming = args_flag(&a, "streaming") ? 1 : 0;
+    if (telemetry_opts(&a, &cfg, &tsrv, &tgpu, &tstore, &d))
+        goto usage;
     cfg.ca_file = args_get(&a, "ca-file");
     cfg.insecure = args_flag(&a, "insecure");
     if (cfg.insecure)
@@ -555,6 +627,9 @@ out:
     free(ts.nturns);
     free(urls);
     free(hdrs);
+    free(tsrv);
+    free(tgpu);
+    free(tstore);
     free(redact);
     free(extra);
     if (key_owned) { /* the key does not outlive its use in memory either */

@@ -5,6 +5,8 @@
  */
 #include "replay.h"
 
+#include "scrape.h"
+
 #include "engine.h"
 #include "hash.h"
 #include "jsonw.h"
@@ -64,7 +66,9 @@ void replay_config_defaults(struct replay_config *c)
     c->drain_s = 5;
     c->progress = 1;
     c->shard_count = 1;
-    c->zstd_level = 1; /* faster than 3 and smaller on records (docs/benchmarks.md) */
+    c->zstd_level = 1;        /* faster than 3 and smaller on records (docs/benchmarks.md) */
+    c->server_metrics = true; /* as AIPerf 0.13 */
+    c->metrics_interval_s = 1;
 }
 
 /* ---- setup ---- */
@@ -540,8 +544,9 @@ struct runinfo {
     long sent, completed, errors, cancelled_n, not_sent;
     long rx_kernel, rx_user;
     long sessions_done;
-    long writer_waits; /* times a worker waited for the record writer (back-pressure) */
-    int64_t spin_ns;   /* workers' busy-polling before sends (--spin-us), all together */
+    long writer_waits;         /* times a worker waited for the record writer (back-pressure) */
+    const struct scraper *scr; /* telemetry, or NULL */
+    int64_t spin_ns;           /* workers' busy-polling before sends (--spin-us), all together */
     int64_t writer_wait_ns;
 };
 
@@ -664,6 +669,10 @@ static int write_run_json(struct engine *e, const struct runinfo *ri, struct dia
     if (e->src->turns) /* known only when the source counts each session's turns */
         ki(&w, "sessions_completed", ri->sessions_done);
     jsonw_obj_end(&w);
+    if (ri->scr) {
+        jsonw_key(&w, "telemetry");
+        scrape_summary(ri->scr, &w);
+    }
     jsonw_obj_end(&w);
     buf_putc(&b, '\n');
     char path[4096];
@@ -743,6 +752,44 @@ static bool header_live(const struct trace_header *h)
     return live;
 }
 
+/* Starts the collector when there is anything to scrape (scrape.h). A bad URL fails the
+ * run before it starts; a target that does not answer never does. */
+static int start_telemetry(struct engine *e, struct scraper **out, struct diag *d)
+{
+    const struct replay_config *cfg = e->cfg;
+    *out = NULL;
+    char **srv = NULL, **gpu = NULL;
+    size_t ns = 0, ng = 0;
+    int rc = scrape_target_list(cfg->urls, cfg->nurls, cfg->server_metrics,
+                                cfg->server_metrics ? cfg->server_metrics_urls : NULL,
+                                cfg->server_metrics ? cfg->nserver_metrics_urls : 0, &srv, &ns);
+    if (!rc)
+        rc = scrape_target_list(NULL, 0, false, cfg->gpu_urls, cfg->ngpu_urls, &gpu, &ng);
+    if (rc)
+        rc = diag_set(d, ERR_INVALID, "--server-metrics / --gpu-telemetry: URL over 4 KiB");
+    if (!rc && ns + ng > 0) {
+        struct scrape_config sc = {0};
+        sc.server_urls = (const char *const *)srv;
+        sc.nserver = ns;
+        sc.gpu_urls = (const char *const *)gpu;
+        sc.ngpu = ng;
+        sc.interval_ns = (int64_t)(cfg->metrics_interval_s * 1e9);
+        sc.anchor_mono_ns = e->anchor_mono;
+        sc.out_dir = cfg->out_dir;
+        sc.zstd_level = 3;
+        sc.api_key = cfg->api_key;
+        sc.headers = cfg->headers;
+        sc.nheaders = cfg->nheaders;
+        sc.ca_file = cfg->ca_file;
+        sc.insecure = cfg->insecure;
+        sc.warn_prefix = "replay";
+        rc = scrape_start(&sc, out, d);
+    }
+    scrape_urls_free(srv, ns);
+    scrape_urls_free(gpu, ng);
+    return rc;
+}
+
 int replay_run(const struct replay_config *cfg, struct replay_source *src,
                struct replay_result *res, struct diag *d)
 {
@@ -809,6 +856,9 @@ int replay_run(const struct replay_config *cfg, struct replay_source *src,
     snprintf(rpath, sizeof rpath, "%s/records.jsonl.zst", cfg->out_dir);
     if (!rc)
         rc = zw_open(&e->zw, rpath, ZW_FRAMED, cfg->zstd_level, d);
+    struct scraper *scr = NULL;
+    if (!rc)
+        rc = start_telemetry(e, &scr, d);
     int nw = cfg->workers > 0 ? cfg->workers : 1;
     /* Every worker needs at least one slot of the concurrency (a worker with none would
      * be unlimited). */
@@ -958,6 +1008,13 @@ int replay_run(const struct replay_config *cfg, struct replay_source *src,
             resolver_left = false;
         }
     }
+    if (scr) {
+        struct diag d4;
+        int rc4 = scrape_stop(scr, &d4);
+        if (rc4 && cfg->progress) /* the samples are lost, not the run */
+            fprintf(stderr, "replay: warning: %s\n", d4.msg);
+        ri.scr = scr;
+    }
     totals(e, &ri, NULL);
     double run_s = (double)(clock_mono_ns() - start) / 1e9;
     if (ri.spin_ns > 0 && cfg->progress && run_s > 0)
@@ -998,6 +1055,8 @@ int replay_run(const struct replay_config *cfg, struct replay_source *src,
             *d = d3;
         }
     }
+    scrape_free(scr);
+    ri.scr = NULL;
     if (res) {
         memset(res, 0, sizeof *res);
         res->sent = ri.sent;
