@@ -1563,6 +1563,8 @@ static int report_run_staged(const char *const *dirs, size_t ndirs, const struct
         rc = report_write_html(runs, nruns, o, top, res, d);
     if (!rc && (o->exports & REPORT_CONSOLE) && o->console)
         report_print_console(runs, nruns, o);
+    for (size_t g = 0; g < nruns && !rc; g++)
+        rc = report_telemetry(runs[g], o, runs[g]->out_dir, res, d);
     for (size_t g = 0; g < nruns; g++)
         if (runs[g])
             run_free(runs[g]);

@@ -158,6 +158,11 @@ int report_write_slices(const struct run *ru, const struct report_opts *o, const
 int report_write_html(struct run *const *runs, size_t nruns, const struct report_opts *o,
                       const char *dir, struct report_result *res, struct diag *d);
 void report_print_console(struct run *const *runs, size_t nruns, const struct report_opts *o);
+/* The run's server metrics and GPU telemetry (report_telemetry.c): the AIPerf-named
+ * exports, server_metrics_crosscheck.json and the console section. 0 when the run has no
+ * server_metrics.jsonl.zst. */
+int report_telemetry(struct run *ru, const struct report_opts *o, const char *dir,
+                     struct report_result *res, struct diag *d);
 
 /* The per-record export is written while reading (the chunk lists are not kept). */
 struct jsonl_out;

@@ -80,6 +80,7 @@ struct scraper {
     pthread_t th;
     bool started;
     _Atomic int stop;
+    _Atomic int first_done; /* the first round is over (scrape_start waits for it) */
     char *rbuf;
     struct buf line;
     char *file_path;
@@ -95,7 +96,8 @@ int scrape_normalize_url(const char *in, bool add_metrics, char *out, size_t cap
     const char *q = memchr(in, '?', n);
     if (q)
         has = true; /* a query: the path is the user's, taken as given */
-    int k = snprintf(out, cap, "%s%.*s%s", scheme, (int)n, in, add_metrics && !has ? "/metrics" : "");
+    int k =
+        snprintf(out, cap, "%s%.*s%s", scheme, (int)n, in, add_metrics && !has ? "/metrics" : "");
     return k < 0 || (size_t)k >= cap ? ERR_TOO_LARGE : 0;
 }
 
@@ -213,7 +215,8 @@ static int on_sample(void *ctx, const struct prom_sample *ps)
 {
     struct target *t = ctx;
     struct buf *o = &t->out;
-    if (!(ps->family_len == t->lastfam_len && memcmp(ps->family, t->lastfam, ps->family_len) == 0)) {
+    if (!(ps->family_len == t->lastfam_len &&
+          memcmp(ps->family, t->lastfam, ps->family_len) == 0)) {
         if (t->fams.len > 1)
             buf_putc(&t->fams, ',');
         json_escape(&t->fams, ps->family, ps->family_len);
@@ -253,8 +256,8 @@ static void complete(struct scraper *s, struct target *t)
                "{\"target\":%zu,\"t_ns\":%lld,\"end_ns\":%lld,\"status\":%d,\"bytes\":%zu,"
                "\"families\":%s},\"samples\":[",
                (size_t)(t - s->t), (long long)(t->t_start - s->cfg.anchor_mono_ns),
-               (long long)(clock_mono_ns() - s->cfg.anchor_mono_ns), t->resp.status,
-               t->body_bytes, t->fams.p);
+               (long long)(clock_mono_ns() - s->cfg.anchor_mono_ns), t->resp.status, t->body_bytes,
+               t->fams.p);
     buf_append(l, t->out.p ? t->out.p : "", t->out.len);
     buf_puts(l, "]}\n");
     put_line(s, l);
@@ -319,8 +322,9 @@ static void feed(struct scraper *s, struct target *t, const char *p, size_t n)
                 fail(s, t, "HTTP %d", t->resp.status);
                 return;
             }
-            prom_parser_reset(&t->pp, prom_dialect_of(t->resp.content_type,
-                                                      t->resp.content_type ? t->resp.content_type_len : 0));
+            prom_parser_reset(&t->pp,
+                              prom_dialect_of(t->resp.content_type,
+                                              t->resp.content_type ? t->resp.content_type_len : 0));
             break;
         case HTTP1_RX_DATA: {
             t->body_bytes += dlen;
@@ -515,7 +519,8 @@ static void *scrape_main(void *arg)
             if (t->st == T_IDLE)
                 continue;
             if (now >= t->deadline) {
-                fail(s, t, "no complete answer within %.0f s", (double)(t->deadline - t->t_start) / 1e9);
+                fail(s, t, "no complete answer within %.0f s",
+                     (double)(t->deadline - t->t_start) / 1e9);
                 continue;
             }
             if (t->deadline < wake)
@@ -525,6 +530,8 @@ static void *scrape_main(void *arg)
             pf[np].revents = 0;
             idx[np++] = i;
         }
+        if (np == 0 && !atomic_load(&s->first_done))
+            atomic_store(&s->first_done, 1);
         if (final_deadline && np == 0)
             break;
         pf[np].fd = s->evfd;
@@ -648,6 +655,15 @@ int scrape_start(const struct scrape_config *c, struct scraper **out, struct dia
     if (pthread_create(&s->th, NULL, scrape_main, s) == 0) {
         pthread_setname_np(s->th, "replay-scrape");
         s->started = true;
+        /* The first round is the baseline the report subtracts: it should end before the
+         * first request starts. Waited for up to one interval (1 s at most): a target that
+         * hangs delays the start by that much, once. */
+        int64_t until =
+            clock_mono_ns() + (s->cfg.interval_ns > 0 && s->cfg.interval_ns < DEFAULT_INT
+                                   ? s->cfg.interval_ns
+                                   : DEFAULT_INT);
+        while (!atomic_load(&s->first_done) && clock_mono_ns() < until)
+            usleep(500);
     } else {
         fprintf(stderr, "%s: warning: no telemetry: the collector thread could not start\n",
                 c->warn_prefix ? c->warn_prefix : "replay");

@@ -15,7 +15,7 @@ refused() { # refused EXPECTED-MESSAGE ARGS...
 }
 refused "not supported yet: --server-profiler" -m x --server-profiler
 refused "not supported yet: --num-users" -m x --num-users 4 --user-centric-rate 2
-refused "not supported yet: --gpu-telemetry" -m x --gpu-telemetry
+refused "not supported yet: --reset-kv-cache" -m x --reset-kv-cache
 expect_exit 2 "$M" profile -m x --public-dataset-foo
 grep -q "unknown option '--public-dataset-foo'" "$E2E_TMP/stderr" || fail "unknown option"
 refused "not supported yet: --endpoint-type nim-rankings" -m x --endpoint-type nim-rankings
