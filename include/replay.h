@@ -109,7 +109,8 @@ struct replay_config {
     int progress; /* 0 quiet, 1 auto (tty: live line; else a line every 10 s) */
     int zstd_level;
 
-    /* Telemetry (scrape.h, docs/server-metrics.md): with server_metrics, every URL +
+    /* Telemetry (scrape.h, docs/server-metrics.md): with server_metrics (default off here,
+     * on in the CLI), every URL +
      * "/metrics" (AIPerf 0.13's default) and server_metrics_urls are scraped; gpu_urls are
      * DCGM exporters. Samples go to server_metrics.jsonl.zst on the records' clock. */
     bool server_metrics;

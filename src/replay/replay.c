@@ -66,8 +66,10 @@ void replay_config_defaults(struct replay_config *c)
     c->drain_s = 5;
     c->progress = 1;
     c->shard_count = 1;
-    c->zstd_level = 1;        /* faster than 3 and smaller on records (docs/benchmarks.md) */
-    c->server_metrics = true; /* as AIPerf 0.13 */
+    c->zstd_level = 1; /* faster than 3 and smaller on records (docs/benchmarks.md) */
+    /* off for in-process callers (tests); the CLI (replay, profile) turns it on, as AIPerf
+     * 0.13 does, unless --no-server-metrics */
+    c->server_metrics = false;
     c->metrics_interval_s = 1;
 }
 

@@ -188,7 +188,8 @@ static void extract(struct tel *t, struct scrape_pt *pt, const cJSON *samples)
                 const cJSON *le = cJSON_GetObjectItemCaseSensitive(jl, "le");
                 if (!cJSON_IsString(le))
                     break;
-                double b = strcmp(le->valuestring, "+Inf") == 0 ? INFINITY : atof(le->valuestring);
+                double b =
+                    strcmp(le->valuestring, "+Inf") == 0 ? INFINITY : strtod(le->valuestring, NULL);
                 /* bucket index by bound; the bounds are learnt from the first scrape */
                 int k = 0;
                 while (k < t->nbounds[h] && t->bounds[h][k] != b)
@@ -383,7 +384,8 @@ static void gpu_records(struct buf *o, const char *url, int64_t real_ns, const c
             {
                 const char *name = cJSON_GetArrayItem(s, 0)->valuestring;
                 size_t nl = strlen(name), dl = strlen(dcgm_map[m].dcgm);
-                if (strncmp(name, dcgm_map[m].dcgm, dl) || (nl != dl && strcmp(name + dl, "_total")))
+                if (strncmp(name, dcgm_map[m].dcgm, dl) ||
+                    (nl != dl && strcmp(name + dl, "_total")))
                     continue;
                 const cJSON *g = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(s, 1), "gpu");
                 if (!cJSON_IsString(g) || strcmp(g->valuestring, gs))
@@ -586,7 +588,7 @@ int report_telemetry(struct run *ru, const struct report_opts *o, const char *di
     }
     struct xrow rows[H_N];
     static const char *const hlabel[H_N] = {"time_to_first_token", "request_latency",
-                                             "inter_token_latency"};
+                                            "inter_token_latency"};
     double ours[H_N][2] = {{ttft_sum, ttft_n}, {lat_sum, lat_n}, {gap_sum, gap_n}};
     for (int h = 0; h < H_N; h++) {
         struct xrow *x = &rows[h];
@@ -629,11 +631,11 @@ int report_telemetry(struct run *ru, const struct report_opts *o, const char *di
             series_mean[k] /= series_n[k];
     double gen_tok = p0 && p1 && p1->nv[S_GEN_TOK] ? p1->v[S_GEN_TOK] - p0->v[S_GEN_TOK] : NAN;
     double req_ok = p0 && p1 && p1->nv[S_REQ_OK] ? p1->v[S_REQ_OK] - p0->v[S_REQ_OK] : NAN;
-    double pfx = p0 && p1 && p1->nv[S_PFX_QUERIES] &&
-                         p1->v[S_PFX_QUERIES] - p0->v[S_PFX_QUERIES] > 0
-                     ? (p1->v[S_PFX_HITS] - p0->v[S_PFX_HITS]) /
-                           (p1->v[S_PFX_QUERIES] - p0->v[S_PFX_QUERIES])
-                     : (series_n[S_PFX_RATE] ? series_mean[S_PFX_RATE] : NAN);
+    double pfx =
+        p0 && p1 && p1->nv[S_PFX_QUERIES] && p1->v[S_PFX_QUERIES] - p0->v[S_PFX_QUERIES] > 0
+            ? (p1->v[S_PFX_HITS] - p0->v[S_PFX_HITS]) /
+                  (p1->v[S_PFX_QUERIES] - p0->v[S_PFX_QUERIES])
+            : (series_n[S_PFX_RATE] ? series_mean[S_PFX_RATE] : NAN);
     double energy_j = g0 && g1 && g1 != g0 && g1->nv[S_GPU_ENERGY]
                           ? (g1->v[S_GPU_ENERGY] - g0->v[S_GPU_ENERGY]) / 1e3
                           : NAN;
@@ -712,10 +714,20 @@ int report_telemetry(struct run *ru, const struct report_opts *o, const char *di
     jsonw_arr_end(&w);
     jsonw_key(&w, "series");
     jsonw_obj_begin(&w);
-    static const char *const sname[S_N] = {
-        "num_requests_running", "num_requests_waiting", "kv_cache_usage", NULL, NULL, NULL,
-        NULL, NULL, NULL, "gpu_utilization_pct", "gpu_memory_used_mib", "gpu_power_w",
-        "gpu_sm_clock_mhz", NULL};
+    static const char *const sname[S_N] = {"num_requests_running",
+                                           "num_requests_waiting",
+                                           "kv_cache_usage",
+                                           NULL,
+                                           NULL,
+                                           NULL,
+                                           NULL,
+                                           NULL,
+                                           NULL,
+                                           "gpu_utilization_pct",
+                                           "gpu_memory_used_mib",
+                                           "gpu_power_w",
+                                           "gpu_sm_clock_mhz",
+                                           NULL};
     for (int k = 0; k < S_N; k++) {
         if (!sname[k] || !series_n[k])
             continue;
@@ -758,15 +770,25 @@ int report_telemetry(struct run *ru, const struct report_opts *o, const char *di
                         x->ours_mean_ms, "-", "-", x->ours_count);
                 continue;
             }
-            fprintf(f, "  %-22s %12.3f %12.3f %12.3f %10.0f %10.0f\n", x->metric,
-                    x->server_mean_ms, x->ours_mean_ms, x->ours_mean_ms - x->server_mean_ms,
-                    x->server_count, x->ours_count);
+            fprintf(f, "  %-22s %12.3f %12.3f %12.3f %10.0f %10.0f\n", x->metric, x->server_mean_ms,
+                    x->ours_mean_ms, x->ours_mean_ms - x->server_mean_ms, x->server_count,
+                    x->ours_count);
         }
         fprintf(f, "  %-34s %10s %10s\n", "series", "avg", "max");
-        static const char *const label[S_N] = {
-            "requests running", "requests waiting", "KV-cache usage (0-1)", NULL, NULL, NULL,
-            NULL, NULL, NULL, "GPU utilization %", "GPU memory used MiB", "GPU power W",
-            "GPU SM clock MHz", NULL};
+        static const char *const label[S_N] = {"requests running",
+                                               "requests waiting",
+                                               "KV-cache usage (0-1)",
+                                               NULL,
+                                               NULL,
+                                               NULL,
+                                               NULL,
+                                               NULL,
+                                               NULL,
+                                               "GPU utilization %",
+                                               "GPU memory used MiB",
+                                               "GPU power W",
+                                               "GPU SM clock MHz",
+                                               NULL};
         for (int k = 0; k < S_N; k++)
             if (label[k] && series_n[k])
                 fprintf(f, "  %-34s %10.3f %10.3f\n", label[k], series_mean[k], series_max[k]);
@@ -778,7 +800,8 @@ int report_telemetry(struct run *ru, const struct report_opts *o, const char *di
             fprintf(f, "  %-34s %10.0f %10ld\n", "requests done: server / ours", req_ok,
                     ok_requests);
         if (isfinite(energy_j) && tok_for_energy > 0)
-            fprintf(f, "  %-34s %10.4f\n", "GPU energy per output token J", energy_j / tok_for_energy);
+            fprintf(f, "  %-34s %10.4f\n", "GPU energy per output token J",
+                    energy_j / tok_for_energy);
     }
 out:
     for (size_t i = 0; i < t.ntargets; i++)

@@ -159,7 +159,7 @@ static void read_file(const char *dir, struct lines *L)
             L->header++;
             continue;
         }
-        int t = atoi(line + strlen("{\"target\":"));
+        int t = (int)strtol(line + strlen("{\"target\":"), NULL, 10);
         REQUIRE(t >= 0 && t < 16);
         if (strstr(line, "\"error\":"))
             L->err[t]++;
@@ -234,7 +234,6 @@ TEST(scrape_mock_and_hostile_targets)
     struct jsonw w;
     jsonw_init(&w, &b);
     scrape_summary(s, &w);
-    fprintf(stderr, "%s\n", b.p);
     CHECK(strstr(b.p, "\"scrapes_skipped\":0") != NULL);
     CHECK(strstr(b.p, "never answered with metrics") != NULL);
     CHECK(strstr(b.p, "too many samples") != NULL);
