@@ -51,7 +51,7 @@ def pack(name, *args):
 def replay(trace, url, *args, expect=0, name=None):
     """Runs replay; returns (records sorted by index, run.json, stderr)."""
     out = os.path.join(TMP, name or "run-%d" % time.monotonic_ns())
-    p = subprocess.run([BIN, "replay", trace, "--url", url, "-o", out, "-q", *args],
+    p = subprocess.run([BIN, "replay", trace, "--url", url, "-o", out, "-q", "--no-server-metrics", *args],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if p.returncode != expect:
         sys.exit("replay exited %d, wanted %d: %s" % (p.returncode, expect, p.stderr))

@@ -114,7 +114,7 @@ srv=$!
 trap 'kill $mock $srv 2>/dev/null || true' EXIT
 wait_port "$bport"
 "$METRONOME" pack -m m --request-count 2 --isl 8 --osl 2 -o two.zst 2>/dev/null
-R=("$METRONOME" replay two.zst --url "127.0.0.1:$bport" -q --concurrency 1)
+R=("$METRONOME" replay two.zst --url "127.0.0.1:$bport" -q --concurrency 1 --no-server-metrics)
 expect_exit 1 "${R[@]}" -o k0
 zstd -dc k0/records.jsonl.zst | head -1 |
     grep -q '"error":{"code":200,"type":"protocol","message":"response body is not chat JSON: not json!"}' ||

@@ -139,7 +139,7 @@ wait_port "${port[psspref_12]}"
 good() {
     local name=$1 want=$2 host=$3 ca=$4 p=${port[$1]}
     expect_exit 0 "$M" replay t.jsonl.zst --url "https://$host:$p" --ca-file "$ca" \
-        --concurrency 2 -o "ok_$name" -q
+        --concurrency 2 -o "ok_$name" -q --no-server-metrics
     python3 - "ok_$name" <<'PY' || fail "$name: records"
 import json, subprocess, sys
 recs = [json.loads(l) for l in subprocess.run(["zstd", "-dc", sys.argv[1] + "/records.jsonl.zst"],

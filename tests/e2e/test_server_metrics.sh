@@ -72,3 +72,16 @@ wait_port "$port"
 [ ! -e "$E2E_TMP/run2/server_metrics.jsonl.zst" ] || fail "--no-server-metrics still scraped"
 python3 -c "import json,sys; assert 'telemetry' not in json.load(open(sys.argv[1]))" \
     "$E2E_TMP/run2/run.json" || fail "telemetry in run.json without scraping"
+kill $mock 2>/dev/null; wait $mock 2>/dev/null || true
+# over TLS, verified against the mock's CA, as the requests are
+port=$(free_port)
+"$METRONOME" mock --port "$port" --tls-self-signed "$E2E_TMP/pki" >/dev/null 2>&1 &
+mock=$!
+wait_port "$port"
+"$METRONOME" replay "$E2E_TMP/trace.jsonl.zst" --url "https://localhost:$port" --request-count 3 \
+    --ca-file "$E2E_TMP/pki/ca.pem" -q -o "$E2E_TMP/run3" >/dev/null 2>&1 || fail "replay over TLS"
+python3 - "$E2E_TMP/run3/run.json" <<'PY' || fail "TLS scrape"
+import json, sys
+t = json.load(open(sys.argv[1]))["telemetry"]["targets"]
+assert t[0]["url"].startswith("https://localhost:") and t[0]["scrapes_ok"] >= 2, t
+PY
