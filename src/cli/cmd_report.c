@@ -1,13 +1,16 @@
 /* metronome report: run dirs in, AIPerf-compatible exports and a CI verdict out. */
 #include "args.h"
 #include "cli.h"
+#include "profile_sweep.h"
 #include "report.h"
 #include "verdict.h"
 #include "xalloc.h"
 
+#include <cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const struct arg_spec specs[] = {
     {"output-dir", "-o --artifact-dir --output-artifact-dir", ARG_VALUE, "DIR",
@@ -72,6 +75,61 @@ static int parse_exports(const char *s, unsigned *out, struct diag *d)
     }
     *out = bits;
     return 0;
+}
+
+static int sweep_outputs(const struct args *a, const struct report_opts *o,
+                         const struct report_result *res, struct diag *d)
+{
+    if (!(o->exports & ~(unsigned)REPORT_CONSOLE))
+        return 0;
+    char path[4200];
+    if (a->npos == 1) {
+        snprintf(path, sizeof path, "%s/metronome_sweep.json", a->pos[0]);
+        if (access(path, F_OK))
+            return 0;
+        cJSON *man = NULL;
+        int rc = sweep_manifest_read(a->pos[0], &man, d);
+        if (!rc)
+            rc = sweep_finalize(a->pos[0], man, o->out_dir, d);
+        cJSON_Delete(man);
+        if (!rc)
+            fprintf(stderr, "metronome: wrote %s/sweep_summary.json, sweep_summary.csv\n",
+                    o->out_dir ? o->out_dir : a->pos[0]);
+        return rc;
+    }
+    /* several runs (not merged into one): each run's exports are in TOP/<label>/ */
+    if (res->nruns < 2 || res->nruns != a->npos || o->merge_all)
+        return 0;
+    const char *top = o->out_dir ? o->out_dir : "metronome-compare";
+    char **dirs = xcalloc(a->npos, sizeof *dirs);
+    for (size_t i = 0; i < a->npos; i++) {
+        const char *label = o->nlabels ? o->labels[i] : NULL;
+        if (!label) {
+            size_t n = strlen(a->pos[i]);
+            while (n > 1 && a->pos[i][n - 1] == '/')
+                n--;
+            size_t b = n;
+            while (b > 0 && a->pos[i][b - 1] != '/')
+                b--;
+            snprintf(path, sizeof path, "%s/%.*s", top, (int)(n - b), a->pos[i] + b);
+        } else {
+            snprintf(path, sizeof path, "%s/%s", top, label);
+        }
+        /* report's rule for side-by-side runs with the same name: "-<run number>" */
+        for (size_t k = 0; k < i; k++)
+            if (!strcmp(dirs[k], path)) {
+                size_t n = strlen(path);
+                snprintf(path + n, sizeof path - n, "-%zu", i + 1);
+            }
+        dirs[i] = xstrdup(path);
+    }
+    int rc = sweep_summary_runs((int)a->npos, dirs, top, 0.95, d);
+    for (size_t i = 0; i < a->npos; i++)
+        free(dirs[i]);
+    free(dirs);
+    if (!rc)
+        fprintf(stderr, "metronome: wrote %s/sweep_summary.json, sweep_summary.csv\n", top);
+    return rc;
 }
 
 int cmd_report(int argc, char **argv)
@@ -178,6 +236,13 @@ int cmd_report(int argc, char **argv)
         }
         if (res.violations || res.all_failed)
             code = EXIT_VERDICT;
+        /* A sweep base (docs/records-format.md, *Sweeps*): AIPerf's aggregates and
+         * sweep_summary from its manifest; several runs: a summary with one point per run. */
+        if (sweep_outputs(&a, &o, &res, &d)) {
+            code = cli_fail(&d, 0);
+            report_result_free(&res);
+            goto out;
+        }
         if (o.exports & ~(unsigned)REPORT_CONSOLE) {
             p = res.written.p;
             while (p && *p) {

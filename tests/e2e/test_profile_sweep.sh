@@ -144,3 +144,31 @@ s = json.load(open("intr/sweep_summary.json"))
 assert [p["status"] for p in s["points"]] == ["cancelled", "not_run", "not_run"], s["points"]
 assert s["points"][1]["note"] == "the sweep ended before this point ran"
 PY
+
+# 4. `metronome report` over a sweep base with a point gone, over several runs, and bad input.
+cp -r sw sw-gap && rm -rf sw-gap/concurrency_8 sw-gap/sweep_summary.json sw-gap/sweep_summary.csv
+"$M" report sw-gap -q >/dev/null 2>gap.err || fail "report over a sweep with a gap: $(tail -2 gap.err)"
+python3 - <<'PY' || fail "gap"
+import csv, json
+s = json.load(open("sw-gap/sweep_summary.json"))
+st = {p["dir"]: (p["status"], p["note"]) for p in s["points"]}
+assert len(s["points"]) == 6, st
+assert st["concurrency_8"][0] == "missing" and "concurrency_8/profile_export_aiperf.json" in st["concurrency_8"][1], st
+assert all(v[0] == "ok" for k, v in st.items() if k != "concurrency_8"), st
+rows = list(csv.DictReader(open("sw-gap/sweep_summary.csv")))
+assert [r["status"] for r in rows] == ["ok", "ok", "ok", "missing", "ok", "ok"], rows
+assert rows[3]["request_throughput_avg_mean"] == "", rows[3]
+PY
+"$M" report sw/concurrency_1 sw/concurrency_4 -o cmp -q >/dev/null 2>cmp.err || fail "report over two runs: $(tail -2 cmp.err)"
+python3 -c "
+import json; s = json.load(open('cmp/sweep_summary.json'))
+assert s['source'] == 'runs' and [p['label'] for p in s['points']] == ['concurrency_1', 'concurrency_4'], s['points']
+assert all(p['status'] == 'ok' and p['metrics']['request_throughput_avg']['n'] == 1 for p in s['points'])
+" || fail "summary over two runs"
+expect_exit 1 "$M" report sw/concurrency_1 sw/no-such-point -o cmp2 -q
+[ "$(wc -l <"$E2E_TMP/stderr")" = 1 ] && grep -q "^metronome: error: .*no-such-point" "$E2E_TMP/stderr" \
+    || fail "missing run dir: $(cat "$E2E_TMP/stderr")"
+cp -r sw sw-bad && echo '{"format": "metronome-sweep", "version": 2, "points": []}' >sw-bad/metronome_sweep.json
+expect_exit 1 "$M" report sw-bad -q
+grep -q "^metronome: error: sw-bad/metronome_sweep.json: field 'version': only version 1 is known" "$E2E_TMP/stderr" \
+    || fail "manifest version: $(cat "$E2E_TMP/stderr")"
