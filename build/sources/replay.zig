@@ -5,4 +5,4 @@ pub const src = [_][]const u8{
     "replay/shard.c",
     "cli/cmd_replay.c",
 };
-pub const tests = [_][]const u8{ "unit/test_record.c", "unit/test_replay.c", "unit/test_sched.c", "unit/test_shard.c" };
+pub const tests = [_][]const u8{ "unit/test_record.c", "unit/test_replay.c", "unit/test_sched.c", "unit/test_shard.c", "fuzz/fuzz_shard_args.c" };

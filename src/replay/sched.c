@@ -478,6 +478,10 @@ static long run_phase(struct sched *s, enum rec_phase phase, long count, double 
             bool sess = e->multi_turn && tr.session && *tr.session &&
                         (later || !e->src->turns || e->src->turns(e->src->ctx, tr.session) > 1);
             if (!shard_take(&s->deal, tr.session, sess)) {
+                /* the cancellation draw of the request another shard sends: each request
+                 * keeps the single process's pick */
+                if (cfg->cancel_rate_pct > 0)
+                    (void)rng_uniform(&s->cancel);
                 issued++;
                 continue;
             }

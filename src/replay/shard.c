@@ -3,8 +3,33 @@
 #include "hash.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
+
+/* The latest start: 2^62 ns (2116-02-20), the bound report reads run.json's times with,
+ * well inside int64 nanoseconds. */
+#define START_AT_MAX_S 4611686017LL
+
+/* The value as messages show it: at most 48 bytes, any byte outside printable ASCII as
+ * \xNN, so a value with a newline or an escape sequence keeps the message one line. */
+static const char *shown(const char *s, char out[200])
+{
+    size_t k = 0;
+    for (size_t i = 0; s[i] && i < 48; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c < 0x7f)
+            out[k++] = (char)c;
+        else
+            k += (size_t)snprintf(out + k, 5, "\\x%02x", c);
+    }
+    if (strlen(s) > 48) {
+        memcpy(out + k, "...", 3);
+        k += 3;
+    }
+    out[k] = '\0';
+    return out;
+}
 
 /* Parses [0-9]+ at *p into *v (no sign, no overflow past max); advances *p. */
 static bool digits(const char **p, long long max, long long *v)
@@ -25,18 +50,20 @@ static bool digits(const char **p, long long max, long long *v)
 
 int shard_parse(const char *s, int *index, int *count, struct diag *d)
 {
+    char q[200];
     const char *p = s;
     long long i, n;
     if (!digits(&p, INT_MAX, &i) || *p++ != '/' || !digits(&p, INT_MAX, &n) || *p)
-        return diag_set(d, ERR_INVALID, "--shard '%.64s': expected INDEX/COUNT, e.g. 0/4", s);
+        return diag_set(d, ERR_INVALID, "--shard '%s': expected INDEX/COUNT, e.g. 0/4",
+                        shown(s, q));
     if (n < 1 || n > SHARD_COUNT_MAX)
-        return diag_set(d, ERR_INVALID, "--shard '%.64s': the count must be 1 to %d", s,
+        return diag_set(d, ERR_INVALID, "--shard '%s': the count must be 1 to %d", shown(s, q),
                         SHARD_COUNT_MAX);
     if (i >= n)
         return diag_set(d, ERR_INVALID,
-                        "--shard '%.64s': index %lld is not below the count %lld (indexes "
+                        "--shard '%s': index %lld is not below the count %lld (indexes "
                         "count from 0)",
-                        s, i, n);
+                        shown(s, q), i, n);
     *index = (int)i;
     *count = (int)n;
     return 0;
@@ -123,18 +150,21 @@ static bool rfc3339(const char *s, int64_t *out)
     } else {
         return false; /* RFC 3339 requires the offset: a local time would differ per host */
     }
-    if (*p || y < 1970 || y > 9999 || mo < 1 || mo > 12 || dd < 1 || dd > mdays[mo - 1] ||
+    if (*p || y < 1970 || y > 2116 || mo < 1 || mo > 12 || dd < 1 || dd > mdays[mo - 1] ||
         (mo == 2 && dd == 29 && !leap(y)) || h > 23 || mi > 59 || se > 60)
         return false;
     if (se == 60)
         se = 59; /* a leap second: CLOCK_REALTIME repeats 59 */
     int64_t t = ((days_from_civil(y, mo, dd) * 24 + h) * 60 + mi) * 60 + se - off;
+    if (t < 0 || t > START_AT_MAX_S)
+        return false;
     *out = t * 1000000000 + ns;
     return true;
 }
 
 int start_at_parse(const char *s, int64_t now_real_ns, int64_t *out, struct diag *d)
 {
+    char q[200];
     int64_t t;
     const char *p = s;
     long long sec;
@@ -143,25 +173,26 @@ int start_at_parse(const char *s, int64_t now_real_ns, int64_t *out, struct diag
         p++;
         if (!digits(&p, 100000000LL, &sec) || !frac_ns(&p, &ns) || *p)
             return diag_set(d, ERR_INVALID,
-                            "--start-at '%.64s': expected +SECONDS (up to 10^8), a Unix time "
+                            "--start-at '%s': expected +SECONDS (up to 10^8), a Unix time "
                             "or an RFC 3339 time",
-                            s);
+                            shown(s, q));
         t = now_real_ns + (int64_t)sec * 1000000000 + ns;
         if (t <= now_real_ns)
-            return diag_set(d, ERR_INVALID, "--start-at '%.64s': the start must be after now", s);
+            return diag_set(d, ERR_INVALID, "--start-at '%s': the start must be after now",
+                            shown(s, q));
     } else if (!rfc3339(s, &t)) {
         p = s;
-        if (!digits(&p, 253402300799LL, &sec) || !frac_ns(&p, &ns) || *p)
+        if (!digits(&p, START_AT_MAX_S, &sec) || !frac_ns(&p, &ns) || *p)
             return diag_set(d, ERR_INVALID,
-                            "--start-at '%.64s': expected an RFC 3339 time "
-                            "(2026-12-02T10:00:00Z), Unix seconds or +SECONDS",
-                            s);
+                            "--start-at '%s': expected an RFC 3339 time "
+                            "(2026-12-02T10:00:00Z), Unix seconds or +SECONDS, before 2116",
+                            shown(s, q));
         t = (int64_t)sec * 1000000000 + ns;
     }
     if (t <= now_real_ns)
         return diag_set(d, ERR_INVALID,
-                        "--start-at '%.64s': that is %.3f s in the past (this host's clock)", s,
-                        (double)(now_real_ns - t) / 1e9);
+                        "--start-at '%s': that is %.3f s in the past (this host's clock)",
+                        shown(s, q), (double)(now_real_ns - t) / 1e9);
     *out = t;
     return 0;
 }

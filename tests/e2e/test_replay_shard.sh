@@ -62,6 +62,15 @@ with Mock("--ttft", "1ms", "--itl", "1ms") as m:
     check(len(a) == 202 and a == b, "poisson schedule shared by 4 and 2 shards")
     check(sorted(a.values()) != sorted(base.values()), "poisson differs from constant")
 
+    # Cancellation picks: each request keeps the single process's (same seed).
+    cx = ["--request-rate", "400", "--arrival-pattern", "constant",
+          "--request-cancellation-rate", "30", "--random-seed", "5"]
+    single, _, _ = replay(t, m.url, *cx)
+    sh = run_shards(t, m.url, 4, *cx)
+    want = sorted(r["i"] for r in single if r.get("cancelled"))
+    got = sorted(r["i"] for recs, _ in sh for r in recs if r.get("cancelled"))
+    check(20 < len(want) < 110 and got == want, "cancelled", len(want), len(got))
+
     # Multi-turn sessions: every turn of a conversation on one shard.
     mt = pack("mt.jsonl.zst", "--request-count", "40", "--isl", "4", "--osl", "2",
               "--conversation-turn-mean", "3")

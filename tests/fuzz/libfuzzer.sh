@@ -18,7 +18,7 @@ cc=$(command -v clang-14 || command -v clang)
 out="$root/.zig-cache/libfuzzer"
 mkdir -p "$out"
 srcs=(src/net/http1.c src/net/sse.c src/net/endpoint.c src/trace/jscan.c src/util/buf.c src/util/xalloc.c
-      src/util/err.c src/telemetry/prom.c)
+      src/util/err.c src/telemetry/prom.c src/replay/shard.c)
 for n in "${names[@]}"; do
     bin="$out/fuzz_$n"
     "$cc" -std=c11 -O1 -g -D_GNU_SOURCE -DFUZZ_LIBFUZZER -fsanitize=fuzzer,address,undefined \
