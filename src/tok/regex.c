@@ -112,7 +112,7 @@ static bool cls_eval(const struct cls *c, uint32_t cp)
     return false;
 }
 
-static inline bool cls_has(const struct cls *c, uint32_t cp)
+static inline __attribute__((always_inline)) bool cls_has(const struct cls *c, uint32_t cp)
 {
     if (cp < 0x10000)
         return (c->bmp[cp >> 6] >> (cp & 63)) & 1;
@@ -184,17 +184,18 @@ struct node {
 /* ---- program --------------------------------------------------------------------------- */
 
 enum op {
-    OP_MATCH,   /* whole match (or end of a lookahead/atomic body) */
-    OP_BYTES,   /* literal bytes str[x..x+y) */
-    OP_CLASS,   /* one code point in class x */
-    OP_STAR,    /* class x repeated min..max, mode */
-    OP_SPLIT,   /* try x, then y; set = first bytes of x (index), nullx */
-    OP_JMP,     /* goto x */
-    OP_ASSERT,  /* x = assert_kind */
-    OP_LOOK,    /* lookahead body at pc+1 .. ; continue at y; x = negated */
-    OP_ATOMIC,  /* atomic body at pc+1 ..; continue at y */
-    OP_MARK,    /* slots[x] = pos (restored on backtrack) */
-    OP_PROGRESS /* pos == slots[x]: an empty iteration ends the loop: goto y */
+    OP_MATCH,    /* whole match (or end of a lookahead/atomic body) */
+    OP_BYTES,    /* literal bytes str[x..x+y) */
+    OP_CLASS,    /* one code point in class x */
+    OP_STAR,     /* class x repeated min..max, mode */
+    OP_SPLIT,    /* try x, then y; set = first bytes of x (index), nullx */
+    OP_JMP,      /* goto x */
+    OP_ASSERT,   /* x = assert_kind */
+    OP_LOOK,     /* lookahead body at pc+1 .. ; continue at y; x = negated */
+    OP_ATOMIC,   /* atomic body at pc+1 ..; continue at y */
+    OP_MARK,     /* slots[x] = pos (restored on backtrack) */
+    OP_PROGRESS, /* pos == slots[x]: an empty iteration ends the loop: goto y */
+    OP_LOOKC     /* lookahead of one code point in class x (no recursion); mode = negated */
 };
 
 struct inst {
@@ -203,6 +204,7 @@ struct inst {
     uint32_t x, y;
     uint32_t min, max;
     int32_t set; /* SPLIT: index into first sets of branch x, -1 = no filter */
+    int32_t jt;  /* SPLIT: index into jump tables, -1 = none */
 };
 
 struct tok_re {
@@ -214,6 +216,10 @@ struct tok_re {
     size_t ncls;
     uint64_t (*sets)[4];
     size_t nsets;
+    /* Per SPLIT and next byte: the pc of the first SPLIT down its chain of alternatives
+     * whose branch can start with that byte (or the chain's last branch). One lookup skips
+     * every alternative that cannot match here ('s|'t|'re|... at a letter). */
+    uint32_t (*jt)[256];
     uint64_t first[4]; /* bytes a match can start with */
     bool nullable;     /* the whole pattern may match the empty string */
     bool anchored;     /* starts with \A: only position 0 */
@@ -1055,6 +1061,7 @@ static int32_t emit(struct comp *c, uint8_t op)
     memset(in, 0, sizeof *in);
     in->op = op;
     in->set = -1;
+    in->jt = -1;
     return (int32_t)re->nprog++;
 }
 
@@ -1303,7 +1310,18 @@ static int compile_node(struct comp *c, int32_t nd)
     case N_REPEAT:
         return compile_repeat(c, nd);
     case N_LOOK:
-    case N_ATOMIC:
+    case N_ATOMIC: {
+        uint32_t lc;
+        if (n.kind == N_LOOK && single_char(c, n.child, &lc)) {
+            pc = emit(c, OP_LOOKC);
+            if (pc < 0)
+                return -1;
+            c->re->prog[pc].x = lc;
+            c->re->prog[pc].mode = (uint8_t)n.a;
+            return 0;
+        }
+        if (ps->code)
+            return -1;
         pc = emit(c, n.kind == N_LOOK ? OP_LOOK : OP_ATOMIC);
         if (pc < 0)
             return -1;
@@ -1312,6 +1330,7 @@ static int compile_node(struct comp *c, int32_t nd)
             return -1;
         c->re->prog[pc].y = (uint32_t)c->re->nprog;
         return 0;
+    }
     case N_ASSERT:
         pc = emit(c, OP_ASSERT);
         if (pc < 0)
@@ -1414,6 +1433,26 @@ static int compute_first_sets(struct parser *ps, struct tok_re *re)
             in->nullx = nl;
             in->set = (int32_t)re->nsets++;
         }
+        re->jt = calloc(re->nsets ? re->nsets : 1, sizeof *re->jt);
+        if (!re->jt) {
+            free(seen);
+            return fail(ps, ERR_TOO_LARGE, "out of memory");
+        }
+        size_t k = 0;
+        for (size_t i = 0; i < re->nprog; i++) {
+            struct inst *in = &re->prog[i];
+            if (in->op != OP_SPLIT)
+                continue;
+            in->jt = (int32_t)k;
+            for (unsigned b = 0; b < 256; b++) {
+                uint32_t pc = (uint32_t)i;
+                while (re->prog[pc].op == OP_SPLIT && re->prog[pc].set >= 0 &&
+                       !re->prog[pc].nullx && !has_bit(re->sets[re->prog[pc].set], b))
+                    pc = re->prog[pc].y;
+                re->jt[k][b] = pc;
+            }
+            k++;
+        }
     }
     free(seen);
     return 0;
@@ -1431,6 +1470,7 @@ void tok_re_free(struct tok_re *re)
     free(re->prog);
     free(re->str);
     free(re->sets);
+    free(re->jt);
     free(re);
 }
 
@@ -1502,9 +1542,9 @@ struct ctx {
     size_t slots[MAX_SLOTS];
 };
 
-static int push(struct ctx *x, uint32_t kind, uint32_t pc, size_t pos, size_t aux)
+static int grow(struct ctx *x)
 {
-    if (x->sp == x->cap) {
+    {
         size_t nc = x->cap * 2;
         struct bt *nb = x->heap ? realloc(x->heap, nc * sizeof *nb) : malloc(nc * sizeof *nb);
         if (!nb)
@@ -1514,6 +1554,14 @@ static int push(struct ctx *x, uint32_t kind, uint32_t pc, size_t pos, size_t au
         x->heap = x->st = nb;
         x->cap = nc;
     }
+    return 0;
+}
+
+static inline __attribute__((always_inline)) int push(struct ctx *x, uint32_t kind, uint32_t pc,
+                                                      size_t pos, size_t aux)
+{
+    if (x->sp == x->cap && grow(x))
+        return ERR_TOO_LARGE;
     x->st[x->sp++] = (struct bt){kind, pc, pos, aux};
     return 0;
 }
@@ -1609,6 +1657,15 @@ static int run(struct ctx *x, uint32_t pc, size_t pos, size_t *end)
             uint32_t lim = in->mode == M_LAZY ? in->min : in->max;
             while (cnt < lim && pos < n) {
                 uint32_t cp;
+                if (t[pos] < 0x80) {
+                    /* ASCII: one bitmap test, no decoding. */
+                    if (!((cl->bmp[t[pos] >> 6] >> (t[pos] & 63)) & 1))
+                        break;
+                    pos++;
+                    if (++cnt == in->min)
+                        minpos = pos;
+                    continue;
+                }
                 size_t k = dec(t, n, pos, &cp);
                 if (!cls_has(cl, cp))
                     break;
@@ -1629,14 +1686,33 @@ static int run(struct ctx *x, uint32_t pc, size_t pos, size_t *end)
             continue;
         }
         case OP_SPLIT:
-            if (in->set >= 0 && !in->nullx && (pos >= n || !has_bit(re->sets[in->set], t[pos]))) {
-                pc = in->y;
-                continue;
+            if (in->jt >= 0) {
+                uint32_t to;
+                if (pos < n)
+                    to = re->jt[in->jt][t[pos]];
+                else
+                    to = in->nullx ? pc : in->y;
+                if (to != pc) {
+                    pc = to;
+                    continue;
+                }
             }
             if (push(x, BT_ALT, in->y, pos, 0))
                 return ERR_TOO_LARGE;
             pc = in->x;
             continue;
+        case OP_LOOKC: {
+            bool hit = false;
+            if (pos < n) {
+                uint32_t cp;
+                dec(t, n, pos, &cp);
+                hit = cls_has(re->cls[in->x], cp);
+            }
+            if (hit == (in->mode != 0))
+                goto fail;
+            pc++;
+            continue;
+        }
         case OP_JMP:
             pc = in->x;
             continue;

@@ -329,3 +329,47 @@ TEST(regex_differential_tokenizers)
     cJSON_Delete(hdr);
     free(data);
 }
+
+/* Throughput on a corpus (one text per line), for docs/tokenizers.md; runs only when
+ * TOK_BENCH names the file (tests/tok/bench_regex.sh sets it and times tokenizers too). */
+TEST(regex_bench)
+{
+    const char *file = getenv("TOK_BENCH");
+    if (!file) {
+        printf("  (regex_bench: TOK_BENCH not set; run tests/tok/bench_regex.sh)\n");
+        return;
+    }
+    size_t n;
+    char *data = slurp_file(file, &n);
+    REQUIRE(data);
+    static const struct {
+        const char *name, *pat;
+    } pats[] = {{"gpt2", GPT2}, {"cl100k", CL100K}, {"o200k", O200K}};
+    for (size_t i = 0; i < sizeof pats / sizeof pats[0]; i++) {
+        struct tok_re *re;
+        char err[256];
+        REQUIRE(tok_re_compile(pats[i].pat, strlen(pats[i].pat), 0, &re, err, sizeof err) == 0);
+        double best = 1e9;
+        size_t matches = 0;
+        for (int rep = 0; rep < 5; rep++) {
+            double t0 = now_s();
+            matches = 0;
+            for (const char *line = data, *end = data + n; line < end;) {
+                const char *nl = memchr(line, '\n', (size_t)(end - line));
+                size_t len = (size_t)((nl ? nl : end) - line);
+                size_t pos = 0, ms, me;
+                while (pos < len && tok_re_find(re, line, len, pos, &ms, &me) == 1 && me > ms) {
+                    pos = me;
+                    matches++;
+                }
+                line += len + 1;
+            }
+            double dt = now_s() - t0;
+            best = dt < best ? dt : best;
+        }
+        printf("  regex_bench %s: %.1f MB/s (%zu bytes, %zu matches, best of 5)\n", pats[i].name,
+               (double)n / best / 1e6, n, matches);
+        tok_re_free(re);
+    }
+    free(data);
+}
