@@ -172,3 +172,46 @@ cp -r sw sw-bad && echo '{"format": "metronome-sweep", "version": 2, "points": [
 expect_exit 1 "$M" report sw-bad -q
 grep -q "^metronome: error: sw-bad/metronome_sweep.json: field 'version': only version 1 is known" "$E2E_TMP/stderr" \
     || fail "manifest version: $(cat "$E2E_TMP/stderr")"
+
+# 5. Sweep x repeated runs: AIPerf's layouts for both modes, seeds (base + point index),
+#    warmup in the first trial only, and convergence stopping a point early.
+common=(--model metronome-mock --url "http://127.0.0.1:$port" --endpoint-type chat --streaming
+        --request-count 4 --osl 4 --ui none)
+"$M" profile "${common[@]}" --concurrency 1,2 --num-profile-runs 2 --warmup-request-count 2 --random-seed 5 \
+    --artifact-dir rr >/dev/null 2>rr.err || fail "repeated sweep: $(tail -2 rr.err)"
+"$M" profile "${common[@]}" --concurrency 1,2 --num-profile-runs 2 --parameter-sweep-mode independent \
+    --artifact-dir ri >/dev/null 2>ri.err || fail "independent sweep: $(tail -2 ri.err)"
+"$M" profile "${common[@]}" --num-profile-runs 4 --convergence-metric request_count --convergence-mode cv \
+    --artifact-dir rc >/dev/null 2>rc.err || fail "convergence: $(tail -2 rc.err)"
+python3 - <<'PY' || fail "sweep x repeated runs"
+import json, os
+def j(p): return json.load(open(p))
+for t in (1, 2):
+    for c, seed in ((1, 5), (2, 6)):
+        d = "rr/profile_runs/trial_%04d/concurrency_%d" % (t, c)
+        e = j(d + "/profile_export_aiperf.json")
+        assert e["run_info"]["random_seed"] == seed, (d, e["run_info"])
+        assert j(d + "/run.json")["config"]["warmup_request_count"] == (2 if t == 1 else 0), d
+        assert ("warmup_metrics" in e) == (t == 1), d
+for c in (1, 2):
+    a = j("rr/aggregate/concurrency_%d/profile_export_aiperf_aggregate.json" % c)
+    assert a["metadata"]["variation_label"] == "phases.profiling.concurrency=%d" % c, a["metadata"]
+    assert a["metadata"]["num_profile_runs"] == 2 and a["metadata"]["sweep_mode"] == "repeated"
+s = j("rr/aggregate/sweep_aggregate/profile_export_aiperf_sweep.json")
+assert s["metadata"]["num_trials_per_value"] == 2
+assert "request_throughput_avg" in s["per_combination_metrics"][0]["metrics"]
+assert s["best_configurations"]["best_throughput"]["parameters"] in ({"concurrency": 1}, {"concurrency": 2})
+for c in (1, 2):
+    for t in (1, 2):
+        assert os.path.exists("ri/concurrency_%d/profile_runs/trial_%04d/profile_export_aiperf.json" % (c, t))
+    assert os.path.exists("ri/concurrency_%d/aggregate/profile_export_aiperf_aggregate.json" % c)
+assert os.path.exists("ri/sweep_aggregate/profile_export_aiperf_sweep.json")
+m = j("ri/metronome_sweep.json")
+# seeds: repeated runs without --random-seed use 42 (+ point index)
+assert [p["seed"] for p in m["points"]] == [42, 43], m["points"]
+m = j("rc/metronome_sweep.json")
+assert [r["status"] for r in m["points"][0]["runs"]] == ["ok", "ok", "skipped_converged", "skipped_converged"], m
+a = j("rc/aggregate/profile_export_aiperf_aggregate.json")
+assert a["metadata"]["num_profile_runs"] == 2 and a["metadata"]["run_labels"] == ["run_0001", "run_0002"], a["metadata"]
+assert not os.path.exists("rc/profile_runs/run_0003")
+PY
