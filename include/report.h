@@ -51,7 +51,15 @@ struct report_opts {
     const char *const *labels; /* labels[i] names run i (after shard grouping), or NULL */
     size_t nlabels;            /* must equal the number of runs when given */
     double noise_pct;          /* comparison deltas below this are neutral; 0: 2 % */
+    int console_width;         /* console tables fit this many columns; 0: no limit */
+    bool console_ascii;        /* console tables in ASCII (the locale is not UTF-8) */
 };
+
+/* The console width for output on fd: the terminal's (TIOCGWINSZ) when fd is one, else
+ * $COLUMNS when it is a number (20..10000), else 80 (piped output, as rich does). */
+int report_console_width(int fd);
+/* Whether the locale (LC_ALL, else LC_CTYPE, else LANG) is UTF-8; unset means C: no. */
+bool report_console_utf8(void);
 
 struct report_result {
     size_t nruns;        /* runs after grouping */

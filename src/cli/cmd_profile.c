@@ -12,6 +12,7 @@
 #include "profile_conf.h"
 #include "profile_files.h"
 #include "profile_sweep.h"
+#include "report.h"
 #include "xalloc.h"
 #include "zio.h"
 
@@ -196,6 +197,12 @@ static int run_report_teed(const struct profile_argv *args, const char *const *f
         return diag_set(d, ERR_IO, "%s: %s", tmp, strerror(errno));
     int slot = zio_tmp_track(tmp); /* removed if a signal ends the process */
     fflush(stdout);
+    /* The report's stdout becomes a file: its tables fit the terminal the tee goes to. */
+    if (isatty(STDOUT_FILENO) && !getenv("COLUMNS")) {
+        char cols[16];
+        snprintf(cols, sizeof cols, "%d", report_console_width(STDOUT_FILENO));
+        setenv("COLUMNS", cols, 0);
+    }
     int saved = dup(STDOUT_FILENO);
     if (saved < 0 || dup2(fd, STDOUT_FILENO) < 0) {
         close(fd);

@@ -155,6 +155,8 @@ int cmd_report(int argc, char **argv)
     struct report_opts o = {0};
     o.exports = REPORT_ALL;
     o.console = stdout;
+    o.console_width = report_console_width(STDOUT_FILENO);
+    o.console_ascii = !report_console_utf8();
     o.out_dir = args_get(&a, "output-dir");
     o.merge_all = args_flag(&a, "merge");
     o.show_internal = args_flag(&a, "show-internal-metrics");
@@ -251,6 +253,24 @@ int cmd_report(int argc, char **argv)
                 fprintf(stderr, "metronome: wrote %.*s\n", n, p);
                 p += n + (e ? 1 : 0);
             }
+        }
+        /* The verdict is the last line printed, on stdout after everything else, when
+         * there was something to judge by: rules, or a run where every request failed. */
+        if (vs.nrule || res.all_failed) {
+            fflush(stderr);
+            const char *m = res.messages.p;
+            if (code == EXIT_VERDICT && m && *m) {
+                size_t n = strcspn(m, "\n"), more = 0;
+                for (const char *q = m + n; *q; q++)
+                    more += *q == '\n' && q[1];
+                printf("FAIL: %.*s", (int)n, m);
+                if (more)
+                    printf(" (and %zu more)", more);
+                putchar('\n');
+            } else {
+                printf("PASS\n");
+            }
+            fflush(stdout);
         }
     }
     report_result_free(&res);

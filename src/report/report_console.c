@@ -9,6 +9,8 @@
 #include "xalloc.h"
 
 #include <math.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,16 +82,135 @@ static void table_row(struct table *t, const char *const *cells)
     t->nrow++;
 }
 
+/* How tables are drawn on this thread's current console (set by report_print_console
+ * for the duration of one call: one report at a time per thread). width 0: no limit. */
+static _Thread_local struct {
+    int width;
+    bool ascii;
+} con;
+
+int report_console_width(int fd)
+{
+    struct winsize ws;
+    if (isatty(fd) && ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        return ws.ws_col;
+    const char *c = getenv("COLUMNS");
+    if (c && *c) {
+        char *end;
+        long v = strtol(c, &end, 10);
+        if (!*end && v >= 20 && v <= 10000)
+            return (int)v;
+    }
+    return 80;
+}
+
+bool report_console_utf8(void)
+{
+    /* POSIX precedence: LC_ALL, then LC_CTYPE, then LANG; unset means the C locale. */
+    static const char *const vars[] = {"LC_ALL", "LC_CTYPE", "LANG"};
+    for (size_t i = 0; i < 3; i++) {
+        const char *v = getenv(vars[i]);
+        if (v && *v)
+            return strcasestr(v, "utf-8") || strcasestr(v, "utf8");
+    }
+    return false;
+}
+
+/* Box-drawing characters, and their ASCII stand-ins for a console that is not UTF-8. */
+static const char *box(const char *utf8)
+{
+    if (!con.ascii)
+        return utf8;
+    if (!strcmp(utf8, "━") || !strcmp(utf8, "─"))
+        return !strcmp(utf8, "━") ? "=" : "-";
+    if (!strcmp(utf8, "┃") || !strcmp(utf8, "│"))
+        return "|";
+    return "+";
+}
+
+/* Writes s[0..n) with every non-ASCII character as one ASCII one ("Δ" as "d", others
+ * "?") when the console is not UTF-8, so the column widths (counted in characters) hold. */
+static void put_text(FILE *f, const char *s, size_t n)
+{
+    if (!con.ascii) {
+        fwrite(s, 1, n, f);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch < 0x80)
+            fputc(ch, f);
+        else if ((ch & 0xc0) != 0x80)
+            fputc(ch == 0xce && i + 1 < n && (unsigned char)s[i + 1] == 0x94 ? 'd' : '?', f);
+    }
+}
+
 static void rule(FILE *f, const size_t *w, int ncol, const char *l, const char *m, const char *r,
                  const char *h)
 {
-    fputs(l, f);
+    fputs(box(l), f);
     for (int c = 0; c < ncol; c++) {
         for (size_t i = 0; i < w[c] + 2; i++)
-            fputs(h, f);
-        fputs(c + 1 < ncol ? m : r, f);
+            fputs(box(h), f);
+        fputs(box(c + 1 < ncol ? m : r), f);
     }
     fputc('\n', f);
+}
+
+/* Re-wraps an owned cell to lines of at most `width` characters, breaking at spaces
+ * (inside a word when one is longer). Returns the new owned text. */
+static char *wrap_cell(char *s, size_t width)
+{
+    struct buf b;
+    buf_init(&b, 1 << 16);
+    size_t col = 0;
+    const char *p = s;
+    while (*p) {
+        if (*p == '\n') {
+            buf_putc(&b, '\n');
+            col = 0;
+            p++;
+            continue;
+        }
+        if (*p == ' ' && col == 0) {
+            p++;
+            continue;
+        }
+        size_t wl = strcspn(p, " \n"); /* bytes of the next word */
+        size_t ww = dwidth(p, wl);
+        if (col && col + 1 + ww > width) {
+            buf_putc(&b, '\n');
+            col = 0;
+        } else if (col) {
+            buf_putc(&b, ' ');
+            col++;
+        }
+        while (ww > width - col && col < width) { /* a word longer than a line */
+            size_t take = 0, tw = 0;
+            while (take < wl && tw < width - col) {
+                take++;
+                while (take < wl && ((unsigned char)p[take] & 0xc0) == 0x80)
+                    take++;
+                tw++;
+            }
+            buf_append(&b, p, take);
+            buf_putc(&b, '\n');
+            p += take;
+            wl -= take;
+            ww -= tw;
+            col = 0;
+        }
+        buf_append(&b, p, wl);
+        col += ww;
+        p += wl;
+        while (*p == ' ')
+            p++;
+    }
+    buf_putc(&b, '\0');
+    free(s);
+    char *r = xstrdup(b.p);
+    buf_free(&b);
+    return r;
 }
 
 static void print_cells(FILE *f, const struct table *t, const char *const *cells, const size_t *w,
@@ -102,7 +223,7 @@ static void print_cells(FILE *f, const struct table *t, const char *const *cells
             lines = k;
     }
     for (int k = 0; k < lines; k++) {
-        fputs(bar, f);
+        fputs(box(bar), f);
         for (int c = 0; c < t->ncol; c++) {
             size_t n;
             const char *s = cell_line(cells[c], k, &n);
@@ -110,19 +231,18 @@ static void print_cells(FILE *f, const struct table *t, const char *const *cells
             fputc(' ', f);
             if (!t->left[c])
                 fprintf(f, "%*s", (int)pad, "");
-            fwrite(s, 1, n, f);
+            put_text(f, s, n);
             if (t->left[c])
                 fprintf(f, "%*s", (int)pad, "");
             fputc(' ', f);
-            fputs(bar, f);
+            fputs(box(bar), f);
         }
         fputc('\n', f);
     }
 }
 
-static void table_print(FILE *f, struct table *t)
+static size_t widths(const struct table *t, size_t *w)
 {
-    size_t w[TBL_MAXCOL];
     size_t total = 1;
     for (int c = 0; c < t->ncol; c++) {
         w[c] = cell_width(t->head[c]);
@@ -133,16 +253,50 @@ static void table_print(FILE *f, struct table *t)
         }
         total += w[c] + 3;
     }
+    return total;
+}
+
+/* Fits a table to the console width: first the label column (the first) wraps at
+ * spaces, down to 24 characters (12 below 60 columns); then columns are left out from the right, and a line
+ * under the table says how many. */
+static void table_print(FILE *f, struct table *t)
+{
+    size_t w[TBL_MAXCOL];
+    size_t total = widths(t, w);
+    int hidden = 0, all_cols = t->ncol;
+    if (con.width > 0 && total > (size_t)con.width) {
+        /* 24 keeps AIPerf's usual labels ("Time to First Token (ms)") on one line */
+        size_t rest = total - w[0], floor = con.width >= 60 ? 24 : 12;
+        size_t avail = (size_t)con.width > rest + floor ? (size_t)con.width - rest : floor;
+        if (avail < w[0]) {
+            for (int r = 0; r < t->nrow; r++)
+                t->cell[r][0] = wrap_cell(t->cell[r][0], avail);
+            total = widths(t, w);
+        }
+        while (total > (size_t)con.width && t->ncol > 2) {
+            total -= w[t->ncol - 1] + 3;
+            t->ncol--;
+            hidden++;
+        }
+    }
     fputs("\n\n", f);
     size_t tl = dwidth(t->title, strlen(t->title));
     size_t lead = total > tl ? (total - tl) / 2 : 0;
-    fprintf(f, "%*s%s\n", (int)lead, "", t->title);
+    fprintf(f, "%*s", (int)lead, "");
+    put_text(f, t->title, strlen(t->title));
+    fputc('\n', f);
     rule(f, w, t->ncol, "┏", "┳", "┓", "━");
     print_cells(f, t, t->head, w, "┃");
     rule(f, w, t->ncol, "┡", "╇", "┩", "━");
     for (int r = 0; r < t->nrow; r++)
         print_cells(f, t, (const char *const *)t->cell[r], w, "│");
     rule(f, w, t->ncol, "└", "┴", "┘", "─");
+    if (hidden)
+        fprintf(f,
+                "(%d of %d columns left out to fit %d characters: a wider terminal or COLUMNS "
+                "shows them; the CSV and JSON exports have them all)\n",
+                hidden, all_cols, con.width);
+    t->ncol = all_cols;
     for (int r = 0; r < t->nrow; r++)
         for (int c = 0; c < t->ncol; c++)
             free(t->cell[r][c]);
@@ -580,6 +734,8 @@ bool report_sel_worker(const struct rrec *r, const void *ctx)
 void report_print_console(struct run *const *runs, size_t nruns, const struct report_opts *o)
 {
     FILE *f = o->console;
+    con.width = o->console_width;
+    con.ascii = o->console_ascii;
     for (size_t i = 0; i < nruns; i++)
         print_run(f, runs[i], o, nruns > 1);
     if (nruns > 1)

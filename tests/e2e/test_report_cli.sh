@@ -3,6 +3,8 @@
 . "$E2E_ROOT/tests/e2e/lib.sh"
 golden="$E2E_ROOT/testdata/report/golden"
 out="$E2E_TMP/out"
+# AIPerf's full-width table in UTF-8 (the console-width cases below vary both).
+export COLUMNS=200 LC_ALL=C.UTF-8
 
 expect_exit 0 "$METRONOME" report --count-empty-chunks "$golden" -o "$out"
 for f in profile_export_aiperf.json profile_export_aiperf.csv profile_export.jsonl report.html; do
@@ -86,3 +88,44 @@ mkdir -p "$empty"
 sed 's/"complete":true/"complete":false/' "$golden/run.json" >"$empty/run.json"
 expect_exit 3 "$METRONOME" report "$empty" -o "$E2E_TMP/eo"
 grep -q 'no records file' "$E2E_TMP/stdout" || fail "missing records file not reported"
+
+# The verdict is the last line printed: PASS, or FAIL: and the first rule that held.
+expect_exit 3 "$METRONOME" report --count-empty-chunks "$golden" -o "$out" --fail-on "ttft.p99>45ms"
+[ "$(tail -n 1 "$E2E_TMP/stdout")" = "FAIL: rule 'ttft.p99>45ms' failed: time_to_first_token.p99 = 49.8 ms" ] ||
+    fail "verdict not last: $(tail -n 1 "$E2E_TMP/stdout")"
+expect_exit 0 "$METRONOME" report --count-empty-chunks -q "$golden" -o "$out" --fail-on "ttft.p99>450ms"
+[ "$(tail -n 1 "$E2E_TMP/stdout")" = "PASS" ] || fail "no PASS line"
+expect_exit 0 "$METRONOME" report --count-empty-chunks "$golden" -o "$out"
+grep -qE '^(PASS|FAIL)' "$E2E_TMP/stdout" && fail "a verdict line without rules"
+
+# --label: one per run, a path component, distinct.
+expect_exit 1 "$METRONOME" report -q "$golden" "$crash" --label a -o "$E2E_TMP/lb"
+grep -q -- "--label given 1 time(s) for 2 run(s)" "$E2E_TMP/stderr" || fail "label count"
+expect_exit 2 "$METRONOME" report -q "$golden" "$crash" --label a/b --label c -o "$E2E_TMP/lb"
+expect_exit 2 "$METRONOME" report -q "$golden" "$crash" --label x --label x -o "$E2E_TMP/lb"
+expect_exit 0 "$METRONOME" report -q --count-empty-chunks "$golden" "$crash" --label old --label new -o "$E2E_TMP/lb"
+[ -s "$E2E_TMP/lb/new/profile_export_aiperf.json" ] || fail "--label did not name the dir"
+
+# Console width: tables fit COLUMNS (the ioctl first on a terminal), 80 when piped with
+# nothing set; ASCII boxes when the locale is not UTF-8.
+twoway() { "$METRONOME" report --count-empty-chunks --exports console "$golden" "$crash"; }
+widest() { python3 -c 'import sys; print(max(len(l) for l in sys.stdin.read().splitlines() if l[:1] in "┏┃┡│└+|"))'; }
+w=$(COLUMNS=60 twoway 2>/dev/null | widest)
+[ "$w" -le 60 ] || fail "COLUMNS=60: a table line is $w wide"
+COLUMNS=60 twoway >"$E2E_TMP/c60.txt" 2>/dev/null
+grep -q 'columns left out to fit 60' "$E2E_TMP/c60.txt" || fail "no note of hidden columns"
+w=$(COLUMNS=200 twoway 2>/dev/null | widest)
+[ "$w" -gt 100 ] && [ "$w" -le 200 ] || fail "COLUMNS=200: widest table line $w"
+COLUMNS=200 twoway >"$E2E_TMP/c200.txt" 2>/dev/null
+grep -q 'columns left out' "$E2E_TMP/c200.txt" && fail "columns hidden at 200"
+w=$(env -u COLUMNS "$METRONOME" report --count-empty-chunks --exports console "$golden" "$crash" 2>/dev/null | widest)
+[ "$w" -le 80 ] || fail "piped without COLUMNS: a table line is $w wide"
+LC_ALL=C twoway >"$E2E_TMP/ascii.txt" 2>/dev/null
+LC_ALL= LC_CTYPE= LANG=C twoway >"$E2E_TMP/ascii2.txt" 2>/dev/null
+for f in ascii.txt ascii2.txt; do
+    LC_ALL=C grep -q '[^ -~]' "$E2E_TMP/$f" && fail "non-ASCII output in the C locale ($f)"
+    grep -q '^+=' "$E2E_TMP/$f" || fail "no ASCII table in $f"
+done
+grep -q '| *d crash |' "$E2E_TMP/ascii.txt" || fail "the delta header in ASCII"
+LC_ALL=en_US.UTF-8 twoway >"$E2E_TMP/utf8.txt" 2>/dev/null
+grep -q '┏' "$E2E_TMP/utf8.txt" || fail "no box drawing in a UTF-8 locale"

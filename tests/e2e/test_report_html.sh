@@ -11,6 +11,7 @@ command -v chromium >/dev/null || "$E2E_ROOT/scripts/ensure-deb" chromium ||
 golden="$E2E_ROOT/testdata/report/golden"
 gen="$E2E_ROOT/tests/e2e/gen_runs.py"
 out="$E2E_TMP/out"
+export COLUMNS=200 LC_ALL=C.UTF-8 # the console comparison below is read whole
 expect_exit 0 "$METRONOME" report -q "$golden" "$golden" -o "$out/cmp"
 expect_exit 0 "$METRONOME" report -q "$golden" -o "$out/one" --goodput "time_to_first_token:45" \
     --plots "$out/plots"
