@@ -100,6 +100,7 @@ struct worker {
     _Atomic long sessions_done;      /* multi-turn sessions whose every turn finished */
     _Atomic int64_t spin_ns;         /* time the loop busy-polled inside --spin-us windows */
     struct lhist late;
+    struct lhist ttft, itl; /* successful streamed requests, for the progress line */
 
     pthread_mutex_t out_mu;
     struct buf out; /* serialized records waiting for the writer */
@@ -149,6 +150,10 @@ struct engine {
     uint64_t seed;                 /* arrivals and cancellations (same on every shard) */
     _Atomic int phase;             /* enum rec_phase being issued */
     _Atomic long planned;          /* profiling requests planned (for ETA); -1 unknown */
+    /* The profiling schedule so far, for the progress line's ETA: requests issued and the
+     * latest one's intended send time (mono ns). Written by the scheduler only. */
+    _Atomic long sched_issued;
+    _Atomic int64_t sched_due_last;
     _Atomic int writer_stop;
     _Atomic long preconnecting; /* pre-connections not yet up (or failed) */
     struct zwriter *zw;         /* records.jsonl.zst, used by the writer thread only */

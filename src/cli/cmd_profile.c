@@ -188,7 +188,8 @@ static int run_stage(int (*cmd)(int, char **), const char *name, const char *con
  * AIPerf keeps profile_export_console.txt. Returns the report's exit code, or < 0 with d
  * filled when the copy could not be made. */
 static int run_report_teed(const struct profile_argv *args, const char *const *front,
-                           const char *console_path, struct plog *l, struct diag *d)
+                           const char *console_path, struct plog *l, char *verdict, size_t vcap,
+                           struct diag *d)
 {
     char tmp[4400];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", console_path, (long)getpid());
@@ -223,10 +224,25 @@ static int run_report_teed(const struct profile_argv *args, const char *const *f
     struct buf all;
     buf_init(&all, 0);
     lseek(fd, 0, SEEK_SET);
-    while ((n = read(fd, b, sizeof b)) > 0) {
-        fwrite(b, 1, (size_t)n, stdout);
+    while ((n = read(fd, b, sizeof b)) > 0)
         buf_append(&all, b, (size_t)n);
+    /* The report's last line, when it is the verdict (PASS / FAIL: ...), is held back: the
+     * caller prints it after everything else, so it stays the last line printed. */
+    size_t echo = all.len;
+    verdict[0] = '\0';
+    if (all.len > 1 && all.p[all.len - 1] == '\n') {
+        size_t k = all.len - 1;
+        while (k && all.p[k - 1] != '\n')
+            k--;
+        size_t ln = all.len - 1 - k;
+        if ((ln == 4 && !memcmp(all.p + k, "PASS", 4)) ||
+            (ln > 6 && !memcmp(all.p + k, "FAIL: ", 6))) {
+            snprintf(verdict, vcap, "%.*s", (int)ln, all.p + k);
+            echo = k;
+        }
     }
+    if (echo)
+        fwrite(all.p, 1, echo, stdout);
     fflush(stdout);
     close(fd);
     unlink(tmp);
@@ -452,7 +468,8 @@ static int profile_one(int argc, char **argv)
     const char *report_front[] = {dir, "--output-dir", dir, "--cli-command", p.redacted_cmdline};
     char console[4300];
     snprintf(console, sizeof console, "%s/profile_export_console.txt", dir);
-    rc = run_report_teed(&p.report, report_front, console, &log, &d);
+    char verdict[1024];
+    rc = run_report_teed(&p.report, report_front, console, &log, verdict, sizeof verdict, &d);
     if (rc < 0)
         goto fail;
     exit_code = rc;
@@ -487,6 +504,11 @@ static int profile_one(int argc, char **argv)
                   done_n, dir);
         plog(&log, 0, "no request succeeded (%ld of %ld failed)", failed_n, done_n);
         exit_code = EXIT_ERROR;
+    }
+    if (verdict[0]) {
+        fflush(stderr);
+        printf("%s\n", verdict);
+        fflush(stdout);
     }
     goto done;
 fail:

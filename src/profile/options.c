@@ -211,7 +211,7 @@ const struct profile_opt profile_opts[] = {
     {{"network-latency-ping-interval", NULL, ARG_VALUE, "X", NULL, NULL}, PROFILE_REFUSE},
     {{"gpu-telemetry", NULL, ARG_MULTI, "URL", NULL, "scrape DCGM exporters; 'default': localhost:9400 and localhost:9401"}, PROFILE_REPLAY},
     {{"no-gpu-telemetry", NULL, ARG_FLAG, NULL, "off unless --gpu-telemetry", "scrape no GPU telemetry"}, PROFILE_SELF},
-    {{"ui-type", "--ui", ARG_VALUE, "UI", "simple on a TTY, none otherwise", "none, simple (dashboard: simple)"}, PROFILE_SELF},
+    {{"ui-type", "--ui", ARG_VALUE, "UI", "simple", "none, simple (dashboard: simple)"}, PROFILE_SELF},
     {{"workers-max", "--max-workers", ARG_VALUE, "N", "cores", "replay worker threads"}, PROFILE_REPLAY},
     {{"zmq-host", NULL, ARG_VALUE, "X", NULL, NULL}, PROFILE_REFUSE},
     {{"zmq-ipc-path", NULL, ARG_VALUE, "X", NULL, NULL}, PROFILE_REFUSE},

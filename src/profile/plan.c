@@ -421,7 +421,8 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
             rc = diag_set(d, ERR_INVALID, "--export-level: expected summary, records or raw");
         goto out;
     }
-    p->ui = isatty(STDERR_FILENO) ? PROFILE_UI_SIMPLE : PROFILE_UI_NONE;
+    /* simple also when piped: a line every 10 s shows a CI log that the run is alive */
+    p->ui = PROFILE_UI_SIMPLE;
     if (args_flag(&a, "disable-ui"))
         p->ui = PROFILE_UI_NONE;
     if ((v = args_get(&a, "ui-type"))) {

@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <mbedtls/sha256.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -711,30 +712,95 @@ static void totals(struct engine *e, struct runinfo *ri, long *active)
         *active = a;
 }
 
+/* Width of the progress line: the terminal's (stderr), else COLUMNS, else 80. */
+static int progress_width(bool tty)
+{
+    struct winsize ws;
+    if (tty && ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        return ws.ws_col;
+    const char *c = getenv("COLUMNS");
+    long v = c ? strtol(c, NULL, 10) : 0;
+    return v >= 20 && v <= 10000 ? (int)v : 80;
+}
+
+/* One progress line: elapsed time, percent done, ETA, live TTFT / ITL p50 (log-bucketed,
+ * within 12.5 %), counts, rate, lateness. Parts are dropped from the least useful until
+ * the line fits the width (a terminal line that wraps cannot be rewritten in place).
+ * The ETA follows the schedule when there is one: the send deadline of a duration; the
+ * last send of a fixed request rate and count; for trace timestamps, the schedule's pace
+ * so far (its intended send times, not the completion rate) over the requests still to
+ * send; else the completion rate. */
 static void progress(struct engine *e, bool tty, bool final, int64_t start)
 {
     struct runinfo ri;
     long active;
     totals(e, &ri, &active);
-    struct lhist *hs[256];
+    struct lhist *hs[256], *ht[256], *hi[256];
     int n = e->nw < 256 ? e->nw : 256;
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
         hs[i] = &e->w[i].late;
+        ht[i] = &e->w[i].ttft;
+        hi[i] = &e->w[i].itl;
+    }
     double p99 = lhist_quantile(hs, n, 0.99);
-    double el = (double)(clock_mono_ns() - start) / 1e9;
+    double ttft = lhist_quantile(ht, n, 0.5), itl = lhist_quantile(hi, n, 0.5);
+    int64_t now = clock_mono_ns();
+    double el = (double)(now - start) / 1e9;
     double rate = el > 0 ? (double)ri.completed / el : 0;
-    char eta[32] = "-";
     long planned = atomic_load(&e->planned);
-    int64_t dl = atomic_load(&e->send_deadline);
-    if (dl)
-        snprintf(eta, sizeof eta, "%.0fs", (double)(dl - clock_mono_ns()) / 1e9);
-    else if (planned > 0 && rate > 0)
-        snprintf(eta, sizeof eta, "%.0fs", (double)(planned - ri.completed) / rate);
-    fprintf(stderr,
-            "%sreplay: sent %ld  done %ld  errors %ld  in-flight %ld  %.1f req/s  lateness p99 "
-            "%.0f us  ETA %s%s",
-            tty ? "\r\033[K" : "", ri.sent, ri.completed, ri.errors, active, rate, p99 / 1e3, eta,
-            tty && !final ? "" : "\n");
+    int64_t dl = atomic_load(&e->send_deadline), t0 = atomic_load(&e->t0);
+    const struct replay_config *cfg = e->cfg;
+    double pct = -1, eta = -1;
+    if (dl && t0 && dl > t0) {
+        pct = (double)(now - t0) / (double)(dl - t0);
+        eta = (double)(dl - now) / 1e9;
+    } else if (planned > 0) {
+        pct = (double)ri.completed / (double)planned;
+        long issued = atomic_load_explicit(&e->sched_issued, memory_order_relaxed);
+        int64_t last = atomic_load_explicit(&e->sched_due_last, memory_order_relaxed);
+        long whole = cfg->shard_count > 1 ? planned * cfg->shard_count : planned;
+        if (cfg->mode == MODE_RATE && cfg->rate > 0 && t0)
+            eta = ((double)t0 + (double)whole / cfg->rate * 1e9 - (double)now) / 1e9;
+        else if (cfg->mode == MODE_FIXED && issued > 0 && t0 && last > t0)
+            eta =
+                ((double)t0 + (double)(last - t0) / (double)issued * (double)whole - (double)now) /
+                1e9;
+        else if (rate > 0)
+            eta = (double)(planned - ri.completed) / rate;
+        if (eta < 0 && ri.completed < planned)
+            eta = 0; /* sent: waiting for the last responses */
+    }
+    pct = pct > 1 ? 1 : pct;
+    char part[10][64];
+    int np = 0;
+    snprintf(part[np++], 64, "replay: %.0fs", el); /* the parts in the order of priority */
+    if (pct >= 0)
+        snprintf(part[np++], 64, "%.0f%%", pct * 100);
+    if (!final && eta >= 0)
+        snprintf(part[np++], 64, "ETA %.0fs", eta);
+    if (ttft > 0)
+        snprintf(part[np++], 64, "TTFT p50 %.1f ms", ttft / 1e6);
+    if (itl > 0)
+        snprintf(part[np++], 64, "ITL p50 %.2f ms", itl / 1e6);
+    snprintf(part[np++], 64, "done %ld", ri.completed);
+    snprintf(part[np++], 64, "%.1f req/s", rate);
+    snprintf(part[np++], 64, "errors %ld", ri.errors);
+    snprintf(part[np++], 64, "in-flight %ld", active);
+    snprintf(part[np++], 64, "lateness p99 %.0f us", p99 / 1e3);
+    int width = progress_width(tty) - 1, keep = np;
+    for (;;) {
+        int len = 0;
+        for (int i = 0; i < keep; i++)
+            len += (int)strlen(part[i]) + (i ? 2 : 0);
+        if (len <= width || keep <= 1)
+            break;
+        keep--;
+    }
+    char line[1024];
+    size_t off = 0;
+    for (int i = 0; i < keep; i++)
+        off += (size_t)snprintf(line + off, sizeof line - off, "%s%s", i ? "  " : "", part[i]);
+    fprintf(stderr, "%s%s%s", tty ? "\r\033[K" : "", line, tty && !final ? "" : "\n");
     fflush(stderr);
 }
 

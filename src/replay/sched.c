@@ -528,6 +528,11 @@ static long run_phase(struct sched *s, enum rec_phase phase, long count, double 
             *smap_slot(&s->sessions, it->rec.conv) = wi;
         push_to(e, wi, it);
         issued++;
+        if (phase == PHASE_PROFILE && !later) { /* the progress line's ETA */
+            atomic_store_explicit(&e->sched_issued, issued, memory_order_relaxed);
+            if (due)
+                atomic_store_explicit(&e->sched_due_last, due, memory_order_relaxed);
+        }
     }
     return issued;
 }

@@ -533,6 +533,11 @@ static void finish(struct worker *w, struct conn *c, int64_t now, bool reuse)
     it->rec.t_end = now;
     if (it->rec.t_start)
         lhist_add(&w->late, it->rec.t_start - it->rec.t_intended);
+    if (it->rec.stream && it->rec.t_first && it->rec.t_start && !it->rec.error) { /* live p50s */
+        lhist_add(&w->ttft, it->rec.t_first - it->rec.t_start);
+        if (it->rec.chunks.n > 1)
+            lhist_add(&w->itl, (it->rec.t_last - it->rec.t_first) / (it->rec.chunks.n - 1));
+    }
     c->dl_phase = c->dl_total = c->dl_cancel = 0;
     timer_del(p, &c->tm);
     bool kept = false; /* the session keeps this slot for its next turn */

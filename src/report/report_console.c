@@ -257,8 +257,8 @@ static size_t widths(const struct table *t, size_t *w)
 }
 
 /* Fits a table to the console width: first the label column (the first) wraps at
- * spaces, down to 24 characters (12 below 60 columns); then columns are left out from the right, and a line
- * under the table says how many. */
+ * spaces, down to 24 characters (12 below 60 columns); then columns are left out from the right,
+ * and a line under the table says how many. */
 static void table_print(FILE *f, struct table *t)
 {
     size_t w[TBL_MAXCOL];
