@@ -419,6 +419,14 @@ static double jnum(const cJSON *o, const char *k, double def)
     return cJSON_IsNumber(v) ? v->valuedouble : def;
 }
 
+/* An int field of a manifest that may come from anywhere: out-of-range values clamp
+ * (a cast of 1e300 to int is undefined). */
+static int jint(const cJSON *o, const char *k, int def)
+{
+    double v = jnum(o, k, def);
+    return !(v == v) ? def : v < -1e9 ? -1000000000 : v > 1e9 ? 1000000000 : (int)v;
+}
+
 /* Loads the runs of a point from the manifest; notes what is missing. */
 static void load_point(const char *base, const cJSON *pm, struct point *pt)
 {
@@ -436,7 +444,7 @@ static void load_point(const char *base, const cJSON *pm, struct point *pt)
             continue;
         }
         struct run *x = &pt->runs[pt->nruns++];
-        snprintf(x->label, sizeof x->label, "run_%04d", (int)jnum(r, "trial", pt->nruns));
+        snprintf(x->label, sizeof x->label, "run_%04d", jint(r, "trial", pt->nruns));
         snprintf(x->dir, sizeof x->dir, "%s/%s", base, jstr(r, "dir"));
         x->status = st;
         if (!strcmp(st, "ok")) {
@@ -451,9 +459,7 @@ static void load_point(const char *base, const cJSON *pm, struct point *pt)
                                       o ? "; " : "", jstr(r, "dir"), x->error);
         } else {
             cancelled += !strcmp(st, "cancelled");
-            const cJSON *ec = cJSON_GetObjectItemCaseSensitive(r, "exit_code");
-            snprintf(x->error, sizeof x->error, "%s (exit %d)", st,
-                     cJSON_IsNumber(ec) ? (int)ec->valuedouble : -1);
+            snprintf(x->error, sizeof x->error, "%s (exit %d)", st, jint(r, "exit_code", -1));
             if (o < sizeof pt->note)
                 o += (size_t)snprintf(pt->note + o, sizeof pt->note - o, "%srun dir %s: %s",
                                       o ? "; " : "", jstr(r, "dir"), x->error);
@@ -684,8 +690,8 @@ static void sweep_csv(const cJSON *manifest, const cJSON *sweepj, struct buf *b)
     snprintf(t, sizeof t,
              "\r\nNumber of Combinations,%d\r\nNumber of Profile Runs,%d\r\nNumber of Successful "
              "Runs,%d\r\n",
-             (int)jnum(md, "num_combinations", 0), (int)jnum(sweepj, "num_profile_runs", 0),
-             (int)jnum(sweepj, "num_successful_runs", 0));
+             jint(md, "num_combinations", 0), jint(sweepj, "num_profile_runs", 0),
+             jint(sweepj, "num_successful_runs", 0));
     buf_puts(b, t);
 }
 
@@ -814,7 +820,7 @@ int sweep_finalize(const char *base, const cJSON *man, const char *outdir, struc
     const cJSON *pts = cJSON_GetObjectItemCaseSensitive(man, "points");
     const cJSON *params = cJSON_GetObjectItemCaseSensitive(man, "parameters");
     bool sweep = cJSON_GetArraySize(params) > 0;
-    int trials = (int)jnum(man, "trials", 1);
+    int trials = jint(man, "trials", 1);
     double conf = jnum(man, "confidence_level", 0.95);
     bool independent = !strcmp(jstr(man, "sweep_mode"), "independent");
     size_t np = (size_t)cJSON_GetArraySize(pts);
@@ -872,7 +878,7 @@ int sweep_finalize(const char *base, const cJSON *man, const char *outdir, struc
         cJSON_AddItemToObject(sj, "failed_runs", failed);
         cJSON *md = cJSON_AddObjectToObject(sj, "metadata");
         cJSON *spar = cJSON_AddArrayToObject(md, "sweep_parameters");
-        int combos = 1;
+        double combos = 1;
         for (const cJSON *p = params->child; p; p = p->next) {
             cJSON *o = cJSON_CreateObject();
             cJSON_AddStringToObject(o, "name", jstr(p, "name"));

@@ -215,3 +215,43 @@ a = j("rc/aggregate/profile_export_aiperf_aggregate.json")
 assert a["metadata"]["num_profile_runs"] == 2 and a["metadata"]["run_labels"] == ["run_0001", "run_0002"], a["metadata"]
 assert not os.path.exists("rc/profile_runs/run_0003")
 PY
+
+# 6. Hostile manifests: a one-line error or a summary, never a crash.
+python3 - "$M" <<'PY' || fail "hostile manifests"
+import json, shutil, subprocess, sys
+M = sys.argv[1]
+good = json.load(open("sw/metronome_sweep.json"))
+def variant(f):
+    m = json.loads(json.dumps(good)); f(m); return m
+cases = {
+    "not json": "{",
+    "no points": {"format": "metronome-sweep", "version": 1},
+    "points not array": {"format": "metronome-sweep", "version": 1, "points": {}},
+    "runs not array": variant(lambda m: m["points"][0].update(runs=7)),
+    "absolute run dir": variant(lambda m: m["points"][0]["runs"][0].update(dir="/etc")),
+    "dotdot run dir": variant(lambda m: m["points"][0]["runs"][0].update(dir="../sw")),
+    "huge numbers": variant(lambda m: (m.update(trials=1e300, confidence_level=7),
+                                       m["points"][0]["runs"][0].update(trial=-1e300, exit_code=1e300),
+                                       m["points"][1]["runs"][0].update(status="failed", exit_code="x"))),
+    "wrong types": variant(lambda m: (m.update(parameters=[{"name": 5, "values": "x"}]),
+                                      m["points"][2].update(parameters=[1, 2], variation_values=None),
+                                      m["points"][3]["runs"][0].update(status="who knows"))),
+    "missing run dir": variant(lambda m: m["points"][4]["runs"][0].update(dir="nowhere")),
+    "many runs": variant(lambda m: m["points"][0].update(runs=[{"trial": i, "dir": "concurrency_1", "status": "ok"} for i in range(700)])),
+}
+for name, m in cases.items():
+    shutil.rmtree("hm", ignore_errors=True)
+    shutil.copytree("sw", "hm")
+    for c in (4, 8, 16, 32):  # fewer runs to re-report: the rest is "missing"
+        shutil.rmtree("hm/concurrency_%d" % c)
+    with open("hm/metronome_sweep.json", "w") as f:
+        f.write(m if isinstance(m, str) else json.dumps(m))
+    p = subprocess.run([M, "report", "hm", "-q"], capture_output=True, text=True, timeout=120)
+    err = [l for l in p.stderr.splitlines() if not l.startswith("metronome: wrote ")]
+    assert p.returncode in (0, 1), (name, p.returncode, p.stderr[-500:])
+    if p.returncode == 1:
+        assert len(err) == 1 and err[0].startswith("metronome: error: "), (name, err)
+    else:
+        s = json.load(open("hm/sweep_summary.json"))
+        assert isinstance(s["points"], list), name
+PY
