@@ -167,9 +167,10 @@ struct conn {
     struct mock_gen *gen; /* streaming or delayed generation; NULL otherwise */
     enum framing framing;
     bool stream, head_sent, slot;
-    long emitted; /* emissions written */
-    long tokens;  /* tokens written */
-    long kv_held; /* tokens this request holds in the modelled KV cache */
+    long emitted;  /* emissions written */
+    long tokens;   /* tokens written */
+    long kv_held;  /* tokens this request holds in the modelled KV cache */
+    bool head_req; /* HEAD: the response carries no body (RFC 9110 9.3.2) */
     int status;
     struct buf tl; /* the timing-log line under construction */
 };
@@ -540,6 +541,7 @@ static void request_end(struct conn *c, const char *outcome)
     slot_release(c);
     buf_free(&c->body);
     c->route = R_NONE;
+    c->head_req = false;
     c->status = 0;
     c->t_start = 0;
     c->t_free = clock_mono_ns();
@@ -610,7 +612,13 @@ static void respond(struct conn *c, int status, const char *ctype, const char *b
     bool chunked = mock_fault_on(&c->faults, MOCK_FAULT_CHUNK_EXT) ||
                    mock_fault_on(&c->faults, MOCK_FAULT_TINY_CHUNKS) ||
                    mock_fault_on(&c->faults, MOCK_FAULT_TRAILERS);
-    if (close_delim) {
+    if (c->head_req) {
+        /* the head a GET would get, without its body (a body here would be read by a
+         * keep-alive client as the start of the next response: AIPerf's HEAD-then-GET
+         * reachability probe found /metrics unreachable) */
+        http1_write_response_head(&w->out, status, ctype, (long long)len, c->keep_alive, extra);
+        close_delim = chunked = false;
+    } else if (close_delim) {
         buf_printf(&w->out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nConnection: close\r\n\r\n",
                    status, http1_reason(status), ctype);
         buf_append(&w->out, body, len);
@@ -1229,8 +1237,8 @@ static size_t process(struct conn *c, const char *p, size_t n)
         tlog_begin(c, req.method, req.method_len, req.path, req.path_len);
         at += (size_t)r;
         bool is_post = req.method_len == 4 && memcmp(req.method, "POST", 4) == 0;
-        bool is_get = (req.method_len == 3 && memcmp(req.method, "GET", 3) == 0) ||
-                      (req.method_len == 4 && memcmp(req.method, "HEAD", 4) == 0);
+        c->head_req = req.method_len == 4 && memcmp(req.method, "HEAD", 4) == 0;
+        bool is_get = (req.method_len == 3 && memcmp(req.method, "GET", 3) == 0) || c->head_req;
         if (req.framing == HTTP1_BODY_LENGTH && req.content_length > w->srv->cfg.max_body) {
             c->keep_alive = false;
             respond_error(c, 413, "request body too large");

@@ -175,3 +175,27 @@ TEST(mock_server_metrics_pages)
     CHECK_INT(k.dcgm_energy, 1);
     mock_stop(s);
 }
+
+/* HEAD gets GET's head and no body: a body would be taken by a keep-alive client as the
+ * start of its next response (AIPerf's HEAD-then-GET probe of /metrics failed so). */
+TEST(mock_server_head_has_no_body)
+{
+    struct mock_config c;
+    mock_config_default(&c);
+    c.port = 0;
+    struct mock_server *s = NULL;
+    struct diag d = {0};
+    REQUIRE(mock_start(&c, &s, &d) == 0);
+    static char out[65536];
+    size_t n = exchange(mock_port(s),
+                        "HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
+                        "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                        out, sizeof out);
+    CHECK(n > 0 && strncmp(out, "HTTP/1.1 200 OK\r\n", 17) == 0);
+    const char *end = strstr(out, "\r\n\r\n");
+    REQUIRE(end != NULL);
+    /* right after the HEAD's head comes the GET's response */
+    CHECK(strncmp(end + 4, "HTTP/1.1 200 OK\r\n", 17) == 0);
+    CHECK(strstr(out, "# HELP") == NULL);
+    mock_stop(s);
+}
