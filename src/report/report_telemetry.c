@@ -213,8 +213,16 @@ static void extract(struct tel *t, struct scrape_pt *pt, const cJSON *samples)
 
 /* ---- the AIPerf-named exports -------------------------------------------------------- */
 
+/* The phase AIPerf stamps on a scrape: none before the first request, else the phase
+ * running at the scrape (warmup, then profiling). */
+struct phase_info {
+    int64_t warm_start, prof_start; /* run timeline; INT64_MAX when absent */
+    bool has_warmup;
+};
+
 static void slim_record(struct buf *o, const char *url, int64_t real_ns, int64_t lat_ns,
-                        int64_t sent_real, const cJSON *fams, const cJSON *samples)
+                        int64_t sent_real, const struct phase_info *ph, int64_t t_ns,
+                        const cJSON *fams, const cJSON *samples)
 {
     /* group samples by family; histograms fold their _bucket/_sum/_count into one sample
      * per label set (the "le" label removed), as AIPerf's MetricSample */
@@ -237,7 +245,14 @@ static void slim_record(struct buf *o, const char *url, int64_t real_ns, int64_t
             continue;
         const char *type = cJSON_GetArrayItem(f, 0)->valuestring;
         bool hist = type && (!strcmp(type, "histogram") || !strcmp(type, "summary"));
-        jsonw_key(&w, f->string);
+        /* a counter's family is named without "_total", as prometheus_client names it */
+        if (type && !strcmp(type, "counter") && fl > 6 && !strcmp(f->string + fl - 6, "_total")) {
+            char key[512];
+            snprintf(key, sizeof key, "%.*s", (int)(fl - 6), f->string);
+            jsonw_key(&w, key);
+        } else {
+            jsonw_key(&w, f->string);
+        }
         jsonw_arr_begin(&w);
         const cJSON *s;
         /* histogram samples of one label set are contiguous: bucket..., sum, count */
@@ -312,6 +327,26 @@ static void slim_record(struct buf *o, const char *url, int64_t real_ns, int64_t
     jsonw_obj_end(&w);
     jsonw_key(&w, "request_sent_ns");
     jsonw_int(&w, sent_real);
+    jsonw_key(&w, "first_byte_ns");
+    jsonw_int(&w, real_ns);
+    const char *phase = t_ns >= ph->prof_start                     ? "profiling"
+                        : ph->has_warmup && t_ns >= ph->warm_start ? "warmup"
+                                                                   : NULL;
+    if (phase) {
+        bool prof = phase[0] == 'p';
+        jsonw_key(&w, "benchmark_phase");
+        jsonw_str(&w, phase);
+        jsonw_key(&w, "phase_index");
+        jsonw_int(&w, prof && ph->has_warmup ? 1 : 0);
+        if (prof) {
+            jsonw_key(&w, "profiling_index");
+            jsonw_int(&w, 0);
+        }
+        jsonw_key(&w, "phase_name");
+        jsonw_str(&w, phase);
+        jsonw_key(&w, "phase_kind");
+        jsonw_str(&w, phase);
+    }
     jsonw_obj_end(&w);
     buf_putc(o, '\n');
 }
@@ -467,6 +502,15 @@ int report_telemetry(struct run *ru, const struct report_opts *o, const char *di
     size_t len;
     bool any_server = false, any_gpu = false;
     int64_t shift = meta->anchor_mono - ru->base_mono; /* onto the run's timeline */
+    struct phase_info ph = {INT64_MAX, INT64_MAX, false};
+    for (size_t i = 0; i < ru->n; i++) {
+        const struct rrec *r = &ru->r[i];
+        int64_t *at = r->phase == REC_PROFILE ? &ph.prof_start : &ph.warm_start;
+        if (r->t_start < *at)
+            *at = r->t_start;
+        if (r->phase != REC_PROFILE)
+            ph.has_warmup = true;
+    }
     while ((rc = zr_getline(zr, &line, &len, d)) == 1) {
         cJSON *j = cJSON_ParseWithLength(line, len);
         if (!j)
@@ -497,6 +541,8 @@ int report_telemetry(struct run *ru, const struct report_opts *o, const char *di
         int target = jt->valueint;
         int64_t t_ns = (int64_t)cJSON_GetObjectItemCaseSensitive(j, "t_ns")->valuedouble;
         int64_t end_ns = (int64_t)cJSON_GetObjectItemCaseSensitive(j, "end_ns")->valuedouble;
+        const cJSON *jf = cJSON_GetObjectItemCaseSensitive(j, "first_ns");
+        int64_t first_ns = cJSON_IsNumber(jf) && jf->valuedouble > 0 ? (int64_t)jf->valuedouble : end_ns;
         if (t.n == t.cap) {
             t.cap = t.cap ? t.cap * 2 : 64;
             t.p = xrealloc(t.p, t.cap * sizeof *t.p);
@@ -507,14 +553,15 @@ int report_telemetry(struct run *ru, const struct report_opts *o, const char *di
         pt->end_ns = end_ns + shift;
         pt->target = target;
         extract(&t, pt, samples);
-        int64_t real = meta->anchor_real + end_ns;
+        /* AIPerf's timestamp_ns is the first response byte, its latency first byte - sent */
+        int64_t real = meta->anchor_real + first_ns;
         if (t.is_gpu[target]) {
             any_gpu = true;
             gpu_records(&gj, t.url[target], real, samples);
         } else {
             any_server = true;
-            slim_record(&sj, t.url[target], real, end_ns - t_ns, meta->anchor_real + t_ns,
-                        cJSON_GetObjectItemCaseSensitive(j, "families"), samples);
+            slim_record(&sj, t.url[target], real, first_ns - t_ns, meta->anchor_real + t_ns, &ph,
+                        t_ns + shift, cJSON_GetObjectItemCaseSensitive(j, "families"), samples);
         }
         cJSON_Delete(j);
     }

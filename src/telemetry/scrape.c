@@ -53,6 +53,7 @@ struct target {
     struct tls_session *tls;
     short want; /* poll events */
     int64_t t_start, deadline;
+    int64_t t_first; /* the first response byte arrived (0: not yet) */
     size_t sent, body_bytes;
     struct buf head;
     struct http1_rx rx;
@@ -253,9 +254,10 @@ static void complete(struct scraper *s, struct target *t)
     struct buf *l = &s->line;
     buf_reset(l);
     buf_printf(l,
-               "{\"target\":%zu,\"t_ns\":%lld,\"end_ns\":%lld,\"status\":%d,\"bytes\":%zu,"
-               "\"families\":%s},\"samples\":[",
+               "{\"target\":%zu,\"t_ns\":%lld,\"first_ns\":%lld,\"end_ns\":%lld,\"status\":%d,"
+               "\"bytes\":%zu,\"families\":%s},\"samples\":[",
                (size_t)(t - s->t), (long long)(t->t_start - s->cfg.anchor_mono_ns),
+               (long long)(t->t_first - s->cfg.anchor_mono_ns),
                (long long)(clock_mono_ns() - s->cfg.anchor_mono_ns), t->resp.status, t->body_bytes,
                t->fams.p);
     buf_append(l, t->out.p ? t->out.p : "", t->out.len);
@@ -288,6 +290,7 @@ static void connect_cur(struct scraper *s, struct target *t)
 static void start(struct scraper *s, struct target *t, int64_t now)
 {
     t->t_start = now;
+    t->t_first = 0;
     t->deadline = now + SCRAPE_TIMEOUT_NS;
     t->sent = t->body_bytes = 0;
     buf_reset(&t->out);
@@ -460,6 +463,8 @@ static void step(struct scraper *s, struct target *t, short revents)
                 }
                 return;
             }
+            if (!t->t_first)
+                t->t_first = clock_mono_ns();
             feed(s, t, s->rbuf, (size_t)k);
         }
     }

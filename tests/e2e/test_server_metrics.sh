@@ -56,6 +56,15 @@ h = srv[-1]["metrics"]["vllm:time_to_first_token_seconds"][0]
 assert set(h) == {"labels", "buckets", "sum", "count"} and h["count"] == 30, h
 gpu = [json.loads(l) for l in open(d + "/out/gpu_telemetry_export.jsonl")]
 assert gpu and gpu[0]["gpu_uuid"].startswith("GPU-") and "nvidia_power_usage" in gpu[0]["telemetry_data"]
+# the same field names as AIPerf 0.13's exports of the same mock (captured fixture)
+import os
+sys.path.insert(0, os.path.join(os.environ["E2E_ROOT"], "tests/e2e"))
+import aiperf_fields
+want = json.load(open(os.path.join(os.environ["E2E_ROOT"],
+                                   "testdata/aiperf/server_metrics_fields.json")))["fields"]
+got = aiperf_fields.fields(d + "/out")
+for f in ("server_metrics_export.jsonl", "gpu_telemetry_export.jsonl"):
+    assert got[f] == want[f], (f, got[f], want[f])
 PY
 for f in "$E2E_TMP"/run/* "$E2E_TMP"/out/*; do
     [ -f "$f" ] || continue
