@@ -542,7 +542,8 @@ int report_telemetry(struct run *ru, const struct report_opts *o, const char *di
         int64_t t_ns = (int64_t)cJSON_GetObjectItemCaseSensitive(j, "t_ns")->valuedouble;
         int64_t end_ns = (int64_t)cJSON_GetObjectItemCaseSensitive(j, "end_ns")->valuedouble;
         const cJSON *jf = cJSON_GetObjectItemCaseSensitive(j, "first_ns");
-        int64_t first_ns = cJSON_IsNumber(jf) && jf->valuedouble > 0 ? (int64_t)jf->valuedouble : end_ns;
+        int64_t first_ns =
+            cJSON_IsNumber(jf) && jf->valuedouble > 0 ? (int64_t)jf->valuedouble : end_ns;
         if (t.n == t.cap) {
             t.cap = t.cap ? t.cap * 2 : 64;
             t.p = xrealloc(t.p, t.cap * sizeof *t.p);
