@@ -127,6 +127,15 @@ if { [ -z "$only" ] || [[ ",$only," == *,reasoning,* ]]; } &&
     stop_all
 fi
 
+# AIPerf's own sweep and repeated runs beside ours, on the mock (no vLLM needed).
+if [ -z "$only" ] || [[ ",$only," == *,sweep,* ]]; then
+    python3 "$root/tests/real/sweep_vs_aiperf.py" "$bin" "$cache/aiperf" "$cache/models/hf-cache" \
+        local/tiny-llama "$out/sweep" "$out/results.jsonl" >>"$out/commands.log" 2>&1 ||
+        fail_setup "sweep checks ran to the end" "$out/commands.log"
+    grep -h '"name": "\(sweep\|repeated\)' "$out/results.jsonl" 2>/dev/null |
+        python3 -c 'import json,sys; [print(("PASS " if r["ok"] else "FAIL ") + r["name"]) for r in map(json.loads, sys.stdin)]'
+fi
+
 echo
 [ -f "$out/figures.txt" ] && cat "$out/figures.txt" && echo
 echo "real: checks took $(($(date +%s) - t_ready)) s (total $(($(date +%s) - t_begin)) s); logs in $out"
