@@ -1,11 +1,11 @@
 # deploy/k8s/render.py: the manifests of a 4-shard (and a 7-shard) run pass strict schema
 # validation offline (PyPI kubernetes-validate, Kubernetes 1.30 schemas, in an ignored venv
-# under .cache/: kubectl's own client-side validation needs an API server for discovery and
-# OpenAPI, even with --dry-run=client), carry the Indexed Job's shape (completionMode,
-# JOB_COMPLETION_INDEX in --shard, volumes, anti-affinity, resources), and the commands they
-# hold work: each pod's args (the index substituted as Kubernetes does, /traces and /results
-# mapped to local dirs) run against a mock, the report Job's wait script ends, and its
-# report merges the four shards.
+# under .cache/) and kubectl's `apply --dry-run=client --validate=false` against a stand-in
+# discovery server (kubectl needs an API server even for client dry runs), carry the Indexed
+# Job's shape (completionMode, JOB_COMPLETION_INDEX in --shard, volumes, anti-affinity,
+# resources), and the commands they hold work: each pod's args (the index substituted as
+# Kubernetes does, /traces and /results mapped to local dirs) run against a mock, the report
+# Job's wait script ends, and its report merges the four shards.
 . "$E2E_ROOT/tests/e2e/lib.sh"
 venv="$E2E_ROOT/.cache/k8s-venv"
 if [ ! -x "$venv/bin/kubernetes-validate" ]; then
@@ -27,6 +27,25 @@ for n in 7 4; do
     "$venv/bin/kubernetes-validate" --strict --quiet -k 1.30.0 "$E2E_TMP/k8s-$n.yaml" ||
         fail "$n shards: manifests do not validate"
 done
+# kubectl itself, offline: `apply --dry-run=client --validate=false` decodes every object and
+# maps its kind through discovery, answered by a stand-in server (tests/e2e/k8s_discovery.py);
+# kubectl's schema validation would need the server's OpenAPI documents, hence the above.
+command -v kubectl >/dev/null || "$E2E_ROOT/scripts/ensure-deb" kubernetes-client >/dev/null
+python3 "$E2E_ROOT/tests/e2e/k8s_discovery.py" >"$E2E_TMP/kport" &
+kd=$!
+trap 'kill $mock $kd 2>/dev/null || true' EXIT
+for _ in $(seq 50); do [ -s "$E2E_TMP/kport" ] && break; sleep 0.1; done
+KUBECONFIG=/dev/null kubectl --server "http://127.0.0.1:$(cat "$E2E_TMP/kport")" apply \
+    --dry-run=client --validate=false -f "$E2E_TMP/k8s-4.yaml" >"$E2E_TMP/kubectl.out" 2>&1 ||
+    fail "kubectl: $(cat "$E2E_TMP/kubectl.out")"
+[ "$(grep -c "created (dry run)" "$E2E_TMP/kubectl.out")" = 2 ] ||
+    fail "kubectl: $(cat "$E2E_TMP/kubectl.out")"
+# ... and it does refuse a broken manifest (the check can fail)
+sed 's/^kind: Job/kind: Jobb/' "$E2E_TMP/k8s-4.yaml" >"$E2E_TMP/bad.yaml"
+if KUBECONFIG=/dev/null kubectl --server "http://127.0.0.1:$(cat "$E2E_TMP/kport")" apply \
+    --dry-run=client --validate=false -f "$E2E_TMP/bad.yaml" >/dev/null 2>&1; then
+    fail "kubectl accepted kind Jobb"
+fi
 # Bad shard counts are refused by the renderer.
 for bad in 0 4097 x; do
     if "$E2E_ROOT/deploy/k8s/render.py" --shards "$bad" --trace t --url u >/dev/null 2>&1; then
