@@ -7,6 +7,12 @@
  * normalized text (a window may wrap around the end once). Slices are what traces store,
  * so the same window always gives the same bytes. A loaded corpus is read-only and may
  * be shared between threads.
+ *
+ * With a model tokenizer (tokenizer.h: encode/decode set) the corpus is instead token ids,
+ * tokenized as AIPerf 0.13 does (_initialize_corpus: the stripped non-empty lines cut
+ * into chunks of at least 10,000 characters, each chunk joined with one space and encoded
+ * on its own, the ids concatenated); windows are then id windows that the dataset
+ * decodes (synth.c), and `tok` is NULL.
  */
 #ifndef METRONOME_CORPUS_H
 #define METRONOME_CORPUS_H
@@ -20,7 +26,8 @@
 struct corpus {
     char *text;      /* owned: the normalized text, NUL-terminated */
     size_t len;      /* bytes of text */
-    uint32_t *tok;   /* owned: token start offsets, tok[ntok] == len */
+    uint32_t *tok;   /* owned: token start offsets, tok[ntok] == len (approximations) */
+    uint32_t *ids;   /* owned: token ids (model tokenizers), ids[0..ntok) */
     size_t ntok;     /* tokens in text */
     char name[128];  /* "shakespeare.txt" or the file's base name */
     char sha256[65]; /* hex sha256 of the raw (unnormalized) source bytes */

@@ -66,17 +66,33 @@ struct dataset {
     long nprefix;
     long skipped; /* input records left out (ShareGPT filters, CSV rows with no prompt) */
     const char *skip_why;
+    /* Model tokenizers only (synth.c): the decoded texts windows return as TW_LIT parts,
+     * owned here until dataset_lits_reset (after each request is written), and the
+     * prefix pool's texts (owned until dataset_release). */
+    char **lits;
+    size_t nlits, lits_cap;
+    char **prefix_text;
+    size_t *prefix_text_len;
+    /* Windows that could not be made exact in tokens (AIPerf accepts them too). */
+    long inexact;
 };
 
 void dataset_init(struct dataset *ds, const struct dataset_opts *o, const struct corpus *c,
                   struct trace_writer *w);
+
+/* Frees what the dataset owns (never the corpus or the writer). */
+void dataset_release(struct dataset *ds);
+/* Frees the texts windows returned since the last reset (call after tw_request). */
+void dataset_lits_reset(struct dataset *ds);
 
 /* AIPerf's sample_positive_normal_integer: a normal truncated at 0 (by rejection), then
  * rounded up; stddev 0 gives ceil(mean). */
 long dataset_pos_int(struct rng *r, double mean, double stddev);
 /* The model for the next turn. */
 const char *dataset_model(struct dataset *ds);
-/* A random window of n tokens as up to two slice parts (returns the count). */
+/* A random window of n tokens as up to two slice parts (returns the count). With a
+ * model tokenizer: one literal part, text of exactly n tokens when encoded alone (see
+ * synth.c, dataset_exact). */
 size_t dataset_window(struct dataset *ds, struct rng *r, long n, struct tw_part out[2]);
 /* Defines block id (if new) as n tokens taken deterministically from (seed, id).
  * ERR_INVALID with d set if id exists with another size. */

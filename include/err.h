@@ -26,7 +26,7 @@ enum err {
 /* Static name of an error code, e.g. "parse error". */
 const char *err_str(int code);
 
-#define DIAG_MAX 512
+#define DIAG_MAX 1024
 
 /* One human-readable error line, e.g. "data.jsonl:12: field 'input_length': must be >= 0".
  * Owned by the caller; callees write it with diag_set/diag_at. */

@@ -35,10 +35,11 @@ struct trace_header {
     const char *json; /* the whole header line, for run.json provenance */
     size_t json_len;
     /* Additions (trace engineer): */
-    bool streaming;        /* the endpoint.streaming the trace was packed with */
-    long blocks;           /* hash blocks the trace defines */
-    long pieces;           /* pieces of source text the trace stores */
-    const char *tokenizer; /* tokenizer name, e.g. "approx-words-v1" */
+    bool streaming;               /* the endpoint.streaming the trace was packed with */
+    long blocks;                  /* hash blocks the trace defines */
+    long pieces;                  /* pieces of source text the trace stores */
+    const char *tokenizer;        /* tokenizer name, e.g. "approx-words-v1" */
+    const char *tokenizer_sha256; /* a model tokenizer's tokenizer.json sha256, else "" */
 };
 
 struct trace_request {

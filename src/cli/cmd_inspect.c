@@ -373,6 +373,10 @@ int cmd_inspect(int argc, char **argv)
         jsonw_str(&j, h->tokenizer);
         jsonw_key(&j, "tokens_approximate");
         jsonw_bool(&j, h->tokens_approx);
+        if (h->tokenizer_sha256 && h->tokenizer_sha256[0]) {
+            jsonw_key(&j, "tokenizer_sha256");
+            jsonw_str(&j, h->tokenizer_sha256);
+        }
         jsonw_key(&j, "requests");
         jsonw_int(&j, requests);
         jsonw_key(&j, "sessions");
@@ -429,7 +433,11 @@ int cmd_inspect(int argc, char **argv)
                    delay_sum / (double)later_turns);
         printf("  blocks     %ld unique, %ld references, reuse ratio %.4f\n", h->blocks, block_refs,
                reuse);
-        printf("  tokens     %s%s\n", h->tokenizer, h->tokens_approx ? " (approximate)" : "");
+        if (h->tokenizer_sha256 && h->tokenizer_sha256[0])
+            printf("  tokens     %s (exact: isl counted by this tokenizer.json, sha256 %.16s...)\n",
+                   h->tokenizer, h->tokenizer_sha256);
+        else
+            printf("  tokens     %s%s\n", h->tokenizer, h->tokens_approx ? " (approximate)" : "");
         printf("  size       %zu bytes compressed, %zu decompressed\n", bytes_in, bytes_out);
     }
     trace_close(r);

@@ -75,6 +75,13 @@ static const struct arg_spec specs[] = {
      "constant, poisson or gamma"},
     {"arrival-smoothness", "--vllm-burstiness", ARG_VALUE, "S", "1",
      "gamma shape (1 = poisson, < 1 burstier)"},
+    {"tokenizer", NULL, ARG_VALUE, "NAME|PATH", "builtin",
+     "tokenizer.json (or its directory), or a Hugging Face name found in the local cache; "
+     "builtin = the approximation approx-words-v1 (docs/tokenizers.md)"},
+    {"tokenizer-revision", NULL, ARG_VALUE, "REV", "main",
+     "branch, tag or commit of a Hugging Face name"},
+    {"tokenizer-trust-remote-code", NULL, ARG_FLAG, NULL, NULL,
+     "refused: metronome runs no remote code"},
     {"compression-level", NULL, ARG_VALUE, "N", "1",
      "zstd level 1..19 of the request lines (the text frame uses at least 6)"},
 };
@@ -346,6 +353,8 @@ int cmd_pack(int argc, char **argv)
     buf_init(&hopt, 0);
     struct corpus corpus = {0};
     bool have_corpus = false;
+    struct tokenizer tk = {0};
+    bool have_tk = false;
     struct trace_writer *w = NULL;
     const char *etype = "chat", *dtype = "mooncake_trace", *pub = NULL;
     long level = 1;
@@ -412,7 +421,22 @@ int cmd_pack(int argc, char **argv)
         cli_error("%s: is a directory (only random_pool reads a directory)", input);
         goto out;
     }
-    if (corpus_load_embedded(&corpus, tokenizer_approx(), &d)) {
+    if (args_flag(&a, "tokenizer-trust-remote-code")) {
+        tokenizer_refuse_remote_code(&d);
+        code = cli_fail(&d, 1);
+        goto out;
+    }
+    {
+        const char *spec = args_get(&a, "tokenizer");
+        int trc =
+            tokenizer_open(&tk, spec ? spec : "builtin", args_get(&a, "tokenizer-revision"), &d);
+        if (trc) {
+            code = cli_fail(&d, trc == ERR_INVALID);
+            goto out;
+        }
+        have_tk = true;
+    }
+    if (corpus_load_embedded(&corpus, &tk, &d)) {
         code = cli_fail(&d, 0);
         goto out;
     }
@@ -490,6 +514,7 @@ int cmd_pack(int argc, char **argv)
         rc = dataset_random_pool(&ds, input, &d);
     else
         rc = dataset_csv(&ds, input, !strcmp(dtype, "azure_trace") ? "azure" : "burstgpt", &d);
+    dataset_release(&ds);
     if (!rc && tw_requests(w) == 0)
         rc = diag_at(&d, ERR_INVALID, input ? input : "synthetic", 0, "no requests to pack");
     long nreq = tw_requests(w), nses = tw_sessions(w);
@@ -508,6 +533,10 @@ int cmd_pack(int argc, char **argv)
     if (ds.skipped)
         fprintf(stderr, "metronome: left out %ld input records %s\n", ds.skipped,
                 ds.skip_why ? ds.skip_why : "");
+    if (ds.inexact)
+        cli_warn("%ld prompt texts could not be made exactly their token length with %s "
+                 "(their isl is the true count; docs/tokenizers.md)",
+                 ds.inexact, tk.name);
     fprintf(stderr, "metronome: packed %ld requests in %ld sessions into %s\n", nreq, nses, outp);
     code = EXIT_OK;
 out:
@@ -515,6 +544,8 @@ out:
         tw_abort(w);
     if (have_corpus)
         corpus_free(&corpus);
+    if (have_tk)
+        tokenizer_close(&tk);
     free(models);
     free(model_store);
     buf_free(&extra);

@@ -1,5 +1,6 @@
 /* `metronome profile`: AIPerf options in, one argument vector per stage out. */
 #include "profile.h"
+#include "tokenizer.h"
 
 #include "buf.h"
 #include "clock.h"
@@ -410,8 +411,9 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
             goto out;
         }
     }
-    if ((v = args_get(&a, "tokenizer")) && strcmp(v, "builtin")) {
-        rc = refuse(d, all.n, all.v, (size_t)opt_index("tokenizer"), NULL);
+    /* refused before anything is packed; pack would refuse it too */
+    if (args_flag(&a, "tokenizer-trust-remote-code")) {
+        rc = tokenizer_refuse_remote_code(d);
         goto out;
     }
     if ((v = args_get(&a, "export-level")) && !enum_eq(v, "summary") && !enum_eq(v, "records")) {

@@ -1,5 +1,6 @@
 #include "corpus.h"
 
+#include "buf.h"
 #include "embedded.h"
 #include "xalloc.h"
 
@@ -23,6 +24,60 @@ void sha256_hex(const void *data, size_t n, char hex[65])
 static bool blank(char c)
 {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+}
+
+/* AIPerf 0.13's PromptGenerator._initialize_corpus: stripped non-empty lines are grouped
+ * into chunks that close once they hold >= 10,000 characters (Python str length, i.e.
+ * code points, not counting the joining spaces); each chunk is " ".join(lines) encoded
+ * without special tokens, and the chunks' ids are concatenated (so no space token stands
+ * between two chunks). Same ids as AIPerf for the same tokenizer. */
+static int model_tokenize(struct corpus *c, const char *raw, size_t n, struct diag *d)
+{
+    const struct tokenizer *tk = c->tk;
+    struct buf chunk;
+    buf_init(&chunk, 16384);
+    size_t cap = 0, len = 0;
+    uint32_t *ids = NULL;
+    size_t chars = 0;
+    const char *p = raw, *end = raw + n;
+    while (p < end || chunk.len) {
+        if (p < end) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            const char *a = p, *b = nl ? nl : end;
+            p = nl ? nl + 1 : end;
+            while (a < b && blank(*a))
+                a++;
+            while (b > a && blank(b[-1]))
+                b--;
+            if (b == a)
+                continue;
+            if (chunk.len)
+                buf_putc(&chunk, ' ');
+            buf_append(&chunk, a, (size_t)(b - a));
+            for (const char *q = a; q < b; q++)
+                chars += ((unsigned char)*q & 0xC0) != 0x80;
+            if (chars < 10000)
+                continue;
+        }
+        long k = tk->encode(tk->model, chunk.p, chunk.len, &ids, &len, &cap);
+        if (k < 0) {
+            free(ids);
+            buf_free(&chunk);
+            corpus_free(c);
+            return diag_set(d, ERR_INVALID, "corpus %s: the tokenizer failed on it", c->name);
+        }
+        chunk.len = 0;
+        chars = 0;
+    }
+    buf_free(&chunk);
+    if (len == 0) {
+        free(ids);
+        corpus_free(c);
+        return diag_set(d, ERR_INVALID, "corpus %s: no tokens", c->name);
+    }
+    c->ids = ids;
+    c->ntok = len;
+    return 0;
 }
 
 int corpus_load_mem(struct corpus *c, const char *name, const char *raw, size_t n,
@@ -62,6 +117,8 @@ int corpus_load_mem(struct corpus *c, const char *name, const char *raw, size_t 
         return diag_set(d, ERR_INVALID, "corpus %s: no text", name);
     }
 
+    if (!tk->next)
+        return model_tokenize(c, raw, n, d);
     size_t cap = len / 3 + 16, k = 0;
     c->tok = xmalloc(cap * sizeof *c->tok);
     size_t off = 0;
@@ -94,8 +151,10 @@ void corpus_free(struct corpus *c)
 {
     free(c->text);
     free(c->tok);
+    free(c->ids);
     c->text = NULL;
     c->tok = NULL;
+    c->ids = NULL;
     c->len = c->ntok = 0;
 }
 

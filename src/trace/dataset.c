@@ -1051,7 +1051,9 @@ int dataset_mooncake(struct dataset *ds, const char *path, struct diag *d)
             q.raw_body_len = payload.n;
             q.ntexts = 0;
         }
-        if ((rc = tw_request(ds->w, &q, d))) {
+        rc = tw_request(ds->w, &q, d);
+        dataset_lits_reset(ds);
+        if (rc) {
             char why[DIAG_MAX];
             snprintf(why, sizeof why, "%s", d->msg);
             diag_at(d, rc, l.s.path, l.s.line, "%s", why);
@@ -1411,6 +1413,7 @@ static void csv_row(int term, void *data)
                                : out > 0      ? out
                                               : -1;
                 c->rc = tw_request(ds->w, &q, c->d);
+                dataset_lits_reset(ds);
             }
         }
     }

@@ -1,6 +1,7 @@
 /* The dataset core (streams, lengths, windows, blocks, models) and synthetic traces. */
 #include "dataset.h"
 
+#include "buf.h"
 #include "xalloc.h"
 
 #include <math.h>
@@ -64,8 +65,159 @@ const char *dataset_model(struct dataset *ds)
     return o->models[(size_t)(ds->turn_counter++ % (long)o->nmodels)];
 }
 
+/* ---- Model tokenizers: windows of token ids, decoded and made exact. ---- */
+
+static bool model_tk(const struct dataset *ds)
+{
+    return ds->c->tk->next == NULL;
+}
+
+void dataset_lits_reset(struct dataset *ds)
+{
+    for (size_t i = 0; i < ds->nlits; i++)
+        free(ds->lits[i]);
+    ds->nlits = 0;
+}
+
+void dataset_release(struct dataset *ds)
+{
+    dataset_lits_reset(ds);
+    free(ds->lits);
+    ds->lits = NULL;
+    ds->lits_cap = 0;
+    for (long i = 0; ds->prefix_text && i < ds->nprefix; i++)
+        free(ds->prefix_text[i]);
+    free(ds->prefix_text);
+    free(ds->prefix_text_len);
+    ds->prefix_text = NULL;
+    ds->prefix_text_len = NULL;
+}
+
+static const char *keep_lit(struct dataset *ds, char *s)
+{
+    if (ds->nlits == ds->lits_cap) {
+        ds->lits_cap = ds->lits_cap ? ds->lits_cap * 2 : 16;
+        ds->lits = xrealloc(ds->lits, ds->lits_cap * sizeof *ds->lits);
+    }
+    ds->lits[ds->nlits++] = s;
+    return s;
+}
+
+/* Appends corpus ids [start, start + n) to *v, wrapping around the end (n <= ntok). */
+static void id_window(const struct corpus *c, size_t start, size_t n, uint32_t **v, size_t *len,
+                      size_t *cap)
+{
+    if (*len + n > *cap) {
+        *cap = (*len + n) * 2;
+        *v = xrealloc(*v, *cap * sizeof **v);
+    }
+    for (size_t i = 0; i < n; i++)
+        (*v)[(*len)++] = c->ids[(start + i) % c->ntok];
+}
+
+/* Whether corpus token i begins a word: the text it adds after its predecessor starts
+ * with white space. Decoding the pair and comparing with the first alone works for
+ * byte-level and Metaspace decoders alike (a Metaspace decoder drops the leading space of
+ * a text's first token, so one token alone would not tell). */
+static bool word_start(const struct corpus *c, size_t i, struct buf *sc)
+{
+    const struct tokenizer *tk = c->tk;
+    uint32_t two[2] = {c->ids[(i + c->ntok - 1) % c->ntok], c->ids[i]};
+    sc->len = 0;
+    if (tk->decode(tk->model, two, 1, sc))
+        return false;
+    size_t a = sc->len;
+    if (tk->decode(tk->model, two, 2, sc))
+        return false;
+    size_t b = sc->len - a;
+    if (b <= a || memcmp(sc->p, sc->p + a, a))
+        return false;
+    char ch = sc->p[a + a];
+    return ch == ' ' || ch == '\n' || ch == '\t';
+}
+
+/* Most rounds of decode / re-encode / trim or top up (AIPerf stops after 10 and keeps
+ * what it has; more rounds make an exact text more likely, and each costs little). */
+#define EXACT_ROUNDS 32
+
+/* AIPerf 0.13's _decode_to_exact_len over an aligned window of n corpus ids: decode,
+ * re-encode, and while the count is off trim the re-encoded ids or top them up with a
+ * fresh random window. With a prefix (a prefix-pool prompt the text will follow), the
+ * count is taken on prefix + text against target, so the seam is paid for here, as
+ * AIPerf 0.13 joins a prefix at the token level. The window starts at a word start (up
+ * to 64 tokens after a uniform draw) so that texts joined end to end (hash blocks, a
+ * prefix and its prompt) meet where the pre-tokenizer splits anyway and do not merge.
+ * Returns a malloc'd text (*len bytes); ds->inexact counts texts left off target. */
+static char *dataset_exact(struct dataset *ds, struct rng *r, const char *prefix, size_t plen,
+                           long n, long target, size_t *len)
+{
+    const struct corpus *c = ds->c;
+    const struct tokenizer *tk = c->tk;
+    uint32_t *ids = NULL, *re = NULL;
+    size_t nid = 0, idcap = 0, nre = 0, recap = 0;
+    struct buf txt, sc;
+    buf_init(&txt, 0);
+    buf_init(&sc, 0);
+    if ((size_t)n > c->ntok)
+        n = (long)c->ntok;
+    size_t start = (size_t)rng_below(r, c->ntok);
+    for (int k = 0; k < 64 && !word_start(c, start, &sc); k++)
+        start = (start + 1) % c->ntok;
+    id_window(c, start, (size_t)n, &ids, &nid, &idcap);
+    for (int round = 0;; round++) {
+        txt.len = 0;
+        tk->decode(tk->model, ids, nid, &txt);
+        long cnt;
+        if (plen) {
+            sc.len = 0;
+            buf_append(&sc, prefix, plen);
+            buf_append(&sc, txt.p ? txt.p : "", txt.len);
+            cnt = (long)tokenizer_count(tk, sc.p, sc.len);
+        } else {
+            nre = 0;
+            cnt = tk->encode(tk->model, txt.p ? txt.p : "", txt.len, &re, &nre, &recap);
+        }
+        if (cnt == target)
+            break;
+        if (round == EXACT_ROUNDS) {
+            ds->inexact++;
+            break;
+        }
+        if (plen) {
+            nre = 0;
+            tk->encode(tk->model, txt.p ? txt.p : "", txt.len, &re, &nre, &recap);
+        }
+        long off = cnt - target;
+        if (off > 0)
+            nre = nre > (size_t)off ? nre - (size_t)off : 0;
+        else
+            id_window(c, (size_t)rng_below(r, c->ntok), (size_t)-off, &re, &nre, &recap);
+        uint32_t *t = ids;
+        ids = re, re = t;
+        size_t tc = idcap;
+        idcap = recap, recap = tc;
+        nid = nre;
+    }
+    free(ids);
+    free(re);
+    buf_free(&sc);
+    *len = txt.len;
+    if (!txt.p)
+        return xstrdup("");
+    return buf_release(&txt);
+}
+
 size_t dataset_window(struct dataset *ds, struct rng *r, long n, struct tw_part out[2])
 {
+    if (model_tk(ds)) {
+        size_t len;
+        char *t =
+            dataset_exact(ds, r, NULL, 0, n, n > (long)ds->c->ntok ? (long)ds->c->ntok : n, &len);
+        out[0].kind = TW_LIT;
+        out[0].s = keep_lit(ds, t);
+        out[0].n = len;
+        return 1;
+    }
     struct corpus_slice s[2];
     size_t start = (size_t)rng_below(r, ds->c->ntok);
     /* Longer than the corpus: AIPerf wraps once and comes up short; so do we. */
@@ -98,6 +250,14 @@ int dataset_block(struct dataset *ds, int64_t id, long n, const char *file, long
     char tag[48];
     snprintf(tag, sizeof tag, "dataset.block.%lld", (long long)id);
     rng_derive(&r, ds->o->seed, tag);
+    if (model_tk(ds)) {
+        size_t len;
+        char *t = dataset_exact(ds, &r, NULL, 0, n, n, &len);
+        struct tw_part lit = {.kind = TW_LIT, .s = t, .n = len};
+        tw_block(ds->w, id, &lit, 1, n, NULL); /* copies the text */
+        free(t);
+        return 0;
+    }
     struct tw_part parts[2];
     size_t np = dataset_window(ds, &r, n, parts);
     tw_block(ds->w, id, parts, np, n, NULL);
@@ -150,7 +310,19 @@ static int emit_conversation(struct dataset *ds, long k, const char *sid, bool t
             long n = dataset_pos_int(&lr, o->isl_mean, o->isl_stddev);
             if (n < 1)
                 n = 1;
-            np += dataset_window(ds, &cr, n, p + np);
+            if (np && model_tk(ds)) {
+                /* the prompt is made exact together with its prefix (AIPerf 0.13) */
+                long which = -1 - p[0].id;
+                size_t len;
+                char *body = dataset_exact(ds, &cr, ds->prefix_text[which],
+                                           ds->prefix_text_len[which], n, o->prefix_len + n, &len);
+                p[np].kind = TW_LIT;
+                p[np].s = keep_lit(ds, body);
+                p[np].n = len;
+                np++;
+            } else {
+                np += dataset_window(ds, &cr, n, p + np);
+            }
             isl += n;
             texts[b].parts = p;
             texts[b].nparts = np;
@@ -172,6 +344,7 @@ static int emit_conversation(struct dataset *ds, long k, const char *sid, bool t
         q.max_tokens = o->osl_set ? dataset_pos_int(&orng, o->osl_mean, o->osl_stddev) : -1;
         q.live_history = t > 0;
         rc = tw_request(ds->w, &q, d);
+        dataset_lits_reset(ds);
         (*emitted)++;
     }
     free(parts);
@@ -202,7 +375,22 @@ int dataset_synthetic(struct dataset *ds, struct diag *d)
     if (o->prefix_len > 0 && o->prefix_pool <= 0)
         return diag_set(d, ERR_INVALID,
                         "--prefix-prompt-length needs --num-prefix-prompts > 0 (the pool size)");
+    if (o->prefix_len > 0 && model_tk(ds)) {
+        ds->prefix_text = xcalloc((size_t)o->prefix_pool, sizeof *ds->prefix_text);
+        ds->prefix_text_len = xcalloc((size_t)o->prefix_pool, sizeof *ds->prefix_text_len);
+    }
     for (long i = 0; o->prefix_len > 0 && i < o->prefix_pool; i++) {
+        if (model_tk(ds)) {
+            size_t len;
+            char *t =
+                dataset_exact(ds, &ds->prefix_rng, NULL, 0, o->prefix_len, o->prefix_len, &len);
+            ds->prefix_text[i] = t;
+            ds->prefix_text_len[i] = len;
+            ds->nprefix = i + 1;
+            struct tw_part lit = {.kind = TW_LIT, .s = t, .n = len};
+            tw_block(ds->w, -1 - i, &lit, 1, o->prefix_len, NULL);
+            continue;
+        }
         struct tw_part parts[2];
         size_t np = dataset_window(ds, &ds->prefix_rng, o->prefix_len, parts);
         tw_block(ds->w, -1 - i, parts, np, o->prefix_len, NULL);

@@ -1,5 +1,7 @@
 #include "tokenizer.h"
 
+#include <stdlib.h>
+
 static bool is_letter(unsigned char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80;
@@ -49,7 +51,8 @@ static size_t approx_next(const char *text, size_t n)
     return i + 1;
 }
 
-static const struct tokenizer approx = {"approx-words-v1", true, approx_next};
+static const struct tokenizer approx = {
+    .name = "approx-words-v1", .approximate = true, .next = approx_next};
 
 const struct tokenizer *tokenizer_approx(void)
 {
@@ -58,6 +61,13 @@ const struct tokenizer *tokenizer_approx(void)
 
 size_t tokenizer_count(const struct tokenizer *t, const char *text, size_t n)
 {
+    if (!t->next) {
+        uint32_t *ids = NULL;
+        size_t len = 0, cap = 0;
+        long k = t->encode(t->model, text, n, &ids, &len, &cap);
+        free(ids);
+        return k < 0 ? 0 : (size_t)k;
+    }
     size_t count = 0;
     while (n > 0) {
         size_t k = t->next(text, n);

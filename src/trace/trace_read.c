@@ -36,7 +36,7 @@ struct trace_reader {
     char *path;
     struct trace_header hdr;
     struct buf hjson; /* header line copy */
-    struct buf htype, hpath, htok;
+    struct buf htype, hpath, htok, htoksha;
 
     struct buf text; /* decoded piece text */
     struct piece *pieces;
@@ -432,6 +432,8 @@ static int parse_header(struct trace_reader *r, const char *line, size_t len, st
             while (jscan_member(&sub, &k2, &v2) == 1) {
                 if (jval_is(&k2, "name") && v2.type == JT_STRING)
                     jval_str(&v2, &r->htok);
+                else if (jval_is(&k2, "sha256") && v2.type == JT_STRING)
+                    jval_str(&v2, &r->htoksha);
                 else if (jval_is(&k2, "approximate"))
                     r->hdr.tokens_approx = v2.type == JT_TRUE;
             }
@@ -461,6 +463,7 @@ static int parse_header(struct trace_reader *r, const char *line, size_t len, st
     r->hdr.endpoint_type = r->htype.p;
     r->hdr.endpoint_path = r->hpath.p;
     r->hdr.tokenizer = r->htok.p ? r->htok.p : "";
+    r->hdr.tokenizer_sha256 = r->htoksha.p ? r->htoksha.p : "";
     r->hdr.json = r->hjson.p;
     r->hdr.json_len = r->hjson.len;
     return 0;
@@ -508,6 +511,7 @@ int trace_open(struct trace_reader **out, const char *path, struct diag *d)
     buf_init(&r->htype, 4096);
     buf_init(&r->hpath, 4096);
     buf_init(&r->htok, 4096);
+    buf_init(&r->htoksha, 128);
     buf_init(&r->text, 0);
     buf_init(&r->lits, 0);
     buf_init(&r->body, 0);
@@ -695,6 +699,7 @@ void trace_close(struct trace_reader *r)
     buf_free(&r->htype);
     buf_free(&r->hpath);
     buf_free(&r->htok);
+    buf_free(&r->htoksha);
     buf_free(&r->text);
     buf_free(&r->lits);
     buf_free(&r->body);

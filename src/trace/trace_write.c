@@ -563,9 +563,43 @@ static int body_json(struct trace_writer *w, struct buf *b, const struct tw_requ
     return 0;
 }
 
+/* A model tokenizer's count is not additive (tokens merge where parts meet), so each text
+ * is put together whole and encoded once. */
+static long count_model(const struct trace_writer *w, const struct tw_request *r,
+                        const struct tokenizer *tk)
+{
+    struct buf t;
+    buf_init(&t, 0);
+    long n = 0;
+    const char *ctext = w->cfg.corpus ? w->cfg.corpus->text : "";
+    for (size_t i = 0; i < r->ntexts; i++) {
+        t.len = 0;
+        for (size_t k = 0; k < r->texts[i].nparts; k++) {
+            const struct tw_part *p = &r->texts[i].parts[k];
+            uint32_t idx;
+            if (p->kind == TW_LIT) {
+                buf_append(&t, p->s, p->n);
+            } else if (p->kind == TW_SLICE) {
+                buf_append(&t, ctext + p->off, p->len);
+            } else if (i64map_get(&w->blocks, p->id, &idx)) {
+                const struct tw_block_def *b = &w->defs[idx];
+                for (size_t q = 0; q < b->nparts; q++) {
+                    const struct tw_ipart *ip = &w->bparts[b->part0 + q];
+                    buf_append(&t, (ip->lit ? w->lits.p : ctext) + ip->off, ip->len);
+                }
+            }
+        }
+        n += (long)tokenizer_count(tk, t.p ? t.p : "", t.len);
+    }
+    buf_free(&t);
+    return n;
+}
+
 static long count_tokens(const struct trace_writer *w, const struct tw_request *r)
 {
     const struct tokenizer *tk = w->cfg.corpus ? w->cfg.corpus->tk : tokenizer_approx();
+    if (!tk->next)
+        return count_model(w, r, tk);
     long n = 0;
     for (size_t i = 0; i < r->ntexts; i++) {
         for (size_t k = 0; k < r->texts[i].nparts; k++) {
@@ -604,7 +638,11 @@ int tw_request(struct trace_writer *w, const struct tw_request *r, struct diag *
         put_double(b, r->delay_ms);
     }
     PUTL(b, ",\"isl\":");
-    put_int(b, r->isl >= 0 ? r->isl : count_tokens(w, r));
+    /* A model tokenizer's isl is always measured on the texts as sent: a dataset's own
+     * input_length or a sum of block sizes could be off where texts meet. */
+    const struct tokenizer *itk = w->cfg.corpus ? w->cfg.corpus->tk : tokenizer_approx();
+    bool measure = !itk->next && !r->raw_body && !r->raw_messages && r->ntexts > 0;
+    put_int(b, r->isl >= 0 && !measure ? r->isl : count_tokens(w, r));
     if (r->max_tokens >= 0) {
         PUTL(b, ",\"osl\":");
         put_int(b, r->max_tokens);
@@ -719,6 +757,14 @@ static void write_header(struct trace_writer *w, struct buf *b, size_t npieces)
     jsonw_str(&j, tk->name);
     jsonw_key(&j, "approximate");
     jsonw_bool(&j, tk->approximate);
+    /* a model tokenizer's provenance (absent for the builtin: its traces stay as they were) */
+    static const char *const prov[] = {"sha256", "source", "revision", "commit"};
+    const char *pv[] = {tk->sha256, tk->source, tk->revision, tk->commit};
+    for (int k = 0; k < 4; k++)
+        if (pv[k][0]) {
+            jsonw_key(&j, prov[k]);
+            jsonw_str(&j, pv[k]);
+        }
     jsonw_obj_end(&j);
     if (w->cfg.corpus) {
         const struct corpus *c = w->cfg.corpus;
