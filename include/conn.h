@@ -66,9 +66,10 @@ struct conn {
     bool sse;
     struct sse_parser parser;
     bool parser_live;
-    struct buf body;  /* non-SSE body (for JSON parsing and error messages) */
-    size_t body_acct; /* bytes of body counted in eng->body_inflight */
-    struct buf *text; /* reply text for live history, or NULL */
+    struct buf body;   /* non-SSE body (for JSON parsing and error messages) */
+    size_t body_acct;  /* bytes of body counted in eng->body_inflight */
+    struct buf *text;  /* reply text for live history or --record-text, or NULL */
+    struct buf *rtext; /* reasoning text for --record-text, or NULL */
 
     int64_t dl_phase; /* connect, first-byte or idle deadline (0: none) */
     int64_t dl_total;

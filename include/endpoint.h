@@ -104,6 +104,10 @@ struct ep_chunk {
  */
 void endpoint_parse(enum endpoint_type t, bool stream, const char *data, size_t len,
                     struct ep_chunk *out, struct buf *text);
+/* As endpoint_parse, also appending reasoning text (reasoning_content / reasoning, the
+ * Responses API's reasoning deltas) to rtext when it is not NULL (replay --record-text). */
+void endpoint_parse_text(enum endpoint_type t, bool stream, const char *data, size_t len,
+                         struct ep_chunk *out, struct buf *text, struct buf *rtext);
 
 /* Appends one "Name: value\r\n" header for each entry, with AIPerf's defaults first
  * (User-Agent, Content-Type, Accept, Authorization) and the user's "Name:Value" headers

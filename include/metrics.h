@@ -131,6 +131,7 @@ enum rrec_flags2 {
     RR2_OSL_COUNTED = 2,       /* usage's completion_tokens was below the tokens received:
                                 * our count was used */
     RR2_CTX_OVERFLOW = 4,      /* an error whose message reads as a context overflow */
+    RR2_OSL_TOKENIZER = 8,     /* output tokens counted by the report's tokenizer on the text */
 };
 
 #define RR_NONE INT64_MIN

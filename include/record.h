@@ -82,6 +82,9 @@ struct rec {
      * prompt's length and the model's limit) is often longer than a fixed field would be. */
     char *error_msg;
     bool cancelled;
+    /* --record-text: the response's content text and reasoning text as received (owned,
+     * NUL-terminated; NULL when not recorded), for the report to count with a tokenizer. */
+    char *text, *rtext;
 };
 
 /* Longest error message kept (with its NUL): a server's body past this is cut. */

@@ -112,6 +112,14 @@ struct rec {
     int64_t err_code; /* REC_ABSENT for null */
     struct strv err_type, err_msg;
     bool cancelled;
+    /* replay --record-text: the response text and reasoning text (JSON string bodies,
+     * still escaped: strv_unescape them) */
+    bool has_text;
+    struct strv text, rtext;
+    /* Set by the report before rrec_from_rec, not by the parser: the texts' token counts
+     * (REC_ABSENT when not counted) and whether server usage wins where it was sent. */
+    int64_t text_tokens, rtext_tokens;
+    bool prefer_usage;
 };
 
 struct rec_parser {

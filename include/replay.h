@@ -97,6 +97,7 @@ struct replay_config {
     bool preconnect;
     bool kernel_stamps; /* stamp bytes with the kernel's arrival time (--rx-timestamps) */
     bool preflight;
+    bool record_text;      /* keep each response's text and reasoning text in its record */
     size_t max_event;      /* SSE event cap in bytes */
     size_t max_body;       /* non-streaming body cap */
     size_t max_body_total; /* all non-streaming bodies being received at once */

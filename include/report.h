@@ -53,6 +53,12 @@ struct report_opts {
     double noise_pct;          /* comparison deltas below this are neutral; 0: 2 % */
     int console_width;         /* console tables fit this many columns; 0: no limit */
     bool console_ascii;        /* console tables in ASCII (the locale is not UTF-8) */
+    /* A model tokenizer (tokenizer.h) to count recorded response texts with (replay
+     * --record-text), as AIPerf counts output tokens by default; NULL: none. Then output
+     * and input tokens come from it and the trace unless use_server_token_count, which
+     * keeps the server's usage where it was sent. */
+    struct tokenizer *tokenizer;
+    bool use_server_token_count;
 };
 
 /* The console width for output on fd: the terminal's (TIOCGWINSZ) when fd is one, else

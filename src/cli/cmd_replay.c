@@ -77,6 +77,9 @@ static const struct arg_spec specs[] = {
     {"spin-us", NULL, ARG_VALUE, "US", "30", "busy-wait before each timed send (0: none)"},
     {"preflight", NULL, ARG_FLAG, NULL, "on",
      "connect once to each URL before starting (--no-preflight to skip)"},
+    {"record-text", NULL, ARG_FLAG, NULL, NULL,
+     "keep each response's text and reasoning text in its record (report counts them with "
+     "a tokenizer)"},
     {"preconnect", NULL, ARG_FLAG, NULL, NULL,
      "open each worker's connections before the run (connect time still recorded)"},
     {"rx-timestamps", NULL, ARG_VALUE, "kernel|user", "kernel",
@@ -393,6 +396,7 @@ int cmd_replay(int argc, char **argv)
     cfg.preflight = !args_has(&a, "preflight") || args_flag(&a, "preflight");
     cfg.progress = args_flag(&a, "quiet") ? 0 : 1;
     cfg.preconnect = args_flag(&a, "preconnect");
+    cfg.record_text = args_flag(&a, "record-text");
     const char *rx = "kernel";
     if (args_choice(&a, "rx-timestamps", "kernel|user", &rx, &d))
         goto usage;

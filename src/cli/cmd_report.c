@@ -3,6 +3,7 @@
 #include "cli.h"
 #include "profile_sweep.h"
 #include "report.h"
+#include "tokenizer.h"
 #include "verdict.h"
 #include "xalloc.h"
 
@@ -38,6 +39,12 @@ static const struct arg_spec specs[] = {
      "also write every chart as a standalone DIR/NN-name.svg"},
     {"noise", NULL, ARG_VALUE, "PCT", "2",
      "comparison deltas smaller than PCT percent of the first run's value are shown neutral"},
+    {"tokenizer", NULL, ARG_VALUE, "NAME|PATH", "the trace's",
+     "count recorded response texts (replay --record-text) with this tokenizer.json or Hugging "
+     "Face name; default: the one run.json's trace names, when found"},
+    {"tokenizer-revision", NULL, ARG_VALUE, "REV", "main", "revision of a Hugging Face name"},
+    {"use-server-token-count", NULL, ARG_FLAG, NULL, NULL,
+     "with a tokenizer: keep the server's usage counts where they were sent"},
     {"quiet", "-q", ARG_FLAG, NULL, NULL, "no console tables (files still written)"},
     {"help", "-h", ARG_FLAG, NULL, NULL, "this text"},
 };
@@ -132,6 +139,63 @@ static int sweep_outputs(const struct args *a, const struct report_opts *o,
     return rc;
 }
 
+/* The model tokenizer run.json's trace header names (pack --tokenizer), opened and
+ * checked against the recorded sha256: 1 opened, 0 none named (or builtin), -1 named
+ * but not usable here (a warning says why; the report goes on without it). */
+static int tokenizer_from_run(const char *dir, struct tokenizer *t)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/run.json", dir);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    char *txt = NULL;
+    size_t n = 0, cap = 0, k;
+    char chunk[65536];
+    while ((k = fread(chunk, 1, sizeof chunk, f)) > 0 && n < ((size_t)64 << 20)) {
+        if (n + k + 1 > cap) {
+            cap = (n + k + 1) * 2;
+            char *nt = realloc(txt, cap);
+            if (!nt)
+                break;
+            txt = nt;
+        }
+        memcpy(txt + n, chunk, k);
+        n += k;
+    }
+    fclose(f);
+    cJSON *j = txt ? cJSON_ParseWithLength(txt, n) : NULL;
+    free(txt);
+    const cJSON *tk = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "trace"), "header"),
+        "tokenizer");
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(tk, "name");
+    const cJSON *sha = cJSON_GetObjectItemCaseSensitive(tk, "sha256");
+    const cJSON *rev = cJSON_GetObjectItemCaseSensitive(tk, "revision");
+    int rc = 0;
+    if (cJSON_IsString(name) && cJSON_IsString(sha)) {
+        struct diag d;
+        const char *r = cJSON_IsString(rev) && rev->valuestring[0] ? rev->valuestring : NULL;
+        if (tokenizer_open(t, name->valuestring, r, &d)) {
+            cli_warn("run.json's trace was packed with tokenizer %s, which is not found here "
+                     "(%s): output tokens come from server usage or chunk counts; give "
+                     "--tokenizer",
+                     name->valuestring, d.msg);
+            rc = -1;
+        } else if (strcmp(t->sha256, sha->valuestring)) {
+            cli_warn("tokenizer %s here is not the one the trace was packed with (sha256 %.12s, "
+                     "not %.12s): not used; give --tokenizer to use it anyway",
+                     name->valuestring, t->sha256, sha->valuestring);
+            tokenizer_close(t);
+            rc = -1;
+        } else {
+            rc = 1;
+        }
+    }
+    cJSON_Delete(j);
+    return rc;
+}
+
 int cmd_report(int argc, char **argv)
 {
     struct args a;
@@ -150,6 +214,8 @@ int cmd_report(int argc, char **argv)
     }
     int code = EXIT_OK;
     const char **labels = NULL;
+    struct tokenizer tk = {0};
+    bool have_tk = false;
     struct verdict_spec vs;
     memset(&vs, 0, sizeof vs);
     struct report_opts o = {0};
@@ -215,6 +281,20 @@ int cmd_report(int argc, char **argv)
         }
     }
     o.verdict = &vs;
+    o.use_server_token_count = args_flag(&a, "use-server-token-count");
+    if (args_has(&a, "tokenizer")) {
+        int trc =
+            tokenizer_open(&tk, args_get(&a, "tokenizer"), args_get(&a, "tokenizer-revision"), &d);
+        if (trc) {
+            code = cli_fail(&d, trc == ERR_INVALID);
+            goto out;
+        }
+        have_tk = true;
+    } else if (tokenizer_from_run(a.pos[0], &tk) == 1) {
+        have_tk = true;
+    }
+    if (have_tk && tk.next == NULL) /* "builtin" counts no text: usage and chunks as before */
+        o.tokenizer = &tk;
     struct report_result res;
     int rc = report_run(a.pos, a.npos, &o, &res, &d);
     if (rc) {
@@ -276,6 +356,8 @@ int cmd_report(int argc, char **argv)
     report_result_free(&res);
 out:
     free(labels);
+    if (have_tk)
+        tokenizer_close(&tk);
     args_free(&a);
     return code;
 }

@@ -451,11 +451,24 @@ static void take_content(struct ep_chunk *c, const struct jval *v, struct buf *t
     buf_free(&tmp);
 }
 
+/* Where endpoint_parse_text wants reasoning text, for the duration of one call (a
+ * thread-local rather than one more parameter through every take_* helper). */
+static _Thread_local struct buf *tl_rtext;
+
 static void take_reasoning_str(struct ep_chunk *c, const struct jval *v)
 {
     if (v->type == JT_STRING && v->n > 0) {
         c->has_reasoning = true;
         c->reasoning_len += v->n;
+        if (tl_rtext && !v->esc) {
+            (void)buf_append(tl_rtext, v->p, v->n);
+        } else if (tl_rtext) {
+            struct buf tmp;
+            buf_init(&tmp, 0);
+            if (jval_str(v, &tmp) == 0)
+                (void)buf_append(tl_rtext, tmp.p, tmp.len);
+            buf_free(&tmp);
+        }
     }
 }
 
@@ -527,6 +540,14 @@ struct top {
     bool has_choices, has_usage, has_error, has_type, has_delta, has_response, has_output,
         has_output_text, has_status, has_results;
 };
+
+void endpoint_parse_text(enum endpoint_type t, bool stream, const char *data, size_t len,
+                         struct ep_chunk *out, struct buf *text, struct buf *rtext)
+{
+    tl_rtext = rtext;
+    endpoint_parse(t, stream, data, len, out, text);
+    tl_rtext = NULL;
+}
 
 void endpoint_parse(enum endpoint_type t, bool stream, const char *data, size_t len,
                     struct ep_chunk *out, struct buf *text)

@@ -30,7 +30,7 @@ const struct profile_opt profile_opts[] = {
     {{"api-key-file", NULL, ARG_VALUE, "FILE", NULL, "read the key from FILE (first line); else $OPENAI_API_KEY is used"}, PROFILE_REPLAY},
     {{"transport", "--transport-type", ARG_VALUE, "T", "http", "http (https URLs use TLS)"}, PROFILE_SELF},
     {{"use-legacy-max-tokens", NULL, ARG_FLAG, NULL, NULL, NULL}, PROFILE_REFUSE},
-    {{"use-server-token-count", NULL, ARG_FLAG, NULL, "always", "server usage is always used when sent"}, PROFILE_SELF},
+    {{"use-server-token-count", NULL, ARG_FLAG, NULL, "off", "with --tokenizer: keep the server's usage counts where sent (without one, usage is always used)"}, PROFILE_REPORT},
     {{"per-chunk-usage", NULL, ARG_FLAG, NULL, NULL, NULL}, PROFILE_REFUSE},
     {{"connection-reuse-strategy", NULL, ARG_VALUE, "S", "pooled", "pooled (keep-alive pool per worker)"}, PROFILE_SELF},
     {{"download-video-content", NULL, ARG_FLAG, NULL, NULL, NULL}, PROFILE_REFUSE},

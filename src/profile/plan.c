@@ -416,6 +416,10 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
         rc = tokenizer_refuse_remote_code(d);
         goto out;
     }
+    /* a model tokenizer counts the responses' text, as AIPerf does: replay keeps it in the
+     * records and the report finds the tokenizer through run.json's trace header */
+    if ((v = args_get(&a, "tokenizer")) && strcmp(v, "builtin"))
+        profile_argv_push(&p->replay, "--record-text");
     if ((v = args_get(&a, "export-level")) && !enum_eq(v, "summary") && !enum_eq(v, "records")) {
         if (enum_eq(v, "raw"))
             rc = refuse(d, all.n, all.v, (size_t)opt_index("export-level"), v);

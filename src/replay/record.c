@@ -46,7 +46,9 @@ void rec_free(struct rec *r)
     free(r->chunks.v);
     free(r->rchunks.v);
     free(r->error_msg);
-    r->conv = r->model = r->error_msg = NULL;
+    free(r->text);
+    free(r->rtext);
+    r->conv = r->model = r->error_msg = r->text = r->rtext = NULL;
     r->chunks.v = r->rchunks.v = NULL;
 }
 
@@ -298,6 +300,12 @@ int rec_write_json(struct buf *out, const struct rec *r, int64_t anchor)
     }
     LIT(&w, ",\"cancelled\":");
     rw_bool(&w, r->cancelled);
+    if (r->text) { /* --record-text */
+        LIT(&w, ",\"text\":");
+        rw_str(&w, r->text);
+        LIT(&w, ",\"reasoning_text\":");
+        rw_str(&w, r->rtext ? r->rtext : "");
+    }
     LIT(&w, "}\n");
     rw_flush(&w);
     return w.err;

@@ -393,6 +393,11 @@ static void conn_release_bufs(struct worker *w, struct conn *c)
         free(c->text);
         c->text = NULL;
     }
+    if (c->rtext) {
+        buf_free(c->rtext);
+        free(c->rtext);
+        c->rtext = NULL;
+    }
 }
 
 /* Closes the socket and returns c to the free list (unlinking it from the keep-alive
@@ -531,6 +536,13 @@ static void finish(struct worker *w, struct conn *c, int64_t now, bool reuse)
     struct item *it = c->item;
     c->item = NULL;
     it->rec.t_end = now;
+    if (w->eng->cfg->record_text) {
+        /* the texts move into the record (the report counts them with a tokenizer) */
+        it->rec.text =
+            xstrndup(c->text && c->text->p ? c->text->p : "", c->text ? c->text->len : 0);
+        it->rec.rtext =
+            xstrndup(c->rtext && c->rtext->p ? c->rtext->p : "", c->rtext ? c->rtext->len : 0);
+    }
     if (it->rec.t_start)
         lhist_add(&w->late, it->rec.t_start - it->rec.t_intended);
     if (it->rec.stream && it->rec.t_first && it->rec.t_start && !it->rec.error) { /* live p50s */
@@ -663,7 +675,7 @@ static int on_event(void *ctx, const struct sse_event *ev)
 {
     struct conn *c = ctx;
     struct ep_chunk ch;
-    endpoint_parse(tl_cfg->endpoint, true, ev->data, ev->data_len, &ch, c->text);
+    endpoint_parse_text(tl_cfg->endpoint, true, ev->data, ev->data_len, &ch, c->text, c->rtext);
     on_content(c, &ch, ev->first_byte_ns);
     return 0;
 }
@@ -675,8 +687,8 @@ static void complete(struct worker *w, struct conn *c, int64_t now)
         sse_parser_finish(&c->parser);
     } else if (c->status == 200) {
         struct ep_chunk ch;
-        endpoint_parse(w->eng->cfg->endpoint, false, c->body.p ? c->body.p : "", c->body.len, &ch,
-                       c->text);
+        endpoint_parse_text(w->eng->cfg->endpoint, false, c->body.p ? c->body.p : "", c->body.len,
+                            &ch, c->text, c->rtext);
         if (ch.has_content) {
             long tok =
                 ch.completion_tokens >= 0 ? ch.completion_tokens : (long)((ch.content_len + 3) / 4);
@@ -989,9 +1001,13 @@ static void begin_request(struct worker *w, struct conn *c)
     c->got_bytes = false;
     c->status = 0;
     http1_rx_init(&c->rx, &c->head, false);
-    if (it->keep) {
+    if (it->keep || w->eng->cfg->record_text) {
         c->text = xmalloc(sizeof *c->text);
         buf_init(c->text, 1 << 24);
+    }
+    if (w->eng->cfg->record_text) {
+        c->rtext = xmalloc(sizeof *c->rtext);
+        buf_init(c->rtext, 1 << 24);
     }
     conn_set_state(c, CONN_SENDING);
     do_send(w, c);

@@ -273,10 +273,22 @@ void rrec_from_rec(struct rrec *o, const struct rec *r, int64_t shift, int32_t w
             }
         }
     }
+    if (r->text_tokens != REC_ABSENT && (!r->prefer_usage || r->usage_completion == REC_ABSENT)) {
+        /* AIPerf's default: the response text as the tokenizer counts it, reasoning text
+         * counted apart (output_token_count + reasoning_token_count = OSL) */
+        int64_t rt = r->rtext_tokens != REC_ABSENT ? r->rtext_tokens : 0;
+        o->osl = clamp32(r->text_tokens + rt);
+        reasoning = rt > 0 || r->nrchunks ? rt : -1;
+        o->flags &= (uint8_t)~RR_USAGE_OSL;
+        o->flags2 &= (uint8_t) ~(RR2_OSL_COUNTED | RR2_REASONING_COUNTED);
+        o->flags2 |= RR2_OSL_TOKENIZER;
+        o->reasoning = reasoning < 0 ? -1 : clamp32(reasoning);
+    }
     if (reasoning > 0 || r->nrchunks)
         o->flags |= RR_REASONING;
     o->out_tokens = o->osl < 0 ? -1 : clamp32((int64_t)o->osl - (reasoning > 0 ? reasoning : 0));
-    if (r->usage_prompt != REC_ABSENT) {
+    if (r->usage_prompt != REC_ABSENT &&
+        !(r->text_tokens != REC_ABSENT && !r->prefer_usage && r->isl != REC_ABSENT)) {
         o->isl = clamp32(r->usage_prompt);
         o->flags |= RR_USAGE_ISL;
     } else {

@@ -748,6 +748,12 @@ static int scan_field(struct scan *c, struct rec_parser *p, struct rec *r, struc
         return N_IN(c, &r->rx_reads, "rx_reads");
     if (KEY("cancelled"))
         return scan_bool(c, &r->cancelled);
+    if (KEY("text")) {
+        r->has_text = true;
+        return scan_string(c, &r->text);
+    }
+    if (KEY("reasoning_text"))
+        return scan_string(c, &r->rtext);
     return skip_value(c, 1);
 }
 
@@ -783,6 +789,8 @@ int rec_parse(struct rec_parser *p, const char *line, size_t n, struct rec *r, s
         .tx_writes = REC_ABSENT,
         .rx_bytes = REC_ABSENT,
         .rx_reads = REC_ABSENT,
+        .text_tokens = REC_ABSENT,
+        .rtext_tokens = REC_ABSENT,
     };
     *r = zero;
     struct scan c = {line, line + n, NULL};

@@ -4,6 +4,7 @@
  * runs to the exporters.
  */
 #include "report.h"
+#include "tokenizer.h"
 
 #include "hash.h"
 #include "report_int.h"
@@ -123,6 +124,23 @@ static void keep_icl(struct run *ru, size_t max, size_t i, const int64_t *icl, s
     ru->icl_len[i] = (uint32_t)n;
 }
 
+/* Scratch for unescaping recorded texts (grown as needed, freed by the caller). */
+struct text_buf {
+    char *p;
+    size_t cap;
+};
+
+/* Tokens of a recorded text (a JSON string body, still escaped). */
+static int64_t count_text(struct tokenizer *tk, struct strv s, struct text_buf *b)
+{
+    if (s.n + 1 > b->cap) {
+        b->cap = s.n + 1 > 2 * b->cap ? s.n + 1 : 2 * b->cap;
+        b->p = xrealloc(b->p, b->cap);
+    }
+    size_t n = strv_unescape(s, b->p, b->cap);
+    return (int64_t)tokenizer_count(tk, b->p, n);
+}
+
 static int read_run(struct run *ru, const struct report_opts *o, struct report_result *res,
                     struct diag *d)
 {
@@ -154,6 +172,8 @@ static int read_run(struct run *ru, const struct report_opts *o, struct report_r
     size_t icl_cap = 0;
     int32_t worker_base = 0;
     int rc = 0;
+    struct text_buf tbuf = {0};
+    ru->tokenizer = o->tokenizer ? o->tokenizer->name : NULL;
     for (size_t s = 0; s < ru->nshards && !rc; s++) {
         struct run_meta *m = &ru->shard[s];
         if (!m->complete)
@@ -221,6 +241,11 @@ static int read_run(struct run *ru, const struct report_opts *o, struct report_r
                 ru->icl_len = xrealloc(ru->icl_len, ru->cap * sizeof *ru->icl_len);
             }
             struct rrec *rr = &ru->r[ru->n++];
+            if (o->tokenizer && r.has_text) {
+                r.text_tokens = count_text(o->tokenizer, r.text, &tbuf);
+                r.rtext_tokens = count_text(o->tokenizer, r.rtext, &tbuf);
+                r.prefer_usage = o->use_server_token_count;
+            }
             rrec_from_rec(rr, &r, shift, 0, ru->streaming, o->count_empty_chunks);
             rr->shard = (uint16_t)s;
             if (rr->worker > max_worker)
@@ -235,7 +260,9 @@ static int read_run(struct run *ru, const struct report_opts *o, struct report_r
             }
             bool valid = rr->flags & RR_VALID;
             if (valid && r.phase == REC_PROFILE) {
-                if (rr->flags & RR_USAGE_OSL)
+                if (rr->flags2 & RR2_OSL_TOKENIZER)
+                    ru->osl_tokenizer++;
+                else if (rr->flags & RR_USAGE_OSL)
                     ru->osl_usage++;
                 else
                     ru->osl_chunks++;
@@ -284,6 +311,7 @@ static int read_run(struct run *ru, const struct report_opts *o, struct report_r
     if (ru->dropped_bytes)
         ru->complete = false;
     free(icl);
+    free(tbuf.p);
     rec_parser_free(&p);
     if (rc < 0) {
         report_jsonl_abort(jl);

@@ -572,7 +572,17 @@ static void print_run(FILE *f, const struct run *ru, const struct report_opts *o
     if (ru->nworkers > 1 && s->n_total)
         breakdown(f, ru, "metronome | Per worker", "Worker", false);
     fputc('\n', f);
-    if (ru->osl_usage || ru->osl_chunks)
+    if (ru->osl_tokenizer)
+        fprintf(f,
+                "Token counts: output of %llu request(s) from tokenizer %s on the response text "
+                "(reasoning counted apart), %llu from server usage, %llu from replay chunk "
+                "counts; input from %s.\n",
+                (unsigned long long)ru->osl_tokenizer, ru->tokenizer ? ru->tokenizer : "?",
+                (unsigned long long)ru->osl_usage, (unsigned long long)ru->osl_chunks,
+                ru->isl_usage && ru->isl_trace ? "server usage where sent, else the trace"
+                : ru->isl_usage                ? "server usage"
+                                               : "the trace");
+    else if (ru->osl_usage || ru->osl_chunks)
         fprintf(f, "Token counts: output from %s, input from %s.\n",
                 ru->osl_usage && ru->osl_chunks ? "server usage where sent, else chunk counts"
                 : ru->osl_usage                 ? "server usage"

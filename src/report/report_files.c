@@ -449,7 +449,26 @@ static void metronome_section(struct jsonw *w, const struct run *ru, const struc
     jsonw_str(w, ru->shard_skew_note);
     jsonw_obj_end(w);
     jsonw_key(w, "output_tokens_source");
-    jsonw_str(w, ru->osl_usage && ru->osl_chunks ? "mixed" : ru->osl_usage ? "usage" : "chunks");
+    {
+        int kinds = (ru->osl_usage > 0) + (ru->osl_chunks > 0) + (ru->osl_tokenizer > 0);
+        jsonw_str(w, kinds > 1           ? "mixed"
+                     : ru->osl_tokenizer ? "tokenizer"
+                     : ru->osl_usage     ? "usage"
+                                         : "chunks");
+    }
+    if (ru->tokenizer) {
+        jsonw_key(w, "output_tokens_tokenizer");
+        jsonw_str(w, ru->tokenizer);
+        jsonw_key(w, "output_tokens_by_source");
+        jsonw_obj_begin(w);
+        jsonw_key(w, "tokenizer");
+        jsonw_uint(w, ru->osl_tokenizer);
+        jsonw_key(w, "usage");
+        jsonw_uint(w, ru->osl_usage);
+        jsonw_key(w, "chunks");
+        jsonw_uint(w, ru->osl_chunks);
+        jsonw_obj_end(w);
+    }
     jsonw_key(w, "input_tokens_source");
     jsonw_str(w, ru->isl_usage && ru->isl_trace ? "mixed" : ru->isl_usage ? "usage" : "trace");
     /* where the server's usage contradicted what was received, our count was used */

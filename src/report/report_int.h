@@ -93,6 +93,8 @@ struct run {
     uint64_t dropped_bytes;
     size_t missing_records;                               /* shards without a records file */
     uint64_t osl_usage, osl_chunks, isl_usage, isl_trace; /* token-source tallies */
+    uint64_t osl_tokenizer;                  /* output tokens counted by the report's tokenizer */
+    const char *tokenizer;                   /* its name, or NULL */
     uint64_t reasoning_counted, osl_counted; /* usage contradicted by what was received */
     int64_t reads_kernel, reads_user;        /* summed over shards; -1 when no shard says */
     int32_t nworkers;

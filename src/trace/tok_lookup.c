@@ -142,8 +142,7 @@ static int look_in(const char *cache, const char *name, const char *rev, struct 
             snprintf(commit, sizeof commit, "%.63s", rev);
         }
     }
-    if ((size_t)snprintf(p, sizeof p, "%s/snapshots/%s/tokenizer.json", repo, commit) >=
-        sizeof p) {
+    if ((size_t)snprintf(p, sizeof p, "%s/snapshots/%s/tokenizer.json", repo, commit) >= sizeof p) {
         buf_printf(why, "%s/snapshots/%s (path too long)", repo, commit);
         return 0;
     }
@@ -162,8 +161,9 @@ int tok_lookup(const char *spec, const char *revision, const struct tok_env *env
     memset(out, 0, sizeof *out);
     const char *rev = revision ? revision : "main";
     if (!spec || !*spec)
-        return diag_set(d, ERR_INVALID, "--tokenizer: empty value (a tokenizer.json, a "
-                                        "directory holding one, a Hugging Face name or builtin)");
+        return diag_set(d, ERR_INVALID,
+                        "--tokenizer: empty value (a tokenizer.json, a "
+                        "directory holding one, a Hugging Face name or builtin)");
     if (!revision_ok(rev))
         return diag_set(d, ERR_INVALID,
                         "--tokenizer-revision '%s': not a branch, tag or commit name", rev);

@@ -20,7 +20,7 @@ expect_exit 2 "$M" profile -m x --public-dataset-foo
 grep -q "unknown option '--public-dataset-foo'" "$E2E_TMP/stderr" || fail "unknown option"
 refused "not supported yet: --endpoint-type nim-rankings" -m x --endpoint-type nim-rankings
 refused "not supported yet: --export-level raw" -m x --export-level raw
-refused "not supported yet: --tokenizer" -m x --tokenizer Qwen/Qwen3-0.6B
+refused "--tokenizer-trust-remote-code: refused: metronome runs no remote code (it reads tokenizer.json only, which needs none)" -m x --tokenizer Qwen/Qwen3-0.6B --tokenizer-trust-remote-code
 refused "not supported yet: --custom-dataset-type raw-payload" -m x --custom-dataset-type raw-payload
 refused "not supported yet: --arrival-pattern concurrency-burst" -m x --arrival-pattern concurrency-burst
 # Report-stage SLOs and rules are checked before anything is sent or written.

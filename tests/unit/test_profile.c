@@ -214,6 +214,25 @@ TEST(profile_plan_routes)
     profile_plan_free(&p);
 }
 
+TEST(profile_plan_tokenizer)
+{
+    struct profile_plan p;
+    struct diag d = {0};
+    /* a model tokenizer goes to pack; replay keeps response texts for the report */
+    REQUIRE(build(&p, "-m m --tokenizer org/x --tokenizer-revision v1 --use-server-token-count",
+                  &d) == 0);
+    CHECK(strstr(joined(&p.pack), "--tokenizer org/x") != NULL);
+    CHECK(strstr(joined(&p.pack), "--tokenizer-revision v1") != NULL);
+    CHECK(strstr(joined(&p.replay), "--record-text") != NULL);
+    CHECK(strstr(joined(&p.report), "--use-server-token-count") != NULL);
+    profile_plan_free(&p);
+    /* builtin: no text is kept */
+    REQUIRE(build(&p, "-m m --tokenizer builtin", &d) == 0);
+    CHECK(strstr(joined(&p.pack), "--tokenizer builtin") != NULL);
+    CHECK(strstr(joined(&p.replay), "--record-text") == NULL);
+    profile_plan_free(&p);
+}
+
 TEST(profile_plan_refusals)
 {
     static const struct {
@@ -227,7 +246,9 @@ TEST(profile_plan_refusals)
         {"-m m --endpoint-type nim-rankings", ERR_UNSUPPORTED,
          "not supported yet: --endpoint-type nim-rankings"},
         {"-m m --export-level raw", ERR_UNSUPPORTED, "not supported yet: --export-level raw"},
-        {"-m m --tokenizer gpt2", ERR_UNSUPPORTED, "not supported yet: --tokenizer"},
+        {"-m m --tokenizer gpt2 --tokenizer-trust-remote-code", ERR_INVALID,
+         "--tokenizer-trust-remote-code: refused: metronome runs no remote code (it reads "
+         "tokenizer.json only, which needs none)"},
         {"-m m --concurrency 10,20,30", ERR_UNSUPPORTED,
          "not supported yet: --concurrency 10,20,30"},
         {"-m m --isl 128,512", ERR_UNSUPPORTED, "not supported yet: --isl 128,512"},
