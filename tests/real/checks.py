@@ -521,6 +521,25 @@ def base():
                   ok_a and theirs.get("count") == 16, f"exit {rc}: {tail(aout)}")
             loaders(os.path.join(A.out, "timing-metronome"))
 
+    # AIPerf beside us on prompt lengths (issue 11): the same --tokenizer and --isl/--osl;
+    # every prompt each tool sent, re-encoded with `tokenizers`, against --isl.
+    if want("tokenizer") and A.aiperf_venv:
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tokenizer_isl.py")
+        try:
+            p = subprocess.run([os.path.join(A.aiperf_venv, "bin", "python"), script,
+                                "--bin", A.bin, "--aiperf-venv", A.aiperf_venv,
+                                "--hf-cache", A.hf_cache, "--tokenizer", "local/tiny-llama",
+                                "--url", VLLM, "--model", model, "--out", A.out, "--isl", "128",
+                                "--osl", "16", "--count", "24"],
+                               capture_output=True, text=True, timeout=2 * RUN_TIMEOUT)
+            rc, tout = p.returncode, p.stdout + p.stderr
+        except subprocess.TimeoutExpired:
+            rc, tout = "timeout", ""
+        print(tout, flush=True)
+        check("same --tokenizer and --isl 128 as AIPerf 0.13: every metronome prompt re-encodes "
+              "to exactly 128 tokens (AIPerf's figures printed beside)",
+              rc == 0, f"exit {rc}: " + "; ".join(tout.strip().splitlines()[-4:]))
+
     if not figures:
         return
     fmt = lambda v: "-" if v is None else f"{v:9.2f}"
