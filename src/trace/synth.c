@@ -161,12 +161,28 @@ static char *dataset_exact(struct dataset *ds, struct rng *r, const char *prefix
     if ((size_t)n > c->ntok)
         n = (long)c->ntok;
     size_t start = (size_t)rng_below(r, c->ntok);
-    for (int k = 0; k < 64 && !word_start(c, start, &sc); k++)
+    bool aligned = word_start(c, start, &sc);
+    for (int k = 0; k < 64 && !aligned; k++) {
         start = (start + 1) % c->ntok;
+        aligned = word_start(c, start, &sc);
+    }
     id_window(c, start, (size_t)n, &ids, &nid, &idcap);
     for (int round = 0;; round++) {
         txt.len = 0;
+        /* A Metaspace decoder drops the space a text's first word carries; put it back so
+         * that the text, joined after another, still starts a word there (it counts here
+         * as it will count there). Byte-level decoders keep it. */
+        size_t mark = 0;
+        if (aligned) {
+            buf_putc(&txt, ' ');
+            mark = 1;
+        }
         tk->decode(tk->model, ids, nid, &txt);
+        if (mark && txt.len > 1 && (txt.p[1] == ' ' || txt.p[1] == '\n' || txt.p[1] == '\t')) {
+            memmove(txt.p, txt.p + 1, txt.len - 1);
+            txt.len--;
+            txt.p[txt.len] = '\0';
+        }
         long cnt;
         if (plen) {
             sc.len = 0;

@@ -88,7 +88,7 @@ bad() { # bad CODE MESSAGE-PIECE ARGS...
     [ ! -e x.jsonl.zst ] || fail "a refused pack wrote a trace"
     ls | grep -q '\.tmp\.' && fail "a refused pack left a temporary file" || true
 }
-bad 1 "no such file" --tokenizer ./missing/tokenizer.json
+bad 1 "No such file or directory" --tokenizer ./missing/tokenizer.json
 bad 1 "looked in: $PWD/hub/models--test--none (absent)" --tokenizer test/none
 bad 1 "refs/v9 (absent or not a commit hash)" --tokenizer test/bpe --tokenizer-revision v9
 bad 2 "not a branch, tag or commit name" --tokenizer test/bpe --tokenizer-revision ../main

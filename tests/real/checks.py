@@ -529,7 +529,8 @@ def base():
             p = subprocess.run([os.path.join(A.aiperf_venv, "bin", "python"), script,
                                 "--bin", A.bin, "--aiperf-venv", A.aiperf_venv,
                                 "--hf-cache", A.hf_cache, "--tokenizer", "local/tiny-llama",
-                                "--url", VLLM, "--model", model, "--out", A.out, "--isl", "128",
+                                "--upstream-port", str(A.vllm_port), "--model", model,
+                                "--out", A.out, "--isl", "128",
                                 "--osl", "16", "--count", "24"],
                                capture_output=True, text=True, timeout=2 * RUN_TIMEOUT)
             rc, tout = p.returncode, p.stdout + p.stderr

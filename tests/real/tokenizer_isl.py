@@ -1,10 +1,11 @@
 """AIPerf beside us, on prompt lengths: AIPerf 0.13 and `metronome profile` run the same
-workload with the same --tokenizer and --isl/--osl against the same server; every prompt
-each tool sent (its inputs.json) is then re-encoded with the PyPI `tokenizers` package
-(add_special_tokens=False, as both tools count) and compared with --isl.
+workload with the same --tokenizer and --isl/--osl against the same server, through the
+logging proxy (proxy.py); every prompt each tool sent over the wire is then re-encoded
+with the PyPI `tokenizers` package (add_special_tokens=False, as both tools count) and
+compared with its target.
 
   python tokenizer_isl.py --bin METRONOME --aiperf-venv DIR --hf-cache DIR --tokenizer ORG/NAME
-                          --url URL --model NAME --out DIR [--isl N --osl N --count N]
+                          --upstream-port PORT --model NAME --out DIR [--isl N --osl N --count N]
 
 Two workloads: synthetic prompts of --isl tokens, and a mooncake trace with hash_ids
 (shared and partial blocks of --isl-block-size 64) whose prompts should be input_length
@@ -16,14 +17,17 @@ Run by tests/real/checks.py (group "tokenizer") against vLLM; runs against `metr
 mock` as well.
 """
 import argparse
+import atexit
 import glob
 import json
 import os
+import socket
 import subprocess
 import sys
+import time
 
 ap = argparse.ArgumentParser()
-for a in ("bin", "aiperf-venv", "hf-cache", "tokenizer", "url", "model", "out"):
+for a in ("bin", "aiperf-venv", "hf-cache", "tokenizer", "upstream-port", "model", "out"):
     ap.add_argument("--" + a, required=True)
 ap.add_argument("--isl", type=int, default=128)
 ap.add_argument("--osl", type=int, default=16)
@@ -40,25 +44,47 @@ tj = os.path.join(repo, "snapshots", rev, "tokenizer.json")
 tok = Tokenizer.from_file(tj)
 
 env = dict(os.environ, HF_HUB_CACHE=A.hf_cache, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
-common = ["--model", A.model, "--url", A.url, "--endpoint-type", "chat", "--streaming",
+s_ = socket.socket()
+s_.bind(("127.0.0.1", 0))
+pport = s_.getsockname()[1]
+s_.close()
+plog = os.path.join(A.out, "tokenizer-proxy.log")
+open(plog, "w").close()
+proxy = subprocess.Popen([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                       "proxy.py"), str(pport),
+                          str(A.upstream_port), plog])
+atexit.register(proxy.terminate)  # stopped on every way out
+for _ in range(100):
+    try:
+        socket.create_connection(("127.0.0.1", pport), timeout=1).close()
+        break
+    except OSError:
+        time.sleep(0.1)
+URL = f"http://127.0.0.1:{pport}"
+common = ["--model", A.model, "--url", URL, "--endpoint-type", "chat", "--streaming",
           "--request-count", str(A.count), "--concurrency", "2", "--isl", str(A.isl),
           "--osl", str(A.osl), "--random-seed", "1", "--tokenizer", A.tokenizer]
 
 
-def prompts(d):
-    """The user-message texts of every request a tool wrote to its inputs.json."""
-    path = glob.glob(os.path.join(d, "**", "inputs.json"), recursive=True)
-    if not path:
-        return None
+def prompts(start):
+    """The user-message texts of every POST the proxy logged from byte `start` on, in the
+    order they were sent (the proxy logs a request once relayed: wait briefly for all)."""
+    time.sleep(1.0)
     out = []
-    for entry in json.load(open(path[0]))["data"]:
-        for p in entry["payloads"]:
-            for m in p.get("messages", []):
+    with open(plog) as f:
+        f.seek(start)
+        for line in f:
+            j = json.loads(line)
+            if j["method"] != "POST" or not isinstance(j["body"], dict):
+                continue
+            text = []
+            for m in j["body"].get("messages", []):
                 c = m.get("content")
                 if isinstance(c, list):
                     c = "".join(x.get("text", "") for x in c if x.get("type") == "text")
                 if m.get("role", "user") == "user" and isinstance(c, str):
-                    out.append(c)
+                    text.append(c)
+            out.append("".join(text))
     return out
 
 
@@ -77,7 +103,7 @@ with open(mc, "w") as f:
         lengths.append(ln)
         f.write(json.dumps({"timestamp": i * 50, "input_length": ln, "output_length": A.osl,
                             "hash_ids": ids}) + "\n")
-mooncake = ["--model", A.model, "--url", A.url, "--endpoint-type", "chat", "--streaming",
+mooncake = ["--model", A.model, "--url", URL, "--endpoint-type", "chat", "--streaming",
             "--input-file", mc, "--custom-dataset-type", "mooncake_trace",
             "--isl-block-size", "64", "--random-seed", "1", "--tokenizer", A.tokenizer]
 workloads = [("synthetic", common, None), ("mooncake", mooncake, lengths)]
@@ -91,6 +117,7 @@ for wl, args, targets in workloads:
         tag = f"tokenizer-{wl}-{who.split()[0]}"
         d = os.path.join(A.out, tag)
         subprocess.run(["rm", "-rf", d])
+        start = os.path.getsize(plog)
         try:
             p = subprocess.run(cmd + ["--artifact-dir", d], capture_output=True, text=True,
                                timeout=A.timeout, env=env)
@@ -99,9 +126,9 @@ for wl, args, targets in workloads:
             rc, log = "timeout", ""
         with open(os.path.join(A.out, tag + ".log"), "w") as f:
             f.write(f"# {' '.join(cmd)}\n# exit {rc}\n{log}")
-        texts = prompts(d) if rc == 0 else None
+        texts = prompts(start) if rc == 0 else None
         if not texts:
-            print(f"FAIL {who} ({wl}): exit {rc}, no inputs.json prompts (see {f.name})")
+            print(f"FAIL {who} ({wl}): exit {rc}, no prompts went through the proxy (see {f.name})")
             ok = False
             continue
         n = [len(tok.encode(t, add_special_tokens=False).ids) for t in texts]
@@ -110,7 +137,7 @@ for wl, args, targets in workloads:
             print(f"FAIL {who} ({wl}): {len(n)} prompts for {len(want_)} requests")
             ok = False
             continue
-        if targets:  # inputs.json order need not be the file's: compare sorted
+        if targets:  # concurrent sends need not keep the file's order: compare sorted
             n, want_ = sorted(n), sorted(want_)
         off = [x - w for x, w in zip(n, want_)]
         exact = sum(o == 0 for o in off)
@@ -125,5 +152,7 @@ for wl, args, targets in workloads:
                 print(f"FAIL metronome ({wl}): the report did not count output tokens with the "
                       "tokenizer")
                 ok = False
+proxy.terminate()
+proxy.wait()
 json.dump(results, open(os.path.join(A.out, "tokenizer-isl.json"), "w"), indent=1)
 sys.exit(0 if ok else 1)
