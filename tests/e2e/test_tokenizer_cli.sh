@@ -108,6 +108,14 @@ HF_HUB_CACHE=$PWD/hub "$M" pack -m m --streaming --tokenizer test/bpe --isl 40 -
     --request-count 20 -o r.jsonl.zst 2>/dev/null || fail "pack for the report"
 "$M" replay r.jsonl.zst --url "127.0.0.1:$port" --concurrency 2 --record-text -o run >/dev/null 2>&1 ||
     fail "replay --record-text"
+# profile end to end: --tokenizer to pack, --record-text to replay, the report counts text
+HF_HUB_CACHE=$PWD/hub "$M" profile -m m --streaming --tokenizer test/bpe --isl 32 --osl 8 \
+    --request-count 6 --url "127.0.0.1:$port" --ui-type none --artifact-dir prof >prof.log 2>&1 ||
+    { cat prof.log >&2; fail "profile --tokenizer"; }
+grep -q "output of 6 request(s) from tokenizer test/bpe" prof/profile_export_console.txt ||
+    fail "profile: the report did not count with the tokenizer"
+"$M" inspect --bodies prof/trace.jsonl.zst | "$py" "$tools" counts "$tj" >counts
+every_equal counts 32 || fail "profile: prompts are not 32 tokens"
 kill $mock
 # the tokenizer comes from run.json's trace header, found in the cache again
 HF_HUB_CACHE=$PWD/hub "$M" report run -o out >console.txt 2>report.log || fail "report"
