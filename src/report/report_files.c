@@ -719,8 +719,8 @@ static void add_phase(cJSON *arr, const cJSON *cfg, bool warmup, double requests
  * keys) built from the run's replay configuration and its trace header: the fields that
  * have an AIPerf meaning. metronome's own configuration goes to metronome.input_config.
  * cfg is already redacted. Returns an owned tree. */
-static cJSON *aiperf_input_config(const cJSON *cfg, const cJSON *header, const char *out_dir,
-                                  uint64_t profile_records)
+static cJSON *aiperf_input_config(const cJSON *cfg, const cJSON *header, bool server_counts,
+                                  const char *out_dir, uint64_t profile_records)
 {
     const cJSON *opts = jget(header, "options");
     cJSON *ic = cJSON_CreateObject();
@@ -762,8 +762,8 @@ static cJSON *aiperf_input_config(const cJSON *cfg, const cJSON *header, const c
     else if (cJSON_IsString(st) && strcmp(st->valuestring, "off") == 0)
         streaming = false;
     cJSON_AddBoolToObject(ep, "streaming", streaming);
-    /* metronome counts tokens from the server's usage whenever it is sent */
-    cJSON_AddBoolToObject(ep, "use_server_token_count", true);
+    /* without a tokenizer metronome counts tokens from the server's usage whenever sent */
+    cJSON_AddBoolToObject(ep, "use_server_token_count", server_counts);
     const cJSON *hs = jget(cfg, "headers"), *h;
     if (cJSON_GetArraySize(hs)) {
         cJSON *ho = cJSON_AddObjectToObject(ep, "headers");
@@ -1000,7 +1000,9 @@ static int json_doc(const struct run *ru, const struct report_opts *o, const cha
         cfg = cJSON_CreateObject();
     report_redact(cfg);
     const cJSON *header = jget(jget(m0->json, "trace"), "header");
-    cJSON *ic = aiperf_input_config(cfg, header, dir, ru->prof.n_total);
+    /* usage counts unless the report's tokenizer counted the response texts */
+    cJSON *ic = aiperf_input_config(cfg, header, ru->osl_tokenizer == 0 || ru->osl_usage > 0, dir,
+                                    ru->prof.n_total);
     report_redact(ic);
     char *ics = cJSON_PrintUnformatted(ic);
     jsonw_key(&w, "input_config");

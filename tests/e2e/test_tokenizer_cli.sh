@@ -149,4 +149,8 @@ for i, r in recs.items():
     assert server[i][0] == r["usage"]["completion_tokens"], (i, server[i], r["usage"])
     n += 1
 assert n == 20, n
+import os
+for d, want in ((os.path.dirname(sys.argv[3]), False), (os.path.dirname(sys.argv[4]), True)):
+    ic = json.load(open(os.path.join(d, "profile_export_aiperf.json")))["input_config"]
+    assert ic["endpoint"]["use_server_token_count"] is want, (d, ic["endpoint"])
 PY
