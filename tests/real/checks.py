@@ -459,6 +459,81 @@ def base():
                   and all(l["status"] == 200 for l in lines),
                   f"exit {rc}, server saw {len(lines)} requests: {tail(out)}")
 
+    # 7b. Server metrics (issue 13): the scraped series are present and plausible, and the
+    #     export's field names equal AIPerf 0.13's for a run against the same server.
+    if want("server-metrics"):
+        sm = {}
+        for conc, n in ((1, 6), (4, 16)):
+            d = os.path.join(A.out, f"server-metrics-c{conc}")
+            rc, out = metronome(["profile", "--model", model, "--url", VLLM, "--endpoint-type",
+                                 "chat", "--streaming", "--concurrency", str(conc),
+                                 "--request-count", str(n), "--isl", "256", "--osl", "64",
+                                 "--random-seed", "1", "--server-metrics-interval", "0.2",
+                                 "--ui-type", "none", "--artifact-dir", d])
+            x = {}
+            try:
+                x = json.load(open(os.path.join(d, "server_metrics_crosscheck.json")))
+            except (OSError, ValueError):
+                pass
+            sm[conc] = (rc, out, x, d)
+        bad = []
+        for conc, (rc, out, x, d) in sm.items():
+            w = x.get("window", {})
+            rows = {r["metric"]: r for r in x.get("crosscheck", [])}
+            ser = x.get("series", {})
+            if rc != 0 or not x:
+                bad.append(f"c{conc}: exit {rc}: {tail(out)}")
+                continue
+            if w.get("requests_server") != w.get("requests_ours"):
+                bad.append(f"c{conc}: requests counted by vLLM {w.get('requests_server')}, "
+                           f"by us {w.get('requests_ours')}")
+            for m in ("time_to_first_token", "request_latency", "inter_token_latency"):
+                r = rows.get(m, {})
+                if r.get("server_mean_ms") is None or r.get("overhead_ms") is None:
+                    bad.append(f"c{conc}: no {m} cross-check: {r}")
+                elif not -1.0 <= r["overhead_ms"] <= max(15.0, 0.15 * r["server_mean_ms"]):
+                    bad.append(f"c{conc}: {m} overhead {r['overhead_ms']:.2f} ms")
+            for k in ("num_requests_running", "num_requests_waiting", "kv_cache_usage"):
+                if k not in ser:
+                    bad.append(f"c{conc}: series {k} missing")
+        if not bad:
+            k1 = sm[1][2]["series"]["kv_cache_usage"]["max"]
+            k4 = sm[4][2]["series"]["kv_cache_usage"]["max"]
+            if not k4 > k1:
+                bad.append(f"KV-cache usage max {k1} at c1, {k4} at c4: did not rise")
+            r4 = sm[4][2]["series"]["num_requests_running"]["max"]
+            if not 2 <= r4 <= 4:
+                bad.append(f"running requests max {r4} at c4")
+        check("server metrics against vLLM: series present, requests counted alike, "
+              "overheads plausible, KV-cache usage rises with concurrency", not bad,
+              "; ".join(bad[:4]))
+        if A.aiperf_venv and sm[4][0] == 0:
+            sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "e2e"))
+            import aiperf_fields
+            d = os.path.join(A.out, "server-metrics-aiperf")
+            env = dict(os.environ, HF_HUB_CACHE=A.hf_cache, HF_HUB_OFFLINE="1",
+                       TRANSFORMERS_OFFLINE="1")
+            try:
+                p = subprocess.run([os.path.join(A.aiperf_venv, "bin", "aiperf"), "profile",
+                                    "--model", model, "--url", VLLM, "--endpoint-type", "chat",
+                                    "--streaming", "--concurrency", "2", "--request-count", "6",
+                                    "--synthetic-input-tokens-mean", "64",
+                                    "--output-tokens-mean", "16", "--ui", "none",
+                                    "--tokenizer", "local/tiny-llama",
+                                    "--server-metrics-formats", "json", "csv", "jsonl",
+                                    "--artifact-dir", d], capture_output=True, text=True,
+                                   timeout=RUN_TIMEOUT, env=env)
+                rc, aout = p.returncode, p.stdout + p.stderr
+            except subprocess.TimeoutExpired:
+                rc, aout = "timeout", ""
+            theirs = aiperf_fields.fields(d).get("server_metrics_export.jsonl")
+            ours = aiperf_fields.fields(sm[4][3]).get("server_metrics_export.jsonl")
+            diff = {k: sorted(set(theirs[k]) ^ set(ours[k])) for k in theirs or {}
+                    if ours and theirs[k] != ours[k]}
+            check("server_metrics_export.jsonl: the same metric names and fields as AIPerf "
+                  "0.13's export against the same vLLM", rc == 0 and theirs and ours and not diff,
+                  f"exit {rc}: {tail(aout)}" if rc != 0 or not theirs else f"differ: {diff}")
+
     # 8. Our figures against vLLM's own histograms for the same run, then AIPerf's.
     if want("timing"):
         opts = ["--endpoint-type", "chat", "--streaming", "--concurrency", "1", "--request-count",
