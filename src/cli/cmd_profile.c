@@ -306,6 +306,10 @@ static void print_argv(const char *name, const struct profile_argv *a)
     putchar('\n');
 }
 
+static void sweep_base_argv(const struct profile_argv *all, struct profile_argv *out);
+static void run_argv(const struct sweep_cfg *s, const struct profile_argv *base, size_t point,
+                     int trial, const char *dir, const cJSON *pm, struct profile_argv *out);
+
 static int validate_config(int argc, char **argv)
 {
     bool has_conf = false;
@@ -316,25 +320,58 @@ static int validate_config(int argc, char **argv)
     struct profile_plan p;
     struct diag d = {0};
     bool help = false;
+    char *one[] = {"--config", argv[argc > 1 ? 1 : 0]};
+    char **vv = argv + 1;
+    int vn = argc - 1;
     if (!has_conf && argc == 2 && argv[1][0] != '-') {
         /* `validate-config FILE` reads as `validate-config --config FILE`. */
-        char *v[] = {"--config", argv[1]};
-        int rc = profile_plan_build(&p, 2, v, &help, &d);
-        if (rc)
-            return plan_fail(rc, &d);
-    } else {
-        if (!has_conf) {
-            cli_error("validate-config needs --config FILE");
-            return EXIT_USAGE;
+        vv = one;
+        vn = 2;
+    } else if (!has_conf) {
+        cli_error("validate-config needs --config FILE");
+        return EXIT_USAGE;
+    }
+    /* A sweep or repeated runs: the points are checked, and the first run's stages
+     * printed (the others differ only in the swept values, seed, warmup and directory). */
+    struct profile_argv all = {0}, base = {0}, probe = {0};
+    struct sweep_cfg s = {0};
+    bool sweep = false;
+    if (!profile_merged_argv(vn, vv, &all, &d)) {
+        int rc = sweep_cfg_parse(&s, all.n, all.v, &d);
+        if (rc) {
+            profile_argv_free(&all);
+            return cli_fail(&d, true);
         }
-        int rc = profile_plan_build(&p, argc - 1, argv + 1, &help, &d);
-        if (rc)
-            return plan_fail(rc, &d);
+        sweep = sweep_cfg_active(&s);
+        if (sweep) {
+            sweep_base_argv(&all, &base);
+            run_argv(&s, &base, 0, 0, NULL, NULL, &probe);
+            vv = probe.v + 1;
+            vn = probe.n - 1;
+        }
+    }
+    d.msg[0] = '\0';
+    int rc = profile_plan_build(&p, vn, vv, &help, &d);
+    if (rc) {
+        rc = plan_fail(rc, &d);
+        goto out;
     }
     if (help) {
         printf("Usage: metronome profile validate-config --config FILE [OPTIONS]\n"
                "Checks the file and the options as `metronome profile` would, runs nothing,\n"
                "and prints what each stage would be given.\n");
+    } else if (sweep) {
+        printf("configuration is valid: %zu point(s) x %d run(s) (%s, %s):", s.npoints, s.trials,
+               s.zip ? "zip" : "grid", s.independent ? "independent" : "repeated");
+        for (size_t i = 0; i < s.npoints; i++) {
+            char dir[1024];
+            sweep_point_dir(&s, i, dir, sizeof dir);
+            printf(" %s", *dir ? dir : "(base)");
+        }
+        printf("\nthe first run's stages would run as:\n");
+        print_argv("pack", &p.pack);
+        print_argv("replay", &p.replay);
+        print_argv("report", &p.report);
     } else {
         printf("configuration is valid; the stages would run as:\n");
         print_argv("pack", &p.pack);
@@ -342,7 +379,13 @@ static int validate_config(int argc, char **argv)
         print_argv("report", &p.report);
     }
     profile_plan_free(&p);
-    return EXIT_OK;
+    rc = EXIT_OK;
+out:
+    sweep_cfg_free(&s);
+    profile_argv_free(&probe);
+    profile_argv_free(&base);
+    profile_argv_free(&all);
+    return rc;
 }
 
 /* One profile run (pack, replay, report) of argv; a sweep runs this once per run. */

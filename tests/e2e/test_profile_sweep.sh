@@ -255,3 +255,12 @@ for name, m in cases.items():
         s = json.load(open("hm/sweep_summary.json"))
         assert isinstance(s["points"], list), name
 PY
+
+# 7. validate-config knows sweeps (a list in the file too) and names a bad value.
+printf 'model-names: [m]\nconcurrency: "1,2,4"\n' >sw.yaml
+"$M" profile validate-config sw.yaml >vc.out || fail "validate-config of a sweep"
+grep -q "^configuration is valid: 3 point(s) x 1 run(s) (grid, repeated): concurrency_1 concurrency_2 concurrency_4$" vc.out \
+    || fail "validate-config: $(cat vc.out)"
+expect_exit 2 "$M" profile validate-config --config sw.yaml --osl 8,-1
+grep -q "^metronome: error: --osl: value '-1' (item 2 of '8,-1'): not a positive integer$" "$E2E_TMP/stderr" \
+    || fail "validate-config bad list: $(cat "$E2E_TMP/stderr")"
