@@ -33,8 +33,9 @@ enum srv_behaviour {
     SRV_500,
     SRV_CLOSE_MID,
     SRV_JSON_CLOSE_IDLE,
-    SRV_101,  /* 100 Continue (skipped), then an unrequested 101 and non-HTTP bytes */
-    SRV_ECHO, /* logs each body; replies (JSON) "re:" + the last message's content */
+    SRV_101,             /* 100 Continue (skipped), then an unrequested 101 and non-HTTP bytes */
+    SRV_ECHO,            /* logs each body; replies (JSON) "re:" + the last message's content */
+    SRV_JSON_THEN_STALL, /* SRV_JSON 150 ms after the first request, nothing after */
 };
 
 #define SRV_MAX_BODIES 64
@@ -122,7 +123,20 @@ static void *conn_thread(void *arg)
                              "Content-Length: %zu\r\n\r\n%s",
                              strlen(body), body);
             send_all(fd, out, (size_t)n);
-        } else if (s->how == SRV_JSON || s->how == SRV_JSON_CLOSE_IDLE) {
+        } else if (s->how == SRV_JSON_THEN_STALL && atomic_load(&s->requests) > 1) {
+            while (!atomic_load(&s->stop)) {
+                struct pollfd p = {.fd = fd, .events = POLLIN};
+                if (poll(&p, 1, 50) > 0) {
+                    char tmp[64];
+                    if (recv(fd, tmp, sizeof tmp, 0) <= 0)
+                        break;
+                }
+            }
+            break;
+        } else if (s->how == SRV_JSON || s->how == SRV_JSON_CLOSE_IDLE ||
+                   s->how == SRV_JSON_THEN_STALL) {
+            if (s->how == SRV_JSON_THEN_STALL)
+                usleep(150000); /* the second request starts 150 ms after the first */
             const char *body = "{\"object\":\"chat.completion\",\"choices\":[{\"message\":{"
                                "\"content\":\"hello there\"},\"finish_reason\":\"stop\"}],"
                                "\"usage\":{\"prompt_tokens\":4,\"completion_tokens\":2}}";
@@ -1063,4 +1077,43 @@ TEST(replay_request_tail_matches_printf)
                 CHECK_INT(n, m);
                 CHECK(memcmp(got, want, n) == 0);
             }
+}
+
+TEST(replay_total_timeout_on_a_kept_connection)
+{
+    /* A kept connection's heap entry is keyed lazily: the first request's total deadline
+     * (its start + 0.4 s) stays as the key while the second, started 150 ms later, runs on
+     * the same connection. That key must neither fail the second request early nor, once
+     * fired, drop the second's own deadline. */
+    struct srv s;
+    srv_start(&s, SRV_JSON_THEN_STALL, 0);
+    char dir[512], url[64];
+    snprintf(dir, sizeof dir, "%s/run", test_tmpdir());
+    struct replay_config c;
+    base_cfg(&c, dir, url, s.port);
+    c.mode = MODE_CONCURRENCY;
+    c.concurrency = 1;
+    c.workers = 1;
+    c.timeout_s = 0.4;
+    struct msrc m = {.n = 2};
+    struct replay_source src = {.ctx = &m, .next = msrc_next, .rewind = msrc_rewind};
+    struct replay_result res;
+    struct diag d = {0};
+    int rc = replay_run(&c, &src, &res, &d);
+    srv_stop(&s);
+    REQUIRE(rc == 0);
+    struct run r;
+    load_run(dir, &r);
+    REQUIRE(r.n == 2);
+    const cJSON *a = num(r.recs[0], "i") == 0 ? r.recs[0] : r.recs[1];
+    const cJSON *b = a == r.recs[0] ? r.recs[1] : r.recs[0];
+    CHECK(cJSON_GetObjectItemCaseSensitive(a, "error") == NULL);
+    CHECK(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(b, "reused")));
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(b, "error");
+    REQUIRE(e != NULL);
+    CHECK_STR(cJSON_GetObjectItemCaseSensitive(e, "type")->valuestring, "timeout_total");
+    double took = num(b, "t_end") - num(b, "t_start");
+    CHECK(took >= 0.4e9);
+    CHECK(took < 0.4e9 + 0.3e9); /* fired at its own deadline, not a stale key's + 0.4 s */
+    free_run(&r);
 }
