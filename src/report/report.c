@@ -1354,17 +1354,18 @@ static void shard_warnings(const struct run *ru, bool many, struct buf *out)
     if (ru->shard_count <= 1)
         return;
     if (ru->nshard_missing) {
-        buf_printf(out, "%s%spartial run: %zu of %d shards missing (index", pre, sep,
-                   ru->nshard_missing, ru->shard_count);
+        /* shards named as --shard names them: I/N, I from 0 */
+        buf_printf(out, "%s%spartial run: %zu of %d shards missing (", pre, sep, ru->nshard_missing,
+                   ru->shard_count);
         for (size_t k = 0; k < ru->nshard_missing; k++)
-            buf_printf(out, "%s%d", k ? ", " : " ", ru->shard_missing[k]);
+            buf_printf(out, "%s%d/%d", k ? ", " : "", ru->shard_missing[k], ru->shard_count);
         buf_printf(out, "): the report covers only the shards found\n");
     }
     for (size_t s = 0; s < ru->nshards; s++) {
         const struct run_meta *m = &ru->shard[s];
         if (!m->complete || m->cancelled)
             buf_printf(out,
-                       "%s%spartial run: shard %d of %d (%s) did not finish (%s): its records up "
+                       "%s%spartial run: shard %d/%d (%s) did not finish (%s): its records up "
                        "to where it stopped are included\n",
                        pre, sep, m->shard_index, m->shard_count, m->dir,
                        !m->complete ? "run.json says complete=false: killed or failed"
@@ -1450,7 +1451,7 @@ static int report_run_staged(const char *const *dirs, size_t ndirs, const struct
             } else if (metas[i].start_at_real) {
                 /* one start instant: the same shard of the same run, twice */
                 rc = diag_set(d, ERR_INVALID,
-                              "%s and %s: both are shard %d of %d of one run (one trace, one "
+                              "%s and %s: both are shard %d/%d of one run (one trace, one "
                               "--start-at)",
                               metas[k].dir, metas[i].dir, metas[i].shard_index,
                               metas[i].shard_count);

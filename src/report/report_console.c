@@ -636,12 +636,12 @@ static void print_run(FILE *f, const struct run *ru, const struct report_opts *o
         if (ru->nshard_missing) {
             fprintf(f, "Partial run: shard(s)");
             for (size_t k = 0; k < ru->nshard_missing; k++)
-                fprintf(f, "%s %d", k ? "," : "", ru->shard_missing[k]);
-            fprintf(f, " of %d missing.\n", ru->shard_count);
+                fprintf(f, "%s %d/%d", k ? "," : "", ru->shard_missing[k], ru->shard_count);
+            fprintf(f, " missing.\n");
         }
         for (size_t i = 0; i < ru->nshards; i++)
             if (!ru->shard[i].complete || ru->shard[i].cancelled)
-                fprintf(f, "Partial run: shard %d of %d (%s) did not finish.\n",
+                fprintf(f, "Partial run: shard %d/%d (%s) did not finish.\n",
                         ru->shard[i].shard_index, ru->shard_count, ru->shard[i].dir);
     }
     if (!ru->complete) {

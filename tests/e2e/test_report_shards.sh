@@ -104,9 +104,9 @@ r = report(p1)
 _, gj = metrics(p1)
 ss = gj["metronome"]["shard_set"]
 check(ss["partial"] and ss["missing"] == [2], ss)
-check("partial run: 1 of 4 shards missing (index 2)" in r.stderr, r.stderr)
-check("partial run: shard 1 of 4 (%s) did not finish" % dirs[1] in r.stderr, r.stderr)
-check("Partial run: shard(s) 2 of 4 missing." in r.stdout, r.stdout)
+check("partial run: 1 of 4 shards missing (2/4)" in r.stderr, r.stderr)
+check("partial run: shard 1/4 (%s) did not finish" % dirs[1] in r.stderr, r.stderr)
+check("Partial run: shard(s) 2/4 missing." in r.stdout, r.stdout)
 check(gj["is_complete"] is False, "is_complete")
 
 # A start 40 ms off on one shard: the skew is stated and more than the lateness: warned.
@@ -137,5 +137,5 @@ for d in d4:
     json.dump(x, open(rj, "w"))
 shutil.copytree(d4[0], os.path.join(p4, "again"))
 r = report(p4, expect=1)
-check("both are shard 0 of 2" in r.stderr, r.stderr)
+check("both are shard 0/2" in r.stderr, r.stderr)
 PY

@@ -102,9 +102,9 @@ kill -9 "${spids[2]}"
 for i in 0 1 3; do wait "${spids[$i]}" || fail "shard $i failed"; done
 "$METRONOME" report "$E2E_TMP/run2" >"$E2E_TMP/report2.txt" 2>"$E2E_TMP/report2.err" ||
     fail "report 2: $(cat "$E2E_TMP/report2.err")"
-grep -q "partial run: shard 2 of 4 ($E2E_TMP/run2/shard-2) did not finish" "$E2E_TMP/report2.err" ||
+grep -q "partial run: shard 2/4 ($E2E_TMP/run2/shard-2) did not finish" "$E2E_TMP/report2.err" ||
     fail "not flagged partial: $(cat "$E2E_TMP/report2.err")"
-grep -q "Partial run: shard 2 of 4" "$E2E_TMP/report2.txt" || fail "console: not partial"
+grep -q "Partial run: shard 2/4" "$E2E_TMP/report2.txt" || fail "console: not partial"
 # the killed shard's start is known from its --start-at: the skew is still stated
 grep -q "start skew 0.000 ms" "$E2E_TMP/report2.txt" || fail "skew: $(grep Shards "$E2E_TMP/report2.txt")"
 python3 - "$E2E_TMP/run2/profile_export_aiperf.json" <<'PY' || fail "run 2 json"
