@@ -7,4 +7,5 @@ pub const src = [_][]const u8{
 };
 pub const tests = [_][]const u8{
     "unit/test_ucd.c", "unit/test_regex.c",
+    "unit/test_tok.c", "fuzz/fuzz_tok_load.c", "fuzz/fuzz_tok_encode.c",
 };

@@ -240,12 +240,10 @@ static void post_apply(const struct tk_post *pp, struct tok_ids *ids, size_t fro
     if (pp->kind != TQ_TEMPLATE)
         return;
     /* Rebuild ids[from..) as the template says. */
-    size_t n = ids->n - from, extra = 0;
-    for (size_t i = 0; i < pp->ntpl; i++)
-        if (!pp->tpl[i].is_seq)
-            extra += pp->tpl[i].nids;
+    size_t n = ids->n - from;
     uint32_t *seq = xmalloc((n ? n : 1) * sizeof *seq);
-    memcpy(seq, ids->v + from, n * sizeof *seq);
+    if (n)
+        memcpy(seq, ids->v + from, n * sizeof *seq);
     ids->n = from;
     for (size_t i = 0; i < pp->ntpl; i++) {
         if (pp->tpl[i].is_seq)
@@ -255,7 +253,6 @@ static void post_apply(const struct tk_post *pp, struct tok_ids *ids, size_t fro
             for (size_t j = 0; j < pp->tpl[i].nids; j++)
                 tk_ids_push(ids, pp->tpl[i].ids[j]);
     }
-    (void)extra;
     free(seq);
 }
 

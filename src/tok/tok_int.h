@@ -16,6 +16,12 @@
 #include <stdint.h>
 #include <string.h>
 
+/* A BPE merge: key (left << 32 | right) + 1 (0 empty), its rank and the merged id. */
+struct tk_merge {
+    uint64_t key;
+    uint32_t rank, nid;
+};
+
 /* A string in the tokenizer's arena. */
 struct tk_str {
     uint32_t off, len;
@@ -135,12 +141,11 @@ struct tok {
     struct tk_str *vocab; /* [nvocab]; len TK_NOSTR for holes */
     uint32_t nvocab;      /* one past the largest model id */
     uint32_t vocab_count; /* distinct entries (get_vocab_size of the model) */
-    uint32_t *vslot;      /* open addressing: id+1, 0 empty */
+    uint64_t *vslot;      /* open addressing: (hash tag << 32) | (id + 1), 0 empty */
     uint32_t vmask;
 
     /* BPE */
-    uint64_t *mkey; /* (left << 32 | right) + 1, 0 empty */
-    uint32_t *mrank, *mnew;
+    struct tk_merge *merge; /* open addressing over (left, right); one cache line per probe */
     uint32_t mmask;
     size_t nmerges;
     bool byte_fallback, ignore_merges, fuse_unk;

@@ -15,12 +15,18 @@
 #include <stdarg.h>
 #include <math.h>
 #include <mbedtls/sha256.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct ld {
     struct tok *t;
+    /* model.vocab and model.merges, the bulk of a file, are walked in place with jscan
+     * (no parse tree); everything else goes through cJSON. */
+    struct jval vocab, merges;
+    bool has_vocab, has_merges;
+    struct buf key; /* a decoded string with escapes */
     struct buf arena;
     const char *label;
     struct diag *d;
@@ -498,14 +504,19 @@ long tk_vocab_get(const struct tok *t, const char *s, size_t n)
 {
     if (!t->vslot)
         return -1;
-    uint32_t i = (uint32_t)tk_hash(s, n) & t->vmask;
+    uint64_t h = tk_hash(s, n);
+    uint32_t i = (uint32_t)h & t->vmask, tag = (uint32_t)(h >> 32);
     for (;;) {
-        uint32_t v = t->vslot[i];
+        uint64_t v = t->vslot[i];
         if (!v)
             return -1;
-        const struct tk_str *e = &t->vocab[v - 1];
-        if (e->len == n && memcmp(t->arena + e->off, s, n) == 0)
-            return (long)(v - 1);
+        /* The tag spares the two dependent loads (entry, then bytes) on a collision. */
+        if ((uint32_t)(v >> 32) == tag) {
+            uint32_t id = (uint32_t)v - 1;
+            const struct tk_str *e = &t->vocab[id];
+            if (e->len == n && memcmp(t->arena + e->off, s, n) == 0)
+                return (long)id;
+        }
         i = (i + 1) & t->vmask;
     }
 }
@@ -531,17 +542,20 @@ static void build_vocab_hash(struct tok *t)
         if (e->len == TK_NOSTR)
             continue;
         const char *s = t->arena + e->off;
-        uint32_t i = (uint32_t)tk_hash(s, e->len) & t->vmask;
+        uint64_t h = tk_hash(s, e->len);
+        uint64_t slot = (h & 0xFFFFFFFF00000000ULL) | (id + 1u);
+        uint32_t i = (uint32_t)h & t->vmask;
         for (;;) {
-            uint32_t v = t->vslot[i];
+            uint64_t v = t->vslot[i];
             if (!v) {
-                t->vslot[i] = id + 1;
+                t->vslot[i] = slot;
                 t->vocab_count++;
                 break;
             }
-            const struct tk_str *o = &t->vocab[v - 1];
-            if (o->len == e->len && memcmp(t->arena + o->off, s, e->len) == 0) {
-                t->vslot[i] = id + 1;
+            const struct tk_str *o = &t->vocab[(uint32_t)v - 1];
+            if ((v >> 32) == (slot >> 32) && o->len == e->len &&
+                memcmp(t->arena + o->off, s, e->len) == 0) {
+                t->vslot[i] = slot;
                 break;
             }
             i = (i + 1) & t->vmask;
@@ -554,33 +568,55 @@ static void merge_put(struct tok *t, uint32_t a, uint32_t b, uint32_t rank, uint
 {
     uint64_t key = (((uint64_t)a << 32) | b) + 1;
     uint32_t i = (uint32_t)((key * 0x9E3779B97F4A7C15ULL) >> 32) & t->mmask;
-    while (t->mkey[i] && t->mkey[i] != key)
+    while (t->merge[i].key && t->merge[i].key != key)
         i = (i + 1) & t->mmask;
-    t->mkey[i] = key;
-    t->mrank[i] = rank;
-    t->mnew[i] = nid;
+    t->merge[i] = (struct tk_merge){key, rank, nid};
 }
 
-/* JSON object {token: id} -> t->vocab. */
-static int load_vocab_object(struct ld *L, const cJSON *v, const char *path)
+/* A JSON string's bytes: in place when it has no escapes, else decoded into L->key. */
+static int jstr(struct ld *L, const struct jval *v, const char **p, size_t *n)
+{
+    if (!v->esc) {
+        *p = v->p;
+        *n = v->n;
+        return 0;
+    }
+    buf_reset(&L->key);
+    if (jval_str(v, &L->key))
+        return ERR_INVALID;
+    *p = L->key.p ? L->key.p : "";
+    *n = L->key.len;
+    return 0;
+}
+
+/* JSON object {token: id} -> t->vocab, in two passes over the text. */
+static int load_vocab_object(struct ld *L, const char *path)
 {
     struct tok *t = L->t;
-    if (!v || !cJSON_IsObject(v))
+    if (!L->has_vocab || L->vocab.type != JT_OBJECT)
         return bad(L, ERR_INVALID, path, "must be an object of token: id");
     uint64_t maxid = 0;
     size_t n = 0;
-    const cJSON *it;
-    cJSON_ArrayForEach(it, v)
-    {
-        uint64_t id;
-        char sub[256];
-        snprintf(sub, sizeof sub, "%s[\"%.40s\"]", path, it->string ? it->string : "");
-        if (get_uint(L, it, UINT32_MAX - 1u, &id, sub))
-            return L->d->code;
-        if (id + 1 > maxid)
-            maxid = id + 1;
+    struct jiter it;
+    struct jval k, v;
+    int r;
+    jscan_enter(&it, &L->vocab);
+    while ((r = jscan_member(&it, &k, &v)) == 1) {
+        int64_t id;
+        if (jval_int_in(&v, 0, (int64_t)UINT32_MAX - 2, &id)) {
+            const char *kp;
+            size_t kn;
+            if (jstr(L, &k, &kp, &kn))
+                kp = "", kn = 0;
+            return bad(L, ERR_INVALID, path, "[\"%.*s\"] must be an integer in [0, %u]",
+                       (int)(kn > 40 ? 40 : kn), kp, UINT32_MAX - 2);
+        }
+        if ((uint64_t)id + 1 > maxid)
+            maxid = (uint64_t)id + 1;
         n++;
     }
+    if (r < 0)
+        return bad(L, ERR_PARSE, path, "malformed JSON");
     if (maxid > (uint64_t)n * 4 + 1024)
         return bad(L, ERR_INVALID, path, "ids are too sparse (largest %llu for %zu tokens)",
                    (unsigned long long)(maxid - 1), n);
@@ -588,10 +624,15 @@ static int load_vocab_object(struct ld *L, const cJSON *v, const char *path)
     t->vocab = xmalloc((maxid ? maxid : 1) * sizeof *t->vocab);
     for (uint64_t i = 0; i < maxid; i++)
         t->vocab[i].len = TK_NOSTR;
-    cJSON_ArrayForEach(it, v)
-    {
-        uint32_t id = (uint32_t)it->valuedouble;
-        int rc = put_str(L, it->string, strlen(it->string), &t->vocab[id]);
+    jscan_enter(&it, &L->vocab);
+    while (jscan_member(&it, &k, &v) == 1) {
+        int64_t id;
+        const char *kp;
+        size_t kn;
+        jval_int_in(&v, 0, (int64_t)UINT32_MAX - 2, &id);
+        if (jstr(L, &k, &kp, &kn))
+            return bad(L, ERR_INVALID, path, "has a key that is not valid JSON text");
+        int rc = put_str(L, kp, kn, &t->vocab[id]);
         if (rc)
             return rc;
     }
@@ -618,7 +659,7 @@ static int load_bpe(struct ld *L, const cJSON *m)
     if (dv && !(cJSON_IsNumber(dv) && dv->valuedouble == 0.0))
         return bad(L, ERR_UNSUPPORTED, "model.dropout",
                    "is not supported (must be null: dropout makes encoding random)");
-    if ((rc = load_vocab_object(L, get(m, "vocab"), "model.vocab")))
+    if ((rc = load_vocab_object(L, "model.vocab")))
         return rc;
     const char *s;
     if ((rc = get_bool(L, m, "byte_fallback", false, &t->byte_fallback, "model")) ||
@@ -645,59 +686,92 @@ static int load_bpe(struct ld *L, const cJSON *m)
     }
     byte_ids(t);
 
-    const cJSON *mg = get(m, "merges");
-    if (!mg)
-        mg = NULL;
-    if (mg && !cJSON_IsArray(mg))
+    if (L->has_merges && L->merges.type != JT_ARRAY)
         return bad(L, ERR_INVALID, "model.merges", "must be an array");
-    size_t n = mg ? (size_t)cJSON_GetArraySize(mg) : 0;
-    uint32_t cap = pow2_for(n);
-    t->mkey = xcalloc(cap, sizeof *t->mkey);
-    t->mrank = xmalloc(cap * sizeof *t->mrank);
-    t->mnew = xmalloc(cap * sizeof *t->mnew);
+    size_t n = 0;
+    struct jiter it;
+    struct jval e;
+    if (L->has_merges) {
+        jscan_enter(&it, &L->merges);
+        int r;
+        while ((r = jscan_elem(&it, &e)) == 1)
+            n++;
+        if (r < 0)
+            return bad(L, ERR_PARSE, "model.merges", "malformed JSON");
+    }
+    /* Load factor up to 3/4: the merges table is the largest part of a loaded BPE. */
+    uint32_t cap = 16;
+    while (cap < n + n / 3 + 1)
+        cap <<= 1;
+    t->merge = xcalloc(cap, sizeof *t->merge);
     t->mmask = cap - 1;
     t->mem += (size_t)cap * 16;
     t->nmerges = n;
     size_t plen = t->cont_prefix.len == TK_NOSTR ? 0 : t->cont_prefix.len;
-    const char *pfx = plen ? tk_s(t, t->cont_prefix) : "";
-    struct buf cat;
+    struct buf cat, two;
     buf_init(&cat, 1u << 20);
-    const cJSON *it;
+    buf_init(&two, 1u << 20);
     uint32_t rank = 0;
-    cJSON_ArrayForEach(it, mg)
-    {
+    if (L->has_merges)
+        jscan_enter(&it, &L->merges);
+    while (L->has_merges && jscan_elem(&it, &e) == 1) {
         char sub[64];
-        snprintf(sub, sizeof sub, "model.merges[%u]", rank);
+        sub[0] = 0;
+#define MERGE_PATH() (snprintf(sub, sizeof sub, "model.merges[%u]", rank), sub)
         const char *a, *b;
         size_t an, bn;
-        if (cJSON_IsString(it)) {
-            const char *sp = strchr(it->valuestring, ' ');
-            if (!sp || strchr(sp + 1, ' ')) {
+        struct jiter pi;
+        struct jval x, y, z;
+        buf_reset(&two);
+        if (e.type == JT_STRING) {
+            const char *sp, *str;
+            size_t sn;
+            if (jstr(L, &e, &str, &sn)) {
                 buf_free(&cat);
-                return bad(L, ERR_INVALID, sub, "must be \"left right\" (one space)");
+                buf_free(&two);
+                return bad(L, ERR_INVALID, MERGE_PATH(), "is not a valid string");
             }
-            a = it->valuestring;
-            an = (size_t)(sp - a);
-            b = sp + 1;
-            bn = strlen(b);
-        } else if (cJSON_IsArray(it) && cJSON_GetArraySize(it) == 2 && cJSON_IsString(it->child) &&
-                   cJSON_IsString(it->child->next)) {
-            a = it->child->valuestring;
-            an = strlen(a);
-            b = it->child->next->valuestring;
-            bn = strlen(b);
+            sp = memchr(str, ' ', sn);
+            if (!sp || memchr(sp + 1, ' ', sn - (size_t)(sp + 1 - str))) {
+                buf_free(&cat);
+                buf_free(&two);
+                return bad(L, ERR_INVALID, MERGE_PATH(), "must be \"left right\" (one space)");
+            }
+            buf_append(&two, str, sn);
+            a = two.p;
+            an = (size_t)(sp - str);
+            b = two.p + an + 1;
+            bn = sn - an - 1;
+        } else if (e.type == JT_ARRAY && jscan_enter(&pi, &e) == 0 && jscan_elem(&pi, &x) == 1 &&
+                   x.type == JT_STRING && jscan_elem(&pi, &y) == 1 && y.type == JT_STRING &&
+                   jscan_elem(&pi, &z) == 0) {
+            const char *xp, *yp;
+            size_t xn, yn;
+            if (jstr(L, &x, &xp, &xn) || buf_append(&two, xp, xn) || jstr(L, &y, &yp, &yn) ||
+                buf_append(&two, yp, yn)) {
+                buf_free(&cat);
+                buf_free(&two);
+                return bad(L, ERR_INVALID, MERGE_PATH(), "is not a valid pair of strings");
+            }
+            a = two.p;
+            an = xn;
+            b = two.p + xn;
+            bn = yn;
         } else {
             buf_free(&cat);
-            return bad(L, ERR_INVALID, sub, "must be a string or a pair of strings");
+            buf_free(&two);
+            return bad(L, ERR_INVALID, MERGE_PATH(), "must be a string or a pair of strings");
         }
         long ia = tk_vocab_get(t, a, an), ib = tk_vocab_get(t, b, bn);
         if (ia < 0 || ib < 0) {
             buf_free(&cat);
-            return bad(L, ERR_INVALID, sub, "token \"%.*s\" is not in the vocabulary",
+            buf_free(&two);
+            return bad(L, ERR_INVALID, MERGE_PATH(), "token \"%.*s\" is not in the vocabulary",
                        (int)(ia < 0 ? (an > 40 ? 40 : an) : (bn > 40 ? 40 : bn)), ia < 0 ? a : b);
         }
         buf_reset(&cat);
         buf_append(&cat, a, an);
+        const char *pfx = plen ? tk_s(t, t->cont_prefix) : "";
         if (plen && bn >= plen && memcmp(b, pfx, plen) == 0)
             buf_append(&cat, b + plen, bn - plen);
         else
@@ -705,13 +779,16 @@ static int load_bpe(struct ld *L, const cJSON *m)
         long nid = tk_vocab_get(t, cat.p, cat.len);
         if (nid < 0) {
             buf_free(&cat);
-            return bad(L, ERR_INVALID, sub, "merged token \"%.40s\" is not in the vocabulary",
-                       cat.p);
+            buf_free(&two);
+            return bad(L, ERR_INVALID, MERGE_PATH(),
+                       "merged token \"%.40s\" is not in the vocabulary", cat.p);
         }
         merge_put(t, (uint32_t)ia, (uint32_t)ib, rank, (uint32_t)nid);
         rank++;
     }
+#undef MERGE_PATH
     buf_free(&cat);
+    buf_free(&two);
     return 0;
 }
 
@@ -719,7 +796,7 @@ static int load_wordpiece(struct ld *L, const cJSON *m)
 {
     struct tok *t = L->t;
     int rc;
-    if ((rc = load_vocab_object(L, get(m, "vocab"), "model.vocab")))
+    if ((rc = load_vocab_object(L, "model.vocab")))
         return rc;
     const char *s;
     if ((rc = get_string(L, m, "unk_token", false, &s, "model")))
@@ -811,35 +888,21 @@ static double serde_f64(const char *p, size_t n)
     return neg ? -f : f;
 }
 
-/* Re-reads the scores of model.vocab from the JSON text with serde_json's rounding. */
-static void unigram_scores_serde(struct tok *t, const char *json, size_t n)
-{
-    static const char *const path[] = {"model", "vocab"};
-    struct jval v, e, x;
-    struct jiter it, in;
-    if (jscan_find(json, n, path, 2, &v) != 1 || v.type != JT_ARRAY || jscan_enter(&it, &v))
-        return;
-    uint32_t i = 0;
-    while (i < t->nvocab && jscan_elem(&it, &e) == 1) {
-        if (e.type == JT_ARRAY && jscan_enter(&in, &e) == 0 && jscan_elem(&in, &x) == 1 &&
-            jscan_elem(&in, &x) == 1 && x.type == JT_NUMBER)
-            t->score[i] = serde_f64(x.p, x.n);
-        i++;
-    }
-    t->min_score = INFINITY;
-    for (uint32_t k = 0; k < t->nvocab; k++)
-        if (t->score[k] < t->min_score)
-            t->min_score = t->score[k];
-}
-
 static int load_unigram(struct ld *L, const cJSON *m)
 {
     struct tok *t = L->t;
     int rc;
-    const cJSON *v = get(m, "vocab");
-    if (!v || !cJSON_IsArray(v))
+    if (!L->has_vocab || L->vocab.type != JT_ARRAY)
         return bad(L, ERR_INVALID, "model.vocab", "must be an array of [piece, score]");
-    size_t n = (size_t)cJSON_GetArraySize(v);
+    size_t n = 0;
+    struct jiter it, pi;
+    struct jval e, x, y, z;
+    int r;
+    jscan_enter(&it, &L->vocab);
+    while ((r = jscan_elem(&it, &e)) == 1)
+        n++;
+    if (r < 0)
+        return bad(L, ERR_PARSE, "model.vocab", "malformed JSON");
     if (n >= UINT32_MAX)
         return bad(L, ERR_TOO_LARGE, "model.vocab", "has too many pieces");
     t->nvocab = (uint32_t)n;
@@ -848,20 +911,20 @@ static int load_unigram(struct ld *L, const cJSON *m)
     t->mem += n * (sizeof *t->vocab + sizeof *t->score);
     t->min_score = INFINITY;
     t->max_piece = 0;
-    const cJSON *it;
     size_t i = 0;
-    cJSON_ArrayForEach(it, v)
-    {
+    jscan_enter(&it, &L->vocab);
+    while (jscan_elem(&it, &e) == 1) {
         char sub[64];
         snprintf(sub, sizeof sub, "model.vocab[%zu]", i);
-        if (!cJSON_IsArray(it) || cJSON_GetArraySize(it) != 2 || !cJSON_IsString(it->child) ||
-            !cJSON_IsNumber(it->child->next))
+        const char *p;
+        size_t pn;
+        if (e.type != JT_ARRAY || jscan_enter(&pi, &e) || jscan_elem(&pi, &x) != 1 ||
+            x.type != JT_STRING || jscan_elem(&pi, &y) != 1 || y.type != JT_NUMBER ||
+            jscan_elem(&pi, &z) != 0 || jstr(L, &x, &p, &pn))
             return bad(L, ERR_INVALID, sub, "must be [piece, score]");
-        const char *p = it->child->valuestring;
-        size_t pn = strlen(p);
         if ((rc = put_str(L, p, pn, &t->vocab[i])))
             return rc;
-        t->score[i] = it->child->next->valuedouble;
+        t->score[i] = serde_f64(y.p, y.n);
         if (t->score[i] < t->min_score)
             t->min_score = t->score[i];
         if (pn > t->max_piece)
@@ -892,9 +955,9 @@ static int load_model(struct ld *L, const cJSON *m)
     const char *ty = type_of(m);
     if (!ty) {
         /* Old files without "type": a BPE has merges, a WordPiece has none. */
-        if (get(m, "merges"))
+        if (L->has_merges)
             ty = "BPE";
-        else if (get(m, "vocab") && cJSON_IsArray(get(m, "vocab")))
+        else if (L->has_vocab && L->vocab.type == JT_ARRAY)
             ty = "Unigram";
         else
             ty = "WordPiece";
@@ -1177,19 +1240,110 @@ static void describe(struct tok *t)
         snprintf(t->desc, sizeof t->desc, "%s vocab=%u added=%zu", m, t->vocab_count, t->nadded);
 }
 
+static int malformed(struct ld *L, const char *json, size_t off)
+{
+    long line = 1;
+    for (size_t i = 0; i < off; i++)
+        line += json[i] == '\n';
+    return diag_set(L->d, ERR_PARSE, "%s:%ld: malformed JSON (byte %zu)", L->label, line, off);
+}
+
+/* One member's value parsed by cJSON, added to obj under the key. */
+static int add_parsed(struct ld *L, cJSON *obj, const struct jval *k, const struct jval *v,
+                      const char *json)
+{
+    const char *kp;
+    size_t kn;
+    if (jstr(L, k, &kp, &kn))
+        return malformed(L, json, (size_t)(k->p - json));
+    /* A string's span excludes its quotes. */
+    const char *vp = v->type == JT_STRING ? v->p - 1 : v->p;
+    size_t vn = v->type == JT_STRING ? v->n + 2 : v->n;
+    cJSON *item = cJSON_ParseWithLength(vp, vn);
+    if (!item) {
+        const char *e = cJSON_GetErrorPtr();
+        return malformed(L, json, (size_t)((e && e >= v->p && e <= v->p + v->n ? e : v->p) - json));
+    }
+    char *key = xstrndup(kp, kn);
+    cJSON_AddItemToObject(obj, key, item);
+    free(key);
+    return 0;
+}
+
+/* The file's top level into a cJSON tree without model.vocab and model.merges, which stay
+ * as spans in L for the table builders (a parse tree of a 150k-entry vocabulary would
+ * cost more time than everything else together). */
+static int split_json(struct ld *L, const char *json, size_t n, cJSON **out)
+{
+    struct jiter it, mi;
+    struct jval k, v, mk, mv;
+    buf_init(&L->key, 0);
+    if (jscan_object(&it, json, n))
+        return buf_free(&L->key), malformed(L, json, it.err_off);
+    cJSON *root = cJSON_CreateObject();
+    int r, rc = 0;
+    while ((r = jscan_member(&it, &k, &v)) == 1) {
+        if (jval_is(&k, "model") && v.type == JT_OBJECT) {
+            cJSON *m = cJSON_CreateObject();
+            cJSON_AddItemToObject(root, "model", m);
+            jscan_enter(&mi, &v);
+            while ((r = jscan_member(&mi, &mk, &mv)) == 1) {
+                if (jval_is(&mk, "vocab")) {
+                    L->vocab = mv;
+                    L->has_vocab = mv.type != JT_NULL;
+                } else if (jval_is(&mk, "merges")) {
+                    L->merges = mv;
+                    L->has_merges = mv.type != JT_NULL;
+                } else if ((rc = add_parsed(L, m, &mk, &mv, json)))
+                    break;
+            }
+            if (!rc && r < 0)
+                rc = malformed(L, json, (size_t)(mi.base - json) + mi.err_off);
+            if (rc)
+                break;
+        } else if ((rc = add_parsed(L, root, &k, &v, json)))
+            break;
+    }
+    if (!rc && r < 0)
+        rc = malformed(L, json, it.err_off);
+    buf_free(&L->key);
+    if (rc) {
+        cJSON_Delete(root);
+        return rc;
+    }
+    *out = root;
+    return 0;
+}
+
+/* The file's sha256 is computed on a second thread while the tables are built: hashing
+ * 10 MB in software is a third of the load time otherwise. */
+struct sha_job {
+    const char *p;
+    size_t n;
+    unsigned char sum[32];
+};
+static void *sha_thread(void *arg)
+{
+    struct sha_job *j = arg;
+    mbedtls_sha256((const unsigned char *)j->p, j->n, j->sum, 0);
+    return NULL;
+}
+
 int tok_load_mem(const char *json, size_t n, const char *label, struct tok **out, struct diag *d)
 {
     *out = NULL;
     if (!label)
         label = "tokenizer.json";
-    cJSON *root = cJSON_ParseWithLength(json, n);
-    if (!root) {
-        const char *e = cJSON_GetErrorPtr();
-        size_t off = (e && e >= json && e <= json + n) ? (size_t)(e - json) : n;
-        long line = 1;
-        for (size_t i = 0; i < off; i++)
-            line += json[i] == '\n';
-        return diag_set(d, ERR_PARSE, "%s:%ld: malformed JSON (byte %zu)", label, line, off);
+    struct ld L = {.label = label, .d = d};
+    struct sha_job sj = {.p = json, .n = n};
+    pthread_t th;
+    bool threaded = n > (1u << 20) && pthread_create(&th, NULL, sha_thread, &sj) == 0;
+    cJSON *root = NULL;
+    int prc = split_json(&L, json, n, &root);
+    if (prc) {
+        if (threaded)
+            pthread_join(th, NULL);
+        return prc;
     }
     struct tok *t = xcalloc(1, sizeof *t);
     for (int i = 0; i < 324; i++)
@@ -1199,7 +1353,8 @@ int tok_load_mem(const char *json, size_t n, const char *label, struct tok **out
         t->bln[b] = (unsigned char)ucd_utf8_encode(tk_byte_char(b), u);
         memcpy(t->blmap[b], u, 2);
     }
-    struct ld L = {.t = t, .label = label, .d = d};
+    L.t = t;
+    buf_init(&L.key, 0);
     buf_init(&L.arena, (size_t)UINT32_MAX - 1);
     buf_putc(&L.arena, '\0');
     int rc = 0;
@@ -1214,8 +1369,6 @@ int tok_load_mem(const char *json, size_t n, const char *label, struct tok **out
     }
     if ((rc = load_model(&L, get(root, "model"))))
         goto out;
-    if (t->model == TM_UNIGRAM)
-        unigram_scores_serde(t, json, n);
     t->arena = L.arena.p;
     if ((x = get(root, "normalizer"))) {
         t->norm = xcalloc(1, sizeof *t->norm);
@@ -1255,17 +1408,22 @@ int tok_load_mem(const char *json, size_t n, const char *label, struct tok **out
     t->mem += (size_t)t->total * sizeof *t->added_of_id;
 out:
     cJSON_Delete(root);
+    buf_free(&L.key);
     t->arena = L.arena.p;
     t->arena_len = L.arena.len;
     t->mem += L.arena.cap + sizeof *t;
     if (rc) {
+        if (threaded)
+            pthread_join(th, NULL);
         tok_free(t);
         return rc;
     }
-    unsigned char sum[32];
-    mbedtls_sha256((const unsigned char *)json, n, sum, 0);
+    if (threaded)
+        pthread_join(th, NULL);
+    else
+        sha_thread(&sj);
     for (int i = 0; i < 32; i++)
-        snprintf(t->sha + 2 * i, 3, "%02x", sum[i]);
+        snprintf(t->sha + 2 * i, 3, "%02x", sj.sum[i]);
     describe(t);
     *out = t;
     return 0;
@@ -1308,9 +1466,7 @@ void tok_free(struct tok *t)
     free(t->arena);
     free(t->vocab);
     free(t->vslot);
-    free(t->mkey);
-    free(t->mrank);
-    free(t->mnew);
+    free(t->merge);
     free(t->score);
     if (t->norm) {
         free_norm(t->norm);

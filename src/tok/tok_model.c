@@ -37,10 +37,10 @@ static inline bool merge_get(const struct tok *t, uint32_t a, uint32_t b, uint32
     uint64_t key = (((uint64_t)a << 32) | b) + 1;
     uint32_t i = (uint32_t)((key * 0x9E3779B97F4A7C15ULL) >> 32) & t->mmask;
     for (;;) {
-        uint64_t k = t->mkey[i];
+        uint64_t k = t->merge[i].key;
         if (k == key) {
-            *rank = t->mrank[i];
-            *nid = t->mnew[i];
+            *rank = t->merge[i].rank;
+            *nid = t->merge[i].nid;
             return true;
         }
         if (!k)
@@ -255,7 +255,8 @@ static int bpe_cached(const struct tok *t, struct tok_scratch *sc, const char *w
     buf_append(&sc->ckeys, w, n);
     e->voff = (uint32_t)sc->ncids;
     e->vlen = (uint32_t)k;
-    memcpy(sc->cids + sc->ncids, ids->v + before, k * sizeof *sc->cids);
+    if (k)
+        memcpy(sc->cids + sc->ncids, ids->v + before, k * sizeof *sc->cids);
     sc->ncids += k;
     return 0;
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Exactness of metronome's tokenizer.json engine against the PyPI `tokenizers` package.
 
-  exactness.py METRONOME WORKDIR [--only NAME] [--real DIR]
+  exactness.py METRONOME WORKDIR [--only NAME] [--real DIR] [--corpus-only]
 
 1. Builds a >= 1 MB test corpus (seeded, deterministic): English prose (the vendored
    Shakespeare), C source (this repository's src/), CJK, Arabic, Hindi, emoji with ZWJ
@@ -370,11 +370,14 @@ def main():
     metronome, work = sys.argv[1], sys.argv[2]
     only = None
     real = []
+    corpus_only = False
     args = sys.argv[3:]
     while args:
         a = args.pop(0)
         if a == "--only":
             only = args.pop(0)
+        elif a == "--corpus-only":
+            corpus_only = True
         elif a == "--real":
             d = args.pop(0)
             real += [os.path.join(d, f) for f in sorted(os.listdir(d)) if f.endswith(".json")]
@@ -388,6 +391,8 @@ def main():
     size = os.path.getsize(corpus_path)
     print(f"corpus: {len(lines)} lines, {size} bytes")
     assert size >= 1_000_000, "the corpus must be at least 1 MB"
+    if corpus_only:
+        return
     total_bad = 0
     n_cfg = 0
     t0 = time.time()
