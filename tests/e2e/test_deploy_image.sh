@@ -39,10 +39,14 @@ PY
 root="$E2E_TMP/rootfs"
 if [ "$(id -u)" != 0 ]; then
     echo "not root: running the unpacked binary without a chroot"
-    "$root/metronome" --version | grep -q "^metronome " || fail "--version"
+    v=$("$root/metronome" --version) || fail "--version"
+    [[ "$v" == "metronome "* ]] || fail "--version: $v"
     exit 0
 fi
-chroot "$root" /metronome --version | grep -q "^metronome " || fail "--version in the chroot"
+# (captured first: grep -q stops reading at the first line, and the binary's second line
+# would then die of SIGPIPE, which pipefail counts as a failure)
+v=$(chroot "$root" /metronome --version) || fail "--version in the chroot"
+[[ "$v" == "metronome "* ]] || fail "--version in the chroot: $v"
 chroot "$root" /metronome pack -m m -o /tmp/t.jsonl.zst --request-count 20 --isl 4 --osl 2 \
     2>/dev/null || fail "pack in the chroot"
 port=$(free_port)

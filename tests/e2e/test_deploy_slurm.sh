@@ -57,10 +57,10 @@ pids+=($!)
 slurmd -D -f "$SLURM_CONF" >"$D/d.out" 2>&1 &
 pids+=($!)
 for _ in $(seq 150); do
-    sinfo -h -o %t 2>/dev/null | grep -q idle && break
+    [[ "$(sinfo -h -o %t 2>/dev/null)" == *idle* ]] && break
     sleep 0.2
 done
-sinfo -h -o %t | grep -q idle || fail "slurm did not come up: $(tail -5 "$D/slurmctld.log" "$D/slurmd.log")"
+[[ "$(sinfo -h -o %t)" == *idle* ]] || fail "slurm did not come up: $(tail -5 "$D/slurmctld.log" "$D/slurmd.log")"
 
 port=$(free_port)
 "$METRONOME" mock --port "$port" --ttft 5ms --itl 1ms >/dev/null 2>&1 &
