@@ -196,7 +196,8 @@ static const char tk_split[] =
     "\266d\",\"##\303\251</w>\"],[\"brow\",\"##n</w>\"],[\"hell\",\"##o</w>\"],[\"na\303\257v\","
     "\"##e</w>\"],[\"worl\",\"##d</w>\"],[\"\303\234n\303\257c\",\"##\303\266d\303\251</w>\"]]}}";
 static const char *const jsons[] = {tk_mistral, tk_bytelevel, tk_bert, tk_unigram, tk_split};
-static const size_t lens[] = {sizeof tk_mistral - 1, sizeof tk_bytelevel - 1, sizeof tk_bert - 1, sizeof tk_unigram - 1, sizeof tk_split - 1};
+static const size_t lens[] = {sizeof tk_mistral - 1, sizeof tk_bytelevel - 1, sizeof tk_bert - 1,
+                              sizeof tk_unigram - 1, sizeof tk_split - 1};
 
 FUZZ_TARGET(tok_encode)
 {

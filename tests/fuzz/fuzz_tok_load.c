@@ -8,7 +8,12 @@
 
 #include <string.h>
 
-static const char sample[] = "Hello  world, it's 2026! naïve café 東京 😀👩‍👩‍👧 \xff\xc3 <s>[MASK]\t\n ①";
+/* Hello, digits, Latin accents, CJK, an emoji ZWJ family, invalid UTF-8, special-token
+ * look-alikes, whitespace, a circled digit. */
+static const char sample[] =
+    "Hello  world, it's 2026! na\xc3\xafve caf\xc3\xa9 \xe6\x9d\xb1\xe4\xba\xac "
+    "\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x91\xa7 \xff\xc3 <s>[MASK]\t\n "
+    "\xe2\x91\xa0";
 
 FUZZ_TARGET(tok_load)
 {

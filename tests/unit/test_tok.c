@@ -61,11 +61,17 @@ TEST(tok_invalid_utf8_replaced_as_python_does)
     } cases[] = {
         {"\xff", "\xef\xbf\xbd"},
         {"a\xc3", "a\xef\xbf\xbd"},
-        {"\xe2\x82" "a", "\xef\xbf\xbd" "a"},
-        {"\xf0\x9f\x98" "b", "\xef\xbf\xbd" "b"},
-        {"\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},            /* surrogate */
-        {"\xc0\xaf", "\xef\xbf\xbd\xef\xbf\xbd"},                            /* overlong */
-        {"\xe0\x80\xaf", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},            /* overlong */
+        {"\xe2\x82"
+         "a",
+         "\xef\xbf\xbd"
+         "a"},
+        {"\xf0\x9f\x98"
+         "b",
+         "\xef\xbf\xbd"
+         "b"},
+        {"\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},                 /* surrogate */
+        {"\xc0\xaf", "\xef\xbf\xbd\xef\xbf\xbd"},                                 /* overlong */
+        {"\xe0\x80\xaf", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},                 /* overlong */
         {"\xf4\x90\x80\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* > U+10FFFF */
         {"\x80\x80", "\xef\xbf\xbd\xef\xbf\xbd"},
         {"\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80"},
@@ -136,11 +142,11 @@ TEST(tok_bpe_merge_order)
         "\"abc\":5,\"aa\":6,\"aaa\":7},\"merges\":[\"b c\",\"a b\",[\"a\",\"bc\"],\"a a\","
         "\"aa a\"]}}");
     REQUIRE(t);
-    ENCODE_IS(t, "abc", false, 5);    /* b c first (rank 0), then a bc */
-    ENCODE_IS(t, "ab", false, 3);     /* a b */
+    ENCODE_IS(t, "abc", false, 5);     /* b c first (rank 0), then a bc */
+    ENCODE_IS(t, "ab", false, 3);      /* a b */
     ENCODE_IS(t, "abab", false, 3, 3); /* equal ranks: both */
-    ENCODE_IS(t, "aaa", false, 7);    /* leftmost a a first, then aa a */
-    ENCODE_IS(t, "cab", false, 2, 3); /* c stays alone */
+    ENCODE_IS(t, "aaa", false, 7);     /* leftmost a a first, then aa a */
+    ENCODE_IS(t, "cab", false, 2, 3);  /* c stays alone */
     tok_free(t);
 }
 
@@ -153,7 +159,8 @@ TEST(tok_added_token_flags)
         "{\"id\":7,\"content\":\"<s>x\",\"special\":true},"
         "{\"id\":8,\"content\":\"M\",\"lstrip\":true,\"rstrip\":true,\"special\":false,"
         "\"normalized\":false},"
-        "{\"id\":9,\"content\":\"zz\",\"single_word\":true,\"special\":false,\"normalized\":false}],"
+        "{\"id\":9,\"content\":\"zz\",\"single_word\":true,\"special\":false,\"normalized\":false}]"
+        ","
         "\"pre_tokenizer\":{\"type\":\"WhitespaceSplit\"},"
         "\"model\":{\"type\":\"WordPiece\",\"unk_token\":\"?\",\"vocab\":{\"?\":0,\"a\":1,\"w\":2,"
         "\"##w\":3,\"b\":4,\"x\":5}}}");
