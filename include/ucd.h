@@ -99,6 +99,10 @@ uint32_t ucd_fold(uint32_t cp);
  * has no case variants): walks the set of case-insensitive equivalents of cp. */
 uint32_t ucd_fold_next(uint32_t cp);
 
+/* The code points that have case variants (ucd_fold_next(cp) != cp), ascending; *n gets
+ * the count. Static storage. */
+const uint32_t *ucd_fold_list(size_t *n);
+
 /* Full (recursive) decomposition of cp, canonical only or compatibility too, Hangul
  * syllables algorithmically. Writes up to UCD_DECOMP_MAX code points to out and returns
  * the count; 0 when cp does not decompose. */

@@ -6,6 +6,6 @@ pub const src = [_][]const u8{
     "cli/cmd_tokenize.c",
 };
 pub const tests = [_][]const u8{
-    "unit/test_ucd.c", "unit/test_regex.c",
+    "unit/test_ucd.c", "unit/test_regex.c", "fuzz/fuzz_tok_regex.c",
     "unit/test_tok.c", "fuzz/fuzz_tok_load.c", "fuzz/fuzz_tok_encode.c",
 };

@@ -132,17 +132,55 @@ static bool has_bit(const uint64_t *s, unsigned b)
 /* Fills the bitmap and the lead-byte set once the items are final. */
 static void cls_finish(struct cls *c)
 {
+    /* Items first (ranges by words, properties by one table lookup per code point), then
+     * the case-insensitive closure over the code points that have case variants only,
+     * then negation: a compile costs well under a millisecond per class. */
     memset(c->bmp, 0, sizeof c->bmp);
     memset(c->lead, 0, sizeof c->lead);
-    for (uint32_t cp = 0; cp < 0x10000; cp++) {
-        if (cp >= 0xD800 && cp <= 0xDFFF)
+    for (size_t i = 0; i < c->nitems; i++) {
+        const struct item *it = &c->items[i];
+        if (it->kind == IT_RANGE && !it->neg) {
+            for (uint32_t cp = it->lo; cp <= it->hi && cp < 0x10000; cp++)
+                set_bit(c->bmp, cp);
             continue;
-        if (cls_eval(c, cp) != c->neg) {
-            set_bit(c->bmp, cp);
-            char u[4];
-            ucd_utf8_encode(cp, u);
-            set_bit(c->lead, (unsigned char)u[0]);
         }
+        for (uint32_t cp = 0; cp < 0x10000; cp++)
+            if (item_has(it, cp))
+                set_bit(c->bmp, cp);
+    }
+    if (c->icase) {
+        size_t nf;
+        const uint32_t *cased = ucd_fold_list(&nf);
+        for (size_t i = 0; i < nf && cased[i] < 0x10000; i++) {
+            uint32_t cp = cased[i];
+            if (has_bit(c->bmp, cp))
+                continue;
+            for (uint32_t x = ucd_fold_next(cp); x != cp; x = ucd_fold_next(x))
+                if (x < 0x10000 ? has_bit(c->bmp, x) : cls_items_has(c, x)) {
+                    set_bit(c->bmp, cp);
+                    break;
+                }
+        }
+    }
+    if (c->neg)
+        for (size_t w = 0; w < 1024; w++)
+            c->bmp[w] = ~c->bmp[w];
+    for (uint32_t cp = 0xD800; cp <= 0xDFFF; cp += 64)
+        c->bmp[cp >> 6] = 0; /* surrogates are never text */
+    /* Lead bytes of the members: ASCII bits as they are, then per lead byte the range of
+     * code points it starts, any member in it. */
+    c->lead[0] = c->bmp[0];
+    c->lead[1] = c->bmp[1];
+    for (unsigned b = 0xC2; b < 0xF0; b++) {
+        uint32_t lo = b < 0xE0 ? (b - 0xC0) << 6 : (b - 0xE0) << 12;
+        uint32_t hi = b < 0xE0 ? lo + 64 : lo + 4096;
+        if (b == 0xE0)
+            lo = 0x800;
+        for (uint32_t w = lo >> 6; w < hi >> 6; w++)
+            if (c->bmp[w]) {
+                set_bit(c->lead, b);
+                break;
+            }
     }
     /* Supplementary planes: lead bytes F0..F4 whenever a member may be there. */
     bool supp = c->neg;
@@ -334,6 +372,13 @@ static struct cls *new_cls(struct parser *ps, uint32_t *idx)
 
 static int cls_add(struct parser *ps, struct cls *c, struct item it)
 {
+    /* [\p{Lu}\p{Lt}\p{Lm}...]: one category mask, one table lookup per code point. */
+    if (it.kind == IT_GC && !it.neg)
+        for (size_t i = 0; i < c->nitems; i++)
+            if (c->items[i].kind == IT_GC && !c->items[i].neg) {
+                c->items[i].gcmask |= it.gcmask;
+                return 0;
+            }
     if (c->nitems == c->cap) {
         size_t nc = c->cap ? c->cap * 2 : 4;
         struct item *ni = realloc(c->items, nc * sizeof *ni);
@@ -1346,17 +1391,17 @@ static int compile_node(struct comp *c, int32_t nd)
  * whether it may consume nothing. `seen` breaks cycles (a cycle back to a pc adds no new
  * first byte, since nothing was consumed on the way). */
 static void first_of(const struct tok_re *re, uint32_t pc, uint64_t set[4], bool *nullable,
-                     uint8_t *seen, int depth)
+                     uint32_t *seen, uint32_t stamp, int depth)
 {
     while (pc < re->nprog) {
-        if (seen[pc] || depth > 2000) {
+        if (seen[pc] == stamp || depth > 2000) {
             if (depth > 2000) {
                 memset(set, 0xFF, 32);
                 *nullable = true;
             }
             return;
         }
-        seen[pc] = 1;
+        seen[pc] = stamp;
         const struct inst *in = &re->prog[pc];
         switch (in->op) {
         case OP_MATCH:
@@ -1377,7 +1422,7 @@ static void first_of(const struct tok_re *re, uint32_t pc, uint64_t set[4], bool
             pc++;
             break;
         case OP_SPLIT:
-            first_of(re, in->x, set, nullable, seen, depth + 1);
+            first_of(re, in->x, set, nullable, seen, stamp, depth + 1);
             pc = in->y;
             break;
         case OP_JMP:
@@ -1393,7 +1438,7 @@ static void first_of(const struct tok_re *re, uint32_t pc, uint64_t set[4], bool
             *nullable = true;
             return;
         case OP_PROGRESS:
-            first_of(re, in->y, set, nullable, seen, depth + 1);
+            first_of(re, in->y, set, nullable, seen, stamp, depth + 1);
             pc++;
             break;
         default:
@@ -1406,55 +1451,55 @@ static void first_of(const struct tok_re *re, uint32_t pc, uint64_t set[4], bool
 
 static int compute_first_sets(struct parser *ps, struct tok_re *re)
 {
-    uint8_t *seen = malloc(re->nprog + 1);
+    /* seen[pc] == stamp: visited in the current walk (no clearing between walks). */
+    uint32_t *seen = calloc(re->nprog + 1, sizeof *seen);
     if (!seen)
         return fail(ps, ERR_TOO_LARGE, "out of memory");
-    memset(seen, 0, re->nprog + 1);
+    uint32_t stamp = 1;
     memset(re->first, 0, sizeof re->first);
     re->nullable = false;
-    first_of(re, 0, re->first, &re->nullable, seen, 0);
-    if (re->nprog <= 20000) {
-        size_t nsplit = 0;
-        for (size_t i = 0; i < re->nprog; i++)
-            nsplit += re->prog[i].op == OP_SPLIT;
-        re->sets = calloc(nsplit ? nsplit : 1, sizeof *re->sets);
-        if (!re->sets) {
-            free(seen);
-            return fail(ps, ERR_TOO_LARGE, "out of memory");
-        }
-        for (size_t i = 0; i < re->nprog; i++) {
-            struct inst *in = &re->prog[i];
-            if (in->op != OP_SPLIT)
-                continue;
-            memset(seen, 0, re->nprog + 1);
-            bool nl = false;
-            uint64_t *s = re->sets[re->nsets];
-            first_of(re, in->x, s, &nl, seen, 0);
-            in->nullx = nl;
-            in->set = (int32_t)re->nsets++;
-        }
-        re->jt = calloc(re->nsets ? re->nsets : 1, sizeof *re->jt);
-        if (!re->jt) {
-            free(seen);
-            return fail(ps, ERR_TOO_LARGE, "out of memory");
-        }
-        size_t k = 0;
-        for (size_t i = 0; i < re->nprog; i++) {
-            struct inst *in = &re->prog[i];
-            if (in->op != OP_SPLIT)
-                continue;
-            in->jt = (int32_t)k;
-            for (unsigned b = 0; b < 256; b++) {
-                uint32_t pc = (uint32_t)i;
-                while (re->prog[pc].op == OP_SPLIT && re->prog[pc].set >= 0 &&
-                       !re->prog[pc].nullx && !has_bit(re->sets[re->prog[pc].set], b))
-                    pc = re->prog[pc].y;
-                re->jt[k][b] = pc;
-            }
-            k++;
-        }
+    first_of(re, 0, re->first, &re->nullable, seen, stamp, 0);
+    size_t nsplit = 0;
+    for (size_t i = 0; i < re->nprog; i++)
+        nsplit += re->prog[i].op == OP_SPLIT;
+    re->sets = calloc(nsplit ? nsplit : 1, sizeof *re->sets);
+    if (!re->sets) {
+        free(seen);
+        return fail(ps, ERR_TOO_LARGE, "out of memory");
+    }
+    for (size_t i = 0; i < re->nprog; i++) {
+        struct inst *in = &re->prog[i];
+        if (in->op != OP_SPLIT)
+            continue;
+        bool nl = false;
+        uint64_t *st = re->sets[re->nsets];
+        first_of(re, in->x, st, &nl, seen, ++stamp, 0);
+        in->nullx = nl;
+        in->set = (int32_t)re->nsets++;
     }
     free(seen);
+    /* Jump tables (1 KiB each) for up to 4096 alternatives; beyond, the first sets alone
+     * filter. Built from the last SPLIT back: a SPLIT's y always lies after it. */
+    if (nsplit == 0 || nsplit > 4096)
+        return 0;
+    re->jt = calloc(nsplit, sizeof *re->jt);
+    if (!re->jt)
+        return fail(ps, ERR_TOO_LARGE, "out of memory");
+    for (size_t i = re->nprog; i-- > 0;) {
+        struct inst *in = &re->prog[i];
+        if (in->op != OP_SPLIT)
+            continue;
+        in->jt = in->set;
+        const struct inst *y = &re->prog[in->y];
+        for (unsigned b = 0; b < 256; b++) {
+            if (in->nullx || has_bit(re->sets[in->set], b))
+                re->jt[in->jt][b] = (uint32_t)i;
+            else if (y->op == OP_SPLIT && y->jt >= 0 && in->y > i)
+                re->jt[in->jt][b] = re->jt[y->jt][b];
+            else
+                re->jt[in->jt][b] = in->y;
+        }
+    }
     return 0;
 }
 
@@ -1696,6 +1741,10 @@ static int run(struct ctx *x, uint32_t pc, size_t pos, size_t *end)
                     pc = to;
                     continue;
                 }
+            } else if (in->set >= 0 && !in->nullx &&
+                       (pos >= n || !has_bit(re->sets[in->set], t[pos]))) {
+                pc = in->y;
+                continue;
             }
             if (push(x, BT_ALT, in->y, pos, 0))
                 return ERR_TOO_LARGE;

@@ -109,6 +109,12 @@ uint32_t ucd_fold(uint32_t cp)
     return i < 0 ? cp : ucd_fold_to[i][0];
 }
 
+const uint32_t *ucd_fold_list(size_t *n)
+{
+    *n = ucd_fold_n;
+    return ucd_fold_cp;
+}
+
 uint32_t ucd_fold_next(uint32_t cp)
 {
     long i = bsearch_cp(ucd_fold_cp, ucd_fold_n, cp);
