@@ -64,6 +64,11 @@ struct report_opts {
 /* The console width for output on fd: the terminal's (TIOCGWINSZ) when fd is one, else
  * $COLUMNS when it is a number (20..10000), else 80 (piped output, as rich does). */
 int report_console_width(int fd);
+/* DIR/sweep_report.html from DIR/sweep_summary.json (docs/records-format.md, *Sweeps*):
+ * the sweep table (every point, a gap marked), the Pareto charts and per-metric trends with
+ * the confidence band where points were repeated, all inline SVG; with plots_dir each chart
+ * also as a standalone .svg. The paths written are appended to written (may be NULL). */
+int report_sweep_html(const char *dir, const char *plots_dir, struct buf *written, struct diag *d);
 /* Whether the locale (LC_ALL, else LC_CTYPE, else LANG) is UTF-8; unset means C: no. */
 bool report_console_utf8(void);
 

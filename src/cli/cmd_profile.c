@@ -779,13 +779,16 @@ static int run_sweep(struct sweep_cfg *s, const struct profile_argv *all)
     int frc = sweep_manifest_write(bdir, man, &d);
     if (!frc)
         frc = sweep_finalize(bdir, man, NULL, &d);
+    if (!frc) /* the sweep's own page: table, Pareto and trend charts with CI bands */
+        frc = report_sweep_html(bdir, NULL, NULL, &d);
     if (frc) {
         buf_free(&notrun);
         buf_free(&failed);
         goto fail;
     }
     fflush(stdout);
-    printf("\nSweep: %zu run(s) of %zu; summary: %s/sweep_summary.csv\n", done_runs, total, bdir);
+    printf("\nSweep: %zu run(s) of %zu; summary: %s/sweep_summary.csv, %s/sweep_report.html\n",
+           done_runs, total, bdir, bdir);
     fflush(stdout);
     exit_code = any_verdict ? EXIT_VERDICT : EXIT_OK;
     if (n_failed) {

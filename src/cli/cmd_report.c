@@ -84,6 +84,24 @@ static int parse_exports(const char *s, unsigned *out, struct diag *d)
     return 0;
 }
 
+/* DIR/sweep_report.html over DIR/sweep_summary.json (its charts under --plots DIR/sweep). */
+static int sweep_page(const char *dir, const struct report_opts *o, struct diag *d)
+{
+    char plots[4200];
+    if (o->plots_dir)
+        snprintf(plots, sizeof plots, "%s/sweep", o->plots_dir);
+    struct buf w;
+    buf_init(&w, 1 << 20);
+    int rc = report_sweep_html(dir, o->plots_dir ? plots : NULL, &w, d);
+    for (const char *p = w.p; !rc && p && *p;) {
+        size_t n = strcspn(p, "\n");
+        fprintf(stderr, "metronome: wrote %.*s\n", (int)n, p);
+        p += n + (p[n] ? 1 : 0);
+    }
+    buf_free(&w);
+    return rc;
+}
+
 static int sweep_outputs(const struct args *a, const struct report_opts *o,
                          const struct report_result *res, struct diag *d)
 {
@@ -102,6 +120,8 @@ static int sweep_outputs(const struct args *a, const struct report_opts *o,
         if (!rc)
             fprintf(stderr, "metronome: wrote %s/sweep_summary.json, sweep_summary.csv\n",
                     o->out_dir ? o->out_dir : a->pos[0]);
+        if (!rc && (o->exports & REPORT_HTML))
+            rc = sweep_page(o->out_dir ? o->out_dir : a->pos[0], o, d);
         return rc;
     }
     /* several runs (not merged into one): each run's exports are in TOP/<label>/ */
@@ -136,6 +156,8 @@ static int sweep_outputs(const struct args *a, const struct report_opts *o,
     free(dirs);
     if (!rc)
         fprintf(stderr, "metronome: wrote %s/sweep_summary.json, sweep_summary.csv\n", top);
+    if (!rc && (o->exports & REPORT_HTML))
+        rc = sweep_page(top, o, d);
     return rc;
 }
 

@@ -166,6 +166,43 @@ for t in ("Pareto: output tokens/s per user vs total output tokens/s",
 assert 'id="sweep-table"' in h
 EOF
 check_static "$html" 20
+# A sweep's own page (sweep_report.html): a profile sweep with repeats against the mock
+# gives CI bands; a sweep whose point dir is gone marks the gap; both read without script.
+port=$(free_port)
+"$METRONOME" mock --port "$port" --ttft 20ms --ttft-jitter 4ms --itl 2ms --model m \
+    >/dev/null 2>"$E2E_TMP/mock.err" &
+mock=$!
+trap 'kill $mock 2>/dev/null || true' EXIT
+wait_port "$port"
+sweep() { # DIR RUNS
+    "$METRONOME" profile --model m --streaming --url "127.0.0.1:$port" --ui none \
+        --synthetic-input-tokens-mean 20 --output-tokens-mean 8 --concurrency 1,2,4 \
+        --request-count 12 --num-profile-runs "$2" --artifact-dir "$1" \
+        >"$E2E_TMP/sweep.out" 2>"$E2E_TMP/sweep.err" || { cat "$E2E_TMP/sweep.err" >&2; fail "sweep $1"; }
+}
+sweep "$out/sw3" 2
+sweep "$out/sw1" 1
+kill $mock
+grep -q 'sweep_report.html' "$E2E_TMP/sweep.out" || fail "profile does not name the sweep page"
+rm -rf "$out/sw1/concurrency_2"
+expect_exit 0 "$METRONOME" report -q "$out/sw1" --plots "$out/swplots"
+ls "$out/swplots/sweep/" | grep -q 'pareto-ttft-p99-vs-request-throughput.svg' || fail "sweep --plots"
+for page in "$out/sw3/sweep_report.html" "$out/sw1/sweep_report.html"; do
+    grep -qi '<script' "$page" && fail "$page has a script"
+    chrome nojs --dump-dom "file://$page" >"$E2E_TMP/dom.html" 2>/dev/null || fail "chromium on $page"
+    [ "$(grep -o '<svg' "$E2E_TMP/dom.html" | wc -l)" -ge 10 ] || fail "$page: charts missing"
+    [ "$(grep -o '<tr><th scope="row">' "$E2E_TMP/dom.html" | wc -l)" = 3 ] || fail "$page: want 3 rows"
+    grep -q 'Pareto: output tokens/s per user vs total output tokens/s' "$E2E_TMP/dom.html" ||
+        fail "$page: Pareto chart missing"
+done
+grep -q 'fill-opacity="0.18"' "$out/sw3/sweep_report.html" || fail "no CI band with repeats"
+grep -q ' ± ' "$out/sw3/sweep_report.html" || fail "no CI in the sweep table"
+grep -q 'fill-opacity="0.18"' "$out/sw1/sweep_report.html" && fail "a CI band without repeats"
+grep -q 'concurrency=2</li>\|concurrency=2: missing' "$out/sw1/sweep_report.html" ||
+    fail "the missing point is not marked"
+chrome nojs --window-size=1400,1500 --screenshot="$E2E_TMP/sweep-1400.png" "file://$out/sw3/sweep_report.html" 2>/dev/null
+not_blank "$E2E_TMP/sweep-1400.png"
+
 chrome nojs --window-size=1400,4000 --screenshot="$E2E_TMP/compare4-1400.png" "file://$html" 2>/dev/null
 chrome nojs --window-size=1280,2400 --screenshot="$E2E_TMP/desktop.png" "file://$out/one/report.html" 2>/dev/null
 chrome nojs --window-size=390,2400 --screenshot="$E2E_TMP/phone.png" "file://$out/cmp/report.html" 2>/dev/null
