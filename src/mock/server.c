@@ -1613,8 +1613,9 @@ static void prom_hist(struct buf *b, struct mock_server *s, const char *name, co
         count += ld(&h->count);
         sum += ld(&h->sum_ns);
     }
-    buf_printf(b, "%s_sum{model_name=\"%s\"} %.9f\n%s_count{model_name=\"%s\"} %llu\n", name,
-               s->model, (double)sum / 1e9, name, s->model, (unsigned long long)count);
+    /* _count before _sum, in prometheus_client's (vLLM's) order */
+    buf_printf(b, "%s_count{model_name=\"%s\"} %llu\n%s_sum{model_name=\"%s\"} %.9f\n", name,
+               s->model, (unsigned long long)count, name, s->model, (double)sum / 1e9);
 }
 
 static void serve_metrics(struct conn *c)

@@ -1177,6 +1177,7 @@ static void judge(struct run *ru, const struct report_opts *o, bool label_lines)
 
 static void run_free(struct run *ru)
 {
+    report_tel_free(ru);
     free(ru->icl_v);
     free(ru->icl_off);
     free(ru->icl_len);
@@ -1588,12 +1589,18 @@ static int report_run_staged(const char *const *dirs, size_t ndirs, const struct
     }
     if (!rc && nruns > 1)
         report_run_differences(runs, nruns, &res->warnings);
-    if (!rc && ((o->exports & REPORT_HTML) || o->plots_dir))
-        rc = report_write_html(runs, nruns, o, top, res, d);
-    if (!rc && (o->exports & REPORT_CONSOLE) && o->console)
-        report_print_console(runs, nruns, o);
+    /* before the HTML (its server-metrics charts); its console section after the table */
     for (size_t g = 0; g < nruns && !rc; g++)
         rc = report_telemetry(runs[g], o, runs[g]->out_dir, res, d);
+    if (!rc && ((o->exports & REPORT_HTML) || o->plots_dir))
+        rc = report_write_html(runs, nruns, o, top, res, d);
+    if (!rc && (o->exports & REPORT_CONSOLE) && o->console) {
+        report_print_console(runs, nruns, o);
+        for (size_t g = 0; g < nruns; g++)
+            if (runs[g]->tel_console.len)
+                fputs(runs[g]->tel_console.p, o->console);
+        fflush(o->console);
+    }
     for (size_t g = 0; g < nruns; g++)
         if (runs[g])
             run_free(runs[g]);

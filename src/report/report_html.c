@@ -602,6 +602,57 @@ static void series_section(struct ctx *c)
             ts_free(&ts[i]);
 }
 
+/* The server's own series (server_metrics.jsonl.zst, docs/server-metrics.md) on the same
+ * time axis as "Over time": one chart per series, runs overlaid. */
+static void tel_section(struct ctx *c)
+{
+    size_t nr = c->nruns < MAX_OVERLAY ? c->nruns : MAX_OVERLAY;
+    bool any = false;
+    for (size_t i = 0; i < nr; i++)
+        any |= c->runs[i]->tel != NULL;
+    if (!any)
+        return;
+    static const struct {
+        int k;
+        const char *title, *ylabel;
+    } ch[] = {
+        {TEL_RUNNING, "Server: requests running", "requests"},
+        {TEL_WAITING, "Server: requests waiting", "requests"},
+        {TEL_KV, "Server: KV-cache usage", "%"},
+        {TEL_TOKS, "Server: output tokens/s (its counter)", "tokens/s"},
+        {TEL_GPU_UTIL, "GPU utilization (DCGM)", "%"},
+        {TEL_GPU_POWER, "GPU power (DCGM)", "W"},
+    };
+    buf_puts(c->p->o, "<h2>Server metrics</h2>\n<p class=\"meta\">As the server's /metrics and "
+                      "DCGM pages said at each scrape, on the time axis above. The cross-check of "
+                      "its latency histograms against ours is on the console and in "
+                      "server_metrics_crosscheck.json.</p>\n<div class=\"grid\">\n");
+    for (size_t k = 0; k < sizeof ch / sizeof ch[0]; k++) {
+        struct svg_series s[MAX_OVERLAY];
+        size_t ns = 0;
+        for (size_t i = 0; i < nr; i++) {
+            const struct tel_series *t = c->runs[i]->tel;
+            if (!t || !t->n[ch[k].k])
+                continue;
+            s[ns++] = (struct svg_series){.name = c->nruns > 1 ? c->runs[i]->label : NULL,
+                                          .kind = SVG_LINE,
+                                          .color = (int)i,
+                                          .x = t->x[ch[k].k],
+                                          .y = t->y[ch[k].k],
+                                          .n = t->n[ch[k].k]};
+        }
+        if (!ns)
+            continue;
+        chart(c->p, &(struct svg_chart){.title = ch[k].title,
+                                        .xlabel = "time since start (s)",
+                                        .ylabel = ch[k].ylabel,
+                                        .y_zero = true,
+                                        .s = s,
+                                        .ns = ns});
+    }
+    buf_puts(c->p->o, "</div>\n");
+}
+
 /* What a run's load point was: the config's concurrency and request rate. */
 static double cfg_num(const struct run *ru, const char *key)
 {
@@ -1048,6 +1099,7 @@ static void body(struct ctx *c)
         buf_puts(o, "<div class=\"empty\">no successful requests</div>\n");
     buf_puts(o, "</div>\n<h2>Over time</h2>\n");
     series_section(c);
+    tel_section(c);
     buf_puts(o, "<h2>Schedule lateness</h2>\n<p class=\"meta\">Lateness is when a request "
                 "actually started minus when the schedule wanted it sent. Latency and TTFT "
                 "\"from intended\" add it back, so queueing in the load generator cannot hide "

@@ -64,6 +64,15 @@ struct rsummary {
 
 #define TS_MAX_BINS 240
 
+/* Server-metrics and GPU series of a run on the client time axis (report_telemetry.c), for
+ * the HTML charts: series k has n[k] points x[k][i] (s since the first request) and
+ * y[k][i]. */
+enum { TEL_RUNNING, TEL_WAITING, TEL_KV, TEL_TOKS, TEL_GPU_UTIL, TEL_GPU_POWER, TEL_NSER };
+struct tel_series {
+    double *x[TEL_NSER], *y[TEL_NSER]; /* owned */
+    size_t n[TEL_NSER];
+};
+
 struct run {
     char *label;
     struct run_meta *shard; /* owned array */
@@ -98,7 +107,9 @@ struct run {
     uint64_t reasoning_counted, osl_counted; /* usage contradicted by what was received */
     int64_t reads_kernel, reads_user;        /* summed over shards; -1 when no shard says */
     int32_t nworkers;
-    char *out_dir; /* owned: where this run's files go */
+    char *out_dir;          /* owned: where this run's files go */
+    struct tel_series *tel; /* owned; NULL without server metrics */
+    struct buf tel_console; /* the server-metrics console section, printed after the table */
     /* A sharded run (shard_count > 1): the shard indexes with no run dir, the shards that
      * did not finish, each shard's schedule lateness p99 (ns, NaN without a record; owned,
      * parallel to shard[]), and the worst skew between the shards' start instants (ns,
@@ -165,6 +176,7 @@ void report_print_console(struct run *const *runs, size_t nruns, const struct re
  * server_metrics.jsonl.zst. */
 int report_telemetry(struct run *ru, const struct report_opts *o, const char *dir,
                      struct report_result *res, struct diag *d);
+void report_tel_free(struct run *ru);
 
 /* The per-record export is written while reading (the chunk lists are not kept). */
 struct jsonl_out;

@@ -255,8 +255,10 @@ static void slim_record(struct buf *o, const char *url, int64_t real_ns, int64_t
         }
         jsonw_arr_begin(&w);
         const cJSON *s;
-        /* histogram samples of one label set are contiguous: bucket..., sum, count */
-        bool open = false;
+        /* histogram samples of one label set are contiguous: its buckets, then _sum and
+         * _count in either order (prometheus_client writes _count first) */
+        bool open = false, in_buckets = false;
+        int got = 0; /* _sum / _count written for the open sample */
         cJSON_ArrayForEach(s, samples)
         {
             const char *name = cJSON_GetArrayItem(s, 0)->valuestring;
@@ -266,9 +268,7 @@ static void slim_record(struct buf *o, const char *url, int64_t real_ns, int64_t
             const cJSON *labels = cJSON_GetArrayItem(s, 1);
             const cJSON *val = cJSON_GetArrayItem(s, 2);
             if (!hist) {
-                if (*suf && strcmp(suf, "_total") && strcmp(suf, "_created"))
-                    continue;
-                if (!strcmp(suf, "_created"))
+                if (*suf && strcmp(suf, "_total"))
                     continue;
                 jsonw_obj_begin(&w);
                 if (cJSON_GetArraySize(labels) > 0) {
@@ -288,40 +288,54 @@ static void slim_record(struct buf *o, const char *url, int64_t real_ns, int64_t
             }
             bool ok;
             double v = num(val, &ok);
-            if (!strcmp(suf, "_bucket")) {
-                if (!open) {
-                    jsonw_obj_begin(&w);
-                    cJSON *l2 = cJSON_Duplicate(labels, 1);
-                    cJSON_DeleteItemFromObjectCaseSensitive(l2, "le");
-                    if (cJSON_GetArraySize(l2) > 0) {
-                        jsonw_key(&w, "labels");
-                        char *lj = cJSON_PrintUnformatted(l2);
-                        jsonw_raw(&w, lj, strlen(lj));
-                        free(lj);
-                    }
-                    cJSON_Delete(l2);
+            bool bucket = !strcmp(suf, "_bucket");
+            bool sum = !strcmp(suf, "_sum"), count = !strcmp(suf, "_count");
+            if (!bucket && !sum && !count)
+                continue; /* _created, _gsum, a summary's quantiles: not in AIPerf's sample */
+            if (bucket && open && !in_buckets) { /* the next label set */
+                jsonw_obj_end(&w);
+                open = false;
+            }
+            if (!open) {
+                jsonw_obj_begin(&w);
+                cJSON *l2 = cJSON_Duplicate(labels, 1);
+                cJSON_DeleteItemFromObjectCaseSensitive(l2, "le");
+                if (cJSON_GetArraySize(l2) > 0) {
+                    jsonw_key(&w, "labels");
+                    char *lj = cJSON_PrintUnformatted(l2);
+                    jsonw_raw(&w, lj, strlen(lj));
+                    free(lj);
+                }
+                cJSON_Delete(l2);
+                open = true;
+                got = 0;
+                if (bucket) {
                     jsonw_key(&w, "buckets");
                     jsonw_obj_begin(&w);
-                    open = true;
+                    in_buckets = true;
                 }
+            }
+            if (bucket) {
                 const cJSON *le = cJSON_GetObjectItemCaseSensitive(labels, "le");
                 jsonw_key(&w, cJSON_IsString(le) ? le->valuestring : "?");
                 jsonw_double(&w, ok ? v : 0);
-            } else if (!strcmp(suf, "_sum") && open) {
-                jsonw_obj_end(&w); /* buckets */
-                jsonw_key(&w, "sum");
-                jsonw_double(&w, ok ? v : 0);
-            } else if (!strcmp(suf, "_count") && open) {
-                jsonw_key(&w, "count");
-                jsonw_double(&w, ok ? v : 0);
+                continue;
+            }
+            if (in_buckets) {
+                jsonw_obj_end(&w);
+                in_buckets = false;
+            }
+            jsonw_key(&w, sum ? "sum" : "count");
+            jsonw_double(&w, ok ? v : 0);
+            if (++got == 2) {
                 jsonw_obj_end(&w);
                 open = false;
             }
         }
-        if (open) { /* no _sum/_count after the buckets: close what is open */
+        if (in_buckets)
             jsonw_obj_end(&w);
+        if (open)
             jsonw_obj_end(&w);
-        }
         jsonw_arr_end(&w);
     }
     jsonw_obj_end(&w);
@@ -479,6 +493,72 @@ static void bucket_of(const struct tel *t, int h, double mean_s, double *lo, dou
     }
 }
 
+void report_tel_free(struct run *ru)
+{
+    if (ru->tel) {
+        for (int k = 0; k < TEL_NSER; k++) {
+            free(ru->tel->x[k]);
+            free(ru->tel->y[k]);
+        }
+        free(ru->tel);
+        ru->tel = NULL;
+    }
+    buf_free(&ru->tel_console);
+}
+
+static void tel_push(struct tel_series *ts, int k, double x, double y)
+{
+    ts->x[k] = xrealloc(ts->x[k], (ts->n[k] + 1) * sizeof *ts->x[k]);
+    ts->y[k] = xrealloc(ts->y[k], (ts->n[k] + 1) * sizeof *ts->y[k]);
+    ts->x[k][ts->n[k]] = x;
+    ts->y[k][ts->n[k]++] = y;
+}
+
+/* The charted series on the "Over time" axis: seconds since the first request. Server
+ * series from the first server target, GPU ones from the first DCGM target; the server's
+ * output tokens/s from consecutive counter readings. */
+static void build_series(struct run *ru, const struct tel *t)
+{
+    int64_t t0 = INT64_MAX;
+    for (size_t i = 0; i < ru->n; i++)
+        if (ru->r[i].t_start < t0)
+            t0 = ru->r[i].t_start;
+    if (t0 == INT64_MAX || t->n == 0)
+        return;
+    int srv = -1, gpu = -1;
+    for (size_t i = 0; i < t->ntargets; i++) {
+        if (t->is_gpu[i] && gpu < 0)
+            gpu = (int)i;
+        if (!t->is_gpu[i] && srv < 0)
+            srv = (int)i;
+    }
+    struct tel_series *ts = xcalloc(1, sizeof *ts);
+    const struct scrape_pt *prev = NULL;
+    for (size_t i = 0; i < t->n; i++) {
+        const struct scrape_pt *p = &t->p[i];
+        double x = (double)(p->t_ns - t0) / 1e9;
+        if (p->target == srv) {
+            if (p->nv[S_RUNNING])
+                tel_push(ts, TEL_RUNNING, x, p->v[S_RUNNING]);
+            if (p->nv[S_WAITING])
+                tel_push(ts, TEL_WAITING, x, p->v[S_WAITING]);
+            if (p->nv[S_KV])
+                tel_push(ts, TEL_KV, x, p->v[S_KV] * 100);
+            if (prev && p->nv[S_GEN_TOK] && prev->nv[S_GEN_TOK] && p->t_ns > prev->t_ns)
+                tel_push(ts, TEL_TOKS, x,
+                         (p->v[S_GEN_TOK] - prev->v[S_GEN_TOK]) /
+                             ((double)(p->t_ns - prev->t_ns) / 1e9));
+            prev = p;
+        } else if (p->target == gpu) {
+            if (p->nv[S_GPU_UTIL])
+                tel_push(ts, TEL_GPU_UTIL, x, p->v[S_GPU_UTIL]);
+            if (p->nv[S_GPU_POWER])
+                tel_push(ts, TEL_GPU_POWER, x, p->v[S_GPU_POWER]);
+        }
+    }
+    ru->tel = ts;
+}
+
 int report_telemetry(struct run *ru, const struct report_opts *o, const char *dir,
                      struct report_result *res, struct diag *d)
 {
@@ -583,6 +663,8 @@ int report_telemetry(struct run *ru, const struct report_opts *o, const char *di
     }
     if (rc)
         goto out;
+
+    build_series(ru, &t);
 
     /* The window: the last server scrape begun before the first profile request and the
      * first one ended after the last response (else the nearest ones). */
@@ -806,23 +888,24 @@ int report_telemetry(struct run *ru, const struct report_opts *o, const char *di
     }
     buf_free(&b);
     if (!rc && (o->exports & REPORT_CONSOLE) && o->console) {
-        FILE *f = o->console;
-        fprintf(f, "\nServer metrics (%s, window %.1f s .. %.1f s)\n",
-                srv >= 0 ? t.url[srv] : "no server target", (double)xa / 1e9, (double)xb / 1e9);
-        fprintf(f, "  %-22s %12s %12s %12s %10s %10s\n", "cross-check", "server ms", "ours ms",
-                "overhead ms", "server n", "ours n");
+        struct buf *f = &ru->tel_console;
+        buf_init(f, 0);
+        buf_printf(f, "\nServer metrics (%s, window %.1f s .. %.1f s)\n",
+                   srv >= 0 ? t.url[srv] : "no server target", (double)xa / 1e9, (double)xb / 1e9);
+        buf_printf(f, "  %-22s %12s %12s %12s %10s %10s\n", "cross-check", "server ms", "ours ms",
+                   "overhead ms", "server n", "ours n");
         for (int h = 0; h < H_N; h++) {
             const struct xrow *x = &rows[h];
             if (!x->ok) {
-                fprintf(f, "  %-22s %12s %12.3f %12s %10s %10.0f\n", x->metric, "-",
-                        x->ours_mean_ms, "-", "-", x->ours_count);
+                buf_printf(f, "  %-22s %12s %12.3f %12s %10s %10.0f\n", x->metric, "-",
+                           x->ours_mean_ms, "-", "-", x->ours_count);
                 continue;
             }
-            fprintf(f, "  %-22s %12.3f %12.3f %12.3f %10.0f %10.0f\n", x->metric, x->server_mean_ms,
-                    x->ours_mean_ms, x->ours_mean_ms - x->server_mean_ms, x->server_count,
-                    x->ours_count);
+            buf_printf(f, "  %-22s %12.3f %12.3f %12.3f %10.0f %10.0f\n", x->metric,
+                       x->server_mean_ms, x->ours_mean_ms, x->ours_mean_ms - x->server_mean_ms,
+                       x->server_count, x->ours_count);
         }
-        fprintf(f, "  %-34s %10s %10s\n", "series", "avg", "max");
+        buf_printf(f, "  %-34s %10s %10s\n", "series", "avg", "max");
         static const char *const label[S_N] = {"requests running",
                                                "requests waiting",
                                                "KV-cache usage (0-1)",
@@ -839,17 +922,17 @@ int report_telemetry(struct run *ru, const struct report_opts *o, const char *di
                                                NULL};
         for (int k = 0; k < S_N; k++)
             if (label[k] && series_n[k])
-                fprintf(f, "  %-34s %10.3f %10.3f\n", label[k], series_mean[k], series_max[k]);
+                buf_printf(f, "  %-34s %10.3f %10.3f\n", label[k], series_mean[k], series_max[k]);
         if (isfinite(pfx))
-            fprintf(f, "  %-34s %10.3f\n", "prefix-cache hit rate", pfx);
+            buf_printf(f, "  %-34s %10.3f\n", "prefix-cache hit rate", pfx);
         if (isfinite(gen_tok) && dur_s > 0)
-            fprintf(f, "  %-34s %10.1f\n", "server-counted output tokens/s", gen_tok / dur_s);
+            buf_printf(f, "  %-34s %10.1f\n", "server-counted output tokens/s", gen_tok / dur_s);
         if (isfinite(req_ok))
-            fprintf(f, "  %-34s %10.0f %10ld\n", "requests done: server / ours", req_ok,
-                    ok_requests);
+            buf_printf(f, "  %-34s %10.0f %10ld\n", "requests done: server / ours", req_ok,
+                       ok_requests);
         if (isfinite(energy_j) && tok_for_energy > 0)
-            fprintf(f, "  %-34s %10.4f\n", "GPU energy per output token J",
-                    energy_j / tok_for_energy);
+            buf_printf(f, "  %-34s %10.4f\n", "GPU energy per output token J",
+                       energy_j / tok_for_energy);
     }
 out:
     for (size_t i = 0; i < t.ntargets; i++)
