@@ -117,6 +117,21 @@ static const struct row rows[] = {
     {"\\bfoo\\b", "foo foobar", "0-3"},
     {".+", "ab\ncd", "0-2 3-5"},
     {"", "ab", "0-0 1-1 2-2"},
+    /* DeepSeek / Qwen2 pieces. */
+    {"[\\p{P}\\p{S}]+|\\s+", "a, b!! $5", "1-2 2-3 4-6 6-7 7-8"},
+    {"\\p{N}", "a12\xd9\xa3", "1-2 2-3 3-5"},
+    {"\\h+|\\H", "0aFgz", "0-3 3-4 4-5"},
+    {"(?i)[a-c]+", "xAbCdx", "1-4"},
+    {"(?i)\\p{Lu}+", "ABcD", "0-4"}, /* (?i) widens a case class to its case variants */
+    /* A bare \\w takes superscript two from Oniguruma's Latin-1 table; [\\w] does not. */
+    {"\\w+",
+     "a\xc2\xb2"
+     "b",
+     "0-4"},
+    {"[\\w]+",
+     "a\xc2\xb2"
+     "b",
+     "0-1 3-4"},
 };
 
 TEST(regex_spans_table)
@@ -170,6 +185,12 @@ TEST(regex_literal_and_limits)
     CHECK_INT(ms, 4);
     CHECK_INT(me, 7);
     CHECK_INT(tok_re_find(re, "axb a.b", 7, 5, &ms, &me), 0);
+    tok_re_free(re);
+    /* Searching from the middle: anchors and lookaheads see the whole text. */
+    REQUIRE(tok_re_compile("^b(?!c)", 7, 0, &re, err, sizeof err) == 0);
+    CHECK_INT(tok_re_find(re, "ab\nbc b\nbd", 10, 1, &ms, &me), 1);
+    CHECK_INT(ms, 8); /* not 3 (followed by c), not 6 (not after a newline) */
+    CHECK_INT(me, 9);
     tok_re_free(re);
     /* Catastrophic backtracking gives up with an error instead of hanging. */
     REQUIRE(tok_re_compile("(a|a)*b", 7, 0, &re, err, sizeof err) == 0);

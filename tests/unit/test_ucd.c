@@ -6,6 +6,7 @@
  * c4 == NFKC(c1..c5), c5 == NFKD(c1..c5).
  */
 #include "buf.h"
+#include "err.h"
 #include "test.h"
 #include "ucd.h"
 
@@ -230,4 +231,82 @@ TEST(ucd_differential_tokenizers)
     CHECK_INT(bad, 0);
     buf_free(&got);
     free(data);
+}
+
+static void norm_eq(enum ucd_nf f, unsigned upto, const char *in, const char *want, int line)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    int rc = ucd_normalize_upto(f, upto, in, strlen(in), &b);
+    if (rc || b.len != strlen(want) || memcmp(b.p, want, b.len))
+        test_fail(__FILE__, line, "form %d of \"%s\": rc %d, got \"%.*s\", want \"%s\"", f, in, rc,
+                  (int)b.len, b.p ? b.p : "", want);
+    buf_free(&b);
+}
+
+TEST(ucd_normalize_cases)
+{
+    /* ASCII runs around composable pairs (the fast path must hand 'e' to the slow path). */
+    norm_eq(UCD_NFC, UCD_NF_LATEST, "cafe\xcc\x81 ok", "caf\xc3\xa9 ok", __LINE__);
+    norm_eq(UCD_NFD, UCD_NF_LATEST, "caf\xc3\xa9", "cafe\xcc\x81", __LINE__);
+    norm_eq(UCD_NFC, UCD_NF_LATEST, "", "", __LINE__);
+    norm_eq(UCD_NFC, UCD_NF_LATEST, "e", "e", __LINE__);
+    /* Reordering: U+0301 (230) after U+0316 (220); a blocked composition stays apart. */
+    norm_eq(UCD_NFD, UCD_NF_LATEST, "a\xcc\x81\xcc\x96", "a\xcc\x96\xcc\x81", __LINE__);
+    norm_eq(UCD_NFC, UCD_NF_LATEST, "a\xcc\x96\xcc\x81", "\xc3\xa1\xcc\x96", __LINE__);
+    /* Hangul: L V T composes to one syllable; NFD splits it back. */
+    norm_eq(UCD_NFC, UCD_NF_LATEST, "\xe1\x84\x92\xe1\x85\xa1\xe1\x86\xab", "\xed\x95\x9c",
+            __LINE__);
+    norm_eq(UCD_NFD, UCD_NF_LATEST, "\xed\x95\x9c", "\xe1\x84\x92\xe1\x85\xa1\xe1\x86\xab",
+            __LINE__);
+    /* Compatibility: ﬁ -> fi, ① -> 1, ｆ -> f; NFC keeps them. */
+    norm_eq(UCD_NFKC, UCD_NF_LATEST, "\xef\xac\x81\xe2\x91\xa0\xef\xbd\x86", "fi1f", __LINE__);
+    norm_eq(UCD_NFC, UCD_NF_LATEST, "\xef\xac\x81", "\xef\xac\x81", __LINE__);
+    /* Composition exclusion: U+0958 decomposes and never recomposes. */
+    norm_eq(UCD_NFC, UCD_NF_LATEST, "\xe0\xa5\x98", "\xe0\xa4\x95\xe0\xa4\xbc", __LINE__);
+    /* U+0898 (Unicode 14.0, ccc 230) reorders with the latest data, not with tokenizers'
+     * Unicode 9.0 data, where it is an unassigned starter. */
+    norm_eq(UCD_NFD, UCD_NF_LATEST, "a\xe0\xa2\x98\xcc\x96", "a\xcc\x96\xe0\xa2\x98", __LINE__);
+    norm_eq(UCD_NFD, UCD_NF_TOKENIZERS, "a\xe0\xa2\x98\xcc\x96", "a\xe0\xa2\x98\xcc\x96", __LINE__);
+    /* Invalid UTF-8 reads as U+FFFD, one per byte, and nothing past the end. */
+    norm_eq(UCD_NFC, UCD_NF_LATEST, "a\xff\xc3", "a\xef\xbf\xbd\xef\xbf\xbd", __LINE__);
+    /* A run of marks longer than the on-stack segment (128) goes to the heap. */
+    char many[2 + 300 * 2 + 1], want[2 + 300 * 2 + 1];
+    many[0] = want[0] = 'a';
+    for (int i = 0; i < 300; i++) {
+        /* alternate 230 and 220: NFD puts every 220 first */
+        memcpy(many + 1 + 2 * i, i % 2 ? "\xcc\x96" : "\xcc\x81", 2);
+        memcpy(want + 1 + 2 * i, i < 150 ? "\xcc\x96" : "\xcc\x81", 2);
+    }
+    many[601] = want[601] = 0;
+    norm_eq(UCD_NFD, UCD_NF_LATEST, many, want, __LINE__);
+    /* The output buffer's cap is an error, not an overflow. */
+    struct buf small;
+    buf_init(&small, 4);
+    CHECK_INT(ucd_normalize(UCD_NFKD, "\xef\xb7\xba", 3, &small), ERR_TOO_LARGE);
+    buf_free(&small);
+}
+
+TEST(ucd_lowercase_cases)
+{
+    static const struct {
+        const char *in, *want;
+    } rows[] = {
+        {"HeLLo", "hello"},
+        {"\xc4\xb0", "i\xcc\x87"},                /* İ: SpecialCasing, two code points */
+        {"\xce\xa3\xce\xa3", "\xcf\x83\xcf\x83"}, /* ΣΣ: no final sigma */
+        {"\xe1\xba\x9e", "\xc3\x9f"},             /* ẞ */
+        {"\xe2\x84\xaa", "k"},                    /* KELVIN SIGN */
+        {"\xc7\x85", "\xc7\x86"},                 /* ǅ (titlecase) */
+        {"\xf0\x90\x90\x80", "\xf0\x90\x90\xa8"}, /* Deseret, supplementary */
+        {"\xe4\xb8\xad 1", "\xe4\xb8\xad 1"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        struct buf b;
+        buf_init(&b, 0);
+        CHECK_INT(ucd_lowercase(rows[i].in, strlen(rows[i].in), &b), 0);
+        if (b.len != strlen(rows[i].want) || memcmp(b.p, rows[i].want, b.len))
+            test_fail(__FILE__, __LINE__, "row %zu: got \"%.*s\"", i, (int)b.len, b.p ? b.p : "");
+        buf_free(&b);
+    }
 }
