@@ -243,7 +243,13 @@ static void slim_record(struct buf *o, const char *url, int64_t real_ns, int64_t
         size_t fl = strlen(f->string);
         if (fl >= 5 && strcmp(f->string + fl - 5, "_info") == 0)
             continue;
+        /* AIPerf 0.13 keeps neither summaries nor the "_created" gauge families that
+         * prometheus_client writes beside each counter and histogram (seen against vLLM) */
+        if (fl >= 8 && strcmp(f->string + fl - 8, "_created") == 0)
+            continue;
         const char *type = cJSON_GetArrayItem(f, 0)->valuestring;
+        if (type && !strcmp(type, "summary"))
+            continue;
         bool hist = type && (!strcmp(type, "histogram") || !strcmp(type, "summary"));
         /* a counter's family is named without "_total", as prometheus_client names it */
         if (type && !strcmp(type, "counter") && fl > 6 && !strcmp(f->string + fl - 6, "_total")) {
