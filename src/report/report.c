@@ -1218,38 +1218,57 @@ static int cmp_str(const void *a, const void *b)
  * subdirectories that do (a shared output dir the shards of one run wrote into), in name
  * order; itself again when it has none (run_meta_load then says what is missing). Appends
  * owned copies to *out. */
-static void expand_dir(const char *dir, char ***out, size_t *n, size_t *cap)
+static void push_dir(const char *dir, char ***out, size_t *n, size_t *cap)
 {
-    char path[4200];
-    struct stat st;
-    snprintf(path, sizeof path, "%s/run.json", dir);
-    size_t first = *n;
-    DIR *dh = stat(path, &st) == 0 ? NULL : opendir(dir);
-    struct dirent *de;
-    while (dh && (de = readdir(dh))) {
-        if (de->d_name[0] == '.')
-            continue;
-        snprintf(path, sizeof path, "%s/%s/run.json", dir, de->d_name);
-        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
-            continue;
-        if (*n == *cap) {
-            *cap = *cap ? *cap * 2 : 16;
-            *out = xrealloc(*out, *cap * sizeof **out);
-        }
-        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-        (*out)[(*n)++] = xstrdup(path);
-    }
-    if (dh)
-        closedir(dh);
-    if (*n > first) {
-        qsort(*out + first, *n - first, sizeof **out, cmp_str);
-        return;
-    }
     if (*n == *cap) {
         *cap = *cap ? *cap * 2 : 16;
         *out = xrealloc(*out, *cap * sizeof **out);
     }
     (*out)[(*n)++] = xstrdup(dir);
+}
+
+/* The run dirs at or under dir, depth levels down at most, in name order: a repeated
+ * sweep keeps its runs two levels below its base (profile_runs/trial_0001/concurrency_4),
+ * a shared shard dir one level. */
+static void find_runs(const char *dir, int depth, char ***out, size_t *n, size_t *cap)
+{
+    char path[4200];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/run.json", dir);
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+        push_dir(dir, out, n, cap);
+        return;
+    }
+    DIR *dh = depth > 0 ? opendir(dir) : NULL;
+    if (!dh)
+        return;
+    char **sub = NULL;
+    size_t nsub = 0, subcap = 0;
+    struct dirent *de;
+    while ((de = readdir(dh))) {
+        if (de->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+            push_dir(path, &sub, &nsub, &subcap);
+    }
+    closedir(dh);
+    qsort(sub, nsub, sizeof *sub, cmp_str);
+    for (size_t i = 0; i < nsub; i++) {
+        find_runs(sub[i], depth - 1, out, n, cap);
+        free(sub[i]);
+    }
+    free(sub);
+}
+
+/* dir itself when it is a run dir (or holds none: its own error follows), else the run
+ * dirs under it. */
+static void expand_dir(const char *dir, char ***out, size_t *n, size_t *cap)
+{
+    size_t first = *n;
+    find_runs(dir, 3, out, n, cap);
+    if (*n == first)
+        push_dir(dir, out, n, cap);
 }
 
 /* Each shard's schedule lateness p99 over its profile records (nearest rank, as every

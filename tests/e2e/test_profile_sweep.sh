@@ -215,6 +215,13 @@ a = j("rc/aggregate/profile_export_aiperf_aggregate.json")
 assert a["metadata"]["num_profile_runs"] == 2 and a["metadata"]["run_labels"] == ["run_0001", "run_0002"], a["metadata"]
 assert not os.path.exists("rc/profile_runs/run_0003")
 PY
+# report over a repeated sweep's base finds the runs two levels down (it stopped at
+# "rr/run.json: cannot open") and rebuilds the summary and its page.
+for base in rr ri; do
+    rm -f "$base/sweep_summary.json" "$base/sweep_report.html"
+    "$M" report "$base" -q >/dev/null 2>"$base.rep.err" || fail "report $base: $(tail -2 "$base.rep.err")"
+    [ -s "$base/sweep_summary.json" ] && [ -s "$base/sweep_report.html" ] || fail "report $base: no summary or page"
+done
 
 # 6. Hostile manifests: a one-line error or a summary, never a crash.
 python3 - "$M" <<'PY' || fail "hostile manifests"
