@@ -34,11 +34,11 @@ mkfifo fifo
 expect_exit 0 "${P[@]}" -o fifo
 wait
 [ -p fifo ] || fail "the FIFO was replaced"
-zstd -dc from_fifo | head -1 | grep -q metronome_trace || fail "nothing came through the FIFO"
+zstd -dc from_fifo | sed -n 1p | grep -q metronome_trace || fail "nothing came through the FIFO"
 echo old >real && ln -s real link
 expect_exit 0 "${P[@]}" -o link
 [ -L link ] || fail "the symlink was replaced instead of followed"
-zstd -dc real | head -1 | grep -q metronome_trace || fail "the symlink's target was not written"
+zstd -dc real | sed -n 1p | grep -q metronome_trace || fail "the symlink's target was not written"
 ln -s missing dangling
 expect_exit 1 "${P[@]}" -o dangling
 grep -q "dangling: is a symbolic link to a missing file" "$E2E_TMP/stderr" || fail "dangling message"
@@ -46,7 +46,7 @@ mkdir adir
 expect_exit 1 "${P[@]}" -o adir
 grep -q "adir: is a directory; refusing to write over it" "$E2E_TMP/stderr" || fail "dir message"
 expect_exit 0 "${P[@]}" -o -
-zstd -dc "$E2E_TMP/stdout" | head -1 | grep -q metronome_trace || fail "-o - is not stdout"
+zstd -dc "$E2E_TMP/stdout" | sed -n 1p | grep -q metronome_trace || fail "-o - is not stdout"
 if [ "$(id -u)" = 0 ]; then
     mknod fakenull c 1 3 && mknod fakefull c 1 7 && mknod fakeblk b 7 200
     expect_exit 0 "${P[@]}" -o fakenull

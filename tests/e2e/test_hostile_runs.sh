@@ -116,7 +116,7 @@ wait_port "$bport"
 "$METRONOME" pack -m m --request-count 2 --isl 8 --osl 2 -o two.zst 2>/dev/null
 R=("$METRONOME" replay two.zst --url "127.0.0.1:$bport" -q --concurrency 1 --no-server-metrics)
 expect_exit 1 "${R[@]}" -o k0
-zstd -dc k0/records.jsonl.zst | head -1 |
+zstd -dc k0/records.jsonl.zst | sed -n 1p |
     grep -q '"error":{"code":200,"type":"protocol","message":"response body is not chat JSON: not json!"}' ||
     fail "200 with a bad body: $(zstd -dc k0/records.jsonl.zst | head -1)"
 expect_exit 3 "$METRONOME" report -q k0 -o k0/o
