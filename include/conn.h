@@ -50,6 +50,8 @@ struct conn {
     bool got_bytes;     /* some response byte arrived for the current request */
     int64_t pre_start;  /* pre-connection: when its connect began */
     int64_t connect_ns; /* pre-connection: how long connect (and TLS) took */
+    bool in_pre;        /* a pre-connection still connecting: in the worker's pre list */
+    bool pre_initial;   /* opened by --preconnect (counted in eng->preconnecting) */
 
     /* sending */
     char clen[80]; /* "123\r\nX-Request-Id: 7\r\n\r\n" */

@@ -99,6 +99,11 @@ struct worker {
     _Atomic long rx_kernel, rx_user; /* byte-carrying reads stamped by the kernel, or not */
     _Atomic long sessions_done;      /* multi-turn sessions whose every turn finished */
     _Atomic int64_t spin_ns;         /* time the loop busy-polled inside --spin-us windows */
+    /* Connections at a fixed rate (run.json counts): opened by the pool ahead of the sends
+     * that use them; opened by a send that found the pool empty (on its critical path);
+     * of those, opened by a send that was already later than the pool's horizon (the
+     * worker was held off its CPU for longer than the pool looks ahead). */
+    _Atomic long conns_ahead, conns_at_send, conns_at_send_late;
     struct lhist late;
     struct lhist ttft, itl; /* successful streamed requests, for the progress line */
 

@@ -551,6 +551,7 @@ struct runinfo {
     const struct scraper *scr; /* telemetry, or NULL */
     int64_t spin_ns;           /* workers' busy-polling before sends (--spin-us), all together */
     int64_t writer_wait_ns;
+    long conns_ahead, conns_at_send, conns_at_send_late; /* struct worker's, summed */
 };
 
 static int write_run_json(struct engine *e, const struct runinfo *ri, struct diag *d)
@@ -669,6 +670,9 @@ static int write_run_json(struct engine *e, const struct runinfo *ri, struct dia
     ki(&w, "writer_waits", ri->writer_waits);
     ki(&w, "writer_wait_ns", ri->writer_wait_ns);
     ki(&w, "spin_ns", ri->spin_ns);
+    ki(&w, "connections_opened_ahead", ri->conns_ahead);
+    ki(&w, "connections_opened_at_send", ri->conns_at_send);
+    ki(&w, "connections_opened_at_send_late", ri->conns_at_send_late);
     if (e->src->turns) /* known only when the source counts each session's turns */
         ki(&w, "sessions_completed", ri->sessions_done);
     jsonw_obj_end(&w);
@@ -692,6 +696,7 @@ static void totals(struct engine *e, struct runinfo *ri, long *active)
     ri->sent = ri->completed = ri->errors = ri->cancelled_n = ri->not_sent = 0;
     ri->rx_kernel = ri->rx_user = ri->sessions_done = ri->writer_waits = 0;
     ri->writer_wait_ns = ri->spin_ns = 0;
+    ri->conns_ahead = ri->conns_at_send = ri->conns_at_send_late = 0;
     long a = 0;
     for (int i = 0; i < e->nw; i++) {
         struct worker *w = &e->w[i];
@@ -706,6 +711,10 @@ static void totals(struct engine *e, struct runinfo *ri, long *active)
         ri->writer_waits += atomic_load(&w->writer_waits);
         ri->writer_wait_ns += atomic_load(&w->writer_wait_ns);
         ri->spin_ns += atomic_load_explicit(&w->spin_ns, memory_order_relaxed);
+        ri->conns_ahead += atomic_load_explicit(&w->conns_ahead, memory_order_relaxed);
+        ri->conns_at_send += atomic_load_explicit(&w->conns_at_send, memory_order_relaxed);
+        ri->conns_at_send_late +=
+            atomic_load_explicit(&w->conns_at_send_late, memory_order_relaxed);
         a += atomic_load(&w->active);
     }
     if (active)

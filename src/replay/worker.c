@@ -52,7 +52,17 @@ struct wpriv {
     struct timer **heap;
     int nheap, capheap;
     int64_t armed;
-    struct conn **idle; /* per target */
+    struct conn **idle; /* per target: connected, no request */
+    /* per target: pre-connections still connecting (a send may take one and wait for
+     * it rather than open another) */
+    struct conn **pre;
+    long *nidle, *npre;   /* per target: lengths of idle[] and pre[] */
+    long *due;            /* per target: scratch for pool_fill */
+    bool pool_dirty;      /* a send took a connection, items came or one closed: refill */
+    int64_t pool_backoff; /* no pool opens before this (a connect failed at once) */
+    /* The pool holds a connection for every send due up to here (the horizon of its last
+     * complete fill): a send due later was not foreseen when the worker last ran. */
+    int64_t pool_until;
     struct conn *freelist;
     long next_conn_id;
     struct item *pend_head, *pend_tail;
@@ -292,6 +302,18 @@ static void count_down(_Atomic long *c)
                           memory_order_relaxed);
 }
 
+/* How far ahead of its sends the pool opens connections, at a fixed rate: sends due
+ * within this horizon each find an idle (or already connecting) connection. The
+ * scheduler hands items over at least 10 ms before they are due, so the horizon can
+ * reach that far; 5 ms covers the longest stalls measured on a quiet 2-core VM (the
+ * p99.9 of the worker's own lateness, ~3 ms) with about rate x 5 ms idle connections. */
+#define POOL_AHEAD_NS 5000000
+
+static int64_t pool_ahead_ns(const struct worker *w)
+{
+    return POOL_AHEAD_NS + w->eng->cfg->spin_ns;
+}
+
 /* Items wait here for a slot. They count in w->pending, which the scheduler adds to the
  * ring's count when it picks a worker: a worker that emptied its ring into this list has
  * not run out of work, and stocking it further would strand requests behind its slots
@@ -327,6 +349,59 @@ static struct item *pend_pop(struct worker *w)
 }
 
 /* ---- connections ---- */
+
+/* The keep-alive pool of target c->url: connected, no request on it. */
+static void idle_push(struct worker *w, struct conn *c)
+{
+    struct wpriv *p = P(w);
+    c->next = p->idle[c->url];
+    p->idle[c->url] = c;
+    p->nidle[c->url]++;
+}
+
+static struct conn *idle_pop(struct worker *w, int url)
+{
+    struct wpriv *p = P(w);
+    struct conn *c = p->idle[url];
+    if (c) {
+        p->idle[url] = c->next;
+        c->next = NULL;
+        p->nidle[url]--;
+        p->pool_dirty = true;
+    }
+    return c;
+}
+
+/* Unlinks c from list *head (a short list: the pool's). */
+static bool list_unlink(struct conn **head, struct conn *c)
+{
+    for (struct conn **pp = head; *pp; pp = &(*pp)->next)
+        if (*pp == c) {
+            *pp = c->next;
+            c->next = NULL;
+            return true;
+        }
+    return false;
+}
+
+static void pre_push(struct worker *w, struct conn *c)
+{
+    struct wpriv *p = P(w);
+    c->in_pre = true;
+    c->next = p->pre[c->url];
+    p->pre[c->url] = c;
+    p->npre[c->url]++;
+}
+
+static void pre_unlink(struct worker *w, struct conn *c)
+{
+    struct wpriv *p = P(w);
+    if (!c->in_pre)
+        return;
+    c->in_pre = false;
+    if (list_unlink(&p->pre[c->url], c))
+        p->npre[c->url]--;
+}
 
 static struct conn *conn_new(struct worker *w, int url)
 {
@@ -405,13 +480,14 @@ static void conn_release_bufs(struct worker *w, struct conn *c)
 static void conn_destroy(struct worker *w, struct conn *c)
 {
     struct wpriv *p = P(w);
-    if (c->state == CONN_IDLE) {
-        for (struct conn **pp = &p->idle[c->url]; *pp; pp = &(*pp)->next)
-            if (*pp == c) {
-                *pp = c->next;
-                break;
-            }
+    if (c->state == CONN_IDLE && list_unlink(&p->idle[c->url], c))
+        p->nidle[c->url]--;
+    pre_unlink(w, c);
+    if (c->pre_initial) {
+        c->pre_initial = false;
+        atomic_fetch_sub(&w->eng->preconnecting, 1);
     }
+    p->pool_dirty = true;
     timer_del(p, &c->tm);
     if (c->tls) {
         tls_session_free(c->tls);
@@ -469,6 +545,7 @@ static int64_t secs(double s)
 }
 
 static void start_item(struct worker *w, struct item *it, int64_t now);
+static int64_t pool_wake(const struct worker *w);
 static void try_start_pending(struct worker *w);
 static void slot_release(struct worker *w);
 static void wake_sched(struct worker *w);
@@ -547,6 +624,9 @@ static void schedule_turn(struct worker *w, struct session *s, struct item *it, 
     it->rec.t_intended = base + (int64_t)(it->delay_ms * 1e6);
     it->timed = true;
     timer_set(P(w), &it->tm, it->rec.t_intended);
+    if (it->rec.t_intended <= P(w)->pool_until) /* not counted by the pool's last fill */
+        P(w)->pool_until = it->rec.t_intended - 1;
+    P(w)->pool_dirty = true;
 }
 
 /* The request on c is over (successfully or not): record it, recycle or close c, and let
@@ -607,8 +687,7 @@ static void finish(struct worker *w, struct conn *c, int64_t now, bool reuse)
     if (reuse && atomic_load(&w->eng->stop) < 2) {
         c->served = true;
         conn_set_state(c, CONN_IDLE);
-        c->next = p->idle[c->url];
-        p->idle[c->url] = c;
+        idle_push(w, c);
     } else {
         conn_destroy(w, c);
     }
@@ -624,17 +703,22 @@ static void finish(struct worker *w, struct conn *c, int64_t now, bool reuse)
 static void pre_done(struct worker *w, struct conn *c, bool ok, int64_t now)
 {
     struct wpriv *p = P(w);
+    pre_unlink(w, c);
+    if (c->pre_initial) {
+        c->pre_initial = false;
+        atomic_fetch_sub(&w->eng->preconnecting, 1);
+    }
     if (ok) {
         c->connect_ns = now - c->pre_start;
         c->dl_phase = 0;
         timer_del(p, &c->tm);
         conn_set_state(c, CONN_IDLE);
-        c->next = p->idle[c->url];
-        p->idle[c->url] = c;
+        idle_push(w, c);
     } else {
+        if (!p->pool_backoff || now >= p->pool_backoff)
+            p->pool_backoff = now + 100000000; /* the pool stops opening for 100 ms */
         conn_destroy(w, c);
     }
-    atomic_fetch_sub(&w->eng->preconnecting, 1);
 }
 
 /* A failed request. A stale keep-alive connection (the server closed it while idle) that
@@ -1159,12 +1243,10 @@ static void start_item(struct worker *w, struct item *it, int64_t now)
         session_get(p, it->rec.conv)->busy = true;
     /* A retry after a stale pooled connection goes to a fresh one: the pool's other
      * connections may be just as stale. */
-    struct conn *c = it->retried ? NULL : p->idle[it->url];
+    struct conn *c = it->retried ? NULL : idle_pop(w, it->url);
     int64_t t = clock_mono_ns();
     it->rec.t_start = t;
     if (c) {
-        p->idle[it->url] = c->next;
-        c->next = NULL;
         c->item = it;
         it->rec.conn = c->id;
         it->rec.reused = c->served;
@@ -1175,6 +1257,30 @@ static void start_item(struct worker *w, struct item *it, int64_t now)
         conn_arm(w, c);
         begin_request(w, c);
         return;
+    }
+    /* A pre-connection still connecting: the request waits for the rest of its connect
+     * (it shows in t_connected - t_start) rather than open another one. */
+    c = it->retried ? NULL : p->pre[it->url];
+    if (c) {
+        pre_unlink(w, c);
+        if (c->pre_initial) {
+            c->pre_initial = false;
+            atomic_fetch_sub(&w->eng->preconnecting, 1);
+        }
+        p->pool_dirty = true;
+        c->item = it;
+        it->rec.conn = c->id;
+        it->rec.reused = false;
+        c->dl_total = cfg->timeout_s > 0 ? t + secs(cfg->timeout_s) : 0;
+        conn_arm(w, c);
+        return;
+    }
+    /* No connection to take: this send opens one on its own critical path (the pool
+     * could not see it coming, or its horizon did not cover how late the send is). */
+    if (it->timed) {
+        count_up(&w->conns_at_send);
+        if (it->rec.t_intended > p->pool_until)
+            count_up(&w->conns_at_send_late);
     }
     c = conn_new(w, it->url);
     c->item = it;
@@ -1428,14 +1534,20 @@ static void take_items(struct worker *w)
                 cJSON_Delete(s->history);
                 s->history = NULL;
             }
-            if (it->timed)
+            if (it->timed) {
                 timer_set(p, &it->tm, it->rec.t_intended);
-            else
+                /* handed over later than the pool's horizon (the scheduler was held off
+                 * its CPU): the pool's last fill did not count it */
+                if (it->rec.t_intended <= p->pool_until)
+                    p->pool_until = it->rec.t_intended - 1;
+            } else
                 pend_push(w, it, false);
         }
     }
-    if (took)
+    if (took) {
+        p->pool_dirty = true; /* new sends may fall inside the pool's horizon */
         wake_sched(w);
+    }
 }
 
 static void conn_timeout(struct worker *w, struct conn *c, int64_t now)
@@ -1537,6 +1649,11 @@ static void arm(struct worker *w, bool polling)
     if (p->nheap) {
         struct timer *t = p->heap[0];
         when = t->when - (t->kind == TK_SEND ? w->eng->cfg->spin_ns : 0);
+        /* the pool opens connections for a send the horizon ahead of it (pool_fill); a
+         * wake-up time already past means pool_fill is backing off: not a busy loop */
+        int64_t pw = pool_wake(w);
+        if (pw && pw < when && pw > clock_mono_ns())
+            when = pw;
         if (when <= 0)
             when = 1;
     }
@@ -1690,25 +1807,127 @@ static void cancel_all(struct worker *w, const char *why)
     }
 }
 
+/* Starts a connection with no request on it (it joins the pool when connected); NULL
+ * when it failed at once (the pool then backs off). */
+static struct conn *pre_open(struct worker *w, int u)
+{
+    const struct replay_config *cfg = w->eng->cfg;
+    struct conn *c = conn_new(w, u);
+    int64_t now = clock_mono_ns();
+    c->pre_start = now;
+    c->dl_phase = cfg->connect_timeout_s > 0 ? now + secs(cfg->connect_timeout_s) : 0;
+    c->phase_kind = RECERR_TIMEOUT_CONNECT;
+    conn_set_state(c, CONN_CONNECTING);
+    conn_arm(w, c);
+    char err[256];
+    if (conn_connect(w, c, err, sizeof err)) {
+        pre_done(w, c, false, now);
+        return NULL;
+    }
+    pre_push(w, c);
+    return c;
+}
+
+/* Counts, per target, the sends in the heap due at or before `until` (the subtree of i
+ * holds nothing earlier than i, so only due entries and their children are visited), and
+ * the earliest send's time in *first. */
+static void count_due(struct wpriv *p, int i, int64_t until, int64_t *first)
+{
+    if (i >= p->nheap || p->heap[i]->when > until)
+        return;
+    struct timer *t = p->heap[i];
+    if (t->kind == TK_SEND) {
+        p->due[CONTAINER(t, struct item, tm)->url]++;
+        if (!*first || t->when < *first)
+            *first = t->when;
+    }
+    count_due(p, 2 * i + 1, until, first);
+    count_due(p, 2 * i + 2, until, first);
+}
+
+/* A connect costs the worker ~15-30 us of system calls on loopback (the handshake runs
+ * inside connect()): the pool opens none when the next send is closer than this, so the
+ * opens fall in the gaps between sends. */
+#define POOL_QUIET_NS 60000
+
+/* At a fixed rate, opens connections ahead of the sends that will need them: for each
+ * target, idle plus connecting connections at least as many as the sends due within the
+ * pool's horizon (pool_ahead_ns), so a send never opens one on its critical path unless
+ * the worker fell further behind than the horizon. The pool therefore settles at the
+ * requests in flight plus about rate x horizon idle connections (~50 at 10,000 req/s),
+ * never more than a --concurrency cap. Closed loop reuses its slots' connections and
+ * is left alone (--preconnect opens them before the run). */
+static bool pool_timed(const struct worker *w)
+{
+    return w->eng->cfg->mode != MODE_CONCURRENCY;
+}
+
+/* The next send is not covered by the pool's last fill: when the worker must run to
+ * cover it (0: nothing to do). Only the heap's top is looked at; a connection deadline
+ * before it makes the loop turn anyway. */
+static int64_t pool_wake(const struct worker *w)
+{
+    const struct wpriv *p = w->priv;
+    if (!pool_timed(w) || !p->nheap || p->heap[0]->kind != TK_SEND ||
+        p->heap[0]->when <= p->pool_until)
+        return 0;
+    return p->heap[0]->when - pool_ahead_ns(w);
+}
+
+static void pool_fill(struct worker *w)
+{
+    struct wpriv *p = P(w);
+    struct engine *e = w->eng;
+    if (!pool_timed(w) || atomic_load(&e->stop))
+        return;
+    int64_t now = clock_mono_ns();
+    int64_t pw = pool_wake(w);
+    if (!p->pool_dirty && !(pw && pw <= now))
+        return;
+    if (p->pool_backoff && now < p->pool_backoff) {
+        p->pool_dirty = true; /* tried again after the back-off */
+        return;
+    }
+    memset(p->due, 0, (size_t)e->ntargets * sizeof *p->due);
+    int64_t first = 0, until = now + pool_ahead_ns(w);
+    count_due(p, 0, until, &first);
+    bool more = false;
+    for (int u = 0; u < e->ntargets; u++) {
+        long want = p->due[u];
+        if (e->gcap && want > e->gcap)
+            want = e->gcap;
+        while (p->nidle[u] + p->npre[u] < want) {
+            /* an open right before a send would delay it: later, unless the pool is dry
+             * (that send would open one itself, on its own time) */
+            if (first && first - clock_mono_ns() < POOL_QUIET_NS && p->nidle[u] + p->npre[u] > 0) {
+                more = true;
+                break;
+            }
+            if (!pre_open(w, u)) {
+                more = true;
+                break;
+            }
+            count_up(&w->conns_ahead);
+        }
+    }
+    p->pool_dirty = more;
+    if (!more)
+        p->pool_until = until;
+}
+
 /* Opens this worker's share of connections before the run, so connect (and TLS) cost
  * does not fall on the first measured requests; each record still carries the connect
  * time of its connection (preconnect_ns). */
 static void preconnect(struct worker *w)
 {
-    const struct replay_config *cfg = w->eng->cfg;
     long n = preconnect_count(w);
     for (int u = 0; u < w->eng->ntargets; u++) {
         for (long i = 0; i < n; i++) {
-            struct conn *c = conn_new(w, u);
-            int64_t now = clock_mono_ns();
-            c->pre_start = now;
-            c->dl_phase = cfg->connect_timeout_s > 0 ? now + secs(cfg->connect_timeout_s) : 0;
-            c->phase_kind = RECERR_TIMEOUT_CONNECT;
-            conn_set_state(c, CONN_CONNECTING);
-            conn_arm(w, c);
-            char err[256];
-            if (conn_connect(w, c, err, sizeof err))
-                pre_done(w, c, false, now);
+            struct conn *c = pre_open(w, u);
+            if (c)
+                c->pre_initial = true; /* pre_open's own failure already counted down */
+            else
+                atomic_fetch_sub(&w->eng->preconnecting, 1);
         }
     }
 }
@@ -1800,6 +2019,7 @@ void *worker_main(void *arg)
             }
         }
         run_timers(w, false);
+        pool_fill(w);
     }
     /* Leftovers when finishing after an abort: anything still here is cancelled. */
     cancel_all(w, "interrupted");
@@ -1827,6 +2047,10 @@ int worker_init(struct worker *w, struct engine *eng, int id, struct diag *d)
     p->rcap = 65536;
     p->rbuf = xmalloc(p->rcap);
     p->idle = xcalloc((size_t)eng->ntargets, sizeof *p->idle);
+    p->pre = xcalloc((size_t)eng->ntargets, sizeof *p->pre);
+    p->nidle = xcalloc((size_t)eng->ntargets, sizeof *p->nidle);
+    p->npre = xcalloc((size_t)eng->ntargets, sizeof *p->npre);
+    p->due = xcalloc((size_t)eng->ntargets, sizeof *p->due);
     w->ep = epoll_create1(EPOLL_CLOEXEC);
     w->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     w->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -1847,6 +2071,9 @@ void worker_free(struct worker *w)
         for (int i = 0; i < w->eng->ntargets; i++)
             while (p->idle[i])
                 conn_destroy(w, p->idle[i]);
+        for (int i = 0; i < w->eng->ntargets; i++)
+            while (p->pre[i])
+                conn_destroy(w, p->pre[i]);
         struct conn *c = p->freelist;
         while (c) {
             struct conn *n = c->next;
@@ -1862,6 +2089,10 @@ void worker_free(struct worker *w)
         free(p->heap);
         free(p->freed);
         free(p->idle);
+        free(p->pre);
+        free(p->nidle);
+        free(p->npre);
+        free(p->due);
         free(p->rbuf);
         free(p);
     }

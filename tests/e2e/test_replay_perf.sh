@@ -29,6 +29,41 @@ with Mock("--ttft", "0", "--itl", "0", "--osl", "1") as m:
     check(run["counts"]["spin_ns"] == 0, "spin_ns without a spin", run["counts"]["spin_ns"])
 PY
 
+# At a fixed rate no send opens a connection on its own critical path when the pool could
+# have opened it earlier (issue 16 item 2: the server-seen tail was the requests sent on a
+# new connection). 1,000 req/s against 20 ms replies keeps ~20 requests in flight, so the
+# keep-alive pool must grow to ~20: before the pool opened connections ahead of the
+# sends, each step of that growth was a connect inside a send (~20-40 per run, none
+# opened ahead). A send may still open one when it was not foreseen: it fell due beyond
+# the horizon of the pool's last fill (the worker or the scheduler held off its CPU for
+# longer than the pool looks ahead, on a loaded machine); those are counted apart.
+PYTHONPATH="$E2E_ROOT/tests/e2e" python3 - <<'PY'
+from replay_lib import *
+
+t = pack("pool.jsonl.zst", "--request-count", "2000", "--isl", "8", "--osl", "1")
+with Mock("--ttft", "20ms", "--itl", "0", "--osl", "1", log=False) as m:
+    recs, run, _ = replay(t, m.url, "--request-rate", "1000", "--arrival-pattern", "constant",
+                          "--request-count", "2000", "--workers", "1")
+    c = run["counts"]
+    print("connections: %d opened ahead, %d at send (%d of them not foreseen)" % (
+        c["connections_opened_ahead"], c["connections_opened_at_send"],
+        c["connections_opened_at_send_late"]))
+    check(len(recs) == 2000 and not [r for r in recs if err(r)], "errors",
+          [r for r in recs if err(r)][:1])
+    foreseen = c["connections_opened_at_send"] - c["connections_opened_at_send_late"]
+    check(foreseen == 0, "sends that opened a connection the pool should have opened", foreseen)
+    check(c["connections_opened_ahead"] >= 15, "connections opened ahead",
+          c["connections_opened_ahead"])
+    conns = len({r["conn"] for r in recs})
+    # in flight (~20) plus the horizon's worth (5 ms at 1,000/s) plus what stalls add
+    check(conns <= 200, "connections", conns)
+    # closed loop keeps its slots' connections: the pool opens nothing there
+    recs, run, _ = replay(t, m.url, "--concurrency", "4", "--request-count", "100",
+                          "--workers", "1")
+    check(run["counts"]["connections_opened_ahead"] == 0, "closed loop pool",
+          run["counts"]["connections_opened_ahead"])
+PY
+
 # Memory is bounded by configuration, never by the run's length: a closed-loop replay at
 # full speed (64 connections, non-streaming, instant replies), with the client and the
 # mock on ONE CPU so the record writer competes with a saturated worker (where a writer
