@@ -170,6 +170,18 @@ struct engine {
      * by every worker: capped by cfg->max_body_total. */
     _Atomic size_t body_inflight;
 
+    /* Closed loop: the slots open now, all workers together; 0 = every slot (w->slots).
+     * A phase with its own concurrency (--warmup-concurrency) or a ramp
+     * (--concurrency-ramp-duration, loadshape.h) sets it; each worker opens its share
+     * (ramp_worker_share). lvl_t0, lvl_ramp_ns and lvl_target describe the phase's ramp
+     * (written by the scheduler before it bumps lvl_gen, read by the workers after). */
+    _Atomic long level;
+    _Atomic int lvl_gen;
+    _Atomic int cancel_gen; /* bumped: every worker cancels what it has in flight (the
+                               warmup's grace period is over) */
+    int64_t lvl_t0, lvl_ramp_ns;
+    long lvl_target;
+
     long gcap; /* rate and fixed modes: --concurrency as one cap for all workers (0: none) */
     _Atomic long ginflight;
     bool multi_turn; /* the source has sessions with later turns: track them */
@@ -194,6 +206,8 @@ struct engine {
 /* Thread entry points. */
 void *worker_main(void *arg);
 void *sched_main(void *arg);
+/* Closed loop: the slots worker w may use now (its share of e->level, else w->slots). */
+long worker_limit(const struct worker *w);
 void *writer_main(void *arg);
 void *resolver_main(void *arg);
 

@@ -76,6 +76,17 @@ struct replay_config {
     double duration_s;  /* 0: none */
     double grace_s;     /* after the duration (and after a count-based run's sending) */
     long warmup_count;
+    /* Load shapes (loadshape.h, docs/replay.md "Load shapes"): 0 = none. */
+    double conc_ramp_s; /* closed loop: slots open 1 -> concurrency over this */
+    double rate_ramp_s; /* rate mode: AIPerf's linear rate ramp to --request-rate */
+    /* The warmup phase: it runs when warmup_count, warmup_duration_s (or both) is set;
+     * its load is the profiling phase's unless these say otherwise (0: as profiling). */
+    double warmup_duration_s;
+    double warmup_grace_s;   /* < 0: wait for every warmup request (AIPerf's default) */
+    long warmup_concurrency; /* closed loop: the warmup's slots */
+    double warmup_rate;      /* rate mode: the warmup's rate */
+    int warmup_arrival;      /* -1: as profiling, else enum arrival */
+    double warmup_conc_ramp_s, warmup_rate_ramp_s;
     double time_scale; /* fixed schedule: multiply offsets */
     bool auto_offset;
     double start_offset_ms, end_offset_ms; /* <0: none */

@@ -59,6 +59,21 @@ static const struct arg_spec specs[] = {
      "after the duration, wait S s for responses, then cancel"},
     {"warmup-request-count", "--num-warmup-requests", ARG_VALUE, "N", "0",
      "requests before profiling (drained first)"},
+    {"concurrency-ramp-duration", NULL, ARG_VALUE, "S", NULL,
+     "closed loop: open the slots one by one from 1 to --concurrency over S seconds"},
+    {"request-rate-ramp-duration", NULL, ARG_VALUE, "S", NULL,
+     "rate mode: ramp the rate linearly up to --request-rate over S seconds"},
+    {"warmup-duration", NULL, ARG_VALUE, "S", NULL, "warmup for S seconds (with a count: first)"},
+    {"warmup-grace-period", NULL, ARG_VALUE, "S", "wait for all",
+     "after --warmup-duration, wait S s for warmup responses, then cancel them"},
+    {"warmup-concurrency", NULL, ARG_VALUE, "N", "--concurrency", "closed loop: warmup slots"},
+    {"warmup-request-rate", NULL, ARG_VALUE, "R", "--request-rate", "rate mode: warmup rate"},
+    {"warmup-arrival-pattern", NULL, ARG_VALUE, "P", "--arrival-pattern",
+     "rate mode: warmup arrivals (constant, poisson or gamma)"},
+    {"warmup-concurrency-ramp-duration", NULL, ARG_VALUE, "S", "--concurrency-ramp-duration",
+     "warmup slots ramp"},
+    {"warmup-request-rate-ramp-duration", NULL, ARG_VALUE, "S", "--request-rate-ramp-duration",
+     "warmup rate ramp"},
     {"request-cancellation-rate", NULL, ARG_VALUE, "PCT", "0",
      "cancel this percentage of requests"},
     {"request-cancellation-delay", NULL, ARG_VALUE, "S", "0",
@@ -415,8 +430,22 @@ int cmd_replay(int argc, char **argv)
         get_double(&a, "connect-timeout-seconds", 0.001, 1e9, &cfg.connect_timeout_s, &d) ||
         get_double(&a, "first-byte-timeout-seconds", 0.001, 1e9, &cfg.first_byte_timeout_s, &d) ||
         get_double(&a, "idle-timeout-seconds", 0.001, 1e9, &cfg.idle_timeout_s, &d) ||
-        get_double(&a, "drain-seconds", 0, 1e9, &cfg.drain_s, &d))
+        get_double(&a, "drain-seconds", 0, 1e9, &cfg.drain_s, &d) ||
+        /* AIPerf 0.13's bounds: durations > 0, the grace period >= 0 */
+        get_double(&a, "concurrency-ramp-duration", 1e-6, 1e9, &cfg.conc_ramp_s, &d) ||
+        get_double(&a, "request-rate-ramp-duration", 1e-6, 1e9, &cfg.rate_ramp_s, &d) ||
+        get_double(&a, "warmup-duration", 1e-6, 1e9, &cfg.warmup_duration_s, &d) ||
+        get_double(&a, "warmup-grace-period", 0, 1e9, &cfg.warmup_grace_s, &d) ||
+        get_double(&a, "warmup-request-rate", 1e-9, 1e9, &cfg.warmup_rate, &d) ||
+        get_double(&a, "warmup-concurrency-ramp-duration", 1e-6, 1e9, &cfg.warmup_conc_ramp_s,
+                   &d) ||
+        get_double(&a, "warmup-request-rate-ramp-duration", 1e-6, 1e9, &cfg.warmup_rate_ramp_s, &d))
         goto usage;
+    if (args_has(&a, "warmup-grace-period") && !args_has(&a, "warmup-duration")) {
+        cli_error("--warmup-grace-period needs --warmup-duration (it follows the duration)");
+        code = EXIT_USAGE;
+        goto out;
+    }
     if (args_has(&a, "request-rate")) {
         if (args_double(&a, "request-rate", 1e-9, 1e9, &cfg.rate, &d))
             goto usage;
@@ -425,6 +454,10 @@ int cmd_replay(int argc, char **argv)
     if (args_long(&a, "concurrency", 1, 10000000, &lv, &d))
         goto usage;
     cfg.concurrency = lv;
+    lv = 0;
+    if (args_long(&a, "warmup-concurrency", 1, 10000000, &lv, &d))
+        goto usage;
+    cfg.warmup_concurrency = lv;
     if (args_long(&a, "request-count", 1, 1L << 40, &cfg.request_count, &d) ||
         args_long(&a, "warmup-request-count", 0, 1L << 40, &cfg.warmup_count, &d))
         goto usage;
@@ -477,6 +510,12 @@ int cmd_replay(int argc, char **argv)
                                             : ARRIVAL_GAMMA;
     if (cfg.arrival == ARRIVAL_POISSON)
         cfg.smoothness = 1;
+    if (args_choice(&a, "warmup-arrival-pattern", "constant|poisson|gamma", &pat, &d))
+        goto usage;
+    if (args_has(&a, "warmup-arrival-pattern"))
+        cfg.warmup_arrival = !strcmp(pat, "constant")  ? ARRIVAL_CONSTANT
+                             : !strcmp(pat, "poisson") ? ARRIVAL_POISSON
+                                                       : ARRIVAL_GAMMA;
 
     /* The trace: header first, then the first request for the default dir's model. */
     if (trace_open(&ts.r, trace_path, &d)) {
@@ -518,6 +557,31 @@ int cmd_replay(int argc, char **argv)
         cfg.mode = MODE_CONCURRENCY;
         if (!cfg.concurrency)
             cfg.concurrency = 1;
+    }
+    /* Load shapes and the warmup's load belong to one mode each; the warmup runs in the
+     * profiling phase's mode (a rate warmup before a closed loop is not supported). */
+    {
+        static const struct {
+            const char *opt;
+            enum replay_mode mode;
+            const char *needs;
+        } only[] = {
+            {"concurrency-ramp-duration", MODE_CONCURRENCY, "closed loop (no --request-rate)"},
+            {"warmup-concurrency", MODE_CONCURRENCY, "closed loop (no --request-rate)"},
+            {"warmup-concurrency-ramp-duration", MODE_CONCURRENCY,
+             "closed loop (no --request-rate)"},
+            {"request-rate-ramp-duration", MODE_RATE, "--request-rate"},
+            {"warmup-request-rate", MODE_RATE, "--request-rate"},
+            {"warmup-arrival-pattern", MODE_RATE, "--request-rate"},
+            {"warmup-request-rate-ramp-duration", MODE_RATE, "--request-rate"},
+        };
+        for (size_t k = 0; k < sizeof only / sizeof only[0]; k++)
+            if (args_has(&a, only[k].opt) && cfg.mode != only[k].mode) {
+                cli_error("--%s %s: needs %s", only[k].opt, args_get(&a, only[k].opt),
+                          only[k].needs);
+                code = EXIT_USAGE;
+                goto out;
+            }
     }
     /* --shard: each shard runs its part of --concurrency (the first C % N one more), so
      * the shards together hold C requests in flight. */

@@ -541,6 +541,71 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
         profile_argv_push(&p->replay,
                           p->fixed_forced ? "--fixed-schedule" : "--fixed-schedule=false");
     }
+    /* Load shapes and the warmup's load (replay applies them, loadshape.h): a bad value
+     * or a combination that cannot hold is refused here, before anything is packed. */
+    {
+        static const struct {
+            const char *name;
+            double min; /* AIPerf 0.13's bounds: durations and rates > 0, grace >= 0 */
+            int mode;   /* 1: closed loop only, 2: --request-rate only */
+        } shapes[] = {
+            {"concurrency-ramp-duration", 1e-6, 1},
+            {"warmup-concurrency-ramp-duration", 1e-6, 1},
+            {"request-rate-ramp-duration", 1e-6, 2},
+            {"warmup-request-rate", 1e-9, 2},
+            {"warmup-request-rate-ramp-duration", 1e-6, 2},
+            {"warmup-duration", 1e-6, 0},
+            {"warmup-grace-period", 0, 0},
+        };
+        bool rate_mode = args_has(&a, "request-rate");
+        for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+            double x;
+            if (!args_has(&a, shapes[k].name))
+                continue;
+            if ((rc = args_double(&a, shapes[k].name, shapes[k].min, 1e9, &x, d)))
+                goto out;
+            if ((shapes[k].mode == 1 && (rate_mode || args_flag(&a, "fixed-schedule"))) ||
+                (shapes[k].mode == 2 && !rate_mode)) {
+                rc = diag_set(d, ERR_INVALID, "--%s %s: needs %s", shapes[k].name,
+                              args_get(&a, shapes[k].name),
+                              shapes[k].mode == 1 ? "closed loop (no --request-rate)"
+                                                  : "--request-rate");
+                goto out;
+            }
+        }
+        long wc = 0;
+        if ((rc = args_long(&a, "warmup-concurrency", 1, 100000000, &wc, d)))
+            goto out;
+        if (wc && (rate_mode || args_flag(&a, "fixed-schedule"))) {
+            rc = diag_set(d, ERR_INVALID,
+                          "--warmup-concurrency %ld: needs closed loop (no --request-rate)", wc);
+            goto out;
+        }
+        if ((v = args_get(&a, "warmup-arrival-pattern"))) {
+            if (!rate_mode) {
+                rc = diag_set(d, ERR_INVALID, "--warmup-arrival-pattern %s: needs --request-rate",
+                              v);
+                goto out;
+            }
+            if (enum_eq(v, "concurrency-burst")) {
+                rc = refuse(d, all.n, all.v, (size_t)opt_index("warmup-arrival-pattern"), v);
+                goto out;
+            }
+            if (!enum_eq(v, "constant") && !enum_eq(v, "poisson") && !enum_eq(v, "gamma")) {
+                rc =
+                    diag_set(d, ERR_INVALID,
+                             "--warmup-arrival-pattern %s: expected constant, poisson or gamma", v);
+                goto out;
+            }
+        }
+        if (args_has(&a, "warmup-grace-period") && !args_has(&a, "warmup-duration")) {
+            rc = diag_set(d, ERR_INVALID,
+                          "--warmup-grace-period %s: needs --warmup-duration (it follows the "
+                          "duration)",
+                          args_get(&a, "warmup-grace-period"));
+            goto out;
+        }
+    }
     /* AIPerf 0.13: with both a count and a duration the first one reached ends the run
      * (replay does the same); a grace period only means something after a duration. */
     if (args_has(&a, "benchmark-grace-period") && !args_has(&a, "benchmark-duration")) {

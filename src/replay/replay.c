@@ -52,6 +52,8 @@ void replay_config_defaults(struct replay_config *c)
     c->smoothness = 1;
     c->concurrency = 0;
     c->grace_s = 30;
+    c->warmup_grace_s = -1;
+    c->warmup_arrival = -1;
     c->time_scale = 1;
     c->start_offset_ms = c->end_offset_ms = -1;
     c->timeout_s = 600;
@@ -433,6 +435,19 @@ static void json_config(struct jsonw *w, struct engine *e)
     kd(w, "benchmark_duration", c->duration_s);
     kd(w, "benchmark_grace_period", c->grace_s);
     ki(w, "warmup_request_count", c->warmup_count);
+    kd(w, "concurrency_ramp_duration", c->conc_ramp_s);
+    kd(w, "request_rate_ramp_duration", c->rate_ramp_s);
+    kd(w, "warmup_duration", c->warmup_duration_s);
+    kd(w, "warmup_grace_period", c->warmup_grace_s);
+    ki(w, "warmup_concurrency", c->warmup_concurrency);
+    kd(w, "warmup_request_rate", c->warmup_rate);
+    jsonw_key(w, "warmup_arrival_pattern");
+    if (c->warmup_arrival >= 0)
+        jsonw_str(w, arrival_name((enum arrival)c->warmup_arrival));
+    else
+        jsonw_null(w);
+    kd(w, "warmup_concurrency_ramp_duration", c->warmup_conc_ramp_s);
+    kd(w, "warmup_request_rate_ramp_duration", c->warmup_rate_ramp_s);
     kd(w, "time_scale", c->time_scale);
     jsonw_key(w, "fixed_schedule_auto_offset");
     jsonw_bool(w, c->auto_offset);
@@ -939,8 +954,13 @@ int replay_run(const struct replay_config *cfg, struct replay_source *src,
     int nw = cfg->workers > 0 ? cfg->workers : 1;
     /* Every worker needs at least one slot of the concurrency (a worker with none would
      * be unlimited). */
-    if (cfg->concurrency > 0 && cfg->concurrency < nw)
-        nw = (int)cfg->concurrency;
+    /* closed loop: as many slots as the larger of the two phases' concurrency (each
+     * phase opens its own number of them, e->level) */
+    long slots_total = cfg->concurrency;
+    if (cfg->mode == MODE_CONCURRENCY && cfg->warmup_concurrency > slots_total)
+        slots_total = cfg->warmup_concurrency;
+    if (slots_total > 0 && slots_total < nw)
+        nw = (int)slots_total;
     e->nw = nw;
     e->w = xcalloc((size_t)nw, sizeof *e->w);
     for (int i = 0; i < nw; i++)
@@ -948,7 +968,7 @@ int replay_run(const struct replay_config *cfg, struct replay_source *src,
     int started = 0;
     if (!rc) {
         e->sched_evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-        long cap = cfg->mode == MODE_CONCURRENCY ? cfg->concurrency : 0;
+        long cap = cfg->mode == MODE_CONCURRENCY ? slots_total : 0;
         e->gcap = cfg->mode != MODE_CONCURRENCY ? cfg->concurrency : 0;
         for (int i = 0; i < nw && !rc; i++) {
             rc = worker_init(&e->w[i], e, i, d);

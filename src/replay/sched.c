@@ -11,6 +11,7 @@
  */
 #include "engine.h"
 #include "hash.h"
+#include "loadshape.h"
 #include "rng.h"
 #include "shard.h"
 #include "xalloc.h"
@@ -187,14 +188,62 @@ struct sched {
     struct engine *e;
     const struct replay_config *cfg;
     cJSON *extra;
-    struct rng arrival, cancel;
+    struct rng arrival_rng, cancel;
     struct smap sessions;
     long wrap;              /* how many times the source was rewound */
     long nread;             /* requests read from the source since the last rewind */
     long src_len;           /* the source's length, known after the first rewind */
     struct shard_deal deal; /* --shard: which requests this process sends */
     bool started;           /* a phase has begun (the --start-at instant is used) */
+    int64_t phase_t0;       /* the current phase's start */
+    enum arrival arrival;   /* the current phase's arrival pattern and gamma shape */
+    double smoothness;
 };
+
+/* One phase's load (the warmup's may differ from profiling's). */
+struct phase_spec {
+    enum rec_phase phase;
+    long count;
+    double duration_s;
+    enum arrival arrival;
+    double rate, smoothness;
+    long level; /* closed loop: the slots open (0: every slot) */
+    double conc_ramp_s, rate_ramp_s;
+};
+
+/* Closed loop: opens the levels whose ramp instant has come and wakes the workers that
+ * gained a slot. Returns the next level's instant, or 0 when none is left. */
+static int64_t ramp_tick(struct sched *s)
+{
+    struct engine *e = s->e;
+    if (e->lvl_ramp_ns <= 0)
+        return 0;
+    long cur = atomic_load(&e->level);
+    if (cur >= e->lvl_target)
+        return 0;
+    long now_l = ramp_level_now(e->lvl_target, e->lvl_ramp_ns, clock_mono_ns() - e->lvl_t0);
+    if (now_l > cur) {
+        atomic_store_explicit(&e->level, now_l, memory_order_release);
+        for (int i = 0; i < e->nw; i++)
+            if (ramp_worker_share(now_l, e->nw, i) > ramp_worker_share(cur, e->nw, i))
+                worker_wake(&e->w[i]);
+        cur = now_l;
+    }
+    return cur >= e->lvl_target
+               ? 0
+               : e->lvl_t0 + ramp_level_at_ns(cur + 1, e->lvl_target, e->lvl_ramp_ns);
+}
+
+static double phase_gap(void *ctx, double rate)
+{
+    struct sched *s = ctx;
+    double mean = 1.0 / rate;
+    if (s->arrival == ARRIVAL_CONSTANT)
+        return mean;
+    if (s->arrival == ARRIVAL_POISSON)
+        return rng_exponential(&s->arrival_rng, mean);
+    return rng_gamma(&s->arrival_rng, s->smoothness, mean / s->smoothness);
+}
 
 /* Applies --extra-inputs and a --streaming override to a body. Returns a new heap
  * string, or NULL to keep the body as it is. */
@@ -292,13 +341,38 @@ static struct item *make_item(struct sched *s, const struct trace_request *tr, l
     return it;
 }
 
+long worker_limit(const struct worker *w)
+{
+    long lv = atomic_load_explicit(&w->eng->level, memory_order_acquire);
+    return lv > 0 ? ramp_worker_share(lv, w->eng->nw, w->id) : w->slots;
+}
+
 long worker_stock(const struct worker *w)
 {
+    /* A phase with fewer slots open than dealt (a ramp, --warmup-concurrency): two rounds
+     * of the open ones, none for a worker with none open (it could not start them, and
+     * a short run would leave them there while the open slots idle). */
+    const struct engine *e = w->eng;
+    long lv = atomic_load_explicit(&e->level, memory_order_acquire);
+    if (lv > 0 && e->lvl_ramp_ns > 0 && lv < e->lvl_target) {
+        /* A ramp: only as many as the worker has open slots free. A request handed to a
+         * worker whose slots are busy would wait there while a slot opened on another
+         * one stays empty (the scheduler cannot take it back). */
+        long k = worker_limit(w) - atomic_load(&w->active);
+        /* and the request for the next level's slot, ahead of its instant, when that slot
+         * is this worker's (it waits there only until the ramp opens it) */
+        if (lv % e->nw == w->id)
+            k++;
+        return k > 0 ? k : 0;
+    }
+    if (lv > 0) {
+        long k = 2 * worker_limit(w);
+        return k > RING_CAP / 2 ? RING_CAP / 2 : k;
+    }
     /* The same number of rounds of slots for every worker: stocks proportional to slots
      * run out together, so no worker idles at the end of a run while another works off
      * its backlog. At least two rounds, and 256 requests for the worker with the fewest
      * slots, so the scheduler refills in batches rather than once a request. */
-    const struct engine *e = w->eng;
     /* slots are dealt out with the remainder going to the first workers: the last has
      * the fewest */
     long least = e->w[e->nw - 1].slots > 0 ? e->w[e->nw - 1].slots : 1;
@@ -359,9 +433,11 @@ static void push_to(struct engine *e, int wi, struct item *it)
 }
 
 /* Waits until some worker's ring has room (closed loop), or stop. */
-static int wait_room(struct engine *e)
+static int wait_room(struct sched *s)
 {
+    struct engine *e = s->e;
     for (;;) {
+        int64_t next_level = ramp_tick(s);
         int64_t dl = atomic_load(&e->send_deadline);
         if (atomic_load(&e->stop) || (dl && clock_mono_ns() >= dl))
             return -1;
@@ -373,11 +449,20 @@ static int wait_room(struct engine *e)
         if (wi >= 0)
             return wi;
         struct pollfd pfd = {.fd = e->sched_evfd, .events = POLLIN};
-        if (poll(&pfd, 1, 100) > 0) {
+        int ms = 100;
+        if (next_level) { /* a ramp's next level: wake for it */
+            int64_t left = next_level - clock_mono_ns();
+            if (left < 2000000) { /* the last stretch on the clock, not poll's ms */
+                sleep_until(next_level);
+                continue;
+            }
+            ms = left < 100000000 ? (int)(left / 1000000) - 1 : 100;
+        }
+        if (poll(&pfd, 1, ms) > 0) {
             uint64_t v;
             ssize_t k = read(e->sched_evfd, &v, sizeof v);
             (void)k;
-        } else {
+        } else if (ms == 100) {
             /* Every stock full for 100 ms: a worker whose slots are all kept by sessions
              * waiting for later turns is asleep; wake it to give them back. */
             for (int i = 0; i < e->nw; i++)
@@ -409,8 +494,11 @@ static int next_request(struct sched *s, struct trace_request *tr, bool may_wrap
 }
 
 /* Issues one phase; returns the number issued, or -1 when the source failed. */
-static long run_phase(struct sched *s, enum rec_phase phase, long count, double duration_s)
+static long run_phase(struct sched *s, const struct phase_spec *ps)
 {
+    enum rec_phase phase = ps->phase;
+    long count = ps->count;
+    double duration_s = ps->duration_s;
     struct engine *e = s->e;
     const struct replay_config *cfg = s->cfg;
     const int64_t lookahead = 20000000 + cfg->spin_ns; /* 20 ms: slack for a busy core */
@@ -423,8 +511,30 @@ static long run_phase(struct sched *s, enum rec_phase phase, long count, double 
         atomic_store(&e->t0, t0);
     atomic_store(&e->phase, (int)phase);
     int64_t end = duration_s > 0 ? t0 + (int64_t)(duration_s * 1e9) : 0;
-    if (phase == PHASE_PROFILE)
-        atomic_store(&e->send_deadline, end);
+    /* the warmup's duration bounds its sends too (cleared when it is over) */
+    atomic_store(&e->send_deadline, end);
+    s->phase_t0 = t0;
+    s->arrival = ps->arrival;
+    s->smoothness = ps->smoothness;
+    if (cfg->mode == MODE_CONCURRENCY) {
+        /* The phase's open slots: a ramp from 1 (loadshape.h), a level of its own, or
+         * every slot. The workers see the new generation and start over from it. */
+        long target = ps->level > 0 ? ps->level : cfg->concurrency;
+        bool ramp = ps->conc_ramp_s > 0 && target > 1;
+        e->lvl_t0 = t0;
+        e->lvl_ramp_ns = ramp ? (int64_t)(ps->conc_ramp_s * 1e9) : 0;
+        e->lvl_target = target;
+        if (ramp) /* level 1 opens at the phase start itself, not before it */
+            sleep_until(t0);
+        atomic_store_explicit(&e->level, ramp ? 1 : ps->level, memory_order_release);
+        atomic_fetch_add_explicit(&e->lvl_gen, 1, memory_order_acq_rel);
+        for (int i = 0; i < e->nw; i++)
+            worker_wake(&e->w[i]);
+    }
+    struct rate_ramp rr;
+    rate_ramp_init(&rr, ps->rate, ps->rate_ramp_s > 0 ? (int64_t)(ps->rate_ramp_s * 1e9) : 0);
+    double ramp_rate = ps->rate;
+    int64_t ramp_prev = -1;
     bool unlimited = count <= 0 && duration_s > 0;
     bool may_wrap = cfg->mode != MODE_FIXED && (unlimited || count > 0);
     double offset0 = -1;
@@ -440,6 +550,8 @@ static long run_phase(struct sched *s, enum rec_phase phase, long count, double 
         long index = tr.index + s->wrap * s->src_len;
         bool later = e->multi_turn && tr.turn > 0;
         int64_t due = 0;
+        if (cfg->mode == MODE_CONCURRENCY)
+            ramp_tick(s);
         if (!later) {
             if (cfg->mode == MODE_FIXED) {
                 if (!tr.timed)
@@ -454,16 +566,16 @@ static long run_phase(struct sched *s, enum rec_phase phase, long count, double 
                                                           : 0;
                 double scale = cfg->time_scale > 0 ? cfg->time_scale : 1;
                 due = t0 + (int64_t)((tr.t_ms - offset0) * scale * 1e6);
+            } else if (cfg->mode == MODE_RATE && ps->rate_ramp_s > 0) {
+                /* AIPerf's rate ramp (loadshape.h): gaps at the rate in force, pulled in
+                 * by the updates every 0.1 s */
+                ramp_prev = rate_ramp_next(&rr, &ramp_rate, ramp_prev, phase_gap, s);
+                due = t0 + ramp_prev;
             } else if (cfg->mode == MODE_RATE) {
-                if (cfg->arrival == ARRIVAL_CONSTANT) {
-                    due = t0 + (int64_t)((double)issued * 1e9 / cfg->rate);
+                if (ps->arrival == ARRIVAL_CONSTANT) {
+                    due = t0 + (int64_t)((double)issued * 1e9 / ps->rate);
                 } else {
-                    double mean = 1.0 / cfg->rate;
-                    double gap =
-                        cfg->arrival == ARRIVAL_POISSON
-                            ? rng_exponential(&s->arrival, mean)
-                            : rng_gamma(&s->arrival, cfg->smoothness, mean / cfg->smoothness);
-                    gap_acc += gap;
+                    gap_acc += phase_gap(s, ps->rate);
                     due = t0 + (int64_t)(gap_acc * 1e9);
                 }
             }
@@ -499,7 +611,7 @@ static long run_phase(struct sched *s, enum rec_phase phase, long count, double 
             *slot = wi;
             it->delay_ms = tr.delay_ms * (cfg->time_scale > 0 ? cfg->time_scale : 1);
         } else if (cfg->mode == MODE_CONCURRENCY) {
-            wi = wait_room(e);
+            wi = wait_room(s);
             if (wi < 0) {
                 item_free(it);
                 break;
@@ -543,7 +655,10 @@ void *sched_main(void *arg)
     /* Closed loop: reading the trace comes in bursts (a ring refill at a time); at a lower
      * priority they never delay a worker that has bytes to stamp on the same core. Timed
      * modes keep the normal priority: the scheduler must stay ahead of the schedule. */
-    if (e->cfg->mode == MODE_CONCURRENCY)
+    /* A concurrency ramp's slots open at set instants: then the scheduler hands each its
+     * request on time, at the normal priority. */
+    if (e->cfg->mode == MODE_CONCURRENCY && e->cfg->conc_ramp_s <= 0 &&
+        e->cfg->warmup_conc_ramp_s <= 0)
         setpriority(PRIO_PROCESS, (id_t)gettid(), 5);
     const struct replay_config *cfg = e->cfg;
     struct sched s = {.e = e, .cfg = cfg};
@@ -551,18 +666,47 @@ void *sched_main(void *arg)
     s.deal.count = cfg->shard_count;
     s.extra = parse_extra(cfg->extra_inputs);
     uint64_t seed = e->seed;
-    rng_derive(&s.arrival, seed, "arrival");
+    rng_derive(&s.arrival_rng, seed, "arrival");
     rng_derive(&s.cancel, seed, "cancel");
     /* Pre-connections first (bounded wait): t0 starts with the pool warm. */
     int64_t pre_end = clock_mono_ns() + (int64_t)((cfg->connect_timeout_s + 1) * 1e9);
     while (atomic_load(&e->preconnecting) > 0 && clock_mono_ns() < pre_end &&
            !atomic_load(&e->stop))
         sleep_until(clock_mono_ns() + 1000000);
-    if (cfg->warmup_count > 0) {
-        long n = run_phase(&s, PHASE_WARMUP, cfg->warmup_count, 0);
-        /* Drained: profiling starts only when every warmup request has finished. */
-        while (n > 0 && atomic_load(&e->outstanding) > 0 && !atomic_load(&e->stop))
+    bool warm = cfg->warmup_count > 0 || cfg->warmup_duration_s > 0;
+    if (warm) {
+        struct phase_spec w = {
+            .phase = PHASE_WARMUP,
+            .count = cfg->warmup_count,
+            .duration_s = cfg->warmup_duration_s,
+            .arrival = cfg->warmup_arrival >= 0 ? (enum arrival)cfg->warmup_arrival : cfg->arrival,
+            .rate = cfg->warmup_rate > 0 ? cfg->warmup_rate : cfg->rate,
+            .level = cfg->warmup_concurrency,
+            /* AIPerf 0.13: the warmup ramps as profiling does unless told otherwise */
+            .conc_ramp_s = cfg->warmup_conc_ramp_s > 0 ? cfg->warmup_conc_ramp_s : cfg->conc_ramp_s,
+            .rate_ramp_s = cfg->warmup_rate_ramp_s > 0 ? cfg->warmup_rate_ramp_s : cfg->rate_ramp_s,
+        };
+        w.smoothness = w.arrival == ARRIVAL_GAMMA ? cfg->smoothness : 1;
+        long n = run_phase(&s, &w);
+        /* Drained: profiling starts only when every warmup request has finished, or,
+         * after a duration with a grace period, when the grace period is over and what
+         * is still in flight has been cancelled (AIPerf 0.13). */
+        int64_t grace_end =
+            cfg->warmup_duration_s > 0 && cfg->warmup_grace_s >= 0
+                ? s.phase_t0 + (int64_t)((cfg->warmup_duration_s + cfg->warmup_grace_s) * 1e9)
+                : 0;
+        bool cancelled = false;
+        while (n > 0 && atomic_load(&e->outstanding) > 0 && !atomic_load(&e->stop)) {
+            ramp_tick(&s);
+            if (grace_end && !cancelled && clock_mono_ns() >= grace_end) {
+                cancelled = true;
+                atomic_fetch_add(&e->cancel_gen, 1);
+                for (int i = 0; i < e->nw; i++)
+                    worker_wake(&e->w[i]);
+            }
             sleep_until(clock_mono_ns() + 1000000);
+        }
+        atomic_store(&e->send_deadline, 0);
         if (e->src->rewind) {
             struct diag d;
             e->src->rewind(e->src->ctx, &d);
@@ -570,8 +714,30 @@ void *sched_main(void *arg)
             s.nread = 0;
         }
     }
-    if (!atomic_load(&e->stop) && !atomic_load(&e->failed))
-        run_phase(&s, PHASE_PROFILE, cfg->request_count, cfg->duration_s);
+    if (!atomic_load(&e->stop) && !atomic_load(&e->failed)) {
+        struct phase_spec p = {
+            .phase = PHASE_PROFILE,
+            .count = cfg->request_count,
+            .duration_s = cfg->duration_s,
+            .arrival = cfg->arrival,
+            .rate = cfg->rate,
+            .smoothness = cfg->smoothness,
+            .level = warm && cfg->warmup_concurrency > 0 ? cfg->concurrency : 0,
+            .conc_ramp_s = cfg->conc_ramp_s,
+            .rate_ramp_s = cfg->rate_ramp_s,
+        };
+        if (p.conc_ramp_s > 0)
+            p.level = cfg->concurrency;
+        run_phase(&s, &p);
+        /* a ramp outlasting the sends: the slots keep opening on time for the requests
+         * still waiting for one */
+        int64_t next;
+        while ((next = ramp_tick(&s)) && atomic_load(&e->outstanding) > 0 &&
+               !atomic_load(&e->stop)) {
+            int64_t lim = clock_mono_ns() + 50000000;
+            sleep_until(next < lim ? next : lim);
+        }
+    }
     cJSON_Delete(s.extra);
     smap_free(&s.sessions);
     atomic_store(&e->sched_done, 1);

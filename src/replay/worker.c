@@ -13,6 +13,7 @@
 #include "conn.h"
 #include "hash.h"
 #include "engine.h"
+#include "loadshape.h"
 #include "tls.h"
 #include "xalloc.h"
 
@@ -84,6 +85,12 @@ struct wpriv {
     long held;
     bool orphans_released; /* the scheduler is done: holds of cut sessions were given back */
     int phase_seen;        /* phase of the last item taken (holds do not cross phases) */
+    /* Closed loop with e->level (a ramp, a warmup concurrency): the generation seen and
+     * how many of this worker's slots it has opened (each one's opening instant went to
+     * `freed`, so the first request on it is intended at that instant). */
+    int lvl_gen;
+    long lvl_seen;
+    int cancel_seen; /* e->cancel_gen acted on */
 };
 
 static char ev_eventfd, ev_timerfd; /* epoll tags for the two non-socket fds */
@@ -697,6 +704,8 @@ static void finish(struct worker *w, struct conn *c, int64_t now, bool reuse)
         slot_freed(w, now);
     item_done(w, it, true);
     try_start_pending(w);
+    if (w->eng->lvl_ramp_ns > 0) /* a ramp: the scheduler hands out one item per free slot */
+        wake_sched(w);
 }
 
 /* A pre-connection (no request on it) finished connecting: park it in the pool. */
@@ -1297,12 +1306,37 @@ static void start_item(struct worker *w, struct item *it, int64_t now)
     }
 }
 
+static void slot_freed(struct worker *w, int64_t now);
+
+/* Closed loop: follows e->level. A new generation (a phase start) starts over, with the
+ * remembered free instants dropped (the phase before is drained); each slot opened by a
+ * ramp is remembered as free from the instant its level opened (loadshape.h). */
+static long level_sync(struct worker *w)
+{
+    struct engine *e = w->eng;
+    struct wpriv *p = P(w);
+    int gen = atomic_load_explicit(&e->lvl_gen, memory_order_acquire);
+    if (gen != p->lvl_gen) {
+        p->lvl_gen = gen;
+        p->lvl_seen = 0;
+        p->freed_len = 0;
+    }
+    long lim = worker_limit(w);
+    if (e->lvl_ramp_ns > 0)
+        for (; p->lvl_seen < lim; p->lvl_seen++)
+            slot_freed(w, e->lvl_t0 + ramp_level_at_ns(ramp_slot_level(p->lvl_seen, e->nw, w->id),
+                                                       e->lvl_target, e->lvl_ramp_ns));
+    return lim;
+}
+
 static bool may_start(struct worker *w)
 {
     struct engine *e = w->eng;
     if (e->gcap)
         return atomic_load(&e->ginflight) < e->gcap;
-    return w->slots == 0 || atomic_load(&w->active) + P(w)->held < w->slots;
+    if (w->slots == 0)
+        return true;
+    return atomic_load(&w->active) + P(w)->held < level_sync(w);
 }
 
 /* Takes a slot to start a request now. In the rate and fixed modes a --concurrency cap is
@@ -1428,6 +1462,9 @@ static void try_start_pending(struct worker *w)
         if (!it->timed) {                    /* closed loop: when the slot became free */
             int64_t t0 = it->rec.t_intended; /* the phase start, from the scheduler */
             it->rec.t_intended = slot_freed_at(w, t0 > 0 && t0 <= now ? t0 : now);
+            if (it->rec.t_intended > now) /* a ramp's first slot opens at the phase start,
+                                             which is set a little ahead */
+                it->rec.t_intended = now;
         }
         start_item(w, it, now);
         popped = true;
@@ -1953,6 +1990,13 @@ void *worker_main(void *arg)
         if (stop && p->stop_seen < 1) {
             p->stop_seen = 1;
             drop_queued(w);
+        }
+        int cg = atomic_load(&e->cancel_gen);
+        if (cg != p->cancel_seen) { /* the warmup's grace period is over */
+            p->cancel_seen = cg;
+            take_items(w);
+            drop_queued(w);
+            cancel_all(w, "warmup grace period expired");
         }
         if (stop >= 2 && p->stop_seen < 2) {
             p->stop_seen = 2;
