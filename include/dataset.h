@@ -14,6 +14,7 @@
 #include "corpus.h"
 #include "err.h"
 #include "rng.h"
+#include "seqdist.h"
 #include "trace_write.h"
 
 #include <stdbool.h>
@@ -33,6 +34,14 @@ struct dataset_opts {
     double osl_mean, osl_stddev;
     long batch_size; /* prompts per turn */
     long prefix_pool, prefix_len;
+    /* --seq-dist / --random-range-ratio: each turn draws its (ISL, OSL) pair here instead
+     * of from the means above (NULL: not given). */
+    const struct seqdist *seq;
+    /* --shared-system-prompt-length: one synthetic system message of this many tokens
+     * shared by every conversation; --user-context-prompt-length: a user message of this
+     * many tokens, different for each conversation, sent ahead of its first turn (0: none;
+     * chat only, synthetic only, as in AIPerf 0.13). */
+    long shared_system_len, user_context_len;
 
     /* Sessions. */
     long conversations; /* sessions to send (synthetic: each once, all turns; random_pool's
@@ -51,6 +60,10 @@ struct dataset_opts {
     /* ShareGPT length filters (AIPerf's / vLLM's defaults 4, 1024, 4, 2048). */
     long sg_min_prompt, sg_max_prompt, sg_min_completion, sg_max_total;
 };
+
+/* The block id of --shared-system-prompt-length's text (prefix-pool blocks are -1..-N,
+ * dataset hash_ids >= 0). */
+#define DATASET_SHARED_SYSTEM_BLOCK (-(INT64_C(1) << 40))
 
 /* Fills o with AIPerf's defaults. */
 void dataset_opts_default(struct dataset_opts *o);

@@ -81,6 +81,12 @@ struct tw_request {
     size_t raw_tools_len;
     const char *raw_extra; /* a JSON object whose members are appended to this body */
     size_t raw_extra_len;
+    /* AIPerf 0.13's conversation-level messages, chat only, first turns only (later turns
+     * carry them through the live history): a system message (joined after the verbatim
+     * --system-prompt with a blank line when both exist) and a user-context message sent
+     * ahead of the turn's own. NULL: none. */
+    const struct tw_text *system_text;
+    const struct tw_text *context_text;
 };
 
 struct trace_writer;
@@ -95,6 +101,16 @@ struct tw_config {
     const char *extra_json;      /* NULL or a JSON object merged last into every body */
     const struct corpus *corpus; /* may be NULL if no slices or blocks are used */
     int level;                   /* zstd level, 1..19 */
+    /* AIPerf 0.13's --use-legacy-max-tokens: chat bodies ask with "max_tokens" instead of
+     * "max_completion_tokens". */
+    bool legacy_max_tokens;
+    /* --per-chunk-usage: streamed chat bodies also ask for
+     * stream_options.continuous_usage_stats. */
+    bool per_chunk_usage;
+    /* --system-prompt / --system-prompt-file: verbatim text sent as the system message of
+     * every conversation (chat: first turns; responses: "instructions" of every request).
+     * NULL: none. */
+    const char *system_prompt;
 };
 
 /* Starts a trace at path. Fails if the endpoint type is unknown or extra_json is not an

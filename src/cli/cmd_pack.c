@@ -7,6 +7,7 @@
 #include "endpoint.h"
 #include "jscan.h"
 #include "jsonw.h"
+#include "seqdist.h"
 #include "trace_write.h"
 #include "xalloc.h"
 
@@ -82,6 +83,26 @@ static const struct arg_spec specs[] = {
      "branch, tag or commit of a Hugging Face name"},
     {"tokenizer-trust-remote-code", NULL, ARG_FLAG, NULL, NULL,
      "refused: metronome runs no remote code"},
+    {"seq-dist", "--sequence-distribution", ARG_VALUE, "DIST", NULL,
+     "per-turn (ISL,OSL) pairs with percentages, e.g. \"128,64:25;512|20,128:75\" "
+     "(also [(ISL,OSL):P,...] and {\"pairs\":[...]})"},
+    {"random-range-ratio", NULL, ARG_VALUE, "R", NULL,
+     "ISL and OSL uniform in a window around --isl/--osl (R or {\"input\":R,\"output\":R})"},
+    {"random-corpus-style", NULL, ARG_VALUE, "S", "vllm",
+     "vllm or sglang: the --random-range-ratio window"},
+    {"prompt-corpus", NULL, ARG_VALUE, "C", "sonnet", "sonnet (the only corpus)"},
+    {"system-prompt", NULL, ARG_VALUE, "TEXT", NULL,
+     "verbatim system message of every conversation (chat, responses)"},
+    {"system-prompt-file", NULL, ARG_VALUE, "FILE", NULL, "the same, read from a UTF-8 file"},
+    {"shared-system-prompt-length", NULL, ARG_VALUE, "N", NULL,
+     "a synthetic system message of N tokens shared by every conversation (chat)"},
+    {"user-context-prompt-length", NULL, ARG_VALUE, "N", NULL,
+     "a synthetic user message of N tokens, unique per conversation, before its first "
+     "turn (chat)"},
+    {"use-legacy-max-tokens", NULL, ARG_FLAG, NULL, NULL,
+     "chat: ask with max_tokens instead of max_completion_tokens"},
+    {"per-chunk-usage", NULL, ARG_FLAG, NULL, NULL,
+     "streamed chat: also ask for stream_options.continuous_usage_stats"},
     {"compression-level", NULL, ARG_VALUE, "N", "1",
      "zstd level 1..19 of the request lines (the text frame uses at least 6)"},
 };
@@ -329,6 +350,146 @@ static int parse_opts(const struct args *a, struct dataset_opts *o, struct diag 
     o->seed = (uint64_t)seed;
     if (!rc && !args_has(a, "conversation-num"))
         o->conversations = 0;
+    rc =
+        rc ? rc : args_long(a, "shared-system-prompt-length", 1, 1 << 24, &o->shared_system_len, d);
+    rc = rc ? rc : args_long(a, "user-context-prompt-length", 1, 1 << 24, &o->user_context_len, d);
+    return rc;
+}
+
+/* A --system-prompt-file's text (malloc'd), refused when unreadable, not a regular file,
+ * too large or blank. */
+static int read_system_file(const char *path, char **out, struct diag *d)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return diag_set(d, ERR_INVALID, "--system-prompt-file %s: %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return diag_set(d, ERR_INVALID, "--system-prompt-file %s: not a regular file", path);
+    if (st.st_size > (16 << 20))
+        return diag_set(d, ERR_INVALID, "--system-prompt-file %s: larger than 16 MiB", path);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return diag_set(d, ERR_INVALID, "--system-prompt-file %s: %s", path, strerror(errno));
+    char *t = xmalloc((size_t)st.st_size + 1);
+    size_t n = fread(t, 1, (size_t)st.st_size, f);
+    bool err = ferror(f);
+    fclose(f);
+    t[n] = '\0';
+    if (err || strlen(t) != n) {
+        free(t);
+        return diag_set(d, ERR_INVALID, "--system-prompt-file %s: %s", path,
+                        err ? "read error" : "contains a NUL byte");
+    }
+    *out = t;
+    return 0;
+}
+
+static bool blank_text(const char *s)
+{
+    for (; *s; s++)
+        if (!strchr(" \t\r\n\f\v", *s))
+            return false;
+    return true;
+}
+
+/* The input options (AIPerf 0.13's prompt, system prompt and sequence-length options),
+ * checked together: each refusal names the option and the value. *sys gets the system
+ * prompt (malloc'd) or NULL; *seq is filled when one of the two samplers is given. */
+static int input_opts(const struct args *a, struct dataset_opts *o, const char *etype, bool input,
+                      struct seqdist *seq, char **sys, struct diag *d)
+{
+    const char *v;
+    *sys = NULL;
+    const char *corpus = "sonnet", *style = "vllm";
+    int rc = args_choice(a, "prompt-corpus", "sonnet", &corpus, d);
+    rc = rc ? rc : args_choice(a, "random-corpus-style", "vllm|sglang", &style, d);
+    if (rc)
+        return rc;
+    bool chat = !strcmp(etype, "chat");
+    if (args_has(a, "system-prompt") && args_has(a, "system-prompt-file"))
+        return diag_set(d, ERR_INVALID,
+                        "--system-prompt and --system-prompt-file are mutually "
+                        "exclusive; give one");
+    if ((v = args_get(a, "system-prompt"))) {
+        if (blank_text(v))
+            return diag_set(d, ERR_INVALID, "--system-prompt '%s': empty or white space only", v);
+        *sys = xstrdup(v);
+    } else if ((v = args_get(a, "system-prompt-file"))) {
+        if ((rc = read_system_file(v, sys, d)))
+            return rc;
+        if (blank_text(*sys)) {
+            free(*sys);
+            *sys = NULL;
+            return diag_set(d, ERR_INVALID, "--system-prompt-file %s: empty or white space only",
+                            v);
+        }
+    }
+    const char *sysopt = args_has(a, "system-prompt") ? "--system-prompt" : "--system-prompt-file";
+    if (*sys && !chat && strcmp(etype, "responses"))
+        rc = diag_set(d, ERR_INVALID,
+                      "%s: the %s endpoint sends no system message (chat and "
+                      "responses do)",
+                      sysopt, etype);
+    else if (*sys && o->shared_system_len > 0)
+        rc = diag_set(d, ERR_INVALID,
+                      "%s and --shared-system-prompt-length are mutually "
+                      "exclusive: both fill the system message",
+                      sysopt);
+    else if (*sys && (o->prefix_pool > 0 || o->prefix_len > 0))
+        rc = diag_set(d, ERR_INVALID,
+                      "%s and --num-prefix-prompts/--prefix-prompt-length are "
+                      "mutually exclusive",
+                      sysopt);
+    else if ((o->shared_system_len > 0 || o->user_context_len > 0) && !chat)
+        rc = diag_set(d, ERR_INVALID, "--%s: only chat bodies carry it (endpoint type %s)",
+                      o->shared_system_len > 0 ? "shared-system-prompt-length"
+                                               : "user-context-prompt-length",
+                      etype);
+    else if ((o->shared_system_len > 0 || o->user_context_len > 0) && input)
+        rc = diag_set(d, ERR_INVALID,
+                      "--%s: applies to synthetic prompts only, not to an "
+                      "--input-file",
+                      o->shared_system_len > 0 ? "shared-system-prompt-length"
+                                               : "user-context-prompt-length");
+    else if (args_flag(a, "per-chunk-usage") && (!chat || !args_flag(a, "streaming")))
+        rc = diag_set(d, ERR_INVALID,
+                      "--per-chunk-usage needs the chat endpoint type and "
+                      "--streaming");
+    if (rc) {
+        free(*sys);
+        *sys = NULL;
+        return rc;
+    }
+    const char *sd = args_get(a, "seq-dist"), *rr = args_get(a, "random-range-ratio");
+    if (sd && rr)
+        rc = diag_set(d, ERR_INVALID, "--random-range-ratio cannot be combined with --seq-dist");
+    else if ((sd || rr) && input)
+        rc = diag_set(d, ERR_INVALID,
+                      "--%s: applies to synthetic prompts only, not to an "
+                      "--input-file",
+                      sd ? "seq-dist" : "random-range-ratio");
+    else if (sd)
+        rc = seqdist_parse(seq, "--seq-dist", sd, d);
+    else if (rr) {
+        if (!args_has(a, "prompt-input-tokens-mean") || !args_has(a, "prompt-output-tokens-mean"))
+            rc = diag_set(d, ERR_INVALID,
+                          "--random-range-ratio '%s': needs --isl and --osl given "
+                          "explicitly",
+                          rr);
+        else if (o->isl_stddev > 0 || o->osl_stddev > 0)
+            rc = diag_set(d, ERR_INVALID,
+                          "--random-range-ratio '%s': cannot be combined with "
+                          "--isl-stddev or --osl-stddev",
+                          rr);
+        else
+            rc = seqdist_range(seq, rr, style, (long)o->isl_mean, (long)o->osl_mean, d);
+    }
+    if (!rc && (sd || rr))
+        o->seq = seq;
+    if (rc) {
+        free(*sys);
+        *sys = NULL;
+    }
     return rc;
 }
 
@@ -357,6 +518,8 @@ int cmd_pack(int argc, char **argv)
     bool have_tk = false;
     struct trace_writer *w = NULL;
     const char *etype = "chat", *dtype = "mooncake_trace", *pub = NULL;
+    static struct seqdist seq; /* ~16 KiB: kept off the stack */
+    char *sysp = NULL;
     long level = 1;
 
     if (a.npos) {
@@ -421,6 +584,10 @@ int cmd_pack(int argc, char **argv)
         cli_error("%s: is a directory (only random_pool reads a directory)", input);
         goto out;
     }
+    if (input_opts(&a, &o, etype, input != NULL, &seq, &sysp, &d)) {
+        code = cli_fail(&d, 1);
+        goto out;
+    }
     if (args_flag(&a, "tokenizer-trust-remote-code")) {
         tokenizer_refuse_remote_code(&d);
         code = cli_fail(&d, 1);
@@ -462,6 +629,9 @@ int cmd_pack(int argc, char **argv)
         .extra_json = extra.len ? extra.p : NULL,
         .corpus = &corpus,
         .level = (int)level,
+        .legacy_max_tokens = args_flag(&a, "use-legacy-max-tokens"),
+        .per_chunk_usage = args_flag(&a, "per-chunk-usage"),
+        .system_prompt = sysp,
     };
     if (tw_open(&w, outp, &cfg, &d)) {
         code = cli_fail(&d, 0);
@@ -546,6 +716,7 @@ out:
         corpus_free(&corpus);
     if (have_tk)
         tokenizer_close(&tk);
+    free(sysp);
     free(models);
     free(model_store);
     buf_free(&extra);

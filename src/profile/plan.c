@@ -186,6 +186,8 @@ static bool is_special(const char *name)
         "request-timeout-seconds",
         "export-level",
         "fixed-schedule",
+        "prompt-corpus",
+        "random-corpus-style",
     };
     for (size_t i = 0; i < sizeof special / sizeof special[0]; i++)
         if (!strcmp(special[i], name))
@@ -410,6 +412,23 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
             rc = refuse(d, all.n, all.v, (size_t)opt_index("wait-for-model-timeout"), v);
             goto out;
         }
+    }
+    if ((v = args_get(&a, "prompt-corpus")) && !enum_eq(v, "sonnet")) {
+        /* coding and random need generators metronome does not have */
+        rc = refuse(d, all.n, all.v, (size_t)opt_index("prompt-corpus"), v);
+        goto out;
+    }
+    if ((v = args_get(&a, "random-corpus-style"))) {
+        if (!enum_eq(v, "vllm") && !enum_eq(v, "sglang")) {
+            rc = diag_set(d, ERR_INVALID, "--random-corpus-style %s: expected vllm or sglang", v);
+            goto out;
+        }
+        push_named(&p->pack, "random-corpus-style", enum_eq(v, "vllm") ? "vllm" : "sglang");
+    }
+    /* AIPerf 0.13: the first chunk's token count comes from the server's usage */
+    if (args_flag(&a, "per-chunk-usage") && !args_flag(&a, "use-server-token-count")) {
+        rc = diag_set(d, ERR_INVALID, "--per-chunk-usage requires --use-server-token-count");
+        goto out;
     }
     /* refused before anything is packed; pack would refuse it too */
     if (args_flag(&a, "tokenizer-trust-remote-code")) {

@@ -310,9 +310,30 @@ static int emit_conversation(struct dataset *ds, long k, const char *sid, bool t
     long nb = o->batch_size;
     struct tw_part *parts = xmalloc((size_t)nb * 3 * sizeof *parts);
     struct tw_text *texts = xmalloc((size_t)nb * sizeof *texts);
+    /* AIPerf 0.13's conversation-level messages: the shared system prompt (one block for
+     * all) and this conversation's own user context (the same for a conversation drawn
+     * twice: it is keyed by k). */
+    struct tw_part sys_part = {.kind = TW_BLOCK, .id = DATASET_SHARED_SYSTEM_BLOCK};
+    struct tw_text sys_text = {.parts = &sys_part, .nparts = 1};
+    struct tw_part ctx_parts[2];
+    struct tw_text ctx_text = {.parts = ctx_parts, .nparts = 0};
+    if (o->user_context_len > 0) {
+        struct rng xr;
+        conv_rng(ds, &xr, "context", k);
+        ctx_text.nparts = dataset_window(ds, &xr, o->user_context_len, ctx_parts);
+    }
     int rc = 0;
     for (long t = 0; t < turns && !rc; t++) {
         long isl = 0;
+        long seq_isl = 0, seq_osl = -1;
+        if (o->seq) {
+            /* one (ISL, OSL) pair per turn: every prompt of the batch has that length */
+            seqdist_sample(o->seq, &orng, &seq_isl, &seq_osl);
+            if (seq_isl < 1)
+                seq_isl = 1;
+            if (seq_osl < 1)
+                seq_osl = 1;
+        }
         for (long b = 0; b < nb; b++) {
             struct tw_part *p = parts + b * 3;
             size_t np = 0;
@@ -323,7 +344,7 @@ static int emit_conversation(struct dataset *ds, long k, const char *sid, bool t
                 np++;
                 isl += o->prefix_len;
             }
-            long n = dataset_pos_int(&lr, o->isl_mean, o->isl_stddev);
+            long n = o->seq ? seq_isl : dataset_pos_int(&lr, o->isl_mean, o->isl_stddev);
             if (n < 1)
                 n = 1;
             if (np && model_tk(ds)) {
@@ -357,7 +378,13 @@ static int emit_conversation(struct dataset *ds, long k, const char *sid, bool t
         q.texts = texts;
         q.ntexts = (size_t)nb;
         q.isl = isl;
-        q.max_tokens = o->osl_set ? dataset_pos_int(&orng, o->osl_mean, o->osl_stddev) : -1;
+        q.max_tokens = o->seq       ? seq_osl
+                       : o->osl_set ? dataset_pos_int(&orng, o->osl_mean, o->osl_stddev)
+                                    : -1;
+        if (t == 0 && o->shared_system_len > 0)
+            q.system_text = &sys_text;
+        if (t == 0 && ctx_text.nparts > 0)
+            q.context_text = &ctx_text;
         q.live_history = t > 0;
         rc = tw_request(ds->w, &q, d);
         dataset_lits_reset(ds);
@@ -410,6 +437,12 @@ int dataset_synthetic(struct dataset *ds, struct diag *d)
         struct tw_part parts[2];
         size_t np = dataset_window(ds, &ds->prefix_rng, o->prefix_len, parts);
         tw_block(ds->w, -1 - i, parts, np, o->prefix_len, NULL);
+    }
+    if (o->shared_system_len > 0) {
+        struct tw_part parts[2];
+        size_t np = dataset_window(ds, &ds->prefix_rng, o->shared_system_len, parts);
+        tw_block(ds->w, DATASET_SHARED_SYSTEM_BLOCK, parts, np, o->shared_system_len, NULL);
+        dataset_lits_reset(ds); /* the block holds its own copy of a literal */
     }
     /* AIPerf 0.13: --conversation-num N sends N conversations, every turn of each (with
      * --request-count too, whichever limit is reached first ends the trace);

@@ -147,7 +147,8 @@ int tw_open(struct trace_writer **out, const char *path, const struct tw_config 
         w->extra_has_stream_options = extra_has(w, "stream_options");
         w->x_model = extra_has(w, "model");
         w->x_stream = extra_has(w, "stream");
-        const char *mk = !strcmp(cfg->endpoint_type, "chat")          ? "max_completion_tokens"
+        const char *mk = !strcmp(cfg->endpoint_type, "chat")
+                             ? (cfg->legacy_max_tokens ? "max_tokens" : "max_completion_tokens")
                          : !strcmp(cfg->endpoint_type, "completions") ? "max_tokens"
                                                                       : "max_output_tokens";
         w->x_max = extra_has(w, mk);
@@ -402,10 +403,52 @@ static void audio_part(struct buf *b, const char *a)
     PUTL(b, "}}");
 }
 
+/* The system text of a request: the verbatim --system-prompt, the request's own system
+ * text, or both joined with a blank line (AIPerf 0.13's SYSTEM_PROMPT_JOIN_SEP). *t is
+ * filled with parts in parts[] (room for 2 + the request's); false when there is none. */
+static bool system_of(const struct trace_writer *w, const struct tw_request *r,
+                      struct tw_part *parts, size_t cap, struct tw_text *t)
+{
+    size_t n = 0;
+    if (w->cfg.system_prompt) {
+        parts[n++] = (struct tw_part){
+            .kind = TW_LIT, .s = w->cfg.system_prompt, .n = strlen(w->cfg.system_prompt)};
+        if (r->system_text)
+            parts[n++] = (struct tw_part){.kind = TW_LIT, .s = "\n\n", .n = 2};
+    }
+    for (size_t i = 0; r->system_text && i < r->system_text->nparts && n < cap; i++)
+        parts[n++] = r->system_text->parts[i];
+    t->parts = parts;
+    t->nparts = n;
+    return n > 0;
+}
+
+/* Most parts a request's own system text may have (the writer's stack budget). */
+#define TW_SYSTEM_PARTS 16
+
 static int chat_messages(struct trace_writer *w, struct buf *b, const struct tw_request *r,
                          struct diag *d)
 {
-    PUTL(b, "\"messages\":[{\"role\":");
+    PUTL(b, "\"messages\":[");
+    if (r->turn == 0) {
+        struct tw_part sp[TW_SYSTEM_PARTS + 2];
+        struct tw_text st;
+        if (system_of(w, r, sp, sizeof sp / sizeof sp[0], &st)) {
+            PUTL(b, "{\"role\":\"system\",\"content\":");
+            int rc = text_json(w, b, &st, d);
+            if (rc)
+                return rc;
+            PUTL(b, "},");
+        }
+        if (r->context_text) {
+            PUTL(b, "{\"role\":\"user\",\"content\":");
+            int rc = text_json(w, b, r->context_text, d);
+            if (rc)
+                return rc;
+            PUTL(b, "},");
+        }
+    }
+    PUTL(b, "{\"role\":");
     put_cstr(b, r->role ? r->role : "user");
     if (r->name) {
         PUTL(b, ",\"name\":");
@@ -486,12 +529,120 @@ static void std_max(struct buf *b, bool overridden, const char *key_colon, size_
     put_int(b, v);
 }
 
+/* A dataset's own "messages" array with the verbatim system prompt put first: joined into
+ * a leading system message whose content is a string (prompt, blank line, its text) or a
+ * list of parts (a text part first), else as a new system message ahead of all (AIPerf
+ * 0.13's ChatEndpoint._format_messages). */
+static int raw_with_system(struct trace_writer *w, struct buf *b, const struct tw_request *r,
+                           struct diag *d)
+{
+    struct jiter it, mi;
+    struct jval first, k, v;
+    const char *sp = w->cfg.system_prompt;
+    if (jscan_array(&it, r->raw_messages, r->raw_messages_len) || jscan_elem(&it, &first) != 1 ||
+        first.type != JT_OBJECT)
+        goto prepend;
+    bool system = false;
+    struct jval content = {.type = JT_NULL};
+    if (jscan_enter(&mi, &first))
+        goto prepend;
+    while (jscan_member(&mi, &k, &v) == 1) {
+        if (jval_is(&k, "role") && v.type == JT_STRING && v.n == 6 && !memcmp(v.p, "system", 6))
+            system = true;
+        if (jval_is(&k, "content"))
+            content = v;
+    }
+    if (!system)
+        goto prepend;
+    /* the leading system message, rebuilt: its other members as they were */
+    PUTL(b, "[{");
+    bool any = false;
+    jscan_enter(&mi, &first);
+    while (jscan_member(&mi, &k, &v) == 1) {
+        if (jval_is(&k, "content"))
+            continue;
+        if (any)
+            PUTL(b, ",");
+        any = true;
+        buf_append(b, k.p - 1, k.n + 2);
+        PUTL(b, ":");
+        buf_append(b, v.type == JT_STRING ? v.p - 1 : v.p, v.type == JT_STRING ? v.n + 2 : v.n);
+    }
+    if (any)
+        PUTL(b, ",");
+    PUTL(b, "\"content\":");
+    if (content.type == JT_ARRAY) {
+        PUTL(b, "[{\"type\":\"text\",\"text\":");
+        put_cstr(b, sp);
+        PUTL(b, "}");
+        if (content.n > 2) {
+            /* "[" + elements + "]": the elements follow the new text part */
+            const char *e = content.p + 1;
+            while (*e == ' ' || *e == '\n' || *e == '\t' || *e == '\r')
+                e++;
+            if (*e != ']') {
+                PUTL(b, ",");
+                buf_append(b, e, (size_t)(content.p + content.n - e));
+            } else {
+                PUTL(b, "]");
+            }
+        } else {
+            PUTL(b, "]");
+        }
+    } else if (content.type == JT_STRING && content.n > 0) {
+        struct buf joined;
+        buf_init(&joined, 0);
+        buf_puts(&joined, sp);
+        PUTL(&joined, "\n\n");
+        int rc = jval_str(&content, &joined);
+        if (rc) {
+            buf_free(&joined);
+            return diag_set(d, ERR_INVALID, "messages: a system message's content is not valid");
+        }
+        put_str(b, joined.p, joined.len);
+        buf_free(&joined);
+    } else {
+        put_cstr(b, sp);
+    }
+    PUTL(b, "}");
+    /* the rest of the array as written */
+    const char *rest = first.p + first.n;
+    buf_append(b, rest, (size_t)(r->raw_messages + r->raw_messages_len - rest));
+    return 0;
+prepend:
+    PUTL(b, "[{\"role\":\"system\",\"content\":");
+    put_cstr(b, sp);
+    PUTL(b, "}");
+    {
+        const char *p = r->raw_messages + 1, *e = r->raw_messages + r->raw_messages_len;
+        while (p < e && (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r'))
+            p++;
+        if (p < e && *p != ']')
+            PUTL(b, ",");
+        buf_append(b, p, (size_t)(e - p));
+    }
+    return 0;
+}
+
+/* chat's output limit: "max_completion_tokens", or AIPerf's legacy "max_tokens" */
+static void chat_max(struct trace_writer *w, struct buf *b, long v)
+{
+    if (w->cfg.legacy_max_tokens)
+        std_max(b, w->x_max, ",\"max_tokens\":", 14, v);
+    else
+        std_max(b, w->x_max, ",\"max_completion_tokens\":", 25, v);
+}
+
 static int body_json(struct trace_writer *w, struct buf *b, const struct tw_request *r,
                      struct diag *d)
 {
     const char *type = w->cfg.endpoint_type;
     int rc = 0;
     if (r->raw_body) {
+        if (w->cfg.system_prompt)
+            return diag_set(d, ERR_INVALID,
+                            "--system-prompt cannot be added to a verbatim request body "
+                            "(a \"payload\" line): put the system message in its messages");
         buf_append(b, r->raw_body, r->raw_body_len);
         return 0;
     }
@@ -500,21 +651,27 @@ static int body_json(struct trace_writer *w, struct buf *b, const struct tw_requ
         if (strcmp(type, "chat"))
             return diag_set(d, ERR_INVALID, "'messages' needs the chat endpoint type");
         PUTL(b, "\"messages\":");
-        buf_append(b, r->raw_messages, r->raw_messages_len);
+        if (w->cfg.system_prompt && r->turn == 0) {
+            rc = raw_with_system(w, b, r, d);
+            if (rc)
+                return rc;
+        } else {
+            buf_append(b, r->raw_messages, r->raw_messages_len);
+        }
         if (r->raw_tools) {
             PUTL(b, ",\"tools\":");
             buf_append(b, r->raw_tools, r->raw_tools_len);
         }
         std_model(w, b, r->model);
         std_stream(w, b);
-        std_max(b, w->x_max, ",\"max_completion_tokens\":", 25, r->max_tokens);
+        chat_max(w, b, r->max_tokens);
     } else if (!strcmp(type, "chat")) {
         if (r->ntexts == 0 && r->nimages == 0 && r->naudios == 0)
             return diag_set(d, ERR_INVALID, "request has no content");
         rc = chat_messages(w, b, r, d);
         std_model(w, b, r->model);
         std_stream(w, b);
-        std_max(b, w->x_max, ",\"max_completion_tokens\":", 25, r->max_tokens);
+        chat_max(w, b, r->max_tokens);
     } else if (!strcmp(type, "completions")) {
         if (r->ntexts == 0)
             return diag_set(d, ERR_INVALID, "completions request has no text");
@@ -536,6 +693,12 @@ static int body_json(struct trace_writer *w, struct buf *b, const struct tw_requ
     } else { /* responses */
         if (r->ntexts == 0)
             return diag_set(d, ERR_INVALID, "responses request has no text");
+        if (w->cfg.system_prompt) {
+            /* the Responses API's system prompt is the top-level "instructions" */
+            PUTL(b, "\"instructions\":");
+            put_cstr(b, w->cfg.system_prompt);
+            PUTL(b, ",");
+        }
         PUTL(b, "\"input\":");
         rc = texts_value(w, b, r, false, d);
         std_model(w, b, r->model);
@@ -557,8 +720,13 @@ static int body_json(struct trace_writer *w, struct buf *b, const struct tw_requ
         }
     }
     if (w->stream && !w->extra_has_stream_options &&
-        (!strcmp(type, "chat") || !strcmp(type, "completions")))
-        PUTL(b, ",\"stream_options\":{\"include_usage\":true}");
+        (!strcmp(type, "chat") || !strcmp(type, "completions"))) {
+        if (w->cfg.per_chunk_usage && !strcmp(type, "chat"))
+            PUTL(b, ",\"stream_options\":{\"include_usage\":true,"
+                    "\"continuous_usage_stats\":true}");
+        else
+            PUTL(b, ",\"stream_options\":{\"include_usage\":true}");
+    }
     PUTL(b, "}");
     return 0;
 }
@@ -616,6 +784,30 @@ static long count_tokens(const struct trace_writer *w, const struct tw_request *
     return n;
 }
 
+/* Tokens of the conversation-level texts a request's body carries (system prompt,
+ * user context): AIPerf 0.13 counts every text of the payload as input. */
+static long count_conversation(const struct trace_writer *w, const struct tw_request *r)
+{
+    const struct tokenizer *tk = w->cfg.corpus ? w->cfg.corpus->tk : tokenizer_approx();
+    long n = 0;
+    bool chat = !strcmp(w->cfg.endpoint_type, "chat");
+    if (chat && r->turn == 0) {
+        struct tw_part sp[TW_SYSTEM_PARTS + 2];
+        struct tw_text t[2];
+        size_t k = 0;
+        if (system_of(w, r, sp, sizeof sp / sizeof sp[0], &t[k]))
+            k++;
+        if (r->context_text)
+            t[k++] = *r->context_text;
+        struct tw_request one = {.texts = t, .ntexts = k};
+        if (k)
+            n += !tk->next ? count_model(w, &one, tk) : count_tokens(w, &one);
+    } else if (!strcmp(w->cfg.endpoint_type, "responses") && w->cfg.system_prompt) {
+        n += (long)tokenizer_count(tk, w->cfg.system_prompt, strlen(w->cfg.system_prompt));
+    }
+    return n;
+}
+
 int tw_request(struct trace_writer *w, const struct tw_request *r, struct diag *d)
 {
     const char *raws[4] = {r->raw_body, r->raw_messages, r->raw_tools, r->raw_extra};
@@ -642,7 +834,8 @@ int tw_request(struct trace_writer *w, const struct tw_request *r, struct diag *
      * input_length or a sum of block sizes could be off where texts meet. */
     const struct tokenizer *itk = w->cfg.corpus ? w->cfg.corpus->tk : tokenizer_approx();
     bool measure = !itk->next && !r->raw_body && !r->raw_messages && r->ntexts > 0;
-    put_int(b, r->isl >= 0 && !measure ? r->isl : count_tokens(w, r));
+    put_int(b, (r->isl >= 0 && !measure ? r->isl : count_tokens(w, r)) +
+                   (r->raw_body || r->raw_messages ? 0 : count_conversation(w, r)));
     if (r->max_tokens >= 0) {
         PUTL(b, ",\"osl\":");
         put_int(b, r->max_tokens);

@@ -57,7 +57,8 @@ static int pack(const struct dataset_opts *o, loader fn, const char *input_text,
     if (input_text && afile_write_all(in, input_text, strlen(input_text), &g->d))
         return -100;
     struct trace_writer *w;
-    struct tw_config cfg = {etype ? etype : "chat", NULL, false, NULL, test_corpus(), 1};
+    struct tw_config cfg = {
+        etype ? etype : "chat", NULL, false, NULL, test_corpus(), 1, false, false, NULL};
     if (tw_open(&w, out, &cfg, &g->d))
         return -101;
     struct dataset ds;
@@ -336,7 +337,7 @@ TEST(trace_dataset_random_pool_directory)
     char out[512];
     snprintf(out, sizeof out, "%s/out.jsonl.zst", test_tmpdir());
     struct trace_writer *w;
-    struct tw_config cfg = {"chat", NULL, false, NULL, test_corpus(), 1};
+    struct tw_config cfg = {"chat", NULL, false, NULL, test_corpus(), 1, false, false, NULL};
     REQUIRE(tw_open(&w, out, &cfg, &d) == 0);
     struct dataset ds;
     dataset_init(&ds, &o, test_corpus(), w);

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# AIPerf 0.13's input options (issue 15 §2): each profile run against the mock must put
+# into the request bodies what AIPerf defines, checked in inputs.json (the trace's bodies,
+# as sent); bad values are refused with exit 2 and leave nothing behind.
+. "$E2E_ROOT/tests/e2e/lib.sh"
+port=$(free_port)
+"$METRONOME" mock --port "$port" --ttft 1ms --itl 100us --osl 8 >/dev/null 2>"$E2E_TMP/mock.err" &
+pid=$!
+trap 'kill $pid 2>/dev/null || true' EXIT
+wait_port "$port"
+cd "$E2E_TMP"
+p() { # p DIR ARGS...: a run into runs/DIR; exit code kept in $rc
+    local dir=$1; shift
+    set +e
+    "$METRONOME" profile -m m --url "127.0.0.1:$port" --ui none --artifact-dir "runs/$dir" "$@" \
+        >"$E2E_TMP/out" 2>"$E2E_TMP/err"
+    rc=$?
+    set -e
+}
+ok() { [ "$rc" = 0 ] || { cat "$E2E_TMP/err" >&2; fail "exit $rc: $*"; }; }
+# py DIR CODE: CODE runs with B = every body of inputs.json (session order) and T = the
+# trace's request lines
+py() { python3 - "$1" "$2" <<'PY' || fail "$1: $2"
+import json, subprocess, sys
+d, code = sys.argv[1], sys.argv[2]
+B = [p for s in json.load(open(f"runs/{d}/inputs.json"))["data"] for p in s["payloads"]]
+raw = subprocess.run(["zstd", "-dcq", f"runs/{d}/trace.jsonl.zst"], capture_output=True).stdout
+T = [json.loads(l) for l in raw.decode().splitlines() if '"session"' in l]
+exec(code)
+PY
+}
+refused() { # refused WHAT ARGS...: exit 2, a one-line error naming WHAT, no directory left
+    local what=$1; shift
+    p bad "$@"
+    [ "$rc" = 2 ] || fail "exit $rc (want 2) for $*"
+    [ "$(wc -l <"$E2E_TMP/err")" = 1 ] || fail "more than one line for $*: $(cat "$E2E_TMP/err")"
+    grep -qF -- "$what" "$E2E_TMP/err" || fail "error does not name '$what': $(cat "$E2E_TMP/err")"
+    [ ! -e runs/bad ] || fail "runs/bad left behind by $*"
+}
+
+# --seq-dist: each request's (ISL, OSL) is one of the pairs, both pairs occur
+p sd --seq-dist "100,10:50;300,30:50" --request-count 40
+ok seq-dist
+py sd '
+pairs = {(t["isl"], t["body"]["max_completion_tokens"]) for t in T}
+assert pairs == {(100, 10), (300, 30)}, pairs
+assert len(T) == 40'
+# bracket and JSON spellings, the alias, and a pair with a standard deviation
+p sd2 --sequence-distribution "[(64,8):100]" --request-count 3
+ok bracket
+py sd2 'assert {(t["isl"], t["osl"]) for t in T} == {(64, 8)}'
+p sd3 --seq-dist '{"pairs":[{"isl":50,"isl_stddev":10,"osl":5,"prob":100}]}' --request-count 30
+ok json
+py sd3 '
+isl = [t["isl"] for t in T]
+assert len(set(isl)) > 5 and 20 < sum(isl) / len(isl) < 80, isl
+assert {t["osl"] for t in T} == {5}'
+
+# --random-range-ratio: vllm window [floor(m(1-r)), ceil(m(1+r))], sglang [int(m r), m]
+p rr --isl 100 --osl 20 --random-range-ratio 0.5 --request-count 40
+ok random-range-ratio
+py rr '
+isl = [t["isl"] for t in T]; osl = [t["osl"] for t in T]
+assert min(isl) >= 50 and max(isl) <= 150 and len(set(isl)) > 10, isl
+assert min(osl) >= 10 and max(osl) <= 30 and len(set(osl)) > 5, osl
+assert min(isl) < 100 < max(isl)'
+p rrs --isl 100 --osl 20 --random-range-ratio 0.5 --random-corpus-style sglang --request-count 40
+ok sglang
+py rrs '
+isl = [t["isl"] for t in T]; osl = [t["osl"] for t in T]
+assert min(isl) >= 50 and max(isl) <= 100 and min(osl) >= 10 and max(osl) <= 20, (isl, osl)'
+
+# --system-prompt: the first message of every conversation; isl counts it; legacy max_tokens
+p sys --system-prompt "Answer in one word." --isl 20 --osl 4 --use-legacy-max-tokens \
+    --request-count 4 --prompt-corpus sonnet
+ok system-prompt
+py sys '
+for b in B:
+    assert b["messages"][0] == {"role": "system", "content": "Answer in one word."}, b
+    assert b["messages"][1]["role"] == "user" and b["max_tokens"] == 4
+    assert "max_completion_tokens" not in b
+assert {t["isl"] for t in T} == {25}, [t["isl"] for t in T]  # 20 + 5 (4 words and the stop)'
+printf 'You are a terse assistant.\nNever apologise.\n' >sys.txt
+p sysf --system-prompt-file sys.txt --endpoint-type responses --request-count 2
+ok system-prompt-file
+py sysf '
+for b in B:
+    assert b["instructions"] == "You are a terse assistant.\nNever apologise.\n", b'
+# with a multi-turn file: only the first turn carries it (later turns inherit it through
+# the live history, as AIPerf sends it once at the head of the conversation)
+cat >mt.jsonl <<'JSONL'
+{"session_id": "a", "turns": [{"text": "hello"}, {"text": "and then?"}]}
+JSONL
+p sysmt --system-prompt "S" --input-file mt.jsonl --custom-dataset-type multi_turn
+ok system-prompt multi_turn
+py sysmt '
+assert B[0]["messages"][0] == {"role": "system", "content": "S"}, B[0]
+assert B[1]["messages"][0]["role"] == "user", B[1]'
+# mooncake "messages" lines: joined into a leading system message, else put first
+cat >mc.jsonl <<'JSONL'
+{"messages": [{"role": "system", "content": "own"}, {"role": "user", "content": "q"}], "output_length": 3}
+{"messages": [{"role": "user", "content": "q2"}], "output_length": 3}
+JSONL
+p sysmc --system-prompt "S" --input-file mc.jsonl --custom-dataset-type mooncake_trace
+ok system-prompt mooncake messages
+py sysmc '
+m = [b["messages"] for b in B]
+assert m[0] == [{"role": "system", "content": "S\n\nown"}, {"role": "user", "content": "q"}], m[0]
+assert m[1] == [{"role": "system", "content": "S"}, {"role": "user", "content": "q2"}], m[1]'
+
+# --shared-system-prompt-length / --user-context-prompt-length: the same synthetic system
+# message for all, a user context per conversation, first turns only
+p ctx --shared-system-prompt-length 30 --user-context-prompt-length 20 --isl 10 \
+    --conversation-num 3 --conversation-turn-mean 2
+ok context prompts
+py ctx '
+first = [b for b, t in zip(B, T) if t["turn"] == 0]
+later = [b for b, t in zip(B, T) if t["turn"] == 1]
+assert len(first) == 3 and len(later) == 3
+sysm = {b["messages"][0]["content"] for b in first}
+ctxm = {b["messages"][1]["content"] for b in first}
+assert all(b["messages"][0]["role"] == "system" and b["messages"][1]["role"] == "user" for b in first)
+assert len(sysm) == 1 and len(ctxm) == 3, (sysm, ctxm)
+assert all(len(b["messages"]) == 3 for b in first)
+assert all(len(b["messages"]) == 1 for b in later)
+assert {t["isl"] for t in T if t["turn"] == 0} == {60}, [t["isl"] for t in T]'
+
+# --per-chunk-usage: streamed chat asks for continuous usage too
+p pcu --per-chunk-usage --use-server-token-count --streaming --request-count 2
+ok per-chunk-usage
+py pcu '
+for b in B:
+    assert b["stream_options"] == {"include_usage": True, "continuous_usage_stats": True}, b'
+
+# bad values: one line naming the option and the value, exit 2, nothing left behind
+refused "--seq-dist '100,10:60': probabilities sum to 60" --seq-dist "100,10:60"
+refused "--seq-dist 'x'" --seq-dist x
+refused "--seq-dist '0,10:100': sequence lengths must be positive" --sequence-distribution "0,10:100"
+refused "--random-range-ratio '1.5'" --isl 10 --osl 10 --random-range-ratio 1.5
+refused "--random-range-ratio '0.3': needs --isl and --osl" --random-range-ratio 0.3
+refused "--random-range-ratio cannot be combined with --seq-dist" --isl 9 --osl 9 \
+    --random-range-ratio 0.1 --seq-dist "1,1:100"
+refused "--random-corpus-style gpt" --random-corpus-style gpt
+refused "--system-prompt ' '" --system-prompt " "
+refused "--system-prompt-file nope.txt" --system-prompt-file nope.txt
+refused "--system-prompt: the completions endpoint" --system-prompt S --endpoint-type completions
+refused "--shared-system-prompt-length" --shared-system-prompt-length 0
+refused "--user-context-prompt-length" --user-context-prompt-length x
+refused "--per-chunk-usage requires --use-server-token-count" --per-chunk-usage --streaming
+refused "--per-chunk-usage needs the chat endpoint type and --streaming" --per-chunk-usage \
+    --use-server-token-count
+refused "not supported yet: --prompt-corpus coding" --prompt-corpus coding
+echo "ok"
