@@ -5,7 +5,7 @@
 # binary, the load before the runs. Run it ALONE on an idle machine (it warns when the
 # load average is above 1). Works from a fresh clone: builds the binary when missing and
 # installs what it needs through scripts/ensure-deb.
-#   bench/all.sh [--quick] [BINARY]          (RUNS=N: N runs of every script)
+#   [WRK2=/path/to/wrk2] bench/all.sh [--quick] [BINARY]   (RUNS=N: N runs of every script)
 #     --quick   smoke test: one run of each script at small sizes (about 3 minutes)
 # Output: bench/out/all/ (one log per script, results.jsonl, summary.md); the summary
 # is also printed at the end. Full mode budget: under 30 minutes on 2 cores.
@@ -20,6 +20,11 @@ bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
 "$root/scripts/ensure-deb" wrk zstd time nginx-light openssl python3 >/dev/null || exit 1
 out=$root/bench/out/all
 rm -rf "$out" && mkdir -p "$out"
+if [ -n "${WRK2:-}" ] && [ -x "$WRK2" ]; then
+    echo "bench/all.sh: fixed-rate peer wrk2: $WRK2"
+else
+    echo "bench/all.sh: WRK2 not set: the wrk2 rows of replay_arrival.sh are skipped (wrk2 is not packaged; docs/benchmarks.md says how the page's wrk2 figures were made)" >&2
+fi
 load=$(cut -d' ' -f1 /proc/loadavg)
 if awk -v l="$load" 'BEGIN { exit !(l > 1) }'; then
     echo "bench/all.sh: load average $load: figures from a busy machine are not the page's figures" >&2
@@ -29,7 +34,7 @@ fi
 jobs=(
     "closed loop vs wrk|replay_wrk.sh BIN 64 10 1|replay_wrk.sh BIN 64 3 1|${RUNS:-5}"
     "closed loop, syscalls and instructions per request|replay_cost.sh BIN 4000 2|replay_cost.sh BIN 1000 1|${RUNS_COST:-3}"
-    "fixed rate, seen by the server|replay_arrival.sh BIN '1000 5000 10000' 4|replay_arrival.sh BIN 5000 2|${RUNS:-5}"
+    "fixed rate, seen by the server|replay_arrival.sh BIN '5000 10000' 4|replay_arrival.sh BIN 5000 2|${RUNS:-5}"
     "what the lateness tail is made of|replay_tail.sh BIN 10000 3|replay_tail.sh BIN 2000 1|${RUNS_TAIL:-1}"
     "memory vs run and output length|replay_mem.sh BIN 10 60 10000|replay_mem.sh BIN 2 6 500|${RUNS:-5}"
     "TTFT error at 1,000 streams|replay_ttft.sh BIN 1000|replay_ttft.sh BIN 200|${RUNS:-5}"
