@@ -58,6 +58,19 @@ struct stats_pair {
 };
 void stats_sort_pairs(struct stats_pair *a, struct stats_pair *tmp, size_t n);
 
+/* ---- scratch blocks reused across calls (per thread) ----
+ * The report's sorts and sweep curves need large temporary buffers, the same sizes again
+ * for every run of a sweep. musl hands blocks above ~128 KiB back to the kernel on free(),
+ * so a fresh malloc per call paid a page fault per 4 KiB touched (1.4-2.0 s of a 5 s
+ * 32-point report). stats_scratch_get returns a block of at least `bytes` (contents
+ * undefined), reusing one put back earlier; the caller owns it until stats_scratch_put.
+ * stats_scratch_grow is realloc for a scratch block (contents kept up to the old size).
+ * stats_scratch_trim frees every block not in use (end of a report). Never NULL. */
+void *stats_scratch_get(size_t bytes);
+void *stats_scratch_grow(void *p, size_t bytes);
+void stats_scratch_put(void *p);
+void stats_scratch_trim(void);
+
 /* ---- chunk-level histogram (non-negative integer nanoseconds) ---- */
 
 #define STATS_HIST_SUBBITS  10 /* 1024 sub-buckets per power of two: <= 0.1% bucket width */

@@ -127,6 +127,13 @@ static int sweep_outputs(const struct args *a, const struct report_opts *o,
     /* several runs (not merged into one): each run's exports are in TOP/<label>/ */
     if (res->nruns < 2 || res->nruns != a->npos || o->merge_all)
         return 0;
+    if (!(o->exports & REPORT_JSON)) {
+        /* the summary is built from each run's profile_export_aiperf.json, written only
+         * with the json export: without it say so, rather than fail on a missing file */
+        fprintf(stderr, "metronome: note: sweep_summary.json/.csv and sweep_report.html need "
+                        "the json export (--exports json,...): not written\n");
+        return 0;
+    }
     const char *top = o->out_dir ? o->out_dir : "metronome-compare";
     char **dirs = xcalloc(a->npos, sizeof *dirs);
     for (size_t i = 0; i < a->npos; i++) {

@@ -4,10 +4,12 @@
  * are comparable at all. Shared by the console and report.html so both say the same.
  */
 #include "report_int.h"
+#include "xalloc.h"
 
 #include <cJSON.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int report_direction(int m)
@@ -81,8 +83,10 @@ void report_delta(int m, bool hb, double b, bool hv, double v, double noise_pct,
         snprintf(out->text, sizeof out->text, "%+.1f%%", out->rel);
     }
     bool noise;
-    if (!isnan(ci_b) && !isnan(ci_v))
-        noise = fabs(v - b) <= ci_b + ci_v; /* the confidence intervals overlap */
+    if (!isnan(ci_b) || !isnan(ci_v))
+        /* repeated runs on either side: inside when the confidence intervals overlap (a
+         * side without repeats counts as a point, half-width 0) */
+        noise = fabs(v - b) <= (isnan(ci_b) ? 0 : ci_b) + (isnan(ci_v) ? 0 : ci_v);
     else if (b == 0 || pp)
         /* Rates that start at 0 or are percentages: any change is real unless it is
          * below the threshold in points of the larger side. */
@@ -97,6 +101,105 @@ void report_delta(int m, bool hb, double b, bool hv, double v, double noise_pct,
     else
         out->cls = ((v > b) == (dir > 0)) ? DELTA_BETTER : DELTA_WORSE;
     out->noise = noise;
+}
+
+/* dirname of p into out ("" when p has no '/'); trailing slashes ignored. */
+static void parent_of(const char *p, char *out, size_t cap)
+{
+    size_t n = strlen(p);
+    while (n > 1 && p[n - 1] == '/')
+        n--;
+    while (n > 0 && p[n - 1] != '/')
+        n--;
+    while (n > 1 && p[n - 1] == '/')
+        n--;
+    snprintf(out, cap, "%.*s", (int)n, p);
+}
+
+static const char *base_of(const char *p, size_t *len)
+{
+    size_t n = strlen(p);
+    while (n > 1 && p[n - 1] == '/')
+        n--;
+    size_t b = n;
+    while (b > 0 && p[b - 1] != '/')
+        b--;
+    *len = n - b;
+    return p + b;
+}
+
+static bool base_is(const char *p, const char *name)
+{
+    size_t n;
+    const char *b = base_of(p, &n);
+    return n == strlen(name) && !memcmp(b, name, n);
+}
+
+static cJSON *read_aggregate(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *txt = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len + 65536 > cap) {
+            if (cap >= (64u << 20)) /* an aggregate is a few KiB; refuse anything huge */
+                break;
+            cap = cap ? cap * 2 : 65536;
+            txt = xrealloc(txt, cap);
+        }
+        size_t k = fread(txt + len, 1, cap - len, f);
+        len += k;
+        if (!k)
+            break;
+    }
+    fclose(f);
+    cJSON *j = txt ? cJSON_ParseWithLength(txt, len) : NULL;
+    free(txt);
+    const cJSON *md = cJSON_GetObjectItemCaseSensitive(j, "metadata");
+    const cJSON *ok = cJSON_GetObjectItemCaseSensitive(md, "num_successful_runs");
+    if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(j, "metrics")) || !cJSON_IsNumber(ok) ||
+        ok->valuedouble < 2) {
+        cJSON_Delete(j); /* a single run has no interval */
+        return NULL;
+    }
+    return j;
+}
+
+void report_load_set_aggregate(struct run *ru)
+{
+    const char *d = ru->shard[0].dir;
+    char p[4096], pp[4096], ppp[4096], path[4600];
+    parent_of(d, p, sizeof p);
+    parent_of(p, pp, sizeof pp);
+    parent_of(pp, ppp, sizeof ppp);
+    size_t bn;
+    const char *b = base_of(d, &bn);
+    if (base_is(p, "profile_runs"))
+        snprintf(path, sizeof path, "%s/aggregate/profile_export_aiperf_aggregate.json",
+                 pp[0] ? pp : ".");
+    else if (base_is(pp, "profile_runs"))
+        snprintf(path, sizeof path, "%s/aggregate/%.*s/profile_export_aiperf_aggregate.json",
+                 ppp[0] ? ppp : ".", (int)bn, b);
+    else
+        return;
+    ru->set_agg = read_aggregate(path);
+}
+
+double report_ci_half(const struct run *ru, int m, enum verdict_stat st)
+{
+    if (!ru->set_agg)
+        return NAN;
+    char key[128];
+    snprintf(key, sizeof key, "%s_%s", metric_defs[m].tag, verdict_stat_str(st));
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(ru->set_agg, "metrics"), key);
+    const cJSON *mean = cJSON_GetObjectItemCaseSensitive(e, "mean"),
+                *hi = cJSON_GetObjectItemCaseSensitive(e, "ci_high");
+    if (!cJSON_IsNumber(mean) || !cJSON_IsNumber(hi) || !(hi->valuedouble >= mean->valuedouble))
+        return NAN;
+    return hi->valuedouble - mean->valuedouble;
 }
 
 /* Models the trace was packed for (trace.header.options.models), comma-joined. */

@@ -403,7 +403,8 @@ const char *const report_sweep_unit[REPORT_NSWEEP] = {
  * step (an event) or the level held from k on (a curve). Segments are too: k the value
  * held, x for how long. */
 
-/* A step function: p[i].x holds from p[i].k to p[i + 1].k (0 before p[0].k). Owned. */
+/* A step function: p[i].x holds from p[i].k to p[i + 1].k (0 before p[0].k). Owned: a
+ * scratch block (stats_scratch_get), given back by step_free. */
 struct step {
     struct stats_pair *p;
     size_t n;
@@ -419,7 +420,7 @@ static struct step step_from_events(struct stats_pair *e, size_t n)
         return f;
     /* AIPerf's lexsort: by time, ends (x <= 0) before starts at equal times, else in
      * event order: ends first (a stable partition), then a stable sort by time */
-    struct stats_pair *tmp = xmalloc(n * sizeof *tmp);
+    struct stats_pair *tmp = stats_scratch_get(n * sizeof *tmp);
     size_t ne = 0;
     for (size_t i = 0; i < n; i++)
         if (e[i].x <= 0)
@@ -429,7 +430,7 @@ static struct step step_from_events(struct stats_pair *e, size_t n)
             tmp[ne++] = e[i];
     memcpy(e, tmp, n * sizeof *e);
     stats_sort_pairs(e, tmp, n);
-    free(tmp);
+    stats_scratch_put(tmp);
     double acc = 0, max_abs = 0;
     for (size_t i = 0; i < n; i++) {
         acc += e[i].x;
@@ -445,7 +446,7 @@ static struct step step_from_events(struct stats_pair *e, size_t n)
 
 static void step_free(struct step *f)
 {
-    free(f->p);
+    stats_scratch_put(f->p);
     f->p = NULL;
     f->n = 0;
 }
@@ -484,7 +485,7 @@ static struct step step_divide(const struct step *num, const struct step *den)
     struct step q = {NULL, 0};
     if (!num->n || !den->n)
         return q;
-    q.p = xmalloc((num->n + den->n) * sizeof *q.p);
+    q.p = stats_scratch_get((num->n + den->n) * sizeof *q.p);
     size_t i = 0, j = 0;
     double a = 0, b = 0;               /* the levels held at x (as step_at, walking both in step) */
     while (i < num->n || j < den->n) { /* np.unique of the concatenation */
@@ -519,9 +520,9 @@ static void seg_stats(struct stats_pair *sg, size_t n, double total, double scal
     double avg = sum / total, var = 0;
     for (size_t i = 0; i < n; i++)
         var += sg[i].x * (sg[i].k - avg) * (sg[i].k - avg);
-    struct stats_pair *tmp = xmalloc(n * sizeof *tmp);
+    struct stats_pair *tmp = stats_scratch_get(n * sizeof *tmp);
     stats_sort_pairs(sg, tmp, n); /* by value, as AIPerf's argsort */
-    free(tmp);
+    stats_scratch_put(tmp);
     double cum_total = 0;
     for (size_t i = 0; i < n; i++)
         cum_total += sg[i].x;
@@ -561,7 +562,7 @@ static void tw_stats(const struct step *f, double w0, double w1, double scale,
     size_t hi = lower(f, w1) + 1;
     if (hi > f->n)
         hi = f->n;
-    struct stats_pair *sg = xmalloc((hi - lo + 1) * sizeof *sg);
+    struct stats_pair *sg = stats_scratch_get((hi - lo + 1) * sizeof *sg);
     size_t m = 0;
     double first = lo ? f->p[lo - 1].x : 0.0;
     for (size_t k = lo; k <= hi; k++) { /* segment k starts at w0 or t[k - 1] */
@@ -573,7 +574,7 @@ static void tw_stats(const struct step *f, double w0, double w1, double scale,
             sg[m++] = (struct stats_pair){v, s1 - s0};
     }
     seg_stats(sg, m, w1 - w0, scale, first, true, o);
-    free(sg);
+    stats_scratch_put(sg);
 }
 
 /* compute_active_weighted_stats: rate over [w0, w1] where mask > 0 only. */
@@ -586,7 +587,7 @@ static void active_stats(const struct step *rate, const struct step *mask, doubl
     size_t rl = upper(rate, w0), rh = lower(rate, w1);
     size_t ml = upper(mask, w0), mh = lower(mask, w1);
     size_t cap = 2 + (rh > rl ? rh - rl : 0) + (mh > ml ? mh - ml : 0);
-    double *g = xmalloc(cap * sizeof *g), *tmp = xmalloc(cap * sizeof *tmp);
+    double *g = stats_scratch_get(cap * sizeof *g), *tmp = stats_scratch_get(cap * sizeof *tmp);
     size_t n = 0;
     g[n++] = w0;
     g[n++] = w1;
@@ -599,7 +600,7 @@ static void active_stats(const struct step *rate, const struct step *mask, doubl
     for (size_t i = 0; i < n; i++)
         if (!u || g[u - 1] != g[i])
             g[u++] = g[i];
-    struct stats_pair *sg = xmalloc(u * sizeof *sg);
+    struct stats_pair *sg = stats_scratch_get(u * sizeof *sg);
     size_t m = 0;
     double active = 0;
     /* the levels at each grid time, walking both curves in step (as step_at) */
@@ -616,12 +617,12 @@ static void active_stats(const struct step *rate, const struct step *mask, doubl
         }
     }
     seg_stats(sg, m, active, scale, 0, false, o);
-    free(sg);
-    free(g);
-    free(tmp);
+    stats_scratch_put(sg);
+    stats_scratch_put(g);
+    stats_scratch_put(tmp);
 }
 
-/* Event list growing as needed (owned). */
+/* Event list growing as needed (owned; a scratch block). */
 struct evs {
     struct stats_pair *e;
     size_t n, cap;
@@ -631,7 +632,7 @@ static void ev_add(struct evs *a, double t, double d)
 {
     if (a->n == a->cap) {
         a->cap = a->cap ? a->cap * 2 : 1024;
-        a->e = xrealloc(a->e, a->cap * sizeof *a->e);
+        a->e = stats_scratch_grow(a->e, a->cap * sizeof *a->e);
     }
     a->e[a->n++] = (struct stats_pair){t, d};
 }
@@ -715,7 +716,7 @@ void report_sweeps(const struct run *ru, int phase, struct rsummary *s)
     if (!n)
         return;
     /* times as doubles: exact below 2^53 ns (104 days from the run's first anchor) */
-    struct sw_rec *x = xmalloc(n * sizeof *x);
+    struct sw_rec *x = stats_scratch_get(n * sizeof *x);
     size_t m = 0;
     int64_t w0 = INT64_MAX, w1 = INT64_MIN;
     bool use_icl = false;
@@ -742,7 +743,7 @@ void report_sweeps(const struct run *ru, int phase, struct rsummary *s)
         use_icl |= c->nicl > 0;
     }
     if (!m || w0 >= w1) {
-        free(x);
+        stats_scratch_put(x);
         return;
     }
     double a = (double)w0, b = (double)w1;
@@ -835,7 +836,7 @@ void report_sweeps(const struct run *ru, int phase, struct rsummary *s)
     active_stats(&ttput, &conc, a, b, ns, &o[SW_ACTIVE_TOTAL_TPUT]);
     step_free(&ttput);
     step_free(&conc);
-    free(x);
+    stats_scratch_put(x);
 }
 
 /* numpy.percentile(values + [inf] * errors, q, method="nearest") over the sorted successes
@@ -865,12 +866,12 @@ void report_summarize(const struct run *ru, bool (*sel)(const struct rrec *, con
     }
     /* One selection pass; every metric then walks only the selected records. */
     size_t n = 0;
-    size_t *idx = xmalloc((ru->n ? ru->n : 1) * sizeof *idx);
+    size_t *idx = stats_scratch_get((ru->n ? ru->n : 1) * sizeof *idx);
     for (size_t i = 0; i < ru->n; i++)
         if (sel(&ru->r[i], ctx))
             idx[n++] = i;
-    double *col = xmalloc((n ? n : 1) * sizeof *col);
-    double *scratch = xmalloc((n ? n : 1) * sizeof *scratch);
+    double *col = stats_scratch_get((n ? n : 1) * sizeof *col);
+    double *scratch = stats_scratch_get((n ? n : 1) * sizeof *scratch);
     bool tokens = strcmp(ru->endpoint, "embeddings") != 0;
     int64_t tmin = INT64_MAX, tmax = INT64_MIN;
     double total_osl = 0, total_isl = 0, total_reason = 0, good = 0, total_out = 0;
@@ -951,9 +952,9 @@ void report_summarize(const struct run *ru, bool (*sel)(const struct rrec *, con
             if (report_adj_metric[a] == m && s->n_invalid && k)
                 adj_summarize(scratch, k, s->n_invalid, &s->adj[a]); /* sorted by stats */
     }
-    free(idx);
-    free(col);
-    free(scratch);
+    stats_scratch_put(idx);
+    stats_scratch_put(col);
+    stats_scratch_put(scratch);
     if (icl && tokens)
         stats_hist_summarize(icl, &s->m[M_ICL]);
     (void)any_reason;
@@ -1178,6 +1179,7 @@ static void judge(struct run *ru, const struct report_opts *o, bool label_lines)
 static void run_free(struct run *ru)
 {
     report_tel_free(ru);
+    cJSON_Delete(ru->set_agg);
     free(ru->icl_v);
     free(ru->icl_off);
     free(ru->icl_len);
@@ -1434,6 +1436,7 @@ int report_run(const char *const *dirs, size_t ndirs, const struct report_opts *
     }
     if (rc)
         buf_reset(&res->written);
+    stats_scratch_trim(); /* the sorts' and curves' blocks, kept across the runs */
     return rc;
 }
 
@@ -1535,6 +1538,7 @@ static int report_run_staged(const char *const *dirs, size_t ndirs, const struct
                 ru->label = xstrdup(tmp);
             }
         }
+        report_load_set_aggregate(ru);
         runs[g] = ru;
     }
     free(metas);

@@ -721,7 +721,9 @@ static void print_compare(FILE *f, struct run *const *runs, size_t nruns,
             if (!i)
                 continue;
             struct report_delta dl;
-            report_delta(rows[r].m, hb, base, hv, v, noise, NAN, NAN, &dl);
+            report_delta(rows[r].m, hb, base, hv, v, noise,
+                         report_ci_half(runs[0], rows[r].m, rows[r].st),
+                         report_ci_half(runs[i], rows[r].m, rows[r].st), &dl);
             snprintf(deltas[i], sizeof deltas[i], "%s%s", dl.cls == DELTA_NONE ? "N/A" : dl.text,
                      dl.noise && dl.cls != DELTA_NONE && strcmp(dl.text, "new") &&
                              strcmp(dl.text, "gone")

@@ -126,19 +126,19 @@ static void dist_compute(const struct run *ru, int m, struct dist *out)
 {
     memset(out, 0, sizeof *out);
     size_t n = 0;
-    double *v = xmalloc((ru->n ? ru->n : 1) * sizeof *v);
+    double *v = stats_scratch_get((ru->n ? ru->n : 1) * sizeof *v);
     for (size_t i = 0; i < ru->n; i++) {
         double x;
         if (ru->r[i].phase == REC_PROFILE && metric_value(&ru->r[i], (enum metric_id)m, &x))
             v[n++] = metric_display((enum metric_id)m, x);
     }
     if (!n) {
-        free(v);
+        stats_scratch_put(v);
         return;
     }
-    double *tmp = xmalloc(n * sizeof *tmp);
+    double *tmp = stats_scratch_get(n * sizeof *tmp);
     stats_sort(v, tmp, n);
-    free(tmp);
+    stats_scratch_put(tmp);
     out->has = true;
     for (int k = 0; k < CDF_POINTS; k++)
         out->cdf[k] = stats_percentile_sorted(v, n, (double)k / (CDF_POINTS - 1));
@@ -155,7 +155,7 @@ static void dist_compute(const struct run *ru, int m, struct dist *out)
     }
     out->lo = lo;
     out->width = width;
-    free(v);
+    stats_scratch_put(v);
 }
 
 double report_ts_bucket_ns(double dur_ns, double lat_ns)
@@ -201,7 +201,8 @@ static void bucket_pcts(const int *bucket, const double *val, size_t n, int nb, 
         off[bucket[i] + 1]++;
     for (int b = 0; b < nb; b++)
         off[b + 1] += off[b];
-    double *v = xmalloc((n ? n : 1) * sizeof *v), *tmp = xmalloc((n ? n : 1) * sizeof *tmp);
+    double *v = stats_scratch_get((n ? n : 1) * sizeof *v);
+    double *tmp = stats_scratch_get((n ? n : 1) * sizeof *tmp);
     size_t *fill = xmalloc(((size_t)nb + 1) * sizeof *fill);
     memcpy(fill, off, ((size_t)nb + 1) * sizeof *fill);
     for (size_t i = 0; i < n; i++)
@@ -222,8 +223,8 @@ static void bucket_pcts(const int *bucket, const double *val, size_t n, int nb, 
     }
     free(off);
     free(fill);
-    free(v);
-    free(tmp);
+    stats_scratch_put(v);
+    stats_scratch_put(tmp);
 }
 
 /* Per-bucket series over the profile phase: completions/s, output tokens/s, TTFT p50/p99
@@ -396,9 +397,11 @@ static void summary_compare(struct ctx *c)
     buf_printf(o,
                "<p class=\"meta\">Δ is the change against <b>%s</b>: "
                "<span class=\"down\">better</span>, <span class=\"up\">worse</span>, or "
-               "<span class=\"same\">neutral</span> when inside the noise (|change| &lt; %g %% "
-               "of the base value; a change from 0 is never noise) or when the metric has no "
-               "better direction. pp: percentage points.</p>\n",
+               "<span class=\"same\">neutral</span> when inside the noise (for a run that is "
+               "one of repeated runs: the confidence interval of the mean from its set's "
+               "aggregate, the intervals overlapping; else |change| &lt; %g %% of the base "
+               "value, a change from 0 never being noise) or when the metric has no better "
+               "direction. pp: percentage points.</p>\n",
                c->runs[0]->label, noise);
     buf_puts(o, "<div class=\"card scroll\"><table id=\"summary\" class=\"cmp\"><thead><tr>"
                 "<th>Metric</th><th>stat</th>");
@@ -444,7 +447,9 @@ static void summary_compare(struct ctx *c)
                 if (!i)
                     continue;
                 struct report_delta dl;
-                report_delta(m, !isnan(b), b, !isnan(v), v, noise, NAN, NAN, &dl);
+                report_delta(m, !isnan(b), b, !isnan(v), v, noise,
+                             report_ci_half(c->runs[0], m, st), report_ci_half(c->runs[i], m, st),
+                             &dl);
                 const char *cls = dl.cls == DELTA_BETTER  ? "down"
                                   : dl.cls == DELTA_WORSE ? "up"
                                                           : "same";

@@ -107,7 +107,11 @@ struct run {
     uint64_t reasoning_counted, osl_counted; /* usage contradicted by what was received */
     int64_t reads_kernel, reads_user;        /* summed over shards; -1 when no shard says */
     int32_t nworkers;
-    char *out_dir;          /* owned: where this run's files go */
+    char *out_dir; /* owned: where this run's files go */
+    /* owned (cJSON): the profile_export_aiperf_aggregate.json of the repeated-run set this
+     * run is one trial of, when the set had at least 2 successful runs; NULL otherwise.
+     * Its CIs of the mean are the noise band of a comparison (report_ci_half). */
+    struct cJSON *set_agg;
     struct tel_series *tel; /* owned; NULL without server metrics */
     struct buf tel_console; /* the server-metrics console section, printed after the table */
     /* A sharded run (shard_count > 1): the shard indexes with no run dir, the shards that
@@ -224,6 +228,16 @@ struct report_delta {
  * the base (of the larger side for percentages). A change from 0 is never noise. */
 void report_delta(int m, bool hb, double b, bool hv, double v, double noise_pct, double ci_b,
                   double ci_v, struct report_delta *out);
+
+/* Loads ru->set_agg from the aggregate of the repeated runs ru belongs to, found from its
+ * run dir as `profile` lays them out (docs/cli-profile.md, *Layout*):
+ * X/profile_runs/run_NNNN -> X/aggregate/, X/profile_runs/trial_NNNN/<point> ->
+ * X/aggregate/<point>/. Leaves it NULL when there is none or it is unreadable. */
+void report_load_set_aggregate(struct run *ru);
+
+/* Half the width of the confidence interval of the mean of (m, st) over ru's repeated-run
+ * set, in report_stat's units; NaN when ru is not part of one or the set lacks it. */
+double report_ci_half(const struct run *ru, int m, enum verdict_stat st);
 /* A statistic formatted for comparison tables ("{:,.2f}"; error_rate in percent). */
 void report_cmp_value(int m, double v, char *out, size_t cap);
 /* One line per way runs[1..] differ from runs[0] in trace, model, endpoint or load mode

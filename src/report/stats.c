@@ -79,6 +79,97 @@ double stats_percentile_sorted(const double *s, size_t n, double q)
     return g >= 0.5 ? s[hi] - d * (1.0 - g) : s[lo] + d * g;
 }
 
+/* ---- scratch pool ---- */
+
+#define SCRATCH_SLOTS 32
+
+struct scratch_slot {
+    void *p;    /* owned; NULL when the slot is empty */
+    size_t cap; /* bytes */
+    bool used;  /* handed out by stats_scratch_get, not yet put back */
+};
+
+/* Per thread: the report runs on one thread, but profile may report from another. */
+static _Thread_local struct scratch_slot pool[SCRATCH_SLOTS];
+
+void *stats_scratch_get(size_t bytes)
+{
+    if (!bytes)
+        bytes = 1;
+    int best = -1, big = -1, empty = -1;
+    for (int i = 0; i < SCRATCH_SLOTS; i++) {
+        struct scratch_slot *s = &pool[i];
+        if (!s->p) {
+            if (empty < 0)
+                empty = i;
+            continue;
+        }
+        if (s->used)
+            continue;
+        if (s->cap >= bytes && (best < 0 || s->cap < pool[best].cap))
+            best = i;
+        if (big < 0 || s->cap > pool[big].cap)
+            big = i;
+    }
+    if (best < 0) {
+        /* nothing free is large enough: replace the largest free block (the pool keeps
+         * at most as many blocks as were ever in use at once), else take an empty slot */
+        best = big >= 0 ? big : empty;
+        if (best < 0)
+            return xmalloc(bytes); /* every slot in use: a plain block, freed on put */
+        free(pool[best].p);
+        /* a little headroom: the next run of a sweep is often slightly larger */
+        size_t cap = bytes + bytes / 8;
+        pool[best].p = xmalloc(cap);
+        pool[best].cap = cap;
+    }
+    pool[best].used = true;
+    return pool[best].p;
+}
+
+void stats_scratch_put(void *p)
+{
+    if (!p)
+        return;
+    for (int i = 0; i < SCRATCH_SLOTS; i++)
+        if (pool[i].p == p) {
+            pool[i].used = false;
+            return;
+        }
+    free(p); /* handed out when the pool was full */
+}
+
+void *stats_scratch_grow(void *p, size_t bytes)
+{
+    if (!p)
+        return stats_scratch_get(bytes);
+    size_t cap = 0;
+    bool pooled = false;
+    for (int i = 0; i < SCRATCH_SLOTS; i++)
+        if (pool[i].p == p) {
+            cap = pool[i].cap;
+            pooled = true;
+        }
+    if (pooled && cap >= bytes)
+        return p;
+    if (!pooled)
+        return xrealloc(p, bytes); /* a plain block stays plain */
+    void *q = stats_scratch_get(bytes);
+    memcpy(q, p, cap);
+    stats_scratch_put(p);
+    return q;
+}
+
+void stats_scratch_trim(void)
+{
+    for (int i = 0; i < SCRATCH_SLOTS; i++)
+        if (pool[i].p && !pool[i].used) {
+            free(pool[i].p);
+            pool[i].p = NULL;
+            pool[i].cap = 0;
+        }
+}
+
 static inline uint64_t dkey(double v)
 {
     uint64_t u;
@@ -86,70 +177,63 @@ static inline uint64_t dkey(double v)
     return (u >> 63) ? ~u : u | (1ULL << 63);
 }
 
+/* LSD radix sort on an order-preserving key, stable: digits of 8 bits below 2048 values
+ * (2 KiB of counters), else 11 bits (6 digits, 48 KiB of counters: the scatter's 2048
+ * write positions stay in cache, where 16-bit digits' 65536 did not, and small inputs no
+ * longer pay for clearing and scanning 65536 counters per pass -- the report's
+ * per-bucket percentiles sort thousands of arrays of ~100 values). All digits are
+ * counted in one pass; a digit the same for every value is skipped (latencies share
+ * their top bits). ELEM is the element type, KEY(e) its double key. */
+#define RADIX_SORT_BODY(ELEM, KEY)                                                                 \
+    do {                                                                                           \
+        if (n < 2)                                                                                 \
+            return;                                                                                \
+        int bits = n < 2048 ? 8 : 11, nd = (64 + bits - 1) / bits;                                 \
+        size_t nb = (size_t)1 << bits, mask = nb - 1;                                              \
+        uint32_t *cnt = stats_scratch_get((size_t)nd * nb * sizeof *cnt);                          \
+        memset(cnt, 0, (size_t)nd *nb * sizeof *cnt);                                              \
+        for (size_t i = 0; i < n; i++) {                                                           \
+            uint64_t k = dkey(KEY(a[i]));                                                          \
+            for (int d = 0; d < nd; d++)                                                           \
+                cnt[(size_t)d * nb + ((k >> (d * bits)) & mask)]++;                                \
+        }                                                                                          \
+        ELEM *src = a, *dst = tmp;                                                                 \
+        uint64_t k0 = dkey(KEY(a[0]));                                                             \
+        for (int d = 0; d < nd; d++) {                                                             \
+            uint32_t *c = cnt + (size_t)d * nb;                                                    \
+            int sh = d * bits;                                                                     \
+            if (c[(k0 >> sh) & mask] == n)                                                         \
+                continue;                                                                          \
+            uint32_t sum = 0;                                                                      \
+            for (size_t x = 0; x < nb; x++) {                                                      \
+                uint32_t t = c[x];                                                                 \
+                c[x] = sum;                                                                        \
+                sum += t;                                                                          \
+            }                                                                                      \
+            for (size_t i = 0; i < n; i++)                                                         \
+                dst[c[(dkey(KEY(src[i])) >> sh) & mask]++] = src[i];                               \
+            ELEM *t = src;                                                                         \
+            src = dst;                                                                             \
+            dst = t;                                                                               \
+        }                                                                                          \
+        if (src != a)                                                                              \
+            memcpy(a, src, n * sizeof *a);                                                         \
+        stats_scratch_put(cnt);                                                                    \
+    } while (0)
+
+#define KEY_SELF(e) (e)
+#define KEY_PAIR(e) ((e).k)
+
 void stats_sort(double *a, double *tmp, size_t n)
 {
-    if (n < 2)
-        return;
-    /* LSD radix on 16-bit digits of an order-preserving key; passes whose digit is the
-     * same for every value are skipped (latencies share their top bits). */
-    static const int shifts[4] = {0, 16, 32, 48};
-    uint32_t *cnt = xcalloc(65536, sizeof *cnt);
-    double *src = a, *dst = tmp;
-    for (int p = 0; p < 4; p++) {
-        memset(cnt, 0, 65536 * sizeof *cnt);
-        int sh = shifts[p];
-        for (size_t i = 0; i < n; i++)
-            cnt[(dkey(src[i]) >> sh) & 0xffff]++;
-        if (cnt[(dkey(src[0]) >> sh) & 0xffff] == n)
-            continue;
-        uint32_t sum = 0;
-        for (size_t d = 0; d < 65536; d++) {
-            uint32_t c = cnt[d];
-            cnt[d] = sum;
-            sum += c;
-        }
-        for (size_t i = 0; i < n; i++)
-            dst[cnt[(dkey(src[i]) >> sh) & 0xffff]++] = src[i];
-        double *t = src;
-        src = dst;
-        dst = t;
-    }
-    if (src != a)
-        memcpy(a, src, n * sizeof *a);
-    free(cnt);
+    RADIX_SORT_BODY(double, KEY_SELF);
 }
 
+/* as stats_sort, moving each pair whole: LSD passes are stable, so equal keys keep their
+ * order */
 void stats_sort_pairs(struct stats_pair *a, struct stats_pair *tmp, size_t n)
 {
-    if (n < 2)
-        return;
-    /* as stats_sort, moving each pair whole: LSD passes are stable, so equal keys keep
-     * their order */
-    static const int shifts[4] = {0, 16, 32, 48};
-    uint32_t *cnt = xcalloc(65536, sizeof *cnt);
-    struct stats_pair *src = a, *dst = tmp;
-    for (int p = 0; p < 4; p++) {
-        memset(cnt, 0, 65536 * sizeof *cnt);
-        int sh = shifts[p];
-        for (size_t i = 0; i < n; i++)
-            cnt[(dkey(src[i].k) >> sh) & 0xffff]++;
-        if (cnt[(dkey(src[0].k) >> sh) & 0xffff] == n)
-            continue;
-        uint32_t sum = 0;
-        for (size_t d = 0; d < 65536; d++) {
-            uint32_t c = cnt[d];
-            cnt[d] = sum;
-            sum += c;
-        }
-        for (size_t i = 0; i < n; i++)
-            dst[cnt[(dkey(src[i].k) >> sh) & 0xffff]++] = src[i];
-        struct stats_pair *t = src;
-        src = dst;
-        dst = t;
-    }
-    if (src != a)
-        memcpy(a, src, n * sizeof *a);
-    free(cnt);
+    RADIX_SORT_BODY(struct stats_pair, KEY_PAIR);
 }
 
 static void summarize(const double *v, size_t n, double *scratch, bool int_valued,
@@ -178,9 +262,9 @@ static void summarize(const double *v, size_t n, double *scratch, bool int_value
         o->sum = (double)s;
     }
     memcpy(scratch, v, n * sizeof *v);
-    double *tmp = xmalloc(n * sizeof *tmp);
+    double *tmp = stats_scratch_get(n * sizeof *tmp);
     stats_sort(scratch, tmp, n);
-    free(tmp);
+    stats_scratch_put(tmp);
     o->min = scratch[0];
     o->max = scratch[n - 1];
     for (int k = 0; k < STATS_NPCT; k++)

@@ -168,6 +168,17 @@ assert all(p['status'] == 'ok' and p['metrics']['request_throughput_avg']['n'] =
 expect_exit 1 "$M" report sw/concurrency_1 sw/no-such-point -o cmp2 -q
 [ "$(wc -l <"$E2E_TMP/stderr")" = 1 ] && grep -q "^metronome: error: .*no-such-point" "$E2E_TMP/stderr" \
     || fail "missing run dir: $(cat "$E2E_TMP/stderr")"
+# html alone over several runs: the summary needs each run's JSON export, so a note says it
+# was not written (it failed on the missing file) and report.html is there
+"$M" report --exports html sw/concurrency_1 sw/concurrency_4 -o cmph -q >/dev/null 2>cmph.err \
+    || fail "report --exports html over two runs: $(tail -2 cmph.err)"
+[ -s cmph/report.html ] && [ ! -e cmph/sweep_summary.json ] && grep -q "^metronome: note: sweep_summary.json/.csv and sweep_report.html need the json export" cmph.err \
+    || fail "html alone over two runs: $(cat cmph.err)"
+# runs of different run.json format versions: a one-line error naming the file and both versions
+cp -r sw/concurrency_2 v7 && sed -i 's/"version":1,/"version":7,/' v7/run.json
+expect_exit 1 "$M" report sw/concurrency_1 v7 -o cmpv -q
+[ "$(wc -l <"$E2E_TMP/stderr")" = 1 ] && grep -q "^metronome: error: v7/run.json: run format version 7 is not supported (this build reads 1)" "$E2E_TMP/stderr" \
+    || fail "different versions: $(cat "$E2E_TMP/stderr")"
 cp -r sw sw-bad && echo '{"format": "metronome-sweep", "version": 2, "points": []}' >sw-bad/metronome_sweep.json
 expect_exit 1 "$M" report sw-bad -q
 grep -q "^metronome: error: sw-bad/metronome_sweep.json: field 'version': only version 1 is known" "$E2E_TMP/stderr" \

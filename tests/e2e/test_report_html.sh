@@ -166,6 +166,42 @@ for t in ("Pareto: output tokens/s per user vs total output tokens/s",
 assert 'id="sweep-table"' in h
 EOF
 check_static "$html" 20
+# With repeated runs the noise band is the CI of the mean from the set's aggregate
+# (profile's layout X/profile_runs/run_NNNN -> X/aggregate/): TTFT +10 % is inside a
+# +-5 ms interval (neutral, "~" on the console), outside a +-1 ms one (coloured), and
+# without an aggregate the 2 % threshold colours it.
+python3 "$gen" "$E2E_TMP/setA/profile_runs/run_0001" --records 500 --seed 1
+python3 "$gen" "$E2E_TMP/setB/profile_runs/run_0001" --records 500 --seed 1 --ttft-ms 44
+agg() { # DIR HALF-WIDTH: an aggregate of 3 runs with that CI on TTFT avg
+    mkdir -p "$1/aggregate"
+    printf '{"schema_version":"1.0","metadata":{"num_profile_runs":3,"num_successful_runs":3},"metrics":{"time_to_first_token_avg":{"mean":40,"ci_low":%s,"ci_high":%s,"unit":"ms"}}}' \
+        "$(echo "40 - $2" | bc -l)" "$(echo "40 + $2" | bc -l)" >"$1/aggregate/profile_export_aiperf_aggregate.json"
+}
+ttft_delta() { # -> "CLASS TEXT" of the TTFT avg delta in report.html, and the console line
+    expect_exit 0 "$METRONOME" report "$E2E_TMP/setA/profile_runs/run_0001" \
+        "$E2E_TMP/setB/profile_runs/run_0001" --label a --label b -o "$out/ci"
+    python3 - "$out/ci/report.html" <<'PY'
+import re, sys
+h = open(sys.argv[1]).read()
+r = re.search(r'Time to First Token[^<]*</th><td class="l">avg</td>(.*?)</tr>', h, re.S).group(1)
+print(*re.findall(r'<td class="(up|down|same)"[^>]*>([^<]*)</td>', r)[0])
+PY
+    grep -E 'Time to First Token \(ms\) . +avg ' "$E2E_TMP/stdout" | tail -1
+}
+agg "$E2E_TMP/setA" 5
+got=$(ttft_delta)
+echo "$got" | head -1 | grep -q '^same +' && echo "$got" | tail -1 | grep -q '% ~' ||
+    fail "TTFT +10 % inside the set's +-5 ms CI is not neutral: $got"
+agg "$E2E_TMP/setA" 1
+got=$(ttft_delta)
+echo "$got" | head -1 | grep -q '^up +' && ! echo "$got" | tail -1 | grep -q '% ~' ||
+    fail "TTFT +10 % outside a +-1 ms CI is not coloured: $got"
+agg "$E2E_TMP/setB" 3.5 # both sides: 1 + 3.5 >= the ~4 ms delta
+got=$(ttft_delta)
+echo "$got" | head -1 | grep -q '^same +' || fail "overlapping CIs not neutral: $got"
+rm -r "$E2E_TMP/setA/aggregate" "$E2E_TMP/setB/aggregate"
+got=$(ttft_delta)
+echo "$got" | head -1 | grep -q '^up +' || fail "no aggregate: the 2 % threshold: $got"
 # A sweep's own page (sweep_report.html): a profile sweep with repeats against the mock
 # gives CI bands; a sweep whose point dir is gone marks the gap; both read without script.
 port=$(free_port)

@@ -43,6 +43,15 @@ TEST(compare_delta_noise_is_neutral)
     CHECK_INT(d.cls, DELTA_NEUTRAL);
     report_delta(M_TTFT, true, 100.0, true, 110.0, REPORT_NOISE_PCT, 2.0, 2.0, &d);
     CHECK_INT(d.cls, DELTA_WORSE);
+    /* repeats on one side only: that side's interval is the band (the other a point) */
+    report_delta(M_TTFT, true, 100.0, true, 110.0, REPORT_NOISE_PCT, 12.0, NAN, &d);
+    CHECK_INT(d.cls, DELTA_NEUTRAL);
+    CHECK(d.noise);
+    report_delta(M_TTFT, true, 100.0, true, 110.0, REPORT_NOISE_PCT, NAN, 8.0, &d);
+    CHECK_INT(d.cls, DELTA_WORSE);
+    /* a 0.5 % change is inside the 2 % threshold, but outside a 0.1-wide interval */
+    report_delta(M_TTFT, true, 100.0, true, 100.5, REPORT_NOISE_PCT, 0.1, NAN, &d);
+    CHECK_INT(d.cls, DELTA_WORSE);
     /* a 1 % error-rate change of 10 % is noise at 2 %? no: 0.1 pp of 10 % is 1 % */
     report_delta(M_ERROR_RATE, true, 0.10, true, 0.101, REPORT_NOISE_PCT, NAN, NAN, &d);
     CHECK_INT(d.cls, DELTA_NEUTRAL);

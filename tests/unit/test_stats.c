@@ -1,9 +1,11 @@
 /* stats: numpy-exact sums, percentiles and std; the chunk histogram's error bound. */
 #include "stats.h"
 #include "test.h"
+#include "xalloc.h"
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 TEST(stats_seed_worked_example)
 {
@@ -103,4 +105,78 @@ TEST(stats_hist_bounded_error)
     stats_hist_free(&h);
     free(v);
     free(s);
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    /* -0.0 before +0.0, as the radix key orders them */
+    if (x == y)
+        return (signbit(y) != 0) - (signbit(x) != 0);
+    return x < y ? -1 : 1;
+}
+
+/* The radix sort at every digit width (8-bit below 2048 values, 11-bit above), around the
+ * switch, with negatives, zeros of both signs, duplicates and values sharing top bits;
+ * pairs keep equal keys in input order (stable). */
+TEST(stats_sort_all_sizes_and_stable_pairs)
+{
+    static const size_t sizes[] = {0, 1, 2, 3, 7, 100, 255, 256, 2047, 2048, 2049, 5000, 70000};
+    unsigned seed = 11;
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+        size_t n = sizes[si];
+        double *a = xmalloc((n + 1) * sizeof *a), *ref = xmalloc((n + 1) * sizeof *ref);
+        double *tmp = xmalloc((n + 1) * sizeof *tmp);
+        struct stats_pair *p = xmalloc((n + 1) * sizeof *p), *pt = xmalloc((n + 1) * sizeof *pt);
+        for (size_t i = 0; i < n; i++) {
+            seed = seed * 1103515245u + 12345u;
+            int r = (int)(seed >> 16 & 0x7fff);
+            double v = r % 5 == 0   ? (r & 1 ? -0.0 : 0.0)
+                       : r % 5 == 1 ? -(double)(r % 97) * 1.5
+                       : r % 5 == 2 ? 1e9 + (double)(r % 13) /* shared top bits, repeats */
+                                    : (double)r * 1e-3;
+            a[i] = ref[i] = v;
+            p[i] = (struct stats_pair){(double)(r % 31), (double)i};
+        }
+        qsort(ref, n, sizeof *ref, cmp_key);
+        stats_sort(a, tmp, n);
+        for (size_t i = 0; i < n; i++)
+            CHECK(memcmp(&a[i], &ref[i], sizeof a[i]) == 0);
+        stats_sort_pairs(p, pt, n);
+        for (size_t i = 1; i < n; i++) {
+            CHECK(p[i - 1].k <= p[i].k);
+            if (p[i - 1].k == p[i].k)
+                CHECK(p[i - 1].x < p[i].x);
+        }
+        free(a);
+        free(ref);
+        free(tmp);
+        free(p);
+        free(pt);
+    }
+    stats_scratch_trim();
+}
+
+/* Scratch blocks: a block put back is handed out again (no fresh pages), two blocks in use
+ * at once are distinct, grow keeps the contents, trim frees what is not in use. */
+TEST(stats_scratch_reuses_blocks)
+{
+    stats_scratch_trim();
+    double *a = stats_scratch_get(1 << 20);
+    a[0] = 42;
+    stats_scratch_put(a);
+    double *b = stats_scratch_get(1 << 19);
+    CHECK(b == a); /* the free block that fits */
+    double *c = stats_scratch_get(1 << 20);
+    CHECK(c != b);
+    c[0] = 7;
+    c[(1 << 17) - 1] = 8;
+    double *g = stats_scratch_grow(c, 1 << 22);
+    CHECK(g[0] == 7 && g[(1 << 17) - 1] == 8);
+    stats_scratch_put(b);
+    stats_scratch_put(g);
+    stats_scratch_trim();
+    double *e = stats_scratch_get(16);
+    stats_scratch_put(e);
+    stats_scratch_trim();
 }
