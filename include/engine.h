@@ -96,9 +96,10 @@ struct worker {
 
     /* Counters read by progress and the result. */
     _Atomic long sent, completed, errors, cancelled, not_sent;
-    _Atomic long rx_kernel, rx_user; /* byte-carrying reads stamped by the kernel, or not */
-    _Atomic long sessions_done;      /* multi-turn sessions whose every turn finished */
-    _Atomic int64_t spin_ns;         /* time the loop busy-polled inside --spin-us windows */
+    _Atomic long rx_kernel, rx_user;        /* byte-carrying reads stamped by the kernel, or not */
+    _Atomic long sessions_done;             /* multi-turn sessions whose every turn finished */
+    _Atomic long prof_records, prof_errors; /* profiling phase only (--failed-request-threshold) */
+    _Atomic int64_t spin_ns;                /* time the loop busy-polled inside --spin-us windows */
     /* Connections at a fixed rate (run.json counts): opened by the pool ahead of the sends
      * that use them; opened by a send that found the pool empty (on its critical path);
      * of those, opened by a send that was already later than the pool's horizon (the

@@ -36,11 +36,11 @@ long ramp_slot_level(long j, int nw, int id);
 
 /* A request-rate ramp in progress. Times are ns after the phase start. */
 struct rate_ramp {
-    double target;  /* R, req/s */
+    double target;   /* R, req/s */
     int64_t ramp_ns; /* D */
-    double start;   /* s = R * ui / D */
-    long k;         /* the next update's number */
-    bool done;      /* the rate is R and no update is left */
+    double start;    /* s = R * ui / D */
+    long k;          /* the next update's number */
+    bool done;       /* the rate is R and no update is left */
 };
 
 void rate_ramp_init(struct rate_ramp *r, double target, int64_t ramp_ns);
@@ -53,7 +53,6 @@ typedef double (*gap_fn)(void *ctx, double rate);
 /* The due time (ns after the phase start) of the send after the one at `prev_ns` (-1:
  * the first), applying every update that comes before it. `*rate` is the rate in
  * force, updated. Deterministic for a deterministic gap_fn. */
-int64_t rate_ramp_next(struct rate_ramp *r, double *rate, int64_t prev_ns, gap_fn gap,
-                       void *ctx);
+int64_t rate_ramp_next(struct rate_ramp *r, double *rate, int64_t prev_ns, gap_fn gap, void *ctx);
 
 #endif

@@ -87,6 +87,10 @@ struct replay_config {
     double warmup_rate;      /* rate mode: the warmup's rate */
     int warmup_arrival;      /* -1: as profiling, else enum arrival */
     double warmup_conc_ramp_s, warmup_rate_ramp_s;
+    /* --failed-request-threshold: stop (cancelling what is in flight) once more than this
+     * share of the profiling records failed, counted from max(concurrency, 10) records on
+     * (AIPerf 0.13); < 0: never. */
+    double failed_threshold;
     double time_scale; /* fixed schedule: multiply offsets */
     bool auto_offset;
     double start_offset_ms, end_offset_ms; /* <0: none */
@@ -142,7 +146,9 @@ void replay_config_defaults(struct replay_config *c);
 
 struct replay_result {
     long sent, completed, errors, cancelled, not_sent;
-    bool interrupted; /* stopped by a signal */
+    bool interrupted;               /* stopped by a signal */
+    bool threshold_hit;             /* stopped by --failed-request-threshold */
+    long prof_records, prof_errors; /* profiling records and failed ones, when it hit */
     int64_t duration_ns;
     double lateness_p50_ns, lateness_p99_ns, lateness_max_ns;
     char first_error[320]; /* "type code: message" of the first failed request, or "" */

@@ -74,6 +74,9 @@ static const struct arg_spec specs[] = {
      "warmup slots ramp"},
     {"warmup-request-rate-ramp-duration", NULL, ARG_VALUE, "S", "--request-rate-ramp-duration",
      "warmup rate ramp"},
+    {"failed-request-threshold", NULL, ARG_VALUE, "R", NULL,
+     "stop once more than this share (0-1) of profiling requests failed (from max(concurrency, "
+     "10) on)"},
     {"request-cancellation-rate", NULL, ARG_VALUE, "PCT", "0",
      "cancel this percentage of requests"},
     {"request-cancellation-delay", NULL, ARG_VALUE, "S", "0",
@@ -435,6 +438,7 @@ int cmd_replay(int argc, char **argv)
         get_double(&a, "concurrency-ramp-duration", 1e-6, 1e9, &cfg.conc_ramp_s, &d) ||
         get_double(&a, "request-rate-ramp-duration", 1e-6, 1e9, &cfg.rate_ramp_s, &d) ||
         get_double(&a, "warmup-duration", 1e-6, 1e9, &cfg.warmup_duration_s, &d) ||
+        get_double(&a, "failed-request-threshold", 0, 1, &cfg.failed_threshold, &d) ||
         get_double(&a, "warmup-grace-period", 0, 1e9, &cfg.warmup_grace_s, &d) ||
         get_double(&a, "warmup-request-rate", 1e-9, 1e9, &cfg.warmup_rate, &d) ||
         get_double(&a, "warmup-concurrency-ramp-duration", 1e-6, 1e9, &cfg.warmup_conc_ramp_s,
@@ -670,6 +674,16 @@ int cmd_replay(int argc, char **argv)
                 res.completed, res.errors, res.cancelled, res.interrupted ? " (interrupted)" : "",
                 res.lateness_p50_ns / 1e3, res.lateness_p99_ns / 1e3, out_dir);
     code = res.interrupted ? EXIT_INTERRUPTED : EXIT_OK;
+    if (res.threshold_hit && !res.interrupted) {
+        /* AIPerf 0.13 exits non-zero too; the partial run dir is complete and marked
+         * cancelled, so profile still reports it */
+        cli_error("--failed-request-threshold %s exceeded: %ld of %ld profiling requests failed "
+                  "(first: %s); the run was stopped; run dir %s",
+                  args_get(&a, "failed-request-threshold"), res.prof_errors, res.prof_records,
+                  res.first_error, out_dir);
+        code = EXIT_ERROR;
+        goto out;
+    }
     /* A run without a single success measured nothing but the failure (a wrong model
      * name, a 400 for every body, a server that is down): the run dir is complete, but
      * the exit code and the last line say so, so CI and `profile` cannot take it for a

@@ -99,7 +99,7 @@ const struct profile_opt profile_opts[] = {
     {{"prefill-concurrency-ramp-duration", NULL, ARG_VALUE, "X", NULL, NULL}, PROFILE_REFUSE},
     {{"request-rate-ramp-duration", NULL, ARG_VALUE, "S", NULL, "ramp the rate linearly up to --request-rate over S s (updated every 0.1 s)"}, PROFILE_REPLAY},
     {{"request-rate-series", NULL, ARG_VALUE, "X", NULL, NULL}, PROFILE_REFUSE},
-    {{"failed-request-threshold", NULL, ARG_VALUE, "X", NULL, NULL}, PROFILE_REFUSE},
+    {{"failed-request-threshold", NULL, ARG_VALUE, "R", NULL, "stop once more than this share (0-1) of profiling requests failed (from max(concurrency, 10) on); exit 1"}, PROFILE_REPLAY},
     {{"trajectory-start-min-ratio", NULL, ARG_VALUE, "X", NULL, NULL}, PROFILE_REFUSE},
     {{"trajectory-start-max-ratio", NULL, ARG_VALUE, "X", NULL, NULL}, PROFILE_REFUSE},
     {{"burst-phase-starts", NULL, ARG_FLAG, NULL, NULL, NULL}, PROFILE_REFUSE},

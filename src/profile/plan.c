@@ -592,6 +592,9 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
                 goto out;
             }
         }
+        double thr;
+        if ((rc = args_double(&a, "failed-request-threshold", 0, 1, &thr, d)))
+            goto out;
         long wc = 0;
         if ((rc = args_long(&a, "warmup-concurrency", 1, 100000000, &wc, d)))
             goto out;

@@ -61,8 +61,7 @@ static int64_t gap_ns(gap_fn gap, void *ctx, double rate)
     return (int64_t)(gap(ctx, rate) * 1e9);
 }
 
-int64_t rate_ramp_next(struct rate_ramp *r, double *rate, int64_t prev_ns, gap_fn gap,
-                       void *ctx)
+int64_t rate_ramp_next(struct rate_ramp *r, double *rate, int64_t prev_ns, gap_fn gap, void *ctx)
 {
     int64_t p;
     if (prev_ns < 0) {

@@ -54,6 +54,7 @@ void replay_config_defaults(struct replay_config *c)
     c->grace_s = 30;
     c->warmup_grace_s = -1;
     c->warmup_arrival = -1;
+    c->failed_threshold = -1;
     c->time_scale = 1;
     c->start_offset_ms = c->end_offset_ms = -1;
     c->timeout_s = 600;
@@ -448,6 +449,11 @@ static void json_config(struct jsonw *w, struct engine *e)
         jsonw_null(w);
     kd(w, "warmup_concurrency_ramp_duration", c->warmup_conc_ramp_s);
     kd(w, "warmup_request_rate_ramp_duration", c->warmup_rate_ramp_s);
+    jsonw_key(w, "failed_request_threshold");
+    if (c->failed_threshold >= 0)
+        jsonw_double(w, c->failed_threshold);
+    else
+        jsonw_null(w);
     kd(w, "time_scale", c->time_scale);
     jsonw_key(w, "fixed_schedule_auto_offset");
     jsonw_bool(w, c->auto_offset);
@@ -1007,6 +1013,8 @@ int replay_run(const struct replay_config *cfg, struct replay_source *src,
     }
     int64_t start = clock_mono_ns();
     bool interrupted = false;
+    bool threshold_hit = false;
+    long thr_recs = 0, thr_errs = 0;
     if (!rc) {
         bool tty = cfg->progress && isatty(2);
         int64_t period = tty ? 1000000000 : 10000000000;
@@ -1048,6 +1056,26 @@ int replay_run(const struct replay_config *cfg, struct replay_source *src,
                 atomic_store(&e->stop, 2);
                 for (int i = 0; i < nw; i++)
                     worker_wake(&e->w[i]);
+            }
+            /* --failed-request-threshold (AIPerf 0.13): once max(concurrency, 10)
+             * profiling records are in, more than the share failed stops the run: no new
+             * request, the ones in flight cancelled, the partial run reported. */
+            if (cfg->failed_threshold >= 0 && !threshold_hit && atomic_load(&e->stop) == 0) {
+                long recs_n = 0, errs_n = 0;
+                for (int i = 0; i < nw; i++) {
+                    recs_n += atomic_load_explicit(&e->w[i].prof_records, memory_order_relaxed);
+                    errs_n += atomic_load_explicit(&e->w[i].prof_errors, memory_order_relaxed);
+                }
+                long conc = cfg->concurrency_total > 0 ? cfg->concurrency_total : cfg->concurrency;
+                long floor_n = conc > 10 ? conc : 10;
+                if (recs_n >= floor_n && (double)errs_n / (double)recs_n > cfg->failed_threshold) {
+                    threshold_hit = true;
+                    thr_recs = recs_n;
+                    thr_errs = errs_n;
+                    atomic_store(&e->stop, 4);
+                    for (int i = 0; i < nw; i++)
+                        worker_wake(&e->w[i]);
+                }
             }
             int64_t sdl = atomic_load(&e->send_deadline);
             if (sdl && atomic_load(&e->sched_done) && atomic_load(&e->stop) == 0 &&
@@ -1144,7 +1172,7 @@ int replay_run(const struct replay_config *cfg, struct replay_source *src,
     if (ri.started_real) {
         ri.ended_real = clock_real_ns();
         ri.complete = rc == 0;
-        ri.cancelled = interrupted || atomic_load(&e->failed);
+        ri.cancelled = interrupted || threshold_hit || atomic_load(&e->failed);
         struct diag d3;
         int rc3 = write_run_json(e, &ri, &d3);
         if (rc3 && !rc) {
@@ -1162,6 +1190,9 @@ int replay_run(const struct replay_config *cfg, struct replay_source *src,
         res->cancelled = ri.cancelled_n;
         res->not_sent = ri.not_sent;
         res->interrupted = interrupted;
+        res->threshold_hit = threshold_hit;
+        res->prof_records = thr_recs;
+        res->prof_errors = thr_errs;
         res->duration_ns = clock_mono_ns() - start;
         struct lhist *hs[256];
         int n = nw < 256 ? nw : 256;

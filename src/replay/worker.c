@@ -235,6 +235,11 @@ static void item_done(struct worker *w, struct item *it, bool record)
             }
             if (r->cancelled)
                 atomic_fetch_add(&w->cancelled, 1);
+            if (r->phase == PHASE_PROFILE) {
+                atomic_fetch_add_explicit(&w->prof_records, 1, memory_order_relaxed);
+                if (r->error != RECERR_NONE)
+                    atomic_fetch_add_explicit(&w->prof_errors, 1, memory_order_relaxed);
+            }
         }
         worker_emit(w, r);
     }
@@ -2002,7 +2007,9 @@ void *worker_main(void *arg)
             p->stop_seen = 2;
             take_items(w);
             drop_queued(w);
-            cancel_all(w, stop == 3 ? "benchmark grace period expired" : "interrupted");
+            cancel_all(w, stop == 3   ? "benchmark grace period expired"
+                          : stop == 4 ? "failed-request threshold exceeded"
+                                      : "interrupted");
         }
         if (atomic_load(&e->finish))
             break;

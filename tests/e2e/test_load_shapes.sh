@@ -152,6 +152,27 @@ with Mock("--ttft", "2ms") as m:
     warm = sorted(r["t_intended"] for r in recs if r["phase"] == "warmup")
     check(len(warm) == 20 and warm[-1] - warm[0] < 0.5e9, "warmup 0.5 s at 40/s", len(warm))
 
+# ---- --failed-request-threshold: stop once the failed share passes it ----------------------
+with Mock("--ttft", "5ms", "--fault", "status=500@p=0.6", "--seed", "3") as m:
+    out = os.path.join(TMP, "thr")
+    p = subprocess.run([BIN, "profile", "-m", "m", "--url", m.url, "--ui", "none",
+                        "--artifact-dir", out, "--isl", "8", "--osl", "1", "--concurrency", "12",
+                        "--request-count", "400", "--failed-request-threshold", "0.3"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    check(p.returncode == 1, "threshold exit", p.returncode, p.stderr[-1500:])
+    check("--failed-request-threshold 0.3 exceeded" in p.stderr, "threshold message", p.stderr)
+    run = json.load(open(os.path.join(out, "run.json")))
+    check(run["cancelled"] is True, "threshold run marked cancelled")
+    recs = records(out)
+    done = [r for r in recs if err(r) != "cancelled"]
+    # the floor is max(concurrency, 10) = 12 records; the run stopped long before 400
+    check(12 <= len(done) < 200, "threshold stopped early", len(done))
+    check(os.path.exists(os.path.join(out, "profile_export_aiperf.json")), "partial run reported")
+    # under the threshold the run completes
+    recs, t0 = profile(m.url, "thr-ok", "--concurrency", "4", "--request-count", "40",
+                       "--failed-request-threshold", "0.9")
+    check(len(recs) == 40, "threshold 0.9: complete run", len(recs))
+
 # ---- bad values: one line naming the option and the value, exit 2, nothing written -------
 bad = [
     (["--concurrency-ramp-duration", "0"], "--concurrency-ramp-duration: 0"),
@@ -170,6 +191,8 @@ bad = [
     (["--warmup-arrival-pattern", "constant"], "--warmup-arrival-pattern constant"),
     (["--warmup-concurrency-ramp-duration", "0"], "--warmup-concurrency-ramp-duration: 0"),
     (["--warmup-request-rate-ramp-duration", "1"], "--warmup-request-rate-ramp-duration 1"),
+    (["--failed-request-threshold", "1.5"], "--failed-request-threshold: 1.5"),
+    (["--failed-request-threshold", "-0.1"], "--failed-request-threshold: -0.1"),
 ]
 with Mock("--ttft", "1ms") as m:
     for i, (args, want) in enumerate(bad):
