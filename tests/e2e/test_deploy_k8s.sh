@@ -1,6 +1,6 @@
 # deploy/k8s/render.py: the manifests of a 4-shard (and a 7-shard) run pass strict schema
 # validation offline (PyPI kubernetes-validate, Kubernetes 1.30 schemas, in an ignored venv
-# under .cache/) and kubectl's `apply --dry-run=client --validate=false` against a stand-in
+# under .cache/) and Debian's kubectl's `apply --dry-run=client --validate=false` against a stand-in
 # discovery server (kubectl needs an API server even for client dry runs), carry the Indexed
 # Job's shape (completionMode, JOB_COMPLETION_INDEX in --shard, volumes, anti-affinity,
 # resources), and the commands they hold work: each pod's args (the index substituted as
@@ -30,19 +30,30 @@ done
 # kubectl itself, offline: `apply --dry-run=client --validate=false` decodes every object and
 # maps its kind through discovery, answered by a stand-in server (tests/e2e/k8s_discovery.py);
 # kubectl's schema validation would need the server's OpenAPI documents, hence the above.
-command -v kubectl >/dev/null || "$E2E_ROOT/scripts/ensure-deb" kubernetes-client >/dev/null
+# Debian's kubectl (kubernetes-client, 1.20): installed when no kubectl is; when the machine's
+# kubectl is another one (a cloud SDK's owns /usr/bin/kubectl), Debian's is unpacked beside.
+if dpkg-query -W -f='${Status}' kubernetes-client 2>/dev/null | grep -q "install ok installed" ||
+    ! command -v kubectl >/dev/null; then
+    "$E2E_ROOT/scripts/ensure-deb" kubernetes-client >/dev/null
+    kubectl=/usr/bin/kubectl
+else
+    "$E2E_ROOT/scripts/ensure-deb" --extract "$E2E_ROOT/.cache/deb-kubernetes-client" \
+        kubernetes-client 2>/dev/null || fail "cannot unpack Debian's kubernetes-client"
+    kubectl=$E2E_ROOT/.cache/deb-kubernetes-client/usr/bin/kubectl
+fi
+"$kubectl" version --client 2>&1 | grep -q 'GitVersion:"v1.20' || fail "not Debian's kubectl: $("$kubectl" version --client 2>&1)"
 python3 "$E2E_ROOT/tests/e2e/k8s_discovery.py" >"$E2E_TMP/kport" &
 kd=$!
 trap 'kill $mock $kd 2>/dev/null || true' EXIT
 for _ in $(seq 50); do [ -s "$E2E_TMP/kport" ] && break; sleep 0.1; done
-KUBECONFIG=/dev/null kubectl --server "http://127.0.0.1:$(cat "$E2E_TMP/kport")" apply \
+KUBECONFIG=/dev/null "$kubectl" --server "http://127.0.0.1:$(cat "$E2E_TMP/kport")" apply \
     --dry-run=client --validate=false -f "$E2E_TMP/k8s-4.yaml" >"$E2E_TMP/kubectl.out" 2>&1 ||
     fail "kubectl: $(cat "$E2E_TMP/kubectl.out")"
 [ "$(grep -c "created (dry run)" "$E2E_TMP/kubectl.out")" = 2 ] ||
     fail "kubectl: $(cat "$E2E_TMP/kubectl.out")"
 # ... and it does refuse a broken manifest (the check can fail)
 sed 's/^kind: Job/kind: Jobb/' "$E2E_TMP/k8s-4.yaml" >"$E2E_TMP/bad.yaml"
-if KUBECONFIG=/dev/null kubectl --server "http://127.0.0.1:$(cat "$E2E_TMP/kport")" apply \
+if KUBECONFIG=/dev/null "$kubectl" --server "http://127.0.0.1:$(cat "$E2E_TMP/kport")" apply \
     --dry-run=client --validate=false -f "$E2E_TMP/bad.yaml" >/dev/null 2>&1; then
     fail "kubectl accepted kind Jobb"
 fi
