@@ -117,6 +117,44 @@ _, gj = metrics(p2)
 check(abs(gj["metronome"]["shard_set"]["start_skew_ms"] - 40) < 1e-6, gj["metronome"]["shard_set"])
 check("the shards started up to 40.000 ms apart" in r.stderr, r.stderr)
 
+# Across hosts the skew adds the two largest clock error estimates (adjtimex esterror in
+# run.json): starts 1 ms apart + 3 ms + 2 ms = 6 ms, above the lateness p99: warned.
+p5 = os.path.join(TMP, "p5")
+d5 = split(single, p5, 4, 1_000_000_000, t0_err={3: 1_000_000})
+def hosts(dirs, est, synced):
+    for s, d in enumerate(dirs):
+        rj = os.path.join(d, "run.json")
+        x = json.load(open(rj))
+        x["host"]["hostname"] = "host-%d" % s
+        x["clock"] = {"source": "adjtimex", "synchronized": synced[s], "esterror_ns": est[s],
+                      "maxerror_ns": 4 * est[s]}
+        json.dump(x, open(rj, "w"))
+hosts(d5, [100_000, 2_000_000, 500_000, 3_000_000], [True] * 4)
+r = report(p5)
+_, gj = metrics(p5)
+ss = gj["metronome"]["shard_set"]
+check(abs(ss["start_skew_ms"] - 6) < 1e-6, ss)
+check("1.000 ms apart on the hosts' clocks + their error estimates 5.000 ms" in ss["start_skew_basis"], ss)
+check("the shards started up to 6.000 ms apart" in r.stderr, r.stderr)
+# The same four on one host: one clock, no error estimate added, 1 ms.
+hosts(d5, [100_000, 2_000_000, 500_000, 3_000_000], [True] * 4)
+for d in d5:
+    rj = os.path.join(d, "run.json")
+    x = json.load(open(rj))
+    x["host"]["hostname"] = "one-host"
+    json.dump(x, open(rj, "w"))
+report(p5)
+_, gj = metrics(p5)
+check(abs(gj["metronome"]["shard_set"]["start_skew_ms"] - 1) < 1e-6, gj["metronome"]["shard_set"])
+# A host whose clock the kernel calls unsynchronized: the skew cannot be told, and is said so.
+hosts(d5, [100_000, 2_000_000, 500_000, 3_000_000], [True, True, False, True])
+r = report(p5)
+_, gj = metrics(p5)
+ss = gj["metronome"]["shard_set"]
+check(ss["start_skew_ms"] is None and "not synchronized" in ss["start_skew_basis"], ss)
+check("the skew between the shards' starts cannot be told (%s: the host's clock is not "
+      "synchronized (adjtimex))" % d5[2] in r.stderr, r.stderr)
+
 # Shards of different traces: one line, no report.
 p3 = os.path.join(TMP, "p3")
 d3 = split(single, p3, 2, 0)

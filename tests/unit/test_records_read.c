@@ -305,3 +305,54 @@ TEST(records_run_meta_table)
         }
     }
 }
+
+/* run.json's clock (adjtimex's estimate, written by replay): read into the fields the
+ * report's start skew adds across hosts; absent or null is "unknown" (-1, unsynchronized),
+ * an out-of-range or non-integer estimate is refused with its field named. */
+TEST(records_run_meta_clock)
+{
+    static const struct {
+        const char *clock; /* the "clock" member's value */
+        int rc;
+        int64_t est, max;
+        bool synced;
+        const char *msg;
+    } cases[] = {
+        {"{\"source\":\"adjtimex\",\"synchronized\":true,\"esterror_ns\":2000,"
+         "\"maxerror_ns\":16000000}",
+         0, 2000, 16000000, true, NULL},
+        {"{\"source\":\"adjtimex\",\"synchronized\":false,\"esterror_ns\":0,"
+         "\"maxerror_ns\":16000000000}",
+         0, 0, 16000000000LL, false, NULL},
+        {"null", 0, -1, -1, false, NULL},
+        {"{}", 0, -1, -1, false, NULL},
+        {"{\"synchronized\":true,\"esterror_ns\":-5}", ERR_INVALID, 0, 0, false,
+         "field 'clock.esterror_ns': value out of range"},
+        {"{\"synchronized\":true,\"esterror_ns\":1e300}", ERR_INVALID, 0, 0, false,
+         "field 'clock.esterror_ns': value out of range"},
+        {"{\"synchronized\":true,\"maxerror_ns\":\"7\"}", ERR_INVALID, 0, 0, false,
+         "field 'clock.maxerror_ns': must be an integer"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[512];
+        snprintf(text, sizeof text,
+                 "{\"format\":\"metronome-run\",\"version\":1,\"anchor\":{\"mono_ns\":5,"
+                 "\"real_ns\":7},\"clock\":%s}",
+                 cases[i].clock);
+        struct run_meta m;
+        struct diag d = {0};
+        int rc = run_meta_parse(&m, "d", "d/run.json", text, strlen(text), &d);
+        if (rc != cases[i].rc)
+            test_fail(__FILE__, __LINE__, "case %zu: rc %d, want %d (%s)", i, rc, cases[i].rc,
+                      d.msg);
+        if (cases[i].msg && !strstr(d.msg, cases[i].msg))
+            test_fail(__FILE__, __LINE__, "case %zu: message '%s' lacks '%s'", i, d.msg,
+                      cases[i].msg);
+        if (rc == 0) {
+            CHECK_INT(m.clock_esterror, cases[i].est);
+            CHECK_INT(m.clock_maxerror, cases[i].max);
+            CHECK(m.clock_synced == cases[i].synced);
+            run_meta_free(&m);
+        }
+    }
+}
