@@ -72,6 +72,10 @@ args=(--request-rate 200 --arrival-pattern constant --workers 1)
 "$METRONOME" replay "$E2E_TMP/t.jsonl.zst" --url "127.0.0.1:$port" -o "$E2E_TMP/single" -q \
     "${args[@]}"
 "$METRONOME" report "$E2E_TMP/single" -q 2>/dev/null
+# a second single-process run: the run-to-run noise the shards' difference is set against
+"$METRONOME" replay "$E2E_TMP/t.jsonl.zst" --url "127.0.0.1:$port" -o "$E2E_TMP/single2" -q \
+    "${args[@]}"
+"$METRONOME" report "$E2E_TMP/single2" -q 2>/dev/null
 
 out="$E2E_TMP/sharded"
 ids=$("$E2E_ROOT/deploy/slurm/submit.sh" -n 4 -t "$E2E_TMP/t.jsonl.zst" -u "127.0.0.1:$port" \
@@ -86,9 +90,20 @@ done
 [ -f "$out/metronome-report-$report.out" ] || fail "no report job output: $(ls "$out")"
 [ -f "$out/profile_export_aiperf.json" ] ||
     fail "no merged report: $(cat "$out"/*.out)"
-python3 - "$E2E_TMP/single/profile_export_aiperf.json" "$out/profile_export_aiperf.json" <<'PY' ||
+python3 - "$E2E_TMP/single/profile_export_aiperf.json" "$out/profile_export_aiperf.json" \
+    "$E2E_TMP/single2/profile_export_aiperf.json" <<'PY' ||
 import json, sys
-a, b = (json.load(open(p)) for p in sys.argv[1:])
+a, b, c = (json.load(open(p)) for p in sys.argv[1:])
+# the figures docs/scale.md's noise paragraph is built from: single vs shards, single vs single
+print("load %s" % open("/proc/loadavg").read().split()[0])
+for tag in ("time_to_first_token", "request_latency", "inter_token_latency"):
+    print("%s p50 ms: single %.3f, 4 Slurm shards %.3f (%+.3f), single again %.3f (%+.3f)" %
+          (tag, a[tag]["p50"], b[tag]["p50"], b[tag]["p50"] - a[tag]["p50"], c[tag]["p50"],
+           c[tag]["p50"] - a[tag]["p50"]))
+t = "request_throughput"
+print("%s req/s: single %.2f, 4 Slurm shards %.2f (%+.2f %%), single again %.2f (%+.2f %%)" %
+      (t, a[t]["avg"], b[t]["avg"], 100 * (b[t]["avg"] / a[t]["avg"] - 1), c[t]["avg"],
+       100 * (c[t]["avg"] / a[t]["avg"] - 1)))
 ss = b["metronome"]["shard_set"]
 assert ss["count"] == 4 and not ss["partial"], ss
 assert a["request_count"]["avg"] == b["request_count"]["avg"] == 400
