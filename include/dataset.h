@@ -43,6 +43,13 @@ struct dataset_opts {
      * chat only, synthetic only, as in AIPerf 0.13). */
     long shared_system_len, user_context_len;
 
+    /* AIPerf 0.13's trace synthesis (--synthesis-*; mooncake_trace): timestamps divided by
+     * speedup, shared hash-id prefixes stretched (prefix_mult), unique prompt parts scaled
+     * (prompt_mult), prefixes spread over root_mult trees, outputs scaled; lines whose
+     * input_length exceeds max_isl left out, outputs capped at max_osl (0: no limit). */
+    double syn_speedup, syn_prefix_mult, syn_prompt_mult, syn_output_mult;
+    long syn_root_mult, syn_max_isl, syn_max_osl;
+
     /* Sessions. */
     long conversations; /* sessions to send (synthetic: each once, all turns; random_pool's
                            N); 0: not given */

@@ -103,6 +103,19 @@ static const struct arg_spec specs[] = {
      "chat: ask with max_tokens instead of max_completion_tokens"},
     {"per-chunk-usage", NULL, ARG_FLAG, NULL, NULL,
      "streamed chat: also ask for stream_options.continuous_usage_stats"},
+    {"synthesis-speedup-ratio", NULL, ARG_VALUE, "X", "1",
+     "mooncake_trace: timestamps divided by X"},
+    {"synthesis-prefix-len-multiplier", NULL, ARG_VALUE, "X", "1",
+     "mooncake_trace: shared hash-id prefixes X times as long"},
+    {"synthesis-prefix-root-multiplier", NULL, ARG_VALUE, "N", "1",
+     "mooncake_trace: lines spread over N independent prefix trees"},
+    {"synthesis-prompt-len-multiplier", NULL, ARG_VALUE, "X", "1",
+     "mooncake_trace: unshared prompt parts X times as long"},
+    {"synthesis-output-len-multiplier", NULL, ARG_VALUE, "X", "1",
+     "mooncake_trace: output lengths times X"},
+    {"synthesis-max-isl", NULL, ARG_VALUE, "N", NULL,
+     "mooncake_trace: leave out lines with input_length > N"},
+    {"synthesis-max-osl", NULL, ARG_VALUE, "N", NULL, "mooncake_trace: cap output lengths at N"},
     {"compression-level", NULL, ARG_VALUE, "N", "1",
      "zstd level 1..19 of the request lines (the text frame uses at least 6)"},
 };
@@ -350,6 +363,17 @@ static int parse_opts(const struct args *a, struct dataset_opts *o, struct diag 
     o->seed = (uint64_t)seed;
     if (!rc && !args_has(a, "conversation-num"))
         o->conversations = 0;
+    rc = rc ? rc : args_double(a, "synthesis-speedup-ratio", 0, 1e9, &o->syn_speedup, d);
+    rc =
+        rc ? rc : args_double(a, "synthesis-prefix-len-multiplier", 0, 1e4, &o->syn_prefix_mult, d);
+    rc = rc ? rc
+            : args_long(a, "synthesis-prefix-root-multiplier", 1, 1 << 20, &o->syn_root_mult, d);
+    rc =
+        rc ? rc : args_double(a, "synthesis-prompt-len-multiplier", 0, 1e4, &o->syn_prompt_mult, d);
+    rc =
+        rc ? rc : args_double(a, "synthesis-output-len-multiplier", 0, 1e6, &o->syn_output_mult, d);
+    rc = rc ? rc : args_long(a, "synthesis-max-isl", 1, 1L << 40, &o->syn_max_isl, d);
+    rc = rc ? rc : args_long(a, "synthesis-max-osl", 1, 1L << 40, &o->syn_max_osl, d);
     rc =
         rc ? rc : args_long(a, "shared-system-prompt-length", 1, 1 << 24, &o->shared_system_len, d);
     rc = rc ? rc : args_long(a, "user-context-prompt-length", 1, 1 << 24, &o->user_context_len, d);
@@ -396,7 +420,7 @@ static bool blank_text(const char *s)
  * checked together: each refusal names the option and the value. *sys gets the system
  * prompt (malloc'd) or NULL; *seq is filled when one of the two samplers is given. */
 static int input_opts(const struct args *a, struct dataset_opts *o, const char *etype, bool input,
-                      struct seqdist *seq, char **sys, struct diag *d)
+                      bool mooncake, struct seqdist *seq, char **sys, struct diag *d)
 {
     const char *v;
     *sys = NULL;
@@ -460,6 +484,21 @@ static int input_opts(const struct args *a, struct dataset_opts *o, const char *
         *sys = NULL;
         return rc;
     }
+    static const char *const synth_opts[] = {
+        "synthesis-speedup-ratio",
+        "synthesis-prefix-len-multiplier",
+        "synthesis-prefix-root-multiplier",
+        "synthesis-prompt-len-multiplier",
+        "synthesis-output-len-multiplier",
+        "synthesis-max-isl",
+        "synthesis-max-osl",
+    };
+    for (size_t i = 0; i < sizeof synth_opts / sizeof synth_opts[0]; i++)
+        if (args_has(a, synth_opts[i]) && !mooncake)
+            return diag_set(d, ERR_INVALID,
+                            "--%s: applies to a mooncake_trace --input-file (AIPerf's trace "
+                            "synthesis)",
+                            synth_opts[i]);
     const char *sd = args_get(a, "seq-dist"), *rr = args_get(a, "random-range-ratio");
     if (sd && rr)
         rc = diag_set(d, ERR_INVALID, "--random-range-ratio cannot be combined with --seq-dist");
@@ -584,7 +623,8 @@ int cmd_pack(int argc, char **argv)
         cli_error("%s: is a directory (only random_pool reads a directory)", input);
         goto out;
     }
-    if (input_opts(&a, &o, etype, input != NULL, &seq, &sysp, &d)) {
+    if (input_opts(&a, &o, etype, input != NULL, input && !pub && !strcmp(dtype, "mooncake_trace"),
+                   &seq, &sysp, &d)) {
         code = cli_fail(&d, 1);
         goto out;
     }

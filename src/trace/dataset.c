@@ -2,6 +2,7 @@
 #include "dataset.h"
 
 #include "hash.h"
+#include "i64map.h"
 #include "buf.h"
 #include "jscan.h"
 #include "xalloc.h"
@@ -807,6 +808,218 @@ static void raw_payload_fields(const struct jval *payload, struct tw_request *q,
 
 /* A prompt of `len` tokens over hash blocks, in AIPerf 0.13's three layouts: exact tile,
  * last block partial, or blocks as a cached prefix followed by uncached tokens. */
+/* A prompt of len tokens made of blocks ids[0..m) (the last one shorter when len ends
+ * inside it) and a fresh window for tokens past the blocks. */
+static int hash_prompt_ids(struct dataset *ds, const int64_t *ids, size_t m, long len,
+                           const struct src *s, struct tw_part *parts, size_t *np)
+{
+    long bs = ds->o->block_size;
+    if (m == 0) {
+        *np = dataset_window(ds, &ds->corpus_rng, len, parts);
+        return 0;
+    }
+    if (m + 2 > MAX_PARTS)
+        return bad(s, "field '%s': %s", "hash_ids", "too many ids (limit 4094)");
+    long last = bs;
+    if ((long)m * bs > len) {
+        last = len - (long)(m - 1) * bs;
+        if (last <= 0 || last > bs)
+            return diag_at(s->d, ERR_INVALID, s->path, s->line,
+                           "input_length %ld does not fit %zu hash_ids of %ld tokens (needs "
+                           "%ld < input_length <= %ld, or more tokens than the blocks hold)",
+                           len, m, bs, (long)(m - 1) * bs, (long)m * bs);
+    }
+    for (size_t i = 0; i < m; i++) {
+        long size = i == m - 1 ? last : bs;
+        int rc = dataset_block(ds, ids[i], size, s->path, s->line, s->d);
+        if (rc)
+            return rc;
+        parts[i].kind = TW_BLOCK;
+        parts[i].id = ids[i];
+    }
+    *np = m;
+    long tail = len - (long)(m - 1) * bs - last;
+    if (tail > 0)
+        *np += dataset_window(ds, &ds->corpus_rng, tail, parts + m);
+    return 0;
+}
+
+/* ---- AIPerf 0.13's trace synthesis (its Synthesizer over mooncake traces) ---- */
+
+struct synth {
+    bool on;            /* a multiplier or the speedup differs from 1 */
+    struct i64map seen; /* hash id -> index into count[] */
+    uint32_t *count;    /* uses of each id over the kept lines (saturates at 2) */
+    size_t ncount, cap;
+    int64_t next_id;     /* the last id handed out (AIPerf's running max_hash_id) */
+    int64_t root_offset; /* distance between the root_mult trees */
+    struct rng root_rng;
+    int64_t *ids; /* one line's new ids (MAX_PARTS) */
+};
+
+static bool synth_shared(const struct synth *sy, int64_t id)
+{
+    uint32_t k;
+    return i64map_get(&sy->seen, id, &k) && sy->count[k] > 1;
+}
+
+/* The first pass: how often each hash id occurs over the lines synthesis will see (those
+ * max_isl keeps), the largest shared one, and a bound on how many ids the lines can add
+ * (the trees of --synthesis-prefix-root-multiplier start past it). */
+static int synth_scan(struct dataset *ds, struct synth *sy, const char *path, struct diag *d)
+{
+    const struct dataset_opts *o = ds->o;
+    struct lines l;
+    int rc = lines_open(&l, path, d);
+    if (rc)
+        return rc;
+    i64map_init(&sy->seen);
+    double added = 0;
+    const char *line;
+    size_t n;
+    while ((rc = lines_next(&l, &line, &n)) == 1) {
+        const char *ids_path[] = {"hash_ids"}, *len_path[] = {"input_length"};
+        struct jval ids, lv;
+        int64_t len = 0;
+        if (jscan_find(line, n, len_path, 1, &lv) == 1 && jval_int(&lv, &len) == 0 &&
+            o->syn_max_isl > 0 && len > o->syn_max_isl)
+            continue;
+        if (jscan_find(line, n, ids_path, 1, &ids) != 1 || ids.type != JT_ARRAY)
+            continue; /* the main pass reports malformed lines */
+        struct jiter it;
+        struct jval e;
+        size_t m = 0;
+        jscan_enter(&it, &ids);
+        while (jscan_elem(&it, &e) == 1) {
+            int64_t id;
+            if (jval_int(&e, &id))
+                break;
+            uint32_t k;
+            if (!i64map_get(&sy->seen, id, &k)) {
+                if (sy->ncount == sy->cap) {
+                    sy->cap = sy->cap ? sy->cap * 2 : 4096;
+                    sy->count = xrealloc(sy->count, sy->cap * sizeof *sy->count);
+                }
+                k = (uint32_t)sy->ncount;
+                sy->count[sy->ncount++] = 0;
+                i64map_put(&sy->seen, id, k);
+            }
+            if (sy->count[k] < 2)
+                sy->count[k]++;
+            m++;
+        }
+        added += ceil((double)m * (o->syn_prefix_mult > 1 ? o->syn_prefix_mult : 1)) + 1 +
+                 ceil((double)len * o->syn_prompt_mult / (double)o->block_size) + 1;
+    }
+    zr_close(l.zr);
+    if (rc < 0)
+        return rc;
+    int64_t max_shared = 0;
+    for (size_t i = 0; i < sy->seen.cap; i++)
+        if (sy->seen.vals[i] != UINT32_MAX && sy->count[sy->seen.vals[i]] > 1 &&
+            sy->seen.keys[i] > max_shared)
+            max_shared = sy->seen.keys[i];
+    int64_t mult = o->syn_prefix_mult > 1 ? (int64_t)o->syn_prefix_mult : 1;
+    if (max_shared > (INT64_MAX / 4) / (mult + 1) || added > 1e15)
+        return diag_at(d, ERR_INVALID, path, 0, "hash_ids too large to synthesize from");
+    sy->next_id = (max_shared + 1) * mult;
+    sy->root_offset = sy->next_id + (int64_t)added + 1;
+    if (o->syn_root_mult > 1 && sy->root_offset > INT64_MAX / (o->syn_root_mult + 1))
+        return diag_at(d, ERR_INVALID, path, 0, "hash_ids too large to synthesize from");
+    rng_derive(&sy->root_rng, o->seed, "dataset.synthesis.root");
+    sy->ids = xmalloc(MAX_PARTS * sizeof *sy->ids);
+    return 0;
+}
+
+static void synth_free(struct synth *sy)
+{
+    if (sy->seen.keys)
+        i64map_free(&sy->seen);
+    free(sy->count);
+    free(sy->ids);
+}
+
+/* One line's hash ids and input length through AIPerf 0.13's multipliers: the leading run
+ * of shared ids is the prefix (stretched: id h becomes h*k .. h*k+k-1 plus fresh ids for a
+ * fractional k; squeezed: cut to max(1, int(n k)) blocks, the prefix length counted as
+ * that many blocks even when none was shared, as AIPerf counts it); the rest of the prompt
+ * is scaled and given fresh ids; then the line moves to one of root_mult trees. *m = 0:
+ * no ids (the prompt keeps its length and gets none). */
+static int synth_ids(struct dataset *ds, struct synth *sy, const struct jval *ids, long len,
+                     const struct src *s, size_t *m, long *new_len)
+{
+    const struct dataset_opts *o = ds->o;
+    long bs = o->block_size;
+    struct jiter it;
+    struct jval e;
+    size_t n = 0, shared = 0;
+    bool in_prefix = true;
+    jscan_enter(&it, ids);
+    while (jscan_elem(&it, &e) == 1) {
+        int64_t id;
+        if (jval_int(&e, &id))
+            return bad(s, "field '%s': %s", "hash_ids", "must be an array of integers");
+        if (in_prefix && synth_shared(sy, id)) {
+            if (shared >= MAX_PARTS - 2)
+                return bad(s, "field '%s': %s", "hash_ids", "too many ids (limit 4094)");
+            sy->ids[shared++] = id;
+        } else {
+            in_prefix = false;
+        }
+        n++;
+    }
+    *m = 0;
+    *new_len = len;
+    if (n == 0)
+        return 0;
+    long prefix_len = (long)shared * bs, prompt_len = len - prefix_len;
+    if (prompt_len < 0)
+        return diag_at(s->d, ERR_INVALID, s->path, s->line,
+                       "input_length %ld is shorter than its %zu shared prefix blocks of %ld "
+                       "tokens (synthesis)",
+                       len, shared, bs);
+    size_t k = shared;
+    long new_prefix_len = prefix_len;
+    double pm = o->syn_prefix_mult;
+    if (pm > 1) {
+        int64_t mi = (int64_t)pm;
+        size_t target = (size_t)ceil((double)shared * pm);
+        if (target + 2 > MAX_PARTS)
+            return bad(s, "field '%s': %s", "hash_ids", "too many ids after synthesis");
+        /* in place from the end: h -> h*mi .. h*mi+mi-1 */
+        size_t out = shared * (size_t)mi;
+        for (size_t i = shared; i-- > 0;)
+            for (int64_t j = mi; j-- > 0;)
+                sy->ids[i * (size_t)mi + (size_t)j] = sy->ids[i] * mi + j;
+        k = out;
+        while (k < target)
+            sy->ids[k++] = ++sy->next_id;
+        new_prefix_len = (long)k * bs;
+    } else if (pm < 1) {
+        long blocks = (long)((double)shared * pm);
+        if (blocks < 1)
+            blocks = 1;
+        k = (size_t)blocks < shared ? (size_t)blocks : shared;
+        new_prefix_len = blocks * bs;
+    }
+    long new_prompt = (long)((double)prompt_len * o->syn_prompt_mult);
+    long blocks = (new_prompt + bs - 1) / bs;
+    if (k + (size_t)blocks + 2 > MAX_PARTS)
+        return bad(s, "field '%s': %s", "hash_ids", "too many ids after synthesis");
+    for (long i = 0; i < blocks; i++)
+        sy->ids[k++] = ++sy->next_id;
+    if (k == 0)
+        return 0; /* AIPerf drops the ids and keeps the line's length */
+    *new_len = new_prefix_len + new_prompt;
+    if (o->syn_root_mult > 1) {
+        int64_t tree = (int64_t)rng_below(&sy->root_rng, (uint64_t)o->syn_root_mult);
+        for (size_t i = 0; tree > 0 && i < k; i++)
+            sy->ids[i] += tree * sy->root_offset;
+    }
+    *m = k;
+    return 0;
+}
+
 static int hash_prompt(struct dataset *ds, const struct jval *ids, long len, const struct src *s,
                        struct tw_part *parts, size_t *np)
 {
@@ -869,6 +1082,18 @@ int dataset_mooncake(struct dataset *ds, const char *path, struct diag *d)
     const char *line;
     size_t n;
     char gen[48];
+    const struct dataset_opts *o = ds->o;
+    struct synth sy = {0};
+    sy.on = o->syn_speedup != 1 || o->syn_prefix_mult != 1 || o->syn_prompt_mult != 1 ||
+            o->syn_output_mult != 1 || o->syn_root_mult != 1;
+    if (sy.on && (rc = synth_scan(ds, &sy, path, d))) {
+        synth_free(&sy);
+        free(parts);
+        buf_free(&text);
+        buf_free(&sid);
+        zr_close(l.zr);
+        return rc;
+    }
     while (!enough(ds) && (rc = lines_next(&l, &line, &n)) == 1) {
         struct jiter it;
         struct jval k, v, ids = {0};
@@ -972,6 +1197,26 @@ int dataset_mooncake(struct dataset *ds, const char *path, struct diag *d)
             rc = bad(&l.s, "field '%s' needs '%s'", "hash_ids", "input_length");
             break;
         }
+        /* --synthesis-max-isl leaves out longer lines before anything else sees them */
+        if (has_len && o->syn_max_isl > 0 && len > o->syn_max_isl) {
+            ds->skipped++;
+            ds->skip_why = "with an input_length above --synthesis-max-isl";
+            continue;
+        }
+        if (sy.on) {
+            if (has_ts && o->syn_speedup > 0)
+                ts = trunc(ts / o->syn_speedup); /* Python's int(): toward zero */
+            if (has_out) {
+                double x = nearbyint((double)out * o->syn_output_mult); /* round half even */
+                out = x > 1e15 ? (int64_t)1e15 : (int64_t)x;
+                if (o->syn_max_osl > 0 && out > o->syn_max_osl)
+                    out = o->syn_max_osl;
+                if (out < 1)
+                    out = 1;
+            }
+        } else if (has_out && o->syn_max_osl > 0 && out > o->syn_max_osl) {
+            out = o->syn_max_osl;
+        }
         size_t np = 0;
         long isl = -1;
         if (msgs.p || payload.p) {
@@ -991,7 +1236,17 @@ int dataset_mooncake(struct dataset *ds, const char *path, struct diag *d)
                 rc = bad(&l.s, "field '%s': must be > 0 to make a prompt%s", "input_length", "");
                 break;
             }
-            if (has_ids)
+            if (has_ids && sy.on) {
+                size_t m;
+                long nl;
+                rc = synth_ids(ds, &sy, &ids, (long)len, &l.s, &m, &nl);
+                if (!rc) {
+                    len = nl;
+                    if (o->syn_max_isl > 0 && len > o->syn_max_isl)
+                        len = o->syn_max_isl; /* AIPerf caps the synthesized length too */
+                    rc = hash_prompt_ids(ds, sy.ids, m, (long)len, &l.s, parts, &np);
+                }
+            } else if (has_ids)
                 rc = hash_prompt(ds, &ids, (long)len, &l.s, parts, &np);
             else
                 np = dataset_window(ds, &ds->corpus_rng, (long)len, parts);
@@ -1067,6 +1322,7 @@ int dataset_mooncake(struct dataset *ds, const char *path, struct diag *d)
             }
         }
     }
+    synth_free(&sy);
     free(parts);
     buf_free(&text);
     buf_free(&sid);

@@ -201,8 +201,9 @@ int seqdist_parse(struct seqdist *s, const char *opt, const char *v, struct diag
                 struct seq_pair pr;
                 const char *r = q;
                 if (!pair_at(&r, qe, 0, &pr) || r != qe)
-                    rc = bad(d, opt, v, "expected ISL[|STDDEV],OSL[|STDDEV]:PROB pairs separated "
-                                        "by ';'");
+                    rc = bad(d, opt, v,
+                             "expected ISL[|STDDEV],OSL[|STDDEV]:PROB pairs separated "
+                             "by ';'");
                 else
                     rc = add_pair(s, &pr, opt, v, d);
             }

@@ -19,6 +19,11 @@ void dataset_opts_default(struct dataset_opts *o)
     o->delay_ratio = 1;
     o->arrival = "poisson";
     o->smoothness = 1;
+    o->syn_speedup = 1;
+    o->syn_prefix_mult = 1;
+    o->syn_prompt_mult = 1;
+    o->syn_output_mult = 1;
+    o->syn_root_mult = 1;
     o->sg_min_prompt = 4;
     o->sg_max_prompt = 1024;
     o->sg_min_completion = 4;

@@ -132,6 +132,54 @@ py pcu '
 for b in B:
     assert b["stream_options"] == {"include_usage": True, "continuous_usage_stats": True}, b'
 
+# --synthesis-*: AIPerf 0.13's Synthesizer over a mooncake trace. The expected lines are
+# what AIPerf 0.13's own Synthesizer (aiperf.dataset.synthesis) gives for this file with
+# prefix 2.5, prompt 0.5, output 1.5, speedup 2 (block size 512): timestamp, input_length,
+# output_length, hash_ids; the last line has no hash_ids (its prompt is a plain window).
+cat >syn.jsonl <<'JSONL'
+{"timestamp": 0, "input_length": 1536, "output_length": 10, "hash_ids": [1, 2, 3]}
+{"timestamp": 105, "input_length": 1500, "output_length": 25, "hash_ids": [1, 2, 4]}
+{"timestamp": 230, "input_length": 700, "output_length": 3, "hash_ids": [1, 5]}
+{"timestamp": 400, "input_length": 2000, "output_length": 7, "hash_ids": [1, 2, 3, 6]}
+{"timestamp": 555, "input_length": 300, "output_length": 1, "hash_ids": [9]}
+{"timestamp": 600, "input_length": 100, "output_length": 5}
+JSONL
+p syn --input-file syn.jsonl --custom-dataset-type mooncake_trace --synthesis-speedup-ratio 2 \
+    --synthesis-prefix-len-multiplier 2.5 --synthesis-prompt-len-multiplier 0.5 \
+    --synthesis-output-len-multiplier 1.5
+ok synthesis
+py syn '
+want = [(0, 4096, 15, [2, 3, 4, 5, 6, 7, 9, 10]), (52, 2798, 38, [2, 3, 4, 5, 11, 12]),
+        (115, 1630, 4, [2, 3, 13, 14]), (200, 4328, 10, [2, 3, 4, 5, 6, 7, 15, 16, 17]),
+        (277, 150, 2, [18]), (300, 100, 8, None)]
+def ids(t):
+    c = t["body"]["messages"][0]["content"]["$text"]
+    return c if all(isinstance(x, int) for x in c) else None
+got = [(int(t["t_ms"]), t["isl"], t["osl"], ids(t)) for t in T]
+assert got == want, got'
+# --synthesis-max-isl leaves out the 2000-token line before the shared prefixes are found
+# (so block 3 is no longer shared); --synthesis-max-osl caps; prompt 0 keeps prefixes only
+p synmax --input-file syn.jsonl --custom-dataset-type mooncake_trace \
+    --synthesis-prompt-len-multiplier 0 --synthesis-max-isl 1600 --synthesis-max-osl 9
+ok synthesis max
+py synmax '
+got = [(int(t["t_ms"]), t["isl"], t["osl"]) for t in T]
+assert got == [(0, 1024, 9), (105, 1024, 9), (230, 512, 3), (555, 300, 1), (600, 100, 5)], got'
+# --synthesis-prefix-root-multiplier: lines sharing a prefix land in different trees, each
+# tree keeping the prefix shared among its own lines
+python3 -c '
+import json
+for i in range(30):
+    print(json.dumps({"input_length": 1100, "output_length": 2, "hash_ids": [1, 2, 100 + i]}))' >root.jsonl
+p synroot --input-file root.jsonl --custom-dataset-type mooncake_trace \
+    --synthesis-prefix-root-multiplier 3
+ok synthesis root
+py synroot '
+firsts = [t["body"]["messages"][0]["content"]["$text"][:2] for t in T]
+trees = {tuple(f) for f in firsts}
+assert len(trees) == 3, trees
+assert all(f[1] - f[0] == 1 for f in firsts), firsts'
+
 # bad values: one line naming the option and the value, exit 2, nothing left behind
 refused "--seq-dist '100,10:60': probabilities sum to 60" --seq-dist "100,10:60"
 refused "--seq-dist 'x'" --seq-dist x
@@ -150,4 +198,7 @@ refused "--per-chunk-usage requires --use-server-token-count" --per-chunk-usage 
 refused "--per-chunk-usage needs the chat endpoint type and --streaming" --per-chunk-usage \
     --use-server-token-count
 refused "not supported yet: --prompt-corpus coding" --prompt-corpus coding
+refused "--synthesis-prefix-root-multiplier" --input-file syn.jsonl --synthesis-prefix-root-multiplier 0
+refused "--synthesis-speedup-ratio" --input-file syn.jsonl --synthesis-speedup-ratio -1
+refused "--synthesis-max-isl: applies to a mooncake_trace" --synthesis-max-isl 10
 echo "ok"

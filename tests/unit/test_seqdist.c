@@ -8,10 +8,10 @@ TEST(seqdist_parse_table)
 {
     static const struct {
         const char *v;
-        int npairs;          /* -1: refused */
-        long isl0, osl0;     /* first pair */
-        double sd0, prob0;   /* its ISL stddev and probability */
-        const char *why;     /* a word the refusal must contain */
+        int npairs;        /* -1: refused */
+        long isl0, osl0;   /* first pair */
+        double sd0, prob0; /* its ISL stddev and probability */
+        const char *why;   /* a word the refusal must contain */
     } cases[] = {
         {"128,64:100", 1, 128, 64, 0, 100, NULL},
         {"128,64:25;512,128:50;1024,256:25", 3, 128, 64, 0, 25, NULL},
