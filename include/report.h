@@ -35,6 +35,14 @@ enum report_export {
     REPORT_ALL = 31,
 };
 
+/* --server-metrics-formats (AIPerf 0.13's ServerMetricsFormat; parquet is not written). */
+enum report_sm_format {
+    SM_FMT_JSON = 1,  /* server_metrics_export.json */
+    SM_FMT_CSV = 2,   /* server_metrics_export.csv */
+    SM_FMT_JSONL = 4, /* server_metrics_export.jsonl */
+    SM_FMT_DEFAULT = SM_FMT_JSON | SM_FMT_CSV,
+};
+
 struct report_opts {
     const char *out_dir;                /* NULL: the run dir (one run) or "metronome-compare" */
     unsigned exports;                   /* enum report_export bits */
@@ -59,6 +67,7 @@ struct report_opts {
      * keeps the server's usage where it was sent. */
     struct tokenizer *tokenizer;
     bool use_server_token_count;
+    unsigned sm_formats; /* enum report_sm_format bits; 0: SM_FMT_DEFAULT */
 };
 
 /* The console width for output on fd: the terminal's (TIOCGWINSZ) when fd is one, else

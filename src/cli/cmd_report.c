@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 static const struct arg_spec specs[] = {
@@ -26,6 +27,9 @@ static const struct arg_spec specs[] = {
      "treat every run dir as a shard of one run (default: shards of one trace merge)"},
     {"exports", NULL, ARG_VALUE, "LIST", "console,json,csv,jsonl,html",
      "which outputs to write (comma-separated; 'none' for verdict only)"},
+    {"server-metrics-formats", NULL, ARG_MULTI, "LIST", "json,csv",
+     "server-metrics exports: json (server_metrics_export.json), csv, jsonl (one line per "
+     "scrape); comma-separate or repeat"},
     {"show-internal-metrics", NULL, ARG_FLAG, NULL, NULL, "hidden metrics on the console too"},
     {"allow-all-failed", NULL, ARG_FLAG, NULL, NULL,
      "a run where every request failed is not a failed verdict"},
@@ -49,6 +53,34 @@ static const struct arg_spec specs[] = {
     {"help", "-h", ARG_FLAG, NULL, NULL, "this text"},
 };
 #define NSPECS (sizeof specs / sizeof specs[0])
+
+/* --server-metrics-formats: AIPerf 0.13's values; parquet is refused by name. */
+static int parse_sm_formats(const struct args *a, unsigned *out, struct diag *d)
+{
+    *out = 0;
+    for (size_t i = 0; i < args_count(a, "server-metrics-formats"); i++) {
+        const char *s = args_multi(a, "server-metrics-formats", i);
+        while (*s) {
+            size_t n = strcspn(s, ", ");
+            if (n == 4 && !strncasecmp(s, "json", 4))
+                *out |= SM_FMT_JSON;
+            else if (n == 3 && !strncasecmp(s, "csv", 3))
+                *out |= SM_FMT_CSV;
+            else if (n == 5 && !strncasecmp(s, "jsonl", 5))
+                *out |= SM_FMT_JSONL;
+            else if (n > 0) {
+                diag_set(d, ERR_INVALID, "--server-metrics-formats: %s '%.*s' (json, csv, jsonl)",
+                         n == 7 && !strncasecmp(s, "parquet", 7) ? "not supported yet:"
+                                                                 : "unknown format",
+                         (int)n, s);
+                return -1;
+            }
+            s += n;
+            s += strspn(s, ", ");
+        }
+    }
+    return 0;
+}
 
 static int parse_exports(const char *s, unsigned *out, struct diag *d)
 {
@@ -264,6 +296,10 @@ int cmd_report(int argc, char **argv)
         goto out;
     }
     if (args_has(&a, "exports") && parse_exports(args_get(&a, "exports"), &o.exports, &d)) {
+        code = cli_fail(&d, 1);
+        goto out;
+    }
+    if (parse_sm_formats(&a, &o.sm_formats, &d)) {
         code = cli_fail(&d, 1);
         goto out;
     }

@@ -282,6 +282,50 @@ int profile_merged_argv(int argc, char **argv, struct profile_argv *out, struct 
     return 0;
 }
 
+/* AIPerf's list options take every word up to the next option (`--server-metrics-formats
+ * json csv jsonl`, `--gpu-telemetry URL URL`): those words become one comma-separated value.
+ * A bare `--gpu-telemetry` means AIPerf's default DCGM endpoints; a bare `--server-metrics`
+ * means what is already the default (every --url + /metrics) and is dropped. */
+static void join_list_options(struct profile_argv *all)
+{
+    static const char *const lists[] = {"--server-metrics-formats", "--gpu-telemetry",
+                                        "--server-metrics"};
+    struct profile_argv out = {0};
+    bool rest = false; /* after "--": left as is */
+    for (int i = 0; i < all->n; i++) {
+        const char *arg = all->v[i];
+        int li = -1;
+        for (int k = 0; k < 3 && !rest; k++)
+            if (!strcmp(arg, lists[k]))
+                li = k;
+        if (!strcmp(arg, "--"))
+            rest = true;
+        if (li < 0) {
+            profile_argv_push(&out, arg);
+            continue;
+        }
+        struct buf v;
+        buf_init(&v, 0);
+        while (i + 1 < all->n && all->v[i + 1][0] != '-') {
+            if (v.len)
+                buf_putc(&v, ',');
+            buf_puts(&v, all->v[++i]);
+        }
+        if (v.len) {
+            profile_argv_push(&out, arg);
+            profile_argv_push(&out, v.p);
+        } else if (li == 1) {
+            profile_argv_push(&out, arg);
+            profile_argv_push(&out, "default");
+        } else if (li == 0) {
+            profile_argv_push(&out, arg); /* no value: the parser says so */
+        }
+        buf_free(&v);
+    }
+    profile_argv_free(all);
+    *all = out;
+}
+
 int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help, struct diag *d)
 {
     memset(p, 0, sizeof *p);
@@ -292,6 +336,7 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
         profile_argv_free(&all);
         return rc;
     }
+    join_list_options(&all);
     /* Refused options are named before parsing, so that one whose value is missing or
      * optional (AIPerf has a few) is still refused rather than a usage error. */
     for (int k = 0; k < all.n && strcmp(all.v[k], "--"); k++) {

@@ -836,6 +836,23 @@ static cJSON *aiperf_input_config(const cJSON *cfg, const cJSON *header, bool se
     return ic;
 }
 
+char *report_aiperf_input_config_json(struct run *ru, const char *dir)
+{
+    const struct run_meta *m0 = &ru->shard[0];
+    cJSON *cfg = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(m0->json, "config"), 1);
+    if (!cfg)
+        cfg = cJSON_CreateObject();
+    report_redact(cfg);
+    const cJSON *header = jget(jget(m0->json, "trace"), "header");
+    cJSON *ic = aiperf_input_config(cfg, header, ru->osl_tokenizer == 0 || ru->osl_usage > 0, dir,
+                                    ru->prof.n_total);
+    report_redact(ic);
+    char *s = cJSON_PrintUnformatted(ic);
+    cJSON_Delete(ic);
+    cJSON_Delete(cfg);
+    return s;
+}
+
 /* run_info.cli_command: the command the user typed (profile passes it, redacted) or,
  * for a replay run reported on its own, "metronome " + the replay argv from run.json
  * (already redacted by replay). Owned string, or NULL when neither is known. */

@@ -181,6 +181,25 @@ void report_print_console(struct run *const *runs, size_t nruns, const struct re
 int report_telemetry(struct run *ru, const struct report_opts *o, const char *dir,
                      struct report_result *res, struct diag *d);
 void report_tel_free(struct run *ru);
+/* AIPerf 0.13's aggregated server-metrics exports (report_smagg.c): fed one scrape at a
+ * time by report_telemetry, written as server_metrics_export.json / .csv over the
+ * profiling window [win_a, win_b) of the run timeline. */
+struct sm_agg;
+struct cJSON;
+struct sm_agg *sm_agg_new(int64_t win_a, int64_t win_b);
+void sm_agg_free(struct sm_agg *a);
+/* A configured server target (listed in endpoints_configured even if it never answered). */
+void sm_agg_endpoint(struct sm_agg *a, int target, const char *url);
+/* One scrape: t_run its start on the run timeline, first_real its first byte (wall ns),
+ * lat_ns first byte minus sent; fams / samples as in server_metrics.jsonl.zst. */
+void sm_agg_add(struct sm_agg *a, int target, const char *url, int64_t t_run, int64_t first_real,
+                int64_t lat_ns, const struct cJSON *fams, const struct cJSON *samples);
+/* formats: enum report_sm_format bits. input_config: JSON text (AIPerf's input_config). */
+int sm_agg_write(struct sm_agg *a, const char *dir, unsigned formats, const char *bench_id,
+                 int64_t win_a_real, int64_t win_b_real, const char *input_config,
+                 struct buf *written, struct diag *d);
+/* AIPerf's input_config of the run (as in profile_export_aiperf.json), owned JSON text. */
+char *report_aiperf_input_config_json(struct run *ru, const char *dir);
 
 /* The per-record export is written while reading (the chunk lists are not kept). */
 struct jsonl_out;

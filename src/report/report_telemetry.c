@@ -568,7 +568,6 @@ static void build_series(struct run *ru, const struct tel *t)
 int report_telemetry(struct run *ru, const struct report_opts *o, const char *dir,
                      struct report_result *res, struct diag *d)
 {
-    (void)res;
     const struct run_meta *meta = &ru->shard[0];
     char path[4096];
     snprintf(path, sizeof path, "%s/server_metrics.jsonl.zst", meta->dir);
@@ -597,6 +596,12 @@ int report_telemetry(struct run *ru, const struct report_opts *o, const char *di
         if (r->phase != REC_PROFILE)
             ph.has_warmup = true;
     }
+    unsigned fmts = o->sm_formats ? o->sm_formats : SM_FMT_DEFAULT;
+    bool files = (o->exports & (REPORT_JSON | REPORT_CSV | REPORT_JSONL)) != 0;
+    int64_t win_a = 0, win_b = 0;
+    bool has_win = profile_window(ru, &win_a, &win_b);
+    struct sm_agg *agg =
+        files && has_win && (fmts & (SM_FMT_JSON | SM_FMT_CSV)) ? sm_agg_new(win_a, win_b) : NULL;
     while ((rc = zr_getline(zr, &line, &len, d)) == 1) {
         cJSON *j = cJSON_ParseWithLength(line, len);
         if (!j)
@@ -612,6 +617,8 @@ int report_telemetry(struct run *ru, const struct report_opts *o, const char *di
                 const cJSON *k = cJSON_GetObjectItemCaseSensitive(x, "kind");
                 t.url[t.ntargets] = xstrdup(cJSON_IsString(u) ? u->valuestring : "");
                 t.is_gpu[t.ntargets] = cJSON_IsString(k) && !strcmp(k->valuestring, "gpu");
+                if (agg && !t.is_gpu[t.ntargets])
+                    sm_agg_endpoint(agg, (int)t.ntargets, t.url[t.ntargets]);
                 t.ntargets++;
             }
             cJSON_Delete(j);
@@ -647,8 +654,13 @@ int report_telemetry(struct run *ru, const struct report_opts *o, const char *di
             gpu_records(&gj, t.url[target], real, samples);
         } else {
             any_server = true;
-            slim_record(&sj, t.url[target], real, first_ns - t_ns, meta->anchor_real + t_ns, &ph,
-                        t_ns + shift, cJSON_GetObjectItemCaseSensitive(j, "families"), samples);
+            const cJSON *fams = cJSON_GetObjectItemCaseSensitive(j, "families");
+            if (fmts & SM_FMT_JSONL)
+                slim_record(&sj, t.url[target], real, first_ns - t_ns, meta->anchor_real + t_ns,
+                            &ph, t_ns + shift, fams, samples);
+            if (agg)
+                sm_agg_add(agg, target, t.url[target], t_ns + shift, real, first_ns - t_ns, fams,
+                           samples);
         }
         cJSON_Delete(j);
     }
@@ -656,15 +668,25 @@ int report_telemetry(struct run *ru, const struct report_opts *o, const char *di
     if (rc < 0)
         goto out;
     rc = 0;
-    if (o->exports & (REPORT_JSON | REPORT_JSONL)) {
+    if (files) {
         char p2[4096];
-        if (any_server) {
+        if (any_server && (fmts & SM_FMT_JSONL)) {
             snprintf(p2, sizeof p2, "%s/server_metrics_export.jsonl", dir);
             rc = afile_write_all(p2, sj.p ? sj.p : "", sj.len, d);
+            if (!rc && res)
+                buf_printf(&res->written, "%s\n", p2);
         }
         if (!rc && any_gpu) {
             snprintf(p2, sizeof p2, "%s/gpu_telemetry_export.jsonl", dir);
             rc = afile_write_all(p2, gj.p ? gj.p : "", gj.len, d);
+            if (!rc && res)
+                buf_printf(&res->written, "%s\n", p2);
+        }
+        if (!rc && any_server && agg) {
+            char *ic = report_aiperf_input_config_json(ru, dir);
+            rc = sm_agg_write(agg, dir, fmts, ru->label, ru->base_real + win_a,
+                              ru->base_real + win_b, ic, res ? &res->written : NULL, d);
+            free(ic);
         }
     }
     if (rc)
@@ -948,5 +970,6 @@ out:
     free(t.p);
     buf_free(&sj);
     buf_free(&gj);
+    sm_agg_free(agg);
     return rc;
 }

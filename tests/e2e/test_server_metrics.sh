@@ -21,7 +21,18 @@ dead=$(free_port)
 [ "$(grep -c 'warning: server metrics' "$E2E_TMP/replay.err")" = 1 ] ||
     fail "wanted one warning for the dead target: $(cat "$E2E_TMP/replay.err")"
 kill -TERM $mock; wait $mock || true
-"$METRONOME" report "$E2E_TMP/run" -o "$E2E_TMP/out" >"$E2E_TMP/report.out" 2>&1 || fail "report"
+"$METRONOME" report "$E2E_TMP/run" -o "$E2E_TMP/out" --server-metrics-formats jsonl,json \
+    --server-metrics-formats csv >"$E2E_TMP/report.out" 2>&1 || fail "report"
+# AIPerf's default formats: the aggregated json and csv, not the per-scrape jsonl
+"$METRONOME" report "$E2E_TMP/run" -o "$E2E_TMP/out-default" -q >/dev/null 2>&1 ||
+    fail "report (default formats)"
+[ -f "$E2E_TMP/out-default/server_metrics_export.json" ] &&
+    [ -f "$E2E_TMP/out-default/server_metrics_export.csv" ] &&
+    [ ! -e "$E2E_TMP/out-default/server_metrics_export.jsonl" ] ||
+    fail "default --server-metrics-formats: want json and csv only: $(ls "$E2E_TMP/out-default")"
+"$METRONOME" report "$E2E_TMP/run" -o "$E2E_TMP/out-bad" -q --server-metrics-formats parquet \
+    >/dev/null 2>"$E2E_TMP/bad.err" && fail "parquet accepted"
+grep -q "not supported yet: 'parquet'" "$E2E_TMP/bad.err" || fail "parquet: $(cat "$E2E_TMP/bad.err")"
 grep -q "time_to_first_token" "$E2E_TMP/report.out" || fail "no cross-check on the console"
 grep -q "GPU power W" "$E2E_TMP/report.out" || fail "no GPU series on the console"
 python3 - "$E2E_TMP" <<'PY' || fail "cross-check"
@@ -63,8 +74,41 @@ import aiperf_fields
 want = json.load(open(os.path.join(os.environ["E2E_ROOT"],
                                    "testdata/aiperf/server_metrics_fields.json")))["fields"]
 got = aiperf_fields.fields(d + "/out")
-for f in ("server_metrics_export.jsonl", "gpu_telemetry_export.jsonl"):
+for f in ("server_metrics_export.jsonl", "gpu_telemetry_export.jsonl",
+          "server_metrics_export.json", "server_metrics_export.csv"):
     assert got[f] == want[f], (f, got[f], want[f])
+# every CSV section header (type, stat and label columns) as in AIPerf's captured file, and
+# the JSON's keys at every level where AIPerf wrote them
+cap = os.path.join(os.environ["E2E_ROOT"], "testdata/aiperf/server_metrics_capture")
+heads = lambda p: [l.rstrip("\r\n") for l in open(p, newline="") if l.startswith("Endpoint,")]
+assert heads(d + "/out/server_metrics_export.csv") == heads(cap + "/server_metrics_export.csv"), \
+    heads(d + "/out/server_metrics_export.csv")
+theirs = json.load(open(cap + "/server_metrics_export.json"))
+ours = json.load(open(d + "/out/server_metrics_export.json"))
+def same_keys(a, b, path):
+    if isinstance(a, dict):
+        assert isinstance(b, dict), path
+        if path not in (".metrics", ".input_config") and not path.endswith(".buckets") \
+                and not path.endswith(".endpoint_info") and not path.endswith(".labels"):
+            assert list(a) == list(b), (path, list(a), list(b))
+        for k in a:
+            if k in b and path not in (".input_config",):
+                same_keys(a[k], b[k], path + "." + k)
+    elif isinstance(a, list) and a and b:
+        same_keys(a[0], b[0], path + "[0]")
+same_keys(theirs, ours, "")
+assert sorted(theirs["metrics"]) == sorted(ours["metrics"]), (sorted(ours["metrics"]))
+for name, m in theirs["metrics"].items():
+    assert (m["type"], m.get("unit")) == (ours["metrics"][name]["type"], ours["metrics"][name].get("unit")), name
+# the aggregates agree with the run: 30 requests in the window, TTFT mean as the cross-check's
+om = ours["metrics"]
+h = om["vllm:time_to_first_token_seconds"]["series"][0]["stats"]
+assert h["count"] == 30 and abs(h["avg"] * 1e3 - row["server_mean_ms"]) < 1e-6, (h, row)
+ok = [s for s in om["vllm:request_success"]["series"] if s["labels"]["finished_reason"] == "length"]
+assert ok[0]["stats"]["total"] == 30, ok
+assert om["vllm:num_requests_running"]["series"][0]["stats"]["max"] >= 1, om["vllm:num_requests_running"]
+assert ours["summary"]["endpoints_configured"][1].startswith("http://127.0.0.1:"), ours["summary"]
+assert len(ours["summary"]["endpoints_successful"]) == 1, ours["summary"]
 PY
 for f in "$E2E_TMP"/run/* "$E2E_TMP"/out/*; do
     [ -f "$f" ] || continue
@@ -93,4 +137,25 @@ python3 - "$E2E_TMP/run3/run.json" <<'PY' || fail "TLS scrape"
 import json, sys
 t = json.load(open(sys.argv[1]))["telemetry"]["targets"]
 assert t[0]["url"].startswith("https://localhost:") and t[0]["scrapes_ok"] >= 2, t
+PY
+# profile takes AIPerf's lists (`--server-metrics-formats json csv jsonl`, a bare
+# `--gpu-telemetry`: the DCGM defaults) and scrapes --url + /metrics as AIPerf does, /v1 kept
+port=$(free_port)
+"$METRONOME" mock --port "$port" >/dev/null 2>&1 &
+mock=$!
+wait_port "$port"
+"$METRONOME" profile --model m --url "http://127.0.0.1:$port/v1" --endpoint-type chat --streaming \
+    --request-count 2 --isl 8 --osl 4 --ui none --gpu-telemetry --server-metrics-formats json \
+    csv jsonl --server-metrics "127.0.0.1:$port" --artifact-dir "$E2E_TMP/prof" \
+    >"$E2E_TMP/prof.out" 2>&1 || fail "profile: $(tail -3 "$E2E_TMP/prof.out")"
+kill $mock 2>/dev/null; wait $mock 2>/dev/null || true
+python3 - "$E2E_TMP/prof" "$port" <<'PY' || fail "profile's telemetry targets"
+import json, os, sys
+d, port = sys.argv[1], sys.argv[2]
+t = [(x["kind"], x["url"]) for x in json.load(open(d + "/run.json"))["telemetry"]["targets"]]
+assert t == [("server", f"http://127.0.0.1:{port}/v1/metrics"),
+             ("server", f"http://127.0.0.1:{port}/metrics"),
+             ("gpu", "http://localhost:9400/metrics"), ("gpu", "http://localhost:9401/metrics")], t
+for f in ("json", "csv", "jsonl"):
+    assert os.path.exists(f"{d}/server_metrics_export.{f}"), f
 PY

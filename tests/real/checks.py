@@ -471,6 +471,7 @@ def base():
                                  "chat", "--streaming", "--concurrency", str(conc),
                                  "--request-count", str(n), "--isl", "256", "--osl", "64",
                                  "--random-seed", "1", "--server-metrics-interval", "0.2",
+                                 "--server-metrics-formats", "json", "csv", "jsonl",
                                  "--ui-type", "none", "--artifact-dir", d])
             x = {}
             try:
@@ -528,13 +529,18 @@ def base():
                 rc, aout = p.returncode, p.stdout + p.stderr
             except subprocess.TimeoutExpired:
                 rc, aout = "timeout", ""
-            theirs = aiperf_fields.fields(d).get("server_metrics_export.jsonl")
-            ours = aiperf_fields.fields(sm[4][3]).get("server_metrics_export.jsonl")
-            diff = {k: sorted(set(theirs[k]) ^ set(ours[k])) for k in theirs or {}
-                    if ours and theirs[k] != ours[k]}
-            check("server_metrics_export.jsonl: the same metric names and fields as AIPerf "
-                  "0.13's export against the same vLLM", rc == 0 and theirs and ours and not diff,
-                  f"exit {rc}: {tail(aout)}" if rc != 0 or not theirs else f"differ: {diff}")
+            for f in ("server_metrics_export.jsonl", "server_metrics_export.json",
+                      "server_metrics_export.csv"):
+                theirs = aiperf_fields.fields(d).get(f)
+                ours = aiperf_fields.fields(sm[4][3]).get(f)
+                diff = {k: (sorted(set(theirs[k]) ^ set(ours[k])) if isinstance(theirs[k], list)
+                            else {t: sorted(set(theirs[k].get(t, [])) ^ set(ours[k].get(t, [])))
+                                  for t in set(theirs[k]) | set(ours[k])})
+                        for k in theirs or {} if ours and theirs[k] != ours.get(k)}
+                check(f"{f}: the same metric names and fields as AIPerf 0.13's export against "
+                      "the same vLLM", rc == 0 and theirs and ours and not diff,
+                      f"exit {rc}: {tail(aout)}" if rc != 0 or not theirs
+                      else f"differ: {diff}" if ours else "ours is missing")
 
     # 8. Our figures against vLLM's own histograms for the same run, then AIPerf's.
     if want("timing"):

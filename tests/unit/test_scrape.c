@@ -258,3 +258,25 @@ TEST(scrape_normalize)
     CHECK_STR(out, "https://h/x");
     CHECK_INT(scrape_normalize_url("https://h/x", true, out, 10), ERR_TOO_LARGE);
 }
+
+/* AIPerf 0.13 appends /metrics to each --url as given (normalize_metrics_endpoint_url):
+ * "http://h:8000/v1" is scraped at /v1/metrics, not at the server root. */
+TEST(scrape_target_list_from_urls)
+{
+    const char *req[] = {"http://h:8000/v1", "h:8001/v1/", "http://h:8000/v1?x=1",
+                         "https://h:8002/metrics"};
+    const char *more[] = {"http://h:8000/v1/metrics", "h:9000"};
+    char **v = NULL;
+    size_t n = 0;
+    CHECK_INT(scrape_target_list(req, 4, true, more, 2, &v, &n), 0);
+    REQUIRE(n == 4);
+    CHECK_STR(v[0], "http://h:8000/v1/metrics");
+    CHECK_STR(v[1], "http://h:8001/v1/metrics");
+    CHECK_STR(v[2], "https://h:8002/metrics");
+    CHECK_STR(v[3], "http://h:9000/metrics");
+    scrape_urls_free(v, n);
+    CHECK_INT(scrape_target_list(req, 4, false, more, 1, &v, &n), 0);
+    REQUIRE(n == 1);
+    CHECK_STR(v[0], "http://h:8000/v1/metrics");
+    scrape_urls_free(v, n);
+}
