@@ -162,6 +162,10 @@ struct conn {
     int64_t rx_ns;    /* kernel arrival of the bytes the last read returned (0: unknown) */
     int64_t t_arrive; /* the request's last byte arrived (rx_ns, or t_body without it) */
     int64_t t_free;   /* the previous response on this connection ended */
+    /* The request's last byte reached this host (rx_ns, or t_body without it), even when
+     * it came before the previous response on the connection was finished: the /metrics
+     * histograms count from here, as the client's clock runs from its send. */
+    int64_t t_recv;
     struct mock_params params;
     struct mock_fault_set faults;
     struct mock_gen *gen; /* streaming or delayed generation; NULL otherwise */
@@ -493,10 +497,10 @@ static void tlog_end(struct conn *c, const char *outcome)
     else
         buf_puts(b, ",\"chunks\":[]");
     buf_printf(b,
-               ",\"body_ns\":%lld,\"arrive_ns\":%lld,\"start_ns\":%lld,\"resp_head_ns\":%lld,"
-               "\"end_ns\":%lld",
-               (long long)c->t_body, (long long)c->t_arrive, (long long)c->t_start,
-               (long long)c->t_resp_head, (long long)clock_mono_ns());
+               ",\"body_ns\":%lld,\"recv_ns\":%lld,\"arrive_ns\":%lld,\"start_ns\":%lld,"
+               "\"resp_head_ns\":%lld,\"end_ns\":%lld",
+               (long long)c->t_body, (long long)c->t_recv, (long long)c->t_arrive,
+               (long long)c->t_start, (long long)c->t_resp_head, (long long)clock_mono_ns());
     buf_printf(b, ",\"status\":%d,\"stream\":%s,\"prompt_tokens\":%ld,\"completion_tokens\":%ld",
                c->status, c->stream ? "true" : "false", c->params.prompt_tokens, c->tokens);
     buf_puts(b, ",\"faults\":[");
@@ -535,7 +539,8 @@ static void request_end(struct conn *c, const char *outcome)
         c->gen = NULL;
     }
     if (c->t_start > 0 && c->status == 200 && strcmp(outcome, "ok") == 0) {
-        hist_add(&w->st.e2e, b_e2e, NB_E2E, clock_mono_ns() - c->t_start);
+        /* from arrival, as vLLM's arrival_time: a wait for a slot is part of it */
+        hist_add(&w->st.e2e, b_e2e, NB_E2E, clock_mono_ns() - c->t_recv);
         st_add(&w->st.prompt_tokens, (uint64_t)c->params.prompt_tokens);
     }
     slot_release(c);
@@ -852,7 +857,10 @@ static void begin(struct conn *c)
     const struct mock_config *cfg = &w->srv->cfg;
     /* The TTFT clock starts when the request arrived, so a worker reading late under
      * load does not stretch it; a request that waited for a --max-concurrency slot
-     * starts when admitted (the wait is the server's queueing, counted by the client). */
+     * starts when admitted (the wait is the server's queueing, counted by the client).
+     * The /metrics histograms count from t_recv either way, as vLLM's count from arrival
+     * (its TTFT and e2e include the time queued for a slot): they must equal what the
+     * client saw, less the client's own send and receive paths. */
     c->t_start = c->state == C_QUEUED ? clock_mono_ns() : c->t_arrive;
     c->state = C_ACTIVE;
     c->slot = true; /* taken by the caller */
@@ -948,6 +956,7 @@ static void handle(struct conn *c, const char *body, size_t len)
     c->t_body = clock_mono_ns();
     /* Bytes of a pipelined request read before the previous response ended could not be
      * served earlier than that end. */
+    c->t_recv = c->rx_ns > 0 && c->rx_ns <= c->t_body ? c->rx_ns : c->t_body;
     c->t_arrive = c->rx_ns > c->t_free && c->rx_ns <= c->t_body ? c->rx_ns
                   : c->rx_ns > 0 && c->rx_ns <= c->t_free       ? c->t_free
                                                                 : c->t_body;
@@ -1021,7 +1030,7 @@ static void pump(struct conn *c)
             mock_gen_body(c->gen, &w->body);
             c->tokens = c->gen->n_reason + c->gen->n_content;
             st_add(c->gen->length_finish ? &w->st.finished_length : &w->st.finished_stop, 1);
-            hist_add(&w->st.ttft, b_ttft, NB_TTFT, now - c->t_start);
+            hist_add(&w->st.ttft, b_ttft, NB_TTFT, now - c->t_recv);
         } else if (ep == MOCK_EP_EMBEDDINGS) {
             long dim = c->params.dimensions > 0 ? c->params.dimensions : cfg->embedding_dim;
             mock_build_embeddings(&w->body, c->params.model[0] ? c->params.model : w->srv->model,
@@ -1101,7 +1110,7 @@ static void pump(struct conn *c)
             frame_chunks(c, w->ev.p, w->ev.len, last);
             int64_t t = clock_mono_ns();
             if (c->emitted == 0)
-                hist_add(&w->st.ttft, b_ttft, NB_TTFT, t - c->t_start);
+                hist_add(&w->st.ttft, b_ttft, NB_TTFT, t - c->t_recv);
             for (int i = 0; i < nb; i++) {
                 tlog_chunk(c, t, toks[i]);
                 c->emitted++;

@@ -375,8 +375,9 @@ static bool ci_contains(const char *s, const char *w)
 static const char *unit_of(const char *name, const char *help)
 {
     /* a stated range decides ratio against percent */
-    static const char *const ratio[] = {"(0-1)", "(0.0-1.0)", "(0 to 1)", "range 0-1",
-                                        "1 means 100 percent", "1 means 100%", "1 = 100%"};
+    static const char *const ratio[] = {"(0-1)",     "(0.0-1.0)",           "(0 to 1)",
+                                        "range 0-1", "1 means 100 percent", "1 means 100%",
+                                        "1 = 100%"};
     for (size_t i = 0; i < sizeof ratio / sizeof *ratio; i++)
         if (ci_contains(help, ratio[i]))
             return "ratio";
@@ -576,7 +577,8 @@ static int cmp_series(const void *x, const void *y, void *ctx)
     if (c)
         return c;
     /* Python's str() of an empty labels dict is "" in AIPerf's key (None labels) */
-    const char *rs = strcmp(s->repr, "{}") ? s->repr : "", *rt = strcmp(t->repr, "{}") ? t->repr : "";
+    const char *rs = strcmp(s->repr, "{}") ? s->repr : "",
+               *rt = strcmp(t->repr, "{}") ? t->repr : "";
     return strcmp(rs, rt);
 }
 
@@ -748,7 +750,8 @@ static void json_export(struct sm_agg *a, struct buf *o, const size_t *ord, size
                 iv[k - 1] = e->upd_t[k] - e->upd_t[k - 1];
             size_t m = e->nupd - 1;
             qsort(iv, m, sizeof *iv, cmp_i64);
-            double med = m % 2 ? (double)iv[m / 2] : ((double)iv[m / 2 - 1] + (double)iv[m / 2]) / 2;
+            double med =
+                m % 2 ? (double)iv[m / 2] : ((double)iv[m / 2 - 1] + (double)iv[m / 2]) / 2;
             free(iv);
             jsonw_key(&w, "median_update_interval_ms");
             jsonw_double(&w, med / 1e6);
@@ -940,7 +943,8 @@ static int cmp_csvrow(const void *x, const void *y)
         return c;
     if ((c = strcmp(p->ep, q->ep)))
         return c;
-    const char *rs = strcmp(s->repr, "{}") ? s->repr : "", *rt = strcmp(t->repr, "{}") ? t->repr : "";
+    const char *rs = strcmp(s->repr, "{}") ? s->repr : "",
+               *rt = strcmp(t->repr, "{}") ? t->repr : "";
     return strcmp(rs, rt);
 }
 
@@ -1020,12 +1024,12 @@ static void csv_info(struct sm_agg *a, struct buf *o, const size_t *ord, size_t 
     free(v);
 }
 
-static void csv_section(struct sm_agg *a, struct buf *o, enum smt type, const size_t *ord,
-                        size_t n)
+static void csv_section(struct sm_agg *a, struct buf *o, enum smt type, const size_t *ord, size_t n)
 {
     static const char *const gk[] = {"avg", "min", "max", "std", "p1",  "p5", "p10",
                                      "p25", "p50", "p75", "p90", "p95", "p99"};
-    static const char *const ck[] = {"total", "rate", "rate_avg", "rate_min", "rate_max", "rate_std"};
+    static const char *const ck[] = {"total",    "rate",     "rate_avg",
+                                     "rate_min", "rate_max", "rate_std"};
     static const char *const hk[] = {"count",        "count_rate",   "sum",          "sum_rate",
                                      "avg",          "p1_estimate",  "p5_estimate",  "p10_estimate",
                                      "p25_estimate", "p50_estimate", "p75_estimate", "p90_estimate",
@@ -1178,7 +1182,8 @@ int sm_agg_write(struct sm_agg *a, const char *dir, unsigned formats, const char
         buf_printf(&o, "# aiperf_version: %s\n", version);
         buf_puts(&o, "# schema_version: 1.0\n");
         buf_printf(&o, "# benchmark_id: %s\n", bench_id);
-        buf_puts(&o, "# Note: Same benchmark_id and version appear in JSON and Parquet exports\n#\n");
+        buf_puts(&o,
+                 "# Note: Same benchmark_id and version appear in JSON and Parquet exports\n#\n");
         size_t before = o.len;
         for (int t = 0; t < SMT_N; t++) {
             size_t at = o.len;

@@ -40,7 +40,7 @@ import json, sys
 d = sys.argv[1]
 tl = [json.loads(l) for l in open(d + "/tl.jsonl")]
 tl = [r for r in tl if r["path"] == "/v1/chat/completions" and r["chunks"]]
-tl_ttft = sum((r["chunks"][0][0] - r["start_ns"]) / 1e6 for r in tl) / len(tl)
+tl_ttft = sum((r["chunks"][0][0] - r["recv_ns"]) / 1e6 for r in tl) / len(tl)
 x = json.load(open(d + "/out/server_metrics_crosscheck.json"))
 row = {r["metric"]: r for r in x["crosscheck"]}["time_to_first_token"]
 print("timing log TTFT %.3f ms; server %.3f ms in bucket %s; ours %.3f ms; overhead %.3f ms"
@@ -115,6 +115,37 @@ for f in "$E2E_TMP"/run/* "$E2E_TMP"/out/*; do
     case "$f" in *.zst) zstdcat "$f" ;; *) cat "$f" ;; esac | grep -q sk-e2e-metrics-secret &&
         fail "the API key reached $f"
 done
+# concurrency 16 against a mock running at most 4 at once: the queueing is the server's,
+# so its TTFT and e2e histograms (from arrival, as vLLM's) must agree with ours within 1 ms
+port=$(free_port)
+"$METRONOME" mock --port "$port" --ttft 20ms --itl 2ms --max-concurrency 4 \
+    --timing-log "$E2E_TMP/tlq.jsonl" >/dev/null 2>&1 &
+mock=$!
+wait_port "$port"
+"$METRONOME" pack -m m --streaming --request-count 64 --isl 20 --osl 10 \
+    -o "$E2E_TMP/traceq.jsonl.zst" >/dev/null 2>&1 || fail "pack (queued)"
+"$METRONOME" replay "$E2E_TMP/traceq.jsonl.zst" --url "127.0.0.1:$port" --concurrency 16 \
+    --server-metrics-interval 0.2 -q -o "$E2E_TMP/runq" >/dev/null 2>&1 || fail "replay (queued)"
+kill -TERM $mock; wait $mock || true
+"$METRONOME" report "$E2E_TMP/runq" -o "$E2E_TMP/outq" -q >/dev/null 2>&1 || fail "report (queued)"
+python3 - "$E2E_TMP" <<'PY' || fail "cross-check at concurrency 16 with the server queueing"
+import json, sys
+d = sys.argv[1]
+tl = [json.loads(l) for l in open(d + "/tlq.jsonl")]
+tl = [r for r in tl if r["path"] == "/v1/chat/completions" and r["chunks"]]
+queued = sum(r["start_ns"] > r["arrive_ns"] for r in tl)
+tl_ttft = sum((r["chunks"][0][0] - r["recv_ns"]) / 1e6 for r in tl) / len(tl)
+x = json.load(open(d + "/outq/server_metrics_crosscheck.json"))
+rows = {r["metric"]: r for r in x["crosscheck"]}
+for m in ("time_to_first_token", "request_latency"):
+    r = rows[m]
+    print("%s: server %.3f ms, ours %.3f ms, overhead %.3f ms (%d of %d queued)"
+          % (m, r["server_mean_ms"], r["ours_mean_ms"], r["overhead_ms"], queued, len(tl)))
+    assert r["server_count"] == 64 and abs(r["overhead_ms"]) < 1.0, r
+assert queued >= 32, queued  # the check means something only when most requests waited
+lo, hi = rows["time_to_first_token"]["server_mean_bucket_ms"]
+assert lo <= tl_ttft <= hi, (tl_ttft, lo, hi)
+PY
 # --no-server-metrics: nothing scraped, no file
 port=$(free_port)
 "$METRONOME" mock --port "$port" >/dev/null 2>&1 &
