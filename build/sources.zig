@@ -11,14 +11,15 @@ const cli = @import("sources/cli.zig");
 const profile = @import("sources/profile.zig");
 const telemetry = @import("sources/telemetry.zig");
 const tok = @import("sources/tok.zig");
+const media = @import("sources/media.zig");
 
 /// Library sources (relative to src/), linked into the binary and the test runner.
-pub const lib = util.src ++ proto.src ++ trace.src ++ net.src ++ mock.src ++ replay.src ++ report.src ++ cli.src ++ profile.src ++ telemetry.src ++ tok.src;
+pub const lib = util.src ++ proto.src ++ trace.src ++ net.src ++ mock.src ++ replay.src ++ report.src ++ cli.src ++ profile.src ++ telemetry.src ++ tok.src ++ media.src;
 /// The binary's entry point (relative to src/).
 pub const main = [_][]const u8{"cli/main.c"};
 /// Unit tests and the fuzz regression driver (relative to tests/).
 pub const unit_tests = [_][]const u8{ "unit/runner.c", "fuzz/regression.c" } ++
-    util.tests ++ proto.tests ++ trace.tests ++ net.tests ++ mock.tests ++ replay.tests ++ report.tests ++ cli.tests ++ profile.tests ++ telemetry.tests ++ tok.tests;
+    util.tests ++ proto.tests ++ trace.tests ++ net.tests ++ mock.tests ++ replay.tests ++ report.tests ++ cli.tests ++ profile.tests ++ telemetry.tests ++ tok.tests ++ media.tests;
 
 /// Files compiled into the binary as zstd-compressed blobs (besides the corpus).
 pub const templates = report.templates;

@@ -13,6 +13,7 @@
 
 #include "corpus.h"
 #include "err.h"
+#include "media.h"
 #include "rng.h"
 #include "seqdist.h"
 #include "trace_write.h"
@@ -63,6 +64,9 @@ struct dataset_opts {
     double rate;
     const char *arrival; /* constant, poisson, gamma */
     double smoothness;   /* gamma shape */
+
+    /* Synthetic images and audio per turn (media.h); NULL or disabled: none. */
+    const struct media_opts *media;
 
     /* ShareGPT length filters (AIPerf's / vLLM's defaults 4, 1024, 4, 2048). */
     long sg_min_prompt, sg_max_prompt, sg_min_completion, sg_max_total;

@@ -7,6 +7,7 @@
 #include "endpoint.h"
 #include "jscan.h"
 #include "jsonw.h"
+#include "media.h"
 #include "seqdist.h"
 #include "trace_write.h"
 #include "xalloc.h"
@@ -118,6 +119,7 @@ static const struct arg_spec specs[] = {
     {"synthesis-max-osl", NULL, ARG_VALUE, "N", NULL, "mooncake_trace: cap output lengths at N"},
     {"compression-level", NULL, ARG_VALUE, "N", "1",
      "zstd level 1..19 of the request lines (the text frame uses at least 6)"},
+    MEDIA_ARG_SPECS,
 };
 
 #define NSPECS (sizeof specs / sizeof specs[0])
@@ -566,7 +568,9 @@ int cmd_pack(int argc, char **argv)
         code = cli_fail(&d, 1);
         goto out;
     }
-    if (parse_opts(&a, &o, &d) || args_long(&a, "compression-level", 1, 19, &level, &d) ||
+    struct media_opts media;
+    if (parse_opts(&a, &o, &d) || media_opts_parse(&a, &media, &d) ||
+        args_long(&a, "compression-level", 1, 19, &level, &d) ||
         args_choice(&a, "endpoint-type", "chat|completions|embeddings|responses", &etype, &d) ||
         extra_inputs(&a, &extra, &d)) {
         code = cli_fail(&d, 1);
@@ -608,6 +612,20 @@ int cmd_pack(int argc, char **argv)
         diag_set(&d, ERR_INVALID, "--custom-dataset-type %s needs --input-file", dtype);
         code = cli_fail(&d, 1);
         goto out;
+    }
+    if (media_enabled(&media)) {
+        /* AIPerf puts images and audio in chat bodies only (completions and embeddings drop
+         * them); metronome refuses rather than generate what is never sent */
+        const char *why = input                   ? "synthetic traces (no --input-file)"
+                          : strcmp(etype, "chat") ? "--endpoint-type chat"
+                                                  : NULL;
+        if (why) {
+            diag_set(&d, ERR_INVALID, "--%s: synthetic images and audio need %s",
+                     media.image_batch > 0 ? "image-batch-size" : "audio-batch-size", why);
+            code = cli_fail(&d, 1);
+            goto out;
+        }
+        o.media = &media;
     }
     const char *source = pub ? pub : input ? dtype : "synthetic";
     struct stat st;
@@ -703,6 +721,13 @@ int cmd_pack(int argc, char **argv)
     }
     header_options(&hopt, &o, source);
     tw_header_raw(w, "options", hopt.p);
+    if (o.media) {
+        struct buf mj;
+        buf_init(&mj, 0);
+        media_opts_json(o.media, &mj);
+        tw_header_raw(w, "media", mj.p);
+        buf_free(&mj);
+    }
     char seedbuf[32];
     snprintf(seedbuf, sizeof seedbuf, "%llu", (unsigned long long)o.seed);
     tw_header_raw(w, "seed", seedbuf);
