@@ -59,7 +59,7 @@ struct media_opts {
     long image_batch; /* images per turn; 0: none */
     double image_w_mean, image_w_std, image_h_mean, image_h_std;
     enum media_image_format image_format;
-    long audio_batch; /* audio clips per turn; 0: none */
+    long audio_batch;                     /* audio clips per turn; 0: none */
     double audio_len_mean, audio_len_std; /* seconds */
     long depths[MEDIA_MAX_LIST];
     size_t ndepths;
@@ -69,6 +69,7 @@ struct media_opts {
 };
 
 /* pack's option specs for the struct above (spliced into its table). */
+/* clang-format off */
 #define MEDIA_ARG_SPECS                                                                        \
     {"image-batch-size", "--batch-size-image", ARG_VALUE, "N", "1 if any --image-* is given",  \
      "images per request (chat)"},                                                             \
@@ -91,6 +92,7 @@ struct media_opts {
         {"audio-sample-rates", NULL, ARG_MULTI, "KHZ", "16",                                    \
          "sample rates in kHz drawn from per clip (values > 96 are Hz)"},                      \
         {"audio-num-channels", NULL, ARG_VALUE, "N", "1", "1 (mono) or 2 (stereo)"}
+/* clang-format on */
 
 /* Reads the options above. 0, or ERR_INVALID with d naming the option and the value
  * ("--audio-depths: 12 is not a supported bit depth (8, 16, 24 or 32)"). */

@@ -61,10 +61,9 @@ int media_opts_parse(const struct args *a, struct media_opts *m, struct diag *d)
      * images on with one per request unless --image-batch-size says otherwise; sizes not
      * given are 512. --image-format alone changes nothing. Audio likewise, from
      * --audio-length-* or --audio-batch-size, 10 s long by default. */
-    static const char *const img_trig[] = {"image-width-mean",  "image-width-stddev",
-                                           "image-height-mean", "image-height-stddev",
-                                           "image-batch-size",  "image-source",
-                                           "image-source-sampling"};
+    static const char *const img_trig[] = {
+        "image-width-mean", "image-width-stddev", "image-height-mean",    "image-height-stddev",
+        "image-batch-size", "image-source",       "image-source-sampling"};
     static const char *const aud_trig[] = {"audio-length-mean", "audio-length-stddev",
                                            "audio-batch-size"};
     bool img = false, aud = false;
@@ -85,8 +84,9 @@ int media_opts_parse(const struct args *a, struct media_opts *m, struct diag *d)
     rc = rc ? rc : args_double(a, "image-height-stddev", 0, MEDIA_MAX_SIDE, &m->image_h_std, d);
     const char *f = "jpeg";
     rc = rc ? rc : args_choice(a, "image-format", "jpeg|png|random|JPEG|PNG|RANDOM", &f, d);
-    m->image_format = (f[0] | 0x20) == 'p' ? MEDIA_PNG : (f[0] | 0x20) == 'r' ? MEDIA_RANDOM
-                                                                              : MEDIA_JPEG;
+    m->image_format = (f[0] | 0x20) == 'p'   ? MEDIA_PNG
+                      : (f[0] | 0x20) == 'r' ? MEDIA_RANDOM
+                                             : MEDIA_JPEG;
     const char *src = args_get(a, "image-source");
     if (!rc && src && strcmp(src, "noise") && strcmp(src, "NOISE"))
         rc = diag_set(d, ERR_INVALID,
@@ -103,7 +103,8 @@ int media_opts_parse(const struct args *a, struct media_opts *m, struct diag *d)
 
     rc = rc ? rc : args_long(a, "audio-batch-size", 0, 1024, &m->audio_batch, d);
     rc = rc ? rc : args_double(a, "audio-length-mean", 0, MEDIA_MAX_SECONDS, &m->audio_len_mean, d);
-    rc = rc ? rc : args_double(a, "audio-length-stddev", 0, MEDIA_MAX_SECONDS, &m->audio_len_std, d);
+    rc =
+        rc ? rc : args_double(a, "audio-length-stddev", 0, MEDIA_MAX_SECONDS, &m->audio_len_std, d);
     const char *af = args_get(a, "audio-format");
     if (!rc && af && strcmp(af, "wav") && strcmp(af, "WAV")) {
         if (!strcmp(af, "mp3") || !strcmp(af, "MP3"))
@@ -181,7 +182,7 @@ void media_opts_json(const struct media_opts *m, struct buf *out)
         jsonw_key(&j, "image_height_stddev");
         jsonw_double(&j, m->image_h_std);
         jsonw_key(&j, "image_format");
-        jsonw_str(&j, m->image_format == MEDIA_PNG   ? "png"
+        jsonw_str(&j, m->image_format == MEDIA_PNG    ? "png"
                       : m->image_format == MEDIA_JPEG ? "jpeg"
                                                       : "random");
         jsonw_key(&j, "image_source");
@@ -255,8 +256,8 @@ static char *image_url(const struct media_opts *m, struct rng *r, size_t *bytes,
 {
     long w = side(r, m->image_w_mean, m->image_w_std);
     long h = side(r, m->image_h_mean, m->image_h_std);
-    bool png = m->image_format == MEDIA_PNG ||
-               (m->image_format == MEDIA_RANDOM && rng_below(r, 2) == 0);
+    bool png =
+        m->image_format == MEDIA_PNG || (m->image_format == MEDIA_RANDOM && rng_below(r, 2) == 0);
     size_t n = (size_t)w * (size_t)h * 3;
     uint8_t *px = xmalloc(n);
     fill_noise(r, px, n);

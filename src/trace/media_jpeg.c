@@ -146,9 +146,8 @@ static void dct8(const float *in, size_t is, float *out, size_t os, const float 
 }
 
 /* Transforms, quantizes and codes one 8x8 block (level-shifted samples, row-major). */
-static void code_block(struct bw *w, const float in[64], const float cosm[64],
-                       const float qinv[64], int *pred, const struct huff *dc,
-                       const struct huff *ac)
+static void code_block(struct bw *w, const float in[64], const float cosm[64], const float qinv[64],
+                       int *pred, const struct huff *dc, const struct huff *ac)
 {
     /* A block codes to at most 64 x (16 + 11) bits, 216 bytes, twice that if every byte
      * were a stuffed 0xFF (plus the final flush): 1 KiB of room is always enough. */
@@ -214,8 +213,7 @@ static void dht(struct buf *b, uint8_t cls_id, const uint8_t bits[16], const uin
 
 int media_jpeg(struct buf *out, const uint8_t *rgb, int w, int h, int quality)
 {
-    if (w < 1 || h < 1 || w > MEDIA_MAX_SIDE || h > MEDIA_MAX_SIDE || quality < 1 ||
-        quality > 100)
+    if (w < 1 || h < 1 || w > MEDIA_MAX_SIDE || h > MEDIA_MAX_SIDE || quality < 1 || quality > 100)
         return ERR_INVALID;
     if (buf_reserve(out, 1024))
         return ERR_TOO_LARGE;
@@ -238,8 +236,14 @@ int media_jpeg(struct buf *out, const uint8_t *rgb, int w, int h, int quality)
             dqt[t * 65 + 1 + k] = qt[t][zz[k]]; /* tables are stored in zigzag order */
     }
     seg(out, 0xdb, dqt, sizeof dqt);
-    uint8_t sof[15] = {8, (uint8_t)(h >> 8), (uint8_t)h, (uint8_t)(w >> 8), (uint8_t)w, 3,
-                       1, 0x11, 0, 2, 0x11, 1, 3, 0x11, 1};
+    uint8_t sof[15] = {8,          (uint8_t)(h >> 8),
+                       (uint8_t)h, (uint8_t)(w >> 8),
+                       (uint8_t)w, 3,
+                       1,          0x11,
+                       0,          2,
+                       0x11,       1,
+                       3,          0x11,
+                       1};
     seg(out, 0xc0, sof, sizeof sof);
     dht(out, 0x00, dc_luma_bits, dc_vals);
     dht(out, 0x10, ac_luma_bits, ac_luma_vals);

@@ -44,9 +44,10 @@ int media_wav(struct buf *out, const float *samples, size_t frames, int channels
     le32(h + 40, (uint32_t)data);
     uint8_t *o = h + 44;
     /* 8-bit is scaled as 16-bit and shifted: AIPerf hands libsndfile int16 for PCM_U8. */
-    double full = depth == 8 ? 32767.0 : depth == 16 ? 32767.0
-                                     : depth == 24 ? 8388607.0
-                                                   : 2147483647.0;
+    double full = depth == 8    ? 32767.0
+                  : depth == 16 ? 32767.0
+                  : depth == 24 ? 8388607.0
+                                : 2147483647.0;
     for (size_t i = 0; i < n; i++) {
         double s = samples[i];
         s = s > 1 ? 1 : s < -1 ? -1 : s;

@@ -144,7 +144,7 @@ TEST(media_png_roundtrip)
 {
     png_roundtrip(1, 1);
     png_roundtrip(3, 2);
-    png_roundtrip(200, 120); /* 72,120 raw bytes: two stored blocks */
+    png_roundtrip(200, 120);          /* 72,120 raw bytes: two stored blocks */
     png_roundtrip(7, 65535 / 22 + 1); /* raw size just past one block */
     struct buf b;
     buf_init(&b, 0);
