@@ -283,8 +283,14 @@ static int parse(const char *line, struct media_opts *m, struct diag *d)
     snprintf(copy, sizeof copy, "%s", line);
     char *argv[32];
     int argc = 0;
-    for (char *t = strtok(copy, " "); t && argc < 32; t = strtok(NULL, " "))
+    for (char *t = copy; *t && argc < 32;) { /* split on spaces */
         argv[argc++] = t;
+        char *sp = strchr(t, ' ');
+        if (!sp)
+            break;
+        *sp = '\0';
+        t = sp + 1;
+    }
     struct args a;
     int rc = args_parse(&a, mspecs, sizeof mspecs / sizeof mspecs[0], argc, argv, d);
     if (rc)
