@@ -32,6 +32,11 @@ double tdist_quantile(double p, double df);
 double tdist_cdf(double t, double df);
 /* The regularized incomplete beta function I_x(a, b), a, b > 0, 0 <= x <= 1. */
 double tdist_betainc(double x, double a, double b);
+/* Two-sided two-sample Kolmogorov-Smirnov test of a[0..na) against b[0..nb) (AIPerf's
+ * distribution convergence: scipy.stats.ks_2samp, method "auto"): the p-value, *stat the
+ * statistic D. Exact when neither sample exceeds 10,000 values, else asymptotic
+ * (docs/cli-profile.md, *Convergence*). Sorts a and b. NaN when either is empty. */
+double ks_2samp_pvalue(double *a, size_t na, double *b, size_t nb, double *stat);
 
 #define SWEEP_MAX_DIMS   7
 #define SWEEP_MAX_VALUES 256
@@ -51,7 +56,7 @@ struct sweep_dim {
     char text[SWEEP_MAX_VALUES][40]; /* the value as AIPerf prints it */
 };
 
-enum sweep_conv { SWEEP_CONV_NONE, SWEEP_CONV_CI_WIDTH, SWEEP_CONV_CV };
+enum sweep_conv { SWEEP_CONV_NONE, SWEEP_CONV_CI_WIDTH, SWEEP_CONV_CV, SWEEP_CONV_DISTRIBUTION };
 
 struct sweep_cfg {
     size_t ndims;
@@ -63,6 +68,7 @@ struct sweep_cfg {
     bool independent; /* --parameter-sweep-mode independent */
     double trial_cooldown, sweep_cooldown;
     bool same_seed, consistent_seed, warmup_after_first_off;
+    bool vary_seed; /* --vary-seed-per-trial: a seed per (point, trial), AIPerf's SHA-256 */
     bool has_seed;
     long long seed;
     double confidence;

@@ -630,7 +630,13 @@ static void run_argv(const struct sweep_cfg *s, const struct profile_argv *base,
         profile_argv_push(out, s->dims[i].text[s->idx[point * s->ndims + i]]);
     }
     const cJSON *seed = cJSON_GetObjectItemCaseSensitive(pm, "seed");
-    if (cJSON_IsNumber(seed)) {
+    /* --vary-seed-per-trial: the run's own seed (a decimal string: 63 bits) */
+    const cJSON *rseed = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(pm, "runs"), trial), "seed");
+    if (cJSON_IsString(rseed)) {
+        profile_argv_push(out, "--random-seed");
+        profile_argv_push(out, rseed->valuestring);
+    } else if (cJSON_IsNumber(seed)) {
         char t[32];
         snprintf(t, sizeof t, "%lld", (long long)seed->valuedouble);
         profile_argv_push(out, "--random-seed");
@@ -644,6 +650,45 @@ static void run_argv(const struct sweep_cfg *s, const struct profile_argv *base,
         profile_argv_push(out, "--output-artifact-dir");
         profile_argv_push(out, dir);
     }
+}
+
+/* A statistic of the export's metric, NaN when absent. */
+static double exp_stat(const cJSON *e, const char *tag, const char *stat)
+{
+    const cJSON *v =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(e, tag), stat);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+/* The live sweep table: one line per finished run on stderr, from its export, cut to the
+ * terminal's width (ioctl, COLUMNS, else 80) so a narrow window never wraps it. */
+static void sweep_live_line(size_t k, size_t total, const char *point, int trial,
+                            const char *exp_path)
+{
+    char *text = NULL;
+    size_t len = 0;
+    struct diag d = {0};
+    if (zio_read_all(exp_path, 64u << 20, &text, &len, &d))
+        return;
+    cJSON *e = cJSON_ParseWithLength(text, len);
+    free(text);
+    if (!e)
+        return;
+    char line[512];
+    snprintf(line, sizeof line,
+             "metronome: sweep %zu/%zu %s%strial %d: %.2f req/s, %.1f tok/s, TTFT p50 %.2f "
+             "p99 %.2f ms, ITL p50 %.2f ms, latency p99 %.2f ms",
+             k, total, point, *point ? " " : "", trial, exp_stat(e, "request_throughput", "avg"),
+             exp_stat(e, "output_token_throughput", "avg"),
+             exp_stat(e, "time_to_first_token", "p50"), exp_stat(e, "time_to_first_token", "p99"),
+             exp_stat(e, "inter_token_latency", "p50"), exp_stat(e, "request_latency", "p99"));
+    cJSON_Delete(e);
+    int w = report_console_width(STDERR_FILENO);
+    if (w > 4 && (size_t)w < strlen(line)) {
+        line[w - 1] = '\0'; /* the last cell left free: some terminals wrap on it */
+        memcpy(line + w - 4, "...", 3);
+    }
+    fprintf(stderr, "%s\n", line);
 }
 
 static int run_sweep(struct sweep_cfg *s, const struct profile_argv *all)
@@ -739,6 +784,8 @@ static int run_sweep(struct sweep_cfg *s, const struct profile_argv *all)
                          : (rc == EXIT_OK || rc == EXIT_VERDICT) && !access(exp, R_OK) ? "ok"
                                                                                        : "failed";
         any_verdict |= rc == EXIT_VERDICT;
+        if (!strcmp(st, "ok"))
+            sweep_live_line(k + 1, total, pdir, trial + 1, exp);
         cJSON_ReplaceItemInObject(rj, "status", cJSON_CreateString(st));
         cJSON_ReplaceItemInObject(rj, "exit_code", cJSON_CreateNumber(rc));
         slog(log, "run %zu: %s (exit %d)", k + 1, st, rc);

@@ -1029,12 +1029,84 @@ int sweep_summary_runs(int n, char **dirs, const char *outdir, double conf, stru
     return rc;
 }
 
+/* Values list growing as needed (owned). */
+struct dvec {
+    double *v;
+    size_t n, cap;
+};
+
+/* Appends the per-request values of metric `tag` in dir/profile_export.jsonl to out, as
+ * AIPerf's convergence loader reads them: profiling-phase records without an error whose
+ * metrics hold {"value": number}. A missing file adds nothing. */
+static void load_request_values(const char *dir, const char *tag, struct dvec *out)
+{
+    char path[4600];
+    snprintf(path, sizeof path, "%s/profile_export.jsonl", dir);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    while ((len = getline(&line, &cap, f)) > 0) {
+        cJSON *r = cJSON_ParseWithLength(line, (size_t)len);
+        const cJSON *md = cJSON_GetObjectItemCaseSensitive(r, "metadata");
+        const cJSON *ph = cJSON_GetObjectItemCaseSensitive(md, "benchmark_phase");
+        const cJSON *err = cJSON_GetObjectItemCaseSensitive(r, "error");
+        const cJSON *m =
+            cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r, "metrics"), tag);
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, "value");
+        if (cJSON_IsString(ph) && !strcmp(ph->valuestring, "profiling") &&
+            (!err || cJSON_IsNull(err)) && cJSON_IsNumber(v)) {
+            if (out->n == out->cap) {
+                out->cap = out->cap ? out->cap * 2 : 1024;
+                out->v = xrealloc(out->v, out->cap * sizeof *out->v);
+            }
+            out->v[out->n++] = v->valuedouble;
+        }
+        cJSON_Delete(r);
+    }
+    free(line);
+    fclose(f);
+}
+
+/* AIPerf's DistributionConvergence: the per-request values of every successful run but
+ * the last against the last run's, two-sample KS; converged when p > the threshold. */
+static bool distribution_converged(const struct sweep_cfg *s, const struct point *pt)
+{
+    int last = -1, ok = 0;
+    for (int i = 0; i < pt->nruns; i++)
+        if (pt->runs[i].exp) {
+            last = i;
+            ok++;
+        }
+    if (ok < 2)
+        return false;
+    struct dvec a = {0}, b = {0};
+    for (int i = 0; i < pt->nruns; i++)
+        if (pt->runs[i].exp)
+            load_request_values(pt->runs[i].dir, s->conv_metric, i == last ? &b : &a);
+    bool conv = false;
+    if (a.n >= 2 && b.n >= 2) {
+        double d, p = ks_2samp_pvalue(a.v, a.n, b.v, b.n, &d);
+        conv = p > s->conv_threshold;
+    }
+    free(a.v);
+    free(b.v);
+    return conv;
+}
+
 bool sweep_point_converged(const struct sweep_cfg *s, const char *base, const cJSON *pm)
 {
     if (!s->conv_metric)
         return false;
     struct point pt;
     load_point(base, pm, &pt);
+    if (s->conv_mode == SWEEP_CONV_DISTRIBUTION) {
+        bool conv = distribution_converged(s, &pt);
+        free_point(&pt);
+        return conv;
+    }
     double vals[SWEEP_MAX_TRIALS];
     int n = 0;
     for (int i = 0; i < pt.nruns && n < SWEEP_MAX_TRIALS; i++) {

@@ -5,6 +5,8 @@
  */
 #include "profile_sweep.h"
 
+#include "corpus.h"
+
 #include "xalloc.h"
 #include "zio.h"
 
@@ -251,10 +253,12 @@ int sweep_cfg_parse(struct sweep_cfg *s, int argc, char **argv, struct diag *d)
         (rc = get_double(&a, "parameter-sweep-cooldown-seconds", 0, 86400, false,
                          &s->sweep_cooldown, d)))
         goto out;
+    const char *v;
     s->consistent_seed = flag_default_on(&a, "set-consistent-seed");
     s->warmup_after_first_off = flag_default_on(&a, "profile-run-disable-warmup-after-first");
     s->same_seed = args_flag(&a, "parameter-sweep-same-seed");
-    const char *v;
+    v = args_get(&a, "vary-seed-per-trial");
+    s->vary_seed = v && strcmp(v, "false") != 0;
     if ((v = args_get(&a, "random-seed"))) {
         char *end = NULL;
         errno = 0;
@@ -301,15 +305,24 @@ int sweep_cfg_parse(struct sweep_cfg *s, int argc, char **argv, struct diag *d)
         if (enum_eq(v, "cv"))
             s->conv_mode = SWEEP_CONV_CV;
         else if (enum_eq(v, "distribution")) {
-            rc = diag_set(d, ERR_UNSUPPORTED, "not supported yet: --convergence-mode %s", v);
-            goto out;
+            s->conv_mode = SWEEP_CONV_DISTRIBUTION;
+            /* AIPerf refuses it too: the test reads each run's per-request records */
+            const char *lv = args_get(&a, "export-level");
+            if (lv && enum_eq(lv, "summary")) {
+                rc = diag_set(d, ERR_INVALID,
+                              "--convergence-mode distribution needs the per-request records "
+                              "(profile_export.jsonl): not with --export-level summary");
+                goto out;
+            }
         } else if (!enum_eq(v, "ci-width")) {
             rc = diag_set(d, ERR_INVALID,
                           "--convergence-mode: '%s' is not one of ci-width, cv, distribution", v);
             goto out;
         }
     }
-    s->conv_threshold = s->conv_mode == SWEEP_CONV_CV ? 0.05 : 0.10;
+    /* AIPerf's per-mode defaults: CV 0.05, KS p-value 0.05, CI width 0.10 */
+    s->conv_threshold =
+        s->conv_mode == SWEEP_CONV_CV || s->conv_mode == SWEEP_CONV_DISTRIBUTION ? 0.05 : 0.10;
     if ((rc = get_double(&a, "convergence-threshold", 0, 1, true, &s->conv_threshold, d)))
         goto out;
     if ((v = args_get(&a, "convergence-metric"))) {
@@ -443,7 +456,10 @@ cJSON *sweep_manifest_new(const struct sweep_cfg *s, const char *model)
         cJSON *c = cJSON_AddObjectToObject(m, "convergence");
         cJSON_AddStringToObject(c, "metric", s->conv_metric);
         cJSON_AddStringToObject(c, "stat", s->conv_stat);
-        cJSON_AddStringToObject(c, "mode", s->conv_mode == SWEEP_CONV_CV ? "cv" : "ci-width");
+        cJSON_AddStringToObject(c, "mode",
+                                s->conv_mode == SWEEP_CONV_CV             ? "cv"
+                                : s->conv_mode == SWEEP_CONV_DISTRIBUTION ? "distribution"
+                                                                          : "ci-width");
         cJSON_AddNumberToObject(c, "threshold", s->conv_threshold);
     } else {
         cJSON_AddNullToObject(m, "convergence");
@@ -461,8 +477,13 @@ cJSON *sweep_manifest_new(const struct sweep_cfg *s, const char *model)
         cJSON_AddItemToArray(params, o);
     }
     cJSON *pts = cJSON_AddArrayToObject(m, "points");
-    long long base = s->has_seed ? s->seed : (s->trials > 1 && s->consistent_seed) ? 42 : -1;
-    bool seeded = s->has_seed || (s->trials > 1 && s->consistent_seed);
+    /* AIPerf 0.13 (_apply_consistent_seed_default): without --random-seed, a sweep or
+     * repeated runs get 42 when --set-consistent-seed (default) is on; a plain
+     * `--concurrency 1,2` sweep therefore runs with seeds 42, 43 (checked against its
+     * run_config.json) */
+    bool auto_seed = s->consistent_seed && (s->trials > 1 || s->ndims > 0);
+    long long base = s->has_seed ? s->seed : auto_seed ? 42 : -1;
+    bool seeded = s->has_seed || auto_seed;
     for (size_t p = 0; p < s->npoints; p++) {
         char buf[2048];
         cJSON *o = cJSON_CreateObject();
@@ -488,6 +509,25 @@ cJSON *sweep_manifest_new(const struct sweep_cfg *s, const char *model)
         for (int t = 0; t < s->trials; t++) {
             cJSON *r = cJSON_CreateObject();
             cJSON_AddNumberToObject(r, "trial", t + 1);
+            if (seeded && s->vary_seed) {
+                /* AIPerf's derive_variation_seed(root, "<label>:trial:<t>"): the first 8
+                 * bytes of SHA-256("<root>:variation:<label>:trial:<t>"), big-endian, masked
+                 * to 63 bits; the root is the base seed (not base + point), the label the
+                 * variation label ("base" without a sweep), t 0-based. A decimal string:
+                 * a JSON number would round it. */
+                char lab[2048], txt[2200], hex[65];
+                if (s->ndims)
+                    sweep_point_vlabel(s, p, lab, sizeof lab);
+                else
+                    snprintf(lab, sizeof lab, "base");
+                int k = snprintf(txt, sizeof txt, "%lld:variation:%s:trial:%d", base, lab, t);
+                sha256_hex(txt, k > 0 ? (size_t)k : 0, hex);
+                memcpy(txt, hex, 16);
+                txt[16] = '\0';
+                unsigned long long seed = strtoull(txt, NULL, 16) & 0x7fffffffffffffffULL;
+                snprintf(txt, sizeof txt, "%llu", seed);
+                cJSON_AddStringToObject(r, "seed", txt);
+            }
             sweep_run_dir(s, p, t, buf, sizeof buf);
             cJSON_AddStringToObject(r, "dir", buf);
             cJSON_AddStringToObject(r, "status", "not_run");

@@ -213,6 +213,10 @@ int run_meta_parse(struct run_meta *m, const char *dir, const char *path, const 
                       &m->clock_maxerror, d);
     if (rc >= 0)
         rc = meta_int(path, text, len, "config", "seed", INT64_MIN, INT64_MAX, 0, &m->seed, d);
+    /* replay writes config.random_seed: read from the text, exact (as a cJSON double a
+     * 63-bit seed such as --vary-seed-per-trial's would round, and the export said null) */
+    if (rc == 0)
+        rc = meta_int(path, text, len, "config", "random_seed", 0, INT64_MAX, 0, &m->seed, d);
     if (rc < 0) {
         cJSON_Delete(j);
         memset(m, 0, sizeof *m);

@@ -188,12 +188,61 @@ grep -q "^metronome: error: sw-bad/metronome_sweep.json: field 'version': only v
 #    warmup in the first trial only, and convergence stopping a point early.
 common=(--model metronome-mock --url "http://127.0.0.1:$port" --endpoint-type chat --streaming
         --request-count 4 --osl 4 --ui none)
-"$M" profile "${common[@]}" --concurrency 1,2 --num-profile-runs 2 --warmup-request-count 2 --random-seed 5 \
+COLUMNS=60 "$M" profile "${common[@]}" --concurrency 1,2 --num-profile-runs 2 --warmup-request-count 2 --random-seed 5 \
     --artifact-dir rr >/dev/null 2>rr.err || fail "repeated sweep: $(tail -2 rr.err)"
+# the live sweep table: a line per finished run, cut to the width (COLUMNS=60: 59 chars)
+[ "$(grep -c '^metronome: sweep [1-4]/4 concurrency_[12] trial [12]: ' rr.err)" = 4 ] \
+    || fail "live sweep lines: $(grep '^metronome: sweep' rr.err)"
+awk '/^metronome: sweep [0-9]/ && length($0) > 59 {bad = 1} END {exit bad}' rr.err \
+    || fail "a live sweep line is wider than COLUMNS: $(grep '^metronome: sweep [0-9]' rr.err)"
 "$M" profile "${common[@]}" --concurrency 1,2 --num-profile-runs 2 --parameter-sweep-mode independent \
     --artifact-dir ri >/dev/null 2>ri.err || fail "independent sweep: $(tail -2 ri.err)"
 "$M" profile "${common[@]}" --num-profile-runs 4 --convergence-metric request_count --convergence-mode cv \
     --artifact-dir rc >/dev/null 2>rc.err || fail "convergence: $(tail -2 rc.err)"
+# --vary-seed-per-trial: AIPerf's SHA-256 seed per (point, trial); --convergence-mode
+# distribution: the KS test on the per-request values stops a point once p > threshold
+# (a tiny threshold: after 2 runs), and never with a metric no record has.
+"$M" profile "${common[@]}" --concurrency 1,2 --num-profile-runs 2 --vary-seed-per-trial --random-seed 7 \
+    --artifact-dir rv >/dev/null 2>rv.err || fail "vary seed: $(tail -2 rv.err)"
+"$M" profile "${common[@]}" --num-profile-runs 2 --vary-seed-per-trial --artifact-dir rv1 >/dev/null 2>rv1.err \
+    || fail "vary seed, no sweep: $(tail -2 rv1.err)"
+"$M" profile "${common[@]}" --request-count 8 --num-profile-runs 3 --convergence-metric request_latency \
+    --convergence-mode distribution --convergence-threshold 0.000001 --artifact-dir rks >/dev/null 2>rks.err \
+    || fail "distribution convergence: $(tail -2 rks.err)"
+"$M" profile "${common[@]}" --num-profile-runs 3 --convergence-metric no_such_metric \
+    --convergence-mode distribution --artifact-dir rks2 >/dev/null 2>rks2.err \
+    || fail "distribution convergence, unknown metric: $(tail -2 rks2.err)"
+expect_exit 2 "$M" profile "${common[@]}" --num-profile-runs 3 --convergence-metric request_latency \
+    --convergence-mode distribution --export-level summary --artifact-dir rks3
+grep -q "^metronome: error: --convergence-mode distribution needs the per-request records" "$E2E_TMP/stderr" \
+    || fail "distribution with summary export: $(cat "$E2E_TMP/stderr")"
+python3 - <<'PY' || fail "vary seed / distribution convergence"
+import hashlib, json
+def j(p): return json.load(open(p))
+def derived(root, label, t):  # AIPerf's derive_variation_seed(root, f"{label}:trial:{t}")
+    h = hashlib.sha256(f"{root}:variation:{label}:trial:{t}".encode()).digest()
+    return int.from_bytes(h[:8], "big") & (2**63 - 1)
+seen = set()
+for t in (1, 2):
+    for c in (1, 2):
+        d = "rv/profile_runs/trial_%04d/concurrency_%d" % (t, c)
+        want = derived(7, "phases.profiling.concurrency=%d" % c, t - 1)
+        got = j(d + "/profile_export_aiperf.json")["run_info"]["random_seed"]
+        assert got == want, (d, got, want)
+        seen.add(got)
+assert len(seen) == 4
+m = j("rv/metronome_sweep.json")
+assert m["points"][1]["runs"][1]["seed"] == str(derived(7, "phases.profiling.concurrency=2", 1)), m["points"][1]
+for t in (1, 2):  # no sweep: label "base", root 42 (--set-consistent-seed)
+    got = j("rv1/profile_runs/run_%04d/profile_export_aiperf.json" % t)["run_info"]["random_seed"]
+    assert got == derived(42, "base", t - 1), (t, got)
+m = j("rks/metronome_sweep.json")
+assert m["convergence"]["mode"] == "distribution" and m["convergence"]["threshold"] == 0.000001, m["convergence"]
+assert [r["status"] for r in m["points"][0]["runs"]] == ["ok", "ok", "skipped_converged"], m["points"][0]["runs"]
+m = j("rks2/metronome_sweep.json")
+assert m["convergence"]["threshold"] == 0.05, m["convergence"]
+assert [r["status"] for r in m["points"][0]["runs"]] == ["ok", "ok", "ok"], m["points"][0]["runs"]
+PY
 python3 - <<'PY' || fail "sweep x repeated runs"
 import json, os
 def j(p): return json.load(open(p))
@@ -265,7 +314,10 @@ for name, m in cases.items():
     with open("hm/metronome_sweep.json", "w") as f:
         f.write(m if isinstance(m, str) else json.dumps(m))
     p = subprocess.run([M, "report", "hm", "-q"], capture_output=True, text=True, timeout=120)
-    err = [l for l in p.stderr.splitlines() if not l.startswith("metronome: wrote ")]
+    # a sweep's points are packed with seeds 42 + i (AIPerf's), so their traces differ:
+    # the report's warning about that is not the error looked for
+    err = [l for l in p.stderr.splitlines()
+           if not l.startswith(("metronome: wrote ", "metronome: warning: runs differ in trace"))]
     assert p.returncode in (0, 1), (name, p.returncode, p.stderr[-500:])
     if p.returncode == 1:
         assert len(err) == 1 and err[0].startswith("metronome: error: "), (name, err)

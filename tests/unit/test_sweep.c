@@ -1,8 +1,10 @@
 /* Sweeps and repeated runs: Student-t quantiles, list parsing, AIPerf's point names. */
 #include "profile_sweep.h"
 #include "test.h"
+#include "xalloc.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 /* Student-t CDF for an integer df by the closed forms (Abramowitz & Stegun 26.7.3/4),
@@ -165,7 +167,7 @@ TEST(sweep_point_names_as_aiperf)
 TEST(sweep_bad_lists_name_value_and_position)
 {
     static const struct {
-        const char *args[4];
+        const char *args[6];
         int n;
         const char *msg;
     } cases[] = {
@@ -187,15 +189,20 @@ TEST(sweep_bad_lists_name_value_and_position)
         {{"--convergence-metric", "time_to_first_token"},
          2,
          "--convergence-metric requires --num-profile-runs > 1"},
-        {{"--num-profile-runs", "3", "--convergence-mode", "distribution"},
+        {{"--num-profile-runs", "3", "--convergence-mode", "distribution", "--export-level",
+          "summary"},
+         6,
+         "--convergence-mode distribution needs the per-request records (profile_export.jsonl): "
+         "not with --export-level summary"},
+        {{"--num-profile-runs", "3", "--convergence-mode", "bogus"},
          4,
-         "not supported yet: --convergence-mode distribution"},
+         "--convergence-mode: 'bogus' is not one of ci-width, cv, distribution"},
         {{"--concurrency", "1,2", "--isl", "3,4,5"}, 4, NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct sweep_cfg s;
         struct diag d = {0};
-        const char *args[6];
+        const char *args[8];
         int n = cases[i].n;
         for (int k = 0; k < n; k++)
             args[k] = cases[i].args[k];
@@ -212,4 +219,53 @@ TEST(sweep_bad_lists_name_value_and_position)
         if (cases[i].msg && strcmp(d.msg, cases[i].msg))
             test_fail(__FILE__, __LINE__, "case %zu: '%s'", i, d.msg);
     }
+}
+
+/* --convergence-mode distribution's test against scipy.stats.ks_2samp (scipy 1.17.1 in
+ * AIPerf 0.13's environment, method "auto"): exact below 10,000 values a side (equal and
+ * unequal sizes, heavy ties), asymptotic above. Samples from an LCG both sides share. */
+static void ks_lcg(unsigned seed, size_t n, int mod, int shift, double *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        seed = seed * 1103515245u + 12345u;
+        out[i] = (double)((int)((seed >> 16) & 0x7fff) % mod + shift);
+    }
+}
+
+TEST(sweep_ks_2samp_matches_scipy)
+{
+    static const struct {
+        unsigned sa;
+        size_t na;
+        unsigned sb;
+        size_t nb;
+        int ma, ha, mb, hb;
+        double stat, p;
+        double tol; /* relative, on p */
+    } c[] = {
+        {1, 20, 2, 20, 1000, 0, 1000, 0, 0.35, 0.17453300569806826, 1e-9},
+        {3, 30, 4, 45, 1000, 0, 1000, 100, 0.14444444444444443, 0.8136551846350775, 1e-9},
+        {5, 50, 6, 40, 7, 0, 7, 1, 0.305, 0.0256282198634028, 1e-9},
+        {7, 200, 8, 300, 10000, 0, 10000, 300, 0.09166666666666666, 0.25476533491263975, 1e-9},
+        /* asymptotic: scipy's kstwo at round(n1 n2 / (n1 + n2)); ours the limiting form
+         * with Stephens' correction */
+        {9, 12000, 10, 3000, 30000, 0, 30000, 200, 0.01766666666666672, 0.4371165088437876, 1e-2},
+        {11, 12000, 12, 11000, 30000, 0, 30000, 0, 0.016568181818181815, 0.0846856303107032, 1e-2},
+    };
+    for (size_t k = 0; k < sizeof c / sizeof c[0]; k++) {
+        double *a = xmalloc(c[k].na * sizeof *a), *b = xmalloc(c[k].nb * sizeof *b);
+        ks_lcg(c[k].sa, c[k].na, c[k].ma, c[k].ha, a);
+        ks_lcg(c[k].sb, c[k].nb, c[k].mb, c[k].hb, b);
+        double d, p = ks_2samp_pvalue(a, c[k].na, b, c[k].nb, &d);
+        CHECK(fabs(d - c[k].stat) <= 1e-12);
+        CHECK(fabs(p - c[k].p) <= c[k].tol * c[k].p);
+        if (!(fabs(p - c[k].p) <= c[k].tol * c[k].p))
+            fprintf(stderr, "case %zu: p %.17g, scipy %.17g\n", k, p, c[k].p);
+        free(a);
+        free(b);
+    }
+    double one = 1, d;
+    CHECK(isnan(ks_2samp_pvalue(&one, 1, NULL, 0, &d)));
+    double x[3] = {1, 2, 3}, y[3] = {3, 2, 1};
+    CHECK(ks_2samp_pvalue(x, 3, y, 3, &d) == 1.0 && d == 0);
 }
