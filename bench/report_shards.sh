@@ -12,8 +12,10 @@
 # The machine is shared: a run during which other processes used more than 10 % of one
 # core (the machine's busy time in /proc/stat minus the run's own CPU time) is marked
 # BUSY, and CPU time, not wall time, is the figure to judge then. Runs under nice -n 10.
-# Disk: ~125 MB per 10^6 records for each copy (4 GB at the defaults); memory: the report
-# holds every record (docs/scale.md), check `free -m` first.
+# Disk: ~110 MB per 10^6 records for each copy (3.5 GB at the defaults); memory: the report
+# holds every record, 8.1 GB peak RSS at the defaults (docs/scale.md): check `free -m` first.
+# Time: each report took 10-15 min of wall time (200 s of CPU) at nice 10 on the shared
+# 2-core machine; ROUNDS=2 halves that.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${1:-$root/zig-out/bin/metronome}
