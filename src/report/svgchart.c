@@ -429,7 +429,20 @@ void svg_chart(struct buf *o, const struct svg_chart *c, bool standalone)
         yh = fmax(yh, 0);
     }
     double xt[64], yt[64];
-    size_t nxt = svg_ticks(xl, xh, 6, f.xlog, xt, 64, &f.xlo, &f.xhi);
+    /* fewer x ticks when their labels would run into each other (a narrow range such as
+     * 125.070-125.077 tokens/s has long labels): about 6.5 px a character at 11 px */
+    size_t nxt = 0;
+    for (int target = 6; target >= 2; target--) {
+        nxt = svg_ticks(xl, xh, target, f.xlog, xt, 64, &f.xlo, &f.xhi);
+        size_t widest = 0;
+        for (size_t i = 0; i < nxt; i++) {
+            char s[32];
+            svg_fmt_tick(xt[i], f.xlog ? xt[i] : nxt > 1 ? xt[1] - xt[0] : xt[i], s, sizeof s);
+            widest = strlen(s) > widest ? strlen(s) : widest;
+        }
+        if ((double)nxt * ((double)widest * 6.5 + 8) <= f.W - f.L - f.R)
+            break;
+    }
     size_t nyt = svg_ticks(yl, yh, 5, f.ylog, yt, 64, &f.ylo, &f.yhi);
     /* grid and tick labels */
     buf_puts(o, "<g stroke=\"#d6dbe0\" stroke-dasharray=\"2 3\">");

@@ -2,8 +2,10 @@
 #include "svgchart.h"
 #include "test.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 static size_t count(const char *s, const char *needle)
@@ -90,6 +92,37 @@ TEST(svg_chart_lines_break_at_gaps)
     CHECK(strstr(b.p, "T &quot;1&quot;"));
     CHECK(strstr(b.p, "<a&b>") == NULL);
     CHECK(strstr(b.p, "</svg>"));
+    buf_free(&b);
+}
+
+/* A narrow x range (125.070-125.077, as a Pareto chart of nearly equal runs has): the x
+ * tick labels fit side by side in the plot width, with room between them. */
+TEST(svg_chart_x_labels_do_not_overlap)
+{
+    double x[] = {125.0703, 125.0711, 125.0768, 125.0742}, y[] = {400, 420, 1290, 410};
+    struct svg_series s = {.name = "runs", .kind = SVG_SCATTER, .x = x, .y = y, .n = 4};
+    struct buf b;
+    buf_init(&b, 1 << 20);
+    svg_chart(&b, &(struct svg_chart){.title = "P", .s = &s, .ns = 1}, false);
+    buf_putc(&b, '\0');
+    /* x tick labels: the text elements anchored "middle" below the plot */
+    size_t n = 0, widest = 0;
+    for (const char *p = b.p; (p = strstr(p, "text-anchor=\"middle\"")); p++) {
+        const char *gt = strchr(p, '>'), *lt = gt ? strchr(gt, '<') : NULL;
+        if (!gt || !lt || !isdigit((unsigned char)gt[1]))
+            continue;
+        n++;
+        widest = (size_t)(lt - gt - 1) > widest ? (size_t)(lt - gt - 1) : widest;
+    }
+    /* the plot's width: the x axis line */
+    const char *ax = strstr(b.p, "<g stroke=\"#8c959f\"><line x1=\"");
+    REQUIRE(ax);
+    double x1 = 0, x2 = 0;
+    REQUIRE(sscanf(ax, "<g stroke=\"#8c959f\"><line x1=\"%lf\" x2=\"%lf\"", &x1, &x2) == 2);
+    CHECK(n >= 2);
+    /* at ~6.5 px a character (11 px font) and 8 px between labels, all fit across it
+     * (it was 8 labels of 7 characters: 428 px on a 386 px axis) */
+    CHECK((double)n * ((double)widest * 6.5 + 8) <= x2 - x1);
     buf_free(&b);
 }
 
