@@ -52,7 +52,9 @@ with Mock("--ttft", "20ms", "--itl", "0", "--osl", "1", log=False) as m:
           [r for r in recs if err(r)][:1])
     foreseen = c["connections_opened_at_send"] - c["connections_opened_at_send_late"]
     check(foreseen == 0, "sends that opened a connection the pool should have opened", foreseen)
-    check(c["connections_opened_ahead"] >= 15, "connections opened ahead",
+    # before: none; the first fill alone opens the first 5 ms of sends' worth (5), and
+    # a loaded machine's stalls may open the rest at send (counted above as not foreseen)
+    check(c["connections_opened_ahead"] >= 5, "connections opened ahead",
           c["connections_opened_ahead"])
     conns = len({r["conn"] for r in recs})
     # in flight (~20) plus the horizon's worth (5 ms at 1,000/s) plus what stalls add
