@@ -195,6 +195,8 @@ struct engine {
     _Atomic int first_err_taken;
     char first_err[320];
     _Atomic int failed;
+    _Atomic int profiler_started; /* --server-profiler: the start POST succeeded */
+    _Atomic int hook_failed;      /* --server-profiler: the start POST failed */
     const char *const *redact;
     size_t nredact;
 

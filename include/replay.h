@@ -52,6 +52,13 @@ struct replay_source {
     int (*turns)(void *ctx, const char *session);
 };
 
+struct args;
+struct replay_config;
+/* Reads --reset-kv-cache* and --server-profiler* (names as replay and profile spell them)
+ * into cfg's control-hook fields: 0, or ERR_INVALID naming the option and its value. Used
+ * by replay, and by profile to refuse a bad value before anything is packed. */
+int replay_control_args(const struct args *a, struct replay_config *cfg, struct diag *d);
+
 struct replay_config {
     const char *out_dir; /* run directory; created if missing */
     const char *const *urls;
@@ -120,6 +127,14 @@ struct replay_config {
 
     const char *ca_file;
     bool insecure;
+
+    /* Control hooks (AIPerf 0.13 --reset-kv-cache*, --server-profiler*; control.c): an
+     * empty POST of the path to each unique --url origin. NULL path: hook off. */
+    const char *reset_path;          /* once, before anything is sent; failure ends the run */
+    double reset_timeout_s;          /* per POST (retried as AIPerf within 60 s) */
+    const char *profiler_start_path; /* after warmup, before profiling; failure ends it */
+    const char *profiler_stop_path;  /* after the profiling requests; failure: a warning */
+    double profiler_timeout_s;
 
     bool handle_signals;
     int progress; /* 0 quiet, 1 auto (tty: live line; else a line every 10 s) */

@@ -118,6 +118,20 @@ static const struct arg_spec specs[] = {
      "scrape DCGM exporters; 'default': localhost:9400 and localhost:9401"},
     {"server-metrics-interval", NULL, ARG_VALUE, "S", "1",
      "seconds between scrapes (a scrape still running is skipped, not queued)"},
+    {"reset-kv-cache", NULL, ARG_FLAG, NULL, NULL,
+     "POST /reset_prefix_cache to each --url origin before anything is sent"},
+    {"reset-kv-cache-path", NULL, ARG_VALUE, "PATH", "/reset_prefix_cache",
+     "the reset's path (implies --reset-kv-cache)"},
+    {"reset-kv-cache-timeout-seconds", NULL, ARG_VALUE, "S", "30",
+     "the reset POST's timeout (implies --reset-kv-cache)"},
+    {"server-profiler", NULL, ARG_FLAG, NULL, NULL,
+     "POST /start_profile before the profiling phase and /stop_profile after it"},
+    {"server-profiler-timeout-seconds", NULL, ARG_VALUE, "S", "30",
+     "the profiler POSTs' timeout (implies --server-profiler)"},
+    {"server-profiler-start-path", NULL, ARG_VALUE, "PATH", "/start_profile",
+     "the profiler start's path (implies --server-profiler)"},
+    {"server-profiler-stop-path", NULL, ARG_VALUE, "PATH", "/stop_profile",
+     "the profiler stop's path (implies --server-profiler)"},
     {"quiet", "-q", ARG_FLAG, NULL, NULL, "no progress output"},
     {"help", "-h", ARG_FLAG, NULL, NULL, "this text"},
 };
@@ -318,6 +332,53 @@ static int get_double(const struct args *a, const char *name, double min, double
     return args_double(a, name, min, max, out, d);
 }
 
+/* A control hook's path as AIPerf 0.13 accepts it: relative (leading '/'), no "://" (the
+ * POST goes to each --url origin, never elsewhere), nothing that would break the request
+ * line. The default when the option is absent. */
+static int hook_path(const struct args *a, const char *name, const char *def, const char **out,
+                     struct diag *d)
+{
+    const char *v = args_get(a, name);
+    if (!v) {
+        *out = def;
+        return 0;
+    }
+    if (v[0] != '/' || strstr(v, "://"))
+        return diag_set(d, ERR_INVALID,
+                        "--%s: '%s' must be a relative path starting with '/' (it is sent to "
+                        "each --url origin)",
+                        name, v);
+    char opt[64];
+    snprintf(opt, sizeof opt, "--%s", name);
+    if (wire_check(opt, v, false, d))
+        return ERR_INVALID;
+    *out = v;
+    return 0;
+}
+
+/* --reset-kv-cache* and --server-profiler*: setting a path or a timeout turns its hook on,
+ * as in AIPerf 0.13; timeouts must be > 0 (default 30 s, AIPerf's). */
+int replay_control_args(const struct args *a, struct replay_config *cfg, struct diag *d)
+{
+    bool reset = args_flag(a, "reset-kv-cache") || args_has(a, "reset-kv-cache-path") ||
+                 args_has(a, "reset-kv-cache-timeout-seconds");
+    bool prof = args_flag(a, "server-profiler") || args_has(a, "server-profiler-start-path") ||
+                args_has(a, "server-profiler-stop-path") ||
+                args_has(a, "server-profiler-timeout-seconds");
+    cfg->reset_timeout_s = cfg->profiler_timeout_s = 30;
+    const char *rp, *sp, *tp;
+    if (hook_path(a, "reset-kv-cache-path", "/reset_prefix_cache", &rp, d) ||
+        hook_path(a, "server-profiler-start-path", "/start_profile", &sp, d) ||
+        hook_path(a, "server-profiler-stop-path", "/stop_profile", &tp, d) ||
+        args_double(a, "reset-kv-cache-timeout-seconds", 1e-3, 1e9, &cfg->reset_timeout_s, d) ||
+        args_double(a, "server-profiler-timeout-seconds", 1e-3, 1e9, &cfg->profiler_timeout_s, d))
+        return ERR_INVALID;
+    cfg->reset_path = reset ? rp : NULL;
+    cfg->profiler_start_path = prof ? sp : NULL;
+    cfg->profiler_stop_path = prof ? tp : NULL;
+    return 0;
+}
+
 /* The AIPerf-style default run dir name, made filesystem-safe. */
 static void default_dir(char *out, size_t cap, const char *model, const char *ep, const char *mode)
 {
@@ -443,7 +504,9 @@ int cmd_replay(int argc, char **argv)
         get_double(&a, "warmup-request-rate", 1e-9, 1e9, &cfg.warmup_rate, &d) ||
         get_double(&a, "warmup-concurrency-ramp-duration", 1e-6, 1e9, &cfg.warmup_conc_ramp_s,
                    &d) ||
-        get_double(&a, "warmup-request-rate-ramp-duration", 1e-6, 1e9, &cfg.warmup_rate_ramp_s, &d))
+        get_double(&a, "warmup-request-rate-ramp-duration", 1e-6, 1e9, &cfg.warmup_rate_ramp_s,
+                   &d) ||
+        replay_control_args(&a, &cfg, &d))
         goto usage;
     if (args_has(&a, "warmup-grace-period") && !args_has(&a, "warmup-duration")) {
         cli_error("--warmup-grace-period needs --warmup-duration (it follows the duration)");

@@ -124,6 +124,10 @@ enum route {
     R_HEALTH,
     R_METRICS,
     R_DCGM, /* --dcgm: a DCGM exporter's /metrics with synthetic GPU values */
+    /* vLLM's (and SGLang's /flush_cache) control routes, which AIPerf 0.13's
+     * --reset-kv-cache and --server-profiler POST to: answered 200, logged in the timing
+     * log, never counted as inference */
+    R_CONTROL,
 };
 
 enum framing { F_CHUNKED, F_LENGTH, F_RAW };
@@ -964,6 +968,9 @@ static void handle(struct conn *c, const char *body, size_t len)
     case R_HEALTH:
         respond(c, 200, "application/json", "", 0, NULL);
         return;
+    case R_CONTROL:
+        respond(c, 200, "application/json", "{\"success\":true}", 16, NULL);
+        return;
     case R_MODELS:
         buf_reset(&w->body);
         mock_build_models(&w->body, w->srv->model, cfg->created);
@@ -1183,7 +1190,9 @@ static enum route route_of(const char *p, size_t n, bool *known_post)
         {"/v1/rerank", R_RERANK_COHERE, true},  {"/rerank", R_RERANK_TEI, true},
         {"/v1/responses", R_RESPONSES, true},   {"/v1/models", R_MODELS, false},
         {"/health", R_HEALTH, false},           {"/metrics", R_METRICS, false},
-        {"/dcgm/metrics", R_DCGM, false},
+        {"/dcgm/metrics", R_DCGM, false},       {"/reset_prefix_cache", R_CONTROL, true},
+        {"/flush_cache", R_CONTROL, true},      {"/start_profile", R_CONTROL, true},
+        {"/stop_profile", R_CONTROL, true},
     };
     const char *q = memchr(p, '?', n);
     if (q)

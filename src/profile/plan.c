@@ -6,6 +6,7 @@
 #include "clock.h"
 #include "endpoint.h"
 #include "profile_conf.h"
+#include "replay.h"
 #include "shard.h"
 #include "verdict.h"
 #include "xalloc.h"
@@ -474,6 +475,13 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
     if (args_flag(&a, "per-chunk-usage") && !args_flag(&a, "use-server-token-count")) {
         rc = diag_set(d, ERR_INVALID, "--per-chunk-usage requires --use-server-token-count");
         goto out;
+    }
+    /* control hooks: a bad path or timeout is refused before anything is packed */
+    {
+        struct replay_config hooks = {0};
+        rc = replay_control_args(&a, &hooks, d);
+        if (rc)
+            goto out;
     }
     /* refused before anything is packed; pack would refuse it too */
     if (args_flag(&a, "tokenizer-trust-remote-code")) {

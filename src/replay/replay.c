@@ -7,6 +7,7 @@
 
 #include "scrape.h"
 
+#include "control.h"
 #include "engine.h"
 #include "hash.h"
 #include "jsonw.h"
@@ -914,6 +915,14 @@ int replay_run(const struct replay_config *cfg, struct replay_source *src,
         rc = preflight_limits(cfg, d);
     if (!rc && cfg->preflight)
         rc = preflight_connect(e, d);
+    /* --reset-kv-cache: once, before anything is sent (and before warmup, as AIPerf 0.13);
+     * a failure ends the run before it starts, with nothing written. */
+    if (!rc && cfg->reset_path) {
+        rc = control_post(e, "--reset-kv-cache", cfg->reset_path, cfg->reset_timeout_s, true, false,
+                          d);
+        if (!rc && cfg->progress)
+            fprintf(stderr, "replay: reset the KV cache (POST %s)\n", cfg->reset_path);
+    }
     if (!rc)
         rc = zio_mkdir_p(cfg->out_dir, d);
     sigset_t mask, old;
@@ -1133,6 +1142,14 @@ int replay_run(const struct replay_config *cfg, struct replay_source *src,
             resolver_left = false;
         }
     }
+    /* --server-profiler: stopped once the profiling requests are done; as in AIPerf 0.13 a
+     * failed stop is a warning, not the run's failure. */
+    if (atomic_load(&e->profiler_started)) {
+        struct diag d5;
+        if (control_post(e, "--server-profiler stop", cfg->profiler_stop_path,
+                         cfg->profiler_timeout_s, false, true, &d5))
+            fprintf(stderr, "replay: warning: %s\n", d5.msg);
+    }
     if (scr) {
         struct diag d4;
         int rc4 = scrape_stop(scr, &d4);
@@ -1172,7 +1189,10 @@ int replay_run(const struct replay_config *cfg, struct replay_source *src,
     if (ri.started_real) {
         ri.ended_real = clock_real_ns();
         ri.complete = rc == 0;
-        ri.cancelled = interrupted || threshold_hit || atomic_load(&e->failed);
+        /* a failed profiler start is the run's failure (AIPerf: profiling does not begin),
+         * not a cancellation to report on */
+        ri.cancelled = interrupted || threshold_hit ||
+                       (atomic_load(&e->failed) && !atomic_load(&e->hook_failed));
         struct diag d3;
         int rc3 = write_run_json(e, &ri, &d3);
         if (rc3 && !rc) {

@@ -9,6 +9,7 @@
  * Closed loop: requests carry no time; the scheduler keeps each worker's ring stocked
  * with about one slot's worth and the worker starts the next one the moment a slot frees.
  */
+#include "control.h"
 #include "engine.h"
 #include "hash.h"
 #include "loadshape.h"
@@ -712,6 +713,19 @@ void *sched_main(void *arg)
             e->src->rewind(e->src->ctx, &d);
             s.wrap = 0;
             s.nread = 0;
+        }
+    }
+    /* --server-profiler: started after warmup, right before profiling (AIPerf 0.13); if the
+     * start fails, profiling does not begin. */
+    if (cfg->profiler_start_path && !atomic_load(&e->stop) && !atomic_load(&e->failed)) {
+        struct diag d;
+        if (control_post(e, "--server-profiler start", cfg->profiler_start_path,
+                         cfg->profiler_timeout_s, false, false, &d)) {
+            snprintf(e->errmsg, sizeof e->errmsg, "%s", d.msg);
+            atomic_store(&e->hook_failed, 1);
+            atomic_store(&e->failed, 1);
+        } else {
+            atomic_store(&e->profiler_started, 1);
         }
     }
     if (!atomic_load(&e->stop) && !atomic_load(&e->failed)) {

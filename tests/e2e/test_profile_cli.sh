@@ -13,9 +13,9 @@ refused() { # refused EXPECTED-MESSAGE ARGS...
         fail "wanted '$msg', got '$(cat "$E2E_TMP/stderr")'"
     [ ! -e artifacts ] || fail "a refused run left artifacts behind"
 }
-refused "not supported yet: --server-profiler" -m x --server-profiler
+refused "not supported yet: --otel-url" -m x --otel-url http://127.0.0.1:4318
 refused "not supported yet: --num-users" -m x --num-users 4 --user-centric-rate 2
-refused "not supported yet: --reset-kv-cache" -m x --reset-kv-cache
+refused "not supported yet: --enable-uvloop" -m x --enable-uvloop
 expect_exit 2 "$M" profile -m x --public-dataset-foo
 grep -q "unknown option '--public-dataset-foo'" "$E2E_TMP/stderr" || fail "unknown option"
 refused "not supported yet: --endpoint-type nim-rankings" -m x --endpoint-type nim-rankings
@@ -59,9 +59,9 @@ printf 'model: m\n\nconcurrency: [1, 2]\n' >bad.yaml
 expect_exit 1 "$M" profile --config bad.yaml
 [ "$(cat "$E2E_TMP/stderr")" = "metronome: error: bad.yaml:3: takes one value, not a list: concurrency" ] ||
     fail "bad.yaml: $(cat "$E2E_TMP/stderr")"
-printf 'model: m\nreset_kv_cache: true\n' >refused.yaml
+printf 'model: m\nenable_uvloop: true\n' >refused.yaml
 expect_exit 2 "$M" profile -f refused.yaml
-[ "$(cat "$E2E_TMP/stderr")" = "metronome: error: refused.yaml:2: not supported yet: --reset-kv-cache" ] ||
+[ "$(cat "$E2E_TMP/stderr")" = "metronome: error: refused.yaml:2: not supported yet: --enable-uvloop" ] ||
     fail "refused.yaml: $(cat "$E2E_TMP/stderr")"
 printf 'benchmark:\n  model: m\n' >aiperf2.yaml
 expect_exit 1 "$M" profile --config aiperf2.yaml

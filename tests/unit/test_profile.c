@@ -85,8 +85,8 @@ TEST(profile_conf_errors)
          "c.yaml:2: unexpected indentation: nested sections are not supported (one flat "
          "mapping of option names; see docs/cli-profile.md)"},
         {"model: a\nmodel: b\n", ERR_INVALID, "c.yaml:2: option given twice: model-names"},
-        {"\n\nreset-kv-cache: true\n", ERR_UNSUPPORTED,
-         "c.yaml:3: not supported yet: --reset-kv-cache"},
+        {"\n\nenable-uvloop: true\n", ERR_UNSUPPORTED,
+         "c.yaml:3: not supported yet: --enable-uvloop"},
         {"streaming: maybe\n", ERR_INVALID, "c.yaml:1: expected true or false for streaming"},
         {"concurrency: [1, 2]\n", ERR_INVALID,
          "c.yaml:1: takes one value, not a list: concurrency"},
@@ -240,7 +240,18 @@ TEST(profile_plan_refusals)
         int code;
         const char *msg;
     } cases[] = {
-        {"-m m --reset-kv-cache", ERR_UNSUPPORTED, "not supported yet: --reset-kv-cache"},
+        {"-m m --enable-uvloop", ERR_UNSUPPORTED, "not supported yet: --enable-uvloop"},
+        /* control hooks: bad paths and timeouts before anything is packed */
+        {"-m m --reset-kv-cache-path reset_prefix_cache", ERR_INVALID,
+         "--reset-kv-cache-path: 'reset_prefix_cache' must be a relative path starting with '/' "
+         "(it is sent to each --url origin)"},
+        {"-m m --server-profiler-stop-path http://h/stop", ERR_INVALID,
+         "--server-profiler-stop-path: 'http://h/stop' must be a relative path starting with '/' "
+         "(it is sent to each --url origin)"},
+        {"-m m --server-profiler-timeout-seconds 0", ERR_INVALID,
+         "--server-profiler-timeout-seconds: 0 is out of range [0.001, 1e+09]"},
+        {"-m m --reset-kv-cache-timeout-seconds x", ERR_INVALID,
+         "--reset-kv-cache-timeout-seconds: expected a number, got 'x'"},
         {"-m m --num-users 3", ERR_UNSUPPORTED, "not supported yet: --num-users"},
         {"-m m --transport-type grpc", ERR_UNSUPPORTED, "not supported yet: --transport-type grpc"},
         {"-m m --endpoint-type nim-rankings", ERR_UNSUPPORTED,
