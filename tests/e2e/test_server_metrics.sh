@@ -169,6 +169,7 @@ import json, sys
 t = json.load(open(sys.argv[1]))["telemetry"]["targets"]
 assert t[0]["url"].startswith("https://localhost:") and t[0]["scrapes_ok"] >= 2, t
 PY
+kill $mock 2>/dev/null; wait $mock 2>/dev/null || true
 # profile takes AIPerf's lists (`--server-metrics-formats json csv jsonl`, a bare
 # `--gpu-telemetry`: the DCGM defaults) and scrapes --url + /metrics as AIPerf does, /v1 kept
 port=$(free_port)
