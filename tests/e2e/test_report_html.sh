@@ -2,7 +2,8 @@
 # disabled (a profile whose content settings block scripts): every table and chart is
 # in the page (SVG drawn by metronome itself), the screenshot is not blank; with
 # JavaScript on, the page logs no console message and requests nothing. A 4-run
-# comparison is rendered at 1400 px for a human look; screenshots are kept in tests/out/.
+# comparison at 1400 px: measured in a 1400 px frame (no sideways scroll of the page or of
+# any scrolling box) and screenshotted for a human look; screenshots are kept in tests/out/.
 # Comparison deltas: 0 -> 2.8 % errors shows "+2.80 pp" as a regression, a 0.1 % change
 # is neutral, no verdict badge without rules, --label names runs, differing models warn.
 . "$E2E_ROOT/tests/e2e/lib.sh"
@@ -247,6 +248,31 @@ for f in compare4-1400.png desktop.png phone.png print.pdf; do
     [ -s "$E2E_TMP/$f" ] || fail "$f not produced"
 done
 not_blank "$E2E_TMP/compare4-1400.png"
+# Readable at 1400 px: the 4-run comparison laid out in a 1400 px frame neither scrolls
+# sideways nor hides columns in a scrolling box (a wrapper page measures the frame's
+# document; at 700 px the comparison table does scroll, which shows the check can fail).
+measure() { # WIDTH -> data-result="doc=<scrollWidth> worst=<px a scroll box overflows> <which>"
+    cat >"$out/four/measure.html" <<EOF
+<!doctype html><html><body style="margin:0"><iframe id="f" src="report.html" style="width:$1px;height:900px;border:0"></iframe>
+<script>
+document.getElementById('f').onload = function () {
+  var d = this.contentDocument, worst = 0, what = '';
+  d.querySelectorAll('*').forEach(function (e) {
+    if (!(e instanceof d.defaultView.HTMLElement) || !e.clientWidth) return;
+    var x = d.defaultView.getComputedStyle(e).overflowX, over = e.scrollWidth - e.clientWidth;
+    if ((x == 'auto' || x == 'scroll') && over > worst) { worst = over; what = e.tagName + '.' + e.className; }
+  });
+  document.body.setAttribute('data-result', 'doc=' + d.documentElement.scrollWidth + ' worst=' + worst + ' ' + what);
+};
+</script></body></html>
+EOF
+    chrome js --allow-file-access-from-files --virtual-time-budget=5000 --window-size=1500,900 \
+        --dump-dom "file://$out/four/measure.html" 2>/dev/null | grep -o 'data-result="[^"]*"'
+}
+got=$(measure 1400)
+echo "$got" | grep -Eq '^data-result="doc=(1[0-3][0-9][0-9]|1400) worst=0 ' || fail "4-run comparison at 1400 px: $got"
+got=$(measure 700)
+echo "$got" | grep -q 'worst=[1-9]' || fail "the width check cannot fail (700 px): $got"
 not_blank "$E2E_TMP/desktop.png"
 mkdir -p "$E2E_ROOT/tests/out"
 cp "$E2E_TMP"/*.png "$E2E_TMP"/print.pdf "$E2E_ROOT/tests/out/" 2>/dev/null || true
