@@ -7,6 +7,8 @@ Exits non-zero with one line per problem. What it checks:
     JsonExportData.model_validate_json (AIPerf's pydantic model), schema_version is AIPerf's,
     run_info carries random_seed and cli_command, every metric block's tag that AIPerf
     registers has AIPerf's display unit;
+  * server_metrics_export.json (when the mock's /metrics was scraped) validates with
+    ServerMetricsExportData and holds the mock's TTFT histogram;
   * every profile_export.jsonl line validates with MetricRecordInfo, warmup records are there
     (when --warmup) and carry benchmark_phase/phase_* metadata; metric units are AIPerf's;
   * profile_export_aiperf.csv is what AIPerf's MetricsCsvExporter writes for the same
@@ -253,6 +255,16 @@ if os.path.exists(f"{d}/inputs.json"):  # profile writes it; a replay reported a
         InputsFile.model_validate_json(open(f"{d}/inputs.json").read())
     except Exception as e:
         bad(f"inputs.json: InputsFile rejects it: {e}")
+
+sm = f"{d}/server_metrics_export.json"
+if os.path.exists(sm):  # the mock's /metrics was scraped (on by default)
+    from aiperf.common.models.server_metrics_models import ServerMetricsExportData
+    try:
+        smj = ServerMetricsExportData.model_validate_json(open(sm).read())
+        if not smj.metrics or "vllm:time_to_first_token_seconds" not in smj.metrics:
+            bad(f"{sm}: no vllm:time_to_first_token_seconds among {sorted(smj.metrics)}")
+    except Exception as e:
+        bad(f"{sm}: ServerMetricsExportData rejects it: {e}")
 
 ts = f"{d}/profile_export_aiperf_timeslices.json"
 if os.path.exists(ts):
