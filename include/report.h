@@ -50,10 +50,11 @@ struct report_opts {
     double slice_duration_s;            /* > 0: time slices of this length */
     bool merge_all;                     /* every dir is a shard of one run */
     bool show_internal;                 /* hidden metrics on the console */
-    bool allow_all_failed;              /* a run where every request failed is not a failure */
-    bool count_empty_chunks;            /* the seed's rule: "" content messages are responses */
-    FILE *console;                      /* console exports go here (NULL: nowhere) */
-    const char *cli_command;            /* run_info.cli_command (redacted), or NULL */
+    bool show_trace_timing;    /* AIPerf's "HTTP Trace Timing" table (the http_req_* metrics) */
+    bool allow_all_failed;     /* a run where every request failed is not a failure */
+    bool count_empty_chunks;   /* the seed's rule: "" content messages are responses */
+    FILE *console;             /* console exports go here (NULL: nowhere) */
+    const char *cli_command;   /* run_info.cli_command (redacted), or NULL */
     size_t max_icl;            /* inter-chunk gaps kept for the sweeps; 0: the default (2^20) */
     const char *plots_dir;     /* also write every chart as DIR/NN-name.svg, or NULL */
     const char *const *labels; /* labels[i] names run i (after shard grouping), or NULL */

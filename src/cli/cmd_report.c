@@ -31,6 +31,8 @@ static const struct arg_spec specs[] = {
      "server-metrics exports: json (server_metrics_export.json), csv, jsonl (one line per "
      "scrape); comma-separate or repeat"},
     {"show-internal-metrics", NULL, ARG_FLAG, NULL, NULL, "hidden metrics on the console too"},
+    {"show-trace-timing", NULL, ARG_FLAG, NULL, NULL,
+     "also print the HTTP trace timing table (the http_req_* metrics, AIPerf 0.13's)"},
     {"allow-all-failed", NULL, ARG_FLAG, NULL, NULL,
      "a run where every request failed is not a failed verdict"},
     {"count-empty-chunks", NULL, ARG_FLAG, NULL, NULL,
@@ -287,6 +289,7 @@ int cmd_report(int argc, char **argv)
     o.out_dir = args_get(&a, "output-dir");
     o.merge_all = args_flag(&a, "merge");
     o.show_internal = args_flag(&a, "show-internal-metrics");
+    o.show_trace_timing = args_flag(&a, "show-trace-timing");
     o.allow_all_failed = args_flag(&a, "allow-all-failed");
     o.count_empty_chunks = args_flag(&a, "count-empty-chunks");
     o.cli_command = args_get(&a, "cli-command");

@@ -80,7 +80,7 @@ const struct profile_opt profile_opts[] = {
     {{"wandb-run-name", NULL, ARG_VALUE, "X", NULL, NULL}, PROFILE_REFUSE},
     {{"wandb-tag", NULL, ARG_VALUE, "X", NULL, NULL}, PROFILE_REFUSE},
     {{"export-http-trace", NULL, ARG_FLAG, NULL, NULL, NULL}, PROFILE_REFUSE},
-    {{"show-trace-timing", NULL, ARG_FLAG, NULL, NULL, NULL}, PROFILE_REFUSE},
+    {{"show-trace-timing", NULL, ARG_FLAG, NULL, "off", "also print the HTTP trace timing table (http_req_* metrics)"}, PROFILE_REPORT},
     {{"tokenizer", NULL, ARG_VALUE, "NAME|PATH", "builtin", "tokenizer.json, its directory, or a Hugging Face name in the local cache (docs/tokenizers.md)"}, PROFILE_PACK},
     {{"tokenizer-revision", NULL, ARG_VALUE, "REV", "main", "branch, tag or commit of a Hugging Face name"}, PROFILE_PACK},
     {{"tokenizer-trust-remote-code", NULL, ARG_FLAG, NULL, "false", "refused when true: metronome runs no remote code"}, PROFILE_PACK},

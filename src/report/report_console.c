@@ -559,6 +559,16 @@ static void print_run(FILE *f, const struct run *ru, const struct report_opts *o
                     metric_row(t, s, m);
             }
         table_print(f, t);
+        /* --show-trace-timing: AIPerf 0.13's second table, every HTTP trace metric (its
+         * HTTP_TRACE_ONLY set: the http_req_* family) that has values */
+        if (o->show_trace_timing) {
+            init_metric_table(t, "NVIDIA AIPerf | HTTP Trace Timing");
+            for (int m = M_HTTP_REUSED; m <= M_HTTP_CHUNKS_RECEIVED; m++)
+                if (s->m[m].count)
+                    metric_row(t, s, m);
+            if (t->nrow)
+                table_print(f, t);
+        }
         init_metric_table(t, "metronome | Schedule, intended-time latency, reasoning");
         for (int m = 0; m < M_NRECORD; m++)
             if (s->m[m].count && (metric_defs[m].flags & MF_EXTRA))
