@@ -12,9 +12,10 @@ const profile = @import("sources/profile.zig");
 const telemetry = @import("sources/telemetry.zig");
 const tok = @import("sources/tok.zig");
 const media = @import("sources/media.zig");
+const chat = @import("sources/chat.zig");
 
 /// Library sources (relative to src/), linked into the binary and the test runner.
-pub const lib = util.src ++ proto.src ++ trace.src ++ net.src ++ mock.src ++ replay.src ++ report.src ++ cli.src ++ profile.src ++ telemetry.src ++ tok.src ++ media.src;
+pub const lib = util.src ++ proto.src ++ trace.src ++ net.src ++ mock.src ++ replay.src ++ report.src ++ cli.src ++ profile.src ++ telemetry.src ++ tok.src ++ media.src ++ chat.src;
 /// The binary's entry point (relative to src/).
 pub const main = [_][]const u8{"cli/main.c"};
 /// Unit tests and the fuzz regression driver (relative to tests/).

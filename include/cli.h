@@ -25,6 +25,8 @@ int cmd_report(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 int cmd_mock(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+/* AIPerf's `aiperf chat`: one message a line from stdin, stats per reply. */
+int cmd_chat(int argc, char **argv);
 /* Hidden: the tokenizer engine over the lines of a file (tests, benchmarks). */
 int cmd_tokenize(int argc, char **argv);
 

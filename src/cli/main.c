@@ -20,6 +20,8 @@ static const struct command commands[] = {
     {"profile", "AIPerf-style one-shot: pack, replay and report", cmd_profile},
     {"mock", "a fast OpenAI-compatible test server with exact timing and faults", cmd_mock},
     {"demo", "start the mock in-process and profile it: a full report in seconds", cmd_demo},
+    {"chat", "chat with an endpoint one message at a time, with TTFT and tokens/s per reply",
+     cmd_chat},
 };
 
 static void usage(FILE *f)
