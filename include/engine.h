@@ -183,7 +183,9 @@ struct engine {
     int64_t lvl_t0, lvl_ramp_ns;
     long lvl_target;
 
-    long gcap; /* rate and fixed modes: --concurrency as one cap for all workers (0: none) */
+    /* rate and fixed modes: --concurrency as one cap for all workers (0: none); set per
+     * phase (--warmup-concurrency) and raised by a --concurrency-ramp-duration ramp */
+    _Atomic long gcap;
     _Atomic long ginflight;
     bool multi_turn; /* the source has sessions with later turns: track them */
     /* Chat sessions whose later turns expect live history (header "history":"live"):

@@ -60,13 +60,14 @@ static const struct arg_spec specs[] = {
     {"warmup-request-count", "--num-warmup-requests", ARG_VALUE, "N", "0",
      "requests before profiling (drained first)"},
     {"concurrency-ramp-duration", NULL, ARG_VALUE, "S", NULL,
-     "closed loop: open the slots one by one from 1 to --concurrency over S seconds"},
+     "open the slots (or the --concurrency cap) one by one from 1 over S seconds"},
     {"request-rate-ramp-duration", NULL, ARG_VALUE, "S", NULL,
      "rate mode: ramp the rate linearly up to --request-rate over S seconds"},
     {"warmup-duration", NULL, ARG_VALUE, "S", NULL, "warmup for S seconds (with a count: first)"},
     {"warmup-grace-period", NULL, ARG_VALUE, "S", "wait for all",
      "after --warmup-duration, wait S s for warmup responses, then cancel them"},
-    {"warmup-concurrency", NULL, ARG_VALUE, "N", "--concurrency", "closed loop: warmup slots"},
+    {"warmup-concurrency", NULL, ARG_VALUE, "N", "--concurrency",
+     "warmup slots (cap with --request-rate)"},
     {"warmup-request-rate", NULL, ARG_VALUE, "R", "--request-rate", "rate mode: warmup rate"},
     {"warmup-arrival-pattern", NULL, ARG_VALUE, "P", "--arrival-pattern",
      "rate mode: warmup arrivals (constant, poisson or gamma)"},
@@ -633,10 +634,6 @@ int cmd_replay(int argc, char **argv)
             enum replay_mode mode;
             const char *needs;
         } only[] = {
-            {"concurrency-ramp-duration", MODE_CONCURRENCY, "closed loop (no --request-rate)"},
-            {"warmup-concurrency", MODE_CONCURRENCY, "closed loop (no --request-rate)"},
-            {"warmup-concurrency-ramp-duration", MODE_CONCURRENCY,
-             "closed loop (no --request-rate)"},
             {"request-rate-ramp-duration", MODE_RATE, "--request-rate"},
             {"warmup-request-rate", MODE_RATE, "--request-rate"},
             {"warmup-arrival-pattern", MODE_RATE, "--request-rate"},
@@ -649,6 +646,18 @@ int cmd_replay(int argc, char **argv)
                 code = EXIT_USAGE;
                 goto out;
             }
+        /* outside the closed loop a concurrency ramp raises the --concurrency cap */
+        if (cfg.mode != MODE_CONCURRENCY && !cfg.concurrency &&
+            (args_has(&a, "concurrency-ramp-duration") ||
+             (args_has(&a, "warmup-concurrency-ramp-duration") && !cfg.warmup_concurrency))) {
+            const char *o = args_has(&a, "concurrency-ramp-duration")
+                                ? "concurrency-ramp-duration"
+                                : "warmup-concurrency-ramp-duration";
+            cli_error("--%s %s: needs --concurrency (the cap it ramps) with --request-rate", o,
+                      args_get(&a, o));
+            code = EXIT_USAGE;
+            goto out;
+        }
     }
     /* --shard: each shard runs its part of --concurrency (the first C % N one more), so
      * the shards together hold C requests in flight. */

@@ -621,8 +621,8 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
             double min; /* AIPerf 0.13's bounds: durations and rates > 0, grace >= 0 */
             int mode;   /* 1: closed loop only, 2: --request-rate only */
         } shapes[] = {
-            {"concurrency-ramp-duration", 1e-6, 1},
-            {"warmup-concurrency-ramp-duration", 1e-6, 1},
+            {"concurrency-ramp-duration", 1e-6, 0},
+            {"warmup-concurrency-ramp-duration", 1e-6, 0},
             {"request-rate-ramp-duration", 1e-6, 2},
             {"warmup-request-rate", 1e-9, 2},
             {"warmup-request-rate-ramp-duration", 1e-6, 2},
@@ -651,11 +651,17 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
         long wc = 0;
         if ((rc = args_long(&a, "warmup-concurrency", 1, 100000000, &wc, d)))
             goto out;
-        if (wc && (rate_mode || args_flag(&a, "fixed-schedule"))) {
-            rc = diag_set(d, ERR_INVALID,
-                          "--warmup-concurrency %ld: needs closed loop (no --request-rate)", wc);
-            goto out;
-        }
+        /* with --request-rate a concurrency ramp raises the --concurrency cap: it needs one
+         * (replay checks the same, and a fixed schedule, after packing) */
+        const char *ramps[2] = {"concurrency-ramp-duration", "warmup-concurrency-ramp-duration"};
+        for (int k = 0; k < 2; k++)
+            if (rate_mode && args_has(&a, ramps[k]) && !args_has(&a, "concurrency") &&
+                !(k == 1 && wc)) {
+                rc = diag_set(d, ERR_INVALID,
+                              "--%s %s: needs --concurrency (the cap it ramps) with --request-rate",
+                              ramps[k], args_get(&a, ramps[k]));
+                goto out;
+            }
         if ((v = args_get(&a, "warmup-arrival-pattern"))) {
             if (!rate_mode) {
                 rc = diag_set(d, ERR_INVALID, "--warmup-arrival-pattern %s: needs --request-rate",

@@ -225,9 +225,16 @@ static int64_t ramp_tick(struct sched *s)
     long now_l = ramp_level_now(e->lvl_target, e->lvl_ramp_ns, clock_mono_ns() - e->lvl_t0);
     if (now_l > cur) {
         atomic_store_explicit(&e->level, now_l, memory_order_release);
-        for (int i = 0; i < e->nw; i++)
-            if (ramp_worker_share(now_l, e->nw, i) > ramp_worker_share(cur, e->nw, i))
+        if (s->cfg->mode != MODE_CONCURRENCY) {
+            /* the shared cap: every worker waiting for a slot may take one now */
+            atomic_store(&e->gcap, now_l);
+            for (int i = 0; i < e->nw; i++)
                 worker_wake(&e->w[i]);
+        } else {
+            for (int i = 0; i < e->nw; i++)
+                if (ramp_worker_share(now_l, e->nw, i) > ramp_worker_share(cur, e->nw, i))
+                    worker_wake(&e->w[i]);
+        }
         cur = now_l;
     }
     return cur >= e->lvl_target
@@ -532,6 +539,20 @@ static long run_phase(struct sched *s, const struct phase_spec *ps)
         for (int i = 0; i < e->nw; i++)
             worker_wake(&e->w[i]);
     }
+    if (cfg->mode != MODE_CONCURRENCY) {
+        /* The timed modes' shared cap: the phase's own (--warmup-concurrency), ramped
+         * from 1 like the closed loop's slots (AIPerf ramps the session limit in every
+         * mode), or none. The level only drives the ramp here; workers read gcap. */
+        long cap = ps->level > 0 ? ps->level : cfg->concurrency;
+        bool ramp = ps->conc_ramp_s > 0 && cap > 1;
+        e->lvl_t0 = t0;
+        e->lvl_ramp_ns = ramp ? (int64_t)(ps->conc_ramp_s * 1e9) : 0;
+        e->lvl_target = cap;
+        atomic_store(&e->level, ramp ? 1 : 0);
+        atomic_store(&e->gcap, ramp ? 1 : cap);
+        for (int i = 0; i < e->nw; i++)
+            worker_wake(&e->w[i]);
+    }
     struct rate_ramp rr;
     rate_ramp_init(&rr, ps->rate, ps->rate_ramp_s > 0 ? (int64_t)(ps->rate_ramp_s * 1e9) : 0);
     double ramp_rate = ps->rate;
@@ -627,6 +648,10 @@ static long run_phase(struct sched *s, const struct phase_spec *ps)
              * req/s was most of the client's CPU. Every item still reaches its worker at
              * least 10 ms before it is due. */
             int64_t wake = due - lookahead;
+            /* a cap ramp opens its levels on time while this thread waits */
+            for (int64_t nl;
+                 (nl = ramp_tick(s)) && nl < wake + lookahead_batch && !atomic_load(&e->stop);)
+                sleep_until(nl);
             if (wake > clock_mono_ns())
                 sleep_until(wake + lookahead_batch);
             if (atomic_load(&e->stop)) {
