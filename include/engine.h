@@ -178,8 +178,10 @@ struct engine {
      * (written by the scheduler before it bumps lvl_gen, read by the workers after). */
     _Atomic long level;
     _Atomic int lvl_gen;
-    _Atomic int cancel_gen; /* bumped: every worker cancels what it has in flight (the
-                               warmup's grace period is over) */
+    _Atomic int thr_hit;                  /* --failed-request-threshold stopped the run */
+    _Atomic long thr_records, thr_errors; /* the counts it stopped at */
+    _Atomic int cancel_gen;               /* bumped: every worker cancels what it has in flight (the
+                                             warmup's grace period is over) */
     int64_t lvl_t0, lvl_ramp_ns;
     long lvl_target;
 

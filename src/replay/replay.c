@@ -1022,8 +1022,6 @@ int replay_run(const struct replay_config *cfg, struct replay_source *src,
     }
     int64_t start = clock_mono_ns();
     bool interrupted = false;
-    bool threshold_hit = false;
-    long thr_recs = 0, thr_errs = 0;
     if (!rc) {
         bool tty = cfg->progress && isatty(2);
         int64_t period = tty ? 1000000000 : 10000000000;
@@ -1065,26 +1063,6 @@ int replay_run(const struct replay_config *cfg, struct replay_source *src,
                 atomic_store(&e->stop, 2);
                 for (int i = 0; i < nw; i++)
                     worker_wake(&e->w[i]);
-            }
-            /* --failed-request-threshold (AIPerf 0.13): once max(concurrency, 10)
-             * profiling records are in, more than the share failed stops the run: no new
-             * request, the ones in flight cancelled, the partial run reported. */
-            if (cfg->failed_threshold >= 0 && !threshold_hit && atomic_load(&e->stop) == 0) {
-                long recs_n = 0, errs_n = 0;
-                for (int i = 0; i < nw; i++) {
-                    recs_n += atomic_load_explicit(&e->w[i].prof_records, memory_order_relaxed);
-                    errs_n += atomic_load_explicit(&e->w[i].prof_errors, memory_order_relaxed);
-                }
-                long conc = cfg->concurrency_total > 0 ? cfg->concurrency_total : cfg->concurrency;
-                long floor_n = conc > 10 ? conc : 10;
-                if (recs_n >= floor_n && (double)errs_n / (double)recs_n > cfg->failed_threshold) {
-                    threshold_hit = true;
-                    thr_recs = recs_n;
-                    thr_errs = errs_n;
-                    atomic_store(&e->stop, 4);
-                    for (int i = 0; i < nw; i++)
-                        worker_wake(&e->w[i]);
-                }
             }
             int64_t sdl = atomic_load(&e->send_deadline);
             if (sdl && atomic_load(&e->sched_done) && atomic_load(&e->stop) == 0 &&
@@ -1191,6 +1169,7 @@ int replay_run(const struct replay_config *cfg, struct replay_source *src,
         ri.complete = rc == 0;
         /* a failed profiler start is the run's failure (AIPerf: profiling does not begin),
          * not a cancellation to report on */
+        bool threshold_hit = atomic_load(&e->thr_hit);
         ri.cancelled = interrupted || threshold_hit ||
                        (atomic_load(&e->failed) && !atomic_load(&e->hook_failed));
         struct diag d3;
@@ -1210,9 +1189,9 @@ int replay_run(const struct replay_config *cfg, struct replay_source *src,
         res->cancelled = ri.cancelled_n;
         res->not_sent = ri.not_sent;
         res->interrupted = interrupted;
-        res->threshold_hit = threshold_hit;
-        res->prof_records = thr_recs;
-        res->prof_errors = thr_errs;
+        res->threshold_hit = atomic_load(&e->thr_hit);
+        res->prof_records = atomic_load(&e->thr_records);
+        res->prof_errors = atomic_load(&e->thr_errors);
         res->duration_ns = clock_mono_ns() - start;
         struct lhist *hs[256];
         int n = nw < 256 ? nw : 256;

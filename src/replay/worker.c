@@ -211,6 +211,31 @@ void item_free(struct item *it)
     free(it);
 }
 
+/* --failed-request-threshold (AIPerf 0.13), checked at every profiling record: once
+ * max(concurrency, 10) are in, more than the share failed stops the run (stop 4: no new
+ * request, those in flight cancelled). The first worker to see it wins. */
+static void failed_threshold_check(struct engine *e)
+{
+    long recs_n = 0, errs_n = 0;
+    for (int i = 0; i < e->nw; i++) {
+        recs_n += atomic_load_explicit(&e->w[i].prof_records, memory_order_relaxed);
+        errs_n += atomic_load_explicit(&e->w[i].prof_errors, memory_order_relaxed);
+    }
+    const struct replay_config *cfg = e->cfg;
+    long conc = cfg->concurrency_total > 0 ? cfg->concurrency_total : cfg->concurrency;
+    long floor_n = conc > 10 ? conc : 10;
+    if (recs_n < floor_n || (double)errs_n / (double)recs_n <= cfg->failed_threshold)
+        return;
+    int zero = 0;
+    if (!atomic_compare_exchange_strong(&e->stop, &zero, 4))
+        return;
+    atomic_store(&e->thr_hit, 1);
+    atomic_store(&e->thr_records, recs_n);
+    atomic_store(&e->thr_errors, errs_n);
+    for (int i = 0; i < e->nw; i++)
+        worker_wake(&e->w[i]);
+}
+
 /* An item leaves the worker: recorded (or dropped without a record when it was never
  * due), counted, freed. */
 static void item_done(struct worker *w, struct item *it, bool record)
@@ -239,6 +264,8 @@ static void item_done(struct worker *w, struct item *it, bool record)
                 atomic_fetch_add_explicit(&w->prof_records, 1, memory_order_relaxed);
                 if (r->error != RECERR_NONE)
                     atomic_fetch_add_explicit(&w->prof_errors, 1, memory_order_relaxed);
+                if (e->cfg->failed_threshold >= 0)
+                    failed_threshold_check(e);
             }
         }
         worker_emit(w, r);

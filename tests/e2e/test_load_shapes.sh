@@ -177,10 +177,13 @@ with Mock("--ttft", "2ms") as m:
     check(len(warm) == 20 and warm[-1] - warm[0] < 0.5e9, "warmup 0.5 s at 40/s", len(warm))
 
 # ---- --failed-request-threshold: stop once the failed share passes it ----------------------
-with Mock("--ttft", "5ms", "--fault", "status=500@p=0.6", "--seed", "3") as m:
+# failures cut a stream as late as a success ends (a fast 500 would make the first records
+# all failures, the in-flight successes then cancelled: an all-failed run, exit 3)
+with Mock("--ttft", "10ms", "--itl", "1ms", "--fault", "close-after=3@p=0.6", "--seed", "3") as m:
     out = os.path.join(TMP, "thr")
     p = subprocess.run([BIN, "profile", "-m", "m", "--url", m.url, "--ui", "none",
-                        "--artifact-dir", out, "--isl", "8", "--osl", "1", "--concurrency", "12",
+                        "--artifact-dir", out, "--isl", "8", "--osl", "4", "--streaming",
+                        "--concurrency", "12",
                         "--request-count", "400", "--failed-request-threshold", "0.3"],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     check(p.returncode == 1, "threshold exit", p.returncode, p.stderr[-1500:])
