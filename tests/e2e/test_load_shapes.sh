@@ -113,9 +113,10 @@ with Mock("--ttft", "1500ms") as m:
     check(len(starts) == 8, "capramp count", len(starts))
     for lvl in range(1, 5):
         want = 0.6e9 * (lvl - 1) / 3
-        # the actual send (the cap makes it later than t_intended): on time but for the
-        # wake-up, a few ms at most on a busy machine
-        check(want <= starts[lvl - 1] + 0.1 * MS < want + 5 * MS, "cap level", lvl,
+        # the actual send (the cap makes it later than t_intended): the level opens on the
+        # clock; what is left is two thread wake-ups, which a loaded 2-core machine (load
+        # 9, shared with other runs) was seen to stretch to 6 ms
+        check(want <= starts[lvl - 1] + 0.1 * MS < want + 20 * MS, "cap level", lvl,
               starts[lvl - 1] / MS, "want", want / MS)
     check(starts[4] >= 1400 * MS, "cap 4 held until a response", starts[4] / MS)
 
