@@ -76,6 +76,7 @@ struct sweep_cfg {
     char conv_stat[8];
     enum sweep_conv conv_mode;
     double conv_threshold;
+    struct cJSON *recipe; /* --search-recipe's post-process spec (recipe.c), or NULL */
 };
 
 /* Parses argv (profile's merged argv: the --config file's options first). Returns 0 (and
@@ -114,6 +115,21 @@ int sweep_finalize(const char *base, const struct cJSON *manifest, const char *o
 /* sweep_summary.json/.csv in outdir over several run directories, one point per run
  * (labels: the directory names). Different export schema versions are an error. */
 int sweep_summary_runs(int n, char **dirs, const char *outdir, double confidence, struct diag *d);
+
+/* AIPerf's search recipes (recipe.c). `lo`..`hi` (lo < hi) in `steps` (>= 2) log-spaced
+ * integers, rounded half to even, duplicates dropped, ascending (AIPerf's
+ * _logspace_int_steps); returns how many (at most cap) were written to out. */
+size_t recipe_logspace(long lo, long hi, int steps, long *out, size_t cap);
+struct args;
+/* Checks the recipe options in a; with --search-recipe, *spec (caller owns) is the
+ * post-process spec and conc[0..*nconc) (cap SWEEP_MAX_VALUES) the concurrency sweep.
+ * ERR_INVALID / ERR_UNSUPPORTED with d set. */
+int recipe_parse(const struct args *a, struct cJSON **spec, long *conc, size_t *nconc,
+                 struct diag *d);
+/* Runs the spec's handler (degradation_knee_detect, sla_breach_knee) on the sweep
+ * aggregate's per_combination_metrics; *out (caller owns) is the artifact's JSON. */
+int recipe_post_process(const struct cJSON *spec, const struct cJSON *per_combination,
+                        struct cJSON **out, struct diag *d);
 
 /* v as Python's repr prints a float ("10.0", "2.5"). */
 void sweep_py_float(double v, char *out, size_t cap);

@@ -963,6 +963,19 @@ int sweep_finalize(const char *base, const cJSON *man, const char *outdir, struc
         snprintf(path, sizeof path, "%s/profile_export_aiperf_sweep.json", dir);
         if (!rc)
             rc = write_json(path, sj, d);
+        /* --search-recipe: its post-process artifact beside the sweep aggregate (AIPerf's
+         * cli_runner writes it to the aggregate directory under the recipe's name) */
+        const cJSON *recipe = cJSON_GetObjectItemCaseSensitive(man, "recipe");
+        if (!rc && recipe) {
+            cJSON *art = NULL;
+            rc = recipe_post_process(recipe, pc, &art, d);
+            const char *fn =
+                cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(recipe, "output_filename"));
+            snprintf(path, sizeof path, "%s/%s", dir, fn ? fn : "recipe.json");
+            if (!rc)
+                rc = write_json(path, art, d);
+            cJSON_Delete(art);
+        }
         struct buf csv;
         buf_init(&csv, 0);
         sweep_csv(man, sj, &csv);

@@ -237,6 +237,31 @@ int sweep_cfg_parse(struct sweep_cfg *s, int argc, char **argv, struct diag *d)
         if ((rc = parse_list(dm, v, d)))
             goto out;
     }
+    /* --search-recipe: a log-spaced concurrency sweep (recipe.c), alone */
+    long conc[SWEEP_MAX_VALUES];
+    size_t nconc = 0;
+    if ((rc = recipe_parse(&a, &s->recipe, conc, &nconc, d)))
+        goto out;
+    if (s->recipe) {
+        if (s->ndims) {
+            rc = diag_set(d, ERR_INVALID,
+                          "--search-recipe: '%s' cannot be combined with the %s list",
+                          args_get(&a, "search-recipe"), s->dims[0].option);
+            goto out;
+        }
+        struct sweep_dim *dm = &s->dims[s->ndims++];
+        dm->opt = opt_idx("concurrency");
+        dm->path = "phases.profiling.concurrency";
+        dm->leaf = "concurrency";
+        snprintf(dm->option, sizeof dm->option, "--search-recipe");
+        snprintf(dm->canon, sizeof dm->canon, "--concurrency");
+        char list[SWEEP_MAX_VALUES * 12];
+        size_t o = 0;
+        for (size_t k = 0; k < nconc; k++)
+            o += (size_t)snprintf(list + o, sizeof list - o, "%s%ld", k ? "," : "", conc[k]);
+        if ((rc = parse_list(dm, list, d)))
+            goto out;
+    }
     for (size_t i = 0; i < s->ndims; i++) {
         s->dims[i].display = s->dims[i].leaf;
         for (size_t j = 0; j < s->ndims; j++)
@@ -376,6 +401,7 @@ void sweep_cfg_free(struct sweep_cfg *s)
 {
     free(s->idx);
     free(s->conv_metric);
+    cJSON_Delete(s->recipe);
     memset(s, 0, sizeof *s);
 }
 
@@ -452,6 +478,8 @@ cJSON *sweep_manifest_new(const struct sweep_cfg *s, const char *model)
     cJSON_AddNumberToObject(m, "sweep_cooldown_seconds", s->sweep_cooldown);
     if (model)
         cJSON_AddStringToObject(m, "model", model);
+    if (s->recipe)
+        cJSON_AddItemToObject(m, "recipe", cJSON_Duplicate(s->recipe, true));
     if (s->conv_metric) {
         cJSON *c = cJSON_AddObjectToObject(m, "convergence");
         cJSON_AddStringToObject(c, "metric", s->conv_metric);
