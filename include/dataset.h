@@ -51,6 +51,12 @@ struct dataset_opts {
     double syn_speedup, syn_prefix_mult, syn_prompt_mult, syn_output_mult;
     long syn_root_mult, syn_max_isl, syn_max_osl;
 
+    /* Rankings endpoint types: each synthetic entry is one query and a number of passages
+     * (AIPerf 0.13's --rankings-* options; defaults 1 passage, 550 tokens each). */
+    bool rankings;
+    double rk_passages, rk_passages_sd, rk_passage_tokens, rk_passage_tokens_sd;
+    double rk_query_tokens, rk_query_tokens_sd;
+
     /* Sessions. */
     long conversations; /* sessions to send (synthetic: each once, all turns; random_pool's
                            N); 0: not given */

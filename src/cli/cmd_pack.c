@@ -117,6 +117,15 @@ static const struct arg_spec specs[] = {
     {"synthesis-max-isl", NULL, ARG_VALUE, "N", NULL,
      "mooncake_trace: leave out lines with input_length > N"},
     {"synthesis-max-osl", NULL, ARG_VALUE, "N", NULL, "mooncake_trace: cap output lengths at N"},
+    {"rankings-passages-mean", NULL, ARG_VALUE, "N", "1", "rankings: passages per request"},
+    {"rankings-passages-stddev", NULL, ARG_VALUE, "N", "0", "rankings: passages stddev"},
+    {"rankings-passages-prompt-token-mean", NULL, ARG_VALUE, "N", "550",
+     "rankings: tokens per passage"},
+    {"rankings-passages-prompt-token-stddev", NULL, ARG_VALUE, "N", "0",
+     "rankings: tokens per passage, stddev"},
+    {"rankings-query-prompt-token-mean", NULL, ARG_VALUE, "N", "550", "rankings: query tokens"},
+    {"rankings-query-prompt-token-stddev", NULL, ARG_VALUE, "N", "0",
+     "rankings: query tokens, stddev"},
     {"compression-level", NULL, ARG_VALUE, "N", "1",
      "zstd level 1..19 of the request lines (the text frame uses at least 6)"},
     MEDIA_ARG_SPECS,
@@ -376,6 +385,19 @@ static int parse_opts(const struct args *a, struct dataset_opts *o, struct diag 
         rc ? rc : args_double(a, "synthesis-output-len-multiplier", 0, 1e6, &o->syn_output_mult, d);
     rc = rc ? rc : args_long(a, "synthesis-max-isl", 1, 1L << 40, &o->syn_max_isl, d);
     rc = rc ? rc : args_long(a, "synthesis-max-osl", 1, 1L << 40, &o->syn_max_osl, d);
+    rc = rc ? rc : args_double(a, "rankings-passages-mean", 1, 4096, &o->rk_passages, d);
+    rc = rc ? rc : args_double(a, "rankings-passages-stddev", 0, 4096, &o->rk_passages_sd, d);
+    rc = rc ? rc
+            : args_double(a, "rankings-passages-prompt-token-mean", 1, 1e7, &o->rk_passage_tokens,
+                          d);
+    rc = rc ? rc
+            : args_double(a, "rankings-passages-prompt-token-stddev", 0, 1e7,
+                          &o->rk_passage_tokens_sd, d);
+    rc = rc ? rc
+            : args_double(a, "rankings-query-prompt-token-mean", 1, 1e7, &o->rk_query_tokens, d);
+    rc = rc ? rc
+            : args_double(a, "rankings-query-prompt-token-stddev", 0, 1e7, &o->rk_query_tokens_sd,
+                          d);
     rc =
         rc ? rc : args_long(a, "shared-system-prompt-length", 1, 1 << 24, &o->shared_system_len, d);
     rc = rc ? rc : args_long(a, "user-context-prompt-length", 1, 1 << 24, &o->user_context_len, d);
@@ -486,6 +508,29 @@ static int input_opts(const struct args *a, struct dataset_opts *o, const char *
         *sys = NULL;
         return rc;
     }
+    o->rankings = strstr(etype, "_rankings") != NULL;
+    if (o->rankings && input)
+        return diag_set(d, ERR_INVALID,
+                        "--endpoint-type %s: rankings requests are synthetic "
+                        "(query and passages); an --input-file is not read "
+                        "for them yet",
+                        etype);
+    if (o->rankings && args_flag(a, "streaming"))
+        cli_warn("--streaming: the %s endpoint does not stream; streaming is off", etype);
+    static const char *const rk_opts[] = {
+        "rankings-passages-mean",
+        "rankings-passages-stddev",
+        "rankings-passages-prompt-token-mean",
+        "rankings-passages-prompt-token-stddev",
+        "rankings-query-prompt-token-mean",
+        "rankings-query-prompt-token-stddev",
+    };
+    for (size_t i = 0; i < sizeof rk_opts / sizeof rk_opts[0]; i++)
+        if (args_has(a, rk_opts[i]) && !o->rankings)
+            return diag_set(d, ERR_INVALID,
+                            "--%s: applies to the rankings endpoint types (nim_rankings, "
+                            "cohere_rankings, hf_tei_rankings)",
+                            rk_opts[i]);
     static const char *const synth_opts[] = {
         "synthesis-speedup-ratio",
         "synthesis-prefix-len-multiplier",
@@ -571,7 +616,10 @@ int cmd_pack(int argc, char **argv)
     struct media_opts media;
     if (parse_opts(&a, &o, &d) || media_opts_parse(&a, &media, &d) ||
         args_long(&a, "compression-level", 1, 19, &level, &d) ||
-        args_choice(&a, "endpoint-type", "chat|completions|embeddings|responses", &etype, &d) ||
+        args_choice(&a, "endpoint-type",
+                    "chat|completions|embeddings|responses|nim_rankings|cohere_rankings|"
+                    "hf_tei_rankings",
+                    &etype, &d) ||
         extra_inputs(&a, &extra, &d)) {
         code = cli_fail(&d, 1);
         goto out;

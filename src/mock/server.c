@@ -1185,13 +1185,21 @@ static enum route route_of(const char *p, size_t n, bool *known_post)
         enum route r;
         bool post;
     } routes[] = {
-        {"/v1/chat/completions", R_CHAT, true}, {"/v1/completions", R_COMPLETIONS, true},
-        {"/v1/embeddings", R_EMBEDDINGS, true}, {"/v1/ranking", R_RANKING, true},
-        {"/v1/rerank", R_RERANK_COHERE, true},  {"/rerank", R_RERANK_TEI, true},
-        {"/v1/responses", R_RESPONSES, true},   {"/v1/models", R_MODELS, false},
-        {"/health", R_HEALTH, false},           {"/metrics", R_METRICS, false},
-        {"/dcgm/metrics", R_DCGM, false},       {"/reset_prefix_cache", R_CONTROL, true},
-        {"/flush_cache", R_CONTROL, true},      {"/start_profile", R_CONTROL, true},
+        {"/v1/chat/completions", R_CHAT, true},
+        {"/v1/completions", R_COMPLETIONS, true},
+        {"/v1/embeddings", R_EMBEDDINGS, true},
+        {"/v1/ranking", R_RANKING, true},
+        {"/v1/rerank", R_RERANK_COHERE, true},
+        {"/v2/rerank", R_RERANK_COHERE, true}, /* Cohere v2: AIPerf's path */
+        {"/rerank", R_RERANK_TEI, true},
+        {"/v1/responses", R_RESPONSES, true},
+        {"/v1/models", R_MODELS, false},
+        {"/health", R_HEALTH, false},
+        {"/metrics", R_METRICS, false},
+        {"/dcgm/metrics", R_DCGM, false},
+        {"/reset_prefix_cache", R_CONTROL, true},
+        {"/flush_cache", R_CONTROL, true},
+        {"/start_profile", R_CONTROL, true},
         {"/stop_profile", R_CONTROL, true},
     };
     const char *q = memchr(p, '?', n);

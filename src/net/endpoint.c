@@ -40,6 +40,14 @@ static bool name_eq(const char *a, const char *b)
 
 int endpoint_type_parse(const char *s, enum endpoint_type *out)
 {
+    /* AIPerf 0.13's three rankings APIs differ only in their bodies and paths, which the
+     * trace holds: replay treats them as one type */
+    static const char *const rankings[] = {"cohere-rankings", "hf-tei-rankings"};
+    for (size_t i = 0; i < sizeof rankings / sizeof rankings[0]; i++)
+        if (name_eq(s, rankings[i])) {
+            *out = EP_RANKINGS;
+            return 0;
+        }
     for (size_t i = 0; i < NTYPES; i++)
         if (name_eq(s, types[i].name) || name_eq(s, types[i].member)) {
             *out = types[i].t;

@@ -71,6 +71,9 @@ const char *profile_endpoint_type(const char *name)
         {"openai-embeddings", "embeddings"},
         {"responses", "responses"},
         {"openai-responses", "responses"},
+        {"nim-rankings", "nim_rankings"},
+        {"cohere-rankings", "cohere_rankings"},
+        {"hf-tei-rankings", "hf_tei_rankings"},
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (enum_eq(name, map[i][0]))

@@ -872,7 +872,8 @@ void report_summarize(const struct run *ru, bool (*sel)(const struct rrec *, con
             idx[n++] = i;
     double *col = stats_scratch_get((n ? n : 1) * sizeof *col);
     double *scratch = stats_scratch_get((n ? n : 1) * sizeof *scratch);
-    bool tokens = strcmp(ru->endpoint, "embeddings") != 0;
+    /* embeddings and rankings produce no tokens (AIPerf 0.13: produces_tokens false) */
+    bool tokens = strcmp(ru->endpoint, "embeddings") != 0 && strcmp(ru->endpoint, "rankings") != 0;
     int64_t tmin = INT64_MAX, tmax = INT64_MIN;
     double total_osl = 0, total_isl = 0, total_reason = 0, good = 0, total_out = 0;
     double usage_sum[4] = {0, 0, 0, 0}; /* prompt, completion, total, reasoning */

@@ -540,9 +540,10 @@ static void print_run(FILE *f, const struct run *ru, const struct report_opts *o
                 (unsigned long long)s->n_total);
     } else {
         struct table *t = xcalloc(1, sizeof *t);
-        init_metric_table(t, strcmp(ru->endpoint, "embeddings") == 0
-                                 ? "NVIDIA AIPerf | Embeddings Metrics"
-                                 : "NVIDIA AIPerf | LLM Metrics");
+        init_metric_table(
+            t, strcmp(ru->endpoint, "embeddings") == 0 ? "NVIDIA AIPerf | Embeddings Metrics"
+               : strcmp(ru->endpoint, "rankings") == 0 ? "NVIDIA AIPerf | Rankings Metrics"
+                                                       : "NVIDIA AIPerf | LLM Metrics");
         for (int m = 0; m < M_NRECORD; m++)
             if (s->m[m].count && !(metric_defs[m].flags & MF_EXTRA) && shown(ru, m, o))
                 metric_row(t, s, m);

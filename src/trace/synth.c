@@ -24,6 +24,9 @@ void dataset_opts_default(struct dataset_opts *o)
     o->syn_prompt_mult = 1;
     o->syn_output_mult = 1;
     o->syn_root_mult = 1;
+    o->rk_passages = 1;
+    o->rk_passage_tokens = 550;
+    o->rk_query_tokens = 550;
     o->sg_min_prompt = 4;
     o->sg_max_prompt = 1024;
     o->sg_min_completion = 4;
@@ -413,6 +416,56 @@ static int emit_conversation(struct dataset *ds, long k, const char *sid, bool t
     return rc;
 }
 
+/* Most passages one rankings request carries. */
+#define MAX_PASSAGES 4096
+
+/* Rankings entry k as session `sid`: one turn of a query and its passages (AIPerf 0.13's
+ * SyntheticRankingsDatasetComposer: the passage count, then the query, then each passage
+ * drawn from normals truncated at 0 and rounded up). */
+static int emit_rankings(struct dataset *ds, long k, const char *sid, bool timed, double t_ms,
+                         long *emitted, struct diag *d)
+{
+    const struct dataset_opts *o = ds->o;
+    struct rng pr, cr, lr, qr;
+    conv_rng(ds, &pr, "passages", k);
+    conv_rng(ds, &cr, "corpus", k);
+    conv_rng(ds, &lr, "length", k);
+    conv_rng(ds, &qr, "query", k);
+    long np = dataset_pos_int(&pr, o->rk_passages, o->rk_passages_sd);
+    if (np > MAX_PASSAGES)
+        return diag_set(d, ERR_INVALID, "a rankings request drew %ld passages (at most %d)", np,
+                        MAX_PASSAGES);
+    struct tw_part *parts = xmalloc((size_t)(np + 1) * 2 * sizeof *parts);
+    struct tw_text *texts = xmalloc((size_t)(np + 1) * sizeof *texts);
+    long isl = 0;
+    for (long i = 0; i <= np; i++) {
+        long n = i == 0 ? dataset_pos_int(&qr, o->rk_query_tokens, o->rk_query_tokens_sd)
+                        : dataset_pos_int(&lr, o->rk_passage_tokens, o->rk_passage_tokens_sd);
+        if (n < 1)
+            n = 1;
+        texts[i].parts = parts + i * 2;
+        texts[i].nparts = dataset_window(ds, &cr, n, parts + i * 2);
+        isl += n;
+    }
+    struct tw_request q = {0};
+    q.session = sid;
+    q.timed = timed;
+    q.t_ms = t_ms;
+    q.start_ms = t_ms;
+    q.delay_ms = -1;
+    q.model = dataset_model(ds);
+    q.texts = texts;
+    q.ntexts = (size_t)np + 1;
+    q.isl = isl;
+    q.max_tokens = -1; /* rankings take no output limit */
+    int rc = tw_request(ds->w, &q, d);
+    dataset_lits_reset(ds);
+    (*emitted)++;
+    free(parts);
+    free(texts);
+    return rc;
+}
+
 static double next_gap(struct dataset *ds)
 {
     const struct dataset_opts *o = ds->o;
@@ -489,7 +542,9 @@ int dataset_synthetic(struct dataset *ds, struct diag *d)
             t += next_gap(ds);
         snprintf(sid, sizeof sid, "s%ld", seq);
         long left = o->request_count > 0 ? o->request_count - emitted : 0;
-        int rc = emit_conversation(ds, k, sid, timed, round(t * 1000) / 1000, left, &emitted, d);
+        int rc = o->rankings ? emit_rankings(ds, k, sid, timed, round(t * 1000) / 1000, &emitted, d)
+                             : emit_conversation(ds, k, sid, timed, round(t * 1000) / 1000, left,
+                                                 &emitted, d);
         if (rc)
             return rc;
     }

@@ -76,6 +76,10 @@ static const struct {
     {"chat", "/v1/chat/completions"},
     {"completions", "/v1/completions"},
     {"embeddings", "/v1/embeddings"},
+    /* AIPerf 0.13's rankings types: texts[0] is the query, the others the passages */
+    {"nim_rankings", "/v1/ranking"},
+    {"cohere_rankings", "/v2/rerank"},
+    {"hf_tei_rankings", "/rerank"},
     {"responses", "/v1/responses"},
 };
 
@@ -114,7 +118,10 @@ int tw_open(struct trace_writer **out, const char *path, const struct tw_config 
     struct trace_writer *w = xcalloc(1, sizeof *w);
     w->cfg = *cfg;
     w->path_type = cfg->endpoint_path ? cfg->endpoint_path : epath;
-    w->stream = cfg->streaming;
+    /* the rankings types do not stream (AIPerf turns streaming off for them) */
+    w->stream = cfg->streaming && !strstr(cfg->endpoint_type, "_rankings");
+    if (strstr(cfg->endpoint_type, "_rankings"))
+        w->cfg.streaming = false;
     if (cfg->extra_json) {
         w->extra_len = strlen(cfg->extra_json);
         w->extra = xstrndup(cfg->extra_json, w->extra_len);
@@ -680,6 +687,37 @@ static int body_json(struct trace_writer *w, struct buf *b, const struct tw_requ
         std_model(w, b, r->model);
         std_stream(w, b);
         std_max(b, w->x_max, ",\"max_tokens\":", 14, r->max_tokens);
+    } else if (strstr(type, "_rankings")) {
+        if (r->ntexts < 1)
+            return diag_set(d, ERR_INVALID, "rankings request has no query");
+        bool nim = !strcmp(type, "nim_rankings"), tei = !strcmp(type, "hf_tei_rankings");
+        if (!tei && !w->x_model && r->model) {
+            PUTL(b, "\"model\":");
+            put_cstr(b, r->model);
+            PUTL(b, ",");
+        }
+        PUTL(b, "\"query\":");
+        if (nim)
+            PUTL(b, "{\"text\":");
+        rc = text_json(w, b, &r->texts[0], d);
+        if (nim)
+            PUTL(b, "}");
+        if (nim)
+            PUTL(b, ",\"passages\":[");
+        else if (tei)
+            PUTL(b, ",\"texts\":[");
+        else
+            PUTL(b, ",\"documents\":[");
+        for (size_t i = 1; i < r->ntexts && !rc; i++) {
+            if (i > 1)
+                PUTL(b, ",");
+            if (nim)
+                PUTL(b, "{\"text\":");
+            rc = text_json(w, b, &r->texts[i], d);
+            if (nim)
+                PUTL(b, "}");
+        }
+        PUTL(b, "]");
     } else if (!strcmp(type, "embeddings")) {
         if (r->ntexts == 0)
             return diag_set(d, ERR_INVALID, "embeddings request has no text");

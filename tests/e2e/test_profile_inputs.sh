@@ -180,6 +180,40 @@ trees = {tuple(f) for f in firsts}
 assert len(trees) == 3, trees
 assert all(f[1] - f[0] == 1 for f in firsts), firsts'
 
+# rankings: AIPerf 0.13's three body shapes (endpoints/nim_rankings.py, cohere_rankings.py,
+# hf_tei_rankings.py) at their default paths, each answered by the mock, with the
+# --rankings-* counts and lengths
+p nim --endpoint-type nim_rankings --rankings-passages-mean 4 --rankings-passages-stddev 2 \
+    --rankings-passages-prompt-token-mean 12 --rankings-query-prompt-token-mean 7 --request-count 20
+ok nim rankings
+py nim '
+for b, t in zip(B, T):
+    assert list(b) == ["model", "query", "passages"] and b["model"] == "m", b
+    assert isinstance(b["query"]["text"], str) and all(isinstance(p["text"], str) for p in b["passages"])
+    assert t["isl"] == 7 + 12 * len(b["passages"]), (t["isl"], len(b["passages"]))
+n = [len(b["passages"]) for b in B]
+assert len(set(n)) > 2 and 2.5 < sum(n) / len(n) < 6, n
+j = json.load(open("runs/nim/profile_export_aiperf.json"))
+assert j["request_count"]["avg"] == 20 and "time_to_first_token" not in j, j["request_count"]
+import subprocess as sp
+assert sp.run(["grep", "-q", "/v1/ranking", "runs/nim/run.json"]).returncode == 0'
+p cohere --endpoint-type cohere-rankings --rankings-passages-mean 2 --request-count 3 --streaming
+ok cohere rankings
+py cohere '
+for b in B:
+    assert list(b) == ["model", "query", "documents"] and len(b["documents"]) == 2, b
+    assert all(isinstance(x, str) for x in b["documents"]) and isinstance(b["query"], str)
+assert {t["isl"] for t in T} == {550 * 3}, [t["isl"] for t in T]
+assert "stream" not in B[0]'
+grep -q "does not stream" "$E2E_TMP/err" || fail "cohere: no note that streaming is off"
+p tei --endpoint-type hf-tei-rankings --rankings-passages-mean 2 --rankings-query-prompt-token-mean 3 \
+    --rankings-passages-prompt-token-mean 4 --request-count 3
+ok tei rankings
+py tei '
+for b in B:
+    assert list(b) == ["query", "texts"] and len(b["texts"]) == 2, b
+assert {t["isl"] for t in T} == {11}'
+
 # bad values: one line naming the option and the value, exit 2, nothing left behind
 refused "--seq-dist '100,10:60': probabilities sum to 60" --seq-dist "100,10:60"
 refused "--seq-dist 'x'" --seq-dist x
@@ -201,4 +235,8 @@ refused "not supported yet: --prompt-corpus coding" --prompt-corpus coding
 refused "--synthesis-prefix-root-multiplier" --input-file syn.jsonl --synthesis-prefix-root-multiplier 0
 refused "--synthesis-speedup-ratio" --input-file syn.jsonl --synthesis-speedup-ratio -1
 refused "--synthesis-max-isl: applies to a mooncake_trace" --synthesis-max-isl 10
+refused "--rankings-passages-mean" --endpoint-type nim_rankings --rankings-passages-mean 0
+refused "--rankings-query-prompt-token-mean: applies to the rankings endpoint types" \
+    --rankings-query-prompt-token-mean 5
+refused "not supported yet: --endpoint-type image_generation" --endpoint-type image_generation
 echo "ok"

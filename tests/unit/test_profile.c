@@ -254,8 +254,8 @@ TEST(profile_plan_refusals)
          "--reset-kv-cache-timeout-seconds: expected a number, got 'x'"},
         {"-m m --num-users 3", ERR_UNSUPPORTED, "not supported yet: --num-users"},
         {"-m m --transport-type grpc", ERR_UNSUPPORTED, "not supported yet: --transport-type grpc"},
-        {"-m m --endpoint-type nim-rankings", ERR_UNSUPPORTED,
-         "not supported yet: --endpoint-type nim-rankings"},
+        {"-m m --endpoint-type image-generation", ERR_UNSUPPORTED,
+         "not supported yet: --endpoint-type image-generation"},
         {"-m m --export-level raw", ERR_UNSUPPORTED, "not supported yet: --export-level raw"},
         {"-m m --tokenizer gpt2 --tokenizer-trust-remote-code", ERR_INVALID,
          "--tokenizer-trust-remote-code: refused: metronome runs no remote code (it reads "
