@@ -14,7 +14,7 @@
    "supported" (as AIPerf 0.13 defines them) must be at least MIN_SUPPORTED.
 
 The two floors below are the only numbers to raise as options land; the issue's targets are
-MIN_RUN = 36 (met: 48 run) and MIN_SUPPORTED = 170. Both are printed on every run.
+MIN_RUN = 36 (met: 49 run) and MIN_SUPPORTED = 170. Both are printed on every run.
 """
 import concurrent.futures
 import json
@@ -30,8 +30,8 @@ import time
 # Floors: the number of lines that must run to a complete report, and the number of options the
 # compatibility page must list as "supported". Raise them as options land; never lower them.
 MIN_LINES = 40
-MIN_RUN = 48
-MIN_SUPPORTED = 110
+MIN_RUN = 49
+MIN_SUPPORTED = 122
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LINES = os.path.join(ROOT, "tests", "compat", "lines.txt")
