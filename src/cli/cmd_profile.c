@@ -619,11 +619,30 @@ static void sweep_base_argv(const struct profile_argv *all, struct profile_argv 
     }
 }
 
+/* A warmup option (every one takes a value): "--warmup-...", "--num-warmup-...", with or
+ * without "=VALUE". */
+static bool warmup_opt(const char *a, bool *inline_value)
+{
+    if (strncmp(a, "--warmup-", 9) && strncmp(a, "--num-warmup-", 13))
+        return false;
+    *inline_value = strchr(a, '=') != NULL;
+    return true;
+}
+
 static void run_argv(const struct sweep_cfg *s, const struct profile_argv *base, size_t point,
                      int trial, const char *dir, const cJSON *pm, struct profile_argv *out)
 {
-    for (int i = 0; i < base->n; i++)
+    /* AIPerf drops every warmup phase after the first trial, however it was defined (count,
+     * duration, its own concurrency or rate): so do we, rather than zero only the count. */
+    bool no_warmup = trial > 0 && s->warmup_after_first_off;
+    for (int i = 0; i < base->n; i++) {
+        bool inl;
+        if (no_warmup && warmup_opt(base->v[i], &inl)) {
+            i += !inl;
+            continue;
+        }
         profile_argv_push(out, base->v[i]);
+    }
     /* the last value of an option wins: these override the lists and any given dir */
     for (size_t i = 0; i < s->ndims; i++) {
         profile_argv_push(out, s->dims[i].canon);
@@ -641,10 +660,6 @@ static void run_argv(const struct sweep_cfg *s, const struct profile_argv *base,
         snprintf(t, sizeof t, "%lld", (long long)seed->valuedouble);
         profile_argv_push(out, "--random-seed");
         profile_argv_push(out, t);
-    }
-    if (trial > 0 && s->warmup_after_first_off) {
-        profile_argv_push(out, "--warmup-request-count");
-        profile_argv_push(out, "0");
     }
     if (dir) {
         profile_argv_push(out, "--output-artifact-dir");

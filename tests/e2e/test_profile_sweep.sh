@@ -188,8 +188,8 @@ grep -q "^metronome: error: sw-bad/metronome_sweep.json: field 'version': only v
 #    warmup in the first trial only, and convergence stopping a point early.
 common=(--model metronome-mock --url "http://127.0.0.1:$port" --endpoint-type chat --streaming
         --request-count 4 --osl 4 --ui none)
-COLUMNS=60 "$M" profile "${common[@]}" --concurrency 1,2 --num-profile-runs 2 --warmup-request-count 2 --random-seed 5 \
-    --artifact-dir rr >/dev/null 2>rr.err || fail "repeated sweep: $(tail -2 rr.err)"
+COLUMNS=60 "$M" profile "${common[@]}" --concurrency 1,2 --num-profile-runs 2 --warmup-request-count 2 --warmup-duration=5 \
+    --random-seed 5 --artifact-dir rr >/dev/null 2>rr.err || fail "repeated sweep: $(tail -2 rr.err)"
 # the live sweep table: a line per finished run, cut to the width (COLUMNS=60: 59 chars)
 [ "$(grep -c '^metronome: sweep [1-4]/4 concurrency_[12] trial [12]: ' rr.err)" = 4 ] \
     || fail "live sweep lines: $(grep '^metronome: sweep' rr.err)"
@@ -251,7 +251,10 @@ for t in (1, 2):
         d = "rr/profile_runs/trial_%04d/concurrency_%d" % (t, c)
         e = j(d + "/profile_export_aiperf.json")
         assert e["run_info"]["random_seed"] == seed, (d, e["run_info"])
-        assert j(d + "/run.json")["config"]["warmup_request_count"] == (2 if t == 1 else 0), d
+        cfg = j(d + "/run.json")["config"]
+        assert cfg["warmup_request_count"] == (2 if t == 1 else 0), d
+        # every warmup option is dropped after the first trial, the '=' form too
+        assert (cfg.get("warmup_duration") or 0) == (5 if t == 1 else 0), (d, cfg.get("warmup_duration"))
         assert ("warmup_metrics" in e) == (t == 1), d
 for c in (1, 2):
     a = j("rr/aggregate/concurrency_%d/profile_export_aiperf_aggregate.json" % c)
