@@ -31,7 +31,7 @@ import time
 # compatibility page must list as "supported". Raise them as options land; never lower them.
 MIN_LINES = 40
 MIN_RUN = 49
-MIN_SUPPORTED = 122
+MIN_SUPPORTED = 128
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LINES = os.path.join(ROOT, "tests", "compat", "lines.txt")
