@@ -36,6 +36,15 @@ void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints d's message as an error and returns EXIT_USAGE for ERR_INVALID coming from
  * argument parsing (usage = true) or EXIT_ERROR otherwise. */
 int cli_fail(const struct diag *d, int usage);
+struct args;
+/* The API key, by precedence: --api-key, then --api-key-file (its first line, trailing
+ * whitespace dropped), then $OPENAI_API_KEY (as OpenAI's clients read it). The file and
+ * the environment keep the key out of /proc/PID/cmdline; wherever it comes from it is
+ * sent only in the Authorization header and never written to any file, and a key that
+ * could not travel in a header (CR, LF, NUL) is refused. *key may point into a or the
+ * environment; *owned (NULL or the file's text) is the caller's to free. 0, or
+ * ERR_INVALID / ERR_IO with d filled. */
+int cli_api_key(const struct args *a, const char **key, char **owned, struct diag *d);
 /* The version line and the dependency line, as --version prints them. */
 void cli_print_version(FILE *f);
 

@@ -508,39 +508,6 @@ out:
     return rc;
 }
 
-/* The key: --api-key, then --api-key-file's first line, then $OPENAI_API_KEY. */
-static int api_key(const struct args *a, const char **key, char **owned, struct diag *d)
-{
-    *owned = NULL;
-    *key = args_get(a, "api-key");
-    const char *file = args_get(a, "api-key-file");
-    if (!*key && file) {
-        char *text = NULL;
-        size_t len = 0;
-        if (zio_read_all(file, 64 << 10, &text, &len, d)) {
-            char w[DIAG_MAX];
-            snprintf(w, sizeof w, "%s", d->msg);
-            return diag_set(d, ERR_IO, "--api-key-file: %s", w);
-        }
-        size_t n = strcspn(text, "\r\n");
-        while (n && (text[n - 1] == ' ' || text[n - 1] == '\t'))
-            n--;
-        text[n] = '\0';
-        if (n == 0) {
-            free(text);
-            return diag_set(d, ERR_INVALID, "--api-key-file %s: the first line is empty", file);
-        }
-        *owned = text;
-        *key = text;
-    }
-    if (!*key) {
-        const char *env = getenv("OPENAI_API_KEY");
-        if (env && *env)
-            *key = env;
-    }
-    return 0;
-}
-
 int cmd_chat(int argc, char **argv)
 {
     struct args a;
@@ -608,7 +575,7 @@ int cmd_chat(int argc, char **argv)
         diag_set(&d, ERR_INVALID, "--url %s: too long", c.url_shown);
         goto fail;
     }
-    if (api_key(&a, &key, &key_owned, &d)) {
+    if (cli_api_key(&a, &key, &key_owned, &d)) {
         code = cli_fail(&d, d.code == ERR_INVALID);
         goto out;
     }

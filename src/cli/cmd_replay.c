@@ -138,45 +138,6 @@ static const struct arg_spec specs[] = {
 };
 #define NSPECS (sizeof specs / sizeof specs[0])
 
-/* The API key, by precedence: --api-key, then --api-key-file (its first line, trailing
- * whitespace dropped), then $OPENAI_API_KEY (as OpenAI's clients read it). The file and
- * the environment keep the key out of /proc/PID/cmdline; wherever it comes from it is
- * sent only in the Authorization header and never written to any file. *owned is what
- * the caller frees. 0, or ERR_INVALID / ERR_IO with d filled. */
-static int api_key(const struct args *a, const char **key, char **owned, struct diag *d)
-{
-    *owned = NULL;
-    *key = args_get(a, "api-key");
-    const char *file = args_get(a, "api-key-file");
-    if (!*key && file) {
-        char *text = NULL;
-        size_t len = 0;
-        if (zio_read_all(file, 64 << 10, &text, &len, d)) {
-            char why[DIAG_MAX];
-            snprintf(why, sizeof why, "%s", d->msg);
-            return diag_set(d, ERR_IO, "--api-key-file: %s", why);
-        }
-        size_t n = strcspn(text, "\r\n");
-        while (n && (text[n - 1] == ' ' || text[n - 1] == '\t'))
-            n--;
-        text[n] = '\0';
-        if (n == 0) {
-            free(text);
-            return diag_set(d, ERR_INVALID, "--api-key-file %s: the first line is empty", file);
-        }
-        *owned = text;
-        *key = text;
-    }
-    if (!*key) {
-        const char *env = getenv("OPENAI_API_KEY");
-        if (env && *env)
-            *key = env;
-    }
-    if (*key && wire_check("the API key", *key, true, d))
-        return ERR_INVALID;
-    return 0;
-}
-
 /* ---- the trace as a replay source ---- */
 
 struct tsrc {
@@ -458,7 +419,7 @@ int cmd_replay(int argc, char **argv)
         extra = buf_release(&b);
         cfg.extra_inputs = extra;
     }
-    if (api_key(&a, &cfg.api_key, &key_owned, &d)) {
+    if (cli_api_key(&a, &cfg.api_key, &key_owned, &d)) {
         cli_error("%s", d.msg);
         code = EXIT_ERROR;
         goto out;

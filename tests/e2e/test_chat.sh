@@ -83,3 +83,7 @@ expect_exit 2 "$METRONOME" chat -q x
 grep -q "^metronome: error: --model is required" "$E2E_TMP/stderr" || fail "$(cat "$E2E_TMP/stderr")"
 expect_exit 2 "$METRONOME" chat -m m --url "ftp://$key@h" -q x
 ! grep -q "$key" "$E2E_TMP/stderr" || fail "a URL secret reached stderr: $(cat "$E2E_TMP/stderr")"
+# a key that would split the request head (CR) is refused before anything is sent, as replay does
+OPENAI_API_KEY=$'sk-a\rInjected: 1' expect_exit 2 "$METRONOME" chat -m m --url "http://127.0.0.1:9" -q x
+grep -q "^metronome: error: the API key: control character" "$E2E_TMP/stderr" ||
+    fail "a CR in the key: $(cat "$E2E_TMP/stderr")"
