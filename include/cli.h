@@ -21,6 +21,10 @@ enum exit_code {
 int cmd_pack(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
+/* cmd_replay's option checks only: returns before the trace is opened (its path is not
+ * read) and before anything is written or sent. profile runs it before its pack stage, so
+ * a bad replay option leaves no artifact directory behind. */
+int cmd_replay_check(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 int cmd_mock(int argc, char **argv);

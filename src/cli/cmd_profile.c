@@ -405,6 +405,20 @@ static int profile_one(int argc, char **argv)
     if (p.ui_fallback)
         fprintf(stderr, "metronome: note: --ui dashboard is not available; using simple\n");
 
+    /* The replay stage's options are checked before pack writes anything: a bad value
+     * (say --request-timeout-seconds 0) must not leave a packed trace behind. */
+    struct profile_argv chk = {0};
+    profile_argv_push(&chk, "replay");
+    profile_argv_push(&chk, "--input-file");
+    profile_argv_push(&chk, "-");
+    for (int i = 0; i < p.replay.n; i++)
+        profile_argv_push(&chk, p.replay.v[i]);
+    rc = cmd_replay_check(chk.n, chk.v);
+    profile_argv_free(&chk);
+    if (rc) {
+        profile_plan_free(&p);
+        return rc;
+    }
     /* Pack first: the directory name depends on whether the trace is timed. */
     char dir[4096], trace[4200], tmp_trace[4200];
     int exit_code = EXIT_ERROR;

@@ -361,6 +361,16 @@ static void default_dir(char *out, size_t cap, const char *model, const char *ep
     }
 }
 
+static bool check_only; /* set by cmd_replay_check for one call; main thread only */
+
+int cmd_replay_check(int argc, char **argv)
+{
+    check_only = true;
+    int rc = cmd_replay(argc, argv);
+    check_only = false;
+    return rc;
+}
+
 int cmd_replay(int argc, char **argv)
 {
     struct args a;
@@ -546,6 +556,10 @@ int cmd_replay(int argc, char **argv)
                              : !strcmp(pat, "poisson") ? ARRIVAL_POISSON
                                                        : ARRIVAL_GAMMA;
 
+    if (check_only) {
+        code = EXIT_OK;
+        goto out;
+    }
     /* The trace: header first, then the first request for the default dir's model. */
     if (trace_open(&ts.r, trace_path, &d)) {
         cli_error("%s", d.msg);

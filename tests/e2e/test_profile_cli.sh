@@ -80,6 +80,18 @@ expect_exit 1 "$M" profile -m m --input-file bad.jsonl --custom-dataset-type sin
     --artifact-dir new/dir
 [ ! -e artifacts ] && [ ! -e new ] || fail "a failed pack left directories behind"
 
+# A bad replay-stage value is refused before pack writes anything (it packed first and left
+# trace.jsonl.zst and inputs.json behind).
+for bad in "--request-timeout-seconds 0" "--workers-max 0"; do
+    # shellcheck disable=SC2086
+    expect_exit 2 "$M" profile -m m --request-count 3 --artifact-dir new/dir $bad
+    grep -q -- ": 0 is out of range" "$E2E_TMP/stderr" || fail "$bad: $(cat "$E2E_TMP/stderr")"
+    [ "$(wc -l <"$E2E_TMP/stderr")" = 1 ] || fail "$bad: $(cat "$E2E_TMP/stderr")"
+    [ ! -e new ] || fail "$bad: left new/ behind"
+done
+expect_exit 2 "$M" profile -m m --request-count 3 --request-timeout-seconds 0
+[ ! -e artifacts ] || fail "a bad replay value left artifacts behind"
+
 # Help lists AIPerf names, and --help runs nothing.
 "$M" profile --help >out || fail "--help"
 grep -q -- "--request-rate-mode" out || fail "help lacks aliases"
