@@ -56,6 +56,7 @@ struct conn {
     /* sending */
     char clen[80]; /* "123\r\nX-Request-Id: 7\r\n\r\n" */
     size_t clen_len;
+    size_t sh_vlen;       /* --session-header: the value's length (do_send runs per write) */
     size_t sent;          /* bytes of prefix + clen + body written */
     bool early;           /* the response began before the request was all sent */
     struct buf live_body; /* body rebuilt with live history, when used */

@@ -63,6 +63,9 @@ struct dataset_opts {
     long entries;       /* --num-dataset-entries: unique synthetic conversations that
                            --request-count draws from, with replacement; 0: not given */
     long request_count; /* requests; with conversations, the first limit reached ends */
+    /* --dataset-sampling-strategy: how each session picks its conversation among the
+     * unique ones (AIPerf 0.13's samplers; sequential is its default for every dataset). */
+    enum ds_sampling { SAMPLING_SEQUENTIAL, SAMPLING_RANDOM, SAMPLING_SHUFFLE } sampling;
     double turns_mean, turns_stddev;
     double delay_mean, delay_stddev, delay_ratio;
 

@@ -123,4 +123,13 @@ int endpoint_headers(struct buf *out, bool stream, const char *api_key, const ch
  * the extra names), compared case-insensitively. */
 bool endpoint_header_secret(const char *name, size_t len, const char *const *extra, size_t nextra);
 
+/* --session-header NAME (AIPerf 0.13's name for its per-conversation X-Correlation-ID
+ * header): 0 when NAME can carry the session id, else ERR_INVALID naming the option and
+ * the value (not an RFC 9110 token, or a header the client writes itself: Host,
+ * Content-Length, Transfer-Encoding, Connection, X-Request-Id). *user_wins is set when
+ * one of the user's "Name:Value" headers has the same name: AIPerf merges the user's
+ * headers after the correlation header, so the user's value is the one sent. */
+int endpoint_session_header(const char *name, const char *const *user_headers, size_t nuser,
+                            bool *user_wins, struct diag *d);
+
 #endif

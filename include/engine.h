@@ -33,6 +33,8 @@ struct timer {
 struct item {
     struct rec rec; /* index, conv, turn, phase, model, stream, isl, osl, t_intended */
     char *body;     /* owned, JSON */
+    char *sh_val;   /* owned; --session-header's value when rec.conv holds a control byte
+                       (percent-encoded: a header value cannot carry it); NULL: rec.conv */
     size_t body_len;
     int url;
     bool timed;      /* rec.t_intended is a deadline (rate, fixed schedule) */
@@ -138,6 +140,9 @@ struct engine {
     struct target *targets;
     int ntargets;
     struct tls_config *tls; /* client TLS, when some --url is https */
+    /* "NAME: " of --session-header (the session id and CRLF follow it); sh_len 0: none */
+    char sh[136];
+    size_t sh_len;
     struct worker *w;
     int nw;
     int sched_evfd; /* workers wake the scheduler when a closed-loop ring runs low */

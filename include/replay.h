@@ -70,6 +70,11 @@ struct replay_config {
     size_t nheaders;
     const char *const *redact_headers; /* more header names to treat as secret */
     size_t nredact;
+    /* --session-header NAME: every request carries "NAME: <session id>" (its record's
+     * conversation id: the same on every turn of a session, distinct between sessions),
+     * AIPerf 0.13's per-conversation correlation header under the user's name; NULL:
+     * none. A --header of the same name wins, as in AIPerf. */
+    const char *session_header;
     const char *extra_inputs; /* JSON object text or "k:v,k:v"; merged into every body */
     int streaming;            /* -1 as in the trace, 0 force off, 1 force on */
 

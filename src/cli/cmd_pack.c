@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -60,7 +61,10 @@ static const struct arg_spec specs[] = {
     {"conversation-num", "--num-conversations --num-sessions", ARG_VALUE, "N", "100",
      "synthetic conversations, every turn of each (random_pool: conversations to draw)"},
     {"num-dataset-entries", "--num-prompts", ARG_VALUE, "N", NULL,
-     "unique synthetic conversations --request-count draws from (with replacement)"},
+     "unique synthetic conversations the sessions are drawn from"},
+    {"dataset-sampling-strategy", NULL, ARG_VALUE, "S", "sequential",
+     "how each session picks its conversation: sequential (in order, wrapping), random "
+     "(with replacement) or shuffle (without, reshuffled each pass); synthetic only"},
     {"request-count", "--num-requests", ARG_VALUE, "N", NULL,
      "requests in the trace (synthetic: conversations drawn until reached)"},
     {"conversation-turn-mean", "--session-turns-mean", ARG_VALUE, "N", "1", "mean turns"},
@@ -263,6 +267,10 @@ static void header_options(struct buf *b, const struct dataset_opts *o, const ch
         jsonw_key(&j, "dataset_entries");
         jsonw_int(&j, o->entries);
     }
+    if (o->sampling != SAMPLING_SEQUENTIAL) { /* the default is left out, as above */
+        jsonw_key(&j, "dataset_sampling_strategy");
+        jsonw_str(&j, o->sampling == SAMPLING_RANDOM ? "random" : "shuffle");
+    }
     jsonw_key(&j, "turns");
     jsonw_double(&j, o->turns_mean);
     jsonw_key(&j, "turns_stddev");
@@ -368,6 +376,20 @@ static int parse_opts(const struct args *a, struct dataset_opts *o, struct diag 
     rc = rc ? rc : args_choice(a, "arrival-pattern", "constant|poisson|gamma", &o->arrival, d);
     rc = rc ? rc : args_double(a, "arrival-smoothness", 1e-6, 1e6, &o->smoothness, d);
     rc = rc ? rc : args_long(a, "compression-level", 1, 19, &level, d);
+    /* AIPerf's enum values match case-insensitively */
+    const char *samp = args_get(a, "dataset-sampling-strategy");
+    o->sampling = SAMPLING_SEQUENTIAL;
+    if (!rc && samp) {
+        if (!strcasecmp(samp, "random"))
+            o->sampling = SAMPLING_RANDOM;
+        else if (!strcasecmp(samp, "shuffle"))
+            o->sampling = SAMPLING_SHUFFLE;
+        else if (strcasecmp(samp, "sequential"))
+            rc = diag_set(d, ERR_INVALID,
+                          "--dataset-sampling-strategy: '%s' is not one of sequential|random|"
+                          "shuffle",
+                          samp);
+    }
     const char *strat = "round_robin";
     rc = rc ? rc : args_choice(a, "model-selection-strategy", "round_robin|random", &strat, d);
     o->model_random = !strcmp(strat, "random");
@@ -653,6 +675,16 @@ int cmd_pack(int argc, char **argv)
         diag_set(&d, ERR_INVALID,
                  "--request-rate makes synthetic timestamps; a dataset file "
                  "keeps its own (replay chooses the rate)");
+        code = cli_fail(&d, 1);
+        goto out;
+    }
+    if (input && o.sampling != SAMPLING_SEQUENTIAL) {
+        /* a dataset file is packed in its own order, and replay cycles it from the start:
+         * AIPerf's sequential sampler; its random and shuffle ones are not built for files */
+        diag_set(&d, ERR_INVALID,
+                 "--dataset-sampling-strategy %s: applies to synthetic data only (a dataset "
+                 "file is sent in its order: sequential)",
+                 args_get(&a, "dataset-sampling-strategy"));
         code = cli_fail(&d, 1);
         goto out;
     }

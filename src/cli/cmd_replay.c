@@ -39,6 +39,8 @@ static const struct arg_spec specs[] = {
     {"extra-inputs", NULL, ARG_MULTI, "K:V|JSON", NULL, "merged into every request body"},
     {"streaming", NULL, ARG_FLAG, NULL, "trace's", "force streaming on (--no-streaming: off)"},
     {"redact-header", NULL, ARG_MULTI, "NAME", NULL, "treat this header as a secret too"},
+    {"session-header", NULL, ARG_VALUE, "NAME", NULL,
+     "send 'NAME: <session id>' on every request of a conversation (AIPerf's X-Correlation-ID)"},
     {"fixed-schedule", NULL, ARG_FLAG, NULL, "if timed",
      "send at the trace's timestamps (--no-fixed-schedule: use rate/concurrency)"},
     {"fixed-schedule-auto-offset", NULL, ARG_FLAG, NULL, NULL, "the first timestamp is time zero"},
@@ -413,6 +415,12 @@ int cmd_replay(int argc, char **argv)
         cfg.headers = hdrs;
     if ((redact = all_values(&a, "redact-header", &cfg.nredact)))
         cfg.redact_headers = redact;
+    cfg.session_header = args_get(&a, "session-header");
+    if (cfg.session_header) { /* refused here, before anything is read, sent or written */
+        bool user_wins;
+        if (endpoint_session_header(cfg.session_header, cfg.headers, cfg.nheaders, &user_wins, &d))
+            goto usage;
+    }
     if (args_count(&a, "extra-inputs")) {
         /* pack's parser, so a value pack refuses is refused here too (it used to be
          * dropped or cut at a comma: 'a:[1,2' sent "a":"[1"). */

@@ -807,3 +807,26 @@ int endpoint_headers(struct buf *out, bool stream, const char *api_key, const ch
     }
     return 0;
 }
+
+int endpoint_session_header(const char *name, const char *const *user_headers, size_t nuser,
+                            bool *user_wins, struct diag *d)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > 128)
+        return diag_set(d, ERR_INVALID, "--session-header '%.*s': %s", 128, name,
+                        n ? "longer than 128 bytes" : "empty");
+    for (size_t j = 0; j < n; j++)
+        if (!is_tchar((unsigned char)name[j]))
+            return diag_set(d, ERR_INVALID,
+                            "--session-header '%.*s': byte 0x%02x (a header name is letters, "
+                            "digits and !#$%%&'*+-.^_`|~)",
+                            (int)strcspn(name, "\r\n"), name, (unsigned char)name[j]);
+    static const char *const own[] = {"host", "content-length", "transfer-encoding", "connection",
+                                      "x-request-id"};
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+        if (hname_eq(name, n, own[i]))
+            return diag_set(d, ERR_INVALID,
+                            "--session-header '%s': metronome writes that header itself", name);
+    *user_wins = user_overrides(user_headers, nuser, name);
+    return 0;
+}

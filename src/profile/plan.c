@@ -745,6 +745,9 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
         struct buf scratch;
         buf_init(&scratch, 0);
         rc = endpoint_headers(&scratch, false, NULL, NULL, hv, nh, d);
+        bool user_wins;
+        if (!rc && (v = args_get(&a, "session-header")))
+            rc = endpoint_session_header(v, hv, nh, &user_wins, d);
         buf_free(&scratch);
         free(hv);
         if (rc)

@@ -91,6 +91,15 @@ static int resolve(struct target *t, struct diag *d)
 
 static int setup_targets(struct engine *e, const struct replay_config *cfg, struct diag *d)
 {
+    if (cfg->session_header) {
+        bool user_wins = false;
+        int rc = endpoint_session_header(cfg->session_header, cfg->headers, cfg->nheaders,
+                                         &user_wins, d);
+        if (rc)
+            return rc;
+        if (!user_wins) /* the name is at most 128 bytes (checked): it fits */
+            e->sh_len = (size_t)snprintf(e->sh, sizeof e->sh, "%s: ", cfg->session_header);
+    }
     e->ntargets = (int)cfg->nurls;
     e->targets = xcalloc(cfg->nurls, sizeof *e->targets);
     /* A custom path (ours, or the one pack recorded) is joined as given; the type's
@@ -416,6 +425,11 @@ static void json_config(struct jsonw *w, struct engine *e)
         }
     }
     jsonw_arr_end(w);
+    jsonw_key(w, "session_header");
+    if (c->session_header)
+        jsonw_str(w, c->session_header);
+    else
+        jsonw_null(w);
     jsonw_key(w, "extra_inputs");
     if (c->extra_inputs)
         jsonw_str(w, c->extra_inputs);

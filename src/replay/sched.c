@@ -297,6 +297,33 @@ static char *rewrite_body(struct sched *s, const char *body, size_t len, bool *s
     return out;
 }
 
+/* NULL when s can go into a header value as it is; else a malloc'd copy with its control
+ * bytes and '%' percent-encoded (so the encoding can be undone). */
+static char *header_safe(const char *s)
+{
+    size_t n = 0, bad = 0;
+    bool ctl = false;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++, n++) {
+        bool c = *p < 0x20 || *p == 0x7f;
+        ctl |= c;
+        bad += c || *p == '%';
+    }
+    if (!ctl)
+        return NULL;
+    char *v = xmalloc(n + 2 * bad + 1), *o = v;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f || *p == '%') {
+            *o++ = '%';
+            *o++ = "0123456789ABCDEF"[*p >> 4];
+            *o++ = "0123456789ABCDEF"[*p & 15];
+        } else {
+            *o++ = (char)*p;
+        }
+    }
+    *o = '\0';
+    return v;
+}
+
 static struct item *make_item(struct sched *s, const struct trace_request *tr, long index,
                               enum rec_phase phase)
 {
@@ -318,6 +345,8 @@ static struct item *make_item(struct sched *s, const struct trace_request *tr, l
         snprintf(num, sizeof num, "%ld", index);
         r->conv = xstrdup(num);
     }
+    if (s->e->sh_len) /* --session-header: its value cannot carry a control byte */
+        it->sh_val = header_safe(r->conv);
     r->turn = tr->turn;
     r->phase = phase;
     r->model = tr->model ? xstrdup(tr->model) : NULL;

@@ -208,6 +208,7 @@ void item_free(struct item *it)
         return;
     rec_free(&it->rec);
     free(it->body);
+    free(it->sh_val);
     free(it);
 }
 
@@ -1034,18 +1035,23 @@ static void do_send(struct worker *w, struct conn *c)
     const struct buf *pre = &t->prefix[it->rec.stream ? 1 : 0];
     const char *body = c->live_body.len ? c->live_body.p : it->body;
     size_t blen = c->live_body.len ? c->live_body.len : it->body_len;
-    size_t total = pre->len + c->clen_len + blen;
+    /* --session-header: "NAME: " + the session id + the head's end, after the tail
+     * (begin_request left the tail open); all three empty without it */
+    const struct engine *e = w->eng;
+    const char *sval = it->sh_val ? it->sh_val : it->rec.conv;
+    size_t shn = e->sh_len, svl = shn ? c->sh_vlen : 0, sh_end = shn ? 4 : 0;
+    size_t total = pre->len + c->clen_len + shn + svl + sh_end + blen;
     /* t_sent is read before the call that writes the last byte, not after it returns: on
      * loopback the response can arrive (kernel receive time) while the call is still
      * returning, and a response must not precede its request. */
     int64_t before = 0;
     while (c->sent < total) {
-        struct iovec iov[3];
+        struct iovec iov[6];
         int n = 0;
         size_t off = c->sent;
-        const char *parts[3] = {pre->p, c->clen, body};
-        size_t lens[3] = {pre->len, c->clen_len, blen};
-        for (int i = 0; i < 3; i++) {
+        const char *parts[6] = {pre->p, c->clen, e->sh, sval, "\r\n\r\n", body};
+        size_t lens[6] = {pre->len, c->clen_len, shn, svl, sh_end, blen};
+        for (int i = 0; i < 6; i++) {
             if (off >= lens[i]) {
                 off -= lens[i];
                 continue;
@@ -1141,6 +1147,10 @@ static void begin_request(struct worker *w, struct conn *c)
     size_t blen = c->live_body.len ? c->live_body.len : it->body_len;
     /* X-Request-Id joins a record to the server's logs (the mock's timing log keeps it). */
     c->clen_len = req_tail(c->clen, blen, it->rec.phase == PHASE_WARMUP, it->rec.index);
+    if (w->eng->sh_len) { /* the session header follows: the head stays open (one CRLF) */
+        c->clen_len -= 2;
+        c->sh_vlen = strlen(it->sh_val ? it->sh_val : it->rec.conv);
+    }
     c->sent = 0;
     /* a retry on a fresh connection counts its own writes and reads */
     it->rec.tx_bytes = it->rec.rx_bytes = 0;

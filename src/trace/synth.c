@@ -515,38 +515,57 @@ int dataset_synthetic(struct dataset *ds, struct diag *d)
         tw_block(ds->w, DATASET_SHARED_SYSTEM_BLOCK, parts, np, o->shared_system_len, NULL);
         dataset_lits_reset(ds); /* the block holds its own copy of a literal */
     }
-    /* AIPerf 0.13: --conversation-num N sends N conversations, every turn of each (with
-     * --request-count too, whichever limit is reached first ends the trace);
-     * --request-count alone sends that many requests, from conversations drawn among
-     * --num-dataset-entries unique ones (with replacement) or else 0, 1, 2... */
-    long uniq = o->conversations > 0 ? o->conversations : o->entries > 0 ? o->entries : 100;
-    bool resample = o->request_count > 0 && o->conversations <= 0 && o->entries > 0;
+    /* AIPerf 0.13: the unique conversations are --num-dataset-entries, else
+     * --conversation-num, else --request-count, else 100 (its _resolve_entries);
+     * --conversation-num N sends N sessions, --request-count N requests (with both, the
+     * first limit reached ends the trace); neither sends each unique one once. Each session
+     * takes its conversation from the sampler --dataset-sampling-strategy names. */
+    long uniq = o->entries > 0         ? o->entries
+                : o->conversations > 0 ? o->conversations
+                : o->request_count > 0 ? o->request_count
+                                       : 100;
+    long *perm = NULL; /* shuffle: the current permutation of 0..uniq-1 */
+    if (o->sampling == SAMPLING_SHUFFLE) {
+        perm = xmalloc((size_t)uniq * sizeof *perm);
+        for (long i = 0; i < uniq; i++)
+            perm[i] = i;
+    }
     bool timed = o->rate > 0;
     double t = 0;
     long emitted = 0, seq = 0;
     char sid[32];
+    int rc = 0;
     for (;; seq++) {
-        long k;
         if (o->conversations > 0 && seq >= o->conversations)
             break;
-        if (o->request_count > 0) {
-            if (emitted >= o->request_count)
-                break;
-            k = resample ? (long)rng_below(&ds->pick_rng, (uint64_t)uniq) : seq;
-        } else {
-            if (seq >= uniq)
-                break;
-            k = seq;
+        if (o->request_count > 0 && emitted >= o->request_count)
+            break;
+        if (o->conversations <= 0 && o->request_count <= 0 && seq >= uniq)
+            break;
+        long k, at = seq % uniq;
+        if (o->sampling == SAMPLING_RANDOM) { /* with replacement */
+            k = (long)rng_below(&ds->pick_rng, (uint64_t)uniq);
+        } else if (perm) { /* without replacement; a new permutation at each pass */
+            if (at == 0)
+                for (long i = uniq - 1; i > 0; i--) {
+                    long j = (long)rng_below(&ds->pick_rng, (uint64_t)i + 1), x = perm[i];
+                    perm[i] = perm[j];
+                    perm[j] = x;
+                }
+            k = perm[at];
+        } else { /* sequential: in order, from the start again after the last */
+            k = at;
         }
         if (timed && seq > 0)
             t += next_gap(ds);
         snprintf(sid, sizeof sid, "s%ld", seq);
         long left = o->request_count > 0 ? o->request_count - emitted : 0;
-        int rc = o->rankings ? emit_rankings(ds, k, sid, timed, round(t * 1000) / 1000, &emitted, d)
-                             : emit_conversation(ds, k, sid, timed, round(t * 1000) / 1000, left,
-                                                 &emitted, d);
+        rc = o->rankings
+                 ? emit_rankings(ds, k, sid, timed, round(t * 1000) / 1000, &emitted, d)
+                 : emit_conversation(ds, k, sid, timed, round(t * 1000) / 1000, left, &emitted, d);
         if (rc)
-            return rc;
+            break;
     }
-    return 0;
+    free(perm);
+    return rc;
 }

@@ -515,3 +515,91 @@ TEST(trace_dataset_synthetic_shapes)
     CHECK(pack(&o, NULL, NULL, NULL, &g) < 0);
     CHECK(strstr(g.d.msg, "disabled") != NULL);
 }
+
+/* The index (0..n-1) of body among the first n distinct bodies seen in g, or -1. */
+static int body_class(const struct got *g, int i, const char *const *uniq, int n)
+{
+    for (int j = 0; j < n; j++)
+        if (!strcmp(g->body[i], uniq[j]))
+            return j;
+    return -1;
+}
+
+TEST(trace_dataset_sampling_strategies)
+{
+    /* --dataset-sampling-strategy over 4 unique synthetic conversations (AIPerf 0.13's
+     * samplers): sequential A B C D A B C D..., shuffle each pass a permutation, random
+     * with replacement; the same seed gives the same draws. */
+    struct dataset_opts o;
+    opts(&o);
+    o.isl_mean = 8;
+    struct got all, g;
+    /* the 4 unique bodies: --request-count 4 alone packs conversations 0..3 once */
+    o.entries = 0;
+    o.request_count = 4;
+    REQUIRE(pack(&o, NULL, NULL, NULL, &all) == 0);
+    REQUIRE(all.n == 4);
+    const char *u[4] = {all.body[0], all.body[1], all.body[2], all.body[3]};
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < i; j++)
+            REQUIRE(strcmp(u[i], u[j]) != 0);
+    o.entries = 4;
+    o.request_count = 16;
+    /* sequential (the default): in order, wrapping */
+    REQUIRE(pack(&o, NULL, NULL, NULL, &g) == 0);
+    CHECK_INT(g.n, 16);
+    for (int i = 0; i < g.n; i++)
+        CHECK_INT(body_class(&g, i, u, 4), i % 4);
+    got_free(&g);
+    /* --conversation-num 6 over 4 entries: 6 sessions, the entries wins as the pool */
+    o.request_count = 0;
+    o.conversations = 6;
+    REQUIRE(pack(&o, NULL, NULL, NULL, &g) == 0);
+    CHECK_INT(g.n, 6);
+    for (int i = 0; i < g.n; i++)
+        CHECK_INT(body_class(&g, i, u, 4), i % 4);
+    got_free(&g);
+    o.conversations = 0;
+    o.request_count = 16;
+    /* shuffle: each pass of 4 is a permutation of the 4; not all passes in order */
+    o.sampling = SAMPLING_SHUFFLE;
+    REQUIRE(pack(&o, NULL, NULL, NULL, &g) == 0);
+    CHECK_INT(g.n, 16);
+    int in_order = 0, seq1[16];
+    for (int p = 0; p < 4; p++) {
+        int seen = 0;
+        for (int i = 0; i < 4; i++) {
+            int c = body_class(&g, p * 4 + i, u, 4);
+            REQUIRE(c >= 0);
+            seen |= 1 << c;
+            in_order += c == i;
+            seq1[p * 4 + i] = c;
+        }
+        CHECK_INT(seen, 15);
+    }
+    CHECK(in_order < 16);
+    got_free(&g);
+    REQUIRE(pack(&o, NULL, NULL, NULL, &g) == 0); /* same seed, same draws */
+    for (int i = 0; i < 16; i++)
+        CHECK_INT(body_class(&g, i, u, 4), seq1[i]);
+    got_free(&g);
+    /* random: with replacement, so some pass of 4 repeats a conversation */
+    o.sampling = SAMPLING_RANDOM;
+    REQUIRE(pack(&o, NULL, NULL, NULL, &g) == 0);
+    CHECK_INT(g.n, 16);
+    int repeats = 0, counts[4] = {0};
+    for (int p = 0; p < 4; p++) {
+        int seen = 0;
+        for (int i = 0; i < 4; i++) {
+            int c = body_class(&g, p * 4 + i, u, 4);
+            REQUIRE(c >= 0);
+            counts[c]++;
+            repeats += (seen >> c) & 1;
+            seen |= 1 << c;
+        }
+    }
+    CHECK(repeats > 0);
+    CHECK(counts[0] + counts[1] + counts[2] + counts[3] == 16);
+    got_free(&g);
+    got_free(&all);
+}
