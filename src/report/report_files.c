@@ -662,6 +662,29 @@ static void add_uint(cJSON *o, const char *key, double v)
         cJSON_AddNumberToObject(o, key, floor(v));
 }
 
+/* A seed as its exact integer: cJSON holds numbers as doubles and prints one above 2^53
+ * with 15 digits, so a 63-bit seed came out as 9.00719925474099e+15. */
+static void set_seed(cJSON *o, const char *key, int64_t v)
+{
+    char num[24];
+    snprintf(num, sizeof num, "%lld", (long long)v);
+    cJSON *raw = cJSON_CreateRaw(num);
+    if (!cJSON_ReplaceItemInObjectCaseSensitive(o, key, raw))
+        cJSON_AddItemToObject(o, key, raw);
+}
+
+/* The dataset seed: the trace header's, exact where it is the run's (profile gives pack and
+ * replay the same one), else only while a double holds it exactly. */
+static void add_seed(cJSON *o, const cJSON *seed, const struct run_meta *m0)
+{
+    if (!cJSON_IsNumber(seed))
+        return;
+    if (m0->has_seed && m0->seed >= 0 && (double)m0->seed == seed->valuedouble)
+        set_seed(o, "random_seed", m0->seed);
+    else
+        add_uint(o, "random_seed", seed->valuedouble);
+}
+
 /* A distribution {"mean": M[, "stddev": S]} as AIPerf's config writes one. */
 static void add_dist(cJSON *parent, const char *key, double mean, double sd)
 {
@@ -719,8 +742,8 @@ static void add_phase(cJSON *arr, const cJSON *cfg, bool warmup, double requests
  * keys) built from the run's replay configuration and its trace header: the fields that
  * have an AIPerf meaning. metronome's own configuration goes to metronome.input_config.
  * cfg is already redacted. Returns an owned tree. */
-static cJSON *aiperf_input_config(const cJSON *cfg, const cJSON *header, bool server_counts,
-                                  const char *out_dir, uint64_t profile_records)
+static cJSON *aiperf_input_config(const cJSON *cfg, const cJSON *header, const struct run_meta *m0,
+                                  bool server_counts, const char *out_dir, uint64_t profile_records)
 {
     const cJSON *opts = jget(header, "options");
     cJSON *ic = cJSON_CreateObject();
@@ -797,8 +820,7 @@ static cJSON *aiperf_input_config(const cJSON *cfg, const cJSON *header, bool se
         double sessions = jnum(header, "sessions", 0);
         if (sessions > 0)
             add_uint(ds, "entries", sessions);
-        if (cJSON_IsNumber(seed))
-            add_uint(ds, "random_seed", seed->valuedouble);
+        add_seed(ds, seed, m0);
         if (opts) {
             cJSON *pr = cJSON_AddObjectToObject(ds, "prompts");
             add_dist(pr, "isl", jnum(opts, "isl", 0), jnum(opts, "isl_stddev", 0));
@@ -817,8 +839,7 @@ static cJSON *aiperf_input_config(const cJSON *cfg, const cJSON *header, bool se
         for (size_t i = 0; i < sizeof fmts / sizeof fmts[0]; i++)
             if (strcmp(stype->valuestring, fmts[i]) == 0)
                 cJSON_AddStringToObject(ds, "format", fmts[i]);
-        if (cJSON_IsNumber(seed))
-            add_uint(ds, "random_seed", seed->valuedouble);
+        add_seed(ds, seed, m0);
     }
 
     cJSON *phases = cJSON_AddArrayToObject(ic, "phases");
@@ -843,9 +864,11 @@ char *report_aiperf_input_config_json(struct run *ru, const char *dir)
     if (!cfg)
         cfg = cJSON_CreateObject();
     report_redact(cfg);
+    if (m0->has_seed)
+        set_seed(cfg, "random_seed", m0->seed);
     const cJSON *header = jget(jget(m0->json, "trace"), "header");
-    cJSON *ic = aiperf_input_config(cfg, header, ru->osl_tokenizer == 0 || ru->osl_usage > 0, dir,
-                                    ru->prof.n_total);
+    cJSON *ic = aiperf_input_config(cfg, header, m0, ru->osl_tokenizer == 0 || ru->osl_usage > 0,
+                                    dir, ru->prof.n_total);
     report_redact(ic);
     char *s = cJSON_PrintUnformatted(ic);
     cJSON_Delete(ic);
@@ -1016,10 +1039,12 @@ static int json_doc(const struct run *ru, const struct report_opts *o, const cha
     if (!cfg)
         cfg = cJSON_CreateObject();
     report_redact(cfg);
+    if (m0->has_seed)
+        set_seed(cfg, "random_seed", m0->seed);
     const cJSON *header = jget(jget(m0->json, "trace"), "header");
     /* usage counts unless the report's tokenizer counted the response texts */
-    cJSON *ic = aiperf_input_config(cfg, header, ru->osl_tokenizer == 0 || ru->osl_usage > 0, dir,
-                                    ru->prof.n_total);
+    cJSON *ic = aiperf_input_config(cfg, header, m0, ru->osl_tokenizer == 0 || ru->osl_usage > 0,
+                                    dir, ru->prof.n_total);
     report_redact(ic);
     char *ics = cJSON_PrintUnformatted(ic);
     jsonw_key(&w, "input_config");

@@ -227,8 +227,12 @@ for t in (1, 2):
     for c in (1, 2):
         d = "rv/profile_runs/trial_%04d/concurrency_%d" % (t, c)
         want = derived(7, "phases.profiling.concurrency=%d" % c, t - 1)
-        got = j(d + "/profile_export_aiperf.json")["run_info"]["random_seed"]
+        e = j(d + "/profile_export_aiperf.json")
+        got = e["run_info"]["random_seed"]
         assert got == want, (d, got, want)
+        # the config echoes too, exact (cJSON printed a 63-bit seed as 9.0e+18)
+        assert e["metronome"]["input_config"]["random_seed"] == want, e["metronome"]["input_config"]
+        assert e["input_config"]["datasets"][0]["random_seed"] == want, e["input_config"]["datasets"]
         seen.add(got)
 assert len(seen) == 4
 m = j("rv/metronome_sweep.json")
