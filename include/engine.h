@@ -45,6 +45,7 @@ struct item {
     double delay_ms;
     bool retried; /* resent once after a stale keep-alive connection failed */
     bool cancel;  /* --request-cancellation-rate picked this one */
+    bool prefill; /* holds a --prefill-concurrency slot (until its first token) */
     int64_t cancel_after_ns;
     struct timer tm;
     struct item *next;
@@ -89,12 +90,13 @@ struct worker {
     pthread_t th;
     int ep, evfd, tfd;
     struct ring *ring;
-    _Atomic long queued;    /* pushed into the ring, not yet taken */
-    _Atomic long pending;   /* taken from the ring, waiting in the worker for a slot */
-    _Atomic int sleeping;   /* in (or about to enter) epoll_wait: pushes must wake it */
-    _Atomic int wants_slot; /* has requests waiting for a shared --concurrency slot */
-    _Atomic long active;    /* requests being sent or received */
-    long slots;             /* closed-loop slots or a cap share; 0 = unlimited */
+    _Atomic long queued;       /* pushed into the ring, not yet taken */
+    _Atomic long pending;      /* taken from the ring, waiting in the worker for a slot */
+    _Atomic int sleeping;      /* in (or about to enter) epoll_wait: pushes must wake it */
+    _Atomic int wants_slot;    /* has requests waiting for a shared --concurrency slot */
+    _Atomic int wants_prefill; /* has requests waiting for a --prefill-concurrency slot */
+    _Atomic long active;       /* requests being sent or received */
+    long slots;                /* closed-loop slots or a cap share; 0 = unlimited */
 
     /* Counters read by progress and the result. */
     _Atomic long sent, completed, errors, cancelled, not_sent;
@@ -194,6 +196,15 @@ struct engine {
      * phase (--warmup-concurrency) and raised by a --concurrency-ramp-duration ramp */
     _Atomic long gcap;
     _Atomic long ginflight;
+    /* --prefill-concurrency (every mode): requests sent without a first token yet, all
+     * workers together, at most the phase's limit (0: none). A ramp opens the limit 1 ->
+     * ptarget over pramp_ns from pt0 (loadshape.h; the workers read it off the clock).
+     * pfree_at: the latest instant a prefill slot was given back (a request that waited
+     * for one is intended then). Set by the scheduler at each phase start. */
+    _Atomic long ptarget;
+    _Atomic int64_t pt0, pramp_ns;
+    _Atomic long pinflight;
+    _Atomic int64_t pfree_at;
     bool multi_turn; /* the source has sessions with later turns: track them */
     /* Chat sessions whose later turns expect live history (header "history":"live"):
      * every turn's exchange, the first included, is kept. */

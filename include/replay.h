@@ -99,6 +99,22 @@ struct replay_config {
     double warmup_rate;      /* rate mode: the warmup's rate */
     int warmup_arrival;      /* -1: as profiling, else enum arrival */
     double warmup_conc_ramp_s, warmup_rate_ramp_s;
+    /* --prefill-concurrency: requests sent and without a first token yet, all workers
+     * together (AIPerf 0.13's prefill slots: taken at the send, given back at the first
+     * content token or at the end of a request that had none); 0: no limit. Its ramp opens
+     * the limit 1 -> N like the concurrency ramp. The warmup's default to profiling's. */
+    long prefill_concurrency;
+    double prefill_ramp_s;
+    long warmup_prefill_concurrency;
+    double warmup_prefill_ramp_s;
+    /* --num-warmup-sessions: the warmup starts this many sessions and sends every turn of
+     * each (AIPerf 0.13's session stop condition; with a count or duration, the first
+     * reached ends the warmup); 0: none. */
+    long warmup_sessions;
+    /* --request-rate-series: piecewise-linear rate points (loadshape.h), owned by the
+     * caller; nseries 0: none. Rate mode; --request-rate is the first point's rate. */
+    const double *series_t, *series_qps;
+    int nseries;
     /* --failed-request-threshold: stop (cancelling what is in flight) once more than this
      * share of the profiling records failed, counted from max(concurrency, 10) records on
      * (AIPerf 0.13); < 0: never. */

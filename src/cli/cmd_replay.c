@@ -77,6 +77,16 @@ static const struct arg_spec specs[] = {
      "warmup slots ramp"},
     {"warmup-request-rate-ramp-duration", NULL, ARG_VALUE, "S", "--request-rate-ramp-duration",
      "warmup rate ramp"},
+    {"prefill-concurrency", NULL, ARG_VALUE, "N", NULL,
+     "at most N requests sent and without a first token yet (all workers)"},
+    {"prefill-concurrency-ramp-duration", NULL, ARG_VALUE, "S", NULL,
+     "open the prefill limit one by one from 1 over S seconds"},
+    {"warmup-prefill-concurrency", NULL, ARG_VALUE, "N", "--prefill-concurrency",
+     "the warmup's prefill limit"},
+    {"warmup-prefill-concurrency-ramp-duration", NULL, ARG_VALUE, "S",
+     "--prefill-concurrency-ramp-duration", "the warmup's prefill limit ramp"},
+    {"num-warmup-sessions", NULL, ARG_VALUE, "N", NULL,
+     "warmup: start N sessions and send every turn of each (with a count or duration: first)"},
     {"failed-request-threshold", NULL, ARG_VALUE, "R", NULL,
      "stop once more than this share (0-1) of profiling requests failed (from max(concurrency, "
      "10) on)"},
@@ -486,6 +496,13 @@ int cmd_replay(int argc, char **argv)
                    &d) ||
         get_double(&a, "warmup-request-rate-ramp-duration", 1e-6, 1e9, &cfg.warmup_rate_ramp_s,
                    &d) ||
+        get_double(&a, "prefill-concurrency-ramp-duration", 1e-6, 1e9, &cfg.prefill_ramp_s, &d) ||
+        get_double(&a, "warmup-prefill-concurrency-ramp-duration", 1e-6, 1e9,
+                   &cfg.warmup_prefill_ramp_s, &d) ||
+        args_long(&a, "prefill-concurrency", 1, 10000000, &cfg.prefill_concurrency, &d) ||
+        args_long(&a, "warmup-prefill-concurrency", 1, 10000000, &cfg.warmup_prefill_concurrency,
+                  &d) ||
+        args_long(&a, "num-warmup-sessions", 1, 1L << 40, &cfg.warmup_sessions, &d) ||
         replay_control_args(&a, &cfg, &d))
         goto usage;
     if (args_has(&a, "warmup-grace-period") && !args_has(&a, "warmup-duration")) {
@@ -629,6 +646,39 @@ int cmd_replay(int argc, char **argv)
                 code = EXIT_USAGE;
                 goto out;
             }
+        /* AIPerf 0.13: a prefill ramp ramps a prefill limit, which is at most the phase's
+         * concurrency (where one is set) */
+        const char *pramps[2][2] = {
+            {"prefill-concurrency-ramp-duration", "prefill-concurrency"},
+            {"warmup-prefill-concurrency-ramp-duration", "warmup-prefill-concurrency"}};
+        for (int k = 0; k < 2; k++)
+            if (args_has(&a, pramps[k][0]) && !cfg.prefill_concurrency &&
+                !(k == 1 && cfg.warmup_prefill_concurrency)) {
+                cli_error("--%s %s: needs --%s (the limit it ramps)", pramps[k][0],
+                          args_get(&a, pramps[k][0]), pramps[k][1]);
+                code = EXIT_USAGE;
+                goto out;
+            }
+        if (cfg.prefill_concurrency && cfg.concurrency &&
+            cfg.prefill_concurrency > cfg.concurrency) {
+            cli_error("--prefill-concurrency %ld: more than --concurrency %ld (AIPerf: at most the "
+                      "concurrency)",
+                      cfg.prefill_concurrency, cfg.concurrency);
+            code = EXIT_USAGE;
+            goto out;
+        }
+        long wpc = cfg.warmup_prefill_concurrency ? cfg.warmup_prefill_concurrency
+                                                  : cfg.prefill_concurrency;
+        long wcc = cfg.warmup_concurrency ? cfg.warmup_concurrency : cfg.concurrency;
+        bool warm = cfg.warmup_count > 0 || cfg.warmup_duration_s > 0 || cfg.warmup_sessions > 0;
+        if (warm && wpc && wcc && wpc > wcc) {
+            cli_error("--%s %ld: more than the warmup's concurrency %ld",
+                      cfg.warmup_prefill_concurrency ? "warmup-prefill-concurrency"
+                                                     : "prefill-concurrency",
+                      wpc, wcc);
+            code = EXIT_USAGE;
+            goto out;
+        }
         /* outside the closed loop a concurrency ramp raises the --concurrency cap */
         if (cfg.mode != MODE_CONCURRENCY && !cfg.concurrency &&
             (args_has(&a, "concurrency-ramp-duration") ||

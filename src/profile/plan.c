@@ -682,6 +682,52 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
                 goto out;
             }
         }
+        /* --prefill-concurrency (AIPerf 0.13): an integer >= 1, streaming only (the first
+         * token ends a request's prefill), at most the phase's concurrency (closed loop:
+         * --concurrency, 1 by default; with --request-rate only when a cap is given); its
+         * ramps ramp it, so they need it */
+        long pc = 0, wpc = 0, wsess = 0;
+        if ((rc = args_long(&a, "prefill-concurrency", 1, 100000000, &pc, d)) ||
+            (rc = args_long(&a, "warmup-prefill-concurrency", 1, 100000000, &wpc, d)) ||
+            (rc = args_long(&a, "num-warmup-sessions", 1, 1000000000000L, &wsess, d)))
+            goto out;
+        const char *pr[2][2] = {
+            {"prefill-concurrency-ramp-duration", "prefill-concurrency"},
+            {"warmup-prefill-concurrency-ramp-duration", "warmup-prefill-concurrency"}};
+        for (int k = 0; k < 2; k++) {
+            double x;
+            if (!args_has(&a, pr[k][0]))
+                continue;
+            if ((rc = args_double(&a, pr[k][0], 1e-6, 1e9, &x, d)))
+                goto out;
+            if (!pc && !(k == 1 && wpc)) {
+                rc = diag_set(d, ERR_INVALID, "--%s %s: needs --%s (the limit it ramps)", pr[k][0],
+                              args_get(&a, pr[k][0]), pr[k][1]);
+                goto out;
+            }
+        }
+        if ((pc || wpc) && !args_flag(&a, "streaming")) {
+            const char *o = pc ? "prefill-concurrency" : "warmup-prefill-concurrency";
+            rc = diag_set(d, ERR_INVALID,
+                          "--%s %s: needs --streaming (a request's prefill ends at its first "
+                          "token)",
+                          o, args_get(&a, o));
+            goto out;
+        }
+        long pconc = conc ? conc : (rate_mode ? 0 : 1);
+        if (pc && pconc && pc > pconc) {
+            rc = diag_set(d, ERR_INVALID, "--prefill-concurrency %ld: more than --concurrency %ld",
+                          pc, pconc);
+            goto out;
+        }
+        bool warm_on = warm > 0 || wsess > 0 || args_has(&a, "warmup-duration");
+        long wp = wpc ? wpc : pc, wcn = wc ? wc : pconc;
+        if (warm_on && wp && wcn && wp > wcn) {
+            const char *o = wpc ? "warmup-prefill-concurrency" : "prefill-concurrency";
+            rc = diag_set(d, ERR_INVALID, "--%s %ld: more than the warmup's concurrency %ld", o, wp,
+                          wcn);
+            goto out;
+        }
         if (args_has(&a, "warmup-grace-period") && !args_has(&a, "warmup-duration")) {
             rc = diag_set(d, ERR_INVALID,
                           "--warmup-grace-period %s: needs --warmup-duration (it follows the "

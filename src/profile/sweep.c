@@ -31,6 +31,7 @@ static const struct {
     {"prompt-input-tokens-stddev", "datasets.main.prompts.isl.stddev", true, 0, false},
     {"prompt-output-tokens-mean", "datasets.main.prompts.osl.mean", false, 1, false},
     {"concurrency", "phases.profiling.concurrency", false, 1, false},
+    {"prefill-concurrency", "phases.profiling.prefill_concurrency", false, 1, false},
     {"request-rate", "phases.profiling.rate", true, 0, true},
     {"request-count", "phases.profiling.requests", false, 1, false},
     {"conversation-num", "phases.profiling.sessions", false, 1, false},

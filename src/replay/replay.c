@@ -464,6 +464,11 @@ static void json_config(struct jsonw *w, struct engine *e)
         jsonw_null(w);
     kd(w, "warmup_concurrency_ramp_duration", c->warmup_conc_ramp_s);
     kd(w, "warmup_request_rate_ramp_duration", c->warmup_rate_ramp_s);
+    ki(w, "prefill_concurrency", c->prefill_concurrency);
+    kd(w, "prefill_concurrency_ramp_duration", c->prefill_ramp_s);
+    ki(w, "warmup_prefill_concurrency", c->warmup_prefill_concurrency);
+    kd(w, "warmup_prefill_concurrency_ramp_duration", c->warmup_prefill_ramp_s);
+    ki(w, "num_warmup_sessions", c->warmup_sessions);
     jsonw_key(w, "failed_request_threshold");
     if (c->failed_threshold >= 0)
         jsonw_double(w, c->failed_threshold);

@@ -141,6 +141,20 @@ static int *smap_slot(struct smap *m, const char *k)
     return &m->vals[j];
 }
 
+/* The value kept for k, or -1 when k has none (nothing is added). */
+static int smap_find(const struct smap *m, const char *k)
+{
+    if (!m->cap)
+        return -1;
+    size_t j = hash64_str(k) & (m->cap - 1);
+    while (m->keys[j]) {
+        if (!strcmp(m->keys[j], k))
+            return m->vals[j];
+        j = (j + 1) & (m->cap - 1);
+    }
+    return -1;
+}
+
 static void smap_free(struct smap *m)
 {
     for (size_t i = 0; i < m->cap; i++)
@@ -210,6 +224,10 @@ struct phase_spec {
     double rate, smoothness;
     long level; /* closed loop: the slots open (0: every slot) */
     double conc_ramp_s, rate_ramp_s;
+    long prefill; /* --prefill-concurrency limit (0: none) and its ramp */
+    double prefill_ramp_s;
+    long sessions; /* sessions to start (every turn of each is sent); 0: no such limit */
+    bool series;   /* --request-rate-series drives the rate (rate mode) */
 };
 
 /* Closed loop: opens the levels whose ramp instant has come and wakes the workers that
@@ -553,6 +571,13 @@ static long run_phase(struct sched *s, const struct phase_spec *ps)
     s->phase_t0 = t0;
     s->arrival = ps->arrival;
     s->smoothness = ps->smoothness;
+    /* --prefill-concurrency: the phase's limit, its ramp read off the clock by the workers
+     * from t0 (the phase before is drained, so no slot of it is still held) */
+    atomic_store(&e->pt0, t0);
+    atomic_store(&e->pramp_ns, ps->prefill > 1 && ps->prefill_ramp_s > 0
+                                   ? (int64_t)(ps->prefill_ramp_s * 1e9)
+                                   : 0);
+    atomic_store_explicit(&e->ptarget, ps->prefill, memory_order_release);
     if (cfg->mode == MODE_CONCURRENCY) {
         /* The phase's open slots: a ramp from 1 (loadshape.h), a level of its own, or
          * every slot. The workers see the new generation and start over from it. */
@@ -587,19 +612,52 @@ static long run_phase(struct sched *s, const struct phase_spec *ps)
     double ramp_rate = ps->rate;
     int64_t ramp_prev = -1;
     bool unlimited = count <= 0 && duration_s > 0;
-    bool may_wrap = cfg->mode != MODE_FIXED && (unlimited || count > 0);
+    bool may_wrap = cfg->mode != MODE_FIXED && (unlimited || count > 0 || ps->sessions > 0);
+    /* --num-warmup-sessions: the sessions started, and the turns they have still to send
+     * (-1: a session's turn count is unknown, its later turns are sent as they come) */
+    struct smap started = {0};
+    long nstarted = 0, turns_left = 0;
     double offset0 = -1;
     double gap_acc = 0;
     long issued = 0;
     struct trace_request tr;
     while ((unlimited || count <= 0 || issued < count) && !atomic_load(&e->stop)) {
-        int rc = next_request(s, &tr, may_wrap);
-        if (rc < 0)
+        /* the N sessions started: their later turns come before the source's end */
+        int rc = next_request(s, &tr, may_wrap && (ps->sessions <= 0 || nstarted < ps->sessions));
+        if (rc < 0) {
+            smap_free(&started);
             return -1;
+        }
         if (rc == 0)
             break;
         long index = tr.index + s->wrap * s->src_len;
         bool later = e->multi_turn && tr.turn > 0;
+        if (ps->sessions > 0) {
+            /* AIPerf 0.13's session stop condition: no new session once N have started,
+             * every turn of those N still sent */
+            const char *key = tr.session && *tr.session ? tr.session : NULL;
+            if (!later) {
+                if (nstarted >= ps->sessions) {
+                    if (turns_left <= 0 && !e->multi_turn)
+                        break;
+                    continue;
+                }
+                nstarted++;
+                if (e->multi_turn && key) {
+                    int n = e->src->turns ? e->src->turns(e->src->ctx, key) : 0;
+                    *smap_slot(&started, key) = 1;
+                    if (n > 1 && turns_left >= 0)
+                        turns_left += n - 1;
+                    else if (n <= 0)
+                        turns_left = -1;
+                }
+            } else {
+                if (!key || smap_find(&started, key) < 0)
+                    continue;
+                if (turns_left > 0)
+                    turns_left--;
+            }
+        }
         int64_t due = 0;
         if (cfg->mode == MODE_CONCURRENCY)
             ramp_tick(s);
@@ -695,12 +753,15 @@ static long run_phase(struct sched *s, const struct phase_spec *ps)
             *smap_slot(&s->sessions, it->rec.conv) = wi;
         push_to(e, wi, it);
         issued++;
+        if (ps->sessions > 0 && nstarted >= ps->sessions && turns_left == 0)
+            break;                              /* every turn of the N sessions is out */
         if (phase == PHASE_PROFILE && !later) { /* the progress line's ETA */
             atomic_store_explicit(&e->sched_issued, issued, memory_order_relaxed);
             if (due)
                 atomic_store_explicit(&e->sched_due_last, due, memory_order_relaxed);
         }
     }
+    smap_free(&started);
     return issued;
 }
 
@@ -728,7 +789,7 @@ void *sched_main(void *arg)
     while (atomic_load(&e->preconnecting) > 0 && clock_mono_ns() < pre_end &&
            !atomic_load(&e->stop))
         sleep_until(clock_mono_ns() + 1000000);
-    bool warm = cfg->warmup_count > 0 || cfg->warmup_duration_s > 0;
+    bool warm = cfg->warmup_count > 0 || cfg->warmup_duration_s > 0 || cfg->warmup_sessions > 0;
     if (warm) {
         struct phase_spec w = {
             .phase = PHASE_WARMUP,
@@ -740,6 +801,11 @@ void *sched_main(void *arg)
             /* AIPerf 0.13: the warmup ramps as profiling does unless told otherwise */
             .conc_ramp_s = cfg->warmup_conc_ramp_s > 0 ? cfg->warmup_conc_ramp_s : cfg->conc_ramp_s,
             .rate_ramp_s = cfg->warmup_rate_ramp_s > 0 ? cfg->warmup_rate_ramp_s : cfg->rate_ramp_s,
+            .prefill = cfg->warmup_prefill_concurrency > 0 ? cfg->warmup_prefill_concurrency
+                                                           : cfg->prefill_concurrency,
+            .prefill_ramp_s =
+                cfg->warmup_prefill_ramp_s > 0 ? cfg->warmup_prefill_ramp_s : cfg->prefill_ramp_s,
+            .sessions = cfg->warmup_sessions,
         };
         w.smoothness = w.arrival == ARRIVAL_GAMMA ? cfg->smoothness : 1;
         long n = run_phase(&s, &w);
@@ -793,6 +859,9 @@ void *sched_main(void *arg)
             .level = warm && cfg->warmup_concurrency > 0 ? cfg->concurrency : 0,
             .conc_ramp_s = cfg->conc_ramp_s,
             .rate_ramp_s = cfg->rate_ramp_s,
+            .prefill = cfg->prefill_concurrency,
+            .prefill_ramp_s = cfg->prefill_ramp_s,
+            .series = cfg->nseries > 0,
         };
         if (p.conc_ramp_s > 0)
             p.level = cfg->concurrency;

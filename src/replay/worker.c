@@ -91,6 +91,12 @@ struct wpriv {
     int lvl_gen;
     long lvl_seen;
     int cancel_seen; /* e->cancel_gen acted on */
+    /* --prefill-concurrency: the requests waiting here waited for a prefill slot (each is
+     * intended when one came free, the latest release or ramp level before it starts; set
+     * when a prefill slot was not there, cleared when a session slot is what they wait for
+     * or none waits); a slot was given back by a first token in this event batch (the
+     * loop starts what waits here after the batch, not in the middle of a read). */
+    bool pf_waited, pf_freed;
 };
 
 static char ev_eventfd, ev_timerfd; /* epoll tags for the two non-socket fds */
@@ -588,6 +594,7 @@ static void start_item(struct worker *w, struct item *it, int64_t now);
 static int64_t pool_wake(const struct worker *w);
 static void try_start_pending(struct worker *w);
 static void slot_release(struct worker *w);
+static void prefill_release(struct worker *w, struct item *it, int64_t t);
 static void wake_sched(struct worker *w);
 static void slot_freed(struct worker *w, int64_t now);
 static bool exhausted(struct worker *w);
@@ -732,6 +739,8 @@ static void finish(struct worker *w, struct conn *c, int64_t now, bool reuse)
         conn_destroy(w, c);
     }
     atomic_fetch_sub(&w->active, 1);
+    if (it->prefill) /* no first token came (an error, a cancel, a whole body at once) */
+        prefill_release(w, it, now);
     slot_release(w);
     if (!w->eng->gcap && !kept)
         slot_freed(w, now);
@@ -999,6 +1008,10 @@ static bool on_bytes(struct worker *w, struct conn *c, const char *p, size_t n, 
             if (!body_data(w, c, data, dlen, now)) {
                 finish(w, c, now, false);
                 return false;
+            }
+            if (c->item->prefill && c->item->rec.t_first) { /* its first token: prefill over */
+                prefill_release(w, c->item, c->item->rec.t_first);
+                pv->pf_freed = true;
             }
             break;
         case HTTP1_RX_DONE:
@@ -1381,9 +1394,100 @@ static bool may_start(struct worker *w)
     return atomic_load(&w->active) + P(w)->held < level_sync(w);
 }
 
+/* --prefill-concurrency: the limit open at `now`, all workers together (0: none); a ramp
+ * is read off the clock (loadshape.h), so no thread has to tick it. */
+static long prefill_limit(const struct engine *e, int64_t now)
+{
+    long tgt = atomic_load_explicit(&e->ptarget, memory_order_acquire);
+    int64_t ramp = atomic_load_explicit(&e->pramp_ns, memory_order_relaxed);
+    if (tgt <= 0 || ramp <= 0)
+        return tgt;
+    return ramp_level_now(tgt, ramp, now - atomic_load_explicit(&e->pt0, memory_order_relaxed));
+}
+
+/* The instant the prefill limit open now was reached (its ramp level's), or 0. */
+static int64_t prefill_level_since(const struct engine *e, int64_t now)
+{
+    long tgt = atomic_load_explicit(&e->ptarget, memory_order_acquire);
+    int64_t ramp = atomic_load_explicit(&e->pramp_ns, memory_order_relaxed);
+    if (tgt <= 0 || ramp <= 0)
+        return 0;
+    int64_t t0 = atomic_load_explicit(&e->pt0, memory_order_relaxed);
+    return t0 + ramp_level_at_ns(ramp_level_now(tgt, ramp, now - t0), tgt, ramp);
+}
+
+/* A worker waiting for a prefill slot during a ramp: the next level's instant, or 0. */
+static int64_t prefill_wake(const struct worker *w)
+{
+    const struct engine *e = w->eng;
+    if (!atomic_load_explicit(&w->wants_prefill, memory_order_relaxed))
+        return 0;
+    long tgt = atomic_load_explicit(&e->ptarget, memory_order_acquire);
+    int64_t ramp = atomic_load_explicit(&e->pramp_ns, memory_order_relaxed);
+    if (tgt <= 0 || ramp <= 0)
+        return 0;
+    int64_t t0 = atomic_load_explicit(&e->pt0, memory_order_relaxed);
+    long lv = ramp_level_now(tgt, ramp, clock_mono_ns() - t0);
+    return lv >= tgt ? 0 : t0 + ramp_level_at_ns(lv + 1, tgt, ramp);
+}
+
+static bool prefill_try(struct engine *e, long lim)
+{
+    long v = atomic_load(&e->pinflight);
+    while (v < lim)
+        if (atomic_compare_exchange_weak(&e->pinflight, &v, v + 1))
+            return true;
+    return false;
+}
+
+/* Takes a prefill slot for `it`, about to be sent (AIPerf 0.13 takes one for every
+ * request, after its session slot). When none is free the worker is flagged, and the
+ * next release (or its ramp's next level, arm()) wakes it. */
+static bool prefill_acquire(struct worker *w, struct item *it)
+{
+    struct engine *e = w->eng;
+    if (it->prefill) /* a retry on a fresh connection keeps its slot */
+        return true;
+    long lim = prefill_limit(e, clock_mono_ns());
+    if (lim <= 0)
+        return true;
+    if (!prefill_try(e, lim)) {
+        atomic_store(&w->wants_prefill, 1);
+        P(w)->pf_waited = true;
+        /* a slot freed between the failed look and the flag: try once more */
+        if (!prefill_try(e, lim))
+            return false;
+    }
+    atomic_store(&w->wants_prefill, 0);
+    it->prefill = true;
+    return true;
+}
+
+/* Gives `it`'s prefill slot back (at its first token, or at its end without one) and
+ * wakes one worker that waits for one. */
+static void prefill_release(struct worker *w, struct item *it, int64_t t)
+{
+    struct engine *e = w->eng;
+    it->prefill = false;
+    int64_t prev = atomic_load(&e->pfree_at);
+    while (prev < t && !atomic_compare_exchange_weak(&e->pfree_at, &prev, t))
+        ;
+    atomic_fetch_sub(&e->pinflight, 1);
+    for (int i = 1; i <= e->nw; i++) {
+        struct worker *o = &e->w[(w->id + i) % e->nw];
+        if (atomic_exchange(&o->wants_prefill, 0)) {
+            if (o != w)
+                worker_wake(o);
+            else
+                P(w)->pf_freed = true;
+            break;
+        }
+    }
+}
+
 /* Takes a slot to start a request now. In the rate and fixed modes a --concurrency cap is
  * one count shared by all workers; in closed loop each worker owns its slots. */
-static bool slot_acquire(struct worker *w)
+static bool session_acquire(struct worker *w)
 {
     struct engine *e = w->eng;
     if (!e->gcap)
@@ -1402,6 +1506,19 @@ static bool slot_acquire(struct worker *w)
             atomic_store(&w->wants_slot, 0);
             return true;
         }
+    return false;
+}
+
+/* Both slots `it` needs to start now: its session (or cap) slot, then a prefill slot. */
+static bool slot_acquire(struct worker *w, struct item *it)
+{
+    if (!session_acquire(w)) {
+        P(w)->pf_waited = false; /* the session slot is what it waits for now */
+        return false;
+    }
+    if (prefill_acquire(w, it))
+        return true;
+    slot_release(w); /* the cap's slot, unused (a no-op in closed loop) */
     return false;
 }
 
@@ -1491,19 +1608,30 @@ static void try_start_pending(struct worker *w)
             release_orphans(w);
     }
     bool popped = false;
-    while (p->pend_head && atomic_load(&e->stop) == 0 && slot_acquire(w)) {
+    while (p->pend_head && atomic_load(&e->stop) == 0 && slot_acquire(w, p->pend_head)) {
         struct item *it = pend_pop(w);
         int64_t now = clock_mono_ns();
         int64_t dl = atomic_load(&e->send_deadline);
         if (dl && now >= dl) {
             if (e->gcap)
                 atomic_fetch_sub(&e->ginflight, 1);
+            if (it->prefill)
+                prefill_release(w, it, now);
             item_done(w, it, false);
             continue;
         }
         if (!it->timed) {                    /* closed loop: when the slot became free */
             int64_t t0 = it->rec.t_intended; /* the phase start, from the scheduler */
             it->rec.t_intended = slot_freed_at(w, t0 > 0 && t0 <= now ? t0 : now);
+            if (p->pf_waited) {
+                /* it waited for a prefill slot too: intended when that came free (a first
+                 * token elsewhere, or the prefill ramp's level) */
+                int64_t pf = atomic_load(&e->pfree_at), lv = prefill_level_since(e, now);
+                if (lv > pf)
+                    pf = lv;
+                if (pf > it->rec.t_intended)
+                    it->rec.t_intended = pf;
+            }
             if (it->rec.t_intended > now) /* a ramp's first slot opens at the phase start,
                                              which is set a little ahead */
                 it->rec.t_intended = now;
@@ -1511,6 +1639,8 @@ static void try_start_pending(struct worker *w)
         start_item(w, it, now);
         popped = true;
     }
+    if (!p->pend_head) /* nothing here waited for a prefill slot any more */
+        p->pf_waited = false;
     if (popped)
         wake_sched(w);
 }
@@ -1704,10 +1834,15 @@ static void run_timers(struct worker *w, bool sends_only)
                     item_done(w, it, false);
                     continue;
                 }
-                start_item(w, it, it->rec.t_intended);
+                if (prefill_acquire(w, it)) {
+                    start_item(w, it, it->rec.t_intended);
+                } else { /* first in line for the slot it kept once a prefill slot frees */
+                    pend_push(w, it, true);
+                    try_start_pending(w);
+                }
             } else if (atomic_load(&w->eng->stop)) {
                 item_done(w, it, false);
-            } else if (!p->pend_head && slot_acquire(w)) {
+            } else if (!p->pend_head && slot_acquire(w, it)) {
                 start_item(w, it, it->rec.t_intended);
             } else {
                 pend_push(w, it, it->later_turn);
@@ -1736,6 +1871,9 @@ static void arm(struct worker *w, bool polling)
         if (when <= 0)
             when = 1;
     }
+    int64_t pfw = prefill_wake(w); /* waiting for a prefill ramp's next level */
+    if (pfw && (!when || pfw < when))
+        when = pfw;
     /* An armed timer earlier than needed is left alone: it fires, finds nothing due and
      * re-arms. Re-arming later on every request would cost a syscall each. */
     if (when == p->armed || (p->armed && (!when || when > p->armed)))
@@ -2097,6 +2235,8 @@ void *worker_main(void *arg)
                 ssize_t k = read(w->tfd, &v, sizeof v);
                 (void)k;
                 p->armed = 0;
+                if (p->pend_head && atomic_load_explicit(&w->wants_prefill, memory_order_relaxed))
+                    try_start_pending(w); /* a prefill ramp's level may have opened */
             } else {
                 on_conn_event(w, ptr, evs[i].events, ready_ns);
                 /* A send falling due in the middle of a busy batch goes out now, not after
@@ -2105,6 +2245,10 @@ void *worker_main(void *arg)
                     p->heap[0]->when - SPIN_TIGHT_NS <= clock_mono_ns())
                     run_timers(w, true);
             }
+        }
+        if (p->pf_freed) { /* first tokens gave prefill slots back during the batch */
+            p->pf_freed = false;
+            try_start_pending(w);
         }
         run_timers(w, false);
         pool_fill(w);
