@@ -1788,6 +1788,22 @@ static void conn_timeout(struct worker *w, struct conn *c, int64_t now)
     }
 }
 
+static int poll_ready(struct worker *w);
+static bool pool_timed(const struct worker *w);
+
+/* A send overdue by this much is behind its schedule (the worker was held off its CPU, or
+ * a burst of sends came due together), not just woken a little late. */
+#define CATCH_UP_NS 20000
+
+/* Whether the send at the heap's top should first read what the sockets have ready
+ * (poll_ready): at a fixed rate, overdue by CATCH_UP_NS or more, and no idle connection
+ * to its target (with one it goes at once: a read would only delay it). */
+static bool catch_up(struct worker *w, const struct timer *t, int64_t now)
+{
+    const struct item *it = CONTAINER(t, struct item, tm);
+    return pool_timed(w) && now - t->when >= CATCH_UP_NS && !it->retried && !P(w)->nidle[it->url];
+}
+
 /* The last stretch before a send that is spun in place, without going back to the
  * event loop: about the cost of one loop turn (an epoll_wait that returns at once). */
 #define SPIN_TIGHT_NS 3000
@@ -1811,6 +1827,7 @@ static void run_timers(struct worker *w, bool sends_only)
 {
     struct wpriv *p = P(w);
     const struct replay_config *cfg = w->eng->cfg;
+    struct timer *polled = NULL; /* the send the last catch-up read was made for */
     for (;;) {
         if (!p->nheap)
             return;
@@ -1821,6 +1838,17 @@ static void run_timers(struct worker *w, bool sends_only)
                            : 0;
         if (t->when - lead > now || (sends_only && t->kind != TK_SEND))
             return;
+        if (t->kind == TK_SEND && t != polled && catch_up(w, t, now)) {
+            /* Overdue with the pool empty: read what has come back first (it may free a
+             * connection, finish a connect, or fire deadlines); then look again. In the
+             * middle of a batch the rest of the batch comes first (the loop then calls
+             * us again). */
+            if (sends_only)
+                return;
+            polled = t;
+            poll_ready(w);
+            continue;
+        }
         timer_del(p, t);
         if (t->kind == TK_SEND) {
             struct item *it = CONTAINER(t, struct item, tm);
@@ -2001,6 +2029,57 @@ static void on_conn_event(struct worker *w, struct conn *c, uint32_t ev, int64_t
         fail(w, c, RECERR_CLOSED, -1, m, now);
         return;
     }
+}
+
+/* Handles one event of an epoll_wait batch. With sends_between, a send falling due in the
+ * middle of a busy batch goes out at once, not after the rest of the batch. */
+static void dispatch(struct worker *w, const struct epoll_event *ev, int64_t ready_ns,
+                     bool sends_between)
+{
+    struct wpriv *p = P(w);
+    void *ptr = ev->data.ptr;
+    if (ptr == &ev_eventfd) {
+        uint64_t v;
+        ssize_t k = read(w->evfd, &v, sizeof v);
+        (void)k;
+        take_items(w);
+        try_start_pending(w);
+    } else if (ptr == &ev_timerfd) {
+        uint64_t v;
+        ssize_t k = read(w->tfd, &v, sizeof v);
+        (void)k;
+        p->armed = 0;
+        if (p->pend_head && atomic_load_explicit(&w->wants_prefill, memory_order_relaxed))
+            try_start_pending(w); /* a prefill ramp's level may have opened */
+    } else {
+        on_conn_event(w, ptr, ev->events, ready_ns);
+        if (sends_between && p->nheap && p->heap[0]->kind == TK_SEND &&
+            p->heap[0]->when - SPIN_TIGHT_NS <= clock_mono_ns())
+            run_timers(w, true);
+    }
+}
+
+/* Catch-up: handles whatever the sockets already have (responses that free connections,
+ * connects that completed) without waiting. Called before an overdue send that finds no
+ * idle connection: after a stall, responses to the sends just made come back while the
+ * backlog goes out, and reading them first lets later sends reuse those connections
+ * instead of each opening one (which made the backlog longer and the server slower: the
+ * collapse of issue 16). Returns the events handled. Never called from inside a batch
+ * (the batch's remaining events would refer to connections this may close). */
+static int poll_ready(struct worker *w)
+{
+    struct epoll_event evs[64];
+    int n = epoll_wait(w->ep, evs, 64, 0);
+    if (n <= 0)
+        return 0;
+    int64_t ready_ns = clock_mono_ns();
+    for (int i = 0; i < n; i++)
+        dispatch(w, &evs[i], ready_ns, false);
+    if (P(w)->pf_freed) { /* first tokens gave prefill slots back */
+        P(w)->pf_freed = false;
+        try_start_pending(w);
+    }
+    return n;
 }
 
 /* Cancels every request in flight (second SIGINT, drain or grace period over). */
@@ -2222,30 +2301,8 @@ void *worker_main(void *arg)
         }
         if (n < 0 && errno != EINTR)
             break;
-        for (int i = 0; i < n; i++) {
-            void *ptr = evs[i].data.ptr;
-            if (ptr == &ev_eventfd) {
-                uint64_t v;
-                ssize_t k = read(w->evfd, &v, sizeof v);
-                (void)k;
-                take_items(w);
-                try_start_pending(w);
-            } else if (ptr == &ev_timerfd) {
-                uint64_t v;
-                ssize_t k = read(w->tfd, &v, sizeof v);
-                (void)k;
-                p->armed = 0;
-                if (p->pend_head && atomic_load_explicit(&w->wants_prefill, memory_order_relaxed))
-                    try_start_pending(w); /* a prefill ramp's level may have opened */
-            } else {
-                on_conn_event(w, ptr, evs[i].events, ready_ns);
-                /* A send falling due in the middle of a busy batch goes out now, not after
-                 * the rest of the batch. */
-                if (p->nheap && p->heap[0]->kind == TK_SEND &&
-                    p->heap[0]->when - SPIN_TIGHT_NS <= clock_mono_ns())
-                    run_timers(w, true);
-            }
-        }
+        for (int i = 0; i < n; i++)
+            dispatch(w, &evs[i], ready_ns, true);
         if (p->pf_freed) { /* first tokens gave prefill slots back during the batch */
             p->pf_freed = false;
             try_start_pending(w);

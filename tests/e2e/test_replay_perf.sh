@@ -66,6 +66,57 @@ with Mock("--ttft", "20ms", "--itl", "0", "--osl", "1", log=False) as m:
           run["counts"]["connections_opened_ahead"])
 PY
 
+# After a stall the run catches up instead of collapsing (issue 16): the replay process is
+# stopped (SIGSTOP) for 200 ms at 5,000 req/s, so ~1,000 sends are overdue when it
+# resumes, against a pool of ~25 idle connections. Before the fix every overdue send past
+# the pool opened a connection of its own (1,300-1,500 on a quiet machine, ~10,000 once a
+# loaded machine tipped it into the collapse: the worker sent its whole backlog before
+# reading a response, so no connection came back); now an overdue send that finds the
+# pool empty first reads the responses already there (120-200 opened at send). The client
+# is on CPU 0 and the mock on CPU 1, so the mock answers while the client catches up.
+PYTHONPATH="$E2E_ROOT/tests/e2e" python3 - <<'PY'
+import json, os, signal, subprocess, time
+from replay_lib import *
+
+t = pack("stall.jsonl.zst", "--request-count", "15000", "--isl", "8", "--osl", "1")
+two = os.cpu_count() and os.cpu_count() >= 2
+m = Mock("--ttft", "0", "--itl", "0", "--osl", "1", log=False)
+try:
+    if two:
+        subprocess.run(["taskset", "-p", "-c", "1", str(m.p.pid)], stdout=subprocess.DEVNULL, check=True)
+    out = os.path.join(TMP, "stall-run")
+    p = subprocess.Popen((["taskset", "-c", "0"] if two else []) +
+                         [BIN, "replay", t, "--url", m.url, "-o", out, "-q", "--no-server-metrics",
+                          "--request-rate", "5000", "--arrival-pattern", "constant",
+                          "--request-count", "15000", "--workers", "1"])
+    time.sleep(1.0)
+    p.send_signal(signal.SIGSTOP)
+    time.sleep(0.2)
+    p.send_signal(signal.SIGCONT)
+    check(p.wait(60) == 0, "replay exit", p.returncode)
+finally:
+    m.stop()
+run = json.load(open(os.path.join(out, "run.json")))
+recs = records(out)
+c = run["counts"]
+late = [(r["t_intended"], r["t_start"] - r["t_intended"]) for r in recs]
+behind = [x for x in late if x[1] > 20e6]
+print("stall: %d sends over 20 ms late, %d connections opened at send, %d ahead" % (
+    len(behind), c["connections_opened_at_send"], c["connections_opened_ahead"]))
+check(len(recs) == 15000 and not [r for r in recs if err(r)], "errors",
+      [r for r in recs if err(r)][:1])
+# the stall happened (a machine that did not stop the process tests nothing)
+check(len(behind) >= 300, "sends held back by the stall", len(behind))
+check(c["connections_opened_at_send"] <= 500, "connections opened at send after the stall",
+      c["connections_opened_at_send"])
+# and the run recovered: from 0.5 s after the last held-back send's due time on, sends are
+# on time again (a quiet machine: p99 ~1 ms)
+end = max(x[0] for x in behind) + 500e6
+after = sorted(l for ti, l in late if ti > end)
+check(len(after) > 2000, "sends after the recovery", len(after))
+check(after[len(after) * 99 // 100] < 20e6, "lateness p99 after the stall", after[len(after) * 99 // 100])
+PY
+
 # Memory is bounded by configuration, never by the run's length: a closed-loop replay at
 # full speed (64 connections, non-streaming, instant replies), with the client and the
 # mock on ONE CPU so the record writer competes with a saturated worker (where a writer
