@@ -97,6 +97,7 @@ struct wpriv {
      * or none waits); a slot was given back by a first token in this event batch (the
      * loop starts what waits here after the batch, not in the middle of a read). */
     bool pf_waited, pf_freed;
+    long nstream;    /* streamed requests in flight (their chunks are read as they come) */
 };
 
 static char ev_eventfd, ev_timerfd; /* epoll tags for the two non-socket fds */
@@ -741,6 +742,7 @@ static void finish(struct worker *w, struct conn *c, int64_t now, bool reuse)
     atomic_fetch_sub(&w->active, 1);
     if (it->prefill) /* no first token came (an error, a cancel, a whole body at once) */
         prefill_release(w, it, now);
+    p->nstream -= it->rec.stream;
     slot_release(w);
     if (!w->eng->gcap && !kept)
         slot_freed(w, now);
@@ -788,6 +790,7 @@ static void fail(struct worker *w, struct conn *c, enum rec_error e, int code, c
         conn_destroy(w, c);
         it->rec.t_start = it->rec.t_connected = it->rec.t_tls = it->rec.t_sent = 0;
         atomic_fetch_sub(&w->active, 1);
+        P(w)->nstream -= it->rec.stream;
         it->next = NULL;
         start_item(w, it, now);
         return;
@@ -1303,6 +1306,7 @@ static void start_item(struct worker *w, struct item *it, int64_t now)
     const struct replay_config *cfg = w->eng->cfg;
     (void)now;
     atomic_fetch_add(&w->active, 1);
+    p->nstream += it->rec.stream;
     if (w->eng->multi_turn)
         session_get(p, it->rec.conv)->busy = true;
     /* A retry after a stale pooled connection goes to a fresh one: the pool's other
@@ -1882,11 +1886,11 @@ static void run_timers(struct worker *w, bool sends_only)
     }
 }
 
-static void arm(struct worker *w, bool polling)
+/* When the loop must next run for a timer (0: no timer): the heap's top, a send's spin
+ * window before it, or the pool's wake-up. */
+static int64_t wake_at(struct worker *w, int64_t now)
 {
     struct wpriv *p = P(w);
-    if (polling)
-        return; /* the loop does not sleep: the timer would only wake it for nothing */
     int64_t when = 0;
     if (p->nheap) {
         struct timer *t = p->heap[0];
@@ -1894,7 +1898,7 @@ static void arm(struct worker *w, bool polling)
         /* the pool opens connections for a send the horizon ahead of it (pool_fill); a
          * wake-up time already past means pool_fill is backing off: not a busy loop */
         int64_t pw = pool_wake(w);
-        if (pw && pw < when && pw > clock_mono_ns())
+        if (pw && pw < when && pw > now)
             when = pw;
         if (when <= 0)
             when = 1;
@@ -1902,6 +1906,40 @@ static void arm(struct worker *w, bool polling)
     int64_t pfw = prefill_wake(w); /* waiting for a prefill ramp's next level */
     if (pfw && (!when || pfw < when))
         when = pfw;
+    return when;
+}
+
+/* How close the next timer must be for the worker to sleep until it without being woken
+ * by the sockets (nap_until). At a fixed rate each send then costs one wake-up: the
+ * responses that came back meanwhile are read right after it. Reading them up to this
+ * much later changes no time a record carries (each read is stamped with the kernel's
+ * receive time) and returns their connections to a pool sized for 5 ms. */
+#define NAP_MAX_NS 500000
+
+/* Whether the worker may sleep until its next timer without watching the sockets, and
+ * until when (0: it may not). Only at a fixed rate with nothing that needs a read as soon
+ * as the bytes come: no streamed request in flight (each chunk is stamped at its read,
+ * and several chunks read together would share the last one's stamp), kernel receive
+ * stamps on, no shared --concurrency slot that a response frees for a waiting send, no
+ * session whose next turn starts when the previous one ends. The wake-up is for the
+ * timer only, so the timerfd is not armed (no timerfd_settime, no read of it). */
+static int64_t nap_until(struct worker *w, int64_t now)
+{
+    struct wpriv *p = P(w);
+    const struct engine *e = w->eng;
+    if (!pool_timed(w) || p->nstream || !e->cfg->kernel_stamps || e->gcap || e->multi_turn ||
+        p->pend_head)
+        return 0;
+    int64_t when = wake_at(w, now);
+    return when > now && when - now <= NAP_MAX_NS ? when : 0;
+}
+
+static void arm(struct worker *w, bool polling)
+{
+    struct wpriv *p = P(w);
+    if (polling)
+        return; /* the loop does not sleep: the timer would only wake it for nothing */
+    int64_t when = wake_at(w, clock_mono_ns());
     /* An armed timer earlier than needed is left alone: it fires, finds nothing due and
      * re-arms. Re-arming later on every request would cost a syscall each. */
     if (when == p->armed || (p->armed && (!when || when > p->armed)))
@@ -2283,17 +2321,31 @@ void *worker_main(void *arg)
         } else if (polling && !poll_since) {
             poll_since = turn;
         }
-        arm(w, polling);
-        /* Sleeping is announced before the last look at the ring, so the scheduler
-         * either sees the flag and writes the eventfd, or we see its item. */
-        /* With every slot busy or requests already waiting for one, new ones are not
-         * urgent: the slot that frees pulls them from the ring (try_start_pending). */
-        /* With kept slots, a push may bring the turn a session waits for. */
-        bool want = (may_start(w) && !p->pend_head) || p->held > 0;
-        atomic_store(&w->sleeping, want && !polling ? 1 : 0);
-        bool ready = want && ring_peek(w->ring);
-        int n = epoll_wait(w->ep, evs, 256, ready || polling ? 0 : -1);
-        atomic_store(&w->sleeping, 0);
+        /* A nap: asleep until the next timer only, then its sends go first and the
+         * sockets are read after them (nap_until). Items pushed meanwhile are found by
+         * the next turn's look at the ring (the sleeping flag stays down: no eventfd). */
+        int64_t nap = polling ? 0 : nap_until(w, turn);
+        int n;
+        bool ready = false;
+        if (nap) {
+            struct timespec ts = {.tv_sec = nap / 1000000000, .tv_nsec = nap % 1000000000};
+            clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+            run_timers(w, false);
+            n = epoll_wait(w->ep, evs, 256, 0);
+            ready = ring_peek(w->ring);
+        } else {
+            arm(w, polling);
+            /* Sleeping is announced before the last look at the ring, so the scheduler
+             * either sees the flag and writes the eventfd, or we see its item. */
+            /* With every slot busy or requests already waiting for one, new ones are not
+             * urgent: the slot that frees pulls them from the ring (try_start_pending). */
+            /* With kept slots, a push may bring the turn a session waits for. */
+            bool want = (may_start(w) && !p->pend_head) || p->held > 0;
+            atomic_store(&w->sleeping, want && !polling ? 1 : 0);
+            ready = want && ring_peek(w->ring);
+            n = epoll_wait(w->ep, evs, 256, ready || polling ? 0 : -1);
+            atomic_store(&w->sleeping, 0);
+        }
         int64_t ready_ns = clock_mono_ns();
         if (ready) {
             take_items(w);
