@@ -72,7 +72,7 @@ PY
 # the pool opened a connection of its own (1,300-1,500 on a quiet machine, ~10,000 once a
 # loaded machine tipped it into the collapse: the worker sent its whole backlog before
 # reading a response, so no connection came back); now an overdue send that finds the
-# pool empty first reads the responses already there (120-200 opened at send). The client
+# pool empty first reads the responses already there (140-210 opened at send). The client
 # is on CPU 0 and the mock on CPU 1, so the mock answers while the client catches up.
 PYTHONPATH="$E2E_ROOT/tests/e2e" python3 - <<'PY'
 import json, os, signal, subprocess, time
@@ -107,12 +107,16 @@ check(len(recs) == 15000 and not [r for r in recs if err(r)], "errors",
       [r for r in recs if err(r)][:1])
 # the stall happened (a machine that did not stop the process tests nothing)
 check(len(behind) >= 300, "sends held back by the stall", len(behind))
-check(c["connections_opened_at_send"] <= 500, "connections opened at send after the stall",
+# before the fix at least the backlog less the pool (~950); now 140-210 on a quiet
+# machine, up to ~850 seen when a loaded machine slowed the mock's answers (a send opens
+# a connection when nothing has come back: a constant-rate client never waits for one)
+check(c["connections_opened_at_send"] <= 800, "connections opened at send after the stall",
       c["connections_opened_at_send"])
-# and the run recovered: from 0.5 s after the last held-back send's due time on, sends are
-# on time again (a quiet machine: p99 ~1 ms)
-end = max(x[0] for x in behind) + 500e6
-after = sorted(l for ti, l in late if ti > end)
+# and the run recovered: from ~0.5 s after the stall on, sends are on time again (a quiet
+# machine: p99 ~1 ms). The stall is placed by the median due time of the held-back sends
+# (~100 ms into it), so a late send elsewhere in the run does not move it.
+mid = sorted(x[0] for x in behind)[len(behind) // 2]
+after = sorted(l for ti, l in late if ti > mid + 600e6)
 check(len(after) > 2000, "sends after the recovery", len(after))
 check(after[len(after) * 99 // 100] < 20e6, "lateness p99 after the stall", after[len(after) * 99 // 100])
 PY
