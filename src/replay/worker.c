@@ -97,7 +97,7 @@ struct wpriv {
      * or none waits); a slot was given back by a first token in this event batch (the
      * loop starts what waits here after the batch, not in the middle of a read). */
     bool pf_waited, pf_freed;
-    long nstream;    /* streamed requests in flight (their chunks are read as they come) */
+    long nstream; /* streamed requests in flight (their chunks are read as they come) */
 };
 
 static char ev_eventfd, ev_timerfd; /* epoll tags for the two non-socket fds */
