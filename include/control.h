@@ -18,4 +18,9 @@ struct engine;
 int control_post(struct engine *e, const char *what, const char *path, double timeout_s, bool retry,
                  bool all, struct diag *d);
 
+/* --wait-for-model-*: blocks until every --url passes the probe e->cfg asks for (AIPerf
+ * 0.13's readiness probe; control.c says what each mode checks). 0 when ready or when no
+ * probe is asked for, else ERR_IO (out of time) with d naming the URL and the model. */
+int control_wait_ready(struct engine *e, struct diag *d);
+
 #endif

@@ -156,6 +156,13 @@ struct replay_config {
     const char *profiler_start_path; /* after warmup, before profiling; failure ends it */
     const char *profiler_stop_path;  /* after the profiling requests; failure: a warning */
     double profiler_timeout_s;
+    /* --wait-for-model-* (AIPerf 0.13's readiness probe, control.c): before the run, each
+     * --url is probed until ready or wait_timeout_s passes (0: no probe). */
+    double wait_timeout_s;
+    double wait_interval_s; /* between attempts (AIPerf's default 5) */
+    enum wait_mode { WAIT_INFERENCE, WAIT_MODELS, WAIT_BOTH } wait_mode;
+    const char *const *wait_models; /* the model names probed ("default" when none) */
+    size_t nwait_models;
 
     bool handle_signals;
     int progress; /* 0 quiet, 1 auto (tty: live line; else a line every 10 s) */

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -145,6 +146,14 @@ static const struct arg_spec specs[] = {
      "the profiler start's path (implies --server-profiler)"},
     {"server-profiler-stop-path", NULL, ARG_VALUE, "PATH", "/stop_profile",
      "the profiler stop's path (implies --server-profiler)"},
+    {"wait-for-model-timeout", NULL, ARG_VALUE, "S", "0",
+     "probe each --url until the model is ready, for at most S seconds (0: no probe)"},
+    {"wait-for-model-mode", NULL, ARG_VALUE, "M", "inference",
+     "inference (a 1-token request, any status < 500), models (GET /v1/models lists the model) "
+     "or both"},
+    {"wait-for-model-interval", NULL, ARG_VALUE, "S", "5", "seconds between probe attempts"},
+    {"wait-for-model-name", NULL, ARG_MULTI, "NAME", NULL,
+     "model name(s) the probe checks (repeatable; inference alone: 'default' when none)"},
     {"quiet", "-q", ARG_FLAG, NULL, NULL, "no progress output"},
     {"help", "-h", ARG_FLAG, NULL, NULL, "this text"},
 };
@@ -350,6 +359,32 @@ int replay_control_args(const struct args *a, struct replay_config *cfg, struct 
     cfg->reset_path = reset ? rp : NULL;
     cfg->profiler_start_path = prof ? sp : NULL;
     cfg->profiler_stop_path = prof ? tp : NULL;
+    /* --wait-for-model-*: AIPerf 0.13's bounds (timeout >= 0, interval > 0), and its
+     * refusal of a non-default mode or interval that no positive timeout turns on */
+    cfg->wait_timeout_s = 0;
+    cfg->wait_interval_s = 5;
+    cfg->wait_mode = WAIT_INFERENCE;
+    if (args_double(a, "wait-for-model-timeout", 0, 1e9, &cfg->wait_timeout_s, d) ||
+        args_double(a, "wait-for-model-interval", 1e-9, 1e9, &cfg->wait_interval_s, d))
+        return ERR_INVALID;
+    const char *m = args_get(a, "wait-for-model-mode");
+    if (m) {
+        if (!strcasecmp(m, "models"))
+            cfg->wait_mode = WAIT_MODELS;
+        else if (!strcasecmp(m, "both"))
+            cfg->wait_mode = WAIT_BOTH;
+        else if (strcasecmp(m, "inference"))
+            return diag_set(d, ERR_INVALID,
+                            "--wait-for-model-mode: expected models, inference or both, got '%s'",
+                            m);
+    }
+    if (cfg->wait_timeout_s <= 0 && (cfg->wait_mode != WAIT_INFERENCE || cfg->wait_interval_s != 5))
+        return diag_set(d, ERR_INVALID,
+                        "--wait-for-model-%s %s: has no effect unless --wait-for-model-timeout "
+                        "is positive",
+                        cfg->wait_interval_s != 5 ? "interval" : "mode",
+                        args_get(a, cfg->wait_interval_s != 5 ? "wait-for-model-interval"
+                                                              : "wait-for-model-mode"));
     return 0;
 }
 
@@ -413,7 +448,8 @@ int cmd_replay(int argc, char **argv)
         args_free(&a);
         return EXIT_USAGE;
     }
-    const char **urls = NULL, **hdrs = NULL, **redact = NULL, **tsrv = NULL, **tgpu = NULL;
+    const char **urls = NULL, **hdrs = NULL, **redact = NULL, **wmodels = NULL, **tsrv = NULL,
+               **tgpu = NULL;
     char *tstore = NULL;
     char *extra = NULL, *key_owned = NULL;
     struct tsrc ts = {.path = trace_path};
@@ -431,6 +467,8 @@ int cmd_replay(int argc, char **argv)
         if (endpoint_session_header(cfg.session_header, cfg.headers, cfg.nheaders, &user_wins, &d))
             goto usage;
     }
+    if ((wmodels = all_values(&a, "wait-for-model-name", &cfg.nwait_models)))
+        cfg.wait_models = wmodels;
     if (args_count(&a, "extra-inputs")) {
         /* pack's parser, so a value pack refuses is refused here too (it used to be
          * dropped or cut at a comma: 'a:[1,2' sent "a":"[1"). */
@@ -818,6 +856,7 @@ out:
     free(tgpu);
     free(tstore);
     free(redact);
+    free(wmodels);
     free(extra);
     if (key_owned) { /* the key does not outlive its use in memory either */
         memset(key_owned, 0, strlen(key_owned));

@@ -452,16 +452,6 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
         rc = refuse(d, all.n, all.v, (size_t)opt_index("request-content-type"), v);
         goto out;
     }
-    if ((v = args_get(&a, "wait-for-model-timeout"))) {
-        double t = 0;
-        rc = args_double(&a, "wait-for-model-timeout", 0, 1e9, &t, d);
-        if (rc)
-            goto out;
-        if (t != 0) {
-            rc = refuse(d, all.n, all.v, (size_t)opt_index("wait-for-model-timeout"), v);
-            goto out;
-        }
-    }
     if ((v = args_get(&a, "prompt-corpus")) && !enum_eq(v, "sonnet")) {
         /* coding and random need generators metronome does not have */
         rc = refuse(d, all.n, all.v, (size_t)opt_index("prompt-corpus"), v);
@@ -479,12 +469,24 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
         rc = diag_set(d, ERR_INVALID, "--per-chunk-usage requires --use-server-token-count");
         goto out;
     }
-    /* control hooks: a bad path or timeout is refused before anything is packed */
+    /* control hooks and the readiness probe: a bad path, timeout, mode or interval is
+     * refused before anything is packed */
     {
         struct replay_config hooks = {0};
         rc = replay_control_args(&a, &hooks, d);
         if (rc)
             goto out;
+        /* the probe checks every --model name, as AIPerf's does */
+        for (size_t k = 0; hooks.wait_timeout_s > 0 && k < args_count(&a, "model-names"); k++)
+            for (const char *m = args_multi(&a, "model-names", k); *m;) {
+                size_t n = strcspn(m, ",");
+                if (n) {
+                    char name[512];
+                    snprintf(name, sizeof name, "%.*s", (int)n, m);
+                    push_named(&p->replay, "wait-for-model-name", name);
+                }
+                m += n + (m[n] == ',');
+            }
     }
     /* refused before anything is packed; pack would refuse it too */
     if (args_flag(&a, "tokenizer-trust-remote-code")) {

@@ -932,6 +932,9 @@ int replay_run(const struct replay_config *cfg, struct replay_source *src,
     int rc = setup_targets(e, cfg, d);
     if (!rc)
         rc = preflight_limits(cfg, d);
+    /* --wait-for-model-*: the server may still be loading; the preflight comes after */
+    if (!rc)
+        rc = control_wait_ready(e, d);
     if (!rc && cfg->preflight)
         rc = preflight_connect(e, d);
     /* --reset-kv-cache: once, before anything is sent (and before warmup, as AIPerf 0.13);
