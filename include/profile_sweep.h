@@ -121,15 +121,29 @@ int sweep_summary_runs(int n, char **dirs, const char *outdir, double confidence
  * _logspace_int_steps); returns how many (at most cap) were written to out. */
 size_t recipe_logspace(long lo, long hi, int steps, long *out, size_t cap);
 struct args;
+/* One axis of a recipe's grid: the metronome option each run gets, AIPerf's sweep path,
+ * the values. */
+struct recipe_dim {
+    const char *opt;  /* canonical profile option, e.g. "concurrency" */
+    const char *path; /* e.g. "phases.profiling.concurrency" */
+    size_t n;
+    long v[SWEEP_MAX_VALUES];
+};
+#define RECIPE_MAX_DIMS 2
 /* Checks the recipe options in a; with --search-recipe, *spec (caller owns) is the
- * post-process spec and conc[0..*nconc) (cap SWEEP_MAX_VALUES) the concurrency sweep.
- * ERR_INVALID / ERR_UNSUPPORTED with d set. */
-int recipe_parse(const struct args *a, struct cJSON **spec, long *conc, size_t *nconc,
+ * post-process spec and dims[0..*ndims) (cap RECIPE_MAX_DIMS, sorted by path as AIPerf's
+ * grid sorts them) the sweep. ERR_INVALID / ERR_UNSUPPORTED with d set. */
+int recipe_parse(const struct args *a, struct cJSON **spec, struct recipe_dim *dims, size_t *ndims,
                  struct diag *d);
-/* Runs the spec's handler (degradation_knee_detect, sla_breach_knee) on the sweep
+/* Runs the spec's handler (degradation_knee_detect, sla_breach_knee, ttft_curve_fit,
+ * itl_surface_fit) on the sweep
  * aggregate's per_combination_metrics; *out (caller owns) is the artifact's JSON. */
 int recipe_post_process(const struct cJSON *spec, const struct cJSON *per_combination,
                         struct cJSON **out, struct diag *d);
+
+/* Whether a per-combination row's metrics pass one SLA filter {metric_tag, stat, op,
+ * threshold} (AIPerf's passes_filter: a missing metric fails). */
+bool recipe_sla_pass(const struct cJSON *metrics, const struct cJSON *filter);
 
 /* v as Python's repr prints a float ("10.0", "2.5"). */
 void sweep_py_float(double v, char *out, size_t cap);

@@ -507,10 +507,50 @@ static void param_text(const cJSON *manifest, const char *name, const cJSON *v, 
 
 /* AIPerf's SweepAnalyzer: best configurations and the Pareto front over the
  * <tag>_<stat> keys of the points' metrics. */
-static void sweep_best(cJSON *per_combo, cJSON *sweepj)
+static void sweep_best(const cJSON *per_combo, cJSON *sweepj, bool front);
+
+/* With SLA filters (a grid recipe's, --search-sla's), AIPerf's SweepAnalyzer picks the
+ * best configurations among the feasible points (all of them when none is) and the Pareto
+ * front among the feasible only, and states the filters in metadata.sla_constraints. */
+static void sweep_best_sla(cJSON *per_combo, cJSON *sweepj, const cJSON *filters)
 {
-    cJSON *best = cJSON_AddObjectToObject(sweepj, "best_configurations");
-    cJSON *pareto = cJSON_AddArrayToObject(sweepj, "pareto_optimal");
+    if (!cJSON_GetArraySize(filters)) {
+        sweep_best(per_combo, sweepj, true);
+        return;
+    }
+    cJSON *feas = cJSON_CreateArray();
+    int nf = 0, n = 0;
+    for (cJSON *c = per_combo->child; c; c = c->next) {
+        bool ok = true;
+        n++;
+        for (const cJSON *f = filters->child; f && ok; f = f->next)
+            ok = recipe_sla_pass(cJSON_GetObjectItemCaseSensitive(c, "metrics"), f);
+        if (ok) {
+            cJSON_AddItemReferenceToArray(feas, c);
+            nf++;
+        }
+    }
+    cJSON *md = cJSON_GetObjectItemCaseSensitive(sweepj, "metadata");
+    cJSON *sc = cJSON_AddObjectToObject(md, "sla_constraints");
+    cJSON_AddItemToObject(sc, "active_filters", cJSON_Duplicate(filters, true));
+    cJSON_AddNumberToObject(sc, "feasible_count", nf);
+    cJSON_AddNumberToObject(sc, "infeasible_count", n - nf);
+    sweep_best(nf ? feas : per_combo, sweepj, false);
+    sweep_best(feas, sweepj, true);
+    cJSON_Delete(feas);
+}
+
+/* front false: best_configurations only; true: pareto_optimal only (and best when it is
+ * not there yet). */
+static void sweep_best(const cJSON *per_combo, cJSON *sweepj, bool front)
+{
+    cJSON *best = cJSON_GetObjectItemCaseSensitive(sweepj, "best_configurations");
+    bool do_best = !best;
+    if (!best)
+        best = cJSON_AddObjectToObject(sweepj, "best_configurations");
+    cJSON *pareto = NULL;
+    if (front)
+        pareto = cJSON_AddArrayToObject(sweepj, "pareto_optimal");
     int n = cJSON_GetArraySize(per_combo);
     if (!n)
         return;
@@ -531,7 +571,7 @@ static void sweep_best(cJSON *per_combo, cJSON *sweepj)
 #define MEAN(c, k)                                                                                 \
     jnum(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(c, "metrics"), k),      \
          "mean", NAN)
-    if (thr) {
+    if (thr && do_best) {
         const cJSON *b = NULL;
         for (const cJSON *c = per_combo->child; c; c = c->next)
             if (!b || MEAN(c, "request_throughput_avg") > MEAN(b, "request_throughput_avg"))
@@ -543,7 +583,7 @@ static void sweep_best(cJSON *per_combo, cJSON *sweepj)
         cJSON_AddNumberToObject(o, "metric", MEAN(b, "request_throughput_avg"));
         cJSON_AddStringToObject(o, "unit", "requests/sec");
     }
-    if (lat) {
+    if (lat && do_best) {
         const cJSON *b = NULL;
         for (const cJSON *c = per_combo->child; c; c = c->next)
             if (!b || MEAN(c, lat) < MEAN(b, lat))
@@ -555,7 +595,7 @@ static void sweep_best(cJSON *per_combo, cJSON *sweepj)
         cJSON_AddNumberToObject(o, "metric", MEAN(b, lat));
         cJSON_AddStringToObject(o, "unit", "ms");
     }
-    if (thr && lat) {
+    if (thr && lat && pareto) {
         for (const cJSON *a = per_combo->child; a; a = a->next) {
             bool dominated = false;
             for (const cJSON *b = per_combo->child; b && !dominated; b = b->next) {
@@ -953,7 +993,9 @@ int sweep_finalize(const char *base, const cJSON *man, const char *outdir, struc
             }
             cJSON_AddItemToArray(pc, c);
         }
-        sweep_best(pc, sj);
+        sweep_best_sla(pc, sj,
+                       cJSON_GetObjectItemCaseSensitive(
+                           cJSON_GetObjectItemCaseSensitive(man, "recipe"), "sweep_sla_filters"));
         char dir[4600], path[4700];
         if (trials > 1 && !independent)
             snprintf(dir, sizeof dir, "%s/aggregate/sweep_aggregate", base);

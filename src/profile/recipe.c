@@ -52,6 +52,65 @@ static int get_pos(const struct args *a, const char *name, double lo, double hi,
     return 0;
 }
 
+/* One --search-sla value, AIPerf's parse_sla_filter: exactly 'metric_tag:stat:op:threshold'
+ * (no whitespace stripped), stat avg|min|max|p1|p5|p10|p25|p50|p75|p90|p95|p99, op
+ * lt|le|gt|ge, threshold a float. */
+static int parse_sla(const char *v, cJSON **out, struct diag *d)
+{
+    static const char *const stats[] = {"avg", "p1",  "p5",  "p10", "p25", "p50",
+                                        "p75", "p90", "p95", "p99", "min", "max"};
+    static const char *const ops[] = {"lt", "le", "gt", "ge"};
+    char part[4][128];
+    size_t np = 0;
+    const char *p = v;
+    for (;;) {
+        const char *e = strchr(p, ':');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (np < 4) {
+            if (len >= sizeof part[0])
+                len = sizeof part[0] - 1;
+            memcpy(part[np], p, len);
+            part[np][len] = '\0';
+        }
+        np++;
+        if (!e)
+            break;
+        p = e + 1;
+    }
+    if (np != 4)
+        return diag_set(d, ERR_INVALID,
+                        "--search-sla: '%s' is not 'metric_tag:stat:op:threshold' (%zu parts, "
+                        "not 4)",
+                        v, np);
+    size_t k = 0;
+    while (k < 12 && strcmp(part[1], stats[k]))
+        k++;
+    if (k == 12)
+        return diag_set(d, ERR_INVALID,
+                        "--search-sla: '%s': stat '%s' is not one of avg, p1, p5, p10, p25, "
+                        "p50, p75, p90, p95, p99, min, max",
+                        v, part[1]);
+    k = 0;
+    while (k < 4 && strcmp(part[2], ops[k]))
+        k++;
+    if (k == 4)
+        return diag_set(d, ERR_INVALID, "--search-sla: '%s': op '%s' is not one of lt, le, gt, ge",
+                        v, part[2]);
+    char *end = NULL;
+    double x = strtod(part[3], &end);
+    /* Python's float() takes inf and nan too; an empty tag is still a tag */
+    if (end == part[3] || *end)
+        return diag_set(d, ERR_INVALID, "--search-sla: '%s': threshold '%s' is not a float", v,
+                        part[3]);
+    cJSON *f = cJSON_CreateObject();
+    cJSON_AddStringToObject(f, "metric_tag", part[0]);
+    cJSON_AddStringToObject(f, "stat", part[1]);
+    cJSON_AddStringToObject(f, "op", part[2]);
+    cJSON_AddNumberToObject(f, "threshold", x);
+    *out = f;
+    return 0;
+}
+
 static void add_filter(cJSON *arr, const char *tag, const char *stat, double threshold)
 {
     cJSON *f = cJSON_CreateObject();
@@ -62,16 +121,56 @@ static void add_filter(cJSON *arr, const char *tag, const char *stat, double thr
     cJSON_AddItemToArray(arr, f);
 }
 
-int recipe_parse(const struct args *a, cJSON **spec, long *conc, size_t *nconc, struct diag *d)
+static void dim_set(struct recipe_dim *dm, const char *opt, const char *path, long lo, long hi,
+                    long steps)
+{
+    dm->opt = opt;
+    dm->path = path;
+    dm->n = recipe_logspace(lo, hi, (int)steps, dm->v, SWEEP_MAX_VALUES);
+}
+
+/* A recipe's log-spaced axis: --NAME-min/-max/-steps, each checked as AIPerf's CLI model
+ * checks it (ge=1, ge=1, ge=2), recipe or not. */
+static int axis_opts(const struct args *a, const char *name, long *lo, long *hi, long *steps,
+                     struct diag *d)
+{
+    char kmin[32], kmax[32], kst[32];
+    snprintf(kmin, sizeof kmin, "%s-min", name);
+    snprintf(kmax, sizeof kmax, "%s-max", name);
+    snprintf(kst, sizeof kst, "%s-steps", name);
+    int rc;
+    if ((rc = args_long(a, kmin, 1, 100000000, lo, d)) ||
+        (rc = args_long(a, kmax, 1, 100000000, hi, d)) ||
+        (rc = args_long(a, kst, 2, SWEEP_MAX_VALUES, steps, d)))
+        return rc;
+    return 0;
+}
+
+static int need_streaming(const struct args *a, const char *name, const char *why, struct diag *d)
+{
+    if (args_flag(a, "streaming"))
+        return 0;
+    return diag_set(d, ERR_INVALID, "--search-recipe %s requires --streaming (%s)", name, why);
+}
+
+int recipe_parse(const struct args *a, cJSON **spec, struct recipe_dim *dims, size_t *ndims,
+                 struct diag *d)
 {
     *spec = NULL;
-    *nconc = 0;
-    /* Every recipe flag is checked as AIPerf's CLI model checks it, recipe or not. */
-    long cmin = 1, cmax = 1000, steps = 8;
+    *ndims = 0;
+    /* Every recipe flag is checked as AIPerf's CLI model checks it, recipe or not; the
+     * defaults are the recipe's own (AIPerf: search_recipes/builtins.py). */
+    const char *name = args_get(a, "search-recipe");
+    bool ramp = name && !strcmp(name, "concurrency-ramp");
+    bool sla = name && !strcmp(name, "max-concurrency-under-sla");
+    bool prefill = name && !strcmp(name, "prefill-ttft-curve");
+    bool decode = name && !strcmp(name, "decode-itl-curve");
+    long cmin = 1, cmax = decode ? 200 : 1000, steps = decode ? 6 : 8;
+    long imin = 256, imax = 32768, isteps = 8, omin = 64, omax = 1024, osteps = 4;
     int rc;
-    if ((rc = args_long(a, "concurrency-min", 1, 1000000, &cmin, d)) ||
-        (rc = args_long(a, "concurrency-max", 1, 1000000, &cmax, d)) ||
-        (rc = args_long(a, "concurrency-steps", 2, SWEEP_MAX_VALUES, &steps, d)))
+    if ((rc = axis_opts(a, "concurrency", &cmin, &cmax, &steps, d)) ||
+        (rc = axis_opts(a, "isl", &imin, &imax, &isteps, d)) ||
+        (rc = axis_opts(a, "osl", &omin, &omax, &osteps, d)))
         return rc;
     double ttft = 0, itl = 0, tpot = 0, e2e = 0, err = 0, thr = 0.20;
     bool s_ttft, s_itl, s_tpot, s_e2e, s_err, s_thr;
@@ -107,38 +206,86 @@ int recipe_parse(const struct args *a, cJSON **spec, long *conc, size_t *nconc, 
                         "--itl-sla-ms '%s' and --tpot-sla-ms '%s' set the same inter-token "
                         "latency SLA to different values",
                         args_get(a, "itl-sla-ms"), args_get(a, "tpot-sla-ms"));
-    const char *name = args_get(a, "search-recipe");
-    if (!name)
+    /* --search-sla: checked whenever given (AIPerf's converter parses it) */
+    size_t nsla = args_count(a, "search-sla");
+    for (size_t i = 0; i < nsla; i++) {
+        cJSON *f = NULL;
+        if ((rc = parse_sla(args_multi(a, "search-sla", i), &f, d)))
+            return rc;
+        cJSON_Delete(f);
+    }
+    if (!name) {
+        if (nsla)
+            fprintf(stderr, "metronome: warning: --search-sla applies to a grid --search-recipe "
+                            "only (AIPerf ignores it without one)\n");
         return 0; /* AIPerf: the recipe-only flags are ignored without a recipe */
-    bool ramp = !strcmp(name, "concurrency-ramp");
-    bool sla = !strcmp(name, "max-concurrency-under-sla");
-    if (!ramp && !sla)
+    }
+    if (!ramp && !sla && !prefill && !decode)
         return diag_set(d, ERR_UNSUPPORTED,
                         "--search-recipe: '%s' is not supported (metronome runs "
-                        "concurrency-ramp and max-concurrency-under-sla --search-style grid)",
+                        "concurrency-ramp, prefill-ttft-curve, decode-itl-curve and "
+                        "max-concurrency-under-sla --search-style grid)",
                         name);
-    if (cmin >= cmax)
+    if ((ramp || sla || decode) && cmin >= cmax)
         return diag_set(d, ERR_INVALID,
                         "--search-recipe %s: --concurrency-min (%ld) must be < --concurrency-max "
                         "(%ld)",
                         name, cmin, cmax);
+    if (style && !sla)
+        return diag_set(d, ERR_INVALID,
+                        "--search-style: '%s' applies to max-concurrency-under-sla, not %s", style,
+                        name);
+    if (prefill && imin >= imax)
+        return diag_set(d, ERR_INVALID,
+                        "--search-recipe %s: --isl-min (%ld) must be < --isl-max (%ld)", name, imin,
+                        imax);
+    if (decode && omin >= omax)
+        return diag_set(d, ERR_INVALID,
+                        "--search-recipe %s: --osl-min (%ld) must be < --osl-max (%ld)", name, omin,
+                        omax);
+    if (prefill && (rc = need_streaming(a, name, "TTFT is a streaming-only metric", d)))
+        return rc;
+    if (decode && (rc = need_streaming(a, name, "ITL is a streaming-only metric", d)))
+        return rc;
     cJSON *s = cJSON_CreateObject();
     cJSON_AddStringToObject(s, "name", name);
-    cJSON_AddStringToObject(s, "swept_param", "phases.profiling.concurrency");
     if (ramp) {
-        if (style) {
-            cJSON_Delete(s);
-            return diag_set(d, ERR_INVALID,
-                            "--search-style: '%s' applies to max-concurrency-under-sla, not "
-                            "concurrency-ramp",
-                            style);
-        }
+        cJSON_AddStringToObject(s, "swept_param", "phases.profiling.concurrency");
         cJSON_AddStringToObject(s, "handler", "degradation_knee_detect");
         cJSON_AddStringToObject(s, "output_filename", "degradation_knee.json");
         cJSON_AddNumberToObject(s, "threshold_pct", thr);
         cJSON_AddStringToObject(s, "metric_tag", dtag);
         cJSON_AddStringToObject(s, "stat", dstat);
+        dim_set(&dims[(*ndims)++], "concurrency", "phases.profiling.concurrency", cmin, cmax,
+                steps);
+    } else if (prefill) {
+        /* AIPerf sweeps the ISL and a one-value concurrency list [1]; its grid sorts the
+         * paths, so the ISL leads (directories isl_256__concurrency_1) */
+        cJSON_AddStringToObject(s, "swept_param", "datasets.main.prompts.isl");
+        cJSON_AddStringToObject(s, "handler", "ttft_curve_fit");
+        cJSON_AddStringToObject(s, "output_filename", "prefill_curve.json");
+        cJSON_AddStringToObject(s, "metric_tag", "time_to_first_token");
+        cJSON_AddStringToObject(s, "stat", "avg");
+        dim_set(&dims[(*ndims)++], "prompt-input-tokens-mean", "datasets.main.prompts.isl", imin,
+                imax, isteps);
+        struct recipe_dim *c = &dims[(*ndims)++];
+        c->opt = "concurrency";
+        c->path = "phases.profiling.concurrency";
+        c->n = 1;
+        c->v[0] = 1;
+    } else if (decode) {
+        cJSON_AddStringToObject(s, "handler", "itl_surface_fit");
+        cJSON_AddStringToObject(s, "output_filename", "decode_itl_surface.json");
+        cJSON_AddStringToObject(s, "metric_tag", "inter_token_latency");
+        cJSON_AddStringToObject(s, "stat", "avg");
+        cJSON_AddStringToObject(s, "concurrency_param", "phases.profiling.concurrency");
+        cJSON_AddStringToObject(s, "osl_param", "datasets.main.prompts.osl");
+        dim_set(&dims[(*ndims)++], "prompt-output-tokens-mean", "datasets.main.prompts.osl", omin,
+                omax, osteps);
+        dim_set(&dims[(*ndims)++], "concurrency", "phases.profiling.concurrency", cmin, cmax,
+                steps);
     } else {
+        cJSON_AddStringToObject(s, "swept_param", "phases.profiling.concurrency");
         if (!style || strcmp(style, "grid")) {
             cJSON_Delete(s);
             return diag_set(d, ERR_UNSUPPORTED,
@@ -171,9 +318,23 @@ int recipe_parse(const struct args *a, cJSON **spec, long *conc, size_t *nconc, 
         }
         cJSON_AddStringToObject(s, "handler", "sla_breach_knee");
         cJSON_AddStringToObject(s, "output_filename", "sla_breach.json");
-        steps = 8; /* AIPerf's grid style ignores --concurrency-steps */
+        /* AIPerf's grid style ignores --concurrency-steps */
+        dim_set(&dims[(*ndims)++], "concurrency", "phases.profiling.concurrency", cmin, cmax, 8);
     }
-    *nconc = recipe_logspace(cmin, cmax, (int)steps, conc, SWEEP_MAX_VALUES);
+    /* AIPerf's sweep.sla_filters: the recipe's own, then --search-sla's in order; the sweep
+     * aggregate judges feasibility by them (aggregate.c) */
+    cJSON *all = cJSON_Duplicate(cJSON_GetObjectItem(s, "sla_filters"), true);
+    if (!all)
+        all = cJSON_CreateArray();
+    for (size_t i = 0; i < nsla; i++) {
+        cJSON *f = NULL;
+        if (!parse_sla(args_multi(a, "search-sla", i), &f, d))
+            cJSON_AddItemToArray(all, f);
+    }
+    if (cJSON_GetArraySize(all))
+        cJSON_AddItemToObject(s, "sweep_sla_filters", all);
+    else
+        cJSON_Delete(all);
     *spec = s;
     return 0;
 }
@@ -191,6 +352,24 @@ static bool metric_value(const cJSON *metrics, const char *tag, const char *stat
         v = cJSON_GetObjectItemCaseSensitive(m, stat);
     }
     if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
+        return false;
+    *out = v->valuedouble;
+    return true;
+}
+
+/* As metric_value, but a non-finite value is returned too (the curve handlers count and
+ * drop those themselves, as AIPerf's). */
+static bool metric_value_any(const cJSON *metrics, const char *tag, const char *stat, double *out)
+{
+    char key[160];
+    snprintf(key, sizeof key, "%s_%s", tag, stat);
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(metrics, key);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, "mean");
+    if (!cJSON_IsNumber(v)) {
+        m = cJSON_GetObjectItemCaseSensitive(metrics, tag);
+        v = cJSON_GetObjectItemCaseSensitive(m, stat);
+    }
+    if (!cJSON_IsNumber(v))
         return false;
     *out = v->valuedouble;
     return true;
@@ -364,6 +543,322 @@ static int sla_knee(const cJSON *spec, const cJSON *pc, cJSON **out)
     return 0;
 }
 
+/* Least squares polynomial of degree deg (1 or 2) through (x, y)[0..n), n > deg, as
+ * numpy.polyfit: coefficients highest degree first into c[0..deg], r^2 (0 when y is
+ * constant) into *r2. QR of the column-scaled Vandermonde matrix by modified Gram-Schmidt
+ * (numpy scales the columns too, then solves with an SVD; the fits agree to rounding).
+ * Returns false when the columns are dependent (all x equal). */
+static bool polyfit(const double *x, const double *y, size_t n, int deg, double *c, double *r2)
+{
+    int m = deg + 1;
+    double *q = calloc(n * (size_t)m, sizeof *q);
+    double rr[3][3] = {{0}}, scale[3], qty[3];
+    if (!q)
+        return false;
+    for (int j = 0; j < m; j++) {
+        double nrm = 0;
+        for (size_t i = 0; i < n; i++) {
+            q[i * (size_t)m + (size_t)j] = pow(x[i], deg - j);
+            nrm += q[i * (size_t)m + (size_t)j] * q[i * (size_t)m + (size_t)j];
+        }
+        scale[j] = nrm > 0 ? sqrt(nrm) : 1;
+        for (size_t i = 0; i < n; i++)
+            q[i * (size_t)m + (size_t)j] /= scale[j];
+    }
+    bool ok = true;
+    for (int j = 0; j < m && ok; j++) {
+        for (int k = 0; k < j; k++) {
+            double dot = 0;
+            for (size_t i = 0; i < n; i++)
+                dot += q[i * (size_t)m + (size_t)k] * q[i * (size_t)m + (size_t)j];
+            rr[k][j] = dot;
+            for (size_t i = 0; i < n; i++)
+                q[i * (size_t)m + (size_t)j] -= dot * q[i * (size_t)m + (size_t)k];
+        }
+        double nrm = 0;
+        for (size_t i = 0; i < n; i++)
+            nrm += q[i * (size_t)m + (size_t)j] * q[i * (size_t)m + (size_t)j];
+        nrm = sqrt(nrm);
+        if (!(nrm > 1e-12))
+            ok = false;
+        rr[j][j] = nrm;
+        for (size_t i = 0; ok && i < n; i++)
+            q[i * (size_t)m + (size_t)j] /= nrm;
+    }
+    if (ok) {
+        for (int j = 0; j < m; j++) {
+            qty[j] = 0;
+            for (size_t i = 0; i < n; i++)
+                qty[j] += q[i * (size_t)m + (size_t)j] * y[i];
+        }
+        for (int j = m; j-- > 0;) {
+            double v = qty[j];
+            for (int k = j + 1; k < m; k++)
+                v -= rr[j][k] * c[k];
+            c[j] = v / rr[j][j];
+        }
+        for (int j = 0; j < m; j++)
+            c[j] /= scale[j];
+        double mean = 0, ss_res = 0, ss_tot = 0;
+        for (size_t i = 0; i < n; i++)
+            mean += y[i];
+        mean /= (double)n;
+        for (size_t i = 0; i < n; i++) {
+            double f = 0;
+            for (int j = 0; j < m; j++)
+                f = f * x[i] + c[j];
+            ss_res += (y[i] - f) * (y[i] - f);
+            ss_tot += (y[i] - mean) * (y[i] - mean);
+        }
+        *r2 = ss_tot == 0 ? 0 : 1 - ss_res / ss_tot;
+    }
+    free(q);
+    return ok;
+}
+
+/* AIPerf's ttft_curve_fit (prefill-ttft-curve): TTFT = a*ISL + b; when r^2 < 0.85 and at
+ * least 3 points, the quadratic too, kept when its r^2 is higher; below_floor when the
+ * kept fit is under 0.85 or not finite. */
+static int curve_fit(const cJSON *spec, const cJSON *pc, cJSON **out, struct diag *d)
+{
+    const char *param = cJSON_GetStringValue(cJSON_GetObjectItem(spec, "swept_param"));
+    const char *tag = cJSON_GetStringValue(cJSON_GetObjectItem(spec, "metric_tag"));
+    const char *stat = cJSON_GetStringValue(cJSON_GetObjectItem(spec, "stat"));
+    const double floor_r2 = 0.85;
+    struct rpoint *r;
+    size_t n = rows_sorted(pc, param, &r);
+    double *y = calloc(n ? n : 1, sizeof *y), *fx = calloc(n ? n : 1, sizeof *fx),
+           *fy = calloc(n ? n : 1, sizeof *fy);
+    size_t k = 0, nf = 0;
+    for (size_t i = 0; i < n; i++)
+        if (metric_value_any(r[i].metrics, tag, stat, &y[k]))
+            r[k++] = r[i];
+    if (k < 2) {
+        free(r), free(y), free(fx), free(fy);
+        return diag_set(d, ERR_INVALID,
+                        "ttft_curve_fit: need >= 2 sweep points to fit a curve (got %zu for "
+                        "%s/%s)",
+                        k, tag, stat);
+    }
+    for (size_t i = 0; i < k; i++)
+        if (isfinite(r[i].x) && isfinite(y[i])) {
+            fx[nf] = r[i].x;
+            fy[nf++] = y[i];
+        }
+    cJSON *o = cJSON_CreateObject();
+    double c[3] = {0}, r2 = 0;
+    const char *form = "linear";
+    int deg = 1;
+    bool ok = nf >= 2 && polyfit(fx, fy, nf, 1, c, &r2);
+    if (ok && r2 < floor_r2 && nf >= 3) {
+        double c2[3], r22;
+        if (polyfit(fx, fy, nf, 2, c2, &r22) && r22 > r2) {
+            memcpy(c, c2, sizeof c);
+            r2 = r22;
+            form = "quadratic";
+            deg = 2;
+        }
+    }
+    bool finite = ok && isfinite(r2);
+    for (int j = 0; j <= deg; j++)
+        finite = finite && isfinite(c[j]);
+    cJSON_AddStringToObject(o, "fit_form", form);
+    cJSON *co = cJSON_AddArrayToObject(o, "coefficients");
+    for (int j = 0; finite && j <= deg; j++)
+        cJSON_AddItemToArray(co, cJSON_CreateNumber(c[j]));
+    cJSON_AddNumberToObject(o, "r_squared", finite ? r2 : 0);
+    cJSON_AddBoolToObject(o, "below_floor", !finite || r2 < floor_r2);
+    cJSON_AddNumberToObject(o, "r_squared_floor", floor_r2);
+    if (nf < 2) {
+        char why[256];
+        snprintf(why, sizeof why,
+                 "ttft_curve_fit: fewer than 2 finite trial points after dropping non-finite "
+                 "metric values (got %zu of %zu); check that swept cells produced successful "
+                 "requests.",
+                 nf, k);
+        cJSON_AddStringToObject(o, "error_reason", why);
+    }
+    cJSON *raw = cJSON_AddArrayToObject(o, "raw_points");
+    for (size_t i = 0; i < k; i++) {
+        cJSON *p = cJSON_CreateObject();
+        cJSON_AddNumberToObject(p, "isl", r[i].x);
+        cJSON_AddNumberToObject(p, "ttft_ms", y[i]);
+        cJSON_AddItemToArray(raw, p);
+    }
+    cJSON_AddStringToObject(o, "swept_metric", tag);
+    cJSON_AddStringToObject(o, "stat", stat);
+    cJSON_AddStringToObject(o, "swept_param", param);
+    free(r), free(y), free(fx), free(fy);
+    *out = o;
+    return 0;
+}
+
+static const cJSON *param_of(const cJSON *row, const char *path)
+{
+    const cJSON *ps = cJSON_GetObjectItemCaseSensitive(row, "parameters");
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(ps, path);
+    if (!p)
+        p = cJSON_GetObjectItemCaseSensitive(ps,
+                                             strrchr(path, '.') ? strrchr(path, '.') + 1 : path);
+    return cJSON_IsNumber(p) ? p : NULL;
+}
+
+struct cell {
+    double c, o, v;
+};
+
+static int cmp_cell(const void *a, const void *b)
+{
+    const struct cell *x = a, *y = b;
+    if (x->c != y->c)
+        return (x->c > y->c) - (x->c < y->c);
+    return (x->o > y->o) - (x->o < y->o);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Sorted distinct values of v[0..n) in place; returns how many. */
+static size_t uniq(double *v, size_t n)
+{
+    qsort(v, n, sizeof *v, cmp_double);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!k || v[k - 1] != v[i])
+            v[k++] = v[i];
+    return k;
+}
+
+/* AIPerf's itl_surface_fit (decode-itl-curve): the measured ITL(concurrency, OSL) grid,
+ * null where no point was measured; no interpolation. Non-finite or negative values are
+ * dropped; fewer than 2 left: surface_fit_failed with the reason. */
+static int surface_fit(const cJSON *spec, const cJSON *pc, cJSON **out, struct diag *d)
+{
+    const char *tag = cJSON_GetStringValue(cJSON_GetObjectItem(spec, "metric_tag"));
+    const char *stat = cJSON_GetStringValue(cJSON_GetObjectItem(spec, "stat"));
+    const char *cp = cJSON_GetStringValue(cJSON_GetObjectItem(spec, "concurrency_param"));
+    const char *op = cJSON_GetStringValue(cJSON_GetObjectItem(spec, "osl_param"));
+    size_t cap = (size_t)cJSON_GetArraySize(pc) + 1, n = 0, cand = 0, dnf = 0, dneg = 0;
+    struct cell *t = calloc(cap, sizeof *t);
+    double *ca = calloc(cap, sizeof *ca), *oa = calloc(cap, sizeof *oa);
+    for (const cJSON *row = pc ? pc->child : NULL; row; row = row->next) {
+        const cJSON *pcv = param_of(row, cp), *pov = param_of(row, op);
+        double v;
+        if (!pcv || !pov ||
+            !metric_value_any(cJSON_GetObjectItemCaseSensitive(row, "metrics"), tag, stat, &v))
+            continue;
+        cand++;
+        if (!isfinite(v))
+            dnf++;
+        else if (v < 0)
+            dneg++;
+        else
+            t[n++] = (struct cell){pcv->valuedouble, pov->valuedouble, v};
+    }
+    if (!cand) {
+        free(t), free(ca), free(oa);
+        return diag_set(d, ERR_INVALID,
+                        "itl_surface_fit: sweep aggregate has no rows with parameters %s + %s "
+                        "and metric %s",
+                        cp, op, tag);
+    }
+    if (dnf || dneg)
+        fprintf(stderr,
+                "metronome: warning: itl_surface_fit: dropped %zu non-finite and %zu negative "
+                "ITL row(s) for metric '%s'\n",
+                dnf, dneg, tag);
+    qsort(t, n, sizeof *t, cmp_cell);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "swept_metric", tag);
+    cJSON_AddStringToObject(o, "stat", stat);
+    cJSON *sp = cJSON_AddArrayToObject(o, "swept_params");
+    cJSON_AddItemToArray(sp, cJSON_CreateString(cp));
+    cJSON_AddItemToArray(sp, cJSON_CreateString(op));
+    cJSON *raw = cJSON_AddArrayToObject(o, "raw_points");
+    for (size_t i = 0; i < n; i++) {
+        cJSON *p = cJSON_CreateObject();
+        cJSON_AddNumberToObject(p, "concurrency", t[i].c);
+        cJSON_AddNumberToObject(p, "osl", t[i].o);
+        cJSON_AddNumberToObject(p, "itl_ms", t[i].v);
+        cJSON_AddItemToArray(raw, p);
+        ca[i] = t[i].c;
+        oa[i] = t[i].o;
+    }
+    bool failed = n < 2;
+    size_t nc = failed ? 0 : uniq(ca, n), no = failed ? 0 : uniq(oa, n);
+    cJSON *s = cJSON_AddObjectToObject(o, "surface");
+    cJSON *cax = cJSON_AddArrayToObject(s, "concurrency_axis");
+    cJSON *oax = cJSON_AddArrayToObject(s, "osl_axis");
+    cJSON *grid = cJSON_AddArrayToObject(s, "itl_grid");
+    for (size_t i = 0; i < nc; i++)
+        cJSON_AddItemToArray(cax, cJSON_CreateNumber(ca[i]));
+    for (size_t j = 0; j < no; j++)
+        cJSON_AddItemToArray(oax, cJSON_CreateNumber(oa[j]));
+    for (size_t i = 0; i < nc; i++) {
+        cJSON *rowj = cJSON_CreateArray();
+        for (size_t j = 0; j < no; j++) {
+            /* the last measurement of a cell wins, as AIPerf's dict of cells */
+            cJSON *cell = NULL;
+            for (size_t k = n; k-- > 0 && !cell;)
+                if (t[k].c == ca[i] && t[k].o == oa[j])
+                    cell = cJSON_CreateNumber(t[k].v);
+            cJSON_AddItemToArray(rowj, cell ? cell : cJSON_CreateNull());
+        }
+        cJSON_AddItemToArray(grid, rowj);
+    }
+    cJSON_AddBoolToObject(o, "surface_fit_failed", failed);
+    if (failed) {
+        char why[320];
+        snprintf(why, sizeof why,
+                 "itl_surface_fit: fewer than 2 finite-positive rows after dropping "
+                 "non-finite/negative ITL (kept %zu, dropped %zu non-finite + %zu negative); "
+                 "check that streaming was enabled and that swept cells produced successful "
+                 "requests.",
+                 n, dnf, dneg);
+        cJSON_AddStringToObject(o, "error_reason", why);
+    }
+    free(t), free(ca), free(oa);
+    *out = o;
+    return 0;
+}
+
+bool recipe_sla_pass(const cJSON *metrics, const cJSON *f)
+{
+    const char *tag = cJSON_GetStringValue(cJSON_GetObjectItem(f, "metric_tag"));
+    const char *stat = cJSON_GetStringValue(cJSON_GetObjectItem(f, "stat"));
+    const char *op = cJSON_GetStringValue(cJSON_GetObjectItem(f, "op"));
+    double thr = cJSON_GetNumberValue(cJSON_GetObjectItem(f, "threshold"));
+    if (!tag || !stat || !op)
+        return false;
+    /* AIPerf's read_metric_value: the trials' "<tag>_<stat>" mean, else the one trial's
+     * block's stat, else its mean; a missing metric is infeasible */
+    char key[160];
+    snprintf(key, sizeof key, "%s_%s", tag, stat);
+    const cJSON *v =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(metrics, key), "mean");
+    if (!cJSON_IsNumber(v)) {
+        const cJSON *b = cJSON_GetObjectItemCaseSensitive(metrics, tag);
+        v = cJSON_GetObjectItemCaseSensitive(b, stat);
+        if (!cJSON_IsNumber(v))
+            v = cJSON_GetObjectItemCaseSensitive(b, "mean");
+    }
+    if (!cJSON_IsNumber(v))
+        return false;
+    double x = v->valuedouble;
+    if (!strcmp(op, "lt"))
+        return x < thr;
+    if (!strcmp(op, "le"))
+        return x <= thr;
+    if (!strcmp(op, "gt"))
+        return x > thr;
+    if (!strcmp(op, "ge"))
+        return x >= thr;
+    return false;
+}
+
 int recipe_post_process(const cJSON *spec, const cJSON *per_combination, cJSON **out,
                         struct diag *d)
 {
@@ -373,6 +868,10 @@ int recipe_post_process(const cJSON *spec, const cJSON *per_combination, cJSON *
         return knee(spec, per_combination, out, d);
     if (h && !strcmp(h, "sla_breach_knee"))
         return sla_knee(spec, per_combination, out);
+    if (h && !strcmp(h, "ttft_curve_fit"))
+        return curve_fit(spec, per_combination, out, d);
+    if (h && !strcmp(h, "itl_surface_fit"))
+        return surface_fit(spec, per_combination, out, d);
     return diag_set(d, ERR_INVALID, "metronome_sweep.json: recipe handler '%s' is unknown",
                     h ? h : "");
 }

@@ -141,8 +141,9 @@ static int parse_list(struct sweep_dim *dm, const char *list, struct diag *d)
             return diag_set(d, ERR_INVALID, "%s: more than %d values in '%s'", dm->option,
                             SWEEP_MAX_VALUES, list);
         size_t k = 0;
-        for (; k < sizeof sweepable / sizeof sweepable[0]; k++)
-            if (!strcmp(sweepable[k].path, dm->path))
+        /* by option: a recipe sweeps an option under its own path (prompts.isl) */
+        for (; k + 1 < sizeof sweepable / sizeof sweepable[0]; k++)
+            if (!strcmp(sweepable[k].opt, profile_opts[dm->opt].spec.name))
                 break;
         double v;
         int rc = parse_item(dm->option, list, p, len, pos, dm->is_float, sweepable[k].min,
@@ -238,31 +239,36 @@ int sweep_cfg_parse(struct sweep_cfg *s, int argc, char **argv, struct diag *d)
         if ((rc = parse_list(dm, v, d)))
             goto out;
     }
-    /* --search-recipe: a log-spaced concurrency sweep (recipe.c), alone */
-    long conc[SWEEP_MAX_VALUES];
-    size_t nconc = 0;
-    if ((rc = recipe_parse(&a, &s->recipe, conc, &nconc, d)))
+    /* --search-recipe: a log-spaced grid (recipe.c), alone */
+    struct recipe_dim *rd = xcalloc(RECIPE_MAX_DIMS, sizeof *rd);
+    size_t nrd = 0;
+    if ((rc = recipe_parse(&a, &s->recipe, rd, &nrd, d))) {
+        free(rd);
         goto out;
-    if (s->recipe) {
-        if (s->ndims) {
-            rc = diag_set(d, ERR_INVALID,
-                          "--search-recipe: '%s' cannot be combined with the %s list",
-                          args_get(&a, "search-recipe"), s->dims[0].option);
-            goto out;
-        }
+    }
+    if (s->recipe && s->ndims) {
+        rc = diag_set(d, ERR_INVALID, "--search-recipe: '%s' cannot be combined with the %s list",
+                      args_get(&a, "search-recipe"), s->dims[0].option);
+        free(rd);
+        goto out;
+    }
+    for (size_t r = 0; s->recipe && r < nrd; r++) {
         struct sweep_dim *dm = &s->dims[s->ndims++];
-        dm->opt = opt_idx("concurrency");
-        dm->path = "phases.profiling.concurrency";
-        dm->leaf = "concurrency";
+        dm->opt = opt_idx(rd[r].opt);
+        dm->path = rd[r].path;
+        dm->leaf = strrchr(dm->path, '.') + 1;
         snprintf(dm->option, sizeof dm->option, "--search-recipe");
-        snprintf(dm->canon, sizeof dm->canon, "--concurrency");
+        snprintf(dm->canon, sizeof dm->canon, "--%s", rd[r].opt);
         char list[SWEEP_MAX_VALUES * 12];
         size_t o = 0;
-        for (size_t k = 0; k < nconc; k++)
-            o += (size_t)snprintf(list + o, sizeof list - o, "%s%ld", k ? "," : "", conc[k]);
-        if ((rc = parse_list(dm, list, d)))
+        for (size_t k = 0; k < rd[r].n; k++)
+            o += (size_t)snprintf(list + o, sizeof list - o, "%s%ld", k ? "," : "", rd[r].v[k]);
+        if ((rc = parse_list(dm, list, d))) {
+            free(rd);
             goto out;
+        }
     }
+    free(rd);
     for (size_t i = 0; i < s->ndims; i++) {
         s->dims[i].display = s->dims[i].leaf;
         for (size_t j = 0; j < s->ndims; j++)

@@ -26,7 +26,7 @@ refused "not supported yet: --arrival-pattern concurrency-burst" -m x --arrival-
 # Report-stage SLOs and rules are checked before anything is sent or written.
 refused "--goodput 'x:1': unknown per-request metric 'x'" -m x --goodput x:1
 refused "--fail-on 'ttft.p99': expected METRIC[.STAT]OP VALUE (OP one of > >= < <= == !=)" -m x --fail-on ttft.p99
-refused "not supported yet: --isl-min" -m x --isl-min 1
+refused "--isl-min: 0 is out of range [1, 100000000]" -m x --isl-min 0
 refused "--convergence-mode distribution needs the per-request records (profile_export.jsonl): not with --export-level summary" -m x --num-profile-runs 3 --convergence-metric time_to_first_token --convergence-mode distribution --export-level summary
 # Sweep lists: a bad value is named with its position before anything runs (issue 12).
 refused "--concurrency: value 'x' (item 3 of '1,2,x'): not a positive integer" -m x --concurrency 1,2,x

@@ -4,6 +4,7 @@
 #include "test.h"
 
 #include <cJSON.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,6 +85,74 @@ TEST(recipe_expands_to_concurrency_sweep)
     sweep_cfg_free(&s);
 }
 
+TEST(recipe_curves_expand_as_aiperf)
+{
+    struct sweep_cfg s;
+    struct diag d = {0};
+    char b[256];
+    /* prefill-ttft-curve: ISL 256..32768 in 8 log steps at concurrency [1]; AIPerf's grid
+     * sorts the paths: datasets.main.prompts.isl before phases.profiling.concurrency */
+    const char *a1[] = {"--search-recipe", "prefill-ttft-curve", "--streaming"};
+    REQUIRE(parse(&s, a1, 3, &d) == 0);
+    CHECK_INT(s.npoints, 8);
+    CHECK_INT(s.ndims, 2);
+    sweep_point_dir(&s, 0, b, sizeof b);
+    CHECK_STR(b, "isl_256__concurrency_1");
+    sweep_point_dir(&s, 7, b, sizeof b);
+    CHECK_STR(b, "isl_32768__concurrency_1");
+    sweep_point_vlabel(&s, 1, b, sizeof b);
+    CHECK_STR(b, "datasets.main.prompts.isl=512, phases.profiling.concurrency=1");
+    CHECK_STR(s.dims[0].canon, "--prompt-input-tokens-mean");
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(s.recipe, "output_filename")),
+              "prefill_curve.json");
+    sweep_cfg_free(&s);
+    const char *a2[] = {"--search-recipe",
+                        "prefill-ttft-curve",
+                        "--streaming",
+                        "--isl-min",
+                        "16",
+                        "--isl-max",
+                        "256",
+                        "--isl-steps",
+                        "3"};
+    REQUIRE(parse(&s, a2, 9, &d) == 0);
+    CHECK_INT(s.npoints, 3);
+    sweep_point_dir(&s, 1, b, sizeof b);
+    CHECK_STR(b, "isl_64__concurrency_1");
+    sweep_cfg_free(&s);
+    /* decode-itl-curve: OSL 64..1024 (4 steps) x concurrency 1..200 (6 steps) by default;
+     * the OSL path sorts first, so it is the outer loop */
+    const char *a3[] = {"--search-recipe", "decode-itl-curve", "--streaming"};
+    REQUIRE(parse(&s, a3, 3, &d) == 0);
+    CHECK_INT(s.npoints, 24);
+    sweep_point_dir(&s, 0, b, sizeof b);
+    CHECK_STR(b, "osl_64__concurrency_1");
+    sweep_point_dir(&s, 5, b, sizeof b);
+    CHECK_STR(b, "osl_64__concurrency_200");
+    sweep_point_dir(&s, 6, b, sizeof b);
+    CHECK_STR(b, "osl_161__concurrency_1");
+    CHECK_STR(s.dims[0].canon, "--prompt-output-tokens-mean");
+    sweep_cfg_free(&s);
+    const char *a4[] = {"--search-recipe",
+                        "decode-itl-curve",
+                        "--streaming",
+                        "--osl-min",
+                        "4",
+                        "--osl-max",
+                        "8",
+                        "--osl-steps",
+                        "2",
+                        "--concurrency-max",
+                        "2",
+                        "--concurrency-steps",
+                        "2"};
+    REQUIRE(parse(&s, a4, 13, &d) == 0);
+    CHECK_INT(s.npoints, 4);
+    sweep_point_dir(&s, 3, b, sizeof b);
+    CHECK_STR(b, "osl_8__concurrency_2");
+    sweep_cfg_free(&s);
+}
+
 TEST(recipe_bad_values_name_option_and_value)
 {
     static const struct {
@@ -95,8 +164,38 @@ TEST(recipe_bad_values_name_option_and_value)
         {{"--search-recipe", "pareto-sweep"},
          2,
          ERR_UNSUPPORTED,
-         "--search-recipe: 'pareto-sweep' is not supported (metronome runs concurrency-ramp and "
-         "max-concurrency-under-sla --search-style grid)"},
+         "--search-recipe: 'pareto-sweep' is not supported (metronome runs concurrency-ramp, "
+         "prefill-ttft-curve, decode-itl-curve and max-concurrency-under-sla --search-style "
+         "grid)"},
+        {{"--search-recipe", "prefill-ttft-curve", "--isl-min", "64", "--isl-max", "64",
+          "--streaming"},
+         7,
+         ERR_INVALID,
+         "--search-recipe prefill-ttft-curve: --isl-min (64) must be < --isl-max (64)"},
+        {{"--search-recipe", "prefill-ttft-curve"},
+         2,
+         ERR_INVALID,
+         "--search-recipe prefill-ttft-curve requires --streaming (TTFT is a streaming-only "
+         "metric)"},
+        {{"--search-recipe", "decode-itl-curve", "--osl-min", "9", "--osl-max", "8", "--streaming"},
+         7,
+         ERR_INVALID,
+         "--search-recipe decode-itl-curve: --osl-min (9) must be < --osl-max (8)"},
+        {{"--search-recipe", "decode-itl-curve", "--concurrency-min", "300", "--streaming"},
+         5,
+         ERR_INVALID,
+         "--search-recipe decode-itl-curve: --concurrency-min (300) must be < --concurrency-max "
+         "(200)"},
+        {{"--search-recipe", "prefill-ttft-curve", "--streaming", "--search-style", "grid"},
+         5,
+         ERR_INVALID,
+         "--search-style: 'grid' applies to max-concurrency-under-sla, not prefill-ttft-curve"},
+        {{"--isl-min", "0"}, 2, ERR_INVALID, "--isl-min: 0 is out of range [1, 100000000]"},
+        {{"--isl-max", "x"}, 2, ERR_INVALID, "--isl-max: expected an integer, got 'x'"},
+        {{"--isl-steps", "1"}, 2, ERR_INVALID, "--isl-steps: 1 is out of range [2, 256]"},
+        {{"--osl-min", "-3"}, 2, ERR_INVALID, "--osl-min: -3 is out of range [1, 100000000]"},
+        {{"--osl-max", "1.5"}, 2, ERR_INVALID, "--osl-max: expected an integer, got '1.5'"},
+        {{"--osl-steps", "0"}, 2, ERR_INVALID, "--osl-steps: 0 is out of range [2, 256]"},
         {{"--search-recipe", "max-concurrency-under-sla", "--ttft-sla-ms", "100", "--streaming"},
          5,
          ERR_UNSUPPORTED,
@@ -283,4 +382,137 @@ TEST(recipe_sla_breach)
         cJSON_Delete(pc);
         cJSON_Delete(spec);
     }
+}
+
+static cJSON *curve_spec(void)
+{
+    cJSON *spec = cJSON_CreateObject();
+    cJSON_AddStringToObject(spec, "handler", "ttft_curve_fit");
+    cJSON_AddStringToObject(spec, "swept_param", "datasets.main.prompts.isl");
+    cJSON_AddStringToObject(spec, "metric_tag", "time_to_first_token");
+    cJSON_AddStringToObject(spec, "stat", "avg");
+    return spec;
+}
+
+TEST(recipe_ttft_curve_fit)
+{
+    /* expected: numpy.polyfit on the same points (AIPerf's ttft_curve_fit) */
+    static const struct {
+        const char *rows;
+        const char *form;
+        double c[3];
+        double r2;
+        bool below;
+    } cases[] = {
+        /* exactly linear: TTFT = 0.05 ISL + 2 */
+        {"[{\"parameters\":{\"isl\":1024},\"metrics\":{\"time_to_first_token\":{\"avg\":"
+         "53.2}}},{\"parameters\":{\"isl\":256},\"metrics\":{\"time_to_first_token\":{"
+         "\"avg\":14.8}}},{\"parameters\":{\"datasets.main.prompts.isl\":512},\"metrics\":{"
+         "\"time_to_first_token_avg\":{\"mean\":27.6}}}]",
+         "linear",
+         {0.05, 2, 0},
+         1,
+         false},
+        /* y = x^2 at 1, 2, 3, 10: the line's r^2 0.982 is above the floor: kept */
+        {"[{\"parameters\":{\"isl\":1},\"metrics\":{\"time_to_first_token\":{\"avg\":1}}},"
+         "{\"parameters\":{\"isl\":2},\"metrics\":{\"time_to_first_token\":{\"avg\":4}}},"
+         "{\"parameters\":{\"isl\":3},\"metrics\":{\"time_to_first_token\":{\"avg\":9}}},"
+         "{\"parameters\":{\"isl\":10},\"metrics\":{\"time_to_first_token\":{\"avg\":100}}}]",
+         "linear",
+         {11.6, -17.9, 0},
+         0.982333187326617,
+         false},
+        /* (x - 3)^2 at 1..4: the line's r^2 is 0.556 < 0.85, the parabola fits exactly */
+        {"[{\"parameters\":{\"isl\":1},\"metrics\":{\"time_to_first_token\":{\"avg\":4}}},"
+         "{\"parameters\":{\"isl\":2},\"metrics\":{\"time_to_first_token\":{\"avg\":1}}},"
+         "{\"parameters\":{\"isl\":3},\"metrics\":{\"time_to_first_token\":{\"avg\":0}}},"
+         "{\"parameters\":{\"isl\":4},\"metrics\":{\"time_to_first_token\":{\"avg\":1}}}]",
+         "quadratic",
+         {1, -6, 9},
+         1,
+         false},
+        /* two points and a poor line cannot happen; a constant y has r^2 0: below floor */
+        {"[{\"parameters\":{\"isl\":1},\"metrics\":{\"time_to_first_token\":{\"avg\":5}}},"
+         "{\"parameters\":{\"isl\":2},\"metrics\":{\"time_to_first_token\":{\"avg\":5}}}]",
+         "linear",
+         {0, 5, 0},
+         0,
+         true},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        cJSON *spec = curve_spec(), *pc = rows(cases[c].rows), *out = NULL;
+        struct diag d = {0};
+        REQUIRE(recipe_post_process(spec, pc, &out, &d) == 0);
+        CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(out, "fit_form")), cases[c].form);
+        const cJSON *co = cJSON_GetObjectItem(out, "coefficients");
+        int deg = strcmp(cases[c].form, "linear") ? 2 : 1;
+        CHECK_INT(cJSON_GetArraySize(co), deg + 1);
+        for (int j = 0; j <= deg; j++) {
+            double got = cJSON_GetNumberValue(cJSON_GetArrayItem(co, j));
+            CHECK(fabs(got - cases[c].c[j]) <= 1e-9 * (1 + fabs(cases[c].c[j])));
+        }
+        double r2 = cJSON_GetNumberValue(cJSON_GetObjectItem(out, "r_squared"));
+        CHECK(fabs(r2 - cases[c].r2) <= 1e-9);
+        CHECK(cJSON_IsTrue(cJSON_GetObjectItem(out, "below_floor")) == cases[c].below);
+        const cJSON *raw = cJSON_GetObjectItem(out, "raw_points");
+        /* sorted by ISL */
+        CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetArrayItem(raw, 0), "isl")) <
+              cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetArrayItem(raw, 1), "isl")));
+        cJSON_Delete(out);
+        cJSON_Delete(pc);
+        cJSON_Delete(spec);
+    }
+    /* one point: an error, as AIPerf's ValueError */
+    cJSON *spec = curve_spec(), *out = NULL;
+    cJSON *pc = rows("[{\"parameters\":{\"isl\":1},\"metrics\":{\"time_to_first_token\":{"
+                     "\"avg\":5}}}]");
+    struct diag d = {0};
+    CHECK_INT(recipe_post_process(spec, pc, &out, &d), ERR_INVALID);
+    CHECK(strstr(d.msg, "need >= 2 sweep points") != NULL);
+    cJSON_Delete(pc);
+    cJSON_Delete(spec);
+}
+
+TEST(recipe_itl_surface)
+{
+    cJSON *spec = cJSON_CreateObject();
+    cJSON_AddStringToObject(spec, "handler", "itl_surface_fit");
+    cJSON_AddStringToObject(spec, "metric_tag", "inter_token_latency");
+    cJSON_AddStringToObject(spec, "stat", "avg");
+    cJSON_AddStringToObject(spec, "concurrency_param", "phases.profiling.concurrency");
+    cJSON_AddStringToObject(spec, "osl_param", "datasets.main.prompts.osl");
+    /* (2, 64) unmeasured: null; (1, 128) negative: dropped; a row without OSL: skipped */
+    cJSON *pc = rows(
+        "[{\"parameters\":{\"concurrency\":2,\"osl\":128},\"metrics\":{\"inter_token_latency\":"
+        "{\"avg\":7}}},{\"parameters\":{\"concurrency\":1,\"osl\":64},\"metrics\":{\"inter_"
+        "token_latency_avg\":{\"mean\":5}}},{\"parameters\":{\"concurrency\":1,\"osl\":128},"
+        "\"metrics\":{\"inter_token_latency\":{\"avg\":-1}}},{\"parameters\":{\"concurrency\":"
+        "4},\"metrics\":{\"inter_token_latency\":{\"avg\":9}}}]");
+    cJSON *out = NULL;
+    struct diag d = {0};
+    REQUIRE(recipe_post_process(spec, pc, &out, &d) == 0);
+    char *s = cJSON_PrintUnformatted(cJSON_GetObjectItem(out, "surface"));
+    CHECK_STR(s, "{\"concurrency_axis\":[1,2],\"osl_axis\":[64,128],\"itl_grid\":[[5,null],["
+                 "null,7]]}");
+    free(s);
+    s = cJSON_PrintUnformatted(cJSON_GetObjectItem(out, "raw_points"));
+    CHECK_STR(s, "[{\"concurrency\":1,\"osl\":64,\"itl_ms\":5},{\"concurrency\":2,\"osl\":128,"
+                 "\"itl_ms\":7}]");
+    free(s);
+    CHECK(cJSON_IsFalse(cJSON_GetObjectItem(out, "surface_fit_failed")));
+    cJSON_Delete(out);
+    cJSON_Delete(pc);
+    /* one usable row: failed, with the reason */
+    pc = rows("[{\"parameters\":{\"concurrency\":1,\"osl\":64},\"metrics\":{\"inter_token_"
+              "latency\":{\"avg\":5}}}]");
+    REQUIRE(recipe_post_process(spec, pc, &out, &d) == 0);
+    CHECK(cJSON_IsTrue(cJSON_GetObjectItem(out, "surface_fit_failed")));
+    CHECK(strstr(cJSON_GetStringValue(cJSON_GetObjectItem(out, "error_reason")), "kept 1") != NULL);
+    cJSON_Delete(out);
+    cJSON_Delete(pc);
+    /* no row with both parameters: an error */
+    pc = rows("[]");
+    CHECK_INT(recipe_post_process(spec, pc, &out, &d), ERR_INVALID);
+    cJSON_Delete(pc);
+    cJSON_Delete(spec);
 }
