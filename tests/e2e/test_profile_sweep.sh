@@ -165,6 +165,13 @@ import json; s = json.load(open('cmp/sweep_summary.json'))
 assert s['source'] == 'runs' and [p['label'] for p in s['points']] == ['concurrency_1', 'concurrency_4'], s['points']
 assert all(p['status'] == 'ok' and p['metrics']['request_throughput_avg']['n'] == 1 for p in s['points'])
 " || fail "summary over two runs"
+# The points' traces differ only in their seeds (42 + i): no warning. A trace packed with
+# other options (here a changed ISL in a copy's header) still gets one.
+! grep -q "runs differ" cmp.err || fail "seeded points warned: $(cat cmp.err)"
+cp -r sw/concurrency_4 isl && sed -i "s/\"isl\":32.0,/\"isl\":33.0,/" isl/run.json
+grep -q "\"isl\":33.0," isl/run.json || fail "no isl in the trace header to change"
+"$M" report sw/concurrency_1 isl -o cmpi -q >/dev/null 2>cmpi.err || fail "$(cat cmpi.err)"
+grep -q "runs differ in trace (sha256): concurrency_1 has" cmpi.err || fail "other options: $(cat cmpi.err)"
 expect_exit 1 "$M" report sw/concurrency_1 sw/no-such-point -o cmp2 -q
 [ "$(wc -l <"$E2E_TMP/stderr")" = 1 ] && grep -q "^metronome: error: .*no-such-point" "$E2E_TMP/stderr" \
     || fail "missing run dir: $(cat "$E2E_TMP/stderr")"
@@ -321,10 +328,7 @@ for name, m in cases.items():
     with open("hm/metronome_sweep.json", "w") as f:
         f.write(m if isinstance(m, str) else json.dumps(m))
     p = subprocess.run([M, "report", "hm", "-q"], capture_output=True, text=True, timeout=120)
-    # a sweep's points are packed with seeds 42 + i (AIPerf's), so their traces differ:
-    # the report's warning about that is not the error looked for
-    err = [l for l in p.stderr.splitlines()
-           if not l.startswith(("metronome: wrote ", "metronome: warning: runs differ in trace"))]
+    err = [l for l in p.stderr.splitlines() if not l.startswith("metronome: wrote ")]
     assert p.returncode in (0, 1), (name, p.returncode, p.stderr[-500:])
     if p.returncode == 1:
         assert len(err) == 1 and err[0].startswith("metronome: error: "), (name, err)
