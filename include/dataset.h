@@ -135,6 +135,11 @@ int dataset_block(struct dataset *ds, int64_t id, long n, const char *file, long
 /* Sources. `path` is the input file (or directory for random_pool). */
 int dataset_synthetic(struct dataset *ds, struct diag *d);
 int dataset_mooncake(struct dataset *ds, const char *path, struct diag *d);
+/* AIPerf 0.13's bailian_trace: chat_id / parent_chat_id chains (-1: a root) grouped into
+ * sessions named by their root's chat_id, in the order roots first appear, each ordered
+ * by "turn"; timestamps in seconds; prompts from hash_ids blocks (the caller sets
+ * block_size, 16 unless given). The whole file is read before anything is written. */
+int dataset_bailian(struct dataset *ds, const char *path, struct diag *d);
 int dataset_single_turn(struct dataset *ds, const char *path, struct diag *d);
 int dataset_multi_turn(struct dataset *ds, const char *path, struct diag *d);
 int dataset_random_pool(struct dataset *ds, const char *path, struct diag *d);

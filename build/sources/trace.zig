@@ -9,4 +9,5 @@ pub const tests = [_][]const u8{
     "unit/test_trace_dataset.c", "unit/test_tok_lookup.c", "unit/test_seqdist.c",
     "fuzz/fuzz_trace_jscan.c",
     "fuzz/fuzz_trace_reader.c",
+    "fuzz/fuzz_dataset_bailian.c",
 };

@@ -28,8 +28,8 @@ static const struct arg_spec specs[] = {
     {"input-file", NULL, ARG_VALUE, "PATH", NULL,
      "dataset file (a directory for random_pool); without it the trace is synthetic"},
     {"custom-dataset-type", NULL, ARG_VALUE, "TYPE", "mooncake_trace",
-     "single_turn, multi_turn, random_pool, mooncake_trace, burst_gpt_trace (or burstgpt_trace), "
-     "azure_trace"},
+     "single_turn, multi_turn, random_pool, mooncake_trace, bailian_trace, burst_gpt_trace (or "
+     "burstgpt_trace), azure_trace"},
     {"public-dataset", NULL, ARG_VALUE, "NAME", NULL,
      "sharegpt (read from the local --input-file, never downloaded)"},
     {"model-names", "--model -m", ARG_MULTI, "NAMES", NULL,
@@ -648,8 +648,8 @@ int cmd_pack(int argc, char **argv)
     }
     /* An unknown dataset is bad input, not a usage slip: exit 1 like every other. */
     if (args_choice(&a, "custom-dataset-type",
-                    "single_turn|multi_turn|random_pool|mooncake_trace|burst_gpt_trace|"
-                    "burstgpt_trace|azure_trace",
+                    "single_turn|multi_turn|random_pool|mooncake_trace|bailian_trace|"
+                    "burst_gpt_trace|burstgpt_trace|azure_trace",
                     &dtype, &d) ||
         args_choice(&a, "public-dataset", "sharegpt", &pub, &d)) {
         code = cli_fail(&d, 0);
@@ -721,10 +721,32 @@ int cmd_pack(int argc, char **argv)
         cli_error("%s: is a directory (only random_pool reads a directory)", input);
         goto out;
     }
-    if (input_opts(&a, &o, etype, input != NULL, input && !pub && !strcmp(dtype, "mooncake_trace"),
-                   &seq, &sysp, &d)) {
+    bool bailian = input && !pub && !strcmp(dtype, "bailian_trace");
+    if (input_opts(&a, &o, etype, input != NULL,
+                   input && !pub && (!strcmp(dtype, "mooncake_trace") || bailian), &seq, &sysp,
+                   &d)) {
         code = cli_fail(&d, 1);
         goto out;
+    }
+    if (bailian) {
+        /* AIPerf's Synthesizer also runs on bailian traces; metronome's runs on mooncake
+         * lines only, so the multipliers are refused here rather than ignored */
+        static const char *const mult[] = {
+            "synthesis-speedup-ratio", "synthesis-prefix-len-multiplier",
+            "synthesis-prefix-root-multiplier", "synthesis-prompt-len-multiplier",
+            "synthesis-output-len-multiplier"};
+        for (size_t i = 0; i < sizeof mult / sizeof mult[0]; i++)
+            if (args_has(&a, mult[i])) {
+                diag_set(&d, ERR_INVALID,
+                         "--%s: not supported yet with bailian_trace (only --synthesis-max-isl "
+                         "and --synthesis-max-osl are)",
+                         mult[i]);
+                code = cli_fail(&d, 1);
+                goto out;
+            }
+        /* AIPerf's declared block size for bailian: 16-token SipHash blocks */
+        if (!args_has(&a, "prompt-input-tokens-block-size"))
+            o.block_size = 16;
     }
     if (args_flag(&a, "tokenizer-trust-remote-code")) {
         tokenizer_refuse_remote_code(&d);
@@ -821,6 +843,8 @@ int cmd_pack(int argc, char **argv)
         rc = dataset_synthetic(&ds, &d);
     else if (!strcmp(dtype, "mooncake_trace"))
         rc = dataset_mooncake(&ds, input, &d);
+    else if (!strcmp(dtype, "bailian_trace"))
+        rc = dataset_bailian(&ds, input, &d);
     else if (!strcmp(dtype, "single_turn"))
         rc = dataset_single_turn(&ds, input, &d);
     else if (!strcmp(dtype, "multi_turn"))

@@ -1331,6 +1331,276 @@ int dataset_mooncake(struct dataset *ds, const char *path, struct diag *d)
     return rc < 0 ? rc : 0;
 }
 
+/* ---- bailian_trace (Alibaba's Qwen serving traces, AIPerf 0.13's bailian_trace) ---- */
+
+/* One line: a request of a chain linked by chat_id -> parent_chat_id (-1: a root). */
+struct bl_rec {
+    int64_t chat, parent;
+    int64_t root; /* the chat_id of its chain's root: the session id */
+    double ts_ms;
+    long in, out, turn, line;
+    size_t ids_off, nids; /* into the loader's id arena */
+    uint32_t group;       /* the session, numbered by first appearance of its root */
+};
+
+/* A bailian field that must be an integer (AIPerf's model: no null, no fraction). */
+static int bl_int(const struct jval *v, const struct src *s, const char *key, int64_t lo,
+                  int64_t *out)
+{
+    if (jval_int(v, out) || *out < lo)
+        return bad(s,
+                   lo == 0 ? "field '%s': must be an integer >= 0%s"
+                           : "field '%s': must be an integer%s",
+                   key, "");
+    return 0;
+}
+
+static int bl_parse(const struct jval *k, const struct jval *v, const struct src *s,
+                    struct bl_rec *r, unsigned *have, int64_t **ids, size_t *nids, size_t *cap)
+{
+    int64_t x;
+    int rc = 0;
+    if (jval_is(k, "chat_id")) {
+        *have |= 1;
+        rc = bl_int(v, s, "chat_id", INT64_MIN, &r->chat);
+    } else if (jval_is(k, "parent_chat_id")) {
+        rc = bl_int(v, s, "parent_chat_id", INT64_MIN, &r->parent);
+    } else if (jval_is(k, "timestamp")) {
+        *have |= 2;
+        if (!(rc = number_field(v, s, "timestamp", &r->ts_ms)))
+            r->ts_ms *= 1000; /* seconds in the file */
+    } else if (jval_is(k, "input_length")) {
+        *have |= 4;
+        if (!(rc = bl_int(v, s, "input_length", 0, &x)))
+            r->in = (long)(x > (1L << 40) ? (1L << 40) : x);
+    } else if (jval_is(k, "output_length")) {
+        *have |= 8;
+        if (!(rc = bl_int(v, s, "output_length", 0, &x)))
+            r->out = (long)(x > (1L << 40) ? (1L << 40) : x);
+    } else if (jval_is(k, "turn")) {
+        if (!(rc = bl_int(v, s, "turn", INT64_MIN, &x)))
+            r->turn = (long)(x < -(1L << 40) ? -(1L << 40) : x > (1L << 40) ? (1L << 40) : x);
+    } else if (jval_is(k, "type")) { /* the request's kind (text, search, image, file) */
+        if (v->type != JT_STRING)
+            rc = bad(s, "field '%s': must be a string, not %s", "type", jval_type_name(v->type));
+    } else if (jval_is(k, "hash_ids")) {
+        if (v->type != JT_ARRAY)
+            return bad(s, "field '%s': must be an array of integers, not %s", "hash_ids",
+                       jval_type_name(v->type));
+        struct jiter it;
+        struct jval e;
+        jscan_enter(&it, v);
+        while ((rc = jscan_elem(&it, &e)) == 1) {
+            if (jval_int(&e, &x))
+                return bad(s, "field '%s': %s", "hash_ids", "must be an array of integers");
+            if (r->nids + 2 >= MAX_PARTS)
+                return bad(s, "field '%s': %s", "hash_ids", "too many ids (limit 4094)");
+            if (*nids == *cap) {
+                *cap = *cap ? *cap * 2 : 1024;
+                *ids = xrealloc(*ids, *cap * sizeof **ids);
+            }
+            (*ids)[(*nids)++] = x;
+            r->nids++;
+        }
+        if (rc < 0)
+            return rc;
+        rc = 0;
+    }
+    return rc;
+}
+
+/* The chain root of record i (an index), as AIPerf's find_root walks it: from the last
+ * line with i's chat_id, follow parent_chat_id while the parent is a chat_id of the file
+ * (its last line), stopping at a root (-1), at a parent that is missing or the record
+ * itself, or at a cycle; every record walked through keeps the answer (its cache, which
+ * decides where a cycle is cut). */
+static uint32_t bl_root(const struct bl_rec *r, const struct i64map *by_chat, uint32_t i,
+                        uint32_t *cache, uint32_t *seen, uint32_t stamp, uint32_t **path,
+                        size_t *pcap)
+{
+    uint32_t start, cur, j;
+    i64map_get(by_chat, r[i].chat, &start);
+    if (cache[start] != UINT32_MAX)
+        return cache[start];
+    size_t np = 0;
+    cur = start;
+    while (r[cur].parent != -1) {
+        if (seen[cur] == stamp)
+            break;
+        seen[cur] = stamp;
+        if (r[cur].parent == r[cur].chat || !i64map_get(by_chat, r[cur].parent, &j))
+            break;
+        if (np == *pcap) {
+            *pcap = *pcap ? *pcap * 2 : 64;
+            *path = xrealloc(*path, *pcap * sizeof **path);
+        }
+        (*path)[np++] = cur;
+        cur = j;
+    }
+    for (size_t k = 0; k < np; k++)
+        cache[(*path)[k]] = cur;
+    cache[start] = cur;
+    return cur;
+}
+
+static const struct bl_rec *bl_sort_base;
+static int bl_cmp(const void *a, const void *b)
+{
+    const struct bl_rec *x = &bl_sort_base[*(const uint32_t *)a],
+                        *y = &bl_sort_base[*(const uint32_t *)b];
+    if (x->group != y->group)
+        return x->group < y->group ? -1 : 1;
+    if (x->turn != y->turn)
+        return x->turn < y->turn ? -1 : 1;
+    return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1; /* stable: file order */
+}
+
+int dataset_bailian(struct dataset *ds, const char *path, struct diag *d)
+{
+    struct lines l;
+    int rc = lines_open(&l, path, d);
+    if (rc)
+        return rc;
+    struct bl_rec *recs = NULL;
+    size_t nr = 0, rcap = 0, nids = 0, icap = 0;
+    int64_t *ids = NULL;
+    const char *line;
+    size_t n;
+    const struct dataset_opts *o = ds->o;
+    /* Pass 1: every line (sessions are chains that can span the file, ordered by turn). */
+    while ((rc = lines_next(&l, &line, &n)) == 1) {
+        struct jiter it;
+        struct jval k, v;
+        struct bl_rec r = {.parent = -1, .turn = 1, .line = l.s.line, .ids_off = nids};
+        unsigned have = 0;
+        if (jscan_object(&it, line, n)) {
+            rc = json_line_err(&l.s, &it);
+            break;
+        }
+        while ((rc = jscan_member(&it, &k, &v)) == 1)
+            if ((rc = bl_parse(&k, &v, &l.s, &r, &have, &ids, &nids, &icap)))
+                break;
+        if (rc == ERR_PARSE)
+            rc = json_line_err(&l.s, &it);
+        if (rc < 0)
+            break;
+        static const char *const req[] = {"chat_id", "timestamp", "input_length", "output_length"};
+        for (int b = 0; b < 4 && !rc; b++)
+            if (!(have & (1u << b)))
+                rc = bad(&l.s, "field '%s' is missing%s", req[b], "");
+        if (rc)
+            break;
+        /* --synthesis-max-isl leaves out longer lines before they are grouped (AIPerf) */
+        if (o->syn_max_isl > 0 && r.in > o->syn_max_isl) {
+            ds->skipped++;
+            ds->skip_why = "with an input_length above --synthesis-max-isl";
+            nids = r.ids_off;
+            continue;
+        }
+        if (nr >= UINT32_MAX - 1) {
+            rc = bad(&l.s, "%s%s", "more than 2^32 - 2 lines", "");
+            break;
+        }
+        if (nr == rcap) {
+            rcap = rcap ? rcap * 2 : 1024;
+            recs = xrealloc(recs, rcap * sizeof *recs);
+        }
+        recs[nr++] = r;
+    }
+    zr_close(l.zr);
+    struct i64map by_chat;
+    i64map_init(&by_chat);
+    uint32_t *order = NULL, *seen = NULL, *root_group = NULL, *cache = NULL, *walk = NULL;
+    size_t pcap = 0;
+    struct tw_part *parts = NULL;
+    if (rc < 0)
+        goto out;
+    rc = 0;
+    /* Pass 2: chains to sessions. A repeated chat_id names its last line (a Python dict
+     * built in file order): filled from the end, as the map keeps the first put. */
+    for (uint32_t i = (uint32_t)nr; i-- > 0;)
+        i64map_put(&by_chat, recs[i].chat, i);
+    seen = xcalloc(nr ? nr : 1, sizeof *seen);
+    cache = xmalloc((nr ? nr : 1) * sizeof *cache);
+    root_group = xmalloc((nr ? nr : 1) * sizeof *root_group);
+    for (uint32_t i = 0; i < nr; i++)
+        cache[i] = root_group[i] = UINT32_MAX;
+    uint32_t ngroups = 0;
+    for (uint32_t i = 0; i < nr; i++) {
+        uint32_t root = bl_root(recs, &by_chat, i, cache, seen, i + 1, &walk, &pcap);
+        if (root_group[root] == UINT32_MAX) /* sessions in the order their roots appear */
+            root_group[root] = ngroups++;
+        recs[i].group = root_group[root];
+        recs[i].root = recs[root].chat;
+    }
+    order = xmalloc((nr ? nr : 1) * sizeof *order);
+    for (uint32_t i = 0; i < nr; i++)
+        order[i] = i;
+    bl_sort_base = recs;
+    qsort(order, nr, sizeof *order, bl_cmp);
+    /* Pass 3: the requests, session by session (the writer orders timed sessions). */
+    parts = xmalloc(MAX_PARTS * sizeof *parts);
+    char sid[32];
+    long turn = 0;
+    double first_ts = 0, last_ts = 0;
+    for (size_t x = 0; x < nr && !enough(ds); x++) {
+        const struct bl_rec *r = &recs[order[x]];
+        struct src s = {path, r->line, d};
+        if (x == 0 || recs[order[x - 1]].group != r->group) {
+            turn = 0; /* the session is named by its root's chat_id, as AIPerf names it */
+            snprintf(sid, sizeof sid, "%lld", (long long)r->root);
+        }
+        if (r->in == 0) {
+            rc = bad(&s, "field '%s': must be > 0 to make a prompt%s", "input_length", "");
+            break;
+        }
+        size_t np = 0;
+        if ((rc = hash_prompt_ids(ds, ids + r->ids_off, r->nids, r->in, &s, parts, &np)))
+            break;
+        long out = r->out;
+        if (o->syn_max_osl > 0 && out > o->syn_max_osl)
+            out = o->syn_max_osl;
+        struct tw_text t = {parts, np};
+        struct tw_request q = {0};
+        q.session = sid;
+        q.turn = (int)turn;
+        q.timed = turn == 0;
+        q.t_ms = r->ts_ms;
+        if (turn == 0)
+            first_ts = r->ts_ms;
+        /* later turns: the recorded gap after the previous one, as for mooncake_trace */
+        q.delay_ms = turn == 0 ? -1 : r->ts_ms > last_ts ? r->ts_ms - last_ts : 0;
+        q.start_ms = first_ts;
+        q.model = dataset_model(ds);
+        q.texts = &t;
+        q.ntexts = 1;
+        q.isl = r->in;
+        q.max_tokens = o->osl_set ? dataset_pos_int(&ds->osl_rng, o->osl_mean, o->osl_stddev) : out;
+        q.live_history = turn > 0;
+        rc = tw_request(ds->w, &q, d);
+        dataset_lits_reset(ds);
+        if (rc) {
+            char why[DIAG_MAX];
+            snprintf(why, sizeof why, "%s", d->msg);
+            diag_at(d, rc, path, r->line, "%s", why);
+            break;
+        }
+        last_ts = r->ts_ms;
+        turn++;
+    }
+out:
+    free(parts);
+    free(order);
+    free(seen);
+    free(cache);
+    free(walk);
+    free(root_group);
+    i64map_free(&by_chat);
+    free(recs);
+    free(ids);
+    return rc < 0 ? rc : 0;
+}
+
 /* ---- ShareGPT ---- */
 
 static long line_of(const char *base, size_t off)

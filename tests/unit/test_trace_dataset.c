@@ -603,3 +603,157 @@ TEST(trace_dataset_sampling_strategies)
     got_free(&g);
     got_free(&all);
 }
+
+TEST(trace_dataset_bailian_chains_and_order)
+{
+    /* AIPerf 0.13's bailian_trace: chains of chat_id -> parent_chat_id grouped under their
+     * root's chat_id and ordered by "turn" (the file order does not matter), a missing
+     * parent or a cycle cut as its find_root cuts them, seconds to milliseconds, 16-token
+     * hash blocks, output_length as max_tokens. */
+    struct dataset_opts o;
+    opts(&o);
+    o.block_size = 16;
+    struct got g;
+    const char *in =
+        "{\"chat_id\":160,\"parent_chat_id\":159,\"timestamp\":0.5,\"input_length\":40,"
+        "\"output_length\":8,\"type\":\"text\",\"turn\":2,\"hash_ids\":[1089,1090,1092]}\n"
+        "{\"chat_id\":159,\"parent_chat_id\":-1,\"timestamp\":0.1,\"input_length\":40,"
+        "\"output_length\":13,\"type\":\"text\",\"turn\":1,\"hash_ids\":[1089,1090,1091]}\n"
+        "{\"chat_id\":7,\"timestamp\":0.2,\"input_length\":5,\"output_length\":3,\"extra\":1}\n"
+        "\n"
+        "{\"chat_id\":161,\"parent_chat_id\":160,\"timestamp\":0.9,\"input_length\":20,"
+        "\"output_length\":2,\"turn\":3,\"hash_ids\":[1089,1095]}\n"
+        "{\"chat_id\":1,\"parent_chat_id\":2,\"timestamp\":0.3,\"input_length\":3,"
+        "\"output_length\":1}\n"
+        "{\"chat_id\":2,\"parent_chat_id\":1,\"timestamp\":0.4,\"input_length\":3,"
+        "\"output_length\":1,\"turn\":0}\n"
+        "{\"chat_id\":50,\"parent_chat_id\":999,\"timestamp\":0.6,\"input_length\":4,"
+        "\"output_length\":1}\n";
+    REQUIRE(pack(&o, dataset_bailian, in, NULL, &g) == 0);
+    REQUIRE(g.n == 7);
+    /* by session start: 159 (100 ms, 3 turns), 7 (200), 1 (cycle: 300, 2 turns), 50 (600) */
+    static const char *const sess[] = {"159", "159", "159", "7", "1", "1", "50"};
+    static const int turn[] = {0, 1, 2, 0, 0, 1, 0};
+    static const long isl[] = {40, 40, 20, 5, 3, 3, 4}, osl[] = {13, 8, 2, 3, 1, 1, 1};
+    static const long blocks[] = {3, 3, 2, 0, 0, 0, 0};
+    for (int i = 0; i < 7; i++) {
+        CHECK_STR(g.session[i], sess[i]);
+        CHECK_INT(g.turn[i], turn[i]);
+        CHECK_INT(g.isl[i], isl[i]);
+        CHECK_INT(g.osl[i], osl[i]);
+        CHECK_INT(g.blocks[i], blocks[i]);
+    }
+    CHECK(g.timed[0] && !g.timed[1] && !g.timed[2]);
+    CHECK_NEAR(g.t_ms[0], 100, 1e-9);
+    CHECK_NEAR(g.delay_ms[1], 400, 1e-9); /* 0.5 s - 0.1 s */
+    CHECK_NEAR(g.delay_ms[2], 400, 1e-9);
+    CHECK_NEAR(g.t_ms[3], 200, 1e-9);
+    /* the cycle 1 <-> 2: 2 has turn 0, so it is the session's first turn (at 400 ms) */
+    CHECK_NEAR(g.t_ms[4], 400, 1e-9);
+    CHECK_NEAR(g.delay_ms[5], 0, 0); /* 300 ms after 400 ms: no negative gap */
+    /* blocks are shared: turns 0 and 1 of 159 begin with the same two 16-token blocks */
+    char *c0 = content(g.body[0]), *c1 = content(g.body[1]);
+    size_t common = 0;
+    while (c0[common] && c0[common] == c1[common])
+        common++;
+    CHECK(common > 40 && strcmp(c0, c1) != 0);
+    free(c0);
+    free(c1);
+    got_free(&g);
+    /* a repeated chat_id names its last line; --request-count cuts the trace */
+    o.request_count = 2;
+    REQUIRE(pack(&o, dataset_bailian, in, NULL, &g) == 0);
+    CHECK_INT(g.n, 2);
+    got_free(&g);
+}
+
+TEST(trace_dataset_bailian_bad_lines)
+{
+    /* One line each: FILE:LINE: field: reason, and nothing packed. */
+    static const struct {
+        const char *line, *want;
+    } cases[] = {
+        {"{\"timestamp\":1,\"input_length\":3,\"output_length\":1}", "field 'chat_id' is missing"},
+        {"{\"chat_id\":1,\"input_length\":3,\"output_length\":1}", "field 'timestamp' is missing"},
+        {"{\"chat_id\":1,\"timestamp\":1,\"output_length\":1}", "field 'input_length' is missing"},
+        {"{\"chat_id\":1,\"timestamp\":1,\"input_length\":3}", "field 'output_length' is missing"},
+        {"{\"chat_id\":\"x\",\"timestamp\":1,\"input_length\":3,\"output_length\":1}",
+         "field 'chat_id': must be an integer"},
+        {"{\"chat_id\":null,\"timestamp\":1,\"input_length\":3,\"output_length\":1}",
+         "field 'chat_id': must be an integer"},
+        {"{\"chat_id\":1,\"parent_chat_id\":1.5,\"timestamp\":1,\"input_length\":3,"
+         "\"output_length\":1}",
+         "field 'parent_chat_id': must be an integer"},
+        {"{\"chat_id\":1,\"timestamp\":-1,\"input_length\":3,\"output_length\":1}",
+         "field 'timestamp': must be a number >= 0"},
+        {"{\"chat_id\":1,\"timestamp\":\"1\",\"input_length\":3,\"output_length\":1}",
+         "field 'timestamp': must be a number >= 0"},
+        {"{\"chat_id\":1,\"timestamp\":1,\"input_length\":-3,\"output_length\":1}",
+         "field 'input_length': must be an integer >= 0"},
+        {"{\"chat_id\":1,\"timestamp\":1,\"input_length\":3,\"output_length\":1.5}",
+         "field 'output_length': must be an integer >= 0"},
+        {"{\"chat_id\":1,\"timestamp\":1,\"input_length\":3,\"output_length\":1,\"turn\":null}",
+         "field 'turn': must be an integer"},
+        {"{\"chat_id\":1,\"timestamp\":1,\"input_length\":3,\"output_length\":1,\"type\":5}",
+         "field 'type': must be a string, not number"},
+        {"{\"chat_id\":1,\"timestamp\":1,\"input_length\":3,\"output_length\":1,\"hash_ids\":7}",
+         "field 'hash_ids': must be an array of integers, not number"},
+        {"{\"chat_id\":1,\"timestamp\":1,\"input_length\":3,\"output_length\":1,"
+         "\"hash_ids\":[1,\"a\"]}",
+         "field 'hash_ids': must be an array of integers"},
+        {"{\"chat_id\":1,\"timestamp\":1,\"input_length\":0,\"output_length\":1}",
+         "field 'input_length': must be > 0 to make a prompt"},
+        {"{\"chat_id\":1,\"timestamp\":1,\"input_length\":10,\"output_length\":1,"
+         "\"hash_ids\":[1,2]}",
+         "input_length 10 does not fit 2 hash_ids of 16 tokens"},
+        {"{\"chat_id\":1,\"timestamp\":1,", "malformed JSON"},
+        {"[1,2]", "malformed JSON"},
+    };
+    struct dataset_opts o;
+    opts(&o);
+    o.block_size = 16;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char in[1024], want[256];
+        /* a good line first: the error names line 2 */
+        snprintf(in, sizeof in,
+                 "{\"chat_id\":9,\"timestamp\":0,\"input_length\":3,\"output_length\":1}\n%s\n",
+                 cases[i].line);
+        struct got g;
+        int rc = pack(&o, dataset_bailian, in, NULL, &g);
+        CHECK(rc < 0 && rc > -100);
+        snprintf(want, sizeof want, "in.jsonl:2: %s", cases[i].want);
+        if (!strstr(g.d.msg, want))
+            test_fail(__FILE__, __LINE__, "case %zu: '%s' lacks '%s'", i, g.d.msg, want);
+    }
+}
+
+TEST(trace_dataset_bailian_every_split_point)
+{
+    /* The file cut at every byte: a cut at a line end packs the lines before it, any other
+     * cut is one error naming the last line; never a crash or a half trace. */
+    const char *full =
+        "{\"chat_id\":159,\"timestamp\":0.1,\"input_length\":40,\"output_length\":13,"
+        "\"hash_ids\":[1,2,3]}\n"
+        "{\"chat_id\":160,\"parent_chat_id\":159,\"timestamp\":0.5,\"input_length\":20,"
+        "\"output_length\":8,\"turn\":2,\"hash_ids\":[1,4]}\n";
+    struct dataset_opts o;
+    opts(&o);
+    o.block_size = 16;
+    size_t n = strlen(full), nl1 = (size_t)(strchr(full, '\n') - full) + 1;
+    for (size_t k = 1; k <= n; k++) {
+        char in[512];
+        memcpy(in, full, k);
+        in[k] = '\0';
+        struct got g;
+        int rc = pack(&o, dataset_bailian, in, NULL, &g);
+        if (k == nl1 || k == nl1 - 1 || k == n || k == n - 1) {
+            /* whole lines (the last newline is optional) */
+            CHECK_INT(rc, 0);
+            CHECK_INT(g.n, k >= n - 1 ? 2 : 1);
+            got_free(&g);
+        } else {
+            CHECK(rc < 0 && rc > -100);
+            CHECK(strstr(g.d.msg, k < nl1 ? "in.jsonl:1: " : "in.jsonl:2: ") != NULL);
+        }
+    }
+}
