@@ -129,10 +129,12 @@ struct recipe_dim {
     size_t n;
     long v[SWEEP_MAX_VALUES];
 };
-#define RECIPE_MAX_DIMS 2
+#define RECIPE_MAX_DIMS 3
 /* Checks the recipe options in a; with --search-recipe, *spec (caller owns) is the
  * post-process spec and dims[0..*ndims) (cap RECIPE_MAX_DIMS, sorted by path as AIPerf's
- * grid sorts them) the sweep. ERR_INVALID / ERR_UNSUPPORTED with d set. */
+ * grid sorts them) the sweep: their grid, or, when the spec has "points" (pareto-sweep's
+ * scenarios), those [v0, v1, ...] value tuples in run order. ERR_INVALID / ERR_UNSUPPORTED with d
+ * set. */
 int recipe_parse(const struct args *a, struct cJSON **spec, struct recipe_dim *dims, size_t *ndims,
                  struct diag *d);
 /* Runs the spec's handler (degradation_knee_detect, sla_breach_knee, ttft_curve_fit,

@@ -15,6 +15,8 @@
 #include "args.h"
 
 #include <cJSON.h>
+#include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,6 +113,24 @@ static int parse_sla(const char *v, cJSON **out, struct diag *d)
     return 0;
 }
 
+/* AIPerf's sweep.sla_filters: the recipe's own, then --search-sla's in order (checked
+ * already); the sweep aggregate judges feasibility by them (aggregate.c). */
+static void add_sweep_filters(const struct args *a, cJSON *s, struct diag *d)
+{
+    cJSON *all = cJSON_Duplicate(cJSON_GetObjectItem(s, "sla_filters"), true);
+    if (!all)
+        all = cJSON_CreateArray();
+    for (size_t i = 0; i < args_count(a, "search-sla"); i++) {
+        cJSON *f = NULL;
+        if (!parse_sla(args_multi(a, "search-sla", i), &f, d))
+            cJSON_AddItemToArray(all, f);
+    }
+    if (cJSON_GetArraySize(all))
+        cJSON_AddItemToObject(s, "sweep_sla_filters", all);
+    else
+        cJSON_Delete(all);
+}
+
 static void add_filter(cJSON *arr, const char *tag, const char *stat, double threshold)
 {
     cJSON *f = cJSON_CreateObject();
@@ -146,6 +166,166 @@ static int axis_opts(const struct args *a, const char *name, long *lo, long *hi,
     return 0;
 }
 
+static int need_streaming(const struct args *a, const char *name, const char *why, struct diag *d);
+
+struct pairs {
+    size_t n;
+    long v[SWEEP_MAX_VALUES][2];
+};
+
+/* AIPerf's parse_isl_osl_pairs: "ISL/OSL,ISL/OSL,...", whitespace around the separators
+ * tolerated, empty items skipped, both sides positive integers, no pair twice, at least
+ * one pair. */
+static int parse_pairs(const char *v, struct pairs *out, struct diag *d)
+{
+    out->n = 0;
+    const char *p = v;
+    for (;;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        while (len && isspace((unsigned char)*p))
+            p++, len--;
+        while (len && isspace((unsigned char)p[len - 1]))
+            len--;
+        if (len) {
+            char tok[128];
+            snprintf(tok, sizeof tok, "%.*s", (int)(len < 127 ? len : 127), p);
+            char *slash = strchr(tok, '/');
+            if (!slash || strchr(slash + 1, '/'))
+                return diag_set(d, ERR_INVALID,
+                                "--isl-osl-pairs: '%s' expected '<isl>/<osl>' (one slash)", tok);
+            long x[2];
+            const char *side[2] = {tok, slash + 1};
+            *slash = '\0';
+            for (int k = 0; k < 2; k++) {
+                char *end = NULL;
+                errno = 0;
+                x[k] = strtol(side[k], &end, 10);
+                while (end && isspace((unsigned char)*end))
+                    end++;
+                if (errno || end == side[k] || *end || x[k] <= 0 || x[k] > 100000000) {
+                    *slash = '/';
+                    return diag_set(d, ERR_INVALID,
+                                    "--isl-osl-pairs: '%s' both sides must be a positive int", tok);
+                }
+            }
+            *slash = '/';
+            for (size_t i = 0; i < out->n; i++)
+                if (out->v[i][0] == x[0] && out->v[i][1] == x[1])
+                    return diag_set(d, ERR_INVALID, "--isl-osl-pairs: duplicate pair '%s'", tok);
+            if (out->n == SWEEP_MAX_VALUES)
+                return diag_set(d, ERR_INVALID, "--isl-osl-pairs: more than %d pairs",
+                                SWEEP_MAX_VALUES);
+            out->v[out->n][0] = x[0];
+            out->v[out->n++][1] = x[1];
+        }
+        if (!e)
+            break;
+        p = e + 1;
+    }
+    if (!out->n)
+        return diag_set(d, ERR_INVALID, "--isl-osl-pairs: '%s': at least one pair required", v);
+    return 0;
+}
+
+static int cmp_long(const void *a, const void *b)
+{
+    long x = *(const long *)a, y = *(const long *)b;
+    return (x > y) - (x < y);
+}
+
+/* Sorted distinct values of v[0..n) into out; returns how many. */
+static size_t uniq_long(const long *v, size_t n, long *out)
+{
+    memcpy(out, v, n * sizeof *v);
+    qsort(out, n, sizeof *out, cmp_long);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!k || out[k - 1] != out[i])
+            out[k++] = out[i];
+    return k;
+}
+
+/* pareto-sweep (AIPerf's ParetoSweep): each (isl, osl) pair crossed with each value of the
+ * --concurrency list (default 1,4,16,64,256), pairs outer, as scenarios whose values are
+ * {isl, osl, concurrency} (directories isl_I__osl_O__concurrency_C); needs --streaming and
+ * --isl-osl-pairs, and 2 points at least. Post-process: pareto_sweep_export. */
+static int pareto_spec(const struct args *a, const struct pairs *pp, struct recipe_dim *dims,
+                       size_t *ndims, cJSON **spec, struct diag *d)
+{
+    int rc;
+    if ((rc = need_streaming(a, "pareto-sweep",
+                             "output_token_throughput is a streaming-only metric", d)))
+        return rc;
+    if (!pp->n)
+        return diag_set(d, ERR_INVALID,
+                        "--search-recipe pareto-sweep requires --isl-osl-pairs (e.g. "
+                        "'128/128,256/256')");
+    long conc[SWEEP_MAX_VALUES] = {1, 4, 16, 64, 256};
+    size_t nconc = 5;
+    const char *cv = args_get(a, "concurrency");
+    if (cv) {
+        nconc = 0;
+        for (const char *p = cv;;) {
+            const char *e = strchr(p, ',');
+            char *end = NULL;
+            errno = 0;
+            long x = strtol(p, &end, 10);
+            while (end && *end == ' ')
+                end++;
+            if (errno || end == p || (e ? end != e : *end != '\0') || x < 1 ||
+                nconc == SWEEP_MAX_VALUES)
+                return diag_set(d, ERR_INVALID,
+                                "--concurrency: '%s' is not a list of positive integers", cv);
+            for (size_t k = 0; k < nconc; k++)
+                if (conc[k] == x)
+                    return diag_set(d, ERR_INVALID, "--concurrency: %ld is in '%s' twice", x, cv);
+            conc[nconc++] = x;
+            if (!e)
+                break;
+            p = e + 1;
+        }
+    }
+    if (pp->n * nconc < 2)
+        return diag_set(d, ERR_INVALID,
+                        "--search-recipe pareto-sweep: a Pareto sweep with a single point is "
+                        "meaningless; pass at least 2 pairs or 2 concurrency values");
+    if (pp->n * nconc > SWEEP_MAX_POINTS)
+        return diag_set(d, ERR_INVALID, "the sweep has more than %d points", SWEEP_MAX_POINTS);
+    long col[SWEEP_MAX_VALUES];
+    static const char *const opts[3] = {"prompt-input-tokens-mean", "prompt-output-tokens-mean",
+                                        "concurrency"};
+    static const char *const paths[3] = {"isl", "osl", "concurrency"};
+    for (int k = 0; k < 3; k++) {
+        size_t n = k < 2 ? pp->n : nconc;
+        for (size_t i = 0; i < n; i++)
+            col[i] = k < 2 ? pp->v[i][k] : conc[i];
+        dims[k].opt = opts[k];
+        dims[k].path = paths[k];
+        dims[k].n = uniq_long(col, n, dims[k].v);
+    }
+    *ndims = 3;
+    cJSON *s = cJSON_CreateObject();
+    cJSON_AddStringToObject(s, "name", "pareto-sweep");
+    cJSON_AddStringToObject(s, "handler", "pareto_sweep_export");
+    cJSON_AddStringToObject(s, "output_filename", "pareto_sweep.json");
+    cJSON_AddStringToObject(s, "x_metric", "time_to_first_token");
+    cJSON_AddStringToObject(s, "x_stat", "p95");
+    cJSON_AddStringToObject(s, "y_metric", "output_token_throughput");
+    cJSON_AddStringToObject(s, "y_stat", "avg");
+    cJSON *pts = cJSON_AddArrayToObject(s, "points");
+    for (size_t i = 0; i < pp->n; i++)
+        for (size_t j = 0; j < nconc; j++) {
+            long t[3] = {pp->v[i][0], pp->v[i][1], conc[j]};
+            cJSON *row = cJSON_CreateArray();
+            for (int k = 0; k < 3; k++)
+                cJSON_AddItemToArray(row, cJSON_CreateNumber((double)t[k]));
+            cJSON_AddItemToArray(pts, row);
+        }
+    *spec = s;
+    return 0;
+}
+
 static int need_streaming(const struct args *a, const char *name, const char *why, struct diag *d)
 {
     if (args_flag(a, "streaming"))
@@ -165,6 +345,7 @@ int recipe_parse(const struct args *a, cJSON **spec, struct recipe_dim *dims, si
     bool sla = name && !strcmp(name, "max-concurrency-under-sla");
     bool prefill = name && !strcmp(name, "prefill-ttft-curve");
     bool decode = name && !strcmp(name, "decode-itl-curve");
+    bool pareto = name && !strcmp(name, "pareto-sweep");
     long cmin = 1, cmax = decode ? 200 : 1000, steps = decode ? 6 : 8;
     long imin = 256, imax = 32768, isteps = 8, omin = 64, omax = 1024, osteps = 4;
     int rc;
@@ -206,6 +387,12 @@ int recipe_parse(const struct args *a, cJSON **spec, struct recipe_dim *dims, si
                         "--itl-sla-ms '%s' and --tpot-sla-ms '%s' set the same inter-token "
                         "latency SLA to different values",
                         args_get(a, "itl-sla-ms"), args_get(a, "tpot-sla-ms"));
+    /* --isl-osl-pairs: AIPerf parses it only for pareto-sweep; a bad value is still an
+     * error here, before anything runs */
+    struct pairs isl_osl = {0};
+    const char *pv = args_get(a, "isl-osl-pairs");
+    if (pv && (rc = parse_pairs(pv, &isl_osl, d)))
+        return rc;
     /* --search-sla: checked whenever given (AIPerf's converter parses it) */
     size_t nsla = args_count(a, "search-sla");
     for (size_t i = 0; i < nsla; i++) {
@@ -220,12 +407,17 @@ int recipe_parse(const struct args *a, cJSON **spec, struct recipe_dim *dims, si
                             "only (AIPerf ignores it without one)\n");
         return 0; /* AIPerf: the recipe-only flags are ignored without a recipe */
     }
-    if (!ramp && !sla && !prefill && !decode)
+    if (!ramp && !sla && !prefill && !decode && !pareto)
         return diag_set(d, ERR_UNSUPPORTED,
                         "--search-recipe: '%s' is not supported (metronome runs "
-                        "concurrency-ramp, prefill-ttft-curve, decode-itl-curve and "
+                        "concurrency-ramp, prefill-ttft-curve, decode-itl-curve, pareto-sweep and "
                         "max-concurrency-under-sla --search-style grid)",
                         name);
+    if (pareto) {
+        if (!(rc = pareto_spec(a, &isl_osl, dims, ndims, spec, d)))
+            add_sweep_filters(a, *spec, d);
+        return rc;
+    }
     if ((ramp || sla || decode) && cmin >= cmax)
         return diag_set(d, ERR_INVALID,
                         "--search-recipe %s: --concurrency-min (%ld) must be < --concurrency-max "
@@ -321,20 +513,7 @@ int recipe_parse(const struct args *a, cJSON **spec, struct recipe_dim *dims, si
         /* AIPerf's grid style ignores --concurrency-steps */
         dim_set(&dims[(*ndims)++], "concurrency", "phases.profiling.concurrency", cmin, cmax, 8);
     }
-    /* AIPerf's sweep.sla_filters: the recipe's own, then --search-sla's in order; the sweep
-     * aggregate judges feasibility by them (aggregate.c) */
-    cJSON *all = cJSON_Duplicate(cJSON_GetObjectItem(s, "sla_filters"), true);
-    if (!all)
-        all = cJSON_CreateArray();
-    for (size_t i = 0; i < nsla; i++) {
-        cJSON *f = NULL;
-        if (!parse_sla(args_multi(a, "search-sla", i), &f, d))
-            cJSON_AddItemToArray(all, f);
-    }
-    if (cJSON_GetArraySize(all))
-        cJSON_AddItemToObject(s, "sweep_sla_filters", all);
-    else
-        cJSON_Delete(all);
+    add_sweep_filters(a, s, d);
     *spec = s;
     return 0;
 }
@@ -825,6 +1004,82 @@ static int surface_fit(const cJSON *spec, const cJSON *pc, cJSON **out, struct d
     return 0;
 }
 
+/* A block's "mean": the trials' "<tag>_<stat>" block, else the one trial's "<tag>" block
+ * (AIPerf's _row_to_cell reads the mean of either: with one trial that is the average,
+ * whatever the stat). */
+static bool block_mean(const cJSON *metrics, const char *tag, const char *stat, double *out)
+{
+    char key[160];
+    snprintf(key, sizeof key, "%s_%s", tag, stat);
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(metrics, key);
+    if (!cJSON_IsObject(b) || !b->child)
+        b = cJSON_GetObjectItemCaseSensitive(metrics, tag);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(b, "mean");
+    if (!cJSON_IsNumber(v))
+        return false;
+    *out = v->valuedouble;
+    return true;
+}
+
+/* AIPerf's pareto_sweep_export: a cell per row with isl, osl and concurrency; pareto_optimal
+ * when no other finite cell has x <= and y >= with one strict (x lower is better, y higher
+ * is better); cells with a non-finite axis are kept, never optimal. */
+static int pareto_export(const cJSON *spec, const cJSON *pc, cJSON **out, struct diag *d)
+{
+    const char *xm = cJSON_GetStringValue(cJSON_GetObjectItem(spec, "x_metric"));
+    const char *xs = cJSON_GetStringValue(cJSON_GetObjectItem(spec, "x_stat"));
+    const char *ym = cJSON_GetStringValue(cJSON_GetObjectItem(spec, "y_metric"));
+    const char *ys = cJSON_GetStringValue(cJSON_GetObjectItem(spec, "y_stat"));
+    size_t cap = (size_t)cJSON_GetArraySize(pc) + 1, n = 0;
+    double *x = calloc(cap, sizeof *x), *y = calloc(cap, sizeof *y);
+    cJSON *cells = cJSON_CreateArray();
+    for (const cJSON *row = pc ? pc->child : NULL; row; row = row->next) {
+        const cJSON *ms = cJSON_GetObjectItemCaseSensitive(row, "metrics");
+        const cJSON *ps = cJSON_GetObjectItemCaseSensitive(row, "parameters");
+        const cJSON *pi = cJSON_GetObjectItemCaseSensitive(ps, "isl"),
+                    *po = cJSON_GetObjectItemCaseSensitive(ps, "osl"),
+                    *pcn = cJSON_GetObjectItemCaseSensitive(ps, "concurrency");
+        if (!block_mean(ms, xm, xs, &x[n]) || !block_mean(ms, ym, ys, &y[n]) ||
+            !cJSON_IsNumber(pi) || !cJSON_IsNumber(po) || !cJSON_IsNumber(pcn))
+            continue;
+        cJSON *c = cJSON_CreateObject();
+        cJSON_AddNumberToObject(c, "isl", (double)(long long)pi->valuedouble);
+        cJSON_AddNumberToObject(c, "osl", (double)(long long)po->valuedouble);
+        cJSON_AddNumberToObject(c, "concurrency", (double)(long long)pcn->valuedouble);
+        cJSON_AddItemToObject(c, "x",
+                              isfinite(x[n]) ? cJSON_CreateNumber(x[n]) : cJSON_CreateNull());
+        cJSON_AddItemToObject(c, "y",
+                              isfinite(y[n]) ? cJSON_CreateNumber(y[n]) : cJSON_CreateNull());
+        cJSON_AddItemToArray(cells, c);
+        n++;
+    }
+    if (!n) {
+        free(x), free(y);
+        cJSON_Delete(cells);
+        return diag_set(d, ERR_INVALID,
+                        "pareto_sweep_export: no rows with the expected (isl, osl, concurrency) "
+                        "parameters and metrics (%s_%s, %s_%s)",
+                        xm, xs, ym, ys);
+    }
+    size_t i = 0;
+    for (cJSON *c = cells->child; c; c = c->next, i++) {
+        bool dom = !isfinite(x[i]) || !isfinite(y[i]);
+        for (size_t j = 0; j < n && !dom; j++)
+            if (j != i && isfinite(x[j]) && isfinite(y[j]))
+                dom = x[j] <= x[i] && y[j] >= y[i] && (x[j] < x[i] || y[j] > y[i]);
+        cJSON_AddBoolToObject(c, "pareto_optimal", !dom);
+    }
+    free(x), free(y);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "x_metric", xm);
+    cJSON_AddStringToObject(o, "x_stat", xs);
+    cJSON_AddStringToObject(o, "y_metric", ym);
+    cJSON_AddStringToObject(o, "y_stat", ys);
+    cJSON_AddItemToObject(o, "cells", cells);
+    *out = o;
+    return 0;
+}
+
 bool recipe_sla_pass(const cJSON *metrics, const cJSON *f)
 {
     const char *tag = cJSON_GetStringValue(cJSON_GetObjectItem(f, "metric_tag"));
@@ -872,6 +1127,8 @@ int recipe_post_process(const cJSON *spec, const cJSON *per_combination, cJSON *
         return curve_fit(spec, per_combination, out, d);
     if (h && !strcmp(h, "itl_surface_fit"))
         return surface_fit(spec, per_combination, out, d);
+    if (h && !strcmp(h, "pareto_sweep_export"))
+        return pareto_export(spec, per_combination, out, d);
     return diag_set(d, ERR_INVALID, "metronome_sweep.json: recipe handler '%s' is unknown",
                     h ? h : "");
 }

@@ -246,6 +246,12 @@ int sweep_cfg_parse(struct sweep_cfg *s, int argc, char **argv, struct diag *d)
         free(rd);
         goto out;
     }
+    /* pareto-sweep takes the --concurrency list as its own (AIPerf's consumed magic list) */
+    const cJSON *rpts = cJSON_GetObjectItem(s->recipe, "points");
+    if (rpts && s->ndims == 1 && !strcmp(s->dims[0].path, "phases.profiling.concurrency")) {
+        memset(&s->dims[0], 0, sizeof s->dims[0]);
+        s->ndims = 0;
+    }
     if (s->recipe && s->ndims) {
         rc = diag_set(d, ERR_INVALID, "--search-recipe: '%s' cannot be combined with the %s list",
                       args_get(&a, "search-recipe"), s->dims[0].option);
@@ -256,7 +262,7 @@ int sweep_cfg_parse(struct sweep_cfg *s, int argc, char **argv, struct diag *d)
         struct sweep_dim *dm = &s->dims[s->ndims++];
         dm->opt = opt_idx(rd[r].opt);
         dm->path = rd[r].path;
-        dm->leaf = strrchr(dm->path, '.') + 1;
+        dm->leaf = strrchr(dm->path, '.') ? strrchr(dm->path, '.') + 1 : dm->path;
         snprintf(dm->option, sizeof dm->option, "--search-recipe");
         snprintf(dm->canon, sizeof dm->canon, "--%s", rd[r].opt);
         char list[SWEEP_MAX_VALUES * 12];
@@ -366,7 +372,22 @@ int sweep_cfg_parse(struct sweep_cfg *s, int argc, char **argv, struct diag *d)
     } else {
         s->conv_mode = SWEEP_CONV_NONE;
     }
-    /* The points: grid (Cartesian product, the last dimension fastest) or zip. */
+    /* The points: a recipe's own list (pareto-sweep's scenarios), grid (Cartesian product,
+     * the last dimension fastest) or zip. */
+    if (rpts) {
+        s->npoints = (size_t)cJSON_GetArraySize(rpts);
+        s->idx = xcalloc(s->npoints * s->ndims, sizeof *s->idx);
+        size_t p = 0;
+        for (const cJSON *row = rpts->child; row; row = row->next, p++)
+            for (size_t i = 0; i < s->ndims; i++) {
+                double pv = cJSON_GetNumberValue(cJSON_GetArrayItem(row, (int)i));
+                size_t k = 0;
+                while (k + 1 < s->dims[i].n && s->dims[i].v[k] != pv)
+                    k++;
+                s->idx[p * s->ndims + i] = k;
+            }
+        goto out;
+    }
     if (s->zip && s->ndims > 1) {
         for (size_t i = 1; i < s->ndims; i++)
             if (s->dims[i].n != s->dims[0].n) {

@@ -9,7 +9,10 @@
 #  2. decode-itl-curve over OSL {2, 4} x concurrency {1, 2}, two trials each, writes
 #     decode_itl_surface.json: the grid of the points' average ITL; --search-sla filters
 #     limit the aggregate's best configurations and Pareto front to the feasible points;
-#  3. bad --isl-*/--osl-*/--search-sla values exit 2 naming the option and value, nothing written.
+#  3. pareto-sweep --isl-osl-pairs '16/4, 32/8' --concurrency 1,2 runs the pairs (not
+#     crossed) at each concurrency and writes pareto_sweep.json, the cells with the Pareto
+#     flag by AIPerf's dominance rule (checked here);
+#  4. bad --isl-*/--osl-*/--isl-osl-pairs/--search-sla values exit 2 naming the option and value, nothing written.
 . "$E2E_ROOT/tests/e2e/lib.sh"
 M=$METRONOME
 port=$(free_port)
@@ -128,7 +131,39 @@ assert best["best_latency_p99"]["parameters"]["osl"] == 4, best
 assert agg["pareto_optimal"] and all(p["osl"] == 4 for p in agg["pareto_optimal"]), agg["pareto_optimal"]
 PY
 
-# 3. bad values: exit 2, one line naming option and value, nothing written
+# 3. pareto-sweep: each ISL/OSL pair (paired, not crossed) at each --concurrency value
+"$M" profile "${common[@]}" --streaming --request-count 4 --search-recipe pareto-sweep \
+    --isl-osl-pairs '16/4, 32/8' --concurrency 1,2 --artifact-dir pareto >pareto.out 2>pareto.err \
+    || fail "pareto recipe exit $?: $(tail -3 pareto.err)"
+python3 - <<'PY' || fail "pareto_sweep.json"
+import json
+m = json.load(open("pareto/metronome_sweep.json"))
+assert [p["dir"] for p in m["points"]] == ["isl_16__osl_4__concurrency_1", "isl_16__osl_4__concurrency_2",
+                                          "isl_32__osl_8__concurrency_1", "isl_32__osl_8__concurrency_2"], m["points"]
+agg = json.load(open("pareto/sweep_aggregate/profile_export_aiperf_sweep.json"))
+assert [(p["name"], p["values"]) for p in agg["metadata"]["sweep_parameters"]] == [
+    ("isl", [16, 32]), ("osl", [4, 8]), ("concurrency", [1, 2])], agg["metadata"]
+rows = agg["per_combination_metrics"]
+for r in rows:  # the run really had the pair's OSL (the mock honours max tokens exactly)
+    assert r["metrics"]["output_sequence_length"]["avg"] == r["parameters"]["osl"], r["parameters"]
+p = json.load(open("pareto/sweep_aggregate/pareto_sweep.json"))
+assert (p["x_metric"], p["x_stat"], p["y_metric"], p["y_stat"]) == (
+    "time_to_first_token", "p95", "output_token_throughput", "avg"), p
+cells = p["cells"]
+assert [(c["isl"], c["osl"], c["concurrency"]) for c in cells] == [
+    (r["parameters"]["isl"], r["parameters"]["osl"], r["parameters"]["concurrency"]) for r in rows], cells
+for c, r in zip(cells, rows):
+    # AIPerf's _row_to_cell: the block's mean (one trial: the average, whatever the stat)
+    assert c["x"] == r["metrics"]["time_to_first_token"]["mean"], (c, r["metrics"]["time_to_first_token"])
+    assert c["y"] == r["metrics"]["output_token_throughput"]["mean"], c
+for c in cells:
+    dom = any(o is not c and o["x"] <= c["x"] and o["y"] >= c["y"] and (o["x"] < c["x"] or o["y"] > c["y"])
+              for o in cells)
+    assert c["pareto_optimal"] == (not dom), cells
+assert any(c["pareto_optimal"] for c in cells), cells
+PY
+
+# 4. bad values: exit 2, one line naming option and value, nothing written
 bad() {
     local want=$1
     shift
@@ -148,6 +183,11 @@ bad "--osl-max: expected an integer, got '1e3'" --streaming --search-recipe deco
 bad "--osl-steps: 0 is out of range" --streaming --search-recipe decode-itl-curve --osl-steps 0
 bad "--osl-min (64) must be < --osl-max (32)" --streaming --search-recipe decode-itl-curve --osl-max 32
 bad "requires --streaming (ITL is a streaming-only metric)" --search-recipe decode-itl-curve
+bad "--isl-osl-pairs: '16/4/2' expected '<isl>/<osl>' (one slash)" --streaming --search-recipe pareto-sweep --isl-osl-pairs 16/4/2
+bad "--isl-osl-pairs: '16/0' both sides must be a positive int" --isl-osl-pairs 16/0
+bad "--isl-osl-pairs: duplicate pair '16/4'" --streaming --search-recipe pareto-sweep --isl-osl-pairs 16/4,16/4
+bad "--search-recipe pareto-sweep requires --isl-osl-pairs" --streaming --search-recipe pareto-sweep
+bad "a Pareto sweep with a single point is meaningless" --streaming --search-recipe pareto-sweep --isl-osl-pairs 8/8 --concurrency 2
 bad "--search-sla: 'ttft:p95:lt' is not 'metric_tag:stat:op:threshold' (3 parts, not 4)" \
     --search-recipe concurrency-ramp --search-sla ttft:p95:lt
 bad "--search-sla: 'ttft:p96:lt:5': stat 'p96' is not one of" --search-sla ttft:p96:lt:5

@@ -33,6 +33,13 @@ TEST(recipe_logspace_as_aiperf)
     }
 }
 
+/* per_combination_metrics rows: one trial ({tag: {stat}}) or several ({tag_stat: {mean}}) */
+static cJSON *rows(const char *json)
+{
+    cJSON *j = cJSON_Parse(json);
+    return j ? j : cJSON_CreateArray();
+}
+
 static int parse(struct sweep_cfg *s, const char *const *args, int n, struct diag *d)
 {
     return sweep_cfg_parse(s, n, (char **)args, d);
@@ -153,6 +160,76 @@ TEST(recipe_curves_expand_as_aiperf)
     sweep_cfg_free(&s);
 }
 
+TEST(recipe_pareto_pairs_cross_concurrency)
+{
+    struct sweep_cfg s;
+    struct diag d = {0};
+    char b[256];
+    /* AIPerf's ParetoSweep: pairs outer, the --concurrency list inner (consumed, not a
+     * sweep list); whitespace around separators tolerated; directories from the scenario
+     * values isl, osl, concurrency */
+    const char *a1[] = {"--search-recipe", "pareto-sweep",  "--streaming", "--isl-osl-pairs",
+                        "128/64, 32 / 64", "--concurrency", "4,1"};
+    REQUIRE(parse(&s, a1, 7, &d) == 0);
+    CHECK_INT(s.npoints, 4);
+    static const char *const want[] = {
+        "isl_128__osl_64__concurrency_4", "isl_128__osl_64__concurrency_1",
+        "isl_32__osl_64__concurrency_4", "isl_32__osl_64__concurrency_1"};
+    for (size_t i = 0; i < 4; i++) {
+        sweep_point_dir(&s, i, b, sizeof b);
+        CHECK_STR(b, want[i]);
+    }
+    CHECK_INT(s.dims[0].n, 2); /* the distinct values, as AIPerf's sweep_parameters */
+    CHECK_INT(s.dims[1].n, 1);
+    CHECK_STR(s.dims[2].canon, "--concurrency");
+    sweep_cfg_free(&s);
+    /* default concurrency list 1, 4, 16, 64, 256 */
+    const char *a2[] = {"--search-recipe", "pareto-sweep", "--streaming", "--isl-osl-pairs", "8/8"};
+    REQUIRE(parse(&s, a2, 5, &d) == 0);
+    CHECK_INT(s.npoints, 5);
+    sweep_point_dir(&s, 4, b, sizeof b);
+    CHECK_STR(b, "isl_8__osl_8__concurrency_256");
+    sweep_cfg_free(&s);
+}
+
+TEST(recipe_pareto_export)
+{
+    cJSON *spec = cJSON_CreateObject();
+    cJSON_AddStringToObject(spec, "handler", "pareto_sweep_export");
+    cJSON_AddStringToObject(spec, "x_metric", "time_to_first_token");
+    cJSON_AddStringToObject(spec, "x_stat", "p95");
+    cJSON_AddStringToObject(spec, "y_metric", "output_token_throughput");
+    cJSON_AddStringToObject(spec, "y_stat", "avg");
+    /* a: x 10 y 50; b: x 20 y 40 (dominated by a); c: x 5 y 30 (lowest x); d: the trials'
+     * flat keys, x 10 y 50 (ties a: neither dominates) */
+    cJSON *pc =
+        rows("[{\"parameters\":{\"isl\":1,\"osl\":2,\"concurrency\":1},\"metrics\":{\"time_to_"
+             "first_token\":{\"mean\":10},\"output_token_throughput\":{\"mean\":50}}},"
+             "{\"parameters\":{\"isl\":1,\"osl\":2,\"concurrency\":2},\"metrics\":{\"time_to_"
+             "first_token\":{\"mean\":20},\"output_token_throughput\":{\"mean\":40}}},"
+             "{\"parameters\":{\"isl\":3,\"osl\":4,\"concurrency\":1},\"metrics\":{\"time_to_"
+             "first_token\":{\"mean\":5},\"output_token_throughput\":{\"mean\":30}}},"
+             "{\"parameters\":{\"isl\":3,\"osl\":4,\"concurrency\":2},\"metrics\":{\"time_to_"
+             "first_token_p95\":{\"mean\":10},\"output_token_throughput_avg\":{\"mean\":50}}},"
+             "{\"parameters\":{\"isl\":5},\"metrics\":{}}]");
+    cJSON *out = NULL;
+    struct diag d = {0};
+    REQUIRE(recipe_post_process(spec, pc, &out, &d) == 0);
+    const cJSON *cells = cJSON_GetObjectItem(out, "cells");
+    CHECK_INT(cJSON_GetArraySize(cells), 4);
+    static const bool opt[] = {true, false, true, true};
+    for (int i = 0; i < 4; i++)
+        CHECK(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(cells, i), "pareto_optimal")) ==
+              opt[i]);
+    CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetArrayItem(cells, 3), "x")) == 10);
+    cJSON_Delete(out);
+    cJSON_Delete(pc);
+    pc = rows("[]");
+    CHECK_INT(recipe_post_process(spec, pc, &out, &d), ERR_INVALID);
+    cJSON_Delete(pc);
+    cJSON_Delete(spec);
+}
+
 TEST(recipe_bad_values_name_option_and_value)
 {
     static const struct {
@@ -163,10 +240,54 @@ TEST(recipe_bad_values_name_option_and_value)
     } cases[] = {
         {{"--search-recipe", "pareto-sweep"},
          2,
+         ERR_INVALID,
+         "--search-recipe pareto-sweep requires --streaming (output_token_throughput is a "
+         "streaming-only metric)"},
+        {{"--search-recipe", "max-goodput-under-slo"},
+         2,
          ERR_UNSUPPORTED,
-         "--search-recipe: 'pareto-sweep' is not supported (metronome runs concurrency-ramp, "
-         "prefill-ttft-curve, decode-itl-curve and max-concurrency-under-sla --search-style "
-         "grid)"},
+         "--search-recipe: 'max-goodput-under-slo' is not supported (metronome runs "
+         "concurrency-ramp, prefill-ttft-curve, decode-itl-curve, pareto-sweep and "
+         "max-concurrency-under-sla --search-style grid)"},
+        {{"--search-recipe", "pareto-sweep", "--streaming"},
+         3,
+         ERR_INVALID,
+         "--search-recipe pareto-sweep requires --isl-osl-pairs (e.g. '128/128,256/256')"},
+        {{"--search-recipe", "pareto-sweep", "--streaming", "--isl-osl-pairs", "8/8",
+          "--concurrency", "4"},
+         7,
+         ERR_INVALID,
+         "--search-recipe pareto-sweep: a Pareto sweep with a single point is meaningless; pass "
+         "at least 2 pairs or 2 concurrency values"},
+        {{"--search-recipe", "pareto-sweep", "--streaming", "--isl-osl-pairs", "8/8",
+          "--concurrency", "4,x"},
+         7,
+         ERR_INVALID,
+         "--concurrency: value 'x' (item 2 of '4,x'): not a positive integer"},
+        {{"--isl-osl-pairs", "128/128, 64"},
+         2,
+         ERR_INVALID,
+         "--isl-osl-pairs: '64' expected '<isl>/<osl>' (one slash)"},
+        {{"--isl-osl-pairs", "1/2/3"},
+         2,
+         ERR_INVALID,
+         "--isl-osl-pairs: '1/2/3' expected '<isl>/<osl>' (one slash)"},
+        {{"--isl-osl-pairs", "128/0"},
+         2,
+         ERR_INVALID,
+         "--isl-osl-pairs: '128/0' both sides must be a positive int"},
+        {{"--isl-osl-pairs", "a/1"},
+         2,
+         ERR_INVALID,
+         "--isl-osl-pairs: 'a/1' both sides must be a positive int"},
+        {{"--isl-osl-pairs", "1/1,2/2,1/1"},
+         2,
+         ERR_INVALID,
+         "--isl-osl-pairs: duplicate pair '1/1'"},
+        {{"--isl-osl-pairs", " , "},
+         2,
+         ERR_INVALID,
+         "--isl-osl-pairs: ' , ': at least one pair required"},
         {{"--search-recipe", "prefill-ttft-curve", "--isl-min", "64", "--isl-max", "64",
           "--streaming"},
          7,
@@ -256,13 +377,6 @@ TEST(recipe_bad_values_name_option_and_value)
         else
             CHECK(strstr(d.msg, cases[c].args[0]) != NULL);
     }
-}
-
-/* per_combination_metrics rows: one trial ({tag: {stat}}) or several ({tag_stat: {mean}}) */
-static cJSON *rows(const char *json)
-{
-    cJSON *j = cJSON_Parse(json);
-    return j ? j : cJSON_CreateArray();
 }
 
 TEST(recipe_degradation_knee)
