@@ -11,6 +11,9 @@ ulimit -n 200000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 # work, a pinned client waits behind whatever else runs on its one CPU).
 if [ "$(nproc)" -ge 2 ]; then SERVER="taskset -c 1"; else SERVER=""; fi
 if [ "${BENCH_PIN:-0}" = 1 ] && [ "$(nproc)" -ge 2 ]; then CLIENT="taskset -c 0"; else CLIENT=""; fi
+# BENCH_CLIENT_WRAP="chrt -f 1" (say) runs the clients under that command too: how much of
+# a tail is preemption by other work is seen by taking it away (docs/benchmarks.md).
+CLIENT="${BENCH_CLIENT_WRAP:+$BENCH_CLIENT_WRAP }$CLIENT"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT

@@ -10,6 +10,9 @@
 #   free       the kernel places the client's threads (the mock alone is pinned)
 #   pinned     the whole client on CPU 0 (worker, scheduler and writer share it)
 #   split      the worker alone on CPU 0; the scheduler and writer moved to CPU 1 (the mock's)
+#   fifo       (only when asked: TAIL_PLACES="free fifo") the kernel's placement, with the
+#              worker thread alone under SCHED_FIFO (chrt -f -p 1), so no ordinary thread
+#              can preempt it: what remains of the tail is not preemption by other work
 # The perf trace itself costs CPU (a few % at 10,000 req/s): lateness here is a little
 # worse than in bench/replay_arrival.sh; the shares are what this script is for.
 #   bench/replay_tail.sh [BINARY] [RATE] [SECONDS]     (defaults: 10000 3)
@@ -22,7 +25,7 @@ if ! perf record -q -e sched:sched_switch -a -o "$out/probe.data" -- true 2>/dev
 fi
 "$bin" pack -m m --request-count 20000 --isl 16 --osl 1 -o "$out/t.jsonl.zst" 2>/dev/null
 n=$((rate * secs))
-for place in free pinned split; do
+for place in ${TAIL_PLACES:-free pinned split}; do
     start_mock "mock-$place" --ttft 0 --itl 0 --osl 1 --timing-log "$out/timing-$place.jsonl"
     client=""
     [ "$place" != free ] && [ "$(nproc)" -ge 2 ] && client="taskset -c 0"
@@ -30,6 +33,16 @@ for place in free pinned split; do
         $client "$bin" replay "$out/t.jsonl.zst" --url "127.0.0.1:$port" --request-rate "$rate" \
         --arrival-pattern constant --request-count "$n" --workers 1 -o "$out/run-$place" -q &
     rp=$!
+    if [ "$place" = fifo ]; then
+        for _ in $(seq 100); do
+            pid=$(pgrep -f "replay $out/t.jsonl.zst --url 127.0.0.1:$port" | head -1 || true)
+            [ -n "$pid" ] && grep -qs replay-w0 /proc/"$pid"/task/*/comm && break
+            sleep 0.01
+        done
+        for t in /proc/"$pid"/task/*; do
+            [ "$(cat "$t/comm" 2>/dev/null)" = replay-w0 ] && chrt -f -p 1 "${t##*/}"
+        done
+    fi
     if [ "$place" = split ] && [ "$(nproc)" -ge 2 ]; then
         # The replay process is perf's child; move its scheduler and writer threads once
         # they exist (they are named), before most of the run.
