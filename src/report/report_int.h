@@ -269,4 +269,8 @@ size_t report_run_differences(struct run *const *runs, size_t nruns, struct buf 
  * empty and full buckets; at least dur/120; at most dur/8 so there is a curve. */
 double report_ts_bucket_ns(double dur_ns, double lat_ns);
 
+/* A sample value as the collector stores it: a JSON number, or "+Inf" / "-Inf" (Prometheus
+ * bucket bounds JSON cannot hold as numbers). *ok false and NaN for anything else. */
+double report_sample_value(const struct cJSON *v, bool *ok);
+
 #endif

@@ -213,21 +213,6 @@ static bool suffix(const char *s, size_t n, const char *suf, size_t *base)
     return true;
 }
 
-static double numv(const cJSON *v, bool *ok)
-{
-    *ok = true;
-    if (cJSON_IsNumber(v))
-        return v->valuedouble;
-    if (cJSON_IsString(v)) {
-        if (!strcmp(v->valuestring, "+Inf"))
-            return INFINITY;
-        if (!strcmp(v->valuestring, "-Inf"))
-            return -INFINITY;
-    }
-    *ok = false;
-    return NAN;
-}
-
 void sm_agg_add(struct sm_agg *a, int target, const char *url, int64_t t_run, int64_t first_real,
                 int64_t lat_ns, const cJSON *fams, const cJSON *samples)
 {
@@ -253,7 +238,7 @@ void sm_agg_add(struct sm_agg *a, int target, const char *url, int64_t t_run, in
         if (!cJSON_IsString(jn) || !cJSON_IsObject(labels))
             continue;
         bool ok;
-        double v = numv(val, &ok);
+        double v = report_sample_value(val, &ok);
         h = hash64_more(h, &v, sizeof v);
         const char *name = jn->valuestring;
         size_t nl = strlen(name), base = nl;

@@ -119,21 +119,6 @@ struct tel {
     int nbounds[H_N];
 };
 
-static double num(const cJSON *v, bool *ok)
-{
-    *ok = true;
-    if (cJSON_IsNumber(v))
-        return v->valuedouble;
-    if (cJSON_IsString(v)) {
-        if (!strcmp(v->valuestring, "+Inf"))
-            return INFINITY;
-        if (!strcmp(v->valuestring, "-Inf"))
-            return -INFINITY;
-    }
-    *ok = false;
-    return NAN;
-}
-
 static bool has_suffix(const char *s, size_t n, const char *suf, size_t *base)
 {
     size_t k = strlen(suf);
@@ -153,7 +138,7 @@ static void extract(struct tel *t, struct scrape_pt *pt, const cJSON *samples)
         if (!cJSON_IsString(jn))
             continue;
         bool ok;
-        double v = num(jv, &ok);
+        double v = report_sample_value(jv, &ok);
         if (!ok)
             continue;
         const char *name = jn->valuestring;
@@ -284,7 +269,7 @@ static void slim_record(struct buf *o, const char *url, int64_t real_ns, int64_t
                     free(lj);
                 }
                 bool ok;
-                double v = num(val, &ok);
+                double v = report_sample_value(val, &ok);
                 if (ok && isfinite(v)) {
                     jsonw_key(&w, "value");
                     jsonw_double(&w, v);
@@ -293,7 +278,7 @@ static void slim_record(struct buf *o, const char *url, int64_t real_ns, int64_t
                 continue;
             }
             bool ok;
-            double v = num(val, &ok);
+            double v = report_sample_value(val, &ok);
             bool bucket = !strcmp(suf, "_bucket");
             bool sum = !strcmp(suf, "_sum"), count = !strcmp(suf, "_count");
             if (!bucket && !sum && !count)
@@ -446,7 +431,7 @@ static void gpu_records(struct buf *o, const char *url, int64_t real_ns, const c
                 if (!cJSON_IsString(g) || strcmp(g->valuestring, gs))
                     continue;
                 bool ok;
-                double v = num(cJSON_GetArrayItem(s, 2), &ok);
+                double v = report_sample_value(cJSON_GetArrayItem(s, 2), &ok);
                 if (ok && isfinite(v)) {
                     jsonw_key(&w, dcgm_map[m].field);
                     jsonw_double(&w, v * dcgm_map[m].scale);
@@ -972,4 +957,19 @@ out:
     buf_free(&gj);
     sm_agg_free(agg);
     return rc;
+}
+
+double report_sample_value(const cJSON *v, bool *ok)
+{
+    *ok = true;
+    if (cJSON_IsNumber(v))
+        return v->valuedouble;
+    if (cJSON_IsString(v)) {
+        if (!strcmp(v->valuestring, "+Inf"))
+            return INFINITY;
+        if (!strcmp(v->valuestring, "-Inf"))
+            return -INFINITY;
+    }
+    *ok = false;
+    return NAN;
 }
