@@ -55,4 +55,38 @@ typedef double (*gap_fn)(void *ctx, double rate);
  * force, updated. Deterministic for a deterministic gap_fn. */
 int64_t rate_ramp_next(struct rate_ramp *r, double *rate, int64_t prev_ns, gap_fn gap, void *ctx);
 
+/*
+ * Request-rate series (--request-rate-series FILE, AIPerf 0.13): points (time_s, qps),
+ * time strictly increasing, qps > 0, at least two; the rate at e seconds into the series
+ * is qps[0] before time[0], qps[n-1] from time[n-1] on, linear in between. The series
+ * starts after the rate ramp (at its duration; at the phase start without one); its
+ * updates come every RATE_RAMP_UI_NS from there: update j sets the value at j * 0.1 s,
+ * and the last one is the first at or after time[n-1]. The phase's initial rate is
+ * qps[0]. An update that changes the rate pulls the pending send in, as a ramp update
+ * does; one that leaves it as it is changes nothing (AIPerf's set_request_rate).
+ */
+struct rate_series {
+    const double *t, *qps; /* the points, borrowed */
+    int n;
+    int64_t start_ns; /* the series' start after the phase start */
+    long j;           /* the next update's number */
+    bool done;
+};
+
+void rate_series_init(struct rate_series *s, const double *t, const double *qps, int n,
+                      int64_t start_ns);
+/* The series' rate `e_s` seconds after its start. */
+double rate_series_value(const struct rate_series *s, double e_s);
+
+/* rate_ramp_next with a series after the ramp: the updates of both in time order. `r` may
+ * be a ramp with ramp_ns 0 (none); `*rate` starts at qps[0] without a ramp. */
+int64_t rate_shape_next(struct rate_ramp *r, struct rate_series *s, double *rate, int64_t prev_ns,
+                        gap_fn gap, void *ctx);
+
+struct diag;
+/* Reads a series file: a JSON array of {"time_s", "qps"} objects, or an object whose one
+ * key is "points" holding it (AIPerf 0.13's format). On success *t and *qps are new heap
+ * arrays of *n points (the caller frees them). Errors name the file and the point. */
+int rate_series_load(const char *path, double **t, double **qps, int *n, struct diag *d);
+
 #endif

@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "endpoint.h"
 #include "i64map.h"
+#include "loadshape.h"
 #include "replay.h"
 #include "shard.h"
 #include "trace.h"
@@ -78,6 +79,8 @@ static const struct arg_spec specs[] = {
      "warmup slots ramp"},
     {"warmup-request-rate-ramp-duration", NULL, ARG_VALUE, "S", "--request-rate-ramp-duration",
      "warmup rate ramp"},
+    {"request-rate-series", NULL, ARG_VALUE, "FILE", NULL,
+     "rate mode at a piecewise-linear rate: JSON points {time_s, qps} (AIPerf 0.13)"},
     {"prefill-concurrency", NULL, ARG_VALUE, "N", NULL,
      "at most N requests sent and without a first token yet (all workers)"},
     {"prefill-concurrency-ramp-duration", NULL, ARG_VALUE, "S", NULL,
@@ -452,6 +455,7 @@ int cmd_replay(int argc, char **argv)
                **tgpu = NULL;
     char *tstore = NULL;
     char *extra = NULL, *key_owned = NULL;
+    double *series_t = NULL, *series_qps = NULL; /* --request-rate-series points */
     struct tsrc ts = {.path = trace_path};
     long lv;
     double dv;
@@ -552,6 +556,22 @@ int cmd_replay(int argc, char **argv)
         if (args_double(&a, "request-rate", 1e-9, 1e9, &cfg.rate, &d))
             goto usage;
     }
+    if (args_has(&a, "request-rate-series")) {
+        /* AIPerf 0.13: the series is the rate; --request-rate with it is a conflict */
+        if (args_has(&a, "request-rate")) {
+            cli_error("--request-rate-series %s: not with --request-rate (the series gives "
+                      "the rate)",
+                      args_get(&a, "request-rate-series"));
+            code = EXIT_USAGE;
+            goto out;
+        }
+        if (rate_series_load(args_get(&a, "request-rate-series"), &series_t, &series_qps,
+                             &cfg.nseries, &d))
+            goto usage;
+        cfg.series_t = series_t;
+        cfg.series_qps = series_qps;
+        cfg.rate = series_qps[0];
+    }
     lv = 0;
     if (args_long(&a, "concurrency", 1, 10000000, &lv, &d))
         goto usage;
@@ -645,8 +665,15 @@ int cmd_replay(int argc, char **argv)
     }
     /* Mode precedence (AIPerf): fixed schedule for a timed trace unless a rate is given
      * or --no-fixed-schedule; then rate; then concurrency. */
-    bool fixed = args_has(&a, "fixed-schedule") ? args_flag(&a, "fixed-schedule")
-                                                : th->timed && !args_has(&a, "request-rate");
+    bool fixed = args_has(&a, "fixed-schedule")
+                     ? args_flag(&a, "fixed-schedule")
+                     : th->timed && !args_has(&a, "request-rate") && !cfg.nseries;
+    if (fixed && cfg.nseries) {
+        cli_error("--request-rate-series %s: not with --fixed-schedule",
+                  args_get(&a, "request-rate-series"));
+        code = EXIT_USAGE;
+        goto out;
+    }
     if (fixed && !th->timed) {
         cli_error("--fixed-schedule: %s has no timestamps", trace_path);
         goto out;
@@ -655,7 +682,7 @@ int cmd_replay(int argc, char **argv)
         cfg.mode = MODE_FIXED;
         if (!args_has(&a, "concurrency"))
             cfg.concurrency = 0;
-    } else if (args_has(&a, "request-rate")) {
+    } else if (args_has(&a, "request-rate") || cfg.nseries) {
         cfg.mode = MODE_RATE;
         if (!args_has(&a, "concurrency"))
             cfg.concurrency = 0;
@@ -714,6 +741,18 @@ int cmd_replay(int argc, char **argv)
                       cfg.warmup_prefill_concurrency ? "warmup-prefill-concurrency"
                                                      : "prefill-concurrency",
                       wpc, wcc);
+            code = EXIT_USAGE;
+            goto out;
+        }
+        /* AIPerf 0.13's warmup takes --request-rate, not the series: without
+         * --warmup-request-rate its warmup is a closed loop, which cannot run before a
+         * rate-mode profile here */
+        if (cfg.nseries &&
+            (cfg.warmup_count > 0 || cfg.warmup_duration_s > 0 || cfg.warmup_sessions > 0) &&
+            !args_has(&a, "warmup-request-rate")) {
+            cli_error("--request-rate-series %s: a warmup with it needs --warmup-request-rate "
+                      "(AIPerf's warmup would be a closed loop)",
+                      args_get(&a, "request-rate-series"));
             code = EXIT_USAGE;
             goto out;
         }
@@ -858,6 +897,8 @@ out:
     free(redact);
     free(wmodels);
     free(extra);
+    free(series_t);
+    free(series_qps);
     if (key_owned) { /* the key does not outlive its use in memory either */
         memset(key_owned, 0, strlen(key_owned));
         free(key_owned);

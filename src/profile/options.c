@@ -98,7 +98,7 @@ const struct profile_opt profile_opts[] = {
     {{"concurrency-ramp-duration", NULL, ARG_VALUE, "S", NULL, "open the slots (with --request-rate: the --concurrency cap) one by one, 1 to N, over S s"}, PROFILE_REPLAY},
     {{"prefill-concurrency-ramp-duration", NULL, ARG_VALUE, "S", NULL, "open the --prefill-concurrency limit one by one, 1 to N, over S s"}, PROFILE_REPLAY},
     {{"request-rate-ramp-duration", NULL, ARG_VALUE, "S", NULL, "ramp the rate linearly up to --request-rate over S s (updated every 0.1 s)"}, PROFILE_REPLAY},
-    {{"request-rate-series", NULL, ARG_VALUE, "X", NULL, NULL}, PROFILE_REFUSE},
+    {{"request-rate-series", NULL, ARG_VALUE, "FILE", NULL, "rate mode at a piecewise-linear rate: JSON points [{\"time_s\": S, \"qps\": R}, ...] (after --request-rate-ramp-duration, which ramps to the first)"}, PROFILE_REPLAY},
     {{"failed-request-threshold", NULL, ARG_VALUE, "R", NULL, "stop once more than this share (0-1) of profiling requests failed (from max(concurrency, 10) on); exit 1"}, PROFILE_REPLAY},
     {{"trajectory-start-min-ratio", NULL, ARG_VALUE, "X", NULL, NULL}, PROFILE_REFUSE},
     {{"trajectory-start-max-ratio", NULL, ARG_VALUE, "X", NULL, NULL}, PROFILE_REFUSE},

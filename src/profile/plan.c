@@ -1,4 +1,5 @@
 /* `metronome profile`: AIPerf options in, one argument vector per stage out. */
+#include "loadshape.h"
 #include "profile.h"
 #include "tokenizer.h"
 
@@ -608,6 +609,38 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
     p->concurrency = conc;
     if ((v = args_get(&a, "request-rate")))
         p->request_rate = xstrdup(v);
+    /* --request-rate-series (AIPerf 0.13): the rate comes from the file, its first point's
+     * to begin with; read here so a bad file is refused before anything is packed */
+    if ((v = args_get(&a, "request-rate-series"))) {
+        double *st = NULL, *sq = NULL;
+        int sn = 0;
+        if (args_has(&a, "request-rate")) {
+            rc = diag_set(d, ERR_INVALID,
+                          "--request-rate-series %s: not with --request-rate (the series gives "
+                          "the rate)",
+                          v);
+            goto out;
+        }
+        if (args_flag(&a, "fixed-schedule")) {
+            rc = diag_set(d, ERR_INVALID, "--request-rate-series %s: not with --fixed-schedule", v);
+            goto out;
+        }
+        if ((rc = rate_series_load(v, &st, &sq, &sn, d)))
+            goto out;
+        char rs[64];
+        snprintf(rs, sizeof rs, "%.17g", sq[0]);
+        p->request_rate = xstrdup(rs);
+        free(st);
+        free(sq);
+        if ((warm > 0 || args_has(&a, "warmup-duration") || args_has(&a, "num-warmup-sessions")) &&
+            !args_has(&a, "warmup-request-rate")) {
+            rc = diag_set(d, ERR_INVALID,
+                          "--request-rate-series %s: a warmup with it needs --warmup-request-rate "
+                          "(AIPerf's warmup would be a closed loop)",
+                          v);
+            goto out;
+        }
+    }
     if (args_has(&a, "fixed-schedule")) {
         p->fixed_forced = args_flag(&a, "fixed-schedule");
         p->fixed_refused = !p->fixed_forced;
@@ -634,7 +667,7 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
             {"warmup-duration", 1e-6, 0},
             {"warmup-grace-period", 0, 0},
         };
-        bool rate_mode = args_has(&a, "request-rate");
+        bool rate_mode = args_has(&a, "request-rate") || args_has(&a, "request-rate-series");
         for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
             double x;
             if (!args_has(&a, shapes[k].name))

@@ -1,5 +1,14 @@
 /* loadshape: AIPerf 0.13's ramp schedules as pure functions (loadshape.h). */
 #include "loadshape.h"
+#include "err.h"
+#include "xalloc.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 int64_t ramp_level_at_ns(long level, long target, int64_t ramp_ns)
 {
@@ -90,4 +99,199 @@ int64_t rate_ramp_next(struct rate_ramp *r, double *rate, int64_t prev_ns, gap_f
         r->k++;
     }
     return p;
+}
+
+void rate_series_init(struct rate_series *s, const double *t, const double *qps, int n,
+                      int64_t start_ns)
+{
+    s->t = t;
+    s->qps = qps;
+    s->n = n;
+    s->start_ns = start_ns > 0 ? start_ns : 0;
+    s->j = 0;
+    s->done = n <= 0;
+}
+
+double rate_series_value(const struct rate_series *s, double e_s)
+{
+    if (e_s <= s->t[0])
+        return s->qps[0];
+    if (e_s >= s->t[s->n - 1])
+        return s->qps[s->n - 1];
+    int right = 1; /* the first point after e_s */
+    while (s->t[right] <= e_s)
+        right++;
+    int left = right - 1;
+    double progress = (e_s - s->t[left]) / (s->t[right] - s->t[left]);
+    return s->qps[left] + (s->qps[right] - s->qps[left]) * progress;
+}
+
+int64_t rate_shape_next(struct rate_ramp *r, struct rate_series *s, double *rate, int64_t prev_ns,
+                        gap_fn gap, void *ctx)
+{
+    int64_t p;
+    if (prev_ns < 0) {
+        if (!r->done) { /* the ramp's update 0 comes with the phase start */
+            *rate = rate_ramp_rate_at(r, 0);
+            r->k = 1;
+            r->done = r->ramp_ns <= 0;
+        }
+        p = gap_ns(gap, ctx, *rate);
+    } else {
+        p = prev_ns + gap_ns(gap, ctx, *rate);
+    }
+    for (;;) {
+        int64_t tr = !r->done ? (int64_t)r->k * RATE_RAMP_UI_NS : INT64_MAX;
+        int64_t ts = !s->done ? s->start_ns + (int64_t)s->j * RATE_RAMP_UI_NS : INT64_MAX;
+        int64_t tu = tr <= ts ? tr : ts;
+        if (tu == INT64_MAX || tu >= p)
+            break;
+        double v;
+        if (tr <= ts) {
+            v = rate_ramp_rate_at(r, r->k);
+            if (tr >= r->ramp_ns)
+                r->done = true;
+            r->k++;
+        } else {
+            double e = (double)(s->j * RATE_RAMP_UI_NS) / 1e9;
+            v = rate_series_value(s, e);
+            if (e >= s->t[s->n - 1])
+                s->done = true;
+            s->j++;
+        }
+        if (v == *rate) /* AIPerf: the same rate is no update */
+            continue;
+        *rate = v;
+        int64_t q = tu + gap_ns(gap, ctx, v);
+        if (q < p)
+            p = q;
+    }
+    return p;
+}
+
+static int series_num(const cJSON *o, const char *key, const char *path, int i, double *out,
+                      struct diag *d)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!cJSON_IsNumber(v))
+        return diag_set(d, ERR_INVALID, "--request-rate-series %s: point %d: %s: expected a number",
+                        path, i, key);
+    *out = v->valuedouble;
+    if (!isfinite(*out))
+        return diag_set(d, ERR_INVALID, "--request-rate-series %s: point %d: %s: not finite", path,
+                        i, key);
+    return 0;
+}
+
+int rate_series_load(const char *path, double **t, double **qps, int *n, struct diag *d)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return diag_set(d, ERR_IO, "--request-rate-series %s: %s", path, strerror(errno));
+    size_t cap = 4096, len = 0;
+    char *txt = xmalloc(cap);
+    size_t k;
+    while ((k = fread(txt + len, 1, cap - len - 1, f)) > 0) {
+        len += k;
+        if (len + 1 >= cap) {
+            if (cap >= ((size_t)64 << 20)) {
+                fclose(f);
+                free(txt);
+                return diag_set(d, ERR_INVALID, "--request-rate-series %s: larger than 64 MiB",
+                                path);
+            }
+            cap *= 2;
+            txt = xrealloc(txt, cap);
+        }
+    }
+    bool rerr = ferror(f);
+    fclose(f);
+    txt[len] = '\0';
+    if (rerr) {
+        free(txt);
+        return diag_set(d, ERR_IO, "--request-rate-series %s: cannot read it", path);
+    }
+    cJSON *root = cJSON_ParseWithLength(txt, len);
+    free(txt);
+    int rc = 0;
+    const cJSON *pts = root;
+    if (!root) {
+        rc = diag_set(d, ERR_INVALID, "--request-rate-series %s: not valid JSON", path);
+        goto out;
+    }
+    if (cJSON_IsObject(root)) {
+        pts = cJSON_GetObjectItemCaseSensitive(root, "points");
+        if (!pts || cJSON_GetArraySize(root) != 1) {
+            rc = diag_set(d, ERR_INVALID,
+                          "--request-rate-series %s: an object must hold exactly one key, points",
+                          path);
+            goto out;
+        }
+    }
+    if (!cJSON_IsArray(pts)) {
+        rc = diag_set(d, ERR_INVALID,
+                      "--request-rate-series %s: expected an array of points (or {\"points\": "
+                      "[...]})",
+                      path);
+        goto out;
+    }
+    int m = cJSON_GetArraySize(pts);
+    if (m < 2) {
+        rc = diag_set(d, ERR_INVALID, "--request-rate-series %s: needs at least two points, got %d",
+                      path, m);
+        goto out;
+    }
+    double *tt = xcalloc((size_t)m, sizeof *tt), *qq = xcalloc((size_t)m, sizeof *qq);
+    int i = 0;
+    const cJSON *pt;
+    cJSON_ArrayForEach(pt, pts)
+    {
+        const cJSON *kv;
+        if (!cJSON_IsObject(pt)) {
+            rc = diag_set(d, ERR_INVALID,
+                          "--request-rate-series %s: point %d: expected an object "
+                          "{\"time_s\", \"qps\"}",
+                          path, i);
+            break;
+        }
+        cJSON_ArrayForEach(kv, pt) if (strcmp(kv->string, "time_s") && strcmp(kv->string, "qps"))
+        {
+            rc = diag_set(d, ERR_INVALID, "--request-rate-series %s: point %d: unknown key %s",
+                          path, i, kv->string);
+            break;
+        }
+        if (rc || (rc = series_num(pt, "time_s", path, i, &tt[i], d)) ||
+            (rc = series_num(pt, "qps", path, i, &qq[i], d)))
+            break;
+        if (tt[i] < 0) {
+            rc = diag_set(d, ERR_INVALID,
+                          "--request-rate-series %s: point %d: time_s %g is negative", path, i,
+                          tt[i]);
+            break;
+        }
+        if (qq[i] <= 0) {
+            rc = diag_set(d, ERR_INVALID, "--request-rate-series %s: point %d: qps %g is not > 0",
+                          path, i, qq[i]);
+            break;
+        }
+        if (i > 0 && tt[i] <= tt[i - 1]) {
+            rc = diag_set(d, ERR_INVALID,
+                          "--request-rate-series %s: point %d: time_s %g is not after %g (time_s "
+                          "must be strictly increasing)",
+                          path, i, tt[i], tt[i - 1]);
+            break;
+        }
+        i++;
+    }
+    if (rc) {
+        free(tt);
+        free(qq);
+        goto out;
+    }
+    *t = tt;
+    *qps = qq;
+    *n = m;
+out:
+    cJSON_Delete(root);
+    return rc;
 }

@@ -611,6 +611,10 @@ static long run_phase(struct sched *s, const struct phase_spec *ps)
     rate_ramp_init(&rr, ps->rate, ps->rate_ramp_s > 0 ? (int64_t)(ps->rate_ramp_s * 1e9) : 0);
     double ramp_rate = ps->rate;
     int64_t ramp_prev = -1;
+    /* --request-rate-series: from the end of the rate ramp on (loadshape.h) */
+    struct rate_series rs;
+    rate_series_init(&rs, cfg->series_t, cfg->series_qps, ps->series ? cfg->nseries : 0,
+                     rr.ramp_ns);
     bool unlimited = count <= 0 && duration_s > 0;
     bool may_wrap = cfg->mode != MODE_FIXED && (unlimited || count > 0 || ps->sessions > 0);
     /* --num-warmup-sessions: the sessions started, and the turns they have still to send
@@ -675,6 +679,9 @@ static long run_phase(struct sched *s, const struct phase_spec *ps)
                                                           : 0;
                 double scale = cfg->time_scale > 0 ? cfg->time_scale : 1;
                 due = t0 + (int64_t)((tr.t_ms - offset0) * scale * 1e6);
+            } else if (cfg->mode == MODE_RATE && ps->series) {
+                ramp_prev = rate_shape_next(&rr, &rs, &ramp_rate, ramp_prev, phase_gap, s);
+                due = t0 + ramp_prev;
             } else if (cfg->mode == MODE_RATE && ps->rate_ramp_s > 0) {
                 /* AIPerf's rate ramp (loadshape.h): gaps at the rate in force, pulled in
                  * by the updates every 0.1 s */

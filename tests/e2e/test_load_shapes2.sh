@@ -147,6 +147,88 @@ with Mock("--ttft", "2ms") as m:
                        "--request-count", "4")
     check(sum(r["phase"] == "warmup" for r in recs) == 3, "single-turn warmup sessions")
 
+# ---- --request-rate-series: AIPerf 0.13's piecewise-linear rate ---------------------------
+def series_value(pts, e):
+    if e <= pts[0][0]:
+        return pts[0][1]
+    if e >= pts[-1][0]:
+        return pts[-1][1]
+    for (ta, qa), (tb, qb) in zip(pts, pts[1:]):
+        if ta <= e < tb:
+            return qa + (qb - qa) * (e - ta) / (tb - ta)
+
+
+def aiperf_series(pts, n, ramp=0.0, gap=lambda r: 1.0 / r, ui=0.1):
+    """AIPerf 0.13's rate series (timing/rate_series.py, started after the rate ramp) and
+    rate ramp (to the first point's rate), in seconds from the phase start: each update
+    that changes the rate pulls the pending send in to update + a gap at the new rate."""
+    R, ev = pts[0][1], []
+    cur = R
+    if ramp:
+        s0, k = R * ui / ramp, 1
+        while True:
+            t = k * ui
+            ev.append((t, 0, R if t >= ramp - 1e-12 else s0 + (R - s0) * (t / ramp)))
+            if t >= ramp - 1e-12:
+                break
+            k += 1
+        cur = s0
+    j = 0
+    while True:
+        e = j * ui
+        ev.append((ramp + e, 1, series_value(pts, e)))
+        if e >= pts[-1][0] - 1e-12:
+            break
+        j += 1
+    ev.sort(key=lambda x: (x[0], x[1]))
+    out, prev, i = [], 0.0, 0
+    for _ in range(n):
+        p = prev + gap(cur)
+        while i < len(ev) and ev[i][0] < p - 1e-12:
+            t, _, v = ev[i]
+            i += 1
+            if v != cur:
+                cur = v
+                p = min(p, t + gap(cur))
+        out.append(p)
+        prev = p
+    return out
+
+
+PTS = [(0, 10), (1, 50), (1.5, 50), (2, 20)]
+series = os.path.join(TMP, "series.json")
+with open(series, "w") as f:
+    json.dump({"points": [{"time_s": t, "qps": q} for t, q in PTS]}, f)
+with Mock("--ttft", "2ms") as m:
+    for name, extra, ramp in (("ser", [], 0.0),
+                              ("serramp", ["--request-rate-ramp-duration", "0.55"], 0.55)):
+        recs, t0 = profile(m.url, name, "--osl", "1", "--request-rate-series", series,
+                           "--arrival-pattern", "constant", "--request-count", "60", *extra)
+        prof = sorted((r for r in recs if r["phase"] == "profile"), key=lambda r: r["t_intended"])
+        want = aiperf_series(PTS, 60, ramp)
+        check(len(prof) == 60 and not any(err(r) for r in prof), name, "records", len(prof))
+        for k, (r, w) in enumerate(zip(prof, want)):
+            check(abs(r["t_intended"] - t0 - w * 1e9) < 1 * MS, name, "send", k,
+                  (r["t_intended"] - t0) / MS, "want", w * 1e3)
+        lateness_ok(prof, name)
+    # Poisson: about the integral of the rate in each stretch (10 -> 50 over 1 s: ~30)
+    recs, t0 = profile(m.url, "serp", "--osl", "1", "--request-rate-series", series,
+                       "--request-count", "200", "--random-seed", "3")
+    t = [(r["t_intended"] - t0) / 1e9 for r in recs if r["phase"] == "profile"]
+    first, flat = sum(1 for x in t if x < 1), sum(1 for x in t if 1 <= x < 1.5)
+    check(15 < first < 50 and 12 < flat < 40, "poisson series", first, flat)
+    # a warmup at its own rate, then the series from profiling's start
+    recs, t0 = profile(m.url, "serw", "--osl", "1", "--request-rate-series", series,
+                       "--arrival-pattern", "constant", "--warmup-request-count", "3",
+                       "--warmup-request-rate", "100", "--request-count", "5")
+    prof = sorted(r["t_intended"] - t0 for r in recs if r["phase"] == "profile")
+    check(sum(r["phase"] == "warmup" for r in recs) == 3, "serw warmup")
+    check(all(abs(a - b * 1e9) < 1 * MS for a, b in zip(prof, aiperf_series(PTS, 5))),
+          "serw series from the profiling start")
+
+with open(os.path.join(TMP, "series-bad.json"), "w") as f:
+    f.write('[{"time_s": 0, "qps": 5}, {"time_s": 0, "qps": 6}]')
+
 # ---- bad values: one line naming the option and the value, exit 2, nothing written -------
 bad = [
     (["--streaming", "--prefill-concurrency", "0"], "--prefill-concurrency: 0"),
@@ -164,6 +246,12 @@ bad = [
       "1", "--warmup-prefill-concurrency", "2"], "--warmup-prefill-concurrency 2: more than"),
     (["--warmup-prefill-concurrency-ramp-duration", "1"],
      "--warmup-prefill-concurrency-ramp-duration 1: needs --warmup-prefill-concurrency"),
+    (["--request-rate-series", os.path.join(TMP, "series-bad.json")],
+     "point 1: time_s 0 is not after 0"),
+    (["--request-rate-series", series, "--request-rate", "5"],
+     "not with --request-rate"),
+    (["--request-rate-series", series, "--warmup-request-count", "2"],
+     "needs --warmup-request-rate"),
     (["--num-warmup-sessions", "0"], "--num-warmup-sessions: 0"),
     (["--num-warmup-sessions", "2.5"], "--num-warmup-sessions"),
 ]
@@ -173,6 +261,11 @@ with Mock("--ttft", "1ms") as m:
         lines = stderr.strip().splitlines()
         check(len(lines) == 1 and want in lines[0], "bad", args, stderr)
         check(not os.path.exists(out), "bad", args, "wrote", out)
+    # an unreadable file: exit 1, as an unreadable --input-file
+    stderr, out = profile(m.url, "badfile", "--osl", "1", "--request-rate-series",
+                          os.path.join(TMP, "none.json"), expect=1)
+    check(stderr.strip().count("\n") == 0 and "--request-rate-series" in stderr and
+          "No such file" in stderr and not os.path.exists(out), "unreadable series", stderr)
     timing = m.timing()
     check(not timing, "bad values sent requests", len(timing))
 print("ok")

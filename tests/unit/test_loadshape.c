@@ -1,7 +1,12 @@
 /* The load-shape schedules (loadshape.h) against AIPerf 0.13's definitions, worked by
  * hand in the tables below. */
 #include "loadshape.h"
+#include "err.h"
 #include "test.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 TEST(loadshape_concurrency_ramp_instants)
 {
@@ -131,4 +136,131 @@ TEST(loadshape_rate_ramp_gaps_shrink)
             prev = t;
         }
     }
+}
+
+TEST(loadshape_rate_series_value)
+{
+    /* AIPerf 0.13's value_at: the first rate before the first point, the last from the
+     * last point on, linear in between */
+    static const double t[] = {1, 2, 4}, q[] = {10, 30, 20};
+    struct rate_series s;
+    rate_series_init(&s, t, q, 3, 0);
+    static const struct {
+        double e, want;
+    } cases[] = {{0, 10}, {0.5, 10},   {1, 10}, {1.5, 20}, {2, 30},
+                 {3, 25}, {3.9, 20.5}, {4, 20}, {9, 20}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        CHECK_NEAR(rate_series_value(&s, cases[i].e), cases[i].want, 1e-9);
+}
+
+TEST(loadshape_rate_series_constant_schedule)
+{
+    /* 10 -> 20 req/s over the first second, then 20. Worked by hand:
+     *   send 1: 100 ms at 10/s (the update at 0 keeps 10: no change; the one at 100 ms is
+     *     not before the send);
+     *   send 2: 200 ms pending; the 100 ms update (11/s) pulls it to 100 + 90.909 ms;
+     *   send 3: 190.909 + 90.909 = 281.818 pending; the 200 ms update (12/s) gives
+     *     200 + 83.333 = 283.333, later: 281.818 stays. */
+    static const double t[] = {0, 1}, q[] = {10, 20};
+    struct rate_ramp r;
+    struct rate_series s;
+    rate_ramp_init(&r, 10, 0);
+    rate_series_init(&s, t, q, 2, 0);
+    double rate = 10;
+    int64_t x = rate_shape_next(&r, &s, &rate, -1, const_gap, NULL);
+    CHECK_INT(x, 100000000);
+    x = rate_shape_next(&r, &s, &rate, x, const_gap, NULL);
+    CHECK_INT(x, 100000000 + 90909090);
+    x = rate_shape_next(&r, &s, &rate, x, const_gap, NULL);
+    CHECK_INT(x, 190909090 + 90909090);
+    /* far past the last point: 50 ms gaps at 20/s */
+    for (int i = 0; i < 40; i++)
+        x = rate_shape_next(&r, &s, &rate, x, const_gap, NULL);
+    int64_t y = rate_shape_next(&r, &s, &rate, x, const_gap, NULL);
+    CHECK_INT(y - x, 50000000);
+    CHECK(s.done);
+}
+
+TEST(loadshape_rate_series_after_ramp)
+{
+    /* a 0.25 s ramp to 10 (from 4/s), then the series from 0.25 s: its update at 0.25 s
+     * sets 10 before the ramp's last one (at 0.3 s) does */
+    static const double t[] = {0, 10}, q[] = {10, 10};
+    struct rate_ramp r;
+    struct rate_series s;
+    rate_ramp_init(&r, 10, 250000000);
+    rate_series_init(&s, t, q, 2, 250000000);
+    double rate = 0;
+    /* 4/s: 250 ms pending; the 100 ms update (4 + 6 * 0.4 = 6.4/s) gives 256.25 ms: stays;
+     * the 200 ms one (8.8/s) gives 313.6: stays */
+    int64_t x = rate_shape_next(&r, &s, &rate, -1, const_gap, NULL);
+    CHECK_INT(x, 250000000);
+    CHECK_NEAR(rate, 8.8, 1e-9);
+    /* 250 + 113.636 pending; the series at 250 (10/s): 350, earlier; the ramp's 300 (10/s)
+     * is no change */
+    x = rate_shape_next(&r, &s, &rate, x, const_gap, NULL);
+    CHECK_INT(x, 350000000);
+    CHECK_NEAR(rate, 10, 1e-12);
+}
+
+static int load_series(const char *text, double **t, double **q, int *n, struct diag *d)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/series.json", test_tmpdir());
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+    return rate_series_load(path, t, q, n, d);
+}
+
+TEST(loadshape_rate_series_files)
+{
+    static const struct {
+        const char *text;
+        int n;           /* points when good, 0 when refused */
+        const char *why; /* in the message */
+    } cases[] = {
+        {"[{\"time_s\":0,\"qps\":1},{\"time_s\":2.5,\"qps\":4}]", 2, NULL},
+        {"{\"points\":[{\"time_s\":0,\"qps\":1},{\"qps\":2,\"time_s\":1},{\"time_s\":3,\"qps\":0.5}"
+         "]}",
+         3, NULL},
+        {"[{\"time_s\":0,\"qps\":1}]", 0, "at least two points"},
+        {"[]", 0, "at least two points"},
+        {"{\"points\":[],\"x\":1}", 0, "exactly one key"},
+        {"{\"pts\":[]}", 0, "exactly one key"},
+        {"7", 0, "expected an array"},
+        {"[{\"time_s\":0,\"qps\":1},", 0, "not valid JSON"},
+        {"[{\"time_s\":0,\"qps\":1},{\"time_s\":0,\"qps\":2}]", 0, "strictly increasing"},
+        {"[{\"time_s\":1,\"qps\":1},{\"time_s\":0.5,\"qps\":2}]", 0, "strictly increasing"},
+        {"[{\"time_s\":0,\"qps\":0},{\"time_s\":1,\"qps\":2}]", 0, "point 0: qps 0 is not > 0"},
+        {"[{\"time_s\":-1,\"qps\":1},{\"time_s\":1,\"qps\":2}]", 0,
+         "point 0: time_s -1 is negative"},
+        {"[{\"time_s\":0,\"qps\":1},{\"time_s\":1,\"qps\":\"2\"}]", 0,
+         "point 1: qps: expected a number"},
+        {"[{\"time_s\":0,\"qps\":1},{\"time_s\":1}]", 0, "point 1: qps: expected a number"},
+        {"[{\"time_s\":0,\"qps\":1,\"x\":2},{\"time_s\":1,\"qps\":2}]", 0,
+         "point 0: unknown key x"},
+        {"[1,2]", 0, "point 0: expected an object"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        double *t = NULL, *q = NULL;
+        int n = 0;
+        struct diag d = {0};
+        int rc = load_series(cases[i].text, &t, &q, &n, &d);
+        if (cases[i].n) {
+            CHECK_INT(rc, 0);
+            CHECK_INT(n, cases[i].n);
+        } else {
+            CHECK(rc != 0);
+            CHECK(strstr(d.msg, cases[i].why) != NULL);
+            CHECK(strstr(d.msg, "--request-rate-series ") == d.msg);
+        }
+        free(t);
+        free(q);
+    }
+    double *t = NULL, *q = NULL;
+    int n = 0;
+    struct diag d = {0};
+    CHECK(rate_series_load("/nonexistent/series.json", &t, &q, &n, &d) != 0);
+    CHECK(strstr(d.msg, "No such file") != NULL);
 }
