@@ -101,7 +101,10 @@ void rec_chunks_reserve(struct rec_chunks *c, uint32_t n);
 /* Sets the error once: the first cause wins, later calls are ignored. */
 void rec_set_error(struct rec *r, enum rec_error e, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-/* Appends r as one JSON line ('\n'-terminated) with times relative to anchor_ns. */
+/* Appends r as one JSON line ('\n'-terminated) with times relative to anchor_ns. 0, or
+ * ERR_TOO_LARGE when out's cap cannot take it (nothing of the record is appended then; the
+ * writer reserves about 1.5 KB ahead of what it writes, so a buffer within that of its cap
+ * refuses a short record too: record buffers are uncapped). */
 int rec_write_json(struct buf *out, const struct rec *r, int64_t anchor_ns);
 
 #endif

@@ -1,6 +1,6 @@
 #include "record.h"
 
-#include "jsonw.h"
+#include "err.h"
 #include "xalloc.h"
 
 #include <stdarg.h>
@@ -97,28 +97,44 @@ void rec_set_error(struct rec *r, enum rec_error e, int code, const char *fmt, .
 }
 
 /* The record writer: records are written once per request on the worker's hot path, so
- * the fixed parts go through a stack buffer with memcpy and a printf-free itoa, and only
- * the strings that need escaping go through json_escape. */
+ * they are written straight into the output buffer through a cursor: room for the fixed
+ * part is reserved once (REC_FIXED_MAX covers every key and number), strings and chunk
+ * lists reserve their own (exact for strings, a batch at a time for chunks), numbers go
+ * through a printf-free itoa that writes its digits in place. No call per field into the
+ * buffer layer, no staging copy. */
+
+/* Every key, punctuation and number outside the strings and the chunk lists: about 40
+ * keys (< 600 bytes) and 30 numbers of at most 20 characters each. */
+#define REC_FIXED_MAX 1536
+/* Each chunk: "[" + two numbers + "," + "]" + ","; a batch reserves this many at once. */
+#define REC_CHUNK_MAX   48
+#define REC_CHUNK_BATCH 256
+
 struct rw {
     struct buf *b;
-    size_t n;
-    char t[1024];
+    char *p; /* the cursor: b->p + the bytes written so far; room is reserved ahead */
     int err;
 };
 
-static void rw_flush(struct rw *w)
+/* Makes room for n more bytes at the cursor (the buffer may move). False on error (the
+ * cursor is left where it was; the caller stops writing). */
+static bool rw_room(struct rw *w, size_t n)
 {
-    if (w->n && !w->err)
-        w->err = buf_append(w->b, w->t, w->n);
-    w->n = 0;
+    if (w->err)
+        return false;
+    size_t at = (size_t)(w->p - w->b->p);
+    if (at + n + 1 <= w->b->cap && n <= w->b->max - at)
+        return true;
+    w->b->len = at;
+    w->err = buf_reserve(w->b, n);
+    w->p = w->b->p + at;
+    return !w->err;
 }
 
-static void rw_lit(struct rw *w, const char *s, size_t n)
+static inline void rw_lit(struct rw *w, const char *s, size_t n)
 {
-    if (w->n + n > sizeof w->t)
-        rw_flush(w);
-    memcpy(w->t + w->n, s, n);
-    w->n += n;
+    memcpy(w->p, s, n);
+    w->p += n;
 }
 #define LIT(w, s) rw_lit((w), (s), sizeof(s) - 1)
 
@@ -129,33 +145,123 @@ static const char digit_pairs[201] =
     "62636465666768697071727374757677787980818283848586878889909192"
     "93949596979899";
 
+static inline unsigned ndigits(uint64_t u)
+{
+    unsigned n = 1;
+    for (;;) {
+        if (u < 10)
+            return n;
+        if (u < 100)
+            return n + 1;
+        if (u < 1000)
+            return n + 2;
+        if (u < 10000)
+            return n + 3;
+        u /= 10000;
+        n += 4;
+    }
+}
+
+/* printf's %lld, written in place (at most 20 bytes: room is the caller's). */
 static void rw_int(struct rw *w, int64_t v)
 {
-    char tmp[24];
-    char *p = tmp + sizeof tmp;
     uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    if (v < 0)
+        *w->p++ = '-';
+    unsigned n = ndigits(u);
+    char *q = w->p + n;
+    w->p = q;
     while (u >= 100) {
         unsigned d = (unsigned)(u % 100) * 2;
         u /= 100;
-        p -= 2;
-        memcpy(p, digit_pairs + d, 2);
+        q -= 2;
+        memcpy(q, digit_pairs + d, 2);
     }
-    if (u >= 10) {
-        p -= 2;
-        memcpy(p, digit_pairs + u * 2, 2);
-    } else {
-        *--p = (char)('0' + u);
-    }
-    if (v < 0)
-        *--p = '-';
-    rw_lit(w, p, (size_t)(tmp + sizeof tmp - p));
+    if (u >= 10)
+        memcpy(q - 2, digit_pairs + u * 2, 2);
+    else
+        q[-1] = (char)('0' + u);
 }
 
+/* The 8 bytes at s hold a quote, a backslash or a control character (SWAR, as jscan's
+ * string scan: a byte b has (b - k) & ~b & 0x80 set when b == k or b < k). */
+static inline bool special8(const char *s)
+{
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    uint64_t x;
+    memcpy(&x, s, 8);
+    uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+    return ((((q - ones) & ~q) | ((b - ones) & ~b) | ((x - ones * 0x20) & ~x)) & high) != 0;
+}
+
+static inline bool needs_escape(unsigned char c)
+{
+    return c < 0x20 || c == '"' || c == '\\';
+}
+
+/* The string as json_escape writes it (quotes, \" \\ \n \r \t, \u00XX for the other
+ * control characters, every other byte as it is). */
 static void rw_str(struct rw *w, const char *s)
 {
-    rw_flush(w);
-    if (!w->err)
-        w->err = json_escape(w->b, s, strlen(s));
+    static const char hex[] = "0123456789abcdef";
+    size_t n = strlen(s), i = 0;
+    while (i + 8 <= n && !special8(s + i))
+        i += 8;
+    while (i < n && !needs_escape((unsigned char)s[i]))
+        i++;
+    if (i == n) { /* nothing to escape: the usual case, one copy */
+        if (!rw_room(w, n + 2))
+            return;
+        *w->p++ = '"';
+        memcpy(w->p, s, n);
+        w->p += n;
+        *w->p++ = '"';
+        return;
+    }
+    size_t extra = 0; /* the escaped length, exactly, so a long text reserves no more */
+    for (size_t k = i; k < n; k++) {
+        unsigned char c = (unsigned char)s[k];
+        if (c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t')
+            extra += 1;
+        else if (c < 0x20)
+            extra += 5;
+    }
+    if (!rw_room(w, n + extra + 2))
+        return;
+    char *p = w->p;
+    *p++ = '"';
+    memcpy(p, s, i);
+    p += i;
+    for (; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!needs_escape(c)) {
+            *p++ = (char)c;
+            continue;
+        }
+        *p++ = '\\';
+        switch (c) {
+        case '"':
+        case '\\':
+            *p++ = (char)c;
+            break;
+        case '\n':
+            *p++ = 'n';
+            break;
+        case '\r':
+            *p++ = 'r';
+            break;
+        case '\t':
+            *p++ = 't';
+            break;
+        default:
+            memcpy(p, "u00", 3);
+            p[3] = hex[c >> 4];
+            p[4] = hex[c & 15];
+            p += 5;
+        }
+    }
+    *p++ = '"';
+    w->p = p;
 }
 
 static void rw_bool(struct rw *w, bool v)
@@ -167,7 +273,7 @@ static void rw_bool(struct rw *w, bool v)
 }
 
 /* ,"KEY":T  for a time that was taken (0 means never) */
-static void rw_time(struct rw *w, const char *key, size_t klen, int64_t t, int64_t anchor)
+static inline void rw_time(struct rw *w, const char *key, size_t klen, int64_t t, int64_t anchor)
 {
     if (!t)
         return;
@@ -176,10 +282,14 @@ static void rw_time(struct rw *w, const char *key, size_t klen, int64_t t, int64
 }
 #define TIME(w, k, t, a) rw_time((w), (k), sizeof(k) - 1, (t), (a))
 
+/* Leaves REC_FIXED_MAX bytes of room after it, for the fixed fields that follow. */
 static void rw_chunks(struct rw *w, const struct rec_chunks *c, int64_t anchor)
 {
     LIT(w, "[");
     for (uint32_t i = 0; i < c->n; i++) {
+        if (i % REC_CHUNK_BATCH == 0 &&
+            !rw_room(w, (size_t)REC_CHUNK_BATCH * REC_CHUNK_MAX + REC_FIXED_MAX))
+            return;
         if (i)
             LIT(w, ",");
         LIT(w, "[");
@@ -191,13 +301,27 @@ static void rw_chunks(struct rw *w, const struct rec_chunks *c, int64_t anchor)
     LIT(w, "]");
 }
 
+/* Room for the fixed fields is kept at REC_FIXED_MAX ahead of the cursor: every variable
+ * part (strings, chunks) reserves its own bytes plus REC_FIXED_MAX again. */
+static void rw_strf(struct rw *w, const char *s)
+{
+    rw_str(w, s);
+    rw_room(w, REC_FIXED_MAX);
+}
+
 int rec_write_json(struct buf *out, const struct rec *r, int64_t anchor)
 {
     struct rw w = {.b = out};
+    size_t start = out->len;
+    if (buf_reserve(out, REC_FIXED_MAX))
+        return ERR_TOO_LARGE;
+    w.p = out->p + out->len;
     LIT(&w, "{\"i\":");
     rw_int(&w, r->index);
     LIT(&w, ",\"conv\":");
-    rw_str(&w, r->conv ? r->conv : "");
+    rw_strf(&w, r->conv ? r->conv : "");
+    if (w.err)
+        goto out;
     LIT(&w, ",\"turn\":");
     rw_int(&w, r->turn);
     if (r->phase == PHASE_WARMUP)
@@ -215,7 +339,9 @@ int rec_write_json(struct buf *out, const struct rec *r, int64_t anchor)
     rw_int(&w, r->url);
     if (r->model) {
         LIT(&w, ",\"model\":");
-        rw_str(&w, r->model);
+        rw_strf(&w, r->model);
+        if (w.err)
+            goto out;
     }
     LIT(&w, ",\"stream\":");
     rw_bool(&w, r->stream);
@@ -245,9 +371,13 @@ int rec_write_json(struct buf *out, const struct rec *r, int64_t anchor)
     rw_int(&w, r->status);
     LIT(&w, ",\"chunks\":");
     rw_chunks(&w, &r->chunks, anchor);
+    if (w.err)
+        goto out;
     if (r->rchunks.n) {
         LIT(&w, ",\"rchunks\":");
         rw_chunks(&w, &r->rchunks, anchor);
+        if (w.err)
+            goto out;
     }
     if (r->chunks.dropped + r->rchunks.dropped) {
         LIT(&w, ",\"chunks_dropped\":");
@@ -256,8 +386,11 @@ int rec_write_json(struct buf *out, const struct rec *r, int64_t anchor)
     if (r->has_usage) {
         LIT(&w, ",\"usage\":{");
         bool first = true;
-        const char *ukeys[3] = {
+        static const char *const ukeys[3] = {
             "\"prompt_tokens\":", "\"completion_tokens\":", "\"reasoning_tokens\":"};
+        static const size_t ulens[3] = {sizeof "\"prompt_tokens\":" - 1,
+                                        sizeof "\"completion_tokens\":" - 1,
+                                        sizeof "\"reasoning_tokens\":" - 1};
         long vals[3] = {r->prompt_tokens, r->completion_tokens, r->reasoning_tokens};
         for (int i = 0; i < 3; i++) {
             if (vals[i] < 0)
@@ -265,14 +398,16 @@ int rec_write_json(struct buf *out, const struct rec *r, int64_t anchor)
             if (!first)
                 LIT(&w, ",");
             first = false;
-            rw_lit(&w, ukeys[i], strlen(ukeys[i]));
+            rw_lit(&w, ukeys[i], ulens[i]);
             rw_int(&w, vals[i]);
         }
         LIT(&w, "}");
     }
     if (r->finish[0]) {
         LIT(&w, ",\"finish\":");
-        rw_str(&w, r->finish);
+        rw_strf(&w, r->finish);
+        if (w.err)
+            goto out;
     }
     LIT(&w, ",\"bad_chunks\":");
     rw_int(&w, r->bad_chunks);
@@ -293,20 +428,35 @@ int rec_write_json(struct buf *out, const struct rec *r, int64_t anchor)
         else
             LIT(&w, "null");
         LIT(&w, ",\"type\":");
-        rw_str(&w, rec_error_name(r->error));
+        rw_strf(&w, rec_error_name(r->error));
+        if (w.err)
+            goto out;
         LIT(&w, ",\"message\":");
-        rw_str(&w, r->error_msg ? r->error_msg : "");
+        rw_strf(&w, r->error_msg ? r->error_msg : "");
+        if (w.err)
+            goto out;
         LIT(&w, "}");
     }
     LIT(&w, ",\"cancelled\":");
     rw_bool(&w, r->cancelled);
     if (r->text) { /* --record-text */
         LIT(&w, ",\"text\":");
-        rw_str(&w, r->text);
+        rw_strf(&w, r->text);
+        if (w.err)
+            goto out;
         LIT(&w, ",\"reasoning_text\":");
-        rw_str(&w, r->rtext ? r->rtext : "");
+        rw_strf(&w, r->rtext ? r->rtext : "");
+        if (w.err)
+            goto out;
     }
     LIT(&w, "}\n");
-    rw_flush(&w);
+    out->len = (size_t)(w.p - out->p);
+    out->p[out->len] = '\0';
+    return 0;
+out:
+    /* A record that did not fit leaves nothing of itself behind. */
+    out->len = start;
+    if (out->p)
+        out->p[start] = '\0';
     return w.err;
 }

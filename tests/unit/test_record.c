@@ -166,3 +166,258 @@ TEST(record_numbers_every_digit_count)
     buf_free(&b);
     rec_free(&r);
 }
+
+/* ---- the in-place writer against a plain reference (printf and json_escape) ---- */
+
+#include "err.h"
+#include "jsonw.h"
+
+static void ref_time(struct buf *b, const char *key, int64_t t, int64_t anchor)
+{
+    if (t)
+        buf_printf(b, ",\"%s\":%lld", key, (long long)(t - anchor));
+}
+
+static void ref_chunks(struct buf *b, const struct rec_chunks *c, int64_t anchor)
+{
+    buf_putc(b, '[');
+    for (uint32_t i = 0; i < c->n; i++)
+        buf_printf(b, "%s[%lld,%d]", i ? "," : "", (long long)(c->v[i].t - anchor),
+                   (int)c->v[i].tokens);
+    buf_putc(b, ']');
+}
+
+/* The records format (docs/records-format.md) written the slow, obvious way. */
+static void ref_write(struct buf *b, const struct rec *r, int64_t a)
+{
+    buf_printf(b, "{\"i\":%ld,\"conv\":", r->index);
+    json_escape(b, r->conv ? r->conv : "", strlen(r->conv ? r->conv : ""));
+    buf_printf(b, ",\"turn\":%d,\"phase\":\"%s\",\"worker\":%d", r->turn,
+               r->phase == PHASE_WARMUP ? "warmup" : "profile", r->worker);
+    if (r->conn >= 0)
+        buf_printf(b, ",\"conn\":%ld,\"reused\":%s", r->conn, r->reused ? "true" : "false");
+    buf_printf(b, ",\"url\":%d", r->url);
+    if (r->model) {
+        buf_puts(b, ",\"model\":");
+        json_escape(b, r->model, strlen(r->model));
+    }
+    buf_printf(b, ",\"stream\":%s", r->stream ? "true" : "false");
+    if (r->isl >= 0)
+        buf_printf(b, ",\"isl\":%ld", r->isl);
+    if (r->osl_req >= 0)
+        buf_printf(b, ",\"osl_req\":%ld", r->osl_req);
+    if (r->preconnect_ns)
+        buf_printf(b, ",\"preconnect_ns\":%lld", (long long)r->preconnect_ns);
+    ref_time(b, "t_intended", r->t_intended, a);
+    ref_time(b, "t_dispatch", r->t_dispatch, a);
+    ref_time(b, "t_start", r->t_start, a);
+    ref_time(b, "t_connected", r->t_connected, a);
+    ref_time(b, "t_tls", r->t_tls, a);
+    ref_time(b, "t_sent", r->t_sent, a);
+    ref_time(b, "t_head", r->t_head, a);
+    ref_time(b, "t_first", r->t_first, a);
+    ref_time(b, "t_last", r->t_last, a);
+    ref_time(b, "t_end", r->t_end, a);
+    buf_printf(b, ",\"status\":%d,\"chunks\":", r->status);
+    ref_chunks(b, &r->chunks, a);
+    if (r->rchunks.n) {
+        buf_puts(b, ",\"rchunks\":");
+        ref_chunks(b, &r->rchunks, a);
+    }
+    if (r->chunks.dropped + r->rchunks.dropped)
+        buf_printf(b, ",\"chunks_dropped\":%lld",
+                   (long long)r->chunks.dropped + (long long)r->rchunks.dropped);
+    if (r->has_usage) {
+        const char *sep = "";
+        buf_puts(b, ",\"usage\":{");
+        if (r->prompt_tokens >= 0)
+            buf_printf(b, "\"prompt_tokens\":%ld", r->prompt_tokens), sep = ",";
+        if (r->completion_tokens >= 0)
+            buf_printf(b, "%s\"completion_tokens\":%ld", sep, r->completion_tokens), sep = ",";
+        if (r->reasoning_tokens >= 0)
+            buf_printf(b, "%s\"reasoning_tokens\":%ld", sep, r->reasoning_tokens);
+        buf_putc(b, '}');
+    }
+    if (r->finish[0]) {
+        buf_puts(b, ",\"finish\":");
+        json_escape(b, r->finish, strlen(r->finish));
+    }
+    buf_printf(b, ",\"bad_chunks\":%u", r->bad_chunks);
+    if (r->tx_writes || r->t_sent)
+        buf_printf(b, ",\"tx_bytes\":%lld,\"tx_writes\":%u,\"rx_bytes\":%lld,\"rx_reads\":%u",
+                   (long long)r->tx_bytes, r->tx_writes, (long long)r->rx_bytes, r->rx_reads);
+    if (r->error != RECERR_NONE) {
+        if (r->error_code >= 0)
+            buf_printf(b, ",\"error\":{\"code\":%d,\"type\":", r->error_code);
+        else
+            buf_puts(b, ",\"error\":{\"code\":null,\"type\":");
+        json_escape(b, rec_error_name(r->error), strlen(rec_error_name(r->error)));
+        buf_puts(b, ",\"message\":");
+        json_escape(b, r->error_msg ? r->error_msg : "", strlen(r->error_msg ? r->error_msg : ""));
+        buf_putc(b, '}');
+    }
+    buf_printf(b, ",\"cancelled\":%s", r->cancelled ? "true" : "false");
+    if (r->text) {
+        buf_puts(b, ",\"text\":");
+        json_escape(b, r->text, strlen(r->text));
+        buf_puts(b, ",\"reasoning_text\":");
+        json_escape(b, r->rtext ? r->rtext : "", strlen(r->rtext ? r->rtext : ""));
+    }
+    buf_puts(b, "}\n");
+}
+
+static uint64_t rnd_state = 0x9e3779b97f4a7c15ull;
+static uint64_t rnd(void)
+{
+    rnd_state ^= rnd_state << 13;
+    rnd_state ^= rnd_state >> 7;
+    rnd_state ^= rnd_state << 17;
+    return rnd_state;
+}
+
+/* A random string of n bytes from an alphabet heavy in what needs escaping. */
+static char *rnd_str(size_t n)
+{
+    static const char alpha[] = "ab \"\\\n\r\t\x01\x1f\x7f/\xc3\xa9zq";
+    char *s = malloc(n + 1);
+    bool plain = rnd() % 2;
+    for (size_t i = 0; i < n; i++)
+        s[i] = plain ? (char)('a' + rnd() % 26) : alpha[rnd() % (sizeof alpha - 1)];
+    s[n] = '\0';
+    return s;
+}
+
+static int64_t rnd_int(void)
+{
+    switch (rnd() % 6) {
+    case 0:
+        return 0;
+    case 1:
+        return (int64_t)(rnd() % 10);
+    case 2:
+        return -(int64_t)(rnd() % 1000000);
+    case 3:
+        return (int64_t)(rnd() >> (rnd() % 64));
+    case 4:
+        return rnd() % 2 ? INT64_MAX : INT64_MIN + 1;
+    default:
+        return (int64_t)(rnd() % 10000000000ull);
+    }
+}
+
+/* Every optional field, every string with and without escapes (lengths across the 8-byte
+ * scan's boundaries, a text far longer than the fixed room), chunk lists across the
+ * writer's batch size, times before the anchor, appended after existing bytes: the
+ * in-place writer matches the reference byte for byte. */
+TEST(record_writer_matches_reference)
+{
+    for (int iter = 0; iter < 3000; iter++) {
+        struct rec r;
+        rec_init(&r);
+        r.index = (long)rnd_int();
+        r.conv = rnd_str(rnd() % 20);
+        r.turn = (int)(rnd() % 1000);
+        r.phase = rnd() % 2 ? PHASE_WARMUP : PHASE_PROFILE;
+        r.worker = (int)(rnd() % 64);
+        r.conn = rnd() % 3 ? (long)(rnd() % 100000) : -1;
+        r.reused = rnd() % 2;
+        r.url = (int)(rnd() % 4);
+        r.model = rnd() % 3 ? rnd_str(rnd() % 40) : NULL;
+        r.stream = rnd() % 2;
+        r.isl = rnd() % 4 ? (long)(rnd() % 100000) : -1;
+        r.osl_req = rnd() % 4 ? (long)(rnd() % 100000) : -1;
+        r.preconnect_ns = rnd() % 3 ? 0 : rnd_int();
+        int64_t anchor = (int64_t)(rnd() % 1000000000000ull);
+        int64_t *ts[] = {&r.t_intended, &r.t_dispatch, &r.t_start, &r.t_connected, &r.t_tls,
+                         &r.t_sent,     &r.t_head,     &r.t_first, &r.t_last,      &r.t_end};
+        for (size_t i = 0; i < sizeof ts / sizeof *ts; i++)
+            *ts[i] = rnd() % 4 ? anchor + (int64_t)(rnd() % 100000000000ull) - 1000 : 0;
+        r.status = (int)(rnd() % 600);
+        uint32_t nc = rnd() % 8 ? (uint32_t)(rnd() % 4) : (uint32_t)(rnd() % 700);
+        for (uint32_t i = 0; i < nc; i++)
+            rec_chunks_add(&r.chunks, anchor + (int64_t)(rnd() % 100000000000ull),
+                           (int32_t)(rnd() % 3 ? rnd() % 5 : rnd()));
+        uint32_t nr = rnd() % 4 ? 0 : (uint32_t)(rnd() % 300);
+        for (uint32_t i = 0; i < nr; i++)
+            rec_chunks_add(&r.rchunks, anchor - 5 + (int64_t)(rnd() % 100000), 1);
+        r.chunks.dropped = rnd() % 5 ? 0 : (uint32_t)rnd();
+        r.rchunks.dropped = rnd() % 5 ? 0 : (uint32_t)(rnd() % 1000);
+        r.has_usage = rnd() % 2;
+        r.prompt_tokens = rnd() % 3 ? (long)(rnd() % 100000) : -1;
+        r.completion_tokens = rnd() % 3 ? (long)(rnd() % 100000) : -1;
+        r.reasoning_tokens = rnd() % 3 ? (long)(rnd() % 100000) : -1;
+        if (rnd() % 2) {
+            char *f = rnd_str(rnd() % sizeof r.finish);
+            memcpy(r.finish, f, strlen(f) + 1);
+            free(f);
+        }
+        r.bad_chunks = rnd() % 3 ? 0 : (uint32_t)rnd();
+        if (rnd() % 3) {
+            r.tx_bytes = rnd();
+            r.tx_writes = (uint32_t)rnd();
+            r.rx_bytes = rnd() % 100000;
+            r.rx_reads = (uint32_t)(rnd() % 100);
+        }
+        if (rnd() % 3 == 0) {
+            char *m = rnd_str(rnd() % 300);
+            rec_set_error(&r, (enum rec_error)(1 + rnd() % RECERR_NOT_SENT),
+                          rnd() % 2 ? -1 : (int)(rnd() % 600), "%s", m);
+            free(m);
+        }
+        r.cancelled = rnd() % 2;
+        if (rnd() % 4 == 0) {
+            r.text = rnd_str(rnd() % 3 ? rnd() % 64 : rnd() % 20000);
+            r.rtext = rnd() % 2 ? rnd_str(rnd() % 100) : NULL;
+        }
+        struct buf got, want;
+        buf_init(&got, 0);
+        buf_init(&want, 0);
+        if (rnd() % 2) { /* records follow others in a worker's buffer */
+            size_t pre = rnd() % 3000;
+            for (size_t i = 0; i < pre; i++)
+                buf_putc(&got, 'x'), buf_putc(&want, 'x');
+        }
+        ref_write(&want, &r, anchor);
+        REQUIRE(rec_write_json(&got, &r, anchor) == 0);
+        CHECK_MEM(got.p, got.len, want.p, want.len);
+        CHECK(got.p[got.len] == '\0');
+        buf_free(&got);
+        buf_free(&want);
+        rec_free(&r);
+    }
+}
+
+/* A record that does not fit the buffer's cap is refused whole: nothing of it is left
+ * behind, whichever part (fixed fields, a string, the chunks) ran out of room. */
+TEST(record_writer_too_large_leaves_nothing)
+{
+    struct rec r;
+    rec_init(&r);
+    r.conv = strdup("s1");
+    for (int i = 0; i < 600; i++)
+        rec_chunks_add(&r.chunks, i, 1);
+    r.text = malloc(5001);
+    memset(r.text, 'a', 5000);
+    r.text[5000] = '\0';
+    struct buf full;
+    buf_init(&full, 0);
+    REQUIRE(rec_write_json(&full, &r, 0) == 0);
+    for (size_t max = 0; max < full.len + 3000; max += 97) {
+        struct buf b;
+        buf_init(&b, max);
+        if (max >= 3)
+            buf_append(&b, "abc", 3);
+        size_t before = b.len;
+        int rc = rec_write_json(&b, &r, 0);
+        if (rc == 0) {
+            CHECK_MEM(b.p + before, b.len - before, full.p, full.len);
+        } else {
+            CHECK_INT(rc, ERR_TOO_LARGE);
+            CHECK_INT(b.len, before);
+            CHECK(!b.p || b.p[b.len] == '\0');
+        }
+        buf_free(&b);
+    }
+    buf_free(&full);
+    rec_free(&r);
+}
