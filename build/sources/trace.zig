@@ -1,7 +1,7 @@
 //! Sources of the trace stage (relative to src/) and its unit tests (relative to tests/).
 pub const src = [_][]const u8{
     "trace/jscan.c",       "trace/tokenizer.c",  "trace/corpus.c", "trace/i64map.c", "trace/tok_lookup.c", "trace/tok_open.c",
-    "trace/trace_write.c", "trace/trace_read.c", "trace/synth.c",  "trace/dataset.c", "trace/seqdist.c",
+    "trace/trace_write.c", "trace/trace_read.c", "trace/trace_cache.c", "trace/synth.c",  "trace/dataset.c", "trace/seqdist.c",
     "cli/cmd_pack.c",      "cli/cmd_inspect.c",
 };
 pub const tests = [_][]const u8{

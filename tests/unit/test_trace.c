@@ -316,3 +316,90 @@ TEST(trace_extra_inputs_table)
         buf_free(&b);
     }
 }
+
+/* ---- trace_cache ---- */
+
+#include "trace_cache.h"
+
+/* What goes in comes out, field for field, with strings copied (the caller's buffers are
+ * reused between requests); a NULL model stays NULL. */
+TEST(trace_cache_round_trip)
+{
+    struct trace_cache c;
+    tcache_init(&c, 1 << 20);
+    char session[16], body[64];
+    for (int i = 0; i < 3000; i++) {
+        struct trace_request q = {0};
+        snprintf(session, sizeof session, "s%d", i);
+        int n = snprintf(body, sizeof body, "{\"messages\":[],\"n\":%d}", i);
+        q.index = i;
+        q.session = session;
+        q.turn = i % 3;
+        q.timed = i % 2;
+        q.t_ms = i * 1.5;
+        q.delay_ms = i * 0.25;
+        q.model = i % 4 ? "m" : NULL;
+        q.stream = i % 5 == 0;
+        q.isl = 100 + i;
+        q.osl = i % 7 ? i : -1;
+        q.history = i % 2 ? TRACE_HISTORY_LIVE : TRACE_HISTORY_RECORDED;
+        q.body = body;
+        q.body_len = (size_t)n;
+        q.blocks = i / 10;
+        q.line = i + 5;
+        REQUIRE(tcache_add(&c, &q));
+    }
+    memset(session, 'x', sizeof session - 1);
+    memset(body, 'x', sizeof body - 1);
+    CHECK_INT(c.n, 3000);
+    for (int i = 0; i < 3000; i++) {
+        struct trace_request q;
+        tcache_get(&c, (size_t)i, &q);
+        char want[64];
+        int n = snprintf(want, sizeof want, "{\"messages\":[],\"n\":%d}", i);
+        CHECK_MEM(q.body, q.body_len, want, (size_t)n);
+        CHECK(q.body[q.body_len] == '\0');
+        snprintf(want, sizeof want, "s%d", i);
+        CHECK_STR(q.session, want);
+        CHECK(i % 4 ? q.model && !strcmp(q.model, "m") : q.model == NULL);
+        CHECK_INT(q.index, i);
+        CHECK_INT(q.turn, i % 3);
+        CHECK_INT(q.timed, i % 2);
+        CHECK(q.t_ms == i * 1.5 && q.delay_ms == i * 0.25);
+        CHECK_INT(q.stream, i % 5 == 0);
+        CHECK_INT(q.isl, 100 + i);
+        CHECK_INT(q.osl, i % 7 ? i : -1);
+        CHECK_INT(q.history, i % 2 ? TRACE_HISTORY_LIVE : TRACE_HISTORY_RECORDED);
+        CHECK_INT(q.blocks, i / 10);
+        CHECK_INT(q.line, i + 5);
+    }
+    tcache_free(&c);
+}
+
+/* Past its cap the cache gives up for good and frees what it held: the caller falls back
+ * to the file, and memory stays at the cap whatever the trace's length. */
+TEST(trace_cache_gives_up_past_its_cap)
+{
+    struct trace_cache c;
+    tcache_init(&c, 4096);
+    struct trace_request q = {.session = "s", .body = "{\"a\":1}", .body_len = 7};
+    int added = 0;
+    while (tcache_add(&c, &q))
+        added++;
+    CHECK(added > 5);
+    CHECK(c.over);
+    CHECK_INT(c.n, 0);
+    CHECK(c.v == NULL && c.bytes.p == NULL);
+    CHECK(!tcache_add(&c, &q)); /* and stays empty */
+    CHECK_INT(c.n, 0);
+    tcache_free(&c);
+    /* one request larger than the whole cap */
+    static char big[8192];
+    memset(big, 'a', sizeof big);
+    tcache_init(&c, 4096);
+    q.body = big;
+    q.body_len = sizeof big;
+    CHECK(!tcache_add(&c, &q));
+    CHECK(c.over);
+    tcache_free(&c);
+}
