@@ -21,12 +21,12 @@
 struct tc_entry;
 
 struct trace_cache {
-    struct buf bytes;    /* the strings, each NUL-terminated */
-    struct tc_entry *v;  /* owned */
+    struct buf bytes;   /* the strings, each NUL-terminated */
+    struct tc_entry *v; /* owned */
     size_t n, cap;
-    size_t max;          /* bytes of strings and entries together (the allocations, which
-                          * double as they grow, may hold up to twice that) */
-    bool over;           /* went past max: empty for good */
+    size_t max; /* bytes of strings and entries together (the allocations, which
+                 * double as they grow, may hold up to twice that) */
+    bool over;  /* went past max: empty for good */
 };
 
 /* Empty, taking at most max bytes (strings plus the per-request entries). */

@@ -142,6 +142,112 @@ static const char *scan_number(struct jiter *it, const char *p)
     return p;
 }
 
+/* A literal (true, false, null) at p: the byte after it, or NULL. */
+static const char *scan_literal(struct jiter *it, const char *p)
+{
+    const char *lit = *p == 't' ? "true" : *p == 'f' ? "false" : "null";
+    size_t n = *p == 'f' ? 5 : 4;
+    if ((size_t)(it->end - p) < n || memcmp(p, lit, n) != 0) {
+        fail(it, p, "bad literal");
+        return NULL;
+    }
+    return p + n;
+}
+
+/* Validates the object or array at p ('{' or '['), scanned as a value at `depth`, and
+ * returns the byte after it (NULL on error). One loop with a stack of one bit per open
+ * level (1: object) instead of a call per nested value: a response's "choices" is four
+ * levels of small objects, and the calls were most of what scanning it cost. It checks
+ * exactly what the recursive grammar did, in the same order, so the errors and their
+ * offsets are the same (tests/unit/test_trace_jscan.c compares it with that grammar). */
+static const char *scan_container(struct jiter *it, const char *p, int depth)
+{
+    const char *end = it->end;
+    uint64_t objs = 0; /* bit i: the container open at level i is an object */
+    int top = 0;       /* open containers; the innermost is at depth + top - 1 */
+    const char *q = p;
+    bool obj;
+    /* q at '{' or '[': open it (its values are scanned at depth + top). */
+open:
+    if (depth + top >= JSCAN_MAX_DEPTH) {
+        fail(it, q, "nesting too deep");
+        return NULL;
+    }
+    obj = *q == '{';
+    objs = obj ? objs | (1ull << top) : objs & ~(1ull << top);
+    top++;
+    q = skip_ws(q + 1, end);
+    if (q < end && *q == (obj ? '}' : ']')) {
+        q++;
+        goto closed;
+    }
+    for (;;) {
+        /* a member (key, ':', value) or an element */
+        if (obj) {
+            if (q >= end || *q != '"') {
+                fail(it, q, "object key expected");
+                return NULL;
+            }
+            bool esc = false;
+            q = scan_string(it, q + 1, &esc);
+            if (!q)
+                return NULL;
+            q = skip_ws(q + 1, end);
+            if (q >= end || *q != ':') {
+                fail(it, q, "':' expected");
+                return NULL;
+            }
+            q = skip_ws(q + 1, end);
+        }
+        if (q >= end) {
+            fail(it, q, "value expected");
+            return NULL;
+        }
+        switch (*q) {
+        case '"': {
+            bool esc = false;
+            q = scan_string(it, q + 1, &esc);
+            if (!q)
+                return NULL;
+            q++;
+            break;
+        }
+        case '{':
+        case '[':
+            goto open;
+        case 't':
+        case 'f':
+        case 'n':
+            q = scan_literal(it, q);
+            if (!q)
+                return NULL;
+            break;
+        default:
+            q = scan_number(it, q);
+            if (!q)
+                return NULL;
+        }
+        /* after a value: ',' and the next, or the innermost container's end */
+    next:
+        q = skip_ws(q, end);
+        if (q < end && *q == ',') {
+            q = skip_ws(q + 1, end);
+            continue;
+        }
+        if (q < end && *q == (obj ? '}' : ']')) {
+            q++;
+            goto closed;
+        }
+        fail(it, q, obj ? "',' or '}' expected" : "',' or ']' expected");
+        return NULL;
+    closed:
+        if (--top == 0)
+            return q;
+        obj = (objs >> (top - 1)) & 1;
+        goto next;
+    }
+}
+
 /* Scans one value starting at p (no leading whitespace); returns the byte after it. */
 static const char *scan_value(struct jiter *it, const char *p, struct jval *v, int depth)
 {
@@ -164,64 +270,22 @@ static const char *scan_value(struct jiter *it, const char *p, struct jval *v, i
     }
     case '{':
     case '[': {
-        if (depth >= JSCAN_MAX_DEPTH) {
-            fail(it, p, "nesting too deep");
+        const char *q = scan_container(it, p, depth);
+        if (!q)
             return NULL;
-        }
-        bool obj = *p == '{';
-        char close = obj ? '}' : ']';
-        const char *q = skip_ws(p + 1, end);
-        if (q < end && *q == close) {
-            v->type = obj ? JT_OBJECT : JT_ARRAY;
-            v->n = (size_t)(q + 1 - p);
-            return q + 1;
-        }
-        for (;;) {
-            struct jval sub;
-            if (obj) {
-                if (q >= end || *q != '"') {
-                    fail(it, q, "object key expected");
-                    return NULL;
-                }
-                q = scan_value(it, q, &sub, depth + 1);
-                if (!q)
-                    return NULL;
-                q = skip_ws(q, end);
-                if (q >= end || *q != ':') {
-                    fail(it, q, "':' expected");
-                    return NULL;
-                }
-                q = skip_ws(q + 1, end);
-            }
-            q = scan_value(it, q, &sub, depth + 1);
-            if (!q)
-                return NULL;
-            q = skip_ws(q, end);
-            if (q < end && *q == ',') {
-                q = skip_ws(q + 1, end);
-                continue;
-            }
-            if (q < end && *q == close)
-                break;
-            fail(it, q, obj ? "',' or '}' expected" : "',' or ']' expected");
-            return NULL;
-        }
-        v->type = obj ? JT_OBJECT : JT_ARRAY;
-        v->n = (size_t)(q + 1 - p);
-        return q + 1;
+        v->type = *p == '{' ? JT_OBJECT : JT_ARRAY;
+        v->n = (size_t)(q - p);
+        return q;
     }
     case 't':
     case 'f':
     case 'n': {
-        const char *lit = *p == 't' ? "true" : *p == 'f' ? "false" : "null";
-        size_t n = strlen(lit);
-        if ((size_t)(end - p) < n || memcmp(p, lit, n) != 0) {
-            fail(it, p, "bad literal");
+        const char *q = scan_literal(it, p);
+        if (!q)
             return NULL;
-        }
         v->type = *p == 't' ? JT_TRUE : *p == 'f' ? JT_FALSE : JT_NULL;
-        v->n = n;
-        return p + n;
+        v->n = (size_t)(q - p);
+        return q;
     }
     default: {
         const char *q = scan_number(it, p);

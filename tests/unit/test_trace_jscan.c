@@ -339,3 +339,227 @@ TEST(trace_jscan_fast_doubles_match_strtod)
         }
     }
 }
+
+/* ---- the iterative container scan against the recursive grammar it replaced ---- */
+
+struct ref {
+    const char *base, *end;
+    const char *err;
+    size_t off;
+};
+
+static const char *ref_fail(struct ref *r, const char *at, const char *why)
+{
+    r->err = why;
+    r->off = (size_t)(at - r->base);
+    return NULL;
+}
+
+static const char *ref_ws(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    return p;
+}
+
+static bool ref_hex(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* p after the opening quote: the closing quote. */
+static const char *ref_string(struct ref *r, const char *p)
+{
+    for (; p < r->end; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '"')
+            return p;
+        if (c < 0x20)
+            return ref_fail(r, p, "control character in string");
+        if (c != '\\')
+            continue;
+        if (p + 1 >= r->end)
+            break;
+        if (p[1] == 'u') {
+            if (r->end - p < 6)
+                return ref_fail(r, r->end, "unterminated string");
+            for (int i = 2; i < 6; i++)
+                if (!ref_hex(p[i]))
+                    return ref_fail(r, p, "bad \\u escape");
+            p += 5;
+            continue;
+        }
+        if (!p[1] || !strchr("\"\\/bfnrt", p[1]))
+            return ref_fail(r, p, "bad escape in string");
+        p++;
+    }
+    return ref_fail(r, r->end, "unterminated string");
+}
+
+static const char *ref_number(struct ref *r, const char *p)
+{
+    const char *s = p, *end = r->end;
+    if (p < end && *p == '-')
+        p++;
+    if (p >= end || *p < '0' || *p > '9')
+        return ref_fail(r, s, "bad number");
+    if (*p == '0')
+        p++;
+    else
+        while (p < end && *p >= '0' && *p <= '9')
+            p++;
+    if (p < end && *p == '.') {
+        p++;
+        if (p >= end || *p < '0' || *p > '9')
+            return ref_fail(r, s, "bad number");
+        while (p < end && *p >= '0' && *p <= '9')
+            p++;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < end && (*p == '+' || *p == '-'))
+            p++;
+        if (p >= end || *p < '0' || *p > '9')
+            return ref_fail(r, s, "bad number");
+        while (p < end && *p >= '0' && *p <= '9')
+            p++;
+    }
+    return p;
+}
+
+/* The RFC 8259 grammar, one call per value (jscan's scan_value before it iterated). */
+static const char *ref_value(struct ref *r, const char *p, int depth)
+{
+    const char *end = r->end;
+    if (p >= end)
+        return ref_fail(r, p, "value expected");
+    if (*p == '"') {
+        const char *q = ref_string(r, p + 1);
+        return q ? q + 1 : NULL;
+    }
+    if (*p == 't' || *p == 'f' || *p == 'n') {
+        const char *lit = *p == 't' ? "true" : *p == 'f' ? "false" : "null";
+        size_t n = strlen(lit);
+        if ((size_t)(end - p) < n || memcmp(p, lit, n) != 0)
+            return ref_fail(r, p, "bad literal");
+        return p + n;
+    }
+    if (*p != '{' && *p != '[')
+        return ref_number(r, p);
+    if (depth >= JSCAN_MAX_DEPTH)
+        return ref_fail(r, p, "nesting too deep");
+    bool obj = *p == '{';
+    char close = obj ? '}' : ']';
+    const char *q = ref_ws(p + 1, end);
+    if (q < end && *q == close)
+        return q + 1;
+    for (;;) {
+        if (obj) {
+            if (q >= end || *q != '"')
+                return ref_fail(r, q, "object key expected");
+            if (!(q = ref_value(r, q, depth + 1)))
+                return NULL;
+            q = ref_ws(q, end);
+            if (q >= end || *q != ':')
+                return ref_fail(r, q, "':' expected");
+            q = ref_ws(q + 1, end);
+        }
+        if (!(q = ref_value(r, q, depth + 1)))
+            return NULL;
+        q = ref_ws(q, end);
+        if (q < end && *q == ',') {
+            q = ref_ws(q + 1, end);
+            continue;
+        }
+        if (q < end && *q == close)
+            return q + 1;
+        return ref_fail(r, q, obj ? "',' or '}' expected" : "',' or ']' expected");
+    }
+}
+
+/* s as the value of a top-level member ({"k":s}, so at depth 1): jscan and the reference
+ * agree on accepting it, on where it ends, and on the error and its offset. */
+static void same_as_ref(const char *s, size_t n)
+{
+    static const char pre[] = "{\"k\":";
+    char *t = malloc(n + sizeof pre + 1);
+    memcpy(t, pre, sizeof pre - 1);
+    memcpy(t + sizeof pre - 1, s, n);
+    t[sizeof pre - 1 + n] = '}';
+    size_t tn = sizeof pre + n;
+    struct ref r = {.base = t, .end = t + tn};
+    const char *q = ref_value(&r, ref_ws(t + sizeof pre - 1, r.end), 1);
+    struct jiter it;
+    struct jval k, v;
+    REQUIRE(jscan_object(&it, t, tn) == 0);
+    int rc = jscan_member(&it, &k, &v);
+    if (q) {
+        if (rc != 1 || it.p != q)
+            test_fail(__FILE__, __LINE__, "accepted by the grammar, not by jscan: %.*s", (int)n, s);
+    } else if (rc != ERR_PARSE || strcmp(it.err, r.err) != 0 || it.err_off != r.off) {
+        test_fail(__FILE__, __LINE__, "%.*s: grammar says '%s' at %zu, jscan rc %d '%s' at %zu",
+                  (int)n, s, r.err, r.off, rc, rc < 0 ? it.err : "", rc < 0 ? it.err_off : 0);
+    }
+    free(t);
+}
+
+/* Every prefix (split point) of valid and broken nested values, and every one-byte change
+ * of them to a structural byte, give what the recursive grammar gives; nesting at the
+ * limit and one past it too. */
+TEST(trace_jscan_container_scan_matches_grammar)
+{
+    static const char *const cases[] = {
+        "{}",
+        "[]",
+        "[ ]",
+        "{\"a\":[1,[2,[3]],{\"b\":{}}],\"c\":{\"d\":[true,false,null]}}",
+        ("[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"Aside\"},"
+         "\"logprobs\":null,\"finish_reason\":\"length\"}]"),
+        "{\"prompt_tokens\":15,\"total_tokens\":16,\"completion_tokens\":1}",
+        "[ 1 , -2.5e+3 , \"x\\u00e9\\n\" , { \"k\" : [ ] } ]",
+        "{\"a\" 1}",
+        "{\"a\":1,}",
+        "[1,]",
+        "[1 2]",
+        "{\"a\":{\"b\":1}",
+        "{a:1}",
+        "[tru]",
+        "[01]",
+        "{\"a\":\"\x01\"}",
+        "[\"\\x\"]",
+        "{\"\":\"\"}",
+    };
+    static const char subst[] = ",:{}[]\"\\ 0-.etfnu\x01";
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        const char *s = cases[c];
+        size_t n = strlen(s);
+        for (size_t cut = 0; cut <= n; cut++)
+            same_as_ref(s, cut);
+        char *m = malloc(n + 1);
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < sizeof subst - 1; j++) {
+                memcpy(m, s, n);
+                m[i] = subst[j];
+                same_as_ref(m, n);
+            }
+        free(m);
+    }
+    /* nesting: the member value is at depth 1, so 63 levels are the most it may hold */
+    for (int levels = 60; levels <= 66; levels++) {
+        char buf[400];
+        size_t n = 0;
+        for (int i = 0; i < levels; i++) {
+            if (i % 2) {
+                buf[n++] = '[';
+            } else {
+                memcpy(buf + n, "{\"k\":", 5);
+                n += 5;
+            }
+        }
+        for (int i = levels - 1; i >= 0; i--)
+            buf[n++] = i % 2 ? ']' : '}';
+        same_as_ref(buf, n);
+        for (size_t cut = n - levels; cut <= n; cut++)
+            same_as_ref(buf, cut);
+    }
+}
