@@ -253,3 +253,21 @@ check(len(recs) == 5000 and not [r for r in recs if err(r)], "errors", [r for r 
 print("worker voluntary context switches: %d for 5,000 requests" % switches)
 check(500 < switches < 6500, "worker wake-ups per request", switches / 5000)
 PY
+
+# The nap is not taken while a streamed request is in flight: its chunks are stamped at
+# their reads, and chunks read together would share the last one's stamp. 2,500 req/s
+# (sends 400 us apart), streamed replies of 6 tokens 100 us apart: the worker must read
+# each chunk as it comes (a worker napping between sends would read ~4 chunks at a time,
+# and most gaps between stamps would be 0).
+PYTHONPATH="$E2E_ROOT/tests/e2e" python3 - <<'PY'
+from replay_lib import *
+
+t = pack("napstream.jsonl.zst", "--streaming", "--request-count", "1000", "--isl", "8", "--osl", "6")
+with Mock("--ttft", "200us", "--itl", "100us", "--osl", "6", log=False) as m:
+    recs, run, _ = replay(t, m.url, "--request-rate", "2500", "--arrival-pattern", "constant",
+                          "--workers", "1")
+check(len(recs) == 1000 and not [r for r in recs if err(r)], "errors", [r for r in recs if err(r)][:1])
+gaps = sorted(b[0] - a[0] for r in recs for a, b in zip(r["chunks"], r["chunks"][1:]))
+print("streamed chunk gaps: p10 %.0f us, p50 %.0f us" % (gaps[len(gaps) // 10] / 1e3, gaps[len(gaps) // 2] / 1e3))
+check(gaps[len(gaps) // 2] > 50e3, "chunk gap p50 (chunks read together)", gaps[len(gaps) // 2])
+PY
