@@ -236,30 +236,39 @@ static int conn_open(struct chat *c, char *why, size_t cap)
     }
 }
 
+/* One read or write attempt over TLS or the plain socket: bytes moved (>= 0), ERR_AGAIN
+ * with *ev the poll event to wait for (TLS may need to read while writing and the
+ * reverse), or ERR_IO. */
+static long conn_try(struct chat *c, char *buf, size_t n, bool wr, short *ev)
+{
+    long k;
+    *ev = wr ? POLLOUT : POLLIN;
+    if (c->tls) {
+        k = wr ? tls_write(c->tls, buf, n) : tls_read(c->tls, buf, n);
+        if (k == TLS_WANT_READ || k == TLS_WANT_WRITE) {
+            *ev = k == TLS_WANT_READ ? POLLIN : POLLOUT;
+            return ERR_AGAIN;
+        }
+        return k < 0 ? ERR_IO : k;
+    }
+    k = wr ? send(c->fd, buf, n, MSG_NOSIGNAL) : recv(c->fd, buf, n, 0);
+    if (k < 0)
+        return errno == EAGAIN || errno == EINTR ? ERR_AGAIN : ERR_IO;
+    return k;
+}
+
 static int conn_write(struct chat *c, const char *p, size_t n, int64_t deadline)
 {
     while (n) {
-        long k;
-        short ev = POLLOUT;
-        if (c->tls) {
-            k = tls_write(c->tls, p, n);
-            if (k == TLS_WANT_READ || k == TLS_WANT_WRITE) {
-                ev = k == TLS_WANT_READ ? POLLIN : POLLOUT;
-                k = -1;
-                errno = EAGAIN;
-            } else if (k < 0) {
-                return ERR_IO;
-            }
-        } else {
-            k = send(c->fd, p, n, MSG_NOSIGNAL);
-        }
-        if (k < 0) {
-            if (errno != EAGAIN && errno != EINTR)
-                return ERR_IO;
+        short ev;
+        long k = conn_try(c, (char *)p, n, true, &ev);
+        if (k == ERR_AGAIN) {
             if (wait_fd(c->fd, ev, deadline))
                 return ERR_TIMEOUT;
             continue;
         }
+        if (k < 0)
+            return ERR_IO;
         p += k;
         n -= (size_t)k;
     }
@@ -271,24 +280,10 @@ static long conn_read(struct chat *c, char *buf, size_t n)
 {
     int64_t deadline = clock_mono_ns() + c->read_ns;
     for (;;) {
-        long k;
-        short ev = POLLIN;
-        if (c->tls) {
-            k = tls_read(c->tls, buf, n);
-            if (k == TLS_WANT_READ || k == TLS_WANT_WRITE) {
-                ev = k == TLS_WANT_READ ? POLLIN : POLLOUT;
-                k = -1;
-                errno = EAGAIN;
-            } else if (k < 0) {
-                return ERR_IO;
-            }
-        } else {
-            k = recv(c->fd, buf, n, 0);
-        }
-        if (k >= 0)
+        short ev;
+        long k = conn_try(c, buf, n, false, &ev);
+        if (k != ERR_AGAIN)
             return k;
-        if (errno != EAGAIN && errno != EINTR)
-            return ERR_IO;
         if (wait_fd(c->fd, ev, deadline))
             return ERR_TIMEOUT;
     }
