@@ -87,3 +87,15 @@ expect_exit 2 "$METRONOME" chat -m m --url "ftp://$key@h" -q x
 OPENAI_API_KEY=$'sk-a\rInjected: 1' expect_exit 2 "$METRONOME" chat -m m --url "http://127.0.0.1:9" -q x
 grep -q "^metronome: error: the API key: control character" "$E2E_TMP/stderr" ||
     fail "a CR in the key: $(cat "$E2E_TMP/stderr")"
+# HTTPS: the mock's own CA trusted with --ca-file gives a streamed reply; without it, the
+# certificate is refused (verification is on by default) in one line, exit 1.
+"$METRONOME" mock --port "$port" --ttft 5ms --itl 1ms --osl 4 --tls-self-signed tlsdir \
+    >/dev/null 2>"$E2E_TMP/mock.err" &
+pid=$!
+wait_port "$port"
+expect_exit 0 "$METRONOME" chat -m m -u "https://127.0.0.1:$port" --ca-file tlsdir/ca.pem -q "over tls"
+grep -q "^TTFT: " "$E2E_TMP/stdout" || fail "https: no stats: $(cat "$E2E_TMP/stderr")"
+expect_exit 1 "$METRONOME" chat -m m -u "https://127.0.0.1:$port" -q "untrusted"
+[ "$(wc -l <"$E2E_TMP/stderr")" = 1 ] && grep -q "certificate" "$E2E_TMP/stderr" ||
+    fail "https without the CA: $(cat "$E2E_TMP/stderr")"
+stop
