@@ -1931,7 +1931,9 @@ static int64_t nap_until(struct worker *w, int64_t now)
         p->pend_head)
         return 0;
     int64_t when = wake_at(w, now);
-    return when > now && when - now <= NAP_MAX_NS ? when : 0;
+    /* one already due (the last turn ran past it): no sleep at all, and no timerfd armed
+     * in the past to come back through epoll_wait for it */
+    return when && when - now <= NAP_MAX_NS ? when : 0;
 }
 
 static void arm(struct worker *w, bool polling)
@@ -2329,7 +2331,8 @@ void *worker_main(void *arg)
         bool ready = false;
         if (nap) {
             struct timespec ts = {.tv_sec = nap / 1000000000, .tv_nsec = nap % 1000000000};
-            clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+            if (nap > turn)
+                clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
             run_timers(w, false);
             n = epoll_wait(w->ep, evs, 256, 0);
             ready = ring_peek(w->ring);
