@@ -75,6 +75,7 @@ struct profile_plan {
     bool ui_fallback;       /* dashboard was asked for: print a note */
     int log_level;          /* 0 info, 1 debug, 2 trace */
     char *redacted_cmdline; /* the command line with secrets replaced, for logs */
+    char *export_prefix;    /* --profile-export-prefix's base (report_export_prefix), or NULL */
 };
 
 /* Parses argv (argv[0] is not skipped: pass the subcommand's own arguments; a --config

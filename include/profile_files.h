@@ -18,9 +18,10 @@
  * ERR_IO error with d filled. */
 int profile_write_inputs(const char *trace_path, const char *out_path, struct diag *d);
 
-/* Writes DIR/.aiperf_results_ready.json from DIR/profile_export_aiperf.json's
+/* Writes DIR/.aiperf_results_ready.json from DIR/profile_export_aiperf.json's (its name
+ * under export_prefix, report_export_name; NULL: the default)
  * was_cancelled and run.json's complete flag. 0 or ERR_IO / ERR_PARSE with d filled. */
-int profile_write_ready(const char *dir, struct diag *d);
+int profile_write_ready(const char *dir, const char *export_prefix, struct diag *d);
 
 /* A top-level boolean of a JSON file (run.json, an export), or dflt when the file or the
  * member is absent or the file does not parse. */

@@ -109,6 +109,9 @@ bool sweep_point_converged(const struct sweep_cfg *s, const char *base, const st
 /* From the manifest: AIPerf's aggregate files (per point; the sweep aggregate when there
  * is a sweep) under base, and sweep_summary.json/.csv in outdir (base when NULL). A point
  * or run whose files are gone is reported (status "missing", a note), not an error. */
+/* The --profile-export-prefix base the runs' exports were written under (NULL: the
+ * default names), for the aggregation that reads them. */
+void sweep_export_prefix(const char *base);
 int sweep_finalize(const char *base, const struct cJSON *manifest, const char *outdir,
                    struct diag *d);
 

@@ -33,6 +33,7 @@ enum report_export {
     REPORT_JSONL = 8, /* profile_export.jsonl */
     REPORT_HTML = 16, /* report.html */
     REPORT_ALL = 31,
+    REPORT_OUTPUTS = 32, /* outputs.json (AIPerf's --export-outputs-json; not in "all") */
 };
 
 /* --server-metrics-formats (AIPerf 0.13's ServerMetricsFormat; parquet is not written). */
@@ -69,7 +70,23 @@ struct report_opts {
     struct tokenizer *tokenizer;
     bool use_server_token_count;
     unsigned sm_formats; /* enum report_sm_format bits; 0: SM_FMT_DEFAULT */
+    /* AIPerf 0.13's --profile-export-prefix base (report_export_prefix), or NULL: every
+     * export is named report_export_name(export_prefix, its default name). */
+    const char *export_prefix;
 };
+
+/* AIPerf 0.13's name for the export whose default name is def under prefix base (its
+ * ArtifactsConfig): profile_export_aiperf.{json,csv} -> BASE.{json,csv},
+ * profile_export_aiperf_timeslices.* -> BASE_timeslices.*, profile_export.jsonl ->
+ * BASE.jsonl, profile_export_raw.jsonl -> BASE_raw.jsonl, profile_export_console.txt ->
+ * BASE_console.txt, gpu_telemetry_export.jsonl -> BASE_gpu_telemetry.jsonl,
+ * server_metrics_export.* -> BASE_server_metrics.*; other names, and any name when base is
+ * NULL, unchanged. */
+void report_export_name(const char *base, const char *def, char *out, size_t cap);
+/* The base of a --profile-export-prefix value as AIPerf 0.13 takes it: the file name of an
+ * absolute path, then one known export suffix (_raw.jsonl, _timeslices.csv, .json, ...)
+ * stripped. An empty result or one with a '/' (a subdirectory) is ERR_INVALID. */
+int report_export_prefix(const char *value, char *out, size_t cap, struct diag *d);
 
 /* The console width for output on fd: the terminal's (TIOCGWINSZ) when fd is one, else
  * $COLUMNS when it is a number (20..10000), else 80 (piped output, as rich does). */

@@ -524,7 +524,9 @@ static int profile_one(int argc, char **argv)
     /* run_info.cli_command in profile_export_aiperf.json: the command as typed, redacted */
     const char *report_front[] = {dir, "--output-dir", dir, "--cli-command", p.redacted_cmdline};
     char console[4300];
-    snprintf(console, sizeof console, "%s/profile_export_console.txt", dir);
+    char cname[512];
+    report_export_name(p.export_prefix, "profile_export_console.txt", cname, sizeof cname);
+    snprintf(console, sizeof console, "%s/%s", dir, cname);
     char verdict[1024];
     rc = run_report_teed(&p.report, report_front, console, &log, verdict, sizeof verdict, &d);
     if (rc < 0)
@@ -539,7 +541,7 @@ static int profile_one(int argc, char **argv)
     if (rc != EXIT_OK && rc != EXIT_VERDICT) {
         unlink(ready);
         plog(&log, 0, "report failed (exit %d): no results-ready marker", rc);
-    } else if (profile_write_ready(dir, &d)) {
+    } else if (profile_write_ready(dir, p.export_prefix, &d)) {
         goto fail;
     }
     if (cancelled) {
@@ -730,7 +732,7 @@ static int run_sweep(struct sweep_cfg *s, const struct profile_argv *all)
     FILE *log = NULL;
     /* Check the whole command line once (point 0's values) before anything runs, and
      * find the base directory as AIPerf does: the artifact dir of the first point. */
-    char bdir[4096];
+    char bdir[4096], prefix[512] = "";
     {
         struct profile_argv probe = {0};
         run_argv(s, &base, 0, 0, NULL, NULL, &probe);
@@ -750,6 +752,8 @@ static int run_sweep(struct sweep_cfg *s, const struct profile_argv *all)
             snprintf(bdir, sizeof bdir, "%s/%s", p.artifact_base, name);
         }
         man = sweep_manifest_new(s, p.model);
+        if (p.export_prefix)
+            snprintf(prefix, sizeof prefix, "%s", p.export_prefix);
         profile_plan_free(&p);
     }
     char logdir[4200], logpath[4300];
@@ -807,8 +811,10 @@ static int run_sweep(struct sweep_cfg *s, const struct profile_argv *all)
         slog(log, "run %zu of %zu: %s trial %d -> %s", k + 1, total, pdir, trial + 1, rel);
         int rc = profile_one(av.n, av.v);
         profile_argv_free(&av);
-        char exp[6400];
-        snprintf(exp, sizeof exp, "%s/profile_export_aiperf.json", dir);
+        char exp[6400], ename[512];
+        report_export_name(prefix[0] ? prefix : NULL, "profile_export_aiperf.json", ename,
+                           sizeof ename);
+        snprintf(exp, sizeof exp, "%s/%s", dir, ename);
         const char *st = rc == EXIT_INTERRUPTED                                        ? "cancelled"
                          : (rc == EXIT_OK || rc == EXIT_VERDICT) && !access(exp, R_OK) ? "ok"
                                                                                        : "failed";
@@ -853,8 +859,10 @@ static int run_sweep(struct sweep_cfg *s, const struct profile_argv *all)
     cJSON_ReplaceItemInObject(man, "complete", cJSON_CreateBool(runs_notrun == 0));
     cJSON_ReplaceItemInObject(man, "cancelled", cJSON_CreateBool(stop));
     int frc = sweep_manifest_write(bdir, man, &d);
+    sweep_export_prefix(prefix[0] ? prefix : NULL);
     if (!frc)
         frc = sweep_finalize(bdir, man, NULL, &d);
+    sweep_export_prefix(NULL);
     if (!frc) /* the sweep's own page: table, Pareto and trend charts with CI bands */
         frc = report_sweep_html(bdir, NULL, NULL, &d);
     if (frc) {

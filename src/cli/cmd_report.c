@@ -39,6 +39,9 @@ static const struct arg_spec specs[] = {
      "the seed's rule: an empty-content chunk (a role chunk) counts as a response"},
     {"cli-command", NULL, ARG_VALUE, "TEXT", NULL,
      "run_info.cli_command in profile_export_aiperf.json (profile passes its own, redacted)"},
+    {"profile-export-prefix", "--profile-export-file", ARG_VALUE, "BASE", NULL,
+     "AIPerf's export names: BASE.json, BASE.csv, BASE.jsonl, BASE_timeslices.*, "
+     "BASE_server_metrics.*, BASE_gpu_telemetry.jsonl (known suffixes stripped)"},
     {"label", NULL, ARG_MULTI, "NAME", "the run dir's name",
      "name of a run in tables, charts and output dirs; once per run, in order"},
     {"plots", NULL, ARG_VALUE, "DIR", NULL,
@@ -89,13 +92,10 @@ static int parse_exports(const char *s, unsigned *out, struct diag *d)
     static const struct {
         const char *name;
         unsigned bit;
-    } names[] = {{"console", REPORT_CONSOLE},
-                 {"json", REPORT_JSON},
-                 {"csv", REPORT_CSV},
-                 {"jsonl", REPORT_JSONL},
-                 {"html", REPORT_HTML},
-                 {"all", REPORT_ALL},
-                 {"none", 0}};
+    } names[] = {{"console", REPORT_CONSOLE}, {"json", REPORT_JSON},
+                 {"csv", REPORT_CSV},         {"jsonl", REPORT_JSONL},
+                 {"html", REPORT_HTML},       {"outputs", REPORT_OUTPUTS},
+                 {"all", REPORT_ALL},         {"none", 0}};
     unsigned bits = 0;
     const char *p = s;
     while (*p) {
@@ -109,8 +109,8 @@ static int parse_exports(const char *s, unsigned *out, struct diag *d)
             }
         if (!ok)
             return diag_set(d, ERR_INVALID,
-                            "--exports: unknown export '%.*s' (console json csv jsonl html all "
-                            "none)",
+                            "--exports: unknown export '%.*s' (console json csv jsonl html outputs "
+                            "all none)",
                             (int)n, p);
         p += n + (e ? 1 : 0);
     }
@@ -141,6 +141,7 @@ static int sweep_outputs(const struct args *a, const struct report_opts *o,
 {
     if (!(o->exports & ~(unsigned)REPORT_CONSOLE))
         return 0;
+    sweep_export_prefix(o->export_prefix); /* the runs' exports are named with it */
     char path[4200];
     if (a->npos == 1) {
         snprintf(path, sizeof path, "%s/metronome_sweep.json", a->pos[0]);
@@ -293,6 +294,15 @@ int cmd_report(int argc, char **argv)
     o.allow_all_failed = args_flag(&a, "allow-all-failed");
     o.count_empty_chunks = args_flag(&a, "count-empty-chunks");
     o.cli_command = args_get(&a, "cli-command");
+    char prefix[512];
+    if (args_get(&a, "profile-export-prefix")) {
+        if (report_export_prefix(args_get(&a, "profile-export-prefix"), prefix, sizeof prefix,
+                                 &d)) {
+            code = cli_fail(&d, 2);
+            goto out;
+        }
+        o.export_prefix = prefix;
+    }
     if (a.npos == 0) {
         diag_set(&d, ERR_INVALID, "report: give at least one run directory (see --help)");
         code = cli_fail(&d, 1);

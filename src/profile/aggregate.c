@@ -7,6 +7,7 @@
 #include "profile_sweep.h"
 
 #include "buf.h"
+#include "report.h"
 #include "xalloc.h"
 #include "zio.h"
 
@@ -88,10 +89,20 @@ struct run {
     char error[512];
 };
 
+/* --profile-export-prefix of the runs being aggregated (their exports' names), or NULL.
+ * Set by the one caller of a sweep (profile, report) before it aggregates. */
+static const char *agg_prefix;
+
+void sweep_export_prefix(const char *base)
+{
+    agg_prefix = base;
+}
+
 static cJSON *load_export(const char *dir, char *err, size_t cap)
 {
-    char path[4500];
-    snprintf(path, sizeof path, "%s/profile_export_aiperf.json", dir);
+    char path[4500], nm[512];
+    report_export_name(agg_prefix, "profile_export_aiperf.json", nm, sizeof nm);
+    snprintf(path, sizeof path, "%s/%s", dir, nm);
     char *text = NULL;
     size_t len = 0;
     struct diag d = {0};
@@ -1095,8 +1106,9 @@ struct dvec {
  * metrics hold {"value": number}. A missing file adds nothing. */
 static void load_request_values(const char *dir, const char *tag, struct dvec *out)
 {
-    char path[4600];
-    snprintf(path, sizeof path, "%s/profile_export.jsonl", dir);
+    char path[4600], nm[512];
+    report_export_name(agg_prefix, "profile_export.jsonl", nm, sizeof nm);
+    snprintf(path, sizeof path, "%s/%s", dir, nm);
     FILE *f = fopen(path, "rb");
     if (!f)
         return;

@@ -3,6 +3,7 @@
 
 #include "buf.h"
 #include "jsonw.h"
+#include "report.h"
 #include "trace.h"
 #include "xalloc.h"
 #include "zio.h"
@@ -76,10 +77,11 @@ bool profile_json_flag(const char *path, const char *key, bool dflt)
     return out;
 }
 
-int profile_write_ready(const char *dir, struct diag *d)
+int profile_write_ready(const char *dir, const char *export_prefix, struct diag *d)
 {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/profile_export_aiperf.json", dir);
+    char path[4200], nm[512];
+    report_export_name(export_prefix, "profile_export_aiperf.json", nm, sizeof nm);
+    snprintf(path, sizeof path, "%s/%s", dir, nm);
     bool cancelled = profile_json_flag(path, "was_cancelled", false);
     snprintf(path, sizeof path, "%s/run.json", dir);
     bool complete = profile_json_flag(path, "complete", false);

@@ -8,6 +8,7 @@
 #include "endpoint.h"
 #include "profile_conf.h"
 #include "replay.h"
+#include "report.h"
 #include "shard.h"
 #include "verdict.h"
 #include "xalloc.h"
@@ -46,6 +47,7 @@ void profile_plan_free(struct profile_plan *p)
     free(p->endpoint_type);
     free(p->request_rate);
     free(p->redacted_cmdline);
+    free(p->export_prefix);
     memset(p, 0, sizeof *p);
 }
 
@@ -496,7 +498,9 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
     }
     /* a model tokenizer counts the responses' text, as AIPerf does: replay keeps it in the
      * records and the report finds the tokenizer through run.json's trace header */
-    if ((v = args_get(&a, "tokenizer")) && strcmp(v, "builtin"))
+    /* --export-outputs-json needs the generated text in the records too */
+    if (((v = args_get(&a, "tokenizer")) && strcmp(v, "builtin")) ||
+        args_flag(&a, "export-outputs-json"))
         profile_argv_push(&p->replay, "--record-text");
     if ((v = args_get(&a, "export-level")) && !enum_eq(v, "summary") && !enum_eq(v, "records")) {
         if (enum_eq(v, "raw"))
@@ -504,6 +508,20 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
         else
             rc = diag_set(d, ERR_INVALID, "--export-level: expected summary, records or raw");
         goto out;
+    }
+    if ((v = args_get(&a, "profile-export-prefix"))) {
+        char base[512];
+        if ((rc = report_export_prefix(v, base, sizeof base, d)))
+            goto out;
+        p->export_prefix = xstrdup(base);
+        /* AIPerf 0.13 refuses a base whose BASE.json is outputs.json */
+        if (args_flag(&a, "export-outputs-json") && !strcmp(base, "outputs")) {
+            rc = diag_set(d, ERR_INVALID,
+                          "--profile-export-prefix %s: BASE.json would be outputs.json, which "
+                          "--export-outputs-json writes",
+                          v);
+            goto out;
+        }
     }
     /* simple also when piped: a line every 10 s shows a CI log that the run is alive */
     p->ui = PROFILE_UI_SIMPLE;
@@ -853,10 +871,13 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
     }
     if (p->ui == PROFILE_UI_NONE)
         profile_argv_push(&p->replay, "--quiet");
-    push_named(&p->report, "exports",
-               (v = args_get(&a, "export-level")) && enum_eq(v, "summary")
-                   ? "console,json,csv,html"
-                   : "console,json,csv,jsonl,html");
+    {
+        bool summary = (v = args_get(&a, "export-level")) && enum_eq(v, "summary");
+        char ex[80];
+        snprintf(ex, sizeof ex, "console,json,csv%s,html%s", summary ? "" : ",jsonl",
+                 args_flag(&a, "export-outputs-json") ? ",outputs" : "");
+        push_named(&p->report, "exports", ex);
+    }
 
     /* Everything else goes through unchanged. */
     for (size_t i = 0; i < profile_nopts; i++) {

@@ -162,9 +162,17 @@ static int read_run(struct run *ru, const struct report_opts *o, struct report_r
 
     struct jsonl_out *jl = NULL;
     if (o->exports & REPORT_JSONL) {
-        int rc = report_jsonl_open(&jl, ru->out_dir, d);
+        int rc = report_jsonl_open(&jl, ru->out_dir, o->export_prefix, d);
         if (rc)
             return rc;
+    }
+    struct outputs_out *oj = NULL;
+    if (o->exports & REPORT_OUTPUTS) {
+        int rc = report_outputs_open(&oj, ru->out_dir, d);
+        if (rc) {
+            report_jsonl_abort(jl);
+            return rc;
+        }
     }
     struct rec_parser p;
     rec_parser_init(&p);
@@ -288,6 +296,8 @@ static int read_run(struct run *ru, const struct report_opts *o, struct report_r
             keep_icl(ru, o->max_icl ? o->max_icl : REPORT_ICL_MAX, ru->n - 1, icl, nicl);
             if (jl)
                 report_jsonl_record(jl, ru, &r, rr, icl, nicl);
+            if (oj)
+                report_outputs_record(oj, ru, &r, rr);
         }
         /* A complete run whose records do not match run.json was cut or altered after the
          * fact (an interrupted copy): inspect fails on it; the report says so and reports
@@ -314,6 +324,11 @@ static int read_run(struct run *ru, const struct report_opts *o, struct report_r
     free(tbuf.p);
     rec_parser_free(&p);
     if (rc < 0) {
+        report_jsonl_abort(jl);
+        report_outputs_abort(oj);
+        return rc;
+    }
+    if (oj && (rc = report_outputs_commit(oj, res, d))) {
         report_jsonl_abort(jl);
         return rc;
     }
@@ -1607,7 +1622,7 @@ static int report_run_staged(const char *const *dirs, size_t ndirs, const struct
         if (o->exports & REPORT_JSON)
             rc = report_write_json(ru, o, ru->out_dir, res, d);
         if (!rc && (o->exports & REPORT_CSV))
-            rc = report_write_csv(ru, ru->out_dir, res, d);
+            rc = report_write_csv(ru, o->export_prefix, ru->out_dir, res, d);
         if (!rc && o->slice_duration_s > 0 && (o->exports & (REPORT_JSON | REPORT_CSV)))
             rc = report_write_slices(ru, o, ru->out_dir, res, d);
     }

@@ -95,6 +95,76 @@ static int write_file(const char *dir, const char *name, const struct buf *b,
     return rc;
 }
 
+/* ------------------------------------------------------------------ export names */
+
+static const char *const export_names[][2] = {
+    /* default name, suffix after the prefix's base (AIPerf 0.13's ArtifactsConfig) */
+    {"profile_export_aiperf.json", ".json"},
+    {"profile_export_aiperf.csv", ".csv"},
+    {"profile_export_aiperf_timeslices.json", "_timeslices.json"},
+    {"profile_export_aiperf_timeslices.csv", "_timeslices.csv"},
+    {"profile_export.jsonl", ".jsonl"},
+    {"profile_export_raw.jsonl", "_raw.jsonl"},
+    {"profile_export_console.txt", "_console.txt"},
+    {"gpu_telemetry_export.jsonl", "_gpu_telemetry.jsonl"},
+    {"server_metrics_export.jsonl", "_server_metrics.jsonl"},
+    {"server_metrics_export.json", "_server_metrics.json"},
+    {"server_metrics_export.csv", "_server_metrics.csv"},
+    {"profile_export_network_latency.jsonl", "_network_latency.jsonl"},
+};
+
+void report_export_name(const char *base, const char *def, char *out, size_t cap)
+{
+    for (size_t i = 0; base && i < sizeof export_names / sizeof export_names[0]; i++)
+        if (!strcmp(def, export_names[i][0])) {
+            snprintf(out, cap, "%s%s", base, export_names[i][1]);
+            return;
+        }
+    snprintf(out, cap, "%s", def);
+}
+
+int report_export_prefix(const char *value, char *out, size_t cap, struct diag *d)
+{
+    /* longest first, as AIPerf strips them: _server_metrics.json before .json */
+    static const char *const strip[] = {
+        "_server_metrics.parquet",
+        "_server_metrics.jsonl",
+        "_server_metrics.json",
+        "_server_metrics.csv",
+        "_network_latency.jsonl",
+        "_gpu_telemetry.jsonl",
+        "_timeslices.csv",
+        "_timeslices.json",
+        "_console.txt",
+        "_raw.jsonl",
+        ".parquet",
+        ".csv",
+        ".json",
+        ".jsonl",
+    };
+    const char *v = value;
+    if (v[0] == '/') { /* AIPerf keeps only the file name of an absolute path */
+        const char *slash = strrchr(v, '/');
+        v = slash + 1;
+    }
+    size_t n = strlen(v);
+    for (size_t i = 0; i < sizeof strip / sizeof strip[0]; i++) {
+        size_t k = strlen(strip[i]);
+        if (n >= k && !strcmp(v + n - k, strip[i])) {
+            n -= k;
+            break;
+        }
+    }
+    if (n == 0 || memchr(v, '/', n) || n >= cap)
+        return diag_set(
+            d, ERR_INVALID,
+            "--profile-export-prefix %s: expected a file name base (not empty, no directory)",
+            value);
+    memcpy(out, v, n);
+    out[n] = '\0';
+    return 0;
+}
+
 /* ------------------------------------------------------------------ redaction */
 
 static bool secret_key(const char *k)
@@ -1105,7 +1175,7 @@ static int json_doc(const struct run *ru, const struct report_opts *o, const cha
 }
 
 /* One phase_manifest.json entry (AIPerf writes its keys sorted). */
-static void manifest_entry(struct jsonw *w, const struct run *ru, int phase)
+static void manifest_entry(struct jsonw *w, const struct run *ru, int phase, const char *prefix)
 {
     bool warm = phase == REC_WARMUP;
     const struct rsummary *s = warm ? &ru->warm : &ru->prof;
@@ -1172,10 +1242,13 @@ static void manifest_entry(struct jsonw *w, const struct run *ru, int phase)
     }
     jsonw_arr_end(w);
     jsonw_key(w, "metrics_csv");
-    snprintf(path, sizeof path, "phases/%s/profile_export_aiperf.csv", name);
+    char nm[512];
+    report_export_name(prefix, "profile_export_aiperf.csv", nm, sizeof nm);
+    snprintf(path, sizeof path, "phases/%s/%s", name, nm);
     jsonw_str(w, path);
     jsonw_key(w, "metrics_json");
-    snprintf(path, sizeof path, "phases/%s/profile_export_aiperf.json", name);
+    report_export_name(prefix, "profile_export_aiperf.json", nm, sizeof nm);
+    snprintf(path, sizeof path, "phases/%s/%s", name, nm);
     jsonw_str(w, path);
     jsonw_key(w, "phase_index");
     jsonw_int(w, index);
@@ -1211,8 +1284,11 @@ int report_write_json(const struct run *ru, const struct report_opts *o, const c
     struct buf pb;
     buf_init(&pb, 1u << 30);
     int rc = json_doc(ru, o, dir, -1, &pb, d);
-    if (!rc)
-        rc = write_file(dir, "profile_export_aiperf.json", &pb, res, d);
+    if (!rc) {
+        char nm[512];
+        report_export_name(o->export_prefix, "profile_export_aiperf.json", nm, sizeof nm);
+        rc = write_file(dir, nm, &pb, res, d);
+    }
     const int phases[2] = {REC_WARMUP, REC_PROFILE};
     for (int k = 0; k < 2 && !rc; k++) {
         if (phases[k] == REC_WARMUP && !ru->has_warm)
@@ -1225,12 +1301,15 @@ int report_write_json(const struct run *ru, const struct report_opts *o, const c
             break;
         buf_reset(&pb);
         rc = json_doc(ru, o, dir, phases[k], &pb, d);
+        char nm[512]; /* AIPerf names the per-phase files as the top-level ones */
+        report_export_name(o->export_prefix, "profile_export_aiperf.json", nm, sizeof nm);
         if (!rc)
-            rc = write_file(sub, "profile_export_aiperf.json", &pb, res, d);
+            rc = write_file(sub, nm, &pb, res, d);
         if (!rc) {
             buf_reset(&pb);
             csv_summary(&pb, phases[k] == REC_WARMUP ? &ru->warm : &ru->prof);
-            rc = write_file(sub, "profile_export_aiperf.csv", &pb, res, d);
+            report_export_name(o->export_prefix, "profile_export_aiperf.csv", nm, sizeof nm);
+            rc = write_file(sub, nm, &pb, res, d);
         }
     }
     if (!rc) {
@@ -1242,8 +1321,8 @@ int report_write_json(const struct run *ru, const struct report_opts *o, const c
         jsonw_key(&w, "phases");
         jsonw_arr_begin(&w);
         if (ru->has_warm)
-            manifest_entry(&w, ru, REC_WARMUP);
-        manifest_entry(&w, ru, REC_PROFILE);
+            manifest_entry(&w, ru, REC_WARMUP, o->export_prefix);
+        manifest_entry(&w, ru, REC_PROFILE, o->export_prefix);
         jsonw_arr_end(&w);
         jsonw_key(&w, "schema_version");
         jsonw_int(&w, 1);
@@ -1422,13 +1501,15 @@ static void csv_summary(struct buf *b, const struct rsummary *s)
     }
 }
 
-int report_write_csv(const struct run *ru, const char *dir, struct report_result *res,
-                     struct diag *d)
+int report_write_csv(const struct run *ru, const char *prefix, const char *dir,
+                     struct report_result *res, struct diag *d)
 {
     struct buf b;
     buf_init(&b, 1u << 28);
     csv_summary(&b, &ru->prof);
-    int rc = write_file(dir, "profile_export_aiperf.csv", &b, res, d);
+    char nm[512];
+    report_export_name(prefix, "profile_export_aiperf.csv", nm, sizeof nm);
+    int rc = write_file(dir, nm, &b, res, d);
     buf_free(&b);
     return rc;
 }
@@ -1573,9 +1654,13 @@ int report_write_slices(const struct run *ru, const struct report_opts *o, const
     struct buf pb;
     buf_init(&pb, 1u << 30);
     pretty(&jb, &pb);
-    int rc = write_file(dir, "profile_export_aiperf_timeslices.json", &pb, res, d);
-    if (!rc)
-        rc = write_file(dir, "profile_export_aiperf_timeslices.csv", &cb, res, d);
+    char nm[512];
+    report_export_name(o->export_prefix, "profile_export_aiperf_timeslices.json", nm, sizeof nm);
+    int rc = write_file(dir, nm, &pb, res, d);
+    if (!rc) {
+        report_export_name(o->export_prefix, "profile_export_aiperf_timeslices.csv", nm, sizeof nm);
+        rc = write_file(dir, nm, &cb, res, d);
+    }
     buf_free(&jb);
     buf_free(&cb);
     buf_free(&pb);
@@ -1592,11 +1677,12 @@ struct jsonl_out {
     struct buf line;
 };
 
-int report_jsonl_open(struct jsonl_out **out, const char *dir, struct diag *d)
+int report_jsonl_open(struct jsonl_out **out, const char *dir, const char *prefix, struct diag *d)
 {
     struct jsonl_out *j = xcalloc(1, sizeof *j);
-    char path[4096];
-    snprintf(path, sizeof path, "%s/profile_export.jsonl", dir);
+    char path[4096], nm[512];
+    report_export_name(prefix, "profile_export.jsonl", nm, sizeof nm);
+    snprintf(path, sizeof path, "%s/%s", dir, nm);
     int rc = afile_open(&j->f, path, d);
     if (rc) {
         free(j);
@@ -1832,4 +1918,133 @@ void report_jsonl_abort(struct jsonl_out *j)
     afile_abort(&j->f);
     buf_free(&j->line);
     free(j);
+}
+
+/* ------------------------------------------------------------------ outputs.json */
+
+/* AIPerf 0.13's --export-outputs-json (its OutputsJsonRecordProcessor and exporter): one
+ * entry per profiling record with its identifiers, six per-request metrics in display
+ * units, and the generated text (content, not reasoning; null when none was recorded),
+ * sorted by (session_num, turn_index), as {"schema_version": "1.0", "data": [...]}.
+ * Entries are kept in memory until the end (the text is the bulk of it). */
+struct outputs_entry {
+    int64_t session, turn;
+    size_t off, len; /* in outputs_out.text */
+};
+
+struct outputs_out {
+    char *path;
+    struct buf text;
+    struct outputs_entry *e;
+    size_t n, cap;
+};
+
+int report_outputs_open(struct outputs_out **out, const char *dir, struct diag *d)
+{
+    (void)d;
+    struct outputs_out *o = xcalloc(1, sizeof *o);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/outputs.json", dir);
+    o->path = xstrdup(path);
+    buf_init(&o->text, 0);
+    *out = o;
+    return 0;
+}
+
+void report_outputs_record(struct outputs_out *o, const struct run *ru, const struct rec *r,
+                           const struct rrec *rr)
+{
+    if (r->phase != REC_PROFILE)
+        return;
+    if (o->n == o->cap) {
+        o->cap = o->cap ? o->cap * 2 : 1024;
+        o->e = xrealloc(o->e, o->cap * sizeof *o->e);
+    }
+    struct outputs_entry *e = &o->e[o->n++];
+    e->session = r->i;
+    e->turn = r->turn;
+    e->off = o->text.len;
+    struct buf *b = &o->text;
+    PUTL(b, "    {\n      \"session_num\": ");
+    put_int(b, r->i);
+    PUTL(b, ",\n      \"conversation_id\": \"");
+    buf_append(b, r->conv.p ? r->conv.p : "", r->conv.n);
+    PUTL(b, "\",\n      \"turn_index\": ");
+    put_int(b, r->turn);
+    PUTL(b, ",\n      \"x_request_id\": \"");
+    put_int(b, r->i);
+    PUTL(b, "\",\n      \"request_start_ns\": ");
+    put_epoch(b, ru, rr->t_start);
+    PUTL(b, ",\n      \"request_end_ns\": ");
+    put_epoch(b, ru, rr->t_end != RR_NONE ? rr->t_end : rr->t_last);
+    PUTL(b, ",\n      \"metrics\": {");
+    static const enum metric_id allow[] = {M_ISL, M_OUT_COUNT, M_OSL, M_LATENCY, M_TTFT, M_ITL};
+    bool first = true;
+    for (size_t k = 0; (rr->flags & RR_VALID) && k < sizeof allow / sizeof allow[0]; k++) {
+        double v;
+        if (!metric_value(rr, allow[k], &v))
+            continue;
+        const struct metric_def *md = &metric_defs[allow[k]];
+        buf_puts(b, first ? "\n        \"" : ",\n        \"");
+        first = false;
+        buf_puts(b, md->tag);
+        PUTL(b, "\": ");
+        if ((md->flags & MF_TIME) && (md->flags & MF_INT)) {
+            put_ms(b, (int64_t)v);
+        } else if (md->flags & MF_INT) {
+            put_int(b, (int64_t)v);
+        } else {
+            char tmp[40];
+            int n = numfmt_double(tmp, metric_display(allow[k], v));
+            buf_append(b, tmp, (size_t)n);
+        }
+    }
+    buf_puts(b, first ? "}" : "\n      }");
+    PUTL(b, ",\n      \"response_text\": ");
+    if (r->has_text && r->text.n) { /* still JSON-escaped: written as is */
+        buf_putc(b, '"');
+        buf_append(b, r->text.p, r->text.n);
+        buf_putc(b, '"');
+    } else {
+        PUTL(b, "null");
+    }
+    PUTL(b, "\n    }");
+    e->len = o->text.len - e->off;
+}
+
+static int outputs_cmp(const void *a, const void *b)
+{
+    const struct outputs_entry *x = a, *y = b;
+    if (x->session != y->session)
+        return x->session < y->session ? -1 : 1;
+    return (x->turn > y->turn) - (x->turn < y->turn);
+}
+
+void report_outputs_abort(struct outputs_out *o)
+{
+    if (!o)
+        return;
+    free(o->path);
+    free(o->e);
+    buf_free(&o->text);
+    free(o);
+}
+
+int report_outputs_commit(struct outputs_out *o, struct report_result *res, struct diag *d)
+{
+    qsort(o->e, o->n, sizeof *o->e, outputs_cmp);
+    struct buf out;
+    buf_init(&out, 0);
+    PUTL(&out, "{\n  \"schema_version\": \"1.0\",\n  \"data\": [");
+    for (size_t k = 0; k < o->n; k++) {
+        buf_puts(&out, k ? ",\n" : "\n");
+        buf_append(&out, o->text.p + o->e[k].off, o->e[k].len);
+    }
+    buf_puts(&out, o->n ? "\n  ]\n}" : "]\n}");
+    int rc = afile_write_all(o->path, out.p, out.len, d);
+    if (!rc)
+        add_written(res, o->path);
+    buf_free(&out);
+    report_outputs_abort(o);
+    return rc;
 }

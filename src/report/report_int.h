@@ -168,8 +168,8 @@ void report_iso_time(int64_t ns, char *out, size_t cap);
 /* Exporters: each writes one file atomically and appends its path to res->written. */
 int report_write_json(const struct run *ru, const struct report_opts *o, const char *dir,
                       struct report_result *res, struct diag *d);
-int report_write_csv(const struct run *ru, const char *dir, struct report_result *res,
-                     struct diag *d);
+int report_write_csv(const struct run *ru, const char *prefix, const char *dir,
+                     struct report_result *res, struct diag *d);
 int report_write_slices(const struct run *ru, const struct report_opts *o, const char *dir,
                         struct report_result *res, struct diag *d);
 int report_write_html(struct run *const *runs, size_t nruns, const struct report_opts *o,
@@ -195,20 +195,28 @@ void sm_agg_endpoint(struct sm_agg *a, int target, const char *url);
 void sm_agg_add(struct sm_agg *a, int target, const char *url, int64_t t_run, int64_t first_real,
                 int64_t lat_ns, const struct cJSON *fams, const struct cJSON *samples);
 /* formats: enum report_sm_format bits. input_config: JSON text (AIPerf's input_config). */
-int sm_agg_write(struct sm_agg *a, const char *dir, unsigned formats, const char *bench_id,
-                 int64_t win_a_real, int64_t win_b_real, const char *input_config,
-                 struct buf *written, struct diag *d);
+int sm_agg_write(struct sm_agg *a, const char *dir, const char *prefix, unsigned formats,
+                 const char *bench_id, int64_t win_a_real, int64_t win_b_real,
+                 const char *input_config, struct buf *written, struct diag *d);
 /* AIPerf's input_config of the run (as in profile_export_aiperf.json), owned JSON text. */
 char *report_aiperf_input_config_json(struct run *ru, const char *dir);
 
 /* The per-record export is written while reading (the chunk lists are not kept). */
 struct jsonl_out;
-int report_jsonl_open(struct jsonl_out **out, const char *dir, struct diag *d);
+int report_jsonl_open(struct jsonl_out **out, const char *dir, const char *prefix, struct diag *d);
 /* icl[0..nicl) are the record's chunk gaps (metric_icl), computed once by the reader. */
 void report_jsonl_record(struct jsonl_out *j, const struct run *ru, const struct rec *r,
                          const struct rrec *rr, const int64_t *icl, size_t nicl);
 int report_jsonl_commit(struct jsonl_out *j, struct report_result *res, struct diag *d);
 void report_jsonl_abort(struct jsonl_out *j);
+/* DIR/outputs.json (--export-outputs-json, report_files.c): open, one call per record
+ * read (profiling records are kept), then commit (sorts and writes) or abort. */
+struct outputs_out;
+int report_outputs_open(struct outputs_out **out, const char *dir, struct diag *d);
+void report_outputs_record(struct outputs_out *o, const struct run *ru, const struct rec *r,
+                           const struct rrec *rr);
+int report_outputs_commit(struct outputs_out *o, struct report_result *res, struct diag *d);
+void report_outputs_abort(struct outputs_out *o);
 
 /* AIPerf 0.13's error type name for metronome's record error type (type[0..n)) and HTTP
  * code, e.g. "http" 500 -> "Internal Server Error", "closed" -> "ClientPayloadError";

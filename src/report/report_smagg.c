@@ -1135,9 +1135,9 @@ static void csv_section(struct sm_agg *a, struct buf *o, enum smt type, const si
     free(lab);
 }
 
-int sm_agg_write(struct sm_agg *a, const char *dir, unsigned formats, const char *bench_id,
-                 int64_t win_a_real, int64_t win_b_real, const char *input_config,
-                 struct buf *written, struct diag *d)
+int sm_agg_write(struct sm_agg *a, const char *dir, const char *prefix, unsigned formats,
+                 const char *bench_id, int64_t win_a_real, int64_t win_b_real,
+                 const char *input_config, struct buf *written, struct diag *d)
 {
     size_t n = 0;
     size_t *ord = xmalloc((a->n ? a->n : 1) * sizeof *ord);
@@ -1154,7 +1154,9 @@ int sm_agg_write(struct sm_agg *a, const char *dir, unsigned formats, const char
         buf_init(&o, 0);
         json_export(a, &o, ord, n, bench_id, version, win_a_real, win_b_real,
                     input_config ? input_config : "{}");
-        snprintf(path, sizeof path, "%s/server_metrics_export.json", dir);
+        char nm[512];
+        report_export_name(prefix, "server_metrics_export.json", nm, sizeof nm);
+        snprintf(path, sizeof path, "%s/%s", dir, nm);
         rc = afile_write_all(path, o.p, o.len, d);
         if (!rc && written)
             buf_printf(written, "%s\n", path);
@@ -1186,7 +1188,9 @@ int sm_agg_write(struct sm_agg *a, const char *dir, unsigned formats, const char
         csv_info(a, &o, ord, n);
         if (o.len == mark)
             o.len = at;
-        snprintf(path, sizeof path, "%s/server_metrics_export.csv", dir);
+        char nm[512];
+        report_export_name(prefix, "server_metrics_export.csv", nm, sizeof nm);
+        snprintf(path, sizeof path, "%s/%s", dir, nm);
         rc = afile_write_all(path, o.p ? o.p : "", o.len, d);
         if (!rc && written)
             buf_printf(written, "%s\n", path);

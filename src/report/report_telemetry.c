@@ -656,20 +656,24 @@ int report_telemetry(struct run *ru, const struct report_opts *o, const char *di
     if (files) {
         char p2[4096];
         if (any_server && (fmts & SM_FMT_JSONL)) {
-            snprintf(p2, sizeof p2, "%s/server_metrics_export.jsonl", dir);
+            char nm[512];
+            report_export_name(o->export_prefix, "server_metrics_export.jsonl", nm, sizeof nm);
+            snprintf(p2, sizeof p2, "%s/%s", dir, nm);
             rc = afile_write_all(p2, sj.p ? sj.p : "", sj.len, d);
             if (!rc && res)
                 buf_printf(&res->written, "%s\n", p2);
         }
         if (!rc && any_gpu) {
-            snprintf(p2, sizeof p2, "%s/gpu_telemetry_export.jsonl", dir);
+            char nm[512];
+            report_export_name(o->export_prefix, "gpu_telemetry_export.jsonl", nm, sizeof nm);
+            snprintf(p2, sizeof p2, "%s/%s", dir, nm);
             rc = afile_write_all(p2, gj.p ? gj.p : "", gj.len, d);
             if (!rc && res)
                 buf_printf(&res->written, "%s\n", p2);
         }
         if (!rc && any_server && agg) {
             char *ic = report_aiperf_input_config_json(ru, dir);
-            rc = sm_agg_write(agg, dir, fmts, ru->label, ru->base_real + win_a,
+            rc = sm_agg_write(agg, dir, o->export_prefix, fmts, ru->label, ru->base_real + win_a,
                               ru->base_real + win_b, ic, res ? &res->written : NULL, d);
             free(ic);
         }

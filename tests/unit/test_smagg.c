@@ -67,8 +67,8 @@ TEST(smagg_window_and_stats)
     scrape(a, 4.5, 100, 999, 99, 99, 99); /* after it: ignored */
     struct diag d = {0};
     const char *dir = test_tmpdir();
-    REQUIRE(sm_agg_write(a, dir, SM_FMT_JSON | SM_FMT_CSV, "bid", 1000000000, 3000000000, "{}",
-                         NULL, &d) == 0);
+    REQUIRE(sm_agg_write(a, dir, NULL, SM_FMT_JSON | SM_FMT_CSV, "bid", 1000000000, 3000000000,
+                         "{}", NULL, &d) == 0);
     sm_agg_free(a);
     char path[1024];
     snprintf(path, sizeof path, "%s/server_metrics_export.json", dir);
