@@ -77,6 +77,18 @@ struct sweep_cfg {
     enum sweep_conv conv_mode;
     double conv_threshold;
     struct cJSON *recipe; /* --search-recipe's post-process spec (recipe.c), or NULL */
+    /* --variant (AIPerf's ScenarioSweep): nscen > 0 makes each point a scenario, with no
+     * dimensions; a scenario's options are appended to its runs' argv. */
+    size_t nscen;
+    struct sweep_scen *scen;
+};
+
+struct sweep_scen {
+    char dir[128];   /* the variant's name, sanitized as AIPerf's dir_name; "v<i>" unnamed */
+    char label[128]; /* the name as given ("v<i>" unnamed) */
+    char *params;    /* JSON object text of the overrides, the aggregate's "benchmark" value */
+    int argc;
+    char **argv; /* "--option" [value] ... (owned) */
 };
 
 /* Parses argv (profile's merged argv: the --config file's options first). Returns 0 (and

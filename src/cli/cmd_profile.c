@@ -664,6 +664,8 @@ static void run_argv(const struct sweep_cfg *s, const struct profile_argv *base,
         profile_argv_push(out, s->dims[i].canon);
         profile_argv_push(out, s->dims[i].text[s->idx[point * s->ndims + i]]);
     }
+    for (int i = 0; s->nscen && i < s->scen[point].argc; i++)
+        profile_argv_push(out, s->scen[point].argv[i]);
     const cJSON *seed = cJSON_GetObjectItemCaseSensitive(pm, "seed");
     /* --vary-seed-per-trial: the run's own seed (a decimal string: 63 bits) */
     const cJSON *rseed = cJSON_GetObjectItemCaseSensitive(
@@ -741,6 +743,21 @@ static int run_sweep(struct sweep_cfg *s, const struct profile_argv *all)
         int rc = profile_plan_build(&p, probe.n - 1, probe.v + 1, &help, &d);
         profile_argv_free(&probe);
         if (rc) {
+            profile_argv_free(&base);
+            return plan_fail(rc, &d);
+        }
+        /* --variant: each scenario sets its own options; check every one now */
+        for (size_t i = 1; i < s->nscen && !rc; i++) {
+            struct profile_plan q;
+            bool qh = false;
+            run_argv(s, &base, i, 0, NULL, NULL, &probe);
+            rc = profile_plan_build(&q, probe.n - 1, probe.v + 1, &qh, &d);
+            profile_argv_free(&probe);
+            if (!rc)
+                profile_plan_free(&q);
+        }
+        if (rc) {
+            profile_plan_free(&p);
             profile_argv_free(&base);
             return plan_fail(rc, &d);
         }

@@ -251,7 +251,7 @@ const struct profile_opt profile_opts[] = {
     {{"optuna-terminator", NULL, ARG_VALUE, "X", NULL, NULL}, PROFILE_REFUSE},
     {{"search-percentile-pooling", NULL, ARG_VALUE, "X", NULL, NULL}, PROFILE_REFUSE},
     {{"bo-constraint-mode", NULL, ARG_VALUE, "X", NULL, NULL}, PROFILE_REFUSE},
-    {{"variant", "--sweep-variant", ARG_VALUE, "X", NULL, NULL}, PROFILE_REFUSE},
+    {{"variant", "--sweep-variant", ARG_MULTI, "[NAME:]K=V,...", NULL, "one scenario of a sweep (twice or more): profile options without dashes, e.g. 'a: isl=128, concurrency=4'"}, PROFILE_SELF},
     {{"search-sla", NULL, ARG_MULTI, "TAG:STAT:OP:X", NULL, "grid recipes: an SLA filter on the sweep aggregate (best configurations, Pareto front); repeatable"}, PROFILE_SELF},
     {{"search-sla-tier", NULL, ARG_VALUE, "X", NULL, NULL}, PROFILE_REFUSE},
     {{"search-recipe", NULL, ARG_VALUE, "NAME", NULL, "concurrency-ramp, prefill-ttft-curve, decode-itl-curve, pareto-sweep, or max-concurrency-under-sla with --search-style grid"}, PROFILE_SELF},

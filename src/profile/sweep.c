@@ -204,6 +204,164 @@ static int get_double(const struct args *a, const char *name, double lo, double 
     return 0;
 }
 
+/* The profile option a --variant key names: AIPerf's alias table takes every CLI flag
+ * without its dashes, kebab or snake case. -1 when unknown. */
+static int variant_opt(const char *key)
+{
+    char k[96];
+    snprintf(k, sizeof k, "%s", key);
+    for (char *c = k; *c; c++)
+        if (*c == '_')
+            *c = '-';
+    for (size_t i = 0; i < profile_nopts; i++) {
+        const struct arg_spec *sp = &profile_opts[i].spec;
+        if (!strcmp(sp->name, k))
+            return (int)i;
+        /* the aliases: "--model -m" */
+        const char *al = sp->aliases;
+        while (al && *al) {
+            size_t n = strcspn(al, " ");
+            if (n > 2 && al[0] == '-' && al[1] == '-' && n - 2 == strlen(k) &&
+                !strncmp(al + 2, k, n - 2))
+                return (int)i;
+            al += n;
+            while (*al == ' ')
+                al++;
+        }
+    }
+    return -1;
+}
+
+static char *trim(char *p)
+{
+    while (*p == ' ' || *p == '\t')
+        p++;
+    size_t n = strlen(p);
+    while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+        p[--n] = '\0';
+    return p;
+}
+
+static void scen_push(struct sweep_scen *sc, const char *a)
+{
+    sc->argv = xrealloc(sc->argv, (size_t)(sc->argc + 1) * sizeof *sc->argv);
+    sc->argv[sc->argc++] = xstrdup(a);
+}
+
+/* One --variant value, AIPerf's parse_variant: "[name:] key=value, key=value, ...": a name
+ * when there is a ':' with no '=' before it; values true/false, integers, floats, or text
+ * ('quotes' stripped). i is the variant's position (the unnamed one's name is v<i>). */
+static int parse_variant(const char *raw, size_t i, struct sweep_scen *sc, struct diag *d)
+{
+    char buf[2048];
+    if (strlen(raw) >= sizeof buf)
+        return diag_set(d, ERR_INVALID, "--variant: '%.60s...' is too long", raw);
+    snprintf(buf, sizeof buf, "%s", raw);
+    char *body = trim(buf);
+    if (!*body)
+        return diag_set(d, ERR_INVALID, "--variant '%s': the variant is empty", raw);
+    char *colon = strchr(body, ':');
+    snprintf(sc->label, sizeof sc->label, "v%zu", i);
+    if (colon && !memchr(body, '=', (size_t)(colon - body))) {
+        *colon = '\0';
+        char *name = trim(body);
+        if (!*name)
+            return diag_set(d, ERR_INVALID, "--variant '%s': empty name before ':'", raw);
+        snprintf(sc->label, sizeof sc->label, "%s", name);
+        body = trim(colon + 1);
+    }
+    if (!*body)
+        return diag_set(d, ERR_INVALID, "--variant '%s': empty body", raw);
+    cJSON *params = cJSON_CreateObject();
+    int rc = 0;
+    for (char *tok = body; tok && !rc;) {
+        char *comma = strchr(tok, ',');
+        if (comma)
+            *comma = '\0';
+        char *t = trim(tok);
+        tok = comma ? comma + 1 : NULL;
+        if (!*t)
+            continue;
+        char *eq = strchr(t, '=');
+        if (!eq) {
+            rc = diag_set(d, ERR_INVALID,
+                          "--variant '%s': token '%s' is missing '=' (expected key=value)", raw, t);
+            break;
+        }
+        *eq = '\0';
+        char *key = trim(t), *val = trim(eq + 1);
+        if (!*key) {
+            rc = diag_set(d, ERR_INVALID, "--variant '%s': empty key", raw);
+            break;
+        }
+        if (cJSON_GetObjectItemCaseSensitive(params, key)) {
+            rc = diag_set(d, ERR_INVALID, "--variant '%s': duplicate key '%s'", raw, key);
+            break;
+        }
+        int o = variant_opt(key);
+        if (o < 0 || !strcmp(profile_opts[o].spec.name, "variant")) {
+            rc = diag_set(d, ERR_INVALID,
+                          "--variant '%s': unknown key '%s' (a profile option without its "
+                          "dashes, e.g. concurrency, isl, request-rate)",
+                          raw, key);
+            break;
+        }
+        size_t vl = strlen(val);
+        if (vl >= 2 && (val[0] == '\'' || val[0] == '"') && val[vl - 1] == val[0]) {
+            val[vl - 1] = '\0';
+            val++;
+        }
+        char opt[96];
+        snprintf(opt, sizeof opt, "--%s", profile_opts[o].spec.name);
+        bool t_ = !strcasecmp(val, "true"), f_ = !strcasecmp(val, "false");
+        char *end = NULL;
+        double num = strtod(val, &end);
+        bool isnum = *val && end && !*end;
+        if (profile_opts[o].spec.kind == ARG_FLAG) {
+            if (!t_ && !f_) {
+                rc = diag_set(d, ERR_INVALID, "--variant '%s': %s=%s: the flag takes true or false",
+                              raw, key, val);
+                break;
+            }
+            char a2[112];
+            snprintf(a2, sizeof a2, "%s=%s", opt, t_ ? "true" : "false");
+            scen_push(sc, a2);
+            cJSON_AddBoolToObject(params, key, t_);
+        } else {
+            scen_push(sc, opt);
+            scen_push(sc, t_ ? "true" : f_ ? "false" : val);
+            if (t_ || f_)
+                cJSON_AddBoolToObject(params, key, t_);
+            else if (isnum)
+                cJSON_AddNumberToObject(params, key, num);
+            else
+                cJSON_AddStringToObject(params, key, val);
+        }
+    }
+    if (!rc && !cJSON_GetArraySize(params))
+        rc = diag_set(d, ERR_INVALID, "--variant '%s': no key=value pairs", raw);
+    if (!rc) {
+        sc->params = cJSON_PrintUnformatted(params);
+        /* AIPerf's dir_name falls back to the sanitized label: no '/', '\', '..', and none
+         * of <>:"|?*; only dots left is variation_<i> */
+        size_t o = 0;
+        for (const char *c = sc->label; *c && o + 1 < sizeof sc->dir; c++) {
+            if (c[0] == '.' && c[1] == '.') {
+                c++;
+                continue;
+            }
+            if (strchr("/\\<>:\"|?*", *c))
+                continue;
+            sc->dir[o++] = *c;
+        }
+        sc->dir[o] = '\0';
+        if (strspn(sc->dir, ".") == o)
+            snprintf(sc->dir, sizeof sc->dir, "variation_%zu", i);
+    }
+    cJSON_Delete(params);
+    return rc;
+}
+
 int sweep_cfg_parse(struct sweep_cfg *s, int argc, char **argv, struct diag *d)
 {
     memset(s, 0, sizeof *s);
@@ -275,6 +433,41 @@ int sweep_cfg_parse(struct sweep_cfg *s, int argc, char **argv, struct diag *d)
         }
     }
     free(rd);
+    /* --variant: AIPerf's ScenarioSweep, at least two, alone */
+    size_t nvar = args_count(&a, "variant");
+    if (nvar == 1) {
+        rc = diag_set(d, ERR_INVALID,
+                      "--variant: a single occurrence is rejected (AIPerf's rule): use the "
+                      "options themselves for one run, --variant at least twice for a sweep");
+        goto out;
+    }
+    if (nvar && s->recipe) {
+        rc = diag_set(d, ERR_INVALID, "--variant cannot be combined with --search-recipe");
+        goto out;
+    }
+    if (nvar && s->ndims) {
+        rc = diag_set(d, ERR_INVALID, "--variant cannot be combined with the %s list",
+                      s->dims[0].option);
+        goto out;
+    }
+    if (nvar > SWEEP_MAX_POINTS) {
+        rc = diag_set(d, ERR_INVALID, "the sweep has more than %d points", SWEEP_MAX_POINTS);
+        goto out;
+    }
+    if (nvar) {
+        s->scen = xcalloc(nvar, sizeof *s->scen);
+        for (size_t i = 0; i < nvar; i++, s->nscen++)
+            if ((rc = parse_variant(args_multi(&a, "variant", i), i, &s->scen[i], d)))
+                goto out;
+        for (size_t i = 0; i < nvar; i++)
+            for (size_t j = 0; j < i; j++)
+                if (!strcmp(s->scen[i].dir, s->scen[j].dir)) {
+                    rc = diag_set(d, ERR_INVALID,
+                                  "--variant: two variants would write the directory '%s'",
+                                  s->scen[i].dir);
+                    goto out;
+                }
+    }
     for (size_t i = 0; i < s->ndims; i++) {
         s->dims[i].display = s->dims[i].leaf;
         for (size_t j = 0; j < s->ndims; j++)
@@ -374,6 +567,11 @@ int sweep_cfg_parse(struct sweep_cfg *s, int argc, char **argv, struct diag *d)
     }
     /* The points: a recipe's own list (pareto-sweep's scenarios), grid (Cartesian product,
      * the last dimension fastest) or zip. */
+    if (s->nscen) {
+        s->npoints = s->nscen;
+        s->idx = xcalloc(1, sizeof *s->idx);
+        goto out;
+    }
     if (rpts) {
         s->npoints = (size_t)cJSON_GetArraySize(rpts);
         s->idx = xcalloc(s->npoints * s->ndims, sizeof *s->idx);
@@ -430,12 +628,19 @@ void sweep_cfg_free(struct sweep_cfg *s)
     free(s->idx);
     free(s->conv_metric);
     cJSON_Delete(s->recipe);
+    for (size_t i = 0; i < s->nscen; i++) {
+        for (int k = 0; k < s->scen[i].argc; k++)
+            free(s->scen[i].argv[k]);
+        free(s->scen[i].argv);
+        free(s->scen[i].params);
+    }
+    free(s->scen);
     memset(s, 0, sizeof *s);
 }
 
 bool sweep_cfg_active(const struct sweep_cfg *s)
 {
-    return s->ndims > 0 || s->trials > 1;
+    return s->ndims > 0 || s->nscen > 0 || s->trials > 1;
 }
 
 static const char *point_text(const struct sweep_cfg *s, size_t p, size_t i)
@@ -447,6 +652,10 @@ void sweep_point_dir(const struct sweep_cfg *s, size_t p, char *out, size_t cap)
 {
     size_t o = 0;
     out[0] = '\0';
+    if (s->nscen) {
+        snprintf(out, cap, "%s", s->scen[p].dir);
+        return;
+    }
     for (size_t i = 0; i < s->ndims && o < cap; i++)
         o += (size_t)snprintf(out + o, cap - o, "%s%s_%s", i ? "__" : "", s->dims[i].leaf,
                               point_text(s, p, i));
@@ -456,6 +665,10 @@ void sweep_point_label(const struct sweep_cfg *s, size_t p, char *out, size_t ca
 {
     size_t o = 0;
     out[0] = '\0';
+    if (s->nscen) {
+        snprintf(out, cap, "%s", s->scen[p].label);
+        return;
+    }
     for (size_t i = 0; i < s->ndims && o < cap; i++)
         o += (size_t)snprintf(out + o, cap - o, "%s%s=%s", i ? ", " : "", s->dims[i].display,
                               point_text(s, p, i));
@@ -465,6 +678,10 @@ void sweep_point_vlabel(const struct sweep_cfg *s, size_t p, char *out, size_t c
 {
     size_t o = 0;
     out[0] = '\0';
+    if (s->nscen) {
+        snprintf(out, cap, "%s", s->scen[p].label); /* AIPerf: the scenario's name */
+        return;
+    }
     for (size_t i = 0; i < s->ndims && o < cap; i++)
         o += (size_t)snprintf(out + o, cap - o, "%s%s=%s", i ? ", " : "", s->dims[i].path,
                               point_text(s, p, i));
@@ -474,9 +691,10 @@ void sweep_run_dir(const struct sweep_cfg *s, size_t p, int trial, char *out, si
 {
     char pd[1024];
     sweep_point_dir(s, p, pd, sizeof pd);
-    if (!s->ndims && s->trials <= 1)
+    bool pts = s->ndims || s->nscen;
+    if (!pts && s->trials <= 1)
         snprintf(out, cap, ".");
-    else if (!s->ndims)
+    else if (!pts)
         snprintf(out, cap, "profile_runs/run_%04d", trial + 1);
     else if (s->trials <= 1)
         snprintf(out, cap, "%s", pd);
@@ -532,12 +750,26 @@ cJSON *sweep_manifest_new(const struct sweep_cfg *s, const char *model)
             cJSON_AddItemToArray(vals, cJSON_CreateNumber(s->dims[i].v[k]));
         cJSON_AddItemToArray(params, o);
     }
+    /* --variant: AIPerf keys a scenario sweep's aggregate by "benchmark", the variant's
+     * config overrides as JSON text (here: the key=value pairs as given) */
+    if (s->nscen) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", "benchmark");
+        cJSON_AddStringToObject(o, "option", "--variant");
+        cJSON_AddStringToObject(o, "path", "benchmark");
+        cJSON_AddBoolToObject(o, "float", false);
+        cJSON *vals = cJSON_AddArrayToObject(o, "values");
+        for (size_t k = 0; k < s->nscen; k++)
+            cJSON_AddItemToArray(vals, cJSON_CreateString(s->scen[k].params));
+        cJSON_AddItemToArray(params, o);
+    }
     cJSON *pts = cJSON_AddArrayToObject(m, "points");
     /* AIPerf 0.13 (_apply_consistent_seed_default): without --random-seed, a sweep or
      * repeated runs get 42 when --set-consistent-seed (default) is on; a plain
      * `--concurrency 1,2` sweep therefore runs with seeds 42, 43 (checked against its
      * run_config.json) */
-    bool auto_seed = s->consistent_seed && (s->trials > 1 || s->ndims > 0);
+    bool has_pts = s->ndims > 0 || s->nscen > 0;
+    bool auto_seed = s->consistent_seed && (s->trials > 1 || has_pts);
     long long base = s->has_seed ? s->seed : auto_seed ? 42 : -1;
     bool seeded = s->has_seed || auto_seed;
     for (size_t p = 0; p < s->npoints; p++) {
@@ -556,9 +788,13 @@ cJSON *sweep_manifest_new(const struct sweep_cfg *s, const char *model)
             cJSON_AddItemToObject(pv, s->dims[i].display, param_value(s, p, i));
             cJSON_AddItemToObject(vv, s->dims[i].path, param_value(s, p, i));
         }
+        if (s->nscen) {
+            cJSON_AddStringToObject(pv, "benchmark", s->scen[p].params);
+            cJSON_AddStringToObject(vv, "benchmark", s->scen[p].params);
+        }
         if (seeded)
             cJSON_AddNumberToObject(
-                o, "seed", (double)(s->same_seed || !s->ndims ? base : base + (long long)p));
+                o, "seed", (double)(s->same_seed || !has_pts ? base : base + (long long)p));
         else
             cJSON_AddNullToObject(o, "seed");
         cJSON *runs = cJSON_AddArrayToObject(o, "runs");
@@ -572,7 +808,7 @@ cJSON *sweep_manifest_new(const struct sweep_cfg *s, const char *model)
                  * variation label ("base" without a sweep), t 0-based. A decimal string:
                  * a JSON number would round it. */
                 char lab[2048], txt[2200], hex[65];
-                if (s->ndims)
+                if (has_pts)
                     sweep_point_vlabel(s, p, lab, sizeof lab);
                 else
                     snprintf(lab, sizeof lab, "base");
