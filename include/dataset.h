@@ -140,6 +140,10 @@ int dataset_mooncake(struct dataset *ds, const char *path, struct diag *d);
  * by "turn"; timestamps in seconds; prompts from hash_ids blocks (the caller sets
  * block_size, 16 unless given). The whole file is read before anything is written. */
 int dataset_bailian(struct dataset *ds, const char *path, struct diag *d);
+/* AIPerf 0.13's raw_payload: each line a whole request body (an object with a "messages"
+ * array) sent verbatim; a file's lines are single-turn sessions, a directory's *.jsonl
+ * files are one session each (sorted by name), their lines the turns. */
+int dataset_raw_payload(struct dataset *ds, const char *path, struct diag *d);
 int dataset_single_turn(struct dataset *ds, const char *path, struct diag *d);
 int dataset_multi_turn(struct dataset *ds, const char *path, struct diag *d);
 int dataset_random_pool(struct dataset *ds, const char *path, struct diag *d);

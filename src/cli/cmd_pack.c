@@ -28,8 +28,8 @@ static const struct arg_spec specs[] = {
     {"input-file", NULL, ARG_VALUE, "PATH", NULL,
      "dataset file (a directory for random_pool); without it the trace is synthetic"},
     {"custom-dataset-type", NULL, ARG_VALUE, "TYPE", "mooncake_trace",
-     "single_turn, multi_turn, random_pool, mooncake_trace, bailian_trace, burst_gpt_trace (or "
-     "burstgpt_trace), azure_trace"},
+     "single_turn, multi_turn, random_pool, mooncake_trace, bailian_trace, raw_payload, "
+     "burst_gpt_trace (or burstgpt_trace), azure_trace"},
     {"public-dataset", NULL, ARG_VALUE, "NAME", NULL,
      "sharegpt (read from the local --input-file, never downloaded)"},
     {"model-names", "--model -m", ARG_MULTI, "NAMES", NULL,
@@ -649,7 +649,7 @@ int cmd_pack(int argc, char **argv)
     /* An unknown dataset is bad input, not a usage slip: exit 1 like every other. */
     if (args_choice(&a, "custom-dataset-type",
                     "single_turn|multi_turn|random_pool|mooncake_trace|bailian_trace|"
-                    "burst_gpt_trace|burstgpt_trace|azure_trace",
+                    "raw_payload|burst_gpt_trace|burstgpt_trace|azure_trace",
                     &dtype, &d) ||
         args_choice(&a, "public-dataset", "sharegpt", &pub, &d)) {
         code = cli_fail(&d, 0);
@@ -717,8 +717,9 @@ int cmd_pack(int argc, char **argv)
         cli_error("%s: empty file, nothing to pack", input);
         goto out;
     }
-    if (input && S_ISDIR(st.st_mode) && strcmp(dtype, "random_pool")) {
-        cli_error("%s: is a directory (only random_pool reads a directory)", input);
+    if (input && S_ISDIR(st.st_mode) && strcmp(dtype, "random_pool") &&
+        strcmp(dtype, "raw_payload")) {
+        cli_error("%s: is a directory (only random_pool and raw_payload read a directory)", input);
         goto out;
     }
     bool bailian = input && !pub && !strcmp(dtype, "bailian_trace");
@@ -845,6 +846,8 @@ int cmd_pack(int argc, char **argv)
         rc = dataset_mooncake(&ds, input, &d);
     else if (!strcmp(dtype, "bailian_trace"))
         rc = dataset_bailian(&ds, input, &d);
+    else if (!strcmp(dtype, "raw_payload"))
+        rc = dataset_raw_payload(&ds, input, &d);
     else if (!strcmp(dtype, "single_turn"))
         rc = dataset_single_turn(&ds, input, &d);
     else if (!strcmp(dtype, "multi_turn"))

@@ -44,7 +44,7 @@ const struct profile_opt profile_opts[] = {
     {{"hf-subset", NULL, ARG_VALUE, "X", NULL, NULL}, PROFILE_REFUSE},
     {{"hf-weka-dataset", NULL, ARG_VALUE, "X", NULL, NULL}, PROFILE_REFUSE},
     {{"dataset-filter", NULL, ARG_VALUE, "X", NULL, NULL}, PROFILE_REFUSE},
-    {{"custom-dataset-type", NULL, ARG_VALUE, "TYPE", "mooncake_trace", "single_turn, multi_turn, random_pool, mooncake_trace, bailian_trace, burst_gpt_trace, azure_trace"}, PROFILE_PACK},
+    {{"custom-dataset-type", NULL, ARG_VALUE, "TYPE", "mooncake_trace", "single_turn, multi_turn, random_pool, mooncake_trace, bailian_trace, raw_payload, burst_gpt_trace, azure_trace"}, PROFILE_PACK},
     {{"ignore-trace-delays", NULL, ARG_FLAG, NULL, NULL, NULL}, PROFILE_REFUSE},
     {{"use-think-time-only", NULL, ARG_FLAG, NULL, NULL, NULL}, PROFILE_REFUSE},
     {{"max-context-length", NULL, ARG_VALUE, "X", NULL, NULL}, PROFILE_REFUSE},

@@ -87,10 +87,11 @@ const char *profile_endpoint_type(const char *name)
 const char *profile_dataset_type(const char *name)
 {
     static const char *const map[][2] = {
-        {"single-turn", "single_turn"},       {"multi-turn", "multi_turn"},
-        {"random-pool", "random_pool"},       {"mooncake-trace", "mooncake_trace"},
-        {"bailian-trace", "bailian_trace"},   {"burst-gpt-trace", "burstgpt_trace"},
-        {"burstgpt-trace", "burstgpt_trace"}, {"azure-trace", "azure_trace"},
+        {"single-turn", "single_turn"},        {"multi-turn", "multi_turn"},
+        {"random-pool", "random_pool"},        {"mooncake-trace", "mooncake_trace"},
+        {"bailian-trace", "bailian_trace"},    {"raw-payload", "raw_payload"},
+        {"burst-gpt-trace", "burstgpt_trace"}, {"burstgpt-trace", "burstgpt_trace"},
+        {"azure-trace", "azure_trace"},
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (enum_eq(name, map[i][0]))

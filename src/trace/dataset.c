@@ -1601,6 +1601,112 @@ out:
     return rc < 0 ? rc : 0;
 }
 
+/* ---- raw_payload (AIPerf 0.13: whole request bodies sent verbatim) ---- */
+
+/* The lines of one raw_payload file as the turns of sessions: each line its own session
+ * (sid NULL: "line-N"), or every line a turn of session sid (a file of a directory). */
+static int raw_payload_file(struct dataset *ds, const char *path, const char *sid, struct diag *d)
+{
+    struct lines l;
+    int rc = lines_open(&l, path, d);
+    if (rc)
+        return rc;
+    const char *line;
+    size_t n;
+    char gen[48];
+    int turn = 0;
+    while (!enough(ds) && (rc = lines_next(&l, &line, &n)) == 1) {
+        struct jiter it;
+        struct jval k, v, msgs = {0};
+        if (line[0] != '{') {
+            rc = bad(&l.s, "raw_payload line must be a JSON object%s%s", "", "");
+            break;
+        }
+        if (jscan_object(&it, line, n)) {
+            rc = json_line_err(&l.s, &it);
+            break;
+        }
+        while ((rc = jscan_member(&it, &k, &v)) == 1)
+            if (jval_is(&k, "messages") && !msgs.p)
+                msgs = v; /* the first, as a JSON parser that keeps the first would */
+        if (rc == ERR_PARSE)
+            rc = json_line_err(&l.s, &it);
+        if (rc < 0)
+            break;
+        if (!msgs.p || msgs.type != JT_ARRAY) {
+            rc =
+                bad(&l.s, "field '%s': raw_payload line missing required 'messages' array (got %s)",
+                    "messages", msgs.p ? jval_type_name(msgs.type) : "nothing");
+            break;
+        }
+        struct jval body = {.type = JT_OBJECT, .p = line, .n = n};
+        struct tw_request q = {0};
+        if (!sid)
+            line_id(gen, sizeof gen, l.s.line);
+        q.session = sid ? sid : gen;
+        q.turn = turn;
+        q.delay_ms = turn > 0 ? 0 : -1;
+        q.isl = json_text_tokens(ds->c->tk, &body, 0);
+        raw_payload_fields(&body, &q, -1, ds);
+        q.raw_body = line;
+        q.raw_body_len = n;
+        if ((rc = tw_request(ds->w, &q, d))) {
+            char why[DIAG_MAX];
+            snprintf(why, sizeof why, "%s", d->msg);
+            diag_at(d, rc, l.s.path, l.s.line, "%s", why);
+            break;
+        }
+        if (sid)
+            turn++;
+    }
+    zr_close(l.zr);
+    return rc < 0 ? rc : 0;
+}
+
+int dataset_raw_payload(struct dataset *ds, const char *path, struct diag *d)
+{
+    struct stat st;
+    if (stat(path, &st))
+        return diag_at(d, ERR_IO, path, 0, "%s", strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return raw_payload_file(ds, path, NULL, d);
+    /* A directory: each *.jsonl file (sorted by name, as AIPerf's sorted glob) is one
+     * conversation, its lines the turns, named by the file's stem. */
+    DIR *dir = opendir(path);
+    if (!dir)
+        return diag_at(d, ERR_IO, path, 0, "%s", strerror(errno));
+    char **files = NULL;
+    size_t nfiles = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(dir))) {
+        size_t len = strlen(e->d_name);
+        if (len < 6 || strcmp(e->d_name + len - 6, ".jsonl"))
+            continue;
+        if (nfiles == cap) {
+            cap = cap ? cap * 2 : 16;
+            files = xrealloc(files, cap * sizeof *files);
+        }
+        files[nfiles++] = xstrdup(e->d_name);
+    }
+    closedir(dir);
+    qsort(files, nfiles, sizeof *files, name_cmp);
+    int rc = 0;
+    if (nfiles == 0)
+        rc = diag_at(d, ERR_INVALID, path, 0, "no .jsonl files in the directory");
+    for (size_t i = 0; i < nfiles && !rc && !enough(ds); i++) {
+        struct buf fp;
+        buf_init(&fp, 0);
+        buf_printf(&fp, "%s/%s", path, files[i]);
+        files[i][strlen(files[i]) - 6] = '\0'; /* the stem names the session */
+        rc = raw_payload_file(ds, fp.p, files[i], d);
+        buf_free(&fp);
+    }
+    for (size_t i = 0; i < nfiles; i++)
+        free(files[i]);
+    free(files);
+    return rc;
+}
+
 /* ---- ShareGPT ---- */
 
 static long line_of(const char *base, size_t off)

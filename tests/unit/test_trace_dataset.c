@@ -757,3 +757,50 @@ TEST(trace_dataset_bailian_every_split_point)
         }
     }
 }
+
+TEST(trace_dataset_raw_payload_lines)
+{
+    /* AIPerf 0.13's raw_payload: each line a whole body, sent byte for byte; a line is a
+     * single-turn session; a line that is not an object with a "messages" array is one
+     * FILE:LINE error. */
+    struct dataset_opts o;
+    opts(&o);
+    struct got g;
+    const char *in =
+        "{\"model\":\"x\",\"messages\":[{\"role\":\"user\",\"content\":\"one two three\"}],"
+        "\"max_tokens\":7,\"stream\":true,\"temperature\":0.5}\n"
+        "\n"
+        "{\"messages\":[{\"role\":\"system\",\"content\":\"be brief\"},{\"role\":\"user\","
+        "\"content\":\"hi\"}],\"extra_body\":{\"a\":[1,2]}}\n";
+    REQUIRE(pack(&o, dataset_raw_payload, in, NULL, &g) == 0);
+    REQUIRE(g.n == 2);
+    CHECK_STR(g.body[0], "{\"model\":\"x\",\"messages\":[{\"role\":\"user\",\"content\":\"one two "
+                         "three\"}],\"max_tokens\":7,\"stream\":true,\"temperature\":0.5}");
+    CHECK_STR(g.model[0], "x");
+    CHECK_INT(g.osl[0], 7);
+    CHECK_INT(g.isl[0], 3);
+    CHECK(!g.timed[0]);
+    CHECK_STR(g.session[0], "line-1");
+    CHECK_STR(g.session[1], "line-3");
+    CHECK_INT(g.turn[1], 0);
+    CHECK(strstr(g.body[1], "\"extra_body\":{\"a\":[1,2]}") != NULL);
+    got_free(&g);
+    static const struct {
+        const char *line, *want;
+    } cases[] = {
+        {"[1,2]", "in.jsonl:2: raw_payload line must be a JSON object"},
+        {"{\"model\":\"x\"}", "in.jsonl:2: field 'messages': raw_payload line missing required "
+                              "'messages' array (got nothing)"},
+        {"{\"messages\":{}}", "in.jsonl:2: field 'messages': raw_payload line missing required "
+                              "'messages' array (got object)"},
+        {"{\"messages\":[}", "in.jsonl:2: malformed JSON"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char buf[256];
+        snprintf(buf, sizeof buf, "{\"messages\":[]}\n%s\n", cases[i].line);
+        int rc = pack(&o, dataset_raw_payload, buf, NULL, &g);
+        CHECK(rc < 0 && rc > -100);
+        if (!strstr(g.d.msg, cases[i].want))
+            test_fail(__FILE__, __LINE__, "case %zu: '%s' lacks '%s'", i, g.d.msg, cases[i].want);
+    }
+}
