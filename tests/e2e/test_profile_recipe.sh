@@ -73,5 +73,5 @@ bad() {
 }
 bad "--ttft-sla-ms: 'abc'" --search-recipe max-concurrency-under-sla --search-style grid --ttft-sla-ms abc
 bad "--search-style: 'smooth_isotonic' is not supported" --search-recipe max-concurrency-under-sla --e2e-sla-ms 100
-bad "--search-recipe: 'pareto-sweep' is not supported" --search-recipe pareto-sweep
+bad "--search-recipe: 'max-goodput-under-slo' is not supported" --search-recipe max-goodput-under-slo
 bad "--concurrency-steps" --search-recipe concurrency-ramp --concurrency-steps 1
