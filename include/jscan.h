@@ -62,6 +62,12 @@ int jscan_array(struct jiter *it, const char *s, size_t n);
  * still never makes it read outside v->p[0..n), it just may not report every error. */
 int jscan_enter(struct jiter *it, const struct jval *v);
 
+/* Iterates the members of an array value's first element, when that is an object,
+ * without delimiting the element first (jscan_enter on it would walk its bytes once more
+ * to find its end: a response's choices[0] is most of the response). 0, or ERR_INVALID
+ * when arr is not an array, is empty or its first element is not an object. */
+int jscan_enter_first(struct jiter *it, const struct jval *arr);
+
 /* Scans the one value that starts at s[0] (no leading whitespace) and may be followed by
  * anything: *used is its length. 0, or ERR_PARSE with *why set. */
 int jscan_prefix(const char *s, size_t n, struct jval *v, size_t *used, const char **why);

@@ -498,13 +498,8 @@ static void take_message(struct ep_chunk *c, const struct jval *m, struct buf *t
 /* choices[0] (a usage-only final chunk has "choices": [] and is not an error). */
 static void take_choices(struct ep_chunk *c, const struct jval *choices, struct buf *text)
 {
-    struct jiter it;
-    struct jval first;
-    if (choices->type != JT_ARRAY || jscan_enter(&it, choices) || jscan_elem(&it, &first) != 1 ||
-        first.type != JT_OBJECT)
-        return;
     struct jiter ci;
-    if (jscan_enter(&ci, &first))
+    if (jscan_enter_first(&ci, choices))
         return;
     struct jval k, v;
     while (jscan_member(&ci, &k, &v) == 1) {

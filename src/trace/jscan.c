@@ -17,6 +17,8 @@ static int fail(struct jiter *it, const char *at, const char *why)
 
 static const char *skip_ws(const char *p, const char *end)
 {
+    if (p < end && (unsigned char)*p > ' ') /* the usual case: compact JSON */
+        return p;
     while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
         p++;
     return p;
@@ -441,11 +443,24 @@ int jscan_enter(struct jiter *it, const struct jval *v)
     return rc;
 }
 
+int jscan_enter_first(struct jiter *it, const struct jval *arr)
+{
+    if (arr->type != JT_ARRAY || arr->n < 2)
+        return ERR_INVALID;
+    const char *end = arr->p + arr->n;
+    const char *p = skip_ws(arr->p + 1, end);
+    if (p >= end || *p != '{')
+        return ERR_INVALID;
+    return begin(it, p, (size_t)(end - p), false, false);
+}
+
 /* After the closing bracket: only the end of the iterated span may follow. */
 static int finish(struct jiter *it, const char *q)
 {
     it->done = true;
-    if (q + 1 != it->end)
+    /* An entered value ends at its closing bracket by construction (and one entered by
+     * jscan_enter_first ends inside a larger span): only a top-level value is checked. */
+    if (!it->trusted && q + 1 != it->end)
         return fail(it, q + 1, "unexpected bytes after the value");
     it->p = q + 1;
     return 0;

@@ -563,3 +563,51 @@ TEST(trace_jscan_container_scan_matches_grammar)
             same_as_ref(buf, cut);
     }
 }
+
+/* jscan_enter_first walks an array's first object's members as entering the element
+ * would (same spans, same end), and refuses what is not an array starting with an
+ * object. */
+TEST(trace_jscan_enter_first)
+{
+    static const char *const arrays[] = {
+        "[{\"a\":1,\"b\":{\"c\":[1,2]},\"d\":\"x\\\"}\"}]",
+        "[ {\"a\":[{}]} , {\"z\":2}, 3]",
+        "[{}]",
+        "[{} ,1]",
+    };
+    for (size_t i = 0; i < sizeof arrays / sizeof *arrays; i++) {
+        const char *a = arrays[i];
+        struct jiter top, arr, want, got;
+        struct jval k, v, first, gk, gv;
+        char doc[200];
+        snprintf(doc, sizeof doc, "{\"k\":%s}", a);
+        REQUIRE(jscan_object(&top, doc, strlen(doc)) == 0);
+        REQUIRE(jscan_member(&top, &k, &v) == 1);
+        REQUIRE(jscan_enter(&arr, &v) == 0 && jscan_elem(&arr, &first) == 1);
+        REQUIRE(jscan_enter(&want, &first) == 0);
+        REQUIRE(jscan_enter_first(&got, &v) == 0);
+        int rw, rg;
+        do {
+            rw = jscan_member(&want, &k, &v);
+            rg = jscan_member(&got, &gk, &gv);
+            CHECK_INT(rg, rw);
+            if (rw == 1)
+                CHECK(gk.p == k.p && gk.n == k.n && gv.p == v.p && gv.n == v.n &&
+                      gv.type == v.type);
+        } while (rw == 1 && rg == 1);
+        CHECK(got.p == want.p);
+    }
+    static const char *const refused[] = {"[]", "[ ]", "[1,{}]", "[[{}]]", "[\"{\"]"};
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+        struct jiter top, got;
+        struct jval k, v;
+        char doc[64];
+        snprintf(doc, sizeof doc, "{\"k\":%s}", refused[i]);
+        REQUIRE(jscan_object(&top, doc, strlen(doc)) == 0);
+        REQUIRE(jscan_member(&top, &k, &v) == 1);
+        CHECK_INT(jscan_enter_first(&got, &v), ERR_INVALID);
+    }
+    struct jval obj = {.type = JT_OBJECT, .p = "{}", .n = 2};
+    struct jiter it;
+    CHECK_INT(jscan_enter_first(&it, &obj), ERR_INVALID);
+}
