@@ -16,6 +16,7 @@
 #define METRONOME_LOADSHAPE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define RATE_RAMP_UI_NS 100000000LL /* AIPerf's RATE_RAMP_UPDATE_INTERVAL: 0.1 s */
@@ -88,5 +89,8 @@ struct diag;
  * key is "points" holding it (AIPerf 0.13's format). On success *t and *qps are new heap
  * arrays of *n points (the caller frees them). Errors name the file and the point. */
 int rate_series_load(const char *path, double **t, double **qps, int *n, struct diag *d);
+/* The same from the file's text (len bytes; `path` names it in messages). */
+int rate_series_parse(const char *txt, size_t len, const char *path, double **t, double **qps,
+                      int *n, struct diag *d);
 
 #endif

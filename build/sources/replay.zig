@@ -5,4 +5,4 @@ pub const src = [_][]const u8{
     "replay/shard.c",    "replay/loadshape.c", "replay/control.c",
     "cli/cmd_replay.c",
 };
-pub const tests = [_][]const u8{ "unit/test_record.c", "unit/test_replay.c", "unit/test_sched.c", "unit/test_shard.c", "unit/test_loadshape.c", "fuzz/fuzz_shard_args.c" };
+pub const tests = [_][]const u8{ "unit/test_record.c", "unit/test_replay.c", "unit/test_sched.c", "unit/test_shard.c", "unit/test_loadshape.c", "fuzz/fuzz_shard_args.c", "fuzz/fuzz_rate_series.c" };

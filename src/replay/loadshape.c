@@ -211,8 +211,15 @@ int rate_series_load(const char *path, double **t, double **qps, int *n, struct 
         free(txt);
         return diag_set(d, ERR_IO, "--request-rate-series %s: cannot read it", path);
     }
-    cJSON *root = cJSON_ParseWithLength(txt, len);
+    int rc = rate_series_parse(txt, len, path, t, qps, n, d);
     free(txt);
+    return rc;
+}
+
+int rate_series_parse(const char *txt, size_t len, const char *path, double **t, double **qps,
+                      int *n, struct diag *d)
+{
+    cJSON *root = cJSON_ParseWithLength(txt, len);
     int rc = 0;
     const cJSON *pts = root;
     if (!root) {

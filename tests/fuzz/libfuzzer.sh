@@ -6,14 +6,14 @@
 # in the work directory and fails the script.
 #   tests/fuzz/libfuzzer.sh [SECONDS] [NAME...]     (default 60 s; http1_response
 #                                                    http1_request chunked sse http1_rx url prom
-#                                                    tok_load tok_encode tok_regex shard_args)
+#                                                    tok_load tok_encode tok_regex shard_args rate_series)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 secs=${1:-60}
 shift || true
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(http1_response http1_request chunked sse http1_rx url prom tok_load tok_encode tok_regex shard_args)
+[ ${#names[@]} -gt 0 ] || names=(http1_response http1_request chunked sse http1_rx url prom tok_load tok_encode tok_regex shard_args rate_series)
 scripts/ensure-deb clang-14 libclang-rt-14-dev
 cc=$(command -v clang-14 || command -v clang)
 out="$root/.zig-cache/libfuzzer"
