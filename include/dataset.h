@@ -51,6 +51,18 @@ struct dataset_opts {
     double syn_speedup, syn_prefix_mult, syn_prompt_mult, syn_output_mult;
     long syn_root_mult, syn_max_isl, syn_max_osl;
 
+    /* AIPerf 0.13's --inter-turn-delay-cap-seconds: an authored per-turn delay (mooncake
+     * and multi_turn "delay", baseten closed-loop think times) above this many seconds
+     * becomes this many; < 0: no cap. */
+    double delay_cap_s;
+    /* baseten_trace replay (AIPerf 0.13's FileDataset knobs): session sample ratio (0 or
+     * >= 1: keep all), --replay-speedup (1: real time), --max-idle-gap-cap-seconds (0:
+     * none), --open-loop-replay (default on), --open-loop-strict, and the per-turn body
+     * fields AIPerf adds (min_tokens unless --no-force-min-tokens, hash_ids/block_size
+     * unless --omit-kv-hints). */
+    double bt_sample_ratio, bt_speedup, bt_idle_gap_cap_s;
+    bool bt_open_loop, bt_open_loop_strict, bt_force_min_tokens, bt_omit_kv_hints;
+
     /* Rankings endpoint types: each synthetic entry is one query and a number of passages
      * (AIPerf 0.13's --rankings-* options; defaults 1 passage, 550 tokens each). */
     bool rankings;
@@ -147,6 +159,8 @@ int dataset_raw_payload(struct dataset *ds, const char *path, struct diag *d);
 int dataset_single_turn(struct dataset *ds, const char *path, struct diag *d);
 int dataset_multi_turn(struct dataset *ds, const char *path, struct diag *d);
 int dataset_random_pool(struct dataset *ds, const char *path, struct diag *d);
+/* baseten_trace: an Arrow IPC file (Parquet is refused with the reason). */
+int dataset_baseten(struct dataset *ds, const char *path, struct diag *d);
 int dataset_sharegpt(struct dataset *ds, const char *path, struct diag *d);
 /* CSV traces: kind "azure" (TIMESTAMP, ContextTokens, GeneratedTokens) or "burstgpt"
  * (Timestamp, Model, Request tokens, Response tokens, ...). */

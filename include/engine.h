@@ -43,6 +43,9 @@ struct item {
     bool live;       /* prepend the session's live history (chat messages) */
     bool keep;       /* this turn's messages and reply join the session's history */
     double delay_ms;
+    /* later turns with their own time (fixed schedule; AIPerf's timestamp_ms on a later
+     * turn): sent at max(this, previous reply + delay_ms); 0: none */
+    int64_t not_before;
     bool retried; /* resent once after a stale keep-alive connection failed */
     bool cancel;  /* --request-cancellation-rate picked this one */
     bool prefill; /* holds a --prefill-concurrency slot (until its first token) */

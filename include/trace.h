@@ -47,7 +47,8 @@ struct trace_request {
     const char *session; /* session id */
     int turn;            /* 0-based turn within the session */
     bool timed;
-    double t_ms;     /* first turns of timed traces: offset from the trace start */
+    double t_ms;     /* first turns of timed traces: offset from the trace start; a later
+                        turn's t_ms (if timed) is the earliest time it may go */
     double delay_ms; /* later turns: delay after the previous turn's response ends */
     const char *model;
     bool stream;

@@ -29,7 +29,8 @@ static const struct arg_spec specs[] = {
      "dataset file (a directory for random_pool); without it the trace is synthetic"},
     {"custom-dataset-type", NULL, ARG_VALUE, "TYPE", "mooncake_trace",
      "single_turn, multi_turn, random_pool, mooncake_trace, bailian_trace, raw_payload, "
-     "burst_gpt_trace (or burstgpt_trace), azure_trace"},
+     "burst_gpt_trace (or burstgpt_trace), azure_trace, baseten_trace (Arrow IPC; the default for "
+     ".arrow/.ipc/.parquet)"},
     {"public-dataset", NULL, ARG_VALUE, "NAME", NULL,
      "sharegpt (read from the local --input-file, never downloaded)"},
     {"model-names", "--model -m", ARG_MULTI, "NAMES", NULL,
@@ -121,6 +122,19 @@ static const struct arg_spec specs[] = {
     {"synthesis-max-isl", NULL, ARG_VALUE, "N", NULL,
      "mooncake_trace: leave out lines with input_length > N"},
     {"synthesis-max-osl", NULL, ARG_VALUE, "N", NULL, "mooncake_trace: cap output lengths at N"},
+    {"trace-session-sample-ratio", NULL, ARG_VALUE, "X", NULL,
+     "baseten_trace: keep this fraction (0..1] of the sessions, whole (seeded)"},
+    {"replay-speedup", NULL, ARG_VALUE, "X", NULL,
+     "baseten_trace: timestamps and think times divided by X (hash ids untouched)"},
+    {"max-idle-gap-cap-seconds", NULL, ARG_VALUE, "S", NULL,
+     "baseten_trace: gaps between consecutive requests (all sessions) cut to S"},
+    {"open-loop-replay", NULL, ARG_FLAG, NULL, "on",
+     "baseten_trace: later turns at max(own time, previous reply); --no-open-loop-replay: "
+     "a think time after the previous reply"},
+    {"open-loop-strict", NULL, ARG_FLAG, NULL, NULL,
+     "baseten_trace, open loop: every row its own single-turn session at its time"},
+    {"inter-turn-delay-cap-seconds", NULL, ARG_VALUE, "S", NULL,
+     "authored turn delays (mooncake/multi_turn delay, baseten think times) capped at S"},
     {"rankings-passages-mean", NULL, ARG_VALUE, "N", "1", "rankings: passages per request"},
     {"rankings-passages-stddev", NULL, ARG_VALUE, "N", "0", "rankings: passages stddev"},
     {"rankings-passages-prompt-token-mean", NULL, ARG_VALUE, "N", "550",
@@ -407,6 +421,22 @@ static int parse_opts(const struct args *a, struct dataset_opts *o, struct diag 
         rc ? rc : args_double(a, "synthesis-output-len-multiplier", 0, 1e6, &o->syn_output_mult, d);
     rc = rc ? rc : args_long(a, "synthesis-max-isl", 1, 1L << 40, &o->syn_max_isl, d);
     rc = rc ? rc : args_long(a, "synthesis-max-osl", 1, 1L << 40, &o->syn_max_osl, d);
+    rc = rc ? rc : args_double(a, "trace-session-sample-ratio", 0, 1, &o->bt_sample_ratio, d);
+    rc = rc ? rc : args_double(a, "replay-speedup", 0, 1e9, &o->bt_speedup, d);
+    rc = rc ? rc : args_double(a, "max-idle-gap-cap-seconds", 0, 1e9, &o->bt_idle_gap_cap_s, d);
+    rc = rc ? rc : args_double(a, "inter-turn-delay-cap-seconds", 0, 1e9, &o->delay_cap_s, d);
+    if (!rc)
+        for (const char *const *p =
+                 (const char *const[]){"trace-session-sample-ratio", "replay-speedup",
+                                       "max-idle-gap-cap-seconds", NULL};
+             *p; p++) {
+            double x = 1;
+            args_double(a, *p, 0, 1e9, &x, d);
+            if (x <= 0) /* AIPerf: gt=0 */
+                return diag_set(d, ERR_INVALID, "--%s: must be > 0, not %s", *p, args_get(a, *p));
+        }
+    o->bt_open_loop = !args_has(a, "open-loop-replay") || args_flag(a, "open-loop-replay");
+    o->bt_open_loop_strict = args_flag(a, "open-loop-strict");
     rc = rc ? rc : args_double(a, "rankings-passages-mean", 1, 4096, &o->rk_passages, d);
     rc = rc ? rc : args_double(a, "rankings-passages-stddev", 0, 4096, &o->rk_passages_sd, d);
     rc = rc ? rc
@@ -465,6 +495,61 @@ static bool blank_text(const char *s)
 /* The input options (AIPerf 0.13's prompt, system prompt and sequence-length options),
  * checked together: each refusal names the option and the value. *sys gets the system
  * prompt (malloc'd) or NULL; *seq is filled when one of the two samplers is given. */
+/* AIPerf 0.13's guards around its baseten_trace loader: the replay knobs only with it;
+ * with it, no synthesis that reshapes hash ids or timestamps (--replay-speedup paces
+ * replay), and no --extra-inputs key the loader overwrites per turn. */
+static int baseten_opts(const struct args *a, bool baseten, const char *extra, size_t nextra,
+                        struct diag *d)
+{
+    static const char *const only[] = {"trace-session-sample-ratio", "replay-speedup",
+                                       "max-idle-gap-cap-seconds", "open-loop-replay",
+                                       "open-loop-strict"};
+    for (size_t i = 0; i < sizeof only / sizeof only[0]; i++)
+        if (args_has(a, only[i]) && !baseten)
+            return diag_set(d, ERR_INVALID,
+                            "--%s is only supported by the baseten_trace loader; provide "
+                            "--input-file and --custom-dataset-type baseten_trace",
+                            only[i]);
+    if (!baseten)
+        return 0;
+    if (args_has(a, "synthesis-speedup-ratio"))
+        return diag_set(d, ERR_INVALID,
+                        "--synthesis-speedup-ratio is not supported with --custom-dataset-type "
+                        "baseten_trace; use --replay-speedup to scale replay pacing");
+    static const char *const reshape[] = {"synthesis-prefix-len-multiplier",
+                                          "synthesis-prefix-root-multiplier",
+                                          "synthesis-prompt-len-multiplier"};
+    for (size_t i = 0; i < sizeof reshape / sizeof reshape[0]; i++)
+        if (args_has(a, reshape[i]))
+            return diag_set(d, ERR_INVALID,
+                            "--%s is not supported with --custom-dataset-type baseten_trace: it "
+                            "replays recorded prompts verbatim",
+                            reshape[i]);
+    if (args_has(a, "synthesis-output-len-multiplier"))
+        return diag_set(d, ERR_UNSUPPORTED,
+                        "--synthesis-output-len-multiplier: not supported yet with "
+                        "baseten_trace");
+    if (!extra)
+        return 0;
+    struct jiter it;
+    struct jval k, v;
+    if (jscan_object(&it, extra, nextra))
+        return 0;
+    while (jscan_member(&it, &k, &v) == 1) {
+        const char *key = jval_is(&k, "min_tokens")   ? "min_tokens"
+                          : jval_is(&k, "hash_ids")   ? "hash_ids"
+                          : jval_is(&k, "block_size") ? "block_size"
+                                                      : NULL;
+        if (key)
+            return diag_set(
+                d, ERR_INVALID,
+                "--extra-inputs %s is overwritten per-turn by the baseten_trace "
+                "loader; pass %s to send your value instead",
+                key, !strcmp(key, "min_tokens") ? "--no-force-min-tokens" : "--omit-kv-hints");
+    }
+    return 0;
+}
+
 static int input_opts(const struct args *a, struct dataset_opts *o, const char *etype, bool input,
                       bool mooncake, struct seqdist *seq, char **sys, struct diag *d)
 {
@@ -649,7 +734,7 @@ int cmd_pack(int argc, char **argv)
     /* An unknown dataset is bad input, not a usage slip: exit 1 like every other. */
     if (args_choice(&a, "custom-dataset-type",
                     "single_turn|multi_turn|random_pool|mooncake_trace|bailian_trace|"
-                    "raw_payload|burst_gpt_trace|burstgpt_trace|azure_trace",
+                    "raw_payload|burst_gpt_trace|burstgpt_trace|azure_trace|baseten_trace",
                     &dtype, &d) ||
         args_choice(&a, "public-dataset", "sharegpt", &pub, &d)) {
         code = cli_fail(&d, 0);
@@ -657,6 +742,17 @@ int cmd_pack(int argc, char **argv)
     }
     if (!strcmp(dtype, "burstgpt_trace")) /* an earlier spelling; AIPerf 0.13's name wins */
         dtype = "burst_gpt_trace";
+    {
+        /* AIPerf 0.13 reads an .arrow/.ipc/.parquet --input-file as baseten_trace (its
+         * loader claims those suffixes) */
+        const char *in = args_get(&a, "input-file");
+        size_t il = in ? strlen(in) : 0;
+        if (in && !args_has(&a, "custom-dataset-type") && !args_has(&a, "public-dataset") &&
+            ((il > 6 && !strcmp(in + il - 6, ".arrow")) ||
+             (il > 4 && !strcmp(in + il - 4, ".ipc")) ||
+             (il > 8 && !strcmp(in + il - 8, ".parquet"))))
+            dtype = "baseten_trace";
+    }
     o.nmodels = split_models(&a, &models, &model_store);
     o.models = (const char *const *)models;
     if (o.nmodels == 0) {
@@ -723,9 +819,14 @@ int cmd_pack(int argc, char **argv)
         goto out;
     }
     bool bailian = input && !pub && !strcmp(dtype, "bailian_trace");
+    bool baseten = input && !pub && !strcmp(dtype, "baseten_trace");
+    if (baseten_opts(&a, baseten, extra.len ? extra.p : NULL, extra.len, &d)) {
+        code = cli_fail(&d, 1);
+        goto out;
+    }
     if (input_opts(&a, &o, etype, input != NULL,
-                   input && !pub && (!strcmp(dtype, "mooncake_trace") || bailian), &seq, &sysp,
-                   &d)) {
+                   input && !pub && (!strcmp(dtype, "mooncake_trace") || bailian || baseten), &seq,
+                   &sysp, &d)) {
         code = cli_fail(&d, 1);
         goto out;
     }
@@ -854,6 +955,8 @@ int cmd_pack(int argc, char **argv)
         rc = dataset_multi_turn(&ds, input, &d);
     else if (!strcmp(dtype, "random_pool"))
         rc = dataset_random_pool(&ds, input, &d);
+    else if (!strcmp(dtype, "baseten_trace"))
+        rc = dataset_baseten(&ds, input, &d);
     else
         rc = dataset_csv(&ds, input, !strcmp(dtype, "azure_trace") ? "azure" : "burstgpt", &d);
     dataset_release(&ds);

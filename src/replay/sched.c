@@ -726,6 +726,13 @@ static long run_phase(struct sched *s, const struct phase_spec *ps)
                 wi = 0;
             *slot = wi;
             it->delay_ms = tr.delay_ms * (cfg->time_scale > 0 ? cfg->time_scale : 1);
+            /* A later turn with its own time (baseten_trace open loop): AIPerf's fixed
+             * schedule sends it at that time, or when the previous reply ends if later. */
+            if (cfg->mode == MODE_FIXED && tr.timed && offset0 >= 0) {
+                double scale = cfg->time_scale > 0 ? cfg->time_scale : 1;
+                int64_t at = t0 + (int64_t)((tr.t_ms - offset0) * scale * 1e6);
+                it->not_before = at > 0 ? at : 1;
+            }
         } else if (cfg->mode == MODE_CONCURRENCY) {
             wi = wait_room(s);
             if (wi < 0) {

@@ -670,6 +670,8 @@ static void schedule_turn(struct worker *w, struct session *s, struct item *it, 
     s->busy = true; /* from now until this turn ends, later turns wait behind it */
     int64_t base = s->last_end ? s->last_end : now;
     it->rec.t_intended = base + (int64_t)(it->delay_ms * 1e6);
+    if (it->not_before > it->rec.t_intended)
+        it->rec.t_intended = it->not_before;
     it->timed = true;
     timer_set(P(w), &it->tm, it->rec.t_intended);
     if (it->rec.t_intended <= P(w)->pool_until) /* not counted by the pool's last fill */

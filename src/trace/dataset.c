@@ -369,6 +369,16 @@ static int timing_first_turn(struct timing *tm, bool has_ts, double ts, const st
     return 0;
 }
 
+/* AIPerf 0.13's --inter-turn-delay-cap-seconds (its DelayCapTracker): an authored delay
+ * (ms) above the cap becomes the cap. Delays derived from timestamps are not authored and
+ * are not capped (AIPerf sends those turns at their timestamps). */
+static double delay_capped(const struct dataset_opts *o, double ms)
+{
+    if (o->delay_cap_s >= 0 && ms > o->delay_cap_s * 1000.0)
+        return o->delay_cap_s * 1000.0;
+    return ms;
+}
+
 /* Opens a JSONL input and iterates its non-blank lines. */
 struct lines {
     struct zreader *zr;
@@ -564,7 +574,7 @@ int dataset_multi_turn(struct dataset *ds, const char *path, struct diag *d)
                 if ((rc = timing_first_turn(&tm, t.has_ts, t.ts, &l.s)))
                     break;
             } else if (t.has_delay) {
-                delay = t.delay;
+                delay = delay_capped(ds->o, t.delay);
             } else if (t.has_ts && se->has_ts) {
                 /* Absolute times on later turns become the gap since the previous
                  * turn was scheduled: the closest a delay can come. */
@@ -1265,7 +1275,7 @@ int dataset_mooncake(struct dataset *ds, const char *path, struct diag *d)
             if ((rc = timing_first_turn(&tm, has_ts, ts, &l.s)))
                 break;
         } else {
-            dms = has_delay                                    ? delay
+            dms = has_delay                                    ? delay_capped(o, delay)
                   : (has_ts && se->has_ts && ts > se->last_ts) ? ts - se->last_ts
                                                                : 0;
         }

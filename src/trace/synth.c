@@ -31,6 +31,10 @@ void dataset_opts_default(struct dataset_opts *o)
     o->sg_max_prompt = 1024;
     o->sg_min_completion = 4;
     o->sg_max_total = 2048;
+    o->delay_cap_s = -1;
+    o->bt_speedup = 1;
+    o->bt_open_loop = true;
+    o->bt_force_min_tokens = true;
 }
 
 void dataset_init(struct dataset *ds, const struct dataset_opts *o, const struct corpus *c,
