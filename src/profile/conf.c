@@ -306,7 +306,8 @@ int profile_conf_parse(const char *name, const char *text, size_t len, struct pr
             goto out;
         }
         if (o->route == PROFILE_REFUSE) {
-            rc = diag_at(d, ERR_UNSUPPORTED, name, c.line, "not supported yet: --%s", o->spec.name);
+            rc = diag_at(d, ERR_UNSUPPORTED, name, c.line, "not supported yet: --%s%s%s",
+                         o->spec.name, o->spec.help ? ": " : "", o->spec.help ? o->spec.help : "");
             goto out;
         }
         if (seen_before(seen, nseen, o)) {

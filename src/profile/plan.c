@@ -237,9 +237,12 @@ static int refuse(struct diag *d, int argc, char **argv, size_t i, const char *v
 {
     char name[160];
     typed_name(argc, argv, i, name, sizeof name);
+    /* a refused option's table help, when it has one, is the reason */
+    const char *why = profile_opts[i].route == PROFILE_REFUSE ? profile_opts[i].spec.help : NULL;
     if (value)
         return diag_set(d, ERR_UNSUPPORTED, "not supported yet: %s %s", name, value);
-    return diag_set(d, ERR_UNSUPPORTED, "not supported yet: %s", name);
+    return diag_set(d, ERR_UNSUPPORTED, "not supported yet: %s%s%s", name, why ? ": " : "",
+                    why ? why : "");
 }
 
 /* Merges the config file (if any) under the command line: a multi-valued option given
@@ -361,7 +364,9 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
                        !strncmp(arg + 5, profile_opts[i].spec.name, n - 5) &&
                        strlen(profile_opts[i].spec.name) == n - 5;
             if (neg || typed_pos(1, one, i, tmp, sizeof tmp) == 0) {
-                rc = diag_set(d, ERR_UNSUPPORTED, "not supported yet: %.*s", (int)n, arg);
+                const char *why = profile_opts[i].spec.help;
+                rc = diag_set(d, ERR_UNSUPPORTED, "not supported yet: %.*s%s%s", (int)n, arg,
+                              why ? ": " : "", why ? why : "");
                 profile_argv_free(&all);
                 return rc;
             }
