@@ -149,6 +149,7 @@ struct rrec {
     int32_t osl, isl, reasoning, out_tokens; /* -1 when unknown */
     int32_t osl_req;                         /* max tokens asked for, -1 when unset */
     int32_t usage_prompt, usage_completion, usage_reasoning; /* server usage, -1 absent */
+    int32_t first_tok; /* --per-chunk-usage: tokens through the first content chunk, -1 */
     int32_t worker;    /* run-wide worker number (shards numbered apart) */
     int32_t err_group; /* index into the error table, -1 without error */
     uint8_t phase;     /* enum rec_phase */

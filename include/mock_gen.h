@@ -59,9 +59,10 @@ struct mock_gen {
     long per_chunk; /* tokens per content event */
     long prompt_tokens;
     bool include_usage;
-    bool length_finish; /* finish_reason "length" (else "stop") */
-    char id[48];        /* "chatcmpl-…", "cmpl-…", "resp_…" */
-    int64_t created;    /* Unix seconds */
+    bool continuous_usage; /* every content chunk carries the usage so far (vLLM) */
+    bool length_finish;    /* finish_reason "length" (else "stop") */
+    char id[48];           /* "chatcmpl-…", "cmpl-…", "resp_…" */
+    int64_t created;       /* Unix seconds */
     char model[MOCK_MODEL_MAX];
     struct mock_sse_style style;
     /* progress */

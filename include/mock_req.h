@@ -32,7 +32,8 @@ enum mock_endpoint {
 
 struct mock_params {
     bool stream;
-    bool include_usage; /* stream_options.include_usage */
+    bool include_usage;    /* stream_options.include_usage */
+    bool continuous_usage; /* stream_options.continuous_usage_stats (vLLM): usage per chunk */
     bool ignore_eos;
     long max_tokens; /* max_tokens, max_completion_tokens or max_output_tokens; -1 if unset */
     long min_tokens; /* 0 if unset */

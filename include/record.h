@@ -67,6 +67,10 @@ struct rec {
     struct rec_chunks chunks, rchunks;
     bool has_usage;
     long prompt_tokens, completion_tokens, reasoning_tokens;
+    /* usage.completion_tokens of the first event with content (non-empty text or reasoning)
+     * that carried usage, as continuous_usage_stats sends it (AIPerf 0.13's
+     * --per-chunk-usage ITL divisor); -1 when none did */
+    long first_chunk_tokens;
     char finish[32];
     uint32_t bad_chunks;
     /* Transport counts (AIPerf's http_req_data_* / http_req_chunks_*): request body bytes

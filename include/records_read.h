@@ -105,6 +105,7 @@ struct rec {
     size_t nrchunks;
     bool has_usage;
     int64_t usage_prompt, usage_completion, usage_reasoning; /* REC_ABSENT if not sent */
+    int64_t first_chunk_tokens; /* replay's first_chunk_tokens, REC_ABSENT if not recorded */
     struct strv finish;
     int64_t bad_chunks;
     int64_t tx_bytes, tx_writes, rx_bytes, rx_reads; /* REC_ABSENT in records without them */

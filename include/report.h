@@ -73,6 +73,9 @@ struct report_opts {
     /* AIPerf 0.13's --profile-export-prefix base (report_export_prefix), or NULL: every
      * export is named report_export_name(export_prefix, its default name). */
     const char *export_prefix;
+    /* AIPerf 0.13's --per-chunk-usage: inter-token latency divides by OSL minus the tokens
+     * the server reported through the first content chunk (records' first_chunk_tokens) */
+    bool per_chunk_usage;
 };
 
 /* AIPerf 0.13's name for the export whose default name is def under prefix base (its

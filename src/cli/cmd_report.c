@@ -39,6 +39,9 @@ static const struct arg_spec specs[] = {
      "the seed's rule: an empty-content chunk (a role chunk) counts as a response"},
     {"cli-command", NULL, ARG_VALUE, "TEXT", NULL,
      "run_info.cli_command in profile_export_aiperf.json (profile passes its own, redacted)"},
+    {"per-chunk-usage", NULL, ARG_FLAG, NULL, NULL,
+     "inter-token latency divides by OSL minus the server's usage count through the first "
+     "content chunk (AIPerf's --per-chunk-usage; needs continuous usage in the records)"},
     {"profile-export-prefix", "--profile-export-file", ARG_VALUE, "BASE", NULL,
      "AIPerf's export names: BASE.json, BASE.csv, BASE.jsonl, BASE_timeslices.*, "
      "BASE_server_metrics.*, BASE_gpu_telemetry.jsonl (known suffixes stripped)"},
@@ -294,6 +297,7 @@ int cmd_report(int argc, char **argv)
     o.allow_all_failed = args_flag(&a, "allow-all-failed");
     o.count_empty_chunks = args_flag(&a, "count-empty-chunks");
     o.cli_command = args_get(&a, "cli-command");
+    o.per_chunk_usage = args_flag(&a, "per-chunk-usage");
     char prefix[512];
     if (args_get(&a, "profile-export-prefix")) {
         if (report_export_prefix(args_get(&a, "profile-export-prefix"), prefix, sizeof prefix,

@@ -243,9 +243,16 @@ static void emit_chunk(struct mock_gen *g, struct buf *out, bool reasoning, long
     buf_puts(b, g->ep == MOCK_EP_CHAT ? "\"},\"logprobs\":null,\"finish_reason\":"
                                       : "\",\"logprobs\":null,\"finish_reason\":");
     if (last)
-        buf_printf(b, "\"%s\"}]}", finish(g));
+        buf_printf(b, "\"%s\"}]", finish(g));
     else
-        buf_puts(b, "null}]}");
+        buf_puts(b, "null}]");
+    if (g->continuous_usage) { /* vLLM's continuous_usage_stats: the counts so far */
+        long c = g->emitted_reason + g->emitted_content + (to - from);
+        buf_printf(
+            b, ",\"usage\":{\"prompt_tokens\":%ld,\"total_tokens\":%ld,\"completion_tokens\":%ld}",
+            g->prompt_tokens, g->prompt_tokens + c, c);
+    }
+    buf_putc(b, '}');
     emit(g, out, NULL, b->p, b->len);
 }
 

@@ -166,6 +166,8 @@ static int parse_generation(enum mock_endpoint ep, const cJSON *root, struct moc
             return diag_set(d, ERR_INVALID,
                             "Stream options can only be defined when `stream=True`.");
         rc = get_bool(so, "include_usage", &p->include_usage, d);
+        if (!rc)
+            rc = get_bool(so, "continuous_usage_stats", &p->continuous_usage, d);
     }
     return rc;
 }

@@ -911,6 +911,7 @@ static void route_gen_start(struct conn *c, enum mock_endpoint ep)
     c->gen->length_finish = length;
     c->gen->prompt_tokens = c->params.prompt_tokens;
     c->gen->include_usage = c->params.include_usage;
+    c->gen->continuous_usage = c->params.continuous_usage;
     c->gen->created = cfg->created;
     snprintf(c->gen->model, sizeof c->gen->model, "%s",
              c->params.model[0] ? c->params.model : w->srv->model);

@@ -31,7 +31,7 @@ const struct profile_opt profile_opts[] = {
     {{"transport", "--transport-type", ARG_VALUE, "T", "http", "http (https URLs use TLS)"}, PROFILE_SELF},
     {{"use-legacy-max-tokens", NULL, ARG_FLAG, NULL, "off", "chat: max_tokens instead of max_completion_tokens"}, PROFILE_PACK},
     {{"use-server-token-count", NULL, ARG_FLAG, NULL, "off", "with --tokenizer: keep the server's usage counts where sent (without one, usage is always used)"}, PROFILE_REPORT},
-    {{"per-chunk-usage", NULL, ARG_FLAG, NULL, "off", "streamed chat: ask for stream_options.continuous_usage_stats (needs --use-server-token-count)"}, PROFILE_PACK},
+    {{"per-chunk-usage", NULL, ARG_FLAG, NULL, "off", "streamed chat: ask for stream_options.continuous_usage_stats; ITL divides by OSL minus the first chunk's tokens (needs --use-server-token-count)"}, PROFILE_PACK | PROFILE_REPORT},
     {{"connection-reuse-strategy", NULL, ARG_VALUE, "S", "pooled", "pooled (keep-alive pool per worker)"}, PROFILE_SELF},
     {{"download-video-content", NULL, ARG_FLAG, NULL, NULL, NULL}, PROFILE_REFUSE},
     {{"request-content-type", NULL, ARG_VALUE, "T", "application-json", "application-json"}, PROFILE_SELF},

@@ -33,6 +33,7 @@ void rec_init(struct rec *r)
     memset(r, 0, sizeof *r);
     r->isl = r->osl_req = -1;
     r->prompt_tokens = r->completion_tokens = r->reasoning_tokens = -1;
+    r->first_chunk_tokens = -1;
     r->error_code = -1;
     r->conn = -1;
     r->phase = PHASE_PROFILE;
@@ -382,6 +383,10 @@ int rec_write_json(struct buf *out, const struct rec *r, int64_t anchor)
     if (r->chunks.dropped + r->rchunks.dropped) {
         LIT(&w, ",\"chunks_dropped\":");
         rw_int(&w, (int64_t)r->chunks.dropped + r->rchunks.dropped);
+    }
+    if (r->first_chunk_tokens >= 0) {
+        LIT(&w, ",\"first_chunk_tokens\":");
+        rw_int(&w, r->first_chunk_tokens);
     }
     if (r->has_usage) {
         LIT(&w, ",\"usage\":{");

@@ -818,6 +818,9 @@ static void on_content(struct conn *c, const struct ep_chunk *ch, int64_t t)
     }
     if (ch->has_reasoning)
         rec_chunks_add(&r->rchunks, t, 1);
+    if (ch->has_usage && r->first_chunk_tokens < 0 && ch->completion_tokens >= 0 &&
+        (ch->content_len > 0 || ch->has_reasoning))
+        r->first_chunk_tokens = ch->completion_tokens;
     if (ch->has_usage) {
         r->has_usage = true;
         if (ch->prompt_tokens >= 0)

@@ -252,6 +252,7 @@ void rrec_from_rec(struct rrec *o, const struct rec *r, int64_t shift, int32_t w
     o->reasoning = reasoning < 0 ? -1 : clamp32(reasoning);
     o->usage_prompt = r->usage_prompt == REC_ABSENT ? -1 : clamp32(r->usage_prompt);
     o->usage_completion = r->usage_completion == REC_ABSENT ? -1 : clamp32(r->usage_completion);
+    o->first_tok = r->first_chunk_tokens == REC_ABSENT ? -1 : clamp32(r->first_chunk_tokens);
     o->usage_reasoning = r->usage_reasoning == REC_ABSENT ? -1 : clamp32(r->usage_reasoning);
     o->osl_req = r->osl_req == REC_ABSENT || r->osl_req < 0 ? -1 : clamp32(r->osl_req);
     if (r->reused)
@@ -384,8 +385,16 @@ bool metric_value(const struct rrec *r, enum metric_id id, double *v)
     case M_ITL:
         if (!stream || r->osl < 2)
             return false;
-        *v = (double)((r->t_last - r->t_start) - (r->t_first - r->t_start)) / (double)(r->osl - 1);
-        return true;
+        {
+            /* AIPerf 0.13 divides by the tokens after the first content chunk: its server-
+             * reported count under --per-chunk-usage (first_tok), else 1; a count that is not
+             * positive or leaves less than one token falls back to osl - 1 */
+            int32_t decode = r->osl - 1;
+            if (r->first_tok > 0 && r->osl - r->first_tok >= 1)
+                decode = r->osl - r->first_tok;
+            *v = (double)((r->t_last - r->t_start) - (r->t_first - r->t_start)) / (double)decode;
+            return true;
+        }
     case M_OTT_USER: {
         double itl;
         if (!metric_value(r, M_ITL, &itl) || itl == 0)

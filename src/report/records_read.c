@@ -758,6 +758,8 @@ static int scan_field(struct scan *c, struct rec_parser *p, struct rec *r, struc
     }
     if (KEY("reasoning_text"))
         return scan_string(c, &r->rtext);
+    if (KEY("first_chunk_tokens"))
+        return N_IN(c, &r->first_chunk_tokens, "first_chunk_tokens");
     return skip_value(c, 1);
 }
 
@@ -787,6 +789,7 @@ int rec_parse(struct rec_parser *p, const char *line, size_t n, struct rec *r, s
         .status = 0,
         .usage_prompt = REC_ABSENT,
         .usage_completion = REC_ABSENT,
+        .first_chunk_tokens = REC_ABSENT,
         .usage_reasoning = REC_ABSENT,
         .err_code = REC_ABSENT,
         .tx_bytes = REC_ABSENT,

@@ -254,6 +254,8 @@ static int read_run(struct run *ru, const struct report_opts *o, struct report_r
                 r.rtext_tokens = count_text(o->tokenizer, r.rtext, &tbuf);
                 r.prefer_usage = o->use_server_token_count;
             }
+            if (!o->per_chunk_usage)
+                r.first_chunk_tokens = REC_ABSENT;
             rrec_from_rec(rr, &r, shift, 0, ru->streaming, o->count_empty_chunks);
             rr->shard = (uint16_t)s;
             if (rr->worker > max_worker)

@@ -104,4 +104,32 @@ run none --no-server-metrics
 run bad --export-outputs-json --profile-export-prefix outputs.json
 [ "$rc" = 2 ] && [ "$(wc -l <err)" = 1 ] && grep -q "prefix outputs.json" err && [ ! -e bad ] ||
     fail "prefix colliding with outputs.json: exit $rc: $(cat err)"
+# --per-chunk-usage (AIPerf 0.13: inter-token latency divides by OSL minus the server's
+# usage.completion_tokens on the first content chunk, asked for with
+# continuous_usage_stats): the mock sends 4 tokens per chunk, so the divisor is 12 - 4 = 8,
+# where without the option it is 12 - 1 = 11.
+port2=$(free_port)
+"$METRONOME" mock --port "$port2" --ttft 2ms --itl 1ms --osl 12 --tokens-per-chunk 4 \
+    >/dev/null 2>mock2.err &
+pid2=$!
+trap 'kill $pid $pid2 2>/dev/null || true' EXIT
+wait_port "$port2"
+for d in pcu pcu0; do
+    extra=()
+    [ "$d" = pcu ] && extra=(--per-chunk-usage)
+    "$METRONOME" profile -m m --url "127.0.0.1:$port2" --ui none --request-count 3 --streaming \
+        --use-server-token-count "${extra[@]}" --no-server-metrics --artifact-dir "$d" \
+        >out 2>err || { cat err >&2; fail "$d: exit $?"; }
+done
+zstd -dcq pcu/trace.jsonl.zst | grep -q '"continuous_usage_stats":true' || fail "per-chunk-usage: body"
+python3 - <<'PY' || fail "per-chunk-usage: inter_token_latency"
+import json
+for d, div in (("pcu", 8), ("pcu0", 11)):
+    for l in open(d + "/profile_export.jsonl"):
+        m = json.loads(l)["metrics"]
+        assert m["output_sequence_length"]["value"] == 12, m["output_sequence_length"]
+        want = (m["request_latency"]["value"] - m["time_to_first_token"]["value"]) / div
+        got = m["inter_token_latency"]["value"]
+        assert abs(got - want) < 1e-6 * max(1, want), (d, got, want)
+PY
 echo ok
