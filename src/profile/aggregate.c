@@ -1021,12 +1021,28 @@ int sweep_finalize(const char *base, const cJSON *man, const char *outdir, struc
         const cJSON *recipe = cJSON_GetObjectItemCaseSensitive(man, "recipe");
         if (!rc && recipe) {
             cJSON *art = NULL;
-            rc = recipe_post_process(recipe, pc, &art, d);
+            struct diag pd = {0};
             const char *fn =
                 cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(recipe, "output_filename"));
-            snprintf(path, sizeof path, "%s/%s", dir, fn ? fn : "recipe.json");
-            if (!rc)
-                rc = write_json(path, art, d);
+            if (recipe_post_process(recipe, pc, &art, &pd)) {
+                /* AIPerf quarantines a failed handler: the standard aggregate stands, the
+                 * error goes to post_process_errors.json beside it, with a warning */
+                const char *h =
+                    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(recipe, "handler"));
+                art = cJSON_CreateObject();
+                cJSON_AddStringToObject(art, "handler", h ? h : "");
+                cJSON_AddStringToObject(art, "output_filename", fn ? fn : "");
+                cJSON_AddStringToObject(art, "error", pd.msg);
+                cJSON_AddStringToObject(art, "type", "ValueError");
+                snprintf(path, sizeof path, "%s/post_process_errors.json", dir);
+                fprintf(stderr,
+                        "metronome: warning: post-process handler '%s' failed: %s; the sweep "
+                        "aggregate stands (errors in %s)\n",
+                        h ? h : "", pd.msg, path);
+            } else {
+                snprintf(path, sizeof path, "%s/%s", dir, fn ? fn : "recipe.json");
+            }
+            rc = write_json(path, art, d);
             cJSON_Delete(art);
         }
         struct buf csv;

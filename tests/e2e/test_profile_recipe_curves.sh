@@ -12,7 +12,8 @@
 #  3. pareto-sweep --isl-osl-pairs '16/4, 32/8' --concurrency 1,2 runs the pairs (not
 #     crossed) at each concurrency and writes pareto_sweep.json, the cells with the Pareto
 #     flag by AIPerf's dominance rule (checked here);
-#  4. bad --isl-*/--osl-*/--isl-osl-pairs/--search-sla values exit 2 naming the option and value, nothing written.
+#  4. a failing post-process handler is quarantined (post_process_errors.json), as AIPerf;
+#  5. bad --isl-*/--osl-*/--isl-osl-pairs/--search-sla values exit 2 naming the option and value, nothing written.
 . "$E2E_ROOT/tests/e2e/lib.sh"
 M=$METRONOME
 port=$(free_port)
@@ -163,7 +164,22 @@ for c in cells:
 assert any(c["pareto_optimal"] for c in cells), cells
 PY
 
-# 4. bad values: exit 2, one line naming option and value, nothing written
+# 4. a failing post-process is quarantined as AIPerf does: exit 0, the aggregate stands,
+#    the error in post_process_errors.json
+"$M" profile "${common[@]}" --request-count 2 --search-recipe concurrency-ramp --concurrency-max 2 \
+    --concurrency-steps 2 --degradation-metric-tag no_such_metric --artifact-dir quar >quar.out 2>quar.err \
+    || fail "quarantined post-process exit $?: $(tail -3 quar.err)"
+grep -qF "post-process handler 'degradation_knee_detect' failed" quar.err || fail "no warning: $(cat quar.err)"
+python3 - <<'PY' || fail "post_process_errors.json"
+import json, os
+e = json.load(open("quar/sweep_aggregate/post_process_errors.json"))
+assert e["handler"] == "degradation_knee_detect" and e["output_filename"] == "degradation_knee.json", e
+assert "no_such_metric" in e["error"] and e["type"] == "ValueError", e
+assert os.path.exists("quar/sweep_aggregate/profile_export_aiperf_sweep.json")
+assert not os.path.exists("quar/sweep_aggregate/degradation_knee.json")
+PY
+
+# 5. bad values: exit 2, one line naming option and value, nothing written
 bad() {
     local want=$1
     shift
