@@ -31,12 +31,13 @@ if awk -v l="$load" 'BEGIN { exit !(l > 1) }'; then
 fi
 # NAME|SCRIPT ARGS (full)|SCRIPT ARGS (quick)|RUNS (full). The issue-16 figures get 5 runs
 # (RUNS overrides); 10,000 streams 3; the older pages' throughput figures (mock, pack,
-# report) 2, to stay within 30 minutes: about 1,660 s from the per-run estimates in
+# report) 2, to stay within 30 minutes: about 1,780 s from the per-run estimates in
 # docs/benchmarks.md.
 jobs=(
     "closed loop vs wrk|replay_wrk.sh BIN 64 10 1|replay_wrk.sh BIN 64 3 1|${RUNS:-5}"
     "closed loop, syscalls and instructions per request|replay_cost.sh BIN 4000 2|replay_cost.sh BIN 1000 1|${RUNS_COST:-3}"
     "fixed rate, seen by the server|replay_arrival.sh BIN '5000 10000' 4|replay_arrival.sh BIN 5000 2|${RUNS:-5}"
+    "fixed rate, syscalls and wake-ups per request|replay_rate_cost.sh BIN '5000 10000' 3|replay_rate_cost.sh BIN 5000 1|${RUNS_COST:-2}"
     "what the lateness tail is made of|replay_tail.sh BIN 10000 3|replay_tail.sh BIN 2000 1|${RUNS_TAIL:-1}"
     "memory vs run and output length|replay_mem.sh BIN 10 60 10000|replay_mem.sh BIN 2 6 500|${RUNS:-5}"
     "TTFT error at 1,000 streams|replay_ttft.sh BIN 1000|replay_ttft.sh BIN 200|${RUNS:-5}"
