@@ -156,6 +156,14 @@ int dataset_bailian(struct dataset *ds, const char *path, struct diag *d);
  * array) sent verbatim; a file's lines are single-turn sessions, a directory's *.jsonl
  * files are one session each (sorted by name), their lines the turns. */
 int dataset_raw_payload(struct dataset *ds, const char *path, struct diag *d);
+
+/* --dataset-sampling-strategy random or shuffle over a dataset file: the sessions of the
+ * packed, untimed trace `in` drawn again into the trace `out` (atomic), with replacement
+ * (random) or a permutation per pass (shuffle), from seed; one pass over the sessions,
+ * or until request_count requests (> 0; the last session cut short). A session drawn
+ * again is renamed "ID#k". A timed trace is ERR_INVALID (its timestamps order it). */
+int trace_resample(const char *in, const char *out, enum ds_sampling how, long request_count,
+                   uint64_t seed, int level, long *nreq, long *nses, struct diag *d);
 int dataset_single_turn(struct dataset *ds, const char *path, struct diag *d);
 int dataset_multi_turn(struct dataset *ds, const char *path, struct diag *d);
 int dataset_random_pool(struct dataset *ds, const char *path, struct diag *d);

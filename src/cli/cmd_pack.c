@@ -65,7 +65,7 @@ static const struct arg_spec specs[] = {
      "unique synthetic conversations the sessions are drawn from"},
     {"dataset-sampling-strategy", NULL, ARG_VALUE, "S", "sequential",
      "how each session picks its conversation: sequential (in order, wrapping), random "
-     "(with replacement) or shuffle (without, reshuffled each pass); synthetic only"},
+     "(with replacement) or shuffle (without, reshuffled each pass)"},
     {"request-count", "--num-requests", ARG_VALUE, "N", NULL,
      "requests in the trace (synthetic: conversations drawn until reached)"},
     {"conversation-turn-mean", "--session-turns-mean", ARG_VALUE, "N", "1", "mean turns"},
@@ -774,16 +774,6 @@ int cmd_pack(int argc, char **argv)
         code = cli_fail(&d, 1);
         goto out;
     }
-    if (input && o.sampling != SAMPLING_SEQUENTIAL) {
-        /* a dataset file is packed in its own order, and replay cycles it from the start:
-         * AIPerf's sequential sampler; its random and shuffle ones are not built for files */
-        diag_set(&d, ERR_INVALID,
-                 "--dataset-sampling-strategy %s: applies to synthetic data only (a dataset "
-                 "file is sent in its order: sequential)",
-                 args_get(&a, "dataset-sampling-strategy"));
-        code = cli_fail(&d, 1);
-        goto out;
-    }
     if (!input && args_has(&a, "custom-dataset-type")) {
         diag_set(&d, ERR_INVALID, "--custom-dataset-type %s needs --input-file", dtype);
         code = cli_fail(&d, 1);
@@ -895,7 +885,18 @@ int cmd_pack(int argc, char **argv)
         .per_chunk_usage = args_flag(&a, "per-chunk-usage"),
         .system_prompt = sysp,
     };
-    if (tw_open(&w, outp, &cfg, &d)) {
+    /* random / shuffle over a dataset file: the whole file is packed to a temporary trace
+     * first, then its sessions are drawn into the output (trace_resample) */
+    bool resample = input && o.sampling != SAMPLING_SEQUENTIAL;
+    long want_requests = o.request_count;
+    char unsampled[4096];
+    if (resample) {
+        const char *tmpdir = getenv("TMPDIR");
+        snprintf(unsampled, sizeof unsampled, "%s/metronome-pack-unsampled-%ld.jsonl.zst",
+                 tmpdir && *tmpdir ? tmpdir : "/tmp", (long)getpid());
+        o.request_count = 0;
+    }
+    if (tw_open(&w, resample ? unsampled : outp, &cfg, &d)) {
         code = cli_fail(&d, 0);
         goto out;
     }
@@ -974,6 +975,15 @@ int cmd_pack(int argc, char **argv)
     if (rc) {
         code = cli_fail(&d, 0);
         goto out;
+    }
+    if (resample) {
+        rc = trace_resample(unsampled, outp, o.sampling, want_requests, o.seed, (int)level, &nreq,
+                            &nses, &d);
+        unlink(unsampled);
+        if (rc) {
+            code = cli_fail(&d, rc == ERR_INVALID);
+            goto out;
+        }
     }
     if (ds.skipped)
         fprintf(stderr, "metronome: left out %ld input records %s\n", ds.skipped,

@@ -48,7 +48,7 @@ const struct profile_opt profile_opts[] = {
     {{"ignore-trace-delays", NULL, ARG_FLAG, NULL, NULL, NULL}, PROFILE_REFUSE},
     {{"use-think-time-only", NULL, ARG_FLAG, NULL, NULL, NULL}, PROFILE_REFUSE},
     {{"max-context-length", NULL, ARG_VALUE, "X", NULL, NULL}, PROFILE_REFUSE},
-    {{"dataset-sampling-strategy", NULL, ARG_VALUE, "S", "sequential", "sequential, random or shuffle: how sessions pick their conversation (synthetic)"}, PROFILE_PACK},
+    {{"dataset-sampling-strategy", NULL, ARG_VALUE, "S", "sequential", "sequential, random or shuffle: the order sessions take the dataset's conversations in"}, PROFILE_PACK},
     {{"allow-dataset-wrap", NULL, ARG_FLAG, NULL, NULL, NULL}, PROFILE_REFUSE},
     {{"random-seed", NULL, ARG_VALUE, "N", NULL, "seed for the dataset and the arrivals"}, PROFILE_PACK | PROFILE_REPLAY},
     {{"trace-session-sample-ratio", NULL, ARG_VALUE, "X", NULL, "baseten_trace: keep this fraction (0..1] of the sessions, whole (seeded)"}, PROFILE_PACK},
