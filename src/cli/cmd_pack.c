@@ -133,6 +133,10 @@ static const struct arg_spec specs[] = {
      "a think time after the previous reply"},
     {"open-loop-strict", NULL, ARG_FLAG, NULL, NULL,
      "baseten_trace, open loop: every row its own single-turn session at its time"},
+    {"omit-kv-hints", NULL, ARG_FLAG, NULL, NULL,
+     "baseten_trace: no hash_ids / block_size in the bodies"},
+    {"force-min-tokens", NULL, ARG_FLAG, NULL, "on",
+     "baseten_trace: min_tokens = the recorded output length (--no-force-min-tokens: none)"},
     {"inter-turn-delay-cap-seconds", NULL, ARG_VALUE, "S", NULL,
      "authored turn delays (mooncake/multi_turn delay, baseten think times) capped at S"},
     {"rankings-passages-mean", NULL, ARG_VALUE, "N", "1", "rankings: passages per request"},
@@ -437,6 +441,8 @@ static int parse_opts(const struct args *a, struct dataset_opts *o, struct diag 
         }
     o->bt_open_loop = !args_has(a, "open-loop-replay") || args_flag(a, "open-loop-replay");
     o->bt_open_loop_strict = args_flag(a, "open-loop-strict");
+    o->bt_omit_kv_hints = args_flag(a, "omit-kv-hints");
+    o->bt_force_min_tokens = !args_has(a, "force-min-tokens") || args_flag(a, "force-min-tokens");
     rc = rc ? rc : args_double(a, "rankings-passages-mean", 1, 4096, &o->rk_passages, d);
     rc = rc ? rc : args_double(a, "rankings-passages-stddev", 0, 4096, &o->rk_passages_sd, d);
     rc = rc ? rc
@@ -501,9 +507,13 @@ static bool blank_text(const char *s)
 static int baseten_opts(const struct args *a, bool baseten, const char *extra, size_t nextra,
                         struct diag *d)
 {
-    static const char *const only[] = {"trace-session-sample-ratio", "replay-speedup",
-                                       "max-idle-gap-cap-seconds", "open-loop-replay",
-                                       "open-loop-strict"};
+    static const char *const only[] = {"trace-session-sample-ratio",
+                                       "replay-speedup",
+                                       "max-idle-gap-cap-seconds",
+                                       "open-loop-replay",
+                                       "open-loop-strict",
+                                       "omit-kv-hints",
+                                       "force-min-tokens"};
     for (size_t i = 0; i < sizeof only / sizeof only[0]; i++)
         if (args_has(a, only[i]) && !baseten)
             return diag_set(d, ERR_INVALID,
@@ -540,6 +550,9 @@ static int baseten_opts(const struct args *a, bool baseten, const char *extra, s
                           : jval_is(&k, "hash_ids")   ? "hash_ids"
                           : jval_is(&k, "block_size") ? "block_size"
                                                       : NULL;
+        bool force_min = !args_has(a, "force-min-tokens") || args_flag(a, "force-min-tokens");
+        if (key && (!strcmp(key, "min_tokens") ? !force_min : args_flag(a, "omit-kv-hints")))
+            continue; /* the loader does not set it: the user's value goes through */
         if (key)
             return diag_set(
                 d, ERR_INVALID,

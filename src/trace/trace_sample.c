@@ -183,11 +183,10 @@ int trace_resample(const char *in, const char *out, enum ds_sampling how, long r
     free(perm);
     /* The new trace: its header with the new counts, the tables, the drawn sessions. */
     long sent = 0;
-    cJSON_ReplaceItemInObjectCaseSensitive(hdr, "requests",
-                                           cJSON_CreateNumber((double)(request_count > 0 &&
-                                                                               total > request_count
-                                                                           ? request_count
-                                                                           : total)));
+    cJSON_ReplaceItemInObjectCaseSensitive(
+        hdr, "requests",
+        cJSON_CreateNumber(
+            (double)(request_count > 0 && total > request_count ? request_count : total)));
     cJSON_ReplaceItemInObjectCaseSensitive(hdr, "sessions", cJSON_CreateNumber((double)nd));
     cJSON *opts = cJSON_GetObjectItemCaseSensitive(hdr, "options");
     if (cJSON_IsObject(opts))

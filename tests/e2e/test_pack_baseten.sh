@@ -51,6 +51,22 @@ PY
 pk inferred --input-file "$B/sessions.arrow"
 cmp open.jsonl inferred.jsonl || fail "an .arrow input is not read as baseten_trace"
 
+# --omit-kv-hints drops the KV hints, --no-force-min-tokens min_tokens; then an
+# --extra-inputs key of the same name is the user's (refused while the loader sets it)
+pk nohints $S --omit-kv-hints --no-force-min-tokens --extra-inputs min_tokens:3
+python3 - <<'PY' || fail "--omit-kv-hints / --no-force-min-tokens"
+import json
+for l in open("nohints.jsonl"):
+    b = json.loads(l)["body"]
+    assert "hash_ids" not in b and "block_size" not in b and b["min_tokens"] == 3, b
+PY
+pk hints $S --omit-kv-hints --extra-inputs hash_ids:7
+python3 - <<'PY' || fail "--omit-kv-hints: the user's hash_ids"
+import json
+b = json.loads(open("hints.jsonl").readline())["body"]
+assert b["hash_ids"] == 7 and b["min_tokens"] == 5 and "block_size" not in b, b
+PY
+
 # --max-idle-gap-cap-seconds 3 (open loop): gaps over all rows 250 750 200 3800 15000 1000
 # 500 become 250 750 200 3000 3000 1000 500
 pk gap $S --max-idle-gap-cap-seconds 3
@@ -133,6 +149,9 @@ bad 2 "--trace-session-sample-ratio" $S --trace-session-sample-ratio 1.5
 bad 2 "--max-idle-gap-cap-seconds: must be > 0" $S --max-idle-gap-cap-seconds 0
 bad 2 "--inter-turn-delay-cap-seconds" $S --inter-turn-delay-cap-seconds -1
 bad 2 "--extra-inputs min_tokens is overwritten per-turn" $S --extra-inputs min_tokens:3
+bad 2 "--extra-inputs hash_ids is overwritten per-turn.*--omit-kv-hints" $S --extra-inputs hash_ids:3
+bad 2 "--omit-kv-hints is only supported by the baseten_trace loader" --input-file mc.jsonl --omit-kv-hints
+bad 2 "--force-min-tokens is only supported by the baseten_trace loader" --input-file mc.jsonl --no-force-min-tokens
 bad 2 "--synthesis-speedup-ratio is not supported with --custom-dataset-type baseten_trace" $S \
     --synthesis-speedup-ratio 2
 
@@ -148,6 +167,14 @@ pk ofast $S --replay-speedup 20
 expect_exit 0 "$METRONOME" replay ofast.zst --url "127.0.0.1:$port" -q -o ro
 pk cfast $S --replay-speedup 20 --no-open-loop-replay
 expect_exit 0 "$METRONOME" replay cfast.zst --url "127.0.0.1:$port" -q -o rc
+# profile takes AIPerf's spelling of both options and packs with them
+expect_exit 0 "$METRONOME" profile -m m --url "127.0.0.1:$port" $S --replay-speedup 50 \
+    --omit-kv-hints --no-force-min-tokens --artifact-dir prof --ui none --no-server-metrics
+zstd -dcq prof/trace.jsonl.zst | tail -n +2 | python3 -c '
+import json, sys
+B = [json.loads(l)["body"] for l in sys.stdin]
+assert len(B) == 8 and all("hash_ids" not in b and "min_tokens" not in b for b in B), B
+' || fail "profile --omit-kv-hints --no-force-min-tokens"
 kill $mock && wait $mock 2>/dev/null || true
 trap - EXIT
 python3 - <<'PY' || fail "replay send times"
