@@ -52,6 +52,9 @@ struct conn {
     int64_t connect_ns; /* pre-connection: how long connect (and TLS) took */
     bool in_pre;        /* a pre-connection still connecting: in the worker's pre list */
     bool pre_initial;   /* opened by --preconnect (counted in eng->preconnecting) */
+    /* sticky-user-sessions: the id of the session that keeps this idle connection for its
+     * next turn (the session's own string, which outlives the lease), else NULL */
+    const char *lease;
 
     /* sending */
     char clen[80]; /* "123\r\nX-Request-Id: 7\r\n\r\n" */

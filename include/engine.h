@@ -112,6 +112,7 @@ struct worker {
      * of those, opened by a send that was already later than the pool's horizon (the
      * worker was held off its CPU for longer than the pool looks ahead). */
     _Atomic long conns_ahead, conns_at_send, conns_at_send_late;
+    _Atomic long conns_opened; /* every connection this worker opened (any strategy) */
     struct lhist late;
     struct lhist ttft, itl; /* successful streamed requests, for the progress line */
 

@@ -75,6 +75,12 @@ struct replay_config {
      * AIPerf 0.13's per-conversation correlation header under the user's name; NULL:
      * none. A --header of the same name wins, as in AIPerf. */
     const char *session_header;
+    /* --connection-reuse-strategy (AIPerf 0.13): POOLED, each worker's keep-alive pool;
+     * NEVER, a new connection per request, sent with "Connection: close" and closed after
+     * its response; STICKY, one connection per conversation, kept by the session between
+     * its turns and closed after its last turn (or after a failed or cancelled turn: the
+     * next turn opens another). Neither of the last two opens connections ahead. */
+    enum conn_reuse { REUSE_POOLED, REUSE_NEVER, REUSE_STICKY } conn_reuse;
     const char *extra_inputs; /* JSON object text or "k:v,k:v"; merged into every body */
     int streaming;            /* -1 as in the trace, 0 force off, 1 force on */
 
@@ -183,6 +189,12 @@ struct replay_config {
     int argc;
     char **argv;
 };
+
+/* --connection-reuse-strategy's value as AIPerf 0.13 spells it (case ignored, '_' for
+ * '-'): 0 with *out set, or ERR_INVALID naming the option and the value. */
+int replay_conn_reuse_parse(const char *v, enum conn_reuse *out, struct diag *d);
+/* The canonical spelling ("pooled", "never", "sticky-user-sessions"). */
+const char *replay_conn_reuse_name(enum conn_reuse r);
 
 /* Sets every field to its default (docs/cli-replay.md). */
 void replay_config_defaults(struct replay_config *c);

@@ -116,6 +116,9 @@ static const struct arg_spec specs[] = {
     {"record-text", NULL, ARG_FLAG, NULL, NULL,
      "keep each response's text and reasoning text in its record (report counts them with "
      "a tokenizer)"},
+    {"connection-reuse-strategy", NULL, ARG_VALUE, "S", "pooled",
+     "pooled (keep-alive pool per worker), never (a connection per request) or "
+     "sticky-user-sessions (one per conversation)"},
     {"preconnect", NULL, ARG_FLAG, NULL, NULL,
      "open each worker's connections before the run (connect time still recorded)"},
     {"rx-timestamps", NULL, ARG_VALUE, "kernel|user", "kernel",
@@ -534,6 +537,16 @@ int cmd_replay(int argc, char **argv)
     cfg.preflight = !args_has(&a, "preflight") || args_flag(&a, "preflight");
     cfg.progress = args_flag(&a, "quiet") ? 0 : 1;
     cfg.preconnect = args_flag(&a, "preconnect");
+    if (args_get(&a, "connection-reuse-strategy") &&
+        replay_conn_reuse_parse(args_get(&a, "connection-reuse-strategy"), &cfg.conn_reuse, &d))
+        goto usage;
+    if (cfg.preconnect && cfg.conn_reuse != REUSE_POOLED) {
+        diag_set(&d, ERR_INVALID,
+                 "--preconnect with --connection-reuse-strategy %s: only the pooled strategy "
+                 "opens connections before their requests",
+                 replay_conn_reuse_name(cfg.conn_reuse));
+        goto usage;
+    }
     cfg.record_text = args_flag(&a, "record-text");
     const char *rx = "kernel";
     if (args_choice(&a, "rx-timestamps", "kernel|user", &rx, &d))

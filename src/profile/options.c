@@ -9,7 +9,7 @@
 /* clang-format off */
 const struct profile_opt profile_opts[] = {
     {{"model-names", "--model -m", ARG_MULTI, "NAMES", NULL, "model name(s), comma-separated or repeated (required)"}, PROFILE_PACK},
-    {{"model-selection-strategy", NULL, ARG_VALUE, "S", "round-robin", "round-robin or random"}, PROFILE_PACK},
+    {{"model-selection-strategy", NULL, ARG_VALUE, "S", "round-robin", "round-robin or random (weighted: refused, as AIPerf 0.13's command line refuses it)"}, PROFILE_PACK},
     {{"custom-endpoint", "--endpoint", ARG_VALUE, "PATH", NULL, "request path instead of the endpoint type's"}, PROFILE_PACK},
     {{"endpoint-type", NULL, ARG_VALUE, "TYPE", "chat", "chat, completions, embeddings, responses, nim_rankings, cohere_rankings or hf_tei_rankings"}, PROFILE_PACK | PROFILE_REPLAY},
     {{"streaming", NULL, ARG_FLAG, NULL, "off", "ask for streamed (SSE) responses"}, PROFILE_PACK},
@@ -32,7 +32,7 @@ const struct profile_opt profile_opts[] = {
     {{"use-legacy-max-tokens", NULL, ARG_FLAG, NULL, "off", "chat: max_tokens instead of max_completion_tokens"}, PROFILE_PACK},
     {{"use-server-token-count", NULL, ARG_FLAG, NULL, "off", "with --tokenizer: keep the server's usage counts where sent (without one, usage is always used)"}, PROFILE_REPORT},
     {{"per-chunk-usage", NULL, ARG_FLAG, NULL, "off", "streamed chat: ask for stream_options.continuous_usage_stats; ITL divides by OSL minus the first chunk's tokens (needs --use-server-token-count)"}, PROFILE_PACK | PROFILE_REPORT},
-    {{"connection-reuse-strategy", NULL, ARG_VALUE, "S", "pooled", "pooled (keep-alive pool per worker)"}, PROFILE_SELF},
+    {{"connection-reuse-strategy", NULL, ARG_VALUE, "S", "pooled", "pooled (keep-alive pool per worker), never (a new connection per request) or sticky-user-sessions (one per conversation, closed after its last turn)"}, PROFILE_REPLAY},
     {{"download-video-content", NULL, ARG_FLAG, NULL, NULL, NULL}, PROFILE_REFUSE},
     {{"request-content-type", NULL, ARG_VALUE, "T", "application-json", "application-json"}, PROFILE_SELF},
     {{"session-header", NULL, ARG_VALUE, "NAME", NULL, "send 'NAME: <session id>' on every request of a conversation"}, PROFILE_REPLAY},

@@ -185,6 +185,7 @@ static bool is_special(const char *name)
         "endpoint-type",
         "custom-dataset-type",
         "model-selection-strategy",
+        "connection-reuse-strategy",
         "request-count",
         "num-dataset-entries",
         "conversation-num",
@@ -452,9 +453,11 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
         rc = refuse(d, all.n, all.v, (size_t)opt_index("transport"), v);
         goto out;
     }
-    if ((v = args_get(&a, "connection-reuse-strategy")) && !enum_eq(v, "pooled")) {
-        rc = refuse(d, all.n, all.v, (size_t)opt_index("connection-reuse-strategy"), v);
-        goto out;
+    if ((v = args_get(&a, "connection-reuse-strategy"))) {
+        enum conn_reuse cr;
+        if ((rc = replay_conn_reuse_parse(v, &cr, d)))
+            goto out;
+        push_named(&p->replay, "connection-reuse-strategy", replay_conn_reuse_name(cr));
     }
     if ((v = args_get(&a, "request-content-type")) && !enum_eq(v, "application-json") &&
         strcmp(v, "application/json")) {
@@ -596,12 +599,23 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
         push_named(&p->pack, "custom-dataset-type", t);
     }
     if ((v = args_get(&a, "model-selection-strategy"))) {
+        /* weighted is in AIPerf 0.13's enum, but its command line has no way to give the
+         * weights (a run with it fails validation) and its dataset composers take only
+         * round_robin and random: there is no behaviour to reproduce */
         if (enum_eq(v, "weighted")) {
-            rc = refuse(d, all.n, all.v, (size_t)opt_index("model-selection-strategy"), v);
+            rc = diag_set(d, ERR_UNSUPPORTED,
+                          "--model-selection-strategy %s: not supported (AIPerf 0.13 takes no "
+                          "per-model weights on its command line and refuses it as well)",
+                          v);
+            goto out;
+        }
+        if (!enum_eq(v, "round-robin") && !enum_eq(v, "random")) {
+            rc = diag_set(d, ERR_INVALID,
+                          "--model-selection-strategy '%.64s': expected round_robin or random", v);
             goto out;
         }
         push_named(&p->pack, "model-selection-strategy",
-                   enum_eq(v, "round-robin") ? "round_robin" : v);
+                   enum_eq(v, "round-robin") ? "round_robin" : "random");
     }
     if ((v = args_get(&a, "arrival-pattern"))) {
         if (enum_eq(v, "concurrency-burst")) {

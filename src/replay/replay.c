@@ -40,6 +40,42 @@
 #include "clock.h"
 #include "rxstamp.h"
 
+int replay_conn_reuse_parse(const char *v, enum conn_reuse *out, struct diag *d)
+{
+    static const char *const names[] = {"pooled", "never", "sticky-user-sessions"};
+    for (int i = 0; i < 3; i++) {
+        const char *a = v, *b = names[i];
+        for (; *a && *b; a++, b++) /* AIPerf's enums ignore case; '_' stands for '-' */
+            if ((*a == '_' ? '-' : (char)(*a | 0x20)) != *b)
+                break;
+        if (!*a && !*b) {
+            *out = (enum conn_reuse)i;
+            return 0;
+        }
+    }
+    return diag_set(d, ERR_INVALID,
+                    "--connection-reuse-strategy '%.64s': expected pooled, never or "
+                    "sticky-user-sessions",
+                    v);
+}
+
+const char *replay_conn_reuse_name(enum conn_reuse r)
+{
+    return r == REUSE_NEVER ? "never" : r == REUSE_STICKY ? "sticky-user-sessions" : "pooled";
+}
+
+/* The user gave a Connection header of their own (-H). */
+static bool user_connection_header(const struct replay_config *cfg)
+{
+    for (size_t i = 0; i < cfg->nheaders; i++) {
+        const char *h = cfg->headers[i];
+        size_t n = strcspn(h, ": ");
+        if (n == 10 && !strncasecmp(h, "connection", 10))
+            return true;
+    }
+    return false;
+}
+
 void replay_config_defaults(struct replay_config *c)
 {
     memset(c, 0, sizeof *c);
@@ -139,6 +175,10 @@ static int setup_targets(struct engine *e, const struct replay_config *cfg, stru
                                   cfg->nheaders, d);
             if (rc)
                 return rc;
+            /* never: the server closes after the response too (aiohttp's force_close
+             * sends this header), unless the user's own Connection header says otherwise */
+            if (cfg->conn_reuse == REUSE_NEVER && !user_connection_header(cfg))
+                buf_puts(&t->prefix[s], "Connection: close\r\n");
             buf_puts(&t->prefix[s], "Content-Length: ");
         }
         rc = resolve(t, d);
@@ -430,6 +470,8 @@ static void json_config(struct jsonw *w, struct engine *e)
         jsonw_str(w, c->session_header);
     else
         jsonw_null(w);
+    jsonw_key(w, "connection_reuse_strategy");
+    jsonw_str(w, replay_conn_reuse_name(c->conn_reuse));
     jsonw_key(w, "extra_inputs");
     if (c->extra_inputs)
         jsonw_str(w, c->extra_inputs);
@@ -593,6 +635,7 @@ struct runinfo {
     int64_t spin_ns;           /* workers' busy-polling before sends (--spin-us), all together */
     int64_t writer_wait_ns;
     long conns_ahead, conns_at_send, conns_at_send_late; /* struct worker's, summed */
+    long conns_opened;
 };
 
 static int write_run_json(struct engine *e, const struct runinfo *ri, struct diag *d)
@@ -711,6 +754,7 @@ static int write_run_json(struct engine *e, const struct runinfo *ri, struct dia
     ki(&w, "writer_waits", ri->writer_waits);
     ki(&w, "writer_wait_ns", ri->writer_wait_ns);
     ki(&w, "spin_ns", ri->spin_ns);
+    ki(&w, "connections_opened", ri->conns_opened);
     ki(&w, "connections_opened_ahead", ri->conns_ahead);
     ki(&w, "connections_opened_at_send", ri->conns_at_send);
     ki(&w, "connections_opened_at_send_late", ri->conns_at_send_late);
@@ -737,7 +781,7 @@ static void totals(struct engine *e, struct runinfo *ri, long *active)
     ri->sent = ri->completed = ri->errors = ri->cancelled_n = ri->not_sent = 0;
     ri->rx_kernel = ri->rx_user = ri->sessions_done = ri->writer_waits = 0;
     ri->writer_wait_ns = ri->spin_ns = 0;
-    ri->conns_ahead = ri->conns_at_send = ri->conns_at_send_late = 0;
+    ri->conns_ahead = ri->conns_at_send = ri->conns_at_send_late = ri->conns_opened = 0;
     long a = 0;
     for (int i = 0; i < e->nw; i++) {
         struct worker *w = &e->w[i];
@@ -753,6 +797,7 @@ static void totals(struct engine *e, struct runinfo *ri, long *active)
         ri->writer_wait_ns += atomic_load(&w->writer_wait_ns);
         ri->spin_ns += atomic_load_explicit(&w->spin_ns, memory_order_relaxed);
         ri->conns_ahead += atomic_load_explicit(&w->conns_ahead, memory_order_relaxed);
+        ri->conns_opened += atomic_load_explicit(&w->conns_opened, memory_order_relaxed);
         ri->conns_at_send += atomic_load_explicit(&w->conns_at_send, memory_order_relaxed);
         ri->conns_at_send_late +=
             atomic_load_explicit(&w->conns_at_send_late, memory_order_relaxed);

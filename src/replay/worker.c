@@ -47,6 +47,9 @@ struct session {
     bool holds; /* closed loop: keeps its slot between turns (counted in wpriv.held) */
     struct item *wait_head, *wait_tail;
     cJSON *history; /* live chat history (messages), or NULL */
+    /* sticky-user-sessions: the connection kept between turns (idle, in no pool; its
+     * c->lease points back at id), or NULL */
+    struct conn *lease;
 };
 
 struct wpriv {
@@ -312,6 +315,20 @@ static struct session *session_get(struct wpriv *p, const char *id)
     return &p->sess[j];
 }
 
+/* Session id, or NULL when this worker has none of that name (never adds one). */
+static struct session *session_find(struct wpriv *p, const char *id)
+{
+    if (!p->capsess)
+        return NULL;
+    size_t j = hash64_str(id) & (p->capsess - 1);
+    while (p->sess[j].id) {
+        if (!strcmp(p->sess[j].id, id))
+            return &p->sess[j];
+        j = (j + 1) & (p->capsess - 1);
+    }
+    return NULL;
+}
+
 /* Frees session s (its last turn is over) and closes the gap it leaves in the linear
  * probe sequence by moving later entries back (no tombstones). */
 static void session_drop(struct wpriv *p, struct session *s)
@@ -474,6 +491,7 @@ static struct conn *conn_new(struct worker *w, int url)
     c->url = url;
     c->id = p->next_conn_id++;
     c->state = CONN_FREE;
+    count_up(&w->conns_opened);
     return c;
 }
 
@@ -527,8 +545,14 @@ static void conn_release_bufs(struct worker *w, struct conn *c)
 static void conn_destroy(struct worker *w, struct conn *c)
 {
     struct wpriv *p = P(w);
-    if (c->state == CONN_IDLE && list_unlink(&p->idle[c->url], c))
+    if (c->lease) { /* closed while its session waited for the next turn */
+        struct session *s = session_find(p, c->lease);
+        if (s && s->lease == c)
+            s->lease = NULL;
+        c->lease = NULL;
+    } else if (c->state == CONN_IDLE && list_unlink(&p->idle[c->url], c)) {
         p->nidle[c->url]--;
+    }
     pre_unlink(w, c);
     if (c->pre_initial) {
         c->pre_initial = false;
@@ -706,6 +730,8 @@ static void finish(struct worker *w, struct conn *c, int64_t now, bool reuse)
      * if it fires first, conn_timeout finds no deadline and removes it; conn_destroy
      * removes it otherwise. */
     bool kept = false; /* the session keeps this slot for its next turn */
+    enum conn_reuse cr = w->eng->cfg->conn_reuse;
+    bool leased = false; /* sticky-user-sessions: the session keeps c for its next turn */
     if (w->eng->multi_turn) {
         struct session *s = session_get(p, it->rec.conv);
         s->busy = false;
@@ -721,6 +747,16 @@ static void finish(struct worker *w, struct conn *c, int64_t now, bool reuse)
             s->holds = kept = true;
             p->held++;
         }
+        /* AIPerf 0.13 gives a session's connection up after its final turn and after a
+         * turn that failed or was cancelled (the connection may be dirty) */
+        if (cr == REUSE_STICKY && reuse && it->rec.error == RECERR_NONE &&
+            (s->wait_head || known_more) && atomic_load(&w->eng->stop) == 0) {
+            if (s->lease) /* not expected: a turn runs on its session's lease */
+                conn_destroy(w, s->lease);
+            s->lease = c;
+            c->lease = s->id;
+            leased = true;
+        }
         struct item *next = s->wait_head;
         if (next) {
             s->wait_head = next->next;
@@ -734,10 +770,13 @@ static void finish(struct worker *w, struct conn *c, int64_t now, bool reuse)
         }
     }
     conn_release_bufs(w, c);
+    if (cr != REUSE_POOLED && !leased)
+        reuse = false; /* never: closed after every response; sticky: after the last turn */
     if (reuse && atomic_load(&w->eng->stop) < 2) {
         c->served = true;
         conn_set_state(c, CONN_IDLE);
-        idle_push(w, c);
+        if (!leased)
+            idle_push(w, c);
     } else {
         conn_destroy(w, c);
     }
@@ -1315,8 +1354,24 @@ static void start_item(struct worker *w, struct item *it, int64_t now)
     if (w->eng->multi_turn)
         session_get(p, it->rec.conv)->busy = true;
     /* A retry after a stale pooled connection goes to a fresh one: the pool's other
-     * connections may be just as stale. */
-    struct conn *c = it->retried ? NULL : idle_pop(w, it->url);
+     * connections may be just as stale. never: every request opens its own; sticky: a
+     * later turn takes the connection its session kept, else opens one. */
+    enum conn_reuse cr = cfg->conn_reuse;
+    struct conn *c = NULL;
+    if (cr == REUSE_POOLED && !it->retried) {
+        c = idle_pop(w, it->url);
+    } else if (cr == REUSE_STICKY && w->eng->multi_turn) {
+        struct session *s = session_find(p, it->rec.conv);
+        if (s && s->lease) {
+            c = s->lease;
+            s->lease = NULL;
+            c->lease = NULL;
+            if (it->retried || c->url != it->url) { /* kept for another target */
+                conn_destroy(w, c);
+                c = NULL;
+            }
+        }
+    }
     int64_t t = clock_mono_ns();
     it->rec.t_start = t;
     if (c) {
@@ -1333,7 +1388,7 @@ static void start_item(struct worker *w, struct item *it, int64_t now)
     }
     /* A pre-connection still connecting: the request waits for the rest of its connect
      * (it shows in t_connected - t_start) rather than open another one. */
-    c = it->retried ? NULL : p->pre[it->url];
+    c = it->retried || cr != REUSE_POOLED ? NULL : p->pre[it->url];
     if (c) {
         pre_unlink(w, c);
         if (c->pre_initial) {
@@ -1350,7 +1405,7 @@ static void start_item(struct worker *w, struct item *it, int64_t now)
     }
     /* No connection to take: this send opens one on its own critical path (the pool
      * could not see it coming, or its horizon did not cover how late the send is). */
-    if (it->timed) {
+    if (it->timed && cr == REUSE_POOLED) { /* the pool's misses (the others have no pool) */
         count_up(&w->conns_at_send);
         if (it->rec.t_intended > p->pool_until)
             count_up(&w->conns_at_send_late);
@@ -1751,6 +1806,8 @@ static void take_items(struct worker *w)
                 unhold(w, s);
                 cJSON_Delete(s->history);
                 s->history = NULL;
+                if (s->lease) /* an earlier run's connection is not this run's */
+                    conn_destroy(w, s->lease);
             }
             if (it->timed) {
                 timer_set(p, &it->tm, it->rec.t_intended);
@@ -2200,7 +2257,9 @@ static void count_due(struct wpriv *p, int i, int64_t until, int64_t *first)
  * is left alone (--preconnect opens them before the run). */
 static bool pool_timed(const struct worker *w)
 {
-    return w->eng->cfg->mode != MODE_CONCURRENCY;
+    /* never and sticky-user-sessions open each connection at the send (AIPerf 0.13 counts
+     * its connect in the request's latency); only the pooled strategy opens ahead */
+    return w->eng->cfg->mode != MODE_CONCURRENCY && w->eng->cfg->conn_reuse == REUSE_POOLED;
 }
 
 /* The next send is not covered by the pool's last fill: when the worker must run to
@@ -2423,6 +2482,9 @@ void worker_free(struct worker *w)
         for (int i = 0; i < w->eng->ntargets; i++)
             while (p->pre[i])
                 conn_destroy(w, p->pre[i]);
+        for (size_t i = 0; i < p->capsess; i++) /* sessions cut before their last turn */
+            if (p->sess[i].id && p->sess[i].lease)
+                conn_destroy(w, p->sess[i].lease);
         struct conn *c = p->freelist;
         while (c) {
             struct conn *n = c->next;
