@@ -100,6 +100,23 @@ check(first[0]["conn"] == first[1]["conn"] and first[2]["conn"] != first[1]["con
 check(len(conns(recs)) == 5 and len(server_conns(recs)) == 5, "sticky after a failure: 5",
       conns(recs), server_conns(recs))
 
+# a cancelled turn gives its connection up too; a turn after a good one keeps it
+recs, rj, _ = run("sticky-user-sessions", "--concurrency", "2", "--random-seed", "3",
+                  "--request-cancellation-rate", "50", "--request-cancellation-delay", "0.01",
+                  mock_args=("--ttft", "100ms"))
+ncancel = sum(err(r) == "cancelled" for r in recs)
+check(0 < ncancel < 12, "some turns cancelled", ncancel)
+opened = 0
+for c, turns in convs(recs).items():
+    opened += 1
+    for a, b in zip(turns, turns[1:]):
+        same = (a["worker"], a["conn"]) == (b["worker"], b["conn"])
+        check(same == (err(a) is None) and b["reused"] == same, "sticky after", err(a), c,
+              [(r["conn"], r["reused"], err(r)) for r in turns])
+        opened += not same
+check(len(conns(recs)) == opened and len(server_conns(recs)) == opened and
+      rj["counts"]["connections_opened"] == opened, "sticky with cancels", opened, conns(recs))
+
 # single-turn conversations: each request is its conversation's last turn
 recs, rj, _ = run("sticky-user-sessions", "--concurrency", "2", tr=single)
 check(len(recs) == 8 and len(conns(recs)) == 8 and len(server_conns(recs)) == 8 and
