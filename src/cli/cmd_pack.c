@@ -573,22 +573,23 @@ static int baseten_opts(const struct args *a, bool baseten, const char *extra, s
 }
 
 /* The three FileDataset knobs only AIPerf 0.13's weka_trace loader reads. AIPerf accepts
- * them with other datasets and ignores them there; metronome refuses rather than ignore
- * an option. --ignore-trace-delays with --use-think-time-only is AIPerf's own refusal. */
-static int weka_opts(const struct args *a, bool weka, struct diag *d)
+ * them with every other dataset and they change nothing there: so here too, with a
+ * warning that says so. --ignore-trace-delays with --use-think-time-only is refused with
+ * any dataset file, as AIPerf's FileDataset validator refuses the pair (a synthetic run,
+ * which has no FileDataset, takes it). */
+static int weka_opts(const struct args *a, bool weka, const char *dtype, bool input, struct diag *d)
 {
-    static const char *const only[] = {"ignore-trace-delays", "use-think-time-only",
-                                       "trace-idle-gap-cap-seconds"};
-    for (size_t i = 0; i < sizeof only / sizeof only[0]; i++)
-        if (args_has(a, only[i]) && !weka)
-            return diag_set(d, ERR_INVALID,
-                            "--%s is only read by the weka_trace loader; provide --input-file "
-                            "and --custom-dataset-type weka_trace",
-                            only[i]);
-    if (args_flag(a, "ignore-trace-delays") && args_flag(a, "use-think-time-only"))
+    if (input && args_flag(a, "ignore-trace-delays") && args_flag(a, "use-think-time-only"))
         return diag_set(d, ERR_INVALID,
                         "--ignore-trace-delays and --use-think-time-only are mutually exclusive "
                         "(each sets the turn delay differently)");
+    static const char *const only[] = {"ignore-trace-delays", "use-think-time-only",
+                                       "trace-idle-gap-cap-seconds"};
+    for (size_t i = 0; i < sizeof only / sizeof only[0] && !weka; i++)
+        if (args_has(a, only[i]))
+            cli_warn("--%s has no effect with %s (AIPerf 0.13 reads it only in its weka_trace "
+                     "loader)",
+                     only[i], input ? dtype : "a synthetic dataset");
     return 0;
 }
 
@@ -857,7 +858,7 @@ int cmd_pack(int argc, char **argv)
     bool baseten = input && !pub && !strcmp(dtype, "baseten_trace");
     bool weka = input && !pub && !strcmp(dtype, "weka_trace");
     if (baseten_opts(&a, baseten, extra.len ? extra.p : NULL, extra.len, &d) ||
-        weka_opts(&a, weka, &d)) {
+        weka_opts(&a, weka, pub ? pub : dtype, input != NULL, &d)) {
         code = cli_fail(&d, 1);
         goto out;
     }
