@@ -203,18 +203,24 @@ bad 1 ".*cut.json:1: malformed JSON" --custom-dataset-type weka_trace --input-fi
 mkdir dup && cp "$W/agent.json" dup/1.json && cp "$W/agent.json" dup/2.json
 bad 1 ".*dup/2.json:1: field 'id': duplicate trace id 'agent-a'" --custom-dataset-type weka_trace --input-file dup
 
-# bad option values, and the options with other datasets (AIPerf ignores them there;
-# metronome refuses rather than ignore an option)
+# bad option values; the pair AIPerf refuses (with any dataset file)
 bad 2 "--ignore-trace-delays and --use-think-time-only are mutually exclusive" $S --ignore-trace-delays --use-think-time-only
 bad 2 "--trace-idle-gap-cap-seconds" $S --trace-idle-gap-cap-seconds -1
 bad 2 "--trace-idle-gap-cap-seconds" $S --trace-idle-gap-cap-seconds soon
-printf '{"timestamp": 0, "input_length": 8, "output_length": 2}\n' >mc.jsonl
-bad 2 "--ignore-trace-delays is only read by the weka_trace loader" --input-file mc.jsonl --ignore-trace-delays
-bad 2 "--use-think-time-only is only read by the weka_trace loader" --input-file mc.jsonl --use-think-time-only
-bad 2 "--trace-idle-gap-cap-seconds is only read by the weka_trace loader" --trace-idle-gap-cap-seconds 3
-expect_exit 2 "$METRONOME" profile -m m --url 127.0.0.1:1 --ignore-trace-delays --ui none
-grep -q "only read by the weka_trace loader" "$E2E_TMP/stderr" || fail "profile: $(cat "$E2E_TMP/stderr")"
-[ ! -e artifacts ] || fail "profile wrote artifacts"
+printf '{"timestamp": 0, "input_length": 8, "output_length": 2}\n{"session_id": "s", "timestamp": 0, "input_length": 8, "output_length": 2}\n{"session_id": "s", "delay": 700, "input_length": 8, "output_length": 2}\n' >mc.jsonl
+bad 2 "--ignore-trace-delays and --use-think-time-only are mutually exclusive" --input-file mc.jsonl --ignore-trace-delays --use-think-time-only
+# with other datasets AIPerf 0.13 accepts the three and they change nothing: the same
+# trace as without them, and a warning saying so
+expect_exit 0 "$METRONOME" pack -m m -o plain.zst --input-file mc.jsonl
+for o in --ignore-trace-delays --use-think-time-only "--trace-idle-gap-cap-seconds 0"; do
+    expect_exit 0 "$METRONOME" pack -m m -o other.zst --input-file mc.jsonl $o
+    grep -q "warning: ${o%% *} has no effect with mooncake_trace" "$E2E_TMP/stderr" ||
+        fail "$o: no warning: $(cat "$E2E_TMP/stderr")"
+    cmp <(zstd -dcq plain.zst | tail -n +2) <(zstd -dcq other.zst | tail -n +2) ||
+        fail "$o changed a mooncake_trace trace"
+done
+expect_exit 0 "$METRONOME" pack -m m -o syn.zst --conversation-num 1 --ignore-trace-delays --use-think-time-only
+grep -q "has no effect with a synthetic dataset" "$E2E_TMP/stderr" || fail "synthetic: $(cat "$E2E_TMP/stderr")"
 expect_exit 2 "$METRONOME" profile -m m --url 127.0.0.1:1 --hf-weka-dataset some/repo --ui none
 grep -q "not supported yet: --hf-weka-dataset" "$E2E_TMP/stderr" || fail "--hf-weka-dataset: $(cat "$E2E_TMP/stderr")"
 echo ok
