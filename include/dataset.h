@@ -62,6 +62,12 @@ struct dataset_opts {
      * unless --omit-kv-hints). */
     double bt_sample_ratio, bt_speedup, bt_idle_gap_cap_s;
     bool bt_open_loop, bt_open_loop_strict, bt_force_min_tokens, bt_omit_kv_hints;
+    /* weka_trace (AIPerf 0.13's FileDataset knobs only its weka loader reads):
+     * --ignore-trace-delays (no delays), --use-think-time-only (think_time as the delay),
+     * --trace-idle-gap-cap-seconds (< 0: none; else gaps between request starts of one
+     * trace above it are compressed to it, and --inter-turn-delay-cap-seconds is off). */
+    bool wk_ignore_delays, wk_think_only;
+    double wk_idle_gap_cap_s;
 
     /* Rankings endpoint types: each synthetic entry is one query and a number of passages
      * (AIPerf 0.13's --rankings-* options; defaults 1 passage, 550 tokens each). */
@@ -170,6 +176,12 @@ int dataset_random_pool(struct dataset *ds, const char *path, struct diag *d);
 /* baseten_trace: an Arrow IPC file (Parquet is refused with the reason). */
 int dataset_baseten(struct dataset *ds, const char *path, struct diag *d);
 int dataset_sharegpt(struct dataset *ds, const char *path, struct diag *d);
+/* AIPerf 0.13's weka_trace: one JSON trace file, or a directory of *.json files (sorted
+ * by name), each one session named by its "id"; its "n"/"s" requests are the turns, in
+ * file order, prompts made from hash_ids in the trace's own block_size (ids local to the
+ * trace); "subagent" entries are refused (not supported yet). Untimed: later turns carry
+ * the delays AIPerf derives (docs/cli-pack.md). */
+int dataset_weka(struct dataset *ds, const char *path, struct diag *d);
 /* CSV traces: kind "azure" (TIMESTAMP, ContextTokens, GeneratedTokens) or "burstgpt"
  * (Timestamp, Model, Request tokens, Response tokens, ...). */
 int dataset_csv(struct dataset *ds, const char *path, const char *kind, struct diag *d);

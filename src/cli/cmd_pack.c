@@ -30,7 +30,7 @@ static const struct arg_spec specs[] = {
     {"custom-dataset-type", NULL, ARG_VALUE, "TYPE", "mooncake_trace",
      "single_turn, multi_turn, random_pool, mooncake_trace, bailian_trace, raw_payload, "
      "burst_gpt_trace (or burstgpt_trace), azure_trace, baseten_trace (Arrow IPC; the default for "
-     ".arrow/.ipc/.parquet)"},
+     ".arrow/.ipc/.parquet), weka_trace"},
     {"public-dataset", NULL, ARG_VALUE, "NAME", NULL,
      "sharegpt (read from the local --input-file, never downloaded)"},
     {"model-names", "--model -m", ARG_MULTI, "NAMES", NULL,
@@ -137,6 +137,12 @@ static const struct arg_spec specs[] = {
      "baseten_trace: no hash_ids / block_size in the bodies"},
     {"force-min-tokens", NULL, ARG_FLAG, NULL, "on",
      "baseten_trace: min_tokens = the recorded output length (--no-force-min-tokens: none)"},
+    {"ignore-trace-delays", NULL, ARG_FLAG, NULL, NULL,
+     "weka_trace: no delays between turns (each turn right after the previous reply)"},
+    {"use-think-time-only", NULL, ARG_FLAG, NULL, NULL,
+     "weka_trace: a later turn waits its recorded think_time (else the idle gap)"},
+    {"trace-idle-gap-cap-seconds", NULL, ARG_VALUE, "S", NULL,
+     "weka_trace: gaps between request starts of one trace above S cut to S"},
     {"inter-turn-delay-cap-seconds", NULL, ARG_VALUE, "S", NULL,
      "authored turn delays (mooncake/multi_turn delay, baseten think times) capped at S"},
     {"rankings-passages-mean", NULL, ARG_VALUE, "N", "1", "rankings: passages per request"},
@@ -429,6 +435,9 @@ static int parse_opts(const struct args *a, struct dataset_opts *o, struct diag 
     rc = rc ? rc : args_double(a, "replay-speedup", 0, 1e9, &o->bt_speedup, d);
     rc = rc ? rc : args_double(a, "max-idle-gap-cap-seconds", 0, 1e9, &o->bt_idle_gap_cap_s, d);
     rc = rc ? rc : args_double(a, "inter-turn-delay-cap-seconds", 0, 1e9, &o->delay_cap_s, d);
+    rc = rc ? rc : args_double(a, "trace-idle-gap-cap-seconds", 0, 1e9, &o->wk_idle_gap_cap_s, d);
+    o->wk_ignore_delays = args_flag(a, "ignore-trace-delays");
+    o->wk_think_only = args_flag(a, "use-think-time-only");
     if (!rc)
         for (const char *const *p =
                  (const char *const[]){"trace-session-sample-ratio", "replay-speedup",
@@ -560,6 +569,27 @@ static int baseten_opts(const struct args *a, bool baseten, const char *extra, s
                 "loader; pass %s to send your value instead",
                 key, !strcmp(key, "min_tokens") ? "--no-force-min-tokens" : "--omit-kv-hints");
     }
+    return 0;
+}
+
+/* The three FileDataset knobs only AIPerf 0.13's weka_trace loader reads. AIPerf accepts
+ * them with every other dataset and they change nothing there: so here too, with a
+ * warning that says so. --ignore-trace-delays with --use-think-time-only is refused with
+ * any dataset file, as AIPerf's FileDataset validator refuses the pair (a synthetic run,
+ * which has no FileDataset, takes it). */
+static int weka_opts(const struct args *a, bool weka, const char *dtype, bool input, struct diag *d)
+{
+    if (input && args_flag(a, "ignore-trace-delays") && args_flag(a, "use-think-time-only"))
+        return diag_set(d, ERR_INVALID,
+                        "--ignore-trace-delays and --use-think-time-only are mutually exclusive "
+                        "(each sets the turn delay differently)");
+    static const char *const only[] = {"ignore-trace-delays", "use-think-time-only",
+                                       "trace-idle-gap-cap-seconds"};
+    for (size_t i = 0; i < sizeof only / sizeof only[0] && !weka; i++)
+        if (args_has(a, only[i]))
+            cli_warn("--%s has no effect with %s (AIPerf 0.13 reads it only in its weka_trace "
+                     "loader)",
+                     only[i], input ? dtype : "a synthetic dataset");
     return 0;
 }
 
@@ -747,7 +777,8 @@ int cmd_pack(int argc, char **argv)
     /* An unknown dataset is bad input, not a usage slip: exit 1 like every other. */
     if (args_choice(&a, "custom-dataset-type",
                     "single_turn|multi_turn|random_pool|mooncake_trace|bailian_trace|"
-                    "raw_payload|burst_gpt_trace|burstgpt_trace|azure_trace|baseten_trace",
+                    "raw_payload|burst_gpt_trace|burstgpt_trace|azure_trace|baseten_trace|"
+                    "weka_trace",
                     &dtype, &d) ||
         args_choice(&a, "public-dataset", "sharegpt", &pub, &d)) {
         code = cli_fail(&d, 0);
@@ -817,25 +848,39 @@ int cmd_pack(int argc, char **argv)
         goto out;
     }
     if (input && S_ISDIR(st.st_mode) && strcmp(dtype, "random_pool") &&
-        strcmp(dtype, "raw_payload")) {
-        cli_error("%s: is a directory (only random_pool and raw_payload read a directory)", input);
+        strcmp(dtype, "raw_payload") && strcmp(dtype, "weka_trace")) {
+        cli_error("%s: is a directory (only random_pool, raw_payload and weka_trace read a "
+                  "directory)",
+                  input);
         goto out;
     }
     bool bailian = input && !pub && !strcmp(dtype, "bailian_trace");
     bool baseten = input && !pub && !strcmp(dtype, "baseten_trace");
-    if (baseten_opts(&a, baseten, extra.len ? extra.p : NULL, extra.len, &d)) {
+    bool weka = input && !pub && !strcmp(dtype, "weka_trace");
+    if (baseten_opts(&a, baseten, extra.len ? extra.p : NULL, extra.len, &d) ||
+        weka_opts(&a, weka, pub ? pub : dtype, input != NULL, &d)) {
         code = cli_fail(&d, 1);
         goto out;
     }
     if (input_opts(&a, &o, etype, input != NULL,
-                   input && !pub && (!strcmp(dtype, "mooncake_trace") || bailian || baseten), &seq,
-                   &sysp, &d)) {
+                   input && !pub &&
+                       (!strcmp(dtype, "mooncake_trace") || bailian || baseten || weka),
+                   &seq, &sysp, &d)) {
         code = cli_fail(&d, 1);
         goto out;
     }
-    if (bailian) {
+    if (weka && args_has(&a, "prompt-input-tokens-block-size")) {
+        /* AIPerf 0.13 refuses it too: each weka trace declares its own block_size */
+        diag_set(&d, ERR_INVALID,
+                 "--isl-block-size is not supported with weka_trace: each trace declares its "
+                 "own block_size");
+        code = cli_fail(&d, 1);
+        goto out;
+    }
+    if (bailian || weka) {
         /* AIPerf's Synthesizer also runs on bailian traces; metronome's runs on mooncake
-         * lines only, so the multipliers are refused here rather than ignored */
+         * lines only, so the multipliers are refused here rather than ignored (weka: AIPerf
+         * reads only the two caps) */
         static const char *const mult[] = {
             "synthesis-speedup-ratio", "synthesis-prefix-len-multiplier",
             "synthesis-prefix-root-multiplier", "synthesis-prompt-len-multiplier",
@@ -843,14 +888,14 @@ int cmd_pack(int argc, char **argv)
         for (size_t i = 0; i < sizeof mult / sizeof mult[0]; i++)
             if (args_has(&a, mult[i])) {
                 diag_set(&d, ERR_INVALID,
-                         "--%s: not supported yet with bailian_trace (only --synthesis-max-isl "
-                         "and --synthesis-max-osl are)",
-                         mult[i]);
+                         "--%s: not supported yet with %s (only --synthesis-max-isl and "
+                         "--synthesis-max-osl are)",
+                         mult[i], dtype);
                 code = cli_fail(&d, 1);
                 goto out;
             }
         /* AIPerf's declared block size for bailian: 16-token SipHash blocks */
-        if (!args_has(&a, "prompt-input-tokens-block-size"))
+        if (bailian && !args_has(&a, "prompt-input-tokens-block-size"))
             o.block_size = 16;
     }
     if (args_flag(&a, "tokenizer-trust-remote-code")) {
@@ -971,6 +1016,8 @@ int cmd_pack(int argc, char **argv)
         rc = dataset_random_pool(&ds, input, &d);
     else if (!strcmp(dtype, "baseten_trace"))
         rc = dataset_baseten(&ds, input, &d);
+    else if (!strcmp(dtype, "weka_trace"))
+        rc = dataset_weka(&ds, input, &d);
     else
         rc = dataset_csv(&ds, input, !strcmp(dtype, "azure_trace") ? "azure" : "burstgpt", &d);
     dataset_release(&ds);

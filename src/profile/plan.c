@@ -92,6 +92,7 @@ const char *profile_dataset_type(const char *name)
         {"bailian-trace", "bailian_trace"},    {"raw-payload", "raw_payload"},
         {"burst-gpt-trace", "burstgpt_trace"}, {"burstgpt-trace", "burstgpt_trace"},
         {"azure-trace", "azure_trace"},        {"baseten-trace", "baseten_trace"},
+        {"weka-trace", "weka_trace"},
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (enum_eq(name, map[i][0]))

@@ -1717,6 +1717,536 @@ int dataset_raw_payload(struct dataset *ds, const char *path, struct diag *d)
     return rc;
 }
 
+/* ---- weka_trace (kv-cache-tester agentic traces, AIPerf 0.13's weka_trace) ---- */
+
+/* One "n" (normal) or "s" (streaming) request of a trace. */
+struct wk_req {
+    double t, api, think; /* seconds; api/think < 0 when null or absent */
+    bool has_think;
+    long in, out, line;
+    size_t ids_off, nids; /* into the loader's id arena */
+    size_t model;         /* index into the trace's distinct models */
+};
+
+struct wk_trace {
+    struct buf id;
+    long block_size, line;
+    struct wk_req *req;
+    size_t nreq, rcap;
+    int64_t *ids;
+    size_t nids, icap;
+    char **models; /* distinct request models, in order of first appearance */
+    size_t nmodels;
+};
+
+/* The 1-based line of byte p of the file text (errors name it). */
+static long wk_line(const char *text, const char *p)
+{
+    long line = 1;
+    for (const char *q = text; q < p; q++)
+        line += *q == '\n';
+    return line;
+}
+
+static int wk_num(const struct jval *v, const struct src *s, const char *key, bool nullable,
+                  double *out)
+{
+    if (nullable && v->type == JT_NULL) {
+        *out = -1;
+        return 1;
+    }
+    if (v->type != JT_NUMBER || jval_double(v, out) || !isfinite(*out))
+        return bad(s, "field '%s': must be a number%s", key, nullable ? " or null" : "");
+    return 0;
+}
+
+static int wk_strings(const struct jval *v, const struct src *s, const char *key)
+{
+    if (v->type != JT_ARRAY)
+        return bad(s, "field '%s': must be an array of strings, not %s", key,
+                   jval_type_name(v->type));
+    struct jiter it;
+    struct jval e;
+    int rc;
+    jscan_enter(&it, v);
+    while ((rc = jscan_elem(&it, &e)) == 1)
+        if (e.type != JT_STRING)
+            return bad(s, "field '%s': %s", key, "must be an array of strings");
+    return rc < 0 ? rc : 0;
+}
+
+/* One request object (AIPerf's models forbid unknown fields; so does this). */
+static int wk_request(struct wk_trace *tr, const struct jval *obj, const struct src *s)
+{
+    struct jiter it;
+    struct jval k, v, type = {0};
+    int rc;
+    /* the type first: a subagent entry is refused whatever else it holds */
+    jscan_enter(&it, obj);
+    while ((rc = jscan_member(&it, &k, &v)) == 1)
+        if (jval_is(&k, "type"))
+            type = v;
+    if (rc < 0)
+        return rc;
+    if (type.type != JT_STRING)
+        return bad(s, "field '%s': %s", "type",
+                   type.p ? "must be \"n\", \"s\" or \"subagent\"" : "is missing");
+    bool streaming = jval_is(&type, "s");
+    if (jval_is(&type, "subagent"))
+        return diag_at(s->d, ERR_UNSUPPORTED, s->path, s->line,
+                       "field 'type': \"subagent\" entries are not supported yet (AIPerf 0.13 "
+                       "replays them as child conversations spawned and joined by the parent)");
+    if (!streaming && !jval_is(&type, "n"))
+        return bad(s, "field '%s': %s", "type", "must be \"n\", \"s\" or \"subagent\"");
+    struct wk_req r = {.api = -1, .think = -1, .line = s->line, .ids_off = tr->nids};
+    unsigned have = 0;
+    struct buf model;
+    buf_init(&model, 4096);
+    int64_t x;
+    jscan_enter(&it, obj);
+    while (!rc && (rc = jscan_member(&it, &k, &v)) == 1) {
+        rc = 0;
+        if (jval_is(&k, "type"))
+            continue;
+        if (jval_is(&k, "t")) {
+            have |= 1;
+            rc = wk_num(&v, s, "t", false, &r.t);
+        } else if (jval_is(&k, "model")) {
+            have |= 2;
+            if (v.type != JT_STRING || jval_str(&v, &model))
+                rc = bad(s, "field '%s': %s", "model", "must be a string");
+        } else if (jval_is(&k, "in") || jval_is(&k, "out")) {
+            bool in = jval_is(&k, "in");
+            have |= in ? 4 : 8;
+            if (jval_int(&v, &x) || x < 0)
+                rc = bad(s, "field '%s': must be an integer >= 0%s", in ? "in" : "out", "");
+            else
+                *(in ? &r.in : &r.out) = (long)(x > (1L << 40) ? (1L << 40) : x);
+        } else if (jval_is(&k, "hash_ids")) {
+            if (v.type != JT_ARRAY) {
+                rc = bad(s, "field '%s': must be an array of integers, not %s", "hash_ids",
+                         jval_type_name(v.type));
+                break;
+            }
+            struct jiter ai;
+            struct jval e;
+            jscan_enter(&ai, &v);
+            while ((rc = jscan_elem(&ai, &e)) == 1) {
+                rc = 0;
+                /* ids are local to the trace: kept below 2^40 so each trace gets its own
+                 * block namespace (negative ids are metronome's prefix pool) */
+                if (jval_int(&e, &x) || x < 0 || x >= ((int64_t)1 << 40)) {
+                    rc = bad(s, "field '%s': %s", "hash_ids",
+                             "must be an array of integers in 0..2^40-1");
+                    break;
+                }
+                if (r.nids + 2 >= MAX_PARTS) {
+                    rc = bad(s, "field '%s': %s", "hash_ids", "too many ids (limit 4094)");
+                    break;
+                }
+                if (tr->nids == tr->icap) {
+                    tr->icap = tr->icap ? tr->icap * 2 : 1024;
+                    tr->ids = xrealloc(tr->ids, tr->icap * sizeof *tr->ids);
+                }
+                tr->ids[tr->nids++] = x;
+                r.nids++;
+            }
+        } else if (jval_is(&k, "input_types") || jval_is(&k, "output_types")) {
+            rc = wk_strings(&v, s, jval_is(&k, "input_types") ? "input_types" : "output_types");
+        } else if (jval_is(&k, "stop")) {
+            if (v.type != JT_STRING)
+                rc = bad(s, "field '%s': %s", "stop", "must be a string");
+        } else if (jval_is(&k, "api_time")) {
+            rc = wk_num(&v, s, "api_time", true, &r.api);
+            rc = rc > 0 ? 0 : rc;
+        } else if (jval_is(&k, "think_time")) {
+            rc = wk_num(&v, s, "think_time", true, &r.think);
+            r.has_think = rc == 0;
+            rc = rc > 0 ? 0 : rc;
+        } else if (streaming && jval_is(&k, "ttft")) {
+            double ttft;
+            rc = wk_num(&v, s, "ttft", true, &ttft);
+            rc = rc > 0 ? 0 : rc;
+        } else {
+            buf_reset(&model);
+            jval_str(&k, &model);
+            buf_putc(&model, '\0');
+            rc = bad(s, "field '%s': %s", model.p ? model.p : "",
+                     "not a field of a weka_trace request");
+        }
+    }
+    static const char *const req[] = {"t", "model", "in", "out"};
+    for (int b = 0; b < 4 && !rc; b++)
+        if (!(have & (1u << b)))
+            rc = bad(s, "field '%s' is missing%s", req[b], "");
+    if (!rc) {
+        buf_putc(&model, '\0');
+        size_t m = 0;
+        while (m < tr->nmodels && strcmp(tr->models[m], model.p))
+            m++;
+        if (m == tr->nmodels) {
+            tr->models = xrealloc(tr->models, (m + 1) * sizeof *tr->models);
+            tr->models[tr->nmodels++] = xstrdup(model.p);
+        }
+        r.model = m;
+        if (tr->nreq == tr->rcap) {
+            tr->rcap = tr->rcap ? tr->rcap * 2 : 64;
+            tr->req = xrealloc(tr->req, tr->rcap * sizeof *tr->req);
+        }
+        tr->req[tr->nreq++] = r;
+    } else {
+        tr->nids = r.ids_off;
+    }
+    buf_free(&model);
+    return rc;
+}
+
+/* Parses one trace file into tr. */
+static int wk_parse(struct wk_trace *tr, const char *path, const char *text, size_t n,
+                    struct diag *d)
+{
+    struct src s = {path, 1, d};
+    struct jiter it, ri;
+    struct jval k, v, e;
+    int rc;
+    size_t i = 0;
+    while (i < n && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r'))
+        i++;
+    s.line = wk_line(text, text + i);
+    if (jscan_object(&it, text, n))
+        return bad(&s, "%s%s", "not a weka_trace file: the file must be one JSON object", "");
+    unsigned have = 0;
+    int64_t x;
+    while ((rc = jscan_member(&it, &k, &v)) == 1) {
+        s.line = wk_line(text, k.p);
+        rc = 0;
+        if (jval_is(&k, "id")) {
+            have |= 1;
+            if (v.type != JT_STRING || jval_str(&v, &tr->id))
+                return bad(&s, "field '%s': %s", "id", "must be a string");
+        } else if (jval_is(&k, "models")) {
+            have |= 2;
+            rc = wk_strings(&v, &s, "models");
+        } else if (jval_is(&k, "block_size")) {
+            have |= 4;
+            if (jval_int(&v, &x) || x <= 0 || x > (1 << 20))
+                return bad(&s, "field '%s': %s", "block_size", "must be an integer in 1..2^20");
+            tr->block_size = (long)x;
+        } else if (jval_is(&k, "hash_id_scope")) {
+            have |= 8;
+            if (!jval_is(&v, "local"))
+                return bad(&s, "field '%s': %s", "hash_id_scope",
+                           "must be \"local\" (AIPerf 0.13 supports no other scope)");
+        } else if (jval_is(&k, "tool_tokens") || jval_is(&k, "system_tokens")) {
+            if (jval_int(&v, &x) || x < 0)
+                return bad(&s, "field '%s': must be an integer >= 0%s",
+                           jval_is(&k, "tool_tokens") ? "tool_tokens" : "system_tokens", "");
+        } else if (jval_is(&k, "totals")) {
+            if (v.type != JT_OBJECT && v.type != JT_NULL)
+                return bad(&s, "field '%s': %s", "totals", "must be an object or null");
+        } else if (jval_is(&k, "requests")) {
+            have |= 16;
+            if (v.type != JT_ARRAY)
+                return bad(&s, "field '%s': must be an array, not %s", "requests",
+                           jval_type_name(v.type));
+            jscan_enter(&ri, &v);
+            const char *at = text;
+            long line = 1;
+            while ((rc = jscan_elem(&ri, &e)) == 1) {
+                line += (long)(wk_line(at, e.p) - 1); /* counted once, forward */
+                at = e.p;
+                s.line = line;
+                if (e.type != JT_OBJECT)
+                    return bad(&s, "field '%s': %s", "requests", "every entry must be an object");
+                if ((rc = wk_request(tr, &e, &s)))
+                    return rc;
+            }
+            if (rc < 0)
+                return rc;
+        } else {
+            struct buf kb;
+            buf_init(&kb, 4096);
+            jval_str(&k, &kb);
+            buf_putc(&kb, '\0');
+            rc = bad(&s, "field '%s': %s", kb.p ? kb.p : "", "not a field of a weka_trace file");
+            buf_free(&kb);
+            return rc;
+        }
+        if (rc)
+            return rc;
+    }
+    if (rc < 0) {
+        s.line = wk_line(text, text + it.err_off);
+        return bad(&s, "malformed JSON: %s%s", it.err ? it.err : "bad value", "");
+    }
+    static const char *const req[] = {"id", "models", "block_size", "hash_id_scope", "requests"};
+    s.line = 1;
+    for (int b = 0; b < 5; b++)
+        if (!(have & (1u << b)))
+            return bad(&s, "field '%s' is missing%s", req[b], "");
+    buf_putc(&tr->id, '\0');
+    return 0;
+}
+
+/* AIPerf's _IdleGapTimeWarp over one trace's request starts: each gap between
+ * consecutive starts (sorted) above cap keeps cap seconds; later starts shift left by
+ * the excess. Requests are the only events here (no subagents), so each maps to its
+ * start minus the excess of the gaps that end at or before it. */
+static int dbl_cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void wk_warp(const struct wk_trace *tr, const bool *keep, double cap, double *mapped)
+{
+    double *st = xmalloc((tr->nreq ? tr->nreq : 1) * sizeof *st);
+    size_t n = 0;
+    for (size_t i = 0; i < tr->nreq; i++)
+        if (keep[i])
+            st[n++] = tr->req[i].t;
+    qsort(st, n, sizeof *st, dbl_cmp);
+    for (size_t i = 0; i < tr->nreq; i++) {
+        double t = tr->req[i].t, shift = 0;
+        for (size_t g = 1; g < n && st[g] <= t; g++)
+            if (st[g] - st[g - 1] > cap)
+                shift += st[g] - st[g - 1] - cap;
+        mapped[i] = t - shift;
+    }
+    free(st);
+}
+
+/* Writes one parsed trace as a session. */
+static int wk_emit(struct dataset *ds, struct wk_trace *tr, uint32_t index, const char *path,
+                   struct tw_part *parts, struct diag *d)
+{
+    const struct dataset_opts *o = ds->o;
+    bool *keep = xmalloc((tr->nreq ? tr->nreq : 1) * sizeof *keep);
+    double *mapped = xmalloc((tr->nreq ? tr->nreq : 1) * sizeof *mapped);
+    /* --synthesis-max-isl leaves requests out before anything is timed (AIPerf's
+     * _request_passes_filters) */
+    for (size_t i = 0; i < tr->nreq; i++) {
+        keep[i] = !(o->syn_max_isl > 0 && tr->req[i].in > o->syn_max_isl);
+        if (!keep[i]) {
+            ds->skipped++;
+            ds->skip_why = "with an 'in' above --synthesis-max-isl";
+        }
+    }
+    /* AIPerf 0.13 splits a trace into agent chains (weka_agent_chains): a request that
+     * does not extend the chain so far (same model, its hash_ids starting with all of the
+     * previous request's, sent after that one ended) becomes another conversation,
+     * spawned and joined by the parent. metronome replays one chain per trace: anything
+     * else is refused rather than replayed with the wrong shape. */
+    const struct wk_req *last = NULL;
+    for (size_t i = 0; i < tr->nreq; i++) {
+        if (!keep[i])
+            continue;
+        const struct wk_req *r = &tr->req[i];
+        struct src s = {path, r->line, d};
+        const char *why = NULL;
+        if (last && last->model != r->model)
+            why = "'model' differs from the previous request's";
+        else if (last && (last->nids == 0 || r->nids < last->nids ||
+                          memcmp(tr->ids + last->ids_off, tr->ids + r->ids_off,
+                                 last->nids * sizeof *tr->ids)))
+            why = "'hash_ids' do not start with all of the previous request's";
+        else if (last && r->t + 1e-6 < last->t + (last->api > 0 ? last->api : 0))
+            why = "'t' is before the previous request ended (its t + api_time)";
+        if (why) {
+            free(keep);
+            free(mapped);
+            return diag_at(d, ERR_UNSUPPORTED, s.path, s.line,
+                           "not supported yet: %s; AIPerf 0.13 replays such a request as "
+                           "another agent conversation spawned by this trace",
+                           why);
+        }
+        last = r;
+    }
+    bool warp = o->wk_idle_gap_cap_s >= 0;
+    if (warp)
+        wk_warp(tr, keep, o->wk_idle_gap_cap_s, mapped);
+    int rc = 0;
+    int turn = 0;
+    const struct wk_req *prev = NULL;
+    double prev_t = 0;
+    long bs = tr->block_size;
+    for (size_t i = 0; i < tr->nreq && !rc && !enough(ds); i++) {
+        if (!keep[i])
+            continue;
+        const struct wk_req *r = &tr->req[i];
+        struct src s = {path, r->line, d};
+        if (r->in == 0) {
+            rc = bad(&s, "field '%s': must be > 0 to make a prompt%s", "in", "");
+            break;
+        }
+        /* The delay after the previous reply, in ms (AIPerf's Turn.delay): the idle gap
+         * t_k - (t_{k-1} + api_{k-1}), at least 0; --use-think-time-only takes the recorded
+         * think_time instead where there is one; --trace-idle-gap-cap-seconds takes the
+         * gap on the compressed timeline (think times and the per-turn cap then unused). */
+        double t = warp ? mapped[i] : r->t, delay = -1;
+        if (prev && !o->wk_ignore_delays) {
+            double api = prev->api > 0 ? prev->api * 1000.0 : 0;
+            if (!warp && o->wk_think_only && r->has_think)
+                delay = r->think * 1000.0;
+            else
+                delay = (t - prev_t) * 1000.0 - api > 0 ? (t - prev_t) * 1000.0 - api : 0;
+            if (!warp)
+                delay = delay_capped(o, delay);
+            if (delay < 0)
+                delay = 0;
+        }
+        /* The prompt: the blocks the request's hash_ids cover (at most in / block_size of
+         * them), then corpus text for the rest of its `in` tokens. */
+        size_t cover = (size_t)(r->in / bs) < r->nids ? (size_t)(r->in / bs) : r->nids;
+        size_t np = 0;
+        for (size_t b = 0; b < cover && !rc; b++) {
+            int64_t id = ((int64_t)index << 40) | tr->ids[r->ids_off + b];
+            rc = dataset_block(ds, id, bs, path, r->line, d);
+            parts[np].kind = TW_BLOCK;
+            parts[np++].id = id;
+        }
+        if (rc)
+            break;
+        long tail = r->in - (long)cover * bs;
+        if (tail > 0)
+            np += dataset_window(ds, &ds->corpus_rng, tail, parts + np);
+        /* AIPerf's model map: the trace's first request model is --model-names' first,
+         * the others follow in order of first appearance, wrapping around */
+        const char *model = o->models[r->model % o->nmodels];
+        long out = r->out;
+        if (o->syn_max_osl > 0 && out > o->syn_max_osl)
+            out = o->syn_max_osl;
+        struct tw_text txt = {parts, np};
+        struct tw_request q = {0};
+        q.session = tr->id.p;
+        q.turn = turn;
+        q.delay_ms = delay;
+        q.model = model;
+        q.texts = &txt;
+        q.ntexts = 1;
+        q.isl = r->in;
+        q.max_tokens = o->osl_set ? dataset_pos_int(&ds->osl_rng, o->osl_mean, o->osl_stddev)
+                       : out < 1  ? 1 /* AIPerf sends 1 for a recorded 0 */
+                                  : out;
+        rc = tw_request(ds->w, &q, d);
+        dataset_lits_reset(ds);
+        if (rc) {
+            char why[DIAG_MAX];
+            snprintf(why, sizeof why, "%s", d->msg);
+            diag_at(d, rc, path, r->line, "%s", why);
+            break;
+        }
+        prev = r;
+        prev_t = t;
+        turn++;
+    }
+    free(keep);
+    free(mapped);
+    return rc;
+}
+
+static void wk_free(struct wk_trace *tr)
+{
+    buf_free(&tr->id);
+    free(tr->req);
+    free(tr->ids);
+    for (size_t i = 0; i < tr->nmodels; i++)
+        free(tr->models[i]);
+    free(tr->models);
+    memset(tr, 0, sizeof *tr);
+}
+
+static int wk_file(struct dataset *ds, const char *path, uint32_t index, struct buf *seen,
+                   struct tw_part *parts, struct diag *d)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return diag_at(d, ERR_IO, path, 0, "%s", strerror(errno));
+    struct buf text;
+    buf_init(&text, (size_t)1 << 30);
+    char chunk[65536];
+    size_t got;
+    int rc = 0;
+    while (!rc && (got = fread(chunk, 1, sizeof chunk, f)) > 0)
+        if (buf_append(&text, chunk, got))
+            rc = diag_at(d, ERR_INVALID, path, 0, "larger than 1 GiB");
+    if (!rc && ferror(f))
+        rc = diag_at(d, ERR_IO, path, 0, "%s", strerror(errno));
+    fclose(f);
+    struct wk_trace tr = {0};
+    buf_init(&tr.id, 4096);
+    if (!rc)
+        rc = wk_parse(&tr, path, text.p ? text.p : "", text.len, d);
+    if (!rc) {
+        /* AIPerf refuses a trace id that a previous file of the directory used */
+        for (size_t off = 0; off < seen->len; off += strlen(seen->p + off) + 1)
+            if (!strcmp(seen->p + off, tr.id.p)) {
+                rc = diag_at(d, ERR_INVALID, path, 1, "field 'id': duplicate trace id '%s'",
+                             tr.id.p);
+                break;
+            }
+        buf_append(seen, tr.id.p, strlen(tr.id.p) + 1);
+    }
+    if (!rc)
+        rc = wk_emit(ds, &tr, index, path, parts, d);
+    wk_free(&tr);
+    buf_free(&text);
+    return rc;
+}
+
+int dataset_weka(struct dataset *ds, const char *path, struct diag *d)
+{
+    struct stat st;
+    if (stat(path, &st))
+        return diag_at(d, ERR_IO, path, 0, "%s", strerror(errno));
+    struct tw_part *parts = xmalloc(MAX_PARTS * sizeof *parts);
+    struct buf seen;
+    buf_init(&seen, 0);
+    int rc = 0;
+    if (!S_ISDIR(st.st_mode)) {
+        rc = wk_file(ds, path, 0, &seen, parts, d);
+    } else {
+        /* a directory: its *.json files, sorted by name (AIPerf's sorted glob) */
+        DIR *dir = opendir(path);
+        if (!dir) {
+            free(parts);
+            return diag_at(d, ERR_IO, path, 0, "%s", strerror(errno));
+        }
+        char **files = NULL;
+        size_t nfiles = 0, cap = 0;
+        struct dirent *e;
+        while ((e = readdir(dir))) {
+            size_t len = strlen(e->d_name);
+            if (len < 5 || strcmp(e->d_name + len - 5, ".json"))
+                continue;
+            if (nfiles == cap) {
+                cap = cap ? cap * 2 : 16;
+                files = xrealloc(files, cap * sizeof *files);
+            }
+            files[nfiles++] = xstrdup(e->d_name);
+        }
+        closedir(dir);
+        qsort(files, nfiles, sizeof *files, name_cmp);
+        if (nfiles == 0)
+            rc = diag_at(d, ERR_INVALID, path, 0, "no .json files in the directory");
+        if (nfiles >= ((size_t)1 << 22))
+            rc = diag_at(d, ERR_INVALID, path, 0, "more than 2^22 trace files");
+        for (size_t i = 0; i < nfiles && !rc && !enough(ds); i++) {
+            struct buf fp;
+            buf_init(&fp, 0);
+            buf_printf(&fp, "%s/%s", path, files[i]);
+            rc = wk_file(ds, fp.p, (uint32_t)i, &seen, parts, d);
+            buf_free(&fp);
+        }
+        for (size_t i = 0; i < nfiles; i++)
+            free(files[i]);
+        free(files);
+    }
+    buf_free(&seen);
+    free(parts);
+    return rc;
+}
+
 /* ---- ShareGPT ---- */
 
 static long line_of(const char *base, size_t off)

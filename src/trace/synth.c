@@ -21,6 +21,7 @@ void dataset_opts_default(struct dataset_opts *o)
     o->smoothness = 1;
     o->syn_speedup = 1;
     o->syn_prefix_mult = 1;
+    o->wk_idle_gap_cap_s = -1;
     o->syn_prompt_mult = 1;
     o->syn_output_mult = 1;
     o->syn_root_mult = 1;
