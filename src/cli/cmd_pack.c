@@ -793,6 +793,24 @@ static int cache_bust_opt(const struct args *a, const char *etype, bool resample
     return 0;
 }
 
+/* AIPerf 0.13's estimate of a marker's token cost: the mean token count of the 8 markers
+ * it builds for run "estimator", passes and indexes 0..7, traces "estimator-I", rounded
+ * half to even (Python's round). */
+static long bust_marker_tokens(const struct tokenizer *tk, enum tw_bust t)
+{
+    bool pre = t == TW_BUST_SYSTEM_PREFIX || t == TW_BUST_FIRST_PREFIX;
+    long total = 0;
+    for (int i = 0; i < 8; i++) {
+        char in[64], hex[65], m[32];
+        int n = snprintf(in, sizeof in, "estimator:%d:%d:estimator-%d", i, i, i);
+        sha256_hex(in, (size_t)n, hex);
+        n = snprintf(m, sizeof m, pre ? "[rid:%.12s]\n\n" : "\n\n[rid:%.12s]", hex);
+        total += (long)tokenizer_count(tk, m, (size_t)n);
+    }
+    long q = total / 8, r = total % 8;
+    return r > 4 || (r == 4 && (q & 1)) ? q + 1 : q;
+}
+
 int cmd_pack(int argc, char **argv)
 {
     struct args a;
@@ -986,6 +1004,16 @@ int cmd_pack(int argc, char **argv)
     if (cache_bust_opt(&a, etype, input && o.sampling != SAMPLING_SEQUENTIAL, &bust, run_id, &d)) {
         code = cli_fail(&d, 1);
         goto out;
+    }
+    if (bust != TW_BUST_NONE && !input) {
+        /* AIPerf 0.13's ISL compensation for synthetic prompts */
+        bool on_system = (bust == TW_BUST_SYSTEM_PREFIX || bust == TW_BUST_SYSTEM_SUFFIX) &&
+                         (sysp || o.shared_system_len > 0);
+        long cost = bust_marker_tokens(&tk, bust);
+        if (!on_system)
+            o.bust_first_tokens = cost;
+        else if (o.shared_system_len > 0)
+            o.bust_system_tokens = cost; /* a verbatim system prompt's marker is additive */
     }
     struct tw_config cfg = {
         .endpoint_type = etype,
