@@ -43,6 +43,11 @@ struct dataset_opts {
      * many tokens, different for each conversation, sent ahead of its first turn (0: none;
      * chat only, synthetic only, as in AIPerf 0.13). */
     long shared_system_len, user_context_len;
+    /* --cache-bust on synthetic prompts: AIPerf 0.13 keeps the wire ISL by taking the
+     * marker's mean token count off the first turn's prompts (bust_first_tokens) or, when
+     * the marker goes on the shared system prompt, off that prompt (bust_system_tokens);
+     * each stays at least 1 token. 0: no compensation. */
+    long bust_first_tokens, bust_system_tokens;
 
     /* AIPerf 0.13's trace synthesis (--synthesis-*; mooncake_trace): timestamps divided by
      * speedup, shared hash-id prefixes stretched (prefix_mult), unique prompt parts scaled

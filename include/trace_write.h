@@ -111,6 +111,20 @@ struct tw_config {
      * every conversation (chat: first turns; responses: "instructions" of every request).
      * NULL: none. */
     const char *system_prompt;
+    /* AIPerf 0.13's --cache-bust (its RID targets): every session gets the marker
+     * "[rid:" + the first 12 hex digits of sha256("RUN:K:K:SESSION") + "]", where RUN is
+     * bust_run_id and K the session's 0-based ordinal in the trace, as "\n\n" + marker
+     * (suffix) or marker + "\n\n" (prefix). TW_BUST_SYSTEM_*: on the system text (chat:
+     * the first turn's system message; responses: "instructions" of every turn) when there
+     * is one, else as TW_BUST_FIRST_*: on the first text of the session's first turn. */
+    enum tw_bust {
+        TW_BUST_NONE,
+        TW_BUST_SYSTEM_PREFIX,
+        TW_BUST_SYSTEM_SUFFIX,
+        TW_BUST_FIRST_PREFIX,
+        TW_BUST_FIRST_SUFFIX,
+    } cache_bust;
+    const char *bust_run_id; /* with cache_bust: the run id digested (32 hex digits) */
 };
 
 /* Starts a trace at path. Fails if the endpoint type is unknown or extra_json is not an

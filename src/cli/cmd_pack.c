@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "corpus.h"
 #include "dataset.h"
+#include "hash.h"
 #include "endpoint.h"
 #include "jscan.h"
 #include "jsonw.h"
@@ -12,7 +13,9 @@
 #include "trace_write.h"
 #include "xalloc.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <mbedtls/sha256.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +23,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 static const struct arg_spec specs[] = {
@@ -154,6 +158,11 @@ static const struct arg_spec specs[] = {
     {"rankings-query-prompt-token-mean", NULL, ARG_VALUE, "N", "550", "rankings: query tokens"},
     {"rankings-query-prompt-token-stddev", NULL, ARG_VALUE, "N", "0",
      "rankings: query tokens, stddev"},
+    {"cache-bust", NULL, ARG_VALUE, "T", "none",
+     "chat/responses: a per-session [rid:...] marker, system_prefix, system_suffix, "
+     "first_turn_prefix or first_turn_suffix"},
+    {"allow-dataset-wrap", NULL, ARG_FLAG, NULL, NULL,
+     "accepted, no effect: AIPerf reads it in agentic replay only (--no-allow-dataset-wrap)"},
     {"compression-level", NULL, ARG_VALUE, "N", "1",
      "zstd level 1..19 of the request lines (the text frame uses at least 6)"},
     MEDIA_ARG_SPECS,
@@ -729,6 +738,109 @@ static int input_opts(const struct args *a, struct dataset_opts *o, const char *
     return rc;
 }
 
+/* A fresh run id, as AIPerf 0.13's uuid4().hex benchmark id: never derived from the seed,
+ * so that two runs of the same trace options do not share markers (and so warm caches). */
+static void new_run_id(char out[33])
+{
+    unsigned char u[16];
+    size_t got = 0;
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        while (got < sizeof u) {
+            ssize_t n = read(fd, u + got, sizeof u - got);
+            if (n <= 0)
+                break;
+            got += (size_t)n;
+        }
+        close(fd);
+    }
+    if (got < sizeof u) { /* no /dev/urandom: the clock and the pid, hashed */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uint64_t h = hash64_more(HASH64_INIT, &ts, sizeof ts);
+        pid_t pid = getpid();
+        h = hash64_more(h, &pid, sizeof pid);
+        uint64_t h2 = hash64_more(h, "2", 1);
+        memcpy(u, &h, 8);
+        memcpy(u + 8, &h2, 8);
+    }
+    u[6] = (unsigned char)((u[6] & 0x0f) | 0x40); /* version 4 */
+    u[8] = (unsigned char)((u[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+    for (int i = 0; i < 16; i++)
+        snprintf(out + 2 * i, 3, "%02x", u[i]);
+}
+
+/* --cache-bust (AIPerf 0.13's CacheBustTarget, case-insensitive): its RID targets; the
+ * warmup-isolation targets are refused with the reason, as are the endpoints AIPerf does
+ * not bust and redrawn dataset sessions (a redrawn copy would repeat its marker). */
+static int cache_bust_opt(const struct args *a, const char *etype, bool resample, enum tw_bust *out,
+                          char run_id[33], struct diag *d)
+{
+    static const struct {
+        const char *name;
+        enum tw_bust t;
+    } names[] = {{"none", TW_BUST_NONE},
+                 {"system_prefix", TW_BUST_SYSTEM_PREFIX},
+                 {"system_suffix", TW_BUST_SYSTEM_SUFFIX},
+                 {"first_turn_prefix", TW_BUST_FIRST_PREFIX},
+                 {"first_turn_suffix", TW_BUST_FIRST_SUFFIX}};
+    const char *v = args_get(a, "cache-bust");
+    *out = TW_BUST_NONE;
+    if (!v)
+        return 0;
+    size_t i = 0;
+    for (; i < sizeof names / sizeof names[0]; i++)
+        if (!strcasecmp(v, names[i].name))
+            break;
+    if (i == sizeof names / sizeof names[0]) {
+        if (!strcasecmp(v, "warmup_isolation_system") ||
+            !strcasecmp(v, "warmup_isolation_first_turn"))
+            return diag_set(d, ERR_UNSUPPORTED,
+                            "--cache-bust %s: not supported yet: its [warmup] marker goes on "
+                            "warmup requests only, and a trace fixes every body before replay "
+                            "picks the warmup requests",
+                            v);
+        return diag_set(d, ERR_INVALID,
+                        "--cache-bust: '%s' is not one of none|system_prefix|system_suffix|"
+                        "first_turn_prefix|first_turn_suffix",
+                        v);
+    }
+    if (names[i].t == TW_BUST_NONE)
+        return 0;
+    if (strcmp(etype, "chat") && strcmp(etype, "responses"))
+        return diag_set(d, ERR_INVALID,
+                        "--cache-bust %s: not supported by endpoint type %s (AIPerf 0.13 busts "
+                        "chat, responses and messages only)",
+                        v, etype);
+    if (resample)
+        return diag_set(d, ERR_UNSUPPORTED,
+                        "--cache-bust %s: not supported yet with --dataset-sampling-strategy "
+                        "random or shuffle over a dataset file (a redrawn session would repeat "
+                        "its marker)",
+                        v);
+    *out = names[i].t;
+    new_run_id(run_id);
+    return 0;
+}
+
+/* AIPerf 0.13's estimate of a marker's token cost: the mean token count of the 8 markers
+ * it builds for run "estimator", passes and indexes 0..7, traces "estimator-I", rounded
+ * half to even (Python's round). */
+static long bust_marker_tokens(const struct tokenizer *tk, enum tw_bust t)
+{
+    bool pre = t == TW_BUST_SYSTEM_PREFIX || t == TW_BUST_FIRST_PREFIX;
+    long total = 0;
+    for (int i = 0; i < 8; i++) {
+        char in[64], hex[65], m[32];
+        int n = snprintf(in, sizeof in, "estimator:%d:%d:estimator-%d", i, i, i);
+        sha256_hex(in, (size_t)n, hex);
+        n = snprintf(m, sizeof m, pre ? "[rid:%.12s]\n\n" : "\n\n[rid:%.12s]", hex);
+        total += (long)tokenizer_count(tk, m, (size_t)n);
+    }
+    long q = total / 8, r = total % 8;
+    return r > 4 || (r == 4 && (q & 1)) ? q + 1 : q;
+}
+
 int cmd_pack(int argc, char **argv)
 {
     struct args a;
@@ -932,6 +1044,22 @@ int cmd_pack(int argc, char **argv)
         code = cli_fail(&d, 1);
         goto out;
     }
+    enum tw_bust bust = TW_BUST_NONE;
+    char run_id[33] = "";
+    if (cache_bust_opt(&a, etype, input && o.sampling != SAMPLING_SEQUENTIAL, &bust, run_id, &d)) {
+        code = cli_fail(&d, 1);
+        goto out;
+    }
+    if (bust != TW_BUST_NONE && !input) {
+        /* AIPerf 0.13's ISL compensation for synthetic prompts */
+        bool on_system = (bust == TW_BUST_SYSTEM_PREFIX || bust == TW_BUST_SYSTEM_SUFFIX) &&
+                         (sysp || o.shared_system_len > 0);
+        long cost = bust_marker_tokens(&tk, bust);
+        if (!on_system)
+            o.bust_first_tokens = cost;
+        else if (o.shared_system_len > 0)
+            o.bust_system_tokens = cost; /* a verbatim system prompt's marker is additive */
+    }
     struct tw_config cfg = {
         .endpoint_type = etype,
         .endpoint_path = args_get(&a, "custom-endpoint"),
@@ -942,6 +1070,8 @@ int cmd_pack(int argc, char **argv)
         .legacy_max_tokens = args_flag(&a, "use-legacy-max-tokens"),
         .per_chunk_usage = args_flag(&a, "per-chunk-usage"),
         .system_prompt = sysp,
+        .cache_bust = bust,
+        .bust_run_id = run_id,
     };
     /* random / shuffle over a dataset file: the whole file is packed to a temporary trace
      * first, then its sessions are drawn into the output (trace_resample) */
@@ -994,6 +1124,14 @@ int cmd_pack(int argc, char **argv)
     char seedbuf[32];
     snprintf(seedbuf, sizeof seedbuf, "%llu", (unsigned long long)o.seed);
     tw_header_raw(w, "seed", seedbuf);
+    if (bust != TW_BUST_NONE) {
+        char bj[160];
+        snprintf(bj, sizeof bj, "{\"target\":\"%s\",\"run_id\":\"%s\"}", args_get(&a, "cache-bust"),
+                 run_id);
+        for (char *c = bj; *c; c++) /* AIPerf's enum is case-insensitive; the header lowercase */
+            *c = (char)tolower((unsigned char)*c);
+        tw_header_raw(w, "cache_bust", bj);
+    }
 
     struct dataset ds;
     dataset_init(&ds, &o, &corpus, w);

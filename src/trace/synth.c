@@ -365,6 +365,8 @@ static int emit_conversation(struct dataset *ds, long k, const char *sid, bool t
             long n = o->seq ? seq_isl : dataset_pos_int(&lr, o->isl_mean, o->isl_stddev);
             if (n < 1)
                 n = 1;
+            if (t == 0 && o->bust_first_tokens > 0) /* the marker rides in this budget */
+                n = n - o->bust_first_tokens < 1 ? 1 : n - o->bust_first_tokens;
             if (np && model_tk(ds)) {
                 /* the prompt is made exact together with its prefix (AIPerf 0.13) */
                 long which = -1 - p[0].id;
@@ -516,8 +518,11 @@ int dataset_synthetic(struct dataset *ds, struct diag *d)
     }
     if (o->shared_system_len > 0) {
         struct tw_part parts[2];
-        size_t np = dataset_window(ds, &ds->prefix_rng, o->shared_system_len, parts);
-        tw_block(ds->w, DATASET_SHARED_SYSTEM_BLOCK, parts, np, o->shared_system_len, NULL);
+        long sl = o->shared_system_len - o->bust_system_tokens; /* the marker's share */
+        if (sl < 1)
+            sl = 1;
+        size_t np = dataset_window(ds, &ds->prefix_rng, sl, parts);
+        tw_block(ds->w, DATASET_SHARED_SYSTEM_BLOCK, parts, np, sl, NULL);
         dataset_lits_reset(ds); /* the block holds its own copy of a literal */
     }
     /* AIPerf 0.13: the unique conversations are --num-dataset-entries, else

@@ -1,6 +1,8 @@
 #include "trace_write.h"
 
 #include "buf.h"
+#include "corpus.h"
+#include "hash.h"
 #include "i64map.h"
 #include "jscan.h"
 #include "jsonw.h"
@@ -68,6 +70,12 @@ struct trace_writer {
     bool unsorted;
     bool timed;
     bool live;
+    /* --cache-bust: each session's ordinal (keyed by the hash of its id), and the marker
+     * of the request being written (bustn 0: none; on its system text when bust_system) */
+    struct i64map bust_ord;
+    char bust[32];
+    size_t bustn;
+    bool bust_system;
 };
 
 static const struct {
@@ -208,6 +216,7 @@ int tw_open(struct trace_writer **out, const char *path, const struct tw_config 
     buf_init(&w->header, 0);
     buf_init(&w->lits, 0);
     i64map_init(&w->blocks);
+    i64map_init(&w->bust_ord);
     *out = w;
     return 0;
 }
@@ -438,9 +447,20 @@ static int chat_messages(struct trace_writer *w, struct buf *b, const struct tw_
 {
     PUTL(b, "\"messages\":[");
     if (r->turn == 0) {
-        struct tw_part sp[TW_SYSTEM_PARTS + 2];
+        struct tw_part sp[TW_SYSTEM_PARTS + 4];
         struct tw_text st;
-        if (system_of(w, r, sp, sizeof sp / sizeof sp[0], &st)) {
+        /* sp[0] is kept free for a cache-bust prefix, one slot at the end for a suffix */
+        if (system_of(w, r, sp + 1, TW_SYSTEM_PARTS + 2, &st)) {
+            if (w->bustn && w->bust_system) {
+                struct tw_part m = {.kind = TW_LIT, .s = w->bust, .n = w->bustn};
+                if (w->cfg.cache_bust == TW_BUST_SYSTEM_PREFIX) {
+                    sp[0] = m;
+                    st.parts = sp;
+                } else {
+                    sp[1 + st.nparts] = m;
+                }
+                st.nparts++;
+            }
             PUTL(b, "{\"role\":\"system\",\"content\":");
             int rc = text_json(w, b, &st, d);
             if (rc)
@@ -734,7 +754,18 @@ static int body_json(struct trace_writer *w, struct buf *b, const struct tw_requ
         if (w->cfg.system_prompt) {
             /* the Responses API's system prompt is the top-level "instructions" */
             PUTL(b, "\"instructions\":");
-            put_cstr(b, w->cfg.system_prompt);
+            if (w->bustn && w->bust_system) {
+                buf_reset(&w->scratch);
+                bool pre = w->cfg.cache_bust == TW_BUST_SYSTEM_PREFIX;
+                if (pre)
+                    buf_append(&w->scratch, w->bust, w->bustn);
+                buf_puts(&w->scratch, w->cfg.system_prompt);
+                if (!pre)
+                    buf_append(&w->scratch, w->bust, w->bustn);
+                put_str(b, w->scratch.p, w->scratch.len);
+            } else {
+                put_cstr(b, w->cfg.system_prompt);
+            }
             PUTL(b, ",");
         }
         PUTL(b, "\"input\":");
@@ -846,6 +877,87 @@ static long count_conversation(const struct trace_writer *w, const struct tw_req
     return n;
 }
 
+/* The session's cache-bust marker into w->bust (AIPerf 0.13's build_cache_bust_marker:
+ * its digest over "RUN:PASS:INDEX:TRACE", PASS and INDEX both the session's ordinal). */
+static void bust_marker(struct trace_writer *w, const char *session, long k)
+{
+    struct buf in;
+    buf_init(&in, 0);
+    buf_puts(&in, w->cfg.bust_run_id ? w->cfg.bust_run_id : "");
+    char num[48];
+    snprintf(num, sizeof num, ":%ld:%ld:", k, k);
+    buf_puts(&in, num);
+    buf_puts(&in, session);
+    char hex[65];
+    sha256_hex(in.p, in.len, hex);
+    buf_free(&in);
+    bool pre =
+        w->cfg.cache_bust == TW_BUST_SYSTEM_PREFIX || w->cfg.cache_bust == TW_BUST_FIRST_PREFIX;
+    int n = snprintf(w->bust, sizeof w->bust, pre ? "[rid:%.12s]\n\n" : "\n\n[rid:%.12s]", hex);
+    w->bustn = (size_t)n;
+}
+
+/* Where this request's cache-bust marker goes (docs/cli-pack.md): sets w->bust and
+ * w->bust_system, or fills *mod (a copy of r whose first text carries the marker; *tv and
+ * *pv are the arrays to free). */
+static int bust_setup(struct trace_writer *w, const struct tw_request *r, struct tw_request *mod,
+                      struct tw_text **tv, struct tw_part **pv, struct diag *d)
+{
+    w->bustn = 0;
+    w->bust_system = false;
+    if (w->cfg.cache_bust == TW_BUST_NONE)
+        return 0;
+    if (r->raw_body || r->raw_messages)
+        return diag_set(d, ERR_INVALID,
+                        "--cache-bust: not supported yet with a dataset's own \"messages\" or "
+                        "\"payload\" bodies (the marker goes into structured prompts only)");
+    uint64_t key = hash64_str(r->session);
+    uint32_t k;
+    if (r->turn == 0) {
+        k = (uint32_t)w->sessions;
+        i64map_put(&w->bust_ord, (int64_t)key, k);
+    } else if (!i64map_get(&w->bust_ord, (int64_t)key, &k)) {
+        return 0;
+    }
+    bool chat = !strcmp(w->cfg.endpoint_type, "chat");
+    bool sys_target =
+        w->cfg.cache_bust == TW_BUST_SYSTEM_PREFIX || w->cfg.cache_bust == TW_BUST_SYSTEM_SUFFIX;
+    bool has_sys = w->cfg.system_prompt || (chat && r->system_text);
+    if (sys_target && has_sys) {
+        /* chat: the system message is in the first turn only (later turns carry it in the
+         * live history); responses: "instructions" on every request */
+        if (chat && r->turn > 0)
+            return 0;
+        bust_marker(w, r->session, (long)k);
+        w->bust_system = true;
+        return 0;
+    }
+    if (r->turn > 0)
+        return 0; /* the first turn reaches later ones through the live history */
+    bust_marker(w, r->session, (long)k);
+    bool pre =
+        w->cfg.cache_bust == TW_BUST_SYSTEM_PREFIX || w->cfg.cache_bust == TW_BUST_FIRST_PREFIX;
+    *mod = *r;
+    size_t nt = r->ntexts ? r->ntexts : 1;
+    size_t np = r->ntexts ? r->texts[0].nparts : 0;
+    *tv = xmalloc(nt * sizeof **tv);
+    *pv = xmalloc((np + 1) * sizeof **pv);
+    for (size_t i = 1; i < r->ntexts; i++)
+        (*tv)[i] = r->texts[i];
+    struct tw_part m = {.kind = TW_LIT, .s = w->bust, .n = w->bustn};
+    size_t o = 0;
+    if (pre)
+        (*pv)[o++] = m;
+    for (size_t i = 0; i < np; i++)
+        (*pv)[o++] = r->texts[0].parts[i];
+    if (!pre)
+        (*pv)[o++] = m;
+    (*tv)[0] = (struct tw_text){.parts = *pv, .nparts = o};
+    mod->texts = *tv;
+    mod->ntexts = nt;
+    return 0;
+}
+
 int tw_request(struct trace_writer *w, const struct tw_request *r, struct diag *d)
 {
     const char *raws[4] = {r->raw_body, r->raw_messages, r->raw_tools, r->raw_extra};
@@ -853,6 +965,15 @@ int tw_request(struct trace_writer *w, const struct tw_request *r, struct diag *
     for (int i = 0; i < 4; i++)
         if (raws[i] && memmem(raws[i], rawn[i], "\"$text\"", 7))
             return diag_set(d, ERR_INVALID, "the key \"$text\" is reserved");
+    struct tw_request mod;
+    struct tw_text *btv = NULL;
+    struct tw_part *bpv = NULL;
+    int brc = bust_setup(w, r, &mod, &btv, &bpv, d);
+    if (brc)
+        return brc;
+    const struct tw_request *orig = r;
+    if (btv)
+        r = &mod;
     size_t mark = w->line.len;
     struct buf *b = &w->line;
     PUTL(b, "{\"session\":");
@@ -871,9 +992,14 @@ int tw_request(struct trace_writer *w, const struct tw_request *r, struct diag *
     /* A model tokenizer's isl is always measured on the texts as sent: a dataset's own
      * input_length or a sum of block sizes could be off where texts meet. */
     const struct tokenizer *itk = w->cfg.corpus ? w->cfg.corpus->tk : tokenizer_approx();
-    bool measure = !itk->next && !r->raw_body && !r->raw_messages && r->ntexts > 0;
-    put_int(b, (r->isl >= 0 && !measure ? r->isl : count_tokens(w, r)) +
-                   (r->raw_body || r->raw_messages ? 0 : count_conversation(w, r)));
+    bool measure = !itk->next && !orig->raw_body && !orig->raw_messages && orig->ntexts > 0;
+    long bust_tokens = 0;
+    if (w->bustn) {
+        const struct tokenizer *btk = w->cfg.corpus ? w->cfg.corpus->tk : tokenizer_approx();
+        bust_tokens = (long)tokenizer_count(btk, w->bust, w->bustn);
+    }
+    put_int(b, (orig->isl >= 0 && !measure ? orig->isl : count_tokens(w, orig)) +
+                   (r->raw_body || r->raw_messages ? 0 : count_conversation(w, r)) + bust_tokens);
     if (r->max_tokens >= 0) {
         PUTL(b, ",\"osl\":");
         put_int(b, r->max_tokens);
@@ -888,6 +1014,8 @@ int tw_request(struct trace_writer *w, const struct tw_request *r, struct diag *
         PUTL(b, ",\"history\":\"live\"");
     PUTL(b, ",\"body\":");
     int rc = body_json(w, b, r, d);
+    free(btv);
+    free(bpv);
     if (rc) {
         w->line.len = mark;
         return rc;
@@ -1040,6 +1168,7 @@ static void cleanup(struct trace_writer *w)
     buf_free(&w->lits);
     buf_free(&w->extra_tail);
     i64map_free(&w->blocks);
+    i64map_free(&w->bust_ord);
     free(w->defs);
     free(w->bparts);
     free(w->used);

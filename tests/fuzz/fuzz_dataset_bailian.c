@@ -42,7 +42,8 @@ FUZZ_TARGET(dataset_bailian)
     o.block_size = 16;
     o.request_count = 64; /* bounded work per input */
     struct trace_writer *w;
-    struct tw_config cfg = {"chat", NULL, false, NULL, &corpus, 1, false, false, NULL};
+    struct tw_config cfg = {"chat", NULL,  false, NULL,         &corpus, 1,
+                            false,  false, NULL,  TW_BUST_NONE, NULL};
     if (tw_open(&w, out, &cfg, &d)) {
         close(fd);
         return 0;

@@ -22,7 +22,8 @@ static int write_sample(const char *path, const struct corpus *c, const char *ex
 {
     struct trace_writer *w;
     struct diag d;
-    struct tw_config cfg = {etype, NULL, streaming, extra, c, 3, false, false, NULL};
+    struct tw_config cfg = {etype, NULL,  streaming, extra,        c,   3,
+                            false, false, NULL,      TW_BUST_NONE, NULL};
     if (tw_open(&w, path, &cfg, &d))
         return -1;
     tw_header_raw(w, "seed", "7");
@@ -182,14 +183,18 @@ TEST(trace_extra_inputs_and_endpoints)
     trace_close(r);
 
     struct trace_writer *w;
-    struct tw_config bad = {"rankings", NULL, false, NULL, &c, 3, false, false, NULL};
+    struct tw_config bad = {"rankings", NULL,  false, NULL,         &c,  3,
+                            false,      false, NULL,  TW_BUST_NONE, NULL};
     CHECK(tw_open(&w, path, &bad, &d) < 0);
-    struct tw_config bad2 = {"chat", NULL, false, "[1]", &c, 3, false, false, NULL};
+    struct tw_config bad2 = {"chat", NULL,  false, "[1]",        &c,  3,
+                             false,  false, NULL,  TW_BUST_NONE, NULL};
     CHECK(tw_open(&w, path, &bad2, &d) < 0);
-    struct tw_config bad3 = {"chat", NULL, false, "{\"$text\":1}", &c, 3, false, false, NULL};
+    struct tw_config bad3 = {"chat", NULL,  false, "{\"$text\":1}", &c,  3,
+                             false,  false, NULL,  TW_BUST_NONE,    NULL};
     CHECK(tw_open(&w, path, &bad3, &d) < 0);
-    struct tw_config bad4 = {"chat", NULL,  false, "{\"a\":{\"b\":{\"$text\":[1]}}}", &c, 3,
-                             false,  false, NULL};
+    struct tw_config bad4 = {
+        "chat", NULL,         false, "{\"a\":{\"b\":{\"$text\":[1]}}}", &c, 3, false, false,
+        NULL,   TW_BUST_NONE, NULL};
     CHECK(tw_open(&w, path, &bad4, &d) < 0);
     CHECK(strstr(d.msg, "reserved") != NULL);
     corpus_free(&c);

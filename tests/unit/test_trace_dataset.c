@@ -58,7 +58,8 @@ static int pack(const struct dataset_opts *o, loader fn, const char *input_text,
         return -100;
     struct trace_writer *w;
     struct tw_config cfg = {
-        etype ? etype : "chat", NULL, false, NULL, test_corpus(), 1, false, false, NULL};
+        etype ? etype : "chat", NULL, false, NULL, test_corpus(), 1, false, false, NULL,
+        TW_BUST_NONE,           NULL};
     if (tw_open(&w, out, &cfg, &g->d))
         return -101;
     struct dataset ds;
@@ -337,7 +338,8 @@ TEST(trace_dataset_random_pool_directory)
     char out[512];
     snprintf(out, sizeof out, "%s/out.jsonl.zst", test_tmpdir());
     struct trace_writer *w;
-    struct tw_config cfg = {"chat", NULL, false, NULL, test_corpus(), 1, false, false, NULL};
+    struct tw_config cfg = {"chat", NULL,  false, NULL,         test_corpus(), 1,
+                            false,  false, NULL,  TW_BUST_NONE, NULL};
     REQUIRE(tw_open(&w, out, &cfg, &d) == 0);
     struct dataset ds;
     dataset_init(&ds, &o, test_corpus(), w);
