@@ -331,8 +331,8 @@ static int telemetry_opts(const struct args *a, struct replay_config *cfg, const
     /* AIPerf 0.13: the interval only with automatic probing, and above 0 */
     cfg->net_probe = args_flag(a, "network-latency-automatic");
     if (!rc)
-        rc = args_double(a, "network-latency-ping-interval", 0.001, 86400,
-                         &cfg->net_ping_interval_s, d);
+        rc = args_double(a, "network-latency-ping-interval", 1e-9, 1e9, &cfg->net_ping_interval_s,
+                         d);
     if (!rc && !cfg->net_probe && args_has(a, "network-latency-ping-interval"))
         rc = diag_set(d, ERR_INVALID,
                       "--network-latency-ping-interval only applies with "

@@ -312,7 +312,7 @@ int cmd_report(int argc, char **argv)
         o.export_prefix = prefix;
     }
     if (args_has(&a, "network-latency-mean")) {
-        if (args_double(&a, "network-latency-mean", 0, 1e6, &o.net_mean_ms, &d)) {
+        if (args_double(&a, "network-latency-mean", 0, 1e9, &o.net_mean_ms, &d)) {
             code = cli_fail(&d, 2);
             goto out;
         }

@@ -502,8 +502,8 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
     {
         double x;
         bool automatic = args_flag(&a, "network-latency-automatic");
-        if ((rc = args_double(&a, "network-latency-mean", 0, 1e6, &x, d)) ||
-            (rc = args_double(&a, "network-latency-ping-interval", 0.001, 86400, &x, d)))
+        if ((rc = args_double(&a, "network-latency-mean", 0, 1e9, &x, d)) ||
+            (rc = args_double(&a, "network-latency-ping-interval", 1e-9, 1e9, &x, d)))
             goto out;
         if (automatic && args_has(&a, "network-latency-mean")) {
             rc = diag_set(d, ERR_INVALID,
