@@ -252,7 +252,8 @@ static void *prober_main(void *arg)
         }
         if (!want || clock_mono_ns() >= deadline)
             break;
-        pump(p, deadline, false);
+        if (p->npend) /* a connect that failed at once left nothing to wait for */
+            pump(p, deadline, false);
     }
     for (size_t k = 0; k < p->npend; k++) /* cut short at the end: not a sample */
         close(p->pend[k].fd);
