@@ -19,8 +19,11 @@
 enum metric_id {
     /* record metrics, in AIPerf's display order */
     M_TTFT,
+    M_NA_TTFT, /* network_adjusted_time_to_first_token (run-level RTT: report_summarize) */
     M_TTST,
     M_LATENCY,
+    M_NA_LATENCY, /* network_adjusted_request_latency */
+    M_NET_RTT,    /* network_rtt: the mean RTT subtracted, one value (count 1) */
     M_ITL,
     M_OTT_USER,
     M_OSL,
@@ -30,6 +33,7 @@ enum metric_id {
     M_OUT_COUNT,     /* output_token_count: content tokens (OSL minus reasoning) */
     M_REASONING,     /* reasoning_token_count */
     M_TTFO,          /* time_to_first_output_token: first content after reasoning */
+    M_NA_TTFO,       /* network_adjusted_time_to_first_output_token */
     M_INPUT_TPUT,    /* prefill_throughput_per_user: ISL / TTFT (hidden, as in AIPerf) */
     M_TTFT_INTENDED, /* TTFT measured from the intended send time */
     M_LAT_INTENDED,  /* request latency from the intended send time */
@@ -164,6 +168,12 @@ struct rrec {
  * is a response; AIPerf 0.13, and metronome by default, drop it. */
 void rrec_from_rec(struct rrec *out, const struct rec *r, int64_t shift, int32_t worker_base,
                    bool streaming_run, bool count_empty);
+
+/* The metric the network-adjusted metric m is its source's max(value - RTT, 0) of
+ * (M_NA_TTFT -> M_TTFT ...), or -1 when m is not one. AIPerf 0.13 computes them at
+ * summary time from one run-level RTT, so metric_value never has them (nor does the
+ * per-record export). */
+int metric_network_source(int m);
 
 /* The value of a per-record metric in its internal unit (ns for durations, as AIPerf
  * computes them: integer ns arithmetic, ITL as a float division). Returns false when the

@@ -185,6 +185,12 @@ struct replay_config {
     size_t ngpu_urls;
     double metrics_interval_s; /* default 1 */
 
+    /* --network-latency-automatic (netprobe.h): time a fresh TCP handshake to each --url's
+     * host:port every net_ping_interval_s during the profiling phase, into
+     * network_latency.jsonl (report subtracts their mean as network_adjusted_*). */
+    bool net_probe;
+    double net_ping_interval_s; /* default 1 (AIPerf 0.13's) */
+
     /* For run.json "config": the exact argv (secrets redacted by replay_run). */
     int argc;
     char **argv;

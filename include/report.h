@@ -76,6 +76,12 @@ struct report_opts {
     /* AIPerf 0.13's --per-chunk-usage: inter-token latency divides by OSL minus the tokens
      * the server reported through the first content chunk (records' first_chunk_tokens) */
     bool per_chunk_usage;
+    /* AIPerf 0.13's --network-latency-mean in ms (>= 0), when net_mean_set: subtracted,
+     * clamped at 0, from request latency, TTFT and TTFO as the network_adjusted_* metrics
+     * (0: no adjustment, as in AIPerf). Unset: the mean of the run's TCP connect probes
+     * when replay made any (--network-latency-automatic), else no adjustment. */
+    bool net_mean_set;
+    double net_mean_ms;
 };
 
 /* AIPerf 0.13's name for the export whose default name is def under prefix base (its

@@ -139,6 +139,11 @@ static const struct arg_spec specs[] = {
      "scrape DCGM exporters; 'default': localhost:9400 and localhost:9401"},
     {"server-metrics-interval", NULL, ARG_VALUE, "S", "1",
      "seconds between scrapes (a scrape still running is skipped, not queued)"},
+    {"network-latency-automatic", NULL, ARG_FLAG, NULL, NULL,
+     "time a fresh TCP handshake to each --url host:port during profiling "
+     "(network_latency.jsonl; report subtracts the mean RTT as network_adjusted_*)"},
+    {"network-latency-ping-interval", NULL, ARG_VALUE, "S", "1",
+     "seconds between those probes (needs --network-latency-automatic)"},
     {"reset-kv-cache", NULL, ARG_FLAG, NULL, NULL,
      "POST /reset_prefix_cache to each --url origin before anything is sent"},
     {"reset-kv-cache-path", NULL, ARG_VALUE, "PATH", "/reset_prefix_cache",
@@ -325,7 +330,17 @@ static int telemetry_opts(const struct args *a, struct replay_config *cfg, const
     cfg->nserver_metrics_urls = ns;
     cfg->gpu_urls = *gpu;
     cfg->ngpu_urls = ng;
-    return args_double(a, "server-metrics-interval", 0.01, 3600, &cfg->metrics_interval_s, d);
+    int rc = args_double(a, "server-metrics-interval", 0.01, 3600, &cfg->metrics_interval_s, d);
+    /* AIPerf 0.13: the interval only with automatic probing, and above 0 */
+    cfg->net_probe = args_flag(a, "network-latency-automatic");
+    if (!rc)
+        rc = args_double(a, "network-latency-ping-interval", 1e-9, 1e9, &cfg->net_ping_interval_s,
+                         d);
+    if (!rc && !cfg->net_probe && args_has(a, "network-latency-ping-interval"))
+        rc = diag_set(d, ERR_INVALID,
+                      "--network-latency-ping-interval only applies with "
+                      "--network-latency-automatic");
+    return rc;
 }
 
 /* Every value of a repeatable option: a heap array of views into a, its length in *n.

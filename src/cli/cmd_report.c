@@ -45,6 +45,10 @@ static const struct arg_spec specs[] = {
     {"profile-export-prefix", "--profile-export-file", ARG_VALUE, "BASE", NULL,
      "AIPerf's export names: BASE.json, BASE.csv, BASE.jsonl, BASE_timeslices.*, "
      "BASE_server_metrics.*, BASE_gpu_telemetry.jsonl (known suffixes stripped)"},
+    {"network-latency-mean", NULL, ARG_VALUE, "MS", "the probes' mean",
+     "subtract this RTT (ms, clamped at 0) from request latency, TTFT and TTFO as AIPerf's "
+     "network_adjusted_* metrics; without it, the mean of replay's "
+     "--network-latency-automatic probes"},
     {"label", NULL, ARG_MULTI, "NAME", "the run dir's name",
      "name of a run in tables, charts and output dirs; once per run, in order"},
     {"plots", NULL, ARG_VALUE, "DIR", NULL,
@@ -306,6 +310,13 @@ int cmd_report(int argc, char **argv)
             goto out;
         }
         o.export_prefix = prefix;
+    }
+    if (args_has(&a, "network-latency-mean")) {
+        if (args_double(&a, "network-latency-mean", 0, 1e9, &o.net_mean_ms, &d)) {
+            code = cli_fail(&d, 2);
+            goto out;
+        }
+        o.net_mean_set = true;
     }
     if (a.npos == 0) {
         diag_set(&d, ERR_INVALID, "report: give at least one run directory (see --help)");

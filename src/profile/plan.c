@@ -501,6 +501,27 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
                 m += n + (m[n] == ',');
             }
     }
+    /* AIPerf 0.13's network latency flags: automatic measures the RTT, mean sets it (not
+     * both), and the interval is automatic's. Checked here so that nothing is packed. */
+    {
+        double x;
+        bool automatic = args_flag(&a, "network-latency-automatic");
+        if ((rc = args_double(&a, "network-latency-mean", 0, 1e9, &x, d)) ||
+            (rc = args_double(&a, "network-latency-ping-interval", 1e-9, 1e9, &x, d)))
+            goto out;
+        if (automatic && args_has(&a, "network-latency-mean")) {
+            rc = diag_set(d, ERR_INVALID,
+                          "--network-latency-automatic and --network-latency-mean cannot be used "
+                          "together (automatic measures the RTT, mean sets it)");
+            goto out;
+        }
+        if (!automatic && args_has(&a, "network-latency-ping-interval")) {
+            rc = diag_set(d, ERR_INVALID,
+                          "--network-latency-ping-interval only applies with "
+                          "--network-latency-automatic");
+            goto out;
+        }
+    }
     /* refused before anything is packed; pack would refuse it too */
     if (args_flag(&a, "tokenizer-trust-remote-code")) {
         rc = tokenizer_refuse_remote_code(d);

@@ -5,6 +5,7 @@
  */
 #include "replay.h"
 
+#include "netprobe.h"
 #include "scrape.h"
 
 #include "control.h"
@@ -112,6 +113,7 @@ void replay_config_defaults(struct replay_config *c)
      * 0.13 does, unless --no-server-metrics */
     c->server_metrics = false;
     c->metrics_interval_s = 1;
+    c->net_ping_interval_s = 1;
 }
 
 /* ---- setup ---- */
@@ -516,6 +518,10 @@ static void json_config(struct jsonw *w, struct engine *e)
         jsonw_double(w, c->failed_threshold);
     else
         jsonw_null(w);
+    jsonw_key(w, "network_latency_automatic");
+    jsonw_bool(w, c->net_probe);
+    if (c->net_probe)
+        kd(w, "network_latency_ping_interval", c->net_ping_interval_s);
     kd(w, "time_scale", c->time_scale);
     jsonw_key(w, "fixed_schedule_auto_offset");
     jsonw_bool(w, c->auto_offset);
@@ -632,6 +638,7 @@ struct runinfo {
     long sessions_done;
     long writer_waits;         /* times a worker waited for the record writer (back-pressure) */
     const struct scraper *scr; /* telemetry, or NULL */
+    const struct netprobe *np; /* network latency probes, or NULL */
     int64_t spin_ns;           /* workers' busy-polling before sends (--spin-us), all together */
     int64_t writer_wait_ns;
     long conns_ahead, conns_at_send, conns_at_send_late; /* struct worker's, summed */
@@ -764,6 +771,10 @@ static int write_run_json(struct engine *e, const struct runinfo *ri, struct dia
     if (ri->scr) {
         jsonw_key(&w, "telemetry");
         scrape_summary(ri->scr, &w);
+    }
+    if (ri->np) {
+        jsonw_key(&w, "network_latency");
+        netprobe_summary(ri->np, &w);
     }
     jsonw_obj_end(&w);
     buf_putc(&b, '\n');
@@ -953,6 +964,50 @@ static int start_telemetry(struct engine *e, struct scraper **out, struct diag *
     return rc;
 }
 
+/* --network-latency-automatic: one probe target per distinct host:port of the --url
+ * list, at the address the workers resolved (AIPerf 0.13 probes each endpoint's host:port,
+ * resolved once). Called when the profiling phase starts, as AIPerf starts its probes at
+ * PROFILE_START. A prober that cannot start costs a warning, not the run. */
+static struct netprobe *start_netprobe(struct engine *e)
+{
+    const struct replay_config *cfg = e->cfg;
+    struct netprobe_target *t = xcalloc(NETPROBE_MAX_TARGETS, sizeof *t);
+    size_t n = 0;
+    for (int i = 0; i < e->ntargets && n < NETPROBE_MAX_TARGETS; i++) {
+        const struct url *u = &e->targets[i].url;
+        const struct addrinfo *ai = e->targets[i].ai;
+        if (!ai || ai->ai_addrlen > sizeof t[n].addr)
+            continue;
+        int port = (int)strtol(u->port, NULL, 10); /* url_parse checked it */
+        bool dup = false;
+        for (size_t k = 0; k < n; k++)
+            dup |= t[k].port == port && !strcmp(t[k].host, u->host);
+        if (dup)
+            continue;
+        /* redacted: scheme, authority and base path, never the userinfo */
+        snprintf(t[n].url, sizeof t[n].url, "%s://%s%s", u->tls ? "https" : "http", u->authority,
+                 u->path);
+        snprintf(t[n].host, sizeof t[n].host, "%s", u->host);
+        t[n].port = port;
+        memcpy(&t[n].addr, ai->ai_addr, ai->ai_addrlen);
+        t[n].addrlen = ai->ai_addrlen;
+        n++;
+    }
+    struct netprobe_config nc = {.targets = t,
+                                 .ntargets = n,
+                                 .interval_ns = (int64_t)(cfg->net_ping_interval_s * 1e9),
+                                 .anchor_mono_ns = e->anchor_mono,
+                                 .out_dir = cfg->out_dir};
+    if (nc.interval_ns < 1)
+        nc.interval_ns = 1;
+    struct netprobe *np = NULL;
+    struct diag d;
+    if (netprobe_start(&nc, &np, &d))
+        fprintf(stderr, "replay: warning: %s\n", d.msg);
+    free(t);
+    return np;
+}
+
 int replay_run(const struct replay_config *cfg, struct replay_source *src,
                struct replay_result *res, struct diag *d)
 {
@@ -1089,6 +1144,8 @@ int replay_run(const struct replay_config *cfg, struct replay_source *src,
     }
     int64_t start = clock_mono_ns();
     bool interrupted = false;
+    struct netprobe *np = NULL;
+    bool np_tried = false;
     if (!rc) {
         bool tty = cfg->progress && isatty(2);
         int64_t period = tty ? 1000000000 : 10000000000;
@@ -1099,6 +1156,10 @@ int replay_run(const struct replay_config *cfg, struct replay_source *src,
             struct pollfd p = {.fd = sfd, .events = POLLIN};
             poll(&p, sfd >= 0 ? 1 : 0, 50);
             int64_t now = clock_mono_ns();
+            if (cfg->net_probe && !np_tried && atomic_load(&e->t0)) {
+                np_tried = true; /* the profiling phase has begun */
+                np = start_netprobe(e);
+            }
             if (sfd >= 0 && (p.revents & POLLIN)) {
                 struct signalfd_siginfo si;
                 while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
@@ -1195,6 +1256,16 @@ int replay_run(const struct replay_config *cfg, struct replay_source *src,
                          cfg->profiler_timeout_s, false, true, &d5))
             fprintf(stderr, "replay: warning: %s\n", d5.msg);
     }
+    /* a run that ended within one poll of its profiling start still gets its probes (the
+     * top-up) */
+    if (cfg->net_probe && !np_tried && atomic_load(&e->t0))
+        np = start_netprobe(e);
+    if (np) {
+        struct diag d6;
+        if (netprobe_stop(np, &d6)) /* the probes are lost, not the run */
+            fprintf(stderr, "replay: warning: %s\n", d6.msg);
+        ri.np = np;
+    }
     if (scr) {
         struct diag d4;
         int rc4 = scrape_stop(scr, &d4);
@@ -1248,6 +1319,8 @@ int replay_run(const struct replay_config *cfg, struct replay_source *src,
     }
     scrape_free(scr);
     ri.scr = NULL;
+    netprobe_free(np);
+    ri.np = NULL;
     if (res) {
         memset(res, 0, sizeof *res);
         res->sent = ri.sent;

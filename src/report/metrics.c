@@ -11,8 +11,13 @@
 #define T (MF_INT | MF_TIME)
 const struct metric_def metric_defs[M_COUNT] = {
     [M_TTFT] = {"time_to_first_token", "Time to First Token", "ms", MF_STREAM | MF_TOKENS | T},
+    [M_NA_TTFT] = {"network_adjusted_time_to_first_token", "Network-Adjusted Time to First Token",
+                   "ms", MF_STREAM | MF_TOKENS | MF_TIME},
     [M_TTST] = {"time_to_second_token", "Time to Second Token", "ms", MF_STREAM | MF_TOKENS | T},
     [M_LATENCY] = {"request_latency", "Request Latency", "ms", T},
+    [M_NA_LATENCY] = {"network_adjusted_request_latency", "Network-Adjusted Request Latency", "ms",
+                      MF_TIME},
+    [M_NET_RTT] = {"network_rtt", "Network RTT", "ms", MF_TIME},
     [M_ITL] = {"inter_token_latency", "Inter Token Latency", "ms", MF_STREAM | MF_TOKENS | MF_TIME},
     [M_OTT_USER] = {"output_token_throughput_per_user", "Output Token Throughput Per User\n",
                     "tokens/sec/user", MF_STREAM | MF_TOKENS | MF_LARGER},
@@ -28,6 +33,9 @@ const struct metric_def metric_defs[M_COUNT] = {
                      MF_TOKENS | MF_INT | MF_EXTRA},
     [M_TTFO] = {"time_to_first_output_token", "Time to First Output Token", "ms",
                 MF_STREAM | MF_TOKENS | T | MF_EXTRA},
+    [M_NA_TTFO] = {"network_adjusted_time_to_first_output_token",
+                   "Network-Adjusted Time to First Output Token", "ms",
+                   MF_STREAM | MF_TOKENS | MF_TIME | MF_EXTRA},
     [M_INPUT_TPUT] = {"prefill_throughput_per_user", "Prefill Throughput Per User",
                       "tokens/sec/user", MF_STREAM | MF_TOKENS | MF_HIDDEN | MF_LARGER},
     [M_TTFT_INTENDED] = {"time_to_first_token_from_intended", "TTFT from Intended Send", "ms",
@@ -335,6 +343,11 @@ void rrec_from_rec(struct rrec *o, const struct rec *r, int64_t shift, int32_t w
     }
     o->t_first_byte = SH(fb != REC_ABSENT && fb > 0 ? fb : REC_ABSENT);
 #undef SH
+}
+
+int metric_network_source(int m)
+{
+    return m == M_NA_TTFT ? M_TTFT : m == M_NA_LATENCY ? M_LATENCY : m == M_NA_TTFO ? M_TTFO : -1;
 }
 
 bool metric_value(const struct rrec *r, enum metric_id id, double *v)

@@ -871,6 +871,40 @@ static void adj_summarize(const double *v, size_t n, uint64_t errors, struct adj
     }
 }
 
+/* AIPerf 0.13's network_adjusted_* (metrics/network_adjusted_analyzer.py): each profile
+ * record's source value minus the run's mean RTT, clamped at 0, summarized like any float
+ * metric except that std is numpy's default (population, ddof 0); network_rtt is the RTT
+ * itself as one value (count 1, std 0). Warmup records are not adjusted (AIPerf delivers
+ * the RTT to the profiling accumulator only). */
+static void network_adjusted(const struct run *ru, const size_t *idx, size_t n, int m, double *col,
+                             double *scratch, struct stats_summary *out)
+{
+    double rtt = ru->net_rtt_ns;
+    if (m == M_NET_RTT) {
+        memset(out, 0, sizeof *out);
+        out->count = 1;
+        out->sum = out->avg = out->min = out->max = rtt;
+        for (int q = 0; q < STATS_NPCT; q++)
+            out->pct[q] = rtt;
+        out->std = 0;
+        out->exact = true;
+        return;
+    }
+    int src = metric_network_source(m);
+    size_t k = 0;
+    for (size_t ii = 0; ii < n; ii++) {
+        const struct rrec *r = &ru->r[idx[ii]];
+        double x;
+        if (r->phase == REC_PROFILE && metric_value(r, (enum metric_id)src, &x))
+            col[k++] = x - rtt > 0 ? x - rtt : 0;
+    }
+    stats_summarize(col, k, scratch, out);
+    if (k == 1)
+        out->std = 0;
+    else if (k > 1)
+        out->std *= sqrt((double)(k - 1) / (double)k);
+}
+
 void report_summarize(const struct run *ru, bool (*sel)(const struct rrec *, const void *),
                       const void *ctx, const struct stats_hist *icl, const struct verdict_spec *v,
                       struct rsummary *s)
@@ -951,11 +985,19 @@ void report_summarize(const struct run *ru, bool (*sel)(const struct rrec *, con
         if (v && v->nslo && slo_met(r, v))
             good++;
     }
+    size_t nprof = 0; /* selected profile-phase records (the network adjustment's scope) */
+    for (size_t ii = 0; ii < n; ii++)
+        nprof += ru->r[idx[ii]].phase == REC_PROFILE;
     for (int m = 0; m < M_NRECORD; m++) {
         if (m == M_ICL)
             continue;
         if (!tokens && (metric_defs[m].flags & MF_TOKENS))
             continue;
+        if (m == M_NET_RTT || metric_network_source(m) >= 0) {
+            if (ru->net_rtt_ns > 0 && nprof)
+                network_adjusted(ru, idx, n, m, col, scratch, &s->m[m]);
+            continue;
+        }
         size_t k = 0;
         for (size_t ii = 0; ii < n; ii++) {
             double x;
@@ -1601,6 +1643,9 @@ static int report_run_staged(const char *const *dirs, size_t ndirs, const struct
                        o->max_icl ? o->max_icl : REPORT_ICL_MAX);
         shard_figures(ru);
         shard_skew(ru);
+        rc = report_netlat(ru, o, res, d);
+        if (rc)
+            break;
         report_summarize(ru, NULL, NULL, &ru->icl, o->verdict, &ru->prof);
         shard_warnings(ru, nruns > 1, &res->warnings);
         uint8_t warm = REC_WARMUP;

@@ -619,6 +619,17 @@ static void print_run(FILE *f, const struct run *ru, const struct report_opts *o
                 cn->connect.pct[8] * 1e-6, cn->connect.max * 1e-6, (unsigned long long)cn->reused);
     if (cn->warning[0])
         fprintf(f, "Warning: %s.\n", cn->warning);
+    /* AIPerf 0.13 says which RTT its network_adjusted_* metrics subtract */
+    if (ru->net_rtt_ns > 0 && ru->net_fixed)
+        fprintf(f,
+                "Network latency calibration: subtracting a fixed mean RTT of %.3f ms from "
+                "latency metrics (network_adjusted_* metrics).\n",
+                ru->net_rtt_ns / 1e6);
+    else if (ru->net_rtt_ns > 0)
+        fprintf(f,
+                "Network latency calibration: subtracting measured mean RTT of %.3f ms (over "
+                "%zu TCP-handshake probes) from latency metrics (network_adjusted_* metrics).\n",
+                ru->net_rtt_ns / 1e6, ru->net_ok);
     /* Only when some reads fell back: then TTFT and ITL may include client delay. */
     if (ru->reads_user > 0)
         fprintf(f,

@@ -124,6 +124,12 @@ struct run {
     double *shard_late_p99;
     int64_t shard_skew;
     char shard_skew_note[256]; /* how the skew was bounded, or why it cannot be */
+    /* The mean network RTT (ns) subtracted from the network_adjusted_* metrics: the
+     * report's --network-latency-mean, else the mean of the replay's successful TCP
+     * connect probes (network_latency.jsonl); 0: no adjustment (report_netlat.c). */
+    double net_rtt_ns;
+    size_t net_probes, net_ok; /* probes read, successful ones */
+    bool net_fixed;            /* net_rtt_ns is the report's --network-latency-mean */
     /* results */
     struct rsummary prof, warm;
     bool has_warm;
@@ -200,6 +206,12 @@ int sm_agg_write(struct sm_agg *a, const char *dir, const char *prefix, unsigned
                  const char *input_config, struct buf *written, struct diag *d);
 /* AIPerf's input_config of the run (as in profile_export_aiperf.json), owned JSON text. */
 char *report_aiperf_input_config_json(struct run *ru, const char *dir);
+
+/* Network latency (report_netlat.c): reads the probes of every shard
+ * (RUN_DIR/network_latency.jsonl), writes profile_export_network_latency.jsonl when there
+ * are any, and sets ru->net_rtt_ns (o->net_mean_ms first). Before report_summarize. */
+int report_netlat(struct run *ru, const struct report_opts *o, struct report_result *res,
+                  struct diag *d);
 
 /* The per-record export is written while reading (the chunk lists are not kept). */
 struct jsonl_out;

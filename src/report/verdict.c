@@ -99,6 +99,12 @@ int verdict_parse_goodput(struct verdict_spec *v, const char *s, struct diag *d)
         if (m < 0 || m >= M_NRECORD || m == M_ICL)
             return diag_set(d, ERR_INVALID, "--goodput '%.*s': unknown per-request metric '%.*s'",
                             (int)(p - b), b, (int)(colon - b), b);
+        /* no per-request value: AIPerf 0.13 derives them after aggregation */
+        if (m == M_NET_RTT || metric_network_source(m) >= 0)
+            return diag_set(d, ERR_INVALID,
+                            "--goodput '%.*s': %.*s is computed over the whole run, not per "
+                            "request",
+                            (int)(p - b), b, (int)(colon - b), b);
         const char *why = NULL;
         double lim;
         if (parse_value(colon + 1, (size_t)(p - colon - 1), m, &lim, &why))

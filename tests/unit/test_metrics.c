@@ -145,3 +145,23 @@ TEST(metrics_connect_time_of_new_connections)
         CHECK_INT(r.connect_ns, cases[i].want);
     }
 }
+
+/* AIPerf 0.13's network_adjusted_* and network_rtt have no per-record value (they are
+ * derived after aggregation from one run-level RTT): metric_value never has them, so
+ * neither does the per-record export; each adjusted metric names its source. */
+TEST(metrics_network_adjusted_are_summary_only)
+{
+    struct rrec r = make("{\"i\":0,\"t_start\":1000,\"chunks\":[[1300,2],[1400,4]]}", true);
+    CHECK(val(&r, M_LATENCY) == 400);
+    CHECK(val(&r, M_NA_LATENCY) == -1);
+    CHECK(val(&r, M_NA_TTFT) == -1);
+    CHECK(val(&r, M_NA_TTFO) == -1);
+    CHECK(val(&r, M_NET_RTT) == -1);
+    CHECK_INT(metric_network_source(M_NA_LATENCY), M_LATENCY);
+    CHECK_INT(metric_network_source(M_NA_TTFT), M_TTFT);
+    CHECK_INT(metric_network_source(M_NA_TTFO), M_TTFO);
+    CHECK_INT(metric_network_source(M_NET_RTT), -1);
+    CHECK_INT(metric_network_source(M_LATENCY), -1);
+    const char *tag = "network_adjusted_time_to_first_output_token";
+    CHECK_INT(metric_find(tag, strlen(tag)), M_NA_TTFO);
+}
