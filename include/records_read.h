@@ -117,6 +117,9 @@ struct rec {
      * still escaped: strv_unescape them) */
     bool has_text;
     struct strv text, rtext;
+    /* replay --record-http: the record's "http" object as it is in the line (its JSON
+     * text, to be parsed by whoever needs it); n == 0 when absent */
+    struct strv http;
     /* Set by the report before rrec_from_rec, not by the parser: the texts' token counts
      * (REC_ABSENT when not counted) and whether server usage wins where it was sent. */
     int64_t text_tokens, rtext_tokens;

@@ -141,6 +141,7 @@ struct replay_config {
     bool kernel_stamps; /* stamp bytes with the kernel's arrival time (--rx-timestamps) */
     bool preflight;
     bool record_text;      /* keep each response's text and reasoning text in its record */
+    bool record_http;      /* headers, per-write/per-read bytes and addresses (struct rec_http) */
     size_t max_event;      /* SSE event cap in bytes */
     size_t max_body;       /* non-streaming body cap */
     size_t max_body_total; /* all non-streaming bodies being received at once */

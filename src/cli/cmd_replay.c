@@ -116,6 +116,9 @@ static const struct arg_spec specs[] = {
     {"record-text", NULL, ARG_FLAG, NULL, NULL,
      "keep each response's text and reasoning text in its record (report counts them with "
      "a tokenizer)"},
+    {"record-http", NULL, ARG_FLAG, NULL, NULL,
+     "keep each request's headers (secrets redacted), response headers, socket addresses "
+     "and per-write / per-read byte counts in its record (profile --export-http-trace)"},
     {"preconnect", NULL, ARG_FLAG, NULL, NULL,
      "open each worker's connections before the run (connect time still recorded)"},
     {"rx-timestamps", NULL, ARG_VALUE, "kernel|user", "kernel",
@@ -535,6 +538,7 @@ int cmd_replay(int argc, char **argv)
     cfg.progress = args_flag(&a, "quiet") ? 0 : 1;
     cfg.preconnect = args_flag(&a, "preconnect");
     cfg.record_text = args_flag(&a, "record-text");
+    cfg.record_http = args_flag(&a, "record-http");
     const char *rx = "kernel";
     if (args_choice(&a, "rx-timestamps", "kernel|user", &rx, &d))
         goto usage;

@@ -79,7 +79,7 @@ const struct profile_opt profile_opts[] = {
     {{"wandb-entity", NULL, ARG_VALUE, "X", NULL, NULL}, PROFILE_REFUSE},
     {{"wandb-run-name", NULL, ARG_VALUE, "X", NULL, NULL}, PROFILE_REFUSE},
     {{"wandb-tag", NULL, ARG_VALUE, "X", NULL, NULL}, PROFILE_REFUSE},
-    {{"export-http-trace", NULL, ARG_FLAG, NULL, NULL, NULL}, PROFILE_REFUSE},
+    {{"export-http-trace", NULL, ARG_FLAG, NULL, "off", "add each request's trace_data (headers, per-read bytes, addresses) to profile_export.jsonl"}, PROFILE_SELF},
     {{"show-trace-timing", NULL, ARG_FLAG, NULL, "off", "also print the HTTP trace timing table (http_req_* metrics)"}, PROFILE_REPORT},
     {{"tokenizer", NULL, ARG_VALUE, "NAME|PATH", "builtin", "tokenizer.json, its directory, or a Hugging Face name in the local cache (docs/tokenizers.md)"}, PROFILE_PACK},
     {{"tokenizer-revision", NULL, ARG_VALUE, "REV", "main", "branch, tag or commit of a Hugging Face name"}, PROFILE_PACK},

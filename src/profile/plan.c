@@ -508,6 +508,9 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
     if (((v = args_get(&a, "tokenizer")) && strcmp(v, "builtin")) ||
         args_flag(&a, "export-outputs-json"))
         profile_argv_push(&p->replay, "--record-text");
+    /* the records keep what trace_data needs; the report writes it where records have it */
+    if (args_flag(&a, "export-http-trace"))
+        profile_argv_push(&p->replay, "--record-http");
     if ((v = args_get(&a, "export-level")) && !enum_eq(v, "summary") && !enum_eq(v, "records")) {
         if (enum_eq(v, "raw"))
             rc = refuse(d, all.n, all.v, (size_t)opt_index("export-level"), v);

@@ -760,6 +760,16 @@ static int scan_field(struct scan *c, struct rec_parser *p, struct rec *r, struc
         return scan_string(c, &r->rtext);
     if (KEY("first_chunk_tokens"))
         return N_IN(c, &r->first_chunk_tokens, "first_chunk_tokens");
+    if (KEY("http")) {
+        ws(c);
+        const char *s0 = c->s;
+        if (c->s >= c->end || *c->s != '{')
+            return FAIL(c, "'http' must be an object");
+        if (skip_value(c, 1))
+            return ERR_PARSE;
+        r->http = (struct strv){s0, (size_t)(c->s - s0)};
+        return 0;
+    }
     return skip_value(c, 1);
 }
 
