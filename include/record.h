@@ -61,7 +61,19 @@ struct rec_http {
     char reason[64];
     char local[48], remote[48]; /* numeric addresses, "" when unknown */
     int local_port, remote_port;
+    /* replay --record-responses (profile --export-level raw), else empty: the request body
+     * as sent, and each SSE event (or the one non-streaming body) as received: times in
+     * `ev` (tokens unused), "type\0data\0" pairs in `evs`, at most REC_RAW_MAX bytes of
+     * them per request (past that `ev_dropped` counts the events left out). */
+    char *payload;
+    size_t payload_len;
+    struct rec_chunks ev;
+    struct buf evs;
+    uint32_t ev_dropped;
 };
+
+/* The most event bytes --record-responses keeps per request. */
+#define REC_RAW_MAX (64u << 20)
 
 struct rec {
     long index;

@@ -46,6 +46,7 @@ struct run_meta {
     const char *trace_sha256; /* view into json, or "" */
     const char *endpoint;     /* config.endpoint_type (or "type"), default "chat" */
     bool streaming;           /* config.streaming, default true */
+    bool record_http;         /* config.record_http (replay --record-http), default false */
     bool complete, cancelled;
     /* counts.reads_kernel_stamped / reads_user_stamped: response reads stamped with the
      * kernel's receive time, or with the time the read returned; -1 when absent (runs

@@ -142,10 +142,12 @@ struct replay_config {
     bool preflight;
     bool record_text;      /* keep each response's text and reasoning text in its record */
     bool record_http;      /* headers, per-write/per-read bytes and addresses (struct rec_http) */
-    size_t max_event;      /* SSE event cap in bytes */
-    size_t max_body;       /* non-streaming body cap */
-    size_t max_body_total; /* all non-streaming bodies being received at once */
-    double drain_s;        /* first SIGINT: how long in-flight requests may finish */
+    bool record_responses; /* and the request body and response events (implies record_http) */
+    bool record_http_implied; /* record_http is on for record_responses only (no trace_data) */
+    size_t max_event;         /* SSE event cap in bytes */
+    size_t max_body;          /* non-streaming body cap */
+    size_t max_body_total;    /* all non-streaming bodies being received at once */
+    double drain_s;           /* first SIGINT: how long in-flight requests may finish */
 
     const char *ca_file;
     bool insecure;

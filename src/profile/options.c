@@ -60,7 +60,7 @@ const struct profile_opt profile_opts[] = {
     {{"goodput", NULL, ARG_VALUE, "SLOS", NULL, "goodput SLOs, e.g. \"time_to_first_token:200 inter_token_latency:20\""}, PROFILE_REPORT},
     {{"output-artifact-dir", "--artifact-dir", ARG_VALUE, "DIR", "artifacts/<model>-openai-<type>-<stimulus>", "where every file goes"}, PROFILE_SELF},
     {{"profile-export-prefix", "--profile-export-file", ARG_VALUE, "BASE", NULL, "name every export BASE.json, BASE.csv, BASE.jsonl, BASE_console.txt, BASE_timeslices.*, BASE_server_metrics.*, ... (AIPerf's names)"}, PROFILE_REPORT},
-    {{"export-level", "--profile-export-level", ARG_VALUE, "L", "records", "summary or records"}, PROFILE_SELF},
+    {{"export-level", "--profile-export-level", ARG_VALUE, "L", "records", "summary, records or raw"}, PROFILE_SELF},
     {{"slice-duration", NULL, ARG_VALUE, "S", NULL, "per-slice statistics of this length"}, PROFILE_REPORT},
     {{"auto-plot", NULL, ARG_FLAG, NULL, NULL, NULL}, PROFILE_REFUSE},
     {{"plot-required", NULL, ARG_FLAG, NULL, NULL, NULL}, PROFILE_REFUSE},

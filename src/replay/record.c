@@ -54,6 +54,9 @@ void rec_free(struct rec *r)
         free(r->http->resp_h);
         free(r->http->tx.v);
         free(r->http->rx.v);
+        free(r->http->payload);
+        free(r->http->ev.v);
+        buf_free(&r->http->evs);
         free(r->http);
         r->http = NULL;
     }
@@ -366,6 +369,30 @@ static void rw_http(struct rw *w, const struct rec_http *h, int64_t anchor)
     rw_strf(w, h->remote);
     LIT(w, ",\"remote_port\":");
     rw_int(w, h->remote_port);
+    if (h->payload) { /* --record-responses */
+        LIT(w, ",\"payload\":");
+        rw_strf(w, h->payload); /* a body with a NUL in it is cut there */
+        LIT(w, ",\"resp\":[");
+        const char *p = h->evs.p;
+        for (uint32_t i = 0; i < h->ev.n && !w->err; i++) {
+            if (i)
+                LIT(w, ",");
+            LIT(w, "[");
+            rw_int(w, h->ev.v[i].t - anchor);
+            LIT(w, ",");
+            rw_strf(w, p);
+            p += strlen(p) + 1;
+            LIT(w, ",");
+            rw_strf(w, p);
+            p += strlen(p) + 1;
+            LIT(w, "]");
+        }
+        LIT(w, "]");
+        if (h->ev_dropped) {
+            LIT(w, ",\"resp_dropped\":");
+            rw_int(w, h->ev_dropped);
+        }
+    }
     LIT(w, "}");
 }
 

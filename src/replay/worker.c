@@ -737,11 +737,22 @@ static void http_begin(struct worker *w, struct conn *c, const struct buf *pre)
         free(h->resp_h);
         free(h->tx.v);
         free(h->rx.v);
+        free(h->payload);
+        free(h->ev.v);
+        buf_free(&h->evs);
     } else {
         h = it->rec.http = xmalloc(sizeof *h);
     }
     memset(h, 0, sizeof *h);
     h->tx.max = h->rx.max = HTTP_IO_MAX;
+    if (e->cfg->record_responses) { /* the body as it goes out (a live body included) */
+        const char *body = c->live_body.len ? c->live_body.p : it->body;
+        size_t blen = c->live_body.len ? c->live_body.len : it->body_len;
+        h->payload = xstrndup(body ? body : "", body ? blen : 0);
+        h->payload_len = blen;
+        h->ev.max = 1u << 20;
+        buf_init(&h->evs, REC_RAW_MAX);
+    }
     struct buf head, pairs;
     buf_init(&head, 1 << 20);
     buf_init(&pairs, 1 << 20);
@@ -755,6 +766,21 @@ static void http_begin(struct worker *w, struct conn *c, const struct buf *pre)
     h->nreq_h = http_head_pairs(e, &pairs, head.p ? head.p : "", head.len);
     h->req_h = pairs.p; /* owned now */
     buf_free(&head);
+}
+
+/* One response event (an SSE event, or the whole non-streaming body) for
+ * --record-responses; past REC_RAW_MAX bytes only the drop count grows. */
+static void http_event(struct rec_http *h, int64_t t, const char *type, size_t tl, const char *data,
+                       size_t dl)
+{
+    size_t at = h->evs.len;
+    if (h->ev.n >= h->ev.max || buf_append(&h->evs, type, tl) || buf_putc(&h->evs, '\0') ||
+        buf_append(&h->evs, data, dl) || buf_putc(&h->evs, '\0')) {
+        h->evs.len = at; /* nothing of a partial event stays */
+        h->ev_dropped++;
+        return;
+    }
+    rec_chunks_add(&h->ev, t, 0);
 }
 
 /* The response head: status reason, headers, and the socket's two addresses (read here,
@@ -955,6 +981,12 @@ static _Thread_local const struct replay_config *tl_cfg;
 static int on_event(void *ctx, const struct sse_event *ev)
 {
     struct conn *c = ctx;
+    struct rec_http *h = c->item->rec.http;
+    if (h && h->payload) { /* "message" is the type of an event without an event field */
+        bool dflt = ev->type_len == 7 && !memcmp(ev->type, "message", 7);
+        http_event(h, ev->first_byte_ns, dflt ? "" : ev->type, dflt ? 0 : ev->type_len, ev->data,
+                   ev->data_len);
+    }
     struct ep_chunk ch;
     endpoint_parse_text(tl_cfg->endpoint, true, ev->data, ev->data_len, &ch, c->text, c->rtext);
     on_content(c, &ch, ev->first_byte_ns);
@@ -964,6 +996,8 @@ static int on_event(void *ctx, const struct sse_event *ev)
 static void complete(struct worker *w, struct conn *c, int64_t now)
 {
     struct rec *r = &c->item->rec;
+    if (!c->sse && r->http && r->http->payload)
+        http_event(r->http, now, "", 0, c->body.p ? c->body.p : "", c->body.len);
     if (c->sse) {
         sse_parser_finish(&c->parser);
     } else if (c->status == 200) {

@@ -244,6 +244,7 @@ int run_meta_parse(struct run_meta *m, const char *dir, const char *path, const 
     const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(j, "config");
     m->endpoint = jstr(cfg, "endpoint_type", jstr(cfg, "endpoint-type", jstr(cfg, "type", "chat")));
     m->streaming = jbool(cfg, "streaming", jbool(cfg, "stream", true));
+    m->record_http = jbool(cfg, "record_http", false);
     m->clock_synced = jbool(cJSON_GetObjectItemCaseSensitive(j, "clock"), "synchronized", false);
     m->complete = jbool(j, "complete", false);
     m->cancelled = jbool(j, "cancelled", false);

@@ -18,6 +18,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 /* ------------------------------------------------------------------ helpers */
@@ -1673,22 +1674,41 @@ int report_write_slices(const struct run *ru, const struct report_opts *o, const
 #define PUTL(b, lit) buf_append((b), (lit), sizeof(lit) - 1)
 
 struct jsonl_out {
-    struct afile f;
-    struct buf line;
+    struct afile f, rf; /* profile_export.jsonl, profile_export_raw.jsonl */
+    bool main, raw;     /* which of them are written */
+    struct buf line, rline;
 };
 
-int report_jsonl_open(struct jsonl_out **out, const char *dir, const char *prefix, struct diag *d)
+int report_jsonl_open(struct jsonl_out **out, const char *dir, const char *prefix, bool main,
+                      bool raw, struct diag *d)
 {
     struct jsonl_out *j = xcalloc(1, sizeof *j);
     char path[4096], nm[512];
-    report_export_name(prefix, "profile_export.jsonl", nm, sizeof nm);
-    snprintf(path, sizeof path, "%s/%s", dir, nm);
-    int rc = afile_open(&j->f, path, d);
-    if (rc) {
-        free(j);
-        return rc;
+    int rc = 0;
+    if (main) {
+        report_export_name(prefix, "profile_export.jsonl", nm, sizeof nm);
+        snprintf(path, sizeof path, "%s/%s", dir, nm);
+        rc = afile_open(&j->f, path, d);
+        if (rc) {
+            free(j);
+            return rc;
+        }
     }
+    if (raw) {
+        report_export_name(prefix, "profile_export_raw.jsonl", nm, sizeof nm);
+        snprintf(path, sizeof path, "%s/%s", dir, nm);
+        rc = afile_open(&j->rf, path, d);
+        if (rc) {
+            if (main)
+                afile_abort(&j->f);
+            free(j);
+            return rc;
+        }
+    }
+    j->main = main;
+    j->raw = raw;
     buf_init(&j->line, 1u << 30);
+    buf_init(&j->rline, 1u << 30);
     *out = j;
     return 0;
 }
@@ -1971,10 +1991,125 @@ static void put_trace_data(struct buf *b, const struct run *ru, const struct rec
     cJSON_Delete(h);
 }
 
+/* ---- profile_export_raw.jsonl (profile --export-level raw; replay --record-responses) ---- */
+
+/* One line per record, as AIPerf 0.13's raw record writer has them: the profile line's
+ * metadata; start_perf_ns and each response's perf_ns on the monotonic clock (what Python's
+ * perf_counter_ns reads on Linux; replay's clock); the request headers metronome set (Host and
+ * Content-Length, which the HTTP layer adds, left out as aiohttp leaves them out), credentials
+ * <redacted>; the status; each SSE event as {"perf_ns", "packets": [{"name","value"}...]} or
+ * the non-streaming body as {"perf_ns", "text", "content_type"}; the profile line's error;
+ * the request body as sent, last. Unset keys are left out, as AIPerf leaves them out. */
+static void put_raw_line(struct buf *o, const struct run *ru, const struct rec *r, const char *meta,
+                         size_t meta_n, const char *err, size_t err_n)
+{
+    cJSON *h = NULL;
+    if (r->http.n) {
+        char *txt = xmalloc(r->http.n + 1);
+        memcpy(txt, r->http.p, r->http.n);
+        txt[r->http.n] = '\0';
+        h = cJSON_Parse(txt);
+        free(txt);
+    }
+    PUTL(o, "{\"metadata\":");
+    buf_append(o, meta, meta_n);
+    int64_t t0 = r->t_start != REC_ABSENT ? r->t_start : r->t_intended;
+    if (t0 != REC_ABSENT) {
+        PUTL(o, ",\"start_perf_ns\":");
+        put_int(o, ru->base_mono + t0);
+    }
+    const cJSON *rq = cJSON_GetObjectItemCaseSensitive(h, "req_headers");
+    const char *ctype = NULL;
+    const cJSON *pr;
+    cJSON_ArrayForEach(pr, cJSON_GetObjectItemCaseSensitive(h, "resp_headers"))
+    {
+        const char *n = cJSON_GetStringValue(cJSON_GetArrayItem(pr, 0));
+        if (n && !strcasecmp(n, "content-type"))
+            ctype = cJSON_GetStringValue(cJSON_GetArrayItem(pr, 1));
+    }
+    if (cJSON_IsArray(rq)) {
+        PUTL(o, ",\"request_headers\":{");
+        bool first = true;
+        cJSON_ArrayForEach(pr, rq)
+        {
+            const char *n = cJSON_GetStringValue(cJSON_GetArrayItem(pr, 0));
+            const char *v = cJSON_GetStringValue(cJSON_GetArrayItem(pr, 1));
+            if (!n || !v || !strcasecmp(n, "host") || !strcasecmp(n, "content-length"))
+                continue;
+            if (!first)
+                buf_putc(o, ',');
+            first = false;
+            put_jstr(o, n);
+            buf_putc(o, ':');
+            put_jstr(o, v);
+        }
+        buf_putc(o, '}');
+    }
+    if (r->status > 0) {
+        PUTL(o, ",\"status\":");
+        put_int(o, r->status);
+    }
+    bool sse = ctype && !strncasecmp(ctype, "text/event-stream", 17);
+    PUTL(o, ",\"responses\":[");
+    bool first = true;
+    cJSON_ArrayForEach(pr, cJSON_GetObjectItemCaseSensitive(h, "resp"))
+    {
+        const cJSON *t = cJSON_GetArrayItem(pr, 0);
+        const char *type = cJSON_GetStringValue(cJSON_GetArrayItem(pr, 1));
+        const char *data = cJSON_GetStringValue(cJSON_GetArrayItem(pr, 2));
+        if (!cJSON_IsNumber(t) || !type || !data)
+            continue;
+        if (!first)
+            buf_putc(o, ',');
+        first = false;
+        PUTL(o, "{\"perf_ns\":");
+        put_int(o, ru->base_mono + (int64_t)t->valuedouble);
+        if (sse) {
+            PUTL(o, ",\"packets\":[");
+            if (*type) {
+                PUTL(o, "{\"name\":\"event\",\"value\":");
+                put_jstr(o, type);
+                PUTL(o, "},");
+            }
+            PUTL(o, "{\"name\":\"data\",\"value\":");
+            put_jstr(o, data);
+            PUTL(o, "}]}");
+        } else {
+            PUTL(o, ",\"text\":");
+            put_jstr(o, data);
+            if (ctype) {
+                PUTL(o, ",\"content_type\":");
+                put_jstr(o, ctype);
+            }
+            buf_putc(o, '}');
+        }
+    }
+    buf_putc(o, ']');
+    if (err) {
+        buf_putc(o, ',');
+        buf_append(o, err, err_n);
+    }
+    /* the body as sent: spliced as it is when it is JSON (it is, for every endpoint but a
+     * raw payload that is not), else as a string */
+    const char *pl = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(h, "payload"));
+    if (pl) {
+        PUTL(o, ",\"payload\":");
+        cJSON *pj = cJSON_Parse(pl);
+        if (pj && (cJSON_IsObject(pj) || cJSON_IsArray(pj)))
+            buf_puts(o, pl);
+        else
+            put_jstr(o, pl);
+        cJSON_Delete(pj);
+    }
+    PUTL(o, "}\n");
+    cJSON_Delete(h);
+}
+
 void report_jsonl_record(struct jsonl_out *j, const struct run *ru, const struct rec *r,
                          const struct rrec *rr, const int64_t *icl, size_t nicl)
 {
     struct buf *b = &j->line;
+    size_t line_from = b->len, meta_from = b->len + sizeof "{\"metadata\":" - 1;
     PUTL(b, "{\"metadata\":{\"session_num\":");
     put_int(b, r->i);
     PUTL(b, ",\"x_request_id\":\"");
@@ -2009,6 +2144,7 @@ void report_jsonl_record(struct jsonl_out *j, const struct run *ru, const struct
     buf_puts(b, r->cancelled ? "true" : "false");
     PUTL(b, ",\"cancellation_time_ns\":");
     put_epoch(b, ru, r->cancelled ? (rr->t_end != RR_NONE ? rr->t_end : RR_NONE) : RR_NONE);
+    size_t meta_to = b->len + 1;
     PUTL(b, "},\"metrics\":{");
     bool first = true;
     if (rr->flags & RR_VALID) {
@@ -2064,8 +2200,9 @@ void report_jsonl_record(struct jsonl_out *j, const struct run *ru, const struct
         }
     }
     PUTL(b, "}");
-    if (r->http.n)
+    if (r->http.n && j->main && ru->http_trace)
         put_trace_data(b, ru, r);
+    size_t err_from = b->len + 1; /* "error":... up to the line's closing brace */
     PUTL(b, ",\"error\":");
     if (r->has_error) {
         PUTL(b, "{\"code\":");
@@ -2093,24 +2230,48 @@ void report_jsonl_record(struct jsonl_out *j, const struct run *ru, const struct
         PUTL(b, "null");
     }
     PUTL(b, "}\n");
+    if (j->raw)
+        put_raw_line(&j->rline, ru, r, b->p + meta_from, meta_to - meta_from,
+                     r->has_error ? b->p + err_from : NULL, b->len - 2 - err_from);
+    if (!j->main) { /* the line was built for its metadata only */
+        b->len = line_from;
+        if (b->p)
+            b->p[line_from] = '\0';
+    }
     /* Lines collect in one buffer written in 1 MiB pieces, which stdio hands to write()
      * without copying them again. */
-    if (b->len >= (1u << 20)) {
+    if (j->main && b->len >= (1u << 20)) {
         fwrite(b->p, 1, b->len, j->f.f);
         buf_reset(b);
+    }
+    if (j->raw && j->rline.len >= (1u << 20)) {
+        fwrite(j->rline.p, 1, j->rline.len, j->rf.f);
+        buf_reset(&j->rline);
     }
 }
 
 int report_jsonl_commit(struct jsonl_out *j, struct report_result *res, struct diag *d)
 {
-    if (j->line.len)
-        fwrite(j->line.p, 1, j->line.len, j->f.f);
-    char *path = xstrdup(j->f.path);
-    int rc = afile_commit(&j->f, d);
-    if (!rc)
-        add_written(res, path);
-    free(path);
+    int rc = 0;
+    for (int k = 0; k < 2; k++) {
+        struct afile *f = k ? &j->rf : &j->f;
+        struct buf *b = k ? &j->rline : &j->line;
+        if (!(k ? j->raw : j->main))
+            continue;
+        if (rc) {
+            afile_abort(f);
+            continue;
+        }
+        if (b->len)
+            fwrite(b->p, 1, b->len, f->f);
+        char *path = xstrdup(f->path);
+        rc = afile_commit(f, d);
+        if (!rc)
+            add_written(res, path);
+        free(path);
+    }
     buf_free(&j->line);
+    buf_free(&j->rline);
     free(j);
     return rc;
 }
@@ -2119,8 +2280,12 @@ void report_jsonl_abort(struct jsonl_out *j)
 {
     if (!j)
         return;
-    afile_abort(&j->f);
+    if (j->main)
+        afile_abort(&j->f);
+    if (j->raw)
+        afile_abort(&j->rf);
     buf_free(&j->line);
+    buf_free(&j->rline);
     free(j);
 }
 
