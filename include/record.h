@@ -48,6 +48,33 @@ struct rec_chunks {
 
 enum rec_phase { PHASE_WARMUP, PHASE_PROFILE };
 
+/* replay --record-http (profile --export-http-trace): what AIPerf 0.13 puts in a record's
+ * trace_data beyond the times every record has. Allocated only with the option, so a
+ * default record carries one NULL pointer and writes nothing more. Header lists are
+ * "name\0value\0" pairs (nreq_h / nresp_h of them), secret values already replaced by
+ * "<redacted>"; chunk lists reuse rec_chunks with the byte count in `tokens`. */
+struct rec_http {
+    char *req_h, *resp_h; /* owned, may be NULL */
+    uint32_t nreq_h, nresp_h;
+    int64_t t_head_sent;      /* the write that completed the request head returned; 0 if never */
+    struct rec_chunks tx, rx; /* body writes and body reads: (time, bytes) */
+    char reason[64];
+    char local[48], remote[48]; /* numeric addresses, "" when unknown */
+    int local_port, remote_port;
+    /* replay --record-responses (profile --export-level raw), else empty: the request body
+     * as sent, and each SSE event (or the one non-streaming body) as received: times in
+     * `ev` (tokens unused), "type\0data\0" pairs in `evs`, at most REC_RAW_MAX bytes of
+     * them per request (past that `ev_dropped` counts the events left out). */
+    char *payload;
+    size_t payload_len;
+    struct rec_chunks ev;
+    struct buf evs;
+    uint32_t ev_dropped;
+};
+
+/* The most event bytes --record-responses keeps per request. */
+#define REC_RAW_MAX (64u << 20)
+
 struct rec {
     long index;
     char *conv; /* owned */
@@ -89,6 +116,7 @@ struct rec {
     /* --record-text: the response's content text and reasoning text as received (owned,
      * NUL-terminated; NULL when not recorded), for the report to count with a tokenizer. */
     char *text, *rtext;
+    struct rec_http *http; /* owned; NULL without --record-http */
 };
 
 /* Longest error message kept (with its NUL): a server's body past this is cut. */

@@ -46,6 +46,7 @@ struct run_meta {
     const char *trace_sha256; /* view into json, or "" */
     const char *endpoint;     /* config.endpoint_type (or "type"), default "chat" */
     bool streaming;           /* config.streaming, default true */
+    bool record_http;         /* config.record_http (replay --record-http), default false */
     bool complete, cancelled;
     /* counts.reads_kernel_stamped / reads_user_stamped: response reads stamped with the
      * kernel's receive time, or with the time the read returned; -1 when absent (runs
@@ -117,6 +118,9 @@ struct rec {
      * still escaped: strv_unescape them) */
     bool has_text;
     struct strv text, rtext;
+    /* replay --record-http: the record's "http" object as it is in the line (its JSON
+     * text, to be parsed by whoever needs it); n == 0 when absent */
+    struct strv http;
     /* Set by the report before rrec_from_rec, not by the parser: the texts' token counts
      * (REC_ABSENT when not counted) and whether server usage wins where it was sent. */
     int64_t text_tokens, rtext_tokens;

@@ -147,10 +147,13 @@ struct replay_config {
     bool kernel_stamps; /* stamp bytes with the kernel's arrival time (--rx-timestamps) */
     bool preflight;
     bool record_text;      /* keep each response's text and reasoning text in its record */
-    size_t max_event;      /* SSE event cap in bytes */
-    size_t max_body;       /* non-streaming body cap */
-    size_t max_body_total; /* all non-streaming bodies being received at once */
-    double drain_s;        /* first SIGINT: how long in-flight requests may finish */
+    bool record_http;      /* headers, per-write/per-read bytes and addresses (struct rec_http) */
+    bool record_responses; /* and the request body and response events (implies record_http) */
+    bool record_http_implied; /* record_http is on for record_responses only (no trace_data) */
+    size_t max_event;         /* SSE event cap in bytes */
+    size_t max_body;          /* non-streaming body cap */
+    size_t max_body_total;    /* all non-streaming bodies being received at once */
+    double drain_s;           /* first SIGINT: how long in-flight requests may finish */
 
     const char *ca_file;
     bool insecure;

@@ -34,6 +34,7 @@ enum report_export {
     REPORT_HTML = 16, /* report.html */
     REPORT_ALL = 31,
     REPORT_OUTPUTS = 32, /* outputs.json (AIPerf's --export-outputs-json; not in "all") */
+    REPORT_RAW = 64,     /* profile_export_raw.jsonl (--export-level raw; not in "all") */
 };
 
 /* --server-metrics-formats (AIPerf 0.13's ServerMetricsFormat; parquet is not written). */

@@ -119,6 +119,12 @@ static const struct arg_spec specs[] = {
     {"connection-reuse-strategy", NULL, ARG_VALUE, "S", "pooled",
      "pooled (keep-alive pool per worker), never (a connection per request) or "
      "sticky-user-sessions (one per conversation)"},
+    {"record-http", NULL, ARG_FLAG, NULL, NULL,
+     "keep each request's headers (secrets redacted), response headers, socket addresses "
+     "and per-write / per-read byte counts in its record (profile --export-http-trace)"},
+    {"record-responses", NULL, ARG_FLAG, NULL, NULL,
+     "--record-http, and each request's body and response events as sent and received (64 MiB "
+     "per request at most; profile --export-level raw)"},
     {"preconnect", NULL, ARG_FLAG, NULL, NULL,
      "open each worker's connections before the run (connect time still recorded)"},
     {"rx-timestamps", NULL, ARG_VALUE, "kernel|user", "kernel",
@@ -563,6 +569,10 @@ int cmd_replay(int argc, char **argv)
         goto usage;
     }
     cfg.record_text = args_flag(&a, "record-text");
+    cfg.record_responses = args_flag(&a, "record-responses");
+    cfg.record_http = args_flag(&a, "record-http");
+    cfg.record_http_implied = !cfg.record_http && cfg.record_responses;
+    cfg.record_http = cfg.record_http || cfg.record_responses;
     const char *rx = "kernel";
     if (args_choice(&a, "rx-timestamps", "kernel|user", &rx, &d))
         goto usage;

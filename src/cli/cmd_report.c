@@ -99,10 +99,9 @@ static int parse_exports(const char *s, unsigned *out, struct diag *d)
     static const struct {
         const char *name;
         unsigned bit;
-    } names[] = {{"console", REPORT_CONSOLE}, {"json", REPORT_JSON},
-                 {"csv", REPORT_CSV},         {"jsonl", REPORT_JSONL},
-                 {"html", REPORT_HTML},       {"outputs", REPORT_OUTPUTS},
-                 {"all", REPORT_ALL},         {"none", 0}};
+    } names[] = {{"console", REPORT_CONSOLE}, {"json", REPORT_JSON}, {"csv", REPORT_CSV},
+                 {"jsonl", REPORT_JSONL},     {"html", REPORT_HTML}, {"outputs", REPORT_OUTPUTS},
+                 {"raw", REPORT_RAW},         {"all", REPORT_ALL},   {"none", 0}};
     unsigned bits = 0;
     const char *p = s;
     while (*p) {
@@ -117,7 +116,7 @@ static int parse_exports(const char *s, unsigned *out, struct diag *d)
         if (!ok)
             return diag_set(d, ERR_INVALID,
                             "--exports: unknown export '%.*s' (console json csv jsonl html outputs "
-                            "all none)",
+                            "raw all none)",
                             (int)n, p);
         p += n + (e ? 1 : 0);
     }

@@ -533,13 +533,18 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
     if (((v = args_get(&a, "tokenizer")) && strcmp(v, "builtin")) ||
         args_flag(&a, "export-outputs-json"))
         profile_argv_push(&p->replay, "--record-text");
-    if ((v = args_get(&a, "export-level")) && !enum_eq(v, "summary") && !enum_eq(v, "records")) {
-        if (enum_eq(v, "raw"))
-            rc = refuse(d, all.n, all.v, (size_t)opt_index("export-level"), v);
-        else
-            rc = diag_set(d, ERR_INVALID, "--export-level: expected summary, records or raw");
+    /* the records keep what trace_data needs; the report writes it where records have it */
+    if (args_flag(&a, "export-http-trace"))
+        profile_argv_push(&p->replay, "--record-http");
+    if ((v = args_get(&a, "export-level")) && !enum_eq(v, "summary") && !enum_eq(v, "records") &&
+        !enum_eq(v, "raw")) {
+        rc = diag_set(d, ERR_INVALID, "--export-level: expected summary, records or raw, not '%s'",
+                      v);
         goto out;
     }
+    /* raw: the records keep each request's body and response events (and its headers) */
+    if (v && enum_eq(v, "raw"))
+        profile_argv_push(&p->replay, "--record-responses");
     if ((v = args_get(&a, "profile-export-prefix"))) {
         char base[512];
         if ((rc = report_export_prefix(v, base, sizeof base, d)))
@@ -915,9 +920,10 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
         profile_argv_push(&p->replay, "--quiet");
     {
         bool summary = (v = args_get(&a, "export-level")) && enum_eq(v, "summary");
+        bool raw = v && enum_eq(v, "raw");
         char ex[80];
-        snprintf(ex, sizeof ex, "console,json,csv%s,html%s", summary ? "" : ",jsonl",
-                 args_flag(&a, "export-outputs-json") ? ",outputs" : "");
+        snprintf(ex, sizeof ex, "console,json,csv%s,html%s%s", summary ? "" : ",jsonl",
+                 args_flag(&a, "export-outputs-json") ? ",outputs" : "", raw ? ",raw" : "");
         push_named(&p->report, "exports", ex);
     }
 

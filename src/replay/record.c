@@ -49,6 +49,17 @@ void rec_free(struct rec *r)
     free(r->error_msg);
     free(r->text);
     free(r->rtext);
+    if (r->http) {
+        free(r->http->req_h);
+        free(r->http->resp_h);
+        free(r->http->tx.v);
+        free(r->http->rx.v);
+        free(r->http->payload);
+        free(r->http->ev.v);
+        buf_free(&r->http->evs);
+        free(r->http);
+        r->http = NULL;
+    }
     r->conv = r->model = r->error_msg = r->text = r->rtext = NULL;
     r->chunks.v = r->rchunks.v = NULL;
 }
@@ -310,6 +321,81 @@ static void rw_strf(struct rw *w, const char *s)
     rw_room(w, REC_FIXED_MAX);
 }
 
+/* [["name","value"],...] from n "name\0value\0" pairs. */
+static void rw_pairs(struct rw *w, const char *p, uint32_t n)
+{
+    LIT(w, "[");
+    for (uint32_t i = 0; i < n && !w->err; i++) {
+        if (i)
+            LIT(w, ",");
+        LIT(w, "[");
+        rw_strf(w, p);
+        p += strlen(p) + 1;
+        LIT(w, ",");
+        rw_strf(w, p);
+        p += strlen(p) + 1;
+        LIT(w, "]");
+    }
+    LIT(w, "]");
+}
+
+/* ,"http":{...} for --record-http (docs/records-format.md). */
+static void rw_http(struct rw *w, const struct rec_http *h, int64_t anchor)
+{
+    LIT(w, ",\"http\":{\"head_sent\":");
+    if (h->t_head_sent)
+        rw_int(w, h->t_head_sent - anchor);
+    else
+        LIT(w, "null");
+    LIT(w, ",\"tx\":");
+    rw_chunks(w, &h->tx, anchor);
+    LIT(w, ",\"rx\":");
+    rw_chunks(w, &h->rx, anchor);
+    if (h->tx.dropped + h->rx.dropped) {
+        LIT(w, ",\"dropped\":");
+        rw_int(w, (int64_t)h->tx.dropped + h->rx.dropped);
+    }
+    LIT(w, ",\"req_headers\":");
+    rw_pairs(w, h->req_h, h->nreq_h);
+    LIT(w, ",\"resp_headers\":");
+    rw_pairs(w, h->resp_h, h->nresp_h);
+    LIT(w, ",\"reason\":");
+    rw_strf(w, h->reason);
+    LIT(w, ",\"local\":");
+    rw_strf(w, h->local);
+    LIT(w, ",\"local_port\":");
+    rw_int(w, h->local_port);
+    LIT(w, ",\"remote\":");
+    rw_strf(w, h->remote);
+    LIT(w, ",\"remote_port\":");
+    rw_int(w, h->remote_port);
+    if (h->payload) { /* --record-responses */
+        LIT(w, ",\"payload\":");
+        rw_strf(w, h->payload); /* a body with a NUL in it is cut there */
+        LIT(w, ",\"resp\":[");
+        const char *p = h->evs.p;
+        for (uint32_t i = 0; i < h->ev.n && !w->err; i++) {
+            if (i)
+                LIT(w, ",");
+            LIT(w, "[");
+            rw_int(w, h->ev.v[i].t - anchor);
+            LIT(w, ",");
+            rw_strf(w, p);
+            p += strlen(p) + 1;
+            LIT(w, ",");
+            rw_strf(w, p);
+            p += strlen(p) + 1;
+            LIT(w, "]");
+        }
+        LIT(w, "]");
+        if (h->ev_dropped) {
+            LIT(w, ",\"resp_dropped\":");
+            rw_int(w, h->ev_dropped);
+        }
+    }
+    LIT(w, "}");
+}
+
 int rec_write_json(struct buf *out, const struct rec *r, int64_t anchor)
 {
     struct rw w = {.b = out};
@@ -451,6 +537,11 @@ int rec_write_json(struct buf *out, const struct rec *r, int64_t anchor)
             goto out;
         LIT(&w, ",\"reasoning_text\":");
         rw_strf(&w, r->rtext ? r->rtext : "");
+        if (w.err)
+            goto out;
+    }
+    if (r->http) {
+        rw_http(&w, r->http, anchor);
         if (w.err)
             goto out;
     }

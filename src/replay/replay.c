@@ -479,6 +479,10 @@ static void json_config(struct jsonw *w, struct engine *e)
         jsonw_str(w, c->extra_inputs);
     else
         jsonw_null(w);
+    jsonw_key(w, "record_http"); /* --record-http: the report writes trace_data */
+    jsonw_bool(w, c->record_http && !c->record_http_implied);
+    jsonw_key(w, "record_responses");
+    jsonw_bool(w, c->record_responses);
     jsonw_key(w, "streaming");
     if (c->streaming < 0)
         jsonw_str(w, "as-trace");

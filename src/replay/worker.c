@@ -11,6 +11,7 @@
  * key is refreshed lazily when it fires early.
  */
 #include "conn.h"
+#include "endpoint.h"
 #include "hash.h"
 #include "engine.h"
 #include "loadshape.h"
@@ -18,6 +19,7 @@
 #include "xalloc.h"
 
 #include <cJSON.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -703,6 +705,145 @@ static void schedule_turn(struct worker *w, struct session *s, struct item *it, 
     P(w)->pool_dirty = true;
 }
 
+/* ---- --record-http ---- */
+
+/* Per-request write and read lists stop growing here (the count still grows in `dropped`):
+ * a long stream's reads are bounded like its chunk stamps. */
+#define HTTP_IO_MAX 65536u
+
+/* Appends "name\0value\0" to b, the value "<redacted>" when the name carries a secret
+ * (Authorization, api-key, x-api-key, --redact-header names). */
+static void http_pair(const struct engine *e, struct buf *b, const char *n, size_t nl,
+                      const char *v, size_t vl)
+{
+    buf_append(b, n, nl);
+    buf_putc(b, '\0');
+    if (endpoint_header_secret(n, nl, e->redact, e->nredact))
+        buf_puts(b, "<redacted>");
+    else
+        buf_append(b, v, vl);
+    buf_putc(b, '\0');
+}
+
+/* The "Name: value" lines of a request head (its request line skipped) as pairs. */
+static uint32_t http_head_pairs(const struct engine *e, struct buf *b, const char *p, size_t n)
+{
+    uint32_t k = 0;
+    const char *end = p + n, *line = memchr(p, '\n', n);
+    line = line ? line + 1 : end; /* past the request line */
+    while (line < end) {
+        const char *eol = memchr(line, '\n', (size_t)(end - line));
+        if (!eol)
+            eol = end;
+        const char *le = eol > line && eol[-1] == '\r' ? eol - 1 : eol;
+        const char *colon = memchr(line, ':', (size_t)(le - line));
+        if (colon) {
+            const char *v = colon + 1;
+            while (v < le && (*v == ' ' || *v == '\t'))
+                v++;
+            http_pair(e, b, line, (size_t)(colon - line), v, (size_t)(le - v));
+            k++;
+        }
+        line = eol + 1;
+    }
+    return k;
+}
+
+/* A fresh rec_http for the request about to be written (a retry starts a new one): the
+ * request head as it goes out, secrets redacted. */
+static void http_begin(struct worker *w, struct conn *c, const struct buf *pre)
+{
+    const struct engine *e = w->eng;
+    struct item *it = c->item;
+    struct rec_http *h = it->rec.http;
+    if (h) {
+        free(h->req_h);
+        free(h->resp_h);
+        free(h->tx.v);
+        free(h->rx.v);
+        free(h->payload);
+        free(h->ev.v);
+        buf_free(&h->evs);
+    } else {
+        h = it->rec.http = xmalloc(sizeof *h);
+    }
+    memset(h, 0, sizeof *h);
+    h->tx.max = h->rx.max = HTTP_IO_MAX;
+    if (e->cfg->record_responses) { /* the body as it goes out (a live body included) */
+        const char *body = c->live_body.len ? c->live_body.p : it->body;
+        size_t blen = c->live_body.len ? c->live_body.len : it->body_len;
+        h->payload = xstrndup(body ? body : "", body ? blen : 0);
+        h->payload_len = blen;
+        h->ev.max = 1u << 20;
+        buf_init(&h->evs, REC_RAW_MAX);
+    }
+    struct buf head, pairs;
+    buf_init(&head, 1 << 20);
+    buf_init(&pairs, 1 << 20);
+    buf_append(&head, pre->p, pre->len);
+    buf_append(&head, c->clen, c->clen_len);
+    if (e->sh_len) {
+        buf_append(&head, e->sh, e->sh_len);
+        buf_append(&head, it->sh_val ? it->sh_val : it->rec.conv, c->sh_vlen);
+        buf_puts(&head, "\r\n");
+    }
+    h->nreq_h = http_head_pairs(e, &pairs, head.p ? head.p : "", head.len);
+    h->req_h = pairs.p; /* owned now */
+    buf_free(&head);
+}
+
+/* One response event (an SSE event, or the whole non-streaming body) for
+ * --record-responses; past REC_RAW_MAX bytes only the drop count grows. */
+static void http_event(struct rec_http *h, int64_t t, const char *type, size_t tl, const char *data,
+                       size_t dl)
+{
+    size_t at = h->evs.len;
+    if (h->ev.n >= h->ev.max || buf_append(&h->evs, type, tl) || buf_putc(&h->evs, '\0') ||
+        buf_append(&h->evs, data, dl) || buf_putc(&h->evs, '\0')) {
+        h->evs.len = at; /* nothing of a partial event stays */
+        h->ev_dropped++;
+        return;
+    }
+    rec_chunks_add(&h->ev, t, 0);
+}
+
+/* The response head: status reason, headers, and the socket's two addresses (read here,
+ * once per response, as AIPerf reads them when the head arrives). */
+static void http_head(struct worker *w, struct conn *c, const struct http1_response *resp)
+{
+    struct rec_http *h = c->item->rec.http;
+    size_t rl = resp->reason_len < sizeof h->reason - 1 ? resp->reason_len : sizeof h->reason - 1;
+    memcpy(h->reason, resp->reason ? resp->reason : "", resp->reason ? rl : 0);
+    h->reason[resp->reason ? rl : 0] = '\0';
+    struct buf pairs;
+    buf_init(&pairs, 1 << 20);
+    for (size_t i = 0; i < resp->nheaders; i++)
+        http_pair(w->eng, &pairs, resp->headers[i].name, resp->headers[i].name_len,
+                  resp->headers[i].value, resp->headers[i].value_len);
+    free(h->resp_h);
+    h->resp_h = pairs.p;
+    h->nresp_h = (uint32_t)resp->nheaders;
+    struct sockaddr_storage ss;
+    for (int side = 0; side < 2; side++) {
+        socklen_t sl = sizeof ss;
+        int rc = side ? getpeername(c->fd, (struct sockaddr *)&ss, &sl)
+                      : getsockname(c->fd, (struct sockaddr *)&ss, &sl);
+        char *ip = side ? h->remote : h->local;
+        int *port = side ? &h->remote_port : &h->local_port;
+        if (rc)
+            continue;
+        if (ss.ss_family == AF_INET) {
+            struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+            inet_ntop(AF_INET, &a->sin_addr, ip, 48);
+            *port = ntohs(a->sin_port);
+        } else if (ss.ss_family == AF_INET6) {
+            struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+            inet_ntop(AF_INET6, &a->sin6_addr, ip, 48);
+            *port = ntohs(a->sin6_port);
+        }
+    }
+}
+
 /* The request on c is over (successfully or not): record it, recycle or close c, and let
  * the next request take the slot. */
 static void finish(struct worker *w, struct conn *c, int64_t now, bool reuse)
@@ -879,6 +1020,12 @@ static _Thread_local const struct replay_config *tl_cfg;
 static int on_event(void *ctx, const struct sse_event *ev)
 {
     struct conn *c = ctx;
+    struct rec_http *h = c->item->rec.http;
+    if (h && h->payload) { /* "message" is the type of an event without an event field */
+        bool dflt = ev->type_len == 7 && !memcmp(ev->type, "message", 7);
+        http_event(h, ev->first_byte_ns, dflt ? "" : ev->type, dflt ? 0 : ev->type_len, ev->data,
+                   ev->data_len);
+    }
     struct ep_chunk ch;
     endpoint_parse_text(tl_cfg->endpoint, true, ev->data, ev->data_len, &ch, c->text, c->rtext);
     on_content(c, &ch, ev->first_byte_ns);
@@ -888,6 +1035,8 @@ static int on_event(void *ctx, const struct sse_event *ev)
 static void complete(struct worker *w, struct conn *c, int64_t now)
 {
     struct rec *r = &c->item->rec;
+    if (!c->sse && r->http && r->http->payload)
+        http_event(r->http, now, "", 0, c->body.p ? c->body.p : "", c->body.len);
     if (c->sse) {
         sse_parser_finish(&c->parser);
     } else if (c->status == 200) {
@@ -975,6 +1124,8 @@ static void on_head(struct worker *w, struct conn *c, const struct http1_respons
     struct rec *r = &c->item->rec;
     r->t_head = now;
     r->status = c->status = resp->status;
+    if (r->http)
+        http_head(w, c, resp);
     c->keep_alive = resp->keep_alive && !c->early;
     c->sse = is_sse(resp);
     if (c->sse) {
@@ -1048,8 +1199,16 @@ static bool on_bytes(struct worker *w, struct conn *c, const char *p, size_t n, 
             break;
         case HTTP1_RX_DATA:
             if (dlen) {
-                c->item->rec.rx_bytes += dlen;
-                c->item->rec.rx_reads += !counted;
+                struct rec *rr = &c->item->rec;
+                rr->rx_bytes += dlen;
+                rr->rx_reads += !counted;
+                if (rr->http) { /* one (time, bytes) per read, as the counts are */
+                    struct rec_chunks *rx = &rr->http->rx;
+                    if (!counted)
+                        rec_chunks_add(rx, now, (int32_t)(dlen < INT32_MAX ? dlen : INT32_MAX));
+                    else if (rx->n && !rx->dropped)
+                        rx->v[rx->n - 1].tokens += (int32_t)dlen;
+                }
                 counted = true;
             }
             if (!body_data(w, c, data, dlen, now)) {
@@ -1075,15 +1234,25 @@ static bool on_bytes(struct worker *w, struct conn *c, const char *p, size_t n, 
     }
 }
 
-/* k more bytes of the request were written; the head is its first `head` bytes. Counts
- * the body bytes among them, and the write when it carried any (AIPerf counts the body
- * writes only: aiohttp's on_request_chunk_sent). */
-static void count_sent(struct conn *c, size_t head, size_t k)
+/* k more bytes of the request were written by a call begun at t; the head is its first
+ * `head` bytes. Counts the body bytes among them, and the write when it carried any (AIPerf
+ * counts the body writes only: aiohttp's on_request_chunk_sent). */
+static void count_sent(struct conn *c, size_t head, size_t k, int64_t t)
 {
     size_t from = c->sent > head ? c->sent : head, to = c->sent + k;
+    struct rec *r = &c->item->rec;
     if (to > from) {
-        c->item->rec.tx_bytes += to - from;
-        c->item->rec.tx_writes++;
+        r->tx_bytes += to - from;
+        r->tx_writes++;
+    }
+    /* Stamped with the time read just before the write call, as t_sent is: on loopback the
+     * response's kernel receive stamp can precede the call's return, and a trace whose
+     * response starts before its request was sent would not be in order. */
+    if (r->http) {
+        if (c->sent < head && c->sent + k >= head)
+            r->http->t_head_sent = t;
+        if (to > from)
+            rec_chunks_add(&r->http->tx, t, (int32_t)(to - from));
     }
     c->sent += k;
 }
@@ -1133,7 +1302,7 @@ static void do_send(struct worker *w, struct conn *c)
                 fail(w, c, RECERR_CLOSED, -1, msg, clock_mono_ns());
                 return;
             }
-            count_sent(c, total - blen, (size_t)r);
+            count_sent(c, total - blen, (size_t)r, before);
             continue;
         }
         struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
@@ -1148,7 +1317,7 @@ static void do_send(struct worker *w, struct conn *c)
             fail(w, c, RECERR_CLOSED, -1, msg, clock_mono_ns());
             return;
         }
-        count_sent(c, total - blen, (size_t)k);
+        count_sent(c, total - blen, (size_t)k, before);
     }
     /* the deadlines below count from there too: a microsecond early at most */
     int64_t now = before ? before : clock_mono_ns();
@@ -1212,6 +1381,8 @@ static void begin_request(struct worker *w, struct conn *c)
         c->sh_vlen = strlen(it->sh_val ? it->sh_val : it->rec.conv);
     }
     c->sent = 0;
+    if (w->eng->cfg->record_http)
+        http_begin(w, c, &w->eng->targets[c->url].prefix[it->rec.stream ? 1 : 0]);
     /* a retry on a fresh connection counts its own writes and reads */
     it->rec.tx_bytes = it->rec.rx_bytes = 0;
     it->rec.tx_writes = it->rec.rx_reads = 0;

@@ -244,6 +244,7 @@ int run_meta_parse(struct run_meta *m, const char *dir, const char *path, const 
     const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(j, "config");
     m->endpoint = jstr(cfg, "endpoint_type", jstr(cfg, "endpoint-type", jstr(cfg, "type", "chat")));
     m->streaming = jbool(cfg, "streaming", jbool(cfg, "stream", true));
+    m->record_http = jbool(cfg, "record_http", false);
     m->clock_synced = jbool(cJSON_GetObjectItemCaseSensitive(j, "clock"), "synchronized", false);
     m->complete = jbool(j, "complete", false);
     m->cancelled = jbool(j, "cancelled", false);
@@ -760,6 +761,16 @@ static int scan_field(struct scan *c, struct rec_parser *p, struct rec *r, struc
         return scan_string(c, &r->rtext);
     if (KEY("first_chunk_tokens"))
         return N_IN(c, &r->first_chunk_tokens, "first_chunk_tokens");
+    if (KEY("http")) {
+        ws(c);
+        const char *s0 = c->s;
+        if (c->s >= c->end || *c->s != '{')
+            return FAIL(c, "'http' must be an object");
+        if (skip_value(c, 1))
+            return ERR_PARSE;
+        r->http = (struct strv){s0, (size_t)(c->s - s0)};
+        return 0;
+    }
     return skip_value(c, 1);
 }
 

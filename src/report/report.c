@@ -149,6 +149,8 @@ static int read_run(struct run *ru, const struct report_opts *o, struct report_r
         if (ru->shard[i].anchor_real < ru->shard[ref].anchor_real)
             ref = i;
     ru->base_real = ru->shard[ref].anchor_real;
+    for (size_t s = 0; s < ru->nshards; s++)
+        ru->http_trace |= ru->shard[s].record_http;
     ru->base_mono = ru->shard[ref].anchor_mono;
     ru->streaming = ru->shard[ref].streaming;
     ru->endpoint = ru->shard[ref].endpoint;
@@ -161,8 +163,10 @@ static int read_run(struct run *ru, const struct report_opts *o, struct report_r
     stats_hist_init(&ru->icl_warm);
 
     struct jsonl_out *jl = NULL;
-    if (o->exports & REPORT_JSONL) {
-        int rc = report_jsonl_open(&jl, ru->out_dir, o->export_prefix, d);
+    if (o->exports & (REPORT_JSONL | REPORT_RAW)) {
+        int rc =
+            report_jsonl_open(&jl, ru->out_dir, o->export_prefix, (o->exports & REPORT_JSONL) != 0,
+                              (o->exports & REPORT_RAW) != 0, d);
         if (rc)
             return rc;
     }

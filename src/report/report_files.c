@@ -18,6 +18,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 /* ------------------------------------------------------------------ helpers */
@@ -1673,22 +1674,41 @@ int report_write_slices(const struct run *ru, const struct report_opts *o, const
 #define PUTL(b, lit) buf_append((b), (lit), sizeof(lit) - 1)
 
 struct jsonl_out {
-    struct afile f;
-    struct buf line;
+    struct afile f, rf; /* profile_export.jsonl, profile_export_raw.jsonl */
+    bool main, raw;     /* which of them are written */
+    struct buf line, rline;
 };
 
-int report_jsonl_open(struct jsonl_out **out, const char *dir, const char *prefix, struct diag *d)
+int report_jsonl_open(struct jsonl_out **out, const char *dir, const char *prefix, bool main,
+                      bool raw, struct diag *d)
 {
     struct jsonl_out *j = xcalloc(1, sizeof *j);
     char path[4096], nm[512];
-    report_export_name(prefix, "profile_export.jsonl", nm, sizeof nm);
-    snprintf(path, sizeof path, "%s/%s", dir, nm);
-    int rc = afile_open(&j->f, path, d);
-    if (rc) {
-        free(j);
-        return rc;
+    int rc = 0;
+    if (main) {
+        report_export_name(prefix, "profile_export.jsonl", nm, sizeof nm);
+        snprintf(path, sizeof path, "%s/%s", dir, nm);
+        rc = afile_open(&j->f, path, d);
+        if (rc) {
+            free(j);
+            return rc;
+        }
     }
+    if (raw) {
+        report_export_name(prefix, "profile_export_raw.jsonl", nm, sizeof nm);
+        snprintf(path, sizeof path, "%s/%s", dir, nm);
+        rc = afile_open(&j->rf, path, d);
+        if (rc) {
+            if (main)
+                afile_abort(&j->f);
+            free(j);
+            return rc;
+        }
+    }
+    j->main = main;
+    j->raw = raw;
     buf_init(&j->line, 1u << 30);
+    buf_init(&j->rline, 1u << 30);
     *out = j;
     return 0;
 }
@@ -1770,10 +1790,326 @@ static void put_epoch(struct buf *b, const struct run *ru, int64_t t)
         put_int(b, ru->base_real + t);
 }
 
+/* ---- trace_data (profile --export-http-trace; replay --record-http) ---- */
+
+/* ,"KEY":epoch_ns when the time was taken; AIPerf leaves unset fields out of the line */
+static void put_tkey(struct buf *b, const char *key, const struct run *ru, int64_t t, bool have)
+{
+    if (!have)
+        return;
+    buf_puts(b, key);
+    put_int(b, ru->base_real + t);
+}
+
+/* ,"KEY":z-a (ns) when both ends were taken */
+static void put_dkey(struct buf *b, const char *key, int64_t a, bool ha, int64_t z, bool hz)
+{
+    if (!ha || !hz)
+        return;
+    buf_puts(b, key);
+    put_int(b, z - a);
+}
+
+/* The JSON text of a string (escaped as jsonw escapes it). */
+static void put_jstr(struct buf *b, const char *s)
+{
+    struct jsonw w;
+    jsonw_init(&w, b);
+    jsonw_str(&w, s);
+}
+
+/* ,"KEY":{"name":"value",...} from the record's [["name","value"],...] (a repeated name
+ * keeps its last value, as a dict built from the headers does); nothing when absent. */
+static void put_headers(struct buf *b, const char *key, const cJSON *list)
+{
+    if (!cJSON_IsArray(list))
+        return;
+    cJSON *seen = cJSON_CreateObject(); /* last value per name, first position kept */
+    const cJSON *pr;
+    cJSON_ArrayForEach(pr, list)
+    {
+        const char *n = cJSON_GetStringValue(cJSON_GetArrayItem(pr, 0));
+        const char *v = cJSON_GetStringValue(cJSON_GetArrayItem(pr, 1));
+        if (!n || !v)
+            continue;
+        if (cJSON_GetObjectItemCaseSensitive(seen, n))
+            cJSON_ReplaceItemInObjectCaseSensitive(seen, n, cJSON_CreateString(v));
+        else
+            cJSON_AddStringToObject(seen, n, v);
+    }
+    buf_puts(b, key);
+    buf_putc(b, '{');
+    bool first = true;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, seen)
+    {
+        if (!first)
+            buf_putc(b, ',');
+        first = false;
+        put_jstr(b, it->string);
+        buf_putc(b, ':');
+        put_jstr(b, it->valuestring);
+    }
+    buf_putc(b, '}');
+    cJSON_Delete(seen);
+}
+
+/* [[epoch_ns,bytes],...]; *n, *first_t, *last_t, *bytes summarise it. */
+static void put_io(struct buf *b, const struct run *ru, const cJSON *list, int64_t *n,
+                   int64_t *first_t, int64_t *last_t, int64_t *bytes)
+{
+    *n = *bytes = 0;
+    buf_putc(b, '[');
+    const cJSON *pr;
+    cJSON_ArrayForEach(pr, list)
+    {
+        const cJSON *t = cJSON_GetArrayItem(pr, 0), *k = cJSON_GetArrayItem(pr, 1);
+        if (!cJSON_IsNumber(t) || !cJSON_IsNumber(k))
+            continue;
+        if (*n)
+            buf_putc(b, ',');
+        int64_t tv = (int64_t)t->valuedouble, kv = (int64_t)k->valuedouble;
+        buf_putc(b, '[');
+        put_int(b, ru->base_real + tv);
+        buf_putc(b, ',');
+        put_int(b, kv);
+        buf_putc(b, ']');
+        if (!*n)
+            *first_t = tv;
+        *last_t = tv;
+        *bytes += kv;
+        (*n)++;
+    }
+    buf_putc(b, ']');
+}
+
+/* ,"trace_data":{...} with the keys of AIPerf 0.13's aiohttp export model, in its order,
+ * unset ones left out as AIPerf leaves them out: times as wall-clock ns, durations as ns.
+ * The DNS and pool-wait fields are never set (replay resolves names once, before the run,
+ * and has no shared pool to wait on). */
+static void put_trace_data(struct buf *b, const struct run *ru, const struct rec *r)
+{
+    char *txt = xmalloc(r->http.n + 1);
+    memcpy(txt, r->http.p, r->http.n);
+    txt[r->http.n] = '\0';
+    cJSON *h = cJSON_Parse(txt);
+    free(txt);
+    if (!h)
+        return; /* the reader checked its syntax already; a cJSON failure is memory */
+    int64_t ntx, tx0 = 0, txz = 0, txb, nrx, rx0 = 0, rxz = 0, rxb;
+    bool have_start = r->t_start != REC_ABSENT, have_head = r->t_head != REC_ABSENT;
+    const cJSON *hs = cJSON_GetObjectItemCaseSensitive(h, "head_sent");
+    bool have_hs = cJSON_IsNumber(hs);
+    int64_t t_hs = have_hs ? (int64_t)hs->valuedouble : 0;
+    struct buf tx, rx;
+    buf_init(&tx, 1u << 30);
+    buf_init(&rx, 1u << 30);
+    put_io(&tx, ru, cJSON_GetObjectItemCaseSensitive(h, "tx"), &ntx, &tx0, &txz, &txb);
+    put_io(&rx, ru, cJSON_GetObjectItemCaseSensitive(h, "rx"), &nrx, &rx0, &rxz, &rxb);
+    /* the last body write; a request without a body ends with its head */
+    bool have_send_end = ntx > 0 || have_hs;
+    int64_t send_end = ntx > 0 ? txz : t_hs;
+
+    PUTL(b, ",\"trace_data\":{\"trace_type\":\"aiohttp\"");
+    put_tkey(b, ",\"request_send_start_ns\":", ru, r->t_start, have_start);
+    put_headers(b, ",\"request_headers\":", cJSON_GetObjectItemCaseSensitive(h, "req_headers"));
+    put_tkey(b, ",\"request_headers_sent_ns\":", ru, t_hs, have_hs);
+    PUTL(b, ",\"request_chunks\":");
+    buf_append(b, tx.p ? tx.p : "[]", tx.p ? tx.len : 2);
+    put_tkey(b, ",\"request_send_end_ns\":", ru, send_end, have_send_end);
+    PUTL(b, ",\"request_chunks_count\":");
+    put_int(b, r->tx_writes != REC_ABSENT ? r->tx_writes : ntx);
+    PUTL(b, ",\"request_bytes_total\":");
+    put_int(b, r->tx_bytes != REC_ABSENT ? r->tx_bytes : txb);
+    if (have_head && r->status > 0) {
+        PUTL(b, ",\"response_status_code\":");
+        put_int(b, r->status);
+        const char *reason = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(h, "reason"));
+        if (reason) {
+            PUTL(b, ",\"response_reason\":");
+            put_jstr(b, reason);
+        }
+    }
+    put_tkey(b, ",\"response_receive_start_ns\":", ru, rx0, nrx > 0);
+    if (have_head)
+        put_headers(b,
+                    ",\"response_headers\":", cJSON_GetObjectItemCaseSensitive(h, "resp_headers"));
+    put_tkey(b, ",\"response_headers_received_ns\":", ru, r->t_head, have_head);
+    PUTL(b, ",\"response_chunks\":");
+    buf_append(b, rx.p ? rx.p : "[]", rx.p ? rx.len : 2);
+    int64_t nreads = r->rx_reads != REC_ABSENT ? r->rx_reads : nrx;
+    PUTL(b, ",\"response_chunks_count\":");
+    put_int(b, nreads);
+    PUTL(b, ",\"response_bytes_total\":");
+    put_int(b, r->rx_bytes != REC_ABSENT ? r->rx_bytes : rxb);
+    put_tkey(b, ",\"response_receive_end_ns\":", ru, rxz, nrx > 0);
+    /* an exception in aiohttp's terms: the request failed other than by its HTTP status */
+    bool exc =
+        r->has_error && !(r->err_type.n == 4 && r->err_type.p && !memcmp(r->err_type.p, "http", 4));
+    put_tkey(b, ",\"error_timestamp_ns\":", ru, r->t_end, exc && r->t_end != REC_ABSENT);
+    /* a connection opened for this request (not reused, not opened ahead of it) */
+    bool fresh =
+        !r->reused && r->preconnect_ns == REC_ABSENT && have_start && r->t_connected != REC_ABSENT;
+    int64_t conn_end =
+        r->t_tls != REC_ABSENT && r->t_tls > r->t_connected ? r->t_tls : r->t_connected;
+    put_tkey(b, ",\"tcp_connect_start_ns\":", ru, r->t_start, fresh);
+    put_tkey(b, ",\"tcp_connect_end_ns\":", ru, conn_end, fresh);
+    put_tkey(b, ",\"connection_reused_ns\":", ru, r->t_start,
+             have_start && !fresh && r->t_connected != REC_ABSENT);
+    const char *lip = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(h, "local"));
+    const char *rip = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(h, "remote"));
+    const cJSON *lp = cJSON_GetObjectItemCaseSensitive(h, "local_port");
+    const cJSON *rp = cJSON_GetObjectItemCaseSensitive(h, "remote_port");
+    if (lip && *lip) {
+        PUTL(b, ",\"local_ip\":");
+        put_jstr(b, lip);
+    }
+    if (cJSON_IsNumber(lp) && lp->valuedouble >= 1) {
+        PUTL(b, ",\"local_port\":");
+        put_int(b, (int64_t)lp->valuedouble);
+    }
+    if (rip && *rip) {
+        PUTL(b, ",\"remote_ip\":");
+        put_jstr(b, rip);
+    }
+    if (cJSON_IsNumber(rp) && rp->valuedouble >= 1) {
+        PUTL(b, ",\"remote_port\":");
+        put_int(b, (int64_t)rp->valuedouble);
+    }
+    /* the computed durations, as AIPerf's export model derives them */
+    put_dkey(b, ",\"sending_ns\":", r->t_start, have_start, send_end, have_send_end);
+    put_dkey(b, ",\"waiting_ns\":", send_end, have_send_end, rx0, nrx > 0);
+    if (nreads == 1)
+        PUTL(b, ",\"receiving_ns\":0");
+    else if (nreads > 1)
+        put_dkey(b, ",\"receiving_ns\":", rx0, nrx > 0, rxz, nrx > 0);
+    put_dkey(b, ",\"duration_ns\":", r->t_start, have_start, rxz, nrx > 0);
+    put_dkey(b, ",\"connecting_ns\":", r->t_start, fresh, conn_end, fresh);
+    buf_putc(b, '}');
+    buf_free(&tx);
+    buf_free(&rx);
+    cJSON_Delete(h);
+}
+
+/* ---- profile_export_raw.jsonl (profile --export-level raw; replay --record-responses) ---- */
+
+/* One line per record, as AIPerf 0.13's raw record writer has them: the profile line's
+ * metadata; start_perf_ns and each response's perf_ns on the monotonic clock (what Python's
+ * perf_counter_ns reads on Linux; replay's clock); the request headers metronome set (Host and
+ * Content-Length, which the HTTP layer adds, left out as aiohttp leaves them out), credentials
+ * <redacted>; the status; each SSE event as {"perf_ns", "packets": [{"name","value"}...]} or
+ * the non-streaming body as {"perf_ns", "text", "content_type"}; the profile line's error;
+ * the request body as sent, last. Unset keys are left out, as AIPerf leaves them out. */
+static void put_raw_line(struct buf *o, const struct run *ru, const struct rec *r, const char *meta,
+                         size_t meta_n, const char *err, size_t err_n)
+{
+    cJSON *h = NULL;
+    if (r->http.n) {
+        char *txt = xmalloc(r->http.n + 1);
+        memcpy(txt, r->http.p, r->http.n);
+        txt[r->http.n] = '\0';
+        h = cJSON_Parse(txt);
+        free(txt);
+    }
+    PUTL(o, "{\"metadata\":");
+    buf_append(o, meta, meta_n);
+    int64_t t0 = r->t_start != REC_ABSENT ? r->t_start : r->t_intended;
+    if (t0 != REC_ABSENT) {
+        PUTL(o, ",\"start_perf_ns\":");
+        put_int(o, ru->base_mono + t0);
+    }
+    const cJSON *rq = cJSON_GetObjectItemCaseSensitive(h, "req_headers");
+    const char *ctype = NULL;
+    const cJSON *pr;
+    cJSON_ArrayForEach(pr, cJSON_GetObjectItemCaseSensitive(h, "resp_headers"))
+    {
+        const char *n = cJSON_GetStringValue(cJSON_GetArrayItem(pr, 0));
+        if (n && !strcasecmp(n, "content-type"))
+            ctype = cJSON_GetStringValue(cJSON_GetArrayItem(pr, 1));
+    }
+    if (cJSON_IsArray(rq)) {
+        PUTL(o, ",\"request_headers\":{");
+        bool first = true;
+        cJSON_ArrayForEach(pr, rq)
+        {
+            const char *n = cJSON_GetStringValue(cJSON_GetArrayItem(pr, 0));
+            const char *v = cJSON_GetStringValue(cJSON_GetArrayItem(pr, 1));
+            if (!n || !v || !strcasecmp(n, "host") || !strcasecmp(n, "content-length"))
+                continue;
+            if (!first)
+                buf_putc(o, ',');
+            first = false;
+            put_jstr(o, n);
+            buf_putc(o, ':');
+            put_jstr(o, v);
+        }
+        buf_putc(o, '}');
+    }
+    if (r->status > 0) {
+        PUTL(o, ",\"status\":");
+        put_int(o, r->status);
+    }
+    bool sse = ctype && !strncasecmp(ctype, "text/event-stream", 17);
+    PUTL(o, ",\"responses\":[");
+    bool first = true;
+    cJSON_ArrayForEach(pr, cJSON_GetObjectItemCaseSensitive(h, "resp"))
+    {
+        const cJSON *t = cJSON_GetArrayItem(pr, 0);
+        const char *type = cJSON_GetStringValue(cJSON_GetArrayItem(pr, 1));
+        const char *data = cJSON_GetStringValue(cJSON_GetArrayItem(pr, 2));
+        if (!cJSON_IsNumber(t) || !type || !data)
+            continue;
+        if (!first)
+            buf_putc(o, ',');
+        first = false;
+        PUTL(o, "{\"perf_ns\":");
+        put_int(o, ru->base_mono + (int64_t)t->valuedouble);
+        if (sse) {
+            PUTL(o, ",\"packets\":[");
+            if (*type) {
+                PUTL(o, "{\"name\":\"event\",\"value\":");
+                put_jstr(o, type);
+                PUTL(o, "},");
+            }
+            PUTL(o, "{\"name\":\"data\",\"value\":");
+            put_jstr(o, data);
+            PUTL(o, "}]}");
+        } else {
+            PUTL(o, ",\"text\":");
+            put_jstr(o, data);
+            if (ctype) {
+                PUTL(o, ",\"content_type\":");
+                put_jstr(o, ctype);
+            }
+            buf_putc(o, '}');
+        }
+    }
+    buf_putc(o, ']');
+    if (err) {
+        buf_putc(o, ',');
+        buf_append(o, err, err_n);
+    }
+    /* the body as sent: spliced as it is when it is JSON (it is, for every endpoint but a
+     * raw payload that is not), else as a string */
+    const char *pl = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(h, "payload"));
+    if (pl) {
+        PUTL(o, ",\"payload\":");
+        cJSON *pj = cJSON_Parse(pl);
+        if (pj && (cJSON_IsObject(pj) || cJSON_IsArray(pj)))
+            buf_puts(o, pl);
+        else
+            put_jstr(o, pl);
+        cJSON_Delete(pj);
+    }
+    PUTL(o, "}\n");
+    cJSON_Delete(h);
+}
+
 void report_jsonl_record(struct jsonl_out *j, const struct run *ru, const struct rec *r,
                          const struct rrec *rr, const int64_t *icl, size_t nicl)
 {
     struct buf *b = &j->line;
+    size_t line_from = b->len, meta_from = b->len + sizeof "{\"metadata\":" - 1;
     PUTL(b, "{\"metadata\":{\"session_num\":");
     put_int(b, r->i);
     PUTL(b, ",\"x_request_id\":\"");
@@ -1808,6 +2144,7 @@ void report_jsonl_record(struct jsonl_out *j, const struct run *ru, const struct
     buf_puts(b, r->cancelled ? "true" : "false");
     PUTL(b, ",\"cancellation_time_ns\":");
     put_epoch(b, ru, r->cancelled ? (rr->t_end != RR_NONE ? rr->t_end : RR_NONE) : RR_NONE);
+    size_t meta_to = b->len + 1;
     PUTL(b, "},\"metrics\":{");
     bool first = true;
     if (rr->flags & RR_VALID) {
@@ -1862,7 +2199,11 @@ void report_jsonl_record(struct jsonl_out *j, const struct run *ru, const struct
             put_unit(b, "tokens");
         }
     }
-    PUTL(b, "},\"error\":");
+    PUTL(b, "}");
+    if (r->http.n && j->main && ru->http_trace)
+        put_trace_data(b, ru, r);
+    size_t err_from = b->len + 1; /* "error":... up to the line's closing brace */
+    PUTL(b, ",\"error\":");
     if (r->has_error) {
         PUTL(b, "{\"code\":");
         if (r->err_code == REC_ABSENT)
@@ -1889,24 +2230,48 @@ void report_jsonl_record(struct jsonl_out *j, const struct run *ru, const struct
         PUTL(b, "null");
     }
     PUTL(b, "}\n");
+    if (j->raw)
+        put_raw_line(&j->rline, ru, r, b->p + meta_from, meta_to - meta_from,
+                     r->has_error ? b->p + err_from : NULL, b->len - 2 - err_from);
+    if (!j->main) { /* the line was built for its metadata only */
+        b->len = line_from;
+        if (b->p)
+            b->p[line_from] = '\0';
+    }
     /* Lines collect in one buffer written in 1 MiB pieces, which stdio hands to write()
      * without copying them again. */
-    if (b->len >= (1u << 20)) {
+    if (j->main && b->len >= (1u << 20)) {
         fwrite(b->p, 1, b->len, j->f.f);
         buf_reset(b);
+    }
+    if (j->raw && j->rline.len >= (1u << 20)) {
+        fwrite(j->rline.p, 1, j->rline.len, j->rf.f);
+        buf_reset(&j->rline);
     }
 }
 
 int report_jsonl_commit(struct jsonl_out *j, struct report_result *res, struct diag *d)
 {
-    if (j->line.len)
-        fwrite(j->line.p, 1, j->line.len, j->f.f);
-    char *path = xstrdup(j->f.path);
-    int rc = afile_commit(&j->f, d);
-    if (!rc)
-        add_written(res, path);
-    free(path);
+    int rc = 0;
+    for (int k = 0; k < 2; k++) {
+        struct afile *f = k ? &j->rf : &j->f;
+        struct buf *b = k ? &j->rline : &j->line;
+        if (!(k ? j->raw : j->main))
+            continue;
+        if (rc) {
+            afile_abort(f);
+            continue;
+        }
+        if (b->len)
+            fwrite(b->p, 1, b->len, f->f);
+        char *path = xstrdup(f->path);
+        rc = afile_commit(f, d);
+        if (!rc)
+            add_written(res, path);
+        free(path);
+    }
     buf_free(&j->line);
+    buf_free(&j->rline);
     free(j);
     return rc;
 }
@@ -1915,8 +2280,12 @@ void report_jsonl_abort(struct jsonl_out *j)
 {
     if (!j)
         return;
-    afile_abort(&j->f);
+    if (j->main)
+        afile_abort(&j->f);
+    if (j->raw)
+        afile_abort(&j->rf);
     buf_free(&j->line);
+    buf_free(&j->rline);
     free(j);
 }
 

@@ -95,6 +95,7 @@ struct run {
     int32_t *err_table; /* open addressing over err[], err_slots a power of two */
     size_t err_slots;
     int64_t base_real; /* wall clock ns of timeline 0 */
+    bool http_trace;   /* a shard's replay ran with --record-http: lines get trace_data */
     int64_t base_mono; /* the reference shard's monotonic anchor */
     bool streaming, complete, cancelled;
     bool has_warmup_phase; /* the run had a warmup phase (phase_index of profiling is 1) */
@@ -215,7 +216,10 @@ int report_netlat(struct run *ru, const struct report_opts *o, struct report_res
 
 /* The per-record export is written while reading (the chunk lists are not kept). */
 struct jsonl_out;
-int report_jsonl_open(struct jsonl_out **out, const char *dir, const char *prefix, struct diag *d);
+/* profile_export.jsonl when main, profile_export_raw.jsonl when raw (records written by
+ * replay --record-responses), or both. */
+int report_jsonl_open(struct jsonl_out **out, const char *dir, const char *prefix, bool main,
+                      bool raw, struct diag *d);
 /* icl[0..nicl) are the record's chunk gaps (metric_icl), computed once by the reader. */
 void report_jsonl_record(struct jsonl_out *j, const struct run *ru, const struct rec *r,
                          const struct rrec *rr, const int64_t *icl, size_t nicl);

@@ -64,7 +64,29 @@ expect_exit 0 "$METRONOME" profile -m e2e-model --url "http://127.0.0.1:$port" -
     --custom-dataset-type mooncake_trace --fixed-schedule --ui none --artifact-dir fixed
 "$py" "$check" fixed || fail "AIPerf 0.13 rejects the fixed-schedule run"
 
-# 5. aiperf plot reads the directory (offline; needs no GPU telemetry)
+# 5. --export-http-trace and --export-level raw: every trace_data validates with AIPerf's
+#    aiohttp trace export model and dumps back to the same keys, order and values; every
+#    raw line validates with RawRecordInfo (streaming, warmup, errors)
+expect_exit 0 "$METRONOME" profile -m e2e-model --url "http://127.0.0.1:$port" --endpoint-type chat \
+    --streaming --concurrency 2 --request-count 16 --warmup-request-count 2 --isl 30 --osl 8 \
+    --export-http-trace --export-level raw --api-key sk-loaders --ui none --artifact-dir traced
+"$py" - traced <<'PY' || fail "AIPerf 0.13 rejects trace_data or the raw lines"
+import json, sys
+from aiperf.common.models import MetricRecordInfo, RawRecordInfo
+from aiperf.common.models.trace_models import AioHttpTraceDataExport
+d = sys.argv[1]
+n = 0
+for line in open(d + "/profile_export.jsonl"):
+    MetricRecordInfo.model_validate_json(line)
+    t = json.loads(line)["trace_data"]
+    back = json.loads(AioHttpTraceDataExport.model_validate(t).model_dump_json(exclude_none=True))
+    assert back == t and list(back) == list(t), (t, back)
+    n += 1
+m = sum(1 for line in open(d + "/profile_export_raw.jsonl") if RawRecordInfo.model_validate_json(line))
+assert n == m == 18, (n, m)
+PY
+
+# 6. aiperf plot reads the directory (offline; needs no GPU telemetry)
 mkdir -p home
 HOME="$E2E_TMP/home" timeout 300 "$venv/bin/aiperf" plot stream --output plots >plot.log 2>&1 ||
     { tail -20 plot.log; fail "aiperf plot failed"; }

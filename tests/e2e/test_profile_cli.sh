@@ -19,7 +19,6 @@ refused "not supported yet: --enable-uvloop" -m x --enable-uvloop
 expect_exit 2 "$M" profile -m x --public-dataset-foo
 grep -q "unknown option '--public-dataset-foo'" "$E2E_TMP/stderr" || fail "unknown option"
 refused "not supported yet: --endpoint-type image-generation" -m x --endpoint-type image-generation
-refused "not supported yet: --export-level raw" -m x --export-level raw
 refused "--tokenizer-trust-remote-code: refused: metronome runs no remote code (it reads tokenizer.json only, which needs none)" -m x --tokenizer Qwen/Qwen3-0.6B --tokenizer-trust-remote-code
 refused "not supported yet: --custom-dataset-type raw-payload" -m x --custom-dataset-type raw-payload
 refused "not supported yet: --arrival-pattern concurrency-burst" -m x --arrival-pattern concurrency-burst

@@ -256,7 +256,8 @@ TEST(profile_plan_refusals)
         {"-m m --transport-type grpc", ERR_UNSUPPORTED, "not supported yet: --transport-type grpc"},
         {"-m m --endpoint-type image-generation", ERR_UNSUPPORTED,
          "not supported yet: --endpoint-type image-generation"},
-        {"-m m --export-level raw", ERR_UNSUPPORTED, "not supported yet: --export-level raw"},
+        {"-m m --export-level rawest", ERR_INVALID,
+         "--export-level: expected summary, records or raw, not 'rawest'"},
         {"-m m --tokenizer gpt2 --tokenizer-trust-remote-code", ERR_INVALID,
          "--tokenizer-trust-remote-code: refused: metronome runs no remote code (it reads "
          "tokenizer.json only, which needs none)"},

@@ -421,3 +421,60 @@ TEST(record_writer_too_large_leaves_nothing)
     buf_free(&full);
     rec_free(&r);
 }
+
+/* --record-http / --record-responses: the http object comes last, its strings escaped, its
+ * times relative to the anchor; a record without it writes no key at all. */
+TEST(record_http_object)
+{
+    struct rec r;
+    rec_init(&r);
+    r.conv = strdup("s1");
+    struct buf plain;
+    buf_init(&plain, 0);
+    REQUIRE(rec_write_json(&plain, &r, 0) == 0);
+    CHECK(strstr(plain.p, "\"http\"") == NULL);
+    struct rec_http *h = calloc(1, sizeof *h);
+    r.http = h;
+    h->tx.max = h->rx.max = h->ev.max = 4;
+    h->t_head_sent = 1000 + 5;
+    rec_chunks_add(&h->tx, 1000 + 5, 120);
+    rec_chunks_add(&h->rx, 1000 + 9, 40);
+    static const char req[] = "Host\0h:1\0Authorization\0<redacted>";
+    h->req_h = malloc(sizeof req);
+    memcpy(h->req_h, req, sizeof req);
+    h->nreq_h = 2;
+    snprintf(h->reason, sizeof h->reason, "OK");
+    snprintf(h->local, sizeof h->local, "127.0.0.1");
+    h->local_port = 5000;
+    snprintf(h->remote, sizeof h->remote, "::1");
+    h->remote_port = 8000;
+    h->payload = strdup("{\"m\":\"a\\\"b\"}");
+    buf_init(&h->evs, 1 << 20);
+    static const char ev[] = "\0line1\nline2";
+    buf_append(&h->evs, ev, sizeof ev);
+    rec_chunks_add(&h->ev, 1000 + 9, 0);
+    struct buf b;
+    buf_init(&b, 0);
+    REQUIRE(rec_write_json(&b, &r, 1000) == 0);
+    CHECK(strstr(b.p,
+                 ",\"cancelled\":false,\"http\":{\"head_sent\":5,\"tx\":[[5,120]],\"rx\":[[9,40]],"
+                 "\"req_headers\":[[\"Host\",\"h:1\"],[\"Authorization\",\"<redacted>\"]],"
+                 "\"resp_headers\":[],\"reason\":\"OK\",\"local\":\"127.0.0.1\","
+                 "\"local_port\":5000,\"remote\":\"::1\",\"remote_port\":8000,"
+                 "\"payload\":\"{\\\"m\\\":\\\"a\\\\\\\"b\\\"}\","
+                 "\"resp\":[[9,\"\",\"line1\\nline2\"]]}}\n") != NULL);
+    /* every cap: the whole record or nothing of it */
+    for (size_t max = 0; max < b.len + 2000; max += 53) {
+        struct buf c;
+        buf_init(&c, max);
+        int rc = rec_write_json(&c, &r, 1000);
+        if (rc == 0)
+            CHECK_MEM(c.p, c.len, b.p, b.len);
+        else
+            CHECK_INT(c.len, 0);
+        buf_free(&c);
+    }
+    buf_free(&b);
+    buf_free(&plain);
+    rec_free(&r);
+}

@@ -356,3 +356,24 @@ TEST(records_run_meta_clock)
         }
     }
 }
+
+/* replay --record-http: the "http" object is kept as a view of its JSON text. */
+TEST(records_parse_http_object)
+{
+    static const char line[] = "{\"i\":1,\"conv\":\"s\",\"t_start\":5,\"cancelled\":false,"
+                               "\"http\":{\"tx\":[[5,1]],\"req_headers\":[[\"a\",\"}\"]]}}";
+    struct rec_parser p;
+    rec_parser_init(&p);
+    struct rec r;
+    size_t col;
+    const char *what;
+    CHECK_INT(rec_parse(&p, line, sizeof line - 1, &r, &col, &what), 0);
+    CHECK_MEM(r.http.p, r.http.n, "{\"tx\":[[5,1]],\"req_headers\":[[\"a\",\"}\"]]}",
+              sizeof "{\"tx\":[[5,1]],\"req_headers\":[[\"a\",\"}\"]]}" - 1);
+    static const char bad[] = "{\"i\":1,\"http\":[1]}";
+    CHECK(rec_parse(&p, bad, sizeof bad - 1, &r, &col, &what) != 0);
+    static const char none[] = "{\"i\":1}";
+    CHECK_INT(rec_parse(&p, none, sizeof none - 1, &r, &col, &what), 0);
+    CHECK_INT(r.http.n, 0);
+    rec_parser_free(&p);
+}
