@@ -384,6 +384,7 @@ static struct item *make_item(struct sched *s, const struct trace_request *tr, l
     it->url = s->e->ntargets > 1 ? (int)(index % s->e->ntargets) : 0;
     r->url = it->url;
     it->delay_ms = tr->delay_ms * (s->cfg->time_scale > 0 ? s->cfg->time_scale : 1);
+    it->gap_ns = (int64_t)(tr->gap_ms * (s->cfg->time_scale > 0 ? s->cfg->time_scale : 1) * 1e6);
     it->live = tr->history == TRACE_HISTORY_LIVE && s->cfg->endpoint == EP_CHAT;
     /* The first turn is "recorded" (its body is complete) but its exchange is the start of
      * the history its live later turns carry: it must be kept too (it was not, so turn 1
