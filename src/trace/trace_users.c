@@ -205,15 +205,15 @@ int trace_user_centric(const char *in, const char *out, const struct uc_opts *uo
             }
     long next_id = 1;
     size_t next_conv = 0; /* conversations are taken in order, wrapping (sequential) */
-#define ADD_USER(START, TURNS)                                                                \
-    do {                                                                                      \
-        if (nus == ucap) {                                                                    \
-            ucap = ucap ? ucap * 2 : 64;                                                      \
-            us = xrealloc(us, ucap * sizeof *us);                                             \
-        }                                                                                     \
-        size_t c_ = next_conv++ % ncv;                                                        \
-        size_t t_ = (TURNS) > 0 && (size_t)(TURNS) < cv[c_].n ? (size_t)(TURNS) : cv[c_].n;   \
-        us[nus++] = (struct uc_user){.id = next_id++, .conv = c_, .turns = t_, .start = START}; \
+#define ADD_USER(START, TURNS)                                                                     \
+    do {                                                                                           \
+        if (nus == ucap) {                                                                         \
+            ucap = ucap ? ucap * 2 : 64;                                                           \
+            us = xrealloc(us, ucap * sizeof *us);                                                  \
+        }                                                                                          \
+        size_t c_ = next_conv++ % ncv;                                                             \
+        size_t t_ = (TURNS) > 0 && (size_t)(TURNS) < cv[c_].n ? (size_t)(TURNS) : cv[c_].n;        \
+        us[nus++] = (struct uc_user){.id = next_id++, .conv = c_, .turns = t_, .start = START};    \
     } while (0)
     /* the users already part-way through their sessions at t=0 (virtual history) */
     for (long i = 0; i < N; i++) {

@@ -138,11 +138,12 @@ with Mock("--ttft", "2ms", "--itl", "1ms") as m:
     check(sum(len(ts) for _, ts in want.values()) == 27, "uc6 sends before 2.2 s")
     check_schedule(recs, t0, out, want, 6 / 12, "uc6")
 
-    # --conversation-num: the first 7 users, every turn of each
+    # --conversation-num: the first 7 users, every turn of each (AIPerf sent these 11
+    # requests for this shape: users 2, 3, 4 one turn, 5 two, 6, 7, 8 two at 0.5-1.1 s)
     recs, t0, out = profile(m.url, "ucs", "--user-centric-rate", "10", "--num-users", "4",
                             "--conversation-turn-mean", "2", "--conversation-num", "7")
     want = model(4, 10, 2, 7, sessions=7)
-    check(len(want) == 7, "ucs model users")
+    check(len(want) == 7 and sum(len(ts) for _, ts in want.values()) == 11, "ucs model")
     check_schedule(recs, t0, out, want, 4 / 10, "ucs")
 
 # a reply slower than the turn gap: the next turn goes when it ends and the user's later
