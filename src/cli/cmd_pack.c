@@ -818,6 +818,20 @@ int cmd_pack(int argc, char **argv)
                            "--user-centric-rate %s: needs --dataset-sampling-strategy "
                            "sequential (not supported yet with random or shuffle)",
                            args_get(&a, "user-centric-rate"));
+        /* the schedule is written out whole: bounded as a synthetic trace is */
+        double span = uco.rate * uco.duration_s;
+        if (!urc && span > (double)PACK_MAX_REQUESTS &&
+            !(o.request_count > 0 && o.request_count <= PACK_MAX_REQUESTS))
+            urc = diag_set(&d, ERR_INVALID,
+                           "--benchmark-duration %s: %.3g requests at --user-centric-rate %s, "
+                           "more than %ld",
+                           args_get(&a, "benchmark-duration"), span,
+                           args_get(&a, "user-centric-rate"), (long)PACK_MAX_REQUESTS);
+        double sspan = (double)o.conversations * o.turns_mean;
+        if (!urc && sspan > (double)PACK_MAX_REQUESTS && o.request_count <= 0 && span <= 0)
+            urc = diag_set(&d, ERR_INVALID,
+                           "--conversation-num %ld: about %.3g requests, more than %ld",
+                           o.conversations, sspan, (long)PACK_MAX_REQUESTS);
         /* AIPerf: each user needs a session and a request */
         if (!urc && o.request_count > 0 && o.request_count < uco.users)
             urc = diag_set(&d, ERR_INVALID, "--request-count %ld: fewer than --num-users %ld",

@@ -739,6 +739,17 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
                           nu);
             goto out;
         }
+        /* pack writes the whole schedule: refused here too, before anything is written */
+        double dur = 0;
+        if ((rc = args_double(&a, "benchmark-duration", 1e-6, 1e9, &dur, d)))
+            goto out;
+        if (ur * dur > 2147483647.0 && !(count > 0 && count <= 2147483647L)) {
+            rc = diag_set(d, ERR_INVALID,
+                          "--benchmark-duration %s: %.3g requests at --user-centric-rate %s, more "
+                          "than 2147483647",
+                          args_get(&a, "benchmark-duration"), ur * dur, uv);
+            goto out;
+        }
         p->user_rate = xstrdup(uv);
         p->num_users = nu;
     }

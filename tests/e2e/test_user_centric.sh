@@ -189,6 +189,10 @@ bad = [
      "--user-centric-rate 5: not with --warmup-request-count 3"),
     (["--user-centric-rate", "5", "--num-users", "2", "--arrival-pattern", "constant"] + UC,
      "not with --arrival-pattern constant"),
+    (["--user-centric-rate", "1e6", "--num-users", "2", "--benchmark-duration", "1e6"] + UC,
+     "--benchmark-duration 1e6: 1e+12 requests at --user-centric-rate 1e6"),
+    (["--user-centric-rate", "5", "--num-users", "2", "--conversation-num", "3e9"] + UC,
+     "--conversation-num"),
 ]
 with Mock("--ttft", "1ms") as m:
     for i, (args, want) in enumerate(bad):
