@@ -769,17 +769,21 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
         static const struct {
             const char *name;
             double min; /* AIPerf 0.13's bounds: durations and rates > 0, grace >= 0 */
-            int mode;   /* 1: closed loop only, 2: --request-rate only */
+            int mode;   /* 1: closed loop only, 2: --request-rate only, 3: --request-rate or
+                           a rate warmup (--warmup-request-rate) before a closed loop */
         } shapes[] = {
             {"concurrency-ramp-duration", 1e-6, 0},
             {"warmup-concurrency-ramp-duration", 1e-6, 0},
             {"request-rate-ramp-duration", 1e-6, 2},
-            {"warmup-request-rate", 1e-9, 2},
-            {"warmup-request-rate-ramp-duration", 1e-6, 2},
+            {"warmup-request-rate", 1e-9, 3},
+            {"warmup-request-rate-ramp-duration", 1e-6, 3},
             {"warmup-duration", 1e-6, 0},
             {"warmup-grace-period", 0, 0},
         };
         bool rate_mode = args_has(&a, "request-rate") || args_has(&a, "request-rate-series");
+        /* AIPerf 0.13 runs a rate warmup before a closed loop too (not a fixed schedule) */
+        bool rate_warm =
+            rate_mode || (args_has(&a, "warmup-request-rate") && !args_flag(&a, "fixed-schedule"));
         for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
             double x;
             if (!args_has(&a, shapes[k].name))
@@ -787,11 +791,13 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
             if ((rc = args_double(&a, shapes[k].name, shapes[k].min, 1e9, &x, d)))
                 goto out;
             if ((shapes[k].mode == 1 && (rate_mode || args_flag(&a, "fixed-schedule"))) ||
-                (shapes[k].mode == 2 && !rate_mode)) {
+                (shapes[k].mode == 2 && !rate_mode) || (shapes[k].mode == 3 && !rate_warm)) {
                 rc = diag_set(d, ERR_INVALID, "--%s %s: needs %s", shapes[k].name,
                               args_get(&a, shapes[k].name),
-                              shapes[k].mode == 1 ? "closed loop (no --request-rate)"
-                                                  : "--request-rate");
+                              shapes[k].mode == 1   ? "closed loop (no --request-rate)"
+                              : shapes[k].mode == 2 ? "--request-rate"
+                                                    : "--request-rate or --warmup-request-rate "
+                                                      "(and no fixed schedule)");
                 goto out;
             }
         }
@@ -813,8 +819,10 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
                 goto out;
             }
         if ((v = args_get(&a, "warmup-arrival-pattern"))) {
-            if (!rate_mode) {
-                rc = diag_set(d, ERR_INVALID, "--warmup-arrival-pattern %s: needs --request-rate",
+            if (!rate_warm) {
+                rc = diag_set(d, ERR_INVALID,
+                              "--warmup-arrival-pattern %s: needs --request-rate or "
+                              "--warmup-request-rate",
                               v);
                 goto out;
             }
