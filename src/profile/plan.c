@@ -796,8 +796,9 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
                               args_get(&a, shapes[k].name),
                               shapes[k].mode == 1   ? "closed loop (no --request-rate)"
                               : shapes[k].mode == 2 ? "--request-rate"
-                                                    : "--request-rate or --warmup-request-rate "
-                                                      "(and no fixed schedule)");
+                                                    : "--request-rate, or a closed loop with "
+                                                      "--warmup-request-rate (not a fixed "
+                                                      "schedule)");
                 goto out;
             }
         }
