@@ -22,7 +22,6 @@
 #include <limits.h>
 #include <poll.h>
 #include <sys/resource.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
