@@ -175,6 +175,26 @@ int dataset_raw_payload(struct dataset *ds, const char *path, struct diag *d);
  * again is renamed "ID#k". A timed trace is ERR_INVALID (its timestamps order it). */
 int trace_resample(const char *in, const char *out, enum ds_sampling how, long request_count,
                    uint64_t seed, int level, long *nreq, long *nses, struct diag *d);
+/* --user-centric-rate R --num-users N (AIPerf 0.13's user-centric mode) over an untimed
+ * packed trace: its sessions are the pool the users take their conversations from, in
+ * order and wrapping (the sequential sampler). The schedule is AIPerf's: N users already
+ * part-way through sessions of round(mean turns) turns at t=0 (virtual history: their
+ * first turns 1/R apart in AIPerf's stagger order, each cut to the turns it has left),
+ * plus a new user at t=0; each user's turns N/R apart; a new user in the slot after a
+ * user's last turn. Written to `out` (atomic) as a timed trace: sessions named by user
+ * id, first turns with t_ms, later turns with gap_ms = N/R s (sent that long after the
+ * previous turn's intended time, or when its reply ends if later). Limits (any may be
+ * 0): the first `requests` sends, the first `sessions` users, sends before duration_s.
+ * A timed trace is ERR_INVALID. */
+struct uc_opts {
+    double rate;       /* > 0, requests per second over all users */
+    long users;        /* >= 1 */
+    long requests;     /* 0: no count limit */
+    long sessions;     /* 0: no session limit */
+    double duration_s; /* 0: none */
+};
+int trace_user_centric(const char *in, const char *out, const struct uc_opts *uo, int level,
+                       long *nreq, long *nses, struct diag *d);
 int dataset_single_turn(struct dataset *ds, const char *path, struct diag *d);
 int dataset_multi_turn(struct dataset *ds, const char *path, struct diag *d);
 int dataset_random_pool(struct dataset *ds, const char *path, struct diag *d);

@@ -46,6 +46,9 @@ struct item {
     /* later turns with their own time (fixed schedule; AIPerf's timestamp_ms on a later
      * turn): sent at max(this, previous reply + delay_ms); 0: none */
     int64_t not_before;
+    /* later turns of a user-centric schedule: sent gap_ns after the previous turn's
+     * t_intended, or when its reply ends if later (AIPerf 0.13's turn gap); 0: none */
+    int64_t gap_ns;
     bool retried; /* resent once after a stale keep-alive connection failed */
     bool cancel;  /* --request-cancellation-rate picked this one */
     bool prefill; /* holds a --prefill-concurrency slot (until its first token) */

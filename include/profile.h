@@ -71,6 +71,10 @@ struct profile_plan {
      * at most once (the caller adds --request-count = the trace's requests), as AIPerf
      * stops starting sessions after N; without it replay would start the trace over. */
     bool sessions_cap;
+    /* --user-centric-rate (as typed) and --num-users: pack writes the schedule, replay
+     * sends it as a fixed schedule; NULL / 0 when not given */
+    char *user_rate;
+    long num_users;
     enum profile_ui ui;
     bool ui_fallback;       /* dashboard was asked for: print a note */
     int log_level;          /* 0 info, 1 debug, 2 trace */

@@ -102,7 +102,10 @@ struct replay_config {
     double warmup_duration_s;
     double warmup_grace_s;   /* < 0: wait for every warmup request (AIPerf's default) */
     long warmup_concurrency; /* closed loop: the warmup's slots */
-    double warmup_rate;      /* rate mode: the warmup's rate */
+    double warmup_rate;      /* the warmup's rate (rate mode, or a rate warmup before a
+                                closed loop, as AIPerf 0.13 runs one) */
+    long warmup_rate_cap;    /* a rate warmup before a closed loop: its cap when no
+                                --warmup-concurrency (an explicit --concurrency; 0: none) */
     int warmup_arrival;      /* -1: as profiling, else enum arrival */
     double warmup_conc_ramp_s, warmup_rate_ramp_s;
     /* --prefill-concurrency: requests sent and without a first token yet, all workers

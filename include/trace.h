@@ -60,6 +60,9 @@ struct trace_request {
     /* Additions (trace engineer): */
     long blocks; /* hash-block references in this request (repeats count) */
     long line;   /* 1-based line of this request in the decompressed trace */
+    /* later turns of a user-centric schedule (AIPerf 0.13's turn gap): sent gap_ms after
+     * the previous turn's intended time, or when its response ends if later; 0: none */
+    double gap_ms;
 };
 
 struct trace_reader;

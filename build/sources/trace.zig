@@ -2,7 +2,7 @@
 pub const src = [_][]const u8{
     "trace/jscan.c",       "trace/tokenizer.c",  "trace/corpus.c", "trace/i64map.c", "trace/tok_lookup.c", "trace/tok_open.c",
     "trace/trace_write.c", "trace/trace_read.c", "trace/trace_cache.c", "trace/synth.c",  "trace/dataset.c", "trace/seqdist.c", "trace/arrow.c", "trace/baseten.c",
-    "trace/trace_sample.c",
+    "trace/trace_sample.c", "trace/trace_users.c",
     "cli/cmd_pack.c",      "cli/cmd_inspect.c",
 };
 pub const tests = [_][]const u8{

@@ -82,6 +82,12 @@ static const struct arg_spec specs[] = {
      "scales every turn delay"},
     {"request-rate", NULL, ARG_VALUE, "R", NULL,
      "synthetic arrivals per second: makes the trace timed"},
+    {"user-centric-rate", NULL, ARG_VALUE, "R", NULL,
+     "AIPerf's user-centric schedule at R req/s over --num-users users (a timed trace; the "
+     "packed conversations are the pool they take theirs from)"},
+    {"num-users", NULL, ARG_VALUE, "N", NULL, "with --user-centric-rate: the users"},
+    {"benchmark-duration", NULL, ARG_VALUE, "S", NULL,
+     "with --user-centric-rate: no send at or after S seconds"},
     {"arrival-pattern", "--request-rate-mode", ARG_VALUE, "P", "poisson",
      "constant, poisson or gamma"},
     {"arrival-smoothness", "--vllm-burstiness", ARG_VALUE, "S", "1",
@@ -930,6 +936,67 @@ int cmd_pack(int argc, char **argv)
         code = cli_fail(&d, 1);
         goto out;
     }
+    /* --user-centric-rate (AIPerf 0.13): the bounds AIPerf validates, before packing */
+    struct uc_opts uco = {0};
+    bool users = args_has(&a, "user-centric-rate");
+    if (users || args_has(&a, "num-users") || args_has(&a, "benchmark-duration")) {
+        int urc = 0;
+        const char *uv;
+        if (!users) {
+            const char *on = args_has(&a, "num-users") ? "num-users" : "benchmark-duration";
+            urc = diag_set(&d, ERR_INVALID, "--%s %s: needs --user-centric-rate", on,
+                           args_get(&a, on));
+        } else if (!(uv = args_get(&a, "num-users"))) {
+            urc = diag_set(&d, ERR_INVALID, "--user-centric-rate %s: needs --num-users",
+                           args_get(&a, "user-centric-rate"));
+        }
+        urc = urc ? urc : args_double(&a, "user-centric-rate", 1e-9, 1e9, &uco.rate, &d);
+        urc = urc ? urc : args_long(&a, "num-users", 1, 100000000, &uco.users, &d);
+        urc = urc ? urc : args_double(&a, "benchmark-duration", 1e-6, 1e9, &uco.duration_s, &d);
+        if (!urc && args_has(&a, "request-rate"))
+            urc = diag_set(&d, ERR_INVALID, "--user-centric-rate %s: not with --request-rate",
+                           args_get(&a, "user-centric-rate"));
+        if (!urc && o.sampling != SAMPLING_SEQUENTIAL)
+            urc = diag_set(&d, ERR_INVALID,
+                           "--user-centric-rate %s: needs --dataset-sampling-strategy "
+                           "sequential (not supported yet with random or shuffle)",
+                           args_get(&a, "user-centric-rate"));
+        /* the schedule is written out whole: bounded as a synthetic trace is */
+        double span = uco.rate * uco.duration_s;
+        if (!urc && span > (double)PACK_MAX_REQUESTS &&
+            !(o.request_count > 0 && o.request_count <= PACK_MAX_REQUESTS))
+            urc = diag_set(&d, ERR_INVALID,
+                           "--benchmark-duration %s: %.3g requests at --user-centric-rate %s, "
+                           "more than %ld",
+                           args_get(&a, "benchmark-duration"), span,
+                           args_get(&a, "user-centric-rate"), (long)PACK_MAX_REQUESTS);
+        double sspan = (double)o.conversations * o.turns_mean;
+        if (!urc && sspan > (double)PACK_MAX_REQUESTS && o.request_count <= 0 && span <= 0)
+            urc = diag_set(&d, ERR_INVALID,
+                           "--conversation-num %ld: about %.3g requests, more than %ld",
+                           o.conversations, sspan, (long)PACK_MAX_REQUESTS);
+        /* AIPerf: each user needs a session and a request */
+        if (!urc && o.request_count > 0 && o.request_count < uco.users)
+            urc = diag_set(&d, ERR_INVALID, "--request-count %ld: fewer than --num-users %ld",
+                           o.request_count, uco.users);
+        if (!urc && o.conversations > 0 && o.conversations < uco.users)
+            urc = diag_set(&d, ERR_INVALID, "--conversation-num %ld: fewer than --num-users %ld",
+                           o.conversations, uco.users);
+        if (urc) {
+            code = cli_fail(&d, 1);
+            goto out;
+        }
+        /* the limits go to the schedule; the pack makes the pool (AIPerf sizes it from
+         * --num-dataset-entries, else --conversation-num, else --request-count, else 100) */
+        uco.requests = o.request_count;
+        uco.sessions = o.conversations;
+        if (o.entries <= 0)
+            o.entries = o.conversations > 0   ? o.conversations
+                        : o.request_count > 0 ? o.request_count
+                                              : 100;
+        o.request_count = 0;
+        o.conversations = 0;
+    }
     if (!input && args_has(&a, "custom-dataset-type")) {
         diag_set(&d, ERR_INVALID, "--custom-dataset-type %s needs --input-file", dtype);
         code = cli_fail(&d, 1);
@@ -1078,13 +1145,13 @@ int cmd_pack(int argc, char **argv)
     bool resample = input && o.sampling != SAMPLING_SEQUENTIAL;
     long want_requests = o.request_count;
     char unsampled[4096];
-    if (resample) {
+    if (resample || users) {
         const char *tmpdir = getenv("TMPDIR");
         snprintf(unsampled, sizeof unsampled, "%s/metronome-pack-unsampled-%ld.jsonl.zst",
                  tmpdir && *tmpdir ? tmpdir : "/tmp", (long)getpid());
         o.request_count = 0;
     }
-    if (tw_open(&w, resample ? unsampled : outp, &cfg, &d)) {
+    if (tw_open(&w, resample || users ? unsampled : outp, &cfg, &d)) {
         code = cli_fail(&d, 0);
         goto out;
     }
@@ -1177,6 +1244,14 @@ int cmd_pack(int argc, char **argv)
     if (resample) {
         rc = trace_resample(unsampled, outp, o.sampling, want_requests, o.seed, (int)level, &nreq,
                             &nses, &d);
+        unlink(unsampled);
+        if (rc) {
+            code = cli_fail(&d, rc == ERR_INVALID);
+            goto out;
+        }
+    }
+    if (users) {
+        rc = trace_user_centric(unsampled, outp, &uco, (int)level, &nreq, &nses, &d);
         unlink(unsampled);
         if (rc) {
             code = cli_fail(&d, rc == ERR_INVALID);

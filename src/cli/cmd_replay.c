@@ -73,9 +73,10 @@ static const struct arg_spec specs[] = {
      "after --warmup-duration, wait S s for warmup responses, then cancel them"},
     {"warmup-concurrency", NULL, ARG_VALUE, "N", "--concurrency",
      "warmup slots (cap with --request-rate)"},
-    {"warmup-request-rate", NULL, ARG_VALUE, "R", "--request-rate", "rate mode: warmup rate"},
+    {"warmup-request-rate", NULL, ARG_VALUE, "R", "--request-rate",
+     "warmup rate (rate mode; in closed loop: a rate warmup)"},
     {"warmup-arrival-pattern", NULL, ARG_VALUE, "P", "--arrival-pattern",
-     "rate mode: warmup arrivals (constant, poisson or gamma)"},
+     "warmup arrivals (constant, poisson or gamma) of a rate warmup"},
     {"warmup-concurrency-ramp-duration", NULL, ARG_VALUE, "S", "--concurrency-ramp-duration",
      "warmup slots ramp"},
     {"warmup-request-rate-ramp-duration", NULL, ARG_VALUE, "S", "--request-rate-ramp-duration",
@@ -765,12 +766,17 @@ int cmd_replay(int argc, char **argv)
             const char *needs;
         } only[] = {
             {"request-rate-ramp-duration", MODE_RATE, "--request-rate"},
-            {"warmup-request-rate", MODE_RATE, "--request-rate"},
-            {"warmup-arrival-pattern", MODE_RATE, "--request-rate"},
-            {"warmup-request-rate-ramp-duration", MODE_RATE, "--request-rate"},
+            {"warmup-request-rate", MODE_RATE, "--request-rate or closed loop"},
+            {"warmup-arrival-pattern", MODE_RATE, "--request-rate or --warmup-request-rate"},
+            {"warmup-request-rate-ramp-duration", MODE_RATE,
+             "--request-rate or --warmup-request-rate"},
         };
+        /* AIPerf 0.13 runs a rate warmup (--warmup-request-rate) before a closed loop too */
+        bool rate_warm = cfg.mode == MODE_CONCURRENCY && args_has(&a, "warmup-request-rate");
+        if (rate_warm)
+            cfg.warmup_rate_cap = args_has(&a, "concurrency") ? cfg.concurrency : 0;
         for (size_t k = 0; k < sizeof only / sizeof only[0]; k++)
-            if (args_has(&a, only[k].opt) && cfg.mode != only[k].mode) {
+            if (args_has(&a, only[k].opt) && cfg.mode != only[k].mode && !(k > 0 && rate_warm)) {
                 cli_error("--%s %s: needs %s", only[k].opt, args_get(&a, only[k].opt),
                           only[k].needs);
                 code = EXIT_USAGE;

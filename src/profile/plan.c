@@ -46,6 +46,7 @@ void profile_plan_free(struct profile_plan *p)
     free(p->model);
     free(p->endpoint_type);
     free(p->request_rate);
+    free(p->user_rate);
     free(p->redacted_cmdline);
     free(p->export_prefix);
     memset(p, 0, sizeof *p);
@@ -706,6 +707,93 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
             goto out;
         }
     }
+    /* --user-centric-rate R --num-users N (AIPerf 0.13): pack writes AIPerf's schedule
+     * into the trace (trace_user_centric), replay sends it as a fixed schedule. What
+     * AIPerf refuses is refused here, before anything is packed. */
+    bool users = args_has(&a, "user-centric-rate");
+    if (users || args_has(&a, "num-users")) {
+        double ur = 0, tmean = 1;
+        long nu = 0;
+        const char *uv = args_get(&a, "user-centric-rate");
+        if (!users) {
+            rc = diag_set(d, ERR_INVALID, "--num-users %s: needs --user-centric-rate",
+                          args_get(&a, "num-users"));
+            goto out;
+        }
+        if (!args_has(&a, "num-users")) {
+            rc = diag_set(d, ERR_INVALID, "--user-centric-rate %s: needs --num-users", uv);
+            goto out;
+        }
+        /* AIPerf sweeps a list of user counts; metronome does not yet */
+        if (strchr(args_get(&a, "num-users"), ',')) {
+            rc = refuse(d, all.n, all.v, (size_t)opt_index("num-users"), args_get(&a, "num-users"));
+            goto out;
+        }
+        if ((rc = args_double(&a, "user-centric-rate", 1e-9, 1e9, &ur, d)) ||
+            (rc = args_long(&a, "num-users", 1, 100000000, &nu, d)) ||
+            (rc = args_double(&a, "conversation-turn-mean", 0, 1e6, &tmean, d)))
+            goto out;
+        /* AIPerf checks the option, not the dataset: an input file needs it too */
+        if (tmean < 2) {
+            rc = diag_set(d, ERR_INVALID,
+                          "--user-centric-rate %s: needs --conversation-turn-mean >= 2 (got %g; "
+                          "for single-turn requests use --request-rate)",
+                          uv, tmean);
+            goto out;
+        }
+        static const char *const clash[] = {
+            "request-rate",       "request-rate-series",       "fixed-schedule",
+            "arrival-pattern",    "arrival-smoothness",        "warmup-request-count",
+            "warmup-duration",    "num-warmup-sessions",       "warmup-request-rate",
+            "warmup-concurrency", "concurrency-ramp-duration", "dataset-sampling-strategy",
+        };
+        for (size_t k = 0; k < sizeof clash / sizeof clash[0]; k++) {
+            const char *cv = args_get(&a, clash[k]);
+            if (!args_has(&a, clash[k]))
+                continue;
+            if (!strcmp(clash[k], "dataset-sampling-strategy") && enum_eq(cv, "sequential"))
+                continue;
+            if (!strcmp(clash[k], "fixed-schedule") && !args_flag(&a, "fixed-schedule"))
+                continue;
+            rc = diag_set(d, ERR_INVALID, "--user-centric-rate %s: not with --%s%s%s", uv, clash[k],
+                          cv ? " " : "", cv ? cv : "");
+            goto out;
+        }
+        if (count > 0 && count < nu) {
+            rc = diag_set(d, ERR_INVALID, "--request-count %ld: fewer than --num-users %ld", count,
+                          nu);
+            goto out;
+        }
+        long sess = 0;
+        if ((rc = args_long(&a, "conversation-num", 1, 1000000000000L, &sess, d)))
+            goto out;
+        if (sess > 0 && sess < nu) {
+            rc = diag_set(d, ERR_INVALID, "--conversation-num %ld: fewer than --num-users %ld",
+                          sess, nu);
+            goto out;
+        }
+        /* AIPerf's default stop condition, 10 requests, must leave each user one too */
+        if (count == 0 && !sess && !args_has(&a, "benchmark-duration") && nu > 10) {
+            rc = diag_set(d, ERR_INVALID,
+                          "--num-users %ld: more than the default --request-count 10 (each "
+                          "user needs a request; give --request-count or --benchmark-duration)",
+                          nu);
+            goto out;
+        }
+        /* pack writes the whole schedule: refused here too, before anything is written */
+        double dur = 0;
+        if ((rc = args_double(&a, "benchmark-duration", 1e-6, 1e9, &dur, d)))
+            goto out;
+        if (ur * dur > 2147483647.0 && !(count > 0 && count <= 2147483647L)) {
+            rc = diag_set(d, ERR_INVALID,
+                          "--benchmark-duration %s: %.3g requests at --user-centric-rate %s, more "
+                          "than 2147483647",
+                          args_get(&a, "benchmark-duration"), ur * dur, uv);
+            goto out;
+        }
+        p->user_rate = xstrdup(uv);
+        p->num_users = nu;
+    }
     if (args_has(&a, "fixed-schedule")) {
         p->fixed_forced = args_flag(&a, "fixed-schedule");
         p->fixed_refused = !p->fixed_forced;
@@ -722,17 +810,21 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
         static const struct {
             const char *name;
             double min; /* AIPerf 0.13's bounds: durations and rates > 0, grace >= 0 */
-            int mode;   /* 1: closed loop only, 2: --request-rate only */
+            int mode;   /* 1: closed loop only, 2: --request-rate only, 3: --request-rate or
+                           a rate warmup (--warmup-request-rate) before a closed loop */
         } shapes[] = {
             {"concurrency-ramp-duration", 1e-6, 0},
             {"warmup-concurrency-ramp-duration", 1e-6, 0},
             {"request-rate-ramp-duration", 1e-6, 2},
-            {"warmup-request-rate", 1e-9, 2},
-            {"warmup-request-rate-ramp-duration", 1e-6, 2},
+            {"warmup-request-rate", 1e-9, 3},
+            {"warmup-request-rate-ramp-duration", 1e-6, 3},
             {"warmup-duration", 1e-6, 0},
             {"warmup-grace-period", 0, 0},
         };
         bool rate_mode = args_has(&a, "request-rate") || args_has(&a, "request-rate-series");
+        /* AIPerf 0.13 runs a rate warmup before a closed loop too (not a fixed schedule) */
+        bool rate_warm =
+            rate_mode || (args_has(&a, "warmup-request-rate") && !args_flag(&a, "fixed-schedule"));
         for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
             double x;
             if (!args_has(&a, shapes[k].name))
@@ -740,11 +832,14 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
             if ((rc = args_double(&a, shapes[k].name, shapes[k].min, 1e9, &x, d)))
                 goto out;
             if ((shapes[k].mode == 1 && (rate_mode || args_flag(&a, "fixed-schedule"))) ||
-                (shapes[k].mode == 2 && !rate_mode)) {
+                (shapes[k].mode == 2 && !rate_mode) || (shapes[k].mode == 3 && !rate_warm)) {
                 rc = diag_set(d, ERR_INVALID, "--%s %s: needs %s", shapes[k].name,
                               args_get(&a, shapes[k].name),
-                              shapes[k].mode == 1 ? "closed loop (no --request-rate)"
-                                                  : "--request-rate");
+                              shapes[k].mode == 1   ? "closed loop (no --request-rate)"
+                              : shapes[k].mode == 2 ? "--request-rate"
+                                                    : "--request-rate, or a closed loop with "
+                                                      "--warmup-request-rate (not a fixed "
+                                                      "schedule)");
                 goto out;
             }
         }
@@ -766,8 +861,10 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
                 goto out;
             }
         if ((v = args_get(&a, "warmup-arrival-pattern"))) {
-            if (!rate_mode) {
-                rc = diag_set(d, ERR_INVALID, "--warmup-arrival-pattern %s: needs --request-rate",
+            if (!rate_warm) {
+                rc = diag_set(d, ERR_INVALID,
+                              "--warmup-arrival-pattern %s: needs --request-rate or "
+                              "--warmup-request-rate",
                               v);
                 goto out;
             }
@@ -849,7 +946,19 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
      * trace is packed to exactly that and replayed whole (a count given to replay would
      * start the trace over when the conversations hold fewer requests). Otherwise a
      * request count, max(10, 2 x concurrency) by default. */
-    if (conversations && !p->has_input_file) {
+    if (users) {
+        /* the schedule holds the stop conditions (pack cuts it to the first --request-count
+         * sends, the first --conversation-num users and the sends before the duration) */
+        if (count == 0 && !conversations && !args_has(&a, "benchmark-duration"))
+            count = 10;
+        if (count > 0) {
+            snprintf(num, sizeof num, "%ld", count);
+            push_named(&p->pack, "request-count", num);
+        }
+        if ((v = args_get(&a, "benchmark-duration")))
+            push_named(&p->pack, "benchmark-duration", v);
+        count = 0;
+    } else if (conversations && !p->has_input_file) {
         if (count > 0) {
             snprintf(num, sizeof num, "%ld", count);
             push_named(&p->pack, "request-count", num);
@@ -960,7 +1069,20 @@ void profile_plan_name(const struct profile_plan *p, bool timed, char *out, size
         buf_puts(&b, "_multi");
     buf_printf(&b, "-openai-%s-", p->endpoint_type);
     bool fixed = p->fixed_forced || (timed && !p->fixed_refused && !p->request_rate);
-    if (fixed) {
+    if (p->user_rate) {
+        /* AIPerf 0.13's name for the phase: user_centric-users<N>-qps<R as a float> */
+        char *end = NULL;
+        double r = strtod(p->user_rate, &end);
+        char rs[64];
+        for (int prec = 0; prec <= 17; prec++) {
+            snprintf(rs, sizeof rs, "%.*f", prec, r);
+            if (strtod(rs, NULL) == r)
+                break;
+        }
+        if (!strchr(rs, '.'))
+            snprintf(rs + strlen(rs), sizeof rs - strlen(rs), ".0");
+        buf_printf(&b, "user_centric-users%ld-qps%s", p->num_users, rs);
+    } else if (fixed) {
         buf_puts(&b, "fixed_schedule");
     } else {
         if (p->concurrency > 0 || !p->request_rate)

@@ -19,6 +19,7 @@
 
 #include <cJSON.h>
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <sys/resource.h>
 #include <stdio.h>
@@ -211,6 +212,7 @@ struct sched {
     struct shard_deal deal; /* --shard: which requests this process sends */
     bool started;           /* a phase has begun (the --start-at instant is used) */
     int64_t phase_t0;       /* the current phase's start */
+    enum replay_mode pmode; /* the current phase's mode (a rate warmup before a closed loop) */
     enum arrival arrival;   /* the current phase's arrival pattern and gamma shape */
     double smoothness;
 };
@@ -228,6 +230,10 @@ struct phase_spec {
     double prefill_ramp_s;
     long sessions; /* sessions to start (every turn of each is sent); 0: no such limit */
     bool series;   /* --request-rate-series drives the rate (rate mode) */
+    /* a rate-mode warmup before a closed-loop profile (--warmup-request-rate, AIPerf
+     * 0.13): timed sends at `rate`, capped at `cap` requests in flight (0: none) */
+    bool rate_mode;
+    long cap;
 };
 
 /* Closed loop: opens the levels whose ramp instant has come and wakes the workers that
@@ -243,7 +249,7 @@ static int64_t ramp_tick(struct sched *s)
     long now_l = ramp_level_now(e->lvl_target, e->lvl_ramp_ns, clock_mono_ns() - e->lvl_t0);
     if (now_l > cur) {
         atomic_store_explicit(&e->level, now_l, memory_order_release);
-        if (s->cfg->mode != MODE_CONCURRENCY) {
+        if (s->pmode != MODE_CONCURRENCY) {
             /* the shared cap: every worker waiting for a slot may take one now */
             atomic_store(&e->gcap, now_l);
             for (int i = 0; i < e->nw; i++)
@@ -384,6 +390,7 @@ static struct item *make_item(struct sched *s, const struct trace_request *tr, l
     it->url = s->e->ntargets > 1 ? (int)(index % s->e->ntargets) : 0;
     r->url = it->url;
     it->delay_ms = tr->delay_ms * (s->cfg->time_scale > 0 ? s->cfg->time_scale : 1);
+    it->gap_ns = (int64_t)(tr->gap_ms * (s->cfg->time_scale > 0 ? s->cfg->time_scale : 1) * 1e6);
     it->live = tr->history == TRACE_HISTORY_LIVE && s->cfg->endpoint == EP_CHAT;
     /* The first turn is "recorded" (its body is complete) but its exchange is the start of
      * the history its live later turns carry: it must be kept too (it was not, so turn 1
@@ -578,9 +585,13 @@ static long run_phase(struct sched *s, const struct phase_spec *ps)
                                    ? (int64_t)(ps->prefill_ramp_s * 1e9)
                                    : 0);
     atomic_store_explicit(&e->ptarget, ps->prefill, memory_order_release);
-    if (cfg->mode == MODE_CONCURRENCY) {
+    enum replay_mode pm = ps->rate_mode ? MODE_RATE : cfg->mode;
+    s->pmode = pm;
+    if (pm == MODE_CONCURRENCY) {
         /* The phase's open slots: a ramp from 1 (loadshape.h), a level of its own, or
-         * every slot. The workers see the new generation and start over from it. */
+         * every slot. The workers see the new generation and start over from it. The
+         * shared cap of a rate warmup before it is gone (that warmup is drained). */
+        atomic_store(&e->gcap, 0);
         long target = ps->level > 0 ? ps->level : cfg->concurrency;
         bool ramp = ps->conc_ramp_s > 0 && target > 1;
         e->lvl_t0 = t0;
@@ -593,11 +604,22 @@ static long run_phase(struct sched *s, const struct phase_spec *ps)
         for (int i = 0; i < e->nw; i++)
             worker_wake(&e->w[i]);
     }
-    if (cfg->mode != MODE_CONCURRENCY) {
+    if (pm != MODE_CONCURRENCY && cfg->mode == MODE_CONCURRENCY && ps->cap <= 0) {
+        /* A rate warmup with no cap before a closed loop: every worker's slots open
+         * without limit (the level is what may_start reads without a shared cap). */
+        e->lvl_t0 = t0;
+        e->lvl_ramp_ns = 0;
+        e->lvl_target = LONG_MAX / 4;
+        atomic_store(&e->gcap, 0);
+        atomic_store_explicit(&e->level, LONG_MAX / 4, memory_order_release);
+        atomic_fetch_add_explicit(&e->lvl_gen, 1, memory_order_acq_rel);
+        for (int i = 0; i < e->nw; i++)
+            worker_wake(&e->w[i]);
+    } else if (pm != MODE_CONCURRENCY) {
         /* The timed modes' shared cap: the phase's own (--warmup-concurrency), ramped
          * from 1 like the closed loop's slots (AIPerf ramps the session limit in every
          * mode), or none. The level only drives the ramp here; workers read gcap. */
-        long cap = ps->level > 0 ? ps->level : cfg->concurrency;
+        long cap = ps->rate_mode ? ps->cap : ps->level > 0 ? ps->level : cfg->concurrency;
         bool ramp = ps->conc_ramp_s > 0 && cap > 1;
         e->lvl_t0 = t0;
         e->lvl_ramp_ns = ramp ? (int64_t)(ps->conc_ramp_s * 1e9) : 0;
@@ -663,7 +685,7 @@ static long run_phase(struct sched *s, const struct phase_spec *ps)
             }
         }
         int64_t due = 0;
-        if (cfg->mode == MODE_CONCURRENCY)
+        if (pm == MODE_CONCURRENCY)
             ramp_tick(s);
         if (!later) {
             if (cfg->mode == MODE_FIXED) {
@@ -679,15 +701,15 @@ static long run_phase(struct sched *s, const struct phase_spec *ps)
                                                           : 0;
                 double scale = cfg->time_scale > 0 ? cfg->time_scale : 1;
                 due = t0 + (int64_t)((tr.t_ms - offset0) * scale * 1e6);
-            } else if (cfg->mode == MODE_RATE && ps->series) {
+            } else if (pm == MODE_RATE && ps->series) {
                 ramp_prev = rate_shape_next(&rr, &rs, &ramp_rate, ramp_prev, phase_gap, s);
                 due = t0 + ramp_prev;
-            } else if (cfg->mode == MODE_RATE && ps->rate_ramp_s > 0) {
+            } else if (pm == MODE_RATE && ps->rate_ramp_s > 0) {
                 /* AIPerf's rate ramp (loadshape.h): gaps at the rate in force, pulled in
                  * by the updates every 0.1 s */
                 ramp_prev = rate_ramp_next(&rr, &ramp_rate, ramp_prev, phase_gap, s);
                 due = t0 + ramp_prev;
-            } else if (cfg->mode == MODE_RATE) {
+            } else if (pm == MODE_RATE) {
                 if (ps->arrival == ARRIVAL_CONSTANT) {
                     due = t0 + (int64_t)((double)issued * 1e9 / ps->rate);
                 } else {
@@ -697,7 +719,7 @@ static long run_phase(struct sched *s, const struct phase_spec *ps)
             }
             if (end && due >= end)
                 break;
-            if (cfg->mode == MODE_CONCURRENCY && end && clock_mono_ns() >= end)
+            if (pm == MODE_CONCURRENCY && end && clock_mono_ns() >= end)
                 break;
         }
         /* --shard: every shard computes the whole schedule (count, due times, the rate's
@@ -733,7 +755,7 @@ static long run_phase(struct sched *s, const struct phase_spec *ps)
                 int64_t at = t0 + (int64_t)((tr.t_ms - offset0) * scale * 1e6);
                 it->not_before = at > 0 ? at : 1;
             }
-        } else if (cfg->mode == MODE_CONCURRENCY) {
+        } else if (pm == MODE_CONCURRENCY) {
             wi = wait_room(s);
             if (wi < 0) {
                 item_free(it);
@@ -787,7 +809,7 @@ void *sched_main(void *arg)
      * modes keep the normal priority: the scheduler must stay ahead of the schedule. */
     /* A concurrency ramp's slots open at set instants: then the scheduler hands each its
      * request on time, at the normal priority. */
-    if (e->cfg->mode == MODE_CONCURRENCY && e->cfg->conc_ramp_s <= 0 &&
+    if (e->cfg->mode == MODE_CONCURRENCY && e->cfg->conc_ramp_s <= 0 && e->cfg->warmup_rate <= 0 &&
         e->cfg->warmup_conc_ramp_s <= 0)
         setpriority(PRIO_PROCESS, (id_t)gettid(), 5);
     const struct replay_config *cfg = e->cfg;
@@ -820,6 +842,11 @@ void *sched_main(void *arg)
             .prefill_ramp_s =
                 cfg->warmup_prefill_ramp_s > 0 ? cfg->warmup_prefill_ramp_s : cfg->prefill_ramp_s,
             .sessions = cfg->warmup_sessions,
+            /* AIPerf 0.13: --warmup-request-rate makes the warmup a rate phase whatever
+             * profiling's mode, capped by --warmup-concurrency, else by a --concurrency
+             * given, else not at all */
+            .rate_mode = cfg->mode == MODE_CONCURRENCY && cfg->warmup_rate > 0,
+            .cap = cfg->warmup_concurrency > 0 ? cfg->warmup_concurrency : cfg->warmup_rate_cap,
         };
         w.smoothness = w.arrival == ARRIVAL_GAMMA ? cfg->smoothness : 1;
         long n = run_phase(&s, &w);

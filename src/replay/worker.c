@@ -46,7 +46,8 @@ struct session {
     bool busy;
     int turns, done; /* turns in the source (0: unknown) and turns finished */
     int64_t last_end;
-    bool holds; /* closed loop: keeps its slot between turns (counted in wpriv.held) */
+    int64_t last_intended; /* the previous turn's t_intended (a user-centric gap's base) */
+    bool holds;            /* closed loop: keeps its slot between turns (counted in wpriv.held) */
     struct item *wait_head, *wait_tail;
     cJSON *history; /* live chat history (messages), or NULL */
     /* sticky-user-sessions: the connection kept between turns (idle, in no pool; its
@@ -696,6 +697,13 @@ static void schedule_turn(struct worker *w, struct session *s, struct item *it, 
     s->busy = true; /* from now until this turn ends, later turns wait behind it */
     int64_t base = s->last_end ? s->last_end : now;
     it->rec.t_intended = base + (int64_t)(it->delay_ms * 1e6);
+    /* AIPerf's user-centric turn gap: the previous turn's intended time plus the gap, or
+     * the end of its reply when that is later (the schedule then shifts, as AIPerf's
+     * max(now, next_send_time + turn_gap) does) */
+    if (it->gap_ns > 0 && s->last_intended) {
+        int64_t at = s->last_intended + it->gap_ns;
+        it->rec.t_intended = at > base ? at : base;
+    }
     if (it->not_before > it->rec.t_intended)
         it->rec.t_intended = it->not_before;
     it->timed = true;
@@ -877,6 +885,7 @@ static void finish(struct worker *w, struct conn *c, int64_t now, bool reuse)
         struct session *s = session_get(p, it->rec.conv);
         s->busy = false;
         s->last_end = now;
+        s->last_intended = it->rec.t_intended;
         s->done++;
         /* another turn follows: here already, or known to come (the turn count says so,
          * and the scheduler may still send it) */

@@ -593,6 +593,9 @@ static int parse_request(struct trace_reader *r, const char *line, size_t len,
             if (jval_double(&v, &q->t_ms) || q->t_ms < 0)
                 return line_err(r, d, ERR_INVALID, "field '%s': must be a number >= 0", "t_ms");
             q->timed = true;
+        } else if (jval_is(&k, "gap_ms")) {
+            if (jval_double(&v, &q->gap_ms) || q->gap_ms < 0)
+                return line_err(r, d, ERR_INVALID, "field '%s': must be a number >= 0", "gap_ms");
         } else if (jval_is(&k, "delay_ms")) {
             if (jval_double(&v, &q->delay_ms) || q->delay_ms < 0)
                 return line_err(r, d, ERR_INVALID, "field '%s': must be a number >= 0", "delay_ms");

@@ -213,7 +213,7 @@ bad = [
     (["--warmup-duration", "1", "--warmup-grace-period", "-2"], "--warmup-grace-period: -2"),
     (["--warmup-request-count", "2", "--warmup-grace-period", "1"], "--warmup-grace-period 1"),
     (["--warmup-concurrency", "0"], "--warmup-concurrency: 0"),
-    (["--warmup-request-rate", "5"], "--warmup-request-rate 5: needs --request-rate"),
+    (["--warmup-request-rate", "-1"], "--warmup-request-rate: -1"),
     (["--request-rate", "5", "--warmup-request-rate", "0"], "--warmup-request-rate: 0"),
     (["--request-rate", "5", "--warmup-arrival-pattern", "zipf"], "--warmup-arrival-pattern zipf"),
     (["--warmup-arrival-pattern", "constant"], "--warmup-arrival-pattern constant"),

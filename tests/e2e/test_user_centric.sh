@@ -1,0 +1,206 @@
+# AIPerf 0.13's --user-centric-rate R --num-users N through `metronome profile` against the
+# mock: the users, their conversations, their turns and every send time in the records
+# checked against the schedule AIPerf's definition gives (a model of it written here from
+# the definition: virtual history at t=0, turns N/R apart, a new user in the slot after a
+# user's last turn), the stop conditions, the realignment after a slow reply, and bad
+# values refused before anything is packed or sent.
+. "$E2E_ROOT/tests/e2e/lib.sh"
+PYTHONPATH="$E2E_ROOT/tests/e2e" python3 - <<'PY'
+import heapq, json, math, os, subprocess
+from replay_lib import BIN, TMP, Mock, records, check, err
+
+MS = 1e6
+
+
+def profile(url, name, *args, expect=0):
+    out = os.path.join(TMP, name)
+    p = subprocess.run([BIN, "profile", "-m", "m", "--url", url, "--ui", "none",
+                        "--artifact-dir", out, "--isl", "8", "--osl", "2", *args],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    check(p.returncode == expect, name, "exit", p.returncode, p.stderr[-2000:])
+    if expect:
+        return p.stderr, out
+    run = json.load(open(os.path.join(out, "run.json")))
+    recs = records(out)
+    t0 = run["start"]["t0_mono_ns"] - run["anchor"]["mono_ns"]
+    return recs, t0, out
+
+
+def model(N, R, turns, pool, count=None, duration=None, sessions=None):
+    """AIPerf 0.13's user-centric schedule for a pool of `pool` conversations of `turns`
+    turns each (sequential sampling): {user id: (pool index, [send times in s])}."""
+    stagger, gap = 1.0 / R, N / R
+    life = max(1, turns - 1)
+    alt = math.gcd(N, life) > 1
+    step = next((k for k in range(2, N) if math.gcd(N, k) == 1), 1)
+    users, uid, conv = {}, 1, 0
+    for i in range(N):
+        age = (N - i) * life
+        left = life - age // N
+        if left <= 0:
+            uid += 1
+            continue
+        si = (i * step) % N if alt else age % N
+        order = N - si
+        users[uid] = (conv % pool, [order * stagger + k * gap for k in range(min(left, turns))])
+        uid, conv = uid + 1, conv + 1
+    users[uid] = (conv % pool, [k * gap for k in range(turns)])
+    uid, conv = uid + 1, conv + 1
+    heap = [u[1][0] + len(u[1]) * gap for u in users.values()]
+    heapq.heapify(heap)
+    horizon = min(x for x in [count / R if count else None, duration] if x is not None) \
+        if (count or duration) else 1e18
+    while heap and heap[0] < horizon - 1e-9 and (not sessions or len(users) < sessions):
+        t = heapq.heappop(heap)
+        users[uid] = (conv % pool, [t + k * gap for k in range(turns)])
+        heapq.heappush(heap, t + turns * gap)
+        uid, conv = uid + 1, conv + 1
+    sends = sorted((t, u, k) for u, (c, ts) in users.items() for k, t in enumerate(ts))
+    if duration:
+        sends = [s for s in sends if s[0] < duration - 1e-9]
+    if count:
+        sends = sends[:count]
+    out = {}
+    for t, u, k in sends:
+        out.setdefault(u, (users[u][0], []))[1].append(t)
+    return out
+
+
+def first_bodies(out):
+    """Each session's first-turn body in the packed trace (the conversation it took)."""
+    p = subprocess.run(["zstdcat", os.path.join(out, "trace.jsonl.zst")], stdout=subprocess.PIPE,
+                       text=True, check=True)
+    b = {}
+    for line in p.stdout.splitlines()[1:]:
+        r = json.loads(line)
+        if "session" in r and r.get("turn") == 0:
+            b[r["session"]] = json.dumps(r["body"], sort_keys=True)
+    return b
+
+
+def check_schedule(recs, t0, out, want, gap, what):
+    prof = [r for r in recs if r["phase"] == "profile"]
+    check(not any(err(r) for r in prof), what, "errors")
+    got = {}
+    for r in prof:
+        got.setdefault(int(r["conv"]), []).append(r)
+    check(sorted(got) == sorted(want), what, "users", sorted(got), sorted(want))
+    for u, rs in got.items():
+        rs.sort(key=lambda r: r["turn"])
+        c, ts = want[u]
+        check([r["turn"] for r in rs] == list(range(len(ts))), what, "turns of user", u,
+              [r["turn"] for r in rs], len(ts))
+        for r, t in zip(rs, ts):  # the schedule in the trace: within 1 ms of the definition
+            check(abs(r["t_intended"] - t0 - t * 1e9) < 1 * MS, what, "user", u, "turn",
+                  r["turn"], (r["t_intended"] - t0) / MS, t * 1e3)
+        for a, b in zip(rs, rs[1:]):  # each user's turns one turn gap apart
+            check(abs(b["t_intended"] - a["t_intended"] - gap * 1e9) < 1 * MS, what, "gap", u)
+    # the users that took the same pool conversation sent the same first turn
+    fb = first_bodies(out)
+    for u in want:
+        for v in want:
+            if u < v:
+                same = want[u][0] == want[v][0]
+                check((fb[str(u)] == fb[str(v)]) == same, what, "conversation of", u, v, same)
+    late = sorted(r["t_start"] - r["t_intended"] for r in prof)
+    check(late[len(late) // 2] < 1 * MS, what, "lateness p50", late[len(late) // 2])
+    # 2 shared cores: a send is preempted now and then (tens of ms seen at load 6)
+    check(late[-1] < 250 * MS, what, "lateness max", late[-1])
+
+
+with Mock("--ttft", "2ms", "--itl", "1ms") as m:
+    # 5 users at 8 req/s, 3 turns (AIPerf's own example shape): 30 requests
+    recs, t0, out = profile(m.url, "uc5", "--user-centric-rate", "8", "--num-users", "5",
+                            "--conversation-turn-mean", "3", "--num-dataset-entries", "4",
+                            "--request-count", "30")
+    want = model(5, 8, 3, 4, count=30)
+    check(sum(len(ts) for _, ts in want.values()) == 30, "uc5 model count")
+    check_schedule(recs, t0, out, want, 5 / 8, "uc5")
+    # AIPerf sent exactly this for 5 users, 4 req/s, 3 turns, 20 requests (users 2..6 at
+    # 0.5, 1.0, 0.25, 0.75, 0 s with 1, 1, 2, 2, 3 turns; user 7 at 1.75 s)
+    w4 = model(5, 4, 3, 4, count=20)
+    check({u: (len(ts), ts[0]) for u, (c, ts) in w4.items() if u <= 7} ==
+          {2: (1, 0.5), 3: (1, 1.0), 4: (2, 0.25), 5: (2, 0.75), 6: (3, 0.0), 7: (3, 1.75)},
+          "model against AIPerf's run", w4)
+    # the artifact directory is AIPerf's name for the phase
+    p = subprocess.run([BIN, "profile", "-m", "m", "--url", m.url, "--ui", "none", "--isl", "8",
+                        "--osl", "1", "--user-centric-rate", "20", "--num-users", "2",
+                        "--conversation-turn-mean", "2", "--request-count", "2"],
+                       cwd=TMP, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    check(p.returncode == 0 and os.path.isdir(os.path.join(
+        TMP, "artifacts", "m-openai-chat-user_centric-users2-qps20.0")), "dir name", p.stderr)
+
+    # 6 users, 4 turns: gcd(6, 3) > 1, AIPerf's alternate spacing; a benchmark duration
+    recs, t0, out = profile(m.url, "uc6", "--user-centric-rate", "12", "--num-users", "6",
+                            "--conversation-turn-mean", "4", "--num-dataset-entries", "5",
+                            "--benchmark-duration", "2.2")
+    want = model(6, 12, 4, 5, duration=2.2)
+    check(sum(len(ts) for _, ts in want.values()) == 27, "uc6 sends before 2.2 s")
+    check_schedule(recs, t0, out, want, 6 / 12, "uc6")
+
+    # --conversation-num: the first 7 users, every turn of each (AIPerf sent these 11
+    # requests for this shape: users 2, 3, 4 one turn, 5 two, 6, 7, 8 two at 0.5-1.1 s)
+    recs, t0, out = profile(m.url, "ucs", "--user-centric-rate", "10", "--num-users", "4",
+                            "--conversation-turn-mean", "2", "--conversation-num", "7")
+    want = model(4, 10, 2, 7, sessions=7)
+    check(len(want) == 7 and sum(len(ts) for _, ts in want.values()) == 11, "ucs model")
+    check_schedule(recs, t0, out, want, 4 / 10, "ucs")
+
+# a reply slower than the turn gap: the next turn goes when it ends and the user's later
+# turns follow from there (AIPerf's max(now, next_send_time + turn_gap))
+with Mock("--ttft", "150ms", "--itl", "1ms") as m:
+    recs, t0, out = profile(m.url, "ucslow", "--user-centric-rate", "20", "--num-users", "2",
+                            "--conversation-turn-mean", "4", "--request-count", "8")
+    prof = [r for r in recs if r["phase"] == "profile"]
+    check(len(prof) == 8, "ucslow records", len(prof))
+    by = {}
+    for r in prof:
+        by.setdefault(r["conv"], []).append(r)
+    later = 0
+    for rs in by.values():
+        rs.sort(key=lambda r: r["turn"])
+        for a, b in zip(rs, rs[1:]):
+            exp = max(a["t_end"], a["t_intended"] + 100 * MS)
+            check(abs(b["t_intended"] - exp) < 0.01 * MS, "realigned", b["conv"], b["turn"],
+                  b["t_intended"] - exp)
+            check(b["t_start"] >= a["t_end"], "a user waits for its reply", b["conv"])
+            later += 1
+    check(later >= 4, "ucslow later turns", later)
+
+# ---- bad values: one line naming the option and the value, exit 2, nothing written -------
+UC = ["--conversation-turn-mean", "3"]
+bad = [
+    (["--user-centric-rate", "0", "--num-users", "2"] + UC, "--user-centric-rate: 0"),
+    (["--user-centric-rate", "x", "--num-users", "2"] + UC, "--user-centric-rate"),
+    (["--user-centric-rate", "-1", "--num-users", "2"] + UC, "--user-centric-rate: -1"),
+    (["--user-centric-rate", "5", "--num-users", "0"] + UC, "--num-users: 0"),
+    (["--user-centric-rate", "5", "--num-users", "2.5"] + UC, "--num-users"),
+    (["--num-users", "3"] + UC, "--num-users 3: needs --user-centric-rate"),
+    (["--user-centric-rate", "5"] + UC, "--user-centric-rate 5: needs --num-users"),
+    (["--user-centric-rate", "5", "--num-users", "2"], "needs --conversation-turn-mean >= 2"),
+    (["--user-centric-rate", "5", "--num-users", "5", "--request-count", "3"] + UC,
+     "--request-count 3: fewer than --num-users 5"),
+    (["--user-centric-rate", "5", "--num-users", "5", "--conversation-num", "4"] + UC,
+     "--conversation-num 4: fewer than --num-users 5"),
+    (["--user-centric-rate", "5", "--num-users", "15"] + UC, "--num-users 15: more than the default"),
+    (["--user-centric-rate", "5", "--num-users", "2", "--request-rate", "3"] + UC,
+     "--user-centric-rate 5: not with --request-rate 3"),
+    (["--user-centric-rate", "5", "--num-users", "2", "--warmup-request-count", "3"] + UC,
+     "--user-centric-rate 5: not with --warmup-request-count 3"),
+    (["--user-centric-rate", "5", "--num-users", "2", "--arrival-pattern", "constant"] + UC,
+     "not with --arrival-pattern constant"),
+    (["--user-centric-rate", "1e6", "--num-users", "2", "--benchmark-duration", "1e6"] + UC,
+     "--benchmark-duration 1e6: 1e+12 requests at --user-centric-rate 1e6"),
+    (["--user-centric-rate", "5", "--num-users", "2", "--conversation-num", "3e9"] + UC,
+     "--conversation-num"),
+]
+with Mock("--ttft", "1ms") as m:
+    for i, (args, want) in enumerate(bad):
+        stderr, out = profile(m.url, "bad%d" % i, *args, expect=2)
+        lines = stderr.strip().splitlines()
+        check(len(lines) == 1 and want in lines[0], "bad", args, stderr)
+        check(not os.path.exists(out), "bad", args, "wrote", out)
+    timing = m.timing()
+    check(not timing, "bad values sent requests", len(timing))
+print("ok")
+PY
