@@ -30,8 +30,8 @@ import time
 # Floors: the number of lines that must run to a complete report, and the number of options the
 # compatibility page must list as "supported". Raise them as options land; never lower them.
 MIN_LINES = 40
-MIN_RUN = 49
-MIN_SUPPORTED = 128
+MIN_RUN = 52
+MIN_SUPPORTED = 168
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LINES = os.path.join(ROOT, "tests", "compat", "lines.txt")

@@ -21,7 +21,7 @@ expect_exit 2 "$M" profile -m x --public-dataset-foo
 grep -q "unknown option '--public-dataset-foo'" "$E2E_TMP/stderr" || fail "unknown option"
 refused "not supported yet: --endpoint-type image-generation" -m x --endpoint-type image-generation
 refused "--tokenizer-trust-remote-code: refused: metronome runs no remote code (it reads tokenizer.json only, which needs none)" -m x --tokenizer Qwen/Qwen3-0.6B --tokenizer-trust-remote-code
-refused "not supported yet: --custom-dataset-type raw-payload" -m x --custom-dataset-type raw-payload
+refused "not supported yet: --custom-dataset-type dag" -m x --custom-dataset-type dag
 refused "not supported yet: --arrival-pattern concurrency-burst" -m x --arrival-pattern concurrency-burst
 # Report-stage SLOs and rules are checked before anything is sent or written.
 refused "--goodput 'x:1': unknown per-request metric 'x'" -m x --goodput x:1
