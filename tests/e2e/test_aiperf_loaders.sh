@@ -87,6 +87,9 @@ assert n == m == 18, (n, m)
 PY
 
 # 6. aiperf plot reads the directory (offline; needs no GPU telemetry)
+# (its plotting library renders through a Chromium it finds on PATH: a fresh machine has none)
+command -v chromium >/dev/null || "$E2E_ROOT/scripts/ensure-deb" chromium ||
+    fail "chromium not installed and cannot be installed (aiperf plot needs it)"
 mkdir -p home
 HOME="$E2E_TMP/home" timeout 300 "$venv/bin/aiperf" plot stream --output plots >plot.log 2>&1 ||
     { tail -20 plot.log; fail "aiperf plot failed"; }
