@@ -1565,7 +1565,8 @@ int dataset_bailian(struct dataset *ds, const char *path, struct diag *d)
             break;
         }
         size_t np = 0;
-        if ((rc = hash_prompt_ids(ds, ids + r->ids_off, r->nids, r->in, &s, parts, &np)))
+        if ((rc = hash_prompt_ids(ds, r->nids ? ids + r->ids_off : NULL, r->nids, r->in, &s, parts,
+                                  &np)))
             break;
         long out = r->out;
         if (o->syn_max_osl > 0 && out > o->syn_max_osl)
