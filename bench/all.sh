@@ -43,9 +43,21 @@ jobs=(
     "TTFT error at 1,000 streams|replay_ttft.sh BIN 1000|replay_ttft.sh BIN 200|${RUNS:-5}"
     "10,000 streams, TLS|replay_scale.sh BIN 10000 1000|replay_scale.sh BIN 500 200|${RUNS:-3}"
     "mock vs nginx, uvicorn|mock_wrk.sh 3|mock_wrk.sh 2|${RUNS:-2}"
-    "pack and inspect|pack.sh BIN 300000|pack.sh BIN 100000|${RUNS:-2}"
+    "pack and inspect|pack.sh BIN 1000000|pack.sh BIN 100000|${RUNS:-2}"
     "report exports|report.sh BIN 1000000 100|report.sh BIN 50000 20|${RUNS:-2}"
 )
+# The load average cannot tell a busy machine from this script's own previous run (on 2
+# cores one benchmark alone holds it near 1-2), so each run also measures the CPU that
+# processes OUTSIDE it used meanwhile: the machine's busy time (/proc/stat: user, nice,
+# system, irq, softirq and the hypervisor's steal) minus the run's own (a cpuacct cgroup
+# that every process of the run inherits). Runs where others used more than 0.1 of a core
+# are marked BUSY in the summary. Without a writable cpuacct hierarchy the load average is
+# all there is.
+cg=/sys/fs/cgroup/cpuacct/metronome-bench.$$
+mkdir "$cg" 2>/dev/null && [ -w "$cg/tasks" ] || cg=
+trap '[ -n "$cg" ] && rmdir "$cg" 2>/dev/null' EXIT
+busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
+hz=$(getconf CLK_TCK)
 start=$(date +%s)
 : >"$out/results.jsonl"
 : >"$out/runs.jsonl"
@@ -61,11 +73,20 @@ for job in "${jobs[@]}"; do
         eval "set -- ${cmdline#* }"
         args=()
         for a in "$@"; do [ "$a" = BIN ] && args+=("$bin") || args+=("$a"); done
-        BENCH_RESULTS="$out/results.jsonl" BENCH_RUN=$run bash "$root/bench/$script" "${args[@]}" 2>&1 |
-            tee -a "$out/$script.log" | tee "$out/last.log" | grep -v '^#' | sed 's/^/   /'
+        w0=$(date +%s%N) b0=$(busy_ticks) u0=$([ -n "$cg" ] && cat "$cg/cpuacct.usage" || echo 0)
+        (
+            [ -n "$cg" ] && echo "$BASHPID" >"$cg/tasks"
+            BENCH_RESULTS="$out/results.jsonl" BENCH_RUN=$run bash "$root/bench/$script" "${args[@]}" 2>&1 |
+                tee -a "$out/$script.log" | tee "$out/last.log" | grep -v '^#' | sed 's/^/   /'
+        )
+        w1=$(date +%s%N) b1=$(busy_ticks) u1=$([ -n "$cg" ] && cat "$cg/cpuacct.usage" || echo 0)
+        # cores used by other processes during the run; -1 when it cannot be measured
+        other=$([ -n "$cg" ] && awk -v b=$((b1 - b0)) -v hz="$hz" -v u=$((u1 - u0)) -v w=$((w1 - w0)) \
+            'BEGIN { o = (b / hz - u / 1e9) / (w / 1e9); printf "%.3f", o < 0 ? 0 : o }' || echo -1)
+        [ "$other" != -1 ] && echo "   (other processes used $other of a core during this run)"
         BENCH_RUN=$run python3 "$root/bench/all_extract.py" "$script" "$out/last.log" >>"$out/results.jsonl"
-        printf '{"script":"%s","cmd":"%s","run":%d,"load":"%s","seconds":%d}\n' "$script" "bench/$cmdline" \
-            "$run" "$l" $(($(date +%s) - t0)) >>"$out/runs.jsonl"
+        printf '{"script":"%s","cmd":"%s","run":%d,"load":"%s","other_cores":%s,"seconds":%d}\n' "$script" \
+            "bench/$cmdline" "$run" "$l" "$other" $(($(date +%s) - t0)) >>"$out/runs.jsonl"
     done
 done
 desc=$(git -C "$root" describe --always --dirty --tags 2>/dev/null || echo "not a git checkout")

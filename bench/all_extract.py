@@ -100,10 +100,12 @@ def fmt(v):
 def summary(d, version, seconds, quick):
     res = [json.loads(l) for l in open(os.path.join(d, "results.jsonl")) if l.strip()]
     runs = [json.loads(l) for l in open(os.path.join(d, "runs.jsonl")) if l.strip()]
-    cmd, loads, secs = {}, {}, {}
+    cmd, loads, others, secs = {}, {}, {}, {}
     for r in runs:
         cmd[r["script"]] = r["cmd"]
         loads.setdefault(r["script"], []).append(float(r["load"].split()[0]))
+        if r.get("other_cores", -1) >= 0:
+            others.setdefault(r["script"], []).append(r["other_cores"])
         secs[r["script"]] = secs.get(r["script"], 0) + r["seconds"]
     order, vals, units = [], {}, {}
     for r in res:
@@ -116,24 +118,30 @@ def summary(d, version, seconds, quick):
     mode = "QUICK (smoke test, 1 run at small sizes: not figures of record)" if quick == "1" else "full"
     print(f"Measured by `bench/all.sh` ({mode}) with `{version}` in {int(seconds) // 60} min "
           f"{int(seconds) % 60} s; each figure: min / median / max over its runs; load = the "
-          "1-minute load average before each run (min–max).\n")
-    print("| script | figure | min | median | max | unit | runs | load before | target | median vs target |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "1-minute load average before each run (min–max; it includes the previous benchmark "
+          "run's own load); others = the cores that processes outside the benchmark used during "
+          "its runs (max; `-` when not measurable).\n")
+    print("| script | figure | min | median | max | unit | runs | load before | others | target | median vs target |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     met, missed = [], []
     for k in order:
         v = sorted(vals[k])
         l = loads.get(k[0], [0])
+        o = f"{max(others[k[0]]):.2f}" if k[0] in others else "-"
         med = statistics.median(v)
         vd = verdict(TARGETS.get(k[1]), med)
         (met if vd == "met" else missed if vd else []).append(k[1])
         print(f"| `{cmd.get(k[0], k[0])}` | {k[1]} | {fmt(v[0])} | {fmt(med)} | "
-              f"{fmt(v[-1])} | {units[k]} | {len(v)} | {min(l):.2f}–{max(l):.2f} | "
+              f"{fmt(v[-1])} | {units[k]} | {len(v)} | {min(l):.2f}–{max(l):.2f} | {o} | "
               f"{TARGETS.get(k[1], '')} | {vd} |")
     print(f"\nTargets met ({len(met)}): {', '.join(met) or 'none'}.")
     print(f"Targets NOT met ({len(missed)}): {', '.join(missed) or 'none'}.")
-    busy = sorted({s for s, l in loads.items() if max(l) > 1})
+    # Measured interference decides; the load average only where it could not be measured.
+    busy = sorted({s for s, o in others.items() if max(o) > 0.1} |
+                  {s for s, l in loads.items() if s not in others and max(l) > 1})
     if busy:
-        print(f"\nBUSY: the load average was above 1 before runs of {', '.join(busy)}: "
+        print(f"\nBUSY: other processes used more than 0.1 of a core during runs of (or, where that "
+              f"could not be measured, the load average was above 1 before) {', '.join(busy)}: "
               "their figures are not the page's figures.")
     print()
     print("Time per script: " + ", ".join(f"{s} {t} s" for s, t in secs.items()))
