@@ -144,6 +144,10 @@ void dataset_lits_reset(struct dataset *ds);
 /* AIPerf's sample_positive_normal_integer: a normal truncated at 0 (by rejection), then
  * rounded up; stddev 0 gives ceil(mean). */
 long dataset_pos_int(struct rng *r, double mean, double stddev);
+/* One request's max_tokens from --osl / --osl-stddev as AIPerf 0.13 draws it
+ * (_set_max_tokens): the mean and the standard deviation truncated to integers (a stddev
+ * below 1 draws nothing), then at least 1. Only when o->osl_set. */
+long dataset_osl(struct rng *r, const struct dataset_opts *o);
 /* The model for the next turn. */
 const char *dataset_model(struct dataset *ds);
 /* A random window of n tokens as up to two slice parts (returns the count). With a

@@ -54,9 +54,10 @@ static const struct arg_spec specs[] = {
     {"prompt-input-tokens-block-size", "--synthetic-input-tokens-block-size --isl-block-size",
      ARG_VALUE, "N", "512", "tokens per mooncake hash_ids block"},
     {"prompt-output-tokens-mean", "--output-tokens-mean --osl", ARG_VALUE, "N", NULL,
-     "mean output length: sent as max_tokens (overrides dataset lengths)"},
+     "mean output length, an integer: the output limit (max_completion_tokens; overrides dataset "
+     "lengths)"},
     {"prompt-output-tokens-stddev", "--output-tokens-stddev --osl-stddev", ARG_VALUE, "N", "0",
-     "output length standard deviation"},
+     "output length standard deviation (truncated to an integer, as AIPerf)"},
     {"prompt-batch-size", "--batch-size-text --batch-size -b", ARG_VALUE, "N", "1",
      "prompts per request"},
     {"prompt-prefix-pool-size", "--prefix-prompt-pool-size --num-prefix-prompts", ARG_VALUE, "N",
@@ -394,8 +395,10 @@ static int parse_opts(const struct args *a, struct dataset_opts *o, struct diag 
     rc = rc ? rc : args_double(a, "prompt-input-tokens-stddev", 0, 1e8, &o->isl_stddev, d);
     rc = rc ? rc : args_long(a, "prompt-input-tokens-block-size", 1, 1 << 24, &o->block_size, d);
     if (!rc && args_has(a, "prompt-output-tokens-mean")) {
-        rc = args_double(a, "prompt-output-tokens-mean", 0, 1e8, &o->osl_mean, d);
-        o->osl_set = o->osl_mean > 0;
+        long osl = 0; /* an integer, as AIPerf 0.13 parses it (20.5 is refused there too) */
+        rc = args_long(a, "prompt-output-tokens-mean", 0, 100000000L, &osl, d);
+        o->osl_mean = (double)osl;
+        o->osl_set = osl > 0;
     }
     rc = rc ? rc : args_double(a, "prompt-output-tokens-stddev", 0, 1e8, &o->osl_stddev, d);
     rc = rc ? rc : args_long(a, "prompt-batch-size", 1, 1024, &o->batch_size, d);

@@ -145,7 +145,7 @@ const struct profile_opt profile_opts[] = {
     {{"random-range-ratio", NULL, ARG_VALUE, "R", NULL, "ISL and OSL uniform in a window around --isl/--osl"}, PROFILE_PACK},
     {{"random-corpus-style", NULL, ARG_VALUE, "S", "vllm", "vllm or sglang: the --random-range-ratio window"}, PROFILE_PACK},
     {{"prompt-output-tokens-mean", "--output-tokens-mean --osl", ARG_VALUE, "N", NULL, "mean output length, sent as max_tokens"}, PROFILE_PACK},
-    {{"prompt-output-tokens-stddev", "--output-tokens-stddev --osl-stddev", ARG_VALUE, "N", "0", "output length standard deviation"}, PROFILE_PACK},
+    {{"prompt-output-tokens-stddev", "--output-tokens-stddev --osl-stddev", ARG_VALUE, "N", "0", "output length standard deviation (truncated to an integer, as AIPerf)"}, PROFILE_PACK},
     {{"prompt-batch-size", "--batch-size-text --batch-size -b", ARG_VALUE, "N", "1", "prompts per request"}, PROFILE_PACK},
     {{"prompt-corpus", NULL, ARG_VALUE, "C", "sonnet", "sonnet (coding and random: not supported yet)"}, PROFILE_PACK},
     {{"system-prompt", NULL, ARG_VALUE, "TEXT", NULL, "verbatim system message of every conversation"}, PROFILE_PACK},

@@ -330,8 +330,7 @@ static int emit_turn(struct dataset *ds, struct turn_in *t, const char *session,
     q.audios = audios;
     q.naudios = na;
     q.isl = -1;
-    q.max_tokens =
-        ds->o->osl_set ? dataset_pos_int(&ds->osl_rng, ds->o->osl_mean, ds->o->osl_stddev) : -1;
+    q.max_tokens = ds->o->osl_set ? dataset_osl(&ds->osl_rng, ds->o) : -1;
     q.live_history = turn > 0;
     int rc = tw_request(ds->w, &q, d);
     free(parts);
@@ -1293,10 +1292,7 @@ int dataset_mooncake(struct dataset *ds, const char *path, struct diag *d)
         q.texts = &t;
         q.ntexts = 1;
         q.isl = isl;
-        q.max_tokens = ds->o->osl_set
-                           ? dataset_pos_int(&ds->osl_rng, ds->o->osl_mean, ds->o->osl_stddev)
-                       : has_out ? (long)out
-                                 : -1;
+        q.max_tokens = ds->o->osl_set ? dataset_osl(&ds->osl_rng, ds->o) : has_out ? (long)out : -1;
         /* A line's own `messages` (or whole `payload`) is the complete conversation, sent
          * as it is (AIPerf 0.13's message_array_with_responses, the default for mooncake
          * messages): recorded, nothing prepended. Text lines carry only the new turn. */
@@ -1586,7 +1582,7 @@ int dataset_bailian(struct dataset *ds, const char *path, struct diag *d)
         q.texts = &t;
         q.ntexts = 1;
         q.isl = r->in;
-        q.max_tokens = o->osl_set ? dataset_pos_int(&ds->osl_rng, o->osl_mean, o->osl_stddev) : out;
+        q.max_tokens = o->osl_set ? dataset_osl(&ds->osl_rng, o) : out;
         q.live_history = turn > 0;
         rc = tw_request(ds->w, &q, d);
         dataset_lits_reset(ds);
@@ -2126,7 +2122,7 @@ static int wk_emit(struct dataset *ds, struct wk_trace *tr, uint32_t index, cons
         q.texts = &txt;
         q.ntexts = 1;
         q.isl = r->in;
-        q.max_tokens = o->osl_set ? dataset_pos_int(&ds->osl_rng, o->osl_mean, o->osl_stddev)
+        q.max_tokens = o->osl_set ? dataset_osl(&ds->osl_rng, o)
                        : out < 1  ? 1 /* AIPerf sends 1 for a recorded 0 */
                                   : out;
         rc = tw_request(ds->w, &q, d);
@@ -2381,7 +2377,7 @@ int dataset_sharegpt(struct dataset *ds, const char *path, struct diag *d)
         q.texts = &t;
         q.ntexts = 1;
         q.isl = pl;
-        q.max_tokens = o->osl_set ? dataset_pos_int(&ds->osl_rng, o->osl_mean, o->osl_stddev) : cl;
+        q.max_tokens = o->osl_set ? dataset_osl(&ds->osl_rng, o) : cl;
         if ((rc = tw_request(ds->w, &q, d)))
             break;
     }
@@ -2581,8 +2577,7 @@ static void csv_row(int term, void *data)
                 q.texts = &t;
                 q.ntexts = 1;
                 q.isl = in;
-                q.max_tokens = ds->o->osl_set ? dataset_pos_int(&ds->osl_rng, ds->o->osl_mean,
-                                                                ds->o->osl_stddev)
+                q.max_tokens = ds->o->osl_set ? dataset_osl(&ds->osl_rng, ds->o)
                                : out > 0      ? out
                                               : -1;
                 c->rc = tw_request(ds->w, &q, c->d);

@@ -68,6 +68,12 @@ long dataset_pos_int(struct rng *r, double mean, double stddev)
     return x < 0 ? 0 : (long)ceil(x);
 }
 
+long dataset_osl(struct rng *r, const struct dataset_opts *o)
+{
+    long v = dataset_pos_int(r, trunc(o->osl_mean), trunc(o->osl_stddev));
+    return v < 1 ? 1 : v;
+}
+
 const char *dataset_model(struct dataset *ds)
 {
     const struct dataset_opts *o = ds->o;
@@ -398,9 +404,7 @@ static int emit_conversation(struct dataset *ds, long k, const char *sid, bool t
         q.texts = texts;
         q.ntexts = (size_t)nb;
         q.isl = isl;
-        q.max_tokens = o->seq       ? seq_osl
-                       : o->osl_set ? dataset_pos_int(&orng, o->osl_mean, o->osl_stddev)
-                                    : -1;
+        q.max_tokens = o->seq ? seq_osl : o->osl_set ? dataset_osl(&orng, o) : -1;
         if (t == 0 && o->shared_system_len > 0)
             q.system_text = &sys_text;
         if (t == 0 && ctx_text.nparts > 0)

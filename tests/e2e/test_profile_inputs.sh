@@ -214,7 +214,25 @@ for b in B:
     assert list(b) == ["query", "texts"] and len(b["texts"]) == 2, b
 assert {t["isl"] for t in T} == {11}'
 
+# --osl / --osl-stddev as AIPerf 0.13's _set_max_tokens draws them (inputs.json of
+# `aiperf profile --osl 30 --osl-stddev 5` has max_completion_tokens, chat, or max_tokens,
+# completions): the stddev truncated to an integer (0.7 draws nothing, 2.9 draws with 2),
+# ceil of the draw, at least 1
+p osl0 --isl 10 --osl 20 --osl-stddev 0.7 --request-count 40
+ok osl0
+py osl0 'assert [b["max_completion_tokens"] for b in B] == [20] * 40, B'
+p osl2 --isl 10 --osl 20 --osl-stddev 2.9 --request-count 800
+ok osl2
+py osl2 'import statistics
+v = [b["max_completion_tokens"] for b in B]
+assert min(v) >= 1 and abs(statistics.mean(v) - 20.5) < 0.3, statistics.mean(v)
+assert 1.8 < statistics.pstdev(v) < 2.25, statistics.pstdev(v)'
+p oslc --isl 10 --osl 7 --request-count 3 --endpoint-type completions
+ok oslc
+py oslc 'assert [b["max_tokens"] for b in B] == [7] * 3 and all("max_completion_tokens" not in b for b in B)'
+
 # bad values: one line naming the option and the value, exit 2, nothing left behind
+refused "--prompt-output-tokens-mean: expected an integer, got '20.5'" --osl 20.5
 refused "--seq-dist '100,10:60': probabilities sum to 60" --seq-dist "100,10:60"
 refused "--seq-dist 'x'" --seq-dist x
 refused "--seq-dist '0,10:100': sequence lengths must be positive" --sequence-distribution "0,10:100"
