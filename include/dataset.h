@@ -73,6 +73,10 @@ struct dataset_opts {
      * trace above it are compressed to it, and --inter-turn-delay-cap-seconds is off). */
     bool wk_ignore_delays, wk_think_only;
     double wk_idle_gap_cap_s;
+    /* --max-context-length (0: none): a trace whose peak recorded context, the largest
+     * `in` + max tokens over its requests and its subagents' (AIPerf 0.13's count, see
+     * dataset_weka), is above it is left out whole. */
+    long wk_max_ctx;
 
     /* Rankings endpoint types: each synthetic entry is one query and a number of passages
      * (AIPerf 0.13's --rankings-* options; defaults 1 passage, 550 tokens each). */
@@ -122,6 +126,9 @@ struct dataset {
     long nprefix;
     long skipped; /* input records left out (ShareGPT filters, CSV rows with no prompt) */
     const char *skip_why;
+    /* weka_trace with --max-context-length: traces left out and kept, and the smallest
+     * and largest peak context seen (the pack note, and the error when none is kept). */
+    long wk_dropped, wk_kept, wk_peak_min, wk_peak_max;
     /* Model tokenizers only (synth.c): the decoded texts windows return as TW_LIT parts,
      * owned here until dataset_lits_reset (after each request is written), and the
      * prefix pool's texts (owned until dataset_release). */
@@ -209,7 +216,9 @@ int dataset_sharegpt(struct dataset *ds, const char *path, struct diag *d);
  * by name), each one session named by its "id"; its "n"/"s" requests are the turns, in
  * file order, prompts made from hash_ids in the trace's own block_size (ids local to the
  * trace); "subagent" entries are refused (not supported yet). Untimed: later turns carry
- * the delays AIPerf derives (docs/cli-pack.md). */
+ * the delays AIPerf derives (docs/cli-pack.md). With o->wk_max_ctx, a trace whose peak
+ * `in` + max tokens (`out` capped by --synthesis-max-osl, subagents' uncapped; at least 1)
+ * is above it is left out before anything else is asked of it; none kept is an error. */
 int dataset_weka(struct dataset *ds, const char *path, struct diag *d);
 /* CSV traces: kind "azure" (TIMESTAMP, ContextTokens, GeneratedTokens) or "burstgpt"
  * (Timestamp, Model, Request tokens, Response tokens, ...). */

@@ -16,6 +16,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <mbedtls/sha256.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,6 +155,8 @@ static const struct arg_spec specs[] = {
      "weka_trace: a later turn waits its recorded think_time (else the idle gap)"},
     {"trace-idle-gap-cap-seconds", NULL, ARG_VALUE, "S", NULL,
      "weka_trace: gaps between request starts of one trace above S cut to S"},
+    {"max-context-length", NULL, ARG_VALUE, "N", NULL,
+     "weka_trace: traces whose peak in + max tokens is above N left out whole"},
     {"inter-turn-delay-cap-seconds", NULL, ARG_VALUE, "S", NULL,
      "authored turn delays (mooncake/multi_turn delay, baseten think times) capped at S"},
     {"rankings-passages-mean", NULL, ARG_VALUE, "N", "1", "rankings: passages per request"},
@@ -456,6 +459,7 @@ static int parse_opts(const struct args *a, struct dataset_opts *o, struct diag 
     rc = rc ? rc : args_double(a, "trace-idle-gap-cap-seconds", 0, 1e9, &o->wk_idle_gap_cap_s, d);
     o->wk_ignore_delays = args_flag(a, "ignore-trace-delays");
     o->wk_think_only = args_flag(a, "use-think-time-only");
+    rc = rc ? rc : args_long(a, "max-context-length", 1, LONG_MAX, &o->wk_max_ctx, d);
     if (!rc)
         for (const char *const *p =
                  (const char *const[]){"trace-session-sample-ratio", "replay-speedup",
@@ -608,6 +612,21 @@ static int weka_opts(const struct args *a, bool weka, const char *dtype, bool in
             cli_warn("--%s has no effect with %s (AIPerf 0.13 reads it only in its weka_trace "
                      "loader)",
                      only[i], input ? dtype : "a synthetic dataset");
+    /* --max-context-length: AIPerf 0.13 refuses it with every dataset that is surely not
+     * weka (synthetic data, another --custom-dataset-type, a non-weka --public-dataset);
+     * a file with no --custom-dataset-type it lets through (its content might be a weka
+     * trace), and its loader then ignores it, so that is a warning here */
+    const char *mcl = args_get(a, "max-context-length");
+    if (mcl && !weka) {
+        if (!input || args_has(a, "custom-dataset-type") || args_has(a, "public-dataset"))
+            return diag_set(d, ERR_INVALID,
+                            "--max-context-length %s: only the weka_trace loader reads it "
+                            "(AIPerf 0.13 refuses it with %s%s)",
+                            mcl, input ? "" : "synthetic data", input ? dtype : "");
+        cli_warn("--max-context-length has no effect with %s (AIPerf 0.13 reads it only in its "
+                 "weka_trace loader)",
+                 dtype);
+    }
     return 0;
 }
 
@@ -1264,6 +1283,12 @@ int cmd_pack(int argc, char **argv)
     if (ds.skipped)
         fprintf(stderr, "metronome: left out %ld input records %s\n", ds.skipped,
                 ds.skip_why ? ds.skip_why : "");
+    if (ds.wk_dropped) /* AIPerf 0.13 logs the same tally once per load */
+        fprintf(stderr,
+                "metronome: left out %ld of %ld weka traces with a peak context (in + max "
+                "tokens) above --max-context-length %ld (peaks %ld to %ld)\n",
+                ds.wk_dropped, ds.wk_dropped + ds.wk_kept, o.wk_max_ctx, ds.wk_peak_min,
+                ds.wk_peak_max);
     if (ds.inexact)
         cli_warn("%ld prompt texts could not be made exactly their token length with %s "
                  "(their isl is the true count; docs/tokenizers.md)",

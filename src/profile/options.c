@@ -47,7 +47,7 @@ const struct profile_opt profile_opts[] = {
     {{"custom-dataset-type", NULL, ARG_VALUE, "TYPE", "mooncake_trace", "single_turn, multi_turn, random_pool, mooncake_trace, bailian_trace, raw_payload, burst_gpt_trace, azure_trace, baseten_trace, weka_trace"}, PROFILE_PACK},
     {{"ignore-trace-delays", NULL, ARG_FLAG, NULL, NULL, "weka_trace: no delays between turns"}, PROFILE_PACK},
     {{"use-think-time-only", NULL, ARG_FLAG, NULL, NULL, "weka_trace: later turns wait their recorded think_time"}, PROFILE_PACK},
-    {{"max-context-length", NULL, ARG_VALUE, "X", NULL, "only AIPerf 0.13's weka_trace loader reads it (whole traces over the length left out at load; AIPerf refuses it with other dataset types); metronome's weka_trace loader does not apply it yet"}, PROFILE_REFUSE},
+    {{"max-context-length", NULL, ARG_VALUE, "N", NULL, "weka_trace: traces whose peak in + max tokens is above N left out whole"}, PROFILE_PACK},
     {{"dataset-sampling-strategy", NULL, ARG_VALUE, "S", "sequential", "sequential, random or shuffle: the order sessions take the dataset's conversations in"}, PROFILE_PACK},
     {{"allow-dataset-wrap", NULL, ARG_FLAG, NULL, "off", "accepted, no effect: AIPerf reads it in agentic replay (--scenario) only (--no-allow-dataset-wrap)"}, PROFILE_PACK},
     {{"random-seed", NULL, ARG_VALUE, "N", NULL, "seed for the dataset and the arrivals"}, PROFILE_PACK | PROFILE_REPLAY},

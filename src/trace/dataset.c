@@ -1734,6 +1734,9 @@ struct wk_trace {
     size_t nids, icap;
     char **models; /* distinct request models, in order of first appearance */
     size_t nmodels;
+    /* "subagent" entries: the line of the first (0: none; refused unless the trace is
+     * left out by --max-context-length) and the peak context of their requests. */
+    long sub_line, sub_peak;
 };
 
 /* The 1-based line of byte p of the file text (errors name it). */
@@ -1772,8 +1775,12 @@ static int wk_strings(const struct jval *v, const struct src *s, const char *key
     return rc < 0 ? rc : 0;
 }
 
-/* One request object (AIPerf's models forbid unknown fields; so does this). */
-static int wk_request(struct wk_trace *tr, const struct jval *obj, const struct src *s)
+static int wk_subagent(struct wk_trace *tr, const struct jval *obj, const struct src *s);
+static void wk_free(struct wk_trace *tr);
+
+/* One request object (AIPerf's models forbid unknown fields; so does this). A subagent's
+ * own requests (child) are "n" or "s" only. */
+static int wk_request(struct wk_trace *tr, const struct jval *obj, const struct src *s, bool child)
 {
     struct jiter it;
     struct jval k, v, type = {0};
@@ -1789,12 +1796,12 @@ static int wk_request(struct wk_trace *tr, const struct jval *obj, const struct 
         return bad(s, "field '%s': %s", "type",
                    type.p ? "must be \"n\", \"s\" or \"subagent\"" : "is missing");
     bool streaming = jval_is(&type, "s");
-    if (jval_is(&type, "subagent"))
-        return diag_at(s->d, ERR_UNSUPPORTED, s->path, s->line,
-                       "field 'type': \"subagent\" entries are not supported yet (AIPerf 0.13 "
-                       "replays them as child conversations spawned and joined by the parent)");
+    if (!child && jval_is(&type, "subagent"))
+        return wk_subagent(tr, obj, s);
     if (!streaming && !jval_is(&type, "n"))
-        return bad(s, "field '%s': %s", "type", "must be \"n\", \"s\" or \"subagent\"");
+        return bad(s, "field '%s': %s", "type",
+                   child ? "must be \"n\" or \"s\" in a subagent's requests"
+                         : "must be \"n\", \"s\" or \"subagent\"");
     struct wk_req r = {.api = -1, .think = -1, .line = s->line, .ids_off = tr->nids};
     unsigned have = 0;
     struct buf model;
@@ -1898,6 +1905,68 @@ static int wk_request(struct wk_trace *tr, const struct jval *obj, const struct 
     return rc;
 }
 
+/* The max tokens a request asks for, as AIPerf 0.13 sends it: `out`, capped by max_osl
+ * when > 0, and 1 for a recorded 0 (a request must ask for one). */
+static long wk_max_tokens(long out, long max_osl)
+{
+    if (max_osl > 0 && out > max_osl)
+        out = max_osl;
+    return out < 1 ? 1 : out;
+}
+
+/* A "subagent" entry. Its requests are checked as a trace's are and their peak context
+ * kept (AIPerf's --max-context-length counts them, their max tokens not capped by
+ * --synthesis-max-osl, as AIPerf sends a subagent's); the entry itself is refused after
+ * the trace is read, unless --max-context-length leaves the whole trace out (wk_file). */
+static int wk_subagent(struct wk_trace *tr, const struct jval *obj, const struct src *s)
+{
+    struct jiter it, ri;
+    struct jval k, v, e;
+    struct wk_trace sub = {0};
+    int rc;
+    jscan_enter(&it, obj);
+    while ((rc = jscan_member(&it, &k, &v)) == 1) {
+        rc = 0;
+        if (!jval_is(&k, "requests"))
+            continue;
+        if (v.type != JT_ARRAY) {
+            rc = bad(s, "field '%s': must be an array, not %s", "requests", jval_type_name(v.type));
+            break;
+        }
+        jscan_enter(&ri, &v);
+        while ((rc = jscan_elem(&ri, &e)) == 1) {
+            rc = e.type == JT_OBJECT
+                     ? wk_request(&sub, &e, s, true)
+                     : bad(s, "field '%s': %s", "requests", "every entry must be an object");
+            if (rc)
+                break;
+        }
+        if (rc)
+            break;
+    }
+    for (size_t i = 0; !rc && i < sub.nreq; i++) {
+        long peak = sub.req[i].in + wk_max_tokens(sub.req[i].out, 0);
+        tr->sub_peak = peak > tr->sub_peak ? peak : tr->sub_peak;
+    }
+    if (!rc && !tr->sub_line)
+        tr->sub_line = s->line;
+    wk_free(&sub);
+    return rc;
+}
+
+/* AIPerf 0.13's peak context of a trace (what --max-context-length compares): the largest
+ * recorded `in` plus max tokens over all its requests, those --synthesis-max-isl leaves
+ * out included, and its subagents'. */
+static long wk_peak(const struct wk_trace *tr, long max_osl)
+{
+    long peak = tr->sub_peak;
+    for (size_t i = 0; i < tr->nreq; i++) {
+        long p = tr->req[i].in + wk_max_tokens(tr->req[i].out, max_osl);
+        peak = p > peak ? p : peak;
+    }
+    return peak;
+}
+
 /* Parses one trace file into tr. */
 static int wk_parse(struct wk_trace *tr, const char *path, const char *text, size_t n,
                     struct diag *d)
@@ -1955,7 +2024,7 @@ static int wk_parse(struct wk_trace *tr, const char *path, const char *text, siz
                 s.line = line;
                 if (e.type != JT_OBJECT)
                     return bad(&s, "field '%s': %s", "requests", "every entry must be an object");
-                if ((rc = wk_request(tr, &e, &s)))
+                if ((rc = wk_request(tr, &e, &s, false)))
                     return rc;
             }
             if (rc < 0)
@@ -2184,7 +2253,23 @@ static int wk_file(struct dataset *ds, const char *path, uint32_t index, struct 
             }
         buf_append(seen, tr.id.p, strlen(tr.id.p) + 1);
     }
-    if (!rc)
+    /* --max-context-length: a trace over it is left out whole, before it is asked to be
+     * one agent chain (AIPerf filters the traces it loaded, then converts the rest) */
+    bool drop = false;
+    if (!rc && ds->o->wk_max_ctx > 0) {
+        long peak = wk_peak(&tr, ds->o->syn_max_osl);
+        if (ds->wk_dropped + ds->wk_kept == 0 || peak < ds->wk_peak_min)
+            ds->wk_peak_min = peak;
+        if (peak > ds->wk_peak_max)
+            ds->wk_peak_max = peak;
+        drop = peak > ds->o->wk_max_ctx;
+        *(drop ? &ds->wk_dropped : &ds->wk_kept) += 1;
+    }
+    if (!rc && !drop && tr.sub_line)
+        rc = diag_at(d, ERR_UNSUPPORTED, path, tr.sub_line,
+                     "field 'type': \"subagent\" entries are not supported yet (AIPerf 0.13 "
+                     "replays them as child conversations spawned and joined by the parent)");
+    if (!rc && !drop)
         rc = wk_emit(ds, &tr, index, path, parts, d);
     wk_free(&tr);
     buf_free(&text);
@@ -2241,6 +2326,15 @@ int dataset_weka(struct dataset *ds, const char *path, struct diag *d)
     }
     buf_free(&seen);
     free(parts);
+    /* AIPerf 0.13 stops with an error when no trace is left, naming the smallest peak */
+    if (!rc && ds->wk_kept == 0 && ds->wk_dropped > 0)
+        rc = diag_at(d, ERR_INVALID, path, 0,
+                     "no trace left: the peak context (in + max tokens) of %s%ld trace%s is "
+                     "above --max-context-length %ld; the smallest is %ld "
+                     "(--max-context-length %ld keeps that trace)",
+                     ds->wk_dropped > 1 ? "each of the " : "the ", ds->wk_dropped,
+                     ds->wk_dropped > 1 ? "s" : "", ds->o->wk_max_ctx, ds->wk_peak_min,
+                     ds->wk_peak_min);
     return rc;
 }
 

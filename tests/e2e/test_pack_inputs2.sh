@@ -6,7 +6,8 @@
 # prompt; later chat turns carry it through the live history, responses repeat it in
 # "instructions". --allow-dataset-wrap is accepted and changes nothing (AIPerf reads it in
 # agentic replay only). Each option also runs under `profile` against the mock; bad values,
-# warmup-isolation targets, endpoints AIPerf does not bust, --max-context-length and
+# warmup-isolation targets, endpoints AIPerf does not bust, --max-context-length (with
+# synthetic data, as AIPerf 0.13 refuses it) and
 # --uuid-and-strip exit 2 with one line naming the option, and write nothing.
 . "$E2E_ROOT/tests/e2e/lib.sh"
 cd "$E2E_TMP"

@@ -1,6 +1,7 @@
-# weka_trace (AIPerf 0.13's loader for kv-cache-tester agentic traces) and the three
-# options only it reads. testdata/weka/agent.json is one trace of five requests, each
-# extending the previous one's context (t 0, 2.5, 3, 10, 12.25 s; api_time 1, 0.5, 0.25,
+# weka_trace (AIPerf 0.13's loader for kv-cache-tester agentic traces) and the four
+# options only it reads (the three delay options, then --max-context-length).
+# testdata/weka/agent.json is one trace of five requests, each extending the previous one's
+# context (t 0, 2.5, 3, 10, 12.25 s; api_time 1, 0.5, 0.25,
 # 2, null; think_time null, 0.8, null, 1.5, 0.1). The delays below are worked by hand
 # from AIPerf's rules (docs/cli-pack.md) and were checked against AIPerf 0.13 itself run
 # on the same file against `metronome mock` (docs/cli-pack.md, weka_trace).
@@ -223,4 +224,118 @@ expect_exit 0 "$METRONOME" pack -m m -o syn.zst --conversation-num 1 --ignore-tr
 grep -q "has no effect with a synthetic dataset" "$E2E_TMP/stderr" || fail "synthetic: $(cat "$E2E_TMP/stderr")"
 expect_exit 2 "$METRONOME" profile -m m --url 127.0.0.1:1 --hf-weka-dataset some/repo --ui none
 grep -q "not supported yet: --hf-weka-dataset" "$E2E_TMP/stderr" || fail "--hf-weka-dataset: $(cat "$E2E_TMP/stderr")"
+
+# --max-context-length N: a trace whose peak recorded context (the largest in + max tokens
+# over its requests; max tokens = out capped by --synthesis-max-osl, at least 1; a
+# subagent's requests count, uncapped) is above N is left out whole. testdata/weka/ctx
+# (peaks): fits 23 (15, 23), exact 40, over 41, zero-out 41 (in 40, out 0 sent as 1),
+# early-peak 42 (42 then 36), subagent 50 (its parent 14, its subagent's request 30 + 20),
+# long-out 50 (in 30, out 20). Without the option the directory is refused (the subagent).
+C="--custom-dataset-type weka_trace --input-file $W/ctx"
+sessions() { # sessions OUT WANT: WANT "name:turns ..." in file order
+    local got
+    got=$(python3 -c '
+import json, sys
+order, n = [], {}
+for l in open(sys.argv[1]):
+    s = json.loads(l)["session"]
+    if s not in n:
+        order.append(s)
+    n[s] = n.get(s, 0) + 1
+print(" ".join(f"{s}:{n[s]}" for s in order))' "$1.jsonl")
+    [ "$got" = "$2" ] || fail "$1: sessions '$got', want '$2'"
+}
+bad 1 ".*f-sub.json:4: field 'type': \"subagent\" entries are not supported yet" $C
+pk c40 $C --max-context-length 40
+sessions c40 "fits:2 exact:1"
+grep -qx "metronome: left out 5 of 7 weka traces with a peak context (in + max tokens) above --max-context-length 40 (peaks 23 to 50)" \
+    "$E2E_TMP/stderr" || fail "no count of the traces left out: $(cat "$E2E_TMP/stderr")"
+pk c41 $C --max-context-length 41
+sessions c41 "fits:2 exact:1 over:1 zero-out:1"
+# --synthesis-max-osl 10 caps the outs counted (early-peak 40, long-out 40), not the
+# subagent's (still 50: kept, it would be refused)
+pk c40osl $C --max-context-length 40 --synthesis-max-osl 10
+sessions c40osl "fits:2 exact:1 early-peak:2 long-out:1"
+pk c23 $C --max-context-length 23
+sessions c23 "fits:2"
+# requests --synthesis-max-isl leaves out still count (fits keeps its peak 23), and no
+# trace left is an error naming the smallest peak; one file alike
+bad 1 ".*ctx: no trace left: the peak context \(in \+ max tokens\) of each of the 7 traces is above --max-context-length 22; the smallest is 23 \(--max-context-length 23 keeps that trace\)" \
+    $C --max-context-length 22 --synthesis-max-isl 15
+bad 1 ".*agent.json: no trace left: .* of the 1 trace is above --max-context-length 38; the smallest is 39" \
+    $S --max-context-length 38
+pk a39 $S --max-context-length 39
+cmp def.jsonl a39.jsonl || fail "--max-context-length 39 changed agent.json (peak 39)"
+# bad values and the datasets AIPerf refuses it with: exit 2, one line, nothing written
+for v in 0 -5 1.5 forty ""; do
+    bad 2 "--max-context-length: " $C --max-context-length "$v"
+done
+bad 2 "--max-context-length 40: only the weka_trace loader reads it \(AIPerf 0.13 refuses it with synthetic data\)" \
+    --max-context-length 40
+bad 2 "--max-context-length 40: only the weka_trace loader reads it \(AIPerf 0.13 refuses it with mooncake_trace\)" \
+    --custom-dataset-type mooncake_trace --input-file mc.jsonl --max-context-length 40
+printf '[{"id": "c", "conversations": [{"from": "human", "value": "hello there"}, {"from": "gpt", "value": "hi"}]}]\n' >sg.json
+bad 2 "--max-context-length 40: only the weka_trace loader reads it \(AIPerf 0.13 refuses it with sharegpt\)" \
+    --public-dataset sharegpt --input-file sg.json --max-context-length 40
+# a file with no --custom-dataset-type AIPerf lets through (it might detect a weka trace)
+# and then ignores the option: unchanged, with a warning
+expect_exit 0 "$METRONOME" pack -m m -o mcl.zst --input-file mc.jsonl --max-context-length 1
+grep -q "warning: --max-context-length has no effect with mooncake_trace" "$E2E_TMP/stderr" ||
+    fail "no warning: $(cat "$E2E_TMP/stderr")"
+cmp <(zstd -dcq plain.zst | tail -n +2) <(zstd -dcq mcl.zst | tail -n +2) ||
+    fail "--max-context-length changed a mooncake_trace trace"
+
+# profile: AIPerf's spelling, packed and sent to the mock (the sessions the records show);
+# a bad value exits 2 and leaves no run directory
+port=$(free_port)
+"$METRONOME" mock --port "$port" --osl 4 >/dev/null 2>mock2.err &
+mock=$!
+trap 'kill $mock 2>/dev/null || true' EXIT
+wait_port "$port"
+expect_exit 0 "$METRONOME" profile -m m --url "127.0.0.1:$port" $C --max-context-length 41 \
+    --concurrency 1 --request-count 5 --artifact-dir pc41 --ui none --no-server-metrics
+expect_exit 2 "$METRONOME" profile -m m --url "127.0.0.1:$port" $C --max-context-length 0 \
+    --artifact-dir pbad --ui none --no-server-metrics
+grep -q "max-context-length" "$E2E_TMP/stderr" && [ ! -e pbad ] || fail "profile 0: $(cat "$E2E_TMP/stderr")"
+expect_exit 2 "$METRONOME" profile -m m --url "127.0.0.1:$port" --max-context-length 40 \
+    --artifact-dir pbad --ui none --no-server-metrics
+grep -q "max-context-length 40" "$E2E_TMP/stderr" && [ ! -e pbad ] || fail "profile synthetic: $(cat "$E2E_TMP/stderr")"
+conv() { # conv DIR: "session:requests ..." from DIR/profile_export.jsonl, sorted
+    python3 -c '
+import collections, json, sys
+n = collections.Counter(json.loads(l)["metadata"]["conversation_id"] for l in open(sys.argv[1] + "/profile_export.jsonl"))
+print(" ".join(f"{k}:{v}" for k, v in sorted(n.items())))' "$1"
+}
+got=$(conv pc41)
+[ "$got" = "exact:1 fits:2 over:1 zero-out:1" ] || fail "profile --max-context-length 41 sent $got"
+# AIPerf 0.13 itself on the same directory, when it is at hand ($AIPERF, else the venv
+# test_aiperf_loaders installs): the same sessions, as many requests each. It needs an
+# offline tokenizer (bench/profile_make_tokenizer.py).
+aiperf=${AIPERF:-$E2E_ROOT/.cache/aiperf/bin/aiperf}
+if [ -x "$aiperf" ]; then
+    export HF_HUB_CACHE=$E2E_TMP/hf HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+    "$(dirname "$aiperf")/python" "$E2E_ROOT/bench/profile_make_tokenizer.py" >/dev/null 2>&1 ||
+        fail "cannot make the offline tokenizer"
+    # every request of the sessions kept: 5 at 41, 6 at 40 with --synthesis-max-osl 10
+    for run in "41 5" "40 6 --synthesis-max-osl 10"; do
+        set -- $run
+        "$aiperf" profile -m m --url "http://127.0.0.1:$port" --endpoint-type chat $C \
+            --max-context-length "$1" --request-count "$2" "${@:3}" --concurrency 1 \
+            --tokenizer local/shakespeare-bpe --ui none --artifact-dir "ai$1" \
+            >"ai$1.log" 2>&1 || fail "aiperf --max-context-length $run: $(tail -5 "ai$1.log")"
+    done
+    [ "$(conv ai41)" = "$got" ] || fail "AIPerf 0.13 sent $(conv ai41), metronome $got"
+    expect_exit 0 "$METRONOME" profile -m m --url "127.0.0.1:$port" $C --max-context-length 40 \
+        --synthesis-max-osl 10 --concurrency 1 --request-count 6 --artifact-dir pc40 --ui none \
+        --no-server-metrics
+    [ "$(conv ai40)" = "$(conv pc40)" ] || fail "osl: AIPerf 0.13 sent $(conv ai40), metronome $(conv pc40)"
+    "$aiperf" profile -m m --url "http://127.0.0.1:$port" --max-context-length 40 --request-count 2 \
+        --tokenizer local/shakespeare-bpe --ui none --artifact-dir aisyn >aisyn.log 2>&1 &&
+        fail "AIPerf 0.13 took --max-context-length with synthetic data"
+    grep -q "max-context-length" aisyn.log || fail "AIPerf's refusal: $(tail -3 aisyn.log)"
+else
+    echo "note: AIPerf 0.13 not found (\$AIPERF or $aiperf): its sessions not compared"
+fi
+kill $mock && wait $mock 2>/dev/null || true
+trap - EXIT
 echo ok
