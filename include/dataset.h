@@ -77,6 +77,9 @@ struct dataset_opts {
      * `in` + max tokens over its requests and its subagents' (AIPerf 0.13's count, see
      * dataset_weka), is above it is left out whole. */
     long wk_max_ctx;
+    /* The first this many traces that pass are kept (0: all): AIPerf 0.13 sizes a dataset
+     * file's pool from --num-dataset-entries, else --conversation-num (filter, then cap). */
+    long wk_entries;
 
     /* Rankings endpoint types: each synthetic entry is one query and a number of passages
      * (AIPerf 0.13's --rankings-* options; defaults 1 passage, 550 tokens each). */
@@ -126,7 +129,7 @@ struct dataset {
     long nprefix;
     long skipped; /* input records left out (ShareGPT filters, CSV rows with no prompt) */
     const char *skip_why;
-    /* weka_trace with --max-context-length: traces left out and kept, and the smallest
+    /* weka_trace: traces --max-context-length left out and traces kept, and the smallest
      * and largest peak context seen (the pack note, and the error when none is kept). */
     long wk_dropped, wk_kept, wk_peak_min, wk_peak_max;
     /* Model tokenizers only (synth.c): the decoded texts windows return as TW_LIT parts,

@@ -68,7 +68,8 @@ static const struct arg_spec specs[] = {
     {"conversation-num", "--num-conversations --num-sessions", ARG_VALUE, "N", "100",
      "synthetic conversations, every turn of each (random_pool: conversations to draw)"},
     {"num-dataset-entries", "--num-prompts", ARG_VALUE, "N", NULL,
-     "unique synthetic conversations the sessions are drawn from"},
+     "unique synthetic conversations the sessions are drawn from (weka_trace: the first N "
+     "traces)"},
     {"dataset-sampling-strategy", NULL, ARG_VALUE, "S", "sequential",
      "how each session picks its conversation: sequential (in order, wrapping), random "
      "(with replacement) or shuffle (without, reshuffled each pass)"},
@@ -441,6 +442,7 @@ static int parse_opts(const struct args *a, struct dataset_opts *o, struct diag 
     o->seed = (uint64_t)seed;
     if (!rc && !args_has(a, "conversation-num"))
         o->conversations = 0;
+    o->wk_entries = o->entries > 0 ? o->entries : o->conversations;
     rc = rc ? rc : args_double(a, "synthesis-speedup-ratio", 0, 1e9, &o->syn_speedup, d);
     rc =
         rc ? rc : args_double(a, "synthesis-prefix-len-multiplier", 0, 1e4, &o->syn_prefix_mult, d);

@@ -2256,13 +2256,13 @@ static int wk_file(struct dataset *ds, const char *path, uint32_t index, struct 
     /* --max-context-length: a trace over it is left out whole, before it is asked to be
      * one agent chain (AIPerf filters the traces it loaded, then converts the rest) */
     bool drop = false;
-    if (!rc && ds->o->wk_max_ctx > 0) {
+    if (!rc) {
         long peak = wk_peak(&tr, ds->o->syn_max_osl);
         if (ds->wk_dropped + ds->wk_kept == 0 || peak < ds->wk_peak_min)
             ds->wk_peak_min = peak;
         if (peak > ds->wk_peak_max)
             ds->wk_peak_max = peak;
-        drop = peak > ds->o->wk_max_ctx;
+        drop = ds->o->wk_max_ctx > 0 && peak > ds->o->wk_max_ctx;
         *(drop ? &ds->wk_dropped : &ds->wk_kept) += 1;
     }
     if (!rc && !drop && tr.sub_line)
@@ -2313,7 +2313,11 @@ int dataset_weka(struct dataset *ds, const char *path, struct diag *d)
             rc = diag_at(d, ERR_INVALID, path, 0, "no .json files in the directory");
         if (nfiles >= ((size_t)1 << 22))
             rc = diag_at(d, ERR_INVALID, path, 0, "more than 2^22 trace files");
-        for (size_t i = 0; i < nfiles && !rc && !enough(ds); i++) {
+        /* --num-dataset-entries: the first N traces that pass (AIPerf's filter-then-cap:
+         * a trace left out takes no place) */
+        for (size_t i = 0; i < nfiles && !rc && !enough(ds) &&
+                           !(ds->o->wk_entries > 0 && ds->wk_kept >= ds->o->wk_entries);
+             i++) {
             struct buf fp;
             buf_init(&fp, 0);
             buf_printf(&fp, "%s/%s", path, files[i]);

@@ -258,6 +258,14 @@ pk c40osl $C --max-context-length 40 --synthesis-max-osl 10
 sessions c40osl "fits:2 exact:1 early-peak:2 long-out:1"
 pk c23 $C --max-context-length 23
 sessions c23 "fits:2"
+# filter, then cap: --num-dataset-entries N (else --conversation-num N) keeps the first N
+# traces that pass, as AIPerf sizes a dataset file's pool; a trace left out takes no place
+pk n3 $C --max-context-length 41 --num-dataset-entries 3
+sessions n3 "fits:2 exact:1 over:1"
+pk cn2 $C --max-context-length 41 --conversation-num 2
+sessions cn2 "fits:2 exact:1"
+pk n1 $C --num-dataset-entries 1
+sessions n1 "fits:2"
 # requests --synthesis-max-isl leaves out still count (fits keeps its peak 23), and no
 # trace left is an error naming the smallest peak; one file alike
 bad 1 ".*ctx: no trace left: the peak context \(in \+ max tokens\) of each of the 7 traces is above --max-context-length 22; the smallest is 23 \(--max-context-length 23 keeps that trace\)" \
@@ -300,14 +308,20 @@ grep -q "max-context-length" "$E2E_TMP/stderr" && [ ! -e pbad ] || fail "profile
 expect_exit 2 "$METRONOME" profile -m m --url "127.0.0.1:$port" --max-context-length 40 \
     --artifact-dir pbad --ui none --no-server-metrics
 grep -q "max-context-length 40" "$E2E_TMP/stderr" && [ ! -e pbad ] || fail "profile synthetic: $(cat "$E2E_TMP/stderr")"
-conv() { # conv DIR: "session:requests ..." from DIR/profile_export.jsonl, sorted
+conv() { # conv DIR: "session:requests ..." from DIR/profile_export.jsonl, sorted (a session
+    # sent again when the pool wraps is "ID#k" in metronome's, ID in AIPerf's: counted as ID)
     python3 -c '
 import collections, json, sys
-n = collections.Counter(json.loads(l)["metadata"]["conversation_id"] for l in open(sys.argv[1] + "/profile_export.jsonl"))
+n = collections.Counter(json.loads(l)["metadata"]["conversation_id"].split("#")[0] for l in open(sys.argv[1] + "/profile_export.jsonl"))
 print(" ".join(f"{k}:{v}" for k, v in sorted(n.items())))' "$1"
 }
 got=$(conv pc41)
 [ "$got" = "exact:1 fits:2 over:1 zero-out:1" ] || fail "profile --max-context-length 41 sent $got"
+# a pool of the first 2 that pass, 6 requests: the pool wraps (fits, exact, fits, ...)
+expect_exit 0 "$METRONOME" profile -m m --url "127.0.0.1:$port" $C --max-context-length 41 \
+    --num-dataset-entries 2 --request-count 6 --concurrency 1 --artifact-dir pn2 --ui none \
+    --no-server-metrics
+[ "$(conv pn2)" = "exact:2 fits:4" ] || fail "profile --num-dataset-entries 2 sent $(conv pn2)"
 # AIPerf 0.13 itself on the same directory, when it is at hand ($AIPERF, else the venv
 # test_aiperf_loaders installs): the same sessions, as many requests each. It needs an
 # offline tokenizer (bench/profile_make_tokenizer.py).
@@ -317,10 +331,10 @@ if [ -x "$aiperf" ]; then
     "$(dirname "$aiperf")/python" "$E2E_ROOT/bench/profile_make_tokenizer.py" >/dev/null 2>&1 ||
         fail "cannot make the offline tokenizer"
     # every request of the sessions kept: 5 at 41, 6 at 40 with --synthesis-max-osl 10
-    for run in "41 5" "40 6 --synthesis-max-osl 10"; do
+    for run in "41 5" "40 6 --synthesis-max-osl 10" "n41 6 --num-dataset-entries 2"; do
         set -- $run
         "$aiperf" profile -m m --url "http://127.0.0.1:$port" --endpoint-type chat $C \
-            --max-context-length "$1" --request-count "$2" "${@:3}" --concurrency 1 \
+            --max-context-length "${1#n}" --request-count "$2" "${@:3}" --concurrency 1 \
             --tokenizer local/shakespeare-bpe --ui none --artifact-dir "ai$1" \
             >"ai$1.log" 2>&1 || fail "aiperf --max-context-length $run: $(tail -5 "ai$1.log")"
     done
@@ -329,6 +343,7 @@ if [ -x "$aiperf" ]; then
         --synthesis-max-osl 10 --concurrency 1 --request-count 6 --artifact-dir pc40 --ui none \
         --no-server-metrics
     [ "$(conv ai40)" = "$(conv pc40)" ] || fail "osl: AIPerf 0.13 sent $(conv ai40), metronome $(conv pc40)"
+    [ "$(conv ain41)" = "$(conv pn2)" ] || fail "entries: AIPerf 0.13 sent $(conv ain41), metronome $(conv pn2)"
     "$aiperf" profile -m m --url "http://127.0.0.1:$port" --max-context-length 40 --request-count 2 \
         --tokenizer local/shakespeare-bpe --ui none --artifact-dir aisyn >aisyn.log 2>&1 &&
         fail "AIPerf 0.13 took --max-context-length with synthetic data"
