@@ -73,6 +73,9 @@ struct dataset_opts {
      * trace above it are compressed to it, and --inter-turn-delay-cap-seconds is off). */
     bool wk_ignore_delays, wk_think_only;
     double wk_idle_gap_cap_s;
+    /* AIPerf 0.13's --uuid-and-strip (single_turn, chat): within a session_id, an image
+     * whose cache id an earlier row sent with its bytes is sent with an empty url. */
+    bool uuid_strip;
 
     /* Rankings endpoint types: each synthetic entry is one query and a number of passages
      * (AIPerf 0.13's --rankings-* options; defaults 1 passage, 550 tokens each). */
