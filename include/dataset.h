@@ -80,6 +80,9 @@ struct dataset_opts {
     /* The first this many traces that pass are kept (0: all): AIPerf 0.13 sizes a dataset
      * file's pool from --num-dataset-entries, else --conversation-num (filter, then cap). */
     long wk_entries;
+    /* AIPerf 0.13's --uuid-and-strip (single_turn, chat): within a session_id, an image
+     * whose cache id an earlier row sent with its bytes is sent with an empty url. */
+    bool uuid_strip;
 
     /* Rankings endpoint types: each synthetic entry is one query and a number of passages
      * (AIPerf 0.13's --rankings-* options; defaults 1 passage, 550 tokens each). */

@@ -65,6 +65,11 @@ struct tw_request {
     size_t ntexts;
     const char *const *images; /* URLs or data URLs, sent verbatim */
     size_t nimages;
+    /* AIPerf 0.13's image cache ids (single_turn "image_uuids", an image object's "uuids";
+     * vLLM's multimodal processor cache): NULL, or one per image, NULL where an image has
+     * none. Chat sends an image with one as {"type":"image_url","image_url":{"url":U},
+     * "uuid":ID}, its url possibly empty (a reference to an image the server has cached). */
+    const char *const *image_uuids;
     const char *const *audios; /* "format,base64" */
     size_t naudios;
     long isl;          /* input tokens, counted by the writer's tokenizer; -1: count here */
@@ -82,9 +87,10 @@ struct tw_request {
     const char *raw_extra; /* a JSON object whose members are appended to this body */
     size_t raw_extra_len;
     /* AIPerf 0.13's conversation-level messages, chat only, first turns only (later turns
-     * carry them through the live history): a system message (joined after the verbatim
-     * --system-prompt with a blank line when both exist) and a user-context message sent
-     * ahead of the turn's own. NULL: none. */
+     * carry them through the live history; a later turn without live_history is sent on its
+     * own and gets the verbatim --system-prompt as a first turn does): a system message
+     * (joined after the verbatim --system-prompt with a blank line when both exist) and a
+     * user-context message sent ahead of the turn's own. NULL: none. */
     const struct tw_text *system_text;
     const struct tw_text *context_text;
 };

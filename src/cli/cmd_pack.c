@@ -158,6 +158,9 @@ static const struct arg_spec specs[] = {
      "weka_trace: gaps between request starts of one trace above S cut to S"},
     {"max-context-length", NULL, ARG_VALUE, "N", NULL,
      "weka_trace: traces whose peak in + max tokens is above N left out whole"},
+    {"uuid-and-strip", NULL, ARG_FLAG, NULL, NULL,
+     "chat, single_turn: an image whose image_uuids/uuids id an earlier row of the same "
+     "session_id sent with its bytes goes with an empty url (vLLM's multimodal cache)"},
     {"inter-turn-delay-cap-seconds", NULL, ARG_VALUE, "S", NULL,
      "authored turn delays (mooncake/multi_turn delay, baseten think times) capped at S"},
     {"rankings-passages-mean", NULL, ARG_VALUE, "N", "1", "rankings: passages per request"},
@@ -460,6 +463,7 @@ static int parse_opts(const struct args *a, struct dataset_opts *o, struct diag 
     rc = rc ? rc : args_double(a, "inter-turn-delay-cap-seconds", 0, 1e9, &o->delay_cap_s, d);
     rc = rc ? rc : args_double(a, "trace-idle-gap-cap-seconds", 0, 1e9, &o->wk_idle_gap_cap_s, d);
     o->wk_ignore_delays = args_flag(a, "ignore-trace-delays");
+    o->uuid_strip = args_flag(a, "uuid-and-strip");
     o->wk_think_only = args_flag(a, "use-think-time-only");
     rc = rc ? rc : args_long(a, "max-context-length", 1, LONG_MAX, &o->wk_max_ctx, d);
     if (!rc)
@@ -629,6 +633,29 @@ static int weka_opts(const struct args *a, bool weka, const char *dtype, bool in
                  "weka_trace loader)",
                  dtype);
     }
+    return 0;
+}
+
+/* --uuid-and-strip as AIPerf 0.13 validates it: chat only (its endpoint config), and
+ * refused with multi_turn (its loader raises); with any other source it changes nothing,
+ * as in AIPerf, whose single_turn loader alone strips (source NULL: synthetic). */
+static int uuid_opts(const struct args *a, const char *etype, const char *source, struct diag *d)
+{
+    if (!args_flag(a, "uuid-and-strip"))
+        return 0;
+    if (strcmp(etype, "chat"))
+        return diag_set(d, ERR_INVALID,
+                        "--uuid-and-strip requires --endpoint-type chat (not %s): only chat "
+                        "bodies carry image ids",
+                        etype);
+    if (source && !strcmp(source, "multi_turn"))
+        return diag_set(d, ERR_INVALID,
+                        "--uuid-and-strip: not with --custom-dataset-type multi_turn (AIPerf "
+                        "0.13 refuses it too): give single_turn rows grouped by session_id");
+    if (!source || strcmp(source, "single_turn"))
+        cli_warn("--uuid-and-strip has no effect with %s (AIPerf 0.13 strips repeated images "
+                 "in single_turn datasets only)",
+                 source ? source : "a synthetic dataset");
     return 0;
 }
 
@@ -1062,6 +1089,10 @@ int cmd_pack(int argc, char **argv)
     bool weka = input && !pub && !strcmp(dtype, "weka_trace");
     if (baseten_opts(&a, baseten, extra.len ? extra.p : NULL, extra.len, &d) ||
         weka_opts(&a, weka, pub ? pub : dtype, input != NULL, &d)) {
+        code = cli_fail(&d, 1);
+        goto out;
+    }
+    if (uuid_opts(&a, etype, pub ? pub : input ? dtype : NULL, &d)) {
         code = cli_fail(&d, 1);
         goto out;
     }

@@ -36,7 +36,7 @@ const struct profile_opt profile_opts[] = {
     {{"download-video-content", NULL, ARG_FLAG, NULL, NULL, NULL}, PROFILE_REFUSE},
     {{"request-content-type", NULL, ARG_VALUE, "T", "application-json", "application-json"}, PROFILE_SELF},
     {{"session-header", NULL, ARG_VALUE, "NAME", NULL, "send 'NAME: <session id>' on every request of a conversation"}, PROFILE_REPLAY},
-    {{"uuid-and-strip", NULL, ARG_FLAG, NULL, NULL, "it empties repeated images of a single_turn session by their image_uuids (vLLM's multimodal cache), and metronome's single_turn loader reads no image_uuids nor sends the uuid field"}, PROFILE_REFUSE},
+    {{"uuid-and-strip", NULL, ARG_FLAG, NULL, "off", "chat, single_turn: an image whose id (image_uuids, uuids) an earlier row of its session_id sent with its bytes goes with an empty url"}, PROFILE_PACK},
     {{"extra-inputs", NULL, ARG_MULTI, "K:V|JSON", NULL, "fields merged into every request body"}, PROFILE_PACK},
     {{"header", "-H", ARG_MULTI, "NAME:VALUE", NULL, "extra request header (repeatable)"}, PROFILE_REPLAY},
     {{"input-file", NULL, ARG_VALUE, "PATH", NULL, "dataset file (directory for random_pool)"}, PROFILE_PACK},

@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,18 @@ static struct sess *sess_get(struct sessmap *m, const char *id, size_t n)
     return &m->slots[j];
 }
 
+/* The entry for id, or NULL: nothing is added. */
+static struct sess *sess_find(const struct sessmap *m, const char *id, size_t n)
+{
+    if (!m->cap)
+        return NULL;
+    size_t j = hash64(id, n) & (m->cap - 1);
+    for (; m->slots[j].id; j = (j + 1) & (m->cap - 1))
+        if (strlen(m->slots[j].id) == n && !memcmp(m->slots[j].id, id, n))
+            return &m->slots[j];
+    return NULL;
+}
+
 static void sess_free(struct sessmap *m)
 {
     for (size_t i = 0; i < m->cap; i++)
@@ -78,9 +91,23 @@ struct strs {
     size_t n, cap;
 };
 
+/* iuuids.off of an image without a cache id */
+#define NO_UUID SIZE_MAX
+
 struct turn_in {
     struct buf arena; /* decoded strings */
     struct strs texts, images, audios;
+    /* AIPerf 0.13's image cache ids, one per image (off NO_UUID: none; the list may trail
+     * images, pad_uuids fills it). An image with an id keeps an empty url: a reference to
+     * an image the server has cached. */
+    struct strs iuuids;
+    bool any_uuid;
+    /* "images" and single_turn's "image_uuids" are held until the object is read (they
+     * may come in either order) and then taken by turn_media. read_image_uuids: the
+     * loader's rows have the field (single_turn, multi_turn turns; AIPerf's random_pool
+     * entries do not, so there it is an unknown key). */
+    bool read_image_uuids, has_images_v, has_uuids_v, image_given;
+    struct jval images_v, uuids_v;
     bool has_ts, has_delay, has_role;
     double ts, delay;
     size_t role_off, role_len;
@@ -102,7 +129,8 @@ static void strs_push(struct strs *s, size_t off, size_t len)
 static void turn_reset(struct turn_in *t)
 {
     buf_reset(&t->arena);
-    t->texts.n = t->images.n = t->audios.n = 0;
+    t->texts.n = t->images.n = t->audios.n = t->iuuids.n = 0;
+    t->any_uuid = t->has_images_v = t->has_uuids_v = t->image_given = false;
     t->has_ts = t->has_delay = t->has_role = false;
     t->text_truthy = t->texts_truthy = t->image_truthy = t->images_truthy = false;
     t->audio_truthy = t->audios_truthy = false;
@@ -117,6 +145,8 @@ static void turn_free(struct turn_in *t)
     free(t->images.len);
     free(t->audios.off);
     free(t->audios.len);
+    free(t->iuuids.off);
+    free(t->iuuids.len);
 }
 
 struct src {
@@ -131,15 +161,72 @@ static int bad(const struct src *s, const char *fmt, const char *a, const char *
 }
 
 /* Decodes string v into the arena and records it in list (empty strings are dropped, as
- * AIPerf's payload builders skip them). */
-static int add_str(struct turn_in *t, struct strs *list, const struct jval *v, const struct src *s,
-                   const char *key)
+ * AIPerf's payload builders skip them, unless keep). */
+static int add_str_keep(struct turn_in *t, struct strs *list, const struct jval *v,
+                        const struct src *s, const char *key, bool keep)
 {
     size_t off = t->arena.len;
     if (jval_str(v, &t->arena))
         return bad(s, "field '%s': %s", key, "invalid string escape");
-    if (t->arena.len > off)
+    if (t->arena.len > off || keep)
         strs_push(list, off, t->arena.len - off);
+    return 0;
+}
+
+static int add_str(struct turn_in *t, struct strs *list, const struct jval *v, const struct src *s,
+                   const char *key)
+{
+    return add_str_keep(t, list, v, s, key, false);
+}
+
+/* Gives every image so far an entry in iuuids (none for those added without one). */
+static void pad_uuids(struct turn_in *t)
+{
+    while (t->iuuids.n < t->images.n)
+        strs_push(&t->iuuids, NO_UUID, 0);
+}
+
+/* Counts the elements of array v; -1 if one is not a non-empty string (AIPerf refuses
+ * empty ids). */
+static long uuid_count(const struct jval *v)
+{
+    struct jiter it;
+    struct jval e;
+    long n = 0;
+    jscan_enter(&it, v);
+    while (jscan_elem(&it, &e) == 1) {
+        if (e.type != JT_STRING || e.n == 0)
+            return -1;
+        n++;
+    }
+    return n;
+}
+
+/* Adds images with their cache ids, pairwise: contents (an array of strings, or NULL for
+ * id-only references) and uuids, both n long (checked by the caller). */
+static int add_uuid_images(struct turn_in *t, const struct jval *contents, const struct jval *uuids,
+                           const struct src *s, const char *key)
+{
+    struct jiter ci, ui;
+    struct jval c, u;
+    int rc;
+    pad_uuids(t);
+    if (contents)
+        jscan_enter(&ci, contents);
+    jscan_enter(&ui, uuids);
+    while (jscan_elem(&ui, &u) == 1) {
+        if (contents) {
+            if (jscan_elem(&ci, &c) != 1 || c.type != JT_STRING)
+                return bad(s, "field '%s': %s", key, "must hold only strings");
+            if ((rc = add_str_keep(t, &t->images, &c, s, key, true)))
+                return rc;
+        } else {
+            strs_push(&t->images, t->arena.len, 0);
+        }
+        if ((rc = add_str_keep(t, &t->iuuids, &u, s, key, true)))
+            return rc;
+    }
+    t->any_uuid = true;
     return 0;
 }
 
@@ -169,6 +256,44 @@ static int add_plural(struct turn_in *t, struct strs *list, const struct jval *v
         }
         struct jiter ot;
         struct jval ok, ov;
+        if (list == &t->images) {
+            /* AIPerf 0.13's Image.uuids: one cache id per content; with ids and no
+             * contents, id-only references */
+            struct jval cv = {0}, uv = {0};
+            bool has_c = false, has_u = false;
+            jscan_enter(&ot, &e);
+            while (jscan_member(&ot, &ok, &ov) == 1) {
+                if (jval_is(&ok, "contents") && ov.type != JT_NULL) {
+                    cv = ov;
+                    has_c = true;
+                } else if (jval_is(&ok, "uuids")) {
+                    uv = ov;
+                    has_u = true;
+                }
+            }
+            long nu = has_u && uv.type == JT_ARRAY ? uuid_count(&uv) : 0;
+            if (has_u && (uv.type != JT_ARRAY || nu < 0))
+                return bad(s, "field '%s': %s", key,
+                           "'uuids' must be an array of non-empty strings");
+            if (nu > 0) {
+                if (has_c && cv.type != JT_ARRAY)
+                    return bad(s, "field '%s': %s", key, "'contents' must be an array of strings");
+                long nc = 0;
+                if (has_c) {
+                    struct jiter ct;
+                    struct jval c;
+                    jscan_enter(&ct, &cv);
+                    while (jscan_elem(&ct, &c) == 1)
+                        nc++;
+                }
+                if (nc > 0 && nc != nu)
+                    return bad(s, "field '%s': %s", key,
+                               "'uuids' must have one id per 'contents' entry");
+                if ((rc = add_uuid_images(t, nc > 0 ? &cv : NULL, &uv, s, key)))
+                    return rc;
+                continue;
+            }
+        }
         jscan_enter(&ot, &e);
         while ((rc = jscan_member(&ot, &ok, &ov)) == 1) {
             if (!jval_is(&ok, "contents") || ov.type == JT_NULL)
@@ -214,6 +339,8 @@ static int turn_member(struct turn_in *t, const struct jval *k, const struct jva
             return 1;
         if (v->type != JT_STRING)
             return bad(s, "field '%s': must be a string, not %s", key, jval_type_name(v->type));
+        if (is_image)
+            t->image_given = true;
         struct strs *list = is_text ? &t->texts : is_image ? &t->images : &t->audios;
         bool *truthy = is_text ? &t->text_truthy : is_image ? &t->image_truthy : &t->audio_truthy;
         *truthy = v->n > 0;
@@ -225,8 +352,16 @@ static int turn_member(struct turn_in *t, const struct jval *k, const struct jva
     }
     if (jval_is(k, "texts"))
         return (rc = add_plural(t, &t->texts, v, s, "texts", &t->texts_truthy)) ? rc : 1;
-    if (jval_is(k, "images"))
-        return (rc = add_plural(t, &t->images, v, s, "images", &t->images_truthy)) ? rc : 1;
+    if (jval_is(k, "images")) {
+        t->images_v = *v;
+        t->has_images_v = true;
+        return 1;
+    }
+    if (jval_is(k, "image_uuids") && t->read_image_uuids) {
+        t->uuids_v = *v;
+        t->has_uuids_v = v->type != JT_NULL;
+        return 1;
+    }
     if (jval_is(k, "audios"))
         return (rc = add_plural(t, &t->audios, v, s, "audios", &t->audios_truthy)) ? rc : 1;
     if (jval_is(k, "timestamp")) {
@@ -255,6 +390,53 @@ static int turn_member(struct turn_in *t, const struct jval *k, const struct jva
     return 0;
 }
 
+/* Takes the held "images" and "image_uuids" of one object (AIPerf 0.13's SingleTurn
+ * validator: ids pair with string images one to one, or stand alone as id-only
+ * references; not with the singular "image", nor with image objects, which carry their
+ * own "uuids"). Call it after each object's members, before turn_check. */
+static int turn_media(struct turn_in *t, const struct src *s)
+{
+    int rc = 0;
+    bool held = t->has_images_v, ids = t->has_uuids_v;
+    struct jval iv = t->images_v, uv = t->uuids_v;
+    t->has_images_v = t->has_uuids_v = false;
+    if (!ids)
+        return held ? add_plural(t, &t->images, &iv, s, "images", &t->images_truthy) : 0;
+    long nu = uv.type == JT_ARRAY ? uuid_count(&uv) : -1;
+    if (nu < 0)
+        return bad(s, "field '%s': %s", "image_uuids", "must be an array of non-empty strings");
+    if (t->image_given)
+        return bad(s, "field '%s': %s", "image_uuids",
+                   "cannot be used with the singular 'image' field (use 'images')");
+    long ni = 0;
+    if (held && iv.type != JT_NULL) {
+        if (iv.type != JT_ARRAY)
+            return bad(s, "field '%s': must be an array, not %s", "images",
+                       jval_type_name(iv.type));
+        struct jiter it;
+        struct jval e;
+        jscan_enter(&it, &iv);
+        while (jscan_elem(&it, &e) == 1) {
+            if (e.type == JT_OBJECT)
+                return bad(s, "field '%s': %s", "image_uuids",
+                           "cannot be used when 'images' holds objects (give each its 'uuids')");
+            if (e.type != JT_STRING)
+                return bad(s, "field '%s': %s", "images",
+                           "must hold only strings or only {\"name\",\"contents\"} objects");
+            ni++;
+        }
+        t->images_truthy = ni > 0;
+    }
+    if (ni > 0 && ni != nu) {
+        char why[96];
+        snprintf(why, sizeof why, "%ld ids for %ld images (one id per image)", nu, ni);
+        return bad(s, "field '%s': %s", "image_uuids", why);
+    }
+    if (nu > 0)
+        rc = add_uuid_images(t, ni > 0 ? &iv : NULL, &uv, s, "image_uuids");
+    return rc;
+}
+
 /* AIPerf's validators: not both singular and plural, at least one modality, not both a
  * timestamp and a delay (truthiness, so timestamp 0 with a delay passes). */
 static int turn_check(const struct turn_in *t, const struct src *s, bool timing)
@@ -281,16 +463,20 @@ static int check_type(const struct jval *v, const struct src *s, const char *wan
     return 0;
 }
 
-/* Builds the tw_text/pointer arrays for a turn and writes it. */
+/* Builds the tw_text/pointer arrays for a turn and writes it. history: a later turn
+ * carries the conversation so far (multi_turn); else it is sent on its own. */
 static int emit_turn(struct dataset *ds, struct turn_in *t, const char *session, int turn,
-                     bool timed, double t_ms, double delay_ms, double start_ms, struct diag *d)
+                     bool timed, double t_ms, double delay_ms, double start_ms, bool history,
+                     struct diag *d)
 {
+    pad_uuids(t);
     size_t nt = t->texts.n, ni = t->images.n, na = t->audios.n;
     struct tw_part *parts = xmalloc((nt + 1) * sizeof *parts);
     struct tw_text *texts = xmalloc((nt + 1) * sizeof *texts);
     const char **images = xmalloc((ni + 1) * sizeof *images);
     const char **audios = xmalloc((na + 1) * sizeof *audios);
-    struct buf z; /* NUL-terminated copies for the media URLs */
+    const char **uuids = xmalloc((ni + 1) * sizeof *uuids);
+    struct buf z; /* NUL-terminated copies for the media URLs and image ids */
     buf_init(&z, 0);
     for (size_t i = 0; i < nt; i++) {
         parts[i].kind = TW_LIT;
@@ -299,16 +485,19 @@ static int emit_turn(struct dataset *ds, struct turn_in *t, const char *session,
         texts[i].parts = &parts[i];
         texts[i].nparts = 1;
     }
-    size_t *zoff = xmalloc((ni + na + 1) * sizeof *zoff);
-    for (size_t i = 0; i < ni + na; i++) {
-        const struct strs *l = i < ni ? &t->images : &t->audios;
-        size_t j = i < ni ? i : i - ni;
+    size_t *zoff = xmalloc((2 * ni + na + 1) * sizeof *zoff);
+    for (size_t i = 0; i < 2 * ni + na; i++) {
+        const struct strs *l = i < ni ? &t->images : i < ni + na ? &t->audios : &t->iuuids;
+        size_t j = i < ni ? i : i < ni + na ? i - ni : i - ni - na;
         zoff[i] = z.len;
-        buf_append(&z, t->arena.p + l->off[j], l->len[j]);
+        if (l->off[j] != NO_UUID)
+            buf_append(&z, t->arena.p + l->off[j], l->len[j]);
         buf_putc(&z, '\0');
     }
-    for (size_t i = 0; i < ni; i++)
+    for (size_t i = 0; i < ni; i++) {
         images[i] = z.p + zoff[i];
+        uuids[i] = t->iuuids.off[i] != NO_UUID ? z.p + zoff[ni + na + i] : NULL;
+    }
     for (size_t i = 0; i < na; i++)
         audios[i] = z.p + zoff[ni + i];
     char role[64];
@@ -327,15 +516,17 @@ static int emit_turn(struct dataset *ds, struct turn_in *t, const char *session,
     q.ntexts = nt;
     q.images = images;
     q.nimages = ni;
+    q.image_uuids = t->any_uuid ? uuids : NULL;
     q.audios = audios;
     q.naudios = na;
     q.isl = -1;
     q.max_tokens = ds->o->osl_set ? dataset_osl(&ds->osl_rng, ds->o) : -1;
-    q.live_history = turn > 0;
+    q.live_history = history && turn > 0;
     int rc = tw_request(ds->w, &q, d);
     free(parts);
     free(texts);
     free(images);
+    free(uuids);
     free(audios);
     free(zoff);
     buf_free(&z);
@@ -446,6 +637,77 @@ static void line_id(char *out, size_t n, long line)
 
 /* ---- single_turn ---- */
 
+/* --uuid-and-strip (AIPerf 0.13's single_turn dedup): an image whose id this session
+ * already sent with its bytes in an earlier row goes with an empty url, the id alone.
+ * Ids first sent in this row keep their bytes even when repeated in it (the server
+ * resolves a request's own misses before caching them), and an id-only reference marks
+ * nothing as sent. seen holds "LEN:SESSION" + id keys. */
+static void strip_seen(struct sessmap *seen, struct buf *key, const char *sid, size_t sn,
+                       struct turn_in *t)
+{
+    pad_uuids(t);
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < t->images.n; i++) {
+            if (t->iuuids.off[i] == NO_UUID)
+                continue;
+            buf_reset(key);
+            buf_printf(key, "%zu:", sn);
+            buf_append(key, sid, sn);
+            buf_append(key, t->arena.p + t->iuuids.off[i], t->iuuids.len[i]);
+            if (pass == 0) {
+                if (sess_find(seen, key->p, key->len))
+                    t->images.len[i] = 0;
+            } else if (t->images.len[i] > 0) {
+                sess_get(seen, key->p, key->len);
+            }
+        }
+}
+
+/* Line numbers of rows without a session_id (one bit each): their sessions are named
+ * "line-N", which a session_id of that form must not take. */
+struct bits {
+    uint64_t *w;
+    size_t n; /* words */
+};
+
+static void bits_set(struct bits *b, long i)
+{
+    size_t k = (size_t)i / 64;
+    if (k >= b->n) {
+        size_t nn = b->n ? b->n : 1024;
+        while (nn <= k)
+            nn *= 2;
+        b->w = xrealloc(b->w, nn * sizeof *b->w);
+        memset(b->w + b->n, 0, (nn - b->n) * sizeof *b->w);
+        b->n = nn;
+    }
+    b->w[k] |= UINT64_C(1) << (i % 64);
+}
+
+static bool bits_get(const struct bits *b, long i)
+{
+    size_t k = (size_t)i / 64;
+    return k < b->n && ((b->w[k] >> (i % 64)) & 1);
+}
+
+/* The line number N of a session id spelled "line-N" (as line_id writes it), else 0. */
+static long line_id_number(const char *id, size_t n)
+{
+    if (n < 6 || n > 24 || memcmp(id, "line-", 5) || id[5] == '0')
+        return 0;
+    long v = 0;
+    for (size_t i = 5; i < n; i++) {
+        if (id[i] < '0' || id[i] > '9')
+            return 0;
+        v = v * 10 + (id[i] - '0');
+    }
+    return v;
+}
+
+/* AIPerf 0.13 groups the rows that share a session_id into one conversation, in file
+ * order, each row a turn sent on its own (no history: its context mode
+ * message_array_with_responses), after the previous turn's reply plus its delay (or its
+ * timestamp's gap, as multi_turn). A row without one is a session of its own. */
 int dataset_single_turn(struct dataset *ds, const char *path, struct diag *d)
 {
     struct lines l;
@@ -454,14 +716,21 @@ int dataset_single_turn(struct dataset *ds, const char *path, struct diag *d)
         return rc;
     struct turn_in t = {0};
     buf_init(&t.arena, 0);
+    t.read_image_uuids = true;
     struct timing tm = {0};
+    struct sessmap sm = {0}, seen = {0};
+    struct bits anon = {0};
+    struct buf sid, key;
+    buf_init(&sid, 256);
+    buf_init(&key, 256);
     const char *line;
     size_t n;
-    char sid[48];
+    char lid[48];
     while (!enough(ds) && (rc = lines_next(&l, &line, &n)) == 1) {
         struct jiter it;
         struct jval k, v;
         turn_reset(&t);
+        buf_reset(&sid);
         if (jscan_object(&it, line, n)) {
             rc = json_line_err(&l.s, &it);
             break;
@@ -472,21 +741,82 @@ int dataset_single_turn(struct dataset *ds, const char *path, struct diag *d)
                     break;
                 continue;
             }
+            if (jval_is(&k, "session_id")) {
+                buf_reset(&sid);
+                if (v.type == JT_NULL)
+                    continue;
+                if (v.type != JT_STRING) {
+                    rc = bad(&l.s, "field '%s': must be a string, not %s", "session_id",
+                             jval_type_name(v.type));
+                    break;
+                }
+                if (jval_str(&v, &sid)) {
+                    rc = bad(&l.s, "field '%s': %s", "session_id", "invalid string escape");
+                    break;
+                }
+                continue;
+            }
             if ((rc = turn_member(&t, &k, &v, &l.s)) < 0)
                 break;
         }
         if (rc == ERR_PARSE)
             rc = json_line_err(&l.s, &it);
-        if (rc < 0)
+        if (rc < 0 || (rc = turn_media(&t, &l.s)) || (rc = turn_check(&t, &l.s, true)))
             break;
-        if ((rc = turn_check(&t, &l.s, true)) ||
-            (rc = timing_first_turn(&tm, t.has_ts, t.ts, &l.s)))
+        struct sess *se = NULL;
+        const char *id = lid;
+        if (sid.len) {
+            se = sess_get(&sm, sid.p, sid.len);
+            long ln = se->turns == 0 ? line_id_number(sid.p, sid.len) : 0;
+            if (ln > 0 && bits_get(&anon, ln)) {
+                char why[128];
+                snprintf(why, sizeof why,
+                         "'%.40s' is the name of line %ld's session (it has no session_id)", se->id,
+                         ln);
+                rc = bad(&l.s, "field '%s': %s", "session_id", why);
+                break;
+            }
+            id = se->id;
+        } else {
+            line_id(lid, sizeof lid, l.s.line);
+            if (sess_find(&sm, lid, strlen(lid))) {
+                rc = bad(&l.s, "field '%s': %s", "session_id",
+                         "missing, and an earlier row's session_id is this line's name");
+                break;
+            }
+            bits_set(&anon, l.s.line);
+        }
+        int turn = se ? (int)se->turns : 0;
+        double delay = 0;
+        if (turn == 0) {
+            if ((rc = timing_first_turn(&tm, t.has_ts, t.ts, &l.s)))
+                break;
+            if (se)
+                se->first_ts = t.ts;
+        } else if (t.has_delay) {
+            delay = delay_capped(ds->o, t.delay);
+        } else if (t.has_ts && se->has_ts) {
+            delay = t.ts > se->last_ts ? t.ts - se->last_ts : 0;
+        }
+        if (ds->o->uuid_strip && se && t.any_uuid)
+            strip_seen(&seen, &key, se->id, strlen(se->id), &t);
+        if ((rc = emit_turn(ds, &t, id, turn, tm.mode == 1, t.ts, delay, se ? se->first_ts : t.ts,
+                            false, d)))
             break;
-        snprintf(sid, sizeof sid, "line-%ld", l.s.line);
-        if ((rc = emit_turn(ds, &t, sid, 0, t.has_ts, t.ts, -1, t.ts, d)))
-            break;
+        if (se) {
+            se->turns++;
+            if (t.has_ts) {
+                se->last_ts = t.ts;
+                se->has_ts = true;
+            }
+        }
     }
     turn_free(&t);
+    sess_free(&sm);
+    sess_free(&seen);
+    free(anon.w);
+    buf_free(&sid);
+    buf_free(&key);
     zr_close(l.zr);
     return rc < 0 ? rc : 0;
 }
@@ -501,6 +831,7 @@ int dataset_multi_turn(struct dataset *ds, const char *path, struct diag *d)
         return rc;
     struct turn_in t = {0};
     buf_init(&t.arena, 0);
+    t.read_image_uuids = true;
     struct timing tm = {0};
     struct sessmap sm = {0};
     struct buf sid;
@@ -566,7 +897,7 @@ int dataset_multi_turn(struct dataset *ds, const char *path, struct diag *d)
             while ((rc = jscan_member(&ot, &k, &v)) == 1)
                 if ((rc = turn_member(&t, &k, &v, &l.s)) < 0)
                     break;
-            if (rc < 0 || (rc = turn_check(&t, &l.s, true)))
+            if (rc < 0 || (rc = turn_media(&t, &l.s)) || (rc = turn_check(&t, &l.s, true)))
                 break;
             double delay = 0;
             if (se->turns == 0) {
@@ -582,7 +913,7 @@ int dataset_multi_turn(struct dataset *ds, const char *path, struct diag *d)
             if (se->turns == 0)
                 se->first_ts = t.ts;
             rc = emit_turn(ds, &t, se->id, (int)se->turns, tm.mode == 1, t.ts, delay, se->first_ts,
-                           d);
+                           true, d);
             if (rc)
                 break;
             se->turns++;
@@ -648,7 +979,7 @@ static int load_pool(struct pool *p, const char *path, struct diag *d)
         }
         if (rc == ERR_PARSE)
             rc = json_line_err(&l.s, &it);
-        if (rc < 0 || (rc = turn_check(&t, &l.s, false)))
+        if (rc < 0 || (rc = turn_media(&t, &l.s)) || (rc = turn_check(&t, &l.s, false)))
             break;
         if (p->n == p->cap) {
             p->cap = p->cap ? p->cap * 2 : 64;
@@ -733,11 +1064,13 @@ int dataset_random_pool(struct dataset *ds, const char *path, struct diag *d)
                 if (!jval_is(&key, "timestamp") && !jval_is(&key, "delay") &&
                     !jval_is(&key, "role") && (rc = turn_member(&t, &key, &v, &s)) < 0)
                     break;
+            if (rc >= 0)
+                rc = turn_media(&t, &s);
         }
         if (rc < 0)
             break;
         snprintf(sid, sizeof sid, "pool-%ld", c);
-        rc = emit_turn(ds, &t, sid, 0, false, 0, -1, 0, d);
+        rc = emit_turn(ds, &t, sid, 0, false, 0, -1, 0, false, d);
     }
     turn_free(&t);
     for (size_t i = 0; i < nfiles; i++) {

@@ -442,11 +442,19 @@ static bool system_of(const struct trace_writer *w, const struct tw_request *r,
 /* Most parts a request's own system text may have (the writer's stack budget). */
 #define TW_SYSTEM_PARTS 16
 
+/* A request that opens its own message list: a session's first turn, or a later turn sent
+ * without live history (AIPerf 0.13's self-contained turns: it builds each request's
+ * messages anew, so the system message and a cache-bust marker go on every one). */
+static bool opens_messages(const struct tw_request *r)
+{
+    return r->turn == 0 || !r->live_history;
+}
+
 static int chat_messages(struct trace_writer *w, struct buf *b, const struct tw_request *r,
                          struct diag *d)
 {
     PUTL(b, "\"messages\":[");
-    if (r->turn == 0) {
+    if (opens_messages(r)) {
         struct tw_part sp[TW_SYSTEM_PARTS + 4];
         struct tw_text st;
         /* sp[0] is kept free for a cache-bust prefix, one slot at the end for a suffix */
@@ -500,7 +508,12 @@ static int chat_messages(struct trace_writer *w, struct buf *b, const struct tw_
                 PUTL(b, ",");
             PUTL(b, "{\"type\":\"image_url\",\"image_url\":{\"url\":");
             put_cstr(b, r->images[i]);
-            PUTL(b, "}}");
+            PUTL(b, "}");
+            if (r->image_uuids && r->image_uuids[i]) {
+                PUTL(b, ",\"uuid\":");
+                put_cstr(b, r->image_uuids[i]);
+            }
+            PUTL(b, "}");
         }
         for (size_t i = 0; i < r->naudios; i++, first = false) {
             if (!first)
@@ -860,7 +873,7 @@ static long count_conversation(const struct trace_writer *w, const struct tw_req
     const struct tokenizer *tk = w->cfg.corpus ? w->cfg.corpus->tk : tokenizer_approx();
     long n = 0;
     bool chat = !strcmp(w->cfg.endpoint_type, "chat");
-    if (chat && r->turn == 0) {
+    if (chat && opens_messages(r)) {
         struct tw_part sp[TW_SYSTEM_PARTS + 2];
         struct tw_text t[2];
         size_t k = 0;
@@ -925,14 +938,15 @@ static int bust_setup(struct trace_writer *w, const struct tw_request *r, struct
     bool has_sys = w->cfg.system_prompt || (chat && r->system_text);
     if (sys_target && has_sys) {
         /* chat: the system message is in the first turn only (later turns carry it in the
-         * live history); responses: "instructions" on every request */
-        if (chat && r->turn > 0)
+         * live history, or open their own messages); responses: "instructions" on every
+         * request */
+        if (chat && !opens_messages(r))
             return 0;
         bust_marker(w, r->session, (long)k);
         w->bust_system = true;
         return 0;
     }
-    if (r->turn > 0)
+    if (!opens_messages(r))
         return 0; /* the first turn reaches later ones through the live history */
     bust_marker(w, r->session, (long)k);
     bool pre =

@@ -7,8 +7,8 @@
 # "instructions". --allow-dataset-wrap is accepted and changes nothing (AIPerf reads it in
 # agentic replay only). Each option also runs under `profile` against the mock; bad values,
 # warmup-isolation targets, endpoints AIPerf does not bust, --max-context-length (with
-# synthetic data, as AIPerf 0.13 refuses it) and
-# --uuid-and-strip exit 2 with one line naming the option, and write nothing.
+# synthetic data, as AIPerf 0.13 refuses it) and --uuid-and-strip off chat exit 2 with one
+# line naming the option, and write nothing.
 . "$E2E_ROOT/tests/e2e/lib.sh"
 cd "$E2E_TMP"
 M=$METRONOME
@@ -234,5 +234,6 @@ refused "--cache-bust warmup_isolation_system" --cache-bust warmup_isolation_sys
 refused "--cache-bust first_turn_suffix: not supported by endpoint type embeddings" \
     --cache-bust first_turn_suffix --endpoint-type embeddings
 refused "--max-context-length" --max-context-length 4096
-refused "--uuid-and-strip" --uuid-and-strip
+refused "--uuid-and-strip requires --endpoint-type chat (not completions)" --uuid-and-strip \
+    --endpoint-type completions
 echo ok

@@ -289,6 +289,84 @@ TEST(trace_dataset_single_turn_forms)
     }
 }
 
+/* single_turn rows sharing a session_id are one session, each row a turn sent on its own;
+ * image ids (image_uuids, an image object's uuids) ride on the image parts, and with
+ * uuid_strip an id an earlier row of the session sent with bytes goes with an empty url. */
+TEST(trace_dataset_single_turn_uuids)
+{
+    struct dataset_opts o;
+    opts(&o);
+    struct got g;
+    const char *in =
+        "{\"session_id\":\"a\",\"text\":\"t1\",\"images\":[\"A\",\"B\"],\"image_uuids\":[\"u1\","
+        "\"u2\"]}\n"
+        "{\"session_id\":\"b\",\"text\":\"t2\",\"images\":[\"A\"],\"image_uuids\":[\"u1\"]}\n"
+        "{\"image_uuids\":[\"u1\",\"u3\",\"u3\"],\"session_id\":\"a\",\"text\":\"t3\","
+        "\"images\":[\"A\",\"C\",\"C\"],\"delay\":7}\n"
+        "{\"session_id\":\"a\",\"text\":\"t4\",\"images\":[{\"contents\":[\"D\",\"\"]},"
+        "{\"uuids\":[\"u3\",\"u9\"]}]}\n"
+        "{\"session_id\":\"a\",\"text\":\"t5\",\"images\":[\"E\"],\"image_uuids\":[\"u9\"]}\n"
+        "{\"text\":\"t6\",\"images\":[\"A\"],\"image_uuids\":[\"u1\"]}\n";
+    for (int strip = 0; strip < 2; strip++) {
+        o.uuid_strip = strip;
+        REQUIRE(pack(&o, dataset_single_turn, in, NULL, &g) == 0);
+        REQUIRE(g.n == 6);
+        static const char *const sess[] = {"a", "b", "a", "a", "a", "line-6"};
+        static const int turn[] = {0, 0, 1, 2, 3, 0};
+        for (int i = 0; i < 6; i++) {
+            CHECK_STR(g.session[i], sess[i]);
+            CHECK_INT(g.turn[i], turn[i]);
+        }
+        CHECK(fabs(g.delay_ms[2] - 7) < 1e-9);
+        CHECK(strstr(g.body[2], "t1") == NULL); /* no history */
+        CHECK(strstr(g.body[0],
+                     "{\"type\":\"text\",\"text\":\"t1\"},{\"type\":\"image_url\","
+                     "\"image_url\":{\"url\":\"A\"},\"uuid\":\"u1\"},{\"type\":"
+                     "\"image_url\",\"image_url\":{\"url\":\"B\"},\"uuid\":\"u2\"}]") != NULL);
+        CHECK(strstr(g.body[1], "{\"url\":\"A\"},\"uuid\":\"u1\"}") != NULL);
+        /* u1 was sent with bytes by row 1 of session a; u3 is new here, twice */
+        CHECK(strstr(g.body[2], strip ? "{\"url\":\"\"},\"uuid\":\"u1\"}"
+                                      : "{\"url\":\"A\"},\"uuid\":\"u1\"}") != NULL);
+        CHECK(strstr(g.body[2], "{\"url\":\"C\"},\"uuid\":\"u3\"},{\"type\":\"image_url\","
+                                "\"image_url\":{\"url\":\"C\"},\"uuid\":\"u3\"}") != NULL);
+        /* an object without ids drops its empty content; id-only references have no url */
+        CHECK(strstr(g.body[3], "{\"url\":\"D\"}},{\"type\":\"image_url\",\"image_url\":{"
+                                "\"url\":\"\"},\"uuid\":\"u3\"},{\"type\":\"image_url\","
+                                "\"image_url\":{\"url\":\"\"},\"uuid\":\"u9\"}]") != NULL);
+        /* an id-only reference does not count as sent: u9's bytes go */
+        CHECK(strstr(g.body[4], "{\"url\":\"E\"},\"uuid\":\"u9\"}") != NULL);
+        CHECK(strstr(g.body[5], "{\"url\":\"A\"},\"uuid\":\"u1\"}") != NULL);
+        got_free(&g);
+    }
+    o.uuid_strip = false;
+    static const struct {
+        const char *line, *want;
+    } bad[] = {
+        {"{\"image\":\"A\",\"image_uuids\":[\"u\"]}\n", "singular 'image'"},
+        {"{\"images\":[\"A\",\"B\"],\"image_uuids\":[\"u\"]}\n", "1 ids for 2 images"},
+        {"{\"images\":[{\"contents\":[\"A\"]}],\"image_uuids\":[\"u\"]}\n", "holds objects"},
+        {"{\"images\":[\"A\"],\"image_uuids\":[\"\"]}\n", "non-empty strings"},
+        {"{\"images\":[\"A\"],\"image_uuids\":\"u\"}\n", "non-empty strings"},
+        {"{\"images\":[{\"contents\":[\"A\",\"B\"],\"uuids\":[\"u\"]}]}\n", "one id per"},
+        {"{\"images\":[{\"contents\":[\"A\"],\"uuids\":[\"\"]}]}\n", "non-empty strings"},
+        {"{\"text\":\"a\",\"session_id\":5}\n", "'session_id': must be a string"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (pack(&o, dataset_single_turn, bad[i].line, NULL, &g) >= 0 ||
+            !strstr(g.d.msg, bad[i].want) || !strstr(g.d.msg, "in.jsonl:1: "))
+            test_fail(__FILE__, __LINE__, "case %zu: '%s'", i, g.d.msg);
+    }
+    /* a session_id naming the session of an earlier row without one */
+    CHECK(pack(&o, dataset_single_turn,
+               "{\"text\":\"a\"}\n{\"text\":\"b\",\"session_id\":\"line-1\"}\n", NULL, &g) < 0);
+    CHECK(strstr(g.d.msg, "in.jsonl:2: field 'session_id'") != NULL);
+    /* random_pool entries have no image_uuids field in AIPerf: an unknown key there */
+    REQUIRE(pack(&o, dataset_random_pool, "{\"images\":[\"A\"],\"image_uuids\":[\"u\"]}\n", NULL,
+                 &g) == 0);
+    CHECK(strstr(g.body[0], "\"uuid\"") == NULL);
+    got_free(&g);
+}
+
 TEST(trace_dataset_jsonl_byte_order_mark)
 {
     struct dataset_opts o;
