@@ -193,22 +193,38 @@ int dataset_raw_payload(struct dataset *ds, const char *path, struct diag *d);
 int trace_resample(const char *in, const char *out, enum ds_sampling how, long request_count,
                    uint64_t seed, int level, long *nreq, long *nses, struct diag *d);
 /* --user-centric-rate R --num-users N (AIPerf 0.13's user-centric mode) over an untimed
- * packed trace: its sessions are the pool the users take their conversations from, in
- * order and wrapping (the sequential sampler). The schedule is AIPerf's: N users already
- * part-way through sessions of round(mean turns) turns at t=0 (virtual history: their
- * first turns 1/R apart in AIPerf's stagger order, each cut to the turns it has left),
- * plus a new user at t=0; each user's turns N/R apart; a new user in the slot after a
- * user's last turn. Written to `out` (atomic) as a timed trace: sessions named by user
- * id, first turns with t_ms, later turns with gap_ms = N/R s (sent that long after the
- * previous turn's intended time, or when its reply ends if later). Limits (any may be
- * 0): the first `requests` sends, the first `sessions` users, sends before duration_s.
- * A timed trace is ERR_INVALID. */
+ * packed trace: its sessions are the pool the users take their conversations from, drawn
+ * by `sampling` (AIPerf's samplers, seeded as trace_resample: sequential in order and
+ * wrapping, random with replacement, shuffle a permutation per pass). The schedule is
+ * AIPerf's: N users already part-way through sessions of round(mean turns) turns at t=0
+ * (virtual history: their first turns 1/R apart in AIPerf's stagger order, each cut to
+ * the turns it has left), plus a new user at t=0; each user's turns N/R apart; a new user
+ * in the slot after a user's last turn. Written to `out` (atomic) as a timed trace:
+ * sessions named by user id, first turns with t_ms, later turns with gap_ms = N/R s (sent
+ * that long after the previous turn's intended time, or when its reply ends if later).
+ * Limits (any may be 0): the first `requests` sends, the first `sessions` users, sends
+ * before duration_s. A timed trace is ERR_INVALID.
+ *
+ * A warmup (warm_requests or warm_sessions > 0) is AIPerf's warmup phase, which runs
+ * first and draws from the same sampler: its sessions (named "w1", "w2", ...; whole
+ * conversations) go before the schedule as a block of untimed lines marked "warmup":
+ * the requests AIPerf's closed loop of warm_conc sessions issues (round by round, each
+ * session's turns one after the other), or, for a rate warmup (warm_rate), sessions one
+ * after the other; cut to the first warm_requests requests, the first warm_sessions
+ * sessions. The users then draw after the warmup's sessions and the one more draw
+ * AIPerf's rate loop makes ahead of need. The header's "warmup_requests" counts the
+ * block. */
 struct uc_opts {
     double rate;       /* > 0, requests per second over all users */
     long users;        /* >= 1 */
     long requests;     /* 0: no count limit */
     long sessions;     /* 0: no session limit */
     double duration_s; /* 0: none */
+    enum ds_sampling sampling;
+    uint64_t seed;
+    long warm_requests, warm_sessions; /* 0: no such limit (both 0: no warmup) */
+    long warm_conc;                    /* the warmup's closed-loop sessions (>= 1) */
+    bool warm_rate;                    /* a rate warmup: sessions one after the other */
 };
 int trace_user_centric(const char *in, const char *out, const struct uc_opts *uo, int level,
                        long *nreq, long *nses, struct diag *d);

@@ -49,6 +49,9 @@ struct item {
     /* later turns of a user-centric schedule: sent gap_ns after the previous turn's
      * t_intended, or when its reply ends if later (AIPerf 0.13's turn gap); 0: none */
     int64_t gap_ns;
+    /* the last turn of a warmup-block session in its closed loop: its end frees the
+     * session's place (engine.wsess) */
+    bool sess_end;
     bool retried; /* resent once after a stale keep-alive connection failed */
     bool cancel;  /* --request-cancellation-rate picked this one */
     bool prefill; /* holds a --prefill-concurrency slot (until its first token) */
@@ -213,6 +216,11 @@ struct engine {
     _Atomic long pinflight;
     _Atomic int64_t pfree_at;
     bool multi_turn; /* the source has sessions with later turns: track them */
+    /* A fixed schedule with a warmup block (a user-centric trace packed with AIPerf's
+     * warmup, trace.h): the warmup phase sends the block in its own load, profiling skips
+     * it. wsess: the block's sessions started and not yet ended (its closed loop). */
+    bool warm_block;
+    _Atomic long wsess;
     /* Chat sessions whose later turns expect live history (header "history":"live"):
      * every turn's exchange, the first included, is kept. */
     bool live_history;

@@ -40,6 +40,9 @@ struct trace_header {
     long pieces;                  /* pieces of source text the trace stores */
     const char *tokenizer;        /* tokenizer name, e.g. "approx-words-v1" */
     const char *tokenizer_sha256; /* a model tokenizer's tokenizer.json sha256, else "" */
+    /* requests of a warmup block (lines with "warmup": true, before the schedule): a
+     * user-centric schedule packed with AIPerf's warmup phase; 0: none */
+    long warmup_requests;
 };
 
 struct trace_request {
@@ -63,6 +66,9 @@ struct trace_request {
     /* later turns of a user-centric schedule (AIPerf 0.13's turn gap): sent gap_ms after
      * the previous turn's intended time, or when its response ends if later; 0: none */
     double gap_ms;
+    /* a line of the trace's warmup block: sent by the warmup phase only (its load is the
+     * warmup's, not the schedule's), skipped by profiling */
+    bool warmup;
 };
 
 struct trace_reader;

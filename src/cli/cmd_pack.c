@@ -91,6 +91,14 @@ static const struct arg_spec specs[] = {
     {"num-users", NULL, ARG_VALUE, "N", NULL, "with --user-centric-rate: the users"},
     {"benchmark-duration", NULL, ARG_VALUE, "S", NULL,
      "with --user-centric-rate: no send at or after S seconds"},
+    {"warmup-request-count", "--num-warmup-requests", ARG_VALUE, "N", NULL,
+     "with --user-centric-rate: a warmup block of AIPerf's first N warmup requests"},
+    {"num-warmup-sessions", NULL, ARG_VALUE, "N", NULL,
+     "with --user-centric-rate: a warmup block of N whole sessions (with a count: first)"},
+    {"warmup-concurrency", NULL, ARG_VALUE, "N", "1",
+     "with a warmup block: the closed-loop sessions it is issued by"},
+    {"warmup-request-rate", NULL, ARG_VALUE, "R", NULL,
+     "with a warmup block: a rate warmup (its sessions one after the other)"},
     {"arrival-pattern", "--request-rate-mode", ARG_VALUE, "P", "poisson",
      "constant, poisson or gamma"},
     {"arrival-smoothness", "--vllm-burstiness", ARG_VALUE, "S", "1",
@@ -990,13 +998,19 @@ int cmd_pack(int argc, char **argv)
     /* --user-centric-rate (AIPerf 0.13): the bounds AIPerf validates, before packing */
     struct uc_opts uco = {0};
     bool users = args_has(&a, "user-centric-rate");
-    if (users || args_has(&a, "num-users") || args_has(&a, "benchmark-duration")) {
+    static const char *const uc_only[] = {
+        "num-users",           "benchmark-duration", "warmup-request-count",
+        "num-warmup-sessions", "warmup-concurrency", "warmup-request-rate"};
+    const char *uc_on = NULL;
+    for (size_t k = 0; k < sizeof uc_only / sizeof uc_only[0] && !uc_on; k++)
+        if (args_has(&a, uc_only[k]))
+            uc_on = uc_only[k];
+    if (users || uc_on) {
         int urc = 0;
         const char *uv;
         if (!users) {
-            const char *on = args_has(&a, "num-users") ? "num-users" : "benchmark-duration";
-            urc = diag_set(&d, ERR_INVALID, "--%s %s: needs --user-centric-rate", on,
-                           args_get(&a, on));
+            urc = diag_set(&d, ERR_INVALID, "--%s %s: needs --user-centric-rate", uc_on,
+                           args_get(&a, uc_on));
         } else if (!(uv = args_get(&a, "num-users"))) {
             urc = diag_set(&d, ERR_INVALID, "--user-centric-rate %s: needs --num-users",
                            args_get(&a, "user-centric-rate"));
@@ -1004,14 +1018,29 @@ int cmd_pack(int argc, char **argv)
         urc = urc ? urc : args_double(&a, "user-centric-rate", 1e-9, 1e9, &uco.rate, &d);
         urc = urc ? urc : args_long(&a, "num-users", 1, 100000000, &uco.users, &d);
         urc = urc ? urc : args_double(&a, "benchmark-duration", 1e-6, 1e9, &uco.duration_s, &d);
+        /* pack's --request-rate makes a synthetic schedule: the users' replaces it */
         if (!urc && args_has(&a, "request-rate"))
             urc = diag_set(&d, ERR_INVALID, "--user-centric-rate %s: not with --request-rate",
                            args_get(&a, "user-centric-rate"));
+        /* AIPerf's warmup phase before it: its sessions go first, from the same sampler */
+        double wrate = 0;
+        urc = urc ? urc
+                  : args_long(&a, "warmup-request-count", 0, PACK_MAX_REQUESTS, &uco.warm_requests,
+                              &d);
+        urc = urc ? urc
+                  : args_long(&a, "num-warmup-sessions", 1, PACK_MAX_REQUESTS, &uco.warm_sessions,
+                              &d);
+        uco.warm_conc = 1;
+        urc = urc ? urc : args_long(&a, "warmup-concurrency", 1, 100000000, &uco.warm_conc, &d);
+        urc = urc ? urc : args_double(&a, "warmup-request-rate", 1e-9, 1e9, &wrate, &d);
+        uco.warm_rate = wrate > 0;
         if (!urc && o.sampling != SAMPLING_SEQUENTIAL)
             urc = diag_set(&d, ERR_INVALID,
                            "--user-centric-rate %s: needs --dataset-sampling-strategy "
                            "sequential (not supported yet with random or shuffle)",
                            args_get(&a, "user-centric-rate"));
+        uco.sampling = SAMPLING_SEQUENTIAL;
+        uco.seed = o.seed;
         /* the schedule is written out whole: bounded as a synthetic trace is */
         double span = uco.rate * uco.duration_s;
         if (!urc && span > (double)PACK_MAX_REQUESTS &&

@@ -771,8 +771,11 @@ int cmd_replay(int argc, char **argv)
             {"warmup-request-rate-ramp-duration", MODE_RATE,
              "--request-rate or --warmup-request-rate"},
         };
-        /* AIPerf 0.13 runs a rate warmup (--warmup-request-rate) before a closed loop too */
-        bool rate_warm = cfg.mode == MODE_CONCURRENCY && args_has(&a, "warmup-request-rate");
+        /* AIPerf 0.13 runs a rate warmup (--warmup-request-rate) before a closed loop too,
+         * and before a user-centric schedule (a fixed schedule with a warmup block) */
+        bool rate_warm =
+            (cfg.mode == MODE_CONCURRENCY || (cfg.mode == MODE_FIXED && th->warmup_requests > 0)) &&
+            args_has(&a, "warmup-request-rate");
         if (rate_warm)
             cfg.warmup_rate_cap = args_has(&a, "concurrency") ? cfg.concurrency : 0;
         for (size_t k = 0; k < sizeof only / sizeof only[0]; k++)

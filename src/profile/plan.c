@@ -710,7 +710,7 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
     /* --user-centric-rate R --num-users N (AIPerf 0.13): pack writes AIPerf's schedule
      * into the trace (trace_user_centric), replay sends it as a fixed schedule. What
      * AIPerf refuses is refused here, before anything is packed. */
-    bool users = args_has(&a, "user-centric-rate");
+    bool users = args_has(&a, "user-centric-rate"), uc_warm = false;
     if (users || args_has(&a, "num-users")) {
         double ur = 0, tmean = 1;
         long nu = 0;
@@ -741,11 +741,20 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
                           uv, tmean);
             goto out;
         }
+        /* AIPerf's warmup phase runs first, in closed loop or at a rate (pack writes its
+         * requests ahead of the schedule); one bounded by time only is not supported yet
+         * (pack must know which sessions it takes), nor are ramps with this schedule */
         static const char *const clash[] = {
-            "request-rate",       "request-rate-series",       "fixed-schedule",
-            "arrival-pattern",    "arrival-smoothness",        "warmup-request-count",
-            "warmup-duration",    "num-warmup-sessions",       "warmup-request-rate",
-            "warmup-concurrency", "concurrency-ramp-duration", "dataset-sampling-strategy",
+            "request-rate",
+            "request-rate-series",
+            "fixed-schedule",
+            "arrival-pattern",
+            "arrival-smoothness",
+            "warmup-duration",
+            "concurrency-ramp-duration",
+            "warmup-concurrency-ramp-duration",
+            "warmup-request-rate-ramp-duration",
+            "dataset-sampling-strategy",
         };
         for (size_t k = 0; k < sizeof clash / sizeof clash[0]; k++) {
             const char *cv = args_get(&a, clash[k]);
@@ -793,6 +802,32 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
         }
         p->user_rate = xstrdup(uv);
         p->num_users = nu;
+        /* the warmup's sessions are drawn before the users' (AIPerf's one sampler): pack
+         * writes its requests as AIPerf issues them, replay sends them in that load.
+         * AIPerf's warmup concurrency: --warmup-concurrency, else --concurrency, else 1
+         * (for a rate warmup a cap only when one of them is given). */
+        long wsess = 0, wconc = 0;
+        if ((rc = args_long(&a, "num-warmup-sessions", 1, 1000000000000L, &wsess, d)) ||
+            (rc = args_long(&a, "warmup-concurrency", 1, 100000000, &wconc, d)))
+            goto out;
+        uc_warm = warm > 0 || wsess > 0;
+        if (uc_warm) {
+            char wb[32];
+            if (warm > 0) {
+                snprintf(wb, sizeof wb, "%ld", warm);
+                push_named(&p->pack, "warmup-request-count", wb);
+            }
+            if (wsess > 0) {
+                snprintf(wb, sizeof wb, "%ld", wsess);
+                push_named(&p->pack, "num-warmup-sessions", wb);
+            }
+            snprintf(wb, sizeof wb, "%ld", wconc ? wconc : conc ? conc : 1);
+            push_named(&p->pack, "warmup-concurrency", wb);
+            if (!wconc && conc) /* replay's warmup default is its own */
+                push_named(&p->replay, "warmup-concurrency", wb);
+            if ((v = args_get(&a, "warmup-request-rate")))
+                push_named(&p->pack, "warmup-request-rate", v);
+        }
     }
     if (args_has(&a, "fixed-schedule")) {
         p->fixed_forced = args_flag(&a, "fixed-schedule");
@@ -1040,6 +1075,11 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
     for (size_t i = 0; i < profile_nopts; i++) {
         const struct profile_opt *o = &profile_opts[i];
         if (a.count[i] == 0 || o->route == PROFILE_SELF || is_special(o->spec.name))
+            continue;
+        /* AIPerf ignores a warmup's load options when there is no warmup */
+        if (users && !uc_warm &&
+            (!strcmp(o->spec.name, "warmup-request-rate") ||
+             !strcmp(o->spec.name, "warmup-arrival-pattern")))
             continue;
         forward(p, &a, i);
     }

@@ -1023,8 +1023,10 @@ int replay_run(const struct replay_config *cfg, struct replay_source *src,
     e->sched_evfd = -1;
     e->resolve_evfd = -1;
     e->writer_evfd = -1;
-    long planned =
-        cfg->request_count > 0 ? cfg->request_count : (src->header ? src->header->requests : -1);
+    e->warm_block = cfg->mode == MODE_FIXED && src->header && src->header->warmup_requests > 0;
+    long planned = cfg->request_count > 0 ? cfg->request_count
+                   : src->header          ? src->header->requests - src->header->warmup_requests
+                                          : -1;
     if (planned > 0 && cfg->shard_count > 1) /* about this shard's part (for the ETA) */
         planned = (planned + cfg->shard_count - 1) / cfg->shard_count;
     atomic_store(&e->planned, planned);

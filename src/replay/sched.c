@@ -234,6 +234,11 @@ struct phase_spec {
      * 0.13): timed sends at `rate`, capped at `cap` requests in flight (0: none) */
     bool rate_mode;
     long cap;
+    /* a warmup block before a fixed schedule (engine.warm_block): AIPerf's closed-loop
+     * warmup, at most sess_cap of the block's sessions at a time (a session's turns one
+     * after the other, the next session when one has ended) */
+    bool sess_loop;
+    long sess_cap;
 };
 
 /* Closed loop: opens the levels whose ramp instant has come and wakes the workers that
@@ -555,6 +560,34 @@ static int next_request(struct sched *s, struct trace_request *tr, bool may_wrap
     return rc;
 }
 
+/* A warmup block's closed loop: waits until fewer than cap of its sessions are under
+ * way, then counts one more. False on stop or the phase's deadline. */
+static bool sess_wait(struct sched *s, long cap)
+{
+    struct engine *e = s->e;
+    while (atomic_load(&e->wsess) >= cap) {
+        int64_t dl = atomic_load(&e->send_deadline);
+        if (atomic_load(&e->stop) || (dl && clock_mono_ns() >= dl))
+            return false;
+        /* nothing in flight can end a session: the count is stale, start over from it */
+        if (atomic_load(&e->outstanding) == 0) {
+            atomic_store(&e->wsess, 0);
+            break;
+        }
+        atomic_store(&e->sched_waiting, 1);
+        if (atomic_load(&e->wsess) < cap)
+            break;
+        struct pollfd pfd = {.fd = e->sched_evfd, .events = POLLIN};
+        if (poll(&pfd, 1, 10) > 0) {
+            uint64_t v;
+            ssize_t k = read(e->sched_evfd, &v, sizeof v);
+            (void)k;
+        }
+    }
+    atomic_fetch_add(&e->wsess, 1);
+    return true;
+}
+
 /* Issues one phase; returns the number issued, or -1 when the source failed. */
 static long run_phase(struct sched *s, const struct phase_spec *ps)
 {
@@ -585,7 +618,10 @@ static long run_phase(struct sched *s, const struct phase_spec *ps)
                                    ? (int64_t)(ps->prefill_ramp_s * 1e9)
                                    : 0);
     atomic_store_explicit(&e->ptarget, ps->prefill, memory_order_release);
-    enum replay_mode pm = ps->rate_mode ? MODE_RATE : cfg->mode;
+    /* a closed loop over the sessions of a warmup block runs as timed sends due when
+     * their session may start */
+    enum replay_mode pm = ps->rate_mode || ps->sess_loop ? MODE_RATE : cfg->mode;
+    atomic_store(&e->wsess, 0);
     s->pmode = pm;
     if (pm == MODE_CONCURRENCY) {
         /* The phase's open slots: a ramp from 1 (loadshape.h), a level of its own, or
@@ -619,7 +655,10 @@ static long run_phase(struct sched *s, const struct phase_spec *ps)
         /* The timed modes' shared cap: the phase's own (--warmup-concurrency), ramped
          * from 1 like the closed loop's slots (AIPerf ramps the session limit in every
          * mode), or none. The level only drives the ramp here; workers read gcap. */
-        long cap = ps->rate_mode ? ps->cap : ps->level > 0 ? ps->level : cfg->concurrency;
+        long cap = ps->sess_loop   ? 0
+                   : ps->rate_mode ? ps->cap
+                   : ps->level > 0 ? ps->level
+                                   : cfg->concurrency;
         bool ramp = ps->conc_ramp_s > 0 && cap > 1;
         e->lvl_t0 = t0;
         e->lvl_ramp_ns = ramp ? (int64_t)(ps->conc_ramp_s * 1e9) : 0;
@@ -656,6 +695,11 @@ static long run_phase(struct sched *s, const struct phase_spec *ps)
         }
         if (rc == 0)
             break;
+        /* a warmup block: the warmup's requests, before the schedule (profiling's) */
+        if (e->warm_block && phase == PHASE_WARMUP && !tr.warmup)
+            break;
+        if (e->warm_block && phase == PHASE_PROFILE && tr.warmup)
+            continue;
         long index = tr.index + s->wrap * s->src_len;
         bool later = e->multi_turn && tr.turn > 0;
         if (ps->sessions > 0) {
@@ -687,8 +731,12 @@ static long run_phase(struct sched *s, const struct phase_spec *ps)
         int64_t due = 0;
         if (pm == MODE_CONCURRENCY)
             ramp_tick(s);
-        if (!later) {
-            if (cfg->mode == MODE_FIXED) {
+        /* A rate warmup from a warmup block: AIPerf's rate loop sends a session's next
+         * turn at a tick of its own (the next one after the reply), so every request,
+         * later turns too, takes the next arrival instant */
+        bool tick_all = e->warm_block && ps->rate_mode;
+        if (!later || tick_all) {
+            if (pm == MODE_FIXED) {
                 if (!tr.timed)
                     continue;
                 if (cfg->start_offset_ms >= 0 && tr.t_ms < cfg->start_offset_ms)
@@ -701,6 +749,10 @@ static long run_phase(struct sched *s, const struct phase_spec *ps)
                                                           : 0;
                 double scale = cfg->time_scale > 0 ? cfg->time_scale : 1;
                 due = t0 + (int64_t)((tr.t_ms - offset0) * scale * 1e6);
+            } else if (ps->sess_loop) {
+                if (!sess_wait(s, ps->sess_cap))
+                    break;
+                due = clock_mono_ns();
             } else if (pm == MODE_RATE && ps->series) {
                 ramp_prev = rate_shape_next(&rr, &rs, &ramp_rate, ramp_prev, phase_gap, s);
                 due = t0 + ramp_prev;
@@ -738,6 +790,12 @@ static long run_phase(struct sched *s, const struct phase_spec *ps)
         }
         struct item *it = make_item(s, &tr, index, phase);
         it->later_turn = later;
+        if (ps->sess_loop) { /* the block's sessions end at their last line */
+            int n = e->multi_turn && e->src->turns && tr.session
+                        ? e->src->turns(e->src->ctx, tr.session)
+                        : 1;
+            it->sess_end = tr.turn + 1 >= (n > 0 ? n : 1);
+        }
         if (e->multi_turn && tr.turn == 0 && e->src->turns && tr.session)
             it->turns = e->src->turns(e->src->ctx, tr.session);
         int wi;
@@ -748,6 +806,8 @@ static long run_phase(struct sched *s, const struct phase_spec *ps)
                 wi = 0;
             *slot = wi;
             it->delay_ms = tr.delay_ms * (cfg->time_scale > 0 ? cfg->time_scale : 1);
+            if (tick_all) /* its tick, or the reply's end (and delay) if later */
+                it->not_before = due > 0 ? due : 1;
             /* A later turn with its own time (baseten_trace open loop): AIPerf's fixed
              * schedule sends it at that time, or when the previous reply ends if later. */
             if (cfg->mode == MODE_FIXED && tr.timed && offset0 >= 0) {
@@ -845,8 +905,11 @@ void *sched_main(void *arg)
             /* AIPerf 0.13: --warmup-request-rate makes the warmup a rate phase whatever
              * profiling's mode, capped by --warmup-concurrency, else by a --concurrency
              * given, else not at all */
-            .rate_mode = cfg->mode == MODE_CONCURRENCY && cfg->warmup_rate > 0,
+            .rate_mode = (cfg->mode == MODE_CONCURRENCY || e->warm_block) && cfg->warmup_rate > 0,
             .cap = cfg->warmup_concurrency > 0 ? cfg->warmup_concurrency : cfg->warmup_rate_cap,
+            /* AIPerf 0.13 warms a user-centric run up in closed loop unless it has a rate */
+            .sess_loop = e->warm_block && cfg->warmup_rate <= 0,
+            .sess_cap = cfg->warmup_concurrency > 0 ? cfg->warmup_concurrency : 1,
         };
         w.smoothness = w.arrival == ARRIVAL_GAMMA ? cfg->smoothness : 1;
         long n = run_phase(&s, &w);

@@ -284,6 +284,16 @@ static void item_done(struct worker *w, struct item *it, bool record)
         }
         worker_emit(w, r);
     }
+    if (it->sess_end) {
+        /* a warmup-block session is over (recorded or dropped): the scheduler may start
+         * the next one */
+        atomic_fetch_sub(&e->wsess, 1);
+        if (atomic_exchange(&e->sched_waiting, 0)) {
+            uint64_t one = 1;
+            ssize_t k = write(e->sched_evfd, &one, sizeof one);
+            (void)k;
+        }
+    }
     item_free(it);
     atomic_fetch_sub(&e->outstanding, 1);
 }

@@ -443,6 +443,8 @@ static int parse_header(struct trace_reader *r, const char *line, size_t len, st
             r->hdr.requests = (long)x;
         } else if (jval_is(&k, "sessions") && !jval_int(&v, &x)) {
             r->hdr.sessions = (long)x;
+        } else if (jval_is(&k, "warmup_requests") && !jval_int(&v, &x) && x >= 0) {
+            r->hdr.warmup_requests = (long)x;
         } else if (jval_is(&k, "blocks") && !jval_int(&v, &x)) {
             r->hdr.blocks = (long)x;
         } else if (jval_is(&k, "pieces") && !jval_int(&v, &x)) {
@@ -596,6 +598,8 @@ static int parse_request(struct trace_reader *r, const char *line, size_t len,
         } else if (jval_is(&k, "gap_ms")) {
             if (jval_double(&v, &q->gap_ms) || q->gap_ms < 0)
                 return line_err(r, d, ERR_INVALID, "field '%s': must be a number >= 0", "gap_ms");
+        } else if (jval_is(&k, "warmup")) {
+            q->warmup = v.type == JT_TRUE;
         } else if (jval_is(&k, "delay_ms")) {
             if (jval_double(&v, &q->delay_ms) || q->delay_ms < 0)
                 return line_err(r, d, ERR_INVALID, "field '%s': must be a number >= 0", "delay_ms");

@@ -4,6 +4,7 @@
 #include "dataset.h"
 
 #include "buf.h"
+#include "rng.h"
 #include "xalloc.h"
 #include "zio.h"
 
@@ -90,6 +91,33 @@ static int64_t heap_pop(struct uc_heap *h)
     return top;
 }
 
+/* AIPerf's dataset samplers over the pool, seeded as the synthetic pack and
+ * trace_resample draw theirs (one stream, "dataset.sampling"): sequential in order and
+ * wrapping, random with replacement, shuffle a new permutation at each pass. */
+struct uc_sampler {
+    enum ds_sampling how;
+    struct rng r;
+    size_t n, k; /* pool size, draws so far */
+    size_t *perm;
+};
+
+static size_t sampler_next(struct uc_sampler *s)
+{
+    size_t at = s->k++ % s->n;
+    if (s->how == SAMPLING_RANDOM)
+        return (size_t)rng_below(&s->r, s->n);
+    if (s->how == SAMPLING_SHUFFLE) {
+        if (at == 0)
+            for (size_t i = s->n - 1; i > 0; i--) {
+                size_t j = (size_t)rng_below(&s->r, (uint64_t)i + 1), x = s->perm[i];
+                s->perm[i] = s->perm[j];
+                s->perm[j] = x;
+            }
+        return s->perm[at];
+    }
+    return at;
+}
+
 /* A send of the schedule, for the request-count cut: (slot, user, turn). */
 struct uc_send {
     int64_t slot;
@@ -120,6 +148,8 @@ int trace_user_centric(const char *in, const char *out, const struct uc_opts *uo
     size_t nus = 0, ucap = 0;
     struct uc_send *sends = NULL;
     struct uc_heap heap = {0};
+    struct uc_sampler smp = {0};
+    size_t *wconv = NULL, *wkept = NULL, nws = 0, nwsend = 0; /* the warmup's sessions */
     const char *line;
     size_t n;
     while ((rc = zr_getline(zr, &line, &n, d)) == 1) {
@@ -204,14 +234,79 @@ int trace_user_centric(const char *in, const char *out, const struct uc_opts *uo
                 break;
             }
     long next_id = 1;
-    size_t next_conv = 0; /* conversations are taken in order, wrapping (sequential) */
+    smp = (struct uc_sampler){.how = uo->sampling, .n = ncv};
+    rng_derive(&smp.r, uo->seed, "dataset.sampling");
+    if (smp.how == SAMPLING_SHUFFLE) {
+        smp.perm = xmalloc(ncv * sizeof *smp.perm);
+        for (size_t i = 0; i < ncv; i++)
+            smp.perm[i] = i;
+    }
+
+    /* AIPerf's warmup phase runs first and draws from the same sampler: its sessions take
+     * the first conversations. A closed loop of C sessions issues round by round (each
+     * session's next turn when its reply is in, a new session in the slot of one that
+     * ended); a rate warmup, whose replies come before its next tick, sends a session's
+     * turns one after the other. Cut to the first W requests, the first S sessions. */
+    if (uo->warm_requests > 0 || uo->warm_sessions > 0) {
+        long W = uo->warm_requests, S = uo->warm_sessions,
+             C = uo->warm_conc > 0 ? uo->warm_conc : 1;
+        long sent = 0;
+        size_t wcap = 0;
+#define ADD_WARM()                                                                                 \
+    do {                                                                                           \
+        if (nws == wcap) {                                                                         \
+            wcap = wcap ? wcap * 2 : 64;                                                           \
+            wconv = xrealloc(wconv, wcap * sizeof *wconv);                                         \
+            wkept = xrealloc(wkept, wcap * sizeof *wkept);                                         \
+        }                                                                                          \
+        wconv[nws] = sampler_next(&smp);                                                           \
+        wkept[nws++] = 0;                                                                          \
+    } while (0)
+        if (uo->warm_rate) {
+            while ((S <= 0 || (long)nws < S) && (W <= 0 || sent < W)) {
+                ADD_WARM();
+                for (size_t k = 0; k < cv[wconv[nws - 1]].n && (W <= 0 || sent < W); k++)
+                    wkept[nws - 1]++, sent++;
+            }
+        } else {
+            /* no more slots than requests or sessions can fill */
+            if (W > 0 && C > W)
+                C = W;
+            if (S > 0 && C > S)
+                C = S;
+            long *slot = xmalloc((size_t)C * sizeof *slot); /* its session, -1: none */
+            for (long i = 0; i < C; i++)
+                slot[i] = -1;
+            for (bool any = true; any && (W <= 0 || sent < W);) {
+                any = false;
+                for (long i = 0; i < C && (W <= 0 || sent < W); i++) {
+                    if (slot[i] < 0 || wkept[slot[i]] >= cv[wconv[slot[i]]].n) {
+                        if (S > 0 && (long)nws >= S) {
+                            slot[i] = -1;
+                            continue;
+                        }
+                        ADD_WARM();
+                        slot[i] = (long)nws - 1;
+                    }
+                    wkept[slot[i]]++, sent++;
+                    any = true;
+                }
+            }
+            free(slot);
+        }
+#undef ADD_WARM
+        nwsend = (size_t)sent;
+        /* AIPerf's rate loop (its closed loop too) draws the next new session before it
+         * needs it: that draw is spent when the warmup ends */
+        (void)sampler_next(&smp);
+    }
 #define ADD_USER(START, TURNS)                                                                     \
     do {                                                                                           \
         if (nus == ucap) {                                                                         \
             ucap = ucap ? ucap * 2 : 64;                                                           \
             us = xrealloc(us, ucap * sizeof *us);                                                  \
         }                                                                                          \
-        size_t c_ = next_conv++ % ncv;                                                             \
+        size_t c_ = sampler_next(&smp);                                                            \
         size_t t_ = (TURNS) > 0 && (size_t)(TURNS) < cv[c_].n ? (size_t)(TURNS) : cv[c_].n;        \
         us[nus++] = (struct uc_user){.id = next_id++, .conv = c_, .turns = t_, .start = START};    \
     } while (0)
@@ -285,8 +380,14 @@ int trace_user_centric(const char *in, const char *out, const struct uc_opts *uo
     long written = 0;
     double gap_ms = (double)N * slot_ms;
     cJSON_ReplaceItemInObjectCaseSensitive(hdr, "timed", cJSON_CreateTrue());
-    cJSON_ReplaceItemInObjectCaseSensitive(hdr, "requests", cJSON_CreateNumber((double)nsend));
-    cJSON_ReplaceItemInObjectCaseSensitive(hdr, "sessions", cJSON_CreateNumber((double)no));
+    /* the file's counts (the warmup block's lines too); warmup_requests says how many of
+     * them are the warmup's */
+    cJSON_ReplaceItemInObjectCaseSensitive(hdr, "requests",
+                                           cJSON_CreateNumber((double)(nsend + nwsend)));
+    cJSON_ReplaceItemInObjectCaseSensitive(hdr, "sessions", cJSON_CreateNumber((double)(no + nws)));
+    cJSON_DeleteItemFromObjectCaseSensitive(hdr, "warmup_requests");
+    if (nwsend)
+        cJSON_AddNumberToObject(hdr, "warmup_requests", (double)nwsend);
     cJSON *opts = cJSON_GetObjectItemCaseSensitive(hdr, "options");
     if (cJSON_IsObject(opts)) {
         cJSON *u = cJSON_CreateObject();
@@ -294,6 +395,15 @@ int trace_user_centric(const char *in, const char *out, const struct uc_opts *uo
         cJSON_AddNumberToObject(u, "users", (double)N);
         cJSON_AddNumberToObject(u, "session_turns", (double)session_turns);
         cJSON_AddNumberToObject(u, "turn_gap_ms", gap_ms);
+        if (nwsend) {
+            cJSON *w = cJSON_CreateObject();
+            cJSON_AddStringToObject(w, "load", uo->warm_rate ? "rate" : "concurrency");
+            if (!uo->warm_rate)
+                cJSON_AddNumberToObject(w, "concurrency", (double)uo->warm_conc);
+            cJSON_AddNumberToObject(w, "requests", (double)nwsend);
+            cJSON_AddNumberToObject(w, "sessions", (double)nws);
+            cJSON_AddItemToObject(u, "warmup", w);
+        }
         cJSON_AddItemToObject(opts, "user_centric", u);
     }
     char *h = cJSON_PrintUnformatted(hdr);
@@ -308,6 +418,24 @@ int trace_user_centric(const char *in, const char *out, const struct uc_opts *uo
              zw_write(zw, table.p ? table.p : "", table.len) || zw_end_frame(zw);
     free(h);
     char idb[32];
+    /* the warmup block first: whole conversations, each session's turns in order, their
+     * turn delays kept (AIPerf's warmup waits them as any multi-turn load does) */
+    for (size_t ws = 0; ws < nws && !wr; ws++) {
+        snprintf(idb, sizeof idb, "w%zu", ws + 1);
+        for (size_t k = 0; k < wkept[ws] && !wr; k++) {
+            cJSON *r = cJSON_Duplicate(reqs[cv[wconv[ws]].lines[k]], 1);
+            cJSON_ReplaceItemInObjectCaseSensitive(r, "session", cJSON_CreateString(idb));
+            cJSON_DeleteItemFromObjectCaseSensitive(r, "t_ms");
+            cJSON_DeleteItemFromObjectCaseSensitive(r, "gap_ms");
+            cJSON_DeleteItemFromObjectCaseSensitive(r, "warmup");
+            cJSON_AddTrueToObject(r, "warmup");
+            char *txt = cJSON_PrintUnformatted(r);
+            cJSON_Delete(r);
+            wr = zw_write(zw, txt, strlen(txt)) || zw_write(zw, "\n", 1);
+            free(txt);
+            written++;
+        }
+    }
     for (size_t o = 0; o < no && !wr; o++) {
         const struct uc_user *u = &us[order[o]];
         snprintf(idb, sizeof idb, "%ld", u->id); /* AIPerf's x_correlation_id */
@@ -341,7 +469,7 @@ int trace_user_centric(const char *in, const char *out, const struct uc_opts *uo
     if ((rc = zw_commit(zw, d)))
         goto out;
     *nreq = written;
-    *nses = (long)no;
+    *nses = (long)(no + nws);
 out:
     cJSON_Delete(hdr);
     buf_free(&table);
@@ -356,5 +484,8 @@ out:
     free(us);
     free(sends);
     free(heap.t);
+    free(smp.perm);
+    free(wconv);
+    free(wkept);
     return rc;
 }

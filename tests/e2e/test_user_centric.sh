@@ -26,14 +26,18 @@ def profile(url, name, *args, expect=0):
     return recs, t0, out
 
 
-def model(N, R, turns, pool, count=None, duration=None, sessions=None):
+def model(N, R, turns, pool, count=None, duration=None, sessions=None, draws=None):
     """AIPerf 0.13's user-centric schedule for a pool of `pool` conversations of `turns`
-    turns each (sequential sampling): {user id: (pool index, [send times in s])}."""
+    turns each: {user id: (pool index, [send times in s])}. The users take their
+    conversations from `draws` (an iterator of pool indexes: AIPerf's sampler after what
+    a warmup drew), else in order from the first (sequential sampling)."""
+    if draws is None:
+        draws = (k % pool for k in range(10 ** 9))
     stagger, gap = 1.0 / R, N / R
     life = max(1, turns - 1)
     alt = math.gcd(N, life) > 1
     step = next((k for k in range(2, N) if math.gcd(N, k) == 1), 1)
-    users, uid, conv = {}, 1, 0
+    users, uid = {}, 1
     for i in range(N):
         age = (N - i) * life
         left = life - age // N
@@ -42,19 +46,19 @@ def model(N, R, turns, pool, count=None, duration=None, sessions=None):
             continue
         si = (i * step) % N if alt else age % N
         order = N - si
-        users[uid] = (conv % pool, [order * stagger + k * gap for k in range(min(left, turns))])
-        uid, conv = uid + 1, conv + 1
-    users[uid] = (conv % pool, [k * gap for k in range(turns)])
-    uid, conv = uid + 1, conv + 1
+        users[uid] = (next(draws), [order * stagger + k * gap for k in range(min(left, turns))])
+        uid += 1
+    users[uid] = (next(draws), [k * gap for k in range(turns)])
+    uid += 1
     heap = [u[1][0] + len(u[1]) * gap for u in users.values()]
     heapq.heapify(heap)
     horizon = min(x for x in [count / R if count else None, duration] if x is not None) \
         if (count or duration) else 1e18
     while heap and heap[0] < horizon - 1e-9 and (not sessions or len(users) < sessions):
         t = heapq.heappop(heap)
-        users[uid] = (conv % pool, [t + k * gap for k in range(turns)])
+        users[uid] = (next(draws), [t + k * gap for k in range(turns)])
         heapq.heappush(heap, t + turns * gap)
-        uid, conv = uid + 1, conv + 1
+        uid += 1
     sends = sorted((t, u, k) for u, (c, ts) in users.items() for k, t in enumerate(ts))
     if duration:
         sends = [s for s in sends if s[0] < duration - 1e-9]
@@ -146,6 +150,117 @@ with Mock("--ttft", "2ms", "--itl", "1ms") as m:
     check(len(want) == 7 and sum(len(ts) for _, ts in want.values()) == 11, "ucs model")
     check_schedule(recs, t0, out, want, 4 / 10, "ucs")
 
+
+def warm_model(pool, turns, conc, requests=None, sessions=None, rate=False):
+    """AIPerf 0.13's warmup phase before a user-centric one, from the same sequential
+    sampler: its closed loop of `conc` sessions issues round by round (a session's next
+    turn once its reply is in, a new session in the slot of one that ended); a rate
+    warmup whose replies beat its ticks sends a session's turns one after the other. Cut
+    at `requests` sends, `sessions` sessions. Returns ([turns sent per warmup session],
+    the draws left for the users: after the warmup's and the one its rate loop drew
+    ahead of need)."""
+    kept, sent, k = [], 0, 0
+    more = lambda: (requests is None or sent < requests)
+    if rate:
+        while more() and (sessions is None or len(kept) < sessions):
+            kept.append(0)
+            while kept[-1] < turns and more():
+                kept[-1] += 1
+                sent += 1
+    else:
+        slot = [None] * conc
+        busy = True
+        while busy and more():
+            busy = False
+            for i in range(conc):
+                if not more():
+                    break
+                if slot[i] is None or kept[slot[i]] >= turns:
+                    if sessions is not None and len(kept) >= sessions:
+                        slot[i] = None
+                        continue
+                    kept.append(0)
+                    slot[i] = len(kept) - 1
+                kept[slot[i]] += 1
+                sent += 1
+                busy = True
+    first = len(kept) + 1
+    return kept, (k % pool for k in range(first, 10 ** 9))
+
+
+def check_warmup(recs, out, kept, conc, what):
+    warm = [r for r in recs if r["phase"] == "warmup"]
+    prof = [r for r in recs if r["phase"] == "profile"]
+    check(not any(err(r) for r in warm), what, "warmup errors")
+    check(len(warm) == sum(kept), what, "warmup requests", len(warm), sum(kept))
+    by = {}
+    for r in warm:
+        by.setdefault(r["conv"], []).append(r)
+    check(sorted(len(v) for v in by.values()) == sorted(kept), what, "warmup sessions",
+          {c: len(v) for c, v in by.items()}, kept)
+    spans = []
+    for rs in by.values():
+        rs.sort(key=lambda r: r["turn"])
+        check([r["turn"] for r in rs] == list(range(len(rs))), what, "warmup turns")
+        for a, b in zip(rs, rs[1:]):
+            check(b["t_start"] >= a["t_end"], what, "a warmup session's turns in turn")
+        spans.append((rs[0]["t_start"], rs[-1]["t_end"]))
+    ev = sorted([(a, 1) for a, _ in spans] + [(b, -1) for _, b in spans], key=lambda e: (e[0], e[1]))
+    n = most = 0
+    for _, dlt in ev:
+        n += dlt
+        most = max(most, n)
+    if conc:
+        check(most == min(conc, len(kept)), what, "warmup sessions at once", most, conc)
+    # warmup first, drained, then the schedule
+    check(min(r["t_start"] for r in prof) >= max(r["t_end"] for r in warm), what, "drained")
+    return by
+
+
+def check_warm_convs(out, kept, want, what):
+    """The warmup's sessions took the first conversations (w1: 0, w2: 1, ...): each has
+    the first turn of the users that drew the same one, and of no other."""
+    fb = first_bodies(out)
+    for j in range(len(kept)):
+        for u, (c, ts) in want.items():
+            check((fb["w%d" % (j + 1)] == fb[str(u)]) == (c == j), what, "warmup session",
+                  j + 1, "and user", u, c)
+
+
+with Mock("--ttft", "2ms", "--itl", "1ms") as m:
+    # AIPerf's closed-loop warmup (the default) of 2 sessions, 5 requests: 3 + 2 turns,
+    # then the users from conversation 3 on (the warmup drew 0, 1 and one ahead)
+    kept, draws = warm_model(7, 3, 2, requests=5)
+    check(kept == [3, 2], "warm model", kept)
+    recs, t0, out = profile(m.url, "ucw", "--user-centric-rate", "10", "--num-users", "3",
+                            "--conversation-turn-mean", "3", "--num-dataset-entries", "7",
+                            "--request-count", "9", "--warmup-request-count", "5",
+                            "--warmup-concurrency", "2")
+    want = model(3, 10, 3, 7, count=9, draws=draws)
+    check_warmup(recs, out, kept, 2, "ucw")
+    check_schedule(recs, t0, out, want, 3 / 10, "ucw")
+    check_warm_convs(out, kept, want, "ucw")
+    # --num-warmup-sessions at a rate (--warmup-request-rate): whole sessions one after
+    # the other, a tick per request, later turns too (constant 40 req/s: every 25 ms; what
+    # AIPerf 0.13 sent for this command line: 0, 26, 50, 75, 100, 125 ms)
+    kept, draws = warm_model(7, 3, 0, sessions=2, rate=True)
+    recs, t0, out = profile(m.url, "ucwr", "--user-centric-rate", "10", "--num-users", "3",
+                            "--conversation-turn-mean", "3", "--num-dataset-entries", "7",
+                            "--request-count", "9", "--num-warmup-sessions", "2",
+                            "--warmup-request-rate", "40", "--warmup-arrival-pattern",
+                            "constant")
+    want = model(3, 10, 3, 7, count=9, draws=draws)
+    by = check_warmup(recs, out, kept, None, "ucwr")
+    ticks = sorted(r["t_intended"] for rs in by.values() for r in rs)
+    order = [(r["conv"], r["turn"]) for r in sorted((r for rs in by.values() for r in rs),
+                                                    key=lambda r: r["t_intended"])]
+    check(order == [("w1", 0), ("w1", 1), ("w1", 2), ("w2", 0), ("w2", 1), ("w2", 2)],
+          "ucwr order", order)
+    check(all(abs(t - ticks[0] - k * 25 * MS) < 1 * MS for k, t in enumerate(ticks)),
+          "ucwr rate ticks", [(t - ticks[0]) / MS for t in ticks])
+    check_schedule(recs, t0, out, want, 3 / 10, "ucwr")
+    check_warm_convs(out, kept, want, "ucwr")
+
 # a reply slower than the turn gap: the next turn goes when it ends and the user's later
 # turns follow from there (AIPerf's max(now, next_send_time + turn_gap))
 with Mock("--ttft", "150ms", "--itl", "1ms") as m:
@@ -185,8 +300,8 @@ bad = [
     (["--user-centric-rate", "5", "--num-users", "15"] + UC, "--num-users 15: more than the default"),
     (["--user-centric-rate", "5", "--num-users", "2", "--request-rate", "3"] + UC,
      "--user-centric-rate 5: not with --request-rate 3"),
-    (["--user-centric-rate", "5", "--num-users", "2", "--warmup-request-count", "3"] + UC,
-     "--user-centric-rate 5: not with --warmup-request-count 3"),
+    (["--user-centric-rate", "5", "--num-users", "2", "--warmup-duration", "3"] + UC,
+     "--user-centric-rate 5: not with --warmup-duration 3"),
     (["--user-centric-rate", "5", "--num-users", "2", "--arrival-pattern", "constant"] + UC,
      "not with --arrival-pattern constant"),
     (["--user-centric-rate", "1e6", "--num-users", "2", "--benchmark-duration", "1e6"] + UC,
