@@ -425,6 +425,10 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
     };
     for (size_t k = 0; k < sizeof sweepable / sizeof sweepable[0]; k++) {
         const char *sv = args_get(&a, sweepable[k]);
+        /* with --user-centric-rate a --request-rate list that reaches here is unused
+         * (AIPerf's user-centric phase takes its own rate; sweep.c) */
+        if (k == 1 && args_has(&a, "user-centric-rate"))
+            continue;
         if (sv && strchr(sv, ',')) {
             rc = refuse(d, all.n, all.v, (size_t)opt_index(sweepable[k]), sv);
             goto out;
@@ -745,8 +749,8 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
          * requests ahead of the schedule); one bounded by time only is not supported yet
          * (pack must know which sessions it takes), nor are ramps with this schedule */
         static const char *const clash[] = {
-            "request-rate",
             "request-rate-series",
+            "request-rate-ramp-duration",
             "fixed-schedule",
             "arrival-pattern",
             "arrival-smoothness",
@@ -768,6 +772,12 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
                           cv ? " " : "", cv ? cv : "");
             goto out;
         }
+        /* --request-rate: AIPerf checks it (> 0) and gives it to the warmup only; a list
+         * here was checked by the sweep, which left it unused (sweep.c) */
+        double wr = 0;
+        if ((v = args_get(&a, "request-rate")) && !strchr(v, ',') &&
+            (rc = args_double(&a, "request-rate", 1e-9, 1e9, &wr, d)))
+            goto out;
         if (count > 0 && count < nu) {
             rc = diag_set(d, ERR_INVALID, "--request-count %ld: fewer than --num-users %ld", count,
                           nu);
@@ -825,8 +835,14 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
             push_named(&p->pack, "warmup-concurrency", wb);
             if (!wconc && conc) /* replay's warmup default is its own */
                 push_named(&p->replay, "warmup-concurrency", wb);
-            if ((v = args_get(&a, "warmup-request-rate")))
+            /* AIPerf's warmup rate: --warmup-request-rate, else --request-rate (which the
+             * user-centric phase itself ignores: its rate is --user-centric-rate) */
+            if ((v = args_get(&a, "warmup-request-rate"))) {
                 push_named(&p->pack, "warmup-request-rate", v);
+            } else if ((v = args_get(&a, "request-rate"))) {
+                push_named(&p->pack, "warmup-request-rate", v);
+                push_named(&p->replay, "warmup-request-rate", v);
+            }
         }
     }
     if (args_has(&a, "fixed-schedule")) {
@@ -856,10 +872,15 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
             {"warmup-duration", 1e-6, 0},
             {"warmup-grace-period", 0, 0},
         };
-        bool rate_mode = args_has(&a, "request-rate") || args_has(&a, "request-rate-series");
-        /* AIPerf 0.13 runs a rate warmup before a closed loop too (not a fixed schedule) */
+        /* with --user-centric-rate, --request-rate is the warmup's rate only (AIPerf) */
+        bool rate_mode =
+            (args_has(&a, "request-rate") && !users) || args_has(&a, "request-rate-series");
+        /* AIPerf 0.13 runs a rate warmup before a closed loop too (not a fixed schedule),
+         * and before a user-centric schedule */
         bool rate_warm =
-            rate_mode || (args_has(&a, "warmup-request-rate") && !args_flag(&a, "fixed-schedule"));
+            rate_mode ||
+            (args_has(&a, "warmup-request-rate") && !args_flag(&a, "fixed-schedule")) ||
+            (users && args_has(&a, "request-rate"));
         for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
             double x;
             if (!args_has(&a, shapes[k].name))
@@ -1076,10 +1097,11 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
         const struct profile_opt *o = &profile_opts[i];
         if (a.count[i] == 0 || o->route == PROFILE_SELF || is_special(o->spec.name))
             continue;
-        /* AIPerf ignores a warmup's load options when there is no warmup */
-        if (users && !uc_warm &&
-            (!strcmp(o->spec.name, "warmup-request-rate") ||
-             !strcmp(o->spec.name, "warmup-arrival-pattern")))
+        /* AIPerf ignores a warmup's load options when there is no warmup, and takes
+         * --request-rate for the warmup's only (above) */
+        if (users && ((!uc_warm && (!strcmp(o->spec.name, "warmup-request-rate") ||
+                                    !strcmp(o->spec.name, "warmup-arrival-pattern"))) ||
+                      !strcmp(o->spec.name, "request-rate")))
             continue;
         forward(p, &a, i);
     }

@@ -397,6 +397,25 @@ int sweep_cfg_parse(struct sweep_cfg *s, int argc, char **argv, struct diag *d)
         if ((rc = parse_list(dm, v, d)))
             goto out;
     }
+    /* AIPerf's user-centric phase runs at --user-centric-rate: a --request-rate list is
+     * there the warmup's rate (phases.warmup.rate, the last dimension by path) when a
+     * warmup takes it (a warmup and no --warmup-request-rate), else unused (no sweep) */
+    for (size_t i = 0; i < s->ndims && args_has(&a, "user-centric-rate"); i++) {
+        if (strcmp(profile_opts[s->dims[i].opt].spec.name, "request-rate"))
+            continue;
+        bool warm = args_has(&a, "warmup-request-count") || args_has(&a, "num-warmup-sessions") ||
+                    args_has(&a, "warmup-duration");
+        struct sweep_dim *dm = xmalloc(sizeof *dm);
+        *dm = s->dims[i];
+        memmove(&s->dims[i], &s->dims[i + 1], (s->ndims - i - 1) * sizeof *dm);
+        s->ndims--;
+        if (warm && !args_has(&a, "warmup-request-rate")) {
+            dm->path = "phases.warmup.rate";
+            s->dims[s->ndims++] = *dm;
+        }
+        free(dm);
+        break;
+    }
     /* --search-recipe: a log-spaced grid (recipe.c), alone */
     struct recipe_dim *rd = xcalloc(RECIPE_MAX_DIMS, sizeof *rd);
     size_t nrd = 0;

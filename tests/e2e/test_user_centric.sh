@@ -261,6 +261,51 @@ with Mock("--ttft", "2ms", "--itl", "1ms") as m:
     check_schedule(recs, t0, out, want, 3 / 10, "ucwr")
     check_warm_convs(out, kept, want, "ucwr")
 
+with Mock("--ttft", "2ms", "--itl", "1ms") as m:
+    # --request-rate: the user-centric phase runs at --user-centric-rate whatever it says
+    recs, t0, out = profile(m.url, "ucrr", "--user-centric-rate", "10", "--num-users", "3",
+                            "--conversation-turn-mean", "3", "--num-dataset-entries", "7",
+                            "--request-count", "9", "--request-rate", "2")
+    check(not [r for r in recs if r["phase"] == "warmup"], "ucrr: no warmup")
+    check_schedule(recs, t0, out, model(3, 10, 3, 7, count=9), 3 / 10, "ucrr")
+    # ... and is AIPerf's warmup rate when there is a warmup (no --warmup-request-rate)
+    kept, draws = warm_model(7, 3, 0, sessions=2, rate=True)
+    recs, t0, out = profile(m.url, "ucrrw", "--user-centric-rate", "10", "--num-users", "3",
+                            "--conversation-turn-mean", "3", "--num-dataset-entries", "7",
+                            "--request-count", "9", "--num-warmup-sessions", "2",
+                            "--request-rate", "40", "--warmup-arrival-pattern", "constant")
+    want = model(3, 10, 3, 7, count=9, draws=draws)
+    by = check_warmup(recs, out, kept, None, "ucrrw")
+    firsts = sorted(min(r["t_intended"] for r in rs) for rs in by.values())
+    check(abs(firsts[1] - firsts[0] - 75 * MS) < 1 * MS, "ucrrw: the warmup at --request-rate",
+          (firsts[1] - firsts[0]) / MS)
+    check_schedule(recs, t0, out, want, 3 / 10, "ucrrw")
+    # a --request-rate list: no sweep without a warmup (the list goes unused) ...
+    recs, t0, out = profile(m.url, "ucrrl", "--user-centric-rate", "10", "--num-users", "3",
+                            "--conversation-turn-mean", "3", "--num-dataset-entries", "7",
+                            "--request-count", "9", "--request-rate", "2,4")
+    check(not os.path.exists(os.path.join(out, "metronome_sweep.json")), "ucrrl: no sweep")
+    check_schedule(recs, t0, out, model(3, 10, 3, 7, count=9), 3 / 10, "ucrrl")
+    # ... with one, AIPerf's sweep of the warmup's rate (phases.warmup.rate: rate_<R>)
+    base = os.path.join(TMP, "ucrrls")
+    p = subprocess.run([BIN, "profile", "-m", "m", "--url", m.url, "--ui", "none",
+                        "--artifact-dir", base, "--isl", "8", "--osl", "2",
+                        "--user-centric-rate", "10", "--num-users", "3",
+                        "--conversation-turn-mean", "3", "--num-dataset-entries", "7",
+                        "--request-count", "6", "--num-warmup-sessions", "2",
+                        "--request-rate", "40,20", "--warmup-arrival-pattern", "constant"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    check(p.returncode == 0, "ucrrls exit", p.returncode, p.stderr[-2000:])
+    man = json.load(open(os.path.join(base, "metronome_sweep.json")))
+    check([q["dir"] for q in man["points"]] == ["rate_40.0", "rate_20.0"], "ucrrls points",
+          [q["dir"] for q in man["points"]])
+    for r, d in ((40, "rate_40.0"), (20, "rate_20.0")):
+        recs = records(os.path.join(base, d))
+        warm = sorted((x for x in recs if x["phase"] == "warmup" and x["turn"] == 0),
+                      key=lambda x: x["t_intended"])
+        check(len(warm) == 2 and abs(warm[1]["t_intended"] - warm[0]["t_intended"] -
+                                     3e9 / r) < 1 * MS, "ucrrls warmup rate", d)
+
 # a reply slower than the turn gap: the next turn goes when it ends and the user's later
 # turns follow from there (AIPerf's max(now, next_send_time + turn_gap))
 with Mock("--ttft", "150ms", "--itl", "1ms") as m:
@@ -298,8 +343,10 @@ bad = [
     (["--user-centric-rate", "5", "--num-users", "5", "--conversation-num", "4"] + UC,
      "--conversation-num 4: fewer than --num-users 5"),
     (["--user-centric-rate", "5", "--num-users", "15"] + UC, "--num-users 15: more than the default"),
-    (["--user-centric-rate", "5", "--num-users", "2", "--request-rate", "3"] + UC,
-     "--user-centric-rate 5: not with --request-rate 3"),
+    (["--user-centric-rate", "5", "--num-users", "2", "--request-rate", "0"] + UC,
+     "--request-rate: 0"),
+    (["--user-centric-rate", "5", "--num-users", "2", "--request-rate-ramp-duration", "2"] + UC,
+     "--user-centric-rate 5: not with --request-rate-ramp-duration 2"),
     (["--user-centric-rate", "5", "--num-users", "2", "--warmup-duration", "3"] + UC,
      "--user-centric-rate 5: not with --warmup-duration 3"),
     (["--user-centric-rate", "5", "--num-users", "2", "--arrival-pattern", "constant"] + UC,
