@@ -649,7 +649,18 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
         push_named(&p->pack, "model-selection-strategy",
                    enum_eq(v, "round-robin") ? "round_robin" : "random");
     }
-    if ((v = args_get(&a, "arrival-pattern"))) {
+    if ((v = args_get(&a, "arrival-pattern")) && args_has(&a, "user-centric-rate")) {
+        /* AIPerf's user-centric phase has no arrival pattern: only a rate warmup takes it
+         * (as its default; concurrency_burst, its fallback case, is poisson there) */
+        if (!enum_eq(v, "constant") && !enum_eq(v, "poisson") && !enum_eq(v, "gamma") &&
+            !enum_eq(v, "concurrency-burst")) {
+            rc = diag_set(d, ERR_INVALID,
+                          "--arrival-pattern %s: expected constant, poisson, gamma or "
+                          "concurrency_burst",
+                          v);
+            goto out;
+        }
+    } else if (v) {
         if (enum_eq(v, "concurrency-burst")) {
             rc = refuse(d, all.n, all.v, (size_t)opt_index("arrival-pattern"), v);
             goto out;
@@ -752,7 +763,6 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
             "request-rate-series",
             "request-rate-ramp-duration",
             "fixed-schedule",
-            "arrival-pattern",
             "arrival-smoothness",
             "warmup-duration",
             "concurrency-ramp-duration",
@@ -843,6 +853,14 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
                 push_named(&p->pack, "warmup-request-rate", v);
                 push_named(&p->replay, "warmup-request-rate", v);
             }
+            /* a rate warmup's arrivals: --warmup-arrival-pattern, else --arrival-pattern */
+            const char *ap = args_get(&a, "arrival-pattern");
+            if (ap && !args_has(&a, "warmup-arrival-pattern") &&
+                (args_has(&a, "warmup-request-rate") || args_has(&a, "request-rate")))
+                push_named(&p->replay, "warmup-arrival-pattern",
+                           enum_eq(ap, "constant") ? "constant"
+                           : enum_eq(ap, "gamma")  ? "gamma"
+                                                   : "poisson");
         }
     }
     if (args_has(&a, "fixed-schedule")) {

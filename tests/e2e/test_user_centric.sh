@@ -280,6 +280,24 @@ with Mock("--ttft", "2ms", "--itl", "1ms") as m:
     check(abs(firsts[1] - firsts[0] - 75 * MS) < 1 * MS, "ucrrw: the warmup at --request-rate",
           (firsts[1] - firsts[0]) / MS)
     check_schedule(recs, t0, out, want, 3 / 10, "ucrrw")
+    # --arrival-pattern: nothing to the user-centric phase (concurrency_burst included) ...
+    recs, t0, out = profile(m.url, "ucap", "--user-centric-rate", "10", "--num-users", "3",
+                            "--conversation-turn-mean", "3", "--num-dataset-entries", "7",
+                            "--request-count", "9", "--arrival-pattern", "concurrency_burst")
+    check_schedule(recs, t0, out, model(3, 10, 3, 7, count=9), 3 / 10, "ucap")
+    # ... the arrivals of a rate warmup when it has no --warmup-arrival-pattern
+    kept, draws = warm_model(7, 3, 0, requests=5, rate=True)
+    recs, t0, out = profile(m.url, "ucapw", "--user-centric-rate", "10", "--num-users", "3",
+                            "--conversation-turn-mean", "3", "--num-dataset-entries", "7",
+                            "--request-count", "9", "--warmup-request-count", "5",
+                            "--warmup-request-rate", "40", "--arrival-pattern", "constant")
+    check(kept == [3, 2], "ucapw model", kept)
+    by = check_warmup(recs, out, kept, None, "ucapw")
+    warm = sorted((r for rs in by.values() for r in rs if r["turn"] == 0),
+                  key=lambda r: r["t_intended"])
+    check(abs(warm[1]["t_intended"] - warm[0]["t_intended"] - 75 * MS) < 1 * MS,
+          "ucapw: constant ticks", (warm[1]["t_intended"] - warm[0]["t_intended"]) / MS)
+    check_schedule(recs, t0, out, model(3, 10, 3, 7, count=9, draws=draws), 3 / 10, "ucapw")
     # a --request-rate list: no sweep without a warmup (the list goes unused) ...
     recs, t0, out = profile(m.url, "ucrrl", "--user-centric-rate", "10", "--num-users", "3",
                             "--conversation-turn-mean", "3", "--num-dataset-entries", "7",
@@ -349,8 +367,10 @@ bad = [
      "--user-centric-rate 5: not with --request-rate-ramp-duration 2"),
     (["--user-centric-rate", "5", "--num-users", "2", "--warmup-duration", "3"] + UC,
      "--user-centric-rate 5: not with --warmup-duration 3"),
-    (["--user-centric-rate", "5", "--num-users", "2", "--arrival-pattern", "constant"] + UC,
-     "not with --arrival-pattern constant"),
+    (["--user-centric-rate", "5", "--num-users", "2", "--arrival-pattern", "burst"] + UC,
+     "--arrival-pattern burst: expected constant, poisson, gamma or concurrency_burst"),
+    (["--user-centric-rate", "5", "--num-users", "2", "--arrival-smoothness", "2"] + UC,
+     "--user-centric-rate 5: not with --arrival-smoothness 2"),
     (["--user-centric-rate", "1e6", "--num-users", "2", "--benchmark-duration", "1e6"] + UC,
      "--benchmark-duration 1e6: 1e+12 requests at --user-centric-rate 1e6"),
     (["--user-centric-rate", "5", "--num-users", "2", "--conversation-num", "3e9"] + UC,
