@@ -1034,13 +1034,11 @@ int cmd_pack(int argc, char **argv)
         urc = urc ? urc : args_long(&a, "warmup-concurrency", 1, 100000000, &uco.warm_conc, &d);
         urc = urc ? urc : args_double(&a, "warmup-request-rate", 1e-9, 1e9, &wrate, &d);
         uco.warm_rate = wrate > 0;
-        if (!urc && o.sampling != SAMPLING_SEQUENTIAL)
-            urc = diag_set(&d, ERR_INVALID,
-                           "--user-centric-rate %s: needs --dataset-sampling-strategy "
-                           "sequential (not supported yet with random or shuffle)",
-                           args_get(&a, "user-centric-rate"));
-        uco.sampling = SAMPLING_SEQUENTIAL;
+        /* the conversations users (and the warmup) take are drawn by the sampler, as
+         * AIPerf's are; the pool itself is packed once, in order */
+        uco.sampling = o.sampling;
         uco.seed = o.seed;
+        o.sampling = SAMPLING_SEQUENTIAL;
         /* the schedule is written out whole: bounded as a synthetic trace is */
         double span = uco.rate * uco.duration_s;
         if (!urc && span > (double)PACK_MAX_REQUESTS &&

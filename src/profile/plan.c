@@ -768,13 +768,10 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
             "concurrency-ramp-duration",
             "warmup-concurrency-ramp-duration",
             "warmup-request-rate-ramp-duration",
-            "dataset-sampling-strategy",
         };
         for (size_t k = 0; k < sizeof clash / sizeof clash[0]; k++) {
             const char *cv = args_get(&a, clash[k]);
             if (!args_has(&a, clash[k]))
-                continue;
-            if (!strcmp(clash[k], "dataset-sampling-strategy") && enum_eq(cv, "sequential"))
                 continue;
             if (!strcmp(clash[k], "fixed-schedule") && !args_flag(&a, "fixed-schedule"))
                 continue;

@@ -324,6 +324,42 @@ with Mock("--ttft", "2ms", "--itl", "1ms") as m:
         check(len(warm) == 2 and abs(warm[1]["t_intended"] - warm[0]["t_intended"] -
                                      3e9 / r) < 1 * MS, "ucrrls warmup rate", d)
 
+
+def user_convs(out):
+    """Each user's conversation (its first turn's body, numbered by first appearance), in
+    user order: the order users draw them in."""
+    fb = first_bodies(out)
+    seen, order = {}, []
+    for u in sorted((k for k in fb if k.isdigit()), key=int):
+        order.append(seen.setdefault(fb[u], len(seen)))
+    return order
+
+
+with Mock("--ttft", "2ms", "--itl", "1ms") as m:
+    # AIPerf's samplers pick each new user's conversation: shuffle, a permutation of the
+    # pool per pass; random, with replacement; the schedule itself unchanged
+    for how, seed in (("shuffle", "5"), ("random", "5")):
+        recs, t0, out = profile(m.url, "uc" + how, "--user-centric-rate", "20", "--num-users",
+                                "2", "--conversation-turn-mean", "2", "--num-dataset-entries",
+                                "4", "--request-count", "32", "--dataset-sampling-strategy",
+                                how, "--random-seed", seed)
+        o = user_convs(out)
+        check(len(o) >= 16, how, "users", o)
+        passes = [o[i:i + 4] for i in range(0, len(o) - len(o) % 4, 4)]
+        if how == "shuffle":
+            check(all(sorted(q) == [0, 1, 2, 3] for q in passes), how, "a pass", o)
+            check(len({tuple(q) for q in passes}) > 1, how, "one order every pass", o)
+        else:
+            check(any(len(set(q)) < 4 for q in passes), how, "no repeat", o)
+        check(o != [k % 4 for k in range(len(o))], how, "sequential", o)
+        check_schedule(recs, t0, out, model(2, 20, 2, 4, count=32, draws=iter(o)), 2 / 20, how)
+        # the same seed draws the same conversations
+        recs2, _, out2 = profile(m.url, "uc" + how + "2", "--user-centric-rate", "20",
+                                 "--num-users", "2", "--conversation-turn-mean", "2",
+                                 "--num-dataset-entries", "4", "--request-count", "32",
+                                 "--dataset-sampling-strategy", how, "--random-seed", seed)
+        check(user_convs(out2) == o, how, "seeded", user_convs(out2), o)
+
 # a reply slower than the turn gap: the next turn goes when it ends and the user's later
 # turns follow from there (AIPerf's max(now, next_send_time + turn_gap))
 with Mock("--ttft", "150ms", "--itl", "1ms") as m:
