@@ -746,8 +746,10 @@ static int run_sweep(struct sweep_cfg *s, const struct profile_argv *all)
             profile_argv_free(&base);
             return plan_fail(rc, &d);
         }
-        /* --variant: each scenario sets its own options; check every one now */
-        for (size_t i = 1; i < s->nscen && !rc; i++) {
+        /* every point's command line now, as AIPerf validates every variation before the
+         * first runs (a --variant sets its own options; a list's value may be refused
+         * with the others, e.g. a --num-users above --request-count) */
+        for (size_t i = 1; i < s->npoints && !rc; i++) {
             struct profile_plan q;
             bool qh = false;
             run_argv(s, &base, i, 0, NULL, NULL, &probe);

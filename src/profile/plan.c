@@ -739,11 +739,6 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
             rc = diag_set(d, ERR_INVALID, "--user-centric-rate %s: needs --num-users", uv);
             goto out;
         }
-        /* AIPerf sweeps a list of user counts; metronome does not yet */
-        if (strchr(args_get(&a, "num-users"), ',')) {
-            rc = refuse(d, all.n, all.v, (size_t)opt_index("num-users"), args_get(&a, "num-users"));
-            goto out;
-        }
         if ((rc = args_double(&a, "user-centric-rate", 1e-9, 1e9, &ur, d)) ||
             (rc = args_long(&a, "num-users", 1, 100000000, &nu, d)) ||
             (rc = args_double(&a, "conversation-turn-mean", 0, 1e6, &tmean, d)))

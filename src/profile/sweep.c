@@ -35,6 +35,7 @@ static const struct {
     {"request-rate", "phases.profiling.rate", true, 0, true},
     {"request-count", "phases.profiling.requests", false, 1, false},
     {"conversation-num", "phases.profiling.sessions", false, 1, false},
+    {"num-users", "phases.profiling.users", false, 1, false},
 };
 
 static int opt_idx(const char *name)

@@ -15,7 +15,7 @@ refused() { # refused EXPECTED-MESSAGE ARGS...
 }
 refused "not supported yet: --otel-url" -m x --otel-url http://127.0.0.1:4318
 refused "--user-centric-rate 2: needs --conversation-turn-mean >= 2 (got 1; for single-turn requests use --request-rate)" -m x --num-users 4 --user-centric-rate 2
-refused "not supported yet: --num-users 4,8" -m x --num-users 4,8 --user-centric-rate 2 --session-turns-mean 2
+refused "--num-users: value '0' (item 2 of '4,0'): not a positive integer" -m x --num-users 4,0 --user-centric-rate 2 --session-turns-mean 2
 refused "not supported yet: --enable-uvloop" -m x --enable-uvloop
 expect_exit 2 "$M" profile -m x --public-dataset-foo
 grep -q "unknown option '--public-dataset-foo'" "$E2E_TMP/stderr" || fail "unknown option"

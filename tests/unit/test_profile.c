@@ -253,8 +253,9 @@ TEST(profile_plan_refusals)
         {"-m m --reset-kv-cache-timeout-seconds x", ERR_INVALID,
          "--reset-kv-cache-timeout-seconds: expected a number, got 'x'"},
         {"-m m --num-users 3", ERR_INVALID, "--num-users 3: needs --user-centric-rate"},
-        {"-m m --user-centric-rate 2 --num-users 4,8 --session-turns-mean 2", ERR_UNSUPPORTED,
-         "not supported yet: --num-users 4,8"},
+        /* a list is a sweep (the driver gives each run one value); the plan takes one */
+        {"-m m --user-centric-rate 2 --num-users 4,8 --session-turns-mean 2", ERR_INVALID,
+         "--num-users: expected an integer, got '4,8'"},
         {"-m m --transport-type grpc", ERR_UNSUPPORTED, "not supported yet: --transport-type grpc"},
         {"-m m --endpoint-type image-generation", ERR_UNSUPPORTED,
          "not supported yet: --endpoint-type image-generation"},
