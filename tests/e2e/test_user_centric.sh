@@ -247,6 +247,17 @@ with Mock("--ttft", "2ms", "--itl", "1ms") as m:
     check_warmup(recs, out, kept, 2, "ucw")
     check_schedule(recs, t0, out, want, 3 / 10, "ucw")
     check_warm_convs(out, kept, want, "ucw")
+    # --num-warmup-sessions 3, closed loop of one session (AIPerf's default concurrency):
+    # each session whole, one after the other
+    kept, draws = warm_model(7, 3, 1, sessions=3)
+    check(kept == [3, 3, 3], "warm model 1", kept)
+    recs, t0, out = profile(m.url, "ucw1", "--user-centric-rate", "10", "--num-users", "3",
+                            "--conversation-turn-mean", "3", "--num-dataset-entries", "7",
+                            "--request-count", "9", "--num-warmup-sessions", "3")
+    want = model(3, 10, 3, 7, count=9, draws=draws)
+    check_warmup(recs, out, kept, 1, "ucw1")
+    check_schedule(recs, t0, out, want, 3 / 10, "ucw1")
+    check_warm_convs(out, kept, want, "ucw1")
     # --num-warmup-sessions at a rate (--warmup-request-rate): whole sessions one after
     # the other, a tick per request, later turns too (constant 40 req/s: every 25 ms; what
     # AIPerf 0.13 sent for this command line: 0, 26, 50, 75, 100, 125 ms)
