@@ -473,5 +473,16 @@ with Mock("--ttft", "1ms") as m:
         check(not os.path.exists(out), "bad", args, "wrote", out)
     timing = m.timing()
     check(not timing, "bad values sent requests", len(timing))
+# pack's warmup-block options belong to --user-centric-rate
+for args, want in ((["--num-warmup-sessions", "2"], "--num-warmup-sessions 2: needs --user-centric-rate"),
+                   (["--user-centric-rate", "5", "--num-users", "2", "--conversation-turn-mean", "2",
+                     "--warmup-request-count", "2", "--warmup-concurrency", "0"],
+                    "--warmup-concurrency: 0")):
+    out = os.path.join(TMP, "packbad.zst")
+    p = subprocess.run([BIN, "pack", "-m", "m", "-o", out, *args], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True)
+    lines = p.stderr.strip().splitlines()
+    check(p.returncode == 2 and len(lines) == 1 and want in lines[0], "pack bad", args, p.stderr)
+    check(not os.path.exists(out), "pack bad wrote", args)
 print("ok")
 PY
