@@ -14,7 +14,7 @@
    "supported" (as AIPerf 0.13 defines them) must be at least MIN_SUPPORTED.
 
 The two floors below are the only numbers to raise as options land; the issue's targets are
-MIN_RUN = 36 (met: 52 run) and MIN_SUPPORTED = 170 (met: 171). Both are printed on every run.
+MIN_RUN = 36 (met: 52 run) and MIN_SUPPORTED = 170 (met: 172). Both are printed on every run.
 """
 import concurrent.futures
 import json
@@ -31,7 +31,7 @@ import time
 # compatibility page must list as "supported". Raise them as options land; never lower them.
 MIN_LINES = 40
 MIN_RUN = 52
-MIN_SUPPORTED = 171
+MIN_SUPPORTED = 172
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LINES = os.path.join(ROOT, "tests", "compat", "lines.txt")
