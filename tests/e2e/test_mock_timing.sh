@@ -50,7 +50,7 @@ client = {r["rid"]: r for r in json.load(open(sys.argv[1]))}
 tol, curl_total = float(sys.argv[3]), float(sys.argv[4])
 srv = [json.loads(l) for l in open(sys.argv[2])]
 srv = {r["request_id"]: r for r in srv if r["request_id"]}
-ttft_s, itl_s, ttft_c, itl_c, add = [], [], [], [], []
+ttft_s, itl_s, ttft_c, itl_c, add, late = [], [], [], [], [], []
 for rid, c in client.items():
     s = srv[rid]
     ch = [t for t, _ in s["chunks"]]
@@ -63,9 +63,13 @@ for rid, c in client.items():
     # The TTFT counts from the request's kernel arrival, which happens inside the client's
     # sendall() on loopback; the mock parsed it after that.
     assert s["start_ns"] == s["arrive_ns"], (rid, s["start_ns"], s["arrive_ns"])
-    assert c["send"] <= s["arrive_ns"] <= c["sent"] + 200000, (rid, c["send"], s["arrive_ns"], c["sent"])
+    # Never before the send; usually within it (the median below), but a loaded machine can
+    # leave the loopback softirq to ksoftirqd for milliseconds (2.8 ms seen once at load 3).
+    assert c["send"] <= s["arrive_ns"] <= c["sent"] + 50_000_000, (rid, c["send"], s["arrive_ns"], c["sent"])
+    late.append((s["arrive_ns"] - c["sent"]) / 1e3)
     assert s["arrive_ns"] <= s["body_ns"], (rid, s["arrive_ns"], s["body_ns"])
 med = lambda v: st.median(v)
+assert med(late) <= 200, ("request arrival stamps: median %.1f us after sendall returned" % med(late), late)
 print("server log: TTFT error median %+.1f us, ITL error median %+.1f us (p90 |err| %.1f us)" %
       (med(ttft_s), med(itl_s), sorted(abs(x) for x in itl_s)[int(0.9 * len(itl_s))]))
 print("client:     TTFT error median %+.1f us, ITL error median %+.1f us" % (med(ttft_c), med(itl_c)))
