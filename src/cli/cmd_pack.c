@@ -1039,6 +1039,18 @@ int cmd_pack(int argc, char **argv)
         uco.sampling = o.sampling;
         uco.seed = o.seed;
         o.sampling = SAMPLING_SEQUENTIAL;
+        /* the warmup's sessions are held in memory while its block is written: at most 10^7
+         * warmup requests (a warmup that long is a run of its own) */
+        double wspan = uco.warm_requests > 0
+                           ? (double)uco.warm_requests
+                           : (double)uco.warm_sessions * (o.turns_mean > 1 ? o.turns_mean : 1);
+        if (!urc && wspan > 1e7)
+            urc =
+                diag_set(&d, ERR_INVALID, "%s %s: about %.3g warmup requests, more than 10^7",
+                         uco.warm_requests > 0 ? "--warmup-request-count" : "--num-warmup-sessions",
+                         args_get(&a, uco.warm_requests > 0 ? "warmup-request-count"
+                                                            : "num-warmup-sessions"),
+                         wspan);
         /* the schedule is written out whole: bounded as a synthetic trace is */
         double span = uco.rate * uco.duration_s;
         if (!urc && span > (double)PACK_MAX_REQUESTS &&
@@ -1195,7 +1207,10 @@ int cmd_pack(int argc, char **argv)
     }
     enum tw_bust bust = TW_BUST_NONE;
     char run_id[33] = "";
-    if (cache_bust_opt(&a, etype, input && o.sampling != SAMPLING_SEQUENTIAL, &bust, run_id, &d)) {
+    /* a user-centric schedule draws sessions with uco.sampling (o.sampling is sequential then) */
+    bool redraws =
+        o.sampling != SAMPLING_SEQUENTIAL || (users && uco.sampling != SAMPLING_SEQUENTIAL);
+    if (cache_bust_opt(&a, etype, input && redraws, &bust, run_id, &d)) {
         code = cli_fail(&d, 1);
         goto out;
     }

@@ -735,6 +735,7 @@ static long run_phase(struct sched *s, const struct phase_spec *ps)
          * turn at a tick of its own (the next one after the reply), so every request,
          * later turns too, takes the next arrival instant */
         bool tick_all = e->warm_block && ps->rate_mode;
+        bool took_sess = false; /* this line holds one of the block's session slots */
         if (!later || tick_all) {
             if (pm == MODE_FIXED) {
                 if (!tr.timed)
@@ -752,6 +753,7 @@ static long run_phase(struct sched *s, const struct phase_spec *ps)
             } else if (ps->sess_loop) {
                 if (!sess_wait(s, ps->sess_cap))
                     break;
+                took_sess = true;
                 due = clock_mono_ns();
             } else if (pm == MODE_RATE && ps->series) {
                 ramp_prev = rate_shape_next(&rr, &rs, &ramp_rate, ramp_prev, phase_gap, s);
@@ -784,6 +786,9 @@ static long run_phase(struct sched *s, const struct phase_spec *ps)
                  * keeps the single process's pick */
                 if (cfg->cancel_rate_pct > 0)
                     (void)rng_uniform(&s->cancel);
+                /* a session another shard runs gives its slot back: nothing here ends it */
+                if (took_sess)
+                    atomic_fetch_sub(&e->wsess, 1);
                 issued++;
                 continue;
             }

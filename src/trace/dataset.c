@@ -693,7 +693,7 @@ static bool bits_get(const struct bits *b, long i)
 /* The line number N of a session id spelled "line-N" (as line_id writes it), else 0. */
 static long line_id_number(const char *id, size_t n)
 {
-    if (n < 6 || n > 24 || memcmp(id, "line-", 5) || id[5] == '0')
+    if (n < 6 || n > 5 + 18 || memcmp(id, "line-", 5) || id[5] == '0') /* 18 digits fit a long */
         return 0;
     long v = 0;
     for (size_t i = 5; i < n; i++) {

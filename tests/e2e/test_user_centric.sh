@@ -477,7 +477,14 @@ with Mock("--ttft", "1ms") as m:
 for args, want in ((["--num-warmup-sessions", "2"], "--num-warmup-sessions 2: needs --user-centric-rate"),
                    (["--user-centric-rate", "5", "--num-users", "2", "--conversation-turn-mean", "2",
                      "--warmup-request-count", "2", "--warmup-concurrency", "0"],
-                    "--warmup-concurrency: 0")):
+                    "--warmup-concurrency: 0"),
+                   # the warmup block is held in memory while written: at most 10^7 requests
+                   (["--user-centric-rate", "5", "--num-users", "2", "--conversation-turn-mean", "2",
+                     "--num-warmup-sessions", "100000000"],
+                    "--num-warmup-sessions 100000000: about 2e+08 warmup requests, more than 10^7"),
+                   (["--user-centric-rate", "5", "--num-users", "2", "--conversation-turn-mean", "2",
+                     "--warmup-request-count", "20000000"],
+                    "--warmup-request-count 20000000: about 2e+07 warmup requests, more than 10^7")):
     out = os.path.join(TMP, "packbad.zst")
     p = subprocess.run([BIN, "pack", "-m", "m", "-o", out, *args], stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, text=True)
