@@ -213,7 +213,7 @@ int trace_resample(const char *in, const char *out, enum ds_sampling how, long r
  * after the other; cut to the first warm_requests requests, the first warm_sessions
  * sessions. The users then draw after the warmup's sessions and the one more draw
  * AIPerf's rate loop makes ahead of need. The header's "warmup_requests" counts the
- * block. */
+ * block, its "warmup_concurrency" or "warmup_rate" is the load (replay's default). */
 struct uc_opts {
     double rate;       /* > 0, requests per second over all users */
     long users;        /* >= 1 */
@@ -224,7 +224,8 @@ struct uc_opts {
     uint64_t seed;
     long warm_requests, warm_sessions; /* 0: no such limit (both 0: no warmup) */
     long warm_conc;                    /* the warmup's closed-loop sessions (>= 1) */
-    bool warm_rate;                    /* a rate warmup: sessions one after the other */
+    double warm_rate; /* > 0: a rate warmup at this many requests/s (sessions one after
+                         the other); 0: the closed loop */
 };
 int trace_user_centric(const char *in, const char *out, const struct uc_opts *uo, int level,
                        long *nreq, long *nses, struct diag *d);

@@ -43,6 +43,10 @@ struct trace_header {
     /* requests of a warmup block (lines with "warmup": true, before the schedule): a
      * user-centric schedule packed with AIPerf's warmup phase; 0: none */
     long warmup_requests;
+    /* the load pack wrote the block for: its closed loop's sessions under way at once,
+     * or its rate (requests/s); 0: not stated (replay's own defaults) */
+    long warmup_concurrency;
+    double warmup_rate;
 };
 
 struct trace_request {

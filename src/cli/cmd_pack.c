@@ -1033,7 +1033,7 @@ int cmd_pack(int argc, char **argv)
         uco.warm_conc = 1;
         urc = urc ? urc : args_long(&a, "warmup-concurrency", 1, 100000000, &uco.warm_conc, &d);
         urc = urc ? urc : args_double(&a, "warmup-request-rate", 1e-9, 1e9, &wrate, &d);
-        uco.warm_rate = wrate > 0;
+        uco.warm_rate = wrate;
         /* the conversations users (and the warmup) take are drawn by the sampler, as
          * AIPerf's are; the pool itself is packed once, in order */
         uco.sampling = o.sampling;

@@ -757,6 +757,21 @@ int cmd_replay(int argc, char **argv)
         if (!cfg.concurrency)
             cfg.concurrency = 1;
     }
+    /* A trace's warmup block runs as pack wrote it unless told otherwise: all of it, in
+     * the load the header names (a bare replay used to skip it, which silently dropped
+     * the warmup a user-centric trace was packed with). --warmup-request-count 0 skips it. */
+    bool block_rate = false;
+    if (cfg.mode == MODE_FIXED && th->warmup_requests > 0 &&
+        !args_has(&a, "warmup-request-count") && !args_has(&a, "num-warmup-sessions") &&
+        !args_has(&a, "warmup-duration")) {
+        cfg.warmup_count = th->warmup_requests;
+        if (!args_has(&a, "warmup-concurrency") && th->warmup_concurrency > 0)
+            cfg.warmup_concurrency = th->warmup_concurrency;
+        if (!args_has(&a, "warmup-request-rate") && th->warmup_rate > 0) {
+            cfg.warmup_rate = th->warmup_rate;
+            block_rate = true;
+        }
+    }
     /* Load shapes and the warmup's load belong to one mode each; the warmup runs in the
      * profiling phase's mode (a rate warmup before a closed loop is not supported). */
     {
@@ -775,7 +790,7 @@ int cmd_replay(int argc, char **argv)
          * and before a user-centric schedule (a fixed schedule with a warmup block) */
         bool rate_warm =
             (cfg.mode == MODE_CONCURRENCY || (cfg.mode == MODE_FIXED && th->warmup_requests > 0)) &&
-            args_has(&a, "warmup-request-rate");
+            (args_has(&a, "warmup-request-rate") || block_rate);
         if (rate_warm)
             cfg.warmup_rate_cap = args_has(&a, "concurrency") ? cfg.concurrency : 0;
         for (size_t k = 0; k < sizeof only / sizeof only[0]; k++)

@@ -445,6 +445,12 @@ static int parse_header(struct trace_reader *r, const char *line, size_t len, st
             r->hdr.sessions = (long)x;
         } else if (jval_is(&k, "warmup_requests") && !jval_int(&v, &x) && x >= 0) {
             r->hdr.warmup_requests = (long)x;
+        } else if (jval_is(&k, "warmup_concurrency") && !jval_int(&v, &x) && x > 0) {
+            r->hdr.warmup_concurrency = (long)x;
+        } else if (jval_is(&k, "warmup_rate") && v.type == JT_NUMBER) {
+            double f;
+            if (!jval_double(&v, &f) && f > 0 && f <= 1e9)
+                r->hdr.warmup_rate = f;
         } else if (jval_is(&k, "blocks") && !jval_int(&v, &x)) {
             r->hdr.blocks = (long)x;
         } else if (jval_is(&k, "pieces") && !jval_int(&v, &x)) {

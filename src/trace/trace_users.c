@@ -386,8 +386,15 @@ int trace_user_centric(const char *in, const char *out, const struct uc_opts *uo
                                            cJSON_CreateNumber((double)(nsend + nwsend)));
     cJSON_ReplaceItemInObjectCaseSensitive(hdr, "sessions", cJSON_CreateNumber((double)(no + nws)));
     cJSON_DeleteItemFromObjectCaseSensitive(hdr, "warmup_requests");
-    if (nwsend)
+    cJSON_DeleteItemFromObjectCaseSensitive(hdr, "warmup_concurrency");
+    cJSON_DeleteItemFromObjectCaseSensitive(hdr, "warmup_rate");
+    if (nwsend) {
         cJSON_AddNumberToObject(hdr, "warmup_requests", (double)nwsend);
+        if (uo->warm_rate > 0)
+            cJSON_AddNumberToObject(hdr, "warmup_rate", uo->warm_rate);
+        else
+            cJSON_AddNumberToObject(hdr, "warmup_concurrency", (double)uo->warm_conc);
+    }
     cJSON *opts = cJSON_GetObjectItemCaseSensitive(hdr, "options");
     if (cJSON_IsObject(opts)) {
         cJSON *u = cJSON_CreateObject();

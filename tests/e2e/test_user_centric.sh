@@ -473,6 +473,45 @@ with Mock("--ttft", "1ms") as m:
         check(not os.path.exists(out), "bad", args, "wrote", out)
     timing = m.timing()
     check(not timing, "bad values sent requests", len(timing))
+# a bare `replay` of a trace packed with a warmup sends its block first, in the load pack
+# wrote it for (the header's warmup_concurrency / warmup_rate); before, it was skipped
+# unless the warmup options were given again. --warmup-request-count 0 skips it.
+def pack_warm(name, *args):
+    out = os.path.join(TMP, name + ".zst")
+    p = subprocess.run([BIN, "pack", "-m", "m", "-o", out, "--isl", "8", "--osl", "2",
+                        "--user-centric-rate", "20", "--num-users", "2",
+                        "--conversation-turn-mean", "3", "--num-dataset-entries", "6",
+                        "--request-count", "6", *args], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True)
+    check(p.returncode == 0, "pack", name, p.stderr)
+    return out
+def replay_warm(url, trace, *args):
+    out = trace + ".run%d" % len(args)
+    p = subprocess.run([BIN, "replay", trace, "--url", url, "-o", out, "-q", *args],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    check(p.returncode == 0, "replay", trace, args, p.stderr[-2000:])
+    recs = records(out)
+    check(not any(err(r) for r in recs), "replay errors", trace, args)
+    return [r for r in recs if r["phase"] == "warmup"], [r for r in recs if r["phase"] == "profile"]
+with Mock("--ttft", "20ms", "--itl", "1ms") as m:
+    tr = pack_warm("bwc", "--num-warmup-sessions", "4", "--warmup-concurrency", "2")
+    warm, prof = replay_warm(m.url, tr)
+    check(len(warm) == 12 and len(prof) == 6, "bare replay: warmup block", len(warm), len(prof))
+    check(max(r["t_start"] for r in warm) < min(r["t_start"] for r in prof),
+          "bare replay: the warmup first")
+    # two sessions of the block under way at once (pack's --warmup-concurrency 2): the
+    # first turns of w1 and w2 leave together, w3's after one of them ends
+    firsts = sorted(r["t_start"] for r in warm if r["turn"] == 0)
+    check(firsts[1] - firsts[0] < 10 * MS and firsts[2] - firsts[0] > 40 * MS,
+          "bare replay: warmup concurrency 2", [(t - firsts[0]) / MS for t in firsts])
+    warm, prof = replay_warm(m.url, tr, "--warmup-request-count", "0")
+    check(not warm and len(prof) == 6, "--warmup-request-count 0 skips the block", len(warm))
+with Mock("--ttft", "2ms", "--itl", "1ms") as m:
+    tr = pack_warm("bwr", "--num-warmup-sessions", "2", "--warmup-request-rate", "50")
+    warm, prof = replay_warm(m.url, tr, "--warmup-arrival-pattern", "constant")
+    ticks = sorted(r["t_intended"] for r in warm)
+    check(len(warm) == 6 and all(abs(b - a - 20 * MS) < 1 * MS for a, b in zip(ticks, ticks[1:])),
+          "bare replay: the block at the header's warmup_rate", [(t - ticks[0]) / MS for t in ticks])
 # pack's warmup-block options belong to --user-centric-rate
 for args, want in ((["--num-warmup-sessions", "2"], "--num-warmup-sessions 2: needs --user-centric-rate"),
                    (["--user-centric-rate", "5", "--num-users", "2", "--conversation-turn-mean", "2",
