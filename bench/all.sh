@@ -57,6 +57,10 @@ cg=/sys/fs/cgroup/cpuacct/metronome-bench.$$
 mkdir "$cg" 2>/dev/null && [ -w "$cg/tasks" ] || cg=
 trap '[ -n "$cg" ] && rmdir "$cg" 2>/dev/null' EXIT
 busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
+# The hypervisor's steal on its own too: on a shared host it comes in slices of
+# milliseconds taken from a running vCPU, which is what a lateness tail is made of
+# (bench/replay_arrival.sh's machine floor), even when it is a small part of a core.
+steal_ticks() { awk '/^cpu / { print $9 }' /proc/stat; }
 hz=$(getconf CLK_TCK)
 start=$(date +%s)
 : >"$out/results.jsonl"
@@ -73,20 +77,21 @@ for job in "${jobs[@]}"; do
         eval "set -- ${cmdline#* }"
         args=()
         for a in "$@"; do [ "$a" = BIN ] && args+=("$bin") || args+=("$a"); done
-        w0=$(date +%s%N) b0=$(busy_ticks) u0=$([ -n "$cg" ] && cat "$cg/cpuacct.usage" || echo 0)
+        w0=$(date +%s%N) b0=$(busy_ticks) s0=$(steal_ticks) u0=$([ -n "$cg" ] && cat "$cg/cpuacct.usage" || echo 0)
         (
             [ -n "$cg" ] && echo "$BASHPID" >"$cg/tasks"
             BENCH_RESULTS="$out/results.jsonl" BENCH_RUN=$run bash "$root/bench/$script" "${args[@]}" 2>&1 |
                 tee -a "$out/$script.log" | tee "$out/last.log" | grep -v '^#' | sed 's/^/   /'
         )
-        w1=$(date +%s%N) b1=$(busy_ticks) u1=$([ -n "$cg" ] && cat "$cg/cpuacct.usage" || echo 0)
+        w1=$(date +%s%N) b1=$(busy_ticks) s1=$(steal_ticks) u1=$([ -n "$cg" ] && cat "$cg/cpuacct.usage" || echo 0)
         # cores used by other processes during the run; -1 when it cannot be measured
         other=$([ -n "$cg" ] && awk -v b=$((b1 - b0)) -v hz="$hz" -v u=$((u1 - u0)) -v w=$((w1 - w0)) \
             'BEGIN { o = (b / hz - u / 1e9) / (w / 1e9); printf "%.3f", o < 0 ? 0 : o }' || echo -1)
-        [ "$other" != -1 ] && echo "   (other processes used $other of a core during this run)"
+        steal=$(awk -v s=$((s1 - s0)) -v hz="$hz" -v w=$((w1 - w0)) 'BEGIN { printf "%.3f", s / hz / (w / 1e9) }')
+        [ "$other" != -1 ] && echo "   (other processes used $other of a core during this run, the host's steal $steal of it)"
         BENCH_RUN=$run python3 "$root/bench/all_extract.py" "$script" "$out/last.log" >>"$out/results.jsonl"
-        printf '{"script":"%s","cmd":"%s","run":%d,"load":"%s","other_cores":%s,"seconds":%d}\n' "$script" \
-            "bench/$cmdline" "$run" "$l" "$other" $(($(date +%s) - t0)) >>"$out/runs.jsonl"
+        printf '{"script":"%s","cmd":"%s","run":%d,"load":"%s","other_cores":%s,"steal_cores":%s,"seconds":%d}\n' "$script" \
+            "bench/$cmdline" "$run" "$l" "$other" "$steal" $(($(date +%s) - t0)) >>"$out/runs.jsonl"
     done
 done
 desc=$(git -C "$root" describe --always --dirty --tags 2>/dev/null || echo "not a git checkout")

@@ -23,6 +23,13 @@ rates=${2:-1000 5000 10000} secs=${3:-10}
 command -v wrk >/dev/null || "$root/scripts/ensure-deb" wrk
 command -v /usr/bin/time >/dev/null || "$root/scripts/ensure-deb" time
 "$bin" pack -m m --request-count 20000 --isl 16 --osl 1 -o "$out/t.jsonl.zst" 2>/dev/null
+# The machine's own floor (bench/sched_floor.c): how late a thread that only spins on the
+# clock sees each instant of the same schedule. On a VM the host takes the vCPU away now
+# and then (steal); no client can be more exact than this, and it moves from minute to
+# minute, so it is measured right before each rate's runs and printed beside them.
+"$root/.tools/zig/zig" cc -O2 -std=c11 -Wall -Wextra -Werror -o "$out/sched_floor" "$root/bench/sched_floor.c"
+steal_ticks() { awk '/^cpu / { print $9 }' /proc/stat; }
+tick_ms=$((1000 / $(getconf CLK_TCK)))
 body=$("$bin" inspect --bodies "$out/t.jsonl.zst" 2>/dev/null | head -1 || true)
 # The fixed cost of a run (start-up: reading and checking the trace, threads, preflight),
 # subtracted from each run's CPU so the figure is per request: one request, same settings.
@@ -34,11 +41,20 @@ base=$(awk '{print $1 + $2}' "$out/base.time")
 echo "fixed cost of a run (one request): $base s CPU, subtracted below"
 for rate in $rates; do
     n=$((rate * secs))
-    for spin in 30 0; do
+    f=$("$out/sched_floor" "$rate" "$secs")
+    python3 -c "
+import json, sys
+f = json.loads(sys.argv[1])
+print(f\"machine floor at $rate/s (a thread spinning alone, $secs s): p50 {f['p50_us']} us, p99 {f['p99_us']} us, p99.9 {f['p99.9_us']} us, max {f['max_us']} us; it lost the CPU {f['stalls_over_50us']} times for > 50 us ({f['over_500us']} > 500 us, longest {f['max_stall_us']} us)\")" "$f"
+    result "machine_floor_p99_$rate" "$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['p99_us'])" "$f")" us
+    result "machine_floor_p99.9_$rate" "$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['p99.9_us'])" "$f")" us
+    for spin in ${SPINS:-30 0}; do
         start_mock "mock-$rate-$spin" --ttft 0 --itl 0 --osl 1 --timing-log "$out/timing-$rate-$spin.jsonl"
+        st0=$(steal_ticks)
         /usr/bin/time -f "%U %S" -o "$out/m.time" $CLIENT "$bin" replay "$out/t.jsonl.zst" --url "127.0.0.1:$port" \
             --request-rate "$rate" --arrival-pattern constant --request-count "$n" --workers 1 \
             --spin-us "$spin" -o "$out/run-$rate-$spin" -q
+        steal=$((($(steal_ticks) - st0) * tick_ms))
         stop_mocks
         j=$(python3 "$root/bench/arrival_join.py" "$out/run-$rate-$spin" "$out/timing-$rate-$spin.jsonl" "$rate/s spin $spin")
         read -r line vals < <(python3 -c "
@@ -47,7 +63,8 @@ j = json.loads(sys.argv[1]); u, s = map(float, open('$out/m.time').read().split(
 cpu = max(u + s - $base, 0) / max(j['requests'], 1) * 1e6
 print(f\"{j['label']}: {j['requests']} requests, {j['errors']} errors; at the server (arrive_ns - intended) p50 {j['server_p50_us']} us, p99 {j['server_p99_us']} us, p99.9 {j['server_p99.9_us']} us, max {j['server_max_us']} us; own stamp p50 {j['own_p50_us']} p99 {j['own_p99_us']} us; client CPU {cpu:.1f} us/request ({(u + s) / $secs * 100:.0f} % of a core)\".replace(' ', '~'),
       j['server_p50_us'], j['server_p99_us'], j['server_p99.9_us'], cpu)" "$j")
-        echo "${line//\~/ }"
+        echo "${line//\~/ } (the host took $steal ms of CPU time from this VM meanwhile: steal)"
+        result "steal_ms_${rate}_spin$spin" "$steal" ms
         # connections the pool opened ahead, and sends that opened one themselves (the
         # tail's usual cause; docs/replay.md)
         python3 -c "import json; c = json.load(open('$out/run-$rate-$spin/run.json'))['counts']; print('  connections: %d opened ahead of their sends, %d at send (%d not foreseen by the pool)' % (c.get('connections_opened_ahead', 0), c.get('connections_opened_at_send', 0), c.get('connections_opened_at_send_late', 0)))"
