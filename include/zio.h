@@ -26,6 +26,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 struct zwriter;
@@ -125,5 +126,23 @@ int zio_mkdir_p(const char *dir, struct diag *d);
 /* Reads a whole file (max bytes at most) into a NUL-terminated heap buffer the caller
  * frees; decompresses zstd input. */
 int zio_read_all(const char *path, size_t max, char **out, size_t *len, struct diag *d);
+
+/* A spill file: bytes set aside while a whole input is read, so that what is kept in
+ * memory is their place (16 bytes), not their size. It is created beside near_path
+ * (NEAR.spill.PID, in a directory the caller writes anyway) and unlinked at once: the
+ * kernel frees it on close or when the process dies. */
+struct zspill {
+    FILE *f;
+    char *path; /* for messages */
+    uint64_t end;
+    bool reading; /* the last operation was a read (a write must seek back first) */
+};
+int zspill_open(struct zspill *s, const char *near_path, struct diag *d);
+/* Appends n bytes; their offset in *off. */
+int zspill_put(struct zspill *s, const void *p, size_t n, uint64_t *off, struct diag *d);
+/* Reads back n bytes at off into b (replacing what it held; NUL-terminated). */
+struct buf;
+int zspill_get(struct zspill *s, uint64_t off, uint64_t n, struct buf *b, struct diag *d);
+void zspill_close(struct zspill *s);
 
 #endif

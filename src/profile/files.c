@@ -44,11 +44,13 @@ static int sessions_interleaved(const char *trace_path, bool *out, struct diag *
     return rc < 0 ? rc : 0;
 }
 
+/* A request of an interleaved trace, gathered: its body is in the spill file, not in
+ * memory, so gathering costs 32 bytes per request whatever the bodies weigh. */
 struct input_req {
     uint32_t sess; /* the session's ordinal: the order of its first turn */
-    size_t seq;    /* its place in the trace (qsort is not stable) */
-    size_t n;
-    char *body;
+    uint64_t seq;  /* its place in the trace (qsort is not stable) */
+    uint64_t off;  /* its body in the spill file */
+    uint64_t n;
 };
 
 static int input_req_cmp(const void *a, const void *b)
@@ -58,6 +60,11 @@ static int input_req_cmp(const void *a, const void *b)
         return x->sess < y->sess ? -1 : 1;
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
+
+/* A session's id, in the spill file too. */
+struct input_sess {
+    uint64_t off, n;
+};
 
 static void entry_open(FILE *f, bool after, const char *session)
 {
@@ -69,8 +76,9 @@ static void entry_open(FILE *f, bool after, const char *session)
 }
 
 /* AIPerf's inputs.json: one entry per session, its payloads in turn order, the sessions in
- * the order of their first turns. A trace whose sessions are interleaved is gathered in
- * memory first (its bodies, once); otherwise it streams. */
+ * the order of their first turns. A trace whose sessions are interleaved is gathered
+ * first: its bodies and session ids go to a spill file beside the output (unlinked as
+ * soon as it is open), and only their places stay in memory; otherwise it streams. */
 int profile_write_inputs(const char *trace_path, const char *out_path, struct diag *d)
 {
     bool gather = false;
@@ -89,24 +97,33 @@ int profile_write_inputs(const char *trace_path, const char *out_path, struct di
     }
     struct buf sid;
     buf_init(&sid, 0);
+    struct zspill sp = {0};
+    if (gather)
+        rc = zspill_open(&sp, out_path, d);
     bool open_entry = false;
     struct i64map ord;
     i64map_init(&ord);
     struct input_req *reqs = NULL;
-    char **names = NULL;
-    size_t nreqs = 0, cap = 0, nsess = 0;
+    struct input_sess *names = NULL;
+    size_t nreqs = 0, cap = 0, nsess = 0, capsess = 0;
     fputs("{\"data\": [", f.f);
-    for (;;) {
+    while (rc == 0) {
         struct trace_request q;
         rc = trace_next(r, &q, d);
         if (rc <= 0)
             break;
+        rc = 0;
         if (gather) {
             uint64_t h = hash64_str(q.session);
             uint32_t k = (uint32_t)nsess;
             if (i64map_put(&ord, (int64_t)h, k)) {
-                names = xrealloc(names, (nsess + 1) * sizeof *names);
-                names[nsess++] = xstrdup(q.session);
+                if (nsess == capsess) {
+                    capsess = capsess ? capsess * 2 : 256;
+                    names = xrealloc(names, capsess * sizeof *names);
+                }
+                names[nsess].n = strlen(q.session);
+                rc = zspill_put(&sp, q.session, names[nsess].n, &names[nsess].off, d);
+                nsess++;
             } else {
                 i64map_get(&ord, (int64_t)h, &k);
             }
@@ -114,7 +131,9 @@ int profile_write_inputs(const char *trace_path, const char *out_path, struct di
                 cap = cap ? cap * 2 : 1024;
                 reqs = xrealloc(reqs, cap * sizeof *reqs);
             }
-            reqs[nreqs] = (struct input_req){k, nreqs, q.body_len, xstrndup(q.body, q.body_len)};
+            reqs[nreqs] = (struct input_req){.sess = k, .seq = nreqs, .n = q.body_len};
+            if (!rc)
+                rc = zspill_put(&sp, q.body, q.body_len, &reqs[nreqs].off, d);
             nreqs++;
             continue;
         }
@@ -133,21 +152,26 @@ int profile_write_inputs(const char *trace_path, const char *out_path, struct di
     trace_close(r);
     if (gather && rc >= 0) {
         qsort(reqs, nreqs, sizeof *reqs, input_req_cmp);
-        for (size_t i = 0; i < nreqs; i++) {
+        struct buf body;
+        buf_init(&body, 0);
+        for (size_t i = 0; i < nreqs && rc >= 0; i++) {
             if (i == 0 || reqs[i].sess != reqs[i - 1].sess) {
-                entry_open(f.f, open_entry, names[reqs[i].sess]);
+                const struct input_sess *ns = &names[reqs[i].sess];
+                if ((rc = zspill_get(&sp, ns->off, ns->n, &sid, d)))
+                    break;
+                entry_open(f.f, open_entry, sid.p);
                 open_entry = true;
             } else {
                 fputs(", ", f.f);
             }
-            fwrite(reqs[i].body, 1, reqs[i].n, f.f);
+            if ((rc = zspill_get(&sp, reqs[i].off, reqs[i].n, &body, d)))
+                break;
+            fwrite(body.p, 1, body.len, f.f);
         }
+        buf_free(&body);
     }
-    for (size_t i = 0; i < nreqs; i++)
-        free(reqs[i].body);
+    zspill_close(&sp);
     free(reqs);
-    for (size_t i = 0; i < nsess; i++)
-        free(names[i]);
     free(names);
     i64map_free(&ord);
     buf_free(&sid);

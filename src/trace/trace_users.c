@@ -118,6 +118,23 @@ static size_t sampler_next(struct uc_sampler *s)
     return at;
 }
 
+/* A request line of the input, set aside in the spill file. */
+struct uc_line {
+    uint64_t off, n;
+};
+
+/* The request line l, parsed (the caller deletes *out). */
+static int read_line(struct zspill *sp, const struct uc_line *l, struct buf *b, cJSON **out,
+                     struct diag *d)
+{
+    int rc = zspill_get(sp, l->off, l->n, b, d);
+    if (rc)
+        return rc;
+    if (!(*out = cJSON_ParseWithLength(b->p, b->len)))
+        return diag_set(d, ERR_PARSE, "%s: a request line did not parse again", sp->path);
+    return 0;
+}
+
 /* A send of the schedule, for the request-count cut: (slot, user, turn). */
 struct uc_send {
     int64_t slot;
@@ -140,7 +157,12 @@ int trace_user_centric(const char *in, const char *out, const struct uc_opts *uo
     cJSON *hdr = NULL;
     struct buf table;
     buf_init(&table, 0);
-    cJSON **reqs = NULL; /* every request line, parsed */
+    /* every request line, in the spill file: a long schedule over large prompts would not
+     * fit in memory parsed (20,000 lines of 3,000 tokens took 340 MB that way) */
+    struct zspill sp = {0};
+    struct uc_line *reqs = NULL;
+    struct buf lb; /* a line read back */
+    buf_init(&lb, 0);
     size_t nl = 0, lcap = 0;
     struct uc_conv *cv = NULL;
     size_t ncv = 0, ccap = 0;
@@ -152,6 +174,10 @@ int trace_user_centric(const char *in, const char *out, const struct uc_opts *uo
     size_t *wconv = NULL, *wkept = NULL, nws = 0, nwsend = 0; /* the warmup's sessions */
     const char *line;
     size_t n;
+    if ((rc = zspill_open(&sp, out, d))) {
+        zr_close(zr);
+        goto out;
+    }
     while ((rc = zr_getline(zr, &line, &n, d)) == 1) {
         if (!hdr) {
             if (!(hdr = cJSON_ParseWithLength(line, n))) {
@@ -176,7 +202,11 @@ int trace_user_centric(const char *in, const char *out, const struct uc_opts *uo
             lcap = lcap ? lcap * 2 : 1024;
             reqs = xrealloc(reqs, lcap * sizeof *reqs);
         }
-        reqs[nl] = r;
+        reqs[nl].n = n;
+        if ((rc = zspill_put(&sp, line, n, &reqs[nl].off, d))) {
+            cJSON_Delete(r);
+            break;
+        }
         /* sessions in the order they first appear; the pool is small (its conversations,
          * --num-dataset-entries), a linear look-back from the newest is enough */
         size_t c = ncv;
@@ -198,6 +228,7 @@ int trace_user_centric(const char *in, const char *out, const struct uc_opts *uo
             s->lines = xrealloc(s->lines, s->cap * sizeof *s->lines);
         }
         s->lines[s->n++] = nl++;
+        cJSON_Delete(r);
     }
     zr_close(zr);
     if (rc < 0)
@@ -430,7 +461,11 @@ int trace_user_centric(const char *in, const char *out, const struct uc_opts *uo
     for (size_t ws = 0; ws < nws && !wr; ws++) {
         snprintf(idb, sizeof idb, "w%zu", ws + 1);
         for (size_t k = 0; k < wkept[ws] && !wr; k++) {
-            cJSON *r = cJSON_Duplicate(reqs[cv[wconv[ws]].lines[k]], 1);
+            cJSON *r = NULL;
+            if ((rc = read_line(&sp, &reqs[cv[wconv[ws]].lines[k]], &lb, &r, d))) {
+                wr = 2;
+                break;
+            }
             cJSON_ReplaceItemInObjectCaseSensitive(r, "session", cJSON_CreateString(idb));
             cJSON_DeleteItemFromObjectCaseSensitive(r, "t_ms");
             cJSON_DeleteItemFromObjectCaseSensitive(r, "gap_ms");
@@ -447,7 +482,11 @@ int trace_user_centric(const char *in, const char *out, const struct uc_opts *uo
         const struct uc_user *u = &us[order[o]];
         snprintf(idb, sizeof idb, "%ld", u->id); /* AIPerf's x_correlation_id */
         for (size_t k = 0; k < kept[order[o]] && !wr; k++) {
-            cJSON *r = cJSON_Duplicate(reqs[cv[u->conv].lines[k]], 1);
+            cJSON *r = NULL;
+            if ((rc = read_line(&sp, &reqs[cv[u->conv].lines[k]], &lb, &r, d))) {
+                wr = 2;
+                break;
+            }
             cJSON_ReplaceItemInObjectCaseSensitive(r, "session", cJSON_CreateString(idb));
             cJSON_DeleteItemFromObjectCaseSensitive(r, "t_ms");
             cJSON_DeleteItemFromObjectCaseSensitive(r, "delay_ms");
@@ -469,7 +508,8 @@ int trace_user_centric(const char *in, const char *out, const struct uc_opts *uo
     free(kept);
     free(order);
     if (wr) {
-        rc = diag_set(d, ERR_IO, "%s: %s", out, zw_strerror(zw));
+        if (wr != 2) /* 2: reading the spill back failed, and said so */
+            rc = diag_set(d, ERR_IO, "%s: %s", out, zw_strerror(zw));
         zw_abort(zw);
         goto out;
     }
@@ -480,9 +520,9 @@ int trace_user_centric(const char *in, const char *out, const struct uc_opts *uo
 out:
     cJSON_Delete(hdr);
     buf_free(&table);
-    for (size_t i = 0; i < nl; i++)
-        cJSON_Delete(reqs[i]);
     free(reqs);
+    buf_free(&lb);
+    zspill_close(&sp);
     for (size_t i = 0; i < ncv; i++) {
         free(cv[i].id);
         free(cv[i].lines);

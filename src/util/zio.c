@@ -834,3 +834,55 @@ int zio_mkdir_p(const char *dir, struct diag *d)
         *p = c;
     }
 }
+
+int zspill_open(struct zspill *s, const char *near_path, struct diag *d)
+{
+    struct buf p;
+    buf_init(&p, 0);
+    buf_printf(&p, "%s.spill.%ld", near_path, (long)getpid());
+    *s = (struct zspill){.path = buf_release(&p)};
+    int fd = open(s->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 || !(s->f = fdopen(fd, "w+"))) {
+        int rc = diag_set(d, ERR_IO, "%s: cannot create: %s", s->path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        free(s->path);
+        s->path = NULL;
+        return rc;
+    }
+    unlink(s->path);
+    return 0;
+}
+
+int zspill_put(struct zspill *s, const void *p, size_t n, uint64_t *off, struct diag *d)
+{
+    /* appends only; back to the end after a read (C requires a seek between the two,
+     * and one per write would flush stdio's buffer every time) */
+    if ((s->reading && fseeko(s->f, (off_t)s->end, SEEK_SET)) || fwrite(p, 1, n, s->f) != n)
+        return diag_set(d, ERR_IO, "%s: cannot write: %s", s->path, strerror(errno));
+    s->reading = false;
+    *off = s->end;
+    s->end += n;
+    return 0;
+}
+
+int zspill_get(struct zspill *s, uint64_t off, uint64_t n, struct buf *b, struct diag *d)
+{
+    buf_reset(b);
+    if (off + n > s->end || buf_reserve(b, (size_t)n))
+        return diag_set(d, ERR_IO, "%s: bad spill read", s->path);
+    s->reading = true;
+    if (fseeko(s->f, (off_t)off, SEEK_SET) || fread(b->p, 1, (size_t)n, s->f) != n)
+        return diag_set(d, ERR_IO, "%s: cannot read back: %s", s->path, strerror(errno));
+    b->len = (size_t)n;
+    b->p[n] = 0;
+    return 0;
+}
+
+void zspill_close(struct zspill *s)
+{
+    if (s->f)
+        fclose(s->f);
+    free(s->path);
+    *s = (struct zspill){0};
+}
