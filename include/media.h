@@ -52,6 +52,19 @@ int media_wav(struct buf *out, const float *samples, size_t frames, int channels
 /* Standard base64 (RFC 4648, padded) of p[0..n) appended to out. */
 int media_base64(struct buf *out, const void *p, size_t n);
 
+/* ---- media named in a dataset (AIPerf 0.13's MediaConversionMixin) ----
+ * What a dataset's image or audio string becomes in the request. Returns 1 when it goes
+ * as written (an http(s)-style URL with a scheme and a host, a data: URL for an image,
+ * "wav,..."/"mp3,..." for audio, or empty), 0 when it named a local file, whose bytes
+ * are then in out as a data URL (image: "data:image/png;base64,..." or jpeg, the file's
+ * own bytes, which AIPerf re-encodes with Pillow: the same pixels for PNG) or AIPerf's
+ * "wav,<base64>" (the file's bytes, as AIPerf sends them). A negative error with the
+ * reason in why: a URL missing its scheme or host, a missing or unreadable file, an
+ * image that is not PNG or JPEG, audio not named .wav or .mp3, a file too large for a
+ * request. Paths are taken as given (relative to the working directory, as AIPerf). */
+int media_from_dataset(const char *s, size_t n, bool audio, struct buf *out, char *why,
+                       size_t whylen);
+
 /* ---- the options, as AIPerf 0.13 resolves them ---- */
 enum media_image_format { MEDIA_JPEG, MEDIA_PNG, MEDIA_RANDOM };
 

@@ -5,6 +5,7 @@
 #include "i64map.h"
 #include "buf.h"
 #include "jscan.h"
+#include "media.h"
 #include "xalloc.h"
 #include "zio.h"
 
@@ -112,6 +113,7 @@ struct turn_in {
     double ts, delay;
     size_t role_off, role_len;
     bool text_truthy, texts_truthy, image_truthy, images_truthy, audio_truthy, audios_truthy;
+    size_t images_done, audios_done; /* entries turn_files has looked at */
 };
 
 static void strs_push(struct strs *s, size_t off, size_t len)
@@ -130,6 +132,7 @@ static void turn_reset(struct turn_in *t)
 {
     buf_reset(&t->arena);
     t->texts.n = t->images.n = t->audios.n = t->iuuids.n = 0;
+    t->images_done = t->audios_done = 0;
     t->any_uuid = t->has_images_v = t->has_uuids_v = t->image_given = false;
     t->has_ts = t->has_delay = t->has_role = false;
     t->text_truthy = t->texts_truthy = t->image_truthy = t->images_truthy = false;
@@ -344,9 +347,6 @@ static int turn_member(struct turn_in *t, const struct jval *k, const struct jva
         struct strs *list = is_text ? &t->texts : is_image ? &t->images : &t->audios;
         bool *truthy = is_text ? &t->text_truthy : is_image ? &t->image_truthy : &t->audio_truthy;
         *truthy = v->n > 0;
-        if (!is_text && !is_image && v->n > 0 && !memchr(v->p, ',', v->n))
-            return bad(s, "field '%s': %s", key,
-                       "must be \"format,base64\" (e.g. \"wav,UklG...\")");
         rc = add_str(t, list, v, s, key);
         return rc ? rc : 1;
     }
@@ -461,6 +461,49 @@ static int check_type(const struct jval *v, const struct src *s, const char *wan
     if (v->type != JT_STRING || v->n != n || memcmp(v->p, want, n))
         return bad(s, "field 'type': must be \"%s\" for this loader%s", want, "");
     return 0;
+}
+
+/* AIPerf 0.13's media conversion, once a turn's fields have passed validation: a local
+ * image or audio file named by one of the images or audios added since the last call
+ * goes as its bytes, base64-encoded (media_from_dataset); the new text goes at the end of
+ * the arena and the entry points at it. A singular "audio" must then be
+ * "format,base64". */
+static int turn_files(struct turn_in *t, const struct src *s)
+{
+    struct buf url;
+    buf_init(&url, 0);
+    int rc = 0;
+    for (int audio = 0; audio < 2 && !rc; audio++) {
+        struct strs *l = audio ? &t->audios : &t->images;
+        size_t *done = audio ? &t->audios_done : &t->images_done;
+        for (; *done < l->n && !rc; (*done)++) {
+            size_t j = *done;
+            char why[512];
+            rc =
+                media_from_dataset(t->arena.p + l->off[j], l->len[j], audio, &url, why, sizeof why);
+            if (rc == 0) {
+                l->off[j] = t->arena.len;
+                l->len[j] = url.len;
+                rc = buf_append(&t->arena, url.p, url.len);
+                if (rc)
+                    snprintf(why, sizeof why, "%s", err_str(rc));
+            }
+            if (rc < 0) {
+                rc = bad(s, "field '%s': %s",
+                         audio ? (t->audio_truthy ? "audio" : "audios")
+                               : (t->image_truthy ? "image" : "images"),
+                         why);
+            } else {
+                rc = 0;
+                if (audio && t->audio_truthy && !memchr(t->arena.p + l->off[j], ',', l->len[j]))
+                    rc = bad(s, "field '%s': %s", "audio",
+                             "must be \"format,base64\" (e.g. \"wav,UklG...\") or a .wav or .mp3 "
+                             "file");
+            }
+        }
+    }
+    buf_free(&url);
+    return rc;
 }
 
 /* Builds the tw_text/pointer arrays for a turn and writes it. history: a later turn
@@ -761,7 +804,8 @@ int dataset_single_turn(struct dataset *ds, const char *path, struct diag *d)
         }
         if (rc == ERR_PARSE)
             rc = json_line_err(&l.s, &it);
-        if (rc < 0 || (rc = turn_media(&t, &l.s)) || (rc = turn_check(&t, &l.s, true)))
+        if (rc < 0 || (rc = turn_media(&t, &l.s)) || (rc = turn_check(&t, &l.s, true)) ||
+            (rc = turn_files(&t, &l.s)))
             break;
         struct sess *se = NULL;
         const char *id = lid;
@@ -897,7 +941,8 @@ int dataset_multi_turn(struct dataset *ds, const char *path, struct diag *d)
             while ((rc = jscan_member(&ot, &k, &v)) == 1)
                 if ((rc = turn_member(&t, &k, &v, &l.s)) < 0)
                     break;
-            if (rc < 0 || (rc = turn_media(&t, &l.s)) || (rc = turn_check(&t, &l.s, true)))
+            if (rc < 0 || (rc = turn_media(&t, &l.s)) || (rc = turn_check(&t, &l.s, true)) ||
+                (rc = turn_files(&t, &l.s)))
                 break;
             double delay = 0;
             if (se->turns == 0) {
@@ -979,7 +1024,8 @@ static int load_pool(struct pool *p, const char *path, struct diag *d)
         }
         if (rc == ERR_PARSE)
             rc = json_line_err(&l.s, &it);
-        if (rc < 0 || (rc = turn_media(&t, &l.s)) || (rc = turn_check(&t, &l.s, false)))
+        if (rc < 0 || (rc = turn_media(&t, &l.s)) || (rc = turn_check(&t, &l.s, false)) ||
+            (rc = turn_files(&t, &l.s)))
             break;
         if (p->n == p->cap) {
             p->cap = p->cap ? p->cap * 2 : 64;
@@ -1066,6 +1112,8 @@ int dataset_random_pool(struct dataset *ds, const char *path, struct diag *d)
                     break;
             if (rc >= 0)
                 rc = turn_media(&t, &s);
+            if (rc >= 0)
+                rc = turn_files(&t, &s);
         }
         if (rc < 0)
             break;

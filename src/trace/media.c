@@ -4,10 +4,15 @@
 #include "jsonw.h"
 #include "xalloc.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* The most one request's media may take once base64-encoded: a trace line holds at most
  * 1 GiB (trace_read's TRACE_MAX_LINE), and the prompt text needs room too. */
@@ -362,4 +367,140 @@ void media_turn_free(struct media_turn *t)
     free(t->images);
     free(t->audios);
     memset(t, 0, sizeof *t);
+}
+
+/* urlparse's scheme: letters, digits, "+-." after a first letter, before the first ':'. */
+static size_t url_scheme(const char *s, size_t n)
+{
+    size_t i = 0;
+    if (!n || !((s[0] | 0x20) >= 'a' && (s[0] | 0x20) <= 'z'))
+        return 0;
+    while (i < n && s[i] != ':') {
+        char c = s[i];
+        bool ok = ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+                  c == '-' || c == '.';
+        if (!ok)
+            return 0;
+        i++;
+    }
+    return i < n ? i : 0;
+}
+
+/* The whole file at path, at most max bytes; 0, or -errno (-EFBIG when larger). */
+static int read_file(const char *path, size_t max, struct buf *b)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    struct stat st;
+    int rc = 0;
+    if (fstat(fd, &st))
+        rc = -errno;
+    else if (!S_ISREG(st.st_mode))
+        rc = -EISDIR;
+    else if ((uint64_t)st.st_size > max)
+        rc = -EFBIG;
+    else if (buf_reserve(b, (size_t)st.st_size))
+        rc = -ENOMEM;
+    while (!rc) {
+        ssize_t k = read(fd, b->p + b->len, (size_t)st.st_size - b->len);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            rc = -errno;
+        else if (k == 0)
+            break;
+        else
+            b->len += (size_t)k;
+        if (b->len == (size_t)st.st_size)
+            break;
+    }
+    close(fd);
+    return rc;
+}
+
+int media_from_dataset(const char *s, size_t n, bool audio, struct buf *out, char *why,
+                       size_t whylen)
+{
+    if (!n)
+        return 1;
+    size_t sc = url_scheme(s, n);
+    /* already encoded: a data: URL (image), "wav,..." or "mp3,..." without a scheme */
+    if (!audio && sc == 4 && !strncasecmp(s, "data", 4))
+        return 1;
+    if (audio && !sc) {
+        const char *comma = memchr(s, ',', n);
+        size_t k = comma ? (size_t)(comma - s) : 0;
+        if (comma && k == 3 && (!strncasecmp(s, "wav", 3) || !strncasecmp(s, "mp3", 3)))
+            return 1;
+    }
+    /* a URL: "://" with a scheme before it and a host after it; one without the other is
+     * refused (AIPerf's ValueError) */
+    const char *sep = NULL;
+    for (size_t i = 0; i + 3 <= n && !sep; i++)
+        if (!memcmp(s + i, "://", 3))
+            sep = s + i;
+    if (sep) {
+        bool scheme = sc && s + sc == sep;
+        size_t h = (size_t)(sep + 3 - s), e = h;
+        while (e < n && s[e] != '/' && s[e] != '?' && s[e] != '#')
+            e++;
+        bool host = e > h;
+        if (scheme && host)
+            return 1;
+        if (scheme || host) {
+            snprintf(why, whylen, "'%.*s': a URL needs both a scheme and a host",
+                     n > 200 ? 200 : (int)n, s);
+            return ERR_INVALID;
+        }
+    }
+    /* a local file */
+    char path[4096];
+    if (n >= sizeof path || memchr(s, 0, n)) {
+        snprintf(why, whylen, "'%.*s...': not a file name", 60, s);
+        return ERR_INVALID;
+    }
+    memcpy(path, s, n);
+    path[n] = 0;
+    const char *dot = strrchr(path, '.');
+    const char *slash = strrchr(path, '/');
+    const char *ext = dot && (!slash || dot > slash) ? dot : "";
+    if (audio && strcasecmp(ext, ".wav") && strcasecmp(ext, ".mp3")) {
+        snprintf(why, whylen, "%s: not a .wav or .mp3 file (AIPerf 0.13 takes those two)", path);
+        return ERR_INVALID;
+    }
+    struct buf file;
+    buf_init(&file, 0);
+    /* base64 grows it by 4/3: the file may take 3/4 of what a request can carry */
+    int rc = read_file(path, MEDIA_MAX_REQUEST_BYTES / 4 * 3, &file);
+    if (rc) {
+        snprintf(why, whylen, "%s: %s", path,
+                 rc == -EFBIG ? "too large for a request (768 MiB once base64-encoded)"
+                              : strerror(-rc));
+        buf_free(&file);
+        return ERR_INVALID;
+    }
+    const unsigned char *b = (const unsigned char *)file.p;
+    const char *prefix;
+    if (audio) {
+        prefix = !strcasecmp(ext, ".wav") ? "wav," : "mp3,";
+    } else if (file.len >= 8 && !memcmp(b, "\x89PNG\r\n\x1a\n", 8)) {
+        prefix = "data:image/png;base64,";
+    } else if (file.len >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF) {
+        prefix = "data:image/jpeg;base64,";
+    } else {
+        snprintf(why, whylen, "%s: not a PNG or JPEG image (AIPerf 0.13 takes those two)", path);
+        buf_free(&file);
+        return ERR_INVALID;
+    }
+    buf_reset(out);
+    rc = buf_puts(out, prefix);
+    if (!rc)
+        rc = media_base64(out, file.p, file.len);
+    buf_free(&file);
+    if (rc) {
+        snprintf(why, whylen, "%s: %s", path, err_str(rc));
+        return rc;
+    }
+    return 0;
 }

@@ -279,7 +279,10 @@ TEST(trace_dataset_single_turn_forms)
         {"{\"texts\":[\"a\",{\"contents\":[\"b\"]}]}\n", "only strings or only"},
         {"{\"text\":\"a\",\"timestamp\":1,\"delay\":2}\n", "'timestamp' and 'delay'"},
         {"{\"text\":\"a\",\"type\":\"multi_turn\"}\n", "must be \"single_turn\""},
-        {"{\"audio\":\"nocomma\"}\n", "format,base64"},
+        {"{\"audio\":\"nocomma\"}\n", "nocomma: not a .wav or .mp3 file"},
+        {"{\"audio\":\"https://h/a.wav\"}\n", "format,base64"},
+        {"{\"image\":\"nofile.png\"}\n", "field 'image': nofile.png: No such file"},
+        {"{\"images\":[\"http:///x\"]}\n", "field 'images': 'http:///x': a URL needs both"},
         {"{\"text\":\"a\",\"timestamp\":\"1\"}\n", "'timestamp': must be a number"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -298,15 +301,16 @@ TEST(trace_dataset_single_turn_uuids)
     opts(&o);
     struct got g;
     const char *in =
-        "{\"session_id\":\"a\",\"text\":\"t1\",\"images\":[\"A\",\"B\"],\"image_uuids\":[\"u1\","
+        "{\"session_id\":\"a\",\"text\":\"t1\",\"images\":[\"data:A\",\"data:B\"],\"image_uuids\":["
+        "\"u1\","
         "\"u2\"]}\n"
-        "{\"session_id\":\"b\",\"text\":\"t2\",\"images\":[\"A\"],\"image_uuids\":[\"u1\"]}\n"
+        "{\"session_id\":\"b\",\"text\":\"t2\",\"images\":[\"data:A\"],\"image_uuids\":[\"u1\"]}\n"
         "{\"image_uuids\":[\"u1\",\"u3\",\"u3\"],\"session_id\":\"a\",\"text\":\"t3\","
-        "\"images\":[\"A\",\"C\",\"C\"],\"delay\":7}\n"
-        "{\"session_id\":\"a\",\"text\":\"t4\",\"images\":[{\"contents\":[\"D\",\"\"]},"
+        "\"images\":[\"data:A\",\"data:C\",\"data:C\"],\"delay\":7}\n"
+        "{\"session_id\":\"a\",\"text\":\"t4\",\"images\":[{\"contents\":[\"data:D\",\"\"]},"
         "{\"uuids\":[\"u3\",\"u9\"]}]}\n"
-        "{\"session_id\":\"a\",\"text\":\"t5\",\"images\":[\"E\"],\"image_uuids\":[\"u9\"]}\n"
-        "{\"text\":\"t6\",\"images\":[\"A\"],\"image_uuids\":[\"u1\"]}\n";
+        "{\"session_id\":\"a\",\"text\":\"t5\",\"images\":[\"data:E\"],\"image_uuids\":[\"u9\"]}\n"
+        "{\"text\":\"t6\",\"images\":[\"data:A\"],\"image_uuids\":[\"u1\"]}\n";
     for (int strip = 0; strip < 2; strip++) {
         o.uuid_strip = strip;
         REQUIRE(pack(&o, dataset_single_turn, in, NULL, &g) == 0);
@@ -321,34 +325,34 @@ TEST(trace_dataset_single_turn_uuids)
         CHECK(strstr(g.body[2], "t1") == NULL); /* no history */
         CHECK(strstr(g.body[0],
                      "{\"type\":\"text\",\"text\":\"t1\"},{\"type\":\"image_url\","
-                     "\"image_url\":{\"url\":\"A\"},\"uuid\":\"u1\"},{\"type\":"
-                     "\"image_url\",\"image_url\":{\"url\":\"B\"},\"uuid\":\"u2\"}]") != NULL);
-        CHECK(strstr(g.body[1], "{\"url\":\"A\"},\"uuid\":\"u1\"}") != NULL);
+                     "\"image_url\":{\"url\":\"data:A\"},\"uuid\":\"u1\"},{\"type\":"
+                     "\"image_url\",\"image_url\":{\"url\":\"data:B\"},\"uuid\":\"u2\"}]") != NULL);
+        CHECK(strstr(g.body[1], "{\"url\":\"data:A\"},\"uuid\":\"u1\"}") != NULL);
         /* u1 was sent with bytes by row 1 of session a; u3 is new here, twice */
         CHECK(strstr(g.body[2], strip ? "{\"url\":\"\"},\"uuid\":\"u1\"}"
-                                      : "{\"url\":\"A\"},\"uuid\":\"u1\"}") != NULL);
-        CHECK(strstr(g.body[2], "{\"url\":\"C\"},\"uuid\":\"u3\"},{\"type\":\"image_url\","
-                                "\"image_url\":{\"url\":\"C\"},\"uuid\":\"u3\"}") != NULL);
+                                      : "{\"url\":\"data:A\"},\"uuid\":\"u1\"}") != NULL);
+        CHECK(strstr(g.body[2], "{\"url\":\"data:C\"},\"uuid\":\"u3\"},{\"type\":\"image_url\","
+                                "\"image_url\":{\"url\":\"data:C\"},\"uuid\":\"u3\"}") != NULL);
         /* an object without ids drops its empty content; id-only references have no url */
-        CHECK(strstr(g.body[3], "{\"url\":\"D\"}},{\"type\":\"image_url\",\"image_url\":{"
+        CHECK(strstr(g.body[3], "{\"url\":\"data:D\"}},{\"type\":\"image_url\",\"image_url\":{"
                                 "\"url\":\"\"},\"uuid\":\"u3\"},{\"type\":\"image_url\","
                                 "\"image_url\":{\"url\":\"\"},\"uuid\":\"u9\"}]") != NULL);
         /* an id-only reference does not count as sent: u9's bytes go */
-        CHECK(strstr(g.body[4], "{\"url\":\"E\"},\"uuid\":\"u9\"}") != NULL);
-        CHECK(strstr(g.body[5], "{\"url\":\"A\"},\"uuid\":\"u1\"}") != NULL);
+        CHECK(strstr(g.body[4], "{\"url\":\"data:E\"},\"uuid\":\"u9\"}") != NULL);
+        CHECK(strstr(g.body[5], "{\"url\":\"data:A\"},\"uuid\":\"u1\"}") != NULL);
         got_free(&g);
     }
     o.uuid_strip = false;
     static const struct {
         const char *line, *want;
     } bad[] = {
-        {"{\"image\":\"A\",\"image_uuids\":[\"u\"]}\n", "singular 'image'"},
-        {"{\"images\":[\"A\",\"B\"],\"image_uuids\":[\"u\"]}\n", "1 ids for 2 images"},
-        {"{\"images\":[{\"contents\":[\"A\"]}],\"image_uuids\":[\"u\"]}\n", "holds objects"},
-        {"{\"images\":[\"A\"],\"image_uuids\":[\"\"]}\n", "non-empty strings"},
-        {"{\"images\":[\"A\"],\"image_uuids\":\"u\"}\n", "non-empty strings"},
-        {"{\"images\":[{\"contents\":[\"A\",\"B\"],\"uuids\":[\"u\"]}]}\n", "one id per"},
-        {"{\"images\":[{\"contents\":[\"A\"],\"uuids\":[\"\"]}]}\n", "non-empty strings"},
+        {"{\"image\":\"data:A\",\"image_uuids\":[\"u\"]}\n", "singular 'image'"},
+        {"{\"images\":[\"data:A\",\"data:B\"],\"image_uuids\":[\"u\"]}\n", "1 ids for 2 images"},
+        {"{\"images\":[{\"contents\":[\"data:A\"]}],\"image_uuids\":[\"u\"]}\n", "holds objects"},
+        {"{\"images\":[\"data:A\"],\"image_uuids\":[\"\"]}\n", "non-empty strings"},
+        {"{\"images\":[\"data:A\"],\"image_uuids\":\"u\"}\n", "non-empty strings"},
+        {"{\"images\":[{\"contents\":[\"data:A\",\"data:B\"],\"uuids\":[\"u\"]}]}\n", "one id per"},
+        {"{\"images\":[{\"contents\":[\"data:A\"],\"uuids\":[\"\"]}]}\n", "non-empty strings"},
         {"{\"text\":\"a\",\"session_id\":5}\n", "'session_id': must be a string"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -361,8 +365,8 @@ TEST(trace_dataset_single_turn_uuids)
                "{\"text\":\"a\"}\n{\"text\":\"b\",\"session_id\":\"line-1\"}\n", NULL, &g) < 0);
     CHECK(strstr(g.d.msg, "in.jsonl:2: field 'session_id'") != NULL);
     /* random_pool entries have no image_uuids field in AIPerf: an unknown key there */
-    REQUIRE(pack(&o, dataset_random_pool, "{\"images\":[\"A\"],\"image_uuids\":[\"u\"]}\n", NULL,
-                 &g) == 0);
+    REQUIRE(pack(&o, dataset_random_pool, "{\"images\":[\"data:A\"],\"image_uuids\":[\"u\"]}\n",
+                 NULL, &g) == 0);
     CHECK(strstr(g.body[0], "\"uuid\"") == NULL);
     got_free(&g);
 }
