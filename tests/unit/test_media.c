@@ -2,7 +2,9 @@
 #include "test.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* ---- checksums: the published check values, and every split point ---- */
 
@@ -437,4 +439,73 @@ TEST(media_turn_deterministic)
     media_turn_free(&t2);
     media_turn_free(&t3);
     CHECK(t1.nimages == 0 && t1.images == NULL);
+}
+
+/* What a dataset's media string is: as written (1), a local file (0: its bytes encoded),
+ * or refused (< 0, with the reason). */
+TEST(media_from_dataset_table)
+{
+    char dir[512], png[600], wav[600], txt[600];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    snprintf(png, sizeof png, "%s/a.png", dir);
+    snprintf(wav, sizeof wav, "%s/a.WAV", dir);
+    snprintf(txt, sizeof txt, "%s/a.txt", dir);
+    FILE *f = fopen(png, "wb");
+    REQUIRE(f);
+    fwrite("\x89PNG\r\n\x1a\nrest", 1, 12, f);
+    fclose(f);
+    REQUIRE((f = fopen(wav, "wb")));
+    fwrite("RIFF", 1, 4, f);
+    fclose(f);
+    REQUIRE((f = fopen(txt, "wb")));
+    fwrite("\xFF\xD8", 1, 2, f); /* too short for a JPEG */
+    fclose(f);
+    static const struct {
+        const char *s;
+        bool audio;
+        int want;           /* 1, 0, or -1 for any error */
+        const char *out;    /* the converted text (want 0), else NULL */
+        const char *reason; /* a part of why (want < 0) */
+    } cases[] = {
+        {"", false, 1, NULL, NULL},
+        {"https://h/x.png", false, 1, NULL, NULL},
+        {"s3+x.y-z://bucket", false, 1, NULL, NULL},
+        {"data:image/png;base64,QUFB", false, 1, NULL, NULL},
+        {"DATA:,x", false, 1, NULL, NULL},
+        {"wav,QUFB", true, 1, NULL, NULL},
+        {"MP3,QUFB", true, 1, NULL, NULL},
+        {"https://h/a.wav", true, 1, NULL, NULL},
+        {"http:///x.png", false, -1, NULL, "needs both a scheme and a host"},
+        {"://host/x.png", false, -1, NULL, "needs both a scheme and a host"},
+        {"1http://h/x", false, -1, NULL, "needs both"},
+        {"wav,QUFB", false, -1, NULL, "No such file"},
+        {"flac,QUFB", true, -1, NULL, "not a .wav or .mp3"},
+        {"nofile.png", false, -1, NULL, "nofile.png: No such file"},
+        {"PNG", false, 0, "data:image/png;base64,iVBORw0KGgpyZXN0", NULL},
+        {"WAV", true, 0, "wav,UklGRg==", NULL},
+        {"TXT", false, -1, NULL, "not a PNG or JPEG image"},
+        {"DIR", false, -1, NULL, "Is a directory"},
+        {"PNG", true, -1, NULL, "not a .wav or .mp3"},
+    };
+    struct buf out;
+    buf_init(&out, 0);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *s = cases[i].s;
+        s = !strcmp(s, "PNG")   ? png
+            : !strcmp(s, "WAV") ? wav
+            : !strcmp(s, "TXT") ? txt
+            : !strcmp(s, "DIR") ? dir
+                                : s;
+        char why[512] = "";
+        buf_reset(&out);
+        int rc = media_from_dataset(s, strlen(s), cases[i].audio, &out, why, sizeof why);
+        bool ok =
+            cases[i].want < 0
+                ? rc < 0 && strstr(why, cases[i].reason)
+                : rc == cases[i].want && (!cases[i].out || (out.p && !strcmp(out.p, cases[i].out)));
+        if (!ok)
+            test_fail(__FILE__, __LINE__, "case %zu '%s': rc %d, why '%s', out '%s'", i, s, rc, why,
+                      out.p ? out.p : "");
+    }
+    buf_free(&out);
 }
