@@ -668,11 +668,13 @@ int profile_plan_build(struct profile_plan *p, int argc, char **argv, bool *help
         push_named(&p->replay, "arrival-pattern", v);
     }
     /* --conversation-num is how many conversations to send (AIPerf 0.13's session stop
-     * condition); --num-dataset-entries only sizes the pool --request-count draws from. */
+     * condition); --num-dataset-entries sizes the pool they (or --request-count) draw
+     * from: with both, 10 conversations over 3 entries send the 3 again and again, as
+     * AIPerf's sampler does. */
     bool conversations = args_has(&a, "conversation-num");
     if ((v = args_get(&a, "conversation-num")))
         push_named(&p->pack, "conversation-num", v);
-    else if ((v = args_get(&a, "num-dataset-entries")))
+    if ((v = args_get(&a, "num-dataset-entries")))
         push_named(&p->pack, "num-dataset-entries", v);
     if ((v = args_get(&a, "workers-max")))
         push_named(&p->replay, "workers", v);

@@ -46,6 +46,14 @@ j convs12 'assert d["request_count"]["avg"] == 12, d["request_count"]'
 p convs60 --conversation-num 4 --conversation-turn-mean 3 --request-count 60
 ok conversation-num reached first
 j convs60 'assert d["request_count"]["avg"] == 12, d["request_count"]'
+# ... over --num-dataset-entries unique ones: 6 conversations drawn in order from 2 (what
+# AIPerf 0.13 sent for --conversation-num 6 --num-dataset-entries 2: 6 requests, 2 prompts)
+p convpool --conversation-num 6 --num-dataset-entries 2 --concurrency 1
+ok conversation-num with num-dataset-entries
+j convpool 'assert d["request_count"]["avg"] == 6, d["request_count"]'
+[ "$(python3 -c "import json; d = json.load(open('runs/convpool/inputs.json'))['data']
+print(len(d), len({json.dumps(e['payloads']) for e in d}))")" = "6 2" ] ||
+    fail "conversation-num 6 over num-dataset-entries 2: not 6 sessions of 2 prompts"
 # With a duration too, the conversations are sent once, not started over until it ends.
 p convsdur --conversation-num 3 --conversation-turn-mean 2 --benchmark-duration 2
 ok conversation-num with a duration
