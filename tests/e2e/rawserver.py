@@ -153,3 +153,17 @@ class RawServer:
 
     def __exit__(self, *a):
         self.stop()
+
+
+# A stock non-streaming chat completion, for scripts that only collect what was sent.
+CHAT_OK = (b'{"id": "x", "object": "chat.completion", "created": 0, "model": "m", "choices": '
+           b'[{"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": '
+           b'"stop"}], "usage": {"prompt_tokens": 5, "completion_tokens": 1, "total_tokens": 6}}')
+
+
+def chat_answer(req):
+    """A script: CHAT_OK to POST /v1/chat/completions, 404 to anything else."""
+    if not req.head.startswith(b"POST /v1/chat/completions"):
+        return [b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"]
+    return [b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+            % len(CHAT_OK) + CHAT_OK]

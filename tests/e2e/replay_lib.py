@@ -74,3 +74,18 @@ def check(cond, *msg):
 
 def err(r):
     return (r.get("error") or {}).get("type")
+
+
+def word_tokenizer(path, words):
+    """A word-level HuggingFace tokenizer directory at path knowing words (AIPerf needs a
+    tokenizer to run; its "builtin" one downloads its encoding). Returns path."""
+    os.makedirs(path, exist_ok=True)
+    vocab = {w: i for i, w in enumerate(["[UNK]"] + sorted(set(words) - {"[UNK]"}))}
+    json.dump({"version": "1.0", "truncation": None, "padding": None, "added_tokens": [],
+               "normalizer": None, "pre_tokenizer": {"type": "Whitespace"},
+               "post_processor": None, "decoder": None,
+               "model": {"type": "WordLevel", "unk_token": "[UNK]", "vocab": vocab}},
+              open(os.path.join(path, "tokenizer.json"), "w"))
+    json.dump({"tokenizer_class": "PreTrainedTokenizerFast", "unk_token": "[UNK]"},
+              open(os.path.join(path, "tokenizer_config.json"), "w"))
+    return path

@@ -21,8 +21,8 @@ cd "$E2E_TMP"
 AIPERF=$aiperf PYTHONPATH="$E2E_ROOT/tests/e2e" "$venv/bin/python" - <<'PY'
 import base64, io, json, os, random, subprocess, wave
 from PIL import Image
-from replay_lib import BIN, TMP, check
-from rawserver import RawServer
+from replay_lib import BIN, TMP, check, word_tokenizer
+from rawserver import RawServer, chat_answer
 
 os.makedirs("media", exist_ok=True)
 img = Image.new("RGB", (8, 6))
@@ -50,20 +50,9 @@ with open("st.jsonl", "w") as f:
     for r in rows:
         f.write(json.dumps(r) + "\n")
 
-OK = json.dumps({"id": "x", "object": "chat.completion", "created": 0, "model": "m",
-                 "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"},
-                              "finish_reason": "stop"}],
-                 "usage": {"prompt_tokens": 5, "completion_tokens": 1,
-                           "total_tokens": 6}}).encode()
-def answer(req):
-    if not req.head.startswith(b"POST /v1/chat/completions"):
-        return [b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"]
-    return [b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
-            % len(OK) + OK]
-
 def sent(cmd):
     """The chat bodies a profile command sent, by their text."""
-    with RawServer(answer) as s:
+    with RawServer(chat_answer) as s:
         p = subprocess.run(cmd + ["--url", "http://" + s.url], stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True, timeout=300,
                            env=dict(os.environ, HOME=TMP))
@@ -93,18 +82,7 @@ aip = os.environ.get("AIPERF")
 if not aip:
     print("aiperf not installed: the comparison with AIPerf 0.13's own bodies is skipped")
 else:
-    # a word-level tokenizer on disk: AIPerf's "builtin" one downloads its encoding
-    tok = os.path.join(TMP, "tok")
-    os.makedirs(tok, exist_ok=True)
-    words = ["[UNK]", "png", "jpg", "wav", "wavs"]
-    json.dump({"version": "1.0", "truncation": None, "padding": None, "added_tokens": [],
-               "normalizer": None, "pre_tokenizer": {"type": "Whitespace"},
-               "post_processor": None, "decoder": None,
-               "model": {"type": "WordLevel", "unk_token": "[UNK]",
-                         "vocab": {w: i for i, w in enumerate(words)}}},
-              open(os.path.join(tok, "tokenizer.json"), "w"))
-    json.dump({"tokenizer_class": "PreTrainedTokenizerFast", "unk_token": "[UNK]"},
-              open(os.path.join(tok, "tokenizer_config.json"), "w"))
+    tok = word_tokenizer(os.path.join(TMP, "tok"), ["png", "jpg", "wav", "wavs"])
     theirs = sent([aip, "profile", "-m", "m", "--endpoint-type", "chat",
                    "--input-file", "st.jsonl", "--custom-dataset-type", "single_turn",
                    "--request-count", "4", "--concurrency", "1", "--tokenizer", tok,

@@ -18,8 +18,8 @@ for c in /work/aiperf/bin/aiperf "$E2E_ROOT/.cache/aiperf/bin/aiperf"; do
 done
 AIPERF=$aiperf PYTHONPATH="$E2E_ROOT/tests/e2e" python3 - <<'PY'
 import json, os, shutil, subprocess
-from replay_lib import BIN, TMP, check
-from rawserver import RawServer
+from replay_lib import BIN, TMP, check, word_tokenizer
+from rawserver import RawServer, chat_answer
 
 A, B, C, D, E = ("data:image/png;base64," + x for x in ("QUFB", "QkJC", "Q0ND", "REREA", "RUVF"))
 rows = [
@@ -67,22 +67,11 @@ def body(i, parts, system=None):
     return json.dumps({"messages": msgs, "model": "m", "stream": False},
                       separators=(",", ":")).encode()
 
-OK = json.dumps({"id": "x", "object": "chat.completion", "created": 0, "model": "m",
-                 "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"},
-                              "finish_reason": "stop"}],
-                 "usage": {"prompt_tokens": 5, "completion_tokens": 1,
-                           "total_tokens": 6}}).encode()
-def answer(req):
-    if not req.head.startswith(b"POST /v1/chat/completions"):
-        return [b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"]
-    return [b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
-            % len(OK) + OK]
-
 def chat_bodies(s):
     return [r.body for r in s.requests if r.head.startswith(b"POST /v1/chat/completions")]
 
 def metronome(name, *flags):
-    with RawServer(answer) as s:
+    with RawServer(chat_answer) as s:
         p = subprocess.run([BIN, "profile", "-m", "m", "--url", s.url, "--ui", "none",
                             "--artifact-dir", os.path.join(TMP, name), "--input-file", "st.jsonl",
                             "--custom-dataset-type", "single_turn", "--request-count", "8",
@@ -123,24 +112,14 @@ aip = os.environ.get("AIPERF")
 if not aip:
     print("aiperf not installed: the comparison with AIPerf 0.13's own bodies is skipped")
 else:
-    # a word-level tokenizer on disk: AIPerf's "builtin" one downloads its encoding
-    tok = os.path.join(TMP, "tok")
-    os.makedirs(tok, exist_ok=True)
-    words = sorted({w for r in rows for w in r["text"].split()} | {"Be", "brief", "hi"})
-    json.dump({"version": "1.0", "truncation": None, "padding": None, "added_tokens": [],
-               "normalizer": None, "pre_tokenizer": {"type": "Whitespace"},
-               "post_processor": None, "decoder": None,
-               "model": {"type": "WordLevel", "unk_token": "[UNK]",
-                         "vocab": {w: i for i, w in enumerate(["[UNK]"] + words)}}},
-              open(os.path.join(tok, "tokenizer.json"), "w"))
-    json.dump({"tokenizer_class": "PreTrainedTokenizerFast", "unk_token": "[UNK]"},
-              open(os.path.join(tok, "tokenizer_config.json"), "w"))
+    tok = word_tokenizer(os.path.join(TMP, "tok"),
+                         {w for r in rows for w in r["text"].split()} | {"Be", "brief", "hi"})
     # one at a time: at --concurrency 2 AIPerf 0.13 does not hold --request-count's
     # budget for a session in flight, so when s1 replies slowly it starts s1 again
     # (`look 1` twice, `look 4` never sent: seen in CI). The bodies do not depend on
     # the concurrency (the strip is decided when the file is loaded).
     def aiperf(name, *flags):
-        with RawServer(answer) as s:
+        with RawServer(chat_answer) as s:
             d = os.path.join(TMP, name)
             p = subprocess.run([aip, "profile", "-m", "m", "--url", "http://" + s.url,
                                 "--endpoint-type", "chat", "--input-file", "st.jsonl",

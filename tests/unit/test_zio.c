@@ -259,6 +259,18 @@ TEST(zio_temporary_files_removed_on_signal)
     }
 }
 
+/* The spill test's item i: "i:" and i % 70 letters, empty for every 7th. */
+static int spill_item(int i, char *out, size_t n)
+{
+    static const char abc[] = "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz"
+                              "abcdefghijklmnopqrstuvwxyz";
+    if (i % 7 == 0) {
+        out[0] = 0;
+        return 0;
+    }
+    return snprintf(out, n, "%d:%.*s", i, i % 70, abc);
+}
+
 /* A spill file gives back what was put, in any order, between puts too; it leaves no
  * file behind; a read past its end is an error, not garbage. */
 TEST(zio_spill_roundtrip)
@@ -277,12 +289,7 @@ TEST(zio_spill_roundtrip)
     for (int i = 0; i < N; i++) {
         /* sizes 0..77, and every 100th item read back right after the put (a read
          * between two writes) */
-        int k = snprintf(item, sizeof item, "%d:%.*s", i, i % 70,
-                         "abcdefghijklmnopqrstuvwxyz"
-                         "abcdefghijklmnopqrstuvwxyz"
-                         "abcdefghijklmnopqrstuvwxyz");
-        if (i % 7 == 0)
-            k = 0;
+        int k = spill_item(i, item, sizeof item);
         len[i] = (uint64_t)k;
         REQUIRE(zspill_put(&sp, item, (size_t)k, &off[i], &d) == 0);
         if (i % 100 == 0) {
@@ -291,12 +298,7 @@ TEST(zio_spill_roundtrip)
         }
     }
     for (int i = N; i-- > 0;) { /* backwards */
-        int k = snprintf(item, sizeof item, "%d:%.*s", i, i % 70,
-                         "abcdefghijklmnopqrstuvwxyz"
-                         "abcdefghijklmnopqrstuvwxyz"
-                         "abcdefghijklmnopqrstuvwxyz");
-        if (i % 7 == 0)
-            k = 0;
+        int k = spill_item(i, item, sizeof item);
         REQUIRE(zspill_get(&sp, off[i], len[i], &b, &d) == 0);
         CHECK_MEM(b.p, b.len, item, (size_t)k);
         CHECK_INT(b.p[b.len], 0);
