@@ -78,9 +78,11 @@ int jscan_member(struct jiter *it, struct jval *key, struct jval *val);
 /* Next array element: 1, 0 at the end, or ERR_PARSE. */
 int jscan_elem(struct jiter *it, struct jval *val);
 
-/* The key equals the literal (raw comparison; keys with escapes never match). Inline so
- * the literal's length folds at compile time: it runs for every key of every line. */
-static inline bool jval_is(const struct jval *key, const char *lit)
+/* The key equals the literal (raw comparison; keys with escapes never match). Always
+ * inlined so the literal's length folds at compile time: it runs for every key of every
+ * line, and the default build's UBSan checks made the compiler keep it out of line, with
+ * a strlen call each time (callgrind: 96,000 calls for 8,000 responses). */
+static inline __attribute__((always_inline)) bool jval_is(const struct jval *key, const char *lit)
 {
     size_t n = __builtin_strlen(lit);
     return key->type == JT_STRING && key->n == n && __builtin_memcmp(key->p, lit, n) == 0;
