@@ -608,19 +608,19 @@ static void active_stats(const struct step *rate, const struct step *mask, doubl
     size_t rl = upper(rate, w0), rh = lower(rate, w1);
     size_t ml = upper(mask, w0), mh = lower(mask, w1);
     size_t cap = 2 + (rh > rl ? rh - rl : 0) + (mh > ml ? mh - ml : 0);
-    double *g = stats_scratch_get(cap * sizeof *g), *tmp = stats_scratch_get(cap * sizeof *tmp);
-    size_t n = 0;
-    g[n++] = w0;
-    g[n++] = w1;
-    for (size_t i = rl; i < rh; i++)
-        g[n++] = rate->p[i].k;
-    for (size_t i = ml; i < mh; i++)
-        g[n++] = mask->p[i].k;
-    stats_sort(g, tmp, n);
-    size_t u = 0;
-    for (size_t i = 0; i < n; i++)
-        if (!u || g[u - 1] != g[i])
-            g[u++] = g[i];
+    double *g = stats_scratch_get(cap * sizeof *g);
+    /* The grid: w0, the union of both curves' times strictly inside (w0, w1) (each curve
+     * is sorted by time, so a merge, not a sort), w1; each time once (np.unique). */
+    size_t u = 0, a = rl, b = ml;
+    g[u++] = w0;
+    while (a < rh || b < mh) {
+        double t =
+            b >= mh || (a < rh && rate->p[a].k <= mask->p[b].k) ? rate->p[a++].k : mask->p[b++].k;
+        if (g[u - 1] != t)
+            g[u++] = t;
+    }
+    if (g[u - 1] != w1)
+        g[u++] = w1;
     struct stats_pair *sg = stats_scratch_get(u * sizeof *sg);
     size_t m = 0;
     double active = 0;
@@ -637,10 +637,9 @@ static void active_stats(const struct step *rate, const struct step *mask, doubl
             active += dur;
         }
     }
+    stats_scratch_put(g); /* before seg_stats takes its sort buffer */
     seg_stats(sg, m, active, scale, 0, false, o);
     stats_scratch_put(sg);
-    stats_scratch_put(g);
-    stats_scratch_put(tmp);
 }
 
 /* Event list growing as needed (owned; a scratch block). */
@@ -648,6 +647,17 @@ struct evs {
     struct stats_pair *e;
     size_t n, cap;
 };
+
+/* Room for n events in all, reserved before a curve's events are added: grown by
+ * doubling, the last block of a 10^6-record curve was up to twice what it held, and
+ * every doubling copied it. */
+static void ev_reserve(struct evs *a, size_t n)
+{
+    if (a->cap >= n)
+        return;
+    a->e = stats_scratch_grow(a->e, n * sizeof *a->e);
+    a->cap = n;
+}
 
 static void ev_add(struct evs *a, double t, double d)
 {
@@ -741,6 +751,7 @@ void report_sweeps(const struct run *ru, int phase, struct rsummary *s)
     size_t m = 0;
     int64_t w0 = INT64_MAX, w1 = INT64_MIN;
     bool use_icl = false;
+    size_t gaps = 0;
     for (size_t i = 0; i < ru->n; i++) {
         const struct rrec *r = &ru->r[i];
         if (r->phase != phase || r->t_start == RR_NONE)
@@ -762,6 +773,7 @@ void report_sweeps(const struct run *ru, int phase, struct rsummary *s)
         c->icl = ru->icl_over || !ru->icl_len || !ru->icl_v ? NULL : ru->icl_v + ru->icl_off[i];
         c->nicl = c->icl ? ru->icl_len[i] : 0;
         use_icl |= c->nicl > 0;
+        gaps += c->nicl;
     }
     if (!m || w0 >= w1) {
         stats_scratch_put(x);
@@ -774,6 +786,7 @@ void report_sweeps(const struct run *ru, int phase, struct rsummary *s)
     /* Each curve holds about two points per request (per gap for the ICL-aware ones), so
      * they are built in three groups, each summarized and freed before the next: at 10^6
      * records, all eight alive at once took the report from 182 MB to 706 MB. */
+    ev_reserve(&ev, use_icl ? 3 * m + gaps : 3 * m);
     for (size_t i = 0; i < m; i++)
         tif_events(&x[i], use_icl, &ev);
     struct step tif = sweep_curve(&ev);
@@ -782,12 +795,14 @@ void report_sweeps(const struct run *ru, int phase, struct rsummary *s)
 
     /* decode: per chunk (ICL-aware) when any record has gaps, else (OSL - 1) / decode time
      * from the first token to the end (throughput_sweep_line) */
+    ev_reserve(&ev, 2 * m);
     for (size_t i = 0; i < m; i++)
         if (!isnan(x[i].gen)) {
             ev_add(&ev, x[i].gen, 1);
             ev_add(&ev, x[i].end, -1);
         }
     struct step gconc = sweep_curve(&ev);
+    ev_reserve(&ev, use_icl ? 2 * gaps : 2 * m);
     for (size_t i = 0; i < m; i++) {
         const struct sw_rec *c = &x[i];
         bool gen = !isnan(c->gen) && !isnan(c->osl) && c->end - c->gen > 0 && c->osl >= 1;
@@ -799,23 +814,27 @@ void report_sweeps(const struct run *ru, int phase, struct rsummary *s)
         }
     }
     struct step tput = sweep_curve(&ev);
-    struct step upu = step_divide(&tput, &gconc);
     tw_stats(&gconc, a, b, 1, &o[SW_DECODE_CONC]);
     tw_stats(&tput, a, b, ns, &o[SW_DECODE_TPUT]);
-    tw_stats(&upu, a, b, ns, &o[SW_DECODE_TPUT_USER]);
     active_stats(&tput, &gconc, a, b, ns, &o[SW_ACTIVE_DECODE_TPUT]);
+    /* the per-user curve once the rate's statistics are taken, so that the two are never
+     * summarized side by side (each summary sorts a copy of its curve's segments) */
+    struct step upu = step_divide(&tput, &gconc);
+    step_free(&tput);
+    tw_stats(&upu, a, b, ns, &o[SW_DECODE_TPUT_USER]);
     active_stats(&upu, &gconc, a, b, ns, &o[SW_ACTIVE_DECODE_TPUT_USER]);
     step_free(&upu);
-    step_free(&tput);
     step_free(&gconc);
 
     /* prefill: ISL / TTFT */
+    ev_reserve(&ev, 2 * m);
     for (size_t i = 0; i < m; i++)
         if (!isnan(x[i].gen)) {
             ev_add(&ev, x[i].start, 1);
             ev_add(&ev, x[i].gen, -1);
         }
     struct step pconc = sweep_curve(&ev);
+    ev_reserve(&ev, 2 * m);
     for (size_t i = 0; i < m; i++) {
         const struct sw_rec *c = &x[i];
         if (!isnan(c->gen) && !isnan(c->isl) && c->gen - c->start > 0) {
@@ -824,22 +843,24 @@ void report_sweeps(const struct run *ru, int phase, struct rsummary *s)
         }
     }
     struct step ptput = sweep_curve(&ev);
-    struct step pupu = step_divide(&ptput, &pconc);
     tw_stats(&pconc, a, b, 1, &o[SW_PREFILL_CONC]);
     tw_stats(&ptput, a, b, ns, &o[SW_PREFILL_TPUT]);
-    tw_stats(&pupu, a, b, ns, &o[SW_PREFILL_TPUT_USER]);
     active_stats(&ptput, &pconc, a, b, ns, &o[SW_ACTIVE_PREFILL_TPUT]);
+    struct step pupu = step_divide(&ptput, &pconc);
+    step_free(&ptput);
+    tw_stats(&pupu, a, b, ns, &o[SW_PREFILL_TPUT_USER]);
     active_stats(&pupu, &pconc, a, b, ns, &o[SW_ACTIVE_PREFILL_TPUT_USER]);
     step_free(&pupu);
-    step_free(&ptput);
     step_free(&pconc);
 
     /* total: prefill plus the request-level decode rate (never per chunk, as in AIPerf) */
+    ev_reserve(&ev, 2 * m);
     for (size_t i = 0; i < m; i++) {
         ev_add(&ev, x[i].start, 1);
         ev_add(&ev, x[i].end, -1);
     }
     struct step conc = sweep_curve(&ev);
+    ev_reserve(&ev, 4 * m);
     for (size_t i = 0; i < m; i++) {
         const struct sw_rec *c = &x[i];
         if (!isnan(c->gen) && !isnan(c->isl) && c->gen - c->start > 0) {
@@ -852,12 +873,12 @@ void report_sweeps(const struct run *ru, int phase, struct rsummary *s)
         }
     }
     struct step ttput = sweep_curve(&ev);
+    stats_scratch_put(x); /* the last curve is built: the records are not needed again */
     tw_stats(&conc, a, b, 1, &o[SW_CONC]);
     tw_stats(&ttput, a, b, ns, &o[SW_TOTAL_TPUT]);
     active_stats(&ttput, &conc, a, b, ns, &o[SW_ACTIVE_TOTAL_TPUT]);
     step_free(&ttput);
     step_free(&conc);
-    stats_scratch_put(x);
 }
 
 /* numpy.percentile(values + [inf] * errors, q, method="nearest") over the sorted successes
@@ -920,11 +941,23 @@ void report_summarize(const struct run *ru, bool (*sel)(const struct rrec *, con
         ctx = &prof;
     }
     /* One selection pass; every metric then walks only the selected records. */
-    size_t n = 0;
+    size_t n = 0, nsel_prof = 0;
     size_t *idx = stats_scratch_get((ru->n ? ru->n : 1) * sizeof *idx);
     for (size_t i = 0; i < ru->n; i++)
-        if (sel(&ru->r[i], ctx))
+        if (sel(&ru->r[i], ctx)) {
             idx[n++] = i;
+            nsel_prof += ru->r[i].phase == REC_PROFILE;
+        }
+    /* Every profile record and nothing else (the one worker of a run, the profile phase of
+     * a breakdown), with no ICL and no SLOs: the run's profile summary without them. The
+     * same records in the same order give the same figures, and each figure costs a sort
+     * of every record. */
+    if (ru->plain_prof && !icl && !(v && v->nslo) && n == nsel_prof &&
+        n == ru->plain_prof->n_total) {
+        *s = *ru->plain_prof;
+        stats_scratch_put(idx);
+        return;
+    }
     double *col = stats_scratch_get((n ? n : 1) * sizeof *col);
     double *scratch = stats_scratch_get((n ? n : 1) * sizeof *scratch);
     /* embeddings and rankings produce no tokens (AIPerf 0.13: produces_tokens false) */
@@ -1244,6 +1277,7 @@ static void run_free(struct run *ru)
 {
     report_tel_free(ru);
     cJSON_Delete(ru->set_agg);
+    free(ru->plain_prof);
     free(ru->icl_v);
     free(ru->icl_off);
     free(ru->icl_len);
@@ -1651,6 +1685,13 @@ static int report_run_staged(const char *const *dirs, size_t ndirs, const struct
         if (rc)
             break;
         report_summarize(ru, NULL, NULL, &ru->icl, o->verdict, &ru->prof);
+        /* what report_summarize gives the same records without icl and SLOs (its
+         * short cut): before report_sweeps fills the profile summary's sweeps */
+        ru->plain_prof = xmalloc(sizeof *ru->plain_prof);
+        *ru->plain_prof = ru->prof;
+        memset(&ru->plain_prof->m[M_ICL], 0, sizeof ru->plain_prof->m[M_ICL]);
+        ru->plain_prof->scalar[M_GOODPUT] = ru->plain_prof->scalar[M_GOOD_COUNT] = 0;
+        ru->plain_prof->has_scalar[M_GOODPUT] = ru->plain_prof->has_scalar[M_GOOD_COUNT] = false;
         shard_warnings(ru, nruns > 1, &res->warnings);
         uint8_t warm = REC_WARMUP;
         report_summarize(ru, sel_phase, &warm, &ru->icl_warm, o->verdict, &ru->warm);

@@ -133,6 +133,9 @@ struct run {
     bool net_fixed;            /* net_rtt_ns is the report's --network-latency-mean */
     /* results */
     struct rsummary prof, warm;
+    /* owned: prof as report_summarize gives it with no icl and no SLOs (no ICL, goodput
+     * or sweeps), which it hands out again for the same records; NULL until prof is made */
+    struct rsummary *plain_prof;
     bool has_warm;
     double good_count;
     struct buf verdict_lines;

@@ -82,6 +82,12 @@ double stats_percentile_sorted(const double *s, size_t n, double q)
 /* ---- scratch pool ---- */
 
 #define SCRATCH_SLOTS 32
+/* Free blocks larger than this go back to the system at once. Kept, they counted in full
+ * at the report's peak (a 10^6-record run's sweeps leave blocks of 16-64 MiB behind each
+ * curve); mapping one again costs its page faults, about 1 ms per 16 MiB here, next to
+ * the seconds such a run takes. The many small blocks of per-bucket and per-point
+ * summaries are what the pool is for. */
+#define SCRATCH_KEEP_MAX ((size_t)4 << 20)
 
 struct scratch_slot {
     void *p;    /* owned; NULL when the slot is empty */
@@ -134,6 +140,11 @@ void stats_scratch_put(void *p)
     for (int i = 0; i < SCRATCH_SLOTS; i++)
         if (pool[i].p == p) {
             pool[i].used = false;
+            if (pool[i].cap > SCRATCH_KEEP_MAX) {
+                free(pool[i].p);
+                pool[i].p = NULL;
+                pool[i].cap = 0;
+            }
             return;
         }
     free(p); /* handed out when the pool was full */

@@ -715,6 +715,62 @@ TEST(report_transport_counts)
     free(text);
 }
 
+/* metronome.workers in the JSON: each worker's profile records only (never the warmup),
+ * with SLOs configured. One worker's summary is the profile summary's own figures
+ * (report_summarize hands that out again); two workers' are their own records'. */
+static const cJSON *worker_summary(const cJSON *j, int k)
+{
+    const cJSON *ws = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(j, "metronome"), "workers");
+    return cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(ws, k), "summary");
+}
+
+TEST(report_worker_summaries)
+{
+#define WREC(i, w, ph, ttft)                                                                       \
+    "{\"i\":" #i ",\"worker\":" #w ",\"phase\":\"" ph "\",\"t_intended\":1000000000,"              \
+    "\"t_start\":1000000000,\"status\":200,\"chunks\":[[" #ttft ",1],[1100000000,1]]}\n"
+    for (int two = 0; two < 2; two++) {
+        char a[512];
+        snprintf(a, sizeof a, "%s/workers%d", test_tmpdir(), two);
+        write_run(a, "h", 0, 1, 0, 1700000000000000000LL, true,
+                  two ? WREC(0, 0, "warmup", 1005000000) WREC(1, 0, "profile", 1010000000)
+                            WREC(2, 0, "profile", 1020000000) WREC(3, 1, "profile", 1030000000)
+                      : WREC(0, 0, "warmup", 1005000000) WREC(1, 0, "profile", 1010000000)
+                            WREC(2, 0, "profile", 1020000000) WREC(3, 0, "profile", 1030000000),
+                  false);
+        struct verdict_spec v;
+        struct diag d;
+        memset(&v, 0, sizeof v);
+        REQUIRE(verdict_parse_goodput(&v, "time_to_first_token:25", &d) == 0);
+        const char *dirs[] = {a};
+        struct report_result res;
+        REQUIRE(run_report(dirs, 1, a, REPORT_JSON | REPORT_CONSOLE, &v, &res, &d) == 0);
+        report_result_free(&res);
+        cJSON *j = load_json(a, "profile_export_aiperf.json");
+        REQUIRE(j);
+        CHECK(num(j, "request_count", "avg") == 3.0);
+        CHECK(num(j, "good_request_count", "avg") == 2.0);
+        CHECK(fabs(num(j, "time_to_first_token", "avg") - 20.0) < 1e-9);
+        const cJSON *w0 = worker_summary(j, 0), *w1 = worker_summary(j, 1);
+        REQUIRE(w0);
+        CHECK(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(w0, "requests")) ==
+              (two ? 2.0 : 3.0));
+        CHECK(fabs(num(w0, "time_to_first_token", "avg") - (two ? 15.0 : 20.0)) < 1e-9);
+        CHECK(fabs(num(w0, "time_to_first_token", "max") - (two ? 20.0 : 30.0)) < 1e-9);
+        CHECK(!cJSON_GetObjectItemCaseSensitive(w0, "inter_chunk_latency"));
+        if (two) {
+            REQUIRE(w1);
+            CHECK(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(w1, "requests")) == 1.0);
+            CHECK(fabs(num(w1, "time_to_first_token", "avg") - 30.0) < 1e-9);
+        } else {
+            CHECK(w1 == NULL);
+        }
+        cJSON_Delete(j);
+    }
+#undef WREC
+}
+
 /* AIPerf's time-weighted concurrency sweeps on two overlapping requests:
  * A 0-30 ms (first token at 10), B 10-40 ms (first token at 20); window 0-40 ms. */
 TEST(report_concurrency_sweeps)
