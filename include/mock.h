@@ -57,6 +57,11 @@ struct mock_config {
                                not from when a busy worker got round to reading it */
     const struct mock_fault *faults;
     int nfaults;
+    /* Faults choose by the index among model-endpoint requests only, in the order their
+     * bodies completed, instead of among every request head (metrics scrapes, probes
+     * included): demo's faults on fixed indexes, which a scrape landing in its burst
+     * otherwise shifted onto the scrape (the stream cut was then lost). */
+    bool fault_model_index;
     int64_t created;      /* "created" of responses (Unix s); 0: the clock at mock_start */
     const char *tls_cert; /* PEM chain (leaf first): serve HTTPS; NULL for plain HTTP */
     const char *tls_key;  /* its PEM private key */

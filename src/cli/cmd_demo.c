@@ -136,6 +136,7 @@ int cmd_demo(int argc, char **argv)
     mc.model = "metronome-demo";
     mc.faults = faults;
     mc.nfaults = 3;
+    mc.fault_model_index = true; /* the indexes count chat requests, not the scrapes */
 
     /* Threads started from here inherit the mask, so Ctrl-C reaches replay's signalfd
      * instead of killing the process from a mock thread. */

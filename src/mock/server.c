@@ -215,7 +215,8 @@ struct mock_server {
     int stamp_fd; /* rxstamp_warm: holds kernel receive stamping on, or -1 */
     struct tls_config *tls;
     _Atomic uint64_t next_index;
-    _Atomic int64_t running; /* across workers, for the batch slowdown */
+    _Atomic uint64_t next_model_index; /* cfg.fault_model_index */
+    _Atomic int64_t running;           /* across workers, for the batch slowdown */
     _Atomic int stop;
     pthread_mutex_t dcgm_mu; /* the --dcgm energy integral below */
     int64_t dcgm_last_ns;
@@ -992,7 +993,10 @@ static void handle(struct conn *c, const char *body, size_t len)
         respond_error(c, 400, d.msg);
         return;
     }
-    mock_fault_select(w->srv->faults, cfg->nfaults, cfg->seed, c->index, &c->faults);
+    uint64_t fi = cfg->fault_model_index ? atomic_fetch_add_explicit(&w->srv->next_model_index, 1,
+                                                                     memory_order_relaxed)
+                                         : c->index;
+    mock_fault_select(w->srv->faults, cfg->nfaults, cfg->seed, fi, &c->faults);
     if (mock_fault_on(&c->faults, MOCK_FAULT_STATUS)) {
         int st = (int)c->faults.arg[MOCK_FAULT_STATUS];
         respond_error(c, st,
