@@ -402,6 +402,33 @@ int zw_end_frame(struct zwriter *w)
     return w->err;
 }
 
+int zw_write_frame(struct zwriter *w, const void *data, size_t n)
+{
+    if (zw_end_frame(w))
+        return w->err;
+    if (n == 0)
+        return 0;
+    size_t cap = ZSTD_compressBound(n);
+    if (cap > w->out_cap) {
+        free(w->out);
+        w->out = xmalloc(cap);
+        w->out_cap = cap;
+    }
+    /* The whole input and room for its bound: zstd compresses in one pass (the parameters
+     * set at open stay; only the session is reset). */
+    size_t k = ZSTD_compress2(w->cctx, w->out, w->out_cap, data, n);
+    if (ZSTD_isError(k)) {
+        w->zerr = ZSTD_getErrorName(k);
+        return w->err = ERR_IO;
+    }
+    w->bytes_in += n;
+    if (write_full(w->o.fd, w->out, k)) {
+        w->errnum = errno;
+        return w->err = ERR_IO;
+    }
+    return 0;
+}
+
 size_t zw_frame_held(const struct zwriter *w)
 {
     return w->held.len;

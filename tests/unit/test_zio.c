@@ -102,6 +102,54 @@ TEST(zio_framed_holds_the_open_frame)
     CHECK(file_size(path) > one);
 }
 
+/* zw_write_frame: each call is one whole frame on the file at once (a frame zw_write left
+ * open is ended first, its lines before the new ones), and the file decodes in order. */
+TEST(zio_write_frame_whole_frames)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/w.jsonl.zst", test_tmpdir());
+    struct zwriter *w;
+    struct diag d;
+    REQUIRE(zw_open(&w, path, ZW_FRAMED, 1, &d) == 0);
+    struct buf b;
+    buf_init(&b, 0);
+    long i = 0, sizes[4];
+    size_t total = 0;
+    for (int f = 0; f < 4; f++) {
+        buf_reset(&b);
+        /* 1, ~300 KB, ~3 MB (past the output buffer zw_open made), then 1 again */
+        long lines = f == 0 || f == 3 ? 1 : f == 1 ? 30000 : 300000;
+        for (long k = 0; k < lines; k++) {
+            char line[32];
+            int n = snprintf(line, sizeof line, "line %ld\n", i++);
+            REQUIRE(buf_append(&b, line, (size_t)n) == 0);
+        }
+        total += b.len;
+        if (f == 2) { /* an open frame of zw_write's comes first */
+            REQUIRE(zw_write(w, b.p, b.len / 2) == 0);
+            CHECK_INT(file_size(path), sizes[1]); /* still open: nothing of it written */
+            REQUIRE(zw_write_frame(w, b.p + b.len / 2, b.len - b.len / 2) == 0);
+        } else {
+            REQUIRE(zw_write_frame(w, b.p, b.len) == 0);
+        }
+        CHECK_INT(zw_frame_held(w), 0);
+        sizes[f] = file_size(path);
+        CHECK(sizes[f] > (f ? sizes[f - 1] : 0));
+    }
+    CHECK_INT(zw_write_frame(w, "", 0), 0);
+    CHECK_INT(file_size(path), sizes[3]);
+    CHECK_INT((long)zw_bytes_in(w), (long)total);
+    REQUIRE(zw_commit(w, &d) == 0);
+    CHECK_INT(file_size(path), sizes[3]);
+    buf_free(&b);
+    long n = 0;
+    CHECK_INT(count_lines(path, &n, &d), 0);
+    CHECK_INT(n, i);
+    /* Cut after the first two frames: the lines of those two, whole. */
+    REQUIRE(truncate(path, sizes[1]) == 0);
+    CHECK_INT(count_lines(path, &n, &d), 0);
+    CHECK_INT(n, 30001);
+}
 TEST(zio_plain_and_last_line)
 {
     char path[512];
