@@ -8,6 +8,7 @@
 #include "http1.h"
 
 #include "err.h"
+#include "membyte.h"
 
 #include <string.h>
 
@@ -69,7 +70,7 @@ static long find_head_end(const char *buf, size_t len, size_t start, size_t last
 {
     size_t i = last_len >= start + 3 ? last_len - 3 : start;
     while (i < len) {
-        const char *nl = memchr(buf + i, '\n', len - i);
+        const char *nl = membyte(buf + i, '\n', len - i);
         if (!nl)
             break;
         size_t k = (size_t)(nl - buf);
@@ -87,7 +88,7 @@ static long find_head_end(const char *buf, size_t len, size_t start, size_t last
  * the byte checks reject it. */
 static const char *line_end(const char *p, const char *end, const char **next)
 {
-    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    const char *nl = membyte(p, '\n', (size_t)(end - p));
     /* find_head_end guarantees every line of the head ends in LF. */
     *next = nl + 1;
     return nl > p && nl[-1] == '\r' ? nl - 1 : nl;

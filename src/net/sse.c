@@ -10,6 +10,7 @@
 #include "sse.h"
 
 #include "err.h"
+#include "membyte.h"
 
 #include <string.h>
 
@@ -145,7 +146,7 @@ static int process_line(struct sse_parser *p, struct feed *f, const char *line, 
         p->comments++;
         return 0;
     }
-    const char *colon = memchr(line, ':', n);
+    const char *colon = membyte(line, ':', n);
     size_t name_len = colon ? (size_t)(colon - line) : n;
     const char *v = colon ? colon + 1 : line + n;
     size_t vn = (size_t)(line + n - v);
@@ -206,7 +207,7 @@ static size_t find_from(const char *buf, size_t len, size_t i, int c)
 {
     if (i >= len)
         return len;
-    const char *q = memchr(buf + i, c, len - i);
+    const char *q = membyte(buf + i, c, len - i);
     return q ? (size_t)(q - buf) : len;
 }
 

@@ -1,6 +1,7 @@
 #include "zio.h"
 
 #include "buf.h"
+#include "membyte.h"
 #include "xalloc.h"
 
 #include <errno.h>
@@ -719,7 +720,7 @@ int zr_getline(struct zreader *r, const char **line, size_t *len, struct diag *d
     for (;;) {
         char *start = r->buf + r->buf_start;
         size_t avail = r->buf_len - r->buf_start;
-        char *nl = memchr(start + scanned, '\n', avail - scanned);
+        char *nl = membyte(start + scanned, '\n', avail - scanned);
         if (nl) {
             size_t n = (size_t)(nl - start);
             if (n > r->max_line)
