@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Fixed-rate sending, seen by the server: metronome replay at a constant RATE against the
-# mock (non-streaming, instant replies), one worker, with the default 30 us spin and with
-# --spin-us 0. The figure of record is arrival at the server: the mock's --timing-log
+# mock (non-streaming, instant replies), one worker, with the default 30 us spin, with
+# --spin-us 0, and with a spin as long as the gap between sends ("gap": the worker never
+# sleeps, a core's worth of CPU chosen knowingly, which shows what a client can reach on
+# this machine against the floor below). The figure of record is arrival at the server: the mock's --timing-log
 # arrive_ns (the kernel receive time of the request's last byte) joined by X-Request-Id,
 # minus the intended send time (bench/arrival_join.py); our own t_start - t_intended is
 # printed beside it. Client CPU per request from /usr/bin/time, less the CPU of a
@@ -48,15 +50,18 @@ f = json.loads(sys.argv[1])
 print(f\"machine floor at $rate/s (a thread spinning alone, $secs s): p50 {f['p50_us']} us, p99 {f['p99_us']} us, p99.9 {f['p99.9_us']} us, max {f['max_us']} us; it lost the CPU {f['stalls_over_50us']} times for > 50 us ({f['over_500us']} > 500 us, longest {f['max_stall_us']} us)\")" "$f"
     result "machine_floor_p99_$rate" "$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['p99_us'])" "$f")" us
     result "machine_floor_p99.9_$rate" "$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['p99.9_us'])" "$f")" us
-    for spin in ${SPINS:-30 0}; do
-        start_mock "mock-$rate-$spin" --ttft 0 --itl 0 --osl 1 --timing-log "$out/timing-$rate-$spin.jsonl"
+    for tag in ${SPINS:-30 0 gap}; do
+        spin=$tag
+        lbl="$rate/s spin $spin"
+        if [ "$tag" = gap ]; then spin=$((1000000 / rate)) lbl="$rate/s spin $((1000000 / rate)) (the whole gap)"; fi
+        start_mock "mock-$rate-$tag" --ttft 0 --itl 0 --osl 1 --timing-log "$out/timing-$rate-$tag.jsonl"
         st0=$(steal_ticks)
         /usr/bin/time -f "%U %S" -o "$out/m.time" $CLIENT "$bin" replay "$out/t.jsonl.zst" --url "127.0.0.1:$port" \
             --request-rate "$rate" --arrival-pattern constant --request-count "$n" --workers 1 \
-            --spin-us "$spin" -o "$out/run-$rate-$spin" -q
+            --spin-us "$spin" -o "$out/run-$rate-$tag" -q
         steal=$((($(steal_ticks) - st0) * tick_ms))
         stop_mocks
-        j=$(python3 "$root/bench/arrival_join.py" "$out/run-$rate-$spin" "$out/timing-$rate-$spin.jsonl" "$rate/s spin $spin")
+        j=$(python3 "$root/bench/arrival_join.py" "$out/run-$rate-$tag" "$out/timing-$rate-$tag.jsonl" "$lbl")
         read -r line vals < <(python3 -c "
 import json, sys
 j = json.loads(sys.argv[1]); u, s = map(float, open('$out/m.time').read().split())
@@ -64,15 +69,15 @@ cpu = max(u + s - $base, 0) / max(j['requests'], 1) * 1e6
 print(f\"{j['label']}: {j['requests']} requests, {j['errors']} errors; at the server (arrive_ns - intended) p50 {j['server_p50_us']} us, p99 {j['server_p99_us']} us, p99.9 {j['server_p99.9_us']} us, max {j['server_max_us']} us; own stamp p50 {j['own_p50_us']} p99 {j['own_p99_us']} us; client CPU {cpu:.1f} us/request ({(u + s) / $secs * 100:.0f} % of a core)\".replace(' ', '~'),
       j['server_p50_us'], j['server_p99_us'], j['server_p99.9_us'], cpu)" "$j")
         echo "${line//\~/ } (the host took $steal ms of CPU time from this VM meanwhile: steal)"
-        result "steal_ms_${rate}_spin$spin" "$steal" ms
+        result "steal_ms_${rate}_spin$tag" "$steal" ms
         # connections the pool opened ahead, and sends that opened one themselves (the
         # tail's usual cause; docs/replay.md)
-        python3 -c "import json; c = json.load(open('$out/run-$rate-$spin/run.json'))['counts']; print('  connections: %d opened ahead of their sends, %d at send (%d not foreseen by the pool)' % (c.get('connections_opened_ahead', 0), c.get('connections_opened_at_send', 0), c.get('connections_opened_at_send_late', 0)))"
+        python3 -c "import json; c = json.load(open('$out/run-$rate-$tag/run.json'))['counts']; print('  connections: %d opened ahead of their sends, %d at send (%d not foreseen by the pool)' % (c.get('connections_opened_ahead', 0), c.get('connections_opened_at_send', 0), c.get('connections_opened_at_send_late', 0)))"
         read -r p50 p99 p999 cpu <<<"$vals"
-        result "server_lateness_p50_${rate}_spin$spin" "$p50" us
-        result "server_lateness_p99_${rate}_spin$spin" "$p99" us
-        result "server_lateness_p99.9_${rate}_spin$spin" "$p999" us
-        result "cpu_per_request_${rate}_spin$spin" "$cpu" us
+        result "server_lateness_p50_${rate}_spin$tag" "$p50" us
+        result "server_lateness_p99_${rate}_spin$tag" "$p99" us
+        result "server_lateness_p99.9_${rate}_spin$tag" "$p999" us
+        result "cpu_per_request_${rate}_spin$tag" "$cpu" us
     done
     # The peer: wrk, 50 connections each waiting 50,000/RATE ms after every response.
     conns=50
