@@ -6,6 +6,7 @@
 
 #include "i64map.h"
 #include "jscan.h"
+#include "membyte.h"
 #include "xalloc.h"
 
 #include <cJSON.h>
@@ -1074,34 +1075,13 @@ static int produce(struct rec_stream *s, struct diag *d)
     }
 }
 
-/* memchr for '\n', eight bytes at a time (the C library's is bytewise here). */
-static char *find_nl(char *p, size_t n)
-{
-    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
-    const uint64_t nlx = ones * '\n';
-    while (n >= 8) {
-        uint64_t w;
-        memcpy(&w, p, 8);
-        w ^= nlx;
-        uint64_t z = (w - ones) & ~w & highs;
-        if (z)
-            return p + (__builtin_ctzll(z) >> 3);
-        p += 8;
-        n -= 8;
-    }
-    for (; n; n--, p++)
-        if (*p == '\n')
-            return p;
-    return NULL;
-}
-
 int rec_stream_next(struct rec_stream *s, const char **line, size_t *len, struct diag *d)
 {
     size_t scanned = 0;
     for (;;) {
         char *start = s->buf + s->buf_start;
         size_t avail = s->buf_len - s->buf_start;
-        char *nl = find_nl(start + scanned, avail - scanned);
+        char *nl = membyte(start + scanned, '\n', avail - scanned);
         if (nl) {
             size_t n = (size_t)(nl - start);
             s->lineno++;
