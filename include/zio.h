@@ -48,8 +48,8 @@ int zw_write(struct zwriter *w, const void *data, size_t n);
 int zw_end_frame(struct zwriter *w);
 /* Compresses the n bytes at data as one whole frame and writes it (ending a frame that
  * zw_write left open first). One pass straight over data: zstd neither copies it into its
- * window buffer nor, when that buffer wraps, matches across two segments, which made
- * records.jsonl.zst cost about 15 instructions per byte through zw_write. */
+ * window buffer nor, when that buffer wraps, matches across two segments (records: about
+ * 9 % fewer instructions than the same bytes through zw_write). */
 int zw_write_frame(struct zwriter *w, const void *data, size_t n);
 /* Why the writer failed (strerror of the write's errno, or zstd's message). */
 const char *zw_strerror(const struct zwriter *w);
