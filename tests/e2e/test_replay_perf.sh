@@ -258,16 +258,25 @@ PY
 # their reads, and chunks read together would share the last one's stamp. 2,500 req/s
 # (sends 400 us apart), streamed replies of 6 tokens 100 us apart: the worker must read
 # each chunk as it comes (a worker napping between sends would read ~4 chunks at a time,
-# and most gaps between stamps would be 0).
+# and most gaps between stamps would be 0). A host stall also makes the chunks arrive
+# together (seen once in a fresh clone: p50 0 with 1,071 of the sends over 20 ms late):
+# then, and only then, the run is repeated once.
 PYTHONPATH="$E2E_ROOT/tests/e2e" python3 - <<'PY'
 from replay_lib import *
 
 t = pack("napstream.jsonl.zst", "--streaming", "--request-count", "1000", "--isl", "8", "--osl", "6")
-with Mock("--ttft", "200us", "--itl", "100us", "--osl", "6", log=False) as m:
-    recs, run, _ = replay(t, m.url, "--request-rate", "2500", "--arrival-pattern", "constant",
-                          "--workers", "1")
-check(len(recs) == 1000 and not [r for r in recs if err(r)], "errors", [r for r in recs if err(r)][:1])
-gaps = sorted(b[0] - a[0] for r in recs for a, b in zip(r["chunks"], r["chunks"][1:]))
-print("streamed chunk gaps: p10 %.0f us, p50 %.0f us" % (gaps[len(gaps) // 10] / 1e3, gaps[len(gaps) // 2] / 1e3))
+for attempt in (1, 2):
+    with Mock("--ttft", "200us", "--itl", "100us", "--osl", "6", log=False) as m:
+        recs, run, _ = replay(t, m.url, "--request-rate", "2500", "--arrival-pattern", "constant",
+                              "--workers", "1")
+    check(len(recs) == 1000 and not [r for r in recs if err(r)], "errors",
+          [r for r in recs if err(r)][:1])
+    gaps = sorted(b[0] - a[0] for r in recs for a, b in zip(r["chunks"], r["chunks"][1:]))
+    late = late_sends(recs)
+    print("streamed chunk gaps: p10 %.0f us, p50 %.0f us; %d sends over 20 ms late" %
+          (gaps[len(gaps) // 10] / 1e3, gaps[len(gaps) // 2] / 1e3, late))
+    if gaps[len(gaps) // 2] > 50e3 or not late or attempt == 2:
+        break
+    print("the host stalled the run: once more")
 check(gaps[len(gaps) // 2] > 50e3, "chunk gap p50 (chunks read together)", gaps[len(gaps) // 2])
 PY
