@@ -29,13 +29,17 @@ struct timer {
     int kind;
 };
 
-/* One request on its way: built by the scheduler, owned by one worker from the ring on. */
+/* One request on its way: built by the scheduler, owned by one worker from the ring on,
+ * until the worker hands it back (worker.back). */
 struct item {
     struct rec rec; /* index, conv, turn, phase, model, stream, isl, osl, t_intended */
-    char *body;     /* owned, JSON */
+    char *body;     /* owned, JSON; body_cap bytes */
     char *sh_val;   /* owned; --session-header's value when rec.conv holds a control byte
                        (percent-encoded: a header value cannot carry it); NULL: rec.conv */
     size_t body_len;
+    /* body's and rec.conv's buffer sizes: the scheduler reuses an item the workers hand
+     * back (engine.h: worker.back) with its buffers */
+    size_t body_cap, conv_cap;
     int url;
     bool timed;      /* rec.t_intended is a deadline (rate, fixed schedule) */
     bool later_turn; /* turn > 0 of a session: due delay_ms after the previous turn ends */
@@ -60,7 +64,12 @@ struct item {
     struct item *next;
 };
 
+struct worker;
 void item_free(struct item *it);
+/* Gives an item the worker is done with back to the scheduler (worker.back): the parts the
+ * worker allocated are freed now, the rest is reused or freed by the scheduler; freed here
+ * when the ring is full. */
+void item_release(struct worker *w, struct item *it);
 
 /* Serialized records a worker holds for the writer: at OUT_SOFT bytes it wakes the
  * writer early, at OUT_HARD it waits for it (back-pressure, counted in run.json), so a
@@ -99,6 +108,13 @@ struct worker {
     pthread_t th;
     int ep, evfd, tfd;
     struct ring *ring;
+    /* Items the worker is done with, back to the scheduler thread that allocated them
+     * (their results freed, item_release). Freeing them here instead grew the heap for as
+     * long as the run lasted: the allocator behind malloc (Zig's SmpAllocator) puts a
+     * freed block on the list of the slot the freeing thread holds, and the allocating
+     * thread, finding its own list empty and that slot locked, maps new memory; a closed
+     * loop's RSS rose ~23 KB/s (docs/replay.md, *Memory*). */
+    struct ring *back;
     _Atomic long queued;       /* pushed into the ring, not yet taken */
     _Atomic long pending;      /* taken from the ring, waiting in the worker for a slot */
     _Atomic int sleeping;      /* in (or about to enter) epoll_wait: pushes must wake it */
@@ -160,11 +176,14 @@ struct engine {
     int sched_evfd; /* workers wake the scheduler when a closed-loop ring runs low */
     _Atomic int sched_waiting;
 
-    _Atomic int stop;         /* 0 run, 1 stop issuing and drain, 2 cancel in-flight now (signal),
-                                 3 cancel in-flight now (grace period over) */
-    _Atomic int sched_done;   /* the scheduler issued everything it will */
-    _Atomic int finish;       /* main: all done, workers may leave */
-    _Atomic long outstanding; /* items issued and not yet recorded */
+    _Atomic int stop;       /* 0 run, 1 stop issuing and drain, 2 cancel in-flight now (signal),
+                               3 cancel in-flight now (grace period over) */
+    _Atomic int sched_done; /* the scheduler issued everything it will */
+    /* items the scheduler allocated (the rest of its requests reused items handed back):
+     * bounded by the stocks, slots and rings, not by the run's length; run.json */
+    _Atomic long items_made;
+    _Atomic int finish;            /* main: all done, workers may leave */
+    _Atomic long outstanding;      /* items issued and not yet recorded */
     _Atomic int64_t send_deadline; /* no new request starts after this (duration); 0 none */
     _Atomic int64_t t0;            /* profiling phase start */
     int64_t start_mono;            /* --start-at on this host's monotonic clock; 0: start at once */

@@ -124,6 +124,9 @@ struct rec {
 
 void rec_init(struct rec *r);
 void rec_free(struct rec *r);
+/* Frees what sending filled in (stamps, error message, text, HTTP trace) and keeps what
+ * describes the request (conv, model). */
+void rec_free_results(struct rec *r);
 /* Appends a stamp; never fails (past the cap only the drop count grows). */
 void rec_chunks_add(struct rec_chunks *c, int64_t t, int32_t tokens);
 /* Makes room for n entries at once (an empty list only; n is capped at 65,536): one

@@ -42,8 +42,14 @@ void rec_init(struct rec *r)
 
 void rec_free(struct rec *r)
 {
+    rec_free_results(r);
     free(r->conv);
     free(r->model);
+    r->conv = r->model = NULL;
+}
+
+void rec_free_results(struct rec *r)
+{
     free(r->chunks.v);
     free(r->rchunks.v);
     free(r->error_msg);
@@ -60,7 +66,7 @@ void rec_free(struct rec *r)
         free(r->http);
         r->http = NULL;
     }
-    r->conv = r->model = r->error_msg = r->text = r->rtext = NULL;
+    r->error_msg = r->text = r->rtext = NULL;
     r->chunks.v = r->rchunks.v = NULL;
 }
 

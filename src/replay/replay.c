@@ -769,6 +769,7 @@ static int write_run_json(struct engine *e, const struct runinfo *ri, struct dia
     ki(&w, "connections_opened_ahead", ri->conns_ahead);
     ki(&w, "connections_opened_at_send", ri->conns_at_send);
     ki(&w, "connections_opened_at_send_late", ri->conns_at_send_late);
+    ki(&w, "request_items_allocated", atomic_load(&e->items_made));
     if (e->src->turns) /* known only when the source counts each session's turns */
         ki(&w, "sessions_completed", ri->sessions_done);
     jsonw_obj_end(&w);

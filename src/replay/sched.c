@@ -215,6 +215,7 @@ struct sched {
     enum replay_mode pmode; /* the current phase's mode (a rate warmup before a closed loop) */
     enum arrival arrival;   /* the current phase's arrival pattern and gamma shape */
     double smoothness;
+    struct item *spare; /* items the workers handed back (worker.back), to reuse; owned */
 };
 
 /* One phase's load (the warmup's may differ from profiling's). */
@@ -353,26 +354,65 @@ static char *header_safe(const char *s)
     return v;
 }
 
+/* A cleared item: one a worker handed back, with its body and conv buffers kept, or a new
+ * one. Only this thread allocates items and frees the ones that come back (engine.h). */
+static struct item *item_take(struct sched *s)
+{
+    if (!s->spare)
+        for (int i = 0; i < s->e->nw; i++)
+            for (struct item *b; (b = ring_pop(s->e->w[i].back));) {
+                b->next = s->spare;
+                s->spare = b;
+            }
+    struct item *it = s->spare;
+    if (!it) {
+        atomic_fetch_add_explicit(&s->e->items_made, 1, memory_order_relaxed);
+        it = xcalloc(1, sizeof *it);
+        rec_init(&it->rec);
+        it->tm.idx = -1;
+        return it;
+    }
+    s->spare = it->next;
+    char *body = it->body, *conv = it->rec.conv;
+    size_t body_cap = it->body_cap, conv_cap = it->conv_cap;
+    free(it->rec.model);
+    free(it->sh_val);
+    memset(it, 0, sizeof *it);
+    rec_init(&it->rec);
+    it->tm.idx = -1;
+    it->body = body;
+    it->body_cap = body_cap;
+    it->rec.conv = conv;
+    it->conv_cap = conv_cap;
+    return it;
+}
+
+/* Makes *p (cap bytes) hold n bytes of room. */
+static void reserve(char **p, size_t *cap, size_t n)
+{
+    if (*cap >= n)
+        return;
+    free(*p);
+    *cap = n < 64 ? 64 : n;
+    *p = xmalloc(*cap);
+}
+
 static struct item *make_item(struct sched *s, const struct trace_request *tr, long index,
                               enum rec_phase phase)
 {
-    struct item *it = xcalloc(1, sizeof *it);
-    rec_init(&it->rec);
-    it->tm.idx = -1;
+    struct item *it = item_take(s);
     struct rec *r = &it->rec;
     r->index = index;
-    char num[32];
     if (tr->session && *tr->session) {
-        if (s->wrap) {
-            size_t n = strlen(tr->session) + 24;
-            r->conv = xmalloc(n);
+        size_t n = strlen(tr->session) + (s->wrap ? 24 : 1);
+        reserve(&r->conv, &it->conv_cap, n);
+        if (s->wrap)
             snprintf(r->conv, n, "%s#%ld", tr->session, s->wrap);
-        } else {
-            r->conv = xstrdup(tr->session);
-        }
+        else
+            memcpy(r->conv, tr->session, n);
     } else {
-        snprintf(num, sizeof num, "%ld", index);
-        r->conv = xstrdup(num);
+        reserve(&r->conv, &it->conv_cap, 24);
+        snprintf(r->conv, 24, "%ld", index);
     }
     if (s->e->sh_len) /* --session-header: its value cannot carry a control byte */
         it->sh_val = header_safe(r->conv);
@@ -385,10 +425,14 @@ static struct item *make_item(struct sched *s, const struct trace_request *tr, l
     bool stream = tr->stream;
     char *nb = rewrite_body(s, tr->body, tr->body_len, &stream);
     if (nb) {
+        free(it->body);
         it->body = nb;
         it->body_len = strlen(nb);
+        it->body_cap = it->body_len + 1;
     } else {
-        it->body = xstrndup(tr->body, tr->body_len);
+        reserve(&it->body, &it->body_cap, tr->body_len + 1);
+        memcpy(it->body, tr->body, tr->body_len);
+        it->body[tr->body_len] = '\0';
         it->body_len = tr->body_len;
     }
     r->stream = stream;
@@ -986,6 +1030,11 @@ void *sched_main(void *arg)
     }
     cJSON_Delete(s.extra);
     smap_free(&s.sessions);
+    while (s.spare) {
+        struct item *n = s.spare->next;
+        item_free(s.spare);
+        s.spare = n;
+    }
     atomic_store(&e->sched_done, 1);
     /* A worker whose slots are kept by sessions waiting for turns that will not come now
      * (cut by the count) sleeps until woken: it gives them back when it sees this. */

@@ -225,6 +225,13 @@ void item_free(struct item *it)
     free(it);
 }
 
+void item_release(struct worker *w, struct item *it)
+{
+    rec_free_results(&it->rec);
+    if (!ring_push(w->back, it))
+        item_free(it);
+}
+
 /* --failed-request-threshold (AIPerf 0.13), checked at every profiling record: once
  * max(concurrency, 10) are in, more than the share failed stops the run (stop 4: no new
  * request, those in flight cancelled). The first worker to see it wins. */
@@ -294,7 +301,7 @@ static void item_done(struct worker *w, struct item *it, bool record)
             (void)k;
         }
     }
-    item_free(it);
+    item_release(w, it);
     atomic_fetch_sub(&e->outstanding, 1);
 }
 
@@ -2637,6 +2644,7 @@ int worker_init(struct worker *w, struct engine *eng, int id, struct diag *d)
     w->id = id;
     w->eng = eng;
     w->ring = xcalloc(1, sizeof *w->ring);
+    w->back = xcalloc(1, sizeof *w->back);
     pthread_mutex_init(&w->out_mu, NULL);
     pthread_cond_init(&w->out_cv, NULL);
     buf_init(&w->out, 0);
@@ -2701,6 +2709,10 @@ void worker_free(struct worker *w)
     while ((it = ring_pop(w->ring)))
         item_free(it);
     free(w->ring);
+    if (w->back) /* the scheduler thread has ended: nothing takes from it now */
+        while ((it = ring_pop(w->back)))
+            item_free(it);
+    free(w->back);
     buf_free(&w->out);
     pthread_mutex_destroy(&w->out_mu);
     pthread_cond_destroy(&w->out_cv);
