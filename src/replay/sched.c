@@ -103,6 +103,7 @@ double lhist_quantile(struct lhist *const *hs, int n, double q)
 
 /* ---- session → worker map (multi-turn: every turn of a session runs on one worker) */
 
+/* Two ints per key: smap_slot's [0] and [1] (the session map's worker and turns seen). */
 struct smap {
     char **keys;
     int *vals;
@@ -114,7 +115,7 @@ static int *smap_slot(struct smap *m, const char *k)
     if (m->n * 2 >= m->cap) {
         size_t nc = m->cap ? m->cap * 2 : 256;
         char **nk = xcalloc(nc, sizeof *nk);
-        int *nv = xcalloc(nc, sizeof *nv);
+        int *nv = xcalloc(2 * nc, sizeof *nv);
         for (size_t i = 0; i < m->cap; i++) {
             if (!m->keys[i])
                 continue;
@@ -122,7 +123,8 @@ static int *smap_slot(struct smap *m, const char *k)
             while (nk[j])
                 j = (j + 1) & (nc - 1);
             nk[j] = m->keys[i];
-            nv[j] = m->vals[i];
+            nv[2 * j] = m->vals[2 * i];
+            nv[2 * j + 1] = m->vals[2 * i + 1];
         }
         free(m->keys);
         free(m->vals);
@@ -133,13 +135,14 @@ static int *smap_slot(struct smap *m, const char *k)
     size_t j = hash64_str(k) & (m->cap - 1);
     while (m->keys[j]) {
         if (!strcmp(m->keys[j], k))
-            return &m->vals[j];
+            return &m->vals[2 * j];
         j = (j + 1) & (m->cap - 1);
     }
     m->keys[j] = xstrdup(k);
-    m->vals[j] = -1;
+    m->vals[2 * j] = -1;
+    m->vals[2 * j + 1] = 0;
     m->n++;
-    return &m->vals[j];
+    return &m->vals[2 * j];
 }
 
 /* The value kept for k, or -1 when k has none (nothing is added). */
@@ -150,10 +153,38 @@ static int smap_find(const struct smap *m, const char *k)
     size_t j = hash64_str(k) & (m->cap - 1);
     while (m->keys[j]) {
         if (!strcmp(m->keys[j], k))
-            return m->vals[j];
+            return m->vals[2 * j];
         j = (j + 1) & (m->cap - 1);
     }
     return -1;
+}
+
+/* Removes k (if there) and closes the gap in its probe sequence by moving later entries
+ * back (no tombstones), so the map holds only the sessions still open. */
+static void smap_drop(struct smap *m, const char *k)
+{
+    if (!m->cap)
+        return;
+    size_t mask = m->cap - 1, i = hash64_str(k) & mask;
+    while (m->keys[i] && strcmp(m->keys[i], k))
+        i = (i + 1) & mask;
+    if (!m->keys[i])
+        return;
+    free(m->keys[i]);
+    m->keys[i] = NULL;
+    m->n--;
+    for (size_t j = (i + 1) & mask; m->keys[j]; j = (j + 1) & mask) {
+        size_t home = hash64_str(m->keys[j]) & mask;
+        /* entry j may move to the hole at i unless its home lies cyclically in (i, j] */
+        bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+        if (!stays) {
+            m->keys[i] = m->keys[j];
+            m->vals[2 * i] = m->vals[2 * j];
+            m->vals[2 * i + 1] = m->vals[2 * j + 1];
+            m->keys[j] = NULL;
+            i = j;
+        }
+    }
 }
 
 static void smap_free(struct smap *m)
@@ -845,8 +876,12 @@ static long run_phase(struct sched *s, const struct phase_spec *ps)
                         : 1;
             it->sess_end = tr.turn + 1 >= (n > 0 ? n : 1);
         }
-        if (e->multi_turn && tr.turn == 0 && e->src->turns && tr.session)
-            it->turns = e->src->turns(e->src->ctx, tr.session);
+        /* the session's turns in the trace (0: not known) */
+        int nturns = e->multi_turn && e->src->turns && tr.session
+                         ? e->src->turns(e->src->ctx, tr.session)
+                         : 0;
+        if (tr.turn == 0)
+            it->turns = nturns;
         int wi;
         if (later) {
             int *slot = smap_slot(&s->sessions, it->rec.conv);
@@ -854,6 +889,12 @@ static long run_phase(struct sched *s, const struct phase_spec *ps)
             if (wi < 0)
                 wi = 0;
             *slot = wi;
+            /* Its last line (counted, whatever the turn numbers say): nothing will look
+             * the session up again. Kept, the map grew by one entry per session for as
+             * long as a cycled run lasted (~80 B each, 10 MB in 30 s of a closed loop of
+             * 4-turn sessions). */
+            if (nturns > 0 && ++slot[1] >= nturns)
+                smap_drop(&s->sessions, it->rec.conv);
             it->delay_ms = tr.delay_ms * (cfg->time_scale > 0 ? cfg->time_scale : 1);
             if (tick_all) /* its tick, or the reply's end (and delay) if later */
                 it->not_before = due > 0 ? due : 1;
@@ -894,8 +935,11 @@ static long run_phase(struct sched *s, const struct phase_spec *ps)
             if (wi < 0)
                 wi = 0;
         }
-        if (e->multi_turn && !later)
-            *smap_slot(&s->sessions, it->rec.conv) = wi;
+        if (e->multi_turn && !later && nturns != 1) {
+            int *slot = smap_slot(&s->sessions, it->rec.conv);
+            slot[0] = wi;
+            slot[1] = 1; /* lines of the session seen */
+        }
         push_to(e, wi, it);
         issued++;
         if (ps->sessions > 0 && nstarted >= ps->sessions && turns_left == 0)
