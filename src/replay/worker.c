@@ -1851,6 +1851,29 @@ static void release_orphans(struct worker *w)
     }
 }
 
+/* An item that will not be sent (the send deadline passed), dropped without a record,
+ * with the later turns of its session waiting behind it: each waits for the one before to
+ * end, which now never happens, so they stayed counted as outstanding and a multi-turn run
+ * with a duration ended only when its grace period ran out (30 s more by default). */
+static void drop_unsent(struct worker *w, struct item *it, int64_t now)
+{
+    struct engine *e = w->eng;
+    struct session *s = e->multi_turn ? session_find(P(w), it->rec.conv) : NULL;
+    if (e->gcap)
+        atomic_fetch_sub(&e->ginflight, 1);
+    if (it->prefill)
+        prefill_release(w, it, now);
+    item_done(w, it, false);
+    if (!s)
+        return;
+    for (struct item *n; (n = s->wait_head);) {
+        s->wait_head = n->next;
+        item_done(w, n, false);
+    }
+    s->wait_tail = NULL;
+    s->busy = false;
+}
+
 static void try_start_pending(struct worker *w)
 {
     struct wpriv *p = P(w);
@@ -1874,11 +1897,7 @@ static void try_start_pending(struct worker *w)
         int64_t now = clock_mono_ns();
         int64_t dl = atomic_load(&e->send_deadline);
         if (dl && now >= dl) {
-            if (e->gcap)
-                atomic_fetch_sub(&e->ginflight, 1);
-            if (it->prefill)
-                prefill_release(w, it, now);
-            item_done(w, it, false);
+            drop_unsent(w, it, now);
             continue;
         }
         if (!it->timed) {                    /* closed loop: when the slot became free */

@@ -176,5 +176,14 @@ check(run["counts"].get("sessions_completed") == 8, "wrapped sessions_completed"
 prompt = {int(t["request_id"]): t["prompt_tokens"] for t in timing}
 check(all(prompt[i] == prompt[i + 12] for i in range(12)), "second pass prompts differ",
       [prompt[i] for i in range(24)])
+# Multi-turn with a duration: at the end the later turns waiting behind a turn that is no
+# longer sent are dropped with it. They were kept as outstanding, and the run ended only
+# when the 30 s default grace period ran out, with nothing in flight.
+with Mock("--ttft", "1ms", "--itl", "1ms") as m:
+    t0 = time.monotonic()
+    recs, run, _ = replay(mt, m.url, "--concurrency", "4", "--benchmark-duration", "1")
+    took = time.monotonic() - t0
+check(took < 5, "multi-turn duration run took (s)", took)
+check(len(recs) > 24 and not any(err(r) for r in recs), "multi-turn duration records", len(recs))
 print("modes ok")
 PY
