@@ -169,7 +169,8 @@ def rss_run(t, name):
     sent = run["counts"]["sent"]
     early = max(b for s, b in samples if s <= 2.0)
     peak = max(b for s, b in samples)
-    window = sent / 8.0 * (samples[-1][0] - 2.0)  # requests sent after the first 2 s, about
+    # requests sent after the first 2 s, about (sending stops at 8 s, whenever the run ends)
+    window = sent / 8.0 * (min(samples[-1][0], 8.0) - 2.0)
     per_req = (peak - early) / max(window, 1)
     print("%s: sent %d, RSS at 2 s %.1f MB, peak %.1f MB, growth %.1f B/request, writer waits %s, "
           "request items allocated %d" % (name, sent, early / 1e6, peak / 1e6, per_req,
