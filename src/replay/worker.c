@@ -2728,9 +2728,8 @@ void worker_free(struct worker *w)
     while ((it = ring_pop(w->ring)))
         item_free(it);
     free(w->ring);
-    if (w->back) /* the scheduler thread has ended: nothing takes from it now */
-        while ((it = ring_pop(w->back)))
-            item_free(it);
+    while ((it = ring_pop(w->back))) /* the scheduler has ended: nothing takes them now */
+        item_free(it);
     free(w->back);
     buf_free(&w->out);
     pthread_mutex_destroy(&w->out_mu);
