@@ -80,38 +80,54 @@ from replay_lib import *
 
 t = pack("stall.jsonl.zst", "--request-count", "15000", "--isl", "8", "--osl", "1")
 two = os.cpu_count() and os.cpu_count() >= 2
-m = Mock("--ttft", "0", "--itl", "0", "--osl", "1", log=False)
-try:
-    if two:
-        subprocess.run(["taskset", "-p", "-c", "1", str(m.p.pid)], stdout=subprocess.DEVNULL, check=True)
-    out = os.path.join(TMP, "stall-run")
-    p = subprocess.Popen((["taskset", "-c", "0"] if two else []) +
-                         [BIN, "replay", t, "--url", m.url, "-o", out, "-q", "--no-server-metrics",
-                          "--request-rate", "5000", "--arrival-pattern", "constant",
-                          "--request-count", "15000", "--workers", "1"])
-    time.sleep(1.0)
-    p.send_signal(signal.SIGSTOP)
-    time.sleep(0.2)
-    p.send_signal(signal.SIGCONT)
-    check(p.wait(60) == 0, "replay exit", p.returncode)
-finally:
-    m.stop()
-run = json.load(open(os.path.join(out, "run.json")))
-recs = records(out)
-c = run["counts"]
-late = [(r["t_intended"], r["t_start"] - r["t_intended"]) for r in recs]
-behind = [x for x in late if x[1] > 20e6]
-print("stall: %d sends over 20 ms late, %d connections opened at send, %d ahead" % (
-    len(behind), c["connections_opened_at_send"], c["connections_opened_ahead"]))
+
+
+def stalled_run(out):
+    m = Mock("--ttft", "0", "--itl", "0", "--osl", "1", log=False)
+    try:
+        if two:
+            subprocess.run(["taskset", "-p", "-c", "1", str(m.p.pid)], stdout=subprocess.DEVNULL,
+                           check=True)
+        p = subprocess.Popen((["taskset", "-c", "0"] if two else []) +
+                             [BIN, "replay", t, "--url", m.url, "-o", out, "-q",
+                              "--no-server-metrics", "--request-rate", "5000",
+                              "--arrival-pattern", "constant", "--request-count", "15000",
+                              "--workers", "1"])
+        time.sleep(1.0)
+        p.send_signal(signal.SIGSTOP)
+        time.sleep(0.2)
+        p.send_signal(signal.SIGCONT)
+        check(p.wait(60) == 0, "replay exit", p.returncode)
+    finally:
+        m.stop()
+    run = json.load(open(os.path.join(out, "run.json")))
+    recs = records(out)
+    late = [(r["t_intended"], r["t_start"] - r["t_intended"]) for r in recs]
+    behind = [x for x in late if x[1] > 20e6]
+    c = run["counts"]
+    print("stall: %d sends over 20 ms late, %d connections opened at send, %d ahead" % (
+        len(behind), c["connections_opened_at_send"], c["connections_opened_ahead"]))
+    return recs, c, late, behind
+
+
+# Before the fix every overdue send past the pool opened a connection: at least the sends
+# held back less the pool (~25), so >= 0.9 of them. Now 140-210 on a quiet machine; a
+# loaded host that slows the mock's answers pushes it up (a send opens a connection when
+# nothing has come back: a constant-rate client never waits for one), 845 of 1,288 seen in
+# CI, so the bound is a share of the sends held back, and a run over it is rerun once: the
+# old behaviour fails both.
+for attempt in (1, 2):
+    recs, c, late, behind = stalled_run(os.path.join(TMP, "stall-run%d" % attempt))
+    if c["connections_opened_at_send"] <= 0.75 * len(behind) or attempt == 2:
+        break
+    print("more connections opened at send than a quiet host opens: once more")
 check(len(recs) == 15000 and not [r for r in recs if err(r)], "errors",
       [r for r in recs if err(r)][:1])
 # the stall happened (a machine that did not stop the process tests nothing)
 check(len(behind) >= 300, "sends held back by the stall", len(behind))
-# before the fix at least the backlog less the pool (~950); now 140-210 on a quiet
-# machine, up to ~850 seen when a loaded machine slowed the mock's answers (a send opens
-# a connection when nothing has come back: a constant-rate client never waits for one)
-check(c["connections_opened_at_send"] <= 800, "connections opened at send after the stall",
-      c["connections_opened_at_send"])
+check(c["connections_opened_at_send"] <= 0.75 * len(behind),
+      "connections opened at send after the stall", c["connections_opened_at_send"],
+      "for sends held back", len(behind))
 # and the run recovered: from ~0.5 s after the stall on, sends are on time again (a quiet
 # machine: p99 ~1 ms). The stall is placed by the median due time of the held-back sends
 # (~100 ms into it), so a late send elsewhere in the run does not move it.
