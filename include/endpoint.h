@@ -108,6 +108,11 @@ void endpoint_parse(enum endpoint_type t, bool stream, const char *data, size_t 
  * Responses API's reasoning deltas) to rtext when it is not NULL (replay --record-text). */
 void endpoint_parse_text(enum endpoint_type t, bool stream, const char *data, size_t len,
                          struct ep_chunk *out, struct buf *text, struct buf *rtext);
+/* For tests: endpoint_parse_text with chat and completions payloads walked twice (validated
+ * whole, then taken from), as every other type is, instead of in one validating walk
+ * (jscan_object_lazy). The two must agree on every input. */
+void endpoint_parse_twopass(enum endpoint_type t, bool stream, const char *data, size_t len,
+                            struct ep_chunk *out, struct buf *text, struct buf *rtext);
 
 /* Appends one "Name: value\r\n" header for each entry, with AIPerf's defaults first
  * (User-Agent, Content-Type, Accept, Authorization) and the user's "Name:Value" headers

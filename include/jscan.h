@@ -47,9 +47,15 @@ struct jiter {
     bool array;
     bool first;
     bool done;
-    bool trusted;    /* iterating a value already validated (jscan_enter): skip, not check */
-    const char *err; /* static reason after a parse error */
-    size_t err_off;  /* byte offset of the error from base */
+    bool trusted;     /* iterating a value already validated (jscan_enter): skip, not check */
+    bool lazy;        /* jscan_object_lazy and its descendants: containers handed out unscanned */
+    int depth;        /* nesting depth of this iterator's values (the top level's are at 1) */
+    const char *open; /* lazy: the '{' or '[' of the container value handed out last, not
+                       * yet passed (the next call validates and skips it) */
+    struct jiter *parent; /* jscan_open descended from it: told where this one ends */
+    const char *start;    /* the bracket this iterator began at */
+    const char *err;      /* static reason after a parse error */
+    size_t err_off;       /* byte offset of the error from base */
 };
 
 /* Starts iterating the object (or, with jscan_array, the array) that is the whole of
@@ -67,6 +73,25 @@ int jscan_enter(struct jiter *it, const struct jval *v);
  * to find its end: a response's choices[0] is most of the response). 0, or ERR_INVALID
  * when arr is not an array, is empty or its first element is not an object. */
 int jscan_enter_first(struct jiter *it, const struct jval *arr);
+
+/* As jscan_object, but an object or array member value is handed out unscanned (type set,
+ * p at its bracket, n 0) so that the caller can walk it once, validating as it goes, with
+ * jscan_open, instead of having it validated here and then walked again: a response's
+ * "choices" and "usage" are most of its bytes. A container the caller does not open (or
+ * leaves before its end) is validated and skipped by the next call on this iterator, so
+ * the whole input is checked exactly as jscan_object checks it, errors and offsets
+ * included; what a caller took from a container that later turns out malformed is its
+ * own to undo when the walk fails. Iterators opened from it are lazy too. */
+int jscan_object_lazy(struct jiter *it, const char *s, size_t n);
+/* Iterates the container value v that `from` (NULL: none) handed out: lazily, validating,
+ * when it is the container `from` left open, and then the walk of `from` goes on after
+ * it once this iterator has returned 0; otherwise as jscan_enter (v a whole value).
+ * 0, ERR_INVALID when v is not an object or array, ERR_PARSE when nested too deep. */
+int jscan_open(struct jiter *it, struct jiter *from, const struct jval *v);
+/* Makes v, a value `it` just handed out, whole: a container left open is validated and
+ * delimited (v->n set) so it can be kept and entered later; any other value is whole
+ * already. 0 or ERR_PARSE. */
+int jscan_complete(struct jiter *it, struct jval *v);
 
 /* Scans the one value that starts at s[0] (no leading whitespace) and may be followed by
  * anything: *used is its length. 0, or ERR_PARSE with *why set. */

@@ -388,11 +388,12 @@ static long jlong(const struct jval *v)
     return v->type == JT_NUMBER && jval_int(v, &x) == 0 && x >= 0 ? (long)x : -1;
 }
 
-/* Finds member `key` of object value o; true with *out. */
-static bool member(const struct jval *o, const char *key, struct jval *out)
+/* The first member named key of the object o, which `from` handed out (NULL: o is whole;
+ * see jscan_open). */
+static bool member_of(struct jiter *from, const struct jval *o, const char *key, struct jval *out)
 {
     struct jiter it;
-    if (o->type != JT_OBJECT || jscan_enter(&it, o))
+    if (o->type != JT_OBJECT || jscan_open(&it, from, o))
         return false;
     struct jval k, v;
     while (jscan_member(&it, &k, &v) == 1)
@@ -403,12 +404,19 @@ static bool member(const struct jval *o, const char *key, struct jval *out)
     return false;
 }
 
-static void take_usage(const struct jval *u, struct ep_chunk *c)
+static bool member(const struct jval *o, const char *key, struct jval *out)
+{
+    return member_of(NULL, o, key, out);
+}
+
+/* `from`: the iterator u came from when it may be a lazily handed-out container (NULL: u
+ * is whole), as for every take_* below. */
+static void take_usage(struct jiter *from, const struct jval *u, struct ep_chunk *c)
 {
     if (u->type != JT_OBJECT)
         return;
     struct jiter it;
-    if (jscan_enter(&it, u))
+    if (jscan_open(&it, from, u))
         return;
     c->has_usage = true;
     struct jval k, v;
@@ -423,7 +431,7 @@ static void take_usage(const struct jval *u, struct ep_chunk *c)
                   jval_is(&k, "output_tokens_details")) &&
                  c->reasoning_tokens < 0) {
             struct jval r;
-            if (member(&v, "reasoning_tokens", &r))
+            if (member_of(&it, &v, "reasoning_tokens", &r))
                 c->reasoning_tokens = jlong(&r);
         }
     }
@@ -481,10 +489,11 @@ static void take_reasoning_str(struct ep_chunk *c, const struct jval *v)
 }
 
 /* A choice's delta or message: content, reasoning_content / reasoning. */
-static void take_message(struct ep_chunk *c, const struct jval *m, struct buf *text)
+static void take_message(struct ep_chunk *c, struct jiter *from, const struct jval *m,
+                         struct buf *text)
 {
     struct jiter it;
-    if (jscan_enter(&it, m))
+    if (jscan_open(&it, from, m))
         return;
     struct jval k, v;
     while (jscan_member(&it, &k, &v) == 1) {
@@ -496,20 +505,29 @@ static void take_message(struct ep_chunk *c, const struct jval *m, struct buf *t
 }
 
 /* choices[0] (a usage-only final chunk has "choices": [] and is not an error). */
-static void take_choices(struct ep_chunk *c, const struct jval *choices, struct buf *text)
+static void take_choices(struct ep_chunk *c, struct jiter *from, const struct jval *choices,
+                         struct buf *text)
 {
-    struct jiter ci;
-    if (jscan_enter_first(&ci, choices))
-        return;
+    struct jiter arr, ci;
     struct jval k, v;
+    if (!from) {
+        if (jscan_enter_first(&ci, choices))
+            return;
+    } else if (choices->type != JT_ARRAY || jscan_open(&arr, from, choices) ||
+               jscan_elem(&arr, &v) != 1 || v.type != JT_OBJECT || jscan_open(&ci, &arr, &v)) {
+        return;
+    }
     while (jscan_member(&ci, &k, &v) == 1) {
         if (jval_is(&k, "finish_reason"))
             set_finish(c, &v);
         else if ((jval_is(&k, "delta") || jval_is(&k, "message")) && v.type == JT_OBJECT)
-            take_message(c, &v, text);
+            take_message(c, &ci, &v, text);
         else if (jval_is(&k, "text"))
             take_content(c, &v, text);
     }
+    if (from) /* the other choices, validated in passing so the response's walk goes on */
+        while (jscan_elem(&arr, &v) == 1)
+            ;
 }
 
 /* A whole Response object: the output_text parts of every message output. */
@@ -538,6 +556,18 @@ static void take_output(struct ep_chunk *c, const struct jval *out, struct buf *
     }
 }
 
+/* Undoes what take_choices took (text and reasoning text back to their lengths before). */
+static void forget_choices(struct ep_chunk *c, struct buf *text, size_t text0, size_t rtext0)
+{
+    c->has_content = c->has_reasoning = false;
+    c->content_len = c->reasoning_len = 0;
+    c->finish[0] = '\0';
+    if (text && text->p)
+        text->p[text->len = text0] = '\0';
+    if (tl_rtext && tl_rtext->p)
+        tl_rtext->p[tl_rtext->len = rtext0] = '\0';
+}
+
 struct top {
     struct jval choices, usage, error, type, delta, response, output, output_text, status;
     bool has_choices, has_usage, has_error, has_type, has_delta, has_response, has_output,
@@ -552,8 +582,8 @@ void endpoint_parse_text(enum endpoint_type t, bool stream, const char *data, si
     tl_rtext = NULL;
 }
 
-void endpoint_parse(enum endpoint_type t, bool stream, const char *data, size_t len,
-                    struct ep_chunk *out, struct buf *text)
+static void parse(enum endpoint_type t, bool stream, const char *data, size_t len,
+                  struct ep_chunk *out, struct buf *text, bool one_pass)
 {
     memset(out, 0, sizeof *out);
     out->prompt_tokens = out->completion_tokens = out->reasoning_tokens = -1;
@@ -564,15 +594,32 @@ void endpoint_parse(enum endpoint_type t, bool stream, const char *data, size_t 
     struct jiter it;
     struct top f;
     memset(&f, 0, sizeof f);
-    int rc = jscan_object(&it, data, len);
+    /* Chat and completions (every streamed chunk, every response of a closed loop) take
+     * choices and usage in the one validating walk; what they took is undone below when
+     * the JSON turns out malformed further on. */
+    bool lazy = one_pass && (t == EP_CHAT || t == EP_COMPLETIONS);
+    size_t text0 = text ? text->len : 0, rtext0 = tl_rtext ? tl_rtext->len : 0;
+    int rc = lazy ? jscan_object_lazy(&it, data, len) : jscan_object(&it, data, len);
     if (rc == 0) {
         struct jval k, v;
         while ((rc = jscan_member(&it, &k, &v)) == 1) {
-            if (jval_is(&k, "choices"))
+            bool walk = jval_is(&k, "choices") || jval_is(&k, "usage");
+            if (lazy && !walk && (rc = jscan_complete(&it, &v)) < 0) /* kept values are whole */
+                break;
+            if (jval_is(&k, "choices")) {
+                if (lazy && f.has_choices) /* a repeated key: the last one counts */
+                    forget_choices(out, text, text0, rtext0);
                 f.choices = v, f.has_choices = true;
-            else if (jval_is(&k, "usage"))
+                if (lazy)
+                    take_choices(out, &it, &v, text);
+            } else if (jval_is(&k, "usage")) {
                 f.usage = v, f.has_usage = true;
-            else if (jval_is(&k, "error"))
+                if (lazy) {
+                    out->has_usage = false;
+                    out->prompt_tokens = out->completion_tokens = out->reasoning_tokens = -1;
+                    take_usage(&it, &v, out);
+                }
+            } else if (jval_is(&k, "error"))
                 f.error = v, f.has_error = true;
             else if (jval_is(&k, "type"))
                 f.type = v, f.has_type = true;
@@ -589,6 +636,11 @@ void endpoint_parse(enum endpoint_type t, bool stream, const char *data, size_t 
             else if (jval_is(&k, "data") || jval_is(&k, "results") || jval_is(&k, "rankings"))
                 f.has_results = true;
         }
+    }
+    if (rc < 0 && lazy) { /* nothing from a malformed payload counts */
+        forget_choices(out, text, text0, rtext0);
+        memset(out, 0, sizeof *out);
+        out->prompt_tokens = out->completion_tokens = out->reasoning_tokens = -1;
     }
     if (rc < 0) {
         struct jiter ai;
@@ -634,7 +686,7 @@ void endpoint_parse(enum endpoint_type t, bool stream, const char *data, size_t 
                        jstr_eq(&ty, "response.failed")) {
                 struct jval u, st;
                 if (f.has_response && member(&f.response, "usage", &u))
-                    take_usage(&u, out);
+                    take_usage(NULL, &u, out);
                 if (f.has_response && member(&f.response, "status", &st))
                     set_finish(out, &st);
             }
@@ -651,7 +703,7 @@ void endpoint_parse(enum endpoint_type t, bool stream, const char *data, size_t 
         else if (f.has_output && f.output.type == JT_ARRAY)
             take_output(out, &f.output, text);
         if (f.has_usage)
-            take_usage(&f.usage, out);
+            take_usage(NULL, &f.usage, out);
         if (f.has_status)
             set_finish(out, &f.status);
         return;
@@ -669,10 +721,10 @@ void endpoint_parse(enum endpoint_type t, bool stream, const char *data, size_t 
             }
             return;
         }
-        if (f.has_choices)
-            take_choices(out, &f.choices, text);
-        if (f.has_usage)
-            take_usage(&f.usage, out);
+        if (f.has_choices && !lazy)
+            take_choices(out, NULL, &f.choices, text);
+        if (f.has_usage && !lazy)
+            take_usage(NULL, &f.usage, out);
         break;
     case EP_EMBEDDINGS:
     case EP_RANKINGS:
@@ -680,7 +732,7 @@ void endpoint_parse(enum endpoint_type t, bool stream, const char *data, size_t 
         if (f.has_results) {
             out->has_content = true;
             if (f.has_usage)
-                take_usage(&f.usage, out);
+                take_usage(NULL, &f.usage, out);
         } else {
             out->bad = true;
         }
@@ -688,6 +740,20 @@ void endpoint_parse(enum endpoint_type t, bool stream, const char *data, size_t 
     case EP_RESPONSES:
         break;
     }
+}
+
+void endpoint_parse(enum endpoint_type t, bool stream, const char *data, size_t len,
+                    struct ep_chunk *out, struct buf *text)
+{
+    parse(t, stream, data, len, out, text, true);
+}
+
+void endpoint_parse_twopass(enum endpoint_type t, bool stream, const char *data, size_t len,
+                            struct ep_chunk *out, struct buf *text, struct buf *rtext)
+{
+    tl_rtext = rtext;
+    parse(t, stream, data, len, out, text, false);
+    tl_rtext = NULL;
 }
 
 /* ---- request headers ---- */

@@ -396,9 +396,14 @@ static int begin(struct jiter *it, const char *s, size_t n, bool array, bool top
     it->first = true;
     it->done = false;
     it->trusted = !top;
+    it->lazy = false;
+    it->depth = 1;
+    it->open = NULL;
+    it->parent = NULL;
     it->err = NULL;
     it->err_off = 0;
     const char *p = top ? skip_ws(s, it->end) : s;
+    it->start = p;
     if (p >= it->end || *p != (array ? '[' : '{'))
         return fail(it, p, array ? "array expected" : "object expected");
     it->p = p + 1;
@@ -420,6 +425,45 @@ int jscan_object(struct jiter *it, const char *s, size_t n)
 int jscan_array(struct jiter *it, const char *s, size_t n)
 {
     return begin(it, s, n, true, true);
+}
+
+int jscan_object_lazy(struct jiter *it, const char *s, size_t n)
+{
+    int rc = begin(it, s, n, false, true);
+    it->lazy = true;
+    return rc;
+}
+
+int jscan_complete(struct jiter *it, struct jval *v)
+{
+    if (!it->open || v->p != it->open)
+        return 0;
+    const char *q = scan_container(it, it->open, it->depth);
+    if (!q)
+        return ERR_PARSE;
+    v->n = (size_t)(q - v->p);
+    it->p = q;
+    it->open = NULL;
+    return 0;
+}
+
+int jscan_open(struct jiter *it, struct jiter *from, const struct jval *v)
+{
+    if (!from || !from->open || v->p != from->open)
+        return jscan_enter(it, v);
+    *it = (struct jiter){.p = v->p + 1,
+                         .end = from->end,
+                         .base = from->base,
+                         .array = *v->p == '[',
+                         .first = true,
+                         .lazy = true,
+                         .depth = from->depth + 1,
+                         .parent = from,
+                         .start = v->p};
+    /* where scanning it whole would stop (scan_container at from->depth) */
+    if (from->depth >= JSCAN_MAX_DEPTH)
+        return fail(it, v->p, "nesting too deep");
+    return 0;
 }
 
 int jscan_prefix(const char *s, size_t n, struct jval *v, size_t *used, const char **why)
@@ -460,8 +504,16 @@ static int finish(struct jiter *it, const char *q)
     it->done = true;
     /* An entered value ends at its closing bracket by construction (and one entered by
      * jscan_enter_first ends inside a larger span): only a top-level value is checked. */
-    if (!it->trusted && q + 1 != it->end)
+    if (it->parent) {
+        /* opened lazily: the parent's walk goes on after this container (unless the
+         * parent has been moved on meanwhile, which rescanned it) */
+        if (it->parent->open == it->start) {
+            it->parent->p = q + 1;
+            it->parent->open = NULL;
+        }
+    } else if (!it->trusted && q + 1 != it->end) {
         return fail(it, q + 1, "unexpected bytes after the value");
+    }
     it->p = q + 1;
     return 0;
 }
@@ -470,6 +522,11 @@ static int next(struct jiter *it, struct jval *key, struct jval *val)
 {
     if (it->done)
         return it->err ? ERR_PARSE : 0;
+    if (it->open) { /* the caller did not walk the last container: validate it here */
+        struct jval last = {.p = it->open};
+        if (jscan_complete(it, &last))
+            return ERR_PARSE;
+    }
     const char *end = it->end;
     const char *q = skip_ws(it->p, end);
     char close = it->array ? ']' : '}';
@@ -487,7 +544,7 @@ static int next(struct jiter *it, struct jval *key, struct jval *val)
     if (!it->array) {
         if (q >= end || *q != '"')
             return fail(it, q, "object key expected");
-        q = it->trusted ? trusted_value(it, q, key) : scan_value(it, q, key, 1);
+        q = it->trusted ? trusted_value(it, q, key) : scan_value(it, q, key, it->depth);
         if (!q)
             return ERR_PARSE;
         q = skip_ws(q, end);
@@ -497,7 +554,12 @@ static int next(struct jiter *it, struct jval *key, struct jval *val)
     }
     if (q >= end)
         return fail(it, q, "value expected");
-    q = it->trusted ? trusted_value(it, q, val) : scan_value(it, q, val, 1);
+    if (it->lazy && (*q == '{' || *q == '[')) {
+        *val = (struct jval){.type = *q == '{' ? JT_OBJECT : JT_ARRAY, .p = q};
+        it->p = it->open = q;
+        return 1;
+    }
+    q = it->trusted ? trusted_value(it, q, val) : scan_value(it, q, val, it->depth);
     if (!q)
         return ERR_PARSE;
     it->p = q;

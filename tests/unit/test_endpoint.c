@@ -2,6 +2,7 @@
 #include "test.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 TEST(endpoint_url_table)
@@ -345,4 +346,94 @@ TEST(endpoint_secret_headers)
     CHECK(endpoint_header_secret("X-API-Key", 9, NULL, 0));
     CHECK(endpoint_header_secret("x-custom-token", 14, extra, 1));
     CHECK(!endpoint_header_secret("Accept", 6, extra, 1));
+}
+
+/* One payload parsed in the one walk (chat, completions) and in two (validate, then take):
+ * every field, the text and the reasoning text agree, including what a payload found
+ * malformed late must not leave behind. */
+static void one_pass_same_as_two(enum endpoint_type t, const char *s, size_t n)
+{
+    char *g = test_guard_copy(s, n);
+    struct buf t1, t2, r1, r2;
+    buf_init(&t1, 0), buf_init(&t2, 0), buf_init(&r1, 0), buf_init(&r2, 0);
+    buf_puts(&t1, "earlier "), buf_puts(&t2, "earlier "); /* a malformed chunk keeps these */
+    buf_puts(&r1, "hm "), buf_puts(&r2, "hm ");
+    struct ep_chunk a, b;
+    endpoint_parse_text(t, true, g, n, &a, &t1, &r1);
+    endpoint_parse_twopass(t, true, g, n, &b, &t2, &r2);
+    if (memcmp(&a, &b, sizeof a) || t1.len != t2.len || memcmp(t1.p, t2.p, t1.len) ||
+        r1.len != r2.len || memcmp(r1.p, r2.p, r1.len) || t1.p[t1.len] || r1.p[r1.len])
+        test_fail(__FILE__, __LINE__,
+                  "type %d %.*s: one pass: bad %d content %d/%zu '%s' reasoning %d/%zu usage %d "
+                  "%ld/%ld/%ld finish '%s' error %d; two: bad %d content %d/%zu '%s' reasoning "
+                  "%d/%zu usage %d %ld/%ld/%ld finish '%s' error %d",
+                  (int)t, (int)n, s, a.bad, a.has_content, a.content_len, t1.p, a.has_reasoning,
+                  a.reasoning_len, a.has_usage, a.prompt_tokens, a.completion_tokens,
+                  a.reasoning_tokens, a.finish, a.is_error, b.bad, b.has_content, b.content_len,
+                  t2.p, b.has_reasoning, b.reasoning_len, b.has_usage, b.prompt_tokens,
+                  b.completion_tokens, b.reasoning_tokens, b.finish, b.is_error);
+    buf_free(&t1), buf_free(&t2), buf_free(&r1), buf_free(&r2);
+    test_guard_free(g, n);
+}
+
+/* Responses and chunks of the shapes servers send, repeated keys, wrong shapes, escapes;
+ * each cut at every byte and with every byte replaced by a structural one. */
+TEST(endpoint_parse_one_pass_matches_two)
+{
+    static const char *const cases[] = {
+        "{\"id\":\"chatcmpl-9e\",\"object\":\"chat.completion\",\"created\":1796313158,\"model\":"
+        "\"m\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"it\"},"
+        "\"logprobs\":null,\"finish_reason\":\"length\"}],\"usage\":{\"prompt_tokens\":2,"
+        "\"total_tokens\":3,\"completion_tokens\":1}}",
+        "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\\\"b\\u00e9\"},\"finish_reason\":"
+        "null}]}",
+        "{\"choices\":[{\"delta\":{\"reasoning_content\":\"h\\nm\",\"content\":null}}]}",
+        "{\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":7,"
+        "\"completion_tokens_details\":{\"reasoning_tokens\":2}}}",
+        "{\"choices\":[{\"delta\":{\"content\":\"aa\"}}],\"choices\":[{\"delta\":{\"content\":"
+        "\"b\"}}],"
+        "\"usage\":{\"completion_tokens\":1},\"usage\":{\"prompt_tokens\":3}}",
+        "{\"choices\":[[1],{\"delta\":{\"content\":\"x\"}}]}",
+        "{\"choices\":{\"delta\":{\"content\":\"x\"}},\"usage\":[1]}",
+        "{\"error\":{\"message\":\"overloaded\",\"code\":503}}",
+        "{\"error\":null,\"choices\":[{\"text\":\"abc\",\"finish_reason\":\"stop\"}]}",
+        "{\"choices\":[{\"text\":\"ab\\ncd\",\"index\":0,\"logprobs\":null,\"finish_reason\":"
+        "\"length\"}],\"usage\":{\"prompt_tokens\":1,\"total_tokens\":2,\"completion_tokens\":1}}",
+        "{\"choices\":[{\"delta\":{\"content\":\"x\"}},{\"delta\":{\"content\":\"y\"},\"z\":[{}]}]"
+        "}",
+        "{ \"choices\" : [ { \"message\" : { \"content\" : \"hi\" } } ] , \"usage\" : { } }",
+        "{\"choices\":[{\"message\":{\"content\":\"a\"},\"message\":{\"content\":\"b\"}}]}",
+        "{\"choices\":[{\"delta\":{\"content\":\"\\ud800\",\"reasoning\":\"r\"}}],\"x\":{\"y\":[]}"
+        "}",
+        "[DONE]",
+    };
+    static const char subst[] = ",:{}[]\"\\ 0n";
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        const char *s = cases[c];
+        size_t n = strlen(s);
+        char *m = malloc(n + 1);
+        for (int t = 0; t < 2; t++) {
+            enum endpoint_type ty = t ? EP_COMPLETIONS : EP_CHAT;
+            for (size_t cut = 0; cut <= n; cut++)
+                one_pass_same_as_two(ty, s, cut);
+            for (size_t i = 0; i < n; i++)
+                for (size_t j = 0; j < sizeof subst - 1; j++) {
+                    memcpy(m, s, n);
+                    m[i] = subst[j];
+                    one_pass_same_as_two(ty, m, n);
+                }
+        }
+        free(m);
+    }
+    /* nesting at jscan's limit and past it, inside choices[0].delta */
+    for (int levels = 56; levels <= 64; levels++) {
+        char buf[400];
+        int n = snprintf(buf, sizeof buf, "{\"choices\":[{\"delta\":{\"content\":\"x\",\"k\":");
+        for (int i = 0; i < levels; i++)
+            buf[n++] = '[';
+        for (int i = 0; i < levels; i++)
+            buf[n++] = ']';
+        n += snprintf(buf + n, sizeof buf - (size_t)n, "}}]}");
+        one_pass_same_as_two(EP_CHAT, buf, (size_t)n);
+    }
 }

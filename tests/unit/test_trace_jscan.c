@@ -477,8 +477,83 @@ static const char *ref_value(struct ref *r, const char *p, int depth)
     }
 }
 
+/* The first error of a lazy walk (jscan_object_lazy, jscan_open). */
+struct lazy_err {
+    const char *err;
+    size_t off;
+};
+
+/* Walks it to its end, opening every container value it hands out and walking that
+ * whole (leave: taking only the container's first value, then leaving it for `it` to
+ * skip). 0 at the end; ERR_PARSE with *e from the iterator that failed. */
+static int lazy_walk(struct jiter *it, bool leave, struct lazy_err *e)
+{
+    for (;;) {
+        struct jval k, v;
+        int rc = it->array ? jscan_elem(it, &v) : jscan_member(it, &k, &v);
+        if (rc != 1) {
+            if (rc < 0)
+                *e = (struct lazy_err){it->err, it->err_off};
+            return rc;
+        }
+        if (v.type != JT_OBJECT && v.type != JT_ARRAY)
+            continue;
+        CHECK(v.n == 0 && it->open == v.p); /* handed out unscanned */
+        struct jiter sub;
+        rc = jscan_open(&sub, it, &v);
+        if (rc == 0 && leave)
+            (void)(sub.array ? jscan_elem(&sub, &v) : jscan_member(&sub, &k, &v));
+        else if (rc == 0)
+            rc = lazy_walk(&sub, leave, e);
+        if (rc < 0 && !leave) {
+            if (!e->err)
+                *e = (struct lazy_err){sub.err, sub.err_off};
+            return rc;
+        }
+    }
+}
+
+/* The lazy walk of t[0..tn) ({"k":s}) agrees with the grammar as the eager scan does: the
+ * same acceptance, the member's end, the same error at the same offset; mode 0 walks
+ * everything, 1 leaves each nested container after its first value, 2 never opens the
+ * member's value and has jscan_complete scan it. */
+static void lazy_same_as_ref(const char *t, size_t tn, const char *q, const struct ref *r, size_t n)
+{
+    for (int mode = 0; mode < 3; mode++) {
+        struct jiter it, sub;
+        struct jval k, v;
+        struct lazy_err e = {0};
+        REQUIRE(jscan_object_lazy(&it, t, tn) == 0);
+        int rc = jscan_member(&it, &k, &v);
+        if (rc == 1 && mode == 2) {
+            rc = jscan_complete(&it, &v);
+            CHECK(rc < 0 || v.n > 0 || v.type == JT_STRING);
+        } else if (rc == 1 && (v.type == JT_OBJECT || v.type == JT_ARRAY)) {
+            rc = jscan_open(&sub, &it, &v);
+            if (rc < 0)
+                e = (struct lazy_err){sub.err, sub.err_off};
+            else
+                rc = lazy_walk(&sub, mode == 1, &e);
+        }
+        if (rc < 0 && !e.err)
+            e = (struct lazy_err){it.err, it.err_off};
+        if (q) {
+            if (rc < 0 || it.open || it.p != q)
+                test_fail(__FILE__, __LINE__,
+                          "lazy (mode %d): accepted by the grammar, not by "
+                          "jscan: %.*s",
+                          mode, (int)n, t + 5);
+        } else if (rc != ERR_PARSE || strcmp(e.err, r->err) != 0 || e.off != r->off) {
+            test_fail(__FILE__, __LINE__,
+                      "lazy (mode %d) %.*s: grammar says '%s' at %zu, jscan rc %d '%s' at %zu",
+                      mode, (int)n, t + 5, r->err, r->off, rc, e.err ? e.err : "", e.off);
+        }
+    }
+}
+
 /* s as the value of a top-level member ({"k":s}, so at depth 1): jscan and the reference
- * agree on accepting it, on where it ends, and on the error and its offset. */
+ * agree on accepting it, on where it ends, and on the error and its offset; walked lazily
+ * too. */
 static void same_as_ref(const char *s, size_t n)
 {
     static const char pre[] = "{\"k\":";
@@ -500,6 +575,7 @@ static void same_as_ref(const char *s, size_t n)
         test_fail(__FILE__, __LINE__, "%.*s: grammar says '%s' at %zu, jscan rc %d '%s' at %zu",
                   (int)n, s, r.err, r.off, rc, rc < 0 ? it.err : "", rc < 0 ? it.err_off : 0);
     }
+    lazy_same_as_ref(t, tn, q, &r, n);
     free(t);
 }
 
