@@ -30,6 +30,10 @@ const char *test_tmpdir(void);
  * end faults. Returns the copy; release with test_guard_free. */
 char *test_guard_copy(const void *data, size_t n);
 void test_guard_free(char *p, size_t n);
+/* Calls fn on every prefix of s[0..n) (every split point, the whole included), then on
+ * every copy of it with one byte replaced by one of the bytes of subst (a C string). */
+void test_each_cut_and_subst(const char *s, size_t n, const char *subst,
+                             void (*fn)(const char *s, size_t n, void *ctx), void *ctx);
 
 #define TEST(tname)                                                                                \
     static void test_fn_##tname(void);                                                             \

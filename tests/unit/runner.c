@@ -84,6 +84,23 @@ void test_guard_free(char *p, size_t n)
     munmap(p + n + page - span, span);
 }
 
+void test_each_cut_and_subst(const char *s, size_t n, const char *subst,
+                             void (*fn)(const char *s, size_t n, void *ctx), void *ctx)
+{
+    for (size_t cut = 0; cut <= n; cut++)
+        fn(s, cut, ctx);
+    char *m = malloc(n + 1);
+    if (!m)
+        abort();
+    for (size_t i = 0; i < n; i++)
+        for (const char *c = subst; *c; c++) {
+            memcpy(m, s, n);
+            m[i] = *c;
+            fn(m, n, ctx);
+        }
+    free(m);
+}
+
 /* Registration order is reversed; run in file order by reversing once. */
 static struct test_case *reverse(struct test_case *t)
 {

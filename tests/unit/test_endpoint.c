@@ -2,7 +2,6 @@
 #include "test.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 TEST(endpoint_url_table)
@@ -376,6 +375,11 @@ static void one_pass_same_as_two(enum endpoint_type t, const char *s, size_t n)
     test_guard_free(g, n);
 }
 
+static void one_pass_same_as_two_cb(const char *s, size_t n, void *ctx)
+{
+    one_pass_same_as_two(*(const enum endpoint_type *)ctx, s, n);
+}
+
 /* Responses and chunks of the shapes servers send, repeated keys, wrong shapes, escapes;
  * each cut at every byte and with every byte replaced by a structural one. */
 TEST(endpoint_parse_one_pass_matches_two)
@@ -407,24 +411,12 @@ TEST(endpoint_parse_one_pass_matches_two)
         "}",
         "[DONE]",
     };
-    static const char subst[] = ",:{}[]\"\\ 0n";
-    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
-        const char *s = cases[c];
-        size_t n = strlen(s);
-        char *m = malloc(n + 1);
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++)
         for (int t = 0; t < 2; t++) {
             enum endpoint_type ty = t ? EP_COMPLETIONS : EP_CHAT;
-            for (size_t cut = 0; cut <= n; cut++)
-                one_pass_same_as_two(ty, s, cut);
-            for (size_t i = 0; i < n; i++)
-                for (size_t j = 0; j < sizeof subst - 1; j++) {
-                    memcpy(m, s, n);
-                    m[i] = subst[j];
-                    one_pass_same_as_two(ty, m, n);
-                }
+            test_each_cut_and_subst(cases[c], strlen(cases[c]), ",:{}[]\"\\ 0n",
+                                    one_pass_same_as_two_cb, &ty);
         }
-        free(m);
-    }
     /* nesting at jscan's limit and past it, inside choices[0].delta */
     for (int levels = 56; levels <= 64; levels++) {
         char buf[400];

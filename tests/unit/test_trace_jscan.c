@@ -579,6 +579,12 @@ static void same_as_ref(const char *s, size_t n)
     free(t);
 }
 
+static void same_as_ref_cb(const char *s, size_t n, void *ctx)
+{
+    (void)ctx;
+    same_as_ref(s, n);
+}
+
 /* Every prefix (split point) of valid and broken nested values, and every one-byte change
  * of them to a structural byte, give what the recursive grammar gives; nesting at the
  * limit and one past it too. */
@@ -605,21 +611,9 @@ TEST(trace_jscan_container_scan_matches_grammar)
         "[\"\\x\"]",
         "{\"\":\"\"}",
     };
-    static const char subst[] = ",:{}[]\"\\ 0-.etfnu\x01";
-    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
-        const char *s = cases[c];
-        size_t n = strlen(s);
-        for (size_t cut = 0; cut <= n; cut++)
-            same_as_ref(s, cut);
-        char *m = malloc(n + 1);
-        for (size_t i = 0; i < n; i++)
-            for (size_t j = 0; j < sizeof subst - 1; j++) {
-                memcpy(m, s, n);
-                m[i] = subst[j];
-                same_as_ref(m, n);
-            }
-        free(m);
-    }
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++)
+        test_each_cut_and_subst(cases[c], strlen(cases[c]), ",:{}[]\"\\ 0-.etfnu\x01",
+                                same_as_ref_cb, NULL);
     /* nesting: the member value is at depth 1, so 63 levels are the most it may hold */
     for (int levels = 60; levels <= 66; levels++) {
         char buf[400];
