@@ -556,6 +556,12 @@ static void take_output(struct ep_chunk *c, const struct jval *out, struct buf *
     }
 }
 
+static void chunk_clear(struct ep_chunk *c)
+{
+    memset(c, 0, sizeof *c);
+    c->prompt_tokens = c->completion_tokens = c->reasoning_tokens = -1;
+}
+
 /* Undoes what take_choices took (text and reasoning text back to their lengths before). */
 static void forget_choices(struct ep_chunk *c, struct buf *text, size_t text0, size_t rtext0)
 {
@@ -585,8 +591,7 @@ void endpoint_parse_text(enum endpoint_type t, bool stream, const char *data, si
 static void parse(enum endpoint_type t, bool stream, const char *data, size_t len,
                   struct ep_chunk *out, struct buf *text, bool one_pass)
 {
-    memset(out, 0, sizeof *out);
-    out->prompt_tokens = out->completion_tokens = out->reasoning_tokens = -1;
+    chunk_clear(out);
     if (len == 6 && !memcmp(data, "[DONE]", 6)) {
         out->done = true;
         return;
@@ -603,9 +608,6 @@ static void parse(enum endpoint_type t, bool stream, const char *data, size_t le
     if (rc == 0) {
         struct jval k, v;
         while ((rc = jscan_member(&it, &k, &v)) == 1) {
-            bool walk = jval_is(&k, "choices") || jval_is(&k, "usage");
-            if (lazy && !walk && (rc = jscan_complete(&it, &v)) < 0) /* kept values are whole */
-                break;
             if (jval_is(&k, "choices")) {
                 if (lazy && f.has_choices) /* a repeated key: the last one counts */
                     forget_choices(out, text, text0, rtext0);
@@ -619,6 +621,8 @@ static void parse(enum endpoint_type t, bool stream, const char *data, size_t le
                     out->prompt_tokens = out->completion_tokens = out->reasoning_tokens = -1;
                     take_usage(&it, &v, out);
                 }
+            } else if (lazy && (rc = jscan_complete(&it, &v)) < 0) { /* kept values are whole */
+                break;
             } else if (jval_is(&k, "error"))
                 f.error = v, f.has_error = true;
             else if (jval_is(&k, "type"))
@@ -639,8 +643,7 @@ static void parse(enum endpoint_type t, bool stream, const char *data, size_t le
     }
     if (rc < 0 && lazy) { /* nothing from a malformed payload counts */
         forget_choices(out, text, text0, rtext0);
-        memset(out, 0, sizeof *out);
-        out->prompt_tokens = out->completion_tokens = out->reasoning_tokens = -1;
+        chunk_clear(out);
     }
     if (rc < 0) {
         struct jiter ai;
