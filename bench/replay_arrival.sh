@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Fixed-rate sending, seen by the server: metronome replay at a constant RATE against the
 # mock (non-streaming, instant replies), one worker, with the default 30 us spin, with
-# --spin-us 0, and with a spin as long as the gap between sends ("gap": the worker never
+# --spin-us 0, with a spin as long as the gap between sends ("gap": the worker never
 # sleeps, a core's worth of CPU chosen knowingly, which shows what a client can reach on
-# this machine against the floor below). The figure of record is arrival at the server: the mock's --timing-log
+# this machine against the floor below), and with --send-tick-us 1000 ("tick1000": sends
+# held to the end of 1 ms ticks, wrk2's own granularity: its CPU beside wrk2's at the same
+# accuracy). The figure of record is arrival at the server: the mock's --timing-log
 # arrive_ns (the kernel receive time of the request's last byte) joined by X-Request-Id,
 # minus the intended send time (bench/arrival_join.py); our own t_start - t_intended is
 # printed beside it. Client CPU per request from /usr/bin/time, less the CPU of a
@@ -50,15 +52,18 @@ f = json.loads(sys.argv[1])
 print(f\"machine floor at $rate/s (a thread spinning alone, $secs s): p50 {f['p50_us']} us, p99 {f['p99_us']} us, p99.9 {f['p99.9_us']} us, max {f['max_us']} us; it lost the CPU {f['stalls_over_50us']} times for > 50 us ({f['over_500us']} > 500 us, longest {f['max_stall_us']} us)\")" "$f"
     result "machine_floor_p99_$rate" "$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['p99_us'])" "$f")" us
     result "machine_floor_p99.9_$rate" "$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['p99.9_us'])" "$f")" us
-    for tag in ${SPINS:-30 0 gap}; do
-        spin=$tag
-        lbl="$rate/s spin $spin"
-        if [ "$tag" = gap ]; then spin=$((1000000 / rate)) lbl="$rate/s spin $((1000000 / rate)) (the whole gap)"; fi
+    for tag in ${SPINS:-30 0 gap tick1000}; do
+        opt=(--spin-us "$tag") lbl="$rate/s spin $tag"
+        if [ "$tag" = gap ]; then
+            opt=(--spin-us $((1000000 / rate))) lbl="$rate/s spin $((1000000 / rate)) (the whole gap)"
+        elif [ "$tag" = tick1000 ]; then # wrk2's own granularity, chosen knowingly
+            opt=(--send-tick-us 1000) lbl="$rate/s tick 1000 us (sends held to 1 ms ticks, as wrk2's)"
+        fi
         start_mock "mock-$rate-$tag" --ttft 0 --itl 0 --osl 1 --timing-log "$out/timing-$rate-$tag.jsonl"
         st0=$(steal_ticks)
         /usr/bin/time -f "%U %S" -o "$out/m.time" $CLIENT "$bin" replay "$out/t.jsonl.zst" --url "127.0.0.1:$port" \
             --request-rate "$rate" --arrival-pattern constant --request-count "$n" --workers 1 \
-            --spin-us "$spin" -o "$out/run-$rate-$tag" -q
+            "${opt[@]}" -o "$out/run-$rate-$tag" -q
         steal=$((($(steal_ticks) - st0) * tick_ms))
         stop_mocks
         j=$(python3 "$root/bench/arrival_join.py" "$out/run-$rate-$tag" "$out/timing-$rate-$tag.jsonl" "$lbl")
@@ -127,10 +132,11 @@ for r in rs:
 for key, name, tag in (("peer_cpu_per_request", "the paced wrk's", "cpu_ratio"),
                        ("wrk2_cpu_per_request", "wrk2's", "cpu_ratio_wrk2")):
     peer = last.get(f"{key}_{rate}")
-    for spin in (30, 0):
+    for spin in ("30", "0", "tick1000"):
         m = last.get(f"cpu_per_request_{rate}_spin{spin}")
         if peer and m:
-            print(f"  CPU per request at {rate}/s, spin {spin}: {m / peer:.2f}x {name}")
+            how = "tick 1000 us" if spin == "tick1000" else f"spin {spin}"
+            print(f"  CPU per request at {rate}/s, {how}: {m / peer:.2f}x {name}")
             with open(sys.argv[2], "a") as f:
                 f.write(json.dumps({"script": "replay_arrival.sh", "run": int(os.environ.get("BENCH_RUN", "1")),
                                     "metric": f"{tag}_{rate}_spin{spin}",

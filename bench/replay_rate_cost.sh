@@ -4,8 +4,9 @@
 # raw_syscalls:sys_enter and sched:sched_switch, every thread), beside the CPU time per
 # request (perf's task-clock, which a busy machine does inflate), for metronome replay at
 # a constant RATE against the mock (non-streaming, instant replies, one worker) with
-# --spin-us 0 and 30, and for wrk2 at the same rate when WRK2=/path/to/wrk2 is set (as
-# in bench/replay_arrival.sh: not packaged, built by hand). Plus the floor of any client
+# --spin-us 0 and 30 and with --send-tick-us 1000 (sends held to 1 ms ticks, as wrk2's),
+# and for wrk2 at the same rate when WRK2=/path/to/wrk2 is set (as in
+# bench/replay_arrival.sh: not packaged, built by hand). Plus the floor of any client
 # that wakes once per request: a bare clock_nanosleep loop at the same rate (the cost of
 # one wake-up on this machine), built with zig cc from a few lines below.
 #   [WRK2=/path/to/wrk2] bench/replay_rate_cost.sh [BINARY] [RATES] [SECONDS]
@@ -55,13 +56,15 @@ PY
 }
 for rate in $rates; do
     n=$((rate * secs))
-    for spin in 0 30; do
+    for spin in 0 30 tick1000; do
+        opt=(--spin-us "$spin") lbl="spin $spin"
+        [ "$spin" = tick1000 ] && opt=(--send-tick-us 1000) lbl="tick 1000 us"
         start_mock "mock-$rate-$spin" --ttft 0 --itl 0 --osl 1
         perf stat -x, -e "$events" -o "$out/m-$rate-$spin.perf" $CLIENT "$bin" replay "$out/t.jsonl.zst" \
             --url "127.0.0.1:$port" --request-rate "$rate" --arrival-pattern constant --request-count "$n" \
-            --workers 1 --spin-us "$spin" --no-server-metrics -o "$out/run-$rate-$spin" -q
+            --workers 1 "${opt[@]}" --no-server-metrics -o "$out/run-$rate-$spin" -q
         stop_mocks
-        per_request "metronome $rate/s spin $spin" "$out/m-$rate-$spin.perf" "$n"
+        per_request "metronome $rate/s $lbl" "$out/m-$rate-$spin.perf" "$n"
         read -r sc sw cpu <"$out/m-$rate-$spin.perf.v"
         result "rate_syscalls_per_request_${rate}_spin$spin" "$sc"
         result "rate_switches_per_request_${rate}_spin$spin" "$sw"

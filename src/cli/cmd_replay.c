@@ -112,6 +112,8 @@ static const struct arg_spec specs[] = {
     {"random-seed", NULL, ARG_VALUE, "N", "time", "seed for arrivals and cancellations"},
     {"workers", "--workers-max --max-workers", ARG_VALUE, "N", "cores", "worker threads"},
     {"spin-us", NULL, ARG_VALUE, "US", "30", "busy-wait before each timed send (0: none)"},
+    {"send-tick-us", NULL, ARG_VALUE, "US", "0",
+     "send timed requests at the end of each US-wide tick (up to US late, one wake-up a tick)"},
     {"preflight", NULL, ARG_FLAG, NULL, "on",
      "connect once to each URL before starting (--no-preflight to skip)"},
     {"record-text", NULL, ARG_FLAG, NULL, NULL,
@@ -657,6 +659,20 @@ int cmd_replay(int argc, char **argv)
     if (get_double(&a, "spin-us", 0, 100000, &dv, &d))
         goto usage;
     cfg.spin_ns = (long)(dv * 1e3);
+    dv = 0;
+    if (get_double(&a, "send-tick-us", 0, 1000000, &dv, &d))
+        goto usage;
+    cfg.send_tick_ns = (long)(dv * 1e3);
+    if (cfg.send_tick_ns > 0) { /* a spin before a send held for its tick end buys nothing */
+        if (args_has(&a, "spin-us") && cfg.spin_ns > 0) {
+            cli_error("--spin-us %s: not with --send-tick-us %s (a tick sends late on purpose; "
+                      "a spin is for sending on time)",
+                      args_get(&a, "spin-us"), args_get(&a, "send-tick-us"));
+            code = EXIT_USAGE;
+            goto out;
+        }
+        cfg.spin_ns = 0;
+    }
     lv = (long)cfg.max_event;
     if (args_long(&a, "max-event-bytes", 1024, 1L << 40, &lv, &d))
         goto usage;

@@ -544,6 +544,7 @@ static void json_config(struct jsonw *w, struct engine *e)
         jsonw_null(w);
     ki(w, "workers", c->workers);
     ki(w, "spin_ns", c->spin_ns);
+    ki(w, "send_tick_ns", c->send_tick_ns);
     jsonw_key(w, "rx_timestamps");
     jsonw_str(w, c->kernel_stamps ? "kernel" : "user");
     ki(w, "max_event_bytes", (int64_t)c->max_event);

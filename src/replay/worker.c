@@ -2073,6 +2073,18 @@ static void conn_timeout(struct worker *w, struct conn *c, int64_t now)
 static int poll_ready(struct worker *w);
 static bool pool_timed(const struct worker *w);
 
+/* When the worker wakes for a send intended at `when`: then, or with --send-tick-us at the
+ * end of the tick it falls in (one wake-up sends the whole tick's). Ticks are counted from
+ * the records' anchor, so records can be read against them. A worker awake for anything
+ * else sends what is past its intended time at once (run_timers): never early. */
+static int64_t send_due(const struct worker *w, int64_t when)
+{
+    int64_t tick = w->eng->cfg->send_tick_ns, a = w->eng->anchor_mono;
+    if (tick <= 0 || when <= a)
+        return when;
+    return a + (when - a + tick - 1) / tick * tick;
+}
+
 /* A send overdue by this much is behind its schedule (the worker was held off its CPU, or
  * a burst of sends came due together), not just woken a little late. */
 #define CATCH_UP_NS 20000
@@ -2083,7 +2095,8 @@ static bool pool_timed(const struct worker *w);
 static bool catch_up(struct worker *w, const struct timer *t, int64_t now)
 {
     const struct item *it = CONTAINER(t, struct item, tm);
-    return pool_timed(w) && now - t->when >= CATCH_UP_NS && !it->retried && !P(w)->nidle[it->url];
+    return pool_timed(w) && now - send_due(w, t->when) >= CATCH_UP_NS && !it->retried &&
+           !P(w)->nidle[it->url];
 }
 
 /* The last stretch before a send that is spun in place, without going back to the
@@ -2172,7 +2185,7 @@ static int64_t wake_at(struct worker *w, int64_t now)
     int64_t when = 0;
     if (p->nheap) {
         struct timer *t = p->heap[0];
-        when = t->when - (t->kind == TK_SEND ? w->eng->cfg->spin_ns : 0);
+        when = t->kind == TK_SEND ? send_due(w, t->when) - w->eng->cfg->spin_ns : t->when;
         /* the pool opens connections for a send the horizon ahead of it (pool_fill); a
          * wake-up time already past means pool_fill is backing off: not a busy loop */
         int64_t pw = pool_wake(w);
@@ -2187,11 +2200,11 @@ static int64_t wake_at(struct worker *w, int64_t now)
     return when;
 }
 
-/* How close the next timer must be for the worker to sleep until it without being woken
- * by the sockets (nap_until). At a fixed rate each send then costs one wake-up: the
- * responses that came back meanwhile are read right after it. Reading them up to this
- * much later changes no time a record carries (each read is stamped with the kernel's
- * receive time) and returns their connections to a pool sized for 5 ms. */
+/* How close the next timer must be (plus --send-tick-us) for the worker to sleep until it
+ * without being woken by the sockets (nap_until). At a fixed rate each send then costs one wake-up:
+ * the responses that came back meanwhile are read right after it. Reading them up to this much
+ * later changes no time a record carries (each read is stamped with the kernel's receive time) and
+ * returns their connections to a pool sized for 5 ms. */
 #define NAP_MAX_NS 500000
 
 /* Whether the worker may sleep until its next timer without watching the sockets, and
@@ -2211,7 +2224,7 @@ static int64_t nap_until(struct worker *w, int64_t now)
     int64_t when = wake_at(w, now);
     /* one already due (the last turn ran past it): no sleep at all, and no timerfd armed
      * in the past to come back through epoll_wait for it */
-    return when && when - now <= NAP_MAX_NS ? when : 0;
+    return when && when - now <= NAP_MAX_NS + e->cfg->send_tick_ns ? when : 0;
 }
 
 static void arm(struct worker *w, bool polling)
