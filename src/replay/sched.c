@@ -428,6 +428,24 @@ static void reserve(char **p, size_t *cap, size_t n)
     *p = xmalloc(*cap);
 }
 
+/* The decimal of v into dst (room for 21 bytes): conversation ids are made once per
+ * request (a request index, or a cycled session's wrap count), and snprintf's formatting
+ * machinery was ~0.8 % of a closed-loop run's CPU on one core (perf). */
+static void put_index(char *dst, long v)
+{
+    char tmp[24];
+    int n = 0;
+    unsigned long u = v < 0 ? 0UL - (unsigned long)v : (unsigned long)v;
+    do
+        tmp[n++] = (char)('0' + u % 10);
+    while ((u /= 10));
+    if (v < 0)
+        *dst++ = '-';
+    while (n)
+        *dst++ = tmp[--n];
+    *dst = '\0';
+}
+
 static struct item *make_item(struct sched *s, const struct trace_request *tr, long index,
                               enum rec_phase phase)
 {
@@ -435,15 +453,16 @@ static struct item *make_item(struct sched *s, const struct trace_request *tr, l
     struct rec *r = &it->rec;
     r->index = index;
     if (tr->session && *tr->session) {
-        size_t n = strlen(tr->session) + (s->wrap ? 24 : 1);
-        reserve(&r->conv, &it->conv_cap, n);
-        if (s->wrap)
-            snprintf(r->conv, n, "%s#%ld", tr->session, s->wrap);
-        else
-            memcpy(r->conv, tr->session, n);
+        size_t k = strlen(tr->session);
+        reserve(&r->conv, &it->conv_cap, k + (s->wrap ? 24 : 1));
+        memcpy(r->conv, tr->session, k + 1);
+        if (s->wrap) { /* "<session>#<wrap>": a cycled session is a new conversation */
+            r->conv[k] = '#';
+            put_index(r->conv + k + 1, s->wrap);
+        }
     } else {
         reserve(&r->conv, &it->conv_cap, 24);
-        snprintf(r->conv, 24, "%ld", index);
+        put_index(r->conv, index);
     }
     if (s->e->sh_len) /* --session-header: its value cannot carry a control byte */
         it->sh_val = header_safe(r->conv);
