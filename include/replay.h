@@ -146,9 +146,10 @@ struct replay_config {
 
     int workers;
     long spin_ns; /* busy-wait before each timed send; 0 disables */
-    /* --send-tick-us: timed sends go out together at the end of the send_tick_ns-wide tick
-     * they fall in (grid on CLOCK_MONOTONIC), one wake-up per tick instead of per send; 0:
-     * each at its own instant. Excludes spin_ns. */
+    /* --send-tick-us: a worker wakes for timed sends at the end of the send_tick_ns-wide
+     * tick they fall in (ticks counted from the records' anchor) and sends the tick's
+     * together, never early: one wake-up per tick instead of per send; 0: each at its own
+     * instant. Excludes spin_ns. */
     long send_tick_ns;
     bool preconnect;
     bool kernel_stamps; /* stamp bytes with the kernel's arrival time (--rx-timestamps) */

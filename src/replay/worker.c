@@ -2201,10 +2201,10 @@ static int64_t wake_at(struct worker *w, int64_t now)
 }
 
 /* How close the next timer must be (plus --send-tick-us) for the worker to sleep until it
- * without being woken by the sockets (nap_until). At a fixed rate each send then costs one wake-up:
- * the responses that came back meanwhile are read right after it. Reading them up to this much
- * later changes no time a record carries (each read is stamped with the kernel's receive time) and
- * returns their connections to a pool sized for 5 ms. */
+ * without being woken by the sockets (nap_until). At a fixed rate each send (or tick) costs one
+ * wake-up: the responses that came back meanwhile are read right after it. Reading them up to this
+ * much later changes no time a record carries (each read is stamped with the kernel's receive time)
+ * and returns their connections to a pool sized for 5 ms. */
 #define NAP_MAX_NS 500000
 
 /* Whether the worker may sleep until its next timer without watching the sockets, and
